@@ -1,0 +1,311 @@
+import CLinux
+import Glibc
+import Logging
+import Synchronization
+
+extension Connection {
+    // MARK: Responses
+
+    /// Serialises a response (head and body in one buffer when small) and queues it.
+    func send(_ response: Response, for request: Request) {
+        guard phase != .closed else { return }
+        if core.draining.load(ordering: .relaxed) { keepAlive = false }
+        let isHead = request.method == .HEAD
+        let code = response.status.code
+        let bodyless = code < 200 || code == 204 || code == 304
+        var streamed = false
+        var bodyBytes: [UInt8] = []
+        var chunked = false
+
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        Self.appendStatusLine(response.status, to: &out)
+        for field in response.headers.fields {
+            out.append(contentsOf: field.name.utf8)
+            out.append(0x3A)
+            out.append(0x20)
+            out.append(contentsOf: field.value.utf8)
+            out.append(0x0D)
+            out.append(0x0A)
+        }
+        switch response.body {
+        case .bytes(let bytes):
+            if !bodyless {
+                out.append(contentsOf: Self.contentLengthPrefix)
+                out.append(contentsOf: String(bytes.count).utf8)
+                out.append(0x0D)
+                out.append(0x0A)
+            }
+            if !isHead && !bodyless { bodyBytes = bytes }
+        case .stream:
+            streamed = !isHead && !bodyless
+            if request.version == .http1_1 {
+                out.append(contentsOf: Self.chunkedHeader)
+                chunked = true
+            } else {
+                keepAlive = false  // HTTP/1.0: the body ends when the connection does
+            }
+        }
+        out.append(contentsOf: Self.datePrefix)
+        out.append(contentsOf: loop.httpDate)
+        out.append(0x0D)
+        out.append(0x0A)
+        if !keepAlive {
+            out.append(contentsOf: Self.connectionClose)
+        } else if request.version == .http1_0 {
+            out.append(contentsOf: Self.connectionKeepAlive)
+        }
+        out.append(0x0D)
+        out.append(0x0A)
+        if bodyBytes.count <= 4096 {
+            out.append(contentsOf: bodyBytes)
+            enqueue(out)
+        } else {
+            enqueue(out)
+            enqueue(bodyBytes)
+        }
+        logAccess(request, status: code, bytes: bodyBytes.count)
+
+        if streamed, case .stream(let produce) = response.body {
+            phase = .streaming
+            startStream(produce, chunked: chunked)
+            return
+        }
+        finishRequest()
+    }
+
+    /// The request is answered: get ready for the next one, or close.
+    func finishRequest() {
+        head = nil
+        requestStart = 0
+        if keepAlive {
+            phase = .idle
+            deadline = clinux_monotonic_ns() + core.configuration.idleTimeout.nanoseconds
+        } else {
+            phase = .closing
+            deadline = 0
+            if output.isEmpty { lingeringClose() }
+        }
+    }
+
+    private func logAccess(_ request: Request, status: Int, bytes: Int) {
+        guard let logger = core.accessLogger else { return }
+        let micros = (clinux_monotonic_ns() &- requestStart) / 1000
+        logger.info("\(request.method.rawValue) \(request.path) \(status) \(bytes) \(micros)us")
+    }
+
+    static let contentLengthPrefix = Array("Content-Length: ".utf8)
+    static let chunkedHeader = Array("Transfer-Encoding: chunked\r\n".utf8)
+    static let datePrefix = Array("Date: ".utf8)
+    static let connectionClose = Array("Connection: close\r\n".utf8)
+    static let connectionKeepAlive = Array("Connection: keep-alive\r\n".utf8)
+    static let statusOK = Array("HTTP/1.1 200 OK\r\n".utf8)
+
+    static func appendStatusLine(_ status: HTTPStatus, to out: inout [UInt8]) {
+        if status.code == 200 {
+            out.append(contentsOf: statusOK)
+            return
+        }
+        out.append(contentsOf: "HTTP/1.1 \(status.code) \(status.reason)\r\n".utf8)
+    }
+
+    // MARK: Streaming
+
+    private func startStream(_ produce: @escaping @Sendable (BodyWriter) async throws -> Void, chunked: Bool) {
+        let writer = BodyWriter(sink: ConnectionSink(connection: self, chunked: chunked))
+        Task(executorPreference: loop) {
+            let succeeded: Bool
+            do {
+                try await produce(writer)
+                succeeded = true
+            } catch {
+                succeeded = false
+            }
+            self.onLoop { connection in connection.finishStream(succeeded: succeeded, chunked: chunked) }
+        }
+    }
+
+    /// Queues one piece of a streamed body; `continuation` resumes when the client
+    /// has taken enough of it.
+    func streamChunk(_ bytes: [UInt8], chunked: Bool, continuation: CheckedContinuation<Void, any Error>) {
+        guard phase == .streaming else {
+            continuation.resume(throwing: ConnectionClosedError())
+            return
+        }
+        if chunked {
+            enqueue(Array((String(bytes.count, radix: 16) + "\r\n").utf8))
+            enqueue(bytes)
+            enqueue(Self.crlf)
+        } else {
+            enqueue(bytes)
+        }
+        flush()
+        guard phase == .streaming else {
+            continuation.resume(throwing: ConnectionClosedError())
+            return
+        }
+        if outputBytes > core.configuration.streamHighWaterBytes {
+            drainWaiter = continuation
+        } else {
+            continuation.resume()
+        }
+    }
+
+    private func finishStream(succeeded: Bool, chunked: Bool) {
+        guard phase == .streaming else { return }
+        guard succeeded else {
+            // The body cannot be completed: cut the connection so the client sees
+            // a truncated message rather than a short one that looks whole.
+            core.logger.warning("streamed response failed", metadata: ["peer": "\(remoteAddress)"])
+            close()
+            return
+        }
+        if chunked { enqueue(Self.lastChunk) }
+        finishRequest()
+        resume()
+    }
+
+    static let crlf: [UInt8] = [0x0D, 0x0A]
+    static let lastChunk = Array("0\r\n\r\n".utf8)
+
+    // MARK: Writing
+
+    func enqueue(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        output.append(bytes)
+        outputBytes += bytes.count
+    }
+
+    /// Writes queued output with `writev` until done or the socket is full.
+    func flush() {
+        while !output.isEmpty && phase != .closed {
+            let written: Int = withIOVecs { vectors, count in Glibc.writev(fd, vectors, count) }
+            if written < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                if code == EAGAIN || code == EWOULDBLOCK {
+                    if writeDeadline == 0 { writeDeadline = clinux_monotonic_ns() + core.configuration.writeTimeout.nanoseconds }
+                    return
+                }
+                close()
+                return
+            }
+            consumeOutput(written)
+            writeDeadline = output.isEmpty ? 0 : clinux_monotonic_ns() + core.configuration.writeTimeout.nanoseconds
+        }
+        if let waiter = drainWaiter, outputBytes <= core.configuration.streamHighWaterBytes / 2 {
+            drainWaiter = nil
+            waiter.resume()
+        }
+        if output.isEmpty && phase == .closing { lingeringClose() }
+    }
+
+    private func withIOVecs(_ body: (UnsafePointer<iovec>, Int32) -> Int) -> Int {
+        let count = min(output.count, 64)
+        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { vectors in
+            // The arrays stay alive, unmodified, in `output` for the duration of the call.
+            for index in 0..<count {
+                let chunk = output[index]
+                let base = chunk.withUnsafeBufferPointer { $0.baseAddress! }
+                let offset = index == 0 ? outputOffset : 0
+                vectors[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base + offset), iov_len: chunk.count - offset)
+            }
+            return body(vectors.baseAddress!, Int32(count))
+        }
+    }
+
+    private func consumeOutput(_ written: Int) {
+        var remaining = written
+        outputBytes -= written
+        while remaining > 0, let first = output.first {
+            let available = first.count - outputOffset
+            if remaining >= available {
+                remaining -= available
+                output.removeFirst()
+                outputOffset = 0
+            } else {
+                outputOffset += remaining
+                remaining = 0
+            }
+        }
+    }
+
+    // MARK: Closing
+
+    /// Shuts the write side and reads (discarding) for a moment, so that a client
+    /// still sending gets our final response instead of a reset.
+    func lingeringClose() {
+        guard phase != .closed && phase != .lingering else { return }
+        if peerHungUp {
+            close()
+            return
+        }
+        phase = .lingering
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        deadline = clinux_monotonic_ns() + 2_000_000_000
+        if canRead { readAvailable() }
+    }
+
+    /// Closes the socket at once.
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        loop.unregister(fd: fd)
+        Glibc.close(fd)
+        output = []
+        outputBytes = 0
+        inbox = []
+        body = []
+        if let waiter = drainWaiter {
+            drainWaiter = nil
+            waiter.resume(throwing: ConnectionClosedError())
+        }
+        owner.remove(self)
+    }
+
+    /// Called by the loop's periodic sweep.
+    func checkTimeouts(now: UInt64) {
+        if writeDeadline != 0 && now >= writeDeadline {
+            close()
+            return
+        }
+        guard deadline != 0 && now >= deadline else { return }
+        switch phase {
+        case .idle, .lingering:
+            close()
+        case .head, .body:
+            deadline = 0
+            fail(HTTPError(.requestTimeout, code: "request_timeout", message: "request not received in time"))
+            if !output.isEmpty { flush() }
+        case .handling, .streaming, .closing, .closed:
+            deadline = 0
+        }
+    }
+
+    /// Graceful shutdown: close now if nothing is under way, else after the response.
+    func drain() {
+        switch phase {
+        case .idle:
+            if output.isEmpty { close() } else { phase = .closing }
+        case .lingering:
+            close()
+        default:
+            keepAlive = false
+        }
+    }
+}
+
+/// The ``BodySink`` of a streamed response: hops to the connection's loop.
+struct ConnectionSink: BodySink {
+    let connection: Connection
+    let chunked: Bool
+
+    func write(_ bytes: [UInt8]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let chunked = self.chunked
+            connection.onLoop { connection in
+                connection.streamChunk(bytes, chunked: chunked, continuation: continuation)
+            }
+        }
+    }
+}

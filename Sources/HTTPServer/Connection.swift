@@ -1,0 +1,346 @@
+import CLinux
+import Glibc
+import Logging
+import Synchronization
+
+/// One client connection: reads and parses requests, runs handlers, writes
+/// responses in order. All of its state lives on its event loop's thread; tasks
+/// that hold a reference hop back to the loop (``onLoop(_:)``) before touching it.
+final class Connection: EventHandler, @unchecked Sendable {
+    // @unchecked Sendable: confined to `loop`'s thread, see above.
+
+    enum Phase {
+        /// Waiting for the first byte of a request.
+        case idle
+        /// Reading a request head.
+        case head
+        /// Reading a request body.
+        case body
+        /// A handler is running.
+        case handling
+        /// A streamed response body is being produced.
+        case streaming
+        /// The last response is queued; close once it is written.
+        case closing
+        /// Write side shut; discarding input briefly so the client reads our answer.
+        case lingering
+        case closed
+    }
+
+    let fd: Int32
+    let loop: EventLoop
+    let core: ServerCore
+    let remoteAddress: String
+    unowned let owner: LoopConnections
+    /// Position in `owner`'s list, for O(1) removal.
+    var slot = 0
+
+    var phase = Phase.idle
+    // Input.
+    var inbox: [UInt8] = []
+    var inboxStart = 0
+    var scanner = HeadScanner()
+    var canRead = false
+    var peerHungUp = false
+    // The request being read or handled.
+    var head: RequestHead?
+    var match: Router.Match = .notFound
+    var body: [UInt8] = []
+    var bodyRemaining = 0
+    var chunkedDecoder: ChunkedDecoder?
+    var requestStart: UInt64 = 0
+    var keepAlive = true
+    // Output.
+    var output: [[UInt8]] = []
+    var outputOffset = 0
+    var outputBytes = 0
+    var drainWaiter: CheckedContinuation<Void, any Error>?
+    // Timeouts (monotonic ns; 0 = none).
+    var deadline: UInt64 = 0
+    var writeDeadline: UInt64 = 0
+
+    init(fd: Int32, loop: EventLoop, core: ServerCore, remoteAddress: String, owner: LoopConnections) {
+        self.fd = fd
+        self.loop = loop
+        self.core = core
+        self.remoteAddress = remoteAddress
+        self.owner = owner
+        deadline = clinux_monotonic_ns() + core.configuration.idleTimeout.nanoseconds
+    }
+
+    /// Runs `work` on the loop thread: now if already there, else queued.
+    func onLoop(_ work: @escaping @Sendable (Connection) -> Void) {
+        if loop.inEventLoop {
+            work(self)
+        } else {
+            loop.execute { work(self) }
+        }
+    }
+
+    // MARK: Events
+
+    func handle(events: UInt32) {
+        if events & EPOLLERR.rawValue != 0 {
+            close()
+            return
+        }
+        if events & EPOLLOUT.rawValue != 0, !output.isEmpty {
+            flush()
+        }
+        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 {
+            if events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 { peerHungUp = true }
+            canRead = true
+            readAvailable()
+        }
+    }
+
+    /// Reads while the socket has data and the connection may take more input.
+    func readAvailable() {
+        let buffer = loop.readBuffer
+        while canRead {
+            switch phase {
+            case .idle, .head, .body, .lingering: break
+            case .handling, .streaming, .closing, .closed: return
+            }
+            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if count > 0 {
+                // A short read drained the socket; new data raises a new edge. After a
+                // hang-up, read on until end of file.
+                if count < buffer.count && !peerHungUp { canRead = false }
+                if phase == .lingering { continue }
+                if phase == .body { deadline = clinux_monotonic_ns() + core.configuration.bodyReadTimeout.nanoseconds }
+                inbox.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]).bindMemory(to: UInt8.self))
+                processInbox()
+            } else if count == 0 {
+                canRead = false
+                endOfInput()
+                return
+            } else {
+                let code = errno
+                if code == EINTR { continue }
+                canRead = false
+                if code != EAGAIN && code != EWOULDBLOCK { close() }
+                return
+            }
+        }
+        if !output.isEmpty { flush() }
+    }
+
+    /// The client sent FIN: answer what is complete, then close.
+    private func endOfInput() {
+        switch phase {
+        case .idle:
+            if output.isEmpty { close() } else { phase = .closing }
+        case .head, .body, .lingering:
+            close()
+        case .handling, .streaming:
+            keepAlive = false
+        case .closing, .closed:
+            break
+        }
+    }
+
+    // MARK: Parsing
+
+    /// Parses and dispatches as many requests as the buffered input holds.
+    func processInbox() {
+        while true {
+            switch phase {
+            case .idle, .head:
+                if phase == .idle {
+                    // Empty lines before a request line are ignored (RFC 9112 §2.2).
+                    while inbox.count - inboxStart >= 2 && inbox[inboxStart] == 0x0D && inbox[inboxStart + 1] == 0x0A {
+                        inboxStart += 2
+                    }
+                    if inboxStart == inbox.count {
+                        compactInbox()
+                        return
+                    }
+                    phase = .head
+                    deadline = clinux_monotonic_ns() + core.configuration.headerReadTimeout.nanoseconds
+                }
+                let outcome: HeadScanner.Outcome
+                do {
+                    let limits = core.limits
+                    outcome = try inbox.withUnsafeBufferPointer { all throws(HTTPError) in
+                        try scanner.scan(UnsafeBufferPointer(rebasing: all[inboxStart...]), limits: limits)
+                    }
+                } catch {
+                    fail(error)
+                    return
+                }
+                guard case .complete(let length) = outcome else {
+                    compactInbox()
+                    return
+                }
+                let parsed: RequestHead
+                do {
+                    let limits = core.limits
+                    parsed = try inbox.withUnsafeBufferPointer { all throws(HTTPError) in
+                        try HTTPParser.parseHead(UnsafeBufferPointer(rebasing: all[inboxStart..<(inboxStart + length)]), limits: limits)
+                    }
+                } catch {
+                    fail(error)
+                    return
+                }
+                inboxStart += length
+                scanner.reset()
+                beginRequest(parsed)
+            case .body:
+                guard readBody() else {
+                    compactInbox()
+                    return
+                }
+                dispatch()
+            case .handling, .streaming, .closing, .lingering, .closed:
+                compactInbox()
+                return
+            }
+        }
+    }
+
+    private func beginRequest(_ parsed: RequestHead) {
+        requestStart = clinux_monotonic_ns()
+        head = parsed
+        keepAlive = parsed.keepAlive
+        let path = parsed.target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(parsed.target[..<$0]) } ?? parsed.target
+        match = core.router.match(parsed.method, path: path)
+        var maxBody = core.configuration.maxBodyBytes
+        if case .found(let route, _) = match, let routeLimit = route.maxBodyBytes { maxBody = routeLimit }
+        body = []
+        switch parsed.framing {
+        case .none:
+            dispatch()
+        case .contentLength(let length):
+            guard length <= maxBody else {
+                fail(HTTPError(.contentTooLarge, code: "content_too_large", message: "request body larger than \(maxBody) bytes"))
+                return
+            }
+            bodyRemaining = length
+            body.reserveCapacity(min(length, 1 << 20))
+            startBody(parsed)
+        case .chunked:
+            chunkedDecoder = ChunkedDecoder(maxBodyBytes: maxBody)
+            startBody(parsed)
+        }
+    }
+
+    private func startBody(_ parsed: RequestHead) {
+        phase = .body
+        deadline = clinux_monotonic_ns() + core.configuration.bodyReadTimeout.nanoseconds
+        if parsed.expectsContinue && inboxStart == inbox.count {
+            enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+        }
+    }
+
+    /// Moves body bytes out of the inbox; true when the body is complete.
+    private func readBody() -> Bool {
+        if var decoder = chunkedDecoder {
+            do {
+                let consumed = try inbox.withUnsafeBufferPointer { all throws(HTTPError) in
+                    try decoder.decode(UnsafeBufferPointer(rebasing: all[inboxStart...]), into: &body)
+                }
+                inboxStart += consumed
+                chunkedDecoder = decoder
+            } catch {
+                chunkedDecoder = nil
+                fail(error)
+                return false
+            }
+            if decoder.isDone {
+                chunkedDecoder = nil
+                return true
+            }
+            return false
+        }
+        let take = min(bodyRemaining, inbox.count - inboxStart)
+        if take > 0 {
+            body.append(contentsOf: inbox[inboxStart..<(inboxStart + take)])
+            inboxStart += take
+            bodyRemaining -= take
+        }
+        return bodyRemaining == 0
+    }
+
+    private func compactInbox() {
+        if inboxStart == inbox.count {
+            if inbox.capacity > 16 * 1024 { inbox = [] } else { inbox.removeAll(keepingCapacity: true) }
+            inboxStart = 0
+        } else if inboxStart > 0 && (inboxStart >= 4096 || inboxStart * 2 >= inbox.count) {
+            inbox.removeFirst(inboxStart)
+            inboxStart = 0
+        }
+    }
+
+    // MARK: Dispatch
+
+    private func dispatch() {
+        guard let head else { return }
+        let requestBody = body
+        body = []
+        var request = Request(
+            method: head.method, target: head.target, version: head.version,
+            headers: head.headers, body: requestBody, remoteAddress: remoteAddress
+        )
+        deadline = 0
+        switch match {
+        case .found(let route, let parameters):
+            request.parameters = parameters
+            switch route.kind {
+            case .inline(let handler):
+                let response: Response
+                do { response = try handler(request) } catch { response = core.response(for: error, request: request) }
+                send(response, for: request)
+            case .async(let handler):
+                phase = .handling
+                let core = self.core
+                let request = request
+                Task(executorPreference: loop) {
+                    let response: Response
+                    do { response = try await handler(request) } catch { response = core.response(for: error, request: request) }
+                    self.onLoop { connection in connection.complete(response, for: request) }
+                }
+            }
+        case .notFound:
+            if request.method == .GET || request.method == .HEAD,
+               let files = core.router.staticFiles,
+               let response = files.response(path: request.path, headers: request.headers) {
+                send(response, for: request)
+            } else {
+                send(HTTPError(.notFound, code: "not_found", message: "no route for \(request.method) \(request.path)").response, for: request)
+            }
+        case .methodNotAllowed(let allow):
+            let error = HTTPError(
+                .methodNotAllowed, code: "method_not_allowed", message: "method \(request.method) not allowed",
+                headers: ["Allow": allow.joined(separator: ", ")]
+            )
+            send(error.response, for: request)
+        case .badPath:
+            send(HTTPError(.badRequest, code: "bad_request", message: "malformed path").response, for: request)
+        }
+    }
+
+    /// An async handler finished.
+    private func complete(_ response: Response, for request: Request) {
+        guard phase == .handling else { return }  // closed meanwhile
+        send(response, for: request)
+        resume()
+    }
+
+    /// After an async response: continue with pipelined input, then the socket.
+    func resume() {
+        processInbox()
+        if canRead { readAvailable() }
+        if !output.isEmpty { flush() }
+    }
+
+    /// A request that cannot be trusted: answer it and close.
+    func fail(_ error: HTTPError) {
+        keepAlive = false
+        let request = head.map {
+            Request(method: $0.method, target: $0.target, version: $0.version, headers: $0.headers, remoteAddress: remoteAddress)
+        } ?? Request(method: .GET, target: "-", remoteAddress: remoteAddress)
+        if requestStart == 0 { requestStart = clinux_monotonic_ns() }
+        send(error.response, for: request)
+    }
+}

@@ -1,0 +1,59 @@
+import Glibc
+
+extension Server {
+    /// Every limit and timeout of the server, each with its default.
+    ///
+    /// ```swift
+    /// var configuration = Server.Configuration()
+    /// configuration.port = 0  // any free port; read it back from `server.port`
+    /// ```
+    public struct Configuration: Sendable {
+        /// Address to bind. Default `127.0.0.1`.
+        public var host = "127.0.0.1"
+        /// Port to bind; 0 picks a free one. Default 8080.
+        public var port = 8080
+        /// Event loops (threads); each owns its connections. Default: one per core.
+        public var eventLoops = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        /// `listen(2)` backlog. Default 4096.
+        public var backlog: Int32 = 4096
+        /// Longest request line (method, target, version): 414 past it. Default 8 KiB.
+        public var maxRequestLineBytes = 8 * 1024
+        /// Largest request head (request line and all header fields): 431. Default 64 KiB.
+        public var maxHeaderBytes = 64 * 1024
+        /// Most header fields in one request: 431 past it. Default 100.
+        public var maxHeaderFields = 100
+        /// Largest request body unless a route says otherwise: 413. Default 32 MiB.
+        public var maxBodyBytes = 32 * 1024 * 1024
+        /// Most open connections; past it the server stops accepting (the kernel's
+        /// backlog holds newcomers) until some close. Default 10,000.
+        public var maxConnections = 10_000
+        /// Time from a request's first byte to the end of its head: 408. Default 10 s.
+        public var headerReadTimeout: Duration = .seconds(10)
+        /// Time an idle keep-alive connection is kept. Default 60 s.
+        public var idleTimeout: Duration = .seconds(60)
+        /// Longest pause between pieces of a request body: 408. Default 30 s.
+        public var bodyReadTimeout: Duration = .seconds(30)
+        /// Longest a client may leave written response bytes unread. Default 30 s.
+        public var writeTimeout: Duration = .seconds(30)
+        /// How long a graceful shutdown waits for in-flight requests. Default 10 s.
+        public var shutdownGracePeriod: Duration = .seconds(10)
+        /// A streamed response's `write` suspends while more than this is unsent. Default 256 KiB.
+        public var streamHighWaterBytes = 256 * 1024
+        /// Log one line per request through swift-log (label `arbiter.access`, level info).
+        public var accessLog = true
+
+        /// The defaults.
+        public init() {}
+
+        var parserLimits: ParserLimits {
+            ParserLimits(maxRequestLineBytes: maxRequestLineBytes, maxHeaderBytes: maxHeaderBytes, maxHeaderFields: maxHeaderFields)
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+}

@@ -1,0 +1,34 @@
+import Logging
+import Synchronization
+
+/// What every connection of one server shares: routes, limits, loggers, counters.
+final class ServerCore: Sendable {
+    let router: Router
+    let configuration: Server.Configuration
+    let limits: ParserLimits
+    let logger: Logger
+    /// Access log; nil when disabled or below its level.
+    let accessLogger: Logger?
+    let openConnections = Atomic<Int>(0)
+    let acceptedConnections = Atomic<Int>(0)
+    let draining = Atomic<Bool>(false)
+
+    init(router: Router, configuration: Server.Configuration, logger: Logger) {
+        self.router = router
+        self.configuration = configuration
+        self.limits = configuration.parserLimits
+        self.logger = logger
+        var access = Logger(label: "arbiter.access")
+        access.logLevel = logger.logLevel
+        self.accessLogger = configuration.accessLog && access.logLevel <= .info ? access : nil
+    }
+
+    /// The response for an error thrown by a handler: its own status if it is an
+    /// ``HTTPResponseError``, otherwise a 500 whose details go to the log only.
+    func response(for error: any Error, request: Request) -> Response {
+        if let error = error as? any HTTPResponseError { return error.response }
+        if error is ConnectionClosedError { return HTTPError(.badRequest, code: "closed", message: "connection closed").response }
+        logger.error("handler failed", metadata: ["method": "\(request.method)", "path": "\(request.path)", "error": "\(error)"])
+        return HTTPError(.internalServerError, code: "internal_error", message: "internal server error").response
+    }
+}
