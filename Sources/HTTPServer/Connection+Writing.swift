@@ -236,7 +236,7 @@ extension Connection {
     /// still sending gets our final response instead of a reset.
     func lingeringClose() {
         guard phase != .closed && phase != .lingering else { return }
-        if peerHungUp {
+        if peerHungUp || core.draining.load(ordering: .relaxed) {
             close()
             return
         }

@@ -97,10 +97,11 @@ final class Connection: EventHandler, @unchecked Sendable {
     /// Reads while the socket has data and the connection may take more input.
     func readAvailable() {
         let buffer = loop.readBuffer
-        while canRead {
+        reading: while canRead {
             switch phase {
             case .idle, .head, .body, .lingering: break
-            case .handling, .streaming, .closing, .closed: return
+            case .handling, .streaming, .closing: break reading
+            case .closed: return
             }
             let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if count > 0 {
@@ -119,8 +120,10 @@ final class Connection: EventHandler, @unchecked Sendable {
                 let code = errno
                 if code == EINTR { continue }
                 canRead = false
-                if code != EAGAIN && code != EWOULDBLOCK { close() }
-                return
+                if code != EAGAIN && code != EWOULDBLOCK {
+                    close()
+                    return
+                }
             }
         }
         if !output.isEmpty { flush() }

@@ -75,7 +75,7 @@ public final class Server: Sendable {
                 self.loopExited()
             }
         }
-        core.logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(acceptor.port)", "loops": "\(loopCount)"])
+        core.logger.notice("listening", metadata: ["host": "\(configuration.host)", "port": "\(acceptor.port)", "loops": "\(loopCount)"])
         return acceptor.port
     }
 
@@ -141,13 +141,13 @@ public final class Server: Sendable {
         Thread.spawn(name: "signals") { [self] in
             var value: UInt64 = 0
             while Glibc.read(signalFD, &value, 8) < 0 && errno == EINTR {}
-            core.logger.info("shutting down")
+            core.logger.notice("shutting down")
             beginShutdown()
         }
         await waitUntilStopped()
         var one: UInt64 = 1
         _ = Glibc.write(signalFD, &one, 8)  // release the signal thread if still waiting
-        core.logger.info("stopped")
+        core.logger.notice("stopped")
     }
 }
 

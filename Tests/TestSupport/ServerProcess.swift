@@ -1,0 +1,106 @@
+public import Glibc
+
+/// Runs the real `arbiter` executable (built next to the test bundle) in its own
+/// process, e.g. `arbiter serve --port 0`, and finds the port it bound.
+public final class ServerProcess {
+    public let pid: pid_t
+    public private(set) var port = 0
+    private let stderrFD: Int32
+    public private(set) var output = ""
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The `arbiter` binary beside the running test bundle.
+    public static var executablePath: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        var path = String(decoding: buffer[0..<max(0, length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // .../debug/arbiterPackageTests.xctest → .../debug/arbiter
+        while let slash = path.lastIndex(of: "/") {
+            path = String(path[..<slash])
+            if access(path + "/arbiter", X_OK) == 0 { return path + "/arbiter" }
+        }
+        return "arbiter"
+    }
+
+    /// Starts `arbiter` with `arguments`; for `serve`, waits for its listening line.
+    public init(_ arguments: [String], waitForPort: Bool = true) throws {
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else { throw Failure(description: "pipe failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
+        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        let argv = ([Self.executablePath] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child = pid_t()
+        let result = posix_spawn(&child, Self.executablePath, &actions, nil, argv, environ)
+        close(pipeFDs[1])
+        guard result == 0 else {
+            close(pipeFDs[0])
+            throw Failure(description: "posix_spawn failed: \(result)")
+        }
+        pid = child
+        stderrFD = pipeFDs[0]
+        if waitForPort {
+            while port == 0 {
+                guard let line = readLine() else { throw Failure(description: "server exited: \(output)") }
+                let parts = line.split(separator: "port=", maxSplits: 1)
+                if line.contains("listening"), parts.count == 2 {
+                    port = Int(parts[1].prefix { $0.isNumber }) ?? 0
+                }
+            }
+        }
+    }
+
+    deinit {
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        close(stderrFD)
+    }
+
+    /// Reads one line of the child's stderr (nil at end of file).
+    public func readLine() -> String? {
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(stderrFD, &byte, 1) == 1 {
+            if byte == 0x0A {
+                let text = String(decoding: line, as: UTF8.self)
+                output += text + "\n"
+                return text
+            }
+            line.append(byte)
+        }
+        if line.isEmpty { return nil }
+        let text = String(decoding: line, as: UTF8.self)
+        output += text
+        return text
+    }
+
+    /// Reads stderr to the end and waits for the exit status.
+    public func waitForExit() -> Int32 {
+        while readLine() != nil {}
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
+    /// Sends a signal.
+    public func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Resident memory in KiB (from /proc).
+    public var residentKiB: Int {
+        guard let file = fopen("/proc/\(pid)/status", "r") else { return 0 }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 256)
+        while fgets(&buffer, 256, file) != nil {
+            let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if line.hasPrefix("VmRSS:") { return Int(line.filter(\.isNumber)) ?? 0 }
+        }
+        return 0
+    }
+}
