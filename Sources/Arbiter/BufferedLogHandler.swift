@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import HTTPServer
 public import Logging
 import Synchronization
 
@@ -16,6 +17,8 @@ public struct BufferedLogHandler: LogHandler {
         let fd: Int32
         private let buffer = Mutex<[UInt8]>([])
         private let flushThreshold = 64 * 1024
+        /// Held while writing, so that flushes from two threads keep their order.
+        private let writeOrder = Mutex<Void>(())
 
         /// stderr, flushed every 100 ms by a background thread.
         public static let standardError = Sink(fd: 2)
@@ -23,7 +26,12 @@ public struct BufferedLogHandler: LogHandler {
         init(fd: Int32) {
             self.fd = fd
             let sink = self
-            FlushThread.start { sink.flush() }
+            OSThread.spawn(name: "log-flush") {
+                while true {
+                    usleep(100_000)
+                    sink.flush()
+                }
+            }
         }
 
         func append(_ line: [UInt8], urgent: Bool) {
@@ -34,18 +42,22 @@ public struct BufferedLogHandler: LogHandler {
             if full || urgent { flush() }
         }
 
-        /// Writes whatever is buffered.
+        /// Writes whatever is buffered. The buffer is swapped out under its lock and
+        /// written outside it, so loggers never wait on the `write`.
         public func flush() {
-            buffer.withLock { buffer in
-                guard !buffer.isEmpty else { return }
+            writeOrder.withLock { _ in
+                let pending = buffer.withLock { buffer -> [UInt8] in
+                    let taken = buffer
+                    buffer.removeAll(keepingCapacity: true)
+                    return taken
+                }
                 var offset = 0
-                while offset < buffer.count {
-                    let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+                while offset < pending.count {
+                    let n = pending.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
                     if n < 0 && errno == EINTR { continue }
                     if n <= 0 { break }
                     offset += n
                 }
-                buffer.removeAll(keepingCapacity: true)
             }
         }
     }
@@ -103,26 +115,5 @@ enum Timestamp {
             }
             return cache.text
         }
-    }
-}
-
-/// The background thread that flushes log buffers.
-enum FlushThread {
-    private final class Box {
-        let flush: @Sendable () -> Void
-        init(_ flush: @escaping @Sendable () -> Void) { self.flush = flush }
-    }
-
-    static func start(_ flush: @escaping @Sendable () -> Void) {
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(flush)).toOpaque()
-        pthread_create(&thread, nil, { pointer in
-            let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
-            while true {
-                usleep(100_000)
-                box.flush()
-            }
-        }, box)
-        pthread_detach(thread)
     }
 }

@@ -70,7 +70,7 @@ public final class Server: Sendable {
         }
         self.owners.withLock { $0 = owners }
         for loop in loops {
-            Thread.spawn(name: "http-loop-\(loop.index)") { [self] in
+            OSThread.spawn(name: "http-loop-\(loop.index)") { [self] in
                 loop.run()
                 self.loopExited()
             }
@@ -138,7 +138,7 @@ public final class Server: Sendable {
         }
         try start()
         // A plain thread blocks on the eventfd that the signal handler writes.
-        Thread.spawn(name: "signals") { [self] in
+        OSThread.spawn(name: "signals") { [self] in
             var value: UInt64 = 0
             while Glibc.read(signalFD, &value, 8) < 0 && errno == EINTR {}
             core.logger.notice("shutting down")
@@ -151,8 +151,9 @@ public final class Server: Sendable {
     }
 }
 
-/// Dedicated OS threads for the event loops (they block in `epoll_wait`).
-enum Thread {
+/// Dedicated OS threads for work that blocks (event loops in `epoll_wait`, log
+/// flushing, signal waiting), outside Swift's cooperative pool.
+public enum OSThread {
     private final class Box {
         let name: String
         let body: () -> Void
@@ -162,7 +163,8 @@ enum Thread {
         }
     }
 
-    static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
+    /// Starts a detached thread named `name` running `body`.
+    public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { pointer in
