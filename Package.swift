@@ -25,6 +25,17 @@ let package = Package(
     targets: [
         // C shims: epoll, eventfd, signals — what Glibc does not export to Swift.
         .target(name: "CLinux"),
+        // System libraries: SQLite (libsqlite3-dev) and OpenSSL (libssl-dev).
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        // JSON parsing and writing: strict, fast, with line-precise errors. Pure.
+        .target(name: "JSON", swiftSettings: swiftSettings),
+        // SQLite connections, statements, writer + readers, group commit, migrations.
+        .target(
+            name: "Storage",
+            dependencies: ["CSQLite", "COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HTTPServer",
             dependencies: [
@@ -37,6 +48,9 @@ let package = Package(
             name: "Arbiter",
             dependencies: [
                 "HTTPServer",
+                "Storage",
+                "JSON",
+                "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -60,6 +74,16 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport", "CLinux"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "JSONTests",
+            dependencies: ["JSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
