@@ -27,8 +27,8 @@ public struct TestServer: Sendable {
     public func stop() async { await server.shutdown() }
 }
 
-/// A temporary directory removed by `remove()`.
-public struct TemporaryDirectory: Sendable {
+/// A temporary directory, removed when the value goes away (or by `remove()`).
+public final class TemporaryDirectory: Sendable {
     public let path: String
 
     public init() {
@@ -49,6 +49,8 @@ public struct TemporaryDirectory: Sendable {
         fputs(contents, file)
         fclose(file)
     }
+
+    deinit { remove() }
 
     public func remove() {
         _ = system("rm -rf '\(path)'")

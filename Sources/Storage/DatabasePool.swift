@@ -1,0 +1,232 @@
+import Glibc
+import Synchronization
+
+/// One writer connection on its own thread and several read-only connections on
+/// theirs, over one WAL database file.
+///
+/// Writes are group-committed: the writer takes every write waiting in its queue,
+/// runs each in its own savepoint inside one `BEGIN IMMEDIATE` transaction, and
+/// commits once — one fsync for the whole batch — before any of them is answered.
+/// A write that throws rolls back to its savepoint and fails alone.
+///
+/// ```swift
+/// let pool = try DatabasePool(path: "arbiter.sqlite")
+/// let id = try await pool.write { db in
+///     try db.run("INSERT INTO projects(name) VALUES (?)", ["demo"])
+///     return db.lastInsertRowID
+/// }
+/// let count = try await pool.read { db in try db.queryFirst("SELECT count(*) FROM pairs") { $0.int(0) } ?? 0 }
+/// ```
+public final class DatabasePool: Sendable {
+    /// The database file.
+    public let path: String
+    private let writes = BlockingQueue<WriteJob>()
+    private let reads = BlockingQueue<ReadJob>()
+    private let statistics = StatisticsBox()
+    /// Most writes in one group commit.
+    public let maxBatch: Int
+
+    /// Counters for `/metrics`.
+    public struct Statistics: Sendable {
+        /// Transactions committed by the writer.
+        public var commits = 0
+        /// Writes committed (sum of batch sizes).
+        public var writes = 0
+        /// Largest batch seen.
+        public var largestBatch = 0
+    }
+
+    final class WriteJob: @unchecked Sendable {
+        // @unchecked Sendable: `run` is called on the writer thread only; the
+        // continuation inside `finish` is resumed exactly once.
+        let exclusive: Bool
+        let run: (Database) throws -> Void
+        let finish: ((any Error)?) -> Void
+        init(exclusive: Bool, run: @escaping (Database) throws -> Void, finish: @escaping ((any Error)?) -> Void) {
+            self.exclusive = exclusive
+            self.run = run
+            self.finish = finish
+        }
+    }
+
+    final class ReadJob: @unchecked Sendable {
+        // @unchecked Sendable: as WriteJob, on one reader thread.
+        let run: (Database) -> Void
+        init(run: @escaping (Database) -> Void) { self.run = run }
+    }
+
+    /// Opens the writer (creating the file) and `readers` read-only connections.
+    /// `prepare` runs first on the writer, before anyone else (migrations).
+    public init(path: String, readers: Int = 4, maxBatch: Int = 512, prepare: (Database) throws -> Void = { _ in }) throws {
+        self.path = path
+        self.maxBatch = maxBatch
+        let writer = try Database(path: path, mode: .writer)
+        try prepare(writer)
+        var readerConnections: [Database] = []
+        for _ in 0..<max(1, readers) { readerConnections.append(try Database(path: path, mode: .reader)) }
+        startWriter(writer)
+        for (index, reader) in readerConnections.enumerated() { startReader(reader, index: index) }
+    }
+
+    /// Counters so far.
+    public var stats: Statistics { statistics.mutex.withLock { $0 } }
+
+    /// Runs `body` in a group-committed transaction on the writer thread and
+    /// returns once the transaction is durable.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await submit(exclusive: false, body)
+    }
+
+    /// Runs `body` alone on the writer thread, outside any transaction (bulk
+    /// imports that manage their own transactions, backups).
+    public func exclusive<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await submit(exclusive: true, body)
+    }
+
+    private func submit<T: Sendable>(exclusive: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let box = ResultBox<T>()
+            let job = WriteJob(
+                exclusive: exclusive,
+                run: { db in box.value = try body(db) },
+                finish: { error in
+                    if let error {
+                        continuation.resume(throwing: error)
+                    } else {
+                        continuation.resume(returning: box.value!)
+                    }
+                }
+            )
+            if !writes.push(job) { continuation.resume(throwing: PoolClosedError()) }
+        }
+    }
+
+    /// Runs `body` on a read-only connection.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = ReadJob { db in
+                do { continuation.resume(returning: try body(db)) } catch { continuation.resume(throwing: error) }
+            }
+            if !reads.push(job) { continuation.resume(throwing: PoolClosedError()) }
+        }
+    }
+
+    /// Stops the threads after the queued work is done.
+    public func close() {
+        writes.close()
+        reads.close()
+    }
+
+    // MARK: Threads
+
+    private func startWriter(_ db: Database) {
+        let box = ConnectionBox(db)
+        let writes = self.writes
+        let statistics = self.statistics
+        let maxBatch = self.maxBatch
+        spawn(name: "db-writer") {
+            while true {
+                let batch = writes.popBatch(limit: maxBatch)
+                if batch.isEmpty { return }
+                var group: [WriteJob] = []
+                for job in batch {
+                    if job.exclusive {
+                        Self.commit(group, on: box.db, statistics: statistics)
+                        group.removeAll()
+                        do { try job.run(box.db); job.finish(nil) } catch { job.finish(error) }
+                    } else {
+                        group.append(job)
+                    }
+                }
+                Self.commit(group, on: box.db, statistics: statistics)
+            }
+        }
+    }
+
+    /// One transaction for `jobs`, a savepoint each; answers them after COMMIT.
+    private static func commit(_ jobs: [WriteJob], on db: Database, statistics: StatisticsBox) {
+        guard !jobs.isEmpty else { return }
+        var outcomes: [(any Error)?] = []
+        outcomes.reserveCapacity(jobs.count)
+        do {
+            try db.execute("BEGIN IMMEDIATE")
+        } catch {
+            for job in jobs { job.finish(error) }
+            return
+        }
+        for job in jobs {
+            do {
+                try db.execute("SAVEPOINT job")
+                try job.run(db)
+                try db.execute("RELEASE job")
+                outcomes.append(nil)
+            } catch {
+                try? db.execute("ROLLBACK TO job")
+                try? db.execute("RELEASE job")
+                outcomes.append(error)
+            }
+        }
+        do {
+            try db.execute("COMMIT")
+        } catch {
+            if db.inTransaction { try? db.execute("ROLLBACK") }
+            for job in jobs { job.finish(error) }
+            return
+        }
+        statistics.mutex.withLock {
+            $0.commits += 1
+            $0.writes += jobs.count
+            $0.largestBatch = max($0.largestBatch, jobs.count)
+        }
+        for (job, outcome) in zip(jobs, outcomes) { job.finish(outcome) }
+    }
+
+    private func startReader(_ db: Database, index: Int) {
+        let box = ConnectionBox(db)
+        let reads = self.reads
+        spawn(name: "db-reader-\(index)") {
+            while true {
+                let batch = reads.popBatch(limit: 1)
+                if batch.isEmpty { return }
+                for job in batch { job.run(box.db) }
+            }
+        }
+    }
+
+    private func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
+        final class Box {
+            let body: () -> Void
+            init(_ body: @escaping () -> Void) { self.body = body }
+        }
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { pointer in
+            let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        pthread_detach(thread)
+    }
+}
+
+final class StatisticsBox: Sendable {
+    let mutex = Mutex<DatabasePool.Statistics>(DatabasePool.Statistics())
+}
+
+/// The pool was closed before the work ran.
+public struct PoolClosedError: Error, CustomStringConvertible {
+    public var description: String { "the database is closed" }
+}
+
+/// Moves a connection to the one thread that will use it.
+private final class ConnectionBox: @unchecked Sendable {
+    // @unchecked Sendable: handed over once, then used by a single thread.
+    let db: Database
+    init(_ db: Database) { self.db = db }
+}
+
+/// Carries a write's result from the writer thread to its continuation.
+private final class ResultBox<T>: @unchecked Sendable {
+    // @unchecked Sendable: written on the writer thread before `finish`, read after.
+    var value: T?
+}
