@@ -60,6 +60,8 @@ let package = Package(
             dependencies: [
                 "Arbiter",
                 "HTTPServer",
+                "JSON",
+                "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -1,11 +1,14 @@
 import ArgumentParser
 import Arbiter
 import HTTPServer
+import Storage
 import Logging
 
 /// `arbiter serve`: runs the HTTP server until SIGTERM/SIGINT.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the web server.")
+
+    @OptionGroup var database: DatabaseOptions
 
     @Option(help: "Address to bind.")
     var host = "127.0.0.1"
@@ -16,6 +19,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("public-dir"), help: "Directory of the web UI (default: ./Public or next to the executable).")
     var publicDir: String?
 
+    @Flag(help: "Seed a demo project, an admin and an annotator (tokens printed once).")
+    var demo = false
+
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int?
 
@@ -23,9 +29,9 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
+        guard (0...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be between 0 and 65535") }
+        if let threads, !(1...256).contains(threads) { throw ArgumentParser.ValidationError("--threads must be between 1 and 256") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ArgumentParser.ValidationError("--log-level: unknown level '\(logLevel)'") }
     }
 
     func run() async throws {
@@ -40,19 +46,25 @@ struct Serve: AsyncParsableCommand {
         configuration.http.port = port
         if let threads { configuration.http.eventLoops = threads }
         configuration.publicDirectory = publicDir
+        configuration.databasePath = database.db
+        configuration.migrationsDirectory = database.migrationsDir
+        defer { BufferedLogHandler.Sink.standardError.flush() }
         do {
             let app = try App(configuration: configuration, logger: Logger(label: "arbiter"))
+            if demo {
+                let seeded = try await app.store.pool.exclusive { db in try DemoData.seed(db) }
+                if let seeded {
+                    Output.line("demo project '\(seeded.projectName)' (id \(seeded.projectID)) with \(seeded.pairs) pairs")
+                    Output.line("admin token:     \(seeded.adminToken)")
+                    Output.line("annotator token: \(seeded.annotatorToken)")
+                    Output.line("these tokens are shown once; `arbiter token create --username admin` makes another")
+                } else {
+                    Output.line("demo project already present; `arbiter token create --username annotator` makes a token")
+                }
+            }
             try await app.run()
-            BufferedLogHandler.Sink.standardError.flush()
         } catch {
-            BufferedLogHandler.Sink.standardError.flush()
             throw CLIError(message: "\(error)")
         }
     }
-}
-
-/// A failure reported as one line on stderr with a non-zero exit.
-struct CLIError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }

@@ -1,0 +1,73 @@
+public import HTTPServer
+public import JSON
+
+extension ValidationError: HTTPResponseError {
+    public var status: HTTPStatus { .badRequest }
+    public var code: String { "invalid" }
+}
+
+extension ImportRefused: HTTPResponseError {
+    public var status: HTTPStatus { .unprocessableContent }
+    public var code: String { "import_refused" }
+    public var message: String { description }
+}
+
+extension Annotations.Refusal: HTTPResponseError {
+    public var status: HTTPStatus {
+        switch self {
+        case .noSuchAssignment: return .notFound
+        case .notYours: return .forbidden
+        case .expired: return .conflict
+        case .invalid: return .badRequest
+        }
+    }
+
+    public var code: String {
+        switch self {
+        case .noSuchAssignment: return "not_found"
+        case .notYours: return "forbidden"
+        case .expired: return "lease_expired"
+        case .invalid: return "invalid"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .noSuchAssignment: return "no such assignment"
+        case .notYours: return "this assignment belongs to someone else"
+        case .expired: return "this assignment's lease has expired; ask for the next pair"
+        case .invalid(let error): return error.message
+        }
+    }
+}
+
+/// Errors of the API layer.
+enum APIError {
+    static let unauthenticated = HTTPError(
+        .unauthorized, code: "unauthenticated", message: "sign in or send Authorization: Bearer <token>",
+        headers: ["WWW-Authenticate": "Bearer"])
+    static let forbidden = HTTPError(.forbidden, code: "forbidden", message: "your role does not allow this")
+    static let noSuchProject = HTTPError(.notFound, code: "not_found", message: "no such project")
+
+    static func invalidJSON(_ error: JSONError) -> HTTPError {
+        HTTPError(.badRequest, code: "invalid_json", message: "invalid JSON: \(error)")
+    }
+}
+
+extension Response {
+    /// A JSON response from a value.
+    static func json(_ value: JSONValue, status: HTTPStatus = .ok) -> Response {
+        Response(status: status, contentType: "application/json", body: value.serialized())
+    }
+}
+
+extension Request {
+    /// The body as one JSON value (400 when it is not JSON).
+    func jsonBody() throws -> JSONValue {
+        do {
+            return try JSONValue.parse(body)
+        } catch {
+            throw APIError.invalidJSON(error)
+        }
+    }
+}

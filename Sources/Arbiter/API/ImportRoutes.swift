@@ -1,0 +1,55 @@
+import HTTPServer
+import JSON
+import Storage
+
+/// `POST /api/projects/{id}/pairs` and `/annotations`: JSONL bodies, admins only.
+/// Query: `skip_invalid=true`, `dry_run=true`, `pairs_per_prompt=k`.
+struct ImportRoutes: Sendable {
+    let store: ArbiterStore
+    let auth: Authenticator
+    /// Largest upload.
+    static let maxBodyBytes = 512 * 1024 * 1024
+
+    func register(on router: inout Router) {
+        router.post("/api/projects/{id}/pairs", maxBodyBytes: Self.maxBodyBytes) { request in try await importPairs(request) }
+        router.post("/api/projects/{id}/annotations", maxBodyBytes: Self.maxBodyBytes) { request in try await importAnnotations(request) }
+    }
+
+    func options(_ request: Request) throws -> ImportOptions {
+        let query = request.queryItems
+        var options = ImportOptions()
+        options.skipInvalid = query["skip_invalid"] == "true" || query["skip_invalid"] == "1"
+        options.dryRun = query["dry_run"] == "true" || query["dry_run"] == "1"
+        if let text = query["pairs_per_prompt"] {
+            guard let k = Int(text), k >= 1 else { throw ValidationError("pairs_per_prompt: expected a positive integer") }
+            options.pairsPerPrompt = k
+        }
+        return options
+    }
+
+    func importPairs(_ request: Request) async throws -> Response {
+        _ = try await auth.require(request, [.admin])
+        let projectID = try request.parameters.int("id")
+        let options = try options(request)
+        let body = request.body
+        let report = try await store.pool.exclusive { db -> ImportReport in
+            guard try ProjectRepository.find(db, id: projectID) != nil else { throw APIError.noSuchProject }
+            var reader = JSONLReader(bytes: body)
+            return try PairImporter.run(db, projectID: projectID, reader: &reader, options: options)
+        }
+        return .json(report.json)
+    }
+
+    func importAnnotations(_ request: Request) async throws -> Response {
+        _ = try await auth.require(request, [.admin])
+        let projectID = try request.parameters.int("id")
+        let options = try options(request)
+        let body = request.body
+        let report = try await store.pool.exclusive { db -> ImportReport in
+            guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
+            var reader = JSONLReader(bytes: body)
+            return try AnnotationImporter.run(db, project: project, reader: &reader, options: options)
+        }
+        return .json(report.json)
+    }
+}

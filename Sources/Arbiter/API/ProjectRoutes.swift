@@ -1,0 +1,24 @@
+import HTTPServer
+import JSON
+import Storage
+
+/// `GET /api/projects`: what the caller may see.
+struct ProjectRoutes: Sendable {
+    let store: ArbiterStore
+    let auth: Authenticator
+
+    func register(on router: inout Router) {
+        router.get("/api/projects") { request in
+            _ = try await auth.user(request)
+            let projects = try await store.pool.read { db in try ProjectRepository.list(db) }
+            return .json([
+                "projects": .array(projects.map { entry in
+                    var object = entry.project.json.objectValue ?? JSONObject()
+                    object["pairs"] = .int(Int64(entry.pairs))
+                    object["annotations"] = .int(Int64(entry.annotations))
+                    return .object(object)
+                })
+            ])
+        }
+    }
+}

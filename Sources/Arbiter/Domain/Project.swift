@@ -1,0 +1,68 @@
+public import JSON
+
+/// A project: a set of pairs and how they are judged.
+public struct Project: Sendable, Equatable {
+    public var id: Int
+    public var name: String
+    public var settings: ProjectSettings
+
+    /// The project as JSON for the API.
+    public var json: JSONValue {
+        var object: JSONObject = ["id": .int(Int64(id)), "name": .string(name)]
+        for member in settings.json { object[member.key] = member.value }
+        return .object(object)
+    }
+}
+
+/// Everything an admin can set on a project, with the defaults of a new one.
+public struct ProjectSettings: Sendable, Equatable {
+    public var guidelines = ""
+    /// Judgements wanted per pair.
+    public var overlap = 3
+    /// How long an annotator holds a pair.
+    public var leaseTTLSeconds = 600
+    /// Share of assignments that are gold pairs (known answers).
+    public var goldRate = 0.0
+    /// Share of assignments that repeat a pair the annotator judged (shown swapped).
+    public var repeatRate = 0.0
+    /// Per-aspect judgements asked for, e.g. `["helpfulness", "harmlessness"]`.
+    public var aspects: [String] = []
+    public var allowTies = true
+    public var allowBothBad = true
+    public var strengthEnabled = true
+    public var rationaleRequired = false
+
+    public init() {}
+
+    /// Checks ranges; the message names the field.
+    public func validate() throws(ValidationError) {
+        guard (1...100).contains(overlap) else { throw ValidationError("overlap must be between 1 and 100") }
+        guard (1...86_400).contains(leaseTTLSeconds) else { throw ValidationError("lease TTL must be between 1 and 86400 seconds") }
+        guard (0...1).contains(goldRate) else { throw ValidationError("gold rate must be between 0 and 1") }
+        guard (0...1).contains(repeatRate) else { throw ValidationError("repeat rate must be between 0 and 1") }
+        guard goldRate + repeatRate <= 1 else { throw ValidationError("gold rate + repeat rate must not exceed 1") }
+        guard aspects.count <= 20 else { throw ValidationError("at most 20 aspects") }
+        for aspect in aspects {
+            guard !aspect.isEmpty, aspect.count <= 64 else { throw ValidationError("aspect names are 1 to 64 characters") }
+        }
+        guard Set(aspects).count == aspects.count else { throw ValidationError("aspect names must be unique") }
+        guard guidelines.utf8.count <= 200_000 else { throw ValidationError("guidelines are limited to 200 KB") }
+    }
+
+    var json: JSONObject {
+        [
+            "guidelines": .string(guidelines), "overlap": .int(Int64(overlap)),
+            "lease_ttl_seconds": .int(Int64(leaseTTLSeconds)), "gold_rate": .double(goldRate),
+            "repeat_rate": .double(repeatRate), "aspects": .array(aspects.map { .string($0) }),
+            "allow_ties": .bool(allowTies), "allow_both_bad": .bool(allowBothBad),
+            "strength_enabled": .bool(strengthEnabled), "rationale_required": .bool(rationaleRequired),
+        ]
+    }
+}
+
+/// Bad input, said in one line.
+public struct ValidationError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,176 @@
+public import Storage
+import JSON
+
+/// Imports judgements teams already have: one JSON object per line,
+/// `{"pair", "annotator", "choice", "strength"?, "shown_swapped"?, "duration_ms"?,
+/// "created_at"?, "aspects"?, "rationale"?}` with a canonical choice. A new annotator
+/// name becomes a rater account that cannot log in. A rater's first judgement on a
+/// pair counts toward overlap; later ones are repeats. The same line imported
+/// twice is a duplicate, not a second judgement.
+public enum AnnotationImporter {
+    public static func run(_ db: Database, project: Project, reader: inout JSONLReader, options: ImportOptions) throws -> ImportReport {
+        var report = ImportReport()
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            let findPair = try db.statement("SELECT id, gold IS NOT NULL FROM pairs WHERE project_id = ? AND external_id = ?")
+            let previous = try db.statement("SELECT count(*) FROM annotations WHERE pair_id = ? AND user_id = ?")
+            let duplicate = try db.statement(
+                "SELECT 1 FROM annotations WHERE pair_id = ? AND user_id = ? AND created_at = ? AND choice = ? LIMIT 1")
+            let insert = try db.statement(
+                """
+                INSERT INTO annotations (project_id, pair_id, user_id, kind, choice, strength, aspects, rationale,
+                    shown_swapped, duration_ms, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let count = try db.statement("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?")
+            var raters: [String: Int] = [:]
+            let now = Clock.iso8601(milliseconds: Clock.nowMilliseconds())
+            while true {
+                let line: ArraySlice<UInt8>
+                do {
+                    guard let next = try reader.nextLine() else { break }
+                    line = next
+                } catch {
+                    report.record(line: error.line, "longer than \(error.limit) bytes")
+                    break
+                }
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                report.lines += 1
+                let judgement: ImportedJudgement
+                do {
+                    judgement = try ImportedJudgement.parse(line, project: project)
+                } catch {
+                    report.record(line: reader.lineNumber, error.message)
+                    continue
+                }
+                try findPair.bind([.int(Int64(project.id)), .text(judgement.pair)])
+                guard let (pairID, isGold) = try findPair.first({ ($0.int64(0), $0.bool(1)) }) else {
+                    report.record(line: reader.lineNumber, "pair: no pair '\(judgement.pair)' in project '\(project.name)'")
+                    continue
+                }
+                if report.errorCount > 0 && !options.skipInvalid { continue }
+                let raterID: Int
+                if let known = raters[judgement.annotator.lowercased()] {
+                    raterID = known
+                } else {
+                    do {
+                        raterID = try UserRepository.rater(db, username: judgement.annotator)
+                    } catch let error as ValidationError {
+                        report.record(line: reader.lineNumber, "annotator: \(error.message)")
+                        continue
+                    }
+                    raters[judgement.annotator.lowercased()] = raterID
+                }
+                let createdAt = judgement.createdAt ?? now
+                try duplicate.bind([.int(pairID), .int(Int64(raterID)), .text(createdAt), .text(judgement.choice.rawValue)])
+                if try duplicate.first({ _ in true }) == true {
+                    report.duplicates += 1
+                    continue
+                }
+                try previous.bind([.int(pairID), .int(Int64(raterID))])
+                let seenBefore = (try previous.first { $0.int(0) } ?? 0) > 0
+                let kind: AssignmentKind = seenBefore ? .repeat : (isGold ? .gold : .normal)
+                try insert.bind([
+                    .int(Int64(project.id)), .int(pairID), .int(Int64(raterID)), .text(kind.rawValue), .text(judgement.choice.rawValue),
+                    SQLValue(judgement.strength), SQLValue(judgement.aspects.map { JSONValueText.text(of: $0) }),
+                    SQLValue(judgement.rationale), judgement.shownSwapped.map { SQLValue($0) } ?? .null,
+                    SQLValue(judgement.durationMilliseconds), .text(createdAt),
+                ])
+                try insert.run()
+                if kind == .normal {
+                    try count.bind([.int(pairID)])
+                    try count.run()
+                }
+                report.imported += 1
+            }
+            if options.dryRun || (report.errorCount > 0 && !options.skipInvalid) {
+                try db.execute("ROLLBACK")
+                if report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: report) }
+                return report
+            }
+            try db.execute("COMMIT")
+            report.committed = true
+            return report
+        } catch {
+            if db.inTransaction { try? db.execute("ROLLBACK") }
+            throw error
+        }
+    }
+}
+
+/// One parsed annotation line.
+struct ImportedJudgement {
+    var pair: String
+    var annotator: String
+    var choice: Choice
+    var strength: Int?
+    var shownSwapped: Bool?
+    var durationMilliseconds: Int?
+    var createdAt: String?
+    var aspects: JSONObject?
+    var rationale: String?
+
+    static let known: Set<String> = ["pair", "annotator", "choice", "strength", "shown_swapped", "duration_ms", "created_at", "aspects", "rationale"]
+
+    static func parse(_ line: ArraySlice<UInt8>, project: Project) throws(ValidationError) -> ImportedJudgement {
+        let value: JSONValue
+        do {
+            value = try line.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) }
+        } catch {
+            throw ValidationError("invalid JSON: \(error)")
+        }
+        guard let object = value.objectValue else { throw ValidationError("expected a JSON object, got \(value.typeName)") }
+        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+            throw ValidationError("unknown field '\(unknown)' (expected \(known.sorted().joined(separator: ", ")))")
+        }
+        let pair: String
+        switch object["pair"] {
+        case .string(let text)?: pair = text
+        case .int(let number)?: pair = String(number)
+        default: throw ValidationError("pair: expected the pair's id")
+        }
+        guard let annotator = object["annotator"]?.stringValue else { throw ValidationError("annotator: expected a name") }
+        guard let choiceText = object["choice"]?.stringValue, let choice = Choice(rawValue: choiceText) else {
+            throw ValidationError("choice: expected \"A\", \"B\", \"tie\" or \"both_bad\"")
+        }
+        var judgement = ImportedJudgement(pair: pair, annotator: annotator, choice: choice)
+        if let strength = object["strength"], strength != .null {
+            guard let value = strength.intValue, (1...3).contains(value) else { throw ValidationError("strength: expected 1, 2 or 3") }
+            guard choice.isDecisive else { throw ValidationError("strength: only for A or B") }
+            judgement.strength = Int(value)
+        }
+        if let swapped = object["shown_swapped"], swapped != .null {
+            guard let value = swapped.boolValue else { throw ValidationError("shown_swapped: expected true or false") }
+            judgement.shownSwapped = value
+        }
+        if let duration = object["duration_ms"], duration != .null {
+            guard let value = duration.intValue, value >= 0, value <= 86_400_000 else {
+                throw ValidationError("duration_ms: expected 0 to 86400000")
+            }
+            judgement.durationMilliseconds = Int(value)
+        }
+        if let created = object["created_at"], created != .null {
+            guard let text = created.stringValue, Clock.parseISO8601(text) != nil else {
+                throw ValidationError("created_at: expected an RFC 3339 time such as 2026-11-26T11:00:00Z")
+            }
+            judgement.createdAt = text
+        }
+        if let aspects = object["aspects"], aspects != .null {
+            guard let map = aspects.objectValue else { throw ValidationError("aspects: expected an object") }
+            for member in map {
+                guard project.settings.aspects.contains(member.key) else {
+                    throw ValidationError("aspects: '\(member.key)' is not an aspect of this project")
+                }
+                guard let text = member.value.stringValue, Choice(rawValue: text) != nil else {
+                    throw ValidationError("aspects.\(member.key): expected \"A\", \"B\", \"tie\" or \"both_bad\"")
+                }
+            }
+            judgement.aspects = map.isEmpty ? nil : map
+        }
+        if let rationale = object["rationale"], rationale != .null {
+            guard let text = rationale.stringValue, text.utf8.count <= 20_000 else { throw ValidationError("rationale: a string of at most 20000 bytes") }
+            judgement.rationale = text
+        }
+        return judgement
+    }
+}

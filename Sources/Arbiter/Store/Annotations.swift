@@ -1,0 +1,168 @@
+public import JSON
+public import Storage
+
+/// A stored judgement.
+public struct Annotation: Sendable, Equatable {
+    public var id: Int
+    public var assignmentID: Int?
+    public var externalPairID: String
+    public var kind: AssignmentKind
+    public var choice: Choice
+    public var strength: Int?
+    public var aspects: JSONObject?
+    public var rationale: String?
+    public var shownSwapped: Bool?
+    public var durationMilliseconds: Int?
+    public var createdAt: String
+
+    public var json: JSONValue {
+        [
+            "id": .int(Int64(id)), "assignment_id": JSONValue(assignmentID), "pair_id": .string(externalPairID),
+            "kind": .string(kind.rawValue), "choice": .string(choice.rawValue), "strength": JSONValue(strength),
+            "aspects": aspects.map { .object($0) } ?? .null, "rationale": JSONValue(rationale),
+            "shown_swapped": shownSwapped.map { .bool($0) } ?? .null, "duration_ms": JSONValue(durationMilliseconds),
+            "created_at": .string(createdAt),
+        ]
+    }
+}
+
+/// What an annotator sends: `{"choice":"left|right|tie|both_bad", "strength"?, "aspects"?,
+/// "rationale"?, "duration_ms"?}`, as shown on screen.
+public struct Submission: Sendable, Equatable {
+    public var choice: Choice.Shown
+    public var strength: Int?
+    public var aspects: [(name: String, choice: Choice.Shown)]
+    public var rationale: String?
+    public var durationMilliseconds: Int?
+
+    public static func == (lhs: Submission, rhs: Submission) -> Bool {
+        lhs.choice == rhs.choice && lhs.strength == rhs.strength && lhs.rationale == rhs.rationale
+            && lhs.durationMilliseconds == rhs.durationMilliseconds
+            && lhs.aspects.map(\.name) == rhs.aspects.map(\.name) && lhs.aspects.map(\.choice) == rhs.aspects.map(\.choice)
+    }
+
+    static let known: Set<String> = ["choice", "strength", "aspects", "rationale", "duration_ms"]
+    static let maxRationaleBytes = 20_000
+
+    /// Parses and checks a request body against the project's settings.
+    public static func parse(_ value: JSONValue, project: Project) throws(ValidationError) -> Submission {
+        guard let object = value.objectValue else { throw ValidationError("body: expected a JSON object") }
+        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+            throw ValidationError("\(unknown): unknown field (expected \(known.sorted().joined(separator: ", ")))")
+        }
+        guard let text = object["choice"]?.stringValue, let choice = Choice.Shown(rawValue: text) else {
+            throw ValidationError("choice: expected \"left\", \"right\", \"tie\" or \"both_bad\"")
+        }
+        let settings = project.settings
+        if choice == .tie && !settings.allowTies { throw ValidationError("choice: ties are not allowed in this project") }
+        if choice == .bothBad && !settings.allowBothBad { throw ValidationError("choice: \"both bad\" is not allowed in this project") }
+        var submission = Submission(choice: choice, strength: nil, aspects: [], rationale: nil, durationMilliseconds: nil)
+        if let strength = object["strength"], strength != .null {
+            guard settings.strengthEnabled else { throw ValidationError("strength: this project does not ask for strength") }
+            guard let value = strength.intValue, (1...3).contains(value) else { throw ValidationError("strength: expected 1, 2 or 3") }
+            guard choice == .left || choice == .right else { throw ValidationError("strength: only with left or right") }
+            submission.strength = Int(value)
+        }
+        if let aspects = object["aspects"], aspects != .null {
+            guard let map = aspects.objectValue else { throw ValidationError("aspects: expected an object") }
+            for member in map {
+                guard settings.aspects.contains(member.key) else { throw ValidationError("aspects.\(member.key): not an aspect of this project") }
+                guard let text = member.value.stringValue, let aspectChoice = Choice.Shown(rawValue: text) else {
+                    throw ValidationError("aspects.\(member.key): expected \"left\", \"right\", \"tie\" or \"both_bad\"")
+                }
+                submission.aspects.append((member.key, aspectChoice))
+            }
+        }
+        if let rationale = object["rationale"], rationale != .null {
+            guard let text = rationale.stringValue else { throw ValidationError("rationale: expected a string") }
+            guard text.utf8.count <= maxRationaleBytes else { throw ValidationError("rationale: longer than \(maxRationaleBytes) bytes") }
+            submission.rationale = text.isEmpty ? nil : text
+        }
+        if settings.rationaleRequired && (submission.rationale?.trimmingWhitespace().isEmpty ?? true) {
+            throw ValidationError("rationale: required in this project")
+        }
+        if let duration = object["duration_ms"], duration != .null {
+            guard let value = duration.intValue, value >= 0, value <= 86_400_000 else {
+                throw ValidationError("duration_ms: expected an integer from 0 to 86400000")
+            }
+            submission.durationMilliseconds = Int(value)
+        }
+        return submission
+    }
+}
+
+/// Recording judgements on assignments.
+public enum Annotations {
+    /// Why a submission was refused.
+    public enum Refusal: Error, Equatable, Sendable {
+        case noSuchAssignment
+        case notYours
+        case expired
+        case invalid(ValidationError)
+    }
+
+    /// Records `body` on assignment `assignmentID`. Returns the annotation and
+    /// whether it already existed (a repeated POST returns the first result).
+    public static func submit(
+        _ db: Database, assignmentID: Int, userID: Int, body: JSONValue, now: Int64
+    ) throws -> (annotation: Annotation, replayed: Bool) {
+        guard let row = try db.queryFirst(
+            "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at FROM assignments WHERE id = ?",
+            [.int(Int64(assignmentID))], { row in
+                (project: row.int(0), pair: row.int64(1), user: row.int(2), kind: row.string(3), swapped: row.bool(4),
+                 state: row.string(5), expires: row.int64(6))
+            })
+        else { throw Refusal.noSuchAssignment }
+        guard row.user == userID else { throw Refusal.notYours }
+        if row.state == "completed", let existing = try find(db, assignmentID: assignmentID) {
+            return (existing, true)
+        }
+        guard row.state == "leased", row.expires > now else { throw Refusal.expired }
+        guard let project = try ProjectRepository.find(db, id: row.project) else { throw Refusal.noSuchAssignment }
+        let submission: Submission
+        do {
+            submission = try Submission.parse(body, project: project)
+        } catch {
+            throw Refusal.invalid(error)
+        }
+        let choice = Choice(shown: submission.choice, shownSwapped: row.swapped)
+        var aspects: JSONObject?
+        if !submission.aspects.isEmpty {
+            aspects = JSONObject(submission.aspects.map { (key: $0.name, value: .string(Choice(shown: $0.choice, shownSwapped: row.swapped).rawValue)) })
+        }
+        let createdAt = Clock.iso8601(milliseconds: now)
+        try db.run(
+            """
+            INSERT INTO annotations (assignment_id, project_id, pair_id, user_id, kind, choice, strength, aspects, rationale,
+                shown_swapped, duration_ms, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .int(Int64(assignmentID)), .int(Int64(row.project)), .int(row.pair), .int(Int64(userID)), .text(row.kind),
+                .text(choice.rawValue), SQLValue(submission.strength), SQLValue(aspects.map { JSONValue.object($0).jsonText }),
+                SQLValue(submission.rationale), SQLValue(row.swapped), SQLValue(submission.durationMilliseconds), .text(createdAt),
+            ])
+        try db.run("UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ?", [.int(now), .int(Int64(assignmentID))])
+        guard let annotation = try find(db, assignmentID: assignmentID) else { throw Refusal.noSuchAssignment }
+        return (annotation, false)
+    }
+
+    /// The annotation recorded for an assignment.
+    public static func find(_ db: Database, assignmentID: Int) throws -> Annotation? {
+        try db.queryFirst(
+            """
+            SELECT n.id, n.assignment_id, p.external_id, n.kind, n.choice, n.strength, n.aspects, n.rationale, n.shown_swapped,
+                   n.duration_ms, n.created_at
+            FROM annotations n JOIN pairs p ON p.id = n.pair_id WHERE n.assignment_id = ?
+            """, [.int(Int64(assignmentID))], decode)
+    }
+
+    static func decode(_ row: Row) -> Annotation {
+        Annotation(
+            id: row.int(0), assignmentID: row.optionalInt(1), externalPairID: row.string(2),
+            kind: AssignmentKind(rawValue: row.string(3)) ?? .normal, choice: Choice(rawValue: row.string(4)) ?? .tie,
+            strength: row.optionalInt(5), aspects: row.optionalString(6).flatMap { try? JSONValue.parse($0).objectValue },
+            rationale: row.optionalString(7), shownSwapped: row.isNull(8) ? nil : row.bool(8),
+            durationMilliseconds: row.optionalInt(9), createdAt: row.string(10))
+    }
+}

@@ -1,0 +1,131 @@
+public import JSON
+public import Storage
+
+/// A pair leased to one annotator, as the annotator sees it.
+public struct Assignment: Sendable, Equatable {
+    public var id: Int
+    public var pairID: Int
+    public var externalPairID: String
+    public var kind: AssignmentKind
+    public var shownSwapped: Bool
+    public var expiresAt: Int64
+    public var prompt: Prompt
+    public var responseA: String
+    public var responseB: String
+
+    /// The API shape: responses as shown (left/right), never model names.
+    public var json: JSONValue {
+        [
+            "id": .int(Int64(id)), "pair_id": .string(externalPairID), "kind": .string(kind.rawValue),
+            "expires_at": .string(Clock.iso8601(milliseconds: expiresAt)), "prompt": prompt.json,
+            "left": .string(shownSwapped ? responseB : responseA), "right": .string(shownSwapped ? responseA : responseB),
+        ]
+    }
+}
+
+/// Leasing pairs to annotators (`next`). Runs inside the writer's transaction, so
+/// the read-check-lease sequence is serialised and overlap is never exceeded.
+public enum Assignments {
+    /// The user's live lease in the project, else a new one, else nil (nothing left).
+    public static func next(
+        _ db: Database, project: Project, userID: Int, now: Int64,
+        random: inout some RandomNumberGenerator
+    ) throws -> Assignment? {
+        let projectID = SQLValue.int(Int64(project.id))
+        let user = SQLValue.int(Int64(userID))
+        // > Asking again returns the same live lease.
+        if let live = try db.queryFirst(
+            "SELECT id FROM assignments WHERE user_id = ? AND project_id = ? AND state = 'leased' AND expires_at > ? ORDER BY id LIMIT 1",
+            [user, projectID, .int(now)], { $0.int(0) }) {
+            return try load(db, assignmentID: live)
+        }
+        try reclaimExpired(db, now: now)
+
+        let roll = Double.random(in: 0..<1, using: &random)
+        var choice: (pairID: Int64, kind: AssignmentKind, swapped: Bool)?
+        if roll < project.settings.goldRate {
+            choice = try goldPair(db, projectID: projectID, user: user).map { ($0, .gold, Bool.random(using: &random)) }
+        } else if roll < project.settings.goldRate + project.settings.repeatRate {
+            choice = try repeatPair(db, projectID: projectID, user: user).map { ($0.pairID, .repeat, $0.swapped ?? Bool.random(using: &random)) }
+        }
+        if choice == nil {
+            choice = try openPair(db, projectID: projectID, overlap: project.settings.overlap, user: user)
+                .map { ($0, .normal, Bool.random(using: &random)) }
+        }
+        guard let choice else { return nil }
+        let expires = now + Int64(project.settings.leaseTTLSeconds) * 1000
+        try db.run(
+            """
+            INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, 'leased', ?, ?)
+            """,
+            [projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(choice.swapped), .int(now), .int(expires)])
+        let id = Int(db.lastInsertRowID)
+        if choice.kind == .normal {
+            try db.run("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?", [.int(choice.pairID)])
+        }
+        return try load(db, assignmentID: id)
+    }
+
+    /// The next pair under overlap that this user has neither been given nor
+    /// judged: in-progress pairs first (so items complete), then oldest.
+    static func openPair(_ db: Database, projectID: SQLValue, overlap: Int, user: SQLValue) throws -> Int64? {
+        try db.queryFirst(
+            """
+            SELECT p.id FROM pairs p
+            WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count < ?
+              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
+              AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
+            ORDER BY p.active_count DESC, p.id
+            LIMIT 1
+            """, [projectID, .int(Int64(overlap)), user, user], { $0.int64(0) })
+    }
+
+    /// A gold pair this user has not been given.
+    static func goldPair(_ db: Database, projectID: SQLValue, user: SQLValue) throws -> Int64? {
+        try db.queryFirst(
+            """
+            SELECT p.id FROM pairs p
+            WHERE p.project_id = ? AND p.gold IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
+              AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
+            ORDER BY random() LIMIT 1
+            """, [projectID, user, user], { $0.int64(0) })
+    }
+
+    /// A pair this user judged (normal) and has not had repeated; shown the other way round.
+    static func repeatPair(_ db: Database, projectID: SQLValue, user: SQLValue) throws -> (pairID: Int64, swapped: Bool?)? {
+        try db.queryFirst(
+            """
+            SELECT n.pair_id, n.shown_swapped FROM annotations n
+            WHERE n.user_id = ? AND n.project_id = ? AND n.kind = 'normal'
+              AND NOT EXISTS (SELECT 1 FROM assignments r WHERE r.pair_id = n.pair_id AND r.user_id = n.user_id AND r.kind = 'repeat')
+            ORDER BY random() LIMIT 1
+            """, [user, projectID], { row in (row.int64(0), row.isNull(1) ? nil : !row.bool(1)) })
+    }
+
+    /// Expired leases give their slot back.
+    static func reclaimExpired(_ db: Database, now: Int64) throws {
+        let expired = try db.query(
+            "UPDATE assignments SET state = 'expired' WHERE state = 'leased' AND expires_at <= ? RETURNING pair_id, kind",
+            [.int(now)], { ($0.int64(0), $0.string(1)) })
+        for (pairID, kind) in expired where kind == AssignmentKind.normal.rawValue {
+            try db.run("UPDATE pairs SET active_count = active_count - 1 WHERE id = ? AND active_count > 0", [.int(pairID)])
+        }
+    }
+
+    /// An assignment with its pair.
+    public static func load(_ db: Database, assignmentID: Int) throws -> Assignment? {
+        try db.queryFirst(
+            """
+            SELECT a.id, a.pair_id, p.external_id, a.kind, a.shown_swapped, a.expires_at, p.prompt, p.prompt_is_messages,
+                   p.response_a, p.response_b
+            FROM assignments a JOIN pairs p ON p.id = a.pair_id WHERE a.id = ?
+            """, [.int(Int64(assignmentID))]) { row in
+            Assignment(
+                id: row.int(0), pairID: row.int(1), externalPairID: row.string(2), kind: AssignmentKind(rawValue: row.string(3)) ?? .normal,
+                shownSwapped: row.bool(4), expiresAt: row.int64(5), prompt: Prompt.stored(row.string(6), isMessages: row.bool(7)),
+                responseA: row.string(8), responseB: row.string(9))
+        }
+    }
+}

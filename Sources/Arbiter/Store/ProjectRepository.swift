@@ -1,0 +1,79 @@
+import JSON
+public import Storage
+
+/// Projects in SQL.
+public enum ProjectRepository {
+    static let columns = """
+        id, name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
+        allow_ties, allow_both_bad, strength_enabled, rationale_required
+        """
+
+    /// Creates a project; a taken name is a ``ValidationError``.
+    public static func create(_ db: Database, name: String, settings: ProjectSettings) throws -> Project {
+        let trimmed = name.trimmingWhitespace()
+        guard !trimmed.isEmpty, trimmed.count <= 200 else { throw ValidationError("project names are 1 to 200 characters") }
+        try settings.validate()
+        do {
+            try db.run(
+                """
+                INSERT INTO projects (name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
+                    allow_ties, allow_both_bad, strength_enabled, rationale_required)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    .text(trimmed), .text(settings.guidelines), .int(Int64(settings.overlap)), .int(Int64(settings.leaseTTLSeconds)),
+                    .double(settings.goldRate), .double(settings.repeatRate),
+                    .text(JSONValue.array(settings.aspects.map { .string($0) }).jsonText),
+                    SQLValue(settings.allowTies), SQLValue(settings.allowBothBad), SQLValue(settings.strengthEnabled),
+                    SQLValue(settings.rationaleRequired),
+                ])
+        } catch {
+            throw error.isUniqueViolation ? ValidationError("a project named '\(trimmed)' already exists") : error
+        }
+        return Project(id: Int(db.lastInsertRowID), name: trimmed, settings: settings)
+    }
+
+    /// The project with this id.
+    public static func find(_ db: Database, id: Int) throws -> Project? {
+        try db.queryFirst("SELECT \(columns) FROM projects WHERE id = ?", [.int(Int64(id))], decode)
+    }
+
+    /// The project with this name.
+    public static func find(_ db: Database, name: String) throws -> Project? {
+        try db.queryFirst("SELECT \(columns) FROM projects WHERE name = ?", [.text(name)], decode)
+    }
+
+    /// Every project with its pair and annotation counts.
+    public static func list(_ db: Database) throws -> [(project: Project, pairs: Int, annotations: Int)] {
+        let projects = try db.query("SELECT \(columns) FROM projects ORDER BY id", [], decode)
+        return try projects.map { project in
+            let pairs = try db.queryFirst("SELECT count(*) FROM pairs WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
+            let annotations = try db.queryFirst("SELECT count(*) FROM annotations WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
+            return (project, pairs, annotations)
+        }
+    }
+
+    static func decode(_ row: Row) -> Project {
+        var settings = ProjectSettings()
+        settings.guidelines = row.string(2)
+        settings.overlap = row.int(3)
+        settings.leaseTTLSeconds = row.int(4)
+        settings.goldRate = row.double(5)
+        settings.repeatRate = row.double(6)
+        settings.aspects = ((try? JSONValue.parse(row.string(7)))?.arrayValue ?? []).compactMap(\.stringValue)
+        settings.allowTies = row.bool(8)
+        settings.allowBothBad = row.bool(9)
+        settings.strengthEnabled = row.bool(10)
+        settings.rationaleRequired = row.bool(11)
+        return Project(id: row.int(0), name: row.string(1), settings: settings)
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace { scalars = scalars.dropFirst() }
+        while let last = scalars.last, last.isWhitespace { scalars = scalars.dropLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,93 @@
+public import Storage
+
+/// A person (or an imported rater that cannot log in).
+public struct User: Sendable, Equatable {
+    public var id: Int
+    public var username: String
+    public var role: Role
+    public var canLogIn: Bool
+    public var disabled: Bool
+}
+
+/// Users and API tokens in SQL.
+public enum UserRepository {
+    /// Adds a user; a taken name (case-insensitive) is a ``ValidationError``.
+    public static func add(_ db: Database, username: String, role: Role, canLogIn: Bool = true) throws -> User {
+        try validateUsername(username)
+        do {
+            try db.run("INSERT INTO users (username, role, can_log_in) VALUES (?, ?, ?)", [.text(username), .text(role.rawValue), SQLValue(canLogIn)])
+        } catch {
+            throw error.isUniqueViolation ? ValidationError("a user named '\(username)' already exists") : error
+        }
+        return User(id: Int(db.lastInsertRowID), username: username, role: role, canLogIn: canLogIn, disabled: false)
+    }
+
+    static func validateUsername(_ username: String) throws(ValidationError) {
+        guard (1...64).contains(username.count) else { throw ValidationError("usernames are 1 to 64 characters") }
+        guard username.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || $0.properties.numericType != nil || "._-@+".unicodeScalars.contains($0) }) else {
+            throw ValidationError("usernames may contain letters, digits and . _ - @ + only")
+        }
+    }
+
+    /// The user with this name (case-insensitive).
+    public static func find(_ db: Database, username: String) throws -> User? {
+        try db.queryFirst("SELECT id, username, role, can_log_in, disabled FROM users WHERE username = ? COLLATE NOCASE", [.text(username)], decode)
+    }
+
+    /// The user with this id.
+    public static func find(_ db: Database, id: Int) throws -> User? {
+        try db.queryFirst("SELECT id, username, role, can_log_in, disabled FROM users WHERE id = ?", [.int(Int64(id))], decode)
+    }
+
+    /// The rater named in an imported annotation, created (unable to log in) on first sight.
+    public static func rater(_ db: Database, username: String) throws -> Int {
+        if let id = try db.queryFirst("SELECT id FROM users WHERE username = ? COLLATE NOCASE", [.text(username)], { $0.int(0) }) {
+            return id
+        }
+        return try add(db, username: username, role: .annotator, canLogIn: false).id
+    }
+
+    /// Creates an API token for a user and returns it; only its SHA-256 is stored.
+    public static func createToken(_ db: Database, userID: Int, label: String = "") throws -> String {
+        let token = "arb_" + Base64URL.encode(Digest.randomBytes(32))
+        try db.run("INSERT INTO api_tokens (user_id, token_hash, label) VALUES (?, ?, ?)", [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(label)])
+        return token
+    }
+
+    /// The enabled user a token belongs to, or nil.
+    public static func authenticate(_ db: Database, token: String) throws -> User? {
+        guard token.hasPrefix("arb_"), token.utf8.count < 100 else { return nil }
+        return try db.queryFirst(
+            """
+            SELECT u.id, u.username, u.role, u.can_log_in, u.disabled FROM api_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled = 0
+            """, [.blob(Digest.sha256(token))], decode)
+    }
+
+    static func decode(_ row: Row) -> User {
+        User(id: row.int(0), username: row.string(1), role: Role(rawValue: row.string(2)) ?? .annotator, canLogIn: row.bool(3), disabled: row.bool(4))
+    }
+}
+
+/// base64url without padding (RFC 4648 §5).
+enum Base64URL {
+    static func encode(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var out: [UInt8] = []
+        var index = 0
+        while index + 3 <= bytes.count {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)], alphabet[Int(value & 63)]]
+            index += 3
+        }
+        let rest = bytes.count - index
+        if rest == 1 {
+            let value = UInt32(bytes[index]) << 16
+            out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)]]
+        } else if rest == 2 {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+            out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)]]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,48 @@
+import Arbiter
+import Storage
+import Glibc
+
+/// Helpers shared by the commands.
+enum Commands {
+    /// Opens and migrates the database, runs `body`, closes it.
+    static func withDatabase<T>(_ options: DatabaseOptions, _ body: (Database) throws -> T) throws -> T {
+        let migrations = try Locations.migrationsDirectory(options.migrationsDir)
+        let db = try ArbiterStore.openConnection(path: options.db, migrationsDirectory: migrations)
+        return try body(db)
+    }
+
+    static func printError(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Reads a whole text file.
+enum FileText {
+    static func read(_ path: String) -> String? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, file)
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+/// Unbuffered standard output, so that lines reach a pipe at once (a server
+/// prints its demo tokens and then runs for hours).
+enum Output {
+    static func line(_ text: String) {
+        let bytes = Array((text + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}

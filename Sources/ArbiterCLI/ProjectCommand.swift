@@ -1,0 +1,83 @@
+import ArgumentParser
+import Arbiter
+import JSON
+
+/// `arbiter project create|list`.
+struct ProjectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "project", abstract: "Create and list projects.", subcommands: [Create.self, List.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a project.")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The project's unique name.") var name: String
+        @Option(help: "Judgements wanted per pair (1-100).") var overlap = 3
+        @Option(name: .customLong("lease-ttl"), help: "Seconds an annotator holds a pair.") var leaseTTL = 600
+        @Option(name: .customLong("gold-rate"), help: "Share of assignments that are gold pairs (0-1).") var goldRate = 0.0
+        @Option(name: .customLong("repeat-rate"), help: "Share of assignments that repeat a judged pair (0-1).") var repeatRate = 0.0
+        @Option(help: "Comma-separated aspects, e.g. helpfulness,harmlessness.") var aspects = ""
+        @Option(name: .customLong("guidelines-file"), help: "Markdown guidelines for annotators.") var guidelinesFile: String?
+        @Flag(name: .customLong("no-ties"), help: "Do not allow ties.") var noTies = false
+        @Flag(name: .customLong("no-both-bad"), help: "Do not allow 'both bad'.") var noBothBad = false
+        @Flag(name: .customLong("no-strength"), help: "Do not ask for strength.") var noStrength = false
+        @Flag(name: .customLong("rationale-required"), help: "Require a rationale.") var rationaleRequired = false
+        @Flag(help: "Print {\"id\":...,\"name\":...}.") var json = false
+
+        func run() throws {
+            var settings = ProjectSettings()
+            settings.overlap = overlap
+            settings.leaseTTLSeconds = leaseTTL
+            settings.goldRate = goldRate
+            settings.repeatRate = repeatRate
+            settings.aspects = aspects.split(separator: ",").map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
+            settings.allowTies = !noTies
+            settings.allowBothBad = !noBothBad
+            settings.strengthEnabled = !noStrength
+            settings.rationaleRequired = rationaleRequired
+            if let guidelinesFile {
+                guard let text = FileText.read(guidelinesFile) else { throw CLIError(message: "cannot read \(guidelinesFile)") }
+                settings.guidelines = text
+            }
+            let project = try Commands.withDatabase(database) { db in try ProjectRepository.create(db, name: name, settings: settings) }
+            if json {
+                Output.line(JSONValue.object(["id": .int(Int64(project.id)), "name": .string(project.name)]).jsonText)
+            } else {
+                Output.line("created project \(project.id) '\(project.name)'")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List projects.")
+
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let projects = try Commands.withDatabase(database) { db in try ProjectRepository.list(db) }
+            if json {
+                let array = JSONValue.array(projects.map { entry in
+                    var object = entry.project.json.objectValue ?? JSONObject()
+                    object["pairs"] = .int(Int64(entry.pairs))
+                    object["annotations"] = .int(Int64(entry.annotations))
+                    return .object(object)
+                })
+                Output.line(array.jsonText)
+                return
+            }
+            for entry in projects {
+                Output.line("\(entry.project.id)\t\(entry.project.name)\t\(entry.pairs) pairs\t\(entry.annotations) annotations")
+            }
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var slice = Substring(self)
+        while slice.first?.isWhitespace == true { slice = slice.dropFirst() }
+        while slice.last?.isWhitespace == true { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
