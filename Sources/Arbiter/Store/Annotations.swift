@@ -78,14 +78,14 @@ public struct Submission: Sendable, Equatable {
             guard text.utf8.count <= maxRationaleBytes else { throw ValidationError("rationale: longer than \(maxRationaleBytes) bytes") }
             submission.rationale = text.isEmpty ? nil : text
         }
-        if settings.rationaleRequired && (submission.rationale?.trimmingWhitespace().isEmpty ?? true) {
-            throw ValidationError("rationale: required in this project")
-        }
         if let duration = object["duration_ms"], duration != .null {
             guard let value = duration.intValue, value >= 0, value <= 86_400_000 else {
                 throw ValidationError("duration_ms: expected an integer from 0 to 86400000")
             }
             submission.durationMilliseconds = Int(value)
+        }
+        if settings.rationaleRequired && (submission.rationale?.trimmingWhitespace().isEmpty ?? true) {
+            throw ValidationError("rationale: required in this project")
         }
         return submission
     }

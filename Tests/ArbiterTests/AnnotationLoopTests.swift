@@ -1,0 +1,220 @@
+@testable import Arbiter
+import JSON
+import Testing
+import TestSupport
+
+/// The annotation loop over real HTTP: next → submit, leases, overlap, idempotency.
+@Suite struct AnnotationLoopTests {
+    @Test func nextThenSubmitStoresTheCanonicalChoice() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 40)
+        let token = try await app.user("ann")
+        var sawSwapped = false
+        var sawStraight = false
+        for _ in 0..<40 {
+            let (status, assignment) = try app.next(token, project: project.id)
+            #expect(status == 200)
+            let a = try #require(assignment)
+            let pairNumber = try #require(a["pair_id"]?.stringValue?.dropFirst())
+            // left/right are the responses as shown; canonical A/B come back.
+            let leftIsA = a["left"]?.stringValue == "A\(pairNumber)"
+            if leftIsA { sawStraight = true } else { sawSwapped = true }
+            #expect(a["right"]?.stringValue == (leftIsA ? "B\(pairNumber)" : "A\(pairNumber)"))
+            let (created, body) = try app.submit(token, assignment: try #require(a["id"]?.intValue), #"{"choice":"left","strength":3,"duration_ms":1500}"#)
+            #expect(created == 201)
+            #expect(body["annotation"]?["choice"]?.stringValue == (leftIsA ? "A" : "B"))
+            #expect(body["annotation"]?["shown_swapped"]?.boolValue == !leftIsA)
+            #expect(body["annotation"]?["strength"] == 3)
+            #expect(body["annotation"]?["duration_ms"] == 1500)
+        }
+        #expect(sawSwapped && sawStraight, "which side is shown left is random")
+        #expect(try app.next(token, project: project.id).0 == 204, "nothing left for this annotator")
+        await app.stop()
+    }
+
+    @Test func askingAgainReturnsTheSameLease() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 5)
+        let token = try await app.user("ann")
+        let first = try app.next(token, project: project.id).1
+        let second = try app.next(token, project: project.id).1
+        #expect(first != nil && first == second)
+        await app.stop()
+    }
+
+    @Test func submitIsIdempotent() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 3)
+        let token = try await app.user("ann")
+        let id = try #require(app.next(token, project: project.id).1?["id"]?.intValue)
+        let (first, body) = try app.submit(token, assignment: id, #"{"choice":"right"}"#)
+        let (again, replay) = try app.submit(token, assignment: id, #"{"choice":"right"}"#)
+        #expect(first == 201)
+        #expect(again == 200)
+        #expect(replay == body)
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 1)
+        await app.stop()
+    }
+
+    @Test func overlapIsNeverExceededUnderConcurrency() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 10) { $0.overlap = 3 }
+        var tokens: [String] = []
+        for index in 0..<64 { tokens.append(try await app.user("ann\(index)")) }
+        let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for token in tokens {
+                group.addTask {
+                    let (status, assignment) = try app.next(token, project: project.id)
+                    return (status, assignment?["pair_id"]?.stringValue)
+                }
+            }
+            var results: [(Int, String?)] = []
+            for try await result in group { results.append(result) }
+            return results
+        }
+        let leased = results.compactMap(\.1)
+        #expect(leased.count == 30, "10 pairs × overlap 3")
+        #expect(results.filter { $0.0 == 204 }.count == 34)
+        let perPair = Dictionary(grouping: leased, by: { $0 }).mapValues(\.count)
+        #expect(perPair.values.allSatisfy { $0 == 3 })
+        #expect(try await app.count("SELECT max(active_count) FROM pairs") == 3)
+        await app.stop()
+    }
+
+    @Test func inProgressPairsAreFinishedFirst() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 5) { $0.overlap = 2 }
+        let one = try await app.user("one")
+        let two = try await app.user("two")
+        let first = try app.next(one, project: project.id).1?["pair_id"]
+        let second = try app.next(two, project: project.id).1?["pair_id"]
+        #expect(first != nil && first == second)
+        await app.stop()
+    }
+
+    @Test func expiredLeasesAreReclaimedAndRefused() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 1) { $0.overlap = 1; $0.leaseTTLSeconds = 60 }
+        let one = try await app.user("one")
+        let two = try await app.user("two")
+        let lease = try #require(app.next(one, project: project.id).1)
+        #expect(try app.next(two, project: project.id).0 == 204, "the only slot is leased")
+        app.clock.advance(seconds: 61)
+        let taken = try #require(app.next(two, project: project.id).1)
+        #expect(taken["pair_id"] == lease["pair_id"])
+        let (status, body) = try app.submit(one, assignment: try #require(lease["id"]?.intValue), #"{"choice":"left"}"#)
+        #expect(status == 409)
+        #expect(body["error"]?["code"]?.stringValue == "lease_expired")
+        await app.stop()
+    }
+
+    @Test func otherPeoplesAssignmentsAndRolesAreRefused() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 2)
+        let one = try await app.user("one")
+        let two = try await app.user("two")
+        let reviewer = try await app.user("rev", role: .reviewer)
+        let id = try #require(app.next(one, project: project.id).1?["id"]?.intValue)
+        #expect(try app.submit(two, assignment: id, #"{"choice":"left"}"#).0 == 403)
+        #expect(try app.submit(one, assignment: 999, #"{"choice":"left"}"#).0 == 404)
+        #expect(try app.next(reviewer, project: project.id).0 == 403)
+        #expect(try app.next("arb_not-a-real-token", project: project.id).0 == 401)
+        let anonymous = try app.client().request("GET", "/api/projects/\(project.id)/next")
+        #expect(anonymous.status == 401)
+        #expect(anonymous.header("www-authenticate") == "Bearer")
+        #expect(try app.next(one, project: 12345).0 == 404)
+        #expect(try app.submit(one, assignment: id, #"{"choice":"left"}"#).0 == 201, "still the owner's to submit")
+        await app.stop()
+    }
+
+    @Test(arguments: [
+        ("not json", "invalid_json"),
+        (#"["left"]"#, "body: expected a JSON object"),
+        (#"{"choice":"up"}"#, "choice: expected"),
+        (#"{"choice":"left","strength":5}"#, "strength: expected 1, 2 or 3"),
+        (#"{"choice":"both_bad","strength":2}"#, "strength: only with left or right"),
+        (#"{"choice":"tie"}"#, "choice: ties are not allowed"),
+        (#"{"choice":"left","aspects":{"speed":"left"}}"#, "aspects.speed: not an aspect"),
+        (#"{"choice":"left","aspects":{"helpfulness":"A"}}"#, "aspects.helpfulness: expected"),
+        (#"{"choice":"left","duration_ms":-5}"#, "duration_ms"),
+        (#"{"choice":"left","rationale":"   "}"#, "rationale: required"),
+        (#"{"choice":"left","rationale":"fine","extra":1}"#, "extra: unknown field"),
+        (#"{"choice":"left","rationale":42}"#, "rationale: expected a string"),
+    ])
+    func fieldLevelErrors(body: String, expected: String) async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 1) {
+            $0.allowTies = false
+            $0.rationaleRequired = true
+            $0.aspects = ["helpfulness"]
+        }
+        let token = try await app.user("ann")
+        let id = try #require(app.next(token, project: project.id).1?["id"]?.intValue)
+        let (status, response) = try app.submit(token, assignment: id, body)
+        #expect(status == 400)
+        let text = (response["error"]?["message"]?.stringValue ?? "") + " " + (response["error"]?["code"]?.stringValue ?? "")
+        #expect(text.contains(expected), "got \(text)")
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 0)
+        let (ok, _) = try app.submit(token, assignment: id, #"{"choice":"left","rationale":"clearer","aspects":{"helpfulness":"right"}}"#)
+        #expect(ok == 201, "the lease survives a bad submission")
+        await app.stop()
+    }
+
+    @Test func goldAndRepeatsAreMixedIn() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 30) { $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1 }
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array((0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+        }
+        let token = try await app.user("ann")
+        var kinds: [String: Int] = [:]
+        var firstSide: [String: Bool] = [:]
+        while true {
+            let (status, assignment) = try app.next(token, project: project.id)
+            guard status == 200, let assignment else { break }
+            let kind = assignment["kind"]?.stringValue ?? "?"
+            kinds[kind, default: 0] += 1
+            let pair = assignment["pair_id"]?.stringValue ?? ""
+            let leftText = assignment["left"]?.stringValue ?? ""
+            let leftIsA = leftText.hasPrefix("A") || leftText == "right"
+            if kind == "repeat" {
+                #expect(firstSide[pair] == !leftIsA, "a repeat is shown the other way round")
+            } else {
+                firstSide[pair] = leftIsA
+            }
+            _ = try app.submit(token, assignment: try #require(assignment["id"]?.intValue), #"{"choice":"left"}"#)
+        }
+        #expect(kinds["normal"] == 30)
+        #expect(kinds["gold"] == 10)
+        #expect((kinds["repeat"] ?? 0) > 0)
+        #expect(try await app.count("SELECT count(*) FROM annotations WHERE kind = 'gold'") == 10)
+        await app.stop()
+    }
+
+    @Test func importOverHTTP() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 0)
+        let admin = try await app.user("boss", role: .admin)
+        let annotator = try await app.user("ann")
+        let client = try app.client()
+        let bad = #"{"id":"x","prompt":"q","response_a":"a","response_b":"b"}"# + "\n" + #"{"id":"y","prompt":"q"}"#
+        let refused = try client.request("POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(admin)"], body: Array(bad.utf8))
+        #expect(refused.status == 422)
+        #expect(refused.bodyText.contains("line 2: not a pair"))
+        #expect(try await app.count("SELECT count(*) FROM pairs") == 0)
+        let forbidden = try client.request("POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(annotator)"], body: Array(bad.utf8))
+        #expect(forbidden.status == 403)
+        let good = try client.request(
+            "POST", "/api/projects/\(project.id)/pairs?skip_invalid=true", headers: ["Authorization": "Bearer \(admin)"], body: Array(bad.utf8))
+        #expect(good.status == 200)
+        let report = try JSONValue.parse(good.body)
+        #expect(report["imported"] == 1)
+        #expect(report["error_count"] == 1)
+        let annotations = #"{"pair":"x","annotator":"outside-rater","choice":"B","strength":2}"#
+        let imported = try client.request("POST", "/api/projects/\(project.id)/annotations", headers: ["Authorization": "Bearer \(admin)"], body: Array(annotations.utf8))
+        #expect(imported.status == 200)
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 1)
+        await app.stop()
+    }
+}

@@ -1,0 +1,86 @@
+@testable import Arbiter
+import HTTPServer
+import JSON
+import Logging
+import Storage
+import Synchronization
+import TestSupport
+
+/// The whole application on port 0 with a temporary database and a clock the
+/// test moves.
+final class TestApp: Sendable {
+    let directory = TemporaryDirectory()
+    let app: App
+    let clock = Clock()
+    var port: Int { app.server.port }
+
+    final class Clock: Sendable {
+        let now = Atomic<Int64>(1_800_000_000_000)
+        func advance(seconds: Int64) { now.add(seconds * 1000, ordering: .relaxed) }
+    }
+
+    init(threads: Int = 2) throws {
+        var configuration = App.Configuration()
+        configuration.http.port = 0
+        configuration.http.eventLoops = threads
+        configuration.http.accessLog = false
+        configuration.databasePath = directory.path + "/arbiter.sqlite"
+        let clock = self.clock
+        configuration.now = { clock.now.load(ordering: .relaxed) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        app = try App(configuration: configuration, logger: logger)
+        try app.server.start()
+    }
+
+    func stop() async {
+        await app.server.shutdown()
+        app.store.close()
+    }
+
+    /// Runs `body` on the writer, outside any transaction.
+    func seed<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await app.store.pool.exclusive(body)
+    }
+
+    /// A project with `pairs` plain pairs.
+    func project(pairs: Int, name: String = "p", _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }) async throws -> Project {
+        try await seed { db in
+            var settings = ProjectSettings()
+            configure(&settings)
+            let project = try ProjectRepository.create(db, name: name, settings: settings)
+            let lines = (0..<pairs).map { #"{"id":"p\#($0)","prompt":"question \#($0)","response_a":"A\#($0)","response_b":"B\#($0)"}"# }
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+            return project
+        }
+    }
+
+    /// A user with a token.
+    func user(_ name: String, role: Role = .annotator) async throws -> String {
+        try await seed { db in
+            let user = try UserRepository.add(db, username: name, role: role)
+            return try UserRepository.createToken(db, userID: user.id)
+        }
+    }
+
+    func client() throws -> RawClient { try RawClient(port: port) }
+
+    /// `GET /api/projects/{id}/next` → (status, assignment JSON).
+    func next(_ token: String, project: Int, client: RawClient? = nil) throws -> (Int, JSONValue?) {
+        let response = try (client ?? self.client()).request("GET", "/api/projects/\(project)/next", headers: ["Authorization": "Bearer \(token)"])
+        return (response.status, response.body.isEmpty ? nil : try JSONValue.parse(response.body)["assignment"])
+    }
+
+    /// `POST /api/assignments/{id}/annotation` → (status, JSON body).
+    func submit(_ token: String, assignment: Int64, _ body: String, client: RawClient? = nil) throws -> (Int, JSONValue) {
+        let response = try (client ?? self.client()).request(
+            "POST", "/api/assignments/\(assignment)/annotation", headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+            body: Array(body.utf8))
+        return (response.status, try JSONValue.parse(response.body))
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        try await app.store.pool.read { db in try db.queryFirst(sql) { $0.int(0) } ?? -1 }
+    }
+}
