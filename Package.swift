@@ -50,6 +50,7 @@ let package = Package(
                 "HTTPServer",
                 "Storage",
                 "JSON",
+                "CLinux",
                 "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -90,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArbiterTests",
-            dependencies: ["Arbiter", "TestSupport"],
+            dependencies: ["Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer"],
             swiftSettings: swiftSettings
         ),
     ]

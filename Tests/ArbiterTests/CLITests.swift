@@ -1,0 +1,124 @@
+import Glibc
+import JSON
+import Storage
+import Testing
+import TestSupport
+
+/// The command-line contract (DESIGN.md): output shapes, one-line errors, exit
+/// codes, and an untouched database after a refusal.
+@Suite struct CLITests {
+    let directory = TemporaryDirectory()
+    var db: String { directory.path + "/cli.sqlite" }
+
+    func arbiter(_ arguments: String...) throws -> CommandRunner.Result {
+        try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 })
+    }
+
+    @Test func projectUserTokenAndImport() throws {
+        let created = try arbiter("project", "create", "--db", "DB", "--name", "Helpfulness v1", "--overlap", "2", "--aspects", "helpfulness, harmlessness", "--json")
+        #expect(created.status == 0, "\(created)")
+        let json = try JSONValue.parse(created.stdout.trimmingNewline)
+        #expect(json == ["id": 1, "name": "Helpfulness v1"])
+
+        #expect(try arbiter("user", "add", "--db", "DB", "--username", "ann", "--role", "annotator").status == 0)
+        let token = try arbiter("token", "create", "--db", "DB", "--username", "ann")
+        #expect(token.status == 0)
+        #expect(token.stdout.hasPrefix("arb_"))
+        #expect(token.stdout.trimmingNewline.count > 40)
+
+        directory.write("pairs.jsonl", """
+            {"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}
+            {"prompt":"q2","chosen":"good","rejected":"bad"}
+
+            """)
+        let imported = try arbiter("import", "pairs", "--db", "DB", "--project", "Helpfulness v1", directory.path + "/pairs.jsonl")
+        #expect(imported.status == 0, "\(imported)")
+        #expect(imported.stdout == "2 imported, 0 duplicates, 0 invalid, 2 lines\n")
+
+        directory.write("annotations.jsonl", #"{"pair":"p1","annotator":"outside","choice":"A","strength":2}"# + "\n")
+        let judged = try arbiter("import", "annotations", "--db", "DB", "--project", "Helpfulness v1", directory.path + "/annotations.jsonl")
+        #expect(judged.status == 0, "\(judged)")
+
+        let list = try arbiter("project", "list", "--db", "DB", "--json")
+        let projects = try JSONValue.parse(list.stdout)
+        #expect(projects.arrayValue?.first?["pairs"] == 2)
+        #expect(projects.arrayValue?.first?["annotations"] == 1)
+        #expect(projects.arrayValue?.first?["aspects"] == ["helpfulness", "harmlessness"])
+    }
+
+    @Test func refusedImportLeavesTheDatabaseUntouched() throws {
+        #expect(try arbiter("project", "create", "--db", "DB", "--name", "p").status == 0)
+        directory.write("bad.jsonl", """
+            {"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}
+            {"id":"p2","prompt":"q2","response_a":"a"}
+            {"id":"p3","prompt":"q3","response_a":"a","response_b":"b"}
+            """)
+        let before = try Self.checksum(db)
+        let result = try arbiter("import", "pairs", "--db", "DB", "--project", "p", directory.path + "/bad.jsonl")
+        #expect(result.status != 0)
+        #expect(result.stdout.isEmpty)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.first == "line 2: response_b: missing")
+        #expect(lines.last?.hasPrefix("Error: import refused, nothing written: 1 invalid line") == true)
+        #expect(try Self.checksum(db) == before)
+
+        let skipped = try arbiter("import", "pairs", "--db", "DB", "--project", "p", "--skip-invalid", directory.path + "/bad.jsonl")
+        #expect(skipped.status == 0)
+        #expect(skipped.stdout == "2 imported, 0 duplicates, 1 invalid, 3 lines\n")
+    }
+
+    @Test(arguments: [
+        (["project", "create", "--db", "DB", "--name", "x", "--overlap", "0"], "overlap must be between 1 and 100"),
+        (["import", "pairs", "--db", "DB", "--project", "nope", "/dev/null"], "no project named 'nope'"),
+        (["import", "pairs", "--db", "DB", "--project", "nope", "/no/such/file.jsonl"], "/no/such/file.jsonl"),
+        (["user", "add", "--db", "DB", "--username", "x", "--role", "king"], "--role must be admin, reviewer or annotator"),
+        (["token", "create", "--db", "DB", "--username", "ghost"], "no user named 'ghost'"),
+        (["project", "create", "--db", "/no/such/dir/x.sqlite", "--name", "x"], "unable to open database file"),
+    ])
+    func errorsAreOneLineAndNonZero(arguments: [String], message: String) throws {
+        let result = try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 })
+        #expect(result.status != 0)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result)")
+        #expect(result.stderr.contains(message), "\(result)")
+    }
+
+    @Test func duplicateProjectNameIsRefused() throws {
+        #expect(try arbiter("project", "create", "--db", "DB", "--name", "same").status == 0)
+        let again = try arbiter("project", "create", "--db", "DB", "--name", "same")
+        #expect(again.status != 0)
+        #expect(again.stderr == "Error: a project named 'same' already exists\n")
+    }
+
+    @Test func killedImportLeavesNothingBehind() throws {
+        #expect(try arbiter("project", "create", "--db", "DB", "--name", "p").status == 0)
+        // Big enough that the import is still running when it is killed.
+        var lines = ""
+        for index in 0..<200_000 { lines += #"{"id":"p\#(index)","prompt":"question \#(index)","response_a":"answer one","response_b":"answer two"}"# + "\n" }
+        directory.write("big.jsonl", lines)
+        let process = try ServerProcess(["import", "pairs", "--db", db, "--project", "p", directory.path + "/big.jsonl"], waitForPort: false)
+        usleep(400_000)
+        process.signal(SIGKILL)
+        _ = process.waitForExit()
+        let count = try arbiter("project", "list", "--db", "DB", "--json")
+        #expect(try JSONValue.parse(count.stdout).arrayValue?.first?["pairs"] == 0)
+        let check = try CommandRunner.arbiter(["import", "pairs", "--db", db, "--project", "p", "--dry-run", "/dev/null"])
+        #expect(check.status == 0, "the database still opens and migrates: \(check)")
+    }
+
+    /// A digest of every row of every table, to prove a database unchanged.
+    static func checksum(_ path: String) throws -> [UInt8] {
+        let db = try Database(path: path, mode: .reader)
+        let tables = try db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") { $0.string(0) }
+        var text = ""
+        for table in tables {
+            let columns = try db.query("SELECT name FROM pragma_table_info(?)", [.text(table)]) { $0.string(0) }
+            let select = "SELECT " + columns.map { "quote(\($0))" }.joined(separator: " || '|' || ") + " FROM \(table) ORDER BY rowid"
+            text += table + ":" + (try db.query(select) { $0.string(0) }).joined(separator: "\n")
+        }
+        return Digest.sha256(text)
+    }
+}
+
+extension String {
+    var trimmingNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
+}

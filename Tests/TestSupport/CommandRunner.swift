@@ -1,0 +1,54 @@
+public import Glibc
+
+/// Runs the `arbiter` executable to completion and captures what it printed.
+public enum CommandRunner {
+    public struct Result: CustomStringConvertible {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
+    }
+
+    /// `arbiter arguments...`; stdout and stderr are captured (keep stderr small).
+    public static func arbiter(_ arguments: [String]) throws -> Result {
+        var out: [Int32] = [0, 0]
+        var err: [Int32] = [0, 0]
+        guard pipe(&out) == 0, pipe(&err) == 0 else { throw ServerProcess.Failure(description: "pipe failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        posix_spawn_file_actions_addclose(&actions, out[0])
+        posix_spawn_file_actions_addclose(&actions, err[0])
+        let path = ServerProcess.executablePath
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child = pid_t()
+        let spawned = posix_spawn(&child, path, &actions, nil, argv, environ)
+        close(out[1])
+        close(err[1])
+        defer {
+            close(out[0])
+            close(err[0])
+        }
+        guard spawned == 0 else { throw ServerProcess.Failure(description: "posix_spawn failed: \(spawned)") }
+        let stdout = readAll(out[0])
+        let stderr = readAll(err[0])
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Result(status: code, stdout: stdout, stderr: stderr)
+    }
+
+    static func readAll(_ fd: Int32) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
