@@ -149,25 +149,26 @@ public final class DatabasePool: Sendable {
         var outcomes: [(any Error)?] = []
         outcomes.reserveCapacity(jobs.count)
         do {
-            try db.execute("BEGIN IMMEDIATE")
+            try db.run("BEGIN IMMEDIATE")
         } catch {
             for job in jobs { job.finish(error) }
             return
         }
         for job in jobs {
             do {
-                try db.execute("SAVEPOINT job")
+                // Prepared once and cached: sqlite3_exec would re-parse these per job.
+                try db.run("SAVEPOINT job")
                 try job.run(db)
-                try db.execute("RELEASE job")
+                try db.run("RELEASE job")
                 outcomes.append(nil)
             } catch {
-                try? db.execute("ROLLBACK TO job")
-                try? db.execute("RELEASE job")
+                try? db.run("ROLLBACK TO job")
+                try? db.run("RELEASE job")
                 outcomes.append(error)
             }
         }
         do {
-            try db.execute("COMMIT")
+            try db.run("COMMIT")
         } catch {
             if db.inTransaction { try? db.execute("ROLLBACK") }
             for job in jobs { job.finish(error) }
