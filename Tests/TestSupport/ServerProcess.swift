@@ -31,6 +31,8 @@ public final class ServerProcess {
         guard pipe(&pipeFDs) == 0 else { throw Failure(description: "pipe failed") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
+        // stdout and stderr both go to the pipe, in order (like `2>&1`).
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
         posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -63,11 +65,14 @@ public final class ServerProcess {
         close(stderrFD)
     }
 
-    /// Reads one line of the child's stderr (nil at end of file).
+    /// Reads one line of the child's output (nil at end of file, or after 60 s of
+    /// silence, so that a test never hangs on a stuck child).
     public func readLine() -> String? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
-        while read(stderrFD, &byte, 1) == 1 {
+        while true {
+            var poller = pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 60_000) > 0, read(stderrFD, &byte, 1) == 1 else { break }
             if byte == 0x0A {
                 let text = String(decoding: line, as: UTF8.self)
                 output += text + "\n"
