@@ -1,5 +1,6 @@
 import ArgumentParser
 import Arbiter
+import Storage
 
 /// `arbiter user add`.
 struct UserCommand: ParsableCommand {
@@ -11,10 +12,26 @@ struct UserCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Unique username.") var username: String
         @Option(help: "admin, reviewer or annotator.") var role: String
+        @Flag(name: .customLong("password-stdin"), help: "Read the password (at least 10 characters) from the first line of stdin.")
+        var passwordStdin = false
 
         func run() throws {
             guard let role = Role(rawValue: role) else { throw CLIError(message: "--role must be admin, reviewer or annotator") }
-            let user = try Commands.withDatabase(database) { db in try UserRepository.add(db, username: username, role: role) }
+            var hash: String?
+            if passwordStdin {
+                guard let line = readLine(strippingNewline: true) else { throw CLIError(message: "--password-stdin: no password on stdin") }
+                try Password.validate(line)
+                hash = try Password.hash(line)
+            }
+            let user = try Commands.withDatabase(database) { db -> User in
+                try db.transaction {
+                    let user = try UserRepository.add(db, username: username, role: role)
+                    if let hash { try UserRepository.setPasswordHash(db, userID: user.id, hash: hash) }
+                    try Audit.record(db, actor: nil, action: "user_added", target: username,
+                                     details: JSONObjectText(["role": role.rawValue, "via": "cli"]), now: Clock.nowMilliseconds())
+                    return user
+                }
+            }
             Output.line("added \(user.role.rawValue) '\(user.username)' (id \(user.id))")
         }
     }

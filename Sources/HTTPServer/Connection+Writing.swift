@@ -28,6 +28,9 @@ extension Connection {
             out.append(0x0D)
             out.append(0x0A)
         }
+        for header in core.defaultHeaderLines where !response.headers.contains(header.name) {
+            out.append(contentsOf: header.line)
+        }
         switch response.body {
         case .bytes(let bytes):
             if !bodyless {

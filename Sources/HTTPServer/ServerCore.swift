@@ -12,12 +12,15 @@ final class ServerCore: Sendable {
     let openConnections = Atomic<Int>(0)
     let acceptedConnections = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
+    /// `defaultHeaders`, each serialised once (`Name: value\r\n`).
+    let defaultHeaderLines: [(name: String, line: [UInt8])]
 
     init(router: Router, configuration: Server.Configuration, logger: Logger) {
         self.router = router
         self.configuration = configuration
         self.limits = configuration.parserLimits
         self.logger = logger
+        self.defaultHeaderLines = configuration.defaultHeaders.map { (name: $0.name, line: Array("\($0.name): \($0.value)\r\n".utf8)) }
         var access = Logger(label: "arbiter.access")
         access.logLevel = logger.logLevel
         self.accessLogger = configuration.accessLog && access.logLevel <= .info ? access : nil

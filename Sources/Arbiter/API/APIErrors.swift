@@ -47,6 +47,7 @@ enum APIError {
         .unauthorized, code: "unauthenticated", message: "sign in or send Authorization: Bearer <token>",
         headers: ["WWW-Authenticate": "Bearer"])
     static let forbidden = HTTPError(.forbidden, code: "forbidden", message: "your role does not allow this")
+    static let csrf = HTTPError(.forbidden, code: "csrf", message: "missing or wrong X-CSRF-Token header")
     static let noSuchProject = HTTPError(.notFound, code: "not_found", message: "no such project")
 
     static func invalidJSON(_ error: JSONError) -> HTTPError {

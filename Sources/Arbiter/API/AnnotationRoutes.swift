@@ -6,17 +6,15 @@ import Storage
 /// `POST /api/assignments/{id}/annotation`.
 struct AnnotationRoutes: Sendable {
     let store: ArbiterStore
-    let auth: Authenticator
     /// The lease clock (Unix ms); tests move it.
     let now: @Sendable () -> Int64
 
-    func register(on router: inout Router) {
-        router.get("/api/projects/{id}/next") { request in try await next(request) }
-        router.post("/api/assignments/{id}/annotation") { request in try await submit(request) }
+    func register(on api: inout APIRouter) {
+        api.add(.GET, "/api/projects/{id}/next", .annotating) { request, caller in try await next(request, caller.user) }
+        api.add(.POST, "/api/assignments/{id}/annotation", .annotating) { request, caller in try await submit(request, caller.user) }
     }
 
-    func next(_ request: Request) async throws -> Response {
-        let user = try await auth.require(request, [.annotator, .admin])
+    func next(_ request: Request, _ user: User) async throws -> Response {
         let projectID = try request.parameters.int("id")
         let now = self.now()
         let assignment = try await store.pool.write { db -> Assignment? in
@@ -28,8 +26,7 @@ struct AnnotationRoutes: Sendable {
         return .json(["assignment": assignment.json])
     }
 
-    func submit(_ request: Request) async throws -> Response {
-        let user = try await auth.require(request, [.annotator, .admin])
+    func submit(_ request: Request, _ user: User) async throws -> Response {
         let assignmentID = try request.parameters.int("id")
         let body = try request.jsonBody()
         let now = self.now()

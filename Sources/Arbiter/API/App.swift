@@ -1,4 +1,5 @@
 public import HTTPServer
+import Storage
 public import Logging
 
 /// The Arbiter application: opens the database, builds the route table, serves.
@@ -20,6 +21,8 @@ public struct App: Sendable {
         public var publicDirectory: String?
         /// The SQL migrations; nil looks for `Migrations/`.
         public var migrationsDirectory: String?
+        /// Certificate and key (PEM files) to serve HTTPS; nil serves plain HTTP.
+        public var tls: (certificate: String, key: String)?
         /// The lease clock (Unix ms). Tests replace it.
         public var now: @Sendable () -> Int64 = { Clock.nowMilliseconds() }
 
@@ -33,6 +36,10 @@ public struct App: Sendable {
     public let server: Server
     /// The database.
     public let store: ArbiterStore
+    /// Every API route with the roles it allows.
+    let routeTable: [RouteSpec]
+    /// scrypt runs here, off the event loops (≈ 32 MiB and tens of ms each).
+    static let hashing = ThreadPool(name: "scrypt", threads: 2)
 
     /// Opens and migrates the database and wires the routes.
     public init(configuration: Configuration, logger: Logger = Logger(label: "arbiter")) throws {
@@ -41,13 +48,20 @@ public struct App: Sendable {
         store = try ArbiterStore(path: configuration.databasePath, migrationsDirectory: migrations)
         var router = Router()
         HealthRoutes.register(on: &router)
-        let auth = Authenticator(store: store)
-        ProjectRoutes(store: store, auth: auth).register(on: &router)
-        AnnotationRoutes(store: store, auth: auth, now: configuration.now).register(on: &router)
-        ImportRoutes(store: store, auth: auth).register(on: &router)
+        let now = configuration.now
+        let auth = Authenticator(store: store, now: now)
+        var api = APIRouter(router: router, auth: auth)
+        AccountRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, secureCookies: configuration.tls != nil).register(on: &api)
+        ProjectRoutes(store: store).register(on: &api)
+        AnnotationRoutes(store: store, now: now).register(on: &api)
+        ImportRoutes(store: store, now: now).register(on: &api)
+        routeTable = api.specs
+        router = api.router
         let publicDirectory = try Locations.publicDirectory(configuration.publicDirectory)
         router.serveFiles(try StaticFiles(root: publicDirectory))
-        server = Server(configuration: configuration.http, router: router, logger: logger)
+        var http = configuration.http
+        http.defaultHeaders = SecurityHeaders.all(tls: configuration.tls != nil)
+        server = Server(configuration: http, router: router, logger: logger)
     }
 
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully.

@@ -6,13 +6,17 @@ import Storage
 /// Query: `skip_invalid=true`, `dry_run=true`, `pairs_per_prompt=k`.
 struct ImportRoutes: Sendable {
     let store: ArbiterStore
-    let auth: Authenticator
+    let now: @Sendable () -> Int64
     /// Largest upload.
     static let maxBodyBytes = 512 * 1024 * 1024
 
-    func register(on router: inout Router) {
-        router.post("/api/projects/{id}/pairs", maxBodyBytes: Self.maxBodyBytes) { request in try await importPairs(request) }
-        router.post("/api/projects/{id}/annotations", maxBodyBytes: Self.maxBodyBytes) { request in try await importAnnotations(request) }
+    func register(on api: inout APIRouter) {
+        api.add(.POST, "/api/projects/{id}/pairs", .admin, maxBodyBytes: Self.maxBodyBytes) { request, caller in
+            try await importPairs(request, caller)
+        }
+        api.add(.POST, "/api/projects/{id}/annotations", .admin, maxBodyBytes: Self.maxBodyBytes) { request, caller in
+            try await importAnnotations(request, caller)
+        }
     }
 
     func options(_ request: Request) throws -> ImportOptions {
@@ -27,28 +31,38 @@ struct ImportRoutes: Sendable {
         return options
     }
 
-    func importPairs(_ request: Request) async throws -> Response {
-        _ = try await auth.require(request, [.admin])
+    func importPairs(_ request: Request, _ caller: Caller) async throws -> Response {
         let projectID = try request.parameters.int("id")
         let options = try options(request)
         let body = request.body
+        let now = self.now()
         let report = try await store.pool.exclusive { db -> ImportReport in
             guard try ProjectRepository.find(db, id: projectID) != nil else { throw APIError.noSuchProject }
             var reader = JSONLReader(bytes: body)
-            return try PairImporter.run(db, projectID: projectID, reader: &reader, options: options)
+            let report = try PairImporter.run(db, projectID: projectID, reader: &reader, options: options)
+            if report.committed {
+                try Audit.record(db, actor: caller.user.id, action: "import_pairs", target: "project:\(projectID)",
+                                 details: JSONObjectText(["imported": "\(report.imported)"]), address: request.remoteAddress, now: now)
+            }
+            return report
         }
         return .json(report.json)
     }
 
-    func importAnnotations(_ request: Request) async throws -> Response {
-        _ = try await auth.require(request, [.admin])
+    func importAnnotations(_ request: Request, _ caller: Caller) async throws -> Response {
         let projectID = try request.parameters.int("id")
         let options = try options(request)
         let body = request.body
+        let now = self.now()
         let report = try await store.pool.exclusive { db -> ImportReport in
             guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
             var reader = JSONLReader(bytes: body)
-            return try AnnotationImporter.run(db, project: project, reader: &reader, options: options)
+            let report = try AnnotationImporter.run(db, project: project, reader: &reader, options: options)
+            if report.committed {
+                try Audit.record(db, actor: caller.user.id, action: "import_annotations", target: "project:\(projectID)",
+                                 details: JSONObjectText(["imported": "\(report.imported)"]), address: request.remoteAddress, now: now)
+            }
+            return report
         }
         return .json(report.json)
     }

@@ -5,11 +5,9 @@ import Storage
 /// `GET /api/projects`: what the caller may see.
 struct ProjectRoutes: Sendable {
     let store: ArbiterStore
-    let auth: Authenticator
 
-    func register(on router: inout Router) {
-        router.get("/api/projects") { request in
-            _ = try await auth.user(request)
+    func register(on api: inout APIRouter) {
+        api.add(.GET, "/api/projects", .everyone) { _, _ in
             let projects = try await store.pool.read { db in try ProjectRepository.list(db) }
             return .json([
                 "projects": .array(projects.map { entry in

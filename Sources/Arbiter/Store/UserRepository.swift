@@ -91,3 +91,34 @@ enum Base64URL {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension UserRepository {
+    /// Sets (or replaces) a user's password hash.
+    public static func setPasswordHash(_ db: Database, userID: Int, hash: String) throws {
+        try db.run("UPDATE users SET password_hash = ?, can_log_in = 1 WHERE id = ?", [.text(hash), .int(Int64(userID))])
+    }
+
+    /// The user and stored hash for a login attempt (nil if no such user).
+    public static func credentials(_ db: Database, username: String) throws -> (user: User, hash: String?)? {
+        try db.queryFirst(
+            "SELECT id, username, role, can_log_in, disabled, password_hash FROM users WHERE username = ? COLLATE NOCASE",
+            [.text(username)]) { (decode($0), $0.optionalString(5)) }
+    }
+
+    /// Every user, for the admin's people list.
+    public static func list(_ db: Database) throws -> [(user: User, createdAt: String, judgements: Int, lastSeen: Int64?)] {
+        try db.query(
+            """
+            SELECT u.id, u.username, u.role, u.can_log_in, u.disabled, u.created_at,
+                   (SELECT count(*) FROM annotations n WHERE n.user_id = u.id),
+                   (SELECT max(last_seen_at) FROM sessions s WHERE s.user_id = u.id)
+            FROM users u ORDER BY u.id
+            """) { row in (decode(row), row.string(5), row.int(6), row.isNull(7) ? nil : row.int64(7)) }
+    }
+
+    /// Changes role and/or the disabled flag.
+    public static func update(_ db: Database, userID: Int, role: Role?, disabled: Bool?) throws {
+        if let role { try db.run("UPDATE users SET role = ? WHERE id = ?", [.text(role.rawValue), .int(Int64(userID))]) }
+        if let disabled { try db.run("UPDATE users SET disabled = ? WHERE id = ?", [SQLValue(disabled), .int(Int64(userID))]) }
+    }
+}

@@ -1,0 +1,124 @@
+public import Storage
+import JSON
+
+/// A signed-in browser session.
+public struct Session: Sendable, Equatable {
+    public var id: Int
+    public var user: User
+    public var csrfToken: String
+    public var lastSeenAt: Int64
+    public var expiresAt: Int64
+}
+
+/// Browser sessions: a 256-bit random cookie token, stored as SHA-256, with a
+/// 12-hour idle and 7-day absolute expiry, and a CSRF token.
+public enum Sessions {
+    public static let cookieName = "arbiter_session"
+    public static let idleTimeout: Int64 = 12 * 3600 * 1000
+    public static let absoluteTimeout: Int64 = 7 * 24 * 3600 * 1000
+
+    /// Starts a session; returns the cookie token (never stored) and the session.
+    public static func create(_ db: Database, userID: Int, address: String, now: Int64) throws -> (token: String, session: Session) {
+        let token = Base64URL.encode(Digest.randomBytes(32))
+        let csrf = Base64URL.encode(Digest.randomBytes(32))
+        try db.run(
+            """
+            INSERT INTO sessions (user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, address)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(csrf), .int(now), .int(now), .int(now + absoluteTimeout), .text(address)])
+        guard let user = try UserRepository.find(db, id: userID) else { throw ValidationError("no such user") }
+        return (token, Session(id: Int(db.lastInsertRowID), user: user, csrfToken: csrf, lastSeenAt: now, expiresAt: now + absoluteTimeout))
+    }
+
+    /// The live session for a cookie token (user enabled, not idle, not expired).
+    public static func find(_ db: Database, token: String, now: Int64) throws -> Session? {
+        guard token.utf8.count < 100 else { return nil }
+        return try db.queryFirst(
+            """
+            SELECT s.id, s.csrf_token, s.last_seen_at, s.expires_at, u.id, u.username, u.role, u.can_log_in, u.disabled
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ? AND u.disabled = 0 AND u.can_log_in = 1
+            """, [.blob(Digest.sha256(token)), .int(now), .int(now - idleTimeout)]) { row in
+            Session(
+                id: row.int(0), user: User(id: row.int(4), username: row.string(5), role: Role(rawValue: row.string(6)) ?? .annotator,
+                                           canLogIn: row.bool(7), disabled: row.bool(8)),
+                csrfToken: row.string(1), lastSeenAt: row.int64(2), expiresAt: row.int64(3))
+        }
+    }
+
+    /// Records activity (keeps the idle clock running).
+    public static func touch(_ db: Database, sessionID: Int, now: Int64) throws {
+        try db.run("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [.int(now), .int(Int64(sessionID))])
+    }
+
+    /// Ends a session.
+    public static func delete(_ db: Database, sessionID: Int) throws {
+        try db.run("DELETE FROM sessions WHERE id = ?", [.int(Int64(sessionID))])
+    }
+
+    /// Ends every session of a user (disabled, role changed).
+    public static func deleteAll(_ db: Database, userID: Int) throws {
+        try db.run("DELETE FROM sessions WHERE user_id = ?", [.int(Int64(userID))])
+    }
+}
+
+/// Who did what, when.
+public enum Audit {
+    /// Appends an entry.
+    public static func record(
+        _ db: Database, actor: Int?, action: String, target: String = "", details: JSONObjectText = JSONObjectText(), address: String = "",
+        now: Int64
+    ) throws {
+        try db.run(
+            "INSERT INTO audit_log (at, actor_id, action, target, details, address) VALUES (?, ?, ?, ?, ?, ?)",
+            [.int(now), SQLValue(actor), .text(action), .text(target), .text(details.text), .text(address)])
+    }
+
+    /// The newest entries first.
+    public static func list(_ db: Database, limit: Int, before: Int?) throws -> [AuditEntry] {
+        try db.query(
+            """
+            SELECT a.id, a.at, a.actor_id, u.username, a.action, a.target, a.details, a.address
+            FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+            WHERE a.id < ? ORDER BY a.id DESC LIMIT ?
+            """, [.int(Int64(before ?? Int.max)), .int(Int64(limit))]) { row in
+            AuditEntry(
+                id: row.int(0), at: row.int64(1), actorID: row.optionalInt(2), actor: row.optionalString(3), action: row.string(4),
+                target: row.string(5), details: row.string(6), address: row.string(7))
+        }
+    }
+}
+
+/// One audit entry.
+public struct AuditEntry: Sendable {
+    public var id: Int
+    public var at: Int64
+    public var actorID: Int?
+    public var actor: String?
+    public var action: String
+    public var target: String
+    public var details: String
+    public var address: String
+}
+
+/// A JSON object already serialised, for audit details.
+public struct JSONObjectText: Sendable {
+    public let text: String
+    public init(_ pairs: KeyValuePairs<String, String> = [:]) {
+        var out = "{"
+        for (index, pair) in pairs.enumerated() {
+            if index > 0 { out += "," }
+            out += "\"" + JSONEscape.escape(pair.key) + "\":\"" + JSONEscape.escape(pair.value) + "\""
+        }
+        text = out + "}"
+    }
+}
+
+enum JSONEscape {
+    static func escape(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        JSONValue.writeString(text, to: &bytes)
+        return String(decoding: bytes.dropFirst().dropLast(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,52 @@
+import Glibc
+
+/// A few dedicated threads for blocking or CPU-heavy work (password hashing) that
+/// must not run on an event loop or in Swift's cooperative pool.
+///
+/// ```swift
+/// let pool = ThreadPool(name: "scrypt", threads: 2)
+/// let hash = try await pool.run { try Password.hash("correct horse battery") }
+/// ```
+public final class ThreadPool: Sendable {
+    private let queue = BlockingQueue<Job>()
+
+    final class Job: @unchecked Sendable {
+        // @unchecked Sendable: run exactly once, on one pool thread.
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    /// Starts `threads` threads.
+    public init(name: String, threads: Int) {
+        for index in 0..<max(1, threads) {
+            let queue = self.queue
+            let box = Unmanaged.passRetained(Job {
+                while true {
+                    let batch = queue.popBatch(limit: 1)
+                    if batch.isEmpty { return }
+                    for job in batch { job.body() }
+                }
+            }).toOpaque()
+            var thread = pthread_t()
+            pthread_create(&thread, nil, { pointer in
+                Unmanaged<Job>.fromOpaque(pointer!).takeRetainedValue().body()
+                return nil
+            }, box)
+            pthread_detach(thread)
+            _ = index
+            _ = name
+        }
+    }
+
+    deinit { queue.close() }
+
+    /// Runs `body` on a pool thread and returns its result.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let pushed = queue.push(Job {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            })
+            if !pushed { continuation.resume(throwing: PoolClosedError()) }
+        }
+    }
+}
