@@ -1,0 +1,123 @@
+@testable import Arbiter
+import HTTPServer
+import JSON
+import Testing
+import TestSupport
+
+/// Deny by default, proved over the whole route table: no credentials, each role,
+/// a disabled user; annotator privacy; hostile bodies on every JSON route.
+@Suite struct AccessTests {
+    func path(_ pattern: String) -> String {
+        pattern.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("{") ? "1" : String($0) }.joined(separator: "/")
+    }
+
+    @Test func everyRouteRefusesWhoItMust() async throws {
+        let app = try TestApp()
+        _ = try await app.project(pairs: 2)
+        var tokens: [Role: String] = [:]
+        for role in Role.allCases { tokens[role] = try await app.user("user-\(role.rawValue)", role: role) }
+        let disabledID = try await app.person("gone", role: .admin)
+        let disabled = try await app.seed { db in
+            let token = try UserRepository.createToken(db, userID: disabledID)
+            try UserRepository.update(db, userID: disabledID, role: nil, disabled: true)
+            return token
+        }
+        let table = app.app.routeTable
+        #expect(table.count >= 15)
+        var checked = 0
+        for spec in table {
+            let target = path(spec.pattern)
+            let client = try app.client()
+            guard case .roles(let allowed) = spec.access else { continue }
+            let anonymous = try client.request(spec.method.rawValue, target, body: Array("{}".utf8))
+            #expect(anonymous.status == 401, "\(spec.method) \(spec.pattern) without credentials")
+            #expect(try client.request(spec.method.rawValue, target, headers: ["Authorization": "Bearer \(disabled)"], body: Array("{}".utf8)).status == 401,
+                    "\(spec.method) \(spec.pattern) as a disabled user")
+            #expect(try client.request(spec.method.rawValue, target, headers: ["Authorization": "Bearer arb_forged"], body: Array("{}".utf8)).status == 401)
+            for role in Role.allCases where !allowed.contains(role) {
+                let response = try client.request(spec.method.rawValue, target, headers: ["Authorization": "Bearer \(tokens[role]!)"], body: Array("{}".utf8))
+                #expect(response.status == 403, "\(spec.method) \(spec.pattern) as \(role)")
+            }
+            checked += 1
+        }
+        #expect(checked == table.filter { $0.access != .anyone }.count)
+        await app.stop()
+    }
+
+    @Test func theRouteTableMatchesTheRouter() async throws {
+        let app = try TestApp()
+        for spec in app.app.routeTable {
+            let response = try app.client().request("OPTIONS", path(spec.pattern))
+            #expect(response.status == 405, "\(spec.pattern) is registered")
+            #expect(response.header("allow")?.contains(spec.method.rawValue) == true)
+        }
+        await app.stop()
+    }
+
+    @Test func annotatorsNeverSeeOtherRaters() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 3) { $0.overlap = 5 }
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array(#"{"pair":"p0","annotator":"secret-rater","choice":"B","rationale":"hidden-rationale"}"#.utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        let token = try await app.user("ann")
+        let client = try app.client()
+        var bodies: [String] = []
+        for spec in app.app.routeTable where spec.method == .GET {
+            guard case .roles(let allowed) = spec.access, allowed.contains(.annotator) else { continue }
+            bodies.append(try client.request("GET", path(spec.pattern), headers: ["Authorization": "Bearer \(token)"]).bodyText)
+        }
+        while true {
+            let (status, assignment) = try app.next(token, project: project.id)
+            guard status == 200, let id = assignment?["id"]?.intValue else { break }
+            bodies.append(assignment?.jsonText ?? "")
+            bodies.append(try app.submit(token, assignment: id, #"{"choice":"left"}"#).1.jsonText)
+        }
+        #expect(bodies.count >= 6)
+        for body in bodies {
+            #expect(!body.contains("secret-rater"))
+            #expect(!body.contains("hidden-rationale"))
+        }
+        await app.stop()
+    }
+
+    @Test func hostileBodiesOnEveryJSONRouteGet4xx() async throws {
+        let app = try TestApp()
+        _ = try await app.project(pairs: 2)
+        let admin = try await app.user("boss", role: .admin)
+        let annotator = try await app.user("ann")
+        let assignment = try app.next(annotator, project: 1).1?["id"]?.intValue ?? 1
+        let tenMB = "\"" + String(repeating: "x", count: 10 * 1024 * 1024) + "\""
+        let bodies: [[UInt8]] = [
+            Array("{".utf8), Array("not json".utf8), Array("[]".utf8), Array("42".utf8), Array("null".utf8),
+            Array(#"{"choice":5,"role":7,"username":[],"password":{},"token":true,"disabled":"yes"}"#.utf8),
+            Array(#"{"choice":"\#(String(repeating: "y", count: 10 * 1024 * 1024))"}"#.utf8),
+            Array(#"{"username":\#(tenMB),"password":\#(tenMB),"token":\#(tenMB),"role":\#(tenMB)}"#.utf8),
+            Array(#"{"choice":""#.utf8) + [0xC3, 0x28, 0xFF] + Array(#""}"#.utf8),
+            Array(String(repeating: "[", count: 100_000).utf8),
+            Array(String(repeating: #"{"a":"#, count: 5000).utf8),
+        ]
+        for spec in app.app.routeTable where spec.method == .POST || spec.method == .PATCH || spec.method == .PUT {
+            if spec.pattern.hasSuffix("/pairs") || spec.pattern.hasSuffix("/annotations") { continue }  // JSONL: see the import tests
+            if spec.pattern == "/api/logout" { continue }  // reads no body
+            for body in bodies {
+                let token = spec.pattern.hasPrefix("/api/assignments") ? annotator : admin
+                let target = path(spec.pattern).replacingOccurrences(of: "/api/assignments/1/", with: "/api/assignments/\(assignment)/")
+                let response = try app.client().request(spec.method.rawValue, target, headers: ["Authorization": "Bearer \(token)"], body: body)
+                #expect((400..<500).contains(response.status), "\(spec.method) \(spec.pattern) → \(response.status) for \(body.prefix(40))")
+                #expect(response.bodyText.hasPrefix(#"{"error":{"code":"#))
+            }
+        }
+        #expect(try app.client().request("GET", "/healthz").status == 200, "still alive")
+        #expect(try await app.count("SELECT count(*) FROM users") == 2, "nothing was created by the hostile bodies")
+        await app.stop()
+    }
+}
+
+extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

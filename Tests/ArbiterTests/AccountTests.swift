@@ -1,0 +1,266 @@
+@testable import Arbiter
+import Glibc
+import HTTPServer
+import JSON
+import Storage
+import Testing
+import TestSupport
+
+@Suite struct PasswordTests {
+    @Test func scryptMatchesRFC7914() throws {
+        // RFC 7914 §12: scrypt(P="password", S="NaCl", N=1024, r=8, p=16, dkLen=64);
+        // PBKDF2 output blocks are independent, so 32 bytes are its first half.
+        let key = try Password.derive("password", salt: Array("NaCl".utf8), n: 1024, r: 8, p: 16)
+        #expect(Digest.hex(key) == "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162")
+    }
+
+    @Test func hashesVerifyAndAreSalted() throws {
+        let one = try Password.hash("correct horse battery")
+        let two = try Password.hash("correct horse battery")
+        #expect(one != two)
+        #expect(one.hasPrefix("scrypt$32768$8$1$"))
+        #expect(Password.verify("correct horse battery", against: one))
+        #expect(!Password.verify("correct horse batterz", against: one))
+        #expect(!Password.verify("correct horse battery", against: one.replacingLast("A")))
+        #expect(!Password.verify("x", against: "scrypt$1$1$1$$"))
+        #expect(!Password.verify("x", against: "plain"))
+        #expect(throws: ValidationError.self) { try Password.validate("short") }
+    }
+}
+
+extension String {
+    func replacingLast(_ character: Character) -> String {
+        var copy = self
+        let last = copy.removeLast()
+        copy.append(last == character ? "B" : character)
+        return copy
+    }
+}
+
+extension TestApp {
+    /// A user who can sign in with a password.
+    func person(_ name: String, role: Role = .annotator, password: String = "a long enough password") async throws -> Int {
+        let hash = try Password.hash(password)
+        return try await seed { db in
+            let user = try UserRepository.add(db, username: name, role: role)
+            try UserRepository.setPasswordHash(db, userID: user.id, hash: hash)
+            return user.id
+        }
+    }
+
+    /// Signs in; returns the response.
+    func login(_ name: String, password: String = "a long enough password", client: RawClient? = nil) throws -> RawClient.Response {
+        try (client ?? self.client()).request(
+            "POST", "/api/login", headers: ["Content-Type": "application/json"],
+            body: JSONValue.object(["username": .string(name), "password": .string(password)]).serialized())
+    }
+}
+
+extension RawClient.Response {
+    /// The session cookie's `name=value` from Set-Cookie.
+    var sessionCookie: String? {
+        header("set-cookie")?.split(separator: ";").first.map(String.init)
+    }
+}
+
+@Suite struct SessionTests {
+    @Test func loginSetsAStrictCookieAndCSRFGuardsWrites() async throws {
+        let app = try TestApp()
+        _ = try await app.person("ann")
+        let login = try app.login("ann")
+        #expect(login.status == 200)
+        let setCookie = try #require(login.header("set-cookie"))
+        #expect(setCookie.hasPrefix("arbiter_session="))
+        #expect(setCookie.contains("; HttpOnly") && setCookie.contains("; SameSite=Strict") && setCookie.contains("; Path=/"))
+        #expect(!setCookie.contains("Secure"), "plain HTTP here; TLS adds Secure")
+        let cookie = try #require(login.sessionCookie)
+        #expect(cookie.count > 40)
+        let csrf = try #require(JSONValue.parse(login.body)["csrf_token"]?.stringValue)
+
+        let client = try app.client()
+        let me = try client.request("GET", "/api/me", headers: ["Cookie": cookie])
+        #expect(me.status == 200)
+        #expect(try JSONValue.parse(me.body)["user"]?["username"] == "ann")
+        #expect(try JSONValue.parse(me.body)["csrf_token"]?.stringValue == csrf)
+
+        // A state-changing request by cookie needs the CSRF token.
+        let forged = try client.request("POST", "/api/logout", headers: ["Cookie": cookie])
+        #expect(forged.status == 403)
+        #expect(forged.bodyText.contains("csrf"))
+        let wrong = try client.request("POST", "/api/logout", headers: ["Cookie": cookie, "X-CSRF-Token": String(csrf.reversed())])
+        #expect(wrong.status == 403)
+        let out = try client.request("POST", "/api/logout", headers: ["Cookie": cookie, "X-CSRF-Token": csrf])
+        #expect(out.status == 204)
+        #expect(out.header("set-cookie")?.contains("Max-Age=0") == true)
+        #expect(try client.request("GET", "/api/me", headers: ["Cookie": cookie]).status == 401, "the session is gone")
+        await app.stop()
+    }
+
+    @Test func everyLoginGetsANewToken() async throws {
+        let app = try TestApp()
+        _ = try await app.person("ann")
+        let one = try app.login("ann").sessionCookie
+        let two = try app.login("ann").sessionCookie
+        #expect(one != nil && two != nil && one != two)
+        await app.stop()
+    }
+
+    @Test func sessionsExpireWhenIdleAndAbsolutely() async throws {
+        let app = try TestApp()
+        _ = try await app.person("ann")
+        let idle = try #require(app.login("ann").sessionCookie)
+        app.clock.advance(seconds: 12 * 3600 + 60)
+        #expect(try app.client().request("GET", "/api/me", headers: ["Cookie": idle]).status == 401)
+
+        let busy = try #require(app.login("ann").sessionCookie)
+        for step in 1...16 {  // active every 11 hours: the idle limit never passes, 7 days do
+            app.clock.advance(seconds: 11 * 3600)
+            let status = try app.client().request("GET", "/api/me", headers: ["Cookie": busy]).status
+            #expect(status == (step * 11 < 7 * 24 ? 200 : 401), "after \(step * 11) hours")
+        }
+        await app.stop()
+    }
+
+    @Test func failuresLookTheSameAndAreThrottled() async throws {
+        let app = try TestApp()
+        _ = try await app.person("ann")
+        let unknown = try app.login("nobody")
+        let wrong = try app.login("ann", password: "not the password at all")
+        #expect(unknown.status == 401 && wrong.status == 401)
+        #expect(unknown.bodyText == wrong.bodyText, "the answer never tells whether a user exists")
+        for _ in 0..<3 { _ = try app.login("ann", password: "still not the password") }
+        let throttled = try app.login("ann")
+        #expect(throttled.status == 429, "5 failures: even the right password waits")
+        let retry = try #require(throttled.header("retry-after").flatMap(Int.init))
+        #expect(retry > 0 && retry <= 900)
+        app.clock.advance(seconds: 15 * 60 + 1)
+        #expect(try app.login("ann").status == 200)
+        let failures = try await app.count("SELECT count(*) FROM audit_log WHERE action = 'login_failed'")
+        #expect(failures == 5)
+        await app.stop()
+    }
+
+    @Test func throttlingAlsoCountsPerAddress() async throws {
+        let app = try TestApp()
+        _ = try await app.person("zed")
+        for index in 0..<5 { _ = try app.login("user\(index)") }
+        #expect(try app.login("zed").status == 429, "5 failures from this address, whatever the names")
+        await app.stop()
+    }
+
+    @Test func disabledUsersCannotSignInOrUseTokens() async throws {
+        let app = try TestApp()
+        let id = try await app.person("ann")
+        let token = try await app.seed { db in try UserRepository.createToken(db, userID: id) }
+        let admin = try await app.user("boss", role: .admin)
+        let patch = try app.client().request(
+            "PATCH", "/api/users/\(id)", headers: ["Authorization": "Bearer \(admin)"], body: Array(#"{"disabled":true}"#.utf8))
+        #expect(patch.status == 200)
+        #expect(try app.login("ann").status == 401)
+        #expect(try app.next(token, project: 1).0 == 401)
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'user_disabled'") == 1)
+        await app.stop()
+    }
+}
+
+@Suite struct InviteTests {
+    func createInvite(_ app: TestApp, admin: String, role: String = "annotator", hours: Int = 72) throws -> (id: Int64, token: String) {
+        let response = try app.client().request(
+            "POST", "/api/invites", headers: ["Authorization": "Bearer \(admin)"], body: Array(#"{"role":"\#(role)","expires_in_hours":\#(hours)}"#.utf8))
+        #expect(response.status == 201)
+        let invite = try JSONValue.parse(response.body)["invite"]
+        return (try #require(invite?["id"]?.intValue), try #require(invite?["token"]?.stringValue))
+    }
+
+    func accept(_ app: TestApp, token: String, username: String) throws -> RawClient.Response {
+        try app.client().request(
+            "POST", "/api/invites/accept",
+            body: JSONValue.object(["token": .string(token), "username": .string(username), "password": "a long enough password"]).serialized())
+    }
+
+    @Test func anInviteIsSingleUseAndCarriesItsRole() async throws {
+        let app = try TestApp()
+        let admin = try await app.user("boss", role: .admin)
+        let invite = try createInvite(app, admin: admin, role: "reviewer")
+        let accepted = try accept(app, token: invite.token, username: "rita")
+        #expect(accepted.status == 201)
+        #expect(try JSONValue.parse(accepted.body)["user"]?["role"] == "reviewer")
+        #expect(accepted.sessionCookie != nil)
+        #expect(try app.login("rita").status == 200)
+        let again = try accept(app, token: invite.token, username: "rita2")
+        #expect(again.status == 400)
+        await app.stop()
+    }
+
+    @Test func expiredAndRevokedInvitesFail() async throws {
+        let app = try TestApp()
+        let admin = try await app.user("boss", role: .admin)
+        let expiring = try createInvite(app, admin: admin, hours: 1)
+        let revoked = try createInvite(app, admin: admin)
+        let revoke = try app.client().request("DELETE", "/api/invites/\(revoked.id)", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(revoke.status == 204)
+        app.clock.advance(seconds: 3601)
+        #expect(try accept(app, token: expiring.token, username: "late").status == 400)
+        #expect(try accept(app, token: revoked.token, username: "gone").status == 400)
+        #expect(try accept(app, token: "made-up", username: "x").status == 400)
+        let list = try app.client().request("GET", "/api/invites", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(!list.bodyText.contains(expiring.token), "tokens are shown once")
+        let audit = try app.client().request("GET", "/api/audit", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(audit.bodyText.contains("invite_created") && audit.bodyText.contains("invite_revoked"))
+        await app.stop()
+    }
+
+    @Test func weakPasswordsAndTakenNamesAreRefused() async throws {
+        let app = try TestApp()
+        let admin = try await app.user("boss", role: .admin)
+        let invite = try createInvite(app, admin: admin)
+        let weak = try app.client().request(
+            "POST", "/api/invites/accept", body: Array(#"{"token":"\#(invite.token)","username":"new","password":"short"}"#.utf8))
+        #expect(weak.status == 400)
+        #expect(weak.bodyText.contains("at least 10 characters"))
+        #expect(try accept(app, token: invite.token, username: "boss").status == 400, "name taken")
+        #expect(try accept(app, token: invite.token, username: "fresh").status == 201, "the invite survived the failures")
+        await app.stop()
+    }
+}
+
+@Suite struct SecurityHeaderTests {
+    @Test func everyResponseCarriesThem() async throws {
+        let app = try TestApp()
+        let client = try app.client()
+        for (method, path) in [("GET", "/healthz"), ("GET", "/"), ("GET", "/api/me"), ("GET", "/nope"), ("POST", "/healthz")] {
+            let response = try client.request(method, path)
+            #expect(response.header("content-security-policy") == SecurityHeaders.contentSecurityPolicy, "\(method) \(path)")
+            #expect(response.header("x-content-type-options") == "nosniff")
+            #expect(response.header("referrer-policy") == "no-referrer")
+        }
+        await app.stop()
+    }
+
+    @Test func noInlineScriptInPublic() throws {
+        let root = try Locations.publicDirectory(nil)
+        guard let directory = opendir(root) else { throw ValidationError("no Public/") }
+        defer { closedir(directory) }
+        var checked = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasSuffix(".html"), let file = fopen(root + "/" + name, "r") else { continue }
+            var text = ""
+            var buffer = [CChar](repeating: 0, count: 4096)
+            while fgets(&buffer, 4096, file) != nil {
+                text += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            fclose(file)
+            let lower = text.lowercased()
+            for script in lower.split(separator: "<script").dropFirst() {
+                let tag = script.prefix { $0 != ">" }
+                #expect(tag.contains("src="), "inline <script> in \(name)")
+            }
+            #expect(!lower.contains("javascript:"), "\(name)")
+            #expect(lower.firstMatch(of: /\son[a-z]+\s*=/) == nil, "inline event handler in \(name)")
+            #expect(!lower.contains("<style"), "inline style block in \(name)")
+            checked += 1
+        }
+        #expect(checked > 0)
+    }
+}
