@@ -40,6 +40,7 @@ let package = Package(
             name: "HTTPServer",
             dependencies: [
                 "CLinux",
+                "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

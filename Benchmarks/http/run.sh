@@ -29,19 +29,28 @@ head -c 76800 /dev/urandom | base64 -w 100 | head -c 102400 > "$public/file100k.
 ours_port=18480
 peer_port=18481
 single_port=18482
+tls_port=18483
 # Ours with its defaults: one event loop per core, access log on (to /dev/null).
-"$root/.build/release/arbiter" serve --port "$ours_port" --public-dir "$public" >/dev/null 2>&1 &
+"$root/.build/release/arbiter" serve --port "$ours_port" --public-dir "$public" --db "$public/ours.sqlite" >/dev/null 2>&1 &
 ours_pid=$!
 # Ours with one event loop: wrk takes one of the two cores, and two busy loops
 # sharing the other one wait on each other's scheduler slices.
-"$root/.build/release/arbiter" serve --port "$single_port" --threads 1 --public-dir "$public" >/dev/null 2>&1 &
+"$root/.build/release/arbiter" serve --port "$single_port" --threads 1 --public-dir "$public" --db "$public/single.sqlite" >/dev/null 2>&1 &
 single_pid=$!
+# Ours over HTTPS (self-signed certificate; wrk keeps connections, so this is the
+# record layer's cost, not the handshake's).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$public/key.pem" -out "$public/cert.pem" -days 1 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+"$root/.build/release/arbiter" serve --port "$tls_port" --public-dir "$public" --db "$public/tls.sqlite" \
+    --tls-cert "$public/cert.pem" --tls-key "$public/key.pem" >/dev/null 2>&1 &
+tls_pid=$!
 "$here/HummingbirdPeer/.build/release/HummingbirdPeer" "$peer_port" "$public" >/dev/null 2>&1 &
 peer_pid=$!
-trap 'kill $ours_pid $peer_pid $single_pid 2>/dev/null; rm -rf "$public"' EXIT
+trap 'kill $ours_pid $peer_pid $single_pid $tls_pid 2>/dev/null; rm -rf "$public"' EXIT
 for port in $ours_port $peer_port $single_port; do
     for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 done
+for _ in $(seq 50); do curl -sfk "https://127.0.0.1:$tls_port/healthz" >/dev/null && break; sleep 0.1; done
 
 results="$(mktemp)"
 run_wrk() { # name url
@@ -63,6 +72,8 @@ for round in $(seq "$rounds"); do
     run_wrk "arbiter /healthz" "http://127.0.0.1:$ours_port/healthz"
     run_wrk "hummingbird /healthz" "http://127.0.0.1:$peer_port/healthz"
     run_wrk "arbiter-1-loop /healthz" "http://127.0.0.1:$single_port/healthz"
+    run_wrk "arbiter-tls /healthz" "https://127.0.0.1:$tls_port/healthz"
+    run_wrk "arbiter-tls /file100k.txt" "https://127.0.0.1:$tls_port/file100k.txt"
     run_wrk "arbiter /file100k.txt" "http://127.0.0.1:$ours_port/file100k.txt"
     run_wrk "hummingbird /file100k.txt" "http://127.0.0.1:$peer_port/file100k.txt"
 done
@@ -92,6 +103,12 @@ if single:
     s_rps = statistics.median(r for r, _ in single); s_p99 = statistics.median(p for _, p in single)
     p_rps = statistics.median(r for r, _ in rows["hummingbird /healthz"]); p_p99 = statistics.median(p for _, p in rows["hummingbird /healthz"])
     print(f"/healthz --threads 1 arbiter {s_rps:10.0f} req/s p99 {s_p99:6.2f} ms | throughput ratio {s_rps / p_rps:.2f}x, p99 ratio {s_p99 / p_p99:.2f}")
+for route in ("/healthz", "/file100k.txt"):
+    tls = rows.get(f"arbiter-tls {route}")
+    if tls:
+        t_rps = statistics.median(r for r, _ in tls); t_p99 = statistics.median(p for _, p in tls)
+        plain = statistics.median(r for r, _ in rows[f"arbiter {route}"])
+        print(f"{route:14s} arbiter over TLS {t_rps:10.0f} req/s p99 {t_p99:6.2f} ms | {t_rps / plain:.2f}x of plain HTTP")
 PY
 
 echo

@@ -22,6 +22,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Seed a demo project, an admin and an annotator (tokens printed once).")
     var demo = false
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int?
 
@@ -31,6 +37,8 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be between 0 and 65535") }
         if let threads, !(1...256).contains(threads) { throw ArgumentParser.ValidationError("--threads must be between 1 and 256") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ArgumentParser.ValidationError("--tls-cert and --tls-key go together") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ArgumentParser.ValidationError("--tls-cert and --tls-key go together") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ArgumentParser.ValidationError("--log-level: unknown level '\(logLevel)'") }
     }
 
@@ -48,6 +56,7 @@ struct Serve: AsyncParsableCommand {
         configuration.publicDirectory = publicDir
         configuration.databasePath = database.db
         configuration.migrationsDirectory = database.migrationsDir
+        if let tlsCert, let tlsKey { configuration.tls = (tlsCert, tlsKey) }
         defer { BufferedLogHandler.Sink.standardError.flush() }
         do {
             let app = try App(configuration: configuration, logger: Logger(label: "arbiter"))

@@ -1,4 +1,5 @@
 import CLinux
+import COpenSSL
 import Glibc
 import Logging
 import Synchronization
@@ -182,7 +183,7 @@ extension Connection {
     /// Writes queued output with `writev` until done or the socket is full.
     func flush() {
         while !output.isEmpty && phase != .closed {
-            let written: Int = withIOVecs { vectors, count in Glibc.writev(fd, vectors, count) }
+            let written: Int = tls.map { writeTLS($0) } ?? withIOVecs { vectors, count in Glibc.writev(fd, vectors, count) }
             if written < 0 {
                 let code = errno
                 if code == EINTR { continue }
@@ -201,6 +202,36 @@ extension Connection {
             waiter.resume()
         }
         if output.isEmpty && phase == .closing { lingeringClose() }
+    }
+
+    /// `SSL_write` of the first queued bytes (up to 64 KiB gathered from the
+    /// queue), with the result mapped onto `write(2)`'s.
+    private func writeTLS(_ ssl: OpaquePointer) -> Int {
+        var gathered: [UInt8] = []
+        let first = output[0]
+        let result: Int32
+        if first.count - outputOffset >= 16 * 1024 || output.count == 1 {
+            result = first.withUnsafeBytes { raw in
+                SSL_write(ssl, raw.baseAddress! + outputOffset, Int32(min(first.count - outputOffset, 1 << 20)))
+            }
+        } else {
+            gathered.reserveCapacity(64 * 1024)
+            for (index, chunk) in output.enumerated() {
+                let slice = index == 0 ? chunk[outputOffset...] : chunk[...]
+                gathered.append(contentsOf: slice.prefix(64 * 1024 - gathered.count))
+                if gathered.count >= 64 * 1024 { break }
+            }
+            result = gathered.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
+        }
+        if result > 0 { return Int(result) }
+        switch SSL_get_error(ssl, result) {
+        case SSL_ERROR_WANT_WRITE, SSL_ERROR_WANT_READ:
+            errno = EAGAIN
+        default:
+            ERR_clear_error()
+            errno = EPIPE
+        }
+        return -1
     }
 
     private func withIOVecs(_ body: (UnsafePointer<iovec>, Int32) -> Int) -> Int {
@@ -244,6 +275,7 @@ extension Connection {
             return
         }
         phase = .lingering
+        if let tls { SSL_shutdown(tls) }  // close_notify, best effort
         Glibc.shutdown(fd, Int32(SHUT_WR))
         deadline = clinux_monotonic_ns() + 2_000_000_000
         if canRead { readAvailable() }
@@ -254,6 +286,10 @@ extension Connection {
         guard phase != .closed else { return }
         phase = .closed
         loop.unregister(fd: fd)
+        if let tls {
+            SSL_free(tls)
+            self.tls = nil
+        }
         Glibc.close(fd)
         output = []
         outputBytes = 0

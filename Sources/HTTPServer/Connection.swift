@@ -1,4 +1,5 @@
 import CLinux
+import COpenSSL
 import Glibc
 import Logging
 import Synchronization
@@ -55,6 +56,8 @@ final class Connection: EventHandler, @unchecked Sendable {
     var outputOffset = 0
     var outputBytes = 0
     var drainWaiter: CheckedContinuation<Void, any Error>?
+    /// The TLS session (OpenSSL `SSL*`), or nil for plain HTTP.
+    var tls: OpaquePointer?
     // Timeouts (monotonic ns; 0 = none).
     var deadline: UInt64 = 0
     var writeDeadline: UInt64 = 0
@@ -91,6 +94,11 @@ final class Connection: EventHandler, @unchecked Sendable {
             if events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 { peerHungUp = true }
             canRead = true
             readAvailable()
+        } else if tls != nil && events & EPOLLOUT.rawValue != 0 {
+            // A TLS read (the handshake) may have been waiting for the socket to
+            // take its reply: SSL_ERROR_WANT_WRITE maps to EPOLLOUT.
+            canRead = true
+            readAvailable()
         }
     }
 
@@ -103,11 +111,13 @@ final class Connection: EventHandler, @unchecked Sendable {
             case .handling, .streaming, .closing: break reading
             case .closed: return
             }
-            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            let count = tls.map { transportReadTLS($0, buffer) } ?? Glibc.read(fd, buffer.baseAddress, buffer.count)
             if count > 0 {
                 // A short read drained the socket; new data raises a new edge. After a
-                // hang-up, read on until end of file.
-                if count < buffer.count && !peerHungUp { canRead = false }
+                // hang-up, read on until end of file. TLS reads return one record at a
+                // time (and may hold decrypted bytes, SSL_pending), so they go on until
+                // OpenSSL says WANT_READ.
+                if count < buffer.count && !peerHungUp && tls == nil { canRead = false }
                 if phase == .lingering { continue }
                 if phase == .body { deadline = clinux_monotonic_ns() + core.configuration.bodyReadTimeout.nanoseconds }
                 inbox.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]).bindMemory(to: UInt8.self))
@@ -127,6 +137,26 @@ final class Connection: EventHandler, @unchecked Sendable {
             }
         }
         if !output.isEmpty { flush() }
+    }
+
+    /// `SSL_read` with the result mapped onto `read(2)`'s: bytes, 0 at the end,
+    /// -1 with `errno = EAGAIN` when OpenSSL wants the socket (read or write).
+    private func transportReadTLS(_ ssl: OpaquePointer, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
+        if count > 0 { return Int(count) }
+        switch SSL_get_error(ssl, count) {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+            errno = EAGAIN
+            return -1
+        case SSL_ERROR_ZERO_RETURN:
+            return 0
+        case SSL_ERROR_SYSCALL where errno == 0:
+            return 0
+        default:
+            ERR_clear_error()
+            errno = ECONNRESET
+            return -1
+        }
     }
 
     /// The client sent FIN: answer what is complete, then close.

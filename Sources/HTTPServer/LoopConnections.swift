@@ -35,6 +35,14 @@ final class LoopConnections: @unchecked Sendable {
             return
         }
         let connection = Connection(fd: fd, loop: loop, core: core, remoteAddress: remoteAddress, owner: self)
+        if let context = core.configuration.tls {
+            guard let session = context.session(fd: fd) else {
+                Glibc.close(fd)
+                core.openConnections.subtract(1, ordering: .relaxed)
+                return
+            }
+            connection.tls = session
+        }
         do {
             let events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
             try loop.register(fd: fd, events: events, handler: connection)

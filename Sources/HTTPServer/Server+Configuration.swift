@@ -41,6 +41,8 @@ extension Server {
         public var streamHighWaterBytes = 256 * 1024
         /// Log one line per request through swift-log (label `arbiter.access`, level info).
         public var accessLog = true
+        /// Serve HTTPS with this certificate and key; nil serves plain HTTP.
+        public var tls: TLSContext?
         /// Headers added to every response that does not set them itself
         /// (security headers: CSP, `X-Content-Type-Options`, ...). Default none.
         public var defaultHeaders: [(name: String, value: String)] = []

@@ -75,7 +75,10 @@ public final class Server: Sendable {
                 self.loopExited()
             }
         }
-        core.logger.notice("listening", metadata: ["host": "\(configuration.host)", "port": "\(acceptor.port)", "loops": "\(loopCount)"])
+        core.logger.notice("listening", metadata: [
+            "host": "\(configuration.host)", "port": "\(acceptor.port)", "loops": "\(loopCount)",
+            "scheme": "\(configuration.tls == nil ? "http" : "https")",
+        ])
         return acceptor.port
     }
 

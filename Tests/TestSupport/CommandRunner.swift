@@ -10,24 +10,41 @@ public enum CommandRunner {
     }
 
     /// `arbiter arguments...`; stdout and stderr are captured (keep stderr small).
-    public static func arbiter(_ arguments: [String]) throws -> Result {
+    public static func arbiter(_ arguments: [String], stdin: String? = nil) throws -> Result {
+        try run(ServerProcess.executablePath, arguments, stdin: stdin)
+    }
+
+    /// Runs any executable (a full path, or a name looked up in /usr/bin and /bin).
+    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> Result {
         var out: [Int32] = [0, 0]
         var err: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw ServerProcess.Failure(description: "pipe failed") }
+        var input: [Int32] = [0, 0]
+        guard pipe(&out) == 0, pipe(&err) == 0, pipe(&input) == 0 else { throw ServerProcess.Failure(description: "pipe failed") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+        posix_spawn_file_actions_addclose(&actions, input[1])
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
         posix_spawn_file_actions_addclose(&actions, out[0])
         posix_spawn_file_actions_addclose(&actions, err[0])
-        let path = ServerProcess.executablePath
+        var path = executable
+        if !path.hasPrefix("/") {
+            path = ["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + executable }.first { access($0, X_OK) == 0 } ?? executable
+        }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var child = pid_t()
         let spawned = posix_spawn(&child, path, &actions, nil, argv, environ)
         close(out[1])
         close(err[1])
+        close(input[0])
+        if let stdin {
+            let bytes = Array(stdin.utf8)
+            _ = bytes.withUnsafeBytes { write(input[1], $0.baseAddress, $0.count) }
+        }
+        close(input[1])
         defer {
             close(out[0])
             close(err[0])

@@ -10,6 +10,7 @@ public final class ServerProcess {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The `arbiter` binary beside the running test bundle.

@@ -61,6 +61,9 @@ public struct App: Sendable {
         router.serveFiles(try StaticFiles(root: publicDirectory))
         var http = configuration.http
         http.defaultHeaders = SecurityHeaders.all(tls: configuration.tls != nil)
+        if let tls = configuration.tls {
+            http.tls = try TLSContext(certificatePath: tls.certificate, keyPath: tls.key)
+        }
         server = Server(configuration: http, router: router, logger: logger)
     }
 
