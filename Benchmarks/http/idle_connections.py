@@ -29,13 +29,16 @@ for _ in range(count):
     sockets.append(s)
 answered = 0
 for s in sockets:
-    s.settimeout(10)
+    s.settimeout(30)
     data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    try:
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except TimeoutError:
+        pass
     if data.startswith(b"HTTP/1.1 200"):
         answered += 1
 time.sleep(1)

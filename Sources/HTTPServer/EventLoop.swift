@@ -32,6 +32,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private var handlers: [(any EventHandler)?] = []
     private var running = true
     private var tickHandler: (() -> Void)?
+    /// See ``Server/Configuration/yieldAfterBusyBatch``.
+    var yieldAfterBusyBatch = true
     /// The scratch buffer every read on this loop goes through.
     let readBuffer: UnsafeMutableRawBufferPointer
     static let readBufferSize = 64 * 1024
@@ -159,6 +161,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                     }
                 }
             }
+            // After a busy batch, let another runnable thread on this core go first.
+            // With two loops sharing a core (a load generator holds the other),
+            // the kernel would otherwise switch only every few-ms time slice, and
+            // that slice becomes every connection's p99. Costs one syscall per batch.
+            if yieldAfterBusyBatch && count > 8 { sched_yield() }
             // Drain tasks and closures; they may schedule more (bounded rounds).
             var rounds = 0
             while runQueued() && rounds < 16 { rounds += 1 }

@@ -41,6 +41,10 @@ extension Server {
         public var streamHighWaterBytes = 256 * 1024
         /// Log one line per request through swift-log (label `arbiter.access`, level info).
         public var accessLog = true
+        /// After handling a batch of more than 8 ready connections, a loop calls
+        /// `sched_yield()` so that loops sharing a core interleave finely instead
+        /// of by the kernel's time slice (which otherwise sets the p99). Default on.
+        public var yieldAfterBusyBatch = true
         /// Serve HTTPS with this certificate and key; nil serves plain HTTP.
         public var tls: TLSContext?
         /// Headers added to every response that does not set them itself

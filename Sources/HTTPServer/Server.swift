@@ -49,7 +49,11 @@ public final class Server: Sendable {
         clinux_ignore_sigpipe()
         let loopCount = max(1, configuration.eventLoops)
         var loops: [EventLoop] = []
-        for index in 0..<loopCount { loops.append(try EventLoop(index: index)) }
+        for index in 0..<loopCount {
+            let loop = try EventLoop(index: index)
+            loop.yieldAfterBusyBatch = configuration.yieldAfterBusyBatch
+            loops.append(loop)
+        }
         let owners = loops.map { LoopConnections(loop: $0, core: core) }
         let acceptor = try Acceptor(configuration: configuration, loop: loops[0], core: core, targets: owners)
         try acceptor.register()
