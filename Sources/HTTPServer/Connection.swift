@@ -125,7 +125,7 @@ final class Connection: EventHandler, @unchecked Sendable {
             } else if count == 0 {
                 canRead = false
                 endOfInput()
-                return
+                break reading
             } else {
                 let code = errno
                 if code == EINTR { continue }
@@ -136,7 +136,9 @@ final class Connection: EventHandler, @unchecked Sendable {
                 }
             }
         }
-        if !output.isEmpty { flush() }
+        // Always flush here: with edge-triggered EPOLLOUT, output queued while the
+        // socket stayed writable raises no new event, so nobody else would.
+        if phase != .closed && !output.isEmpty { flush() }
     }
 
     /// `SSL_read` with the result mapped onto `read(2)`'s: bytes, 0 at the end,

@@ -168,4 +168,22 @@ import TestSupport
         #expect(client.isClosedByServer())
         await server.stop()
     }
+
+    @Test func requestAndFinInOneReadStillGetTheWholeAnswer() async throws {
+        // Regression: the response was queued, end of input was seen in the same
+        // read loop, and with edge-triggered EPOLLOUT nothing ever flushed it; the
+        // connection sat in CLOSE-WAIT holding a slot.
+        let server = try TestServer(router: TestRoutes.make())
+        for _ in 0..<20 {
+            let client = try server.client()
+            try client.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+            client.shutdownWrite()
+            let response = try client.readResponse()
+            #expect(response.body.count == 1 << 20)
+            #expect(client.isClosedByServer())
+        }
+        for _ in 0..<50 where server.server.openConnections > 0 { usleep(20_000) }
+        #expect(server.server.openConnections == 0, "no connection left behind")
+        await server.stop()
+    }
 }

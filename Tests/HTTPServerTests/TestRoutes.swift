@@ -7,6 +7,9 @@ enum TestRoutes {
     static func make(publicDirectory: String? = nil) -> Router {
         var router = Router()
         router.inline(.GET, "/healthz") { _ in .json(Array(#"{"status":"ok"}"#.utf8)) }
+        router.inline(.GET, "/big") { _ in
+            Response(contentType: "application/octet-stream", body: [UInt8](repeating: 0x62, count: 1 << 20))
+        }
         router.post("/echo") { request in
             Response(contentType: "application/octet-stream", body: request.body)
         }
