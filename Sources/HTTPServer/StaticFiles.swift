@@ -41,7 +41,7 @@ public final class StaticFiles: Sendable {
 
     /// The response for a GET/HEAD of `path` (raw, percent-encoded), or nil when no
     /// such file is served.
-    func response(path: String, headers: HTTPHeaders) -> Response? {
+    public func response(path: String, headers: HTTPHeaders) -> Response? {
         guard let relative = Self.safeRelativePath(path) else { return nil }
         guard let entry = lookup(relative) else { return nil }
         if let ifNoneMatch = headers["if-none-match"], Self.matches(ifNoneMatch, etag: entry.etag) {

@@ -152,9 +152,9 @@ public final class RawClient {
 
     /// Sends a request and reads its response.
     public func request(
-        _ method: String = "GET", _ target: String, headers: [String: String] = [:], body: [UInt8] = []
+        _ method: String = "GET", _ target: String, headers: [String: String] = [:], body: [UInt8] = [], host: String = "test"
     ) throws -> Response {
-        var text = "\(method) \(target) HTTP/1.1\r\nHost: test\r\n"
+        var text = "\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" || method == "PUT" { text += "Content-Length: \(body.count)\r\n" }
         text += "\r\n"

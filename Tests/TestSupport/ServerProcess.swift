@@ -27,7 +27,12 @@ public final class ServerProcess {
     }
 
     /// Starts `arbiter` with `arguments`; for `serve`, waits for its listening line.
-    public init(_ arguments: [String], waitForPort: Bool = true) throws {
+    public convenience init(_ arguments: [String], waitForPort: Bool = true) throws {
+        try self.init(executable: Self.executablePath, arguments, waitForPort: waitForPort)
+    }
+
+    /// Starts any executable; with `waitForPort`, waits for an arbiter-style listening line.
+    public init(executable: String, _ arguments: [String], waitForPort: Bool = false) throws {
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { throw Failure(description: "pipe failed") }
         var actions = posix_spawn_file_actions_t()
@@ -37,10 +42,10 @@ public final class ServerProcess {
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
         posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
         defer { posix_spawn_file_actions_destroy(&actions) }
-        let argv = ([Self.executablePath] + arguments).map { strdup($0) } + [nil]
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var child = pid_t()
-        let result = posix_spawn(&child, Self.executablePath, &actions, nil, argv, environ)
+        let result = posix_spawn(&child, executable, &actions, nil, argv, environ)
         close(pipeFDs[1])
         guard result == 0 else {
             close(pipeFDs[0])

@@ -12,6 +12,33 @@ struct AnnotationRoutes: Sendable {
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/projects/{id}/next", .annotating) { request, caller in try await next(request, caller.user) }
         api.add(.POST, "/api/assignments/{id}/annotation", .annotating) { request, caller in try await submit(request, caller.user) }
+        api.add(.POST, "/api/assignments/{id}/skip", .annotating) { request, caller in
+            let id = try request.parameters.int("id")
+            let now = self.now()
+            let user = caller.user.id
+            try await store.pool.write { db in try Assignments.skip(db, assignmentID: id, userID: user, now: now) }
+            return Response(status: .noContent)
+        }
+        api.add(.POST, "/api/assignments/{id}/report", .annotating) { request, caller in
+            let id = try request.parameters.int("id")
+            guard let object = try request.jsonBody().objectValue, let reason = object["reason"]?.stringValue,
+                  !reason.trimmingWhitespace().isEmpty, reason.utf8.count <= 2000
+            else { throw ValidationError("reason: a description of 1 to 2000 bytes") }
+            let now = self.now()
+            let user = caller.user.id
+            try await store.pool.write { db in try Assignments.report(db, assignmentID: id, userID: user, reason: reason, now: now) }
+            return Response(status: .created)
+        }
+        api.add(.GET, "/api/projects/{id}/progress", .annotating) { request, caller in
+            let projectID = try request.parameters.int("id")
+            let now = self.now()
+            let user = caller.user.id
+            let progress = try await store.pool.read { db -> JSONValue in
+                guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
+                return try Progress.of(db, projectID: projectID, userID: user, overlap: project.settings.overlap, now: now)
+            }
+            return .json(["progress": progress])
+        }
     }
 
     func next(_ request: Request, _ user: User) async throws -> Response {

@@ -58,7 +58,9 @@ public struct App: Sendable {
         routeTable = api.specs
         router = api.router
         let publicDirectory = try Locations.publicDirectory(configuration.publicDirectory)
-        router.serveFiles(try StaticFiles(root: publicDirectory))
+        let files = try StaticFiles(root: publicDirectory)
+        PageRoutes.register(on: &router, files: files)
+        router.serveFiles(files)
         var http = configuration.http
         http.defaultHeaders = SecurityHeaders.all(tls: configuration.tls != nil)
         if let tls = configuration.tls {

@@ -7,6 +7,13 @@ struct ProjectRoutes: Sendable {
     let store: ArbiterStore
 
     func register(on api: inout APIRouter) {
+        api.add(.GET, "/api/projects/{id}", .everyone) { request, _ in
+            let id = try request.parameters.int("id")
+            guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) else {
+                throw APIError.noSuchProject
+            }
+            return .json(["project": project.json])
+        }
         api.add(.GET, "/api/projects", .everyone) { _, _ in
             let projects = try await store.pool.read { db in try ProjectRepository.list(db) }
             return .json([

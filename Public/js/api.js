@@ -1,0 +1,74 @@
+// The JSON API from the browser: same-origin cookie, CSRF header on writes, and
+// a trip to the sign-in page (and back) when the session has ended.
+
+let csrfToken = null;
+
+/** Thrown after redirecting to the sign-in page. */
+export class SignedOut extends Error {}
+
+/** Sends a request; resolves to { status, ok, data } (data is parsed JSON or null). */
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && method !== "HEAD" && path !== "/api/login" && path !== "/api/invites/accept") {
+    if (!csrfToken) await me();
+    if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  }
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  if (response.status === 401 && path !== "/api/login") {
+    goToSignIn();
+    throw new SignedOut("signed out");
+  }
+  let data = null;
+  if (response.status !== 204) {
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+  }
+  return { status: response.status, ok: response.ok, data };
+}
+
+/** The signed-in user (and the CSRF token for later writes). */
+export async function me() {
+  const response = await fetch("/api/me", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  if (response.status === 401) {
+    goToSignIn();
+    throw new SignedOut("signed out");
+  }
+  const data = await response.json();
+  csrfToken = data.csrf_token ?? null;
+  return data.user;
+}
+
+/** The error message of an API answer. */
+export function errorMessage(result) {
+  return result?.data?.error?.message ?? `Something went wrong (HTTP ${result?.status ?? "?"}).`;
+}
+
+/** Sends the browser to the sign-in page, to come back here afterwards. */
+export function goToSignIn() {
+  const here = location.pathname + location.search;
+  location.assign("/login?next=" + encodeURIComponent(here));
+}
+
+/** A same-site path to return to after sign-in (never another origin). */
+export function safeNext(value) {
+  if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//") || value.includes("\\")) return "/";
+  return value;
+}
+
+/** Signs out and goes to the sign-in page. */
+export async function signOut() {
+  try {
+    await api("POST", "/api/logout");
+  } finally {
+    location.assign("/login");
+  }
+}

@@ -1,0 +1,38 @@
+import { api, me, signOut } from "./api.js";
+
+document.getElementById("sign-out").addEventListener("click", () => signOut());
+
+async function load() {
+  const user = await me();
+  document.getElementById("who").textContent = `${user.username} (${user.role})`;
+  const result = await api("GET", "/api/projects");
+  const list = document.getElementById("projects");
+  const projects = result.data?.projects ?? [];
+  document.getElementById("empty").hidden = projects.length > 0;
+  for (const project of projects) {
+    const item = document.createElement("li");
+    item.className = "card project";
+    const title = document.createElement("h2");
+    title.textContent = project.name;
+    item.append(title);
+    const progress = document.createElement("p");
+    progress.className = "muted progress";
+    item.append(progress);
+    if (user.role === "annotator" || user.role === "admin") {
+      const link = document.createElement("a");
+      link.className = "button primary";
+      link.href = `/projects/${project.id}/annotate`;
+      link.textContent = "Annotate";
+      item.append(link);
+      api("GET", `/api/projects/${project.id}/progress`).then((answer) => {
+        const p = answer.data?.progress;
+        if (p) progress.textContent = `Done today: ${p.done_today} · done in all: ${p.done_total} · left for you: ${p.left}`;
+      });
+    } else {
+      progress.textContent = `${project.pairs} pairs · ${project.annotations} judgements`;
+    }
+    list.append(item);
+  }
+}
+
+load().catch(() => {});

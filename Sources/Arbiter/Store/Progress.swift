@@ -1,0 +1,52 @@
+public import JSON
+public import Storage
+
+/// An annotator's own progress in a project.
+public enum Progress {
+    /// Judgements today (UTC), in total, and pairs still open to this annotator.
+    public static func of(_ db: Database, projectID: Int, userID: Int, overlap: Int, now: Int64) throws -> JSONValue {
+        let dayStart = now - now % 86_400_000
+        let today = try db.queryFirst(
+            "SELECT count(*) FROM assignments WHERE user_id = ? AND project_id = ? AND state = 'completed' AND completed_at >= ?",
+            [.int(Int64(userID)), .int(Int64(projectID)), .int(dayStart)]) { $0.int(0) } ?? 0
+        let total = try db.queryFirst(
+            "SELECT count(*) FROM annotations WHERE user_id = ? AND project_id = ?",
+            [.int(Int64(userID)), .int(Int64(projectID))]) { $0.int(0) } ?? 0
+        let left = try db.queryFirst(
+            """
+            SELECT count(*) FROM pairs p
+            WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count < ?
+              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
+              AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
+            """, [.int(Int64(projectID)), .int(Int64(overlap)), .int(Int64(userID)), .int(Int64(userID))]) { $0.int(0) } ?? 0
+        return ["done_today": .int(Int64(today)), "done_total": .int(Int64(total)), "left": .int(Int64(left))]
+    }
+}
+
+extension Assignments {
+    /// Gives a live lease back without judging (skip): the pair is not offered to
+    /// this annotator again, and its slot goes to someone else.
+    public static func skip(_ db: Database, assignmentID: Int, userID: Int, now: Int64) throws {
+        guard let row = try db.queryFirst(
+            "SELECT user_id, state, kind, pair_id, expires_at FROM assignments WHERE id = ?", [.int(Int64(assignmentID))],
+            { (user: $0.int(0), state: $0.string(1), kind: $0.string(2), pair: $0.int64(3), expires: $0.int64(4)) })
+        else { throw Annotations.Refusal.noSuchAssignment }
+        guard row.user == userID else { throw Annotations.Refusal.notYours }
+        guard row.state == "leased" else { return }  // already done or gone: nothing to give back
+        try db.run("UPDATE assignments SET state = 'skipped', completed_at = ? WHERE id = ?", [.int(now), .int(Int64(assignmentID))])
+        if row.kind == AssignmentKind.normal.rawValue && row.expires > now {
+            try db.run("UPDATE pairs SET active_count = active_count - 1 WHERE id = ? AND active_count > 0", [.int(row.pair)])
+        }
+    }
+
+    /// Records "a problem with this pair".
+    public static func report(_ db: Database, assignmentID: Int, userID: Int, reason: String, now: Int64) throws {
+        guard let row = try db.queryFirst(
+            "SELECT user_id, pair_id FROM assignments WHERE id = ?", [.int(Int64(assignmentID))], { ($0.int(0), $0.int64(1)) })
+        else { throw Annotations.Refusal.noSuchAssignment }
+        guard row.0 == userID else { throw Annotations.Refusal.notYours }
+        try db.run(
+            "INSERT INTO pair_reports (pair_id, user_id, assignment_id, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+            [.int(row.1), .int(Int64(userID)), .int(Int64(assignmentID)), .text(reason), .int(now)])
+    }
+}

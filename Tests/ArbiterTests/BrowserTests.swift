@@ -1,0 +1,193 @@
+@testable import Arbiter
+import Glibc
+import JSON
+import Storage
+import Testing
+import TestSupport
+
+/// The annotator's page in real headless Chromium (Debian's `chromium` and
+/// `chromium-driver`), against the real server on port 0.
+@Suite(.serialized, .enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
+struct BrowserTests {
+    static let tricky: [String] = [
+        JSONValue.object([
+            "id": "xss", "prompt": "Show me HTML",
+            "response_a": .string("<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> plain"),
+            "response_b": .string("## Steps\n\n1. First **bold** step\n2. Then *emphasis* and `inline`\n\n```swift\nlet x = 1\n    indented()\n```\n\nSee [the docs](https://example.com/docs)."),
+            "model_a": "secret-model-a", "model_b": "secret-model-b",
+        ]).jsonText,
+        #"{"id":"chat","prompt":[{"role":"system","content":"Be kind."},{"role":"user","content":"Hello there"}],"response_a":"Hi!","response_b":"Go away."}"#,
+    ]
+
+    /// An app, a project and a signed-in browser on the annotate page.
+    func annotating(
+        pairs: Int = 6, extra: [String] = [], width: Int = 1280, _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }
+    ) async throws -> (TestApp, WebDriver, Project) {
+        let app = try TestApp()
+        let project = try await app.project(pairs: pairs, configure)
+        if !extra.isEmpty {
+            let lines = extra
+            try await app.seed { db in
+                var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+                _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+            }
+        }
+        _ = try await app.person("ann")
+        let browser = try WebDriver(width: width)
+        try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/annotate")
+        // Not signed in: the page sends us to sign in, and back afterwards.
+        try browser.wait(until: "location.pathname === '/login'")
+        #expect(try browser.currentURL().hasSuffix("/login?next=%2Fprojects%2F\(project.id)%2Fannotate"))
+        try browser.element("#username").type("ann")
+        try browser.element("#password").type("a long enough password")
+        try browser.element("#login-submit").click()
+        try browser.wait(until: "location.pathname === '/projects/\(project.id)/annotate'")
+        try browser.wait(until: "!document.getElementById('task').hidden && document.getElementById('left').textContent.length > 0")
+        return (app, browser, project)
+    }
+
+    @Test func signInThenJudgeWithTheKeyboard() async throws {
+        let (app, browser, _) = try await annotating()
+        #expect(try browser.element("#left-title").text == "Response 1")
+        #expect(try browser.element("#right-title").text == "Response 2")
+        let shownLeft = try browser.element("#left").text
+        try browser.press("1")
+        #expect(try browser.element("[data-choice='left']").attribute("aria-pressed") == "true")
+        try browser.press("w")
+        #expect(try browser.element("[data-strength='2']").attribute("aria-pressed") == "true")
+        usleep(150_000)  // a measurable time on task
+        try browser.press(WebDriver.enter)
+        try browser.wait(until: "document.getElementById('left').textContent !== \(JSONValue.string(shownLeft).jsonText)")
+        let stored = try await app.app.store.pool.read { db in
+            try db.queryFirst("SELECT choice, strength, duration_ms, shown_swapped FROM annotations") {
+                (choice: $0.string(0), strength: $0.int(1), duration: $0.int(2), swapped: $0.bool(3))
+            }
+        }
+        let row = try #require(stored)
+        #expect(row.choice == (row.swapped ? "B" : "A"), "left on screen is stored canonically")
+        #expect(row.strength == 2)
+        #expect(row.duration >= 150, "time on task measured from render to submit")
+        try browser.wait(until: "document.getElementById('progress').textContent.includes('Done today: 1')")
+        await app.stop()
+    }
+
+    @Test func untrustedHTMLIsShownAsTextAndMarkdownIsSafe() async throws {
+        let (app, browser, _) = try await annotating(pairs: 0, extra: [Self.tricky[0]])
+        #expect(try browser.script("return window.__pwned === undefined;").boolValue == true)
+        let texts = try browser.script("return document.getElementById('left').textContent + document.getElementById('right').textContent;").stringValue ?? ""
+        #expect(texts.contains("<script>window.__pwned = 1</script>"))
+        #expect(texts.contains("<img src=x onerror="))
+        #expect(try browser.script("return document.querySelectorAll('#left img, #right img, #left script, #right script, #left a, #right a').length;").intValue == 0)
+        #expect(try browser.script("return document.querySelectorAll('.response-body ol li').length;").intValue == 2)
+        #expect(try browser.script("return document.querySelector('.response-body strong').textContent;").stringValue == "bold")
+        #expect(try browser.script("return document.querySelector('.response-body pre code').textContent;").stringValue == "let x = 1\n    indented()")
+        #expect(try browser.script("return document.querySelector('.md-link').textContent;").stringValue == "the docs (https://example.com/docs)")
+        let page = try browser.script("return document.body.innerText;").stringValue ?? ""
+        #expect(!page.contains("secret-model"), "model names are never shown")
+        await app.stop()
+    }
+
+    @Test func conversationsAreShownAsMessages() async throws {
+        let (app, browser, _) = try await annotating(pairs: 0, extra: [Self.tricky[1]])
+        #expect(try browser.script("return document.querySelectorAll('#prompt .conversation .message').length;").intValue == 2)
+        #expect(try browser.script("return document.querySelector('#prompt .role').textContent;").stringValue == "system")
+        await app.stop()
+    }
+
+    @Test func aFailedSubmitIsRetriedAndStoredOnce() async throws {
+        let (app, browser, _) = try await annotating()
+        // The network drops the first two submits.
+        try browser.script("""
+            const real = window.fetch; let failures = 2;
+            window.fetch = (url, init) => String(url).endsWith('/annotation') && failures-- > 0
+                ? Promise.reject(new TypeError('offline')) : real(url, init);
+            """)
+        let first = try browser.element("#left").text
+        try browser.press("2", WebDriver.enter)
+        try browser.wait(until: "document.getElementById('status').textContent.includes('retrying')")
+        try browser.wait(until: "document.getElementById('left').textContent !== \(JSONValue.string(first).jsonText)", timeout: 20)
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 1, "never a double, never a loss")
+        await app.stop()
+    }
+
+    @Test func anExpiredLeaseIsSaidPlainlyAndTheNextPairLoads() async throws {
+        let (app, browser, _) = try await annotating { $0.leaseTTLSeconds = 60 }
+        let first = try browser.element("#left").text
+        app.clock.advance(seconds: 61)
+        try browser.press("1", WebDriver.enter)
+        try browser.wait(until: "document.getElementById('status').textContent.includes('ran out')")
+        try browser.wait(until: "document.getElementById('left').textContent !== \(JSONValue.string(first).jsonText)")
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 0)
+        await app.stop()
+    }
+
+    @Test func anEndedSessionGoesToSignInAndBack() async throws {
+        let (app, browser, project) = try await annotating()
+        app.clock.advance(seconds: 13 * 3600)  // idle past 12 hours
+        try browser.press("1", WebDriver.enter)
+        try browser.wait(until: "location.pathname === '/login'")
+        try browser.element("#username").type("ann")
+        try browser.element("#password").type("a long enough password")
+        try browser.press(WebDriver.enter)
+        try browser.wait(until: "location.pathname === '/projects/\(project.id)/annotate'")
+        try browser.wait(until: "!document.getElementById('task').hidden")
+        await app.stop()
+    }
+
+    @Test func guidelinesShortcutsSkipAndReport() async throws {
+        let (app, browser, _) = try await annotating { $0.guidelines = "# Be fair\n\nPrefer **correct** answers." }
+        try browser.press("g")
+        try browser.wait(until: "document.getElementById('guidelines').open")
+        #expect(try browser.element("#guidelines-body").text.contains("Prefer correct answers."))
+        try browser.press("\u{E00C}")  // Escape
+        try browser.wait(until: "!document.getElementById('guidelines').open")
+        try browser.press("?")
+        try browser.wait(until: "document.getElementById('help').open")
+        try browser.press("\u{E00C}")
+        try browser.wait(until: "!document.getElementById('help').open")
+        let first = try browser.element("#left").text
+        try browser.press("s")
+        try browser.wait(until: "document.getElementById('left').textContent !== \(JSONValue.string(first).jsonText)")
+        #expect(try await app.count("SELECT count(*) FROM assignments WHERE state = 'skipped'") == 1)
+        try browser.element("#report").click()
+        try browser.element("#report-reason").type("The prompt is cut off")
+        try browser.element("#report-dialog button[value='send']").click()
+        try browser.wait(until: "document.getElementById('status').textContent.includes('reported')")
+        #expect(try await app.count("SELECT count(*) FROM pair_reports") == 1)
+        await app.stop()
+    }
+
+    @Test func projectRulesShapeTheForm() async throws {
+        let (app, browser, _) = try await annotating {
+            $0.allowTies = false
+            $0.allowBothBad = false
+            $0.strengthEnabled = false
+            $0.rationaleRequired = true
+            $0.aspects = ["helpfulness"]
+        }
+        #expect(try browser.script("return document.querySelector('[data-choice=tie]').hidden && document.querySelector('[data-choice=both_bad]').hidden;").boolValue == true)
+        try browser.press("3", "1")
+        #expect(try browser.script("return document.getElementById('strength').hidden;").boolValue == true)
+        try browser.press(WebDriver.enter)
+        try browser.wait(until: "document.getElementById('status').textContent.includes('rationale')")
+        try browser.element(".aspect-choice[data-value='right']").click()
+        try browser.element("#rationale").type("More accurate.")
+        try browser.chord(WebDriver.control, WebDriver.enter)  // Ctrl+Enter inside the rationale
+        for _ in 0..<100 where try await app.count("SELECT count(*) FROM annotations") == 0 { usleep(50_000) }
+        let aspects = try await app.app.store.pool.read { db in try db.queryFirst("SELECT aspects, rationale FROM annotations") { ($0.string(0), $0.string(1)) } }
+        #expect(aspects?.1 == "More accurate.")
+        #expect(aspects?.0.contains("helpfulness") == true)
+        await app.stop()
+    }
+
+    @Test func narrowScreensStackTheResponses() async throws {
+        let (app, browser, _) = try await annotating(width: 600)
+        let stacked = try browser.script("""
+            const l = document.getElementById('left').getBoundingClientRect();
+            const r = document.getElementById('right').getBoundingClientRect();
+            return r.top >= l.bottom;
+            """)
+        #expect(stacked.boolValue == true)
+        await app.stop()
+    }
+}
