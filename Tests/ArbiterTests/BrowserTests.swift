@@ -73,6 +73,9 @@ struct BrowserTests {
 
     @Test func untrustedHTMLIsShownAsTextAndMarkdownIsSafe() async throws {
         let (app, browser, _) = try await annotating(pairs: 0, extra: [Self.tricky[0]])
+        if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: directory + "/markdown.png")
+        }
         #expect(try browser.script("return window.__pwned === undefined;").boolValue == true)
         let texts = try browser.script("return document.getElementById('left').textContent + document.getElementById('right').textContent;").stringValue ?? ""
         #expect(texts.contains("<script>window.__pwned = 1</script>"))
@@ -89,6 +92,14 @@ struct BrowserTests {
 
     @Test func conversationsAreShownAsMessages() async throws {
         let (app, browser, _) = try await annotating(pairs: 0, extra: [Self.tricky[1]])
+        // ARBITER_SCREENSHOTS=DIR saves what the annotator sees, to look at by eye.
+        if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.press("1", "w")
+            try browser.screenshot(to: directory + "/annotate.png")
+            try browser.press("?")
+            try browser.screenshot(to: directory + "/shortcuts.png")
+            try browser.press("\u{E00C}")
+        }
         #expect(try browser.script("return document.querySelectorAll('#prompt .conversation .message').length;").intValue == 2)
         #expect(try browser.script("return document.querySelector('#prompt .role').textContent;").stringValue == "system")
         await app.stop()
