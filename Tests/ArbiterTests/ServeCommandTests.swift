@@ -17,7 +17,7 @@ import TestSupport
         let page = try client.request("GET", "/")
         #expect(page.status == 200)
         #expect(page.header("content-type") == "text/html; charset=utf-8")
-        #expect(page.bodyText.contains("<title>Arbiter</title>"))
+        #expect(page.bodyText.contains("Arbiter</title>"))
         server.signal(SIGTERM)
         #expect(server.waitForExit() == 0)
         // One access log line per request: method, path, status, bytes, microseconds.
