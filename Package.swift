@@ -28,6 +28,8 @@ let package = Package(
         // System libraries: SQLite (libsqlite3-dev) and OpenSSL (libssl-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        // Agreement statistics and rater quality. Pure: arrays in, numbers out.
+        .target(name: "Agreement", swiftSettings: swiftSettings),
         // JSON parsing and writing: strict, fast, with line-precise errors. Pure.
         .target(name: "JSON", swiftSettings: swiftSettings),
         // SQLite connections, statements, writer + readers, group commit, migrations.
@@ -51,6 +53,7 @@ let package = Package(
                 "HTTPServer",
                 "Storage",
                 "JSON",
+                "Agreement",
                 "CLinux",
                 "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
@@ -78,6 +81,11 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport", "CLinux"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgreementTests",
+            dependencies: ["Agreement", "JSON", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
