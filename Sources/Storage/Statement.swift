@@ -89,6 +89,12 @@ public final class Statement {
         return result
     }
 
+    /// Calls `body` for every row, streaming (nothing is collected).
+    public func forEach(_ body: (Row) throws -> Void) throws {
+        defer { sqlite3_reset(handle) }
+        while try step() { try body(Row(statement: handle)) }
+    }
+
     /// The first row, mapped, or nil.
     public func first<T>(_ transform: (Row) throws -> T) throws -> T? {
         defer { sqlite3_reset(handle) }

@@ -7,6 +7,14 @@ struct ProjectRoutes: Sendable {
     let store: ArbiterStore
 
     func register(on api: inout APIRouter) {
+        api.add(.GET, "/api/projects/{id}/agreement", .reviewing) { request, _ in
+            let id = try request.parameters.int("id")
+            let report = try await store.pool.read { db -> JSONValue in
+                guard try ProjectRepository.find(db, id: id) != nil else { throw APIError.noSuchProject }
+                return try AgreementQuery.report(db, projectID: id)
+            }
+            return .json(report)
+        }
         api.add(.GET, "/api/projects/{id}", .everyone) { request, _ in
             let id = try request.parameters.int("id")
             guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) else {

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Arbiter
+import JSON
+
+/// `arbiter agreement`: inter-annotator agreement of a project.
+struct AgreementCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "agreement", abstract: "Inter-annotator agreement of a project.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The project's name.") var project: String
+    @Flag(help: "Print the full report as JSON.") var json = false
+    @Option(help: "Bootstrap resamples for the 95% intervals.") var bootstrap = 1000
+    @Option(help: "Seed for the bootstrap.") var seed: UInt64 = 42
+
+    func validate() throws {
+        guard (0...100_000).contains(bootstrap) else { throw ArgumentParser.ValidationError("--bootstrap must be between 0 and 100000") }
+    }
+
+    func run() throws {
+        let report = try Commands.withDatabase(database) { db -> JSONValue in
+            guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
+            return try AgreementQuery.report(db, projectID: found.id, bootstrap: bootstrap, seed: seed)
+        }
+        if json {
+            Output.line(report.jsonText)
+            return
+        }
+        func show(_ value: JSONValue?) -> String {
+            guard let number = value?.doubleValue else { return "undefined" }
+            return String(Double(Int((number * 1000).rounded())) / 1000)
+        }
+        Output.line("\(report["units"]?.intValue ?? 0) pairs, \(report["judgements"]?.intValue ?? 0) judgements, \(report["raters"]?.intValue ?? 0) raters")
+        for level in ["nominal", "ordinal", "interval"] {
+            let ci = report["alpha_ci95"]?[level]?.arrayValue
+            let interval = ci.map { " [\(show($0.first)), \(show($0.last))]" } ?? ""
+            Output.line("Krippendorff's alpha (\(level)): \(show(report["krippendorff_alpha"]?[level]))\(interval)")
+        }
+        Output.line("Fleiss' kappa: \(show(report["fleiss_kappa"]?["value"])) over \(report["fleiss_kappa"]?["pairs"]?.intValue ?? 0) pairs × \(report["fleiss_kappa"]?["raters_per_pair"]?.intValue ?? 0) raters")
+        Output.line("percent agreement: \(show(report["percent_agreement"]))")
+    }
+}
