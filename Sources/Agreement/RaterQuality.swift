@@ -1,0 +1,328 @@
+/// A judgement with what the rater quality signals need.
+public struct RatedJudgement: Sendable, Equatable {
+    public var unit: Int
+    public var rater: Int
+    /// 0 = A, 1 = B, 2 = tie, 3 = both_bad (canonical).
+    public var category: Int
+    /// True when response B was shown on the left.
+    public var shownSwapped: Bool?
+    public var durationMilliseconds: Int?
+    /// A later judgement of a pair the rater judged before (shown swapped).
+    public var isRepeat: Bool
+
+    public init(unit: Int, rater: Int, category: Int, shownSwapped: Bool? = nil, durationMilliseconds: Int? = nil, isRepeat: Bool = false) {
+        self.unit = unit
+        self.rater = rater
+        self.category = category
+        self.shownSwapped = shownSwapped
+        self.durationMilliseconds = durationMilliseconds
+        self.isRepeat = isRepeat
+    }
+}
+
+/// What is known about a unit (pair) apart from its judgements.
+public struct UnitFacts: Sendable, Equatable {
+    public var lengthA: Int
+    public var lengthB: Int
+    /// The known answer of a gold pair (category), if any.
+    public var gold: Int?
+    /// Prompt token ids (for the trigger enrichment test).
+    public var tokens: [Int]
+
+    public init(lengthA: Int, lengthB: Int, gold: Int? = nil, tokens: [Int] = []) {
+        self.lengthA = lengthA
+        self.lengthB = lengthB
+        self.gold = gold
+        self.tokens = tokens
+    }
+}
+
+/// One rater's assessment: every signal with its numbers, the reasons that
+/// flagged them, and a 0–1 suspicion.
+public struct RaterAssessment: Sendable {
+    public var rater: Int
+    public var judgements: Int
+    public var flagged: Bool
+    public var suspicion: Double
+    public var reasons: [(signal: String, detail: String)]
+    /// Signal name → its numbers (rate, n, p, adjusted p, ...).
+    public var signals: [String: [String: Double]]
+}
+
+/// Rater quality and poisoning signals. Each signal is a one-sided test giving a
+/// p-value per rater; p-values are adjusted per signal across raters with
+/// Benjamini–Hochberg, so that among flagged raters few are honest (precision),
+/// and a rater is flagged when any adjusted p-value passes the false discovery
+/// rate. Nulls are set from the crowd itself (medians, with a margin), so honest
+/// raters of ordinary noise are not what the tests find.
+public enum RaterQuality {
+    public struct Options: Sendable {
+        /// Benjamini–Hochberg false discovery rate per signal.
+        public var falseDiscoveryRate = 0.01
+        /// A signal needs at least this many judgements from a rater.
+        public var minimumJudgements = 10
+        /// How far below the crowd's median agreement the null sits.
+        public var agreementMargin = 0.15
+        /// Slack above the crowd's rate for "more than the crowd" tests.
+        public var rateMargin = 0.1
+        public init() {}
+    }
+
+    /// Assesses every rater. Two passes: the second recomputes the consensus
+    /// without the votes of raters the first pass flagged, so that attackers do
+    /// not blur the yardstick the others are measured by.
+    public static func assess(_ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, options: Options = Options()) -> [RaterAssessment] {
+        let first = assessOnce(judgements, units: units, raters: raters, options: options, excluded: [])
+        let excluded = Set(first.filter(\.flagged).map(\.rater))
+        guard !excluded.isEmpty else { return first }
+        return assessOnce(judgements, units: units, raters: raters, options: options, excluded: excluded)
+    }
+
+    static func assessOnce(
+        _ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, options: Options, excluded: Set<Int>
+    ) -> [RaterAssessment] {
+        let firsts = judgements.filter { !$0.isRepeat }
+        var byUnit = Array(repeating: [Int](), count: units.count)
+        for (index, judgement) in firsts.enumerated() { byUnit[judgement.unit].append(index) }
+        var byRater = Array(repeating: [Int](), count: raters)
+        for (index, judgement) in firsts.enumerated() { byRater[judgement.rater].append(index) }
+
+        // Leave-one-out consensus: the unique majority of the others' categories.
+        var consensus = Array<Int?>(repeating: nil, count: firsts.count)
+        for indices in byUnit where indices.count >= 3 {
+            var counts = [0, 0, 0, 0]
+            for index in indices where !excluded.contains(firsts[index].rater) { counts[firsts[index].category] += 1 }
+            for index in indices {
+                var others = counts
+                if !excluded.contains(firsts[index].rater) { others[firsts[index].category] -= 1 }
+                guard others.reduce(0, +) >= 2 else { continue }
+                let best = others.max()!
+                if best > 0 && others.filter({ $0 == best }).count == 1 { consensus[index] = others.firstIndex(of: best) }
+            }
+        }
+
+        var signals = Array(repeating: [String: [String: Double]](), count: raters)
+        var pValues: [String: [Int: Double]] = [:]
+        var details: [String: [Int: String]] = [:]
+        func record(_ name: String, _ rater: Int, p: Double, numbers: [String: Double], detail: String) {
+            var values = numbers
+            values["p"] = p
+            signals[rater][name] = values
+            pValues[name, default: [:]][rater] = p
+            details[name, default: [:]][rater] = detail
+        }
+        func percent(_ value: Double) -> String { "\(Int((value * 100).rounded()))%" }
+
+        // 1. Agreement with the consensus.
+        var agreementRate = Array(repeating: 0.7, count: raters)
+        var agreementCounts = Array(repeating: (agree: 0, n: 0), count: raters)
+        for rater in 0..<raters {
+            var agree = 0
+            var n = 0
+            for index in byRater[rater] {
+                guard let label = consensus[index] else { continue }
+                n += 1
+                if label == firsts[index].category { agree += 1 }
+            }
+            agreementCounts[rater] = (agree, n)
+            if n > 0 { agreementRate[rater] = Double(agree) / Double(n) }
+        }
+        let crowdAgreement = Statistics.median(agreementCounts.filter { $0.n >= options.minimumJudgements }.map { Double($0.agree) / Double($0.n) })
+        let agreementNull = min(0.95, max(0.3, (crowdAgreement.isNaN ? 0.7 : crowdAgreement) - options.agreementMargin))
+        for rater in 0..<raters where agreementCounts[rater].n >= options.minimumJudgements {
+            let (agree, n) = agreementCounts[rater]
+            record("consensus", rater, p: Statistics.binomialLower(agree, n, agreementNull),
+                   numbers: ["rate": Double(agree) / Double(n), "n": Double(n), "crowd_median": crowdAgreement],
+                   detail: "agrees with the other raters' consensus on \(agree) of \(n) pairs (crowd median \(percent(crowdAgreement)))")
+        }
+
+        // 2. Position bias: the side shown left, among decisive choices.
+        for rater in 0..<raters {
+            var left = 0
+            var n = 0
+            for index in byRater[rater] {
+                let judgement = firsts[index]
+                guard judgement.category < 2, let swapped = judgement.shownSwapped else { continue }
+                n += 1
+                if (judgement.category == 0) != swapped { left += 1 }
+            }
+            guard n >= options.minimumJudgements else { continue }
+            let p = min(1, 2 * min(Statistics.binomialUpper(left, n, 0.5), Statistics.binomialLower(left, n, 0.5)))
+            record("position", rater, p: p, numbers: ["left_rate": Double(left) / Double(n), "n": Double(n)],
+                   detail: "picked the response shown on the left \(left) of \(n) times")
+        }
+
+        // 3. Surface bias: the longer response, beyond the crowd's rate.
+        func longerRate(_ indices: [Int]) -> (longer: Int, n: Int) {
+            var longer = 0
+            var n = 0
+            for index in indices {
+                let judgement = firsts[index]
+                let facts = units[judgement.unit]
+                guard judgement.category < 2, facts.lengthA != facts.lengthB else { continue }
+                n += 1
+                if (judgement.category == 0) == (facts.lengthA > facts.lengthB) { longer += 1 }
+            }
+            return (longer, n)
+        }
+        let longerRates = (0..<raters).map { longerRate(byRater[$0]) }
+        let crowdLonger = Statistics.median(longerRates.filter { $0.n >= options.minimumJudgements }.map { Double($0.longer) / Double($0.n) })
+        for rater in 0..<raters where longerRates[rater].n >= options.minimumJudgements {
+            let (longer, n) = longerRates[rater]
+            let null = min(0.95, (crowdLonger.isNaN ? 0.5 : crowdLonger) + options.rateMargin)
+            record("length", rater, p: Statistics.binomialUpper(longer, n, null),
+                   numbers: ["longer_rate": Double(longer) / Double(n), "n": Double(n), "crowd_median": crowdLonger],
+                   detail: "picked the longer response \(longer) of \(n) times (crowd median \(percent(crowdLonger)))")
+        }
+
+        // 4. Speed: judgements faster than the text can be read (1 s + 2 ms per character).
+        var fastCounts = Array(repeating: (fast: 0, n: 0), count: raters)
+        for rater in 0..<raters {
+            for index in byRater[rater] {
+                let judgement = firsts[index]
+                guard let duration = judgement.durationMilliseconds else { continue }
+                let facts = units[judgement.unit]
+                fastCounts[rater].n += 1
+                if duration < 1000 + 2 * (facts.lengthA + facts.lengthB) { fastCounts[rater].fast += 1 }
+            }
+        }
+        let crowdFast = Statistics.median(fastCounts.filter { $0.n >= options.minimumJudgements }.map { Double($0.fast) / Double($0.n) })
+        for rater in 0..<raters where fastCounts[rater].n >= options.minimumJudgements {
+            let (fast, n) = fastCounts[rater]
+            let null = min(0.9, max(0.05, (crowdFast.isNaN ? 0 : crowdFast)) + options.rateMargin)
+            record("speed", rater, p: Statistics.binomialUpper(fast, n, null), numbers: ["fast_rate": Double(fast) / Double(n), "n": Double(n)],
+                   detail: "\(fast) of \(n) judgements faster than the responses can be read")
+        }
+
+        // 5. Tie / both-bad overuse.
+        let neutralRates = (0..<raters).map { rater -> (neutral: Int, n: Int) in
+            let indices = byRater[rater]
+            return (indices.filter { firsts[$0].category >= 2 }.count, indices.count)
+        }
+        let crowdNeutral = Statistics.median(neutralRates.filter { $0.n >= options.minimumJudgements }.map { Double($0.neutral) / Double($0.n) })
+        for rater in 0..<raters where neutralRates[rater].n >= options.minimumJudgements {
+            let (neutral, n) = neutralRates[rater]
+            let null = min(0.95, (crowdNeutral.isNaN ? 0.2 : crowdNeutral) + 2 * options.rateMargin)
+            record("neutral_overuse", rater, p: Statistics.binomialUpper(neutral, n, null), numbers: ["rate": Double(neutral) / Double(n), "n": Double(n)],
+                   detail: "chose tie or both bad \(neutral) of \(n) times (crowd median \(percent(crowdNeutral)))")
+        }
+
+        // 6. Gold accuracy, with a Beta(1, 1) prior.
+        for rater in 0..<raters {
+            var correct = 0
+            var n = 0
+            for index in byRater[rater] {
+                guard let gold = units[firsts[index].unit].gold else { continue }
+                n += 1
+                if firsts[index].category == gold { correct += 1 }
+            }
+            guard n >= 5 else { continue }
+            record("gold", rater, p: Statistics.binomialLower(correct, n, 0.6),
+                   numbers: ["correct": Double(correct), "n": Double(n), "posterior_mean": Double(correct + 1) / Double(n + 2)],
+                   detail: "\(correct) of \(n) gold pairs right")
+        }
+
+        // 7. Self-consistency on repeats (shown the other way round).
+        var firstChoice: [Int64: Int] = [:]
+        for judgement in firsts { firstChoice[Int64(judgement.unit) << 32 | Int64(judgement.rater)] = judgement.category }
+        var repeatCounts = Array(repeating: (same: 0, n: 0), count: raters)
+        for judgement in judgements where judgement.isRepeat {
+            guard let original = firstChoice[Int64(judgement.unit) << 32 | Int64(judgement.rater)] else { continue }
+            repeatCounts[judgement.rater].n += 1
+            if original == judgement.category { repeatCounts[judgement.rater].same += 1 }
+        }
+        for rater in 0..<raters where repeatCounts[rater].n >= 5 {
+            let (same, n) = repeatCounts[rater]
+            record("self_consistency", rater, p: Statistics.binomialLower(same, n, 0.6), numbers: ["rate": Double(same) / Double(n), "n": Double(n)],
+                   detail: "repeated \(same) of \(n) earlier judgements when shown swapped")
+        }
+
+        // 8. Collusion: two raters who deviate from everyone else *together*. On
+        // each pair both judged, the others' consensus (without either of them)
+        // is the yardstick; honest raters rarely leave it in the same direction.
+        var shared: [Int64: (joint: Int, n: Int)] = [:]
+        for indices in byUnit where indices.count >= 4 {
+            var counts = [0, 0, 0, 0]
+            for index in indices where !excluded.contains(firsts[index].rater) { counts[firsts[index].category] += 1 }
+            for i in 0..<indices.count {
+                for j in (i + 1)..<indices.count {
+                    let a = firsts[indices[i]]
+                    let b = firsts[indices[j]]
+                    var others = counts
+                    if !excluded.contains(a.rater) { others[a.category] -= 1 }
+                    if !excluded.contains(b.rater) { others[b.category] -= 1 }
+                    let best = others.max()!
+                    guard others.reduce(0, +) >= 2, best > 0, others.filter({ $0 == best }).count == 1 else { continue }
+                    let yardstick = others.firstIndex(of: best)!
+                    let key = Int64(min(a.rater, b.rater)) << 32 | Int64(max(a.rater, b.rater))
+                    shared[key, default: (0, 0)].n += 1
+                    if a.category == b.category && a.category != yardstick { shared[key, default: (0, 0)].joint += 1 }
+                }
+            }
+        }
+        var pairTests: [(a: Int, b: Int, joint: Int, n: Int, p: Double)] = []
+        for (key, counts) in shared where counts.n >= 8 {
+            pairTests.append((Int(key >> 32), Int(key & 0xFFFF_FFFF), counts.joint, counts.n, Statistics.binomialUpper(counts.joint, counts.n, 0.1)))
+        }
+        let pairAdjusted = Statistics.benjaminiHochberg(pairTests.map(\.p))
+        var partners = Array(repeating: [(partner: Int, adjusted: Double, agree: Int, n: Int)](), count: raters)
+        for (index, test) in pairTests.enumerated() where pairAdjusted[index] < options.falseDiscoveryRate {
+            partners[test.a].append((test.b, pairAdjusted[index], test.joint, test.n))
+            partners[test.b].append((test.a, pairAdjusted[index], test.joint, test.n))
+        }
+
+        // 9. Targeted poisoning: disagreement concentrated on prompts with one token.
+        for rater in 0..<raters {
+            let comparable = byRater[rater].filter { consensus[$0] != nil }
+            guard comparable.count >= options.minimumJudgements else { continue }
+            let disagreeing = comparable.map { consensus[$0] != firsts[$0].category }
+            let totalDisagree = disagreeing.filter { $0 }.count
+            var byToken: [Int: (disagree: Int, n: Int)] = [:]
+            for (position, index) in comparable.enumerated() {
+                for token in units[firsts[index].unit].tokens {
+                    byToken[token, default: (0, 0)].n += 1
+                    if disagreeing[position] { byToken[token, default: (0, 0)].disagree += 1 }
+                }
+            }
+            var best: (token: Int, p: Double, disagree: Int, n: Int)?
+            let tested = byToken.filter { $0.value.n >= 3 && $0.value.disagree >= 3 }
+            for (token, counts) in tested {
+                let p = Statistics.fisherUpper(
+                    a: counts.disagree, b: counts.n - counts.disagree,
+                    c: totalDisagree - counts.disagree, d: comparable.count - counts.n - (totalDisagree - counts.disagree))
+                if best == nil || p < best!.p { best = (token, p, counts.disagree, counts.n) }
+            }
+            guard let best else { continue }
+            let corrected = min(1, best.p * Double(max(1, tested.count)))
+            record("trigger", rater, p: corrected, numbers: ["token": Double(best.token), "disagree": Double(best.disagree), "n": Double(best.n)],
+                   detail: "disagrees with the consensus on \(best.disagree) of \(best.n) prompts containing token #\(best.token)")
+        }
+
+        // Benjamini–Hochberg per signal across raters, then flag and explain.
+        var adjusted: [String: [Int: Double]] = [:]
+        for (name, values) in pValues {
+            let raterIDs = Array(values.keys)
+            let corrected = Statistics.benjaminiHochberg(raterIDs.map { values[$0]! })
+            adjusted[name] = Dictionary(uniqueKeysWithValues: zip(raterIDs, corrected))
+        }
+        return (0..<raters).map { rater in
+            var reasons: [(signal: String, detail: String)] = []
+            var strongest = 1.0
+            var raterSignals = signals[rater]
+            for name in pValues.keys.sorted() {
+                guard let q = adjusted[name]?[rater] else { continue }
+                raterSignals[name]?["adjusted_p"] = q
+                strongest = min(strongest, q)
+                if q < options.falseDiscoveryRate { reasons.append((name, details[name]?[rater] ?? name)) }
+            }
+            if let best = partners[rater].min(by: { $0.adjusted < $1.adjusted }) {
+                strongest = min(strongest, best.adjusted)
+                raterSignals["collusion"] = ["partners": Double(partners[rater].count), "adjusted_p": best.adjusted]
+                reasons.append(("collusion", "leaves the consensus together with \(partners[rater].count) other rater(s) (e.g. on \(best.agree) of \(best.n) pairs shared with rater #\(best.partner))"))
+            }
+            return RaterAssessment(
+                rater: rater, judgements: byRater[rater].count, flagged: !reasons.isEmpty,
+                suspicion: max(0, min(1, 1 - strongest)), reasons: reasons, signals: raterSignals)
+        }
+    }
+}

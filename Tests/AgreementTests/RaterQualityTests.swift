@@ -1,0 +1,76 @@
+import Agreement
+import Testing
+
+@Suite struct StatisticsTests {
+    @Test func binomialTailsMatchClosedForms() {
+        // P(X ≥ 10 | 10, 0.5) = 2^-10; P(X ≤ 0 | 5, 0.2) = 0.8^5.
+        #expect(abs(Statistics.binomialUpper(10, 10, 0.5) - 1.0 / 1024) < 1e-15)
+        #expect(abs(Statistics.binomialLower(0, 5, 0.2) - 0.32768) < 1e-12)
+        // scipy.stats.binom.sf(6, 20, 0.3) = P(X ≥ 7) = 0.39199...
+        #expect(abs(Statistics.binomialUpper(7, 20, 0.3) - 0.3919901877990756) < 1e-12)
+    }
+
+    @Test func fisherMatchesTheTeaTastingExample() {
+        // Fisher's lady tasting tea: 3 of 4 right, one-sided p = 17/70.
+        #expect(abs(Statistics.fisherUpper(a: 3, b: 1, c: 1, d: 3) - 17.0 / 70.0) < 1e-12)
+    }
+
+    @Test func benjaminiHochbergMatchesStatsmodels() {
+        // statsmodels.stats.multitest.multipletests([0.01,0.04,0.03,0.005], method='fdr_bh')
+        let adjusted = Statistics.benjaminiHochberg([0.01, 0.04, 0.03, 0.005])
+        let expected = [0.02, 0.04, 0.04, 0.02]
+        for (a, b) in zip(adjusted, expected) { #expect(abs(a - b) < 1e-12) }
+    }
+}
+
+@Suite struct RaterQualityTests {
+    /// Precision and recall per attacker kind over several seeded crowds.
+    static func evaluate(seeds: [UInt64]) -> (perKind: [String: (caught: Int, total: Int)], falseFlags: Int, honest: Int, flagged: Int) {
+        var perKind: [String: (caught: Int, total: Int)] = [:]
+        var falseFlags = 0
+        var honest = 0
+        var flagged = 0
+        for seed in seeds {
+            let crowd = RaterSimulator(seed: seed)
+            let assessments = RaterQuality.assess(crowd.judgements, units: crowd.units, raters: crowd.kinds.count)
+            for assessment in assessments {
+                let kind = crowd.kinds[assessment.rater]
+                if assessment.flagged { flagged += 1 }
+                if kind == .honest {
+                    honest += 1
+                    if assessment.flagged { falseFlags += 1 }
+                } else {
+                    perKind[kind.rawValue, default: (0, 0)].total += 1
+                    if assessment.flagged { perKind[kind.rawValue, default: (0, 0)].caught += 1 }
+                }
+            }
+        }
+        return (perKind, falseFlags, honest, flagged)
+    }
+
+    @Test func catchesTheAttackersAndSparesHonestRaters() {
+        let result = Self.evaluate(seeds: Array(1...10))
+        let precision = Double(result.flagged - result.falseFlags) / Double(max(1, result.flagged))
+        print("rater quality over 10 crowds: precision \(precision), honest flagged \(result.falseFlags) of \(result.honest)")
+        for (kind, counts) in result.perKind.sorted(by: { $0.key < $1.key }) {
+            print("  \(kind): recall \(Double(counts.caught) / Double(counts.total)) (\(counts.caught)/\(counts.total))")
+        }
+        #expect(precision >= 0.95)
+        for kind in ["random", "position", "flipping", "fast", "colluding", "length"] {
+            let counts = result.perKind[kind] ?? (0, 1)
+            #expect(Double(counts.caught) / Double(counts.total) >= 0.95, "recall for \(kind)")
+        }
+    }
+
+    @Test func reasonsCarryTheirNumbers() {
+        let crowd = RaterSimulator(seed: 99)
+        let assessments = RaterQuality.assess(crowd.judgements, units: crowd.units, raters: crowd.kinds.count)
+        let positional = assessments.first { crowd.kinds[$0.rater] == .positionBiased }!
+        #expect(positional.flagged)
+        #expect(positional.reasons.contains { $0.signal == "position" && $0.detail.contains("shown on the left") })
+        #expect((positional.signals["position"]?["left_rate"] ?? 0) == 1)
+        let honest = assessments.filter { crowd.kinds[$0.rater] == .honest }
+        #expect(honest.allSatisfy { $0.signals["consensus"]?["rate"] != nil })
+        #expect(Statistics.median(honest.map(\.suspicion)) < 0.5)
+    }
+}
