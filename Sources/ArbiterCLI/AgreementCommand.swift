@@ -39,3 +39,29 @@ struct AgreementCommand: ParsableCommand {
         Output.line("percent agreement: \(show(report["percent_agreement"]))")
     }
 }
+
+/// `arbiter raters`: rater quality and poisoning signals of a project.
+struct RatersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "raters", abstract: "Rater quality and poisoning signals of a project.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The project's name.") var project: String
+    @Flag(help: "Print the full report as JSON.") var json = false
+
+    func run() throws {
+        let report = try Commands.withDatabase(database) { db -> JSONValue in
+            guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
+            return try RaterQuery.report(db, projectID: found.id)
+        }
+        if json {
+            Output.line(report.jsonText)
+            return
+        }
+        for rater in report["raters"]?.arrayValue ?? [] {
+            let suspicion = Int(((rater["suspicion"]?.doubleValue ?? 0) * 100).rounded())
+            var line = "\(rater["annotator"]?.stringValue ?? "?")\t\(rater["annotations"]?.intValue ?? 0) judgements\t\(rater["status"]?.stringValue ?? "")\tsuspicion \(suspicion)%"
+            for reason in rater["reasons"]?.arrayValue ?? [] { line += "\n    \(reason["signal"]?.stringValue ?? ""): \(reason["detail"]?.stringValue ?? "")" }
+            Output.line(line)
+        }
+    }
+}

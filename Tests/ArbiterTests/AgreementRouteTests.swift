@@ -47,3 +47,52 @@ import TestSupport
         await app.stop()
     }
 }
+
+@Suite struct RaterRouteTests {
+    @Test func aLeftClickerIsFlaggedWithEvidence() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 120)
+        // 8 careful raters, and one who always picks the side shown on the left.
+        var lines: [String] = []
+        var random = SplitMix(seed: 5)
+        for pair in 0..<120 {
+            let truth = pair % 2 == 0 ? "A" : "B"
+            for rater in 0..<5 {
+                let name = "r\((pair + rater) % 8)"
+                let swapped = random.next() % 2 == 0
+                let choice = random.next() % 10 == 0 ? (truth == "A" ? "B" : "A") : truth
+                lines.append(#"{"pair":"p\#(pair)","annotator":"\#(name)","choice":"\#(choice)","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+            }
+            let swapped = random.next() % 2 == 0
+            lines.append(#"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+        }
+        let batch = lines
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array(batch.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        let admin = try await app.user("boss", role: .admin)
+        let response = try app.client().request("GET", "/api/projects/\(project.id)/raters", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(response.status == 200)
+        let raters = try #require(JSONValue.parse(response.body)["raters"]?.arrayValue)
+        let lefty = try #require(raters.first { $0["annotator"] == "lefty" })
+        #expect(lefty["status"] == "flagged")
+        #expect(lefty["reasons"]?.arrayValue?.contains { $0["signal"] == "position" } == true)
+        #expect(lefty["signals"]?["position"]?["left_rate"]?.doubleValue == 1.0)
+        let careful = raters.filter { $0["annotator"] != "lefty" }
+        #expect(careful.allSatisfy { $0["status"] == "ok" }, "\(careful.filter { $0["status"] != "ok" })")
+        await app.stop()
+    }
+}
+
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -7,6 +7,14 @@ struct ProjectRoutes: Sendable {
     let store: ArbiterStore
 
     func register(on api: inout APIRouter) {
+        api.add(.GET, "/api/projects/{id}/raters", .reviewing) { request, _ in
+            let id = try request.parameters.int("id")
+            let report = try await store.pool.read { db -> JSONValue in
+                guard try ProjectRepository.find(db, id: id) != nil else { throw APIError.noSuchProject }
+                return try RaterQuery.report(db, projectID: id)
+            }
+            return .json(report)
+        }
         api.add(.GET, "/api/projects/{id}/agreement", .reviewing) { request, _ in
             let id = try request.parameters.int("id")
             let report = try await store.pool.read { db -> JSONValue in

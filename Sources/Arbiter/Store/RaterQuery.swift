@@ -1,0 +1,105 @@
+import Agreement
+public import JSON
+public import Storage
+
+/// Rater quality and poisoning signals over a project's stored judgements.
+public enum RaterQuery {
+    /// `{"raters":[{"annotator","annotations","status","suspicion","reasons":[...],"signals":{...}}]}`.
+    public static func report(_ db: Database, projectID: Int) throws -> JSONValue {
+        var unitIndex: [Int64: Int] = [:]
+        var units: [UnitFacts] = []
+        var tokenIDs: [String: Int] = [:]
+        let pairs = try db.statement(
+            "SELECT id, length(response_a), length(response_b), gold, prompt FROM pairs WHERE project_id = ? ORDER BY id")
+        try pairs.bind([.int(Int64(projectID))])
+        let categories = [Choice.a, .b, .tie, .bothBad]
+        try pairs.forEach { row in
+            unitIndex[row.int64(0)] = units.count
+            let gold = row.optionalString(3).flatMap { Choice(rawValue: $0) }.flatMap { categories.firstIndex(of: $0) }
+            let tokens = Set(Tokens.words(row.string(4)).map { word in
+                tokenIDs[word] ?? {
+                    tokenIDs[word] = tokenIDs.count
+                    return tokenIDs.count - 1
+                }()
+            })
+            units.append(UnitFacts(lengthA: row.int(1), lengthB: row.int(2), gold: gold, tokens: tokens.sorted()))
+        }
+        var raterIndex: [Int: Int] = [:]
+        var raterNames: [String] = []
+        var judgements: [RatedJudgement] = []
+        var previous: (pair: Int64, user: Int) = (-1, -1)
+        let rows = try db.statement(
+            """
+            SELECT n.pair_id, n.user_id, u.username, n.choice, n.shown_swapped, n.duration_ms
+            FROM annotations n JOIN users u ON u.id = n.user_id
+            WHERE n.project_id = ? ORDER BY n.pair_id, n.user_id, n.id
+            """)
+        try rows.bind([.int(Int64(projectID))])
+        try rows.forEach { row in
+            let pair = row.int64(0)
+            let user = row.int(1)
+            guard let unit = unitIndex[pair] else { return }
+            let isRepeat = pair == previous.pair && user == previous.user
+            previous = (pair, user)
+            let rater = raterIndex[user] ?? {
+                raterIndex[user] = raterNames.count
+                raterNames.append(row.string(2))
+                return raterNames.count - 1
+            }()
+            let category = Choice(rawValue: row.string(3)).flatMap { categories.firstIndex(of: $0) } ?? 2
+            judgements.append(RatedJudgement(
+                unit: unit, rater: rater, category: category, shownSwapped: row.isNull(4) ? nil : row.bool(4),
+                durationMilliseconds: row.optionalInt(5), isRepeat: isRepeat))
+        }
+        let tokenNames = Dictionary(uniqueKeysWithValues: tokenIDs.map { ($1, $0) })
+        let assessments = RaterQuality.assess(judgements, units: units, raters: raterNames.count)
+        return [
+            "raters": .array(assessments.sorted { ($0.suspicion, $0.judgements) > ($1.suspicion, $1.judgements) }.map { assessment in
+                var signals = JSONObject()
+                for (name, numbers) in assessment.signals.sorted(by: { $0.key < $1.key }) {
+                    var object = JSONObject()
+                    for (key, value) in numbers.sorted(by: { $0.key < $1.key }) {
+                        object[key] = key == "token" ? .string(tokenNames[Int(value)] ?? "?") : (value.isFinite ? .double(value) : .null)
+                    }
+                    signals[name] = .object(object)
+                }
+                return [
+                    "annotator": .string(raterNames[assessment.rater]), "annotations": .int(Int64(assessment.judgements)),
+                    "status": .string(assessment.flagged ? "flagged" : "ok"), "suspicion": .double(assessment.suspicion),
+                    "reasons": .array(assessment.reasons.map { reason in
+                        var detail = reason.detail
+                        if reason.signal == "trigger", let token = assessment.signals["trigger"]?["token"], let word = tokenNames[Int(token)] {
+                            detail = detail.replacingToken("#\(Int(token))", with: "'\(word)'")
+                        }
+                        return ["signal": .string(reason.signal), "detail": .string(detail)]
+                    }),
+                    "signals": .object(signals),
+                ]
+            })
+        ]
+    }
+}
+
+/// Lower-cased words of a prompt, for the trigger enrichment test.
+enum Tokens {
+    static func words(_ text: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                current.unicodeScalars.append(scalar)
+            } else if !current.isEmpty {
+                if current.count >= 2 { words.append(current.lowercased()) }
+                current = ""
+            }
+        }
+        if current.count >= 2 { words.append(current.lowercased()) }
+        return words
+    }
+}
+
+extension String {
+    func replacingToken(_ target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
