@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "arbiter", targets: ["ArbiterCLI"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
+        .library(name: "Agreement", targets: ["Agreement"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
