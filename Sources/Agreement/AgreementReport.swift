@@ -116,21 +116,32 @@ public struct AgreementReport: Sendable {
         let agreements = byUnit.compactMap { Disagreement.pairwiseAgreement($0.map(\.category)) }
         let percent = agreements.isEmpty ? nil : agreements.reduce(0, +) / Double(agreements.count)
 
-        // Cohen's κ for rater pairs with enough shared units.
-        var shared: [Int64: ([Int], [Int])] = [:]
+        // Cohen's κ for rater pairs with enough shared units: one packed word per
+        // (rater pair, unit) — pair key and both labels — sorted, then read run by run.
+        var words: [UInt64] = []
+        words.reserveCapacity(byUnit.reduce(0) { $0 + $1.count * ($1.count - 1) / 2 })
         for unit in byUnit where unit.count >= 2 {
-            let sortedUnit = unit.sorted { $0.rater < $1.rater }
-            for i in 0..<sortedUnit.count {
-                for j in (i + 1)..<sortedUnit.count {
-                    let key = Int64(sortedUnit[i].rater) << 32 | Int64(sortedUnit[j].rater)
-                    shared[key, default: ([], [])].0.append(sortedUnit[i].category)
-                    shared[key, default: ([], [])].1.append(sortedUnit[j].category)
+            for i in 0..<unit.count {
+                for j in (i + 1)..<unit.count {
+                    let (x, y) = unit[i].rater < unit[j].rater ? (unit[i], unit[j]) : (unit[j], unit[i])
+                    words.append(UInt64(x.rater) << 34 | UInt64(y.rater) << 4 | UInt64(x.category) << 2 | UInt64(y.category))
                 }
             }
         }
-        let cohen = shared.filter { $0.value.0.count >= minimumShared }
-            .map { (a: Int($0.key >> 32), b: Int($0.key & 0xFFFF_FFFF), shared: $0.value.0.count, kappa: Cohen.kappa($0.value.0, $0.value.1)) }
-            .sorted { ($0.a, $0.b) < ($1.a, $1.b) }
+        words.sort()
+        var cohen: [(a: Int, b: Int, shared: Int, kappa: Double?)] = []
+        var start = 0
+        while start < words.count {
+            let pair = words[start] >> 4
+            var end = start
+            while end < words.count && words[end] >> 4 == pair { end += 1 }
+            if end - start >= minimumShared {
+                var confusion = [Int](repeating: 0, count: 16)
+                for index in start..<end { confusion[Int(words[index] & 0xF)] += 1 }
+                cohen.append((a: Int(pair >> 30), b: Int(pair & 0x3FFF_FFFF), shared: end - start, kappa: Cohen.kappa(confusion: confusion, categories: 4)))
+            }
+            start = end
+        }
 
         let contested = byUnit.filter { $0.count >= 2 }
             .map { (unit: $0[0].unit, entropy: Disagreement.entropy($0.map(\.category)), judgements: $0.count) }

@@ -57,6 +57,30 @@ public enum Cohen {
     }
 }
 
+extension Cohen {
+    /// κ from a confusion matrix `confusion[a * categories + b]` (counts).
+    public static func kappa(confusion: [Int], categories: Int) -> Double? {
+        let total = Double(confusion.reduce(0, +))
+        guard total > 0 else { return nil }
+        var agree = 0.0
+        var rows = Array(repeating: 0.0, count: categories)
+        var columns = Array(repeating: 0.0, count: categories)
+        for a in 0..<categories {
+            for b in 0..<categories {
+                let count = Double(confusion[a * categories + b])
+                if a == b { agree += count }
+                rows[a] += count
+                columns[b] += count
+            }
+        }
+        let po = agree / total
+        var pe = 0.0
+        for k in 0..<categories { pe += rows[k] / total * columns[k] / total }
+        guard pe < 1 else { return nil }
+        return (po - pe) / (1 - pe)
+    }
+}
+
 /// Simple per-item measures.
 public enum Disagreement {
     /// Share of agreeing ordered rater pairs among a unit's labels (nil below 2).

@@ -224,9 +224,15 @@ public enum RaterQuality {
 
         // 7. Self-consistency on repeats (shown the other way round).
         var firstChoice: [Int64: Int] = [:]
-        for judgement in firsts { firstChoice[Int64(judgement.unit) << 32 | Int64(judgement.rater)] = judgement.category }
+        let repeats = judgements.filter(\.isRepeat)
+        if !repeats.isEmpty {
+            let wanted = Set(repeats.map { Int64($0.unit) << 32 | Int64($0.rater) })
+            for judgement in firsts where wanted.contains(Int64(judgement.unit) << 32 | Int64(judgement.rater)) {
+                firstChoice[Int64(judgement.unit) << 32 | Int64(judgement.rater)] = judgement.category
+            }
+        }
         var repeatCounts = Array(repeating: (same: 0, n: 0), count: raters)
-        for judgement in judgements where judgement.isRepeat {
+        for judgement in repeats {
             guard let original = firstChoice[Int64(judgement.unit) << 32 | Int64(judgement.rater)] else { continue }
             repeatCounts[judgement.rater].n += 1
             if original == judgement.category { repeatCounts[judgement.rater].same += 1 }
@@ -240,7 +246,9 @@ public enum RaterQuality {
         // 8. Collusion: two raters who deviate from everyone else *together*. On
         // each pair both judged, the others' consensus (without either of them)
         // is the yardstick; honest raters rarely leave it in the same direction.
-        var shared: [Int64: (joint: Int, n: Int)] = [:]
+        // One word per (rater pair, pair judged by both): pair key and a bit for
+        // "left the consensus together"; sorted, then read run by run.
+        var words: [UInt64] = []
         for indices in byUnit where indices.count >= 4 {
             var counts = [0, 0, 0, 0]
             for index in indices where !excluded.contains(firsts[index].rater) { counts[firsts[index].category] += 1 }
@@ -251,18 +259,31 @@ public enum RaterQuality {
                     var others = counts
                     if !excluded.contains(a.rater) { others[a.category] -= 1 }
                     if !excluded.contains(b.rater) { others[b.category] -= 1 }
-                    let best = others.max()!
-                    guard others.reduce(0, +) >= 2, best > 0, others.filter({ $0 == best }).count == 1 else { continue }
-                    let yardstick = others.firstIndex(of: best)!
-                    let key = Int64(min(a.rater, b.rater)) << 32 | Int64(max(a.rater, b.rater))
-                    shared[key, default: (0, 0)].n += 1
-                    if a.category == b.category && a.category != yardstick { shared[key, default: (0, 0)].joint += 1 }
+                    let best = max(max(others[0], others[1]), max(others[2], others[3]))
+                    guard others[0] + others[1] + others[2] + others[3] >= 2, best > 0,
+                          (others[0] == best ? 1 : 0) + (others[1] == best ? 1 : 0) + (others[2] == best ? 1 : 0) + (others[3] == best ? 1 : 0) == 1
+                    else { continue }
+                    let yardstick = others[0] == best ? 0 : others[1] == best ? 1 : others[2] == best ? 2 : 3
+                    let joint: UInt64 = a.category == b.category && a.category != yardstick ? 1 : 0
+                    words.append(UInt64(min(a.rater, b.rater)) << 33 | UInt64(max(a.rater, b.rater)) << 1 | joint)
                 }
             }
         }
+        words.sort()
         var pairTests: [(a: Int, b: Int, joint: Int, n: Int, p: Double)] = []
-        for (key, counts) in shared where counts.n >= 8 {
-            pairTests.append((Int(key >> 32), Int(key & 0xFFFF_FFFF), counts.joint, counts.n, Statistics.binomialUpper(counts.joint, counts.n, 0.1)))
+        var start = 0
+        while start < words.count {
+            let key = words[start] >> 1
+            var end = start
+            var joint = 0
+            while end < words.count && words[end] >> 1 == key {
+                joint += Int(words[end] & 1)
+                end += 1
+            }
+            if end - start >= 8 {
+                pairTests.append((Int(key >> 32), Int(key & 0xFFFF_FFFF), joint, end - start, Statistics.binomialUpper(joint, end - start, 0.1)))
+            }
+            start = end
         }
         let pairAdjusted = Statistics.benjaminiHochberg(pairTests.map(\.p))
         var partners = Array(repeating: [(partner: Int, adjusted: Double, agree: Int, n: Int)](), count: raters)
@@ -272,28 +293,38 @@ public enum RaterQuality {
         }
 
         // 9. Targeted poisoning: disagreement concentrated on prompts with one token.
+        let tokenCount = (units.lazy.compactMap { $0.tokens.last }.max() ?? -1) + 1
+        var tokenSeen = [Int](repeating: 0, count: tokenCount)
+        var tokenDisagree = [Int](repeating: 0, count: tokenCount)
         for rater in 0..<raters {
             let comparable = byRater[rater].filter { consensus[$0] != nil }
             guard comparable.count >= options.minimumJudgements else { continue }
             let disagreeing = comparable.map { consensus[$0] != firsts[$0].category }
             let totalDisagree = disagreeing.filter { $0 }.count
-            var byToken: [Int: (disagree: Int, n: Int)] = [:]
+            // Flat counters indexed by token id, reset after each rater.
+            var touched: [Int] = []
             for (position, index) in comparable.enumerated() {
                 for token in units[firsts[index].unit].tokens {
-                    byToken[token, default: (0, 0)].n += 1
-                    if disagreeing[position] { byToken[token, default: (0, 0)].disagree += 1 }
+                    if tokenSeen[token] == 0 { touched.append(token) }
+                    tokenSeen[token] += 1
+                    if disagreeing[position] { tokenDisagree[token] += 1 }
                 }
             }
             var best: (token: Int, p: Double, disagree: Int, n: Int)?
-            let tested = byToken.filter { $0.value.n >= 3 && $0.value.disagree >= 3 }
-            for (token, counts) in tested {
+            var tested = 0
+            for token in touched {
+                let n = tokenSeen[token]
+                let disagree = tokenDisagree[token]
+                tokenSeen[token] = 0
+                tokenDisagree[token] = 0
+                guard n >= 3 && disagree >= 3 else { continue }
+                tested += 1
                 let p = Statistics.fisherUpper(
-                    a: counts.disagree, b: counts.n - counts.disagree,
-                    c: totalDisagree - counts.disagree, d: comparable.count - counts.n - (totalDisagree - counts.disagree))
-                if best == nil || p < best!.p { best = (token, p, counts.disagree, counts.n) }
+                    a: disagree, b: n - disagree, c: totalDisagree - disagree, d: comparable.count - n - (totalDisagree - disagree))
+                if best == nil || p < best!.p { best = (token, p, disagree, n) }
             }
             guard let best else { continue }
-            let corrected = min(1, best.p * Double(max(1, tested.count)))
+            let corrected = min(1, best.p * Double(max(1, tested)))
             record("trigger", rater, p: corrected, numbers: ["token": Double(best.token), "disagree": Double(best.disagree), "n": Double(best.n)],
                    detail: "disagrees with the consensus on \(best.disagree) of \(best.n) prompts containing token #\(best.token)")
         }
