@@ -49,7 +49,7 @@ struct RaterSimulator {
                 judges.insert(candidate)
             }
             let ringChoice = int(4)
-            for rater in judges {
+            for rater in judges.sorted() {
                 load[rater] += 1
                 let swapped = uniform() < 0.5
                 let facts = units[unit]

@@ -36,7 +36,7 @@ for unit in 0..<pairs {
     units.append(UnitFacts(lengthA: 100 + int(1900), lengthB: 100 + int(1900), tokens: tokens.sorted()))
     var judges = Set<Int>()
     while judges.count < perPair { judges.insert(int(raterCount)) }
-    for rater in judges {
+    for rater in judges.sorted() {
         let category = int(100) < noise[rater] ? int(4) : truth
         let strength = 1 + int(3)
         rated.append(RatedJudgement(unit: unit, rater: rater, category: category, shownSwapped: int(2) == 0, durationMilliseconds: 5000 + int(30000)))
