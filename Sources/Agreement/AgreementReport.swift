@@ -76,24 +76,40 @@ public struct AgreementReport: Sendable {
             nominalWeights: nominalPatterns.counts(of: unitPatterns.map(\.nominal)),
             signedWeights: signedPatterns.counts(of: unitPatterns.map(\.signed)))
 
-        // Bootstrap: resample units with replacement; a resample is a count per pattern.
+        // Bootstrap: resample units with replacement. A resample is a count per
+        // pattern; its coincidence matrix is the weighted sum of the patterns'
+        // matrices, computed once.
         var samples: [Krippendorff.Level: [Double]] = [.nominal: [], .ordinal: [], .interval: []]
         if !unitPatterns.isEmpty && bootstrap > 0 {
+            let nominalMatrices = nominalPatterns.matrices(values: nominalValues)
+            let signedMatrices = signedPatterns.matrices(values: signedValues)
+            let nominalIDs = unitPatterns.map { Int32($0.nominal) }
+            let signedIDs = unitPatterns.map { Int32($0.signed) }
             var random = Xoshiro(seed: seed)
             var nominalWeights = Array(repeating: 0.0, count: nominalPatterns.count)
             var signedWeights = Array(repeating: 0.0, count: signedPatterns.count)
             let n = UInt64(unitPatterns.count)
             for _ in 0..<bootstrap {
-                for index in nominalWeights.indices { nominalWeights[index] = 0 }
-                for index in signedWeights.indices { signedWeights[index] = 0 }
-                for _ in 0..<unitPatterns.count {
-                    let pick = unitPatterns[Int(random.next(below: n))]
-                    nominalWeights[pick.nominal] += 1
-                    signedWeights[pick.signed] += 1
+                nominalWeights.withUnsafeMutableBufferPointer { nominal in
+                    signedWeights.withUnsafeMutableBufferPointer { signed in
+                        nominalIDs.withUnsafeBufferPointer { nominalID in
+                            signedIDs.withUnsafeBufferPointer { signedID in
+                                for index in nominal.indices { nominal[index] = 0 }
+                                for index in signed.indices { signed[index] = 0 }
+                                for _ in 0..<nominalID.count {
+                                    let pick = Int(random.next(below: n))
+                                    nominal[Int(nominalID[pick])] += 1
+                                    signed[Int(signedID[pick])] += 1
+                                }
+                            }
+                        }
+                    }
                 }
-                for (level, value) in alphas(nominalWeights: nominalWeights, signedWeights: signedWeights) {
-                    if let value { samples[level]?.append(value) }
-                }
+                let nominal = PatternTable.weightedSum(nominalMatrices, weights: nominalWeights, values: nominalValues)
+                let signed = PatternTable.weightedSum(signedMatrices, weights: signedWeights, values: signedValues)
+                if let value = Krippendorff.alpha(nominal, level: .nominal) { samples[.nominal]?.append(value) }
+                if let value = Krippendorff.alpha(signed, level: .ordinal) { samples[.ordinal]?.append(value) }
+                if let value = Krippendorff.alpha(signed, level: .interval) { samples[.interval]?.append(value) }
             }
         }
         var ci: [Krippendorff.Level: (low: Double, high: Double)?] = [:]
@@ -184,6 +200,34 @@ struct PatternTable {
         var weights = Array(repeating: 0.0, count: patterns.count)
         for id in ids { weights[id] += 1 }
         return weights
+    }
+
+    /// Every pattern's coincidence contribution, `count × values²`, row-major.
+    func matrices(values: [Double]) -> [Double] {
+        let size = values.count * values.count
+        var all = [Double](repeating: 0, count: patterns.count * size)
+        for (index, pattern) in patterns.enumerated() {
+            var one = Krippendorff.Coincidences(values: values)
+            one.add(counts: pattern)
+            for entry in 0..<size { all[index * size + entry] = one.matrix[entry] }
+        }
+        return all
+    }
+
+    /// Σ weight_p × matrix_p.
+    static func weightedSum(_ matrices: [Double], weights: [Double], values: [Double]) -> Krippendorff.Coincidences {
+        var result = Krippendorff.Coincidences(values: values)
+        let size = values.count * values.count
+        guard size > 0 else { return result }
+        result.matrix.withUnsafeMutableBufferPointer { sum in
+            matrices.withUnsafeBufferPointer { all in
+                for (pattern, weight) in weights.enumerated() where weight > 0 {
+                    let base = pattern * size
+                    for entry in 0..<size { sum[entry] += weight * all[base + entry] }
+                }
+            }
+        }
+        return result
     }
 
     func coincidences(values: [Double], weights: [Double]) -> Krippendorff.Coincidences {

@@ -72,15 +72,24 @@ public enum RaterQuality {
     /// without the votes of raters the first pass flagged, so that attackers do
     /// not blur the yardstick the others are measured by.
     public static func assess(_ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, options: Options = Options()) -> [RaterAssessment] {
-        let first = assessOnce(judgements, units: units, raters: raters, options: options, excluded: [])
+        let (first, raw) = assessOnce(judgements, units: units, raters: raters, options: options, excluded: [], reuse: nil)
         let excluded = Set(first.filter(\.flagged).map(\.rater))
         guard !excluded.isEmpty else { return first }
-        return assessOnce(judgements, units: units, raters: raters, options: options, excluded: excluded)
+        // The second pass recomputes only what depends on the consensus.
+        return assessOnce(judgements, units: units, raters: raters, options: options, excluded: excluded, reuse: raw).assessments
+    }
+
+    /// Signals that do not depend on the consensus, kept from the first pass.
+    struct RawSignals {
+        var signals: [[String: [String: Double]]]
+        var pValues: [String: [Int: Double]]
+        var details: [String: [Int: String]]
+        static let independent: Set<String> = ["position", "length", "speed", "neutral_overuse", "gold", "self_consistency"]
     }
 
     static func assessOnce(
-        _ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, options: Options, excluded: Set<Int>
-    ) -> [RaterAssessment] {
+        _ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, options: Options, excluded: Set<Int>, reuse: RawSignals?
+    ) -> (assessments: [RaterAssessment], raw: RawSignals) {
         let firsts = judgements.filter { !$0.isRepeat }
         var byUnit = Array(repeating: [Int](), count: units.count)
         for (index, judgement) in firsts.enumerated() { byUnit[judgement.unit].append(index) }
@@ -112,6 +121,15 @@ public enum RaterQuality {
             details[name, default: [:]][rater] = detail
         }
         func percent(_ value: Double) -> String { "\(Int((value * 100).rounded()))%" }
+        if let reuse {
+            for rater in 0..<raters {
+                for (name, numbers) in reuse.signals[rater] where RawSignals.independent.contains(name) { signals[rater][name] = numbers }
+            }
+            for name in RawSignals.independent {
+                if let values = reuse.pValues[name] { pValues[name] = values }
+                if let values = reuse.details[name] { details[name] = values }
+            }
+        }
 
         // 1. Agreement with the consensus.
         var agreementRate = Array(repeating: 0.7, count: raters)
@@ -136,111 +154,113 @@ public enum RaterQuality {
                    detail: "agrees with the other raters' consensus on \(agree) of \(n) pairs (crowd median \(percent(crowdAgreement)))")
         }
 
-        // 2. Position bias: the side shown left, among decisive choices.
-        for rater in 0..<raters {
-            var left = 0
-            var n = 0
-            for index in byRater[rater] {
-                let judgement = firsts[index]
-                guard judgement.category < 2, let swapped = judgement.shownSwapped else { continue }
-                n += 1
-                if (judgement.category == 0) != swapped { left += 1 }
+        if reuse == nil {
+            // 2. Position bias: the side shown left, among decisive choices.
+            for rater in 0..<raters {
+                var left = 0
+                var n = 0
+                for index in byRater[rater] {
+                    let judgement = firsts[index]
+                    guard judgement.category < 2, let swapped = judgement.shownSwapped else { continue }
+                    n += 1
+                    if (judgement.category == 0) != swapped { left += 1 }
+                }
+                guard n >= options.minimumJudgements else { continue }
+                let p = min(1, 2 * min(Statistics.binomialUpper(left, n, 0.5), Statistics.binomialLower(left, n, 0.5)))
+                record("position", rater, p: p, numbers: ["left_rate": Double(left) / Double(n), "n": Double(n)],
+                       detail: "picked the response shown on the left \(left) of \(n) times")
             }
-            guard n >= options.minimumJudgements else { continue }
-            let p = min(1, 2 * min(Statistics.binomialUpper(left, n, 0.5), Statistics.binomialLower(left, n, 0.5)))
-            record("position", rater, p: p, numbers: ["left_rate": Double(left) / Double(n), "n": Double(n)],
-                   detail: "picked the response shown on the left \(left) of \(n) times")
-        }
 
-        // 3. Surface bias: the longer response, beyond the crowd's rate.
-        func longerRate(_ indices: [Int]) -> (longer: Int, n: Int) {
-            var longer = 0
-            var n = 0
-            for index in indices {
-                let judgement = firsts[index]
-                let facts = units[judgement.unit]
-                guard judgement.category < 2, facts.lengthA != facts.lengthB else { continue }
-                n += 1
-                if (judgement.category == 0) == (facts.lengthA > facts.lengthB) { longer += 1 }
+            // 3. Surface bias: the longer response, beyond the crowd's rate.
+            func longerRate(_ indices: [Int]) -> (longer: Int, n: Int) {
+                var longer = 0
+                var n = 0
+                for index in indices {
+                    let judgement = firsts[index]
+                    let facts = units[judgement.unit]
+                    guard judgement.category < 2, facts.lengthA != facts.lengthB else { continue }
+                    n += 1
+                    if (judgement.category == 0) == (facts.lengthA > facts.lengthB) { longer += 1 }
+                }
+                return (longer, n)
             }
-            return (longer, n)
-        }
-        let longerRates = (0..<raters).map { longerRate(byRater[$0]) }
-        let crowdLonger = Statistics.median(longerRates.filter { $0.n >= options.minimumJudgements }.map { Double($0.longer) / Double($0.n) })
-        for rater in 0..<raters where longerRates[rater].n >= options.minimumJudgements {
-            let (longer, n) = longerRates[rater]
-            let null = min(0.95, (crowdLonger.isNaN ? 0.5 : crowdLonger) + options.rateMargin)
-            record("length", rater, p: Statistics.binomialUpper(longer, n, null),
-                   numbers: ["longer_rate": Double(longer) / Double(n), "n": Double(n), "crowd_median": crowdLonger],
-                   detail: "picked the longer response \(longer) of \(n) times (crowd median \(percent(crowdLonger)))")
-        }
-
-        // 4. Speed: judgements faster than the text can be read (1 s + 2 ms per character).
-        var fastCounts = Array(repeating: (fast: 0, n: 0), count: raters)
-        for rater in 0..<raters {
-            for index in byRater[rater] {
-                let judgement = firsts[index]
-                guard let duration = judgement.durationMilliseconds else { continue }
-                let facts = units[judgement.unit]
-                fastCounts[rater].n += 1
-                if duration < 1000 + 2 * (facts.lengthA + facts.lengthB) { fastCounts[rater].fast += 1 }
+            let longerRates = (0..<raters).map { longerRate(byRater[$0]) }
+            let crowdLonger = Statistics.median(longerRates.filter { $0.n >= options.minimumJudgements }.map { Double($0.longer) / Double($0.n) })
+            for rater in 0..<raters where longerRates[rater].n >= options.minimumJudgements {
+                let (longer, n) = longerRates[rater]
+                let null = min(0.95, (crowdLonger.isNaN ? 0.5 : crowdLonger) + options.rateMargin)
+                record("length", rater, p: Statistics.binomialUpper(longer, n, null),
+                       numbers: ["longer_rate": Double(longer) / Double(n), "n": Double(n), "crowd_median": crowdLonger],
+                       detail: "picked the longer response \(longer) of \(n) times (crowd median \(percent(crowdLonger)))")
             }
-        }
-        let crowdFast = Statistics.median(fastCounts.filter { $0.n >= options.minimumJudgements }.map { Double($0.fast) / Double($0.n) })
-        for rater in 0..<raters where fastCounts[rater].n >= options.minimumJudgements {
-            let (fast, n) = fastCounts[rater]
-            let null = min(0.9, max(0.05, (crowdFast.isNaN ? 0 : crowdFast)) + options.rateMargin)
-            record("speed", rater, p: Statistics.binomialUpper(fast, n, null), numbers: ["fast_rate": Double(fast) / Double(n), "n": Double(n)],
-                   detail: "\(fast) of \(n) judgements faster than the responses can be read")
-        }
 
-        // 5. Tie / both-bad overuse.
-        let neutralRates = (0..<raters).map { rater -> (neutral: Int, n: Int) in
-            let indices = byRater[rater]
-            return (indices.filter { firsts[$0].category >= 2 }.count, indices.count)
-        }
-        let crowdNeutral = Statistics.median(neutralRates.filter { $0.n >= options.minimumJudgements }.map { Double($0.neutral) / Double($0.n) })
-        for rater in 0..<raters where neutralRates[rater].n >= options.minimumJudgements {
-            let (neutral, n) = neutralRates[rater]
-            let null = min(0.95, (crowdNeutral.isNaN ? 0.2 : crowdNeutral) + 2 * options.rateMargin)
-            record("neutral_overuse", rater, p: Statistics.binomialUpper(neutral, n, null), numbers: ["rate": Double(neutral) / Double(n), "n": Double(n)],
-                   detail: "chose tie or both bad \(neutral) of \(n) times (crowd median \(percent(crowdNeutral)))")
-        }
-
-        // 6. Gold accuracy, with a Beta(1, 1) prior.
-        for rater in 0..<raters {
-            var correct = 0
-            var n = 0
-            for index in byRater[rater] {
-                guard let gold = units[firsts[index].unit].gold else { continue }
-                n += 1
-                if firsts[index].category == gold { correct += 1 }
+            // 4. Speed: judgements faster than the text can be read (1 s + 2 ms per character).
+            var fastCounts = Array(repeating: (fast: 0, n: 0), count: raters)
+            for rater in 0..<raters {
+                for index in byRater[rater] {
+                    let judgement = firsts[index]
+                    guard let duration = judgement.durationMilliseconds else { continue }
+                    let facts = units[judgement.unit]
+                    fastCounts[rater].n += 1
+                    if duration < 1000 + 2 * (facts.lengthA + facts.lengthB) { fastCounts[rater].fast += 1 }
+                }
             }
-            guard n >= 5 else { continue }
-            record("gold", rater, p: Statistics.binomialLower(correct, n, 0.6),
-                   numbers: ["correct": Double(correct), "n": Double(n), "posterior_mean": Double(correct + 1) / Double(n + 2)],
-                   detail: "\(correct) of \(n) gold pairs right")
-        }
-
-        // 7. Self-consistency on repeats (shown the other way round).
-        var firstChoice: [Int64: Int] = [:]
-        let repeats = judgements.filter(\.isRepeat)
-        if !repeats.isEmpty {
-            let wanted = Set(repeats.map { Int64($0.unit) << 32 | Int64($0.rater) })
-            for judgement in firsts where wanted.contains(Int64(judgement.unit) << 32 | Int64(judgement.rater)) {
-                firstChoice[Int64(judgement.unit) << 32 | Int64(judgement.rater)] = judgement.category
+            let crowdFast = Statistics.median(fastCounts.filter { $0.n >= options.minimumJudgements }.map { Double($0.fast) / Double($0.n) })
+            for rater in 0..<raters where fastCounts[rater].n >= options.minimumJudgements {
+                let (fast, n) = fastCounts[rater]
+                let null = min(0.9, max(0.05, (crowdFast.isNaN ? 0 : crowdFast)) + options.rateMargin)
+                record("speed", rater, p: Statistics.binomialUpper(fast, n, null), numbers: ["fast_rate": Double(fast) / Double(n), "n": Double(n)],
+                       detail: "\(fast) of \(n) judgements faster than the responses can be read")
             }
-        }
-        var repeatCounts = Array(repeating: (same: 0, n: 0), count: raters)
-        for judgement in repeats {
-            guard let original = firstChoice[Int64(judgement.unit) << 32 | Int64(judgement.rater)] else { continue }
-            repeatCounts[judgement.rater].n += 1
-            if original == judgement.category { repeatCounts[judgement.rater].same += 1 }
-        }
-        for rater in 0..<raters where repeatCounts[rater].n >= 5 {
-            let (same, n) = repeatCounts[rater]
-            record("self_consistency", rater, p: Statistics.binomialLower(same, n, 0.6), numbers: ["rate": Double(same) / Double(n), "n": Double(n)],
-                   detail: "repeated \(same) of \(n) earlier judgements when shown swapped")
+
+            // 5. Tie / both-bad overuse.
+            let neutralRates = (0..<raters).map { rater -> (neutral: Int, n: Int) in
+                let indices = byRater[rater]
+                return (indices.filter { firsts[$0].category >= 2 }.count, indices.count)
+            }
+            let crowdNeutral = Statistics.median(neutralRates.filter { $0.n >= options.minimumJudgements }.map { Double($0.neutral) / Double($0.n) })
+            for rater in 0..<raters where neutralRates[rater].n >= options.minimumJudgements {
+                let (neutral, n) = neutralRates[rater]
+                let null = min(0.95, (crowdNeutral.isNaN ? 0.2 : crowdNeutral) + 2 * options.rateMargin)
+                record("neutral_overuse", rater, p: Statistics.binomialUpper(neutral, n, null), numbers: ["rate": Double(neutral) / Double(n), "n": Double(n)],
+                       detail: "chose tie or both bad \(neutral) of \(n) times (crowd median \(percent(crowdNeutral)))")
+            }
+
+            // 6. Gold accuracy, with a Beta(1, 1) prior.
+            for rater in 0..<raters {
+                var correct = 0
+                var n = 0
+                for index in byRater[rater] {
+                    guard let gold = units[firsts[index].unit].gold else { continue }
+                    n += 1
+                    if firsts[index].category == gold { correct += 1 }
+                }
+                guard n >= 5 else { continue }
+                record("gold", rater, p: Statistics.binomialLower(correct, n, 0.6),
+                       numbers: ["correct": Double(correct), "n": Double(n), "posterior_mean": Double(correct + 1) / Double(n + 2)],
+                       detail: "\(correct) of \(n) gold pairs right")
+            }
+
+            // 7. Self-consistency on repeats (shown the other way round).
+            var firstChoice: [Int64: Int] = [:]
+            let repeats = judgements.filter(\.isRepeat)
+            if !repeats.isEmpty {
+                let wanted = Set(repeats.map { Int64($0.unit) << 32 | Int64($0.rater) })
+                for judgement in firsts where wanted.contains(Int64(judgement.unit) << 32 | Int64(judgement.rater)) {
+                    firstChoice[Int64(judgement.unit) << 32 | Int64(judgement.rater)] = judgement.category
+                }
+            }
+            var repeatCounts = Array(repeating: (same: 0, n: 0), count: raters)
+            for judgement in repeats {
+                guard let original = firstChoice[Int64(judgement.unit) << 32 | Int64(judgement.rater)] else { continue }
+                repeatCounts[judgement.rater].n += 1
+                if original == judgement.category { repeatCounts[judgement.rater].same += 1 }
+            }
+            for rater in 0..<raters where repeatCounts[rater].n >= 5 {
+                let (same, n) = repeatCounts[rater]
+                record("self_consistency", rater, p: Statistics.binomialLower(same, n, 0.6), numbers: ["rate": Double(same) / Double(n), "n": Double(n)],
+                       detail: "repeated \(same) of \(n) earlier judgements when shown swapped")
+            }
         }
 
         // 8. Collusion: two raters who deviate from everyone else *together*. On
@@ -336,7 +356,8 @@ public enum RaterQuality {
             let corrected = Statistics.benjaminiHochberg(raterIDs.map { values[$0]! })
             adjusted[name] = Dictionary(uniqueKeysWithValues: zip(raterIDs, corrected))
         }
-        return (0..<raters).map { rater in
+        let raw = RawSignals(signals: signals, pValues: pValues, details: details)
+        let assessments = (0..<raters).map { rater in
             var reasons: [(signal: String, detail: String)] = []
             var strongest = 1.0
             var raterSignals = signals[rater]
@@ -355,5 +376,6 @@ public enum RaterQuality {
                 rater: rater, judgements: byRater[rater].count, flagged: !reasons.isEmpty,
                 suspicion: max(0, min(1, 1 - strongest)), reasons: reasons, signals: raterSignals)
         }
+        return (assessments, raw)
     }
 }
