@@ -81,6 +81,26 @@ import TestSupport
         #expect(lefty["signals"]?["position"]?["left_rate"]?.doubleValue == 1.0)
         let careful = raters.filter { $0["annotator"] != "lefty" }
         #expect(careful.allSatisfy { $0["status"] == "ok" }, "\(careful.filter { $0["status"] != "ok" })")
+
+        // An admin quarantines the rater (a comment is required); agreement leaves
+        // their judgements out and says how many.
+        let client = try app.client()
+        let before = try JSONValue.parse(client.request("GET", "/api/projects/\(project.id)/agreement", headers: ["Authorization": "Bearer \(admin)"]).body)
+        let silent = try client.request("POST", "/api/projects/\(project.id)/raters/lefty/status", headers: ["Authorization": "Bearer \(admin)"],
+                                        body: Array(#"{"status":"quarantined"}"#.utf8))
+        #expect(silent.status == 400)
+        let quarantine = try client.request("POST", "/api/projects/\(project.id)/raters/lefty/status", headers: ["Authorization": "Bearer \(admin)"],
+                                            body: Array(#"{"status":"quarantined","comment":"always clicks left"}"#.utf8))
+        #expect(quarantine.status == 200)
+        let after = try JSONValue.parse(client.request("GET", "/api/projects/\(project.id)/agreement", headers: ["Authorization": "Bearer \(admin)"]).body)
+        #expect(after["excluded"]?["quarantined_raters"] == 1)
+        #expect(after["excluded"]?["judgements"] == 120)
+        #expect(after["judgements"]?.intValue == (before["judgements"]?.intValue ?? 0) - 120)
+        let raters2 = try JSONValue.parse(client.request("GET", "/api/projects/\(project.id)/raters", headers: ["Authorization": "Bearer \(admin)"]).body)
+        let lefty2 = raters2["raters"]?.arrayValue?.first { $0["annotator"] == "lefty" }
+        #expect(lefty2?["status"] == "quarantined")
+        #expect(lefty2?["comment"] == "always clicks left")
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'rater_quarantined'") == 1)
         await app.stop()
     }
 }

@@ -14,6 +14,8 @@ public enum AgreementQuery {
         var raterIndex: [Int: Int] = [:]
         var raterNames: [String] = []
         var judgements: [Judgement] = []
+        let quarantined = try RaterStatus.quarantined(db, projectID: projectID)
+        var excludedJudgements = 0
         let rows = try db.statement(
             """
             SELECT n.pair_id, p.external_id, n.user_id, u.username, n.choice, n.strength
@@ -29,6 +31,11 @@ public enum AgreementQuery {
             // First judgement per rater and pair (rows are ordered, so repeats are adjacent).
             guard pair != previous.pair || user != previous.user else { return }
             previous = (pair, user)
+            // Quarantined raters are left out — and counted, never dropped silently.
+            if quarantined.contains(user) {
+                excludedJudgements += 1
+                return
+            }
             let unit = pairIndex[pair] ?? {
                 pairIndex[pair] = pairIDs.count
                 pairIDs.append(row.string(1))
@@ -57,6 +64,7 @@ public enum AgreementQuery {
         for judgement in judgements { byUnit[judgement.unit, default: []].append(judgement) }
         return [
             "units": .int(Int64(report.units)), "judgements": .int(Int64(report.judgements)), "raters": .int(Int64(report.raters)),
+            "excluded": ["quarantined_raters": .int(Int64(quarantined.count)), "judgements": .int(Int64(excludedJudgements))],
             "krippendorff_alpha": .object(alpha), "alpha_ci95": .object(ci),
             "fleiss_kappa": [
                 "value": number(report.fleiss.value), "pairs": .int(Int64(report.fleiss.pairs)),

@@ -52,6 +52,8 @@ public enum RaterQuery {
                 durationMilliseconds: row.optionalInt(5), isRepeat: isRepeat))
         }
         let tokenNames = Dictionary(uniqueKeysWithValues: tokenIDs.map { ($1, $0) })
+        let decisions = try RaterStatus.all(db, projectID: projectID)
+        let userIDs = Dictionary(uniqueKeysWithValues: raterIndex.map { ($1, $0) })
         let assessments = RaterQuality.assess(judgements, units: units, raters: raterNames.count)
         return [
             "raters": .array(assessments.sorted { ($0.suspicion, $0.judgements) > ($1.suspicion, $1.judgements) }.map { assessment in
@@ -63,9 +65,12 @@ public enum RaterQuery {
                     }
                     signals[name] = .object(object)
                 }
+                let decision = userIDs[assessment.rater].flatMap { decisions[$0] }
+                let status = decision?.status ?? (assessment.flagged ? "flagged" : "ok")
                 return [
                     "annotator": .string(raterNames[assessment.rater]), "annotations": .int(Int64(assessment.judgements)),
-                    "status": .string(assessment.flagged ? "flagged" : "ok"), "suspicion": .double(assessment.suspicion),
+                    "status": .string(status), "comment": decision.map { .string($0.comment) } ?? .null,
+                    "suspicion": .double(assessment.suspicion),
                     "reasons": .array(assessment.reasons.map { reason in
                         var detail = reason.detail
                         if reason.signal == "trigger", let token = assessment.signals["trigger"]?["token"], let word = tokenNames[Int(token)] {
