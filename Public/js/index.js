@@ -31,6 +31,13 @@ async function load() {
     } else {
       progress.textContent = `${project.pairs} pairs · ${project.annotations} judgements`;
     }
+    if (user.role === "reviewer" || user.role === "admin") {
+      const review = document.createElement("a");
+      review.className = "button";
+      review.href = `/projects/${project.id}/review`;
+      review.textContent = "Review";
+      item.append(review);
+    }
     list.append(item);
   }
 }

@@ -202,3 +202,76 @@ struct BrowserTests {
         await app.stop()
     }
 }
+
+/// The reviewer's page in Chromium.
+@Suite(.serialized, .enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
+struct ReviewPageTests {
+    func crowd(_ app: TestApp) async throws -> Project {
+        let project = try await app.project(pairs: 120)
+        var lines: [String] = []
+        var random = SplitMix(seed: 11)
+        for pair in 0..<120 {
+            let truth = pair % 2 == 0 ? "A" : "B"
+            for rater in 0..<5 {
+                let swapped = random.next() % 2 == 0
+                let choice = random.next() % 10 == 0 ? (truth == "A" ? "B" : "A") : truth
+                lines.append(#"{"pair":"p\#(pair)","annotator":"r\#((pair + rater) % 8)","choice":"\#(choice)","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+            }
+            let swapped = random.next() % 2 == 0
+            lines.append(#"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+        }
+        let batch = lines
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array(batch.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        return project
+    }
+
+    func signIn(_ browser: WebDriver, app: TestApp, as name: String, to path: String) throws {
+        try browser.open("http://127.0.0.1:\(app.port)\(path)")
+        try browser.wait(until: "location.pathname === '/login'")
+        try browser.element("#username").type(name)
+        try browser.element("#password").type("a long enough password")
+        try browser.element("#login-submit").click()
+        try browser.wait(until: "document.body.dataset.ready === 'true'", timeout: 20)
+    }
+
+    @Test func anAdminReviewsAndQuarantines() async throws {
+        let app = try TestApp()
+        let project = try await crowd(app)
+        _ = try await app.person("boss", role: .admin)
+        let browser = try WebDriver()
+        try signIn(browser, app: app, as: "boss", to: "/projects/\(project.id)/review")
+        if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: directory + "/review.png")
+        }
+        #expect(try browser.element("#reading").text.contains("α ="))
+        #expect(try browser.script("return document.querySelectorAll('#agreement-table tbody tr').length;").intValue == 5)
+        #expect(try browser.script("return document.querySelectorAll('#raters tbody tr').length;").intValue == 9)
+        #expect(try browser.script("return document.querySelectorAll('#heatmap svg rect').length > 0;").boolValue == true)
+        #expect(try browser.script("return document.querySelectorAll('#contested li').length > 0;").boolValue == true)
+        let first = try browser.script("return document.querySelector('#raters tbody tr').dataset.annotator;").stringValue
+        #expect(first == "lefty", "sorted by suspicion, most suspicious first")
+        try browser.element("[data-sort='annotator']").click()
+        #expect(try browser.script("return document.querySelector('#raters tbody tr').dataset.annotator;").stringValue == "r7")
+        // The flagged queue: quarantine with a comment.
+        try browser.element(".queue-item[data-annotator='lefty'] .decision-comment").type("always the left side")
+        try browser.element(".queue-item[data-annotator='lefty'] .decide-quarantined").click()
+        try browser.wait(until: "document.getElementById('excluded').textContent.includes('of 1 quarantined')")
+        #expect(try browser.element("#raters tbody tr[data-annotator='lefty'] .rater-status").text == "quarantined")
+        #expect(try await app.count("SELECT count(*) FROM rater_status WHERE status = 'quarantined'") == 1)
+        await app.stop()
+    }
+
+    @Test func reviewersSeeButCannotDecide() async throws {
+        let app = try TestApp()
+        let project = try await crowd(app)
+        _ = try await app.person("rita", role: .reviewer)
+        let browser = try WebDriver()
+        try signIn(browser, app: app, as: "rita", to: "/projects/\(project.id)/review")
+        #expect(try browser.script("return document.querySelectorAll('.queue-item').length;").intValue == 1)
+        #expect(try browser.script("return document.querySelectorAll('.decide-quarantined').length;").intValue == 0)
+        await app.stop()
+    }
+}

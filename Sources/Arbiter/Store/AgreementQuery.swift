@@ -80,8 +80,11 @@ public enum AgreementQuery {
                     let name = names[judgement.category]
                     counts[name] = .int((counts[name]?.intValue ?? 0) + 1)
                 }
+                let ratings: [JSONValue] = (byUnit[entry.unit] ?? []).map {
+                    ["annotator": .string(raterNames[$0.rater]), "choice": .string(names[$0.category])]
+                }
                 return ["pair_id": .string(pairIDs[entry.unit]), "entropy": .double(entry.entropy),
-                        "judgements": .int(Int64(entry.judgements)), "choices": .object(counts)]
+                        "judgements": .int(Int64(entry.judgements)), "choices": .object(counts), "ratings": .array(ratings)]
             }),
         ]
     }

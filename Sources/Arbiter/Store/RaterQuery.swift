@@ -51,6 +51,10 @@ public enum RaterQuery {
                 unit: unit, rater: rater, category: category, shownSwapped: row.isNull(4) ? nil : row.bool(4),
                 durationMilliseconds: row.optionalInt(5), isRepeat: isRepeat))
         }
+        var durations = Array(repeating: [Double](), count: raterNames.count)
+        for judgement in judgements where !judgement.isRepeat {
+            if let duration = judgement.durationMilliseconds { durations[judgement.rater].append(Double(duration)) }
+        }
         let tokenNames = Dictionary(uniqueKeysWithValues: tokenIDs.map { ($1, $0) })
         let decisions = try RaterStatus.all(db, projectID: projectID)
         let userIDs = Dictionary(uniqueKeysWithValues: raterIndex.map { ($1, $0) })
@@ -71,6 +75,7 @@ public enum RaterQuery {
                     "annotator": .string(raterNames[assessment.rater]), "annotations": .int(Int64(assessment.judgements)),
                     "status": .string(status), "comment": decision.map { .string($0.comment) } ?? .null,
                     "suspicion": .double(assessment.suspicion),
+                    "median_duration_ms": durations[assessment.rater].isEmpty ? .null : .double(Statistics.median(durations[assessment.rater])),
                     "reasons": .array(assessment.reasons.map { reason in
                         var detail = reason.detail
                         if reason.signal == "trigger", let token = assessment.signals["trigger"]?["token"], let word = tokenNames[Int(token)] {
