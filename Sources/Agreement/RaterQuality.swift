@@ -74,9 +74,18 @@ public enum RaterQuality {
     public static func assess(_ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, options: Options = Options()) -> [RaterAssessment] {
         let (first, raw) = assessOnce(judgements, units: units, raters: raters, options: options, excluded: [], reuse: nil)
         let excluded = Set(first.filter(\.flagged).map(\.rater))
-        guard !excluded.isEmpty else { return first }
         // The second pass recomputes only what depends on the consensus.
-        return assessOnce(judgements, units: units, raters: raters, options: options, excluded: excluded, reuse: raw).assessments
+        var assessments = excluded.isEmpty
+            ? first : assessOnce(judgements, units: units, raters: raters, options: options, excluded: excluded, reuse: raw).assessments
+        // Dawid–Skene: each rater's estimated accuracy and confusion matrix (numbers, not a flag).
+        let firsts = judgements.filter { !$0.isRepeat }.map { (unit: $0.unit, rater: $0.rater, label: $0.category) }
+        let model = DawidSkene.estimate(firsts, units: units.count, raters: raters, maxIterations: 30, tolerance: 1e-4)
+        for index in assessments.indices {
+            var numbers: [String: Double] = ["accuracy": model.accuracy[index]]
+            for truth in 0..<4 { numbers["p_correct_\(["A", "B", "tie", "both_bad"][truth])"] = model.confusion[index][truth * 4 + truth] }
+            assessments[index].signals["dawid_skene"] = numbers
+        }
+        return assessments
     }
 
     /// Signals that do not depend on the consensus, kept from the first pass.
