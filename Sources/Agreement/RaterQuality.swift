@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A judgement with what the rater quality signals need.
 public struct RatedJudgement: Sendable, Equatable {
     public var unit: Int
@@ -72,20 +74,34 @@ public enum RaterQuality {
     /// without the votes of raters the first pass flagged, so that attackers do
     /// not blur the yardstick the others are measured by.
     public static func assess(_ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, options: Options = Options()) -> [RaterAssessment] {
+        // Dawid–Skene runs on another core while the signals are computed.
+        let firsts = judgements.filter { !$0.isRepeat }.map { (unit: $0.unit, rater: $0.rater, label: $0.category) }
+        let model = ResultBox<DawidSkene.Result>()
+        let group = DispatchGroup()
+        let unitCount = units.count
+        DispatchQueue.global().async(group: group) {
+            model.value = DawidSkene.estimate(firsts, units: unitCount, raters: raters, maxIterations: 30, tolerance: 1e-4)
+        }
         let (first, raw) = assessOnce(judgements, units: units, raters: raters, options: options, excluded: [], reuse: nil)
         let excluded = Set(first.filter(\.flagged).map(\.rater))
         // The second pass recomputes only what depends on the consensus.
         var assessments = excluded.isEmpty
             ? first : assessOnce(judgements, units: units, raters: raters, options: options, excluded: excluded, reuse: raw).assessments
         // Dawid–Skene: each rater's estimated accuracy and confusion matrix (numbers, not a flag).
-        let firsts = judgements.filter { !$0.isRepeat }.map { (unit: $0.unit, rater: $0.rater, label: $0.category) }
-        let model = DawidSkene.estimate(firsts, units: units.count, raters: raters, maxIterations: 30, tolerance: 1e-4)
+        group.wait()
+        guard let model = model.value else { return assessments }
         for index in assessments.indices {
             var numbers: [String: Double] = ["accuracy": model.accuracy[index]]
             for truth in 0..<4 { numbers["p_correct_\(["A", "B", "tie", "both_bad"][truth])"] = model.confusion[index][truth * 4 + truth] }
             assessments[index].signals["dawid_skene"] = numbers
         }
         return assessments
+    }
+
+    /// Carries a result from a worker thread; read only after the group is waited on.
+    final class ResultBox<T>: @unchecked Sendable {
+        // @unchecked Sendable: written once on the worker, read after DispatchGroup.wait().
+        var value: T?
     }
 
     /// Signals that do not depend on the consensus, kept from the first pass.
@@ -346,8 +362,11 @@ public enum RaterQuality {
                 let disagree = tokenDisagree[token]
                 tokenSeen[token] = 0
                 tokenDisagree[token] = 0
-                guard n >= 3 && disagree >= 3 else { continue }
+                // Every token seen often enough to be tested counts toward the
+                // correction, whether or not it shows disagreement (no selection).
+                guard n >= 3 else { continue }
                 tested += 1
+                guard disagree >= 3 else { continue }
                 let p = Statistics.fisherUpper(
                     a: disagree, b: n - disagree, c: totalDisagree - disagree, d: comparable.count - n - (totalDisagree - disagree))
                 if best == nil || p < best!.p { best = (token, p, disagree, n) }

@@ -1,5 +1,6 @@
 // Usage: AgreementBenchmark [PAIRS] [JUDGES_PER_PAIR] [RATERS]
 import Agreement
+import Dispatch
 import Glibc
 
 let arguments = CommandLine.arguments
@@ -55,6 +56,15 @@ func f(_ x: Double) -> String { String(Double(Int(x * 100)) / 100) }
 print("agreement (alpha ×3 with 1,000 bootstrap resamples, Fleiss, Cohen, contested): \(f(afterAgreement - start)) s")
 print("rater signals (all, two passes): \(f(end - afterAgreement)) s")
 print("total: \(f(end - start)) s; peak RSS \(usage.ru_maxrss / 1024) MB (includes the generated data)")
+// Both at once, as the reviewer's page asks for them (two requests, two cores).
+let both = seconds()
+final class Box: @unchecked Sendable { var report: AgreementReport? }
+let box = Box()
+let group = DispatchGroup()
+DispatchQueue.global().async(group: group) { box.report = AgreementReport.compute(plain, bootstrap: 1000) }
+let concurrentAssessments = RaterQuality.assess(rated, units: units, raters: raterCount)
+group.wait()
+print("agreement and rater signals side by side on two cores: \(f(seconds() - both)) s (\(concurrentAssessments.count) raters)")
 print("nominal alpha \(report.alpha[.nominal] as Any), flagged \(assessments.filter(\.flagged).count) of \(raterCount) honest raters")
 var bySignal: [String: Int] = [:]
 for assessment in assessments { for reason in assessment.reasons { bySignal[reason.signal, default: 0] += 1 } }
