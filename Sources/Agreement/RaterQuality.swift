@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 
 /// A judgement with what the rater quality signals need.
 public struct RatedJudgement: Sendable, Equatable {
@@ -335,6 +336,37 @@ public enum RaterQuality {
         for (index, test) in pairTests.enumerated() where pairAdjusted[index] < options.falseDiscoveryRate {
             partners[test.a].append((test.b, pairAdjusted[index], test.joint, test.n))
             partners[test.b].append((test.a, pairAdjusted[index], test.joint, test.n))
+        }
+
+        // 10. Outlier test in the style of Chatbot Arena's: each vote's p-value under
+        // the others' votes on the same pair (smoothed), combined per rater with
+        // Fisher's method.
+        var logSums = [Double](repeating: 0, count: raters)
+        var votes = [Int](repeating: 0, count: raters)
+        for indices in byUnit where indices.count >= 3 {
+            var counts = [0, 0, 0, 0]
+            for index in indices where !excluded.contains(firsts[index].rater) { counts[firsts[index].category] += 1 }
+            for index in indices {
+                let judgement = firsts[index]
+                var others = counts
+                if !excluded.contains(judgement.rater) { others[judgement.category] -= 1 }
+                let total = Double(others[0] + others[1] + others[2] + others[3])
+                guard total >= 2 else { continue }
+                let observed = (Double(others[judgement.category]) + 0.5) / (total + 2)
+                var p = 0.0
+                for c in 0..<4 {
+                    let q = (Double(others[c]) + 0.5) / (total + 2)
+                    if q <= observed + 1e-12 { p += q }
+                }
+                logSums[judgement.rater] += log(min(1, p))
+                votes[judgement.rater] += 1
+            }
+        }
+        for rater in 0..<raters where votes[rater] >= options.minimumJudgements {
+            let statistic = -2 * logSums[rater]
+            let p = Statistics.chiSquareSurvival(statistic, degreesOfFreedom: 2 * votes[rater])
+            record("outlier", rater, p: p, numbers: ["fisher_statistic": statistic, "votes": Double(votes[rater])],
+                   detail: "votes unlike the other raters' on the same pairs (Fisher's χ² = \(Int(statistic.rounded())) on \(2 * votes[rater]) df)")
         }
 
         // 9. Targeted poisoning: disagreement concentrated on prompts with one token.

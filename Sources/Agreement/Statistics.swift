@@ -42,6 +42,22 @@ public enum Statistics {
         return min(1, total)
     }
 
+    /// P(X > x) for X ~ χ² with an even number of degrees of freedom 2n:
+    /// e^{-x/2} Σ_{i<n} (x/2)^i / i!, summed in log space.
+    public static func chiSquareSurvival(_ x: Double, degreesOfFreedom: Int) -> Double {
+        guard x > 0 else { return 1 }
+        let n = degreesOfFreedom / 2
+        guard n >= 1 else { return 1 }
+        let half = x / 2
+        let logHalf = log(half)
+        var terms: [Double] = []
+        terms.reserveCapacity(n)
+        for i in 0..<n { terms.append(Double(i) * logHalf - lgamma(Double(i + 1))) }
+        let top = terms.max()!
+        let sum = terms.reduce(0) { $0 + exp($1 - top) }
+        return min(1, exp(-half + top + log(sum)))
+    }
+
     /// Benjamini–Hochberg adjusted p-values (same order as the input).
     public static func benjaminiHochberg(_ pValues: [Double]) -> [Double] {
         let m = pValues.count

@@ -10,6 +10,14 @@ import Testing
         #expect(abs(Statistics.binomialUpper(7, 20, 0.3) - 0.3919901877990756) < 1e-12)
     }
 
+    @Test func chiSquareSurvivalMatchesScipy() {
+        // scipy.stats.chi2.sf(10, 4) = 0.040427681994512805; chi2.sf(3, 2) = exp(-1.5).
+        #expect(abs(Statistics.chiSquareSurvival(10, degreesOfFreedom: 4) - 0.040427681994512805) < 1e-12)
+        #expect(abs(Statistics.chiSquareSurvival(3, degreesOfFreedom: 2) - 0.22313016014842982) < 1e-12)
+        // chi2.sf(1200, 1000) ≈ 1.0e-5 (log space keeps large df finite).
+        #expect(Statistics.chiSquareSurvival(1200, degreesOfFreedom: 1000) < 1e-4)
+    }
+
     @Test func fisherMatchesTheTeaTastingExample() {
         // Fisher's lady tasting tea: 3 of 4 right, one-sided p = 17/70.
         #expect(abs(Statistics.fisherUpper(a: 3, b: 1, c: 1, d: 3) - 17.0 / 70.0) < 1e-12)
