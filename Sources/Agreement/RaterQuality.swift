@@ -31,12 +31,21 @@ public struct UnitFacts: Sendable, Equatable {
     public var gold: Int?
     /// Prompt token ids (for the trigger enrichment test).
     public var tokens: [Int]
+    /// For prompts with several pairs: the prompt's group and each response's id
+    /// within it (for intransitive cycles); nil otherwise.
+    public var responses: (prompt: Int, a: Int, b: Int)?
 
-    public init(lengthA: Int, lengthB: Int, gold: Int? = nil, tokens: [Int] = []) {
+    public init(lengthA: Int, lengthB: Int, gold: Int? = nil, tokens: [Int] = [], responses: (prompt: Int, a: Int, b: Int)? = nil) {
         self.lengthA = lengthA
         self.lengthB = lengthB
         self.gold = gold
         self.tokens = tokens
+        self.responses = responses
+    }
+
+    public static func == (lhs: UnitFacts, rhs: UnitFacts) -> Bool {
+        lhs.lengthA == rhs.lengthA && lhs.lengthB == rhs.lengthB && lhs.gold == rhs.gold && lhs.tokens == rhs.tokens
+            && lhs.responses?.prompt == rhs.responses?.prompt && lhs.responses?.a == rhs.responses?.a && lhs.responses?.b == rhs.responses?.b
     }
 }
 
@@ -110,7 +119,7 @@ public enum RaterQuality {
         var signals: [[String: [String: Double]]]
         var pValues: [String: [Int: Double]]
         var details: [String: [Int: String]]
-        static let independent: Set<String> = ["position", "length", "speed", "neutral_overuse", "gold", "self_consistency"]
+        static let independent: Set<String> = ["position", "length", "speed", "neutral_overuse", "gold", "self_consistency", "cycles"]
     }
 
     static func assessOnce(
@@ -286,6 +295,44 @@ public enum RaterQuality {
                 let (same, n) = repeatCounts[rater]
                 record("self_consistency", rater, p: Statistics.binomialLower(same, n, 0.6), numbers: ["rate": Double(same) / Double(n), "n": Double(n)],
                        detail: "repeated \(same) of \(n) earlier judgements when shown swapped")
+            }
+
+            // 11. Intransitive cycles among the rater's own choices on one prompt
+            // (A over B, B over C, C over A), out of the triads they judged fully.
+            for rater in 0..<raters {
+                var edges: [Int: [(winner: Int, loser: Int)]] = [:]
+                for index in byRater[rater] {
+                    let judgement = firsts[index]
+                    guard judgement.category < 2, let responses = units[judgement.unit].responses else { continue }
+                    let (winner, loser) = judgement.category == 0 ? (responses.a, responses.b) : (responses.b, responses.a)
+                    edges[responses.prompt, default: []].append((winner, loser))
+                }
+                var triads = 0
+                var cycles = 0
+                for (_, list) in edges where list.count >= 3 {
+                    var beats = Set<Int64>()
+                    var nodes = Set<Int>()
+                    for edge in list {
+                        beats.insert(Int64(edge.winner) << 32 | Int64(edge.loser))
+                        nodes.insert(edge.winner)
+                        nodes.insert(edge.loser)
+                    }
+                    let ordered = nodes.sorted()
+                    func wins(_ x: Int, _ y: Int) -> Bool { beats.contains(Int64(x) << 32 | Int64(y)) }
+                    func judged(_ x: Int, _ y: Int) -> Bool { wins(x, y) || wins(y, x) }
+                    for i in 0..<ordered.count {
+                        for j in (i + 1)..<ordered.count where judged(ordered[i], ordered[j]) {
+                            for k in (j + 1)..<ordered.count where judged(ordered[i], ordered[k]) && judged(ordered[j], ordered[k]) {
+                                triads += 1
+                                let (a, b, c) = (ordered[i], ordered[j], ordered[k])
+                                if (wins(a, b) && wins(b, c) && wins(c, a)) || (wins(b, a) && wins(c, b) && wins(a, c)) { cycles += 1 }
+                            }
+                        }
+                    }
+                }
+                guard triads >= 3 else { continue }
+                record("cycles", rater, p: Statistics.binomialUpper(cycles, triads, 0.25), numbers: ["cycles": Double(cycles), "triads": Double(triads)],
+                       detail: "\(cycles) intransitive cycles among \(triads) fully judged triples of responses to one prompt")
             }
         }
 

@@ -70,6 +70,27 @@ import Testing
         }
     }
 
+    @Test func intransitiveCyclesAreFound() {
+        // 30 prompts with three responses each (0 best, 2 worst); 6 consistent raters
+        // and one who always prefers in a circle.
+        var units: [UnitFacts] = []
+        var judgements: [RatedJudgement] = []
+        for prompt in 0..<30 {
+            for (a, b) in [(0, 1), (1, 2), (0, 2)] {
+                let unit = units.count
+                units.append(UnitFacts(lengthA: 500, lengthB: 500, responses: (prompt, a, b)))
+                for rater in 0..<6 { judgements.append(RatedJudgement(unit: unit, rater: rater, category: 0, shownSwapped: rater % 2 == 0)) }
+                // The cycler: 0 over 1, 1 over 2, but 2 over 0.
+                judgements.append(RatedJudgement(unit: unit, rater: 6, category: (a, b) == (0, 2) ? 1 : 0, shownSwapped: unit % 2 == 0))
+            }
+        }
+        let assessments = RaterQuality.assess(judgements, units: units, raters: 7)
+        #expect(assessments[6].signals["cycles"]?["cycles"] == 30)
+        #expect(assessments[6].reasons.contains { $0.signal == "cycles" })
+        #expect(assessments[0].signals["cycles"]?["cycles"] == 0)
+        #expect(!assessments[0].reasons.contains { $0.signal == "cycles" })
+    }
+
     @Test func reasonsCarryTheirNumbers() {
         let crowd = RaterSimulator(seed: 99)
         let assessments = RaterQuality.assess(crowd.judgements, units: crowd.units, raters: crowd.kinds.count)

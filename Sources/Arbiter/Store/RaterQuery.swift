@@ -24,6 +24,30 @@ public enum RaterQuery {
             })
             units.append(UnitFacts(lengthA: row.int(1), lengthB: row.int(2), gold: gold, tokens: tokens.sorted()))
         }
+        // Prompts with several pairs (multi-response imports): number the prompt and
+        // its responses, for the intransitive-cycle signal.
+        let shared = try db.statement(
+            """
+            SELECT id, prompt, response_a, response_b FROM pairs
+            WHERE project_id = ? AND prompt IN (SELECT prompt FROM pairs WHERE project_id = ? GROUP BY prompt HAVING count(*) >= 3)
+            """)
+        try shared.bind([.int(Int64(projectID)), .int(Int64(projectID))])
+        var promptIDs: [String: Int] = [:]
+        var responseIDs: [String: Int] = [:]
+        try shared.forEach { row in
+            guard let unit = unitIndex[row.int64(0)] else { return }
+            let prompt = promptIDs[row.string(1)] ?? {
+                promptIDs[row.string(1)] = promptIDs.count
+                return promptIDs.count - 1
+            }()
+            func id(_ text: String) -> Int {
+                let key = "\(prompt)\u{0}" + text
+                if let known = responseIDs[key] { return known }
+                responseIDs[key] = responseIDs.count
+                return responseIDs.count - 1
+            }
+            units[unit].responses = (prompt, id(row.string(2)), id(row.string(3)))
+        }
         var raterIndex: [Int: Int] = [:]
         var raterNames: [String] = []
         var judgements: [RatedJudgement] = []
