@@ -119,7 +119,7 @@ public enum RaterQuality {
         var signals: [[String: [String: Double]]]
         var pValues: [String: [Int: Double]]
         var details: [String: [Int: String]]
-        static let independent: Set<String> = ["position", "length", "speed", "neutral_overuse", "gold", "self_consistency", "cycles"]
+        static let independent: Set<String> = ["position", "speed", "neutral_overuse", "gold", "self_consistency", "cycles"]
     }
 
     static func assessOnce(
@@ -204,29 +204,6 @@ public enum RaterQuality {
                 let p = min(1, 2 * min(Statistics.binomialUpper(left, n, 0.5), Statistics.binomialLower(left, n, 0.5)))
                 record("position", rater, p: p, numbers: ["left_rate": Double(left) / Double(n), "n": Double(n)],
                        detail: "picked the response shown on the left \(left) of \(n) times")
-            }
-
-            // 3. Surface bias: the longer response, beyond the crowd's rate.
-            func longerRate(_ indices: [Int]) -> (longer: Int, n: Int) {
-                var longer = 0
-                var n = 0
-                for index in indices {
-                    let judgement = firsts[index]
-                    let facts = units[judgement.unit]
-                    guard judgement.category < 2, facts.lengthA != facts.lengthB else { continue }
-                    n += 1
-                    if (judgement.category == 0) == (facts.lengthA > facts.lengthB) { longer += 1 }
-                }
-                return (longer, n)
-            }
-            let longerRates = (0..<raters).map { longerRate(byRater[$0]) }
-            let crowdLonger = Statistics.median(longerRates.filter { $0.n >= options.minimumJudgements }.map { Double($0.longer) / Double($0.n) })
-            for rater in 0..<raters where longerRates[rater].n >= options.minimumJudgements {
-                let (longer, n) = longerRates[rater]
-                let null = min(0.95, (crowdLonger.isNaN ? 0.5 : crowdLonger) + options.rateMargin)
-                record("length", rater, p: Statistics.binomialUpper(longer, n, null),
-                       numbers: ["longer_rate": Double(longer) / Double(n), "n": Double(n), "crowd_median": crowdLonger],
-                       detail: "picked the longer response \(longer) of \(n) times (crowd median \(percent(crowdLonger)))")
             }
 
             // 4. Speed: judgements faster than the text can be read (1 s + 2 ms per character).
@@ -383,6 +360,33 @@ public enum RaterQuality {
         for (index, test) in pairTests.enumerated() where pairAdjusted[index] < options.falseDiscoveryRate {
             partners[test.a].append((test.b, pairAdjusted[index], test.joint, test.n))
             partners[test.b].append((test.a, pairAdjusted[index], test.joint, test.n))
+        }
+
+        // 3. Surface bias: on the pairs where the rater and the consensus pick
+        // different responses, how often the rater's pick is the longer one. An
+        // honest rater's departures are blind to length (50%); a verbosity script's
+        // are not.
+        for rater in 0..<raters {
+            var longer = 0
+            var n = 0
+            var allLonger = 0
+            var allDecisive = 0
+            for index in byRater[rater] {
+                let judgement = firsts[index]
+                let facts = units[judgement.unit]
+                guard judgement.category < 2, facts.lengthA != facts.lengthB else { continue }
+                let pickedLonger = (judgement.category == 0) == (facts.lengthA > facts.lengthB)
+                allDecisive += 1
+                if pickedLonger { allLonger += 1 }
+                guard let label = consensus[index], label < 2, label != judgement.category else { continue }
+                n += 1
+                if pickedLonger { longer += 1 }
+            }
+            guard n >= 5 else { continue }
+            record("length", rater, p: Statistics.binomialUpper(longer, n, 0.5 + options.rateMargin),
+                   numbers: ["longer_when_departing": Double(longer) / Double(n), "departures": Double(n),
+                             "longer_rate": allDecisive > 0 ? Double(allLonger) / Double(allDecisive) : .nan],
+                   detail: "picked the longer response on \(longer) of the \(n) pairs where they went against the consensus")
         }
 
         // 10. Outlier test in the style of Chatbot Arena's: each vote's p-value under

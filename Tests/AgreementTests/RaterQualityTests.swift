@@ -70,6 +70,26 @@ import Testing
         }
     }
 
+    @Test func eachAttackIsExplainedByItsOwnSignal() {
+        let expected: [RaterSimulator.Kind: String] = [
+            .positionBiased: "position", .tooFast: "speed", .colluding: "collusion", .lengthScripted: "length",
+            .labelFlipping: "consensus", .random: "consensus",
+        ]
+        var explained: [RaterSimulator.Kind: (hit: Int, total: Int)] = [:]
+        for seed in 1...5 as ClosedRange<UInt64> {
+            let crowd = RaterSimulator(seed: seed)
+            for assessment in RaterQuality.assess(crowd.judgements, units: crowd.units, raters: crowd.kinds.count) {
+                let kind = crowd.kinds[assessment.rater]
+                guard let signal = expected[kind] else { continue }
+                explained[kind, default: (0, 0)].total += 1
+                if assessment.reasons.contains(where: { $0.signal == signal }) { explained[kind, default: (0, 0)].hit += 1 }
+            }
+        }
+        for (kind, counts) in explained {
+            #expect(Double(counts.hit) / Double(counts.total) >= 0.9, "\(kind): \(counts.hit) of \(counts.total) explained by \(expected[kind]!)")
+        }
+    }
+
     @Test func intransitiveCyclesAreFound() {
         // 30 prompts with three responses each (0 best, 2 worst); 6 consistent raters
         // and one who always prefers in a circle.
