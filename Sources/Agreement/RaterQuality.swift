@@ -125,6 +125,10 @@ public enum RaterQuality {
     static func assessOnce(
         _ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, options: Options, excluded: Set<Int>, reuse: RawSignals?
     ) -> (assessments: [RaterAssessment], raw: RawSignals) {
+        // Per-unit facts as flat arrays: reading a UnitFacts copies (and retains)
+        // its token array, which costs more than the signals themselves.
+        let lengthA = units.map(\.lengthA)
+        let lengthB = units.map(\.lengthB)
         let firsts = judgements.filter { !$0.isRepeat }
         var byUnit = Array(repeating: [Int](), count: units.count)
         for (index, judgement) in firsts.enumerated() { byUnit[judgement.unit].append(index) }
@@ -212,9 +216,8 @@ public enum RaterQuality {
                 for index in byRater[rater] {
                     let judgement = firsts[index]
                     guard let duration = judgement.durationMilliseconds else { continue }
-                    let facts = units[judgement.unit]
                     fastCounts[rater].n += 1
-                    if duration < 1000 + 2 * (facts.lengthA + facts.lengthB) { fastCounts[rater].fast += 1 }
+                    if duration < 1000 + 2 * (lengthA[judgement.unit] + lengthB[judgement.unit]) { fastCounts[rater].fast += 1 }
                 }
             }
             let crowdFast = Statistics.median(fastCounts.filter { $0.n >= options.minimumJudgements }.map { Double($0.fast) / Double($0.n) })
@@ -373,9 +376,10 @@ public enum RaterQuality {
             var allDecisive = 0
             for index in byRater[rater] {
                 let judgement = firsts[index]
-                let facts = units[judgement.unit]
-                guard judgement.category < 2, facts.lengthA != facts.lengthB else { continue }
-                let pickedLonger = (judgement.category == 0) == (facts.lengthA > facts.lengthB)
+                let a = lengthA[judgement.unit]
+                let b = lengthB[judgement.unit]
+                guard judgement.category < 2, a != b else { continue }
+                let pickedLonger = (judgement.category == 0) == (a > b)
                 allDecisive += 1
                 if pickedLonger { allLonger += 1 }
                 guard let label = consensus[index], label < 2, label != judgement.category else { continue }
@@ -421,7 +425,13 @@ public enum RaterQuality {
         }
 
         // 9. Targeted poisoning: disagreement concentrated on prompts with one token.
-        let tokenCount = (units.lazy.compactMap { $0.tokens.last }.max() ?? -1) + 1
+        var tokenStart = [Int](repeating: 0, count: units.count + 1)
+        var tokenList: [Int32] = []
+        for (index, facts) in units.enumerated() {
+            tokenList.append(contentsOf: facts.tokens.map(Int32.init))
+            tokenStart[index + 1] = tokenList.count
+        }
+        let tokenCount = Int(tokenList.max() ?? -1) + 1
         var tokenSeen = [Int](repeating: 0, count: tokenCount)
         var tokenDisagree = [Int](repeating: 0, count: tokenCount)
         for rater in 0..<raters {
@@ -432,7 +442,9 @@ public enum RaterQuality {
             // Flat counters indexed by token id, reset after each rater.
             var touched: [Int] = []
             for (position, index) in comparable.enumerated() {
-                for token in units[firsts[index].unit].tokens {
+                let unit = firsts[index].unit
+                for slot in tokenStart[unit]..<tokenStart[unit + 1] {
+                    let token = Int(tokenList[slot])
                     if tokenSeen[token] == 0 { touched.append(token) }
                     tokenSeen[token] += 1
                     if disagreeing[position] { tokenDisagree[token] += 1 }
