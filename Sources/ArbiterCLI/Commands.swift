@@ -17,22 +17,6 @@ enum Commands {
     }
 }
 
-/// Reads a whole text file.
-enum FileText {
-    static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-}
-
 /// Unbuffered standard output, so that lines reach a pipe at once (a server
 /// prints its demo tokens and then runs for hours).
 enum Output {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Arbiter
 import JSON
+import Storage
 
 /// `arbiter project create|list`.
 struct ProjectCommand: ParsableCommand {
@@ -36,7 +37,7 @@ struct ProjectCommand: ParsableCommand {
             settings.strengthEnabled = !noStrength
             settings.rationaleRequired = rationaleRequired
             if let guidelinesFile {
-                guard let text = FileText.read(guidelinesFile) else { throw CLIError(message: "cannot read \(guidelinesFile)") }
+                guard let text = TextFile.read(guidelinesFile) else { throw CLIError(message: "cannot read \(guidelinesFile)") }
                 settings.guidelines = text
             }
             let project = try Commands.withDatabase(database) { db in try ProjectRepository.create(db, name: name, settings: settings) }

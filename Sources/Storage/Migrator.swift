@@ -42,7 +42,7 @@ public struct Migrator: Sendable {
         }
         var migrations: [Migration] = []
         for name in names.sorted() {
-            guard let sql = Self.readFile(directory + "/" + name) else {
+            guard let sql = TextFile.read(directory + "/" + name) else {
                 throw Failure(description: "cannot read migration \(name)")
             }
             migrations.append(Migration(identifier: String(name.dropLast(4)), sql: sql, checksum: Digest.hex(Digest.sha256(sql))))
@@ -98,18 +98,5 @@ public struct Migrator: Sendable {
             done.append(migration.identifier)
         }
         return done
-    }
-
-    static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 }

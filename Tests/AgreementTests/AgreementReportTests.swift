@@ -1,5 +1,6 @@
 import Agreement
 import Testing
+import TestSupport
 
 @Suite struct AgreementReportTests {
     /// Three raters on 40 units: raters 0 and 1 mostly agree, rater 2 is random.

@@ -1,5 +1,6 @@
 import Agreement
 import Testing
+import TestSupport
 
 @Suite struct DawidSkeneTests {
     /// Raters with known confusion matrices judge items with a known truth: EM

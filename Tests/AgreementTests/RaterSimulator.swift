@@ -1,3 +1,4 @@
+import TestSupport
 import Agreement
 
 /// A seeded crowd: honest raters of varying noise and every kind of attacker,

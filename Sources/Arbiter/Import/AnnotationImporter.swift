@@ -9,91 +9,66 @@ import JSON
 /// twice is a duplicate, not a second judgement.
 public enum AnnotationImporter {
     public static func run(_ db: Database, project: Project, reader: inout JSONLReader, options: ImportOptions) throws -> ImportReport {
-        var report = ImportReport()
-        try db.execute("BEGIN IMMEDIATE")
-        do {
-            let findPair = try db.statement("SELECT id, gold IS NOT NULL FROM pairs WHERE project_id = ? AND external_id = ?")
-            let previous = try db.statement("SELECT count(*) FROM annotations WHERE pair_id = ? AND user_id = ?")
-            let duplicate = try db.statement(
-                "SELECT 1 FROM annotations WHERE pair_id = ? AND user_id = ? AND created_at = ? AND choice = ? LIMIT 1")
-            let insert = try db.statement(
-                """
-                INSERT INTO annotations (project_id, pair_id, user_id, kind, choice, strength, aspects, rationale,
-                    shown_swapped, duration_ms, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            let count = try db.statement("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?")
-            var raters: [String: Int] = [:]
-            let now = Clock.iso8601(milliseconds: Clock.nowMilliseconds())
-            while true {
-                let line: ArraySlice<UInt8>
-                do {
-                    guard let next = try reader.nextLine() else { break }
-                    line = next
-                } catch {
-                    report.record(line: error.line, "longer than \(error.limit) bytes")
-                    break
-                }
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                report.lines += 1
-                let judgement: ImportedJudgement
-                do {
-                    judgement = try ImportedJudgement.parse(line, project: project)
-                } catch {
-                    report.record(line: reader.lineNumber, error.message)
-                    continue
-                }
-                try findPair.bind([.int(Int64(project.id)), .text(judgement.pair)])
-                guard let (pairID, isGold) = try findPair.first({ ($0.int64(0), $0.bool(1)) }) else {
-                    report.record(line: reader.lineNumber, "pair: no pair '\(judgement.pair)' in project '\(project.name)'")
-                    continue
-                }
-                if report.errorCount > 0 && !options.skipInvalid { continue }
-                let raterID: Int
-                if let known = raters[judgement.annotator.lowercased()] {
-                    raterID = known
-                } else {
-                    do {
-                        raterID = try UserRepository.rater(db, username: judgement.annotator)
-                    } catch let error as ValidationError {
-                        report.record(line: reader.lineNumber, "annotator: \(error.message)")
-                        continue
-                    }
-                    raters[judgement.annotator.lowercased()] = raterID
-                }
-                let createdAt = judgement.createdAt ?? now
-                try duplicate.bind([.int(pairID), .int(Int64(raterID)), .text(createdAt), .text(judgement.choice.rawValue)])
-                if try duplicate.first({ _ in true }) == true {
-                    report.duplicates += 1
-                    continue
-                }
-                try previous.bind([.int(pairID), .int(Int64(raterID))])
-                let seenBefore = (try previous.first { $0.int(0) } ?? 0) > 0
-                let kind: AssignmentKind = seenBefore ? .repeat : (isGold ? .gold : .normal)
-                try insert.bind([
-                    .int(Int64(project.id)), .int(pairID), .int(Int64(raterID)), .text(kind.rawValue), .text(judgement.choice.rawValue),
-                    SQLValue(judgement.strength), SQLValue(judgement.aspects.map { JSONValueText.text(of: $0) }),
-                    SQLValue(judgement.rationale), judgement.shownSwapped.map { SQLValue($0) } ?? .null,
-                    SQLValue(judgement.durationMilliseconds), .text(createdAt),
-                ])
-                try insert.run()
-                if kind == .normal {
-                    try count.bind([.int(pairID)])
-                    try count.run()
-                }
-                report.imported += 1
+        let findPair = try db.statement("SELECT id, gold IS NOT NULL FROM pairs WHERE project_id = ? AND external_id = ?")
+        let previous = try db.statement("SELECT count(*) FROM annotations WHERE pair_id = ? AND user_id = ?")
+        let duplicate = try db.statement(
+            "SELECT 1 FROM annotations WHERE pair_id = ? AND user_id = ? AND created_at = ? AND choice = ? LIMIT 1")
+        let insert = try db.statement(
+            """
+            INSERT INTO annotations (project_id, pair_id, user_id, kind, choice, strength, aspects, rationale,
+                shown_swapped, duration_ms, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let count = try db.statement("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?")
+        var raters: [String: Int] = [:]
+        let now = Clock.iso8601(milliseconds: Clock.nowMilliseconds())
+        return try ImportTransaction.run(db, reader: &reader, options: options) { line, number, writing, report in
+            let judgement: ImportedJudgement
+            do throws(ValidationError) {
+                judgement = try ImportedJudgement.parse(line, project: project)
+            } catch {
+                report.record(line: number, error.message)
+                return
             }
-            if options.dryRun || (report.errorCount > 0 && !options.skipInvalid) {
-                try db.execute("ROLLBACK")
-                if report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: report) }
-                return report
+            try findPair.bind([.int(Int64(project.id)), .text(judgement.pair)])
+            guard let (pairID, isGold) = try findPair.first({ ($0.int64(0), $0.bool(1)) }) else {
+                report.record(line: number, "pair: no pair '\(judgement.pair)' in project '\(project.name)'")
+                return
             }
-            try db.execute("COMMIT")
-            report.committed = true
-            return report
-        } catch {
-            if db.inTransaction { try? db.execute("ROLLBACK") }
-            throw error
+            guard writing else { return }
+            let raterID: Int
+            if let known = raters[judgement.annotator.lowercased()] {
+                raterID = known
+            } else {
+                do {
+                    raterID = try UserRepository.rater(db, username: judgement.annotator)
+                } catch let error as ValidationError {
+                    report.record(line: number, "annotator: \(error.message)")
+                    return
+                }
+                raters[judgement.annotator.lowercased()] = raterID
+            }
+            let createdAt = judgement.createdAt ?? now
+            try duplicate.bind([.int(pairID), .int(Int64(raterID)), .text(createdAt), .text(judgement.choice.rawValue)])
+            if try duplicate.first({ _ in true }) == true {
+                report.duplicates += 1
+                return
+            }
+            try previous.bind([.int(pairID), .int(Int64(raterID))])
+            let seenBefore = (try previous.first { $0.int(0) } ?? 0) > 0
+            let kind: AssignmentKind = seenBefore ? .repeat : (isGold ? .gold : .normal)
+            try insert.bind([
+                .int(Int64(project.id)), .int(pairID), .int(Int64(raterID)), .text(kind.rawValue), .text(judgement.choice.rawValue),
+                SQLValue(judgement.strength), SQLValue(judgement.aspects.map { JSONValueText.text(of: $0) }),
+                SQLValue(judgement.rationale), judgement.shownSwapped.map { SQLValue($0) } ?? .null,
+                SQLValue(judgement.durationMilliseconds), .text(createdAt),
+            ])
+            try insert.run()
+            if kind == .normal {
+                try count.bind([.int(pairID)])
+                try count.run()
+            }
+            report.imported += 1
         }
     }
 }

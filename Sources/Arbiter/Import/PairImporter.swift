@@ -5,71 +5,44 @@ public import Storage
 public enum PairImporter {
     /// Reads every line of `reader` into project `projectID` on `db`.
     public static func run(_ db: Database, projectID: Int, reader: inout JSONLReader, options: ImportOptions) throws -> ImportReport {
-        var report = ImportReport()
         let parser = PairLineParser(limits: options.limits, pairsPerPrompt: options.pairsPerPrompt)
-        try db.execute("BEGIN IMMEDIATE")
-        do {
-            let insert = try db.statement(
-                """
-                INSERT INTO pairs (project_id, external_id, content_hash, prompt, prompt_is_messages, response_a, response_b,
-                    model_a, model_b, metadata, gold)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                """)
-            let existing = try db.statement("SELECT content_hash FROM pairs WHERE project_id = ? AND external_id = ?")
-            let project = SQLValue.int(Int64(projectID))
-            while true {
-                let line: ArraySlice<UInt8>
-                do {
-                    guard let next = try reader.nextLine() else { break }
-                    line = next
-                } catch {
-                    report.record(line: error.line, "longer than \(error.limit) bytes")
-                    break
-                }
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                report.lines += 1
-                let pairs: [PairInput]
-                do {
-                    pairs = try parser.parse(line)
-                } catch {
-                    report.record(line: reader.lineNumber, error.message)
+        let insert = try db.statement(
+            """
+            INSERT INTO pairs (project_id, external_id, content_hash, prompt, prompt_is_messages, response_a, response_b,
+                model_a, model_b, metadata, gold)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """)
+        let existing = try db.statement("SELECT content_hash FROM pairs WHERE project_id = ? AND external_id = ?")
+        let project = SQLValue.int(Int64(projectID))
+        return try ImportTransaction.run(db, reader: &reader, options: options) { line, number, writing, report in
+            let pairs: [PairInput]
+            do throws(ValidationError) {
+                pairs = try parser.parse(line)
+            } catch {
+                report.record(line: number, error.message)
+                return
+            }
+            guard writing else { return }
+            for pair in pairs {
+                let hash = pair.contentHash
+                let externalID = pair.externalID ?? "sha256:" + Digest.hex(Array(hash.prefix(12)))
+                try insert.bind([
+                    project, .text(externalID), .blob(hash), .text(pair.prompt.storedText), SQLValue(pair.prompt.isMessages),
+                    .text(pair.responseA), .text(pair.responseB), SQLValue(pair.modelA), SQLValue(pair.modelB),
+                    SQLValue(pair.metadata.map { JSONValueText.text(of: $0) }), SQLValue(pair.gold?.rawValue),
+                ])
+                if try insert.run() == 1 {
+                    report.imported += 1
                     continue
                 }
-                // After a refusal-worthy error, keep validating but stop writing.
-                if report.errorCount > 0 && !options.skipInvalid { continue }
-                for pair in pairs {
-                    let hash = pair.contentHash
-                    let externalID = pair.externalID ?? "sha256:" + Digest.hex(Array(hash.prefix(12)))
-                    try insert.bind([
-                        project, .text(externalID), .blob(hash), .text(pair.prompt.storedText), SQLValue(pair.prompt.isMessages),
-                        .text(pair.responseA), .text(pair.responseB), SQLValue(pair.modelA), SQLValue(pair.modelB),
-                        SQLValue(pair.metadata.map { JSONValueText.text(of: $0) }), SQLValue(pair.gold?.rawValue),
-                    ])
-                    if try insert.run() == 1 {
-                        report.imported += 1
-                        continue
-                    }
-                    // Skipped: the same pair again is a duplicate; the same id with other content is an error.
-                    try existing.bind([project, .text(externalID)])
-                    if let stored = try existing.first({ $0.blob(0) }), stored != hash {
-                        report.record(line: reader.lineNumber, "id '\(externalID)' is already used by a different pair")
-                    } else {
-                        report.duplicates += 1
-                    }
+                // Skipped: the same pair again is a duplicate; the same id with other content is an error.
+                try existing.bind([project, .text(externalID)])
+                if let stored = try existing.first({ $0.blob(0) }), stored != hash {
+                    report.record(line: number, "id '\(externalID)' is already used by a different pair")
+                } else {
+                    report.duplicates += 1
                 }
             }
-            if options.dryRun || (report.errorCount > 0 && !options.skipInvalid) {
-                try db.execute("ROLLBACK")
-                if report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: report) }
-                report.imported = options.dryRun ? report.imported : 0
-                return report
-            }
-            try db.execute("COMMIT")
-            report.committed = true
-            return report
-        } catch {
-            if db.inTransaction { try? db.execute("ROLLBACK") }
-            throw error
         }
     }
 }

@@ -96,11 +96,7 @@ public struct PairLineParser: Sendable {
             responseA: chosen, responseB: rejected, metadata: try metadata(object, known: known)
         )
         // Seeded by the content, so the same line always lands the same way round.
-        let swapped = pair.contentHash[0] & 1 == 1
-        if swapped { (pair.responseA, pair.responseB) = (pair.responseB, pair.responseA) }
-        var metadata = pair.metadata ?? JSONObject()
-        metadata["source_chosen"] = .string(swapped ? "B" : "A")
-        pair.metadata = metadata
+        Self.randomizeSides(&pair)
         try check(pair)
         return pair
     }
@@ -154,11 +150,7 @@ public struct PairLineParser: Sendable {
             externalID: try externalID(object["id"]), prompt: chosenPrompt,
             responseA: chosenResponse, responseB: rejectedResponse, metadata: try metadata(object, known: known)
         )
-        let swapped = pair.contentHash[0] & 1 == 1
-        if swapped { (pair.responseA, pair.responseB) = (pair.responseB, pair.responseA) }
-        var metadata = pair.metadata ?? JSONObject()
-        metadata["source_chosen"] = .string(swapped ? "B" : "A")
-        pair.metadata = metadata
+        Self.randomizeSides(&pair)
         try check(pair)
         return pair
     }
@@ -193,6 +185,16 @@ public struct PairLineParser: Sendable {
         }
         guard !messages.isEmpty else { throw ValidationError("\(field): no Human turn before the last Assistant turn") }
         return (.messages(messages), response)
+    }
+
+    /// The chosen response arrives as A; put it on a side seeded by the content (so
+    /// a re-import lands the same way) and keep the source's preference.
+    static func randomizeSides(_ pair: inout PairInput) {
+        let swapped = pair.contentHash[0] & 1 == 1
+        if swapped { (pair.responseA, pair.responseB) = (pair.responseB, pair.responseA) }
+        var metadata = pair.metadata ?? JSONObject()
+        metadata["source_chosen"] = .string(swapped ? "B" : "A")
+        pair.metadata = metadata
     }
 
     // MARK: Fields

@@ -1,0 +1,44 @@
+public import Storage
+
+/// What every import shares: one `BEGIN IMMEDIATE` transaction over all lines,
+/// line numbers, blank lines skipped, over-long lines reported, and at the end
+/// COMMIT — or ROLLBACK for a dry run or a refusal (which then throws
+/// ``ImportRefused``). A crash midway leaves the database as it was.
+enum ImportTransaction {
+    /// Runs `handle` for each non-blank line. `handle` validates and, while the
+    /// import may still write (`writing`), writes; it records problems in the report.
+    static func run(
+        _ db: Database, reader: inout JSONLReader, options: ImportOptions,
+        handle: (_ line: ArraySlice<UInt8>, _ number: Int, _ writing: Bool, _ report: inout ImportReport) throws -> Void
+    ) throws -> ImportReport {
+        var report = ImportReport()
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            while true {
+                let line: ArraySlice<UInt8>
+                do {
+                    guard let next = try reader.nextLine() else { break }
+                    line = next
+                } catch {
+                    report.record(line: error.line, "longer than \(error.limit) bytes")
+                    break
+                }
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                report.lines += 1
+                // After a refusal-worthy error, keep validating but stop writing.
+                try handle(line, reader.lineNumber, report.errorCount == 0 || options.skipInvalid, &report)
+            }
+            if options.dryRun || (report.errorCount > 0 && !options.skipInvalid) {
+                try db.execute("ROLLBACK")
+                if report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: report) }
+                return report
+            }
+            try db.execute("COMMIT")
+            report.committed = true
+            return report
+        } catch {
+            if db.inTransaction { try? db.execute("ROLLBACK") }
+            throw error
+        }
+    }
+}
