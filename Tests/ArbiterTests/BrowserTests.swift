@@ -259,7 +259,7 @@ struct ReviewPageTests {
         try browser.element(".queue-item[data-annotator='lefty'] .decision-comment").type("always the left side")
         try browser.element(".queue-item[data-annotator='lefty'] .decide-quarantined").click()
         try browser.wait(until: "document.getElementById('excluded').textContent.includes('of 1 quarantined')")
-        #expect(try browser.element("#raters tbody tr[data-annotator='lefty'] .rater-status").text == "quarantined")
+        try browser.wait(until: "document.querySelector(\"#raters tbody tr[data-annotator='lefty'] .rater-status\")?.textContent === 'quarantined'")
         #expect(try await app.count("SELECT count(*) FROM rater_status WHERE status = 'quarantined'") == 1)
         await app.stop()
     }
