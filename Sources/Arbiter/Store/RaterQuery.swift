@@ -4,8 +4,18 @@ public import Storage
 
 /// Rater quality and poisoning signals over a project's stored judgements.
 public enum RaterQuery {
+    /// The users the detector flags in a project (for exports' default exclusion).
+    public static func flaggedUserIDs(_ db: Database, projectID: Int) throws -> Set<Int> {
+        guard let report = try report(db, projectID: projectID, raw: true)["raters"]?.arrayValue else { return [] }
+        return Set(report.compactMap { $0["status"]?.stringValue == "flagged" ? $0["user_id"]?.intValue.map(Int.init) : nil })
+    }
+
     /// `{"raters":[{"annotator","annotations","status","suspicion","reasons":[...],"signals":{...}}]}`.
     public static func report(_ db: Database, projectID: Int) throws -> JSONValue {
+        try report(db, projectID: projectID, raw: false)
+    }
+
+    static func report(_ db: Database, projectID: Int, raw: Bool) throws -> JSONValue {
         var unitIndex: [Int64: Int] = [:]
         var units: [UnitFacts] = []
         var tokenIDs: [String: Int] = [:]
@@ -95,7 +105,7 @@ public enum RaterQuery {
                 }
                 let decision = userIDs[assessment.rater].flatMap { decisions[$0] }
                 let status = decision?.status ?? (assessment.flagged ? "flagged" : "ok")
-                return [
+                var entry: JSONObject = [
                     "annotator": .string(raterNames[assessment.rater]), "annotations": .int(Int64(assessment.judgements)),
                     "status": .string(status), "comment": decision.map { .string($0.comment) } ?? .null,
                     "suspicion": .double(assessment.suspicion),
@@ -109,6 +119,8 @@ public enum RaterQuery {
                     }),
                     "signals": .object(signals),
                 ]
+                if raw { entry["user_id"] = JSONValue(userIDs[assessment.rater]) }
+                return .object(entry)
             })
         ]
     }

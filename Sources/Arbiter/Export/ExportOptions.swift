@@ -1,0 +1,44 @@
+/// What `arbiter export` writes.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    /// TRL preference rows: prompt / chosen / rejected (conversational when the prompt is a message list).
+    case trl
+    /// OpenAI preference fine-tuning: input.messages, preferred_output, non_preferred_output.
+    case openai
+    /// Anthropic HH-RLHF transcripts: "\n\nHuman: …\n\nAssistant: …".
+    case hhRLHF = "hh-rlhf"
+    /// Prompt and the chosen response, for supervised fine-tuning (TRL prompt/completion).
+    case sft
+    /// Every annotation as JSONL, excluded ones marked with why.
+    case raw
+    /// `raw` as RFC 4180 CSV.
+    case csv
+
+    /// Whether pairs are aggregated into one preference each.
+    public var isPairwise: Bool { self != .raw && self != .csv }
+}
+
+/// How judgements become one preference per pair.
+public enum Aggregation: String, Sendable {
+    /// Dawid–Skene: each rater weighted by their estimated reliability.
+    case weighted
+    /// The most decisive votes, each rater counting once.
+    case majority
+}
+
+/// Options of an export.
+public struct ExportOptions: Sendable {
+    public var format: ExportFormat = .trl
+    public var aggregate: Aggregation = .weighted
+    /// Drop pairs whose winning share (vote share or posterior) is below this.
+    public var minAgreement = 0.0
+    /// Keep raters the detector flagged (quarantined raters are always left out).
+    public var includeFlagged = false
+    /// Fraction of pairs written to a test file (nil: one file).
+    public var testFraction: Double?
+    /// Seed of the train/test split.
+    public var seed: UInt64 = 0
+    /// Add TRL's `margin` column (winning share × mean strength of the winning votes).
+    public var margin = false
+
+    public init() {}
+}

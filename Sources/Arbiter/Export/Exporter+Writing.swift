@@ -1,0 +1,148 @@
+import JSON
+import Storage
+
+extension Exporter {
+    /// `data.jsonl` → `data.train.jsonl` / `data.test.jsonl`.
+    static func splitPaths(_ out: String) -> (train: String, test: String) {
+        if out.hasSuffix(".jsonl") {
+            let stem = String(out.dropLast(6))
+            return (stem + ".train.jsonl", stem + ".test.jsonl")
+        }
+        return (out + ".train", out + ".test")
+    }
+
+    /// A pair goes to the test file when a hash of (seed, external id) falls below the fraction.
+    static func inTest(_ externalID: String, seed: UInt64, fraction: Double) -> Bool {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ seed
+        for byte in externalID.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01B3
+        }
+        hash ^= hash >> 33
+        hash = hash &* 0xFF51_AFD7_ED55_8CCD
+        hash ^= hash >> 33
+        return Double(hash >> 11) / Double(1 << 53) < fraction
+    }
+
+    static func writePairwise(_ db: Database, project: Project, options: ExportOptions, decisions: Decisions, out: String) throws -> [JSONValue] {
+        let paths = options.testFraction == nil ? (train: out, test: "") : splitPaths(out)
+        let train = try HashingFileWriter(path: paths.train)
+        let test = options.testFraction == nil ? nil : try HashingFileWriter(path: paths.test)
+        var lines = (train: 0, test: 0)
+        let rows = try db.statement(
+            "SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b FROM pairs WHERE project_id = ? ORDER BY id")
+        try rows.bind([.int(Int64(project.id))])
+        try rows.forEach { row in
+            guard let decision = decisions.winners[row.int64(0)] else { return }
+            let externalID = row.string(1)
+            let prompt = Prompt.stored(row.string(2), isMessages: row.bool(3))
+            let (chosen, rejected) = decision.aWins ? (row.string(4), row.string(5)) : (row.string(5), row.string(4))
+            let line = Self.line(options.format, id: externalID, prompt: prompt, chosen: chosen, rejected: rejected,
+                                 margin: options.margin ? decision.share * decision.strength : nil)
+            if let test, let fraction = options.testFraction, inTest(externalID, seed: options.seed, fraction: fraction) {
+                try test.write(line)
+                lines.test += 1
+            } else {
+                try train.write(line)
+                lines.train += 1
+            }
+        }
+        var files: [JSONValue] = [["path": .string(paths.train), "sha256": .string(try train.close()), "lines": .int(Int64(lines.train))]]
+        if let test { files.append(["path": .string(paths.test), "sha256": .string(try test.close()), "lines": .int(Int64(lines.test))]) }
+        return files
+    }
+
+    /// One output line (with its newline).
+    static func line(_ format: ExportFormat, id: String, prompt: Prompt, chosen: String, rejected: String, margin: Double?) -> [UInt8] {
+        let assistant = { (text: String) -> JSONValue in [["role": "assistant", "content": .string(text)]] }
+        var object: JSONObject
+        switch format {
+        case .trl:
+            switch prompt {
+            case .text(let text):
+                object = ["prompt": .string(text), "chosen": .string(chosen), "rejected": .string(rejected)]
+            case .messages:
+                object = ["prompt": prompt.json, "chosen": assistant(chosen), "rejected": assistant(rejected)]
+            }
+            if let margin { object["margin"] = .double(margin) }
+        case .openai:
+            let messages: JSONValue
+            switch prompt {
+            case .text(let text): messages = [["role": "user", "content": .string(text)]]
+            case .messages: messages = prompt.json
+            }
+            object = ["input": ["messages": messages], "preferred_output": assistant(chosen), "non_preferred_output": assistant(rejected)]
+        case .hhRLHF:
+            let transcript: String
+            switch prompt {
+            case .text(let text): transcript = "\n\nHuman: " + text
+            case .messages(let messages):
+                transcript = messages.map { ($0.role == "assistant" ? "\n\nAssistant: " : "\n\nHuman: ") + $0.content }.joined()
+            }
+            object = ["chosen": .string(transcript + "\n\nAssistant: " + chosen), "rejected": .string(transcript + "\n\nAssistant: " + rejected)]
+        case .sft:
+            switch prompt {
+            case .text(let text): object = ["prompt": .string(text), "completion": .string(chosen)]
+            case .messages: object = ["prompt": prompt.json, "completion": assistant(chosen)]
+            }
+        case .raw, .csv:
+            object = [:]
+        }
+        _ = id
+        var bytes = JSONValue.object(object).serialized()
+        bytes.append(0x0A)
+        return bytes
+    }
+
+    static func writeRaw(
+        _ db: Database, project: Project, options: ExportOptions, excluding quarantined: Set<Int>, flagged: Set<Int>,
+        names: [Int: String], out: String
+    ) throws -> (file: JSONValue, excluded: Int) {
+        let writer = try HashingFileWriter(path: out)
+        let columns = ["pair_id", "annotator", "choice", "strength", "aspects", "rationale", "shown_swapped", "duration_ms", "created_at",
+                       "kind", "rater_status", "excluded", "excluded_reason"]
+        if options.format == .csv { try writer.write(columns.joined(separator: ",") + "\r\n") }
+        var lines = 0
+        var excluded = 0
+        let rows = try db.statement(
+            """
+            SELECT p.external_id, n.user_id, n.choice, n.strength, n.aspects, n.rationale, n.shown_swapped, n.duration_ms, n.created_at, n.kind
+            FROM annotations n JOIN pairs p ON p.id = n.pair_id WHERE n.project_id = ? ORDER BY n.id
+            """)
+        try rows.bind([.int(Int64(project.id))])
+        try rows.forEach { row in
+            let user = row.int(1)
+            let reason: String? = quarantined.contains(user) ? "rater quarantined" : flagged.contains(user) ? "rater flagged" : nil
+            if reason != nil { excluded += 1 }
+            let values: [JSONValue] = [
+                .string(row.string(0)), JSONValue(names[user]), .string(row.string(2)), JSONValue(row.optionalInt(3)),
+                row.optionalString(4).flatMap { try? JSONValue.parse($0) } ?? .null, JSONValue(row.optionalString(5)),
+                row.isNull(6) ? .null : .bool(row.bool(6)), JSONValue(row.optionalInt(7)), .string(row.string(8)), .string(row.string(9)),
+                .string(quarantined.contains(user) ? "quarantined" : flagged.contains(user) ? "flagged" : "ok"), .bool(reason != nil),
+                JSONValue(reason),
+            ]
+            if options.format == .csv {
+                try writer.write(values.map(csvField).joined(separator: ",") + "\r\n")
+            } else {
+                var bytes = JSONValue.object(JSONObject(zip(columns, values).map { (key: $0, value: $1) })).serialized()
+                bytes.append(0x0A)
+                try writer.write(bytes)
+            }
+            lines += 1
+        }
+        return (["path": .string(out), "sha256": .string(try writer.close()), "lines": .int(Int64(lines))], excluded)
+    }
+
+    /// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled.
+    static func csvField(_ value: JSONValue) -> String {
+        let text: String
+        switch value {
+        case .null: return ""
+        case .string(let string): text = string
+        case .bool(let flag): return flag ? "true" : "false"
+        default: text = value.jsonText
+        }
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
+        return "\"" + text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+    }
+}

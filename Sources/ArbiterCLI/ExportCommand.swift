@@ -1,0 +1,50 @@
+import ArgumentParser
+import Arbiter
+import JSON
+import Storage
+
+/// `arbiter export`: a preference dataset and its manifest.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export a preference dataset with a manifest.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The project's name.") var project: String
+    @Option(help: "trl, openai, hh-rlhf, sft, raw or csv.") var format: String
+    @Option(help: "The data file to write (the manifest goes beside it).") var out: String
+    @Option(help: "weighted (Dawid–Skene) or majority.") var aggregate = "weighted"
+    @Option(name: .customLong("min-agreement"), help: "Drop pairs whose winning share is below this (0–1).") var minAgreement = 0.0
+    @Flag(name: .customLong("include-flagged"), help: "Keep raters the detector flagged.") var includeFlagged = false
+    @Option(help: "Write train/test files, e.g. test=0.1.") var split: String?
+    @Option(help: "Seed of the split.") var seed: UInt64 = 0
+    @Flag(help: "Add TRL's margin column.") var margin = false
+
+    func run() throws {
+        guard let format = ExportFormat(rawValue: format) else {
+            throw CLIError(message: "--format must be one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let aggregation = Aggregation(rawValue: aggregate) else { throw CLIError(message: "--aggregate must be weighted or majority") }
+        guard (0...1).contains(minAgreement) else { throw CLIError(message: "--min-agreement must be between 0 and 1") }
+        var options = ExportOptions()
+        options.format = format
+        options.aggregate = aggregation
+        options.minAgreement = minAgreement
+        options.includeFlagged = includeFlagged
+        options.seed = seed
+        options.margin = margin
+        if let split {
+            let parts = split.split(separator: "=")
+            guard parts.count == 2, parts[0] == "test", let fraction = Double(parts[1]), fraction > 0, fraction < 1 else {
+                throw CLIError(message: "--split must look like test=0.1")
+            }
+            options.testFraction = fraction
+        }
+        let manifest = try Commands.withDatabase(database) { db -> JSONValue in
+            guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
+            return try Exporter.run(db, project: found, options: options, out: out, now: Clock.nowMilliseconds())
+        }
+        for file in manifest["files"]?.arrayValue ?? [] {
+            Output.line("\(file["path"]?.stringValue ?? "?"): \(file["lines"]?.intValue ?? 0) lines, sha256 \(file["sha256"]?.stringValue ?? "")")
+        }
+        Output.line("manifest: \(out).manifest.json")
+    }
+}

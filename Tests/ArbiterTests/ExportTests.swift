@@ -1,0 +1,119 @@
+@testable import Arbiter
+import JSON
+import Storage
+import Testing
+import TestSupport
+
+@Suite struct ExportTests {
+    /// Three pairs: p0 → A, p1 → tie, p2 → B (a conversation); "mallory" is
+    /// quarantined and votes the other way everywhere.
+    func fixture() throws -> (TestDatabase, Project) {
+        let test = try TestDatabase()
+        let project = try test.project()
+        _ = try test.importPairs([
+            #"{"id":"p0","prompt":"Say hi","response_a":"Hello!","response_b":"Go away."}"#,
+            #"{"id":"p1","prompt":"Pick","response_a":"one","response_b":"two"}"#,
+            #"{"id":"p2","prompt":[{"role":"system","content":"Be brief."},{"role":"user","content":"2+2?"}],"response_a":"5","response_b":"4"}"#,
+        ], into: project)
+        var lines: [String] = []
+        for rater in ["ann", "bob", "cat"] {
+            lines.append(#"{"pair":"p0","annotator":"\#(rater)","choice":"A","strength":3,"rationale":"polite, \"kind\"\nand short"}"#)
+            lines.append(#"{"pair":"p1","annotator":"\#(rater)","choice":"tie"}"#)
+            lines.append(#"{"pair":"p2","annotator":"\#(rater)","choice":"B","strength":2}"#)
+        }
+        for pair in ["p0", "p1", "p2"] { lines.append(#"{"pair":"\#(pair)","annotator":"mallory","choice":"A"}"#) }
+        _ = try test.importAnnotations(lines, into: project)
+        let mallory = try #require(try UserRepository.find(test.db, username: "mallory"))
+        try RaterStatus.set(test.db, projectID: project.id, userID: mallory.id, decision: .quarantined, comment: "test", by: 1, now: 0)
+        return (test, project)
+    }
+
+    func lines(_ path: String) throws -> [JSONValue] {
+        try (TextFile.read(path) ?? "").split(separator: "\n").map { try JSONValue.parse(String($0)) }
+    }
+
+    @Test(arguments: [Aggregation.majority, .weighted])
+    func trlRowsManifestAndExclusions(aggregate: Aggregation) throws {
+        let (test, project) = try fixture()
+        var options = ExportOptions()
+        options.aggregate = aggregate
+        options.margin = true
+        let out = test.directory.path + "/trl.jsonl"
+        let manifest = try Exporter.run(test.db, project: project, options: options, out: out, now: 0)
+        let rows = try lines(out)
+        #expect(rows.count == 2)
+        #expect(rows[0]["prompt"] == "Say hi")
+        #expect(rows[0]["chosen"] == "Hello!")
+        #expect(rows[0]["rejected"] == "Go away.")
+        #expect((rows[0]["margin"]?.doubleValue ?? 0) > 2.5, "unanimous, strength 3")
+        // A conversation keeps its messages; completions become assistant turns.
+        #expect(rows[1]["prompt"]?.arrayValue?.count == 2)
+        #expect(rows[1]["chosen"] == [["role": "assistant", "content": "4"]])
+        #expect(manifest["counts"]?["dropped"]?["tie"] == 1)
+        #expect(manifest["counts"]?["annotations_excluded"] == 3)
+        #expect(manifest["excluded_raters"]?.arrayValue?.first?["annotator"] == "mallory")
+        let file = try #require(manifest["files"]?.arrayValue?.first)
+        #expect(file["sha256"]?.stringValue == Digest.hex(Digest.sha256(TextFile.read(out) ?? "")))
+        #expect(try TextFile.read(out + ".manifest.json").map { try JSONValue.parse($0).jsonText } == manifest.jsonText)
+    }
+
+    @Test func openaiHHAndSFTShapes() throws {
+        let (test, project) = try fixture()
+        var options = ExportOptions()
+        options.aggregate = .majority
+        options.format = .openai
+        let openai = test.directory.path + "/openai.jsonl"
+        _ = try Exporter.run(test.db, project: project, options: options, out: openai, now: 0)
+        let o = try lines(openai)
+        #expect(o[0]["input"]?["messages"] == [["role": "user", "content": "Say hi"]])
+        #expect(o[0]["preferred_output"] == [["role": "assistant", "content": "Hello!"]])
+        #expect(o[0]["non_preferred_output"] == [["role": "assistant", "content": "Go away."]])
+        #expect(o[1]["input"]?["messages"]?.arrayValue?.first?["role"] == "system")
+
+        options.format = .hhRLHF
+        let hh = test.directory.path + "/hh.jsonl"
+        _ = try Exporter.run(test.db, project: project, options: options, out: hh, now: 0)
+        let h = try lines(hh)
+        #expect(h[0]["chosen"] == "\n\nHuman: Say hi\n\nAssistant: Hello!")
+        #expect(h[0]["rejected"] == "\n\nHuman: Say hi\n\nAssistant: Go away.")
+
+        options.format = .sft
+        let sft = test.directory.path + "/sft.jsonl"
+        _ = try Exporter.run(test.db, project: project, options: options, out: sft, now: 0)
+        #expect(try lines(sft)[0] == ["prompt": "Say hi", "completion": "Hello!"])
+    }
+
+    @Test func rawAndCSVMarkExclusionsAndQuote() throws {
+        let (test, project) = try fixture()
+        var options = ExportOptions()
+        options.format = .raw
+        let raw = test.directory.path + "/raw.jsonl"
+        _ = try Exporter.run(test.db, project: project, options: options, out: raw, now: 0)
+        let rows = try lines(raw)
+        #expect(rows.count == 12)
+        #expect(rows.filter { $0["excluded"] == true }.allSatisfy { $0["annotator"] == "mallory" && $0["excluded_reason"] == "rater quarantined" })
+        options.format = .csv
+        let csv = test.directory.path + "/raw.csv"
+        _ = try Exporter.run(test.db, project: project, options: options, out: csv, now: 0)
+        let text = try #require(TextFile.read(csv))
+        #expect(text.hasPrefix("pair_id,annotator,choice,strength,aspects,rationale,shown_swapped,duration_ms,created_at,kind,rater_status,excluded,excluded_reason\r\n"))
+        #expect(text.contains("\"polite, \"\"kind\"\"\nand short\""), "RFC 4180 quoting")
+    }
+
+    @Test func splitsAreSeededAndDisjoint() throws {
+        let test = try TestDatabase()
+        let project = try test.project()
+        _ = try test.importPairs((0..<200).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a","response_b":"b"}"# }, into: project)
+        _ = try test.importAnnotations((0..<200).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"A"}"# }, into: project)
+        var options = ExportOptions()
+        options.aggregate = .majority
+        options.testFraction = 0.2
+        options.seed = 7
+        let one = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/a.jsonl", now: 0)
+        let two = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/b.jsonl", now: 0)
+        let counts = one["files"]?.arrayValue?.map { $0["lines"]?.intValue ?? 0 } ?? []
+        #expect(counts.reduce(0, +) == 200)
+        #expect((20...60).contains(counts[1]), "about 20% in test: \(counts)")
+        #expect(one["files"]?.arrayValue?.map { $0["sha256"] } == two["files"]?.arrayValue?.map { $0["sha256"] }, "same seed, same split")
+    }
+}
