@@ -117,3 +117,28 @@ import TestSupport
         #expect(one["files"]?.arrayValue?.map { $0["sha256"] } == two["files"]?.arrayValue?.map { $0["sha256"] }, "same seed, same split")
     }
 }
+
+@Suite struct ExportRouteTests {
+    @Test func theAPIStreamsTheExportWithItsChecksum() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 300)
+        let lines = (0..<300).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"\#($0 % 3 == 0 ? "B" : "A")","strength":2}"# }
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        let reviewer = try await app.user("rev", role: .reviewer)
+        let response = try app.client().request(
+            "GET", "/api/projects/\(project.id)/export?format=trl&aggregate=majority&margin=true", headers: ["Authorization": "Bearer \(reviewer)"])
+        #expect(response.status == 200)
+        #expect(response.header("transfer-encoding") == "chunked")
+        #expect(response.header("x-export-lines") == "300")
+        #expect(response.header("x-export-sha256") == Digest.hex(Digest.sha256(response.body)))
+        let first = try JSONValue.parse(String(decoding: response.body.split(separator: 0x0A)[0], as: UTF8.self))
+        #expect(first["chosen"] == "B0")
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'export'") == 1)
+        let bad = try app.client().request("GET", "/api/projects/\(project.id)/export?format=parquet", headers: ["Authorization": "Bearer \(reviewer)"])
+        #expect(bad.status == 400)
+        await app.stop()
+    }
+}

@@ -55,6 +55,7 @@ public struct App: Sendable {
         ProjectRoutes(store: store).register(on: &api)
         AnnotationRoutes(store: store, now: now).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
+        ExportRoutes(store: store, now: now).register(on: &api)
         routeTable = api.specs
         router = api.router
         let publicDirectory = try Locations.publicDirectory(configuration.publicDirectory)

@@ -1,0 +1,81 @@
+import Glibc
+import HTTPServer
+import JSON
+import Storage
+
+/// `GET /api/projects/{id}/export?format=trl&aggregate=weighted&min_agreement=0.6&include_flagged=false&margin=true`:
+/// the export is written to a temporary file by a reader, then streamed in 64 KiB
+/// chunks (memory stays flat whatever the size). The manifest's counts and the
+/// data's SHA-256 travel in headers; the export is audited.
+struct ExportRoutes: Sendable {
+    let store: ArbiterStore
+    let now: @Sendable () -> Int64
+
+    func register(on api: inout APIRouter) {
+        api.add(.GET, "/api/projects/{id}/export", .reviewing) { request, caller in try await export(request, caller) }
+    }
+
+    func options(_ query: [String: String]) throws -> ExportOptions {
+        var options = ExportOptions()
+        guard let format = query["format"].flatMap(ExportFormat.init(rawValue:)) else {
+            throw ValidationError("format: one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        options.format = format
+        if let text = query["aggregate"] {
+            guard let aggregate = Aggregation(rawValue: text) else { throw ValidationError("aggregate: weighted or majority") }
+            options.aggregate = aggregate
+        }
+        if let text = query["min_agreement"] {
+            guard let value = Double(text), (0...1).contains(value) else { throw ValidationError("min_agreement: a number from 0 to 1") }
+            options.minAgreement = value
+        }
+        options.includeFlagged = query["include_flagged"] == "true"
+        options.margin = query["margin"] == "true"
+        if query["split"] != nil { throw ValidationError("split: use the command line (arbiter export --split) for train/test files") }
+        return options
+    }
+
+    func export(_ request: Request, _ caller: Caller) async throws -> Response {
+        let projectID = try request.parameters.int("id")
+        let options = try options(request.queryItems)
+        let now = self.now()
+        var template = Array("/tmp/arbiter-export-XXXXXX".utf8CString)
+        guard let directory = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+            throw HTTPError(.serviceUnavailable, code: "unavailable", message: "cannot create a temporary file")
+        }
+        let path = directory + "/export"
+        let manifest = try await store.pool.read { db -> JSONValue in
+            guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
+            return try Exporter.run(db, project: project, options: options, out: path, now: now)
+        }
+        let address = request.remoteAddress
+        try await store.pool.write { db in
+            try Audit.record(db, actor: caller.user.id, action: "export", target: "project:\(projectID)",
+                             details: JSONObjectText(["format": options.format.rawValue]), address: address, now: now)
+        }
+        let file = manifest["files"]?.arrayValue?.first
+        var headers: HTTPHeaders = [
+            "Content-Disposition": "attachment; filename=\"project-\(projectID).\(options.format == .csv ? "csv" : "jsonl")\"",
+            "X-Export-Sha256": file?["sha256"]?.stringValue ?? "",
+            "X-Export-Lines": String(file?["lines"]?.intValue ?? 0),
+            "X-Export-Counts": manifest["counts"]?.jsonText ?? "{}",
+        ]
+        headers["Cache-Control"] = "no-store"
+        let contentType = options.format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson"
+        return .stream(contentType: contentType, headers: headers) { writer in
+            defer {
+                unlink(path)
+                unlink(path + ".manifest.json")
+                rmdir(directory)
+            }
+            guard let handle = fopen(path, "rb") else { throw ValidationError("the export file vanished") }
+            defer { fclose(handle) }
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, handle) }
+                if count <= 0 { break }
+                try await writer.write(Array(chunk[0..<count]))
+            }
+        }
+    }
+}
