@@ -4,10 +4,21 @@ public import Storage
 
 /// Rater quality and poisoning signals over a project's stored judgements.
 public enum RaterQuery {
-    /// The users the detector flags in a project (for exports' default exclusion).
+    /// The users the detector flags in a project and no admin cleared (for
+    /// exports' default exclusion).
     public static func flaggedUserIDs(_ db: Database, projectID: Int) throws -> Set<Int> {
-        guard let report = try report(db, projectID: projectID, raw: true)["raters"]?.arrayValue else { return [] }
-        return Set(report.compactMap { $0["status"]?.stringValue == "flagged" ? $0["user_id"]?.intValue.map(Int.init) : nil })
+        let loaded = try load(db, projectID: projectID)
+        let decisions = try RaterStatus.all(db, projectID: projectID)
+        return Set(loaded.assessments.filter(\.flagged).map { loaded.userIDs[$0.rater] }.filter { decisions[$0] == nil })
+    }
+
+    /// Everything the signals were computed from, and the assessments.
+    struct Loaded {
+        var assessments: [RaterAssessment]
+        var raterNames: [String]
+        var userIDs: [Int]
+        var tokenNames: [Int: String]
+        var durations: [[Double]]
     }
 
     /// `{"raters":[{"annotator","annotations","status","suspicion","reasons":[...],"signals":{...}}]}`.
@@ -16,6 +27,15 @@ public enum RaterQuery {
     }
 
     static func report(_ db: Database, projectID: Int, raw: Bool) throws -> JSONValue {
+        let loaded = try load(db, projectID: projectID)
+        let (assessments, raterNames, tokenNames, durations) = (loaded.assessments, loaded.raterNames, loaded.tokenNames, loaded.durations)
+        let decisions = try RaterStatus.all(db, projectID: projectID)
+        let userIDs = Dictionary(uniqueKeysWithValues: loaded.userIDs.enumerated().map { ($0.offset, $0.element) })
+        return render(assessments: assessments, raterNames: raterNames, tokenNames: tokenNames, durations: durations,
+                      decisions: decisions, userIDs: userIDs, raw: raw)
+    }
+
+    static func load(_ db: Database, projectID: Int) throws -> Loaded {
         var unitIndex: [Int64: Int] = [:]
         var units: [UnitFacts] = []
         var tokenIDs: [String: Int] = [:]
@@ -89,10 +109,17 @@ public enum RaterQuery {
         for judgement in judgements where !judgement.isRepeat {
             if let duration = judgement.durationMilliseconds { durations[judgement.rater].append(Double(duration)) }
         }
-        let tokenNames = Dictionary(uniqueKeysWithValues: tokenIDs.map { ($1, $0) })
-        let decisions = try RaterStatus.all(db, projectID: projectID)
-        let userIDs = Dictionary(uniqueKeysWithValues: raterIndex.map { ($1, $0) })
         let assessments = RaterQuality.assess(judgements, units: units, raters: raterNames.count)
+        var userIDList = [Int](repeating: 0, count: raterNames.count)
+        for (user, index) in raterIndex { userIDList[index] = user }
+        return Loaded(assessments: assessments, raterNames: raterNames, userIDs: userIDList,
+                      tokenNames: Dictionary(uniqueKeysWithValues: tokenIDs.map { ($1, $0) }), durations: durations)
+    }
+
+    static func render(
+        assessments: [RaterAssessment], raterNames: [String], tokenNames: [Int: String], durations: [[Double]],
+        decisions: [Int: (status: String, comment: String)], userIDs: [Int: Int], raw: Bool
+    ) -> JSONValue {
         return [
             "raters": .array(assessments.sorted { ($0.suspicion, $0.judgements) > ($1.suspicion, $1.judgements) }.map { assessment in
                 var signals = JSONObject()
