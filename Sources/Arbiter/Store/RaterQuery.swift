@@ -43,10 +43,13 @@ public enum RaterQuery {
             "SELECT id, length(response_a), length(response_b), gold, prompt FROM pairs WHERE project_id = ? ORDER BY id")
         try pairs.bind([.int(Int64(projectID))])
         let categories = [Choice.a, .b, .tie, .bothBad]
+        var promptGroups: [Int: [Int64]] = [:]
         try pairs.forEach { row in
             unitIndex[row.int64(0)] = units.count
             let gold = row.optionalString(3).flatMap { Choice(rawValue: $0) }.flatMap { categories.firstIndex(of: $0) }
-            let tokens = Set(Tokens.words(row.string(4)).map { word in
+            let promptText = row.string(4)
+            promptGroups[promptText.hashValue, default: []].append(row.int64(0))
+            let tokens = Set(Tokens.words(promptText).map { word in
                 tokenIDs[word] ?? {
                     tokenIDs[word] = tokenIDs.count
                     return tokenIDs.count - 1
@@ -56,18 +59,16 @@ public enum RaterQuery {
         }
         // Prompts with several pairs (multi-response imports): number the prompt and
         // its responses, for the intransitive-cycle signal.
-        let shared = try db.statement(
-            """
-            SELECT id, prompt, response_a, response_b FROM pairs
-            WHERE project_id = ? AND prompt IN (SELECT prompt FROM pairs WHERE project_id = ? GROUP BY prompt HAVING count(*) >= 3)
-            """)
-        try shared.bind([.int(Int64(projectID)), .int(Int64(projectID))])
+        let shared = try db.statement("SELECT id, prompt, response_a, response_b FROM pairs WHERE id = ?")
         var promptIDs: [String: Int] = [:]
         var responseIDs: [String: Int] = [:]
-        try shared.forEach { row in
-            guard let unit = unitIndex[row.int64(0)] else { return }
-            let prompt = promptIDs[row.string(1)] ?? {
-                promptIDs[row.string(1)] = promptIDs.count
+        for pairID in promptGroups.values.filter({ $0.count >= 3 }).joined() {
+            try shared.bind([.int(pairID)])
+            guard let row = try shared.first({ (id: $0.int64(0), prompt: $0.string(1), a: $0.string(2), b: $0.string(3)) }),
+                  let unit = unitIndex[row.id]
+            else { continue }
+            let prompt = promptIDs[row.prompt] ?? {
+                promptIDs[row.prompt] = promptIDs.count
                 return promptIDs.count - 1
             }()
             func id(_ text: String) -> Int {
@@ -76,7 +77,7 @@ public enum RaterQuery {
                 responseIDs[key] = responseIDs.count
                 return responseIDs.count - 1
             }
-            units[unit].responses = (prompt, id(row.string(2)), id(row.string(3)))
+            units[unit].responses = (prompt, id(row.a), id(row.b))
         }
         var raterIndex: [Int: Int] = [:]
         var raterNames: [String] = []
@@ -84,11 +85,13 @@ public enum RaterQuery {
         var previous: (pair: Int64, user: Int) = (-1, -1)
         let rows = try db.statement(
             """
-            SELECT n.pair_id, n.user_id, u.username, n.choice, n.shown_swapped, n.duration_ms
-            FROM annotations n JOIN users u ON u.id = n.user_id
+            SELECT n.pair_id, n.user_id, n.choice, n.shown_swapped, n.duration_ms
+            FROM annotations n
             WHERE n.project_id = ? ORDER BY n.pair_id, n.user_id, n.id
             """)
         try rows.bind([.int(Int64(projectID))])
+        var usernames: [Int: String] = [:]
+        try db.query("SELECT id, username FROM users") { usernames[$0.int(0)] = $0.string(1) }
         try rows.forEach { row in
             let pair = row.int64(0)
             let user = row.int(1)
@@ -97,13 +100,13 @@ public enum RaterQuery {
             previous = (pair, user)
             let rater = raterIndex[user] ?? {
                 raterIndex[user] = raterNames.count
-                raterNames.append(row.string(2))
+                raterNames.append(usernames[user] ?? "#\(user)")
                 return raterNames.count - 1
             }()
-            let category = Choice(rawValue: row.string(3)).flatMap { categories.firstIndex(of: $0) } ?? 2
+            let category = Choice(rawValue: row.string(2)).flatMap { categories.firstIndex(of: $0) } ?? 2
             judgements.append(RatedJudgement(
-                unit: unit, rater: rater, category: category, shownSwapped: row.isNull(4) ? nil : row.bool(4),
-                durationMilliseconds: row.optionalInt(5), isRepeat: isRepeat))
+                unit: unit, rater: rater, category: category, shownSwapped: row.isNull(3) ? nil : row.bool(3),
+                durationMilliseconds: row.optionalInt(4), isRepeat: isRepeat))
         }
         var durations = Array(repeating: [Double](), count: raterNames.count)
         for judgement in judgements where !judgement.isRepeat {
@@ -155,18 +158,23 @@ public enum RaterQuery {
 
 /// Lower-cased words of a prompt, for the trigger enrichment test.
 enum Tokens {
+    /// Words of at least two bytes: runs of ASCII letters and digits (lower-cased)
+    /// and of non-ASCII bytes (letters of other scripts), read straight off UTF-8.
     static func words(_ text: String) -> [String] {
         var words: [String] = []
-        var current = ""
-        for scalar in text.unicodeScalars {
-            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
-                current.unicodeScalars.append(scalar)
-            } else if !current.isEmpty {
-                if current.count >= 2 { words.append(current.lowercased()) }
-                current = ""
+        var current: [UInt8] = []
+        func flush() {
+            if current.count >= 2, let word = String(validating: current, as: UTF8.self) { words.append(word) }
+            current.removeAll(keepingCapacity: true)
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), 0x80...0xFF: current.append(byte)
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): current.append(byte | 0x20)
+            default: flush()
             }
         }
-        if current.count >= 2 { words.append(current.lowercased()) }
+        flush()
         return words
     }
 }
