@@ -29,6 +29,8 @@ let package = Package(
         // System libraries: SQLite (libsqlite3-dev) and OpenSSL (libssl-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        // Bradley–Terry reward model: features, trainer, scoring, safetensors. Pure, no BLAS.
+        .target(name: "RewardModel", swiftSettings: swiftSettings),
         // Agreement statistics and rater quality. Pure: arrays in, numbers out.
         .target(name: "Agreement", swiftSettings: swiftSettings),
         // JSON parsing and writing: strict, fast, with line-precise errors. Pure.
@@ -87,6 +89,11 @@ let package = Package(
         .testTarget(
             name: "AgreementTests",
             dependencies: ["Agreement", "JSON", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RewardModelTests",
+            dependencies: ["RewardModel", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
