@@ -57,6 +57,7 @@ let package = Package(
                 "Storage",
                 "JSON",
                 "Agreement",
+                "RewardModel",
                 "CLinux",
                 "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),

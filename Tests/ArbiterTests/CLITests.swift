@@ -122,3 +122,34 @@ import TestSupport
 extension String {
     var trimmingNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
 }
+
+@Suite struct RewardCommandTests {
+    @Test func trainThenScore() throws {
+        let directory = TemporaryDirectory()
+        var lines = ""
+        var random = SplitMix(seed: 3)
+        let words = ["alpha", "beta", "gamma", "delta", "omega", "sigma"]
+        for _ in 0..<400 {
+            let noise = (0..<6).map { _ in words[Int(random.next() % 6)] }.joined(separator: " ")
+            lines += JSONValue.object(["prompt": "q", "chosen": .string(noise + " thanks for asking"), "rejected": .string(noise + " no idea")]).jsonText + "\n"
+        }
+        directory.write("train.jsonl", lines)
+        let trained = try CommandRunner.arbiter(["train", "--input", directory.path + "/train.jsonl", "--out", directory.path + "/model", "--bits", "14"])
+        #expect(trained.status == 0, "\(trained)")
+        let metrics = try JSONValue.parse(TextFile.read(directory.path + "/model/metrics.json") ?? "")
+        #expect((metrics["held_out_accuracy"]?.doubleValue ?? 0) > 0.9)
+        for key in ["log_loss", "expected_calibration_error", "longer_wins", "shorter_wins", "reward_length_correlation"] {
+            #expect(metrics[key]?.doubleValue != nil, "\(key)")
+        }
+        directory.write("score.jsonl", #"{"prompt":"q","chosen":"thanks for asking","rejected":"no idea"}"# + "\n" + #"{"prompt":"q","response":"no idea"}"# + "\n")
+        let scored = try CommandRunner.arbiter(["score", "--model", directory.path + "/model", "--input", directory.path + "/score.jsonl"])
+        #expect(scored.status == 0)
+        let out = scored.stdout.split(separator: "\n").map { try? JSONValue.parse(String($0)) }
+        #expect(out.count == 2)
+        #expect((out[0]?["chosen_score"]?.doubleValue ?? 0) > (out[0]?["rejected_score"]?.doubleValue ?? 0))
+        #expect(out[1]?["score"]?.doubleValue != nil)
+        let missing = try CommandRunner.arbiter(["score", "--model", directory.path + "/nope", "--input", directory.path + "/score.jsonl"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.split(separator: "\n").count == 1)
+    }
+}
