@@ -8,6 +8,8 @@ import Glibc
 /// let hash = try await pool.run { try Password.hash("correct horse battery") }
 /// ```
 public final class ThreadPool: Sendable {
+    /// What the threads are for (diagnostics).
+    public let name: String
     private let queue = BlockingQueue<Job>()
 
     final class Job: @unchecked Sendable {
@@ -18,7 +20,8 @@ public final class ThreadPool: Sendable {
 
     /// Starts `threads` threads.
     public init(name: String, threads: Int) {
-        for index in 0..<max(1, threads) {
+        self.name = name
+        for _ in 0..<max(1, threads) {
             let queue = self.queue
             let box = Unmanaged.passRetained(Job {
                 while true {
@@ -33,8 +36,6 @@ public final class ThreadPool: Sendable {
                 return nil
             }, box)
             pthread_detach(thread)
-            _ = index
-            _ = name
         }
     }
 

@@ -37,7 +37,7 @@ extension Exporter {
             let externalID = row.string(1)
             let prompt = Prompt.stored(row.string(2), isMessages: row.bool(3))
             let (chosen, rejected) = decision.aWins ? (row.string(4), row.string(5)) : (row.string(5), row.string(4))
-            let line = Self.line(options.format, id: externalID, prompt: prompt, chosen: chosen, rejected: rejected,
+            let line = Self.line(options.format, prompt: prompt, chosen: chosen, rejected: rejected,
                                  margin: options.margin ? decision.share * decision.strength : nil)
             if let test, let fraction = options.testFraction, inTest(externalID, seed: options.seed, fraction: fraction) {
                 try test.write(line)
@@ -53,7 +53,7 @@ extension Exporter {
     }
 
     /// One output line (with its newline).
-    static func line(_ format: ExportFormat, id: String, prompt: Prompt, chosen: String, rejected: String, margin: Double?) -> [UInt8] {
+    static func line(_ format: ExportFormat, prompt: Prompt, chosen: String, rejected: String, margin: Double?) -> [UInt8] {
         let assistant = { (text: String) -> JSONValue in [["role": "assistant", "content": .string(text)]] }
         var object: JSONObject
         switch format {
@@ -88,7 +88,6 @@ extension Exporter {
         case .raw, .csv:
             object = [:]
         }
-        _ = id
         var bytes = JSONValue.object(object).serialized()
         bytes.append(0x0A)
         return bytes
