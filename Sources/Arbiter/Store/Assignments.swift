@@ -52,6 +52,11 @@ public enum Assignments {
             choice = try openPair(db, projectID: projectID, overlap: project.settings.overlap, user: user)
                 .map { ($0, .normal, Bool.random(using: &random)) }
         }
+        // Nothing left but gold pairs this annotator has not seen: serve those
+        // before saying there is nothing left.
+        if choice == nil && project.settings.goldRate > 0 {
+            choice = try goldPair(db, projectID: projectID, user: user).map { ($0, .gold, Bool.random(using: &random)) }
+        }
         guard let choice else { return nil }
         let expires = now + Int64(project.settings.leaseTTLSeconds) * 1000
         try db.run(
