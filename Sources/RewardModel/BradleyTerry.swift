@@ -108,11 +108,13 @@ public struct LinearRewardModel: Sendable {
     x > 20 ? x : x < -20 ? expf(x) : log1pf(expf(x))
 }
 
-/// SplitMix64 for reproducible shuffles.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+/// SplitMix64 (Steele et al.): a small seeded generator for reproducible shuffles.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    /// Seeded by the first eight bytes (big-endian) of a digest.
+    public init(seed bytes: [UInt8]) { state = bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

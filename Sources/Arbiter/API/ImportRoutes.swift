@@ -32,24 +32,22 @@ struct ImportRoutes: Sendable {
     }
 
     func importPairs(_ request: Request, _ caller: Caller) async throws -> Response {
-        let projectID = try request.parameters.int("id")
-        let options = try options(request)
-        let body = request.body
-        let now = self.now()
-        let report = try await store.pool.exclusive { db -> ImportReport in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw APIError.noSuchProject }
-            var reader = JSONLReader(bytes: body)
-            let report = try PairImporter.run(db, projectID: projectID, reader: &reader, options: options)
-            if report.committed {
-                try Audit.record(db, actor: caller.user.id, action: "import_pairs", target: "project:\(projectID)",
-                                 details: JSONObjectText(["imported": "\(report.imported)"]), address: request.remoteAddress, now: now)
-            }
-            return report
+        try await runImport(request, caller, action: "import_pairs") { db, project, reader, options in
+            try PairImporter.run(db, projectID: project.id, reader: &reader, options: options)
         }
-        return .json(report.json)
     }
 
     func importAnnotations(_ request: Request, _ caller: Caller) async throws -> Response {
+        try await runImport(request, caller, action: "import_annotations") { db, project, reader, options in
+            try AnnotationImporter.run(db, project: project, reader: &reader, options: options)
+        }
+    }
+
+    /// Runs an importer alone on the writer over the request body; audits what was committed.
+    func runImport(
+        _ request: Request, _ caller: Caller, action: String,
+        _ importer: @escaping @Sendable (Database, Project, inout JSONLReader, ImportOptions) throws -> ImportReport
+    ) async throws -> Response {
         let projectID = try request.parameters.int("id")
         let options = try options(request)
         let body = request.body
@@ -57,9 +55,9 @@ struct ImportRoutes: Sendable {
         let report = try await store.pool.exclusive { db -> ImportReport in
             guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
             var reader = JSONLReader(bytes: body)
-            let report = try AnnotationImporter.run(db, project: project, reader: &reader, options: options)
+            let report = try importer(db, project, &reader, options)
             if report.committed {
-                try Audit.record(db, actor: caller.user.id, action: "import_annotations", target: "project:\(projectID)",
+                try Audit.record(db, actor: caller.user.id, action: action, target: "project:\(projectID)",
                                  details: JSONObjectText(["imported": "\(report.imported)"]), address: request.remoteAddress, now: now)
             }
             return report

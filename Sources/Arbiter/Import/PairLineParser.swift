@@ -1,4 +1,5 @@
 public import JSON
+import RewardModel
 import Storage
 
 /// Turns one JSONL line into pairs. Accepted shapes (DESIGN.md):
@@ -122,7 +123,7 @@ public struct PairLineParser: Sendable {
         for i in 0..<texts.count { for j in (i + 1)..<texts.count { combinations.append((i, j)) } }
         if let k = pairsPerPrompt, k < combinations.count {
             // A deterministic shuffle seeded by the prompt, then the first k.
-            var generator = SeededGenerator(seed: Digest.sha256(prompt.json.jsonText))
+            var generator = SplitMix64(seed: Digest.sha256(prompt.json.jsonText))
             combinations.shuffle(using: &generator)
             combinations = Array(combinations.prefix(k)).sorted { $0 < $1 }
         }
@@ -285,24 +286,5 @@ public struct PairLineParser: Sendable {
 
     private func check(_ pair: PairInput) throws(ValidationError) {
         guard pair.responseA != pair.responseB else { throw ValidationError("the two responses are identical") }
-    }
-}
-
-/// SplitMix64, seeded from bytes: reproducible shuffles.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: [UInt8]) {
-        state = seed.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
-    }
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

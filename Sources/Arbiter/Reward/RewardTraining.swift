@@ -13,6 +13,14 @@ public enum RewardTraining {
         return parts.isEmpty ? messages.compactMap { $0["content"]?.stringValue }.joined(separator: "\n\n") : parts.joined(separator: "\n\n")
     }
 
+    static func parse(_ line: ArraySlice<UInt8>, number: Int) throws -> JSONValue {
+        do {
+            return try line.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) }
+        } catch {
+            throw ValidationError("line \(number): invalid JSON: \(error)")
+        }
+    }
+
     /// Trains on TRL lines in `input`; writes model.safetensors, config.json, metrics.json into `out`.
     public static func train(input: String, out: String, bits: Int = 20, epochs: Int = 10, seed: UInt64 = 42) throws -> JSONValue {
         guard (8...24).contains(bits) else { throw ValidationError("--bits must be between 8 and 24") }
@@ -23,12 +31,7 @@ public enum RewardTraining {
         var lengths: [(chosen: Int, rejected: Int)] = []
         while let line = try reader.nextLine() {
             if line.allSatisfy({ $0 == 0x20 }) { continue }
-            let value: JSONValue
-            do {
-                value = try line.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) }
-            } catch {
-                throw ValidationError("line \(reader.lineNumber): invalid JSON: \(error)")
-            }
+            let value = try parse(line, number: reader.lineNumber)
             guard let chosen = text(value["chosen"]), let rejected = text(value["rejected"]) else {
                 throw ValidationError("line \(reader.lineNumber): expected TRL chosen and rejected")
             }
@@ -39,7 +42,7 @@ public enum RewardTraining {
         guard comparisons.count >= 10 else { throw ValidationError("\(input): at least 10 comparisons are needed, found \(comparisons.count)") }
         // A seeded 10% held out for the metrics; the trainer splits the rest for early stopping.
         var order = Array(comparisons.indices)
-        var random = HoldOutShuffle(seed: seed ^ 0x5EED)
+        var random = SplitMix64(seed: seed ^ 0x5EED)
         order.shuffle(using: &random)
         let testCount = max(1, comparisons.count / 10)
         let test = Array(order.prefix(testCount))
@@ -131,12 +134,7 @@ public enum RewardTraining {
         defer { reader.close() }
         while let line = try reader.nextLine() {
             if line.allSatisfy({ $0 == 0x20 }) { continue }
-            let value: JSONValue
-            do {
-                value = try line.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) }
-            } catch {
-                throw ValidationError("line \(reader.lineNumber): invalid JSON: \(error)")
-            }
+            let value = try parse(line, number: reader.lineNumber)
             if let chosen = text(value["chosen"]), let rejected = text(value["rejected"]) {
                 let result: JSONValue = ["chosen_score": .double(Double(model.score(hasher.features(chosen)))),
                                          "rejected_score": .double(Double(model.score(hasher.features(rejected))))]
@@ -160,18 +158,5 @@ public enum RewardTraining {
             bytes.append(contentsOf: chunk[0..<n])
         }
         return bytes
-    }
-}
-
-/// SplitMix64 for the held-out split.
-struct HoldOutShuffle: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
