@@ -2,18 +2,44 @@ import ArgumentParser
 import Arbiter
 import JSON
 
+/// The training flags shared by `arbiter train` and `arbiter export --reward-model`.
+struct RewardTrainingFlags: ParsableArguments {
+    @Option(help: "Feature buckets as a power of two (8–24).") var bits = 20
+    @Option(help: "Most passes over the data (early stopping may end sooner).") var epochs = 20
+    @Option(name: .customLong("train-seed"), help: "Seed for shuffling, the held-out split and initial weights.") var trainSeed: UInt64 = 42
+    @Option(help: "Hidden units of an MLP beside the linear model (0: linear only).") var hidden = 0
+
+    var options: RewardTrainingOptions {
+        var options = RewardTrainingOptions()
+        options.bits = bits
+        options.epochs = epochs
+        options.seed = trainSeed
+        options.hidden = hidden
+        return options
+    }
+}
+
 /// `arbiter train`: a Bradley–Terry reward model from TRL lines.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train", abstract: "Train a reward model on TRL prompt/chosen/rejected lines.")
 
     @Option(help: "TRL JSONL file.") var input: String
     @Option(help: "Directory for model.safetensors, config.json and metrics.json.") var out: String
-    @Option(help: "Feature buckets as a power of two.") var bits = 20
-    @Option(help: "Most passes over the data (early stopping may end sooner).") var epochs = 10
-    @Option(help: "Seed for shuffling and the held-out split.") var seed: UInt64 = 42
+    @OptionGroup var training: RewardTrainingFlags
+    @Option(help: "Seed (same as --train-seed).") var seed: UInt64?
+    @Option(name: .customLong("features-out"), help: ArgumentHelp("Also write svmlight features (benchmarks).", visibility: .hidden)) var featuresOut: String?
 
     func run() throws {
-        let metrics = try RewardTraining.train(input: input, out: out, bits: bits, epochs: epochs, seed: seed)
+        var options = training.options
+        if let seed { options.seed = seed }
+        options.featuresOut = featuresOut
+        let metrics = try RewardTraining.train(input: input, out: out, options: options)
+        Output.metricsSummary(metrics, out: out)
+    }
+}
+
+extension Output {
+    static func metricsSummary(_ metrics: JSONValue, out: String) {
         let accuracy = metrics["held_out_accuracy"]?.doubleValue ?? 0
         Output.line("held-out accuracy \(Double(Int(accuracy * 1000)) / 10)% on \(metrics["held_out_pairs"]?.intValue ?? 0) pairs; model in \(out)")
         if let warning = metrics["warning"]?.stringValue { Output.line("warning: \(warning)") }

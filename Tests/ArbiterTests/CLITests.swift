@@ -151,5 +151,37 @@ extension String {
         let missing = try CommandRunner.arbiter(["score", "--model", directory.path + "/nope", "--input", directory.path + "/score.jsonl"])
         #expect(missing.status != 0)
         #expect(missing.stderr.split(separator: "\n").count == 1)
+
+        // --hidden: the MLP's tensors have the real safetensors layout Python reads.
+        let mlp = try CommandRunner.arbiter(["train", "--input", directory.path + "/train.jsonl", "--out", directory.path + "/mlp",
+                                             "--bits", "14", "--hidden", "8"])
+        #expect(mlp.status == 0, "\(mlp)")
+        let shapes = try CommandRunner.run("/usr/bin/env", ["python3", "-c", """
+            from safetensors.numpy import load_file
+            t = load_file("\(directory.path)/mlp/model.safetensors")
+            print(sorted((k, v.shape, str(v.dtype)) for k, v in t.items()))
+            """])
+        #expect(shapes.stdout == "[('embedding.weight', (16384, 8), 'float32'), ('hidden.bias', (8,), 'float32'), ('linear.weight', (16384,), 'float32'), ('output.weight', (8,), 'float32')]\n", "\(shapes)")
+        let mlpScored = try CommandRunner.arbiter(["score", "--model", directory.path + "/mlp", "--input", directory.path + "/score.jsonl"])
+        let first = try JSONValue.parse(String(mlpScored.stdout.split(separator: "\n").first ?? ""))
+        #expect((first["chosen_score"]?.doubleValue ?? 0) > (first["rejected_score"]?.doubleValue ?? 0))
+    }
+
+    @Test func badTrainingInputIsOneLineAndWritesNothing() throws {
+        let directory = TemporaryDirectory()
+        let good = #"{"prompt":"q","chosen":"yes","rejected":"no"}"#
+        for (name, text, message) in [
+            ("broken", String(repeating: good + "\n", count: 20) + "{oops\n", "line 21: invalid JSON"),
+            ("fields", String(repeating: good + "\n", count: 20) + #"{"prompt":"q","chosen":"yes"}"# + "\n", "line 21: expected TRL chosen and rejected"),
+            ("few", good + "\n", "at least 10 comparisons"),
+        ] {
+            directory.write(name + ".jsonl", text)
+            let result = try CommandRunner.arbiter(["train", "--input", directory.path + "/\(name).jsonl", "--out", directory.path + "/out-" + name])
+            #expect(result.status != 0)
+            #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains(message), "\(name): \(result.stderr)")
+            #expect(access(directory.path + "/out-" + name, F_OK) != 0, "no model directory for a refused input")
+        }
+        let bits = try CommandRunner.arbiter(["train", "--input", directory.path + "/few.jsonl", "--out", directory.path + "/x", "--bits", "30"])
+        #expect(bits.status != 0 && bits.stderr.contains("bits"))
     }
 }

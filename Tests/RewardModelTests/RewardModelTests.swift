@@ -6,38 +6,92 @@ import TestSupport
 @Suite struct RewardModelTests {
     /// A planted signal: the chosen response says "because" and is correct;
     /// lengths are random and independent of the label.
-    static func comparisons(count: Int, seed: UInt64, hasher: FeatureHasher) -> [Comparison] {
+    static func comparisons(count: Int, seed: UInt64, hasher: FeatureHasher) -> PreferenceSet {
         var random = SplitMix(seed: seed)
         let filler = ["the", "answer", "is", "maybe", "we", "think", "result", "value", "simple", "data"]
         func sentence(_ words: Int) -> String { (0..<words).map { _ in filler[Int(random.next() % 10)] }.joined(separator: " ") }
-        return (0..<count).map { _ in
-            let good = sentence(3 + Int(random.next() % 30)) + " because it is correct"
-            let bad = sentence(3 + Int(random.next() % 30)) + " whatever it is wrong"
-            return Comparison(chosen: hasher.features(good), rejected: hasher.features(bad))
+        var data = PreferenceSet(hasher: hasher)
+        for _ in 0..<count {
+            data.append(chosen: sentence(3 + Int(random.next() % 30)) + " because it is correct",
+                        rejected: sentence(3 + Int(random.next() % 30)) + " whatever it is wrong")
         }
+        return data
     }
 
     @Test func learnsAPlantedSignalAndIsDeterministic() {
         let hasher = FeatureHasher(bits: 16)
         let data = Self.comparisons(count: 3000, seed: 1, hasher: hasher)
-        var options = LinearRewardModel.Options()
+        var options = TrainingOptions()
         options.epochs = 5
-        let (model, history) = LinearRewardModel.train(data, dimension: hasher.buckets, options: options)
+        let (model, history) = BradleyTerryTrainer.train(data, options: options)
         let heldOut = Self.comparisons(count: 500, seed: 2, hasher: hasher)
-        #expect(model.evaluate(heldOut).accuracy > 0.95)
+        #expect(BradleyTerryTrainer.evaluate(model, heldOut, comparisons: Array(0..<500)).accuracy > 0.95)
         #expect(history.epochs.count >= 1)
-        let again = LinearRewardModel.train(data, dimension: hasher.buckets, options: options).model
-        #expect(again.weights == model.weights, "deterministic for a seed")
+        let again = BradleyTerryTrainer.train(data, options: options).model
+        #expect(again.parameters == model.parameters, "deterministic for a seed")
+        // Shards run on however many threads there are; the merge order is fixed,
+        // so one shard per call gives the same model as four on two cores.
+        options.shards = 1
+        let sequential = BradleyTerryTrainer.train(data, options: options).model
+        #expect(BradleyTerryTrainer.evaluate(sequential, heldOut, comparisons: Array(0..<500)).accuracy > 0.95)
+    }
+
+    /// Chosen responses mention exactly one of "alpha" and "beta"; rejected ones
+    /// both or neither. No weighting of single words separates that (each word is
+    /// as common on both sides), so the linear model stays near chance and the MLP
+    /// must learn the interaction.
+    @Test func hiddenLayerLearnsAnInteractionTheLinearModelCannot() {
+        var random = SplitMix(seed: 9)
+        let filler = ["one", "two", "three", "four", "five", "six"]
+        func response(_ words: [String]) -> String {
+            (words + (0..<4).map { _ in filler[Int(random.next() % 6)] }).shuffled(using: &random).joined(separator: " ")
+        }
+        func set(_ count: Int) -> PreferenceSet {
+            var data = PreferenceSet(hasher: FeatureHasher(bits: 12))
+            for index in 0..<count {
+                let chosen = index % 2 == 0 ? ["alpha"] : ["beta"]
+                let rejected = (index / 2) % 2 == 0 ? ["alpha", "beta"] : []
+                data.append(chosen: response(chosen), rejected: response(rejected))
+            }
+            return data
+        }
+        let training = set(4000)
+        let test = set(1000)
+        var options = TrainingOptions()
+        options.epochs = 30
+        options.patience = 30
+        options.embeddingBits = 12
+        let linear = BradleyTerryTrainer.train(training, options: options).model
+        options.hidden = 16
+        options.hiddenLearningRate = 0.1
+        let mlp = BradleyTerryTrainer.train(training, options: options).model
+        let linearAccuracy = BradleyTerryTrainer.evaluate(linear, test, comparisons: Array(0..<1000)).accuracy
+        let mlpAccuracy = BradleyTerryTrainer.evaluate(mlp, test, comparisons: Array(0..<1000)).accuracy
+        #expect(linearAccuracy < 0.8, "linear: \(linearAccuracy)")
+        #expect(mlpAccuracy > 0.95, "mlp: \(mlpAccuracy)")
+        // Scoring a single response agrees with the packed training path.
+        let vector = test.table.vector(row: 0)
+        let probability = BradleyTerryTrainer.probabilities(mlp, test, comparisons: [0])[0]
+        let z = mlp.score(vector) - mlp.score(test.table.vector(row: 1))
+        #expect(abs(probability - 1 / (1 + expf(-z))) < 1e-5)
     }
 
     @Test func tokenizerIsUnicodeAware() {
-        #expect(Tokenizer.words("Héllo, WORLD! naïve 中文 42x").map(String.init) == ["héllo", "world", "naïve", "中文", "42x"])
+        #expect(Tokenizer.words("Héllo, WORLD! naïve 中文 42x") == ["héllo", "world", "naïve", "中文", "42x"])
+        #expect(Tokenizer.words("ÉCOLE e\u{301}t\u{E9}") == ["école", "e\u{301}té"], "combining marks stay in their word")
+        #expect(Tokenizer.words("ASCII-only, fast path: X1 y2") == ["ascii", "only", "fast", "path", "x1", "y2"])
+        #expect(Tokenizer.words("  ,,, ") == [])
     }
 
-    @Test func sparseDifferenceMerges() {
-        let a = SparseVector(indices: [1, 3, 5], values: [1, 2, 3])
-        let b = SparseVector(indices: [3, 4], values: [2, 1])
-        #expect(a.subtracting(b) == SparseVector(indices: [1, 4, 5], values: [1, -1, 3]))
+    @Test func hashedFeaturesAreSortedSignedAndScaled() {
+        let hasher = FeatureHasher(bits: 10)
+        let vector = hasher.features("the cat the cat")
+        #expect(Array(vector.indices.suffix(2)) == [1022, 1023], "length buckets last")
+        #expect(vector.values.suffix(2) == [log1pf(15), log1pf(4)])
+        let hashed = vector.indices.dropLast(2)
+        #expect(hashed.sorted() == Array(hashed) && Set(hashed).count == hashed.count)
+        // "the" and "cat" twice each, bigrams "the cat" twice and "cat the" once: magnitudes 2/√4 or 1/√4.
+        #expect(vector.values.dropLast(2).allSatisfy { [1, 0.5].contains(abs($0)) })
     }
 
     @Test func safetensorsLayoutReadsBackAndLoadsInPython() throws {

@@ -1,7 +1,36 @@
+import Dispatch
 import Glibc
 public import JSON
-import RewardModel
+public import RewardModel
 import Storage
+
+/// Settings of `arbiter train` (and of training on export or over the API).
+public struct RewardTrainingOptions: Sendable {
+    public var bits = 20
+    public var epochs = 20
+    public var seed: UInt64 = 42
+    public var hidden = 0
+    /// Writes the hashed chosen − rejected vectors of the training and held-out
+    /// comparisons as svmlight files `PREFIX.train.svm` / `PREFIX.test.svm`
+    /// (for the scikit-learn side of `Benchmarks/reward`).
+    public var featuresOut: String?
+    public init() {}
+
+    func validate() throws(ValidationError) {
+        guard (8...24).contains(bits) else { throw ValidationError("bits must be between 8 and 24") }
+        guard (1...1000).contains(epochs) else { throw ValidationError("epochs must be between 1 and 1000") }
+        guard hidden == 0 || (1...1024).contains(hidden) else { throw ValidationError("hidden must be between 1 and 1024 (or 0: linear)") }
+    }
+
+    var trainer: TrainingOptions {
+        var options = TrainingOptions()
+        options.epochs = epochs
+        options.seed = seed
+        options.hidden = hidden
+        options.embeddingBits = min(bits, 16)
+        return options
+    }
+}
 
 /// `arbiter train` and `arbiter score`: the reward model on files.
 public enum RewardTraining {
@@ -13,7 +42,7 @@ public enum RewardTraining {
         return parts.isEmpty ? messages.compactMap { $0["content"]?.stringValue }.joined(separator: "\n\n") : parts.joined(separator: "\n\n")
     }
 
-    static func parse(_ line: ArraySlice<UInt8>, number: Int) throws -> JSONValue {
+    static func parse(_ line: ArraySlice<UInt8>, number: Int) throws(ValidationError) -> JSONValue {
         do {
             return try line.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) }
         } catch {
@@ -21,43 +50,85 @@ public enum RewardTraining {
         }
     }
 
-    /// Trains on TRL lines in `input`; writes model.safetensors, config.json, metrics.json into `out`.
-    public static func train(input: String, out: String, bits: Int = 20, epochs: Int = 10, seed: UInt64 = 42) throws -> JSONValue {
-        guard (8...24).contains(bits) else { throw ValidationError("--bits must be between 8 and 24") }
+    /// Reads TRL lines into hashed comparisons; batches of lines are parsed and
+    /// hashed on all cores and appended in file order.
+    static func read(input: String, hasher: FeatureHasher) throws -> PreferenceSet {
         var reader = try JSONLReader(path: input)
         defer { reader.close() }
-        let hasher = FeatureHasher(bits: bits)
-        var comparisons: [Comparison] = []
-        var lengths: [(chosen: Int, rejected: Int)] = []
-        while let line = try reader.nextLine() {
-            if line.allSatisfy({ $0 == 0x20 }) { continue }
-            let value = try parse(line, number: reader.lineNumber)
-            guard let chosen = text(value["chosen"]), let rejected = text(value["rejected"]) else {
-                throw ValidationError("line \(reader.lineNumber): expected TRL chosen and rejected")
+        var data = PreferenceSet(hasher: hasher)
+        let chunks = 8
+        var batch: [(number: Int, bytes: [UInt8])] = []
+        func flush() throws {
+            let parts = UnsafeResults<Result<PreferenceSet, ValidationError>>(count: chunks)
+            let lines = batch
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                var part = PreferenceSet(hasher: hasher)
+                for (number, bytes) in lines[(lines.count * chunk / chunks)..<(lines.count * (chunk + 1) / chunks)] {
+                    do {
+                        let value = try parse(bytes[...], number: number)
+                        guard let chosen = text(value["chosen"]), let rejected = text(value["rejected"]) else {
+                            throw ValidationError("line \(number): expected TRL chosen and rejected")
+                        }
+                        let margin = value["margin"]?.doubleValue ?? 0
+                        guard margin.isFinite else { throw ValidationError("line \(number): margin must be a finite number") }
+                        part.append(chosen: chosen, rejected: rejected, margin: Float(margin))
+                    } catch let error as ValidationError {
+                        return parts.set(chunk, .failure(error))
+                    } catch {
+                        return parts.set(chunk, .failure(ValidationError("line \(number): \(error)")))
+                    }
+                }
+                parts.set(chunk, .success(part))
             }
-            comparisons.append(Comparison(chosen: hasher.features(chosen), rejected: hasher.features(rejected),
-                                          margin: Float(value["margin"]?.doubleValue ?? 0)))
-            lengths.append((chosen.count, rejected.count))
+            for part in parts.values { data.append(contentsOf: try part!.get()) }
+            batch.removeAll(keepingCapacity: true)
         }
-        guard comparisons.count >= 10 else { throw ValidationError("\(input): at least 10 comparisons are needed, found \(comparisons.count)") }
+        while let line = try reader.nextLine() {
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            batch.append((reader.lineNumber, Array(line)))
+            if batch.count == 16384 { try flush() }
+        }
+        try flush()
+        return data
+    }
+
+    /// Trains on TRL lines in `input`; writes model.safetensors, config.json, metrics.json into `out`.
+    public static func train(input: String, out: String, options: RewardTrainingOptions,
+                             progress: (EpochReport) -> Void = { _ in }) throws -> JSONValue {
+        try options.validate()
+        let data = try read(input: input, hasher: FeatureHasher(bits: options.bits))
+        guard data.count >= 10 else { throw ValidationError("\(input): at least 10 comparisons are needed, found \(data.count)") }
         // A seeded 10% held out for the metrics; the trainer splits the rest for early stopping.
-        var order = Array(comparisons.indices)
-        var random = SplitMix64(seed: seed ^ 0x5EED)
+        var order = Array(0..<data.count)
+        var random = SplitMix64(seed: options.seed ^ 0x5EED)
         order.shuffle(using: &random)
-        let testCount = max(1, comparisons.count / 10)
-        let test = Array(order.prefix(testCount))
-        let training = order.dropFirst(testCount).map { comparisons[$0] }
-        var options = LinearRewardModel.Options()
-        options.epochs = epochs
-        options.seed = seed
-        let (model, history) = LinearRewardModel.train(training, dimension: hasher.buckets, options: options)
-        let metrics = Self.metrics(model, test.map { comparisons[$0] }, lengths: test.map { lengths[$0] }, history: history)
-        mkdir(out, 0o755)
-        try write(out + "/model.safetensors", SafeTensors.encode([("weight", [hasher.buckets], model.weights)], metadata: ["format": "arbiter-linear-bt"]))
+        let testCount = max(1, data.count / 10)
+        return try train(data, training: Array(order.dropFirst(testCount)), test: Array(order.prefix(testCount)),
+                         out: out, options: options, progress: progress)
+    }
+
+    /// Trains on `training` comparisons of `data`, measures on `test`, writes the model directory.
+    public static func train(_ data: PreferenceSet, training: [Int], test: [Int], out: String, options: RewardTrainingOptions,
+                             progress: (EpochReport) -> Void = { _ in }) throws -> JSONValue {
+        try options.validate()
+        if let prefix = options.featuresOut {
+            try writeSVMLight(data, training, path: prefix + ".train.svm")
+            try writeSVMLight(data, test, path: prefix + ".test.svm")
+        }
+        let (model, history) = BradleyTerryTrainer.train(data, comparisons: training, options: options.trainer, progress: progress)
+        let metrics = Self.metrics(model, data, test: test, history: history)
+        if mkdir(out, 0o755) != 0 && errno != EEXIST { throw ValidationError("\(out): \(String(cString: strerror(errno)))") }
+        try write(out + "/model.safetensors", SafeTensors.encode(model.tensors, metadata: ["format": "arbiter-bradley-terry"]))
         let config: JSONValue = [
-            "model": "linear-bradley-terry", "tokenizer": "unicode-words-lowercase", "features": "signed-hashed unigrams and bigrams of the response",
-            "bits": .int(Int64(bits)), "length_features": ["log1p characters", "log1p words"], "hash": "fnv1a64+murmur3-finaliser",
-            "training": ["epochs": .int(Int64(epochs)), "seed": .int(Int64(bitPattern: seed)), "comparisons": .int(Int64(training.count))],
+            "model": .string(options.hidden > 0 ? "bradley-terry-linear+mlp" : "bradley-terry-linear"),
+            "tokenizer": "unicode-words-lowercase", "features": "signed-hashed unigrams and bigrams of the response, count/sqrt(words)",
+            "bits": .int(Int64(options.bits)), "hidden": .int(Int64(options.hidden)), "embedding_bits": .int(Int64(model.embeddingBits)),
+            "length_features": ["log1p unicode scalars", "log1p words"], "hash": "fnv1a64+murmur3-finaliser",
+            "training": [
+                "epochs": .int(Int64(options.epochs)), "seed": .int(Int64(bitPattern: options.seed)), "comparisons": .int(Int64(training.count)),
+                "optimizer": "adagrad", "learning_rate": .double(Double(options.trainer.learningRate)), "l2": .double(Double(options.trainer.l2)),
+                "shards": .int(Int64(options.trainer.shards)),
+            ],
         ]
         try write(out + "/config.json", Array(config.jsonText.utf8) + [0x0A])
         try write(out + "/metrics.json", Array(metrics.jsonText.utf8) + [0x0A])
@@ -65,36 +136,48 @@ public enum RewardTraining {
     }
 
     /// Held-out accuracy, log loss, calibration, the length baselines and a warning.
-    static func metrics(_ model: LinearRewardModel, _ test: [Comparison], lengths: [(chosen: Int, rejected: Int)], history: LinearRewardModel.History) -> JSONValue {
-        let (loss, accuracy) = model.evaluate(test)
+    static func metrics(_ model: BradleyTerryModel, _ data: PreferenceSet, test: [Int], history: TrainingHistory) -> JSONValue {
+        let probabilities = BradleyTerryTrainer.probabilities(model, data, comparisons: test)
         var bins = Array(repeating: (count: 0.0, confidence: 0.0, right: 0.0), count: 10)
+        var loss = 0.0
+        var right = 0.0
         var scores: [Double] = []
-        var logLengths: [Double] = []
-        for (comparison, length) in zip(test, lengths) {
-            let z = Double(model.score(comparison.difference))
+        var lengthGaps: [Double] = []
+        var longer = 0
+        var shorter = 0
+        let lengths = data.table.lengths
+        for (comparison, p32) in zip(test, probabilities) {
+            let p = Double(p32)
+            loss -= log(max(p, 1e-12))
+            right += p > 0.5 ? 1 : p == 0.5 ? 0.5 : 0
             // Calibration of the predicted side: confidence max(p, 1 − p) against
             // how often that side was the chosen one, in 10 bins over [0.5, 1].
-            let p = 1 / (1 + exp(-z))
             let confidence = max(p, 1 - p)
             let bin = min(9, Int((confidence - 0.5) * 20))
             bins[bin].count += 1
             bins[bin].confidence += confidence
             bins[bin].right += p > 0.5 ? 1 : 0
-            scores.append(z)
-            logLengths.append(log1p(Double(length.chosen)) - log1p(Double(length.rejected)))
+            scores.append(log(max(p, 1e-12)) - log(max(1 - p, 1e-12)))
+            let gap = Double(lengths[4 * comparison] - lengths[4 * comparison + 2])
+            lengthGaps.append(gap)
+            if gap > 0 { longer += 1 } else if gap < 0 { shorter += 1 }
         }
-        let ece = bins.reduce(0.0) { $0 + ($1.count > 0 ? abs($1.confidence - $1.right) : 0) } / Double(max(1, test.count))
-        let longer = Double(lengths.filter { $0.chosen > $0.rejected }.count) / Double(max(1, lengths.count))
-        let shorter = Double(lengths.filter { $0.chosen < $0.rejected }.count) / Double(max(1, lengths.count))
-        let correlation = pearson(scores, logLengths)
+        let count = Double(max(1, test.count))
+        let accuracy = right / count
+        let ece = bins.reduce(0.0) { $0 + ($1.count > 0 ? abs($1.confidence - $1.right) : 0) } / count
+        let longerWins = Double(longer) / count
+        let shorterWins = Double(shorter) / count
+        let correlation = pearson(scores, lengthGaps)
         var warning: JSONValue = .null
-        if abs(correlation) > 0.5 || accuracy < max(longer, shorter) + 0.02 {
-            warning = .string("The model mostly learned length: its scores follow response length (r = \(Double(Int(correlation * 100)) / 100)) and it barely beats picking the \(longer >= shorter ? "longer" : "shorter") response.")
+        if abs(correlation) > 0.5 || accuracy < max(longerWins, shorterWins) + 0.02 {
+            warning = .string("The model mostly learned length: its scores follow response length (r = \(Double(Int(correlation * 100)) / 100)) and it barely beats picking the \(longerWins >= shorterWins ? "longer" : "shorter") response.")
         }
         return [
-            "held_out_pairs": .int(Int64(test.count)), "held_out_accuracy": .double(accuracy), "log_loss": .double(loss),
-            "expected_calibration_error": .double(ece), "longer_wins": .double(longer), "shorter_wins": .double(shorter),
-            "reward_length_correlation": .double(correlation), "best_epoch": .int(Int64(history.bestEpoch)), "warning": warning,
+            "held_out_pairs": .int(Int64(test.count)), "held_out_accuracy": .double(accuracy), "log_loss": .double(loss / count),
+            "expected_calibration_error": .double(ece), "longer_wins": .double(longerWins), "shorter_wins": .double(shorterWins),
+            "reward_length_correlation": .double(correlation), "best_epoch": .int(Int64(history.bestEpoch)),
+            "epochs": .array(history.epochs.map { ["epoch": .int(Int64($0.epoch)), "loss": .double($0.loss), "validation_loss": .double($0.validationLoss)] }),
+            "warning": warning,
         ]
     }
 
@@ -113,38 +196,77 @@ public enum RewardTraining {
         return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : 0
     }
 
+    /// svmlight lines of chosen − rejected (label 1), every other one negated (label 0),
+    /// so a logistic regression without intercept sees both classes.
+    static func writeSVMLight(_ data: PreferenceSet, _ comparisons: [Int], path: String) throws {
+        let writer = try HashingFileWriter(path: path)
+        var line = ""
+        for (position, comparison) in comparisons.enumerated() {
+            let chosen = data.table.vector(row: 2 * comparison)
+            let rejected = data.table.vector(row: 2 * comparison + 1)
+            var difference: [Int32: Float] = [:]
+            for (index, value) in zip(chosen.indices, chosen.values) { difference[index, default: 0] += value }
+            for (index, value) in zip(rejected.indices, rejected.values) { difference[index, default: 0] -= value }
+            let sign: Float = position % 2 == 0 ? 1 : -1
+            line = position % 2 == 0 ? "1" : "0"
+            for (index, value) in difference.sorted(by: { $0.key < $1.key }) where value != 0 { line += " \(index):\(sign * value)" }
+            try writer.write(line + "\n")
+        }
+        _ = try writer.close()
+    }
+
     static func write(_ path: String, _ bytes: [UInt8]) throws {
         let writer = try HashingFileWriter(path: path)
         try writer.write(bytes)
         _ = try writer.close()
     }
 
+    /// A trained model and the hasher its features need.
+    public struct LoadedModel: Sendable {
+        public let model: BradleyTerryModel
+        public let hasher: FeatureHasher
+
+        public func score(_ response: String) -> Double { Double(model.score(hasher.features(response))) }
+    }
+
+    /// Reads `config.json` and `model.safetensors` from a model directory.
+    public static func load(_ directory: String) throws -> LoadedModel {
+        guard let configText = TextFile.read(directory + "/config.json"), let config = try? JSONValue.parse(configText),
+              let bits = config["bits"]?.intValue, (8...24).contains(bits) else { throw ValidationError("\(directory): no readable config.json") }
+        let hidden = Int(config["hidden"]?.intValue ?? 0)
+        let embeddingBits = Int(config["embedding_bits"]?.intValue ?? 0)
+        guard (0...1024).contains(hidden), hidden == 0 || (4...Int(bits)).contains(embeddingBits) else {
+            throw ValidationError("\(directory)/config.json: bad hidden or embedding_bits")
+        }
+        let bytes = try readBytes(directory + "/model.safetensors")
+        guard let tensors = SafeTensors.decode(bytes),
+              let model = BradleyTerryModel(bits: Int(bits), hidden: hidden, embeddingBits: embeddingBits, tensors: tensors) else {
+            throw ValidationError("\(directory)/model.safetensors: not a model for \(bits)-bit features")
+        }
+        return LoadedModel(model: model, hasher: FeatureHasher(bits: Int(bits)))
+    }
+
     /// Scores each line of `input` with the model in `modelDirectory`; calls `emit` per line.
     public static func score(modelDirectory: String, input: String, emit: (String) -> Void) throws {
-        guard let configText = TextFile.read(modelDirectory + "/config.json"), let config = try? JSONValue.parse(configText),
-              let bits = config["bits"]?.intValue else { throw ValidationError("\(modelDirectory): no readable config.json") }
-        let bytes = try readBytes(modelDirectory + "/model.safetensors")
-        guard let weights = SafeTensors.decode(bytes)?["weight"], weights.count == 1 << Int(bits) else {
-            throw ValidationError("\(modelDirectory)/model.safetensors: not a model for \(bits)-bit features")
-        }
-        let hasher = FeatureHasher(bits: Int(bits))
-        var model = LinearRewardModel(dimension: weights.count)
-        model.weights = weights
+        let loaded = try load(modelDirectory)
         var reader = try JSONLReader(path: input)
         defer { reader.close() }
         while let line = try reader.nextLine() {
-            if line.allSatisfy({ $0 == 0x20 }) { continue }
-            let value = try parse(line, number: reader.lineNumber)
-            if let chosen = text(value["chosen"]), let rejected = text(value["rejected"]) {
-                let result: JSONValue = ["chosen_score": .double(Double(model.score(hasher.features(chosen)))),
-                                         "rejected_score": .double(Double(model.score(hasher.features(rejected))))]
-                emit(result.jsonText)
-            } else if let response = text(value["response"]) {
-                emit(JSONValue.object(["score": .double(Double(model.score(hasher.features(response))))]).jsonText)
-            } else {
-                throw ValidationError("line \(reader.lineNumber): expected chosen/rejected or response")
-            }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            emit(try score(loaded, parse(line, number: reader.lineNumber), line: reader.lineNumber).jsonText)
         }
+    }
+
+    /// `{"chosen_score","rejected_score"}` for a TRL object, `{"score"}` for `{"response"}`.
+    public static func score(_ loaded: LoadedModel, _ value: JSONValue, line: Int? = nil) throws(ValidationError) -> JSONValue {
+        let prefix = line.map { "line \($0): " } ?? ""
+        guard value.objectValue != nil else { throw ValidationError(prefix + "expected a JSON object") }
+        if let chosen = text(value["chosen"]), let rejected = text(value["rejected"]) {
+            return ["chosen_score": .double(loaded.score(chosen)), "rejected_score": .double(loaded.score(rejected))]
+        } else if let response = text(value["response"]) {
+            return ["score": .double(loaded.score(response))]
+        }
+        throw ValidationError(prefix + "expected chosen and rejected, or response")
     }
 
     static func readBytes(_ path: String) throws -> [UInt8] {
@@ -159,4 +281,11 @@ public enum RewardTraining {
         }
         return bytes
     }
+}
+
+/// Per-slot results written by concurrent workers (each writes only its own slot).
+final class UnsafeResults<T>: @unchecked Sendable {
+    private(set) var values: [T?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: T) { values[index] = value }
 }
