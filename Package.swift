@@ -109,7 +109,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArbiterTests",
-            dependencies: ["Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer"],
+            dependencies: ["Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer", "RewardModel"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -17,6 +17,8 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Write train/test files, e.g. test=0.1.") var split: String?
     @Option(help: "Seed of the split.") var seed: UInt64 = 0
     @Flag(help: "Add TRL's margin column.") var margin = false
+    @Option(name: .customLong("reward-model"), help: "Train a reward model on the exported pairs into this directory.") var rewardModel: String?
+    @OptionGroup(title: "Reward model") var training: RewardTrainingFlags
 
     func run() throws {
         guard let format = ExportFormat(rawValue: format) else {
@@ -31,6 +33,8 @@ struct ExportCommand: ParsableCommand {
         options.includeFlagged = includeFlagged
         options.seed = seed
         options.margin = margin
+        options.rewardModel = rewardModel
+        options.rewardTraining = training.options
         if let split {
             let parts = split.split(separator: "=")
             guard parts.count == 2, parts[0] == "test", let fraction = Double(parts[1]), fraction > 0, fraction < 1 else {
@@ -46,5 +50,6 @@ struct ExportCommand: ParsableCommand {
             Output.line("\(file["path"]?.stringValue ?? "?"): \(file["lines"]?.intValue ?? 0) lines, sha256 \(file["sha256"]?.stringValue ?? "")")
         }
         Output.line("manifest: \(out).manifest.json")
+        if let rewardModel, let metrics = manifest["reward_model"]?["metrics"] { Output.metricsSummary(metrics, out: rewardModel) }
     }
 }

@@ -1,6 +1,9 @@
+import Glibc
 @testable import Arbiter
 import JSON
+import RewardModel
 import Storage
+import Synchronization
 import Testing
 import TestSupport
 
@@ -115,6 +118,43 @@ import TestSupport
         #expect(counts.reduce(0, +) == 200)
         #expect((20...60).contains(counts[1]), "about 20% in test: \(counts)")
         #expect(one["files"]?.arrayValue?.map { $0["sha256"] } == two["files"]?.arrayValue?.map { $0["sha256"] }, "same seed, same split")
+    }
+}
+
+extension ExportTests {
+    /// `--reward-model`: trains on the exported pairs, measures on the export's test
+    /// split, and the manifest carries the metrics.
+    @Test func exportTrainsARewardModelOnWhatItWrote() throws {
+        let test = try TestDatabase()
+        let project = try test.project()
+        let words = ["alpha", "beta", "gamma", "delta"]
+        _ = try test.importPairs((0..<300).map { index in
+            let good = "\(words[index % 4]) a helpful careful answer \(words[(index / 4) % 4])"
+            let bad = "\(words[(index + 1) % 4]) a rude dismissive reply \(words[(index / 3) % 4])"
+            let (a, b) = index % 2 == 0 ? (good, bad) : (bad, good)
+            return #"{"id":"p\#(index)","prompt":"q\#(index)","response_a":"\#(a)","response_b":"\#(b)"}"#
+        }, into: project)
+        _ = try test.importAnnotations((0..<300).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"\#($0 % 2 == 0 ? "A" : "B")"}"# }, into: project)
+        var options = ExportOptions()
+        options.aggregate = .majority
+        options.testFraction = 0.2
+        options.rewardModel = test.directory.path + "/model"
+        options.rewardTraining.bits = 12
+        let epochs = Mutex(0)
+        options.rewardProgress = { report in epochs.withLock { $0 = report.epoch } }
+        let manifest = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/trl.jsonl", now: 0)
+        let testLines = manifest["files"]?.arrayValue?.last?["lines"]?.intValue
+        let reward = try #require(manifest["reward_model"])
+        #expect(reward["metrics"]?["held_out_pairs"]?.intValue == testLines, "measured on the export's test file")
+        #expect((reward["metrics"]?["held_out_accuracy"]?.doubleValue ?? 0) > 0.95)
+        #expect(epochs.withLock { $0 } >= 1, "progress reported")
+        for file in ["model.safetensors", "config.json", "metrics.json"] {
+            #expect(access(test.directory.path + "/model/" + file, R_OK) == 0, "\(file)")
+        }
+        options.format = .raw
+        #expect(throws: ValidationError.self) {
+            try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/raw.jsonl", now: 0)
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+public import RewardModel
+
 /// What `arbiter export` writes.
 public enum ExportFormat: String, Sendable, CaseIterable {
     /// TRL preference rows: prompt / chosen / rejected (conversational when the prompt is a message list).
@@ -39,6 +41,11 @@ public struct ExportOptions: Sendable {
     public var seed: UInt64 = 0
     /// Add TRL's `margin` column (winning share × mean strength of the winning votes).
     public var margin = false
+    /// Train a reward model on the exported pairs into this directory (pairwise formats).
+    public var rewardModel: String?
+    public var rewardTraining = RewardTrainingOptions()
+    /// Called after each training epoch.
+    public var rewardProgress: @Sendable (EpochReport) -> Void = { _ in }
 
     public init() {}
 }

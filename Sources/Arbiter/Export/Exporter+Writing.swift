@@ -24,7 +24,8 @@ extension Exporter {
         return Double(hash >> 11) / Double(1 << 53) < fraction
     }
 
-    static func writePairwise(_ db: Database, project: Project, options: ExportOptions, decisions: Decisions, out: String) throws -> [JSONValue] {
+    static func writePairwise(_ db: Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
+                              training: inout PreferenceSetBuilder?) throws -> [JSONValue] {
         let paths = options.testFraction == nil ? (train: out, test: "") : splitPaths(out)
         let train = try HashingFileWriter(path: paths.train)
         let test = options.testFraction == nil ? nil : try HashingFileWriter(path: paths.test)
@@ -37,9 +38,11 @@ extension Exporter {
             let externalID = row.string(1)
             let prompt = Prompt.stored(row.string(2), isMessages: row.bool(3))
             let (chosen, rejected) = decision.aWins ? (row.string(4), row.string(5)) : (row.string(5), row.string(4))
-            let line = Self.line(options.format, prompt: prompt, chosen: chosen, rejected: rejected,
-                                 margin: options.margin ? decision.share * decision.strength : nil)
-            if let test, let fraction = options.testFraction, inTest(externalID, seed: options.seed, fraction: fraction) {
+            let margin = options.margin ? decision.share * decision.strength : nil
+            let line = Self.line(options.format, prompt: prompt, chosen: chosen, rejected: rejected, margin: margin)
+            let isTest = options.testFraction.map { inTest(externalID, seed: options.seed, fraction: $0) } ?? false
+            training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest)
+            if let test, isTest {
                 try test.write(line)
                 lines.test += 1
             } else {

@@ -1,4 +1,5 @@
 import Agreement
+import RewardModel
 public import JSON
 public import Storage
 
@@ -19,6 +20,10 @@ public enum Exporter {
 
         var files: [JSONValue] = []
         var counts: JSONObject = [:]
+        var reward: JSONValue = .null
+        if options.rewardModel != nil && !options.format.isPairwise {
+            throw ValidationError("a reward model trains on pairwise exports (trl, openai, hh-rlhf, sft), not \(options.format.rawValue)")
+        }
         if options.format.isPairwise {
             let decisions = try decide(db, project: project, options: options, excluded: quarantined.union(flagged))
             var dropped = JSONObject()
@@ -27,7 +32,18 @@ public enum Exporter {
                 "pairs_exported": .int(Int64(decisions.winners.count)), "annotations_used": .int(Int64(decisions.used)),
                 "annotations_excluded": .int(Int64(decisions.excludedAnnotations)), "dropped": .object(dropped),
             ]
-            files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out)
+            var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
+            files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training)
+            if let directory = options.rewardModel, var training {
+                let (data, trainingIndices, testIndices) = training.finish(seed: options.rewardTraining.seed)
+                guard data.count >= 10 else {
+                    throw ValidationError("a reward model needs at least 10 exported pairs; this export has \(data.count)")
+                }
+                let metrics = try RewardTraining.train(data, training: trainingIndices, test: testIndices, out: directory,
+                                                       options: options.rewardTraining, progress: options.rewardProgress)
+                reward = ["directory": .string(directory), "held_out": .string(options.testFraction == nil ? "seeded 10% of the export" : "the test split"),
+                          "metrics": metrics]
+            }
         } else {
             let (written, excluded) = try writeRaw(db, project: project, options: options, excluding: quarantined, flagged: flagged, names: names, out: out)
             files = [written]
@@ -44,7 +60,7 @@ public enum Exporter {
             ],
             "counts": .object(counts), "excluded_raters": .array(excludedRaters),
             "agreement": ["krippendorff_alpha": agreement["krippendorff_alpha"] ?? .null, "fleiss_kappa": agreement["fleiss_kappa"]?["value"] ?? .null],
-            "files": .array(files),
+            "files": .array(files), "reward_model": reward,
         ]
         let writer = try HashingFileWriter(path: out + ".manifest.json")
         try writer.write(manifest.jsonText + "\n")

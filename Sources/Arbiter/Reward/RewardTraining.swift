@@ -98,13 +98,17 @@ public enum RewardTraining {
         try options.validate()
         let data = try read(input: input, hasher: FeatureHasher(bits: options.bits))
         guard data.count >= 10 else { throw ValidationError("\(input): at least 10 comparisons are needed, found \(data.count)") }
-        // A seeded 10% held out for the metrics; the trainer splits the rest for early stopping.
-        var order = Array(0..<data.count)
-        var random = SplitMix64(seed: options.seed ^ 0x5EED)
+        let split = heldOut(count: data.count, seed: options.seed)
+        return try train(data, training: split.training, test: split.test, out: out, options: options, progress: progress)
+    }
+
+    /// A seeded 10% held out for the metrics; the trainer splits the rest for early stopping.
+    static func heldOut(count: Int, seed: UInt64) -> (training: [Int], test: [Int]) {
+        var order = Array(0..<count)
+        var random = SplitMix64(seed: seed ^ 0x5EED)
         order.shuffle(using: &random)
-        let testCount = max(1, data.count / 10)
-        return try train(data, training: Array(order.dropFirst(testCount)), test: Array(order.prefix(testCount)),
-                         out: out, options: options, progress: progress)
+        let testCount = max(1, count / 10)
+        return (Array(order.dropFirst(testCount)), Array(order.prefix(testCount)))
     }
 
     /// Trains on `training` comparisons of `data`, measures on `test`, writes the model directory.
@@ -280,6 +284,53 @@ public enum RewardTraining {
             bytes.append(contentsOf: chunk[0..<n])
         }
         return bytes
+    }
+}
+
+/// Collects comparisons one by one (as an export writes them) and hashes them
+/// in parallel batches, keeping file order.
+public struct PreferenceSetBuilder: Sendable {
+    private var data: PreferenceSet
+    private var test: [Int] = []
+    private var pending: [(chosen: String, rejected: String, margin: Float)] = []
+    private var pendingTest: [Bool] = []
+
+    public init(hasher: FeatureHasher) { data = PreferenceSet(hasher: hasher) }
+
+    public mutating func append(chosen: String, rejected: String, margin: Float, test isTest: Bool) {
+        pending.append((chosen, rejected, margin))
+        pendingTest.append(isTest)
+        if pending.count == 8192 { flush() }
+    }
+
+    private mutating func flush() {
+        let chunks = 8
+        let batch = pending
+        let hasher = data.table.hasher
+        let parts = UnsafeResults<PreferenceSet>(count: chunks)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            var part = PreferenceSet(hasher: hasher)
+            for item in batch[(batch.count * chunk / chunks)..<(batch.count * (chunk + 1) / chunks)] {
+                part.append(chosen: item.chosen, rejected: item.rejected, margin: item.margin)
+            }
+            parts.set(chunk, part)
+        }
+        for part in parts.values { data.append(contentsOf: part!) }
+        for (offset, isTest) in pendingTest.enumerated() where isTest { test.append(data.count - pendingTest.count + offset) }
+        pending.removeAll(keepingCapacity: true)
+        pendingTest.removeAll(keepingCapacity: true)
+    }
+
+    /// The comparisons with training and held-out indices: the export's test split
+    /// when it has one, else a seeded 10%.
+    public mutating func finish(seed: UInt64) -> (PreferenceSet, training: [Int], test: [Int]) {
+        flush()
+        guard !test.isEmpty else {
+            let split = RewardTraining.heldOut(count: data.count, seed: seed)
+            return (data, split.training, split.test)
+        }
+        let testSet = Set(test)
+        return (data, (0..<data.count).filter { !testSet.contains($0) }, test)
     }
 }
 
