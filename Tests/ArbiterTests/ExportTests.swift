@@ -182,3 +182,82 @@ extension ExportTests {
         await app.stop()
     }
 }
+
+@Suite struct RewardRouteTests {
+    func json(_ response: RawClient.Response) throws -> JSONValue { try JSONValue.parse(response.body) }
+
+    @Test func trainsInTheBackgroundReportsProgressServesFilesAndScores() async throws {
+        let app = try TestApp()
+        let project = try await app.seed { db in
+            let project = try ProjectRepository.create(db, name: "reward", settings: ProjectSettings())
+            let lines = (0..<400).map { index in
+                let good = "a helpful careful answer number \(index % 7)"
+                let bad = "a rude dismissive reply number \(index % 5)"
+                let (a, b) = index % 2 == 0 ? (good, bad) : (bad, good)
+                return #"{"id":"p\#(index)","prompt":"q\#(index)","response_a":"\#(a)","response_b":"\#(b)"}"#
+            }
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+            let votes = (0..<400).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"\#($0 % 2 == 0 ? "A" : "B")"}"# }
+            var votesReader = JSONLReader(bytes: Array(votes.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &votesReader, options: ImportOptions())
+            return project
+        }
+        let admin = try await app.user("boss", role: .admin)
+        let annotator = try await app.user("ann2")
+        let reviewer = try await app.user("rev", role: .reviewer)
+        func call(_ method: String, _ path: String, _ token: String, _ body: String? = nil) throws -> RawClient.Response {
+            var headers = ["Authorization": "Bearer \(token)"]
+            if body != nil { headers["Content-Type"] = "application/json" }
+            return try app.client().request(method, "/api/projects/\(project.id)" + path, headers: headers, body: body.map { Array($0.utf8) } ?? [])
+        }
+        // Nothing trained yet.
+        let early = try call("POST", "/reward/score", reviewer, #"{"items":[{"response":"hi"}]}"#)
+        let earlyBody = try json(early)
+        #expect(early.status == 404 && earlyBody["error"]?["code"] == "no_model")
+        #expect(try call("POST", "/reward/train", annotator, "{}").status == 403)
+        for bad in [#"{"epochs":0}"#, #"{"bits":30}"#, #"{"aggregate":"mean"}"#, #"{"colour":"red"}"#, #"[1]"#, #"{"test_fraction":"x"}"#] {
+            let response = try call("POST", "/reward/train", admin, bad)
+            #expect(response.status == 400, "\(bad)")
+        }
+        let started = try call("POST", "/reward/train", admin, #"{"aggregate":"majority","test_fraction":0.2,"bits":12,"epochs":5}"#)
+        #expect(started.status == 202, "\(String(decoding: started.body, as: UTF8.self))")
+        var report = JSONValue.null
+        for _ in 0..<600 {
+            report = try json(call("GET", "/reward", reviewer))
+            if report["job"]?["state"] != "running" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(report["job"]?["state"] == "done", "\(report.jsonText)")
+        #expect((report["job"]?["epoch"]?.intValue ?? 0) >= 1)
+        #expect(report["job"]?["loss"]?.doubleValue != nil)
+        let result = try #require(report["result"])
+        #expect((result["metrics"]?["held_out_accuracy"]?.doubleValue ?? 0) > 0.95, "\(result.jsonText)")
+        #expect(result["files"] == ["data.train.jsonl", "data.test.jsonl", "manifest.json", "model.safetensors", "config.json", "metrics.json"])
+        // Downloads are the files on disk, byte for byte; other names are 404.
+        let model = try call("GET", "/reward/files/model.safetensors", reviewer)
+        #expect(model.status == 200)
+        let onDisk = try #require(fopen(app.directory.path + "/arbiter.sqlite.models/project-\(project.id)/model/model.safetensors", "rb"))
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while case let count = fread(&chunk, 1, chunk.count, onDisk), count > 0 { bytes += chunk[0..<count] }
+        fclose(onDisk)
+        #expect(model.body == bytes)
+        for name in ["..%2Farbiter.sqlite", "data.jsonl", "secret"] {
+            #expect(try call("GET", "/reward/files/\(name)", reviewer).status == 404, "\(name)")
+        }
+        // Scoring: the helpful answer beats the rude one; bad items are 400 with their index.
+        let scored = try json(call("POST", "/reward/score", reviewer,
+                                   #"{"items":[{"prompt":"q","chosen":"a helpful careful answer","rejected":"a rude dismissive reply"},{"response":"<script>alert(1)</script>"}]}"#))
+        let first = try #require(scored["scores"]?.arrayValue?.first)
+        #expect((first["chosen_score"]?.doubleValue ?? 0) > (first["rejected_score"]?.doubleValue ?? 0))
+        #expect(scored["scores"]?.arrayValue?.last?["score"]?.doubleValue != nil)
+        let badItem = try call("POST", "/reward/score", reviewer, #"{"items":[{"response":"ok"},{"chosen":"only"}]}"#)
+        let badItemBody = try json(badItem)
+        #expect(badItem.status == 400 && badItemBody["error"]?["message"]?.stringValue?.hasPrefix("items[1]") == true)
+        let tooMany = "{\"items\":[" + Array(repeating: #"{"response":"x"}"#, count: 1001).joined(separator: ",") + "]}"
+        #expect(try call("POST", "/reward/score", reviewer, tooMany).status == 400)
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'reward_train'") == 1)
+        await app.stop()
+    }
+}

@@ -23,6 +23,8 @@ public struct App: Sendable {
         public var migrationsDirectory: String?
         /// Certificate and key (PEM files) to serve HTTPS; nil serves plain HTTP.
         public var tls: (certificate: String, key: String)?
+        /// Where reward-model jobs keep their exports and models; nil: `DATABASE.models/`.
+        public var modelsDirectory: String?
         /// The lease clock (Unix ms). Tests replace it.
         public var now: @Sendable () -> Int64 = { Clock.nowMilliseconds() }
 
@@ -56,6 +58,8 @@ public struct App: Sendable {
         AnnotationRoutes(store: store, now: now).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         ExportRoutes(store: store, now: now).register(on: &api)
+        let jobs = RewardJobs(root: configuration.modelsDirectory ?? configuration.databasePath + ".models", databasePath: configuration.databasePath)
+        RewardRoutes(store: store, jobs: jobs, now: now).register(on: &api)
         routeTable = api.specs
         router = api.router
         let publicDirectory = try Locations.publicDirectory(configuration.publicDirectory)

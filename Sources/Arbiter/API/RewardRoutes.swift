@@ -1,0 +1,136 @@
+import Glibc
+import HTTPServer
+import JSON
+import Storage
+
+/// The reward model over HTTP:
+/// - `POST /api/projects/{id}/reward/train` (admin): export TRL pairs and train in
+///   the background; body (all optional): `aggregate`, `min_agreement`,
+///   `include_flagged`, `margin`, `test_fraction`, `seed`, `epochs`, `hidden`, `bits`.
+/// - `GET /api/projects/{id}/reward`: the job's progress (epoch, loss) and the latest result.
+/// - `GET /api/projects/{id}/reward/files/{name}`: data, manifest, model files.
+/// - `POST /api/projects/{id}/reward/score`: `{"items":[{"response"} | {"chosen","rejected"}]}` → `{"scores":[…]}`.
+struct RewardRoutes: Sendable {
+    let store: ArbiterStore
+    let jobs: RewardJobs
+    let now: @Sendable () -> Int64
+
+    static let maxScoreItems = 1000
+
+    func register(on api: inout APIRouter) {
+        api.add(.POST, "/api/projects/{id}/reward/train", .admin) { request, caller in
+            let projectID = try request.parameters.int("id")
+            let options = try Self.options(request.body.isEmpty ? [:] : request.jsonBody())
+            guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else {
+                throw APIError.noSuchProject
+            }
+            let status = try jobs.start(project: project, options: options, now: now)
+            let address = request.remoteAddress
+            let now = now()
+            try await store.pool.write { db in
+                try Audit.record(db, actor: caller.user.id, action: "reward_train", target: "project:\(projectID)",
+                                 details: JSONObjectText(["epochs": String(options.rewardTraining.epochs)]), address: address, now: now)
+            }
+            return .json(["job": status.json], status: .accepted)
+        }
+        api.add(.GET, "/api/projects/{id}/reward", .reviewing) { request, _ in
+            let projectID = try request.parameters.int("id")
+            try await requireProject(projectID)
+            return .json(jobs.report(projectID))
+        }
+        api.add(.GET, "/api/projects/{id}/reward/files/{name}", .reviewing) { request, _ in
+            let projectID = try request.parameters.int("id")
+            let name = try request.parameters.require("name")
+            try await requireProject(projectID)
+            // Only names the job writes: no path from the client reaches the file system.
+            guard let file = jobs.files(projectID).first(where: { $0.name == name }) else {
+                throw HTTPError(.notFound, code: "not_found", message: "no such file")
+            }
+            return try Self.download(file.path, as: "project-\(projectID)-" + name)
+        }
+        api.add(.POST, "/api/projects/{id}/reward/score", .reviewing) { request, _ in
+            let projectID = try request.parameters.int("id")
+            try await requireProject(projectID)
+            let body = try request.jsonBody()
+            guard let items = body["items"]?.arrayValue else { throw ValidationError("items: expected an array of {response} or {chosen, rejected} objects") }
+            guard items.count <= Self.maxScoreItems else { throw ValidationError("items: at most \(Self.maxScoreItems) per request") }
+            guard let model = try jobs.model(projectID) else {
+                throw HTTPError(.notFound, code: "no_model", message: "no reward model has been trained for this project yet")
+            }
+            var scores: [JSONValue] = []
+            for (index, item) in items.enumerated() {
+                do throws(ValidationError) {
+                    scores.append(try RewardTraining.score(model, item))
+                } catch {
+                    throw ValidationError("items[\(index)]: \(error.message)")
+                }
+            }
+            return .json(["scores": .array(scores)])
+        }
+    }
+
+    func requireProject(_ id: Int) async throws {
+        guard try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) != nil else { throw APIError.noSuchProject }
+    }
+
+    /// Export and training options from the POST body.
+    static func options(_ body: JSONValue) throws -> ExportOptions {
+        guard let object = body.objectValue else { throw ValidationError("body: expected a JSON object") }
+        let known: Set<String> = ["aggregate", "min_agreement", "include_flagged", "margin", "test_fraction", "seed", "epochs", "hidden", "bits"]
+        if let unknown = object.keys.first(where: { !known.contains($0) }) { throw ValidationError("\(unknown): unknown option") }
+        var options = ExportOptions()
+        options.format = .trl
+        if let value = body["aggregate"] {
+            guard let aggregate = value.stringValue.flatMap(Aggregation.init(rawValue:)) else { throw ValidationError("aggregate: weighted or majority") }
+            options.aggregate = aggregate
+        }
+        func number(_ key: String, _ range: ClosedRange<Double>) throws -> Double? {
+            guard let value = body[key] else { return nil }
+            guard let number = value.doubleValue, range.contains(number) else {
+                throw ValidationError("\(key): a number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        func integer(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let value = body[key] else { return nil }
+            guard let number = value.intValue.map(Int.init), range.contains(number) else {
+                throw ValidationError("\(key): a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return number
+        }
+        func flag(_ key: String) throws -> Bool {
+            guard let value = body[key] else { return false }
+            guard let flag = value.boolValue else { throw ValidationError("\(key): true or false") }
+            return flag
+        }
+        options.minAgreement = try number("min_agreement", 0...1) ?? 0
+        options.includeFlagged = try flag("include_flagged")
+        options.margin = try flag("margin")
+        if let fraction = try number("test_fraction", 0...0.9), fraction > 0 { options.testFraction = fraction }
+        options.seed = UInt64(try integer("seed", 0...Int(Int32.max)) ?? 0)
+        options.rewardTraining.epochs = try integer("epochs", 1...200) ?? options.rewardTraining.epochs
+        options.rewardTraining.hidden = try integer("hidden", 0...256) ?? 0
+        // The server caps buckets at 2^20: a 2^24 model is 64 MiB per request to score.
+        options.rewardTraining.bits = try integer("bits", 8...20) ?? 18
+        return options
+    }
+
+    /// A whole file as an attachment (model files are at most a few hundred MB; data files stream).
+    static func download(_ path: String, as filename: String) throws -> Response {
+        guard let handle = fopen(path, "rb") else { throw HTTPError(.notFound, code: "not_found", message: "no such file") }
+        fclose(handle)
+        var headers: HTTPHeaders = ["Content-Disposition": "attachment; filename=\"\(filename)\""]
+        headers["Cache-Control"] = "no-store"
+        let type = filename.hasSuffix(".safetensors") ? "application/octet-stream" : filename.hasSuffix(".jsonl") ? "application/x-ndjson" : "application/json"
+        return .stream(contentType: type, headers: headers) { writer in
+            guard let handle = fopen(path, "rb") else { throw ValidationError("the file vanished") }
+            defer { fclose(handle) }
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, handle) }
+                if count <= 0 { break }
+                try await writer.write(Array(chunk[0..<count]))
+            }
+        }
+    }
+}

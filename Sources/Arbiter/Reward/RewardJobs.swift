@@ -1,0 +1,160 @@
+import Glibc
+import HTTPServer
+import JSON
+import RewardModel
+import Storage
+import Synchronization
+
+/// Background "export + train a reward model" jobs, one at a time per server
+/// (training uses every core). Each project's latest result lives in
+/// `ROOT/project-ID/`: the TRL export (`data*.jsonl`), its manifest, and `model/`.
+/// A job writes into a fresh directory and swaps it in only when it succeeded,
+/// so downloads and scoring never see half a result.
+final class RewardJobs: Sendable {
+    /// What `GET /api/projects/{id}/reward` shows.
+    struct Status: Sendable {
+        var state = "running"
+        var epoch = 0
+        var epochs = 0
+        var loss: Double?
+        var validationLoss: Double?
+        var startedAt: Int64 = 0
+        var finishedAt: Int64?
+        var error: String?
+
+        var json: JSONValue {
+            [
+                "state": .string(state), "epoch": .int(Int64(epoch)), "epochs": .int(Int64(epochs)),
+                "loss": loss.map(JSONValue.double) ?? .null, "validation_loss": validationLoss.map(JSONValue.double) ?? .null,
+                "started_at": .string(Clock.iso8601(milliseconds: startedAt)),
+                "finished_at": finishedAt.map { .string(Clock.iso8601(milliseconds: $0)) } ?? .null,
+                "error": error.map(JSONValue.string) ?? .null,
+            ]
+        }
+    }
+
+    let root: String
+    private let databasePath: String
+    private let jobs = Mutex<[Int: Status]>([:])
+    private let models = Mutex<[Int: RewardTraining.LoadedModel]>([:])
+    private let pool = ThreadPool(name: "reward", threads: 1)
+
+    init(root: String, databasePath: String) {
+        self.root = root
+        self.databasePath = databasePath
+    }
+
+    func directory(_ projectID: Int) -> String { root + "/project-\(projectID)" }
+
+    /// Starts a job; throws 409 while any job runs.
+    func start(project: Project, options: ExportOptions, now: @escaping @Sendable () -> Int64) throws -> Status {
+        let status = try jobs.withLock { jobs -> Status in
+            if let (id, _) = jobs.first(where: { $0.value.state == "running" }) {
+                throw HTTPConflict("a reward model is already training (project \(id)); try again when it is done")
+            }
+            var status = Status()
+            status.startedAt = now()
+            status.epochs = options.rewardTraining.epochs
+            jobs[project.id] = status
+            return status
+        }
+        let projectID = project.id
+        let databasePath = databasePath
+        let finalDirectory = directory(projectID)
+        let root = root
+        Task {
+            do {
+                try await pool.run { [self] in
+                    if mkdir(root, 0o700) != 0 && errno != EEXIST { throw ValidationError("\(root): \(String(cString: strerror(errno)))") }
+                    let staging = finalDirectory + ".tmp-\(now())"
+                    if mkdir(staging, 0o700) != 0 { throw ValidationError("\(staging): \(String(cString: strerror(errno)))") }
+                    do {
+                        var options = options
+                        options.rewardModel = staging + "/model"
+                        options.rewardProgress = { [self] report in
+                            jobs.withLock { jobs in
+                                jobs[projectID]?.epoch = report.epoch
+                                jobs[projectID]?.loss = report.loss
+                                jobs[projectID]?.validationLoss = report.validationLoss
+                            }
+                        }
+                        let db = try Database(path: databasePath, mode: .reader)
+                        _ = try Exporter.run(db, project: project, options: options, out: staging + "/data.jsonl", now: now())
+                        Self.remove(finalDirectory)
+                        guard rename(staging, finalDirectory) == 0 else { throw ValidationError("cannot move the result into place") }
+                    } catch {
+                        Self.remove(staging)
+                        throw error
+                    }
+                }
+                models.withLock { _ = $0.removeValue(forKey: projectID) }
+                finish(projectID, error: nil, now: now())
+            } catch {
+                finish(projectID, error: "\(error)", now: now())
+            }
+        }
+        return status
+    }
+
+    private func finish(_ projectID: Int, error: String?, now: Int64) {
+        jobs.withLock { jobs in
+            jobs[projectID]?.state = error == nil ? "done" : "failed"
+            jobs[projectID]?.error = error
+            jobs[projectID]?.finishedAt = now
+        }
+    }
+
+    /// The job's status (this server's run) and the latest result on disk.
+    func report(_ projectID: Int) -> JSONValue {
+        let status = jobs.withLock { $0[projectID] }
+        let manifest = TextFile.read(directory(projectID) + "/data.jsonl.manifest.json").flatMap { try? JSONValue.parse($0) }
+        return [
+            "job": status?.json ?? .null,
+            "result": manifest.map { manifest in
+                [
+                    "created_at": manifest["created_at"] ?? .null, "format": manifest["format"] ?? .null,
+                    "counts": manifest["counts"] ?? .null, "metrics": manifest["reward_model"]?["metrics"] ?? .null,
+                    "files": .array(files(projectID).map { .string($0.name) }),
+                ]
+            } ?? .null,
+        ]
+    }
+
+    /// What a client may download: name → path inside the project's directory.
+    static let downloads: KeyValuePairs<String, String> = [
+        "data.jsonl": "data.jsonl", "data.train.jsonl": "data.train.jsonl", "data.test.jsonl": "data.test.jsonl",
+        "manifest.json": "data.jsonl.manifest.json", "model.safetensors": "model/model.safetensors",
+        "config.json": "model/config.json", "metrics.json": "model/metrics.json",
+    ]
+
+    /// The downloadable files that exist: name → full path.
+    func files(_ projectID: Int) -> [(name: String, path: String)] {
+        let base = directory(projectID)
+        return Self.downloads.map { ($0.key, base + "/" + $0.value) }.filter { access($0.path, R_OK) == 0 }
+    }
+
+    /// The trained model of a project, loaded once.
+    func model(_ projectID: Int) throws -> RewardTraining.LoadedModel? {
+        if let model = models.withLock({ $0[projectID] }) { return model }
+        guard access(directory(projectID) + "/model/config.json", R_OK) == 0 else { return nil }
+        let model = try RewardTraining.load(directory(projectID) + "/model")
+        models.withLock { $0[projectID] = model }
+        return model
+    }
+
+    /// Removes a job directory (two levels: files and `model/`).
+    static func remove(_ path: String) {
+        for sub in [path + "/model", path] {
+            guard let handle = opendir(sub) else { continue }
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { unlink(sub + "/" + name) }
+            }
+            closedir(handle)
+            rmdir(sub)
+        }
+    }
+}
+
+/// 409 with a message.
+func HTTPConflict(_ message: String) -> HTTPError { HTTPError(.conflict, code: "conflict", message: message) }
