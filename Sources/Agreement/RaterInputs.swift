@@ -31,18 +31,24 @@ public struct UnitFacts: Sendable, Equatable {
     /// For prompts with several pairs: the prompt's group and each response's id
     /// within it (for intransitive cycles); nil otherwise.
     public var responses: (prompt: Int, a: Int, b: Int)?
+    /// A reward model's out-of-fold probability that A is the better response
+    /// (trained without this pair's label), if one was trained.
+    public var modelPreferenceA: Double?
 
-    public init(lengthA: Int, lengthB: Int, gold: Int? = nil, tokens: [Int] = [], responses: (prompt: Int, a: Int, b: Int)? = nil) {
+    public init(lengthA: Int, lengthB: Int, gold: Int? = nil, tokens: [Int] = [], responses: (prompt: Int, a: Int, b: Int)? = nil,
+                modelPreferenceA: Double? = nil) {
         self.lengthA = lengthA
         self.lengthB = lengthB
         self.gold = gold
         self.tokens = tokens
         self.responses = responses
+        self.modelPreferenceA = modelPreferenceA
     }
 
     public static func == (lhs: UnitFacts, rhs: UnitFacts) -> Bool {
         lhs.lengthA == rhs.lengthA && lhs.lengthB == rhs.lengthB && lhs.gold == rhs.gold && lhs.tokens == rhs.tokens
             && lhs.responses?.prompt == rhs.responses?.prompt && lhs.responses?.a == rhs.responses?.a && lhs.responses?.b == rhs.responses?.b
+            && lhs.modelPreferenceA == rhs.modelPreferenceA
     }
 }
 

@@ -59,7 +59,7 @@ public enum RaterQuality {
         var signals: [[String: [String: Double]]]
         var pValues: [String: [Int: Double]]
         var details: [String: [Int: String]]
-        static let independent: Set<String> = ["position", "speed", "neutral_overuse", "gold", "self_consistency", "cycles"]
+        static let independent: Set<String> = ["position", "speed", "neutral_overuse", "gold", "self_consistency", "cycles", "reward_model"]
     }
 
     static func assessOnce(
@@ -215,6 +215,27 @@ public enum RaterQuality {
                 let (same, n) = repeatCounts[rater]
                 record("self_consistency", rater, p: Statistics.binomialLower(same, n, 0.6), numbers: ["rate": Double(same) / Double(n), "n": Double(n)],
                        detail: "repeated \(same) of \(n) earlier judgements when shown swapped")
+            }
+
+            // 12. Contradicting the reward model's confident out-of-fold predictions
+            // (p ≥ 0.8 for one side), against the crowd's median contradiction rate.
+            var contradictions = Array(repeating: (against: 0, n: 0), count: raters)
+            for rater in 0..<raters {
+                for index in byRater[rater] {
+                    let judgement = firsts[index]
+                    guard judgement.category < 2, let p = units[judgement.unit].modelPreferenceA, p >= 0.8 || p <= 0.2 else { continue }
+                    contradictions[rater].n += 1
+                    if (judgement.category == 0) != (p >= 0.8) { contradictions[rater].against += 1 }
+                }
+            }
+            let crowdContradiction = Statistics.median(
+                contradictions.filter { $0.n >= options.minimumJudgements }.map { Double($0.against) / Double($0.n) })
+            for rater in 0..<raters where contradictions[rater].n >= options.minimumJudgements {
+                let (against, n) = contradictions[rater]
+                let null = min(0.9, (crowdContradiction.isNaN ? 0.1 : crowdContradiction) + options.rateMargin)
+                record("reward_model", rater, p: Statistics.binomialUpper(against, n, null),
+                       numbers: ["rate": Double(against) / Double(n), "n": Double(n), "crowd_median": crowdContradiction],
+                       detail: "contradicted the reward model's confident out-of-fold prediction on \(against) of \(n) pairs (crowd median \(percent(crowdContradiction)))")
             }
 
             // 11. Intransitive cycles among the rater's own choices on one prompt

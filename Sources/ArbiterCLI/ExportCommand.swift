@@ -44,7 +44,10 @@ struct ExportCommand: ParsableCommand {
         }
         let manifest = try Commands.withDatabase(database) { db -> JSONValue in
             guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
-            return try Exporter.run(db, project: found, options: options, out: out, now: Clock.nowMilliseconds())
+            var predictions: [RewardPrediction] = []
+            let manifest = try Exporter.run(db, project: found, options: options, out: out, now: Clock.nowMilliseconds(), predictions: &predictions)
+            if !predictions.isEmpty { try RewardPrediction.store(predictions, projectID: found.id, in: db, now: Clock.nowMilliseconds()) }
+            return manifest
         }
         for file in manifest["files"]?.arrayValue ?? [] {
             Output.line("\(file["path"]?.stringValue ?? "?"): \(file["lines"]?.intValue ?? 0) lines, sha256 \(file["sha256"]?.stringValue ?? "")")

@@ -12,8 +12,9 @@ public struct TrainingOptions: Sendable {
     /// Share of the training comparisons held back for early stopping (at most `maxValidation`).
     public var validationFraction = 0.1
     public var maxValidation = 5000
-    /// Stop after this many epochs without a better validation loss.
+    /// Stop after this many epochs without a validation loss better by `minImprovement`.
     public var patience = 2
+    public var minImprovement = 1e-4
     public var seed: UInt64 = 42
     /// Hidden units of the MLP part (0: linear only).
     public var hidden = 0
@@ -96,7 +97,7 @@ public enum BradleyTerryTrainer {
                 let report = EpochReport(epoch: epoch, loss: trainingLoss, validationLoss: validationLoss, validationAccuracy: accuracy)
                 history.epochs.append(report)
                 progress(report)
-                if validation.isEmpty || validationLoss < best.loss - 1e-6 {
+                if validation.isEmpty || validationLoss < best.loss - options.minImprovement {
                     best = (validationLoss, model.parameters, epoch)
                 } else if epoch - best.epoch >= options.patience {
                     break

@@ -1,4 +1,5 @@
 import Agreement
+import TestSupport
 import Testing
 
 @Suite struct StatisticsTests {
@@ -88,6 +89,36 @@ import Testing
         for (kind, counts) in explained {
             #expect(Double(counts.hit) / Double(counts.total) >= 0.9, "\(kind): \(counts.hit) of \(counts.total) explained by \(expected[kind]!)")
         }
+    }
+
+    /// No overlap at all (one judgement per pair), so there is no consensus to
+    /// compare with; a reward model's confident out-of-fold predictions still
+    /// expose the rater who keeps answering against them.
+    @Test func contradictingConfidentRewardPredictionsIsASignal() {
+        var random = SplitMix(seed: 11)
+        var units: [UnitFacts] = []
+        var judgements: [RatedJudgement] = []
+        for unit in 0..<440 {
+            let truth = Int(random.next() % 2)
+            // The model is right 90% of the time and confident on four pairs in five.
+            let modelSide = random.next() % 10 == 0 ? 1 - truth : truth
+            let confident = random.next() % 5 != 0
+            let p = confident ? (modelSide == 0 ? 0.9 : 0.1) : 0.55
+            units.append(UnitFacts(lengthA: 300, lengthB: 300, modelPreferenceA: p))
+            let rater = unit % 11
+            let right = rater == 10 ? random.next() % 10 < 3 : random.next() % 100 < 85
+            judgements.append(RatedJudgement(unit: unit, rater: rater, category: right ? truth : 1 - truth, shownSwapped: random.next() % 2 == 0))
+        }
+        let assessments = RaterQuality.assess(judgements, units: units, raters: 11)
+        let poisoner = assessments[10]
+        #expect(poisoner.reasons.contains { $0.signal == "reward_model" }, "\(poisoner.signals)")
+        #expect((poisoner.signals["reward_model"]?["rate"] ?? 0) > 0.5)
+        for honest in assessments.prefix(10) {
+            #expect(!honest.reasons.contains { $0.signal == "reward_model" }, "rater \(honest.rater): \(honest.signals["reward_model"] ?? [:])")
+        }
+        // Without predictions the signal is simply absent.
+        let bare = RaterQuality.assess(judgements, units: units.map { UnitFacts(lengthA: $0.lengthA, lengthB: $0.lengthB) }, raters: 11)
+        #expect(bare.allSatisfy { $0.signals["reward_model"] == nil })
     }
 
     @Test func intransitiveCyclesAreFound() {

@@ -258,6 +258,9 @@ extension ExportTests {
         let tooMany = "{\"items\":[" + Array(repeating: #"{"response":"x"}"#, count: 1001).joined(separator: ",") + "]}"
         #expect(try call("POST", "/reward/score", reviewer, tooMany).status == 400)
         #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'reward_train'") == 1)
+        // Out-of-fold predictions for every exported pair feed the rater report.
+        #expect(try await app.count("SELECT count(*) FROM reward_predictions") == 400)
+        #expect(try await app.count("SELECT count(*) FROM reward_predictions p JOIN pairs ON pairs.id = p.pair_id WHERE (p.p_a > 0.5) = (substr(pairs.response_a, 1, 3) = 'a h')") == 400)
         await app.stop()
     }
 }

@@ -58,7 +58,7 @@ public struct App: Sendable {
         AnnotationRoutes(store: store, now: now).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         ExportRoutes(store: store, now: now).register(on: &api)
-        let jobs = RewardJobs(root: configuration.modelsDirectory ?? configuration.databasePath + ".models", databasePath: configuration.databasePath)
+        let jobs = RewardJobs(root: configuration.modelsDirectory ?? configuration.databasePath + ".models", databasePath: configuration.databasePath, store: store)
         RewardRoutes(store: store, jobs: jobs, now: now).register(on: &api)
         routeTable = api.specs
         router = api.router

@@ -1,4 +1,5 @@
 public import RewardModel
+public import Storage
 
 /// What `arbiter export` writes.
 public enum ExportFormat: String, Sendable, CaseIterable {
@@ -44,8 +45,30 @@ public struct ExportOptions: Sendable {
     /// Train a reward model on the exported pairs into this directory (pairwise formats).
     public var rewardModel: String?
     public var rewardTraining = RewardTrainingOptions()
+    /// Also train 5 fold models for out-of-fold predictions (the rater signal).
+    public var rewardOutOfFold = true
     /// Called after each training epoch.
     public var rewardProgress: @Sendable (EpochReport) -> Void = { _ in }
 
     public init() {}
+}
+
+/// A reward model's out-of-fold P(response A is better) for one pair.
+public struct RewardPrediction: Sendable, Equatable {
+    public var pairID: Int64
+    public var probabilityA: Double
+
+    /// Replaces a project's stored predictions (atomically: in the caller's
+    /// transaction, or in one of its own).
+    public static func store(_ predictions: [RewardPrediction], projectID: Int, in db: Database, now: Int64) throws {
+        let body = {
+            _ = try db.run("DELETE FROM reward_predictions WHERE project_id = ?", [.int(Int64(projectID))])
+            let insert = try db.statement("INSERT INTO reward_predictions (pair_id, project_id, p_a, created_at) VALUES (?, ?, ?, ?)")
+            for prediction in predictions {
+                try insert.bind([.int(prediction.pairID), .int(Int64(projectID)), .double(min(1, max(0, prediction.probabilityA))), .int(now)])
+                _ = try insert.run()
+            }
+        }
+        if db.inTransaction { try body() } else { try db.transaction(body) }
+    }
 }

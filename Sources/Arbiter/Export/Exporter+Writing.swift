@@ -41,7 +41,7 @@ extension Exporter {
             let margin = options.margin ? decision.share * decision.strength : nil
             let line = Self.line(options.format, prompt: prompt, chosen: chosen, rejected: rejected, margin: margin)
             let isTest = options.testFraction.map { inTest(externalID, seed: options.seed, fraction: $0) } ?? false
-            training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest)
+            training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest, pair: (row.int64(0), decision.aWins))
             if let test, isTest {
                 try test.write(line)
                 lines.test += 1

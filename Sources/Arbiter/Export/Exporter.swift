@@ -11,6 +11,14 @@ public import Storage
 public enum Exporter {
     /// Runs the export; returns the manifest (also written beside the data).
     public static func run(_ db: Database, project: Project, options: ExportOptions, out: String, now: Int64) throws -> JSONValue {
+        var predictions: [RewardPrediction] = []
+        return try run(db, project: project, options: options, out: out, now: now, predictions: &predictions)
+    }
+
+    /// Runs the export; with a reward model, also fills `predictions` with its
+    /// out-of-fold P(A better) per exported pair (see ``RewardPrediction``).
+    public static func run(_ db: Database, project: Project, options: ExportOptions, out: String, now: Int64,
+                           predictions: inout [RewardPrediction]) throws -> JSONValue {
         let quarantined = try RaterStatus.quarantined(db, projectID: project.id)
         let flagged = options.includeFlagged ? [] : try RaterQuery.flaggedUserIDs(db, projectID: project.id).subtracting(quarantined)
         var names: [Int: String] = [:]
@@ -35,12 +43,18 @@ public enum Exporter {
             var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
             files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training)
             if let directory = options.rewardModel, var training {
-                let (data, trainingIndices, testIndices) = training.finish(seed: options.rewardTraining.seed)
+                let (data, trainingIndices, testIndices, pairs) = training.finish(seed: options.rewardTraining.seed)
                 guard data.count >= 10 else {
                     throw ValidationError("a reward model needs at least 10 exported pairs; this export has \(data.count)")
                 }
                 let metrics = try RewardTraining.train(data, training: trainingIndices, test: testIndices, out: directory,
                                                        options: options.rewardTraining, progress: options.rewardProgress)
+                if options.rewardOutOfFold && data.count >= 50 {
+                    let probabilities = BradleyTerryTrainer.outOfFold(data, folds: 5, options: options.rewardTraining.trainer)
+                    predictions = zip(pairs, probabilities).map { pair, p in
+                        RewardPrediction(pairID: pair.id, probabilityA: pair.aWins ? Double(p) : 1 - Double(p))
+                    }
+                }
                 reward = ["directory": .string(directory), "held_out": .string(options.testFraction == nil ? "seeded 10% of the export" : "the test split"),
                           "metrics": metrics]
             }

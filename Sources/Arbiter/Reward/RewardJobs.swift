@@ -35,12 +35,14 @@ final class RewardJobs: Sendable {
 
     let root: String
     private let databasePath: String
+    private let store: ArbiterStore
     private let jobs = Mutex<[Int: Status]>([:])
     private let models = Mutex<[Int: RewardTraining.LoadedModel]>([:])
     private let pool = ThreadPool(name: "reward", threads: 1)
 
-    init(root: String, databasePath: String) {
+    init(root: String, databasePath: String, store: ArbiterStore) {
         self.root = root
+        self.store = store
         self.databasePath = databasePath
     }
 
@@ -64,7 +66,7 @@ final class RewardJobs: Sendable {
         let root = root
         Task {
             do {
-                try await pool.run { [self] in
+                let predictions = try await pool.run { [self] () throws -> [RewardPrediction] in
                     if mkdir(root, 0o700) != 0 && errno != EEXIST { throw ValidationError("\(root): \(String(cString: strerror(errno)))") }
                     let staging = finalDirectory + ".tmp-\(now())"
                     if mkdir(staging, 0o700) != 0 { throw ValidationError("\(staging): \(String(cString: strerror(errno)))") }
@@ -79,15 +81,19 @@ final class RewardJobs: Sendable {
                             }
                         }
                         let db = try Database(path: databasePath, mode: .reader)
-                        _ = try Exporter.run(db, project: project, options: options, out: staging + "/data.jsonl", now: now())
+                        var predictions: [RewardPrediction] = []
+                        _ = try Exporter.run(db, project: project, options: options, out: staging + "/data.jsonl", now: now(), predictions: &predictions)
                         Self.remove(finalDirectory)
                         guard rename(staging, finalDirectory) == 0 else { throw ValidationError("cannot move the result into place") }
+                        return predictions
                     } catch {
                         Self.remove(staging)
                         throw error
                     }
                 }
                 models.withLock { _ = $0.removeValue(forKey: projectID) }
+                let stamp = now()
+                try await store.pool.write { db in try RewardPrediction.store(predictions, projectID: projectID, in: db, now: stamp) }
                 finish(projectID, error: nil, now: now())
             } catch {
                 finish(projectID, error: "\(error)", now: now())

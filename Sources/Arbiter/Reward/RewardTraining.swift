@@ -22,7 +22,7 @@ public struct RewardTrainingOptions: Sendable {
         guard hidden == 0 || (1...1024).contains(hidden) else { throw ValidationError("hidden must be between 1 and 1024 (or 0: linear)") }
     }
 
-    var trainer: TrainingOptions {
+    public var trainer: TrainingOptions {
         var options = TrainingOptions()
         options.epochs = epochs
         options.seed = seed
@@ -294,11 +294,13 @@ public struct PreferenceSetBuilder: Sendable {
     private var test: [Int] = []
     private var pending: [(chosen: String, rejected: String, margin: Float)] = []
     private var pendingTest: [Bool] = []
+    private var pairs: [(id: Int64, aWins: Bool)] = []
 
     public init(hasher: FeatureHasher) { data = PreferenceSet(hasher: hasher) }
 
-    public mutating func append(chosen: String, rejected: String, margin: Float, test isTest: Bool) {
+    public mutating func append(chosen: String, rejected: String, margin: Float, test isTest: Bool, pair: (id: Int64, aWins: Bool) = (0, true)) {
         pending.append((chosen, rejected, margin))
+        pairs.append(pair)
         pendingTest.append(isTest)
         if pending.count == 8192 { flush() }
     }
@@ -323,14 +325,14 @@ public struct PreferenceSetBuilder: Sendable {
 
     /// The comparisons with training and held-out indices: the export's test split
     /// when it has one, else a seeded 10%.
-    public mutating func finish(seed: UInt64) -> (PreferenceSet, training: [Int], test: [Int]) {
+    public mutating func finish(seed: UInt64) -> (PreferenceSet, training: [Int], test: [Int], pairs: [(id: Int64, aWins: Bool)]) {
         flush()
         guard !test.isEmpty else {
             let split = RewardTraining.heldOut(count: data.count, seed: seed)
-            return (data, split.training, split.test)
+            return (data, split.training, split.test, pairs)
         }
         let testSet = Set(test)
-        return (data, (0..<data.count).filter { !testSet.contains($0) }, test)
+        return (data, (0..<data.count).filter { !testSet.contains($0) }, test, pairs)
     }
 }
 

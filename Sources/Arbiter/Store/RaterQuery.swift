@@ -57,6 +57,9 @@ public enum RaterQuery {
             })
             units.append(UnitFacts(lengthA: row.int(1), lengthB: row.int(2), gold: gold, tokens: tokens.sorted()))
         }
+        _ = try db.query("SELECT pair_id, p_a FROM reward_predictions WHERE project_id = ?", [.int(Int64(projectID))]) { row in
+            if let unit = unitIndex[row.int64(0)] { units[unit].modelPreferenceA = row.double(1) }
+        }
         // Prompts with several pairs (multi-response imports): number the prompt and
         // its responses, for the intransitive-cycle signal.
         let shared = try db.statement("SELECT id, prompt, response_a, response_b FROM pairs WHERE id = ?")
