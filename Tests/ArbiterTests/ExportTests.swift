@@ -215,16 +215,17 @@ extension ExportTests {
         let early = try call("POST", "/reward/score", reviewer, #"{"items":[{"response":"hi"}]}"#)
         let earlyBody = try json(early)
         #expect(early.status == 404 && earlyBody["error"]?["code"] == "no_model")
-        #expect(try call("POST", "/reward/train", annotator, "{}").status == 403)
-        for bad in [#"{"epochs":0}"#, #"{"bits":30}"#, #"{"aggregate":"mean"}"#, #"{"colour":"red"}"#, #"[1]"#, #"{"test_fraction":"x"}"#] {
-            let response = try call("POST", "/reward/train", admin, bad)
+        #expect(try call("POST", "/exports", annotator, "{}").status == 403)
+        for bad in [#"{"epochs":0}"#, #"{"bits":30}"#, #"{"aggregate":"mean"}"#, #"{"colour":"red"}"#, #"[1]"#, #"{"test_fraction":"x"}"#,
+                    #"{"format":"xml"}"#, #"{"format":"raw","reward_model":true}"#, #"{"reward_model":"yes"}"#] {
+            let response = try call("POST", "/exports", admin, bad)
             #expect(response.status == 400, "\(bad)")
         }
-        let started = try call("POST", "/reward/train", admin, #"{"aggregate":"majority","test_fraction":0.2,"bits":12,"epochs":5}"#)
+        let started = try call("POST", "/exports", admin, #"{"aggregate":"majority","test_fraction":0.2,"bits":12,"epochs":5}"#)
         #expect(started.status == 202, "\(String(decoding: started.body, as: UTF8.self))")
         var report = JSONValue.null
         for _ in 0..<600 {
-            report = try json(call("GET", "/reward", reviewer))
+            report = try json(call("GET", "/exports/latest", reviewer))
             if report["job"]?["state"] != "running" { break }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -235,7 +236,7 @@ extension ExportTests {
         #expect((result["metrics"]?["held_out_accuracy"]?.doubleValue ?? 0) > 0.95, "\(result.jsonText)")
         #expect(result["files"] == ["data.train.jsonl", "data.test.jsonl", "manifest.json", "model.safetensors", "config.json", "metrics.json"])
         // Downloads are the files on disk, byte for byte; other names are 404.
-        let model = try call("GET", "/reward/files/model.safetensors", reviewer)
+        let model = try call("GET", "/exports/latest/files/model.safetensors", reviewer)
         #expect(model.status == 200)
         let onDisk = try #require(fopen(app.directory.path + "/arbiter.sqlite.models/project-\(project.id)/model/model.safetensors", "rb"))
         var bytes: [UInt8] = []
@@ -244,7 +245,7 @@ extension ExportTests {
         fclose(onDisk)
         #expect(model.body == bytes)
         for name in ["..%2Farbiter.sqlite", "data.jsonl", "secret"] {
-            #expect(try call("GET", "/reward/files/\(name)", reviewer).status == 404, "\(name)")
+            #expect(try call("GET", "/exports/latest/files/\(name)", reviewer).status == 404, "\(name)")
         }
         // Scoring: the helpful answer beats the rude one; bad items are 400 with their index.
         let scored = try json(call("POST", "/reward/score", reviewer,
@@ -257,10 +258,22 @@ extension ExportTests {
         #expect(badItem.status == 400 && badItemBody["error"]?["message"]?.stringValue?.hasPrefix("items[1]") == true)
         let tooMany = "{\"items\":[" + Array(repeating: #"{"response":"x"}"#, count: 1001).joined(separator: ",") + "]}"
         #expect(try call("POST", "/reward/score", reviewer, tooMany).status == 400)
-        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'reward_train'") == 1)
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'export'") == 1)
         // Out-of-fold predictions for every exported pair feed the rater report.
         #expect(try await app.count("SELECT count(*) FROM reward_predictions") == 400)
         #expect(try await app.count("SELECT count(*) FROM reward_predictions p JOIN pairs ON pairs.id = p.pair_id WHERE (p.p_a > 0.5) = (substr(pairs.response_a, 1, 3) = 'a h')") == 400)
+
+        // A CSV export without a model: the next result replaces the last one.
+        #expect(try call("POST", "/exports", admin, #"{"format":"csv"}"#).status == 202)
+        for _ in 0..<600 {
+            report = try json(call("GET", "/exports/latest", reviewer))
+            if report["job"]?["state"] != "running" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(report["result"]?["files"] == ["data.csv", "manifest.json"], "\(report.jsonText)")
+        #expect(report["result"]?["metrics"] == .null)
+        let csv = try call("GET", "/exports/latest/files/data.csv", reviewer)
+        #expect(csv.status == 200 && csv.header("content-type")?.hasPrefix("text/csv") == true)
         await app.stop()
     }
 }

@@ -3,12 +3,13 @@ import HTTPServer
 import JSON
 import Storage
 
-/// The reward model over HTTP:
-/// - `POST /api/projects/{id}/reward/train` (admin): export TRL pairs and train in
-///   the background; body (all optional): `aggregate`, `min_agreement`,
+/// Export jobs and the reward model over HTTP:
+/// - `POST /api/projects/{id}/exports` (admin): export in the background, and train a
+///   reward model on it; body (all optional): `format` (default trl), `reward_model`
+///   (default true for pairwise formats), `aggregate`, `min_agreement`,
 ///   `include_flagged`, `margin`, `test_fraction`, `seed`, `epochs`, `hidden`, `bits`.
-/// - `GET /api/projects/{id}/reward`: the job's progress (epoch, loss) and the latest result.
-/// - `GET /api/projects/{id}/reward/files/{name}`: data, manifest, model files.
+/// - `GET /api/projects/{id}/exports/latest`: the job's progress (epoch, loss) and the latest result.
+/// - `GET /api/projects/{id}/exports/latest/files/{name}`: data, manifest, model files.
 /// - `POST /api/projects/{id}/reward/score`: `{"items":[{"response"} | {"chosen","rejected"}]}` → `{"scores":[…]}`.
 struct RewardRoutes: Sendable {
     let store: ArbiterStore
@@ -18,7 +19,7 @@ struct RewardRoutes: Sendable {
     static let maxScoreItems = 1000
 
     func register(on api: inout APIRouter) {
-        api.add(.POST, "/api/projects/{id}/reward/train", .admin) { request, caller in
+        api.add(.POST, "/api/projects/{id}/exports", .admin) { request, caller in
             let projectID = try request.parameters.int("id")
             let options = try Self.options(request.body.isEmpty ? [:] : request.jsonBody())
             guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else {
@@ -28,17 +29,18 @@ struct RewardRoutes: Sendable {
             let address = request.remoteAddress
             let now = now()
             try await store.pool.write { db in
-                try Audit.record(db, actor: caller.user.id, action: "reward_train", target: "project:\(projectID)",
-                                 details: JSONObjectText(["epochs": String(options.rewardTraining.epochs)]), address: address, now: now)
+                try Audit.record(db, actor: caller.user.id, action: "export", target: "project:\(projectID)",
+                                 details: JSONObjectText(["format": options.format.rawValue, "reward_model": options.rewardModel == nil ? "no" : "yes"]),
+                                 address: address, now: now)
             }
             return .json(["job": status.json], status: .accepted)
         }
-        api.add(.GET, "/api/projects/{id}/reward", .reviewing) { request, _ in
+        api.add(.GET, "/api/projects/{id}/exports/latest", .reviewing) { request, _ in
             let projectID = try request.parameters.int("id")
             try await requireProject(projectID)
             return .json(jobs.report(projectID))
         }
-        api.add(.GET, "/api/projects/{id}/reward/files/{name}", .reviewing) { request, _ in
+        api.add(.GET, "/api/projects/{id}/exports/latest/files/{name}", .reviewing) { request, _ in
             let projectID = try request.parameters.int("id")
             let name = try request.parameters.require("name")
             try await requireProject(projectID)
@@ -76,10 +78,16 @@ struct RewardRoutes: Sendable {
     /// Export and training options from the POST body.
     static func options(_ body: JSONValue) throws -> ExportOptions {
         guard let object = body.objectValue else { throw ValidationError("body: expected a JSON object") }
-        let known: Set<String> = ["aggregate", "min_agreement", "include_flagged", "margin", "test_fraction", "seed", "epochs", "hidden", "bits"]
+        let known: Set<String> = ["format", "reward_model", "aggregate", "min_agreement", "include_flagged", "margin", "test_fraction", "seed",
+                                  "epochs", "hidden", "bits"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) { throw ValidationError("\(unknown): unknown option") }
         var options = ExportOptions()
-        options.format = .trl
+        if let value = body["format"] {
+            guard let format = value.stringValue.flatMap(ExportFormat.init(rawValue:)) else {
+                throw ValidationError("format: one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            options.format = format
+        }
         if let value = body["aggregate"] {
             guard let aggregate = value.stringValue.flatMap(Aggregation.init(rawValue:)) else { throw ValidationError("aggregate: weighted or majority") }
             options.aggregate = aggregate
@@ -112,6 +120,10 @@ struct RewardRoutes: Sendable {
         options.rewardTraining.hidden = try integer("hidden", 0...256) ?? 0
         // The server caps buckets at 2^20: a 2^24 model is 64 MiB per request to score.
         options.rewardTraining.bits = try integer("bits", 8...20) ?? 18
+        // The job sets the model's directory; here only whether there is one.
+        let train = body["reward_model"] == nil ? options.format.isPairwise : try flag("reward_model")
+        if train && !options.format.isPairwise { throw ValidationError("reward_model: needs a pairwise format (trl, openai, hh-rlhf, sft)") }
+        options.rewardModel = train ? "" : nil
         return options
     }
 
@@ -121,7 +133,8 @@ struct RewardRoutes: Sendable {
         fclose(handle)
         var headers: HTTPHeaders = ["Content-Disposition": "attachment; filename=\"\(filename)\""]
         headers["Cache-Control"] = "no-store"
-        let type = filename.hasSuffix(".safetensors") ? "application/octet-stream" : filename.hasSuffix(".jsonl") ? "application/x-ndjson" : "application/json"
+        let type = filename.hasSuffix(".safetensors") ? "application/octet-stream"
+            : filename.hasSuffix(".jsonl") ? "application/x-ndjson" : filename.hasSuffix(".csv") ? "text/csv; charset=utf-8" : "application/json"
         return .stream(contentType: type, headers: headers) { writer in
             guard let handle = fopen(path, "rb") else { throw ValidationError("the file vanished") }
             defer { fclose(handle) }

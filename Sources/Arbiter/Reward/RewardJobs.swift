@@ -5,9 +5,10 @@ import RewardModel
 import Storage
 import Synchronization
 
-/// Background "export + train a reward model" jobs, one at a time per server
-/// (training uses every core). Each project's latest result lives in
-/// `ROOT/project-ID/`: the TRL export (`data*.jsonl`), its manifest, and `model/`.
+/// Background export jobs (with a reward model trained on the export), one at a
+/// time per server (training uses every core). Each project's latest result lives
+/// in `ROOT/project-ID/`: the export (`data*.jsonl` or `data.csv`), its manifest,
+/// and `model/`.
 /// A job writes into a fresh directory and swaps it in only when it succeeded,
 /// so downloads and scoring never see half a result.
 final class RewardJobs: Sendable {
@@ -56,7 +57,7 @@ final class RewardJobs: Sendable {
             }
             var status = Status()
             status.startedAt = now()
-            status.epochs = options.rewardTraining.epochs
+            status.epochs = options.rewardModel == nil ? 0 : options.rewardTraining.epochs
             jobs[project.id] = status
             return status
         }
@@ -72,7 +73,7 @@ final class RewardJobs: Sendable {
                     if mkdir(staging, 0o700) != 0 { throw ValidationError("\(staging): \(String(cString: strerror(errno)))") }
                     do {
                         var options = options
-                        options.rewardModel = staging + "/model"
+                        if options.rewardModel != nil { options.rewardModel = staging + "/model" }
                         options.rewardProgress = { [self] report in
                             jobs.withLock { jobs in
                                 jobs[projectID]?.epoch = report.epoch
@@ -82,7 +83,8 @@ final class RewardJobs: Sendable {
                         }
                         let db = try Database(path: databasePath, mode: .reader)
                         var predictions: [RewardPrediction] = []
-                        _ = try Exporter.run(db, project: project, options: options, out: staging + "/data.jsonl", now: now(), predictions: &predictions)
+                        let data = staging + (options.format == .csv ? "/data.csv" : "/data.jsonl")
+                        _ = try Exporter.run(db, project: project, options: options, out: data, now: now(), predictions: &predictions)
                         Self.remove(finalDirectory)
                         guard rename(staging, finalDirectory) == 0 else { throw ValidationError("cannot move the result into place") }
                         return predictions
@@ -93,7 +95,9 @@ final class RewardJobs: Sendable {
                 }
                 models.withLock { _ = $0.removeValue(forKey: projectID) }
                 let stamp = now()
-                try await store.pool.write { db in try RewardPrediction.store(predictions, projectID: projectID, in: db, now: stamp) }
+                if !predictions.isEmpty {
+                    try await store.pool.write { db in try RewardPrediction.store(predictions, projectID: projectID, in: db, now: stamp) }
+                }
                 finish(projectID, error: nil, now: now())
             } catch {
                 finish(projectID, error: "\(error)", now: now())
@@ -113,7 +117,7 @@ final class RewardJobs: Sendable {
     /// The job's status (this server's run) and the latest result on disk.
     func report(_ projectID: Int) -> JSONValue {
         let status = jobs.withLock { $0[projectID] }
-        let manifest = TextFile.read(directory(projectID) + "/data.jsonl.manifest.json").flatMap { try? JSONValue.parse($0) }
+        let manifest = files(projectID).first { $0.name == "manifest.json" }.flatMap { TextFile.read($0.path) }.flatMap { try? JSONValue.parse($0) }
         return [
             "job": status?.json ?? .null,
             "result": manifest.map { manifest in
@@ -128,8 +132,8 @@ final class RewardJobs: Sendable {
 
     /// What a client may download: name → path inside the project's directory.
     static let downloads: KeyValuePairs<String, String> = [
-        "data.jsonl": "data.jsonl", "data.train.jsonl": "data.train.jsonl", "data.test.jsonl": "data.test.jsonl",
-        "manifest.json": "data.jsonl.manifest.json", "model.safetensors": "model/model.safetensors",
+        "data.jsonl": "data.jsonl", "data.train.jsonl": "data.train.jsonl", "data.test.jsonl": "data.test.jsonl", "data.csv": "data.csv",
+        "manifest.json": "data.jsonl.manifest.json", "manifest.json": "data.csv.manifest.json", "model.safetensors": "model/model.safetensors",
         "config.json": "model/config.json", "metrics.json": "model/metrics.json",
     ]
 
