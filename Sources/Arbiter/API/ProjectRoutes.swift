@@ -5,8 +5,57 @@ import Storage
 /// `GET /api/projects`: what the caller may see.
 struct ProjectRoutes: Sendable {
     let store: ArbiterStore
+    let now: @Sendable () -> Int64
 
     func register(on api: inout APIRouter) {
+        api.add(.POST, "/api/projects", .admin) { request, caller in
+            guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            if let unknown = object.keys.first(where: { $0 != "name" && !ProjectSettings.fields.contains($0) }) {
+                throw ValidationError("\(unknown): unknown field")
+            }
+            guard let name = object["name"]?.stringValue else { throw ValidationError("name: expected a string") }
+            var parsed = ProjectSettings()
+            try parsed.apply(object)
+            let settings = parsed
+            let address = request.remoteAddress
+            let now = now()
+            let project = try await store.pool.write { db in
+                let project = try ProjectRepository.create(db, name: name, settings: settings)
+                try Audit.record(db, actor: caller.user.id, action: "project_created", target: "project:\(project.id)",
+                                 details: JSONObjectText(["name": project.name]), address: address, now: now)
+                return project
+            }
+            return .json(["project": project.json], status: .created)
+        }
+        api.add(.PATCH, "/api/projects/{id}", .admin) { request, caller in
+            let id = try request.parameters.int("id")
+            guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            if let unknown = object.keys.first(where: { $0 != "name" && !ProjectSettings.fields.contains($0) }) {
+                throw ValidationError("\(unknown): unknown field")
+            }
+            if let value = object["name"], value.stringValue == nil { throw ValidationError("name: expected a string") }
+            let address = request.remoteAddress
+            let now = now()
+            let project = try await store.pool.write { db -> Project in
+                guard var project = try ProjectRepository.find(db, id: id) else { throw APIError.noSuchProject }
+                try project.settings.apply(object)
+                project.name = object["name"]?.stringValue ?? project.name
+                try ProjectRepository.update(db, id: id, name: project.name, settings: project.settings)
+                try Audit.record(db, actor: caller.user.id, action: "project_updated", target: "project:\(id)",
+                                 details: JSONObjectText(["fields": object.keys.sorted().joined(separator: ",")]), address: address, now: now)
+                return try ProjectRepository.find(db, id: id) ?? project
+            }
+            return .json(["project": project.json])
+        }
+        api.add(.GET, "/api/projects/{id}/dashboard", .reviewing) { request, _ in
+            let id = try request.parameters.int("id")
+            let now = now()
+            let report = try await store.pool.read { db -> JSONValue in
+                guard let project = try ProjectRepository.find(db, id: id) else { throw APIError.noSuchProject }
+                return try Dashboard.report(db, project: project, now: now)
+            }
+            return .json(report)
+        }
         api.add(.POST, "/api/projects/{id}/raters/{username}/status", .admin) { request, caller in
             let projectID = try request.parameters.int("id")
             let username = try request.parameters.require("username")

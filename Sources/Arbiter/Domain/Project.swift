@@ -66,3 +66,48 @@ public struct ValidationError: Error, CustomStringConvertible, Sendable, Equatab
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+extension ProjectSettings {
+    /// The JSON names of the settings an admin may send.
+    static let fields: Set<String> = [
+        "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "aspects",
+        "allow_ties", "allow_both_bad", "strength_enabled", "rationale_required",
+    ]
+
+    /// Applies the settings present in `object` (others stay), then validates.
+    /// Each wrong field is a ``ValidationError`` naming it.
+    public mutating func apply(_ object: JSONObject) throws(ValidationError) {
+        func integer(_ key: String) throws(ValidationError) -> Int? {
+            guard let value = object[key] else { return nil }
+            guard let number = value.intValue, let int = Int(exactly: number) else { throw ValidationError("\(key): expected a whole number") }
+            return int
+        }
+        func number(_ key: String) throws(ValidationError) -> Double? {
+            guard let value = object[key] else { return nil }
+            guard let number = value.doubleValue, number.isFinite else { throw ValidationError("\(key): expected a number") }
+            return number
+        }
+        func flag(_ key: String) throws(ValidationError) -> Bool? {
+            guard let value = object[key] else { return nil }
+            guard let flag = value.boolValue else { throw ValidationError("\(key): expected true or false") }
+            return flag
+        }
+        if let value = object["guidelines"] {
+            guard let text = value.stringValue else { throw ValidationError("guidelines: expected a string (Markdown)") }
+            guidelines = text
+        }
+        if let value = try integer("overlap") { overlap = value }
+        if let value = try integer("lease_ttl_seconds") { leaseTTLSeconds = value }
+        if let value = try number("gold_rate") { goldRate = value }
+        if let value = try number("repeat_rate") { repeatRate = value }
+        if let value = object["aspects"] {
+            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else { throw ValidationError("aspects: expected a list of names") }
+            aspects = list.compactMap(\.stringValue).map { $0.trimmingWhitespace() }
+        }
+        if let value = try flag("allow_ties") { allowTies = value }
+        if let value = try flag("allow_both_bad") { allowBothBad = value }
+        if let value = try flag("strength_enabled") { strengthEnabled = value }
+        if let value = try flag("rationale_required") { rationaleRequired = value }
+        try validate()
+    }
+}

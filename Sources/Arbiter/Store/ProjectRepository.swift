@@ -33,6 +33,30 @@ public enum ProjectRepository {
         return Project(id: Int(db.lastInsertRowID), name: trimmed, settings: settings)
     }
 
+    /// Renames a project and/or replaces its settings.
+    public static func update(_ db: Database, id: Int, name: String, settings: ProjectSettings) throws {
+        let trimmed = name.trimmingWhitespace()
+        guard !trimmed.isEmpty, trimmed.count <= 200 else { throw ValidationError("project names are 1 to 200 characters") }
+        try settings.validate()
+        do {
+            try db.run(
+                """
+                UPDATE projects SET name = ?, guidelines = ?, overlap = ?, lease_ttl_seconds = ?, gold_rate = ?, repeat_rate = ?,
+                    aspects = ?, allow_ties = ?, allow_both_bad = ?, strength_enabled = ?, rationale_required = ?
+                WHERE id = ?
+                """,
+                [
+                    .text(trimmed), .text(settings.guidelines), .int(Int64(settings.overlap)), .int(Int64(settings.leaseTTLSeconds)),
+                    .double(settings.goldRate), .double(settings.repeatRate),
+                    .text(JSONValue.array(settings.aspects.map { .string($0) }).jsonText),
+                    SQLValue(settings.allowTies), SQLValue(settings.allowBothBad), SQLValue(settings.strengthEnabled),
+                    SQLValue(settings.rationaleRequired), .int(Int64(id)),
+                ])
+        } catch {
+            throw error.isUniqueViolation ? ValidationError("a project named '\(trimmed)' already exists") : error
+        }
+    }
+
     /// The project with this id.
     public static func find(_ db: Database, id: Int) throws -> Project? {
         try db.queryFirst("SELECT \(columns) FROM projects WHERE id = ?", [.int(Int64(id))], decode)

@@ -1,0 +1,58 @@
+import JSON
+import Storage
+
+/// A project at a glance for its admins: where the pairs stand, judgements per
+/// day and per annotator, live leases, and agreement in two numbers.
+enum Dashboard {
+    static func report(_ db: Database, project: Project, now: Int64, days: Int = 30) throws -> JSONValue {
+        let id = SQLValue.int(Int64(project.id))
+        // First judgements per pair (repeats do not count toward overlap).
+        let states: (complete: Int, inProgress: Int, untouched: Int, total: Int) = try db.queryFirst(
+            """
+            WITH counts AS (
+                SELECT pair_id, count(DISTINCT user_id) AS n FROM annotations
+                WHERE project_id = ?1 AND kind != 'repeat' GROUP BY pair_id),
+            leases AS (
+                SELECT DISTINCT pair_id FROM assignments WHERE project_id = ?1 AND state = 'leased' AND expires_at > ?2)
+            SELECT
+                coalesce(sum(coalesce(c.n, 0) >= ?3), 0),
+                coalesce(sum(coalesce(c.n, 0) < ?3 AND (coalesce(c.n, 0) > 0 OR l.pair_id IS NOT NULL)), 0),
+                coalesce(sum(coalesce(c.n, 0) = 0 AND l.pair_id IS NULL), 0),
+                count(*)
+            FROM pairs p LEFT JOIN counts c ON c.pair_id = p.id LEFT JOIN leases l ON l.pair_id = p.id
+            WHERE p.project_id = ?1 AND p.gold IS NULL
+            """, [id, .int(now), .int(Int64(project.settings.overlap))]
+        ) { (complete: $0.int(0), inProgress: $0.int(1), untouched: $0.int(2), total: $0.int(3)) } ?? (0, 0, 0, 0)
+        let liveLeases = try db.queryFirst(
+            "SELECT count(*) FROM assignments WHERE project_id = ? AND state = 'leased' AND expires_at > ?", [id, .int(now)]) { $0.int(0) } ?? 0
+        let since = Clock.iso8601(milliseconds: now - Int64(days - 1) * 86_400_000).prefix(10)
+        let perDay = try db.query(
+            """
+            SELECT substr(created_at, 1, 10) AS day, count(*) FROM annotations
+            WHERE project_id = ? AND substr(created_at, 1, 10) >= ? GROUP BY day ORDER BY day
+            """, [id, .text(String(since))]) { row -> JSONValue in ["day": .string(row.string(0)), "judgements": .int(row.int64(1))] }
+        let perAnnotator = try db.query(
+            """
+            SELECT u.username, count(*) AS n, max(a.created_at) FROM annotations a JOIN users u ON u.id = a.user_id
+            WHERE a.project_id = ? GROUP BY a.user_id ORDER BY n DESC, u.username LIMIT 50
+            """, [id]) { row -> JSONValue in
+            ["annotator": .string(row.string(0)), "judgements": .int(row.int64(1)), "last_at": .string(row.string(2))]
+        }
+        let gold = try db.queryFirst("SELECT count(*) FROM pairs WHERE project_id = ? AND gold IS NOT NULL", [id]) { $0.int(0) } ?? 0
+        let agreement = try AgreementQuery.report(db, projectID: project.id, bootstrap: 0)
+        return [
+            "pairs": [
+                "total": .int(Int64(states.total)), "complete": .int(Int64(states.complete)), "in_progress": .int(Int64(states.inProgress)),
+                "untouched": .int(Int64(states.untouched)), "gold": .int(Int64(gold)),
+            ],
+            "live_leases": .int(Int64(liveLeases)),
+            "judgements_per_day": .array(perDay), "since": .string(String(since)),
+            "judgements_per_annotator": .array(perAnnotator),
+            "agreement": [
+                "krippendorff_alpha": agreement["krippendorff_alpha"]?["nominal"] ?? .null,
+                "fleiss_kappa": agreement["fleiss_kappa"]?["value"] ?? .null,
+                "judgements": agreement["judgements"] ?? .null,
+            ],
+        ]
+    }
+}
