@@ -47,6 +47,12 @@ export async function me() {
   return data.user;
 }
 
+/** The CSRF token of this session, for requests made without `api` (uploads with progress). */
+export async function csrf() {
+  if (!csrfToken) await me();
+  return csrfToken;
+}
+
 /** The error message of an API answer. */
 export function errorMessage(result) {
   return result?.data?.error?.message ?? `Something went wrong (HTTP ${result?.status ?? "?"}).`;

@@ -5,6 +5,7 @@ document.getElementById("sign-out").addEventListener("click", () => signOut());
 async function load() {
   const user = await me();
   document.getElementById("who").textContent = `${user.username} (${user.role})`;
+  if (user.role === "admin") document.getElementById("admin-link").hidden = false;
   const result = await api("GET", "/api/projects");
   const list = document.getElementById("projects");
   const projects = result.data?.projects ?? [];
@@ -30,6 +31,13 @@ async function load() {
       });
     } else {
       progress.textContent = `${project.pairs} pairs · ${project.annotations} judgements`;
+    }
+    if (user.role === "admin") {
+      const manage = document.createElement("a");
+      manage.className = "button";
+      manage.href = `/admin/projects/${project.id}`;
+      manage.textContent = "Manage";
+      item.append(manage);
     }
     if (user.role === "reviewer" || user.role === "admin") {
       const review = document.createElement("a");

@@ -52,7 +52,22 @@ struct ImportRoutes: Sendable {
         let options = try options(request)
         let body = request.body
         let now = self.now()
-        let report = try await store.pool.exclusive { db -> ImportReport in
+        let report: ImportReport
+        do {
+            report = try await run(request, caller, projectID: projectID, options: options, body: body, now: now, action: action, importer)
+        } catch let refused as ImportRefused {
+            // 422 with the whole report, so a page can list every bad line it was given.
+            return .json(["error": ["code": "import_refused", "message": .string(refused.description)], "report": refused.report.json],
+                         status: .unprocessableContent)
+        }
+        return .json(report.json)
+    }
+
+    private func run(
+        _ request: Request, _ caller: Caller, projectID: Int, options: ImportOptions, body: [UInt8], now: Int64, action: String,
+        _ importer: @escaping @Sendable (Database, Project, inout JSONLReader, ImportOptions) throws -> ImportReport
+    ) async throws -> ImportReport {
+        try await store.pool.exclusive { db -> ImportReport in
             guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
             var reader = JSONLReader(bytes: body)
             let report = try importer(db, project, &reader, options)
@@ -62,6 +77,5 @@ struct ImportRoutes: Sendable {
             }
             return report
         }
-        return .json(report.json)
     }
 }

@@ -9,6 +9,8 @@ enum PageRoutes {
         ("/projects/{id}/annotate", "/annotate.html"),
         ("/projects/{id}/review", "/review.html"),
         ("/invite/{token}", "/invite.html"),
+        ("/admin", "/admin.html"),
+        ("/admin/projects/{id}", "/project-admin.html"),
     ]
 
     static func register(on router: inout Router, files: StaticFiles) {

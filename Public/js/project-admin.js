@@ -1,0 +1,377 @@
+// /admin/projects/{id}: dashboard (counts, SVG charts, agreement), upload with
+// format detection and progress, export jobs with reward-model training progress,
+// and the project's settings. Untrusted text only via textContent.
+import { api, csrf, errorMessage, me } from "./api.js";
+import { buildSettingsForm } from "./settings-form.js";
+
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+const projectID = Number(location.pathname.split("/")[3]);
+const base = `/api/projects/${projectID}`;
+
+function status(text, ok = false) {
+  const box = $("status");
+  box.textContent = text;
+  box.className = ok ? "status ok" : "status error";
+  box.hidden = !text;
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+const number = (value) => Number(value).toLocaleString("en-US");
+
+// MARK: Dashboard
+
+function svg(tag, attributes, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Vertical bars, one per day; a <title> per bar says the day and count. */
+function dayChart(container, rows, since) {
+  const counts = new Map(rows.map((row) => [row.day, row.judgements]));
+  const days = [];
+  const start = new Date(since + "T00:00:00Z");
+  for (let i = 0; i < 30; i += 1) {
+    const day = new Date(start.getTime() + i * 86400000).toISOString().slice(0, 10);
+    days.push({ day, count: counts.get(day) ?? 0 });
+  }
+  const max = Math.max(1, ...days.map((d) => d.count));
+  const width = 600;
+  const height = 160;
+  const bar = width / days.length;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height + 20}`, role: "img", class: "chart", "aria-label": "Judgements per day" });
+  days.forEach((d, i) => {
+    const h = Math.round((d.count / max) * height);
+    const rect = svg("rect", { x: i * bar + 1, y: height - h, width: bar - 2, height: h, class: "bar" });
+    rect.append(svg("title", {}, `${d.day}: ${number(d.count)} judgements`));
+    chart.append(rect);
+  });
+  chart.append(svg("text", { x: 0, y: height + 15, class: "axis" }, days[0].day));
+  chart.append(svg("text", { x: width, y: height + 15, class: "axis", "text-anchor": "end" }, days[days.length - 1].day));
+  chart.append(svg("text", { x: 2, y: 12, class: "axis" }, `max ${number(max)}`));
+  container.replaceChildren(chart);
+}
+
+/** Horizontal bars, one per annotator (the top 20). */
+function annotatorChart(container, rows) {
+  const top = rows.slice(0, 20);
+  if (top.length === 0) {
+    container.replaceChildren(element("p", "No judgements yet.", "muted"));
+    return;
+  }
+  const max = Math.max(1, ...top.map((row) => row.judgements));
+  const row = 22;
+  const width = 600;
+  const labelWidth = 160;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${top.length * row}`, role: "img", class: "chart", "aria-label": "Judgements per annotator" });
+  top.forEach((entry, i) => {
+    const w = Math.max(1, Math.round(((entry.judgements / max) * (width - labelWidth - 60))));
+    chart.append(svg("text", { x: labelWidth - 6, y: i * row + 15, class: "axis", "text-anchor": "end" }, entry.annotator.slice(0, 24)));
+    const rect = svg("rect", { x: labelWidth, y: i * row + 3, width: w, height: row - 6, class: "bar" });
+    rect.append(svg("title", {}, `${entry.annotator}: ${number(entry.judgements)}`));
+    chart.append(rect);
+    chart.append(svg("text", { x: labelWidth + w + 6, y: i * row + 15, class: "axis" }, number(entry.judgements)));
+  });
+  container.replaceChildren(chart);
+}
+
+async function loadDashboard() {
+  const result = await api("GET", `${base}/dashboard`);
+  if (!result.ok) return status(errorMessage(result));
+  const data = result.data;
+  const counts = $("counts");
+  counts.replaceChildren();
+  const entries = [
+    ["Pairs", data.pairs.total], ["Complete", data.pairs.complete], ["In progress", data.pairs.in_progress],
+    ["Untouched", data.pairs.untouched], ["Gold pairs", data.pairs.gold], ["Live leases", data.live_leases],
+  ];
+  for (const [label, value] of entries) {
+    const group = element("div", undefined, "count");
+    group.append(element("dt", label), element("dd", number(value)));
+    group.dataset.name = label.toLowerCase().replace(/ /g, "-");
+    counts.append(group);
+  }
+  dayChart($("per-day-chart"), data.judgements_per_day, data.since);
+  annotatorChart($("per-annotator-chart"), data.judgements_per_annotator);
+  const alpha = data.agreement.krippendorff_alpha;
+  const glance = $("agreement-glance");
+  glance.replaceChildren(
+    document.createTextNode(alpha === null || alpha === undefined
+      ? "Agreement: not enough overlapping judgements yet. "
+      : `Agreement: Krippendorff's α (nominal) ${alpha.toFixed(3)}${data.agreement.fleiss_kappa == null ? "" : `, Fleiss' κ ${data.agreement.fleiss_kappa.toFixed(3)}`}. `),
+  );
+  const more = element("a", "Open the review page");
+  more.href = `/projects/${projectID}/review`;
+  glance.append(more);
+}
+
+// MARK: Upload
+
+/** What the first line of a file looks like. */
+export function detectFormat(line) {
+  let value;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { kind: null, label: "Line 1 is not JSON." };
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value)) return { kind: null, label: "Line 1 is not a JSON object." };
+  if ("pair" in value && "choice" in value) return { kind: "annotations", label: "Annotations (pair, annotator, choice)" };
+  if ("response_a" in value) return { kind: "pairs", label: "Pairs (prompt, response_a, response_b)" };
+  if ("responses" in value) return { kind: "pairs", label: "Multi-response (prompt, responses)" };
+  if ("chosen" in value && "rejected" in value) {
+    if (typeof value.chosen === "string" && value.chosen.includes("\n\nHuman:")) return { kind: "pairs", label: "HH-RLHF transcripts (chosen, rejected)" };
+    return { kind: "pairs", label: "TRL preferences (prompt, chosen, rejected)" };
+  }
+  return { kind: null, label: "Unknown format: expected pairs or annotations." };
+}
+
+let file = null;
+
+async function chooseFile(chosen) {
+  file = chosen;
+  $("upload-result").replaceChildren();
+  if (!file) {
+    $("upload").disabled = true;
+    return;
+  }
+  const head = await file.slice(0, 1 << 20).text();
+  const first = head.split("\n").find((line) => line.trim().length > 0) ?? "";
+  const detected = detectFormat(first);
+  let lines = "";
+  if (file.size <= 64 * 1024 * 1024) {
+    const text = await file.text();
+    lines = `, ${number(text.split("\n").filter((line) => line.trim().length > 0).length)} lines`;
+  }
+  $("detected").textContent = `${file.name}: ${detected.label} — ${number(file.size)} bytes${lines}`;
+  if (detected.kind) document.querySelector(`input[name=kind][value=${detected.kind}]`).checked = true;
+  $("upload").disabled = false;
+}
+
+function showReport(report, refused, dryRun) {
+  const box = $("upload-result");
+  box.replaceChildren();
+  let summary;
+  if (refused) summary = `Nothing imported: ${number(report.error_count)} invalid line${report.error_count === 1 ? "" : "s"}. Fix them and upload again.`;
+  else if (dryRun) summary = `Valid: ${number(report.imported)} would be imported, ${number(report.duplicates)} duplicates, ${number(report.error_count)} invalid. Nothing was written.`;
+  else summary = `Imported ${number(report.imported)}, ${number(report.duplicates)} duplicates, ${number(report.error_count)} invalid lines skipped.`;
+  box.append(element("p", summary, refused || report.error_count > 0 ? "status error" : "status ok"));
+  if (report.errors.length > 0) {
+    const list = element("ol", undefined, "errors");
+    list.id = "upload-errors";
+    for (const error of report.errors) list.append(element("li", error));
+    box.append(list);
+    if (report.error_count > report.errors.length) box.append(element("p", `… and ${number(report.error_count - report.errors.length)} more.`, "muted"));
+  }
+}
+
+async function upload() {
+  if (!file) return;
+  const kind = document.querySelector("input[name=kind]:checked").value;
+  const dryRun = $("dry-run").checked;
+  const query = new URLSearchParams();
+  if (dryRun) query.set("dry_run", "true");
+  if ($("skip-invalid").checked) query.set("skip_invalid", "true");
+  const token = await csrf();
+  $("upload").disabled = true;
+  $("upload-progress-box").hidden = false;
+  $("upload-phase").textContent = "Uploading…";
+  const bar = $("upload-progress");
+  bar.value = 0;
+  const request = new XMLHttpRequest();
+  request.open("POST", `${base}/${kind}?${query}`);
+  request.setRequestHeader("Content-Type", "application/x-ndjson");
+  request.setRequestHeader("X-CSRF-Token", token);
+  request.setRequestHeader("Accept", "application/json");
+  request.upload.addEventListener("progress", (event) => {
+    if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);
+  });
+  request.upload.addEventListener("load", () => {
+    $("upload-phase").textContent = dryRun ? "Validating…" : "Importing…";
+    bar.removeAttribute("value");
+  });
+  const done = new Promise((resolve) => {
+    request.addEventListener("loadend", resolve);
+  });
+  request.send(file);
+  await done;
+  $("upload-progress-box").hidden = true;
+  $("upload").disabled = false;
+  let data = null;
+  try {
+    data = JSON.parse(request.responseText);
+  } catch {
+    data = null;
+  }
+  if (request.status === 200) {
+    showReport(data, false, dryRun);
+    if (!dryRun) await loadDashboard();
+  } else if (request.status === 422 && data?.report) {
+    showReport(data.report, true, dryRun);
+  } else {
+    $("upload-result").replaceChildren(element("p", data?.error?.message ?? `Upload failed (HTTP ${request.status}).`, "status error"));
+  }
+}
+
+const zone = $("drop-zone");
+zone.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  zone.classList.add("dragging");
+});
+zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+zone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  zone.classList.remove("dragging");
+  chooseFile(event.dataTransfer?.files?.[0] ?? null);
+});
+$("upload-file").addEventListener("change", () => chooseFile($("upload-file").files[0] ?? null));
+$("upload").addEventListener("click", () => upload());
+
+// MARK: Export
+
+const PAIRWISE = new Set(["trl", "openai", "hh-rlhf", "sft"]);
+
+function syncExportForm() {
+  const pairwise = PAIRWISE.has($("export-format").value);
+  $("export-train").disabled = !pairwise;
+  if (!pairwise) $("export-train").checked = false;
+}
+$("export-format").addEventListener("change", syncExportForm);
+
+function showResult(result) {
+  const box = $("export-result");
+  box.replaceChildren();
+  if (!result) return;
+  const counts = result.counts ?? {};
+  const pairs = counts.pairs_exported ?? counts.annotations ?? 0;
+  box.append(element("p", `Latest export (${result.format}, ${result.created_at}): ${number(pairs)} ${counts.pairs_exported === undefined ? "annotations" : "pairs"}.`));
+  const list = element("ul", undefined, "downloads");
+  list.id = "downloads";
+  for (const name of result.files ?? []) {
+    const item = element("li");
+    const link = element("a", name);
+    link.href = `${base}/exports/latest/files/${encodeURIComponent(name)}`;
+    link.setAttribute("download", `project-${projectID}-${name}`);
+    item.append(link);
+    list.append(item);
+  }
+  box.append(list);
+  const metrics = result.metrics;
+  if (metrics) {
+    const table = element("table", undefined, "data metrics");
+    table.id = "metrics";
+    const rows = [
+      ["Held-out accuracy", `${(metrics.held_out_accuracy * 100).toFixed(1)}% on ${number(metrics.held_out_pairs)} pairs`],
+      ["Longer response wins", `${(metrics.longer_wins * 100).toFixed(1)}%`],
+      ["Shorter response wins", `${(metrics.shorter_wins * 100).toFixed(1)}%`],
+      ["Log loss", metrics.log_loss.toFixed(3)],
+      ["Calibration error (ECE)", metrics.expected_calibration_error.toFixed(3)],
+      ["Reward–length correlation", metrics.reward_length_correlation.toFixed(2)],
+    ];
+    for (const [label, value] of rows) {
+      const row = element("tr");
+      row.append(element("th", label), element("td", value));
+      table.append(row);
+    }
+    box.append(table);
+    if (metrics.warning) {
+      const warning = element("p", metrics.warning, "status error");
+      warning.id = "length-warning";
+      box.append(warning);
+    }
+  }
+}
+
+async function pollExport() {
+  for (;;) {
+    const answer = await api("GET", `${base}/exports/latest`);
+    if (!answer.ok) return status(errorMessage(answer));
+    const job = answer.data.job;
+    const bar = $("export-progress");
+    if (job && job.state === "running") {
+      $("export-progress-box").hidden = false;
+      if (job.epoch > 0 && job.epochs > 0) {
+        bar.max = job.epochs;
+        bar.value = job.epoch;
+        $("export-phase").textContent = `Training: epoch ${job.epoch} of at most ${job.epochs}, loss ${job.loss.toFixed(4)}`
+          + (job.validation_loss == null ? "" : `, validation loss ${job.validation_loss.toFixed(4)}`);
+      } else {
+        bar.removeAttribute("value");
+        $("export-phase").textContent = "Exporting…";
+      }
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      continue;
+    }
+    $("export-progress-box").hidden = true;
+    $("export-start").disabled = false;
+    if (job && job.state === "failed") status(`Export failed: ${job.error}`);
+    showResult(answer.data.result);
+    return;
+  }
+}
+
+$("export-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = {
+    format: $("export-format").value,
+    aggregate: $("export-aggregate").value,
+    min_agreement: Number($("export-min-agreement").value),
+    include_flagged: $("export-flagged").checked,
+    margin: $("export-margin").checked,
+    reward_model: $("export-train").checked,
+    seed: Number($("export-seed").value),
+  };
+  const test = Number($("export-test").value);
+  if (test > 0) body.test_fraction = test;
+  if (body.reward_model) {
+    body.epochs = Number($("export-epochs").value);
+    body.hidden = Number($("export-hidden").value);
+  }
+  $("export-start").disabled = true;
+  const answer = await api("POST", `${base}/exports`, body);
+  if (!answer.ok) {
+    $("export-start").disabled = false;
+    return status(errorMessage(answer));
+  }
+  status("");
+  await pollExport();
+});
+
+// MARK: Settings and start
+
+async function start() {
+  const user = await me();
+  if (user.role !== "admin") {
+    status("This page is for admins.");
+    document.querySelectorAll("main > section").forEach((section) => { section.hidden = true; });
+    document.body.dataset.ready = "true";
+    return;
+  }
+  const answer = await api("GET", base);
+  if (!answer.ok) return status(errorMessage(answer));
+  const project = answer.data.project;
+  $("project-name").textContent = project.name;
+  document.title = `${project.name} · Arbiter`;
+  $("review-link").href = `/projects/${projectID}/review`;
+  $("annotate-link").href = `/projects/${projectID}/annotate`;
+  buildSettingsForm($("settings-form"), project, "Save settings", async (body) => {
+    const saved = await api("PATCH", base, body);
+    if (!saved.ok) return errorMessage(saved);
+    $("project-name").textContent = saved.data.project.name;
+    status("Settings saved.", true);
+    return null;
+  });
+  syncExportForm();
+  await Promise.all([loadDashboard(), pollExport()]);
+  document.body.dataset.ready = "true";
+}
+
+start().catch(() => {});

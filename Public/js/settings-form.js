@@ -1,0 +1,118 @@
+// The project settings form, shared by "new project" and a project's settings:
+// every field of the API, with a live Markdown preview of the guidelines.
+import { renderMarkdown } from "./markdown.js";
+
+const FIELDS = [
+  { key: "overlap", label: "Judgements per pair (overlap)", type: "number", min: 1, max: 100, step: 1 },
+  { key: "lease_ttl_seconds", label: "Lease time (seconds)", type: "number", min: 1, max: 86400, step: 1 },
+  { key: "gold_rate", label: "Gold rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },
+  { key: "repeat_rate", label: "Repeat rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },
+];
+const FLAGS = [
+  { key: "allow_ties", label: "Ties allowed" },
+  { key: "allow_both_bad", label: "“Both bad” allowed" },
+  { key: "strength_enabled", label: "Ask for strength" },
+  { key: "rationale_required", label: "Rationale required" },
+];
+const DEFAULTS = {
+  name: "", guidelines: "", overlap: 3, lease_ttl_seconds: 600, gold_rate: 0, repeat_rate: 0, aspects: [],
+  allow_ties: true, allow_both_bad: true, strength_enabled: true, rationale_required: false,
+};
+
+function field(form, id, labelText, input) {
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = labelText;
+  input.id = id;
+  form.append(label, input);
+  return input;
+}
+
+/**
+ * Fills `form` with the settings fields; `onSubmit(values)` receives the API body
+ * and returns a promise of an error message (or null).
+ */
+export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
+  const values = { ...DEFAULTS, ...initial };
+  form.replaceChildren();
+  const prefix = form.id;
+  const name = field(form, `${prefix}-name`, "Name", document.createElement("input"));
+  name.required = true;
+  name.maxLength = 200;
+  name.value = values.name;
+
+  const grid = document.createElement("div");
+  grid.className = "form-grid";
+  form.append(grid);
+  const numbers = {};
+  for (const spec of FIELDS) {
+    const cell = document.createElement("div");
+    const input = document.createElement("input");
+    Object.assign(input, { type: spec.type, min: spec.min, max: spec.max, step: spec.step, value: values[spec.key] });
+    field(cell, `${prefix}-${spec.key}`, spec.label, input);
+    numbers[spec.key] = input;
+    grid.append(cell);
+  }
+  const aspects = field(form, `${prefix}-aspects`, "Aspects (comma-separated, optional)", document.createElement("input"));
+  aspects.value = values.aspects.join(", ");
+
+  const flags = document.createElement("fieldset");
+  flags.className = "flags";
+  const legend = document.createElement("legend");
+  legend.textContent = "Judging";
+  flags.append(legend);
+  const checks = {};
+  for (const spec of FLAGS) {
+    const label = document.createElement("label");
+    label.className = "check";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.id = `${prefix}-${spec.key}`;
+    box.checked = Boolean(values[spec.key]);
+    label.append(box, document.createTextNode(" " + spec.label));
+    flags.append(label);
+    checks[spec.key] = box;
+  }
+  form.append(flags);
+
+  const guidelines = field(form, `${prefix}-guidelines`, "Guidelines (Markdown)", document.createElement("textarea"));
+  guidelines.rows = 8;
+  guidelines.value = values.guidelines;
+  const previewTitle = document.createElement("p");
+  previewTitle.className = "muted";
+  previewTitle.textContent = "Preview";
+  const preview = document.createElement("div");
+  preview.className = "markdown preview";
+  preview.id = `${prefix}-preview`;
+  form.append(previewTitle, preview);
+  const refresh = () => renderMarkdown(guidelines.value, preview);
+  guidelines.addEventListener("input", refresh);
+  refresh();
+
+  const message = document.createElement("p");
+  message.className = "error";
+  message.setAttribute("role", "alert");
+  const button = document.createElement("button");
+  button.type = "submit";
+  button.className = "primary";
+  button.textContent = submitLabel;
+  form.append(message, button);
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {
+      name: name.value.trim(),
+      guidelines: guidelines.value,
+      aspects: aspects.value.split(",").map((part) => part.trim()).filter((part) => part.length > 0),
+    };
+    for (const [key, input] of Object.entries(numbers)) body[key] = Number(input.value);
+    for (const [key, box] of Object.entries(checks)) body[key] = box.checked;
+    button.disabled = true;
+    message.textContent = "";
+    try {
+      message.textContent = (await onSubmit(body)) ?? "";
+    } finally {
+      button.disabled = false;
+    }
+  });
+}

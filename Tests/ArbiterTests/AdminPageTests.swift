@@ -1,0 +1,147 @@
+@testable import Arbiter
+import Glibc
+import JSON
+import Storage
+import Testing
+import TestSupport
+
+/// The admin pages in headless Chromium against the real server: the whole
+/// daily loop without the command line.
+@Suite(.serialized, .enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
+struct AdminPageTests {
+    func signIn(_ browser: WebDriver, app: TestApp, as name: String, to path: String) throws {
+        try browser.open("http://127.0.0.1:\(app.port)\(path)")
+        try browser.wait(until: "location.pathname === '/login'")
+        try browser.element("#username").type(name)
+        try browser.element("#password").type("a long enough password")
+        try browser.element("#login-submit").click()
+        try browser.wait(until: "document.body.dataset.ready === 'true'", timeout: 20)
+    }
+
+    /// 40 pairs: the helpful answer is A on even pairs, B on odd ones.
+    static func pairLines(badLine: Int? = nil) -> String {
+        (0..<40).map { index -> String in
+            if index + 1 == badLine { return #"{"id":"p\#(index)","prompt":"q\#(index)","response_a":"only one side"}"# }
+            let good = "a helpful careful answer \(index % 7)"
+            let bad = "a rude dismissive reply \(index % 5)"
+            let (a, b) = index % 2 == 0 ? (good, bad) : (bad, good)
+            return #"{"id":"p\#(index)","prompt":"question \#(index)","response_a":"\#(a)","response_b":"\#(b)"}"#
+        }.joined(separator: "\n") + "\n"
+    }
+
+    @Test func anAdminRunsAProjectFromTheBrowser() async throws {
+        let app = try TestApp()
+        _ = try await app.person("boss", role: .admin)
+        let browser = try WebDriver()
+        try signIn(browser, app: app, as: "boss", to: "/admin")
+
+        // 1. Create a project; guidelines preview is rendered as safe Markdown.
+        try browser.element("#new-project summary").click()
+        try browser.element("#project-form-name").type("Helpfulness")
+        try browser.element("#project-form-overlap").clear()
+        try browser.element("#project-form-overlap").type("1")
+        try browser.element("#project-form-guidelines").type("Pick the **helpful** one. <img src=x onerror=\"window.__pwned=1\">")
+        try browser.wait(until: "document.querySelector('#project-form-preview strong')?.textContent === 'helpful'")
+        try browser.element("#project-form button[type=submit]").click()
+        try browser.wait(until: "location.pathname.startsWith('/admin/projects/') && document.body.dataset.ready === 'true'", timeout: 20)
+        let projectID = Int(try browser.script("return location.pathname.split('/')[3];").stringValue ?? "") ?? -1
+        let overlap = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings.overlap }
+        #expect(overlap == 1)
+        #expect(try browser.script("return window.__pwned === undefined;").boolValue == true)
+
+        // 2. Upload a file with one bad line: the error names line 7, nothing is imported.
+        let directory = TemporaryDirectory()
+        directory.write("bad.jsonl", Self.pairLines(badLine: 7))
+        try browser.element("#upload-file").type(directory.path + "/bad.jsonl")
+        try browser.wait(until: "document.getElementById('detected').textContent.includes('Pairs (prompt, response_a, response_b)')")
+        #expect(try browser.element("#detected").text.contains("40 lines"))
+        try browser.element("#upload").click()
+        try browser.wait(until: "document.querySelector('#upload-errors li') !== null", timeout: 20)
+        #expect(try browser.element("#upload-errors li").text.hasPrefix("line 7:"))
+        #expect(try browser.element("#upload-result").text.contains("Nothing imported"))
+        #expect(try await app.count("SELECT count(*) FROM pairs") == 0)
+
+        // 3. Fixed: a dry run first (validates, writes nothing), then the import.
+        directory.write("good.jsonl", Self.pairLines())
+        try browser.element("#upload-file").type(directory.path + "/good.jsonl")
+        try browser.wait(until: "document.getElementById('detected').textContent.includes('good.jsonl')")
+        try browser.element("#dry-run").click()
+        try browser.element("#upload").click()
+        try browser.wait(until: "document.getElementById('upload-result').textContent.includes('Nothing was written')", timeout: 20)
+        #expect(try await app.count("SELECT count(*) FROM pairs") == 0)
+        try browser.element("#dry-run").click()
+        try browser.element("#upload").click()
+        try browser.wait(until: "document.getElementById('upload-result').textContent.includes('Imported 40')", timeout: 20)
+        #expect(try await app.count("SELECT count(*) FROM pairs") == 40)
+        try browser.wait(until: "document.querySelector('#counts [data-name=untouched] dd')?.textContent === '40'")
+
+        // 4. Invite an annotator, who signs up through the link and annotates.
+        try browser.open("http://127.0.0.1:\(app.port)/admin")
+        try browser.wait(until: "document.body.dataset.ready === 'true'")
+        try browser.element("#invite-form button[type=submit]").click()
+        try browser.wait(until: "!document.getElementById('invite-created').hidden")
+        let link = try browser.script("return document.getElementById('invite-link').value;").stringValue ?? ""
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/admin.png") }
+        #expect(link.contains("/invite/"))
+        let annotator = try WebDriver()
+        try annotator.open(link)
+        try annotator.element("#username").type("newbie")
+        try annotator.element("#password").type("a long enough password")
+        try annotator.element("#invite-submit").click()
+        try annotator.wait(until: "location.pathname === '/'")
+        try annotator.open("http://127.0.0.1:\(app.port)/projects/\(projectID)/annotate")
+        for done in 1...3 {
+            try annotator.wait(until: "!document.getElementById('task').hidden && document.getElementById('left').textContent.length > 0")
+            // Pick the helpful answer, wherever it is shown.
+            let leftIsHelpful = try annotator.script("return document.getElementById('left').textContent.includes('helpful');").boolValue == true
+            try annotator.press(leftIsHelpful ? "1" : "2")
+            try annotator.press(WebDriver.enter)
+            try annotator.wait(until: "document.getElementById('progress').textContent.includes('Done today: \(done)')")
+        }
+        #expect(try await app.count("SELECT count(*) FROM annotations a JOIN users u ON u.id = a.user_id WHERE u.username = 'newbie'") == 3)
+
+        // The rest of the judgements arrive as an annotations upload.
+        let votes = (0..<40).map { #"{"pair":"p\#($0)","annotator":"vendor","choice":"\#($0 % 2 == 0 ? "A" : "B")"}"# }.joined(separator: "\n")
+        directory.write("votes.jsonl", votes + "\n")
+        try browser.open("http://127.0.0.1:\(app.port)/admin/projects/\(projectID)")
+        try browser.wait(until: "document.body.dataset.ready === 'true'")
+        try browser.element("#upload-file").type(directory.path + "/votes.jsonl")
+        try browser.wait(until: "document.getElementById('detected').textContent.includes('Annotations')")
+        #expect(try browser.script("return document.querySelector('input[name=kind]:checked').value;").stringValue == "annotations")
+        try browser.element("#upload").click()
+        try browser.wait(until: "document.getElementById('upload-result').textContent.includes('Imported 40')", timeout: 20)
+        try browser.wait(until: "document.querySelectorAll('#per-annotator-chart rect').length === 2")
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            _ = try browser.script("window.scrollTo(0, 0); return null;")
+            try browser.screenshot(to: shots + "/dashboard.png")
+        }
+
+        // 5. Export TRL with a reward model: progress, then downloads and metrics.
+        try browser.element("#export-aggregate").click()
+        try browser.script("document.getElementById('export-aggregate').value = 'majority'; return null;")
+        try browser.element("#export-epochs").clear()
+        try browser.element("#export-epochs").type("5")
+        try browser.element("#export-start").click()
+        try browser.wait(until: "document.querySelectorAll('#downloads a').length > 0", timeout: 60)
+        let names = try browser.script("return [...document.querySelectorAll('#downloads a')].map(a => a.textContent).join(' ');").stringValue ?? ""
+        #expect(names == "data.jsonl manifest.json model.safetensors config.json metrics.json")
+        #expect(try browser.element("#metrics").text.contains("Held-out accuracy"))
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/project-admin.png") }
+        // The download links work with the session cookie and give the files.
+        let download = try browser.script("""
+            return fetch(document.querySelector('#downloads a').href).then(r => r.text()).then(t => t.trim().split('\\n').length);
+            """)
+        #expect(download.intValue == 40)
+        await app.stop()
+    }
+
+    @Test func nonAdminsAreTurnedAway() async throws {
+        let app = try TestApp()
+        _ = try await app.person("rev", role: .reviewer)
+        let browser = try WebDriver()
+        try signIn(browser, app: app, as: "rev", to: "/admin")
+        #expect(try browser.element("#status").text == "This page is for admins.")
+        #expect(try browser.script("return [...document.querySelectorAll('main > section')].every(s => s.hidden);").boolValue == true)
+        await app.stop()
+    }
+}
