@@ -132,6 +132,22 @@ struct AdminPageTests {
             return fetch(document.querySelector('#downloads a').href).then(r => r.text()).then(t => t.trim().split('\\n').length);
             """)
         #expect(download.intValue == 40)
+
+        // 6. Edit the settings; change the annotator's role on the people table.
+        try browser.element("#settings-form-name").clear()
+        try browser.element("#settings-form-name").type("Helpfulness v2")
+        try browser.element("#settings-form button[type=submit]").click()
+        try browser.wait(until: "document.getElementById('project-name').textContent === 'Helpfulness v2'")
+        try browser.open("http://127.0.0.1:\(app.port)/admin")
+        try browser.wait(until: "document.body.dataset.ready === 'true'")
+        _ = try browser.script("""
+            const select = document.querySelector("#people tr[data-username='newbie'] select");
+            select.value = 'reviewer';
+            select.dispatchEvent(new Event('change'));
+            return null;
+            """)
+        try browser.wait(until: "document.getElementById('status').textContent === 'newbie is now reviewer.'")
+        #expect(try await app.count("SELECT count(*) FROM users WHERE username = 'newbie' AND role = 'reviewer'") == 1)
         await app.stop()
     }
 
