@@ -2,6 +2,7 @@ import CLinux
 import Glibc
 import HTTPServer
 public import Logging
+import JSON
 import Synchronization
 
 /// A swift-log handler that writes lines to a file descriptor (stderr by default)
@@ -66,11 +67,18 @@ public struct BufferedLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     private let label: String
     private let sink: Sink
+    private let format: Format
+
+    /// One line per event: readable text, or a JSON object (for log shippers).
+    public enum Format: String, Sendable, CaseIterable {
+        case text, json
+    }
 
     /// A handler for `label` writing into `sink`.
-    public init(label: String, sink: Sink) {
+    public init(label: String, sink: Sink, format: Format = .text) {
         self.label = label
         self.sink = sink
+        self.format = format
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -79,6 +87,16 @@ public struct BufferedLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
+        if format == .json {
+            var object: JSONObject = [
+                "time": .string(Timestamp.now()), "level": .string(event.level.rawValue), "label": .string(label),
+                "message": .string(event.message.description),
+            ]
+            for (key, value) in merged where object[key] == nil { object[key] = .string(value.description) }
+            sink.append(Array((JSONValue.object(object).jsonText + "\n").utf8), urgent: event.level >= .warning)
+            return
+        }
         var line = Timestamp.now()
         line += " "
         line += event.level.rawValue
@@ -86,7 +104,6 @@ public struct BufferedLogHandler: LogHandler {
         line += label
         line += ": "
         line += event.message.description
-        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
         if !merged.isEmpty {
             for (key, value) in merged.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
         }

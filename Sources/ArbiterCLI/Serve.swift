@@ -34,18 +34,22 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("log-format"), help: "text or json (one JSON object per line).")
+    var logFormat: String = "text"
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be between 0 and 65535") }
         if let threads, !(1...256).contains(threads) { throw ArgumentParser.ValidationError("--threads must be between 1 and 256") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ArgumentParser.ValidationError("--tls-cert and --tls-key go together") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ArgumentParser.ValidationError("--tls-cert and --tls-key go together") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ArgumentParser.ValidationError("--log-level: unknown level '\(logLevel)'") }
+        guard BufferedLogHandler.Format(rawValue: logFormat) != nil else { throw ArgumentParser.ValidationError("--log-format must be text or json") }
     }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = BufferedLogHandler(label: label, sink: .standardError)
+            var handler = BufferedLogHandler(label: label, sink: .standardError, format: BufferedLogHandler.Format(rawValue: logFormat) ?? .text)
             handler.logLevel = level
             return handler
         }

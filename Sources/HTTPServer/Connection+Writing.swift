@@ -93,6 +93,15 @@ extension Connection {
     }
 
     private func logAccess(_ request: Request, status: Int, bytes: Int) {
+        if let observer = core.configuration.observer {
+            let route: String
+            switch match {
+            case .found(let found, _): route = found.pattern
+            case .notFound where status == 200 || status == 304: route = "static"
+            default: route = "unmatched"
+            }
+            observer.observe(method: request.method, route: route, status: status, nanoseconds: clinux_monotonic_ns() &- requestStart)
+        }
         guard let logger = core.accessLogger else { return }
         let micros = (clinux_monotonic_ns() &- requestStart) / 1000
         logger.info("\(request.method.rawValue) \(request.path) \(status) \(bytes) \(micros)us")

@@ -50,6 +50,9 @@ extension Server {
         /// Headers added to every response that does not set them itself
         /// (security headers: CSP, `X-Content-Type-Options`, ...). Default none.
         public var defaultHeaders: [(name: String, value: String)] = []
+        /// Told about every response (route pattern, status, time to the response head),
+        /// on the event loop: it must be quick and must not block. Default none.
+        public var observer: (any RequestObserver)?
 
         /// The defaults.
         public init() {}
@@ -65,4 +68,11 @@ extension Duration {
         let (seconds, attoseconds) = components
         return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
     }
+}
+
+/// Sees every answered request (for metrics). Called on the event loop thread.
+public protocol RequestObserver: Sendable {
+    /// `route` is the matched pattern (`/api/projects/{id}`), `static` for files,
+    /// or `unmatched`; `nanoseconds` runs from the request head to the response head.
+    func observe(method: HTTPMethod, route: String, status: Int, nanoseconds: UInt64)
 }

@@ -57,9 +57,11 @@ public final class DatabasePool: Sendable {
 
     /// Opens the writer (creating the file) and `readers` read-only connections.
     /// `prepare` runs first on the writer, before anyone else (migrations).
-    public init(path: String, readers: Int = 4, maxBatch: Int = 512, prepare: (Database) throws -> Void = { _ in }) throws {
+    public init(path: String, readers: Int = 4, maxBatch: Int = 512, commitObserver: CommitObserver? = nil,
+                prepare: (Database) throws -> Void = { _ in }) throws {
         self.path = path
         self.maxBatch = maxBatch
+        statistics.onCommit = commitObserver?.committed
         let writer = try Database(path: path, mode: .writer)
         try prepare(writer)
         var readerConnections: [Database] = []
@@ -179,6 +181,7 @@ public final class DatabasePool: Sendable {
             $0.writes += jobs.count
             $0.largestBatch = max($0.largestBatch, jobs.count)
         }
+        statistics.onCommit?(jobs.count)
         for (job, outcome) in zip(jobs, outcomes) { job.finish(outcome) }
     }
 
@@ -210,8 +213,16 @@ public final class DatabasePool: Sendable {
     }
 }
 
-final class StatisticsBox: Sendable {
+/// Told the size of every group commit, on the writer thread (for metrics).
+public struct CommitObserver: Sendable {
+    let committed: @Sendable (Int) -> Void
+    public init(_ committed: @escaping @Sendable (_ batchSize: Int) -> Void) { self.committed = committed }
+}
+
+final class StatisticsBox: @unchecked Sendable {
+    // @unchecked Sendable: `onCommit` is set once in the pool's init, before the writer starts.
     let mutex = Mutex<DatabasePool.Statistics>(DatabasePool.Statistics())
+    var onCommit: (@Sendable (Int) -> Void)?
 }
 
 /// The pool was closed before the work ran.

@@ -56,7 +56,8 @@ public final class ServerProcess {
         if waitForPort {
             while port == 0 {
                 guard let line = readLine() else { throw Failure(description: "server exited: \(output)") }
-                let parts = line.split(separator: "port=", maxSplits: 1)
+                // Text logs say `port=N`; JSON logs `"port":"N"`.
+                let parts = line.contains("port=") ? line.split(separator: "port=", maxSplits: 1) : line.split(separator: "\"port\":\"", maxSplits: 1)
                 if line.contains("listening"), parts.count == 2 {
                     port = Int(parts[1].prefix { $0.isNumber }) ?? 0
                 }

@@ -6,6 +6,7 @@ import Storage
 /// `POST /api/assignments/{id}/annotation`.
 struct AnnotationRoutes: Sendable {
     let store: ArbiterStore
+    var metrics: ArbiterMetrics? = nil
     /// The lease clock (Unix ms); tests move it.
     let now: @Sendable () -> Int64
 
@@ -60,6 +61,7 @@ struct AnnotationRoutes: Sendable {
         let (annotation, replayed) = try await store.pool.write { db in
             try Annotations.submit(db, assignmentID: assignmentID, userID: user.id, body: body, now: now)
         }
+        if !replayed { metrics?.annotationStored() }
         return .json(["annotation": annotation.json], status: replayed ? .ok : .created)
     }
 }

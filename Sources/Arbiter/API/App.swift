@@ -47,7 +47,9 @@ public struct App: Sendable {
     public init(configuration: Configuration, logger: Logger = Logger(label: "arbiter")) throws {
         self.configuration = configuration
         let migrations = try Locations.migrationsDirectory(configuration.migrationsDirectory)
-        store = try ArbiterStore(path: configuration.databasePath, migrationsDirectory: migrations)
+        let metrics = ArbiterMetrics()
+        store = try ArbiterStore(path: configuration.databasePath, migrationsDirectory: migrations,
+                                 commitObserver: CommitObserver { batch in metrics.committed(batch: batch) })
         var router = Router()
         HealthRoutes.register(on: &router)
         let now = configuration.now
@@ -55,12 +57,14 @@ public struct App: Sendable {
         var api = APIRouter(router: router, auth: auth)
         AccountRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, secureCookies: configuration.tls != nil).register(on: &api)
         ProjectRoutes(store: store, now: now).register(on: &api)
-        AnnotationRoutes(store: store, now: now).register(on: &api)
+        AnnotationRoutes(store: store, metrics: metrics, now: now).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
         ExportRoutes(store: store, now: now).register(on: &api)
         let jobs = RewardJobs(root: configuration.modelsDirectory ?? configuration.databasePath + ".models", databasePath: configuration.databasePath, store: store)
         RewardRoutes(store: store, jobs: jobs, now: now).register(on: &api)
+        let server = ServerReference()
+        HealthRoutes.register(on: &api, store: store, metrics: metrics, openConnections: { server.value?.openConnections ?? 0 }, now: now)
         routeTable = api.specs
         router = api.router
         let publicDirectory = try Locations.publicDirectory(configuration.publicDirectory)
@@ -72,7 +76,9 @@ public struct App: Sendable {
         if let tls = configuration.tls {
             http.tls = try TLSContext(certificatePath: tls.certificate, keyPath: tls.key)
         }
-        server = Server(configuration: http, router: router, logger: logger)
+        http.observer = metrics
+        self.server = Server(configuration: http, router: router, logger: logger)
+        server.value = self.server
     }
 
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully.
@@ -80,4 +86,10 @@ public struct App: Sendable {
         try await server.run()
         store.close()
     }
+}
+
+/// The server, for routes registered before it exists (open connections in /metrics).
+final class ServerReference: @unchecked Sendable {
+    // @unchecked Sendable: set once in App.init before the server starts; read after.
+    var value: Server?
 }

@@ -1,10 +1,42 @@
 import HTTPServer
+import Storage
 
-/// `GET /healthz`: liveness without touching the database.
+/// `GET /healthz`: liveness without touching the database. `GET /readyz`: the
+/// database answers a read within a second (503 otherwise), for load balancers.
+/// `GET /metrics`: Prometheus text (admins; scrape with an API token).
 enum HealthRoutes {
     static let ok = Array(#"{"status":"ok"}"#.utf8)
+    static let ready = Array(#"{"status":"ready"}"#.utf8)
 
     static func register(on router: inout Router) {
         router.inline(.GET, "/healthz") { _ in .json(ok) }
+    }
+
+    static func register(on api: inout APIRouter, store: ArbiterStore, metrics: ArbiterMetrics, openConnections: @escaping @Sendable () -> Int,
+                         now: @escaping @Sendable () -> Int64) {
+        api.addPublic(.GET, "/readyz") { _ in
+            let answer = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { try await store.pool.read { db in try db.queryFirst("SELECT 1") { $0.int(0) } == 1 } }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(1))
+                    return false
+                }
+                let first = try await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            guard answer else {
+                return Response(status: .serviceUnavailable, contentType: "application/json", body: Array(#"{"status":"database not answering"}"#.utf8))
+            }
+            return .json(ready)
+        }
+        api.add(.GET, "/metrics", .admin) { _, _ in
+            let time = now()
+            let leases = try await store.pool.read { db in
+                try db.queryFirst("SELECT count(*) FROM assignments WHERE state = 'leased' AND expires_at > ?", [.int(time)]) { $0.int(0) } ?? 0
+            }
+            return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                            body: metrics.render(openConnections: openConnections(), liveLeases: leases))
+        }
     }
 }

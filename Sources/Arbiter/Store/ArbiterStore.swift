@@ -8,9 +8,9 @@ public final class ArbiterStore: Sendable {
     public let pool: DatabasePool
 
     /// Opens (creating and migrating) the database at `path`.
-    public init(path: String, migrationsDirectory: String, readers: Int = 4) throws {
+    public init(path: String, migrationsDirectory: String, readers: Int = 4, commitObserver: CommitObserver? = nil) throws {
         let migrator = try Migrator(directory: migrationsDirectory)
-        pool = try DatabasePool(path: path, readers: readers) { db in try migrator.migrate(db) }
+        pool = try DatabasePool(path: path, readers: readers, commitObserver: commitObserver) { db in try migrator.migrate(db) }
     }
 
     /// One migrated connection, for command-line work.
