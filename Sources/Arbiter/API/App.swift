@@ -1,4 +1,5 @@
 public import HTTPServer
+import JSON
 import Storage
 public import Logging
 
@@ -65,6 +66,9 @@ public struct App: Sendable {
         RewardRoutes(store: store, jobs: jobs, now: now).register(on: &api)
         let server = ServerReference()
         HealthRoutes.register(on: &api, store: store, metrics: metrics, openConnections: { server.value?.openConnections ?? 0 }, now: now)
+        let documented = api.specs + [RouteSpec(method: .GET, pattern: "/api/openapi.json", access: .everyone)]
+        let document = OpenAPI.document(routes: documented).serialized()
+        api.add(.GET, "/api/openapi.json", .everyone) { _, _ in Response(status: .ok, contentType: "application/json", body: document) }
         routeTable = api.specs
         router = api.router
         let publicDirectory = try Locations.publicDirectory(configuration.publicDirectory)

@@ -1,0 +1,147 @@
+import HTTPServer
+import JSON
+
+/// `GET /api/openapi.json`: an OpenAPI 3.1 description of every API route, built
+/// from the route table (so a route cannot be served undocumented: a test checks
+/// that every route has its entry here and that the document lists exactly the
+/// routes the router serves).
+enum OpenAPI {
+    /// How a route takes its input.
+    enum Body { case none, json, jsonl }
+
+    struct Details {
+        var summary: String
+        var body: Body = .none
+        var query: [(name: String, type: String, description: String)] = []
+        /// Content type of a successful answer (nil: JSON).
+        var produces: String?
+        /// Answers 204 (or 201) with no body in some cases.
+        var bodiless: [String] = []
+    }
+
+    static let details: [String: Details] = [
+        "POST /api/login": Details(summary: "Sign in with a username and password; sets the session cookie", body: .json),
+        "POST /api/logout": Details(summary: "End the session", bodiless: ["204"]),
+        "GET /api/me": Details(summary: "The signed-in user and the CSRF token"),
+        "GET /api/users": Details(summary: "People: role, status, judgements, last seen"),
+        "PATCH /api/users/{id}": Details(summary: "Change a person's role or disable them", body: .json),
+        "POST /api/invites": Details(summary: "Create an invite link (shown once)", body: .json),
+        "GET /api/invites": Details(summary: "Invites and their state"),
+        "DELETE /api/invites/{id}": Details(summary: "Revoke an open invite", bodiless: ["204"]),
+        "POST /api/invites/accept": Details(summary: "Create an account from an invite", body: .json),
+        "GET /api/audit": Details(summary: "The audit log, newest first",
+                                  query: [("limit", "integer", "Most entries (default 200)"), ("before", "integer", "Entries older than this id")]),
+        "GET /api/tokens": Details(summary: "API tokens (never the tokens themselves)"),
+        "POST /api/tokens": Details(summary: "Create an API token for a user (shown once)", body: .json),
+        "DELETE /api/tokens/{id}": Details(summary: "Revoke an API token"),
+        "GET /api/projects": Details(summary: "Projects the caller may see"),
+        "POST /api/projects": Details(summary: "Create a project", body: .json),
+        "GET /api/projects/{id}": Details(summary: "A project and its settings"),
+        "PATCH /api/projects/{id}": Details(summary: "Rename a project or change its settings", body: .json),
+        "GET /api/projects/{id}/dashboard": Details(summary: "Pairs by state, judgements per day and per annotator, leases, agreement"),
+        "GET /api/projects/{id}/next": Details(summary: "Lease the next pair to judge", bodiless: ["204"]),
+        "POST /api/assignments/{id}/annotation": Details(summary: "Submit a judgement (idempotent per assignment)", body: .json),
+        "POST /api/assignments/{id}/skip": Details(summary: "Skip a leased pair", bodiless: ["204"]),
+        "POST /api/assignments/{id}/report": Details(summary: "Report a problem with a pair", body: .json, bodiless: ["201"]),
+        "GET /api/projects/{id}/progress": Details(summary: "The caller's progress in a project"),
+        "POST /api/projects/{id}/pairs": Details(summary: "Import pairs (JSONL)", body: .jsonl,
+                                                 query: [("dry_run", "boolean", "Check, write nothing"), ("skip_invalid", "boolean", "Import good lines, report bad ones"),
+                                                         ("pairs_per_prompt", "integer", "Multi-response lines: pairs per prompt")]),
+        "POST /api/projects/{id}/annotations": Details(summary: "Import annotations (JSONL)", body: .jsonl,
+                                                       query: [("dry_run", "boolean", "Check, write nothing"), ("skip_invalid", "boolean", "Import good lines, report bad ones")]),
+        "GET /api/projects/{id}/agreement": Details(summary: "Krippendorff's alpha, Fleiss' and Cohen's kappa, contested pairs"),
+        "GET /api/projects/{id}/raters": Details(summary: "Per-rater quality signals and reasons"),
+        "POST /api/projects/{id}/raters/{username}/status": Details(summary: "Quarantine or clear a rater", body: .json),
+        "GET /api/projects/{id}/export": Details(summary: "Stream an export", query: [
+            ("format", "string", "trl, openai, hh-rlhf, sft, raw or csv"), ("aggregate", "string", "weighted or majority"),
+            ("min_agreement", "number", "0 to 1"), ("include_flagged", "boolean", "Keep flagged raters"), ("margin", "boolean", "TRL margin column"),
+        ], produces: "application/x-ndjson"),
+        "POST /api/projects/{id}/exports": Details(summary: "Start an export job (and train a reward model)", body: .json),
+        "GET /api/projects/{id}/exports/latest": Details(summary: "The export job's progress and latest result"),
+        "GET /api/projects/{id}/exports/latest/files/{name}": Details(summary: "Download a file of the latest export", produces: "application/octet-stream"),
+        "POST /api/projects/{id}/reward/score": Details(summary: "Score responses with the project's reward model", body: .json),
+        "GET /readyz": Details(summary: "Ready: the database answers"),
+        "GET /api/openapi.json": Details(summary: "This document"),
+        "GET /metrics": Details(summary: "Prometheus metrics", produces: "text/plain"),
+    ]
+
+    static let errorSchema: JSONValue = [
+        "type": "object", "required": ["error"],
+        "properties": ["error": ["type": "object", "required": ["code", "message"],
+                                 "properties": ["code": ["type": "string"], "message": ["type": "string"]]]],
+    ]
+
+    /// The document for the routes the router serves.
+    static func document(routes: [RouteSpec]) -> JSONValue {
+        var paths = JSONObject()
+        var entries = routes.map { ($0.method.rawValue, $0.pattern, $0.access) }
+        entries.append(("GET", "/healthz", .anyone))
+        for (method, pattern, access) in entries.sorted(by: { ($0.1, $0.0) < ($1.1, $1.0) }) {
+            let key = "\(method) \(pattern)"
+            let details = Self.details[key] ?? (pattern == "/healthz" ? Details(summary: "Alive (no database)") : Details(summary: key))
+            var parameters: [JSONValue] = []
+            for segment in pattern.split(separator: "/") where segment.hasPrefix("{") {
+                let name = String(segment.dropFirst().dropLast())
+                let schema: JSONValue = name == "id" ? ["type": "integer", "minimum": 1] : ["type": "string", "minLength": 1]
+                let example: JSONValue = name == "id" ? 1 : name == "username" ? "annotator" : "manifest.json"
+                parameters.append(["name": .string(name), "in": "path", "required": true, "schema": schema, "example": example])
+            }
+            for query in details.query {
+                parameters.append(["name": .string(query.name), "in": "query", "required": false, "description": .string(query.description),
+                                   "schema": ["type": .string(query.type)]])
+            }
+            var success = JSONObject()
+            var media = JSONObject()
+            media[details.produces ?? "application/json"] = ["schema": details.produces == nil ? ["type": "object"] : [:]]
+            success["2XX"] = ["description": "Success", "content": .object(media)]
+            for status in details.bodiless { success[status] = ["description": "Success, no body"] }
+            success["default"] = ["description": "An error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
+            var operation: JSONObject = [
+                "summary": .string(details.summary), "operationId": .string(operationID(method, pattern)),
+                "parameters": .array(parameters), "responses": .object(success),
+            ]
+            if case .roles(let roles) = access {
+                operation["security"] = [["bearer": []], ["session": []]]
+                operation["description"] = .string("Roles: " + roles.map(\.rawValue).sorted().joined(separator: ", "))
+            } else {
+                operation["security"] = []
+            }
+            switch details.body {
+            case .none: break
+            case .json:
+                operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["type": "object"]]]]
+            case .jsonl:
+                // JSON Lines; any content type is read the same way (text/plain for generic clients).
+                operation["requestBody"] = ["required": true, "content": ["application/x-ndjson": ["schema": ["type": "string"]],
+                                                                           "text/plain": ["schema": ["type": "string"]]]]
+            }
+            var path = paths[pattern]?.objectValue ?? JSONObject()
+            path[method.lowercased()] = .object(operation)
+            paths[pattern] = .object(path)
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": "Arbiter", "version": "1.0.0",
+                     "description": "Human preference data for RLHF and DPO. Errors are JSON: {\"error\": {\"code\", \"message\"}}."],
+            "paths": .object(paths),
+            "components": [
+                "schemas": ["Error": errorSchema],
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "An API token (arbiter token create)"],
+                    "session": ["type": "apiKey", "in": "cookie", "name": "arbiter_session",
+                                "description": "The session cookie; writes also need the X-CSRF-Token header"],
+                ],
+            ],
+        ]
+    }
+
+    /// `GET /api/projects/{id}/next` → `getApiProjectsByIdNext`.
+    static func operationID(_ method: String, _ pattern: String) -> String {
+        func capitalized(_ text: Substring) -> String {
+            text.split(whereSeparator: { $0 == "_" || $0 == "-" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        }
+        return method.lowercased() + pattern.split(separator: "/").map { part in
+            part.hasPrefix("{") ? "By" + capitalized(part.dropFirst().dropLast()) : capitalized(part)
+        }.joined()
+    }
+}
