@@ -18,6 +18,8 @@ let package = Package(
         .executable(name: "arbiter", targets: ["ArbiterCLI"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "Agreement", targets: ["Agreement"]),
+        // For the libFuzzer harnesses in Benchmarks/fuzz (through `@_spi(Fuzzing)` entry points).
+        .library(name: "ArbiterCore", targets: ["Arbiter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

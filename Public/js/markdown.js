@@ -12,6 +12,12 @@ const BULLET = /^\s*[-*+]\s+(.*)$/;
 const NUMBERED = /^\s*(\d{1,9})[.)]\s+(.*)$/;
 const QUOTE = /^\s*>\s?(.*)$/;
 
+/** A closing fence: the same character, at least as long, and nothing else on the line (CommonMark). */
+function closesFence(line, marker) {
+  const match = line.match(/^\s*(`{3,}|~{3,})\s*$/);
+  return match !== null && match[1][0] === marker[0] && match[1].length >= marker.length;
+}
+
 /** Renders `text` into `container`, replacing what was there. */
 export function renderMarkdown(text, container) {
   container.replaceChildren(...blocks(String(text ?? "")));
@@ -28,7 +34,7 @@ function blocks(text) {
       const marker = fence[1];
       const body = [];
       i += 1;
-      while (i < lines.length && !lines[i].trim().startsWith(marker)) body.push(lines[i++]);
+      while (i < lines.length && !closesFence(lines[i], marker)) body.push(lines[i++]);
       i += 1; // closing fence (or end of text)
       const pre = document.createElement("pre");
       const code = document.createElement("code");
@@ -99,7 +105,7 @@ function blocks(text) {
 
 // Underscores only count at word boundaries (CommonMark): `window.__pwned` and
 // snake_case stay as they are.
-const INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\*\*([^*]+?)\*\*|(?<![\w])__([^_]+?)__(?![\w])|\*([^*\s][^*]*?)\*|(?<![\w])_([^_\s][^_]*?)_(?![\w])|\[([^\]\n]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g;
+const INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\*\*([^*]+?)\*\*|(?<![\w])__([^_]+?)__(?![\w])|\*([^*\s][^*]*?)\*|(?<![\w])_([^_\s][^_]*?)_(?![\w])|\[([^\]\n]+)\]\(([^)\s]+)(?:\s+"([^"]*)")?\)/g;
 
 /** Appends `text` to `parent` with inline formatting, as text nodes only. */
 function inline(parent, text) {
@@ -119,7 +125,8 @@ function inline(parent, text) {
     } else {
       element = document.createElement("span");
       element.className = "md-link";
-      element.textContent = `${match[7]} (${match[8]})`;
+      // The title too: nothing an untrusted response wrote is hidden from the rater.
+      element.textContent = `${match[7]} (${match[8]}${match[9] === undefined ? "" : ` "${match[9]}"`})`;
     }
     parent.append(element);
     last = match.index + match[0].length;
