@@ -19,7 +19,7 @@ final class TestApp: Sendable {
         func advance(seconds: Int64) { now.add(seconds * 1000, ordering: .relaxed) }
     }
 
-    init(threads: Int = 2) throws {
+    init(threads: Int = 2, _ configure: (inout App.Configuration) -> Void = { _ in }) throws {
         var configuration = App.Configuration()
         configuration.http.port = 0
         configuration.http.eventLoops = threads
@@ -27,6 +27,7 @@ final class TestApp: Sendable {
         configuration.databasePath = directory.path + "/arbiter.sqlite"
         let clock = self.clock
         configuration.now = { clock.now.load(ordering: .relaxed) }
+        configure(&configuration)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         app = try App(configuration: configuration, logger: logger)

@@ -1,13 +1,19 @@
-// Usage: LoadGenerator PORT PROJECT_ID TOKENS_FILE CONCURRENCY SECONDS
+// Usage: LoadGenerator PORT PROJECT_ID TOKENS_FILE CONCURRENCY SECONDS [THINK_MS] [SLOWLORIS]
 // Each of CONCURRENCY threads holds one keep-alive connection and cycles through
-// its share of the tokens: GET next → POST annotation. Prints one JSON line.
+// its share of the tokens: GET next → POST annotation, then "reads" for a random
+// 0–2×THINK_MS (default 0: back to back). SLOWLORIS more connections dribble a
+// request head one byte a second, reconnecting whenever the server cuts them.
+// Prints one JSON line.
 import Glibc
 
 let args = CommandLine.arguments
-guard args.count == 6, let port = UInt16(args[1]), let project = Int(args[2]), let concurrency = Int(args[4]), let seconds = Double(args[5]) else {
-    print("usage: LoadGenerator PORT PROJECT_ID TOKENS_FILE CONCURRENCY SECONDS")
+guard (6...8).contains(args.count), let port = UInt16(args[1]), let project = Int(args[2]), let concurrency = Int(args[4]),
+      let seconds = Double(args[5]) else {
+    print("usage: LoadGenerator PORT PROJECT_ID TOKENS_FILE CONCURRENCY SECONDS [THINK_MS] [SLOWLORIS]")
     exit(2)
 }
+let thinkMilliseconds = args.count > 6 ? Int(args[6]) ?? 0 : 0
+let slowlorisCount = args.count > 7 ? Int(args[7]) ?? 0 : 0
 let tokens: [String] = {
     guard let file = fopen(args[3], "r") else { fatalError("cannot open tokens") }
     var result: [String] = []
@@ -29,7 +35,7 @@ func now() -> Double {
 final class Connection {
     let fd: Int32
     var buffer: [UInt8] = []
-    init(port: UInt16) {
+    init?(port: UInt16, failable: Bool) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -38,7 +44,11 @@ final class Connection {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        precondition(result == 0, "connect failed")
+        guard result == 0 else {
+            close(fd)
+            if failable { return nil }
+            fatalError("connect failed")
+        }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(4))
     }
@@ -105,8 +115,9 @@ final class Worker: @unchecked Sendable {
     }
 
     func run() {
-        let connection = Connection(port: port)
+        let connection = Connection(port: port, failable: false)!
         var index = 0
+        var seed = UInt64(bitPattern: Int64(tokens.first?.hashValue ?? 1))
         let choices = ["left", "right", "tie", "both_bad"]
         while now() < deadline {
             let token = tokens[index % tokens.count]
@@ -140,6 +151,10 @@ final class Worker: @unchecked Sendable {
                 body: payload)
             submitLatencies.append(now() - t2)
             if submitted == 201 { annotations += 1 } else { errors += 1 }
+            if thinkMilliseconds > 0 {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                usleep(UInt32((seed >> 33) % UInt64(2 * thinkMilliseconds * 1000)))
+            }
         }
     }
 }
@@ -150,7 +165,48 @@ let deadline = start + seconds
 let workers = (0..<concurrency).map { index in
     Worker(tokens: Array(tokens[(index * perWorker % tokens.count)...].prefix(perWorker)), project: project, port: port, deadline: deadline)
 }
+/// Slowloris: connections that send a request head one byte a second and never
+/// finish; when the server closes one (header timeout), it comes straight back.
+final class Slowloris: @unchecked Sendable {
+    var reconnects = 0
+    let count: Int
+    let deadline: Double
+    let port: UInt16
+    init(count: Int, deadline: Double, port: UInt16) {
+        self.count = count
+        self.deadline = deadline
+        self.port = port
+    }
+    func run() {
+        let head = Array("GET /api/projects/1/next HTTP/1.1\r\nHost: bench\r\nX-Slow: ".utf8)
+        var sockets: [(fd: Int32, sent: Int)] = (0..<count).compactMap { _ in Connection(port: port, failable: true).map { ($0.fd, 0) } }
+        while now() < deadline {
+            for index in sockets.indices {
+                let byte = sockets[index].sent < head.count ? head[sockets[index].sent] : UInt8(ascii: "a")
+                if [byte].withUnsafeBytes({ send(sockets[index].fd, $0.baseAddress!, 1, Int32(MSG_NOSIGNAL)) }) != 1 {
+                    close(sockets[index].fd)
+                    reconnects += 1
+                    if let again = Connection(port: port, failable: true) { sockets[index] = (again.fd, 0) }
+                } else {
+                    sockets[index].sent += 1
+                }
+            }
+            usleep(1_000_000)
+        }
+        for socket in sockets { close(socket.fd) }
+    }
+}
+let slowloris = Slowloris(count: slowlorisCount, deadline: deadline, port: port)
 var threads: [pthread_t] = []
+if slowlorisCount > 0 {
+    var thread = pthread_t()
+    pthread_create(&thread, nil, { pointer in
+        Unmanaged<Slowloris>.fromOpaque(pointer!).takeUnretainedValue().run()
+        return nil
+    }, Unmanaged.passUnretained(slowloris).toOpaque())
+    threads.append(thread)
+    usleep(200_000)  // the slow connections are open before the annotators start
+}
 for worker in workers {
     var thread = pthread_t()
     let box = Unmanaged.passRetained(worker).toOpaque()
@@ -175,4 +231,4 @@ let annotations = workers.reduce(0) { $0 + $1.annotations }
 let errors = workers.reduce(0) { $0 + $1.errors }
 let exhausted = workers.reduce(0) { $0 + $1.exhausted }
 func f(_ x: Double) -> String { String(Double(Int(x * 100)) / 100) }
-print("{\"concurrency\":\(concurrency),\"tokens\":\(tokens.count),\"seconds\":\(f(elapsed)),\"annotations\":\(annotations),\"annotations_per_s\":\(f(Double(annotations) / elapsed)),\"next_p50_ms\":\(f(percentile(nexts, 0.5))),\"next_p99_ms\":\(f(percentile(nexts, 0.99))),\"submit_p50_ms\":\(f(percentile(submits, 0.5))),\"submit_p99_ms\":\(f(percentile(submits, 0.99))),\"errors\":\(errors),\"nothing_left\":\(exhausted)}")
+print("{\"concurrency\":\(concurrency),\"tokens\":\(tokens.count),\"seconds\":\(f(elapsed)),\"annotations\":\(annotations),\"annotations_per_s\":\(f(Double(annotations) / elapsed)),\"next_p50_ms\":\(f(percentile(nexts, 0.5))),\"next_p99_ms\":\(f(percentile(nexts, 0.99))),\"submit_p50_ms\":\(f(percentile(submits, 0.5))),\"submit_p99_ms\":\(f(percentile(submits, 0.99))),\"errors\":\(errors),\"nothing_left\":\(exhausted),\"think_ms\":\(thinkMilliseconds),\"slowloris\":\(slowlorisCount),\"slowloris_reconnects\":\(slowloris.reconnects)}")
