@@ -103,6 +103,24 @@ import TestSupport
         #expect(text.contains("\"polite, \"\"kind\"\"\nand short\""), "RFC 4180 quoting")
     }
 
+    /// Found by the escaping fuzzer: a quote followed by a combining mark is one
+    /// Character, so Character-level quoting left it bare. Python's csv module (a
+    /// reference reader) must read every field back exactly.
+    @Test func csvQuotingWorksOnScalarsAndPythonReadsItBack() throws {
+        let tricky = ["a\"\u{301}b", "x,\u{301}", "\"", "line\r\nbreak", "plain", "e\u{301}\"\"", ""]
+        let fields = tricky.map { Exporter.csvField(.string($0)) }
+        #expect(fields[0] == "\"a\"\"\u{301}b\"")
+        let directory = TemporaryDirectory()
+        directory.write("row.csv", fields.joined(separator: ",") + "\r\n")
+        directory.write("expected.json", JSONValue.array(tricky.map { .string($0) }).jsonText)
+        let check = try CommandRunner.run("/usr/bin/env", ["python3", "-c", """
+            import csv, json
+            row = next(csv.reader(open("\(directory.path)/row.csv", newline="", encoding="utf-8")))
+            print(row == json.load(open("\(directory.path)/expected.json", encoding="utf-8")))
+            """])
+        #expect(check.stdout == "True\n", "\(check)")
+    }
+
     @Test func splitsAreSeededAndDisjoint() throws {
         let test = try TestDatabase()
         let project = try test.project()

@@ -2,6 +2,18 @@ import JSON
 import Testing
 
 @Suite struct JSONTests {
+    /// Found by the escaping fuzzer: `38e01` parses as the double 380, is written
+    /// `380` and reads back as the integer 380 — the same number, another case.
+    /// Integral doubles below 1e15 are written without a fraction on purpose.
+    @Test func integralDoublesAreWrittenAsIntegers() throws {
+        let parsed = try JSONValue.parse("38e01")
+        #expect(parsed == .double(380))
+        #expect(parsed.jsonText == "380")
+        #expect(try JSONValue.parse(parsed.jsonText) == .int(380))
+        #expect(try JSONValue.parse(JSONValue.double(1e15).jsonText) == .double(1e15), "large integral values stay doubles")
+        #expect(try JSONValue.parse(JSONValue.double(0.1).jsonText) == .double(0.1), "shortest round-trip form")
+    }
+
     @Test func parsesTheRFC8259Example() throws {
         // RFC 8259 §13, first example (abridged).
         let text = #"""

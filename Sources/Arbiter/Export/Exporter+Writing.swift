@@ -144,7 +144,17 @@ extension Exporter {
         case .bool(let flag): return flag ? "true" : "false"
         default: text = value.jsonText
         }
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
-        return "\"" + text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+        // Unicode scalars, not Characters: a quote followed by a combining mark is one
+        // Character, and Character-level code would leave that quote unescaped (found by
+        // the escaping fuzzer). CSV readers see scalars (bytes).
+        guard text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in text.unicodeScalars {
+            if scalar == "\"" { quoted.append("\"") }
+            quoted.append(scalar)
+        }
+        quoted.append("\"")
+        return String(quoted)
     }
 }
