@@ -74,6 +74,7 @@ let package = Package(
             name: "ArbiterCLI",
             dependencies: [
                 "Arbiter",
+                "CLinux",
                 "HTTPServer",
                 "JSON",
                 "Storage",

@@ -4,8 +4,9 @@
 #   - wrk opening a new connection for every request (Connection: close), so the
 #     server accepts and closes hundreds of thousands of connections;
 #   - a reviewer reading agreement and rater reports, and a TRL export, in a loop.
-# Samples the server's RSS and open file descriptors; reports growth after the
-# first minute (warm-up) and the descriptors left once the load has stopped.
+# RSS and open descriptors are read at rest (load stopped, 10 s later) after a
+# 60 s warm-up and again after the whole run: growth between the two is what
+# the process kept; samples under load are printed as they come.
 #   bash Benchmarks/soak/run.sh [DURATION]
 set -euo pipefail
 source "$(dirname "$0")/../common.sh"
@@ -15,7 +16,7 @@ build_arbiter
 build_load_generator
 work="$(mktemp -d)"
 db="$work/soak.sqlite"
-trap 'kill $server $reader $churn 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $server $reader 2>/dev/null || true; rm -rf "$work"' EXIT
 project=$(seed_project "$db" soak 200000 64 "$work/tokens")
 "$arbiter" user add --db "$db" --migrations-dir "$root/Migrations" --username reviewer --role reviewer >/dev/null
 review=$("$arbiter" token create --db "$db" --migrations-dir "$root/Migrations" --username reviewer)
@@ -23,43 +24,54 @@ start_server "$db" "$port"
 sample() { echo "$(grep VmRSS /proc/$server/status | awk '{print $2}') $(ls /proc/$server/fd | wc -l)"; }
 read -r rss0 fds0 <<<"$(sample)"
 
-"$load" "$port" "$project" "$work/tokens" 64 "$duration" 100 0 > "$work/load.json" &
-annotators=$!
-wrk -t1 -c16 -d"${duration}s" -H "Connection: close" "http://127.0.0.1:$port/healthz" > "$work/wrk.txt" 2>&1 &
-churn=$!
-( while true; do
-    for path in agreement raters; do curl -sf -H "Authorization: Bearer $review" "http://127.0.0.1:$port/api/projects/$project/$path" >/dev/null || echo "reader error" >&2; done
-    curl -sf -H "Authorization: Bearer $review" "http://127.0.0.1:$port/api/projects/$project/export?format=trl&aggregate=majority" >/dev/null || echo "export error" >&2
-    sleep 5
-  done ) &
-reader=$!
+# One phase of mixed load for $1 seconds; samples RSS and fds every 30 s while it runs.
+phase() {
+    local seconds="$1" name="$2"
+    "$load" "$port" "$project" "$work/tokens" 64 "$seconds" 100 0 > "$work/load-$name.json" &
+    local annotators=$!
+    wrk -t1 -c16 -d"${seconds}s" -H "Connection: close" "http://127.0.0.1:$port/healthz" > "$work/wrk-$name.txt" 2>&1 &
+    local churn=$!
+    ( while true; do
+        for path in agreement raters; do curl -sf -H "Authorization: Bearer $review" "http://127.0.0.1:$port/api/projects/$project/$path" >/dev/null || echo "reader error" >&2; done
+        curl -sf -H "Authorization: Bearer $review" "http://127.0.0.1:$port/api/projects/$project/export?format=trl&aggregate=majority" >/dev/null || echo "export error" >&2
+        sleep 5
+      done ) &
+    reader=$!
+    local begin=$(date +%s)
+    while kill -0 $annotators 2>/dev/null; do
+        sleep 30
+        kill -0 $annotators 2>/dev/null || break
+        read -r rss fds <<<"$(sample)"
+        echo "$name $(( $(date +%s) - begin )) $rss $fds" | tee -a "$work/samples"
+    done
+    wait $churn || true
+    kill $reader 2>/dev/null || true
+    wait $reader 2>/dev/null || true
+    sleep 10  # lingering closes finish; freed memory is returned
+}
 
-echo "second rss_kb fds"
-start=$(date +%s)
-while kill -0 $annotators 2>/dev/null; do
-    sleep 30
-    read -r rss fds <<<"$(sample)"
-    echo "$(( $(date +%s) - start )) $rss $fds" | tee -a "$work/samples"
-done
-wait $churn || true
-kill $reader 2>/dev/null || true
-sleep 2
+echo "phase second rss_kb fds"
+phase 60 warmup
+read -r rssWarm fdsWarm <<<"$(sample)"
+phase "$(( duration - 60 ))" main
 read -r rssEnd fdsEnd <<<"$(sample)"
-python3 - "$work/samples" "$rss0" "$fds0" "$rssEnd" "$fdsEnd" "$work/load.json" "$work/wrk.txt" <<'PY'
+python3 - "$work/samples" "$rss0" "$fds0" "$rssWarm" "$fdsWarm" "$rssEnd" "$fdsEnd" "$work" <<'PY'
 import json, re, sys
-samples = [tuple(map(int, line.split())) for line in open(sys.argv[1]) if line.strip()]
-rss0, fds0, rss_end, fds_end = map(int, sys.argv[2:6])
-warm = next((s for s in samples if s[0] >= 60), samples[0])
-peak = max(s[1] for s in samples)
-load = json.load(open(sys.argv[6]))
-wrk = open(sys.argv[7]).read()
-requests = re.search(r"(\d+) requests in", wrk)
-errors = re.search(r"Socket errors: (.*)", wrk)
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", wrk)
-print(f"RSS: {rss0 // 1024} MB idle, {warm[1] // 1024} MB after warm-up ({warm[0]} s), {samples[-1][1] // 1024} MB at the end, peak {peak // 1024} MB;"
-      f" growth after warm-up {100 * (samples[-1][1] - warm[1]) / warm[1]:+.1f}%")
-print(f"file descriptors: {fds0} before, {fds_end} after the load stopped")
-print(f"connections opened and closed by wrk: {requests.group(1) if requests else '?'}; socket errors: {errors.group(1) if errors else 'none'};"
-      f" non-2xx: {non2xx.group(1) if non2xx else 0}")
-print(f"annotators: {load['annotations']} annotations, {load['errors']} errors, submit p99 {load['submit_p99_ms']} ms")
+samples = [line.split() for line in open(sys.argv[1]) if line.strip()]
+rss0, fds0, rss_warm, fds_warm, rss_end, fds_end = map(int, sys.argv[2:8])
+work = sys.argv[8]
+peak = max(int(s[2]) for s in samples)
+print(f"RSS at rest: {rss0 // 1024} MB before, {rss_warm // 1024} MB after the 60 s warm-up, {rss_end // 1024} MB after the whole run"
+      f" → growth {100 * (rss_end - rss_warm) / rss_warm:+.1f}% (peak under load {peak // 1024} MB)")
+print(f"file descriptors at rest: {fds0} before, {fds_warm} after warm-up, {fds_end} at the end")
+total = 0
+for name in ("warmup", "main"):
+    wrk = open(f"{work}/wrk-{name}.txt").read()
+    requests = re.search(r"(\d+) requests in", wrk)
+    errors = re.search(r"Socket errors: (.*)", wrk)
+    total += int(requests.group(1)) if requests else 0
+    if errors: print(f"wrk {name} socket errors: {errors.group(1)}")
+print(f"connections opened and closed (wrk, Connection: close): {total}")
+loads = [json.load(open(f"{work}/load-{name}.json")) for name in ("warmup", "main")]
+print(f"annotators: {sum(l['annotations'] for l in loads)} annotations, {sum(l['errors'] for l in loads)} errors, submit p99 {loads[1]['submit_p99_ms']} ms (main phase)")
 PY

@@ -3,6 +3,7 @@ import Arbiter
 import HTTPServer
 import Storage
 import Logging
+import CLinux
 
 /// `arbiter serve`: runs the HTTP server until SIGTERM/SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -47,6 +48,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        clinux_server_malloc_policy()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = BufferedLogHandler(label: label, sink: .standardError, format: BufferedLogHandler.Format(rawValue: logFormat) ?? .text)

@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import HTTPServer
 import JSON
@@ -48,6 +49,7 @@ struct ExportRoutes: Sendable {
             guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
             return try Exporter.run(db, project: project, options: options, out: path, now: now)
         }
+        clinux_malloc_trim()
         let address = request.remoteAddress
         try await store.pool.write { db in
             try Audit.record(db, actor: caller.user.id, action: "export", target: "project:\(projectID)",

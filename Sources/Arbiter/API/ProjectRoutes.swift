@@ -1,3 +1,4 @@
+import CLinux
 import HTTPServer
 import JSON
 import Storage
@@ -86,6 +87,7 @@ struct ProjectRoutes: Sendable {
                 guard try ProjectRepository.find(db, id: id) != nil else { throw APIError.noSuchProject }
                 return try RaterQuery.report(db, projectID: id)
             }
+            clinux_malloc_trim()  // the signals' working set (hundreds of MB at scale) goes back to the OS
             return .json(report)
         }
         api.add(.GET, "/api/projects/{id}/agreement", .reviewing) { request, _ in
@@ -94,6 +96,7 @@ struct ProjectRoutes: Sendable {
                 guard try ProjectRepository.find(db, id: id) != nil else { throw APIError.noSuchProject }
                 return try AgreementQuery.report(db, projectID: id)
             }
+            clinux_malloc_trim()
             return .json(report)
         }
         api.add(.GET, "/api/projects/{id}", .everyone) { request, _ in
