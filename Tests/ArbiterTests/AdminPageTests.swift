@@ -9,15 +9,6 @@ import TestSupport
 /// daily loop without the command line.
 @Suite(.serialized, .enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
 struct AdminPageTests {
-    func signIn(_ browser: WebDriver, app: TestApp, as name: String, to path: String) throws {
-        try browser.open("http://127.0.0.1:\(app.port)\(path)")
-        try browser.wait(until: "location.pathname === '/login'")
-        try browser.element("#username").type(name)
-        try browser.element("#password").type("a long enough password")
-        try browser.element("#login-submit").click()
-        try browser.wait(until: "document.body.dataset.ready === 'true'", timeout: 20)
-    }
-
     /// 40 pairs: the helpful answer is A on even pairs, B on odd ones.
     static func pairLines(badLine: Int? = nil) -> String {
         (0..<40).map { index -> String in
@@ -33,7 +24,7 @@ struct AdminPageTests {
         let app = try TestApp()
         _ = try await app.person("boss", role: .admin)
         let browser = try WebDriver()
-        try signIn(browser, app: app, as: "boss", to: "/admin")
+        try browser.signIn(app: app, as: "boss", to: "/admin")
 
         // 1. Create a project; guidelines preview is rendered as safe Markdown.
         try browser.element("#new-project summary").click()
@@ -155,7 +146,7 @@ struct AdminPageTests {
         let app = try TestApp()
         _ = try await app.person("rev", role: .reviewer)
         let browser = try WebDriver()
-        try signIn(browser, app: app, as: "rev", to: "/admin")
+        try browser.signIn(app: app, as: "rev", to: "/admin")
         #expect(try browser.element("#status").text == "This page is for admins.")
         #expect(try browser.script("return [...document.querySelectorAll('main > section')].every(s => s.hidden);").boolValue == true)
         await app.stop()

@@ -228,21 +228,12 @@ struct ReviewPageTests {
         return project
     }
 
-    func signIn(_ browser: WebDriver, app: TestApp, as name: String, to path: String) throws {
-        try browser.open("http://127.0.0.1:\(app.port)\(path)")
-        try browser.wait(until: "location.pathname === '/login'")
-        try browser.element("#username").type(name)
-        try browser.element("#password").type("a long enough password")
-        try browser.element("#login-submit").click()
-        try browser.wait(until: "document.body.dataset.ready === 'true'", timeout: 20)
-    }
-
     @Test func anAdminReviewsAndQuarantines() async throws {
         let app = try TestApp()
         let project = try await crowd(app)
         _ = try await app.person("boss", role: .admin)
         let browser = try WebDriver()
-        try signIn(browser, app: app, as: "boss", to: "/projects/\(project.id)/review")
+        try browser.signIn(app: app, as: "boss", to: "/projects/\(project.id)/review")
         if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
             try browser.screenshot(to: directory + "/review.png")
         }
@@ -269,7 +260,7 @@ struct ReviewPageTests {
         let project = try await crowd(app)
         _ = try await app.person("rita", role: .reviewer)
         let browser = try WebDriver()
-        try signIn(browser, app: app, as: "rita", to: "/projects/\(project.id)/review")
+        try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/review")
         #expect(try browser.script("return document.querySelectorAll('.queue-item').length;").intValue == 1)
         #expect(try browser.script("return document.querySelectorAll('.decide-quarantined').length;").intValue == 0)
         await app.stop()

@@ -85,3 +85,16 @@ final class TestApp: Sendable {
         try await app.store.pool.read { db in try db.queryFirst(sql) { $0.int(0) } ?? -1 }
     }
 }
+
+extension WebDriver {
+    /// Opens `path` signed out, signs in on the login page as `name` (the test
+    /// password), and waits for the page to say it is ready.
+    func signIn(app: TestApp, as name: String, to path: String) throws {
+        try open("http://127.0.0.1:\(app.port)\(path)")
+        try wait(until: "location.pathname === '/login'")
+        try element("#username").type(name)
+        try element("#password").type("a long enough password")
+        try element("#login-submit").click()
+        try wait(until: "document.body.dataset.ready === 'true'", timeout: 20)
+    }
+}

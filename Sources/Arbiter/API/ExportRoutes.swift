@@ -64,13 +64,22 @@ struct ExportRoutes: Sendable {
         ]
         headers["Cache-Control"] = "no-store"
         let contentType = options.format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson"
-        return .stream(contentType: contentType, headers: headers) { writer in
-            defer {
-                unlink(path)
-                unlink(path + ".manifest.json")
-                rmdir(directory)
-            }
-            guard let handle = fopen(path, "rb") else { throw ValidationError("the export file vanished") }
+        return .streamingFile(path, contentType: contentType, headers: headers) {
+            unlink(path)
+            unlink(path + ".manifest.json")
+            rmdir(directory)
+        }
+    }
+}
+
+extension Response {
+    /// A file streamed in 64 KiB chunks (memory stays flat whatever its size);
+    /// `cleanup` runs when the stream ends, however it ends.
+    static func streamingFile(_ path: String, contentType: String, headers: HTTPHeaders,
+                              cleanup: @escaping @Sendable () -> Void = {}) -> Response {
+        .stream(contentType: contentType, headers: headers) { writer in
+            defer { cleanup() }
+            guard let handle = fopen(path, "rb") else { throw ValidationError("the file vanished") }
             defer { fclose(handle) }
             var chunk = [UInt8](repeating: 0, count: 64 * 1024)
             while true {

@@ -135,15 +135,6 @@ struct RewardRoutes: Sendable {
         headers["Cache-Control"] = "no-store"
         let type = filename.hasSuffix(".safetensors") ? "application/octet-stream"
             : filename.hasSuffix(".jsonl") ? "application/x-ndjson" : filename.hasSuffix(".csv") ? "text/csv; charset=utf-8" : "application/json"
-        return .stream(contentType: type, headers: headers) { writer in
-            guard let handle = fopen(path, "rb") else { throw ValidationError("the file vanished") }
-            defer { fclose(handle) }
-            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, handle) }
-                if count <= 0 { break }
-                try await writer.write(Array(chunk[0..<count]))
-            }
-        }
+        return .streamingFile(path, contentType: type, headers: headers)
     }
 }
