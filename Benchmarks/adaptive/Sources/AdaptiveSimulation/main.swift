@@ -4,6 +4,7 @@
 // (50–55%); pairs vary in difficulty. Seeded; prints one line per policy.
 //   AdaptiveSimulation [PAIRS] [SEED]
 import Agreement
+import Glibc
 
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
@@ -41,16 +42,23 @@ struct Outcome {
 
 /// Draws raters for each pair (no rater twice on a pair) until `stop` says so.
 @MainActor func run(_ stop: ([Int]) -> Bool, maximum: Int) -> Outcome {
+    run({ labels, _ in stop(labels) }, maximum: maximum)
+}
+
+/// As `run`, with the raters so far passed to `stop`.
+@MainActor func run(_ stop: ([Int], [Int]) -> Bool, maximum: Int) -> Outcome {
     var outcome = Outcome()
     for pair in 0..<pairs {
         var raters = Array(0..<raterCount)
         raters.shuffle(using: &random)
         var labels: [Int] = []
+        var who: [Int] = []
         for rater in raters.prefix(maximum) {
             let label = judge(rater, pair)
             labels.append(label)
+            who.append(rater)
             outcome.judgements.append((pair, rater, label))
-            if stop(labels) { break }
+            if stop(labels, who) { break }
         }
     }
     return outcome
@@ -81,3 +89,24 @@ score("fixed overlap 3", run({ $0.count >= 3 }, maximum: 3))
 score("fixed overlap 5", run({ $0.count >= 5 }, maximum: 5))
 score("adaptive: stop at a lead of 2, at most 5", run({ $0.count >= 2 && lead($0) >= 2 }, maximum: 5))
 score("adaptive: stop at a lead of 2, at most 7", run({ $0.count >= 2 && lead($0) >= 2 }, maximum: 7))
+score("adaptive: first 2 agree, else a third", run({ $0.count >= 3 || ($0.count == 2 && $0[0] == $0[1]) }, maximum: 3))
+
+// Weighted posterior: each rater's accuracy estimated by Dawid–Skene on a pilot of
+// 500 pairs at overlap 3 (as a project would learn it from its first judgements),
+// then each pair stops once the leading answer's posterior passes p (at least 2, at most 5).
+let pilot = run({ $0.count >= 3 }, maximum: 3)
+let pilotModel = DawidSkene.estimate(Array(pilot.judgements.prefix(1500)).map { ($0.unit, $0.rater, $0.label) }, units: pairs, raters: raterCount, categories: 2)
+let estimated = (0..<raterCount).map { rater -> Double in
+    min(0.99, max(0.5, pilotModel.accuracy[rater]))
+}
+for threshold in [0.9, 0.95, 0.98] {
+    score("adaptive: posterior ≥ \(threshold), 2–5", run({ labels, raters in
+        guard labels.count >= 2 else { return false }
+        var logOdds = 0.0
+        for (label, rater) in zip(labels, raters) {
+            let weight = log(estimated[rater] / (1 - estimated[rater]))
+            logOdds += label == 0 ? weight : -weight
+        }
+        return 1 / (1 + exp(-abs(logOdds))) >= threshold
+    }, maximum: 5))
+}
