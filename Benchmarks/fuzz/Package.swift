@@ -6,8 +6,9 @@ let package = Package(
     name: "arbiter-fuzz",
     dependencies: [.package(name: "arbiter", path: "../..")],
     targets: [
-        .executableTarget(name: "FuzzHTTP", dependencies: [.product(name: "HTTPServer", package: "arbiter")]),
-        .executableTarget(name: "FuzzImport", dependencies: [.product(name: "ArbiterCore", package: "arbiter")]),
-        .executableTarget(name: "FuzzEscaping", dependencies: [.product(name: "ArbiterCore", package: "arbiter")]),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzHTTP", dependencies: ["FuzzDriver", .product(name: "HTTPServer", package: "arbiter")]),
+        .executableTarget(name: "FuzzImport", dependencies: ["FuzzDriver", .product(name: "ArbiterCore", package: "arbiter")]),
+        .executableTarget(name: "FuzzEscaping", dependencies: ["FuzzDriver", .product(name: "ArbiterCore", package: "arbiter")]),
     ]
 )
