@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "arbiter", targets: ["ArbiterCLI"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "Agreement", targets: ["Agreement"]),
+        .library(name: "RewardModel", targets: ["RewardModel"]),
         // For the libFuzzer harnesses in Benchmarks/fuzz (through `@_spi(Fuzzing)` entry points).
         .library(name: "ArbiterCore", targets: ["Arbiter"]),
     ],

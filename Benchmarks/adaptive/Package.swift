@@ -6,6 +6,6 @@ let package = Package(
     name: "adaptive-simulation",
     dependencies: [.package(name: "arbiter", path: "../..")],
     targets: [
-        .executableTarget(name: "AdaptiveSimulation", dependencies: [.product(name: "Agreement", package: "arbiter")]),
+        .executableTarget(name: "AdaptiveSimulation", dependencies: [.product(name: "Agreement", package: "arbiter"), .product(name: "RewardModel", package: "arbiter")]),
     ]
 )

@@ -3,20 +3,29 @@
 import { renderMarkdown } from "./markdown.js";
 
 const FIELDS = [
-  { key: "overlap", label: "Judgements per pair (overlap)", type: "number", min: 1, max: 100, step: 1 },
+  { key: "overlap", label: "Judgements per pair (overlap; adaptive: at most)", type: "number", min: 1, max: 100, step: 1 },
+  // Adaptive overlap: left empty, the field is off (null).
+  { key: "min_overlap", label: "Adaptive: at least (empty: fixed)", type: "number", min: 1, max: 100, step: 1, optional: true },
+  { key: "stop_agree", label: "Adaptive: stop at a lead of", type: "number", min: 1, max: 100, step: 1, optional: true },
+  { key: "stop_posterior", label: "Adaptive: stop at posterior ≥", type: "number", min: 0.51, max: 0.999, step: 0.01, optional: true },
   { key: "lease_ttl_seconds", label: "Lease time (seconds)", type: "number", min: 1, max: 86400, step: 1 },
   { key: "gold_rate", label: "Gold rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },
   { key: "repeat_rate", label: "Repeat rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },
+  { key: "active_random_share", label: "Active selection: random share (0–1)", type: "number", min: 0, max: 1, step: 0.05 },
+  { key: "active_retrain_every", label: "Active selection: retrain every (judgements)", type: "number", min: 10, max: 1000000, step: 1 },
 ];
 const FLAGS = [
   { key: "allow_ties", label: "Ties allowed" },
   { key: "allow_both_bad", label: "“Both bad” allowed" },
   { key: "strength_enabled", label: "Ask for strength" },
   { key: "rationale_required", label: "Rationale required" },
+  { key: "active_selection", label: "Active selection (least-certain pairs first)" },
 ];
 const DEFAULTS = {
   name: "", guidelines: "", overlap: 3, lease_ttl_seconds: 600, gold_rate: 0, repeat_rate: 0, aspects: [],
   allow_ties: true, allow_both_bad: true, strength_enabled: true, rationale_required: false,
+  min_overlap: null, stop_agree: null, stop_posterior: null,
+  active_selection: false, active_random_share: 0.2, active_retrain_every: 500,
 };
 
 function field(form, id, labelText, input) {
@@ -48,7 +57,8 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
   for (const spec of FIELDS) {
     const cell = document.createElement("div");
     const input = document.createElement("input");
-    Object.assign(input, { type: spec.type, min: spec.min, max: spec.max, step: spec.step, value: values[spec.key] });
+    Object.assign(input, { type: spec.type, min: spec.min, max: spec.max, step: spec.step, value: values[spec.key] ?? "" });
+    input.dataset.optional = spec.optional ? "true" : "";
     field(cell, `${prefix}-${spec.key}`, spec.label, input);
     numbers[spec.key] = input;
     grid.append(cell);
@@ -105,7 +115,9 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
       guidelines: guidelines.value,
       aspects: aspects.value.split(",").map((part) => part.trim()).filter((part) => part.length > 0),
     };
-    for (const [key, input] of Object.entries(numbers)) body[key] = Number(input.value);
+    for (const [key, input] of Object.entries(numbers)) {
+      body[key] = input.dataset.optional && input.value.trim() === "" ? null : Number(input.value);
+    }
     for (const [key, box] of Object.entries(checks)) body[key] = box.checked;
     button.disabled = true;
     message.textContent = "";

@@ -13,7 +13,17 @@ struct ProjectCommand: ParsableCommand {
 
         @OptionGroup var database: DatabaseOptions
         @Option(help: "The project's unique name.") var name: String
-        @Option(help: "Judgements wanted per pair (1-100).") var overlap = 3
+        @Option(help: "Judgements wanted per pair (1-100); with --min-overlap, the most a pair gets.") var overlap = 3
+        @Option(name: .customLong("min-overlap"), help: "Adaptive overlap: the fewest judgements a pair gets.") var minOverlap: Int?
+        @Option(name: .customLong("stop-agree"), help: "Adaptive: stop once the leading answer is K votes ahead.") var stopAgree: Int?
+        @Option(name: .customLong("stop-posterior"), help: "Adaptive: stop once the leading answer's weighted posterior reaches P.")
+        var stopPosterior: Double?
+        @Flag(name: .customLong("active-selection"), help: "Offer the pairs a background reward model is least sure about first.")
+        var activeSelection = false
+        @Option(name: .customLong("active-random-share"), help: "Active selection: share of fresh pairs drawn at random (0-1).")
+        var activeRandomShare = 0.2
+        @Option(name: .customLong("active-retrain-every"), help: "Active selection: retrain after this many judgements.")
+        var activeRetrainEvery = 500
         @Option(name: .customLong("lease-ttl"), help: "Seconds an annotator holds a pair.") var leaseTTL = 600
         @Option(name: .customLong("gold-rate"), help: "Share of assignments that are gold pairs (0-1).") var goldRate = 0.0
         @Option(name: .customLong("repeat-rate"), help: "Share of assignments that repeat a judged pair (0-1).") var repeatRate = 0.0
@@ -28,6 +38,12 @@ struct ProjectCommand: ParsableCommand {
         func run() throws {
             var settings = ProjectSettings()
             settings.overlap = overlap
+            settings.minOverlap = minOverlap
+            settings.stopAgree = stopAgree
+            settings.stopPosterior = stopPosterior
+            settings.activeSelection = activeSelection
+            settings.activeRandomShare = activeRandomShare
+            settings.activeRetrainEvery = activeRetrainEvery
             settings.leaseTTLSeconds = leaseTTL
             settings.goldRate = goldRate
             settings.repeatRate = repeatRate

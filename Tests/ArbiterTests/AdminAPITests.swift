@@ -7,18 +7,11 @@ import TestSupport
 
 /// The API behind the admin pages: projects, tokens, dashboard, import reports.
 @Suite struct AdminAPITests {
-    func call(_ app: TestApp, _ method: String, _ path: String, _ token: String, _ body: String? = nil) throws -> (status: Int, json: JSONValue) {
-        var headers = ["Authorization": "Bearer \(token)"]
-        if body != nil { headers["Content-Type"] = "application/json" }
-        let response = try app.client().request(method, path, headers: headers, body: body.map { Array($0.utf8) } ?? [])
-        return (response.status, response.body.isEmpty ? .null : try JSONValue.parse(response.body))
-    }
-
     @Test func projectsAreCreatedAndEditedWithFieldErrors() async throws {
         let app = try TestApp()
         let admin = try await app.user("boss", role: .admin)
         let reviewer = try await app.user("rev", role: .reviewer)
-        let created = try call(app, "POST", "/api/projects", admin,
+        let created = try app.call("POST", "/api/projects", admin,
                                ##"{"name":"  Helpful  ","overlap":5,"aspects":["honesty"," safety "],"allow_ties":false,"guidelines":"# Be kind"}"##)
         #expect(created.status == 201)
         let project = try #require(created.json["project"])
@@ -34,19 +27,19 @@ import TestSupport
             (#"{"name":"x","colour":"red"}"#, "colour"), (#"{"overlap":2}"#, "name"), (#"{"name":"x","aspects":"a,b"}"#, "aspects"),
             (#"{"name":"x","allow_ties":"yes"}"#, "allow_ties"),
         ] {
-            let refused = try call(app, "POST", "/api/projects", admin, body)
+            let refused = try app.call("POST", "/api/projects", admin, body)
             #expect(refused.status == 400, "\(body)")
             #expect(refused.json["error"]?["message"]?.stringValue?.contains(field) == true, "\(body): \(refused.json.jsonText)")
         }
-        #expect(try call(app, "POST", "/api/projects", reviewer, #"{"name":"mine"}"#).status == 403)
+        #expect(try app.call("POST", "/api/projects", reviewer, #"{"name":"mine"}"#).status == 403)
         // PATCH changes only what is sent.
-        let edited = try call(app, "PATCH", "/api/projects/\(id)", admin, #"{"name":"Helpfulness","rationale_required":true}"#)
+        let edited = try app.call("PATCH", "/api/projects/\(id)", admin, #"{"name":"Helpfulness","rationale_required":true}"#)
         #expect(edited.status == 200)
         #expect(edited.json["project"]?["name"] == "Helpfulness")
         #expect(edited.json["project"]?["rationale_required"] == true)
         #expect(edited.json["project"]?["overlap"] == 5)
-        #expect(try call(app, "PATCH", "/api/projects/\(id)", admin, #"{"overlap":-1}"#).status == 400)
-        #expect(try call(app, "PATCH", "/api/projects/999", admin, #"{"overlap":2}"#).status == 404)
+        #expect(try app.call("PATCH", "/api/projects/\(id)", admin, #"{"overlap":-1}"#).status == 400)
+        #expect(try app.call("PATCH", "/api/projects/999", admin, #"{"overlap":2}"#).status == 404)
         let stored = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: Int(id)) }
         #expect(stored?.settings.overlap == 5 && stored?.name == "Helpfulness", "a refused edit changed nothing")
         #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action IN ('project_created', 'project_updated')") == 2)
@@ -57,23 +50,23 @@ import TestSupport
         let app = try TestApp()
         let admin = try await app.user("boss", role: .admin)
         _ = try await app.user("scripts", role: .reviewer)
-        let created = try call(app, "POST", "/api/tokens", admin, #"{"username":"scripts","label":"nightly"}"#)
+        let created = try app.call("POST", "/api/tokens", admin, #"{"username":"scripts","label":"nightly"}"#)
         #expect(created.status == 201)
         let token = try #require(created.json["token"]?["token"]?.stringValue)
         let id = try #require(created.json["token"]?["id"]?.intValue)
-        #expect(try call(app, "GET", "/api/projects", token).status == 200)
-        let listed = try call(app, "GET", "/api/tokens", admin)
+        #expect(try app.call("GET", "/api/projects", token).status == 200)
+        let listed = try app.call("GET", "/api/tokens", admin)
         let entry = try #require(listed.json["tokens"]?.arrayValue?.first { $0["id"]?.intValue == id })
         #expect(entry["label"] == "nightly" && entry["revoked"] == false)
         #expect(!listed.json.jsonText.contains(token), "the token itself is never listed")
-        #expect(try call(app, "POST", "/api/tokens", admin, #"{"username":"nobody"}"#).status == 404)
-        #expect(try call(app, "POST", "/api/tokens", admin, #"{"username":"scripts","admin":true}"#).status == 400)
-        #expect(try call(app, "DELETE", "/api/tokens/\(id)", admin).status == 200)
-        #expect(try call(app, "DELETE", "/api/tokens/\(id)", admin).status == 404, "already revoked")
+        #expect(try app.call("POST", "/api/tokens", admin, #"{"username":"nobody"}"#).status == 404)
+        #expect(try app.call("POST", "/api/tokens", admin, #"{"username":"scripts","admin":true}"#).status == 400)
+        #expect(try app.call("DELETE", "/api/tokens/\(id)", admin).status == 200)
+        #expect(try app.call("DELETE", "/api/tokens/\(id)", admin).status == 404, "already revoked")
         // The authenticator caches tokens for 5 s; a fresh lookup refuses it.
         app.clock.advance(seconds: 6)
         try await Task.sleep(for: .seconds(5.2))
-        #expect(try call(app, "GET", "/api/projects", token).status == 401)
+        #expect(try app.call("GET", "/api/projects", token).status == 401)
         await app.stop()
     }
 
@@ -91,7 +84,7 @@ import TestSupport
         }
         let (status, _) = try app.next(ann, project: project.id)
         #expect(status == 200)
-        let report = try call(app, "GET", "/api/projects/\(project.id)/dashboard", admin).json
+        let report = try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json
         #expect(report["pairs"]?["total"] == 6)
         #expect(report["pairs"]?["complete"] == 1)
         #expect(report["live_leases"] == 1)
@@ -100,7 +93,7 @@ import TestSupport
         #expect(report["pairs"]?["untouched"] == 4)
         #expect(report["judgements_per_annotator"]?.arrayValue?.first?["annotator"] == "x")
         #expect(report["judgements_per_annotator"]?.arrayValue?.first?["judgements"] == 2)
-        #expect(try call(app, "GET", "/api/projects/\(project.id)/dashboard", ann).status == 403)
+        #expect(try app.call("GET", "/api/projects/\(project.id)/dashboard", ann).status == 403)
         await app.stop()
     }
 
@@ -111,7 +104,7 @@ import TestSupport
         let lines = (0..<30).map { index in
             index % 10 == 3 ? #"{"id":"x\#(index)","prompt":"q"}"# : #"{"id":"x\#(index)","prompt":"q\#(index)","response_a":"a","response_b":"b"}"#
         }.joined(separator: "\n")
-        let refused = try call(app, "POST", "/api/projects/\(project.id)/pairs", admin, lines)
+        let refused = try app.call("POST", "/api/projects/\(project.id)/pairs", admin, lines)
         #expect(refused.status == 422)
         #expect(refused.json["error"]?["code"] == "import_refused")
         #expect(refused.json["report"]?["error_count"] == 3)

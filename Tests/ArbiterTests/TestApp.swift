@@ -81,6 +81,14 @@ final class TestApp: Sendable {
         return (response.status, try JSONValue.parse(response.body))
     }
 
+    /// An API call with a bearer token → (status, JSON body or null).
+    func call(_ method: String, _ path: String, _ token: String, _ body: String? = nil) throws -> (status: Int, json: JSONValue) {
+        var headers = ["Authorization": "Bearer \(token)"]
+        if body != nil { headers["Content-Type"] = "application/json" }
+        let response = try client().request(method, path, headers: headers, body: body.map { Array($0.utf8) } ?? [])
+        return (response.status, response.body.isEmpty ? .null : try JSONValue.parse(response.body))
+    }
+
     func count(_ sql: String) async throws -> Int {
         try await app.store.pool.read { db in try db.queryFirst(sql) { $0.int(0) } ?? -1 }
     }

@@ -7,6 +7,8 @@ import Storage
 struct AnnotationRoutes: Sendable {
     let store: ArbiterStore
     var metrics: ArbiterMetrics? = nil
+    /// Told of each new normal judgement (adaptive overlap, active selection).
+    var adaptive: AdaptiveWorker? = nil
     /// The lease clock (Unix ms); tests move it.
     let now: @Sendable () -> Int64
 
@@ -36,7 +38,7 @@ struct AnnotationRoutes: Sendable {
             let user = caller.user.id
             let progress = try await store.pool.read { db -> JSONValue in
                 guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
-                return try Progress.of(db, projectID: projectID, userID: user, overlap: project.settings.overlap, now: now)
+                return try Progress.of(db, projectID: projectID, userID: user, now: now)
             }
             return .json(["progress": progress])
         }
@@ -58,10 +60,15 @@ struct AnnotationRoutes: Sendable {
         let assignmentID = try request.parameters.int("id")
         let body = try request.jsonBody()
         let now = self.now()
-        let (annotation, replayed) = try await store.pool.write { db in
-            try Annotations.submit(db, assignmentID: assignmentID, userID: user.id, body: body, now: now)
+        let (annotation, replayed, projectID) = try await store.pool.write { db in
+            let (annotation, replayed) = try Annotations.submit(db, assignmentID: assignmentID, userID: user.id, body: body, now: now)
+            let projectID = try db.queryFirst("SELECT project_id FROM assignments WHERE id = ?", [.int(Int64(assignmentID))]) { $0.int(0) }
+            return (annotation, replayed, projectID)
         }
-        if !replayed { metrics?.annotationStored() }
+        if !replayed {
+            metrics?.annotationStored()
+            if annotation.kind == .normal, let projectID { adaptive?.judged(projectID: projectID) }
+        }
         return .json(["annotation": annotation.json], status: replayed ? .ok : .created)
     }
 }

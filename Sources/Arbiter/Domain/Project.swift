@@ -1,3 +1,4 @@
+public import Agreement
 public import JSON
 
 /// A project: a set of pairs and how they are judged.
@@ -17,8 +18,20 @@ public struct Project: Sendable, Equatable {
 /// Everything an admin can set on a project, with the defaults of a new one.
 public struct ProjectSettings: Sendable, Equatable {
     public var guidelines = ""
-    /// Judgements wanted per pair.
+    /// Judgements wanted per pair; with adaptive overlap, the most a pair gets.
     public var overlap = 3
+    /// Adaptive overlap: the fewest judgements a pair gets (nil: always `overlap`).
+    public var minOverlap: Int?
+    /// Adaptive overlap: stop once the leading answer is this many votes ahead.
+    public var stopAgree: Int?
+    /// Adaptive overlap: stop once the leading answer's weighted posterior reaches this.
+    public var stopPosterior: Double?
+    /// Active selection: offer least-certain pairs first (per a background reward model).
+    public var activeSelection = false
+    /// Active selection: the share of fresh pairs drawn at random instead.
+    public var activeRandomShare = 0.2
+    /// Active selection: retrain the model after this many new judgements.
+    public var activeRetrainEvery = 500
     /// How long an annotator holds a pair.
     public var leaseTTLSeconds = 600
     /// Share of assignments that are gold pairs (known answers).
@@ -37,6 +50,18 @@ public struct ProjectSettings: Sendable, Equatable {
     /// Checks ranges; the message names the field.
     public func validate() throws(ValidationError) {
         guard (1...100).contains(overlap) else { throw ValidationError("overlap must be between 1 and 100") }
+        if let minOverlap {
+            guard (1...overlap).contains(minOverlap) else { throw ValidationError("min_overlap must be between 1 and overlap (\(overlap))") }
+            guard minOverlap == overlap || stopAgree != nil || stopPosterior != nil else {
+                throw ValidationError("min_overlap below overlap needs a stop rule: stop_agree or stop_posterior")
+            }
+        }
+        if let stopAgree, !(1...100).contains(stopAgree) { throw ValidationError("stop_agree must be between 1 and 100") }
+        if let stopPosterior, !(stopPosterior > 0.5 && stopPosterior < 1) {
+            throw ValidationError("stop_posterior must be above 0.5 and below 1")
+        }
+        guard (0...1).contains(activeRandomShare) else { throw ValidationError("active_random_share must be between 0 and 1") }
+        guard (10...1_000_000).contains(activeRetrainEvery) else { throw ValidationError("active_retrain_every must be between 10 and 1000000") }
         guard (1...86_400).contains(leaseTTLSeconds) else { throw ValidationError("lease TTL must be between 1 and 86400 seconds") }
         guard (0...1).contains(goldRate) else { throw ValidationError("gold rate must be between 0 and 1") }
         guard (0...1).contains(repeatRate) else { throw ValidationError("repeat rate must be between 0 and 1") }
@@ -52,6 +77,10 @@ public struct ProjectSettings: Sendable, Equatable {
     var json: JSONObject {
         [
             "guidelines": .string(guidelines), "overlap": .int(Int64(overlap)),
+            "min_overlap": JSONValue(minOverlap), "stop_agree": JSONValue(stopAgree),
+            "stop_posterior": stopPosterior.map { .double($0) } ?? .null,
+            "active_selection": .bool(activeSelection), "active_random_share": .double(activeRandomShare),
+            "active_retrain_every": .int(Int64(activeRetrainEvery)),
             "lease_ttl_seconds": .int(Int64(leaseTTLSeconds)), "gold_rate": .double(goldRate),
             "repeat_rate": .double(repeatRate), "aspects": .array(aspects.map { .string($0) }),
             "allow_ties": .bool(allowTies), "allow_both_bad": .bool(allowBothBad),
@@ -72,7 +101,30 @@ extension ProjectSettings {
     static let fields: Set<String> = [
         "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "aspects",
         "allow_ties", "allow_both_bad", "strength_enabled", "rationale_required",
+        "min_overlap", "stop_agree", "stop_posterior", "active_selection", "active_random_share", "active_retrain_every",
     ]
+
+    /// When a pair has had enough judgements.
+    public var overlapRule: OverlapRule {
+        OverlapRule(minimum: minOverlap ?? overlap, maximum: overlap, lead: stopAgree, posterior: stopPosterior)
+    }
+
+    /// The collection policy, for export manifests.
+    public var collectionPolicy: JSONValue {
+        let rule = overlapRule
+        var overlap: JSONObject = ["policy": .string(rule.isAdaptive ? "adaptive" : "fixed"), "max": .int(Int64(rule.maximum))]
+        if rule.isAdaptive {
+            overlap["min"] = .int(Int64(rule.minimum))
+            overlap["stop_agree"] = JSONValue(rule.lead)
+            overlap["stop_posterior"] = rule.posterior.map { .double($0) } ?? .null
+        }
+        var selection: JSONObject = ["policy": .string(activeSelection ? "active" : "in_order")]
+        if activeSelection {
+            selection["random_share"] = .double(activeRandomShare)
+            selection["retrain_every"] = .int(Int64(activeRetrainEvery))
+        }
+        return ["overlap": .object(overlap), "selection": .object(selection)]
+    }
 
     /// Applies the settings present in `object` (others stay), then validates.
     /// Each wrong field is a ``ValidationError`` naming it.
@@ -97,6 +149,13 @@ extension ProjectSettings {
             guidelines = text
         }
         if let value = try integer("overlap") { overlap = value }
+        // Adaptive fields accept null to switch the rule off.
+        if object["min_overlap"] == .null { minOverlap = nil } else if let value = try integer("min_overlap") { minOverlap = value }
+        if object["stop_agree"] == .null { stopAgree = nil } else if let value = try integer("stop_agree") { stopAgree = value }
+        if object["stop_posterior"] == .null { stopPosterior = nil } else if let value = try number("stop_posterior") { stopPosterior = value }
+        if let value = try flag("active_selection") { activeSelection = value }
+        if let value = try number("active_random_share") { activeRandomShare = value }
+        if let value = try integer("active_retrain_every") { activeRetrainEvery = value }
         if let value = try integer("lease_ttl_seconds") { leaseTTLSeconds = value }
         if let value = try number("gold_rate") { goldRate = value }
         if let value = try number("repeat_rate") { repeatRate = value }

@@ -75,6 +75,9 @@ public enum Exporter {
             "counts": .object(counts), "excluded_raters": .array(excludedRaters),
             "agreement": ["krippendorff_alpha": agreement["krippendorff_alpha"] ?? .null, "fleiss_kappa": agreement["fleiss_kappa"]?["value"] ?? .null],
             "files": .array(files), "reward_model": reward,
+            // How the judgements were collected: overlap rule, pair selection, and how
+            // many first judgements each selection gave (the random share is unbiased).
+            "collection": try AdaptiveWorker.status(db, project: project),
         ]
         let writer = try HashingFileWriter(path: out + ".manifest.json")
         try writer.write(manifest.jsonText + "\n")

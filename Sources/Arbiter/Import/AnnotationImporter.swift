@@ -22,7 +22,9 @@ public enum AnnotationImporter {
         let count = try db.statement("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?")
         var raters: [String: Int] = [:]
         let now = Clock.iso8601(milliseconds: Clock.nowMilliseconds())
-        return try ImportTransaction.run(db, reader: &reader, options: options) { line, number, writing, report in
+        // Imported judgements may settle pairs (or leave them contested).
+        let settle = { _ = try PairDemand.recompute(db, project: project) }
+        return try ImportTransaction.run(db, reader: &reader, options: options, beforeCommit: settle) { line, number, writing, report in
             let judgement: ImportedJudgement
             do throws(ValidationError) {
                 judgement = try ImportedJudgement.parse(line, project: project)

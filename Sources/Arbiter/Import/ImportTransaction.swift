@@ -8,7 +8,7 @@ enum ImportTransaction {
     /// Runs `handle` for each non-blank line. `handle` validates and, while the
     /// import may still write (`writing`), writes; it records problems in the report.
     static func run(
-        _ db: Database, reader: inout JSONLReader, options: ImportOptions,
+        _ db: Database, reader: inout JSONLReader, options: ImportOptions, beforeCommit: () throws -> Void = {},
         handle: (_ line: ArraySlice<UInt8>, _ number: Int, _ writing: Bool, _ report: inout ImportReport) throws -> Void
     ) throws -> ImportReport {
         var report = ImportReport()
@@ -33,6 +33,7 @@ enum ImportTransaction {
                 if report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: report) }
                 return report
             }
+            try beforeCommit()
             try db.execute("COMMIT")
             report.committed = true
             return report

@@ -9,11 +9,13 @@ public enum PairImporter {
         let insert = try db.statement(
             """
             INSERT INTO pairs (project_id, external_id, content_hash, prompt, prompt_is_messages, response_a, response_b,
-                model_a, model_b, metadata, gold)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                model_a, model_b, metadata, gold, wanted)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """)
         let existing = try db.statement("SELECT content_hash FROM pairs WHERE project_id = ? AND external_id = ?")
         let project = SQLValue.int(Int64(projectID))
+        guard let settings = try ProjectRepository.find(db, id: projectID)?.settings else { throw ValidationError("no project \(projectID)") }
+        let wanted = SQLValue.int(Int64(PairDemand.initial(settings)))
         return try ImportTransaction.run(db, reader: &reader, options: options) { line, number, writing, report in
             let pairs: [PairInput]
             do throws(ValidationError) {
@@ -29,7 +31,7 @@ public enum PairImporter {
                 try insert.bind([
                     project, .text(externalID), .blob(hash), .text(pair.prompt.storedText), SQLValue(pair.prompt.isMessages),
                     .text(pair.responseA), .text(pair.responseB), SQLValue(pair.modelA), SQLValue(pair.modelB),
-                    SQLValue(pair.metadata.map { JSONValueText.text(of: $0) }), SQLValue(pair.gold?.rawValue),
+                    SQLValue(pair.metadata.map { JSONValueText.text(of: $0) }), SQLValue(pair.gold?.rawValue), wanted,
                 ])
                 if try insert.run() == 1 {
                     report.imported += 1

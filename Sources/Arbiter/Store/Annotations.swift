@@ -143,6 +143,7 @@ public enum Annotations {
                 SQLValue(submission.rationale), SQLValue(row.swapped), SQLValue(submission.durationMilliseconds), .text(createdAt),
             ])
         try db.run("UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ?", [.int(now), .int(Int64(assignmentID))])
+        if row.kind == AssignmentKind.normal.rawValue { try PairDemand.settle(db, project: project, pairID: row.pair) }
         guard let annotation = try find(db, assignmentID: assignmentID) else { throw Refusal.noSuchAssignment }
         return (annotation, false)
     }

@@ -42,29 +42,41 @@ public enum Assignments {
         try reclaimExpired(db, now: now)
 
         let roll = Double.random(in: 0..<1, using: &random)
-        var choice: (pairID: Int64, kind: AssignmentKind, swapped: Bool)?
+        var choice: (pairID: Int64, kind: AssignmentKind, swapped: Bool, selection: String?)?
         if roll < project.settings.goldRate {
-            choice = try goldPair(db, projectID: projectID, user: user).map { ($0, .gold, Bool.random(using: &random)) }
+            choice = try goldPair(db, projectID: projectID, user: user).map { ($0, .gold, Bool.random(using: &random), nil) }
         } else if roll < project.settings.goldRate + project.settings.repeatRate {
-            choice = try repeatPair(db, projectID: projectID, user: user).map { ($0.pairID, .repeat, $0.swapped ?? Bool.random(using: &random)) }
+            choice = try repeatPair(db, projectID: projectID, user: user)
+                .map { ($0.pairID, .repeat, $0.swapped ?? Bool.random(using: &random), nil) }
         }
-        if choice == nil {
-            choice = try openPair(db, projectID: projectID, overlap: project.settings.overlap, user: user)
-                .map { ($0, .normal, Bool.random(using: &random)) }
+        if choice == nil, let open = try openPair(db, projectID: projectID, user: user) {
+            var pick = (id: open.id, selection: "order")
+            // Active selection: a fresh pair is the model's least certain (once there
+            // is a model), or with the random share, any untouched pair.
+            if project.settings.activeSelection && !open.started {
+                let trained = try db.queryFirst("SELECT 1 FROM selection_models WHERE project_id = ?", [projectID]) { _ in true } ?? false
+                if trained { pick.selection = "model" }
+                if Double.random(in: 0..<1, using: &random) < project.settings.activeRandomShare,
+                   let drawn = try randomFreshPair(db, projectID: projectID, user: user, random: &random) {
+                    pick = (drawn, "random")
+                }
+            }
+            choice = (pick.id, .normal, Bool.random(using: &random), pick.selection)
         }
         // Nothing left but gold pairs this annotator has not seen: serve those
         // before saying there is nothing left.
         if choice == nil && project.settings.goldRate > 0 {
-            choice = try goldPair(db, projectID: projectID, user: user).map { ($0, .gold, Bool.random(using: &random)) }
+            choice = try goldPair(db, projectID: projectID, user: user).map { ($0, .gold, Bool.random(using: &random), nil) }
         }
         guard let choice else { return nil }
         let expires = now + Int64(project.settings.leaseTTLSeconds) * 1000
         try db.run(
             """
-            INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at)
-            VALUES (?, ?, ?, ?, ?, 'leased', ?, ?)
+            INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at, selection)
+            VALUES (?, ?, ?, ?, ?, 'leased', ?, ?, ?)
             """,
-            [projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(choice.swapped), .int(now), .int(expires)])
+            [projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(choice.swapped), .int(now), .int(expires),
+             SQLValue(choice.selection)])
         let id = Int(db.lastInsertRowID)
         if choice.kind == .normal {
             try db.run("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?", [.int(choice.pairID)])
@@ -72,18 +84,39 @@ public enum Assignments {
         return try load(db, assignmentID: id)
     }
 
-    /// The next pair under overlap that this user has neither been given nor
-    /// judged: in-progress pairs first (so items complete), then oldest.
-    static func openPair(_ db: Database, projectID: SQLValue, overlap: Int, user: SQLValue) throws -> Int64? {
+    /// The next pair that still wants judgements and that this user has neither
+    /// been given nor judged: started pairs first (so items complete), then by
+    /// priority (active selection), then oldest.
+    static func openPair(_ db: Database, projectID: SQLValue, user: SQLValue) throws -> (id: Int64, started: Bool)? {
         try db.queryFirst(
             """
-            SELECT p.id FROM pairs p
-            WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count < ?
+            SELECT p.id, p.active_count FROM pairs p
+            WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count < p.wanted
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
               AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
-            ORDER BY p.active_count DESC, p.id
+            ORDER BY p.active_count DESC, p.priority, p.id
             LIMIT 1
-            """, [projectID, .int(Int64(overlap)), user, user], { $0.int64(0) })
+            """, [projectID, user, user], { ($0.int64(0), $0.int(1) > 0) })
+    }
+
+    /// An untouched pair drawn uniformly at random (the next one at or after a random id).
+    static func randomFreshPair(
+        _ db: Database, projectID: SQLValue, user: SQLValue, random: inout some RandomNumberGenerator
+    ) throws -> Int64? {
+        let bounds = "SELECT id FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0 ORDER BY id"
+        guard let low = try db.queryFirst(bounds + " LIMIT 1", [projectID], { $0.int64(0) }),
+              let high = try db.queryFirst(bounds + " DESC LIMIT 1", [projectID], { $0.int64(0) })
+        else { return nil }
+        let next = """
+            SELECT p.id FROM pairs p
+            WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count = 0 AND p.id >= ?
+              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
+              AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
+            ORDER BY p.id LIMIT 1
+            """
+        let start = Int64.random(in: low...high, using: &random)
+        if let pair = try db.queryFirst(next, [projectID, .int(start), user, user], { $0.int64(0) }) { return pair }
+        return try db.queryFirst(next, [projectID, .int(low), user, user], { $0.int64(0) })
     }
 
     /// A gold pair this user has not been given.

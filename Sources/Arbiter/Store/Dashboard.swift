@@ -6,7 +6,8 @@ import Storage
 enum Dashboard {
     static func report(_ db: Database, project: Project, now: Int64, days: Int = 30) throws -> JSONValue {
         let id = SQLValue.int(Int64(project.id))
-        // First judgements per pair (repeats do not count toward overlap).
+        // First judgements per pair (repeats do not count toward overlap); a pair is
+        // complete once it has the judgements it wants (adaptive: once settled).
         let states: (complete: Int, inProgress: Int, untouched: Int, total: Int) = try db.queryFirst(
             """
             WITH counts AS (
@@ -15,13 +16,13 @@ enum Dashboard {
             leases AS (
                 SELECT DISTINCT pair_id FROM assignments WHERE project_id = ?1 AND state = 'leased' AND expires_at > ?2)
             SELECT
-                coalesce(sum(coalesce(c.n, 0) >= ?3), 0),
-                coalesce(sum(coalesce(c.n, 0) < ?3 AND (coalesce(c.n, 0) > 0 OR l.pair_id IS NOT NULL)), 0),
+                coalesce(sum(coalesce(c.n, 0) >= p.wanted), 0),
+                coalesce(sum(coalesce(c.n, 0) < p.wanted AND (coalesce(c.n, 0) > 0 OR l.pair_id IS NOT NULL)), 0),
                 coalesce(sum(coalesce(c.n, 0) = 0 AND l.pair_id IS NULL), 0),
                 count(*)
             FROM pairs p LEFT JOIN counts c ON c.pair_id = p.id LEFT JOIN leases l ON l.pair_id = p.id
             WHERE p.project_id = ?1 AND p.gold IS NULL
-            """, [id, .int(now), .int(Int64(project.settings.overlap))]
+            """, [id, .int(now)]
         ) { (complete: $0.int(0), inProgress: $0.int(1), untouched: $0.int(2), total: $0.int(3)) } ?? (0, 0, 0, 0)
         let liveLeases = try db.queryFirst(
             "SELECT count(*) FROM assignments WHERE project_id = ? AND state = 'leased' AND expires_at > ?", [id, .int(now)]) { $0.int(0) } ?? 0
@@ -46,6 +47,7 @@ enum Dashboard {
                 "untouched": .int(Int64(states.untouched)), "gold": .int(Int64(gold)),
             ],
             "live_leases": .int(Int64(liveLeases)),
+            "collection": try AdaptiveWorker.status(db, project: project),
             "judgements_per_day": .array(perDay), "since": .string(String(since)),
             "judgements_per_annotator": .array(perAnnotator),
             "agreement": [

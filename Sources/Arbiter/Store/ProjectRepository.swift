@@ -5,7 +5,8 @@ public import Storage
 public enum ProjectRepository {
     static let columns = """
         id, name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
-        allow_ties, allow_both_bad, strength_enabled, rationale_required
+        allow_ties, allow_both_bad, strength_enabled, rationale_required,
+        min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every
         """
 
     /// Creates a project; a taken name is a ``ValidationError``.
@@ -17,8 +18,9 @@ public enum ProjectRepository {
             try db.run(
                 """
                 INSERT INTO projects (name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
-                    allow_ties, allow_both_bad, strength_enabled, rationale_required)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    allow_ties, allow_both_bad, strength_enabled, rationale_required,
+                    min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(trimmed), .text(settings.guidelines), .int(Int64(settings.overlap)), .int(Int64(settings.leaseTTLSeconds)),
@@ -26,7 +28,7 @@ public enum ProjectRepository {
                     .text(JSONValue.array(settings.aspects.map { .string($0) }).jsonText),
                     SQLValue(settings.allowTies), SQLValue(settings.allowBothBad), SQLValue(settings.strengthEnabled),
                     SQLValue(settings.rationaleRequired),
-                ])
+                ] + adaptiveValues(settings))
         } catch {
             throw error.isUniqueViolation ? ValidationError("a project named '\(trimmed)' already exists") : error
         }
@@ -42,7 +44,9 @@ public enum ProjectRepository {
             try db.run(
                 """
                 UPDATE projects SET name = ?, guidelines = ?, overlap = ?, lease_ttl_seconds = ?, gold_rate = ?, repeat_rate = ?,
-                    aspects = ?, allow_ties = ?, allow_both_bad = ?, strength_enabled = ?, rationale_required = ?
+                    aspects = ?, allow_ties = ?, allow_both_bad = ?, strength_enabled = ?, rationale_required = ?,
+                    min_overlap = ?, stop_agree = ?, stop_posterior = ?, active_selection = ?, active_random_share = ?,
+                    active_retrain_every = ?
                 WHERE id = ?
                 """,
                 [
@@ -50,11 +54,20 @@ public enum ProjectRepository {
                     .double(settings.goldRate), .double(settings.repeatRate),
                     .text(JSONValue.array(settings.aspects.map { .string($0) }).jsonText),
                     SQLValue(settings.allowTies), SQLValue(settings.allowBothBad), SQLValue(settings.strengthEnabled),
-                    SQLValue(settings.rationaleRequired), .int(Int64(id)),
-                ])
+                    SQLValue(settings.rationaleRequired),
+                ] + adaptiveValues(settings) + [.int(Int64(id))])
         } catch {
             throw error.isUniqueViolation ? ValidationError("a project named '\(trimmed)' already exists") : error
         }
+        // Overlap settings change what every pair wants.
+        try PairDemand.recompute(db, project: Project(id: id, name: trimmed, settings: settings))
+    }
+
+    static func adaptiveValues(_ settings: ProjectSettings) -> [SQLValue] {
+        [
+            SQLValue(settings.minOverlap), SQLValue(settings.stopAgree), settings.stopPosterior.map { .double($0) } ?? .null,
+            SQLValue(settings.activeSelection), .double(settings.activeRandomShare), .int(Int64(settings.activeRetrainEvery)),
+        ]
     }
 
     /// The project with this id.
@@ -89,6 +102,12 @@ public enum ProjectRepository {
         settings.allowBothBad = row.bool(9)
         settings.strengthEnabled = row.bool(10)
         settings.rationaleRequired = row.bool(11)
+        settings.minOverlap = row.optionalInt(12)
+        settings.stopAgree = row.optionalInt(13)
+        settings.stopPosterior = row.isNull(14) ? nil : row.double(14)
+        settings.activeSelection = row.bool(15)
+        settings.activeRandomShare = row.double(16)
+        settings.activeRetrainEvery = row.int(17)
         return Project(id: row.int(0), name: row.string(1), settings: settings)
     }
 }

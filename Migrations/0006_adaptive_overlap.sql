@@ -1,0 +1,58 @@
+-- Adaptive overlap and active selection.
+--
+-- A project may ask for between min_overlap and overlap judgements per pair,
+-- stopping once the leading answer is stop_agree votes ahead or its weighted
+-- posterior reaches stop_posterior. Each pair keeps how many judgements it wants
+-- now (`wanted`): the overlap for fixed projects; for adaptive ones the minimum at
+-- first, one more while contested, its count once settled. The assignment query
+-- walks only pairs with active_count < wanted.
+ALTER TABLE projects ADD COLUMN min_overlap INTEGER CHECK (min_overlap BETWEEN 1 AND 100);
+ALTER TABLE projects ADD COLUMN stop_agree INTEGER CHECK (stop_agree BETWEEN 1 AND 100);
+ALTER TABLE projects ADD COLUMN stop_posterior REAL CHECK (stop_posterior > 0.5 AND stop_posterior < 1);
+-- Active selection: offer the pairs a reward model trained on the judgements so
+-- far is least sure about, with a share of random pairs; retrain every N judgements.
+ALTER TABLE projects ADD COLUMN active_selection INTEGER NOT NULL DEFAULT 0 CHECK (active_selection IN (0, 1));
+ALTER TABLE projects ADD COLUMN active_random_share REAL NOT NULL DEFAULT 0.2
+    CHECK (active_random_share >= 0 AND active_random_share <= 1);
+ALTER TABLE projects ADD COLUMN active_retrain_every INTEGER NOT NULL DEFAULT 500
+    CHECK (active_retrain_every BETWEEN 10 AND 1000000);
+
+ALTER TABLE pairs ADD COLUMN wanted INTEGER NOT NULL DEFAULT 3 CHECK (wanted BETWEEN 0 AND 100);
+-- Serving order among fresh pairs, lowest first: |P(A better) − 0.5| from the
+-- selection model under active selection, else 0 (then by id).
+ALTER TABLE pairs ADD COLUMN priority REAL NOT NULL DEFAULT 0;
+UPDATE pairs SET wanted = (SELECT overlap FROM projects WHERE projects.id = pairs.project_id);
+
+DROP INDEX pairs_open;
+-- Only pairs that still want judgements: started ones first, then by priority and id.
+CREATE INDEX pairs_open ON pairs (project_id, active_count DESC, priority, id)
+    WHERE gold IS NULL AND active_count < wanted;
+-- Untouched pairs by id: where the random share of active selection draws from.
+CREATE INDEX pairs_fresh ON pairs (project_id, id) WHERE gold IS NULL AND active_count = 0;
+
+-- Each rater's estimated accuracy in a project (Dawid–Skene, shrunk toward 0.75),
+-- used by the weighted-posterior stop rule; refreshed in the background.
+CREATE TABLE rater_accuracy (
+    project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    accuracy REAL NOT NULL CHECK (accuracy >= 0.5 AND accuracy < 1),
+    -- Judgements of this rater on pairs someone else also judged.
+    shared INTEGER NOT NULL,
+    PRIMARY KEY (project_id, user_id)
+) STRICT;
+
+-- The background model behind active selection, one row per project.
+CREATE TABLE selection_models (
+    project_id INTEGER PRIMARY KEY REFERENCES projects (id) ON DELETE CASCADE,
+    -- Normal judgements in the project when the model was trained.
+    judgements INTEGER NOT NULL,
+    retrains INTEGER NOT NULL,
+    trained_pairs INTEGER NOT NULL,
+    scored_pairs INTEGER NOT NULL,
+    trained_at TEXT NOT NULL
+) STRICT;
+
+-- How each first lease chose its pair: 'order' (started pairs, or fresh by id),
+-- 'model' (least certain first) or 'random' (the random share). The random share
+-- is an unbiased sample of the project.
+ALTER TABLE assignments ADD COLUMN selection TEXT CHECK (selection IN ('order', 'model', 'random'));

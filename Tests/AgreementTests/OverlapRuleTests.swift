@@ -1,0 +1,65 @@
+import Agreement
+import Testing
+
+/// The stop rules of adaptive overlap, checked against values worked by hand.
+@Suite struct OverlapRuleTests {
+    let a = OverlapRule.Vote(choice: 0), b = OverlapRule.Vote(choice: 1), tie = OverlapRule.Vote(choice: nil)
+
+    @Test func fixedOverlapWantsExactlyItsCount() {
+        let rule = OverlapRule.fixed(3)
+        #expect(!rule.isAdaptive)
+        #expect(rule.wanted([]) == 3)
+        #expect(rule.wanted([a, a]) == 3, "agreement does not stop a fixed rule")
+        #expect(rule.wanted([a, a, a]) == 3)
+        #expect(rule.isSettled([a, b, a]))
+    }
+
+    @Test func leadRuleStopsWhenTheFirstKAgreeElseAskedForMore() {
+        let rule = OverlapRule(minimum: 2, maximum: 5, lead: 2)
+        #expect(rule.wanted([]) == 2, "the minimum first")
+        #expect(rule.wanted([a]) == 2)
+        #expect(rule.isSettled([a, a]) && rule.wanted([a, a]) == 2)
+        #expect(rule.wanted([a, b]) == 3, "a dissent asks for one more")
+        #expect(rule.wanted([a, b, a]) == 4, "a lead of one is not enough")
+        #expect(rule.isSettled([a, b, a, a]), "a lead of two after the dissent")
+        #expect(rule.wanted([a, tie]) == 3, "a tie says nothing about which is better")
+        #expect(rule.isSettled([a, b, a, b, a]), "the maximum ends it whatever the votes")
+        #expect(OverlapRule(minimum: 2, maximum: 5, lead: 1).wanted([a]) == 2, "never below the minimum")
+    }
+
+    @Test func weightedPosteriorMatchesHandWorkedOdds() {
+        // Two raters of accuracy 0.9 agreeing: odds 9 × 9 = 81, posterior 81/82.
+        let strong = OverlapRule.Vote(choice: 0, accuracy: 0.9)
+        #expect(abs(OverlapRule.leadingPosterior([strong, strong]) - 81.0 / 82.0) < 1e-12)
+        // 0.9 for A against 0.75 for B: odds 9 / 3 = 3, posterior 3/4.
+        #expect(abs(OverlapRule.leadingPosterior([strong, OverlapRule.Vote(choice: 1, accuracy: 0.75)]) - 0.75) < 1e-12)
+        // A near-random rater (clamped to 0.5) adds nothing.
+        #expect(abs(OverlapRule.leadingPosterior([OverlapRule.Vote(choice: 0, accuracy: 0.3)]) - 0.5) < 1e-12)
+        #expect(OverlapRule.leadingPosterior([tie]) == 0.5)
+
+        let rule = OverlapRule(minimum: 1, maximum: 3, posterior: 0.8)
+        #expect(rule.wanted([a]) == 2, "one unknown rater (0.75) is not enough for 0.8")
+        #expect(rule.isSettled([a, a]), "two unknown raters agreeing: 9/10")
+        #expect(rule.isSettled([strong]), "one rater known to be 90% right is")
+        #expect(rule.wanted([strong, OverlapRule.Vote(choice: 1, accuracy: 0.9)]) == 3)
+    }
+
+    @Test func raterAccuracyIsShrunkTowardThePrior() {
+        // 40 pairs, three raters; raters 0 and 1 always give the truth, rater 2 the
+        // opposite. Dawid–Skene puts 0 and 1 at ≈ 1 and rater 2 at ≈ 0; with 40
+        // shared judgements each and 20 pseudo-judgements at 0.75, the first two
+        // land at (40 × 1 + 20 × 0.75) / 60 = 0.9167 and the third at the floor, 0.5.
+        var judgements: [(unit: Int, rater: Int, label: Int)] = []
+        for unit in 0..<40 {
+            let truth = unit % 3 == 0 ? 1 : 0
+            judgements += [(unit, 0, truth), (unit, 1, truth), (unit, 2, 1 - truth)]
+        }
+        judgements.append((40, 2, 0))  // a pair judged once says nothing
+        let estimated = RaterAccuracy.estimate(judgements, units: 41, raters: 4)
+        #expect(abs(estimated[0].accuracy - 0.9167) < 0.002)
+        #expect(abs(estimated[1].accuracy - 0.9167) < 0.002)
+        #expect(estimated[2].accuracy == 0.5)
+        #expect(estimated[2].shared == 40)
+        #expect(estimated[3].accuracy == OverlapRule.priorAccuracy && estimated[3].shared == 0, "unseen: the prior")
+    }
+}
