@@ -18,8 +18,8 @@ ALTER TABLE projects ADD COLUMN active_retrain_every INTEGER NOT NULL DEFAULT 50
     CHECK (active_retrain_every BETWEEN 10 AND 1000000);
 
 ALTER TABLE pairs ADD COLUMN wanted INTEGER NOT NULL DEFAULT 3 CHECK (wanted BETWEEN 0 AND 100);
--- Serving order among fresh pairs, lowest first: |P(A better) − 0.5| from the
--- selection model under active selection, else 0 (then by id).
+-- Serving order among fresh pairs, lowest first (then by id): 0, except under
+-- active selection for the queue of least-certain pairs, |P(A better) − 0.5| − 1.
 ALTER TABLE pairs ADD COLUMN priority REAL NOT NULL DEFAULT 0;
 UPDATE pairs SET wanted = (SELECT overlap FROM projects WHERE projects.id = pairs.project_id);
 

@@ -4,6 +4,7 @@
 #
 #   bash Benchmarks/annotate/run.sh                    # 64 annotators, then 1,000
 #   PAIRS=100000 SECONDS_EACH=20 bash Benchmarks/annotate/run.sh
+#   PROJECT_OPTIONS="--overlap 5 --min-overlap 1 --stop-posterior 0.87 --active-selection" bash Benchmarks/annotate/run.sh
 #
 # Prints annotations/s (each acknowledged only after its transaction is on disk)
 # and p50/p99 of both calls; the second run spreads 64 connections over 1,000
@@ -24,7 +25,7 @@ work="$(mktemp -d)"
 db="$work/bench.sqlite"
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 
-project=$("$arbiter" project create --db "$db" --migrations-dir "$root/Migrations" --name bench --overlap 3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+project=$("$arbiter" project create --db "$db" --migrations-dir "$root/Migrations" --name bench ${PROJECT_OPTIONS:---overlap 3} --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 python3 "$root/Benchmarks/import/generate.py" "$pairs" > "$work/pairs.jsonl"
 "$arbiter" import pairs --db "$db" --migrations-dir "$root/Migrations" --project bench "$work/pairs.jsonl"
 python3 "$here/seed_annotators.py" "$db" 1000 > "$work/tokens"

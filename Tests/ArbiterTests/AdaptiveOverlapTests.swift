@@ -99,6 +99,32 @@ import TestSupport
         await app.stop()
     }
 
+    @Test func refreshedAccuraciesSettleOpenPairs() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 41) { settings in
+            settings.overlap = 3
+            settings.minOverlap = 1
+            settings.stopPosterior = 0.8
+        }
+        // r0 and r1 agree on 40 pairs; r0 alone has judged p40, which an unknown
+        // rater's vote (0.75) cannot settle.
+        try await app.seed { db in
+            var lines = (0..<40).flatMap { index in ["r0", "r1"].map { #"{"pair":"p\#(index)","annotator":"\#($0)","choice":"\#(index % 3 == 0 ? "B" : "A")"}"# } }
+            lines.append(#"{"pair":"p40","annotator":"r0","choice":"A"}"#)
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        #expect(try await wanted(app, "p40") == 2)
+        #expect(try await wanted(app, "p0") == 2, "two unknown raters agreeing: 0.9")
+        try await AdaptiveWorker.refreshAccuracy(store: app.app.store, project: project)
+        // Dawid–Skene puts both at ≈ 1; shrunk with 20 pseudo-votes at 0.75 over 40
+        // shared judgements: (40 + 15) / 60 = 0.917, enough alone for 0.8.
+        #expect(try await app.count("SELECT count(*) FROM rater_accuracy WHERE accuracy BETWEEN 0.91 AND 0.92") == 2)
+        #expect(try await wanted(app, "p40") == 1, "settled by the refreshed accuracy")
+        #expect(try await wanted(app, "p0") == 2, "settled pairs keep their count")
+        await app.stop()
+    }
+
     @Test func settingsAreValidatedWithFieldNames() async throws {
         let app = try TestApp()
         let admin = try await app.user("boss", role: .admin)
@@ -154,9 +180,9 @@ import TestSupport
         #expect(before?["pair_id"] == "p40", "no model yet: in order")
 
         try await AdaptiveWorker.retrain(store: app.app.store, project: project, now: 0)
-        let certain = try await app.count("SELECT count(*) FROM pairs WHERE priority > 0.3 AND external_id IN (\((41..<50).map { "'p\($0)'" }.joined(separator: ",")))")
-        let unsure = try await app.count("SELECT count(*) FROM pairs WHERE priority < 0.1 AND external_id IN (\((50..<60).map { "'p\($0)'" }.joined(separator: ",")))")
-        #expect(certain == 9 && unsure == 10, "priority = |P(A better) − 0.5|")
+        let certain = try await app.count("SELECT count(*) FROM pairs WHERE priority BETWEEN -0.7 AND -0.5 AND external_id IN (\((41..<50).map { "'p\($0)'" }.joined(separator: ",")))")
+        let unsure = try await app.count("SELECT count(*) FROM pairs WHERE priority < -0.9 AND external_id IN (\((50..<60).map { "'p\($0)'" }.joined(separator: ",")))")
+        #expect(certain == 9 && unsure == 10, "queued: priority = |P(A better) − 0.5| − 1")
         let annotator = try await app.user("annotator")
         let (_, offered) = try app.next(annotator, project: project.id)
         let offeredID = try #require(offered?["pair_id"]?.stringValue)

@@ -16,23 +16,35 @@ import Synchronization
 ///   certain first.
 ///
 /// Counting is in memory (a restart starts counting afresh); the work runs on one
-/// thread of its own and writes in short transactions, so annotators never wait on it.
+/// thread of its own and writes in short transactions, so annotators never wait
+/// long on it. A busy project does not retrain more often than every
+/// ``minimumRetrainInterval`` nor refresh more often than every ``minimumRefreshInterval``.
 public final class AdaptiveWorker: Sendable {
     /// Judgements between two rater-accuracy refreshes.
     public static let refreshEvery = 250
     /// Judgements between two looks at a project's settings.
     static let checkEvery = 10
+    /// Milliseconds between two rater-accuracy refreshes of a project, at least.
+    public static let minimumRefreshInterval: Int64 = 5_000
+    /// Milliseconds between two trainings of a project's selection model, at least.
+    public static let minimumRetrainInterval: Int64 = 30_000
+    /// Rows per priority-writing transaction.
+    static let priorityChunk = 500
 
     struct Counters {
         var sinceCheck = 0
         var sinceRefresh = 0
         var sinceRetrain = 0
         var busy = false
+        var refreshedAt: Int64?
+        var retrainedAt: Int64?
     }
 
     private let store: ArbiterStore
     private let counters = Mutex<[Int: Counters]>([:])
     private let thread = ThreadPool(name: "adaptive", threads: 1)
+    /// Nice value of the worker thread (Linux nice values are per thread).
+    static let niceness: Int32 = 10
     private let now: @Sendable () -> Int64
 
     init(store: ArbiterStore, now: @escaping @Sendable () -> Int64) {
@@ -61,11 +73,13 @@ public final class AdaptiveWorker: Sendable {
         var refreshed = false, retrained = false
         do {
             if let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) {
-                if project.settings.stopPosterior != nil && project.settings.overlapRule.isAdaptive && seen.sinceRefresh >= Self.refreshEvery {
+                if project.settings.stopPosterior != nil && project.settings.overlapRule.isAdaptive && seen.sinceRefresh >= Self.refreshEvery
+                    && seen.refreshedAt.map({ now() - $0 >= Self.minimumRefreshInterval }) ?? true {
                     try await Self.refreshAccuracy(store: store, project: project, thread: thread)
                     refreshed = true
                 }
-                if project.settings.activeSelection && seen.sinceRetrain >= project.settings.activeRetrainEvery {
+                if project.settings.activeSelection && seen.sinceRetrain >= project.settings.activeRetrainEvery
+                    && seen.retrainedAt.map({ now() - $0 >= Self.minimumRetrainInterval }) ?? true {
                     try await Self.retrain(store: store, project: project, thread: thread, now: now())
                     retrained = true
                 }
@@ -76,8 +90,14 @@ public final class AdaptiveWorker: Sendable {
         // Judgements that came in meanwhile may be due a look of their own.
         let again = counters.withLock { all -> Counters? in
             guard var counter = all[projectID] else { return nil }
-            if refreshed { counter.sinceRefresh -= seen.sinceRefresh }
-            if retrained { counter.sinceRetrain -= seen.sinceRetrain }
+            if refreshed {
+                counter.sinceRefresh -= seen.sinceRefresh
+                counter.refreshedAt = now()
+            }
+            if retrained {
+                counter.sinceRetrain -= seen.sinceRetrain
+                counter.retrainedAt = now()
+            }
             counter.busy = counter.sinceCheck >= Self.checkEvery
             if counter.busy { counter.sinceCheck = 0 }
             all[projectID] = counter
@@ -89,16 +109,21 @@ public final class AdaptiveWorker: Sendable {
     // MARK: The work (also called directly by tests and the CLI)
 
     /// Re-estimates the project's rater accuracies and re-decides its open pairs.
+    /// The reading and deciding happen off the writer; the write stores the
+    /// accuracies and changes only the pairs whose decision moved and that got no
+    /// judgement in between (those were decided at submit time already).
     public static func refreshAccuracy(store: ArbiterStore, project: Project, thread: ThreadPool? = nil) async throws {
         let projectID = SQLValue.int(Int64(project.id))
-        let rows = try await store.pool.read { db in
-            try db.query(
+        let rule = project.settings.overlapRule
+        let (rows, ballots) = try await store.pool.read { db in
+            let rows = try db.query(
                 """
                 SELECT pair_id, user_id, choice FROM annotations
                 WHERE project_id = ? AND kind = 'normal' AND choice IN ('A', 'B') ORDER BY pair_id
                 """, [projectID]) { ($0.int64(0), $0.int(1), $0.string(2) == "A" ? 0 : 1) }
+            return (rows, try PairDemand.ballots(db, projectID: project.id, onlyOpen: true))
         }
-        let compute: @Sendable () -> [(user: Int, accuracy: Double, shared: Int)] = {
+        let compute: @Sendable () -> (accuracies: [(user: Int, accuracy: Double, shared: Int)], changes: [(Int64, Int, Int)]) = {
             var units: [Int64: Int] = [:], raters: [Int: Int] = [:], users: [Int] = []
             let judgements = rows.map { row -> (unit: Int, rater: Int, label: Int) in
                 let unit = units[row.0] ?? units.count
@@ -111,9 +136,16 @@ public final class AdaptiveWorker: Sendable {
                 return (unit, rater, row.2)
             }
             let estimated = RaterAccuracy.estimate(judgements, units: units.count, raters: users.count)
-            return zip(users, estimated).map { ($0, $1.accuracy, $1.shared) }
+            let accuracies = zip(users, estimated).map { ($0, $1.accuracy, $1.shared) }
+            let byUser = Dictionary(uniqueKeysWithValues: accuracies.map { ($0.0, $0.1) })
+            let changes = ballots.compactMap { ballot -> (Int64, Int, Int)? in
+                let votes = ballot.votes.map { OverlapRule.Vote(choice: $0.choice, accuracy: byUser[$0.user] ?? OverlapRule.priorAccuracy) }
+                let wanted = rule.wanted(votes)
+                return wanted == ballot.wanted ? nil : (ballot.pair, wanted, ballot.votes.count)
+            }
+            return (accuracies, changes)
         }
-        let accuracies = try await thread?.run(compute) ?? compute()
+        let (accuracies, changes) = try await thread?.run(niced(compute)) ?? compute()
         try await store.pool.write { db in
             try db.run("DELETE FROM rater_accuracy WHERE project_id = ?", [projectID])
             let insert = try db.statement("INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared) VALUES (?, ?, ?, ?)")
@@ -121,9 +153,16 @@ public final class AdaptiveWorker: Sendable {
                 try insert.bind([projectID, .int(Int64(row.user)), .double(row.accuracy), .int(Int64(row.shared))])
                 try insert.run()
             }
-            // Settings may have changed since the read; decide with the current ones.
-            if let current = try ProjectRepository.find(db, id: project.id) {
-                try PairDemand.recompute(db, project: current, onlyOpen: true)
+            // A settings change since the read re-decided every pair already.
+            guard try ProjectRepository.find(db, id: project.id)?.settings.overlapRule == rule else { return }
+            let update = try db.statement(
+                """
+                UPDATE pairs SET wanted = ?1 WHERE id = ?2
+                  AND (SELECT count(*) FROM annotations WHERE pair_id = ?2 AND kind = 'normal') = ?3
+                """)
+            for (pair, wanted, judged) in changes {
+                try update.bind([.int(Int64(wanted)), .int(pair), .int(Int64(judged))])
+                try update.run()
             }
         }
     }
@@ -158,31 +197,42 @@ public final class AdaptiveWorker: Sendable {
             }
             flush()
             let untouched = try db.query(
-                "SELECT id, response_a, response_b FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0",
-                [projectID]) { ($0.int64(0), $0.string(1), $0.string(2)) }
+                "SELECT id, response_a, response_b, priority FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0",
+                [projectID]) { ($0.int64(0), $0.string(1), $0.string(2), $0.double(3)) }
             let judgements = try db.queryFirst(
                 "SELECT count(*) FROM annotations WHERE project_id = ? AND kind = 'normal'", [projectID]) { $0.int(0) } ?? 0
             return (labelled, untouched, judgements)
         }
+        let previous = Dictionary(uniqueKeysWithValues: untouched.map { ($0.0, $0.3) })
         let train: @Sendable () -> [(Int64, Double)] = {
             let hasher = FeatureHasher(bits: 18)
             var data = PreferenceSet(hasher: hasher)
             for pair in labelled {
                 data.append(chosen: pair.aWins ? pair.a : pair.b, rejected: pair.aWins ? pair.b : pair.a)
             }
-            guard data.count >= 20 else { return untouched.map { ($0.0, 0) } }
+            guard data.count >= 20 else { return [] }
             var options = TrainingOptions()
             options.seed = seed
+            // One shard: small data, and this thread is niced; the event loops come first.
+            options.shards = 1
             let model = BradleyTerryTrainer.train(data, options: options).model
             return untouched.map { pair in
                 let margin = Double(model.score(hasher.features(pair.1)) - model.score(hasher.features(pair.2)))
                 return (pair.0, abs(1 / (1 + exp(-margin)) - 0.5))
             }
         }
-        let priorities = try await thread?.run(train) ?? train()
-        // Short transactions: annotators' writes interleave with these.
-        for start in stride(from: 0, to: priorities.count, by: 2_000) {
-            let chunk = Array(priorities[start..<min(priorities.count, start + 2_000)])
+        let scoredPriorities = try await thread?.run(niced(train)) ?? train()
+        // The queue: the least certain untouched pairs get |p − 0.5| − 1 (before
+        // every other pair, which stays at 0, in id order); pairs that left the queue
+        // go back to 0. Only priorities that moved (by 0.005) are written, in short
+        // transactions that annotators' writes interleave with.
+        let queueLength = Self.queueLength(project.settings)
+        let queued = scoredPriorities.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(queueLength)
+        var target = Dictionary(uniqueKeysWithValues: queued.map { ($0.0, $0.1 - 1) })
+        for (pair, priority) in previous where priority != 0 && target[pair] == nil { target[pair] = 0 }
+        let priorities = target.filter { abs($0.value - (previous[$0.key] ?? 0)) >= 0.005 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        for start in stride(from: 0, to: priorities.count, by: Self.priorityChunk) {
+            let chunk = Array(priorities[start..<min(priorities.count, start + Self.priorityChunk)])
             try await store.pool.write { db in
                 let update = try db.statement("UPDATE pairs SET priority = ? WHERE id = ? AND active_count = 0")
                 for (pair, priority) in chunk {
@@ -192,7 +242,7 @@ public final class AdaptiveWorker: Sendable {
             }
         }
         let stamp = Clock.iso8601(milliseconds: now)
-        let trained = labelled.count, scored = priorities.count
+        let trained = labelled.count, scored = scoredPriorities.count
         try await store.pool.write { db in
             try db.run(
                 """
@@ -203,6 +253,18 @@ public final class AdaptiveWorker: Sendable {
                 """, [projectID, .int(Int64(judgements)), .int(Int64(trained)), .int(Int64(scored)), .text(stamp)])
         }
     }
+
+    /// `body`, run at a lower priority than the event loops (on Linux the nice
+    /// value belongs to the calling thread).
+    static func niced<T>(_ body: @escaping @Sendable () -> T) -> @Sendable () -> T {
+        {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+            return body()
+        }
+    }
+
+    /// How many least-certain pairs a retrain queues: ten retrain intervals' worth, at least 5,000.
+    static func queueLength(_ settings: ProjectSettings) -> Int { max(5_000, 10 * settings.activeRetrainEvery) }
 
     /// What the dashboard and the export manifest say about a project's collection.
     public static func status(_ db: Database, project: Project) throws -> JSONValue {

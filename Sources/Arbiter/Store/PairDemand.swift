@@ -22,49 +22,53 @@ public enum PairDemand {
         try db.run("UPDATE pairs SET wanted = ? WHERE id = ?", [.int(Int64(rule.wanted(votes))), .int(pairID)])
     }
 
-    /// Re-decides every pair of the project (or only those still open).
-    /// Returns how many pairs changed.
+    /// Re-decides every pair of the project, or only the started ones still open
+    /// (untouched pairs have no votes to weigh). Returns how many pairs changed.
     @discardableResult
     public static func recompute(_ db: Database, project: Project, onlyOpen: Bool = false) throws -> Int {
         let rule = project.settings.overlapRule
-        let projectID = SQLValue.int(Int64(project.id))
         guard rule.isAdaptive else {
             return try db.run("UPDATE pairs SET wanted = ? WHERE project_id = ? AND wanted != ?",
-                              [.int(Int64(rule.maximum)), projectID, .int(Int64(rule.maximum))])
+                              [.int(Int64(rule.maximum)), .int(Int64(project.id)), .int(Int64(rule.maximum))])
         }
-        // Every normal judgement of the project (or of its open pairs) in pair order.
-        let openFilter = onlyOpen ? "AND p.active_count < p.wanted" : ""
-        var current: (pair: Int64, wanted: Int, votes: [OverlapRule.Vote])?
-        var changes: [(Int64, Int)] = []
-        func flush() {
-            guard let pending = current else { return }
-            let wanted = rule.wanted(pending.votes)
-            if wanted != pending.wanted { changes.append((pending.pair, wanted)) }
+        let changes = try ballots(db, projectID: project.id, onlyOpen: onlyOpen).compactMap { ballot -> (Int64, Int)? in
+            let wanted = rule.wanted(ballot.votes.map { OverlapRule.Vote(choice: $0.choice, accuracy: $0.accuracy) })
+            return wanted == ballot.wanted ? nil : (ballot.pair, wanted)
         }
-        let scan = try db.statement(
-            """
-            SELECT p.id, p.wanted, n.choice, coalesce(r.accuracy, ?) FROM pairs p
-            LEFT JOIN annotations n ON n.pair_id = p.id AND n.kind = 'normal'
-            LEFT JOIN rater_accuracy r ON r.project_id = p.project_id AND r.user_id = n.user_id
-            WHERE p.project_id = ? AND p.gold IS NULL \(openFilter)
-            ORDER BY p.id, n.id
-            """)
-        try scan.bind([.double(OverlapRule.priorAccuracy), projectID])
-        try scan.forEach { row in
-            let pair = row.int64(0)
-            if current?.pair != pair {
-                flush()
-                current = (pair, row.int(1), [])
-            }
-            if !row.isNull(2) { current?.votes.append(OverlapRule.Vote(choice: decisive(row.string(2)), accuracy: row.double(3))) }
-        }
-        flush()
         let update = try db.statement("UPDATE pairs SET wanted = ? WHERE id = ?")
         for (pair, wanted) in changes {
             try update.bind([.int(Int64(wanted)), .int(pair)])
             try update.run()
         }
         return changes.count
+    }
+
+    /// One pair's normal judgements in order, with each rater's stored accuracy.
+    public struct Ballot: Sendable {
+        public var pair: Int64
+        public var wanted: Int
+        public var votes: [(choice: Int?, user: Int, accuracy: Double)]
+    }
+
+    /// The ballots of the project's pairs (or of its started, still open ones).
+    public static func ballots(_ db: Database, projectID: Int, onlyOpen: Bool) throws -> [Ballot] {
+        let openFilter = onlyOpen ? "AND p.active_count < p.wanted AND p.active_count > 0" : ""
+        let scan = try db.statement(
+            """
+            SELECT p.id, p.wanted, n.choice, n.user_id, coalesce(r.accuracy, ?) FROM pairs p
+            LEFT JOIN annotations n ON n.pair_id = p.id AND n.kind = 'normal'
+            LEFT JOIN rater_accuracy r ON r.project_id = p.project_id AND r.user_id = n.user_id
+            WHERE p.project_id = ? AND p.gold IS NULL \(openFilter)
+            ORDER BY p.id, n.id
+            """)
+        try scan.bind([.double(OverlapRule.priorAccuracy), .int(Int64(projectID))])
+        var ballots: [Ballot] = []
+        try scan.forEach { row in
+            let pair = row.int64(0)
+            if ballots.last?.pair != pair { ballots.append(Ballot(pair: pair, wanted: row.int(1), votes: [])) }
+            if !row.isNull(2) { ballots[ballots.count - 1].votes.append((decisive(row.string(2)), row.int(3), row.double(4))) }
+        }
+        return ballots
     }
 
     /// What a new pair of the project wants before anyone judges it.

@@ -15,7 +15,9 @@
 // aggregated by Dawid–Skene (the export's default). The reward model is Arbiter's
 // Bradley–Terry trainer, scored on 5,000 held-out pairs against the truth.
 //
-//   AdaptiveSimulation [PAIRS] [SEED] [OUT_DIR]   (writes labels.svg, reward.svg)
+//   AdaptiveSimulation [PAIRS] [SEED] [OUT_DIR]   (all policies; writes labels.svg, reward.svg)
+//   AdaptiveSimulation PAIRS SEED - P             (only fixed 3 against posterior ≥ P, to confirm
+//                                                  a threshold chosen on another seed)
 import Agreement
 import Glibc
 import RewardModel
@@ -24,6 +26,7 @@ let arguments = CommandLine.arguments
 let pairCount = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
 let seed = arguments.count > 2 ? UInt64(arguments[2]) ?? 1 : 1
 let outputDirectory = arguments.count > 3 ? arguments[3] : "."
+let confirmThreshold = arguments.count > 4 ? Double(arguments[4]) : nil
 let raterCount = 60
 let heldOutCount = 5_000
 let refreshEvery = 250
@@ -138,9 +141,7 @@ func trainRewardModel(_ world: World, labels: [Int?], score: [Int] = []) -> (pro
     guard data.count >= 20 else { return (score.map { _ in 0.5 }, 0.5) }
     var options = TrainingOptions()
     options.seed = seed
-    if let p = getenv("PATIENCE") { options.patience = Int(atoi(p)) }
-    let (model, history) = BradleyTerryTrainer.train(data, options: options)
-    if getenv("DEBUG") != nil { print("    epochs: " + history.epochs.map { "\($0.epoch): \(fixed($0.loss, 3))/\(fixed($0.validationLoss, 3)) \(percent($0.validationAccuracy))" }.joined(separator: ", ") + " best \(history.bestEpoch)") }
+    let model = BradleyTerryTrainer.train(data, options: options).model
     let heldOut = BradleyTerryTrainer.evaluate(model, world.heldOut, comparisons: Array(0..<world.heldOut.count)).accuracy
     var candidates = PreferenceSet(hasher: world.heldOut.table.hasher)
     for pair in score { candidates.append(chosen: world.textA[pair], rejected: world.textB[pair]) }
@@ -211,18 +212,14 @@ func collect(_ world: World, rule: OverlapRule, selection: Selection? = nil, che
             let left = fresh[cursor...].filter { !taken[$0] }
             let scored = trainRewardModel(world, labels: aggregate(collection.judgements, pairs: pairs), score: left)
             let priority = scored.probabilities.map { abs($0 - 0.5) }
-            fresh = zip(left, priority).sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
+            // As the server queues them: the least certain max(5,000, 10 × N) first, the rest by id.
+            let queued = zip(left, priority).sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(max(5_000, 10 * selection.retrainEvery)).map(\.0)
+            let inQueue = Set(queued)
+            fresh = queued + left.filter { !inQueue.contains($0) }
             cursor = 0
         }
         if nextCheckpoint < checkpoints.count && spent == checkpoints[nextCheckpoint] {
-            let labels = aggregate(collection.judgements, pairs: pairs)
-            let accuracy = trainRewardModel(world, labels: labels).heldOutAccuracy
-            if getenv("DEBUG") != nil {
-                var right = 0, n = 0
-                for (p, l) in labels.enumerated() { if let l { n += 1; if l == world.truth[p] { right += 1 } } }
-                let truthLabels: [Int?] = labels.enumerated().map { $0.element == nil ? nil : world.truth[$0.offset] }
-                print("  debug \(spent): \(n) labelled, \(percent(Double(right)/Double(max(1,n)))) right; model on truth labels \(percent(trainRewardModel(world, labels: truthLabels).heldOutAccuracy)), on these \(percent(accuracy))")
-            }
+            let accuracy = trainRewardModel(world, labels: aggregate(collection.judgements, pairs: pairs)).heldOutAccuracy
             collection.rewardCurve.append((spent, accuracy))
             nextCheckpoint += 1
         }
@@ -258,10 +255,21 @@ func line(_ name: String, _ collection: Collection, _ accuracy: Double) {
     print("\(name): \(collection.judgements.count) judgements (\(fixed(perPair, 2)) per pair), labels \(percent(accuracy)) right")
 }
 print("\(pairCount) pairs, \(raterCount) raters, seed \(seed)")
+if let threshold = confirmThreshold {
+    let fixedThree = collect(world, rule: .fixed(3))
+    let fixedAccuracy = labelAccuracy(world, fixedThree)
+    line("fixed overlap 3", fixedThree, fixedAccuracy)
+    let adaptive = collect(world, rule: OverlapRule(minimum: 1, maximum: 5, posterior: threshold))
+    let accuracy = labelAccuracy(world, adaptive)
+    line("adaptive 1–5, stop at posterior ≥ \(threshold)", adaptive, accuracy)
+    print("confirm: \(percent(1 - Double(adaptive.judgements.count) / Double(fixedThree.judgements.count))) fewer judgements, "
+          + "accuracy \(accuracy >= fixedAccuracy ? "≥" : "<") fixed overlap 3 (\(fixed((accuracy - fixedAccuracy) * 100, 1)) points)")
+    exit(0)
+}
 
 var fixedPoints: [(x: Double, y: Double)] = []
 var fixedThree = (judgements: 0, accuracy: 0.0)
-for overlap in getenv("DEBUG") != nil ? [] : Array(1...5) {
+for overlap in 1...5 {
     let collection = collect(world, rule: .fixed(overlap))
     let accuracy = labelAccuracy(world, collection)
     line("fixed overlap \(overlap)", collection, accuracy)
@@ -269,7 +277,7 @@ for overlap in getenv("DEBUG") != nil ? [] : Array(1...5) {
     if overlap == 3 { fixedThree = (collection.judgements.count, accuracy) }
 }
 var leadPoints: [(x: Double, y: Double)] = []
-for (minimum, lead, maximum) in getenv("DEBUG") != nil ? [] : [(1, 1, 5), (2, 2, 3), (2, 2, 5), (2, 3, 7)] {
+for (minimum, lead, maximum) in [(1, 1, 5), (2, 2, 3), (2, 2, 5), (2, 3, 7)] {
     let collection = collect(world, rule: OverlapRule(minimum: minimum, maximum: maximum, lead: lead))
     let accuracy = labelAccuracy(world, collection)
     line("adaptive \(minimum)–\(maximum), stop at a lead of \(lead)", collection, accuracy)
@@ -277,7 +285,7 @@ for (minimum, lead, maximum) in getenv("DEBUG") != nil ? [] : [(1, 1, 5), (2, 2,
 }
 var posteriorPoints: [(x: Double, y: Double)] = []
 var matches: [(threshold: Double, judgements: Int, accuracy: Double)] = []
-for threshold in getenv("DEBUG") != nil ? [] : [0.8, 0.85, 0.87, 0.9, 0.93, 0.95] {
+for threshold in [0.8, 0.85, 0.86, 0.87, 0.88, 0.9, 0.93, 0.95] {
     let collection = collect(world, rule: OverlapRule(minimum: 1, maximum: 5, posterior: threshold))
     let accuracy = labelAccuracy(world, collection)
     line("adaptive 1–5, stop at posterior ≥ \(threshold)", collection, accuracy)
@@ -296,7 +304,7 @@ if let best = matches.min(by: { $0.judgements < $1.judgements }) {
 let budget = pairCount * 3
 let checkpoints = stride(from: budget / 10, through: budget, by: budget / 10).map { $0 }
 let adaptiveRule = OverlapRule(minimum: 1, maximum: 5, posterior: matches.min(by: { $0.judgements < $1.judgements })?.threshold ?? 0.9)
-let rewardRuns: [(String, Collection)] = getenv("DEBUG") != nil ? [("fixed overlap 3", collect(world, rule: .fixed(3), checkpoints: checkpoints))] : [
+let rewardRuns: [(String, Collection)] = [
     ("fixed overlap 3", collect(world, rule: .fixed(3), checkpoints: checkpoints)),
     ("fixed overlap 1", collect(world, rule: .fixed(1), checkpoints: checkpoints)),
     ("adaptive (posterior ≥ \(adaptiveRule.posterior!))", collect(world, rule: adaptiveRule, checkpoints: checkpoints)),
