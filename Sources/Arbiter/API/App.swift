@@ -58,7 +58,7 @@ public struct App: Sendable {
         var api = APIRouter(router: router, auth: auth)
         AccountRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, secureCookies: configuration.tls != nil).register(on: &api)
         ProjectRoutes(store: store, now: now).register(on: &api)
-        let adaptive = AdaptiveWorker(store: store, now: now)
+        let adaptive = AdaptiveWorker(store: store, databasePath: configuration.databasePath, now: now)
         AnnotationRoutes(store: store, metrics: metrics, adaptive: adaptive, now: now).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)

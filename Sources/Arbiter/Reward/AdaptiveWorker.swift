@@ -42,13 +42,14 @@ public final class AdaptiveWorker: Sendable {
 
     private let store: ArbiterStore
     private let counters = Mutex<[Int: Counters]>([:])
-    private let thread = ThreadPool(name: "adaptive", threads: 1)
+    private let background: Background
     /// Nice value of the worker thread (Linux nice values are per thread).
     static let niceness: Int32 = 10
     private let now: @Sendable () -> Int64
 
-    init(store: ArbiterStore, now: @escaping @Sendable () -> Int64) {
+    init(store: ArbiterStore, databasePath: String, now: @escaping @Sendable () -> Int64) {
         self.store = store
+        background = Background(thread: ThreadPool(name: "adaptive", threads: 1), databasePath: databasePath)
         self.now = now
     }
 
@@ -75,12 +76,12 @@ public final class AdaptiveWorker: Sendable {
             if let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) {
                 if project.settings.stopPosterior != nil && project.settings.overlapRule.isAdaptive && seen.sinceRefresh >= Self.refreshEvery
                     && seen.refreshedAt.map({ now() - $0 >= Self.minimumRefreshInterval }) ?? true {
-                    try await Self.refreshAccuracy(store: store, project: project, thread: thread)
+                    try await Self.refreshAccuracy(store: store, project: project, background: background)
                     refreshed = true
                 }
                 if project.settings.activeSelection && seen.sinceRetrain >= project.settings.activeRetrainEvery
                     && seen.retrainedAt.map({ now() - $0 >= Self.minimumRetrainInterval }) ?? true {
-                    try await Self.retrain(store: store, project: project, thread: thread, now: now())
+                    try await Self.retrain(store: store, project: project, background: background, now: now())
                     retrained = true
                 }
             }
@@ -112,10 +113,10 @@ public final class AdaptiveWorker: Sendable {
     /// The reading and deciding happen off the writer; the write stores the
     /// accuracies and changes only the pairs whose decision moved and that got no
     /// judgement in between (those were decided at submit time already).
-    public static func refreshAccuracy(store: ArbiterStore, project: Project, thread: ThreadPool? = nil) async throws {
+    public static func refreshAccuracy(store: ArbiterStore, project: Project, background: Background? = nil) async throws {
         let projectID = SQLValue.int(Int64(project.id))
         let rule = project.settings.overlapRule
-        let (rows, ballots) = try await store.pool.read { db in
+        let (rows, ballots) = try await Self.read(store, background) { db in
             let rows = try db.query(
                 """
                 SELECT pair_id, user_id, choice FROM annotations
@@ -145,7 +146,7 @@ public final class AdaptiveWorker: Sendable {
             }
             return (accuracies, changes)
         }
-        let (accuracies, changes) = try await thread?.run(niced(compute)) ?? compute()
+        let (accuracies, changes) = try await Self.compute(background, compute)
         try await store.pool.write { db in
             try db.run("DELETE FROM rater_accuracy WHERE project_id = ?", [projectID])
             let insert = try db.statement("INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared) VALUES (?, ?, ?, ?)")
@@ -168,10 +169,10 @@ public final class AdaptiveWorker: Sendable {
     }
 
     /// Trains the selection model on the labels so far and re-prioritises the untouched pairs.
-    public static func retrain(store: ArbiterStore, project: Project, thread: ThreadPool? = nil, now: Int64, seed: UInt64 = 42) async throws {
+    public static func retrain(store: ArbiterStore, project: Project, background: Background? = nil, now: Int64, seed: UInt64 = 42) async throws {
         let projectID = SQLValue.int(Int64(project.id))
         // Labels: the weighted vote of each pair's decisive normal judgements.
-        let (labelled, untouched, judgements) = try await store.pool.read { db in
+        let (labelled, untouched, judgements) = try await Self.read(store, background) { db in
             var labelled: [(a: String, b: String, aWins: Bool)] = []
             var current: (pair: Int64, a: String, b: String, logOdds: Double)?
             func flush() {
@@ -221,7 +222,7 @@ public final class AdaptiveWorker: Sendable {
                 return (pair.0, abs(1 / (1 + exp(-margin)) - 0.5))
             }
         }
-        let scoredPriorities = try await thread?.run(niced(train)) ?? train()
+        let scoredPriorities = try await Self.compute(background, train)
         // The queue: the least certain untouched pairs get |p − 0.5| − 1 (before
         // every other pair, which stays at 0, in id order); pairs that left the queue
         // go back to 0. Only priorities that moved (by 0.005) are written, in short
@@ -254,10 +255,29 @@ public final class AdaptiveWorker: Sendable {
         }
     }
 
-    /// `body`, run at a lower priority than the event loops (on Linux the nice
-    /// value belongs to the calling thread).
-    static func niced<T>(_ body: @escaping @Sendable () -> T) -> @Sendable () -> T {
-        {
+    /// Where the heavy work runs: in the server, one thread of its own at a lower
+    /// priority than the event loops (on Linux the nice value belongs to the
+    /// calling thread), reading through its own read-only connection; in tests,
+    /// inline and through the pool's readers.
+    public struct Background: Sendable {
+        let thread: ThreadPool
+        let databasePath: String
+    }
+
+    static func read<T: Sendable>(
+        _ store: ArbiterStore, _ background: Background?, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        guard let background else { return try await store.pool.read(body) }
+        return try await background.thread.run {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+            let db = try Database(path: background.databasePath, mode: .reader)
+            return try body(db)
+        }
+    }
+
+    static func compute<T: Sendable>(_ background: Background?, _ body: @escaping @Sendable () -> T) async throws -> T {
+        guard let background else { return body() }
+        return try await background.thread.run {
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
             return body()
         }
