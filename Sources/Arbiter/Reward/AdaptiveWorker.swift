@@ -25,7 +25,7 @@ public final class AdaptiveWorker: Sendable {
     /// Judgements between two looks at a project's settings.
     static let checkEvery = 10
     /// Milliseconds between two rater-accuracy refreshes of a project, at least.
-    public static let minimumRefreshInterval: Int64 = 5_000
+    public static let minimumRefreshInterval: Int64 = 15_000
     /// Milliseconds between two trainings of a project's selection model, at least.
     public static let minimumRetrainInterval: Int64 = 30_000
     /// Rows per priority-writing transaction.
@@ -117,10 +117,12 @@ public final class AdaptiveWorker: Sendable {
         let projectID = SQLValue.int(Int64(project.id))
         let rule = project.settings.overlapRule
         let (rows, ballots) = try await Self.read(store, background) { db in
+            // Only pairs judged more than once say anything about a rater.
             let rows = try db.query(
                 """
-                SELECT pair_id, user_id, choice FROM annotations
-                WHERE project_id = ? AND kind = 'normal' AND choice IN ('A', 'B') ORDER BY pair_id
+                SELECT n.pair_id, n.user_id, n.choice FROM pairs p JOIN annotations n ON n.pair_id = p.id
+                WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count >= 2
+                  AND n.kind = 'normal' AND n.choice IN ('A', 'B') ORDER BY n.pair_id
                 """, [projectID]) { ($0.int64(0), $0.int(1), $0.string(2) == "A" ? 0 : 1) }
             return (rows, try PairDemand.ballots(db, projectID: project.id, onlyOpen: true))
         }
