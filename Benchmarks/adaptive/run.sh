@@ -15,4 +15,4 @@ simulation="$here/.build/release/AdaptiveSimulation"
 threshold=$(sed -n 's/^result: posterior ≥ \([0-9.]*\) .*/\1/p' "$here/.last-run.txt")
 rm -f "$here/.last-run.txt"
 [ -n "$threshold" ] || exit 0
-for seed in 2 3; do "$simulation" "$pairs" "$seed" - "$threshold" | tail -3; done
+for seed in 2 3; do "$simulation" "$pairs" "$seed" - "$threshold" | grep -E "^(fixed|equal|result|[0-9]+ pairs)"; done

@@ -22,9 +22,12 @@ public struct TrainingOptions: Sendable {
     public var hiddenLearningRate: Float = 0.02
     /// The MLP's embedding table has 2^embeddingBits rows.
     public var embeddingBits = 16
-    /// Data shards trained in parallel. Fixed rather than "one per core" so a
-    /// seed gives the same model on every machine; more shards than cores is fine.
+    /// Data shards trained in parallel, at most (one per ``comparisonsPerShard``
+    /// training comparisons). Fixed rather than "one per core" so a seed gives the
+    /// same model on every machine; more shards than cores is fine.
     public var shards = 4
+    /// Training comparisons per shard, at least.
+    public static let comparisonsPerShard = 20_000
     /// Comparisons each shard trains on between two merges.
     public var roundSize = 4096
     public init() {}
@@ -66,7 +69,13 @@ public enum BradleyTerryTrainer {
         var training = Array(order.dropFirst(validationCount))
 
         var model = BradleyTerryModel(bits: data.table.hasher.bits, hidden: options.hidden, embeddingBits: options.embeddingBits, seed: options.seed)
-        let state = SharedState(model: model, shards: max(1, options.shards), )
+        // Summing the shards' changes overshoots on the features every comparison
+        // shares when each shard sees little data (measured: with 4 shards, held-out
+        // accuracy fell from 86% to 81% between 12k and 14k noisy labels); one shard
+        // per `comparisonsPerShard` training comparisons keeps small sets sequential.
+        // It depends on the data only, so a seed still gives the same model everywhere.
+        let shards = max(1, min(options.shards, training.count / TrainingOptions.comparisonsPerShard))
+        let state = SharedState(model: model, shards: shards)
         var history = TrainingHistory()
         var best = (loss: Double.infinity, parameters: model.parameters, epoch: 0)
         data.table.withView { view in

@@ -255,15 +255,47 @@ func line(_ name: String, _ collection: Collection, _ accuracy: Double) {
     print("\(name): \(collection.judgements.count) judgements (\(fixed(perPair, 2)) per pair), labels \(percent(accuracy)) right")
 }
 print("\(pairCount) pairs, \(raterCount) raters, seed \(seed)")
+let thresholds = [0.8, 0.85, 0.86, 0.87, 0.88, 0.9, 0.93, 0.95]
+
+/// The weighted-posterior policy at each threshold: (threshold, judgements, accuracy).
+func posteriorSweep() -> [(threshold: Double, judgements: Int, accuracy: Double)] {
+    thresholds.map { threshold in
+        let collection = collect(world, rule: OverlapRule(minimum: 1, maximum: 5, posterior: threshold))
+        let accuracy = labelAccuracy(world, collection)
+        line("adaptive 1–5, stop at posterior ≥ \(threshold)", collection, accuracy)
+        return (threshold, collection.judgements.count, accuracy)
+    }
+}
+
+/// Judgements at which the sweep's accuracy first reaches `target`, linearly
+/// interpolated between the two thresholds around it.
+func judgementsToReach(_ target: Double, _ sweep: [(threshold: Double, judgements: Int, accuracy: Double)]) -> Double? {
+    let points = sweep.sorted { $0.judgements < $1.judgements }
+    for (low, high) in zip(points, points.dropFirst()) where low.accuracy < target && high.accuracy >= target {
+        return Double(low.judgements) + (target - low.accuracy) / (high.accuracy - low.accuracy) * Double(high.judgements - low.judgements)
+    }
+    return points.first.flatMap { $0.accuracy >= target ? Double($0.judgements) : nil }
+}
+
+/// Prints the two headline comparisons with fixed overlap 3.
+func report(_ sweep: [(threshold: Double, judgements: Int, accuracy: Double)], fixedThree: (judgements: Int, accuracy: Double), chosen: Double?) {
+    if let needed = judgementsToReach(fixedThree.accuracy, sweep) {
+        print("equal accuracy: the posterior rule reaches fixed overlap 3's \(percent(fixedThree.accuracy)) at ≈ \(Int(needed.rounded())) judgements "
+              + "instead of \(fixedThree.judgements): \(percent(1 - needed / Double(fixedThree.judgements))) fewer (interpolated between thresholds)")
+    }
+    let threshold = chosen ?? sweep.filter { $0.accuracy >= fixedThree.accuracy }.min { $0.judgements < $1.judgements }?.threshold
+    if let threshold, let run = sweep.first(where: { $0.threshold == threshold }) {
+        print("result: posterior ≥ \(threshold) \(chosen == nil ? "(the cheapest threshold at least as accurate)" : "(chosen on seed 1)"): "
+              + "\(run.judgements) judgements, \(percent(1 - Double(run.judgements) / Double(fixedThree.judgements))) fewer, "
+              + "labels \(percent(run.accuracy)) (\(run.accuracy >= fixedThree.accuracy ? "+" : "")\(fixed((run.accuracy - fixedThree.accuracy) * 100, 1)) points)")
+    }
+}
+
 if let threshold = confirmThreshold {
-    let fixedThree = collect(world, rule: .fixed(3))
-    let fixedAccuracy = labelAccuracy(world, fixedThree)
-    line("fixed overlap 3", fixedThree, fixedAccuracy)
-    let adaptive = collect(world, rule: OverlapRule(minimum: 1, maximum: 5, posterior: threshold))
-    let accuracy = labelAccuracy(world, adaptive)
-    line("adaptive 1–5, stop at posterior ≥ \(threshold)", adaptive, accuracy)
-    print("confirm: \(percent(1 - Double(adaptive.judgements.count) / Double(fixedThree.judgements.count))) fewer judgements, "
-          + "accuracy \(accuracy >= fixedAccuracy ? "≥" : "<") fixed overlap 3 (\(fixed((accuracy - fixedAccuracy) * 100, 1)) points)")
+    let fixedRun = collect(world, rule: .fixed(3))
+    let fixedThree = (judgements: fixedRun.judgements.count, accuracy: labelAccuracy(world, fixedRun))
+    line("fixed overlap 3", fixedRun, fixedThree.accuracy)
+    report(posteriorSweep(), fixedThree: fixedThree, chosen: threshold)
     exit(0)
 }
 
@@ -283,22 +315,10 @@ for (minimum, lead, maximum) in [(1, 1, 5), (2, 2, 3), (2, 2, 5), (2, 3, 7)] {
     line("adaptive \(minimum)–\(maximum), stop at a lead of \(lead)", collection, accuracy)
     leadPoints.append((Double(collection.judgements.count) / Double(pairCount), accuracy))
 }
-var posteriorPoints: [(x: Double, y: Double)] = []
-var matches: [(threshold: Double, judgements: Int, accuracy: Double)] = []
-for threshold in [0.8, 0.85, 0.86, 0.87, 0.88, 0.9, 0.93, 0.95] {
-    let collection = collect(world, rule: OverlapRule(minimum: 1, maximum: 5, posterior: threshold))
-    let accuracy = labelAccuracy(world, collection)
-    line("adaptive 1–5, stop at posterior ≥ \(threshold)", collection, accuracy)
-    posteriorPoints.append((Double(collection.judgements.count) / Double(pairCount), accuracy))
-    if accuracy >= fixedThree.accuracy { matches.append((threshold, collection.judgements.count, accuracy)) }
-}
-if let best = matches.min(by: { $0.judgements < $1.judgements }) {
-    let saved = 1 - Double(best.judgements) / Double(fixedThree.judgements)
-    print("result: posterior ≥ \(best.threshold) reaches fixed overlap 3's accuracy (\(percent(best.accuracy)) ≥ \(percent(fixedThree.accuracy))) "
-          + "with \(best.judgements) judgements instead of \(fixedThree.judgements): \(percent(saved)) fewer")
-} else {
-    print("result: no adaptive setting reached fixed overlap 3's accuracy")
-}
+let sweep = posteriorSweep()
+let posteriorPoints = sweep.map { (x: Double($0.judgements) / Double(pairCount), y: $0.accuracy) }
+report(sweep, fixedThree: fixedThree, chosen: nil)
+let matches = sweep.filter { $0.accuracy >= fixedThree.accuracy }
 
 // Reward model held-out accuracy against judgements spent.
 let budget = pairCount * 3
@@ -363,8 +383,8 @@ func chart(title: String, xLabel: String, yLabel: String, series: [Series], refe
         svg += "<polyline fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2\"\(item.dashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(path)\"/>\n"
         for point in item.points { svg += "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(point.y)))\" r=\"3\" fill=\"\(item.color)\"/>" }
         let legendY = height - bottom - 12 - Double(series.count - 1 - index) * 16
-        svg += "\n<line x1=\"\(f(width - right - 250))\" x2=\"\(f(width - right - 230))\" y1=\"\(f(legendY - 4))\" y2=\"\(f(legendY - 4))\" stroke=\"\(item.color)\" stroke-width=\"2\"/>"
-        svg += "<text x=\"\(f(width - right - 224))\" y=\"\(f(legendY))\">\(item.name)</text>\n"
+        svg += "\n<line x1=\"\(f(width - right - 290))\" x2=\"\(f(width - right - 270))\" y1=\"\(f(legendY - 4))\" y2=\"\(f(legendY - 4))\" stroke=\"\(item.color)\" stroke-width=\"2\"/>"
+        svg += "<text x=\"\(f(width - right - 264))\" y=\"\(f(legendY))\">\(item.name)</text>\n"
     }
     return svg + "</svg>\n"
 }
