@@ -83,6 +83,26 @@ function annotatorChart(container, rows) {
   container.replaceChildren(chart);
 }
 
+/** One sentence on how judgements are collected (overlap rule, pair selection). */
+function describeCollection(collection) {
+  if (!collection) return "";
+  const overlap = collection.overlap;
+  const rules = [];
+  if (overlap.stop_agree != null) rules.push(`a lead of ${overlap.stop_agree}`);
+  if (overlap.stop_posterior != null) rules.push(`a weighted posterior of ${overlap.stop_posterior}`);
+  let text = overlap.policy === "adaptive"
+    ? `Adaptive overlap: ${overlap.min}–${overlap.max} judgements per pair, stopping at ${rules.join(" or ")}.`
+    : `Fixed overlap: ${overlap.max} judgements per pair.`;
+  const selection = collection.selection;
+  if (selection.policy === "active") {
+    const model = collection.selection_model;
+    text += ` Active selection: least-certain pairs first, ${Math.round(selection.random_share * 100)}% at random; `
+      + (model ? `model retrained ${model.retrains} time${model.retrains === 1 ? "" : "s"}, last on ${number(model.trained_pairs)} labelled pairs.`
+        : `the first model trains after ${number(selection.retrain_every)} judgements.`);
+  }
+  return text;
+}
+
 async function loadDashboard() {
   const result = await api("GET", `${base}/dashboard`);
   if (!result.ok) return status(errorMessage(result));
@@ -99,6 +119,7 @@ async function loadDashboard() {
     group.dataset.name = label.toLowerCase().replace(/ /g, "-");
     counts.append(group);
   }
+  $("collection-policy").textContent = describeCollection(data.collection);
   dayChart($("per-day-chart"), data.judgements_per_day, data.since);
   annotatorChart($("per-annotator-chart"), data.judgements_per_annotator);
   const alpha = data.agreement.krippendorff_alpha;

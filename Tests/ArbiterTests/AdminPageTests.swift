@@ -124,11 +124,16 @@ struct AdminPageTests {
             """)
         #expect(download.intValue == 40)
 
-        // 6. Edit the settings; change the annotator's role on the people table.
+        // 6. Edit the settings (switching to adaptive overlap); change the annotator's role on the people table.
+        #expect(try browser.script("return document.getElementById('collection-policy').textContent").stringValue?.hasPrefix("Fixed overlap") == true)
         try browser.element("#settings-form-name").clear()
         try browser.element("#settings-form-name").type("Helpfulness v2")
+        try browser.element("#settings-form-min_overlap").type("1")
+        try browser.element("#settings-form-stop_posterior").type("0.9")
         try browser.element("#settings-form button[type=submit]").click()
         try browser.wait(until: "document.getElementById('project-name').textContent === 'Helpfulness v2'")
+        let adaptive = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings }
+        #expect(adaptive?.minOverlap == 1 && adaptive?.stopPosterior == 0.9 && adaptive?.stopAgree == nil, "empty fields stay off")
         try browser.open("http://127.0.0.1:\(app.port)/admin")
         try browser.wait(until: "document.body.dataset.ready === 'true'")
         _ = try browser.script("""

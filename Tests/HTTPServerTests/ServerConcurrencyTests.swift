@@ -84,7 +84,8 @@ import TestSupport
         let wanted = 10_000
         let limit = clinux_raise_nofile(Int(wanted + 1_000))
         try #require(limit >= wanted + 500, "RLIMIT_NOFILE too low: \(limit)")
-        let server = try ServerProcess(["serve", "--port", "0", "--log-level", "notice"])
+        let directory = TemporaryDirectory()
+        let server = try ServerProcess(["serve", "--db", directory.path + "/idle.sqlite", "--port", "0", "--log-level", "notice"])
         var clients: [RawClient] = []
         clients.reserveCapacity(wanted)
         for index in 0..<wanted {
