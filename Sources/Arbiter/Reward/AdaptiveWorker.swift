@@ -199,9 +199,20 @@ public final class AdaptiveWorker: Sendable {
                 current?.logOdds += row.string(3) == "A" ? weight : -weight
             }
             flush()
-            let untouched = try db.query(
-                "SELECT id, response_a, response_b, priority FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0",
-                [projectID]) { ($0.int64(0), $0.string(1), $0.string(2), $0.double(3)) }
+            // Candidates: a uniform sample of the untouched pairs, four queues' worth
+            // (all of them when fewer), plus the current queue. The sample is drawn
+            // on the covering index, so only the chosen pairs' texts are read.
+            let fresh = "FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0"
+            let freshCount = try db.queryFirst("SELECT count(*) \(fresh)", [projectID]) { $0.int(0) } ?? 0
+            let stride = max(1, freshCount / (4 * Self.queueLength(project.settings)))
+            var candidates = Set(try db.query(
+                "SELECT id \(fresh) AND (?2 = 1 OR abs(random()) % ?2 = 0)", [projectID, .int(Int64(stride))]) { $0.int64(0) })
+            candidates.formUnion(try db.query("SELECT id \(fresh) AND priority != 0", [projectID]) { $0.int64(0) })
+            let text = try db.statement("SELECT response_a, response_b, priority FROM pairs WHERE id = ?")
+            let untouched = try candidates.sorted().compactMap { id -> (Int64, String, String, Double)? in
+                try text.bind([.int(id)])
+                return try text.first { (id, $0.string(0), $0.string(1), $0.double(2)) }
+            }
             let judgements = try db.queryFirst(
                 "SELECT count(*) FROM annotations WHERE project_id = ? AND kind = 'normal'", [projectID]) { $0.int(0) } ?? 0
             return (labelled, untouched, judgements)
