@@ -61,13 +61,11 @@ struct AnnotationRoutes: Sendable {
         let body = try request.jsonBody()
         let now = self.now()
         let (annotation, replayed, projectID) = try await store.pool.write { db in
-            let (annotation, replayed) = try Annotations.submit(db, assignmentID: assignmentID, userID: user.id, body: body, now: now)
-            let projectID = try db.queryFirst("SELECT project_id FROM assignments WHERE id = ?", [.int(Int64(assignmentID))]) { $0.int(0) }
-            return (annotation, replayed, projectID)
+            try Annotations.submit(db, assignmentID: assignmentID, userID: user.id, body: body, now: now)
         }
         if !replayed {
             metrics?.annotationStored()
-            if annotation.kind == .normal, let projectID { adaptive?.judged(projectID: projectID) }
+            if annotation.kind == .normal { adaptive?.judged(projectID: projectID) }
         }
         return .json(["annotation": annotation.json], status: replayed ? .ok : .created)
     }

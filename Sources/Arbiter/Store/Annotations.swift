@@ -101,11 +101,11 @@ public enum Annotations {
         case invalid(ValidationError)
     }
 
-    /// Records `body` on assignment `assignmentID`. Returns the annotation and
-    /// whether it already existed (a repeated POST returns the first result).
+    /// Records `body` on assignment `assignmentID`. Returns the annotation, whether
+    /// it already existed (a repeated POST returns the first result), and its project.
     public static func submit(
         _ db: Database, assignmentID: Int, userID: Int, body: JSONValue, now: Int64
-    ) throws -> (annotation: Annotation, replayed: Bool) {
+    ) throws -> (annotation: Annotation, replayed: Bool, projectID: Int) {
         guard let row = try db.queryFirst(
             "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at FROM assignments WHERE id = ?",
             [.int(Int64(assignmentID))], { row in
@@ -115,7 +115,7 @@ public enum Annotations {
         else { throw Refusal.noSuchAssignment }
         guard row.user == userID else { throw Refusal.notYours }
         if row.state == "completed", let existing = try find(db, assignmentID: assignmentID) {
-            return (existing, true)
+            return (existing, true, row.project)
         }
         guard row.state == "leased", row.expires > now else { throw Refusal.expired }
         guard let project = try ProjectRepository.find(db, id: row.project) else { throw Refusal.noSuchAssignment }
@@ -145,7 +145,7 @@ public enum Annotations {
         try db.run("UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ?", [.int(now), .int(Int64(assignmentID))])
         if row.kind == AssignmentKind.normal.rawValue { try PairDemand.settle(db, project: project, pairID: row.pair) }
         guard let annotation = try find(db, assignmentID: assignmentID) else { throw Refusal.noSuchAssignment }
-        return (annotation, false)
+        return (annotation, false, row.project)
     }
 
     /// The annotation recorded for an assignment.
