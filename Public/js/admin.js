@@ -102,6 +102,20 @@ async function loadPeople() {
     cell(row, wrap);
     cell(row, String(user.judgements));
     cell(row, when(user.last_seen_at));
+    const reset = document.createElement("button");
+    reset.type = "button";
+    reset.textContent = "Reset link";
+    reset.disabled = user.disabled;
+    reset.setAttribute("aria-label", `Password-reset link for ${user.username}`);
+    reset.addEventListener("click", async () => {
+      const answer = await api("POST", `/api/users/${user.id}/password-reset`, {});
+      if (!answer.ok) return status(errorMessage(answer));
+      $("reset-user").textContent = user.username;
+      $("reset-link").value = new URL(answer.data.reset.url, location.origin).href;
+      $("reset-created").hidden = false;
+      $("reset-link").select();
+    });
+    cell(row, reset);
     body.append(row);
   }
 }
@@ -167,15 +181,19 @@ $("invite-form").addEventListener("submit", async (event) => {
   await loadInvites();
 });
 
-$("invite-copy").addEventListener("click", async () => {
-  $("invite-link").select();
-  try {
-    await navigator.clipboard.writeText($("invite-link").value);
-    status("Invite link copied.", true);
-  } catch {
-    status("Select the link and copy it (the browser did not allow it).");
-  }
-});
+function copyButton(button, input, what) {
+  $(button).addEventListener("click", async () => {
+    $(input).select();
+    try {
+      await navigator.clipboard.writeText($(input).value);
+      status(`${what} copied.`, true);
+    } catch {
+      status("Select the link and copy it (the browser did not allow it).");
+    }
+  });
+}
+copyButton("invite-copy", "invite-link", "Invite link");
+copyButton("reset-copy", "reset-link", "Password-reset link");
 
 $("token-form").addEventListener("submit", async (event) => {
   event.preventDefault();

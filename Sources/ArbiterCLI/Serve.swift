@@ -20,7 +20,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("public-dir"), help: "Directory of the web UI (default: ./Public or next to the executable).")
     var publicDir: String?
 
-    @Flag(help: "Seed a demo project, an admin and an annotator (tokens printed once).")
+    @Flag(help: "Seed a demo project with simulated judgements and one person per role; prints the URL, sign-ins and API tokens.")
     var demo = false
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS (with --tls-key).")
@@ -41,7 +41,6 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be between 0 and 65535") }
         if let threads, !(1...256).contains(threads) { throw ArgumentParser.ValidationError("--threads must be between 1 and 256") }
-        guard (tlsCert == nil) == (tlsKey == nil) else { throw ArgumentParser.ValidationError("--tls-cert and --tls-key go together") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ArgumentParser.ValidationError("--tls-cert and --tls-key go together") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ArgumentParser.ValidationError("--log-level: unknown level '\(logLevel)'") }
         guard BufferedLogHandler.Format(rawValue: logFormat) != nil else { throw ArgumentParser.ValidationError("--log-format must be text or json") }
@@ -66,20 +65,34 @@ struct Serve: AsyncParsableCommand {
         defer { BufferedLogHandler.Sink.standardError.flush() }
         do {
             let app = try App(configuration: configuration, logger: Logger(label: "arbiter"))
-            if demo {
-                let seeded = try await app.store.pool.exclusive { db in try DemoData.seed(db) }
-                if let seeded {
-                    Output.line("demo project '\(seeded.projectName)' (id \(seeded.projectID)) with \(seeded.pairs) pairs")
-                    Output.line("admin token:     \(seeded.adminToken)")
-                    Output.line("annotator token: \(seeded.annotatorToken)")
-                    Output.line("these tokens are shown once; `arbiter token create --username admin` makes another")
-                } else {
-                    Output.line("demo project already present; `arbiter token create --username annotator` makes a token")
-                }
+            let seeded = demo ? try await app.store.pool.exclusive { db in try DemoData.seed(db) } : nil
+            try await app.run { port in
+                guard let seeded else { return }
+                for line in Self.demoLines(seeded, url: Self.url(host: host, port: port, tls: tlsCert != nil)) { Output.line(line) }
             }
-            try await app.run()
         } catch {
             throw CLIError(message: "\(error)")
         }
+    }
+
+    /// The address a browser on this machine opens: a wildcard bind is reached as localhost.
+    static func url(host: String, port: Int, tls: Bool) -> String {
+        let name = ["0.0.0.0", "::", "[::]", ""].contains(host) ? "localhost" : host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "\(tls ? "https" : "http")://\(name):\(port)/"
+    }
+
+    /// What `--demo` prints once the server listens (a contract: scripts read
+    /// `open URL` and `sign-in: ROLE USERNAME PASSWORD`).
+    static func demoLines(_ seeded: DemoData.Seeded, url: String) -> [String] {
+        var lines = [
+            seeded.created
+                ? "demo: created project '\(seeded.projectName)' (id \(seeded.projectID)): \(seeded.pairs) pairs, \(seeded.judgements) judgements from 5 simulated raters"
+                : "demo: project '\(seeded.projectName)' (id \(seeded.projectID)) was already here; nothing imported, new passwords below (the old ones no longer work)",
+            "open \(url)",
+        ]
+        lines += seeded.signIns.map { "sign-in: \($0.role.rawValue) \($0.username) \($0.password)" }
+        lines += seeded.tokens.map { "\($0.role.rawValue) token: \($0.token)" }
+        if !seeded.tokens.isEmpty { lines.append("passwords and tokens are shown once; `arbiter user passwd` and `arbiter token create` make new ones") }
+        return lines
     }
 }

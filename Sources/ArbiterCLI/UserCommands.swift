@@ -1,10 +1,11 @@
 import ArgumentParser
 import Arbiter
+import Glibc
 import Storage
 
-/// `arbiter user add`.
+/// `arbiter user add`, `arbiter user passwd`.
 struct UserCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users.", subcommands: [Add.self, Passwd.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user.")
@@ -34,6 +35,69 @@ struct UserCommand: ParsableCommand {
             }
             Output.line("added \(user.role.rawValue) '\(user.username)' (id \(user.id))")
         }
+    }
+}
+
+extension UserCommand {
+    /// `arbiter user passwd`: sets a password (at a terminal it asks twice, without
+    /// echo); every session of the person ends.
+    struct Passwd: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a person's password; their sessions end.",
+            discussion: "At a terminal it asks for the password twice. Scripts pipe it in with --password-stdin.")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Whose password.") var username: String
+        @Flag(name: .customLong("password-stdin"), help: "Read the password (at least 10 characters) from the first line of stdin.")
+        var passwordStdin = false
+
+        func run() throws {
+            let password: String
+            if passwordStdin {
+                guard let line = readLine(strippingNewline: true) else { throw CLIError(message: "--password-stdin: no password on stdin") }
+                password = line
+            } else {
+                guard isatty(0) == 1 else { throw CLIError(message: "stdin is not a terminal: pipe the password in with --password-stdin") }
+                password = try Terminal.readSecret("New password for \(username): ")
+                guard try Terminal.readSecret("Again: ") == password else { throw CLIError(message: "the two passwords differ; nothing changed") }
+            }
+            try Password.validate(password)
+            // Look the person up before spending scrypt time.
+            _ = try Commands.withDatabase(database) { db in try Self.user(db, username) }
+            let hash = try Password.hash(password)
+            let user = try Commands.withDatabase(database) { db -> User in
+                try db.transaction {
+                    let user = try Self.user(db, username)
+                    try PasswordChange.apply(db, user: user, hash: hash, actor: nil, via: "cli", now: Clock.nowMilliseconds())
+                    return user
+                }
+            }
+            Output.line("password set for '\(user.username)'; their sessions have ended")
+        }
+
+        static func user(_ db: Database, _ username: String) throws -> User {
+            guard let user = try UserRepository.find(db, username: username) else { throw CLIError(message: "no user named '\(username)'") }
+            return user
+        }
+    }
+}
+
+/// Reading a secret at the terminal with echo off.
+enum Terminal {
+    static func readSecret(_ prompt: String) throws -> String {
+        var stderrPrompt = Array(prompt.utf8)
+        _ = write(2, &stderrPrompt, stderrPrompt.count)
+        var saved = termios()
+        guard tcgetattr(0, &saved) == 0 else { throw CLIError(message: "cannot read the terminal's settings") }
+        var quiet = saved
+        quiet.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(0, TCSAFLUSH, &quiet)
+        defer {
+            tcsetattr(0, TCSAFLUSH, &saved)
+            _ = write(2, "\n", 1)
+        }
+        guard let line = readLine(strippingNewline: true) else { throw CLIError(message: "no password entered") }
+        return line
     }
 }
 

@@ -133,7 +133,9 @@ public final class Server: Sendable {
     }
 
     /// Starts, then serves until SIGTERM or SIGINT, then shuts down gracefully.
-    public func run() async throws {
+    ///
+    /// `onStarted` is called with the bound port once the server listens.
+    public func run(onStarted: (Int) -> Void = { _ in }) async throws {
         let signalFD = eventfd(0, Int32(EFD_CLOEXEC))
         guard signalFD >= 0 else { throw SocketError.failed(call: "eventfd", errno: errno) }
         guard clinux_install_shutdown_signals(signalFD) == 0 else {
@@ -143,7 +145,7 @@ public final class Server: Sendable {
             clinux_reset_shutdown_signals()
             Glibc.close(signalFD)
         }
-        try start()
+        onStarted(try start())
         // A plain thread blocks on the eventfd that the signal handler writes.
         OSThread.spawn(name: "signals") { [self] in
             var value: UInt64 = 0

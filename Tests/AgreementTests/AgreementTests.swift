@@ -120,8 +120,8 @@ import TestSupport
         let directory = TemporaryDirectory()
         directory.write("input.json", input.jsonText)
         let script = String(#filePath.split(separator: "/").dropLast().joined(separator: "/"))
-        let result = try CommandRunner.run("/usr/bin/env", ["python3", "/" + script + "/reference.py", directory.path + "/input.json"])
-        try #require(result.status == 0, "python reference failed (pip install krippendorff statsmodels scikit-learn): \(result.stderr)")
+        let result = try PythonReference.run(["/" + script + "/reference.py", directory.path + "/input.json"])
+        try #require(result.status == 0, "python reference failed: \(result.stderr)")
         let reference = try JSONValue.parse(result.stdout)
 
         func doubles(_ matrix: [[Int?]]) -> [[Double?]] { matrix.map { $0.map { $0.map(Double.init) } } }

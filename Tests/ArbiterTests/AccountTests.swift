@@ -268,3 +268,59 @@ extension RawClient.Response {
         #expect(checked > 0)
     }
 }
+
+@Suite struct PasswordResetTests {
+    func issue(_ app: TestApp, admin: String, userID: Int, body: String = "{}") throws -> RawClient.Response {
+        try app.client().request("POST", "/api/users/\(userID)/password-reset", headers: ["Authorization": "Bearer \(admin)"], body: Array(body.utf8))
+    }
+
+    func accept(_ app: TestApp, token: String, password: String = "a brand new password") throws -> RawClient.Response {
+        try app.client().request(
+            "POST", "/api/password-resets/accept",
+            body: JSONValue.object(["token": .string(token), "password": .string(password)]).serialized())
+    }
+
+    @Test func aResetLinkSetsThePasswordOnceAndEndsEverySession() async throws {
+        let app = try TestApp()
+        let admin = try await app.user("boss", role: .admin)
+        let ann = try await app.person("ann")
+        let oldCookie = try #require(try app.login("ann").sessionCookie)
+        let issued = try issue(app, admin: admin, userID: ann)
+        #expect(issued.status == 201, "\(issued)")
+        let reset = try JSONValue.parse(issued.body)["reset"]
+        let token = try #require(reset?["token"]?.stringValue)
+        #expect(reset?["url"]?.stringValue == "/reset/\(token)")
+        #expect(reset?["user"]?["username"] == "ann")
+
+        #expect(try accept(app, token: token, password: "short").status == 400, "weak passwords are refused")
+        let accepted = try accept(app, token: token)
+        #expect(accepted.status == 200, "\(accepted)")
+        #expect(accepted.sessionCookie != nil, "the person is signed in")
+        #expect(try app.client().request("GET", "/api/me", headers: ["Cookie": oldCookie]).status == 401, "older sessions ended")
+        #expect(try app.login("ann").status == 401, "the old password no longer works")
+        #expect(try app.login("ann", password: "a brand new password").status == 200)
+        #expect(try accept(app, token: token, password: "yet another password").status == 400, "single use")
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'password_reset_created' AND target = 'ann'") == 1)
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'password_set' AND target = 'ann'") == 1)
+        await app.stop()
+    }
+
+    @Test func aNewLinkReplacesTheOldAndLinksExpire() async throws {
+        let app = try TestApp()
+        let admin = try await app.user("boss", role: .admin)
+        let ann = try await app.person("ann")
+        let first = try #require(try JSONValue.parse(issue(app, admin: admin, userID: ann).body)["reset"]?["token"]?.stringValue)
+        let second = try #require(try JSONValue.parse(issue(app, admin: admin, userID: ann, body: #"{"expires_in_hours":1}"#).body)["reset"]?["token"]?.stringValue)
+        #expect(try accept(app, token: first).status == 400, "replaced by the second link")
+        app.clock.advance(seconds: 3601)
+        #expect(try accept(app, token: second).status == 400, "expired after an hour")
+        #expect(try accept(app, token: "not-a-token").status == 400)
+        #expect(try issue(app, admin: admin, userID: 999).status == 404)
+        #expect(try issue(app, admin: admin, userID: ann, body: #"{"expires_in_hours":0}"#).status == 400)
+        #expect(try issue(app, admin: admin, userID: ann, body: #"{"hours":3}"#).status == 400)
+        let annotator = try await app.user("ann2")
+        #expect(try issue(app, admin: annotator, userID: ann).status == 403, "admins only")
+        #expect(try app.login("ann").status == 200, "nothing changed the password")
+        await app.stop()
+    }
+}

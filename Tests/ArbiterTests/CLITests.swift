@@ -14,6 +14,32 @@ import TestSupport
         try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 })
     }
 
+    /// `user passwd`: the new password signs in, the old one does not; refusals are one line.
+    @Test func userPasswdSetsAPassword() throws {
+        #expect(try CommandRunner.arbiter(["user", "add", "--db", db, "--username", "ann", "--role", "annotator", "--password-stdin"],
+                                          stdin: "the first password\n").status == 0)
+        let changed = try CommandRunner.arbiter(["user", "passwd", "--db", db, "--username", "ann", "--password-stdin"], stdin: "the second password\n")
+        #expect(changed.status == 0, "\(changed)")
+        #expect(changed.stdout == "password set for 'ann'; their sessions have ended\n")
+        for (arguments, stdin, message) in [
+            (["--username", "ghost", "--password-stdin"], "long enough password\n", "no user named 'ghost'"),
+            (["--username", "ann", "--password-stdin"], "short\n", "at least 10 characters"),
+            (["--username", "ann"], nil, "stdin is not a terminal: pipe the password in with --password-stdin"),
+        ] as [([String], String?, String)] {
+            let refused = try CommandRunner.arbiter(["user", "passwd", "--db", db] + arguments, stdin: stdin)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains(message), "\(refused)")
+        }
+        let server = try ServerProcess(["serve", "--port", "0", "--log-level", "notice", "--db", db])
+        func login(_ password: String) throws -> Int {
+            try RawClient(port: server.port).request(
+                "POST", "/api/login", headers: ["Content-Type": "application/json"],
+                body: JSONValue.object(["username": "ann", "password": .string(password)]).serialized()).status
+        }
+        #expect(try login("the first password") == 401)
+        #expect(try login("the second password") == 200)
+    }
+
     @Test func projectUserTokenAndImport() throws {
         let created = try arbiter("project", "create", "--db", "DB", "--name", "Helpfulness v1", "--overlap", "2", "--aspects", "helpfulness, harmlessness", "--json")
         #expect(created.status == 0, "\(created)")
@@ -156,7 +182,7 @@ extension String {
         let mlp = try CommandRunner.arbiter(["train", "--input", directory.path + "/train.jsonl", "--out", directory.path + "/mlp",
                                              "--bits", "14", "--hidden", "8"])
         #expect(mlp.status == 0, "\(mlp)")
-        let shapes = try CommandRunner.run("/usr/bin/env", ["python3", "-c", """
+        let shapes = try PythonReference.run(["-c", """
             from safetensors.numpy import load_file
             t = load_file("\(directory.path)/mlp/model.safetensors")
             print(sorted((k, v.shape, str(v.dtype)) for k, v in t.items()))

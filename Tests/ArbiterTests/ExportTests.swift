@@ -113,7 +113,7 @@ import TestSupport
         let directory = TemporaryDirectory()
         directory.write("row.csv", fields.joined(separator: ",") + "\r\n")
         directory.write("expected.json", JSONValue.array(tricky.map { .string($0) }).jsonText)
-        let check = try CommandRunner.run("/usr/bin/env", ["python3", "-c", """
+        let check = try PythonReference.run(["-c", """
             import csv, json
             row = next(csv.reader(open("\(directory.path)/row.csv", newline="", encoding="utf-8")))
             print(row == json.load(open("\(directory.path)/expected.json", encoding="utf-8")))

@@ -36,13 +36,13 @@ import TestSupport
         // The reference parser (prometheus_client) reads the whole exposition.
         let directory = TemporaryDirectory()
         directory.write("metrics.txt", text)
-        let parsed = try CommandRunner.run("/usr/bin/env", ["python3", "-c", """
+        let parsed = try PythonReference.run(["-c", """
             from prometheus_client.parser import text_string_to_metric_families
             families = {f.name: f for f in text_string_to_metric_families(open("\(directory.path)/metrics.txt").read())}
             print(families["http_request_duration_seconds"].type, families["sqlite_commits"].type, families["http_open_connections"].type)
             print(sum(s.value for s in families["arbiter_annotations"].samples if s.name == "arbiter_annotations_total"))
             """])
-        #expect(parsed.status == 0, "pip install prometheus-client: \(parsed.stderr)")
+        #expect(parsed.status == 0, "\(parsed.stderr)")
         #expect(parsed.stdout == "histogram counter gauge\n1\n", "\(parsed.stdout)")
         await app.stop()
     }

@@ -52,13 +52,37 @@ import TestSupport
         #expect(second.output.contains("Address already in use"), "stderr was: \(second.output)")
     }
 
-    @Test func demoSeedsOnceAndTheAnnotatorCanWork() throws {
+    /// A newcomer's first run: a URL to open, a password per role that signs in,
+    /// judgements to review (one simulated rater obviously bad), and a second run
+    /// that renews the passwords without importing anything twice.
+    @Test func demoIsACompleteFirstRun() throws {
         let server = try ServerProcess(["serve", "--port", "0", "--demo", "--log-level", "notice", "--db", db])
-        // The demo lines come before the listening line, which the helper waited for.
+        try server.waitForLine { $0.hasPrefix("passwords and tokens are shown once") }
         let lines = server.output.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasPrefix("demo project 'Demo: helpful and harmless' (id 1) with 51 pairs") })
-        let token = try #require(lines.first { $0.hasPrefix("annotator token:") }?.split(separator: " ").last.map(String.init))
+        #expect(lines.contains("demo: created project 'Demo: helpful and harmless' (id 1): 51 pairs, 90 judgements from 5 simulated raters"))
+        #expect(lines.contains("open http://127.0.0.1:\(server.port)/"))
+        let signIns = lines.filter { $0.hasPrefix("sign-in: ") }.map { $0.split(separator: " ").map(String.init) }
+        #expect(signIns.map { [$0[1], $0[2]] } == [["admin", "admin"], ["reviewer", "reviewer"], ["annotator", "annotator"]])
         let client = try RawClient(port: server.port)
+        func login(_ username: String, _ password: String) throws -> RawClient.Response {
+            try client.request("POST", "/api/login", headers: ["Content-Type": "application/json"],
+                               body: Array(JSONValue.object(["username": .string(username), "password": .string(password)]).jsonText.utf8))
+        }
+        for signIn in signIns {
+            let response = try login(signIn[2], signIn[3])
+            #expect(response.status == 200, "\(response)")
+            #expect(try JSONValue.parse(response.body)["user"]?["role"]?.stringValue == signIn[1])
+        }
+        #expect(try client.request("GET", "/favicon.ico").header("content-type") == "image/x-icon")
+
+        // The review data is real: 90 judgements, and the left-clicker is flagged.
+        let admin = try #require(lines.first { $0.hasPrefix("admin token:") }?.split(separator: " ").last.map(String.init))
+        let raters = try JSONValue.parse(client.request("GET", "/api/projects/1/raters", headers: ["Authorization": "Bearer \(admin)"]).body)
+        let flagged = raters["raters"]?.arrayValue?.filter { $0["status"]?.stringValue == "flagged" }.compactMap { $0["annotator"]?.stringValue }
+        #expect(flagged == ["rater-zed"], "\(raters)")
+
+        // The annotator still has pairs to judge.
+        let token = try #require(lines.first { $0.hasPrefix("annotator token:") }?.split(separator: " ").last.map(String.init))
         let next = try client.request("GET", "/api/projects/1/next", headers: ["Authorization": "Bearer \(token)"])
         #expect(next.status == 200)
         let id = try #require(JSONValue.parse(next.body)["assignment"]?["id"]?.intValue)
@@ -68,9 +92,21 @@ import TestSupport
         server.signal(SIGTERM)
         #expect(server.waitForExit() == 0)
 
-        // A second start keeps the data and does not seed again.
+        // A second start imports nothing and gives new passwords; the old ones stop working.
         let again = try ServerProcess(["serve", "--port", "0", "--demo", "--log-level", "notice", "--db", db])
-        #expect(again.output.contains("demo project already present"))
+        let renewed = try again.waitForLine { $0.hasPrefix("sign-in: annotator") }.split(separator: " ").map(String.init)
+        #expect(again.output.contains("was already here; nothing imported"))
+        #expect(!again.output.contains("token:"))
+        let second = try RawClient(port: again.port)
+        func login2(_ password: String) throws -> Int {
+            try second.request("POST", "/api/login", headers: ["Content-Type": "application/json"],
+                               body: Array(JSONValue.object(["username": "annotator", "password": .string(password)]).jsonText.utf8)).status
+        }
+        #expect(try login2(signIns[2][3]) == 401)
+        #expect(try login2(renewed[3]) == 200)
+        let stats = try JSONValue.parse(second.request("GET", "/api/projects/1/dashboard", headers: ["Authorization": "Bearer \(admin)"]).body)
+        #expect(stats["pairs"]?["gold"]?.intValue == 4, "\(stats)")
+        #expect(stats["agreement"]?["judgements"]?.intValue == 91, "\(stats)")
         again.signal(SIGTERM)
         #expect(again.waitForExit() == 0)
     }

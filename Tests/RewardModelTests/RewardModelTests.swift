@@ -107,12 +107,12 @@ import TestSupport
         let file = fopen(path, "wb")!
         _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         fclose(file)
-        let check = try CommandRunner.run("/usr/bin/env", ["python3", "-c", """
+        let check = try PythonReference.run(["-c", """
             from safetensors.numpy import load_file
             t = load_file("\(path)")["weight"]
             print(t.dtype, t.shape, list(map(float, t)))
             """])
-        #expect(check.status == 0, "pip install safetensors: \(check.stderr)")
+        #expect(check.status == 0, "\(check.stderr)")
         #expect(check.stdout == "float32 (4,) [0.5, -1.25, 3.0, 0.0]\n")
     }
 }

@@ -93,6 +93,17 @@ public final class ServerProcess {
         return text
     }
 
+    /// Reads output until a line matches (lines already read count too); throws
+    /// if the process ends or falls silent first.
+    @discardableResult
+    public func waitForLine(_ matches: (String) -> Bool) throws -> String {
+        if let seen = output.split(separator: "\n").map(String.init).first(where: matches) { return seen }
+        while let line = readLine() {
+            if matches(line) { return line }
+        }
+        throw Failure(description: "no such line; output was: \(output)")
+    }
+
     /// Reads stderr to the end and waits for the exit status.
     public func waitForExit() -> Int32 {
         while readLine() != nil {}

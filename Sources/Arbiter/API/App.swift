@@ -56,7 +56,9 @@ public struct App: Sendable {
         let now = configuration.now
         let auth = Authenticator(store: store, now: now)
         var api = APIRouter(router: router, auth: auth)
-        AccountRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, secureCookies: configuration.tls != nil).register(on: &api)
+        let accounts = AccountRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, secureCookies: configuration.tls != nil)
+        accounts.register(on: &api)
+        PasswordRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, sessionCookie: accounts.sessionCookie).register(on: &api)
         ProjectRoutes(store: store, now: now).register(on: &api)
         let adaptive = AdaptiveWorker(store: store, databasePath: configuration.databasePath, now: now)
         AnnotationRoutes(store: store, metrics: metrics, adaptive: adaptive, now: now).register(on: &api)
@@ -86,9 +88,10 @@ public struct App: Sendable {
         server.value = self.server
     }
 
-    /// Serves until SIGTERM/SIGINT, then shuts down gracefully.
-    public func run() async throws {
-        try await server.run()
+    /// Serves until SIGTERM/SIGINT, then shuts down gracefully; `onStarted` gets
+    /// the bound port once the server listens.
+    public func run(onStarted: (Int) -> Void = { _ in }) async throws {
+        try await server.run(onStarted: onStarted)
         store.close()
     }
 }

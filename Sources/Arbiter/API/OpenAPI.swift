@@ -13,8 +13,8 @@ enum OpenAPI {
         var summary: String
         var body: Body = .none
         var query: [(name: String, type: String, description: String)] = []
-        /// Content type of a successful answer (nil: JSON).
-        var produces: String?
+        /// Content types of a successful answer (none: a JSON object).
+        var produces: [String] = []
         /// Answers 204 (or 201) with no body in some cases.
         var bodiless: [String] = []
     }
@@ -29,6 +29,8 @@ enum OpenAPI {
         "GET /api/invites": Details(summary: "Invites and their state"),
         "DELETE /api/invites/{id}": Details(summary: "Revoke an open invite", bodiless: ["204"]),
         "POST /api/invites/accept": Details(summary: "Create an account from an invite", body: .json),
+        "POST /api/users/{id}/password-reset": Details(summary: "Issue a one-time password-reset link for a person (shown once)", body: .json),
+        "POST /api/password-resets/accept": Details(summary: "Set a new password from a reset link; signs in and ends other sessions", body: .json),
         "GET /api/audit": Details(summary: "The audit log, newest first",
                                   query: [("limit", "integer", "Most entries (default 200)"), ("before", "integer", "Entries older than this id")]),
         "GET /api/tokens": Details(summary: "API tokens (never the tokens themselves)"),
@@ -55,14 +57,14 @@ enum OpenAPI {
         "GET /api/projects/{id}/export": Details(summary: "Stream an export", query: [
             ("format", "string", "trl, openai, hh-rlhf, sft, raw or csv"), ("aggregate", "string", "weighted or majority"),
             ("min_agreement", "number", "0 to 1"), ("include_flagged", "boolean", "Keep flagged raters"), ("margin", "boolean", "TRL margin column"),
-        ], produces: "application/x-ndjson"),
+        ], produces: ["application/x-ndjson", "text/csv"]),
         "POST /api/projects/{id}/exports": Details(summary: "Start an export job (and train a reward model)", body: .json),
         "GET /api/projects/{id}/exports/latest": Details(summary: "The export job's progress and latest result"),
-        "GET /api/projects/{id}/exports/latest/files/{name}": Details(summary: "Download a file of the latest export", produces: "application/octet-stream"),
+        "GET /api/projects/{id}/exports/latest/files/{name}": Details(summary: "Download a file of the latest export", produces: ["application/octet-stream", "application/json", "application/x-ndjson", "text/csv"]),
         "POST /api/projects/{id}/reward/score": Details(summary: "Score responses with the project's reward model", body: .json),
         "GET /readyz": Details(summary: "Ready: the database answers"),
         "GET /api/openapi.json": Details(summary: "This document"),
-        "GET /metrics": Details(summary: "Prometheus metrics", produces: "text/plain"),
+        "GET /metrics": Details(summary: "Prometheus metrics", produces: ["text/plain"]),
     ]
 
     static let errorSchema: JSONValue = [
@@ -92,7 +94,8 @@ enum OpenAPI {
             }
             var success = JSONObject()
             var media = JSONObject()
-            media[details.produces ?? "application/json"] = ["schema": details.produces == nil ? ["type": "object"] : [:]]
+            if details.produces.isEmpty { media["application/json"] = ["schema": ["type": "object"]] }
+            for type in details.produces { media[type] = ["schema": [:]] }
             success["2XX"] = ["description": "Success", "content": .object(media)]
             for status in details.bodiless { success[status] = ["description": "Success, no body"] }
             success["default"] = ["description": "An error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]

@@ -9,6 +9,7 @@ enum PageRoutes {
         ("/projects/{id}/annotate", "/annotate.html"),
         ("/projects/{id}/review", "/review.html"),
         ("/invite/{token}", "/invite.html"),
+        ("/reset/{token}", "/reset.html"),
         ("/admin", "/admin.html"),
         ("/admin/projects/{id}", "/project-admin.html"),
     ]
