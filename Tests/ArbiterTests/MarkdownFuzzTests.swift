@@ -1,10 +1,14 @@
+import Glibc
 import Testing
 import TestSupport
 
 /// The Markdown renderer (`Public/js/markdown.js`) under its mutation fuzzer
 /// (`Benchmarks/fuzz/markdown.mjs`, Node, a strict fake DOM): every committed
 /// finding first, then a bounded run. The long runs are `Benchmarks/fuzz/run.sh`.
-@Suite struct MarkdownFuzzTests {
+@Suite(.enabled(if: MarkdownFuzzTests.nodeInstalled, "needs node (apt-get install nodejs)"))
+struct MarkdownFuzzTests {
+    static var nodeInstalled: Bool { ["/usr/bin/node", "/usr/local/bin/node"].contains { access($0, X_OK) == 0 } }
+
     @Test func committedFindingsAndABoundedRunPass() throws {
         // Tests/ArbiterTests/MarkdownFuzzTests.swift → the repository root.
         let root = String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
