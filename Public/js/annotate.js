@@ -96,15 +96,36 @@ async function loadNext() {
 
 function renderPrompt(prompt) {
   const container = $("prompt");
+  container.replaceChildren();
   if (typeof prompt === "string") {
-    renderMarkdown(prompt, container);
+    const text = document.createElement("div");
+    text.className = "prompt-text";
+    renderMarkdown(prompt, text);
+    container.append(text);
     return;
   }
-  // A conversation: one bubble per message, labelled with its role.
-  container.replaceChildren();
+  // A conversation: the last user turn — what the responses answer — and what
+  // follows it are always shown; earlier turns fold into a <details>.
+  const lastUser = prompt.map((message) => message.role).lastIndexOf("user");
+  const split = lastUser > 0 ? lastUser : 0;
+  if (split > 0) {
+    const earlier = document.createElement("details");
+    earlier.className = "earlier";
+    const summary = document.createElement("summary");
+    summary.textContent = split === 1 ? "1 earlier message" : `${split} earlier messages`;
+    earlier.append(summary, conversation(prompt.slice(0, split)));
+    container.append(earlier);
+  }
+  const last = conversation(prompt.slice(split));
+  last.classList.add("last-turn");
+  container.append(last);
+}
+
+// One bubble per message, labelled with its role.
+function conversation(messages) {
   const list = document.createElement("ol");
   list.className = "conversation";
-  for (const message of prompt) {
+  for (const message of messages) {
     const item = document.createElement("li");
     item.className = `message role-${message.role === "assistant" ? "assistant" : message.role === "system" ? "system" : "user"}`;
     const role = document.createElement("span");
@@ -115,7 +136,7 @@ function renderPrompt(prompt) {
     item.append(role, body);
     list.append(item);
   }
-  container.append(list);
+  return list;
 }
 
 async function refreshProgress() {

@@ -21,7 +21,7 @@ struct BrowserTests {
 
     /// An app, a project and a signed-in browser on the annotate page.
     func annotating(
-        pairs: Int = 6, extra: [String] = [], width: Int = 1280, _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }
+        pairs: Int = 6, extra: [String] = [], width: Int = 1280, height: Int = 900, _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }
     ) async throws -> (TestApp, WebDriver, Project) {
         let app = try TestApp()
         let project = try await app.project(pairs: pairs, configure)
@@ -33,7 +33,7 @@ struct BrowserTests {
             }
         }
         _ = try await app.person("ann")
-        let browser = try WebDriver(width: width)
+        let browser = try WebDriver(width: width, height: height)
         try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/annotate")
         // Not signed in: the page sends us to sign in, and back afterwards.
         try browser.wait(until: "location.pathname === '/login'")

@@ -1,0 +1,67 @@
+import Glibc
+import JSON
+import Testing
+import TestSupport
+
+/// The annotate page never hides what must be judged (real Chromium, realistic
+/// content), on a desktop and on a phone-sized screen.
+@Suite(.serialized, .enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
+struct AnnotateLayoutTests {
+    static let sizes: [(width: Int, height: Int)] = [(1400, 1000), (390, 844)]
+
+    /// A code answer with a 200-character line beside a short one.
+    static let codePair = JSONValue.object([
+        "id": "code", "prompt": "Write a Python function that builds the report header.",
+        "response_a": .string("Here it is:\n\n```python\ndef header(report):\n    return " + "f\"{report.title} — {report.author} — {report.date:%Y-%m-%d} — " + String(repeating: "{report.section}/", count: 6) + "\"" + String(repeating: " # keep this on one line", count: 2) + "\n```\n\nIt returns one line."),
+        "response_b": "Use an f-string with the title and author.",
+    ]).jsonText
+
+    /// Eight turns with long messages; the last user turn is what the responses answer.
+    static let conversationPair: String = {
+        let filler = String(repeating: "This is a long message that goes on about the trip, the budget and the weather. ", count: 6)
+        var messages: [JSONValue] = [["role": "system", "content": "You are a travel assistant."]]
+        for turn in 0..<3 {
+            messages.append(["role": "user", "content": .string("Question \(turn): \(filler)")])
+            messages.append(["role": "assistant", "content": .string("Answer \(turn): \(filler)")])
+        }
+        messages.append(["role": "user", "content": "LAST TURN: so which city should I visit first?"])
+        return JSONValue.object(["id": "chat", "prompt": .array(messages), "response_a": "Lisbon.", "response_b": "Porto, then Lisbon."]).jsonText
+    }()
+
+    @Test(arguments: [0, 1])
+    func aLongCodeLineScrollsInsideItsBlock(size: Int) async throws {
+        let (width, height) = Self.sizes[size]
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 0, extra: [Self.codePair], width: width, height: height)
+        #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true,
+                "the page does not scroll sideways")
+        for side in ["left", "right"] {
+            let inside = try browser.script("""
+                const r = document.getElementById('\(side)').getBoundingClientRect();
+                return r.left >= 0 && r.right <= window.innerWidth && r.width > 100;
+                """)
+            #expect(inside.boolValue == true, "\(side) response is fully within the screen at \(width)px")
+        }
+        #expect(try browser.script("const p = document.querySelector('.responses pre'); return p.scrollWidth > p.clientWidth;").boolValue == true,
+                "the code block scrolls")
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-code.png") }
+        await app.stop()
+    }
+
+    @Test(arguments: [0, 1])
+    func theLastUserTurnIsAlwaysInView(size: Int) async throws {
+        let (width, height) = Self.sizes[size]
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 0, extra: [Self.conversationPair], width: width, height: height)
+        let last = try browser.script("""
+            const turn = [...document.querySelectorAll('#prompt .message')].find((m) => m.textContent.includes('LAST TURN'));
+            if (!turn || turn.closest('details:not([open])')) return 'hidden';
+            const r = turn.getBoundingClientRect();
+            return r.top >= 0 && r.bottom <= window.innerHeight ? 'visible' : 'off-screen ' + r.top + ' ' + r.bottom;
+            """)
+        #expect(last.stringValue == "visible", "at \(width)×\(height)")
+        #expect(try browser.element("#prompt details summary").text == "7 earlier messages")
+        try browser.element("#prompt details summary").click()
+        #expect(try browser.script("return document.querySelectorAll('#prompt details .message').length;").intValue == 7)
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-conversation.png") }
+        await app.stop()
+    }
+}
