@@ -261,18 +261,24 @@ function setBusy(busy) {
 
 // MARK: Messages and dialogs
 
+// While a pair is on screen, messages appear next to the action buttons (where
+// the annotator's eyes are); otherwise at the top of the page. Both are live
+// regions, so screen readers announce them.
 let statusTimer = null;
 function showStatus(message, kind, hideAfter) {
-  const status = $("status");
+  hideStatus();
+  const status = $("task").hidden ? $("status") : $("action-status");
   status.textContent = message;
   status.className = `status ${kind}`;
   status.hidden = false;
+  status.scrollIntoView({ block: "nearest" });
   clearTimeout(statusTimer);
   if (hideAfter) statusTimer = setTimeout(hideStatus, hideAfter);
 }
 
 function hideStatus() {
   $("status").hidden = true;
+  $("action-status").hidden = true;
 }
 
 function openDialog(id) {
@@ -334,7 +340,8 @@ document.addEventListener("keydown", (event) => {
     }
     return;
   }
-  if (event.key === "Enter" && target instanceof HTMLButtonElement && target.closest("#judgement") === null) return;
+  // A focused button does its own action: Enter "clicks" it natively.
+  if (event.key === "Enter" && target instanceof HTMLButtonElement) return;
   const action = keys[event.key];
   if (!action) return;
   event.preventDefault();

@@ -65,3 +65,48 @@ struct AnnotateLayoutTests {
         await app.stop()
     }
 }
+
+/// A focused button does its own action, dialogs close, and messages appear where
+/// the annotator is looking.
+@Suite(.serialized, .enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
+struct AnnotateKeyboardTests {
+    @Test func enterOnAFocusedButtonDoesThatButtonsAction() async throws {
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 3, width: 1400, height: 1000)
+        // With a choice made, Enter on Skip skips — it does not submit.
+        let first = try browser.element("#left").text
+        try browser.press("1")
+        try browser.script("document.getElementById('skip').focus();")
+        try browser.press(WebDriver.enter)
+        try browser.wait(until: "document.getElementById('left').textContent !== \(JSONValue.string(first).jsonText)")
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 0)
+        #expect(try await app.count("SELECT count(*) FROM assignments WHERE state = 'skipped'") == 1)
+
+        // Enter on Report opens the report dialog; Cancel closes it with the reason empty.
+        try browser.script("document.getElementById('report').focus();")
+        try browser.press(WebDriver.enter)
+        try browser.wait(until: "document.getElementById('report-dialog').open")
+        try browser.element("#report-dialog button[value='cancel']").click()
+        try browser.wait(until: "!document.getElementById('report-dialog').open")
+        #expect(try await app.count("SELECT count(*) FROM pair_reports") == 0)
+        #expect(try browser.element("#action-status").text.contains("Choose a response") == false)
+        await app.stop()
+    }
+
+    @Test(arguments: [0, 1])
+    func messagesAppearNextToTheActions(size: Int) async throws {
+        let (width, height) = AnnotateLayoutTests.sizes[size]
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 2, width: width, height: height)
+        try browser.script("document.getElementById('submit').scrollIntoView({block: 'end'});")
+        try browser.script("document.body.focus();")
+        try browser.press(WebDriver.enter)
+        try browser.wait(until: "!document.getElementById('action-status').hidden")
+        #expect(try browser.element("#action-status").text.hasPrefix("Choose a response first"))
+        #expect(try browser.element("#action-status").attribute("aria-live") == "polite")
+        let inView = try browser.script("""
+            const r = document.getElementById('action-status').getBoundingClientRect();
+            return r.top >= 0 && r.bottom <= window.innerHeight;
+            """)
+        #expect(inView.boolValue == true, "the message is on screen where the buttons are, at \(width)×\(height)")
+        await app.stop()
+    }
+}

@@ -115,7 +115,7 @@ struct BrowserTests {
             """)
         let first = try browser.element("#left").text
         try browser.press("2", WebDriver.enter)
-        try browser.wait(until: "document.getElementById('status').textContent.includes('retrying')")
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('retrying')")
         try browser.wait(until: "document.getElementById('left').textContent !== \(JSONValue.string(first).jsonText)", timeout: 20)
         #expect(try await app.count("SELECT count(*) FROM annotations") == 1, "never a double, never a loss")
         await app.stop()
@@ -126,7 +126,7 @@ struct BrowserTests {
         let first = try browser.element("#left").text
         app.clock.advance(seconds: 61)
         try browser.press("1", WebDriver.enter)
-        try browser.wait(until: "document.getElementById('status').textContent.includes('ran out')")
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('ran out')")
         try browser.wait(until: "document.getElementById('left').textContent !== \(JSONValue.string(first).jsonText)")
         #expect(try await app.count("SELECT count(*) FROM annotations") == 0)
         await app.stop()
@@ -163,7 +163,7 @@ struct BrowserTests {
         try browser.element("#report").click()
         try browser.element("#report-reason").type("The prompt is cut off")
         try browser.element("#report-dialog button[value='send']").click()
-        try browser.wait(until: "document.getElementById('status').textContent.includes('reported')")
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('reported')")
         #expect(try await app.count("SELECT count(*) FROM pair_reports") == 1)
         await app.stop()
     }
@@ -180,7 +180,7 @@ struct BrowserTests {
         try browser.press("3", "1")
         #expect(try browser.script("return document.getElementById('strength').hidden;").boolValue == true)
         try browser.press(WebDriver.enter)
-        try browser.wait(until: "document.getElementById('status').textContent.includes('rationale')")
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('rationale')")
         try browser.element(".aspect-choice[data-value='right']").click()
         try browser.element("#rationale").type("More accurate.")
         try browser.chord(WebDriver.control, WebDriver.enter)  // Ctrl+Enter inside the rationale
