@@ -161,14 +161,9 @@ struct AccountRoutes: Sendable {
         guard let text = object["role"]?.stringValue, let role = Role(rawValue: text) else {
             throw ValidationError("role: expected admin, reviewer or annotator")
         }
-        var hours = Self.defaultInviteHours
-        if let value = object["expires_in_hours"], value != .null {
-            guard let number = value.intValue, (1...24 * 30).contains(number) else { throw ValidationError("expires_in_hours: 1 to 720") }
-            hours = Int(number)
-        }
+        let lifetime = try linkLifetime(object, defaultHours: Self.defaultInviteHours)
         let now = self.now()
         let address = request.remoteAddress
-        let lifetime = Int64(hours) * 3_600_000
         let (token, invite) = try await store.pool.write { db in
             let created = try Invites.create(db, role: role, createdBy: caller.user.id, lifetime: lifetime, now: now)
             try Audit.record(db, actor: caller.user.id, action: "invite_created", target: "invite:\(created.invite.id)",
@@ -247,6 +242,14 @@ struct AccountRoutes: Sendable {
             })
         ])
     }
+}
+
+/// A one-time link's lifetime in milliseconds from `expires_in_hours` (1 to 720;
+/// absent or null: the default), for invites and password resets alike.
+func linkLifetime(_ object: JSONObject, defaultHours: Int) throws(ValidationError) -> Int64 {
+    guard let value = object["expires_in_hours"], value != .null else { return Int64(defaultHours) * 3_600_000 }
+    guard let number = value.intValue, (1...24 * 30).contains(number) else { throw ValidationError("expires_in_hours: 1 to 720") }
+    return number * 3_600_000
 }
 
 func userJSON(_ user: User) -> JSONValue {

@@ -22,20 +22,17 @@ struct PasswordRoutes: Sendable {
 
     func create(_ request: Request, _ caller: Caller) async throws -> Response {
         let userID = try request.parameters.int("id")
-        var hours = Self.defaultHours
+        var object = JSONObject()
         if !request.body.isEmpty {
-            guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
-            if let unknown = object.keys.first(where: { $0 != "expires_in_hours" }) {
+            guard let body = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            if let unknown = body.keys.first(where: { $0 != "expires_in_hours" }) {
                 throw ValidationError("\(unknown): unknown field (expected expires_in_hours)")
             }
-            if let value = object["expires_in_hours"], value != .null {
-                guard let number = value.intValue, (1...24 * 30).contains(number) else { throw ValidationError("expires_in_hours: 1 to 720") }
-                hours = Int(number)
-            }
+            object = body
         }
+        let lifetime = try linkLifetime(object, defaultHours: Self.defaultHours)
         let now = self.now()
         let address = request.remoteAddress
-        let lifetime = Int64(hours) * 3_600_000
         let (token, reset, user) = try await store.pool.write { db in
             guard let user = try UserRepository.find(db, id: userID) else { throw HTTPError(.notFound, code: "not_found", message: "no such user") }
             guard !user.disabled else { throw ValidationError("user '\(user.username)' is disabled; enable them first") }
