@@ -33,6 +33,8 @@ struct ProjectCommand: ParsableCommand {
         @Flag(name: .customLong("no-both-bad"), help: "Do not allow 'both bad'.") var noBothBad = false
         @Flag(name: .customLong("no-strength"), help: "Do not ask for strength.") var noStrength = false
         @Flag(name: .customLong("rationale-required"), help: "Require a rationale.") var rationaleRequired = false
+        @Flag(name: .customLong("strength-required"), help: "Require a strength with every decisive choice.") var strengthRequired = false
+        @Flag(name: .customLong("aspects-required"), help: "Require an answer for every aspect.") var aspectsRequired = false
         @Flag(help: "Print {\"id\":...,\"name\":...}.") var json = false
 
         func run() throws {
@@ -52,6 +54,8 @@ struct ProjectCommand: ParsableCommand {
             settings.allowBothBad = !noBothBad
             settings.strengthEnabled = !noStrength
             settings.rationaleRequired = rationaleRequired
+            settings.strengthRequired = strengthRequired
+            settings.aspectsRequired = aspectsRequired
             if let guidelinesFile {
                 guard let text = TextFile.read(guidelinesFile) else { throw CLIError(message: "cannot read \(guidelinesFile)") }
                 settings.guidelines = text

@@ -1,5 +1,6 @@
 @testable import Arbiter
 import JSON
+import Storage
 import Testing
 import TestSupport
 
@@ -215,6 +216,74 @@ import TestSupport
         let imported = try client.request("POST", "/api/projects/\(project.id)/annotations", headers: ["Authorization": "Bearer \(admin)"], body: Array(annotations.utf8))
         #expect(imported.status == 200)
         #expect(try await app.count("SELECT count(*) FROM annotations") == 1)
+        await app.stop()
+    }
+}
+
+/// Required questions and changing a judgement (undo) over real HTTP.
+@Suite struct RequiredAndRevisionTests {
+    @Test func requiredStrengthAndAspectsAreEnforced() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 2) {
+            $0.strengthRequired = true
+            $0.aspectsRequired = true
+            $0.aspects = ["helpfulness", "harmlessness"]
+        }
+        let token = try await app.user("ann")
+        let id = try #require(app.next(token, project: project.id).1?["id"]?.intValue)
+        for (body, expected) in [
+            (#"{"choice":"left","aspects":{"helpfulness":"left","harmlessness":"tie"}}"#, "strength: required"),
+            (#"{"choice":"left","strength":2,"aspects":{"helpfulness":"left"}}"#, "aspects.harmlessness: required"),
+        ] {
+            let (status, response) = try app.submit(token, assignment: id, body)
+            #expect(status == 400)
+            #expect(response["error"]?["message"]?.stringValue?.contains(expected) == true, "\(response)")
+        }
+        // A tie needs no strength; every aspect is still required.
+        #expect(try app.submit(token, assignment: id, #"{"choice":"tie","aspects":{"helpfulness":"tie","harmlessness":"tie"}}"#).0 == 201)
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 1)
+        // The settings: strength cannot be required without being asked for.
+        let admin = try await app.user("boss", role: .admin)
+        let refused = try app.call("PATCH", "/api/projects/\(project.id)", admin, #"{"strength_enabled":false}"#)
+        #expect(refused.status == 400)
+        #expect(refused.json["error"]?["message"]?.stringValue == "strength_required needs strength_enabled")
+        let shown = try app.call("GET", "/api/projects/\(project.id)", admin)
+        #expect(shown.json["project"]?["strength_required"] == true && shown.json["project"]?["aspects_required"] == true)
+        await app.stop()
+    }
+
+    @Test func aJudgementCanBeChangedWhileItsLeaseLastsAndHistoryIsKept() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 2) { $0.leaseTTLSeconds = 600; $0.overlap = 1 }
+        let token = try await app.user("ann")
+        let assignment = try #require(app.next(token, project: project.id).1)
+        let id = try #require(assignment["id"]?.intValue)
+        #expect(try app.call("PUT", "/api/assignments/\(id)/annotation", token, #"{"choice":"right"}"#).status == 409, "nothing to change yet")
+        let first = try app.submit(token, assignment: id, #"{"choice":"left","strength":3}"#)
+        #expect(first.0 == 201)
+        let firstChoice = try #require(first.1["annotation"]?["choice"]?.stringValue)
+
+        let changed = try app.call("PUT", "/api/assignments/\(id)/annotation", token, #"{"choice":"right","strength":1}"#)
+        #expect(changed.status == 200, "\(changed)")
+        let finalChoice = try #require(changed.json["annotation"]?["choice"]?.stringValue)
+        #expect(finalChoice != firstChoice && Set([firstChoice, finalChoice]) == ["A", "B"], "left and right map to opposite canonical sides")
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 1, "one judgement, the final one")
+        #expect(try await app.count("SELECT count(*) FROM annotation_revisions WHERE strength = 3") == 1, "the first kept in history")
+        // The same change again is not a second revision; a POST replays the final judgement.
+        #expect(try app.call("PUT", "/api/assignments/\(id)/annotation", token, #"{"choice":"right","strength":1}"#).status == 200)
+        #expect(try await app.count("SELECT count(*) FROM annotation_revisions") == 1)
+        #expect(try app.submit(token, assignment: id, #"{"choice":"left"}"#).1["annotation"]?["choice"]?.stringValue == finalChoice)
+        // Agreement and exports read the final judgement.
+        let stored = try await app.seed { db in try db.queryFirst("SELECT choice, strength FROM annotations") { ($0.string(0), $0.int(1)) } }
+        #expect(stored?.0 == finalChoice && stored?.1 == 1)
+
+        // Someone else cannot; bad bodies are 400s; after the lease, it is too late.
+        let other = try await app.user("bob")
+        #expect(try app.call("PUT", "/api/assignments/\(id)/annotation", other, #"{"choice":"left"}"#).status == 403)
+        #expect(try app.call("PUT", "/api/assignments/\(id)/annotation", token, #"{"choice":"sideways"}"#).status == 400)
+        app.clock.advance(seconds: 601)
+        let late = try app.call("PUT", "/api/assignments/\(id)/annotation", token, #"{"choice":"left"}"#)
+        #expect(late.status == 409 && late.json["error"]?["code"] == "too_late", "\(late)")
         await app.stop()
     }
 }

@@ -17,7 +17,7 @@ extension Annotations.Refusal: HTTPResponseError {
         switch self {
         case .noSuchAssignment: return .notFound
         case .notYours: return .forbidden
-        case .expired: return .conflict
+        case .expired, .notJudged, .tooLateToChange: return .conflict
         case .invalid: return .badRequest
         }
     }
@@ -28,6 +28,8 @@ extension Annotations.Refusal: HTTPResponseError {
         case .notYours: return "forbidden"
         case .expired: return "lease_expired"
         case .invalid: return "invalid"
+        case .notJudged: return "not_judged"
+        case .tooLateToChange: return "too_late"
         }
     }
 
@@ -37,6 +39,8 @@ extension Annotations.Refusal: HTTPResponseError {
         case .notYours: return "this assignment belongs to someone else"
         case .expired: return "this assignment's lease has expired; ask for the next pair"
         case .invalid(let error): return error.message
+        case .notJudged: return "this assignment has no judgement to change yet"
+        case .tooLateToChange: return "the time to change this judgement has passed"
         }
     }
 }

@@ -15,6 +15,7 @@ struct AnnotationRoutes: Sendable {
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/projects/{id}/next", .annotating) { request, caller in try await next(request, caller.user) }
         api.add(.POST, "/api/assignments/{id}/annotation", .annotating) { request, caller in try await submit(request, caller.user) }
+        api.add(.PUT, "/api/assignments/{id}/annotation", .annotating) { request, caller in try await revise(request, caller.user) }
         api.add(.POST, "/api/assignments/{id}/skip", .annotating) { request, caller in
             let id = try request.parameters.int("id")
             let now = self.now()
@@ -68,5 +69,16 @@ struct AnnotationRoutes: Sendable {
             if annotation.kind == .normal { adaptive?.judged(projectID: projectID) }
         }
         return .json(["annotation": annotation.json], status: replayed ? .ok : .created)
+    }
+
+    /// Changes the caller's judgement on an assignment while its lease lasts (undo).
+    func revise(_ request: Request, _ user: User) async throws -> Response {
+        let assignmentID = try request.parameters.int("id")
+        let body = try request.jsonBody()
+        let now = self.now()
+        let (annotation, _, _) = try await store.pool.write { db in
+            try Annotations.revise(db, assignmentID: assignmentID, userID: user.id, body: body, now: now)
+        }
+        return .json(["annotation": annotation.json])
     }
 }

@@ -43,6 +43,7 @@ enum OpenAPI {
         "GET /api/projects/{id}/dashboard": Details(summary: "Pairs by state, judgements per day and per annotator, leases, agreement"),
         "GET /api/projects/{id}/next": Details(summary: "Lease the next pair to judge", bodiless: ["204"]),
         "POST /api/assignments/{id}/annotation": Details(summary: "Submit a judgement (idempotent per assignment)", body: .json),
+        "PUT /api/assignments/{id}/annotation": Details(summary: "Change your judgement while the lease lasts; the old one is kept in history", body: .json),
         "POST /api/assignments/{id}/skip": Details(summary: "Skip a leased pair", bodiless: ["204"]),
         "POST /api/assignments/{id}/report": Details(summary: "Report a problem with a pair", body: .json, bodiless: ["201"]),
         "GET /api/projects/{id}/progress": Details(summary: "The caller's progress in a project"),

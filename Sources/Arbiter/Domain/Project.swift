@@ -43,6 +43,10 @@ public struct ProjectSettings: Sendable, Equatable {
     public var allowTies = true
     public var allowBothBad = true
     public var strengthEnabled = true
+    /// A decisive choice must come with its strength.
+    public var strengthRequired = false
+    /// Every aspect must be answered.
+    public var aspectsRequired = false
     public var rationaleRequired = false
 
     public init() {}
@@ -71,6 +75,7 @@ public struct ProjectSettings: Sendable, Equatable {
             guard !aspect.isEmpty, aspect.count <= 64 else { throw ValidationError("aspect names are 1 to 64 characters") }
         }
         guard Set(aspects).count == aspects.count else { throw ValidationError("aspect names must be unique") }
+        guard !strengthRequired || strengthEnabled else { throw ValidationError("strength_required needs strength_enabled") }
         guard guidelines.utf8.count <= 200_000 else { throw ValidationError("guidelines are limited to 200 KB") }
     }
 
@@ -84,7 +89,8 @@ public struct ProjectSettings: Sendable, Equatable {
             "lease_ttl_seconds": .int(Int64(leaseTTLSeconds)), "gold_rate": .double(goldRate),
             "repeat_rate": .double(repeatRate), "aspects": .array(aspects.map { .string($0) }),
             "allow_ties": .bool(allowTies), "allow_both_bad": .bool(allowBothBad),
-            "strength_enabled": .bool(strengthEnabled), "rationale_required": .bool(rationaleRequired),
+            "strength_enabled": .bool(strengthEnabled), "strength_required": .bool(strengthRequired),
+            "aspects_required": .bool(aspectsRequired), "rationale_required": .bool(rationaleRequired),
         ]
     }
 }
@@ -100,7 +106,7 @@ extension ProjectSettings {
     /// The JSON names of the settings an admin may send.
     static let fields: Set<String> = [
         "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "aspects",
-        "allow_ties", "allow_both_bad", "strength_enabled", "rationale_required",
+        "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects_required", "rationale_required",
         "min_overlap", "stop_agree", "stop_posterior", "active_selection", "active_random_share", "active_retrain_every",
     ]
 
@@ -166,6 +172,8 @@ extension ProjectSettings {
         if let value = try flag("allow_ties") { allowTies = value }
         if let value = try flag("allow_both_bad") { allowBothBad = value }
         if let value = try flag("strength_enabled") { strengthEnabled = value }
+        if let value = try flag("strength_required") { strengthRequired = value }
+        if let value = try flag("aspects_required") { aspectsRequired = value }
         if let value = try flag("rationale_required") { rationaleRequired = value }
         try validate()
     }

@@ -84,6 +84,12 @@ public struct Submission: Sendable, Equatable {
             }
             submission.durationMilliseconds = Int(value)
         }
+        if settings.strengthRequired && submission.strength == nil && (choice == .left || choice == .right) {
+            throw ValidationError("strength: required in this project (1, 2 or 3)")
+        }
+        if settings.aspectsRequired, let missing = settings.aspects.first(where: { name in !submission.aspects.contains { $0.name == name } }) {
+            throw ValidationError("aspects.\(missing): required in this project")
+        }
         if settings.rationaleRequired && (submission.rationale?.trimmingWhitespace().isEmpty ?? true) {
             throw ValidationError("rationale: required in this project")
         }
@@ -99,6 +105,10 @@ public enum Annotations {
         case notYours
         case expired
         case invalid(ValidationError)
+        /// A change asked for before there is a judgement.
+        case notJudged
+        /// A change asked for after the lease ran out.
+        case tooLateToChange
     }
 
     /// Records `body` on assignment `assignmentID`. Returns the annotation, whether
@@ -125,11 +135,7 @@ public enum Annotations {
         } catch {
             throw Refusal.invalid(error)
         }
-        let choice = Choice(shown: submission.choice, shownSwapped: row.swapped)
-        var aspects: JSONObject?
-        if !submission.aspects.isEmpty {
-            aspects = JSONObject(submission.aspects.map { (key: $0.name, value: .string(Choice(shown: $0.choice, shownSwapped: row.swapped).rawValue)) })
-        }
+        let (choice, aspects) = canonical(submission, shownSwapped: row.swapped)
         let createdAt = Clock.iso8601(milliseconds: now)
         try db.run(
             """
@@ -146,6 +152,58 @@ public enum Annotations {
         if row.kind == AssignmentKind.normal.rawValue { try PairDemand.settle(db, project: project, pairID: row.pair) }
         guard let annotation = try find(db, assignmentID: assignmentID) else { throw Refusal.noSuchAssignment }
         return (annotation, false, row.project)
+    }
+
+    /// The submission relative to the stored pair (left/right → A/B).
+    static func canonical(_ submission: Submission, shownSwapped: Bool) -> (choice: Choice, aspects: JSONObject?) {
+        let choice = Choice(shown: submission.choice, shownSwapped: shownSwapped)
+        guard !submission.aspects.isEmpty else { return (choice, nil) }
+        return (choice, JSONObject(submission.aspects.map { (key: $0.name, value: .string(Choice(shown: $0.choice, shownSwapped: shownSwapped).rawValue)) }))
+    }
+
+    /// Changes the judgement on one of `userID`'s completed assignments while its
+    /// lease lasts: the annotation row takes the new judgement (so agreement and
+    /// exports use the final one) and the old one is kept in `annotation_revisions`.
+    /// Sending the current judgement again changes nothing.
+    public static func revise(
+        _ db: Database, assignmentID: Int, userID: Int, body: JSONValue, now: Int64
+    ) throws -> (annotation: Annotation, changed: Bool, projectID: Int) {
+        guard let row = try db.queryFirst(
+            "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at FROM assignments WHERE id = ?",
+            [.int(Int64(assignmentID))], { row in
+                (project: row.int(0), pair: row.int64(1), user: row.int(2), kind: row.string(3), swapped: row.bool(4),
+                 state: row.string(5), expires: row.int64(6))
+            })
+        else { throw Refusal.noSuchAssignment }
+        guard row.user == userID else { throw Refusal.notYours }
+        guard row.state == "completed", let current = try find(db, assignmentID: assignmentID) else { throw Refusal.notJudged }
+        guard row.expires > now else { throw Refusal.tooLateToChange }
+        guard let project = try ProjectRepository.find(db, id: row.project) else { throw Refusal.noSuchAssignment }
+        let submission: Submission
+        do {
+            submission = try Submission.parse(body, project: project)
+        } catch {
+            throw Refusal.invalid(error)
+        }
+        let (choice, aspects) = canonical(submission, shownSwapped: row.swapped)
+        if choice == current.choice, submission.strength == current.strength, aspects == current.aspects, submission.rationale == current.rationale {
+            return (current, false, row.project)
+        }
+        try db.run(
+            """
+            INSERT INTO annotation_revisions (annotation_id, choice, strength, aspects, rationale, duration_ms, created_at, replaced_at)
+            SELECT id, choice, strength, aspects, rationale, duration_ms, created_at, ? FROM annotations WHERE id = ?
+            """, [.int(now), .int(Int64(current.id))])
+        try db.run(
+            "UPDATE annotations SET choice = ?, strength = ?, aspects = ?, rationale = ?, duration_ms = ?, created_at = ? WHERE id = ?",
+            [
+                .text(choice.rawValue), SQLValue(submission.strength), SQLValue(aspects.map { JSONValue.object($0).jsonText }),
+                SQLValue(submission.rationale), SQLValue(submission.durationMilliseconds), .text(Clock.iso8601(milliseconds: now)),
+                .int(Int64(current.id)),
+            ])
+        if row.kind == AssignmentKind.normal.rawValue { try PairDemand.settle(db, project: project, pairID: row.pair) }
+        guard let annotation = try find(db, assignmentID: assignmentID) else { throw Refusal.noSuchAssignment }
+        return (annotation, true, row.project)
     }
 
     /// The annotation recorded for an assignment.

@@ -6,7 +6,8 @@ public enum ProjectRepository {
     static let columns = """
         id, name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
         allow_ties, allow_both_bad, strength_enabled, rationale_required,
-        min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every
+        min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
+        strength_required, aspects_required
         """
 
     /// Creates a project; a taken name is a ``ValidationError``.
@@ -19,8 +20,9 @@ public enum ProjectRepository {
                 """
                 INSERT INTO projects (name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
                     allow_ties, allow_both_bad, strength_enabled, rationale_required,
-                    min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
+                    strength_required, aspects_required)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(trimmed), .text(settings.guidelines), .int(Int64(settings.overlap)), .int(Int64(settings.leaseTTLSeconds)),
@@ -46,7 +48,7 @@ public enum ProjectRepository {
                 UPDATE projects SET name = ?, guidelines = ?, overlap = ?, lease_ttl_seconds = ?, gold_rate = ?, repeat_rate = ?,
                     aspects = ?, allow_ties = ?, allow_both_bad = ?, strength_enabled = ?, rationale_required = ?,
                     min_overlap = ?, stop_agree = ?, stop_posterior = ?, active_selection = ?, active_random_share = ?,
-                    active_retrain_every = ?
+                    active_retrain_every = ?, strength_required = ?, aspects_required = ?
                 WHERE id = ?
                 """,
                 [
@@ -67,6 +69,7 @@ public enum ProjectRepository {
         [
             SQLValue(settings.minOverlap), SQLValue(settings.stopAgree), settings.stopPosterior.map { .double($0) } ?? .null,
             SQLValue(settings.activeSelection), .double(settings.activeRandomShare), .int(Int64(settings.activeRetrainEvery)),
+            SQLValue(settings.strengthRequired), SQLValue(settings.aspectsRequired),
         ]
     }
 
@@ -108,6 +111,8 @@ public enum ProjectRepository {
         settings.activeSelection = row.bool(15)
         settings.activeRandomShare = row.double(16)
         settings.activeRetrainEvery = row.int(17)
+        settings.strengthRequired = row.bool(18)
+        settings.aspectsRequired = row.bool(19)
         return Project(id: row.int(0), name: row.string(1), settings: settings)
     }
 }
