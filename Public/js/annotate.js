@@ -6,19 +6,21 @@
 
 import { api, errorMessage, me, SignedOut } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
+import { renderPrompt } from "./prompt-view.js";
+import { Questions } from "./questions.js";
 
 const projectID = Number(location.pathname.split("/")[2]);
 const $ = (id) => document.getElementById(id);
 
 const state = {
   project: null,
+  questions: null,
   assignment: null,
-  choice: null,
-  strength: null,
-  aspects: {},
   renderedAt: 0,
   sending: false,
   pending: null, // the body being sent, kept for retries
+  last: null, // { assignment, body }: the judgement that may still be changed
+  held: null, // { assignment, renderedAt }: the pair set aside while changing the last one
 };
 
 // MARK: Loading
@@ -34,37 +36,10 @@ async function start() {
   $("project-name").textContent = state.project.name;
   document.title = `${state.project.name} · Arbiter`;
   renderMarkdown(state.project.guidelines || "No guidelines for this project.", $("guidelines-body"));
-  configureForm();
+  $("rationale-label").textContent = state.project.rationale_required ? "Rationale (required)" : "Rationale (optional)";
+  $("rationale").required = state.project.rationale_required;
+  state.questions = new Questions($("judgement"), state.project, hideStatus);
   await loadNext();
-}
-
-function configureForm() {
-  const project = state.project;
-  document.querySelector('[data-choice="tie"]').hidden = !project.allow_ties;
-  document.querySelector('[data-choice="both_bad"]').hidden = !project.allow_both_bad;
-  $("rationale-label").textContent = project.rationale_required ? "Rationale (required)" : "Rationale (optional)";
-  $("rationale").required = project.rationale_required;
-  const aspects = $("aspects");
-  aspects.replaceChildren();
-  for (const aspect of project.aspects) {
-    const fieldset = document.createElement("fieldset");
-    fieldset.className = "aspect";
-    const legend = document.createElement("legend");
-    legend.textContent = `${aspect}: which is better?`;
-    fieldset.append(legend);
-    for (const [value, label] of [["left", "Response 1"], ["right", "Response 2"], ["tie", "Same"]]) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "aspect-choice";
-      button.dataset.aspect = aspect;
-      button.dataset.value = value;
-      button.setAttribute("aria-pressed", "false");
-      button.textContent = label;
-      button.addEventListener("click", () => setAspect(aspect, value));
-      fieldset.append(button);
-    }
-    aspects.append(fieldset);
-  }
 }
 
 async function loadNext() {
@@ -81,9 +56,13 @@ async function loadNext() {
     showStatus(errorMessage(result), "error");
     return;
   }
-  const assignment = result.data.assignment;
+  show(result.data.assignment);
+  refreshProgress();
+}
+
+function show(assignment) {
   state.assignment = assignment;
-  renderPrompt(assignment.prompt);
+  renderPrompt(assignment.prompt, $("prompt"));
   renderMarkdown(assignment.left, $("left"));
   renderMarkdown(assignment.right, $("right"));
   $("left").scrollTop = 0;
@@ -91,59 +70,17 @@ async function loadNext() {
   $("done").hidden = true;
   $("task").hidden = false;
   state.renderedAt = performance.now();
-  refreshProgress();
-}
-
-function renderPrompt(prompt) {
-  const container = $("prompt");
-  container.replaceChildren();
-  if (typeof prompt === "string") {
-    const text = document.createElement("div");
-    text.className = "prompt-text";
-    renderMarkdown(prompt, text);
-    container.append(text);
-    return;
-  }
-  // A conversation: the last user turn — what the responses answer — and what
-  // follows it are always shown; earlier turns fold into a <details>.
-  const lastUser = prompt.map((message) => message.role).lastIndexOf("user");
-  const split = lastUser > 0 ? lastUser : 0;
-  if (split > 0) {
-    const earlier = document.createElement("details");
-    earlier.className = "earlier";
-    const summary = document.createElement("summary");
-    summary.textContent = split === 1 ? "1 earlier message" : `${split} earlier messages`;
-    earlier.append(summary, conversation(prompt.slice(0, split)));
-    container.append(earlier);
-  }
-  const last = conversation(prompt.slice(split));
-  last.classList.add("last-turn");
-  container.append(last);
-}
-
-// One bubble per message, labelled with its role.
-function conversation(messages) {
-  const list = document.createElement("ol");
-  list.className = "conversation";
-  for (const message of messages) {
-    const item = document.createElement("li");
-    item.className = `message role-${message.role === "assistant" ? "assistant" : message.role === "system" ? "system" : "user"}`;
-    const role = document.createElement("span");
-    role.className = "role";
-    role.textContent = message.role;
-    const body = document.createElement("div");
-    renderMarkdown(message.content, body);
-    item.append(role, body);
-    list.append(item);
-  }
-  return list;
+  refreshUndo();
 }
 
 async function refreshProgress() {
   try {
     const result = await api("GET", `/api/projects/${projectID}/progress`);
     const p = result.data?.progress;
-    if (p) $("progress").textContent = `Done today: ${p.done_today} · left: ${p.left}`;
+    if (!p) return;
+    // "left" counts the pairs still to come; the one on screen is one of them.
+    const left = p.left + (state.assignment ? 1 : 0);
+    $("progress").textContent = `Done today: ${p.done_today} · left: ${left}`;
   } catch (error) {
     if (!(error instanceof SignedOut)) $("progress").textContent = "";
   }
@@ -152,50 +89,20 @@ async function refreshProgress() {
 // MARK: The judgement
 
 function resetJudgement() {
-  state.choice = null;
-  state.strength = null;
-  state.aspects = {};
   state.pending = null;
   state.sending = false;
   $("rationale").value = "";
-  $("strength").hidden = true;
-  for (const button of document.querySelectorAll("[aria-pressed]")) button.setAttribute("aria-pressed", "false");
+  state.questions?.reset();
   setBusy(false);
   hideStatus();
-}
-
-function choose(choice) {
-  if (!state.assignment || state.sending) return;
-  const button = document.querySelector(`[data-choice="${choice}"]`);
-  if (!button || button.hidden) return;
-  state.choice = choice;
-  for (const other of document.querySelectorAll(".choice")) other.setAttribute("aria-pressed", String(other === button));
-  const decisive = choice === "left" || choice === "right";
-  $("strength").hidden = !(decisive && state.project.strength_enabled);
-  if (!decisive) setStrength(null);
-  hideStatus();
-}
-
-function setStrength(strength) {
-  if (strength !== null && (!state.project.strength_enabled || !(state.choice === "left" || state.choice === "right"))) return;
-  state.strength = strength;
-  for (const button of document.querySelectorAll(".strength-choice")) {
-    button.setAttribute("aria-pressed", String(Number(button.dataset.strength) === strength));
-  }
-}
-
-function setAspect(aspect, value) {
-  state.aspects[aspect] = value;
-  for (const button of document.querySelectorAll(`.aspect-choice[data-aspect="${CSS.escape(aspect)}"]`)) {
-    button.setAttribute("aria-pressed", String(button.dataset.value === value));
-  }
 }
 
 async function submit() {
   if (!state.assignment || state.sending) return;
   if (!state.pending) {
-    if (!state.choice) {
-      showStatus("Choose a response first: 1, 2" + (state.project.allow_ties ? ", 3" : "") + (state.project.allow_both_bad ? " or 4" : "") + ".", "error");
+    const missing = state.questions.missing();
+    if (missing) {
+      showStatus(missing, "error");
       return;
     }
     const rationale = $("rationale").value.trim();
@@ -204,24 +111,24 @@ async function submit() {
       $("rationale").focus();
       return;
     }
-    const body = { choice: state.choice, duration_ms: Math.round(performance.now() - state.renderedAt) };
-    if (state.strength && (state.choice === "left" || state.choice === "right")) body.strength = state.strength;
-    if (Object.keys(state.aspects).length > 0) body.aspects = { ...state.aspects };
+    const body = { ...state.questions.body(), duration_ms: Math.round(performance.now() - state.renderedAt) };
     if (rationale) body.rationale = rationale;
     state.pending = body;
   }
+  if (state.held) return saveChange();
   state.sending = true;
   setBusy(true);
-  const assignmentID = state.assignment.id;
+  const assignment = state.assignment;
   for (let attempt = 0; ; attempt += 1) {
     let result = null;
     try {
-      result = await api("POST", `/api/assignments/${assignmentID}/annotation`, state.pending);
+      result = await api("POST", `/api/assignments/${assignment.id}/annotation`, state.pending);
     } catch (error) {
       if (error instanceof SignedOut) return; // on the way to sign-in; the judgement is lost with the page
       result = null; // network failure: retry below
     }
     if (result && (result.status === 200 || result.status === 201)) {
+      state.last = { assignment, body: state.pending };
       await loadNext();
       showStatus("Saved.", "ok", 1500);
       return;
@@ -242,16 +149,76 @@ async function submit() {
     const wait = Math.min(8000, 500 * 2 ** attempt);
     showStatus(`Could not save yet; retrying in ${Math.round(wait / 1000) || 1} s. Your judgement is kept.`, "error");
     await new Promise((resolve) => setTimeout(resolve, wait));
-    if (state.assignment?.id !== assignmentID) return;
+    if (state.assignment?.id !== assignment.id) return;
   }
 }
 
 async function skip() {
-  if (!state.assignment || state.sending) return;
+  if (!state.assignment || state.sending || state.held) return;
   setBusy(true);
   await api("POST", `/api/assignments/${state.assignment.id}/skip`);
   await loadNext();
   showStatus("Skipped.", "ok", 1500);
+}
+
+// MARK: Changing the last judgement
+
+// The last judgement may be changed while its lease lasts (the server checks too).
+function canChangeLast() {
+  return state.last !== null && Date.parse(state.last.assignment.expires_at) > Date.now();
+}
+
+function refreshUndo() {
+  $("undo").hidden = state.held !== null || !canChangeLast();
+}
+
+function changeLast() {
+  if (state.sending || state.held || !state.last) return;
+  if (!canChangeLast()) {
+    $("undo").hidden = true;
+    showStatus("The time to change your last judgement has passed.", "error", 3000);
+    return;
+  }
+  state.held = { assignment: state.assignment, renderedAt: state.renderedAt };
+  const { assignment, body } = state.last;
+  show(assignment);
+  state.questions.fill(body);
+  $("rationale").value = body.rationale ?? "";
+  state.pending = null;
+  $("revising").hidden = false;
+  $("undo").hidden = true;
+  hideStatus();
+}
+
+async function saveChange() {
+  state.sending = true;
+  setBusy(true);
+  const { assignment } = state.last;
+  const result = await api("PUT", `/api/assignments/${assignment.id}/annotation`, state.pending);
+  if (result.ok) {
+    state.last = { assignment, body: state.pending };
+    backToHeld();
+    showStatus("Changed.", "ok", 1500);
+  } else if (result.status === 409) {
+    state.last = null;
+    backToHeld();
+    showStatus("The time to change that judgement has passed; it stays as it was.", "error");
+  } else {
+    state.pending = null;
+    state.sending = false;
+    setBusy(false);
+    showStatus(errorMessage(result), "error");
+  }
+}
+
+function backToHeld() {
+  const held = state.held;
+  state.held = null;
+  $("revising").hidden = true;
+  resetJudgement();
+  if (!held?.assignment) return loadNext();
+  show(held.assignment);
+  state.renderedAt = held.renderedAt;
 }
 
 function setBusy(busy) {
@@ -300,30 +267,22 @@ $("report-dialog").addEventListener("close", async () => {
   showStatus(result.ok ? "Thanks, the problem was reported." : errorMessage(result), result.ok ? "ok" : "error", 3000);
 });
 
-for (const button of document.querySelectorAll(".choice")) button.addEventListener("click", () => choose(button.dataset.choice));
-for (const button of document.querySelectorAll(".strength-choice")) {
-  button.addEventListener("click", () => setStrength(Number(button.dataset.strength)));
-}
 $("judgement").addEventListener("submit", (event) => {
   event.preventDefault();
   submit();
 });
 $("skip").addEventListener("click", () => skip());
+$("undo").addEventListener("click", () => changeLast());
 
 // MARK: Keyboard
 
 const keys = {
-  1: () => choose("left"),
-  2: () => choose("right"),
-  3: () => choose("tie"),
-  4: () => choose("both_bad"),
-  q: () => setStrength(1),
-  w: () => setStrength(2),
-  e: () => setStrength(3),
   s: () => skip(),
+  u: () => changeLast(),
   g: () => openDialog("guidelines"),
   "?": () => openDialog("help"),
   Enter: () => submit(),
+  Escape: () => { if (state.held && !state.sending) backToHeld(); },
 };
 
 document.addEventListener("keydown", (event) => {
@@ -342,6 +301,12 @@ document.addEventListener("keydown", (event) => {
   }
   // A focused button does its own action: Enter "clicks" it natively.
   if (event.key === "Enter" && target instanceof HTMLButtonElement) return;
+  // Arrow keys inside the prompt or a response scroll it.
+  if (event.key.startsWith("Arrow") && target instanceof Element && target.closest("#prompt, .response-body")) return;
+  if (state.assignment && !state.sending && state.questions?.key(event.key)) {
+    event.preventDefault();
+    return;
+  }
   const action = keys[event.key];
   if (!action) return;
   event.preventDefault();

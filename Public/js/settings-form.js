@@ -18,12 +18,15 @@ const FLAGS = [
   { key: "allow_ties", label: "Ties allowed" },
   { key: "allow_both_bad", label: "“Both bad” allowed" },
   { key: "strength_enabled", label: "Ask for strength" },
+  { key: "strength_required", label: "Strength required" },
+  { key: "aspects_required", label: "Every aspect required" },
   { key: "rationale_required", label: "Rationale required" },
   { key: "active_selection", label: "Active selection (least-certain pairs first)" },
 ];
 const DEFAULTS = {
   name: "", guidelines: "", overlap: 3, lease_ttl_seconds: 600, gold_rate: 0, repeat_rate: 0, aspects: [],
-  allow_ties: true, allow_both_bad: true, strength_enabled: true, rationale_required: false,
+  allow_ties: true, allow_both_bad: true, strength_enabled: true, strength_required: false, aspects_required: false,
+  rationale_required: false,
   min_overlap: null, stop_agree: null, stop_posterior: null,
   active_selection: false, active_random_share: 0.2, active_retrain_every: 500,
 };

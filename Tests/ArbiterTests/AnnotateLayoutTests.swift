@@ -1,5 +1,7 @@
+@testable import Arbiter
 import Glibc
 import JSON
+import Storage
 import Testing
 import TestSupport
 
@@ -107,6 +109,82 @@ struct AnnotateKeyboardTests {
             return r.top >= 0 && r.bottom <= window.innerHeight;
             """)
         #expect(inView.boolValue == true, "the message is on screen where the buttons are, at \(width)×\(height)")
+        await app.stop()
+    }
+
+    @Test(arguments: [0, 1])
+    func requiredQuestionsTakeFiveKeystrokes(size: Int) async throws {
+        let (width, height) = AnnotateLayoutTests.sizes[size]
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 3, width: width, height: height) {
+            $0.aspects = ["helpfulness", "harmlessness"]
+            $0.strengthRequired = true
+            $0.aspectsRequired = true
+        }
+        // The first pair: what is missing is said, and nothing is stored.
+        try browser.press("1", WebDriver.enter)
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('how much better')")
+        try browser.press("w", WebDriver.enter)
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('helpfulness')")
+        #expect(try browser.script("return document.querySelector('.question.active').dataset.aspect;").stringValue == "helpfulness")
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 0)
+        try browser.press("1", "3", WebDriver.enter)
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('Saved')")
+
+        // The second pair: choice, strength, two aspects and submit in five keys.
+        try browser.press("2", "e", "2", "1", WebDriver.enter)
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('Saved')")
+        let rows = try await app.seed { db in
+            try db.query("SELECT choice, strength, aspects, shown_swapped FROM annotations ORDER BY id") {
+                ($0.string(0), $0.int(1), $0.string(2), $0.bool(3))
+            }
+        }
+        #expect(rows.count == 2)
+        let second = try #require(rows.last)
+        let right = second.3 ? "A" : "B"
+        let left = second.3 ? "B" : "A"
+        #expect(second.0 == right && second.1 == 3)
+        let aspects = try JSONValue.parse(second.2)
+        #expect(aspects["helpfulness"]?.stringValue == right && aspects["harmlessness"]?.stringValue == left)
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-questions.png") }
+        await app.stop()
+    }
+
+    @Test func theLastJudgementCanBeChangedWhileItsLeaseLasts() async throws {
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 3, width: 1400, height: 1000) { $0.strengthEnabled = false }
+        let firstLeft = try browser.element("#left").text
+        try browser.press("1", WebDriver.enter)
+        try browser.wait(until: "document.getElementById('left').textContent !== \(JSONValue.string(firstLeft).jsonText)")
+        let secondLeft = try browser.element("#left").text
+        try browser.wait(until: "!document.getElementById('undo').hidden")
+
+        // u brings the last pair back with its answer; 2 + Enter changes it.
+        try browser.press("u")
+        try browser.wait(until: "!document.getElementById('revising').hidden")
+        #expect(try browser.element("#left").text == firstLeft)
+        #expect(try browser.element("[data-choice='left']").attribute("aria-pressed") == "true")
+        try browser.press("2", WebDriver.enter)
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('Changed')")
+        #expect(try browser.element("#left").text == secondLeft, "back to the pair that was on screen")
+        #expect(try browser.script("return document.getElementById('revising').hidden;").boolValue == true)
+        let stored = try await app.seed { db in
+            try db.queryFirst("SELECT choice, shown_swapped FROM annotations") { ($0.string(0), $0.bool(1)) }
+        }
+        #expect(stored?.0 == (stored?.1 == true ? "A" : "B"), "the final judgement is Response 2")
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 1)
+        #expect(try await app.count("SELECT count(*) FROM annotation_revisions") == 1)
+
+        // Esc goes back without changing; after the lease, the server says it is too late.
+        try browser.press("u")
+        try browser.wait(until: "!document.getElementById('revising').hidden")
+        try browser.press("\u{E00C}")
+        try browser.wait(until: "document.getElementById('revising').hidden")
+        #expect(try browser.element("#left").text == secondLeft)
+        app.clock.advance(seconds: 601)
+        try browser.press("u")
+        try browser.wait(until: "!document.getElementById('revising').hidden")
+        try browser.press("1", WebDriver.enter)
+        try browser.wait(until: "document.getElementById('action-status').textContent.includes('has passed')")
+        #expect(try await app.count("SELECT count(*) FROM annotation_revisions") == 1)
         await app.stop()
     }
 }
