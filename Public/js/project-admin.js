@@ -1,8 +1,10 @@
 // /admin/projects/{id}: dashboard (counts, SVG charts, agreement), upload with
 // format detection and progress, export jobs with reward-model training progress,
 // and the project's settings. Untrusted text only via textContent.
-import { api, csrf, errorMessage, me } from "./api.js";
+import { api, csrf, errorMessage, me, signOut } from "./api.js";
 import { buildSettingsForm } from "./settings-form.js";
+
+document.getElementById("sign-out").addEventListener("click", () => signOut());
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
@@ -109,8 +111,9 @@ async function loadDashboard() {
   const data = result.data;
   const counts = $("counts");
   counts.replaceChildren();
+  // Every pair, as on /admin; complete + in progress + untouched + gold add up to it.
   const entries = [
-    ["Pairs", data.pairs.total], ["Complete", data.pairs.complete], ["In progress", data.pairs.in_progress],
+    ["Pairs", data.pairs.total + data.pairs.gold], ["Complete", data.pairs.complete], ["In progress", data.pairs.in_progress],
     ["Untouched", data.pairs.untouched], ["Gold pairs", data.pairs.gold], ["Live leases", data.live_leases],
   ];
   for (const [label, value] of entries) {

@@ -206,7 +206,7 @@ struct BrowserTests {
 /// The reviewer's page in Chromium.
 @Suite(.serialized, .enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
 struct ReviewPageTests {
-    func crowd(_ app: TestApp) async throws -> Project {
+    func crowd(_ app: TestApp, lefty: String = "lefty") async throws -> Project {
         let project = try await app.project(pairs: 120)
         var lines: [String] = []
         var random = SplitMix(seed: 11)
@@ -218,7 +218,7 @@ struct ReviewPageTests {
                 lines.append(#"{"pair":"p\#(pair)","annotator":"r\#((pair + rater) % 8)","choice":"\#(choice)","shown_swapped":\#(swapped),"duration_ms":20000}"#)
             }
             let swapped = random.next() % 2 == 0
-            lines.append(#"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+            lines.append(#"{"pair":"p\#(pair)","annotator":"\#(lefty)","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
         }
         let batch = lines
         try await app.seed { db in
@@ -226,6 +226,46 @@ struct ReviewPageTests {
             _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
         }
         return project
+    }
+
+    /// The kappa heatmap clips no name (however long), writes each value, has a
+    /// legend; the reviewer can sign out; at a desktop and a phone width.
+    @Test(arguments: [(1400, 1000), (390, 844)])
+    func theHeatmapShowsEveryNameAndValueWithALegend(size: (Int, Int)) async throws {
+        let app = try TestApp()
+        let project = try await crowd(app, lefty: "annotator-with-a-rather-long-name@example.org")
+        _ = try await app.person("rita", role: .reviewer)
+        let browser = try WebDriver(width: size.0, height: size.1)
+        try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/review")
+        try browser.wait(until: "document.querySelector('#heatmap svg') !== null", timeout: 20)
+        let check = try browser.script("""
+            const svg = document.querySelector('#heatmap svg');
+            const box = svg.getBoundingClientRect();
+            const labels = [...svg.querySelectorAll('.heat-label')];
+            const clipped = labels.filter((label) => {
+              const r = label.getBoundingClientRect();
+              return r.left < box.left - 0.5 || r.top < box.top - 0.5 || r.right > box.right + 0.5 || r.bottom > box.bottom + 0.5;
+            }).map((label) => label.textContent);
+            return JSON.stringify({
+              clipped,
+              long: labels.filter((label) => label.textContent.startsWith('annotator-with')).length,
+              values: svg.querySelectorAll('.heat-value').length,
+              cells: svg.querySelectorAll('rect.heat-cell').length,
+              legend: labels.some((label) => label.textContent.startsWith("Cohen's"))
+            });
+            """)
+        let result = try JSONValue.parse(check.stringValue ?? "{}")
+        #expect(result["clipped"] == .array([]), "\(result)")
+        #expect(result["long"]?.intValue == 2, "the long name on both axes")
+        #expect((result["values"]?.intValue ?? 0) > 0)
+        #expect(result["legend"] == true)
+        if size.0 == 1400, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.script("document.getElementById('heatmap').scrollIntoView();")
+            try browser.screenshot(to: shots + "/review-heatmap.png")
+        }
+        try browser.element("#sign-out").click()
+        try browser.wait(until: "location.pathname === '/login'")
+        await app.stop()
     }
 
     @Test func anAdminReviewsAndQuarantines() async throws {

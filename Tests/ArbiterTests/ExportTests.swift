@@ -295,3 +295,18 @@ extension ExportTests {
         await app.stop()
     }
 }
+
+/// The length warning says what was found (it used to claim both signs whichever fired).
+@Suite struct LengthWarningTests {
+    @Test func theWarningNamesWhatWasFound() {
+        // The export page's case: 100% held out against 63.6% for "longer wins", r = 0.72.
+        let follows = RewardTraining.lengthWarning(accuracy: 1.0, longerWins: 0.636, shorterWins: 0.3, correlation: 0.72)
+        #expect(follows == "The model's scores follow response length (r = 0.72), though its held-out accuracy (100.0%) is well above always picking the longer response (63.6%): check that length is not what the raters rewarded.")
+        #expect(follows?.contains("barely") == false)
+        let both = RewardTraining.lengthWarning(accuracy: 0.61, longerWins: 0.602, shorterWins: 0.3, correlation: -0.81)
+        #expect(both == "The model mostly learned length: its scores follow response length (r = -0.81) and its held-out accuracy (61.0%) barely beats always picking the longer response (60.2%).")
+        let weak = RewardTraining.lengthWarning(accuracy: 0.55, longerWins: 0.2, shorterWins: 0.54, correlation: 0.1)
+        #expect(weak == "The model's held-out accuracy (55.0%) barely beats always picking the shorter response (54.0%); its scores do not follow length (r = 0.1), so the labels may carry little signal.")
+        #expect(RewardTraining.lengthWarning(accuracy: 0.85, longerWins: 0.5, shorterWins: 0.45, correlation: 0.2) == nil)
+    }
+}

@@ -48,7 +48,8 @@ struct FirstRunTests {
         let demo = try Self.startDemo(directory)
         #expect(Set(demo.passwords.keys) == ["admin", "reviewer", "annotator"])
 
-        // The annotator: the printed URL, the sign-in page, the project, a pair to judge.
+        // The annotator: the printed URL, the sign-in page, the project, a pair to judge;
+        // the header counts the pair on screen among those left.
         let annotator = try WebDriver(width: 1400, height: 1000)
         try annotator.open(demo.url)
         try annotator.wait(until: "location.pathname === '/login'")
@@ -59,6 +60,7 @@ struct FirstRunTests {
         #expect(try annotator.element("#projects h2").text == "Demo: helpful and harmless")
         try annotator.element("#projects a.primary").click()
         try annotator.wait(until: "location.pathname === '/projects/1/annotate' && document.getElementById('left').textContent.length > 0", timeout: 20)
+        try annotator.wait(until: "document.getElementById('progress').textContent.includes('left: 21')")
         try Self.screenshot(annotator, "annotate.png")
 
         // The reviewer: agreement and the flagged rater with its evidence.
@@ -74,10 +76,19 @@ struct FirstRunTests {
         try Self.signIn(admin, demo, as: "admin", at: "admin/projects/1")
         try admin.wait(until: "document.querySelectorAll('svg rect').length > 5", timeout: 20)
         try Self.screenshot(admin, "dashboard.png")
+        // Every pair counts the same on the dashboard as on /admin (gold included).
+        #expect(try admin.element("#counts [data-name=pairs] dd").text == "51")
+        #expect(try admin.element("#counts [data-name=gold-pairs] dd").text == "4")
+        let tiles = try admin.script("""
+            const n = (name) => Number(document.querySelector(`#counts [data-name=${name}] dd`).textContent);
+            return n('complete') + n('in-progress') + n('untouched') + n('gold-pairs');
+            """)
+        #expect(tiles.intValue == 51)
 
         // A password-reset link from the people table; the annotator's session ends.
         try admin.open(demo.url + "admin")
         try admin.wait(until: "document.body.dataset.ready === 'true' && document.querySelector('tr[data-username=annotator]') !== null")
+        #expect(try admin.element("#projects tbody tr td:nth-child(2)").text == "51")
         try admin.element("tr[data-username=annotator] button[aria-label^='Password-reset link']").click()
         try admin.wait(until: "!document.getElementById('reset-created').hidden")
         let link = try admin.script("return document.getElementById('reset-link').value;").stringValue ?? ""

@@ -139,6 +139,31 @@ public enum RewardTraining {
         return metrics
     }
 
+    /// A warning when length may be what the model learned, saying which of the two
+    /// signs was found: its scores follow length (|r| > 0.5), and/or its held-out
+    /// accuracy is within 2 points of always picking the longer (or shorter) response.
+    static func lengthWarning(accuracy: Double, longerWins: Double, shorterWins: Double, correlation: Double) -> String? {
+        let followsLength = abs(correlation) > 0.5
+        let baseline = max(longerWins, shorterWins)
+        let barelyBeats = accuracy < baseline + 0.02
+        let side = longerWins >= shorterWins ? "longer" : "shorter"
+        let r = "r = \(Double((correlation * 100).rounded()) / 100)"
+        let accuracyText = "held-out accuracy (\(percent(accuracy)))"
+        let baselineText = "always picking the \(side) response (\(percent(baseline)))"
+        switch (followsLength, barelyBeats) {
+        case (true, true):
+            return "The model mostly learned length: its scores follow response length (\(r)) and its \(accuracyText) barely beats \(baselineText)."
+        case (true, false):
+            return "The model's scores follow response length (\(r)), though its \(accuracyText) is well above \(baselineText): check that length is not what the raters rewarded."
+        case (false, true):
+            return "The model's \(accuracyText) barely beats \(baselineText); its scores do not follow length (\(r)), so the labels may carry little signal."
+        case (false, false):
+            return nil
+        }
+    }
+
+    static func percent(_ value: Double) -> String { "\(Double((value * 1000).rounded()) / 10)%" }
+
     /// Held-out accuracy, log loss, calibration, the length baselines and a warning.
     static func metrics(_ model: BradleyTerryModel, _ data: PreferenceSet, test: [Int], history: TrainingHistory) -> JSONValue {
         let probabilities = BradleyTerryTrainer.probabilities(model, data, comparisons: test)
@@ -172,16 +197,13 @@ public enum RewardTraining {
         let longerWins = Double(longer) / count
         let shorterWins = Double(shorter) / count
         let correlation = pearson(scores, lengthGaps)
-        var warning: JSONValue = .null
-        if abs(correlation) > 0.5 || accuracy < max(longerWins, shorterWins) + 0.02 {
-            warning = .string("The model mostly learned length: its scores follow response length (r = \(Double(Int(correlation * 100)) / 100)) and it barely beats picking the \(longerWins >= shorterWins ? "longer" : "shorter") response.")
-        }
+        let warning = lengthWarning(accuracy: accuracy, longerWins: longerWins, shorterWins: shorterWins, correlation: correlation)
         return [
             "held_out_pairs": .int(Int64(test.count)), "held_out_accuracy": .double(accuracy), "log_loss": .double(loss / count),
             "expected_calibration_error": .double(ece), "longer_wins": .double(longerWins), "shorter_wins": .double(shorterWins),
             "reward_length_correlation": .double(correlation), "best_epoch": .int(Int64(history.bestEpoch)),
             "epochs": .array(history.epochs.map { ["epoch": .int(Int64($0.epoch)), "loss": .double($0.loss), "validation_loss": .double($0.validationLoss)] }),
-            "warning": warning,
+            "warning": warning.map { .string($0) } ?? .null,
         ]
     }
 
