@@ -2,7 +2,7 @@
 // (libFuzzer cannot run JavaScript). Properties checked on every input:
 //   - rendering never throws and takes < 250 ms (no catastrophic regex backtracking);
 //   - only the expected elements are created, and only textContent, className,
-//     dataset.language and start are ever set (no innerHTML, no attributes, no href);
+//     dataset.language, start and dir are ever set (no innerHTML, no attributes, no href);
 //   - every "<" of the input reaches the page as text (raw HTML is never interpreted).
 //     node Benchmarks/fuzz/markdown.mjs [RUNS] [SEED]
 import { readFileSync } from "node:fs";
@@ -21,8 +21,9 @@ function random() { // SplitMix64
 }
 const pick = (list) => list[Math.floor(random() * list.length)];
 
-const ALLOWED = new Set(["p", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code", "strong", "em", "span"]);
-const SETTABLE = new Set(["textContent", "className", "start"]);
+const ALLOWED = new Set(["p", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code", "strong", "em", "span",
+  "del", "hr", "div", "table", "thead", "tbody", "tr", "th", "td"]);
+const SETTABLE = new Set(["textContent", "className", "start", "dir"]);
 class Text { constructor(text) { this.text = String(text); } }
 class Element {
   constructor(tag) {
@@ -63,8 +64,9 @@ const seeds = [...committed,
   "<script>window.__pwned = 1</script><img src=x onerror=\"alert(1)\"> plain __init__ snake_case **a**b* _c_ `` ` `` \\* ***",
   "~~~\nunclosed fence\n<svg onload=alert(1)>",
   "3) three\n10. ten\n* [x](y) [](z) [a](b c) ![img](http://e/f.png)\n\n#######\n## \n>\n> > nested",
+  "| a | b <i> |\n|:--|--:|\n| 1 \\| one | ~~two~~ |\n| <b> |\n\n---\n- top\n  - nested <x>\n    1. deeper\n  - again\n***\nمرحبا بالعالم",
 ];
-const tokens = ["<", ">", "<script>", "</p>", "&lt;", "`", "```", "~~~", "*", "**", "_", "__", "[", "](", ")", "\n", "\n\n", "# ", "- ", "1. ",
+const tokens = ["|", "|---|", ":--:", "~~", "---", "***", "    - ", "<", ">", "<script>", "</p>", "&lt;", "`", "```", "~~~", "*", "**", "_", "__", "[", "](", ")", "\n", "\n\n", "# ", "- ", "1. ",
   "> ", "  ", "\t", "\r\n", "\u2028", "é", "😀", "\u0000", "javascript:alert(1)", "\"", "'", "\\", "http://a/b", "<img onerror=x>"];
 
 function mutate(input) {

@@ -6,6 +6,7 @@
 
 import { api, errorMessage, me, SignedOut } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
+import { renderDiff, wordDiff } from "./diff.js";
 import { renderPrompt } from "./prompt-view.js";
 import { Questions } from "./questions.js";
 
@@ -21,6 +22,7 @@ const state = {
   pending: null, // the body being sent, kept for retries
   last: null, // { assignment, body }: the judgement that may still be changed
   held: null, // { assignment, renderedAt }: the pair set aside while changing the last one
+  diff: false, // the responses shown as a word diff instead of formatted text
 };
 
 // MARK: Loading
@@ -63,14 +65,37 @@ async function loadNext() {
 function show(assignment) {
   state.assignment = assignment;
   renderPrompt(assignment.prompt, $("prompt"));
-  renderMarkdown(assignment.left, $("left"));
-  renderMarkdown(assignment.right, $("right"));
+  renderResponses();
   $("left").scrollTop = 0;
   $("right").scrollTop = 0;
   $("done").hidden = true;
   $("task").hidden = false;
   state.renderedAt = performance.now();
   refreshUndo();
+}
+
+// Formatted text, or (with the toggle) the words that differ highlighted.
+function renderResponses() {
+  const { left, right } = state.assignment;
+  const diff = state.diff ? wordDiff(left, right) : null;
+  if (state.diff && !diff) {
+    state.diff = false;
+    showStatus("These responses are too long or too different to compare word by word.", "error", 4000);
+  }
+  $("diff-toggle").setAttribute("aria-pressed", String(state.diff));
+  if (diff) {
+    renderDiff(diff.left, $("left"));
+    renderDiff(diff.right, $("right"));
+  } else {
+    renderMarkdown(left, $("left"));
+    renderMarkdown(right, $("right"));
+  }
+}
+
+function toggleDiff() {
+  if (!state.assignment) return;
+  state.diff = !state.diff;
+  renderResponses();
 }
 
 async function refreshProgress() {
@@ -273,12 +298,14 @@ $("judgement").addEventListener("submit", (event) => {
 });
 $("skip").addEventListener("click", () => skip());
 $("undo").addEventListener("click", () => changeLast());
+$("diff-toggle").addEventListener("click", () => toggleDiff());
 
 // MARK: Keyboard
 
 const keys = {
   s: () => skip(),
   u: () => changeLast(),
+  d: () => toggleDiff(),
   g: () => openDialog("guidelines"),
   "?": () => openDialog("help"),
   Enter: () => submit(),

@@ -30,6 +30,85 @@ struct AnnotateLayoutTests {
         return JSONValue.object(["id": "chat", "prompt": .array(messages), "response_a": "Lisbon.", "response_b": "Porto, then Lisbon."]).jsonText
     }()
 
+    /// Tables, nested lists, strikethrough and rules, with right-to-left text.
+    static let richPair = JSONValue.object([
+        "id": "rich", "prompt": "Compare the plans.",
+        "response_a": .string("""
+            | Plan | Price per month in euros, billed yearly | Notes for teams that need single sign-on |
+            |:-----|------:|:---:|
+            | Basic | 5 | none |
+            | Team | 12 | ~~extra~~ included |
+
+            ---
+
+            - Pros
+              - cheap
+                - really cheap
+            - Cons
+            """),
+        "response_b": "مرحبا، هذه إجابة باللغة العربية.\n\n1. أولا\n2. ثانيا",
+    ]).jsonText
+
+    static let nearIdenticalPair = JSONValue.object([
+        "id": "near", "prompt": "Describe the scene.",
+        "response_a": "The cat sat on the mat, and the sun was warm.",
+        "response_b": "The dog sat on the mat, and the sun was warm.",
+    ]).jsonText
+
+    @Test(arguments: [0, 1])
+    func markdownTablesListsAndRightToLeftText(size: Int) async throws {
+        let (width, height) = Self.sizes[size]
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 0, extra: [Self.richPair], width: width, height: height)
+        let facts = try browser.script("""
+            const panels = [document.getElementById('left'), document.getElementById('right')];
+            const rich = panels.find((p) => p.querySelector('table'));
+            const arabic = panels.find((p) => p.textContent.includes('مرحبا'));
+            const firstArabic = arabic.querySelector('p');
+            return JSON.stringify({
+              headers: [...rich.querySelectorAll('th')].map((th) => th.textContent),
+              cells: [...rich.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent)),
+              rightAligned: rich.querySelector('tbody td:nth-child(2)').className,
+              struck: rich.querySelector('del')?.textContent,
+              rule: rich.querySelectorAll('hr').length,
+              nested: rich.querySelectorAll('ul > li > ul > li > ul > li').length,
+              dir: firstArabic.getAttribute('dir'),
+              direction: getComputedStyle(firstArabic).direction,
+              listDirection: getComputedStyle(arabic.querySelector('li')).direction,
+              pageFits: document.documentElement.scrollWidth <= window.innerWidth,
+              rtlFits: arabic.scrollWidth <= arabic.clientWidth,
+            });
+            """)
+        let result = try JSONValue.parse(facts.stringValue ?? "{}")
+        #expect(result["headers"] == ["Plan", "Price per month in euros, billed yearly", "Notes for teams that need single sign-on"])
+        #expect(result["cells"] == [["Basic", "5", "none"], ["Team", "12", "extra included"]])
+        #expect(result["rightAligned"] == "align-right")
+        #expect(result["struck"] == "extra")
+        #expect(result["rule"] == 1)
+        #expect(result["nested"] == 1, "three levels of lists")
+        #expect(result["dir"] == "auto" && result["direction"] == "rtl" && result["listDirection"] == "rtl", "\(result)")
+        #expect(result["pageFits"] == true, "a wide table scrolls inside its panel")
+        #expect(result["rtlFits"] == true, "a right-to-left list keeps its numbers inside the panel")
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-markdown.png") }
+        await app.stop()
+    }
+
+    @Test(arguments: [0, 1])
+    func differencesAreHighlightedOnDemand(size: Int) async throws {
+        let (width, height) = Self.sizes[size]
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 0, extra: [Self.nearIdenticalPair], width: width, height: height)
+        let marks = "return JSON.stringify([...document.querySelectorAll('#left mark.diff, #right mark.diff')].map((m) => m.textContent).sort());"
+        #expect(try browser.script(marks).stringValue == "[]")
+        try browser.press("d")
+        try browser.wait(until: "document.querySelectorAll('mark.diff').length > 0")
+        #expect(try browser.script(marks).stringValue == #"["cat","dog"]"#)
+        #expect(try browser.element("#diff-toggle").attribute("aria-pressed") == "true")
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-diff.png") }
+        try browser.element("#diff-toggle").click()
+        try browser.wait(until: "document.querySelectorAll('mark.diff').length === 0")
+        #expect(try browser.element("#left").text.hasPrefix("The "))
+        await app.stop()
+    }
+
     @Test(arguments: [0, 1])
     func aLongCodeLineScrollsInsideItsBlock(size: Int) async throws {
         let (width, height) = Self.sizes[size]

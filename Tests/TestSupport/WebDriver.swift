@@ -104,7 +104,7 @@ public final class WebDriver {
     }
 
     /// The first element matching a CSS selector (waits up to `timeout` seconds).
-    public func element(_ selector: String, timeout: Double = 10) throws -> Element {
+    public func element(_ selector: String, timeout: Double = 30) throws -> Element {
         let deadline = Self.now() + timeout
         while true {
             if let found = try? command("POST", "/element", ["using": "css selector", "value": .string(selector)]),
@@ -117,7 +117,7 @@ public final class WebDriver {
     }
 
     /// Waits until `condition` (a JavaScript expression) is true.
-    public func wait(until condition: String, timeout: Double = 10) throws {
+    public func wait(until condition: String, timeout: Double = 30) throws {
         let deadline = Self.now() + timeout
         while true {
             if (try? script("return Boolean(\(condition));"))?.boolValue == true { return }
