@@ -104,7 +104,7 @@ struct AdminPageTests {
         try browser.wait(until: "document.querySelectorAll('#per-annotator-chart rect').length === 2")
         if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
             _ = try browser.script("window.scrollTo(0, 0); return null;")
-            try browser.screenshot(to: shots + "/dashboard.png")
+            try browser.screenshot(to: shots + "/dashboard-export.png")
         }
 
         // 5. Export TRL with a reward model: progress, then downloads and metrics.

@@ -210,7 +210,9 @@ struct AnnotateKeyboardTests {
         try browser.wait(until: "document.getElementById('action-status').textContent.includes('Saved')")
 
         // The second pair: choice, strength, two aspects and submit in five keys.
-        try browser.press("2", "e", "2", "1", WebDriver.enter)
+        try browser.press("2", "e", "2", "1")
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-questions.png") }
+        try browser.press(WebDriver.enter)
         try browser.wait(until: "document.getElementById('action-status').textContent.includes('Saved')")
         let rows = try await app.seed { db in
             try db.query("SELECT choice, strength, aspects, shown_swapped FROM annotations ORDER BY id") {
@@ -224,7 +226,6 @@ struct AnnotateKeyboardTests {
         #expect(second.0 == right && second.1 == 3)
         let aspects = try JSONValue.parse(second.2)
         #expect(aspects["helpfulness"]?.stringValue == right && aspects["harmlessness"]?.stringValue == left)
-        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-questions.png") }
         await app.stop()
     }
 

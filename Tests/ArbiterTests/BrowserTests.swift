@@ -74,7 +74,7 @@ struct BrowserTests {
     @Test func untrustedHTMLIsShownAsTextAndMarkdownIsSafe() async throws {
         let (app, browser, _) = try await annotating(pairs: 0, extra: [Self.tricky[0]])
         if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
-            try browser.screenshot(to: directory + "/markdown.png")
+            try browser.screenshot(to: directory + "/annotate-safe-markdown.png")
         }
         #expect(try browser.script("return window.__pwned === undefined;").boolValue == true)
         let texts = try browser.script("return document.getElementById('left').textContent + document.getElementById('right').textContent;").stringValue ?? ""
@@ -95,7 +95,7 @@ struct BrowserTests {
         // ARBITER_SCREENSHOTS=DIR saves what the annotator sees, to look at by eye.
         if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
             try browser.press("1", "w")
-            try browser.screenshot(to: directory + "/annotate.png")
+            try browser.screenshot(to: directory + "/annotate-keyboard.png")
             try browser.press("?")
             try browser.screenshot(to: directory + "/shortcuts.png")
             try browser.press("\u{E00C}")
@@ -275,7 +275,7 @@ struct ReviewPageTests {
         let browser = try WebDriver()
         try browser.signIn(app: app, as: "boss", to: "/projects/\(project.id)/review")
         if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
-            try browser.screenshot(to: directory + "/review.png")
+            try browser.screenshot(to: directory + "/review-quarantine.png")
         }
         #expect(try browser.element("#reading").text.contains("α ="))
         #expect(try browser.script("return document.querySelectorAll('#agreement-table tbody tr').length;").intValue == 5)
