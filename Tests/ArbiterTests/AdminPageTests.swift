@@ -117,6 +117,16 @@ struct AdminPageTests {
         let names = try browser.script("return [...document.querySelectorAll('#downloads a')].map(a => a.textContent).join(' ');").stringValue ?? ""
         #expect(names == "data.jsonl manifest.json model.safetensors config.json metrics.json")
         #expect(try browser.element("#metrics").text.contains("Held-out accuracy"))
+        // The length warning says what was found: here the helpful answer is always one
+        // character longer, so reward follows length, yet the model is far above "longer wins"
+        // whenever its accuracy is — it must not claim to "barely beat" it then.
+        let verdict = try browser.script("""
+            const cells = Object.fromEntries([...document.querySelectorAll('#metrics tr')].map((r) => [r.cells[0].textContent, parseFloat(r.cells[1].textContent)]));
+            const warning = document.getElementById('length-warning')?.textContent ?? '';
+            const barely = cells['Held-out accuracy'] < Math.max(cells['Longer response wins'], cells['Shorter response wins']) + 2;
+            return warning === '' || warning.includes('barely') === barely;
+            """)
+        #expect(verdict.boolValue == true, "the warning matches the numbers beside it")
         if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/project-admin.png") }
         // The download links work with the session cookie and give the files.
         let download = try browser.script("""

@@ -151,8 +151,10 @@ struct AnnotateLayoutTests {
 /// the annotator is looking.
 @Suite(.serialized, .enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
 struct AnnotateKeyboardTests {
-    @Test func enterOnAFocusedButtonDoesThatButtonsAction() async throws {
-        let (app, browser, _) = try await BrowserTests().annotating(pairs: 3, width: 1400, height: 1000)
+    @Test(arguments: [0, 1])
+    func enterOnAFocusedButtonDoesThatButtonsAction(size: Int) async throws {
+        let (width, height) = AnnotateLayoutTests.sizes[size]
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 3, width: width, height: height)
         // With a choice made, Enter on Skip skips — it does not submit.
         let first = try browser.element("#left").text
         try browser.press("1")
@@ -229,8 +231,10 @@ struct AnnotateKeyboardTests {
         await app.stop()
     }
 
-    @Test func theLastJudgementCanBeChangedWhileItsLeaseLasts() async throws {
-        let (app, browser, _) = try await BrowserTests().annotating(pairs: 3, width: 1400, height: 1000) { $0.strengthEnabled = false }
+    @Test(arguments: [0, 1])
+    func theLastJudgementCanBeChangedWhileItsLeaseLasts(size: Int) async throws {
+        let (width, height) = AnnotateLayoutTests.sizes[size]
+        let (app, browser, _) = try await BrowserTests().annotating(pairs: 3, width: width, height: height) { $0.strengthEnabled = false }
         let firstLeft = try browser.element("#left").text
         try browser.press("1", WebDriver.enter)
         try browser.wait(until: "document.getElementById('left').textContent !== \(JSONValue.string(firstLeft).jsonText)")
