@@ -103,9 +103,8 @@ async function refreshProgress() {
     const result = await api("GET", `/api/projects/${projectID}/progress`);
     const p = result.data?.progress;
     if (!p) return;
-    // "left" counts the pairs still to come; the one on screen is one of them.
-    const left = p.left + (state.assignment ? 1 : 0);
-    $("progress").textContent = `Done today: ${p.done_today} · left: ${left}`;
+    // "left" counts the pair on screen too (the server's count).
+    $("progress").textContent = `Done today: ${p.done_today} · left: ${p.left}`;
   } catch (error) {
     if (!(error instanceof SignedOut)) $("progress").textContent = "";
   }

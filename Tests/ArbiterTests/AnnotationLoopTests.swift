@@ -287,3 +287,53 @@ import TestSupport
         await app.stop()
     }
 }
+
+/// Annotators cannot tell gold pairs, repeats and normal pairs apart: not from
+/// `next`, not from what submit returns, not from their progress count.
+@Suite struct KindsLookAlikeTests {
+    /// Keys and value types, recursively (strings' contents aside).
+    static func shape(_ value: JSONValue) -> String {
+        if let object = value.objectValue {
+            return "{" + object.keys.sorted().map { "\($0):\(shape(object[$0] ?? .null))" }.joined(separator: ",") + "}"
+        }
+        if let array = value.arrayValue { return "[" + Set(array.map(shape)).sorted().joined(separator: "|") + "]" }
+        return value.typeName
+    }
+
+    @Test func nextSubmitAndProgressLookTheSameForEveryKind() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 30) { $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1; $0.strengthEnabled = true }
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array((0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+        }
+        let token = try await app.user("ann")
+        var nextShapes: [String: Set<String>] = [:]
+        var submitShapes: [String: Set<String>] = [:]
+        var leftChanges: [String: Set<Int>] = [:]
+        func left() throws -> Int {
+            Int(try app.call("GET", "/api/projects/\(project.id)/progress", token).json["progress"]?["left"]?.intValue ?? -1)
+        }
+        while true {
+            let before = try left()
+            let raw = try app.client().request("GET", "/api/projects/\(project.id)/next", headers: ["Authorization": "Bearer \(token)"])
+            guard raw.status == 200 else { break }
+            let assignment = try #require(JSONValue.parse(raw.body)["assignment"])
+            let id = try #require(assignment["id"]?.intValue)
+            let kind = try await app.seed { db in try db.queryFirst("SELECT kind FROM assignments WHERE id = ?", [.int(id)]) { $0.string(0) } } ?? "?"
+            nextShapes[kind, default: []].insert(Self.shape(assignment))
+            leftChanges[kind, default: []].insert(try left() - before)
+            let (status, body) = try app.submit(token, assignment: id, #"{"choice":"left","strength":2}"#)
+            #expect(status == 201)
+            submitShapes[kind, default: []].insert(Self.shape(body))
+        }
+        #expect(Set(nextShapes.keys) == ["normal", "gold", "repeat"])
+        #expect(Set(nextShapes.values).count == 1, "one shape for every kind: \(nextShapes)")
+        #expect(nextShapes["normal"]?.count == 1)
+        #expect(nextShapes["normal"]?.first?.contains("kind") == false && nextShapes["normal"]?.first?.contains("pair") == false)
+        #expect(Set(submitShapes.values).count == 1, "\(submitShapes)")
+        #expect(submitShapes["gold"]?.first?.contains("kind") == false)
+        #expect(leftChanges.values.allSatisfy { $0 == [0] }, "leasing changes the count for no kind: \(leftChanges)")
+        await app.stop()
+    }
+}

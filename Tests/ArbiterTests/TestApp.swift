@@ -4,6 +4,7 @@ import JSON
 import Logging
 import Storage
 import Synchronization
+import Testing
 import TestSupport
 
 /// The whole application on port 0 with a temporary database and a clock the
@@ -68,9 +69,21 @@ final class TestApp: Sendable {
     func client() throws -> RawClient { try RawClient(port: port) }
 
     /// `GET /api/projects/{id}/next` → (status, assignment JSON).
+    /// The server never tells the annotator the pair or the kind; tests learn them
+    /// from the database and add them as `pair_id` and `kind` (test-side only).
     func next(_ token: String, project: Int, client: RawClient? = nil) throws -> (Int, JSONValue?) {
         let response = try (client ?? self.client()).request("GET", "/api/projects/\(project)/next", headers: ["Authorization": "Bearer \(token)"])
-        return (response.status, response.body.isEmpty ? nil : try JSONValue.parse(response.body)["assignment"])
+        guard !response.body.isEmpty, var assignment = try JSONValue.parse(response.body)["assignment"]?.objectValue,
+              let id = assignment["id"]?.intValue else { return (response.status, nil) }
+        #expect(Set(assignment.keys) == ["id", "expires_at", "prompt", "left", "right"], "the annotator's view: \(assignment.keys)")
+        let database = try Database(path: directory.path + "/arbiter.sqlite", mode: .reader)
+        let facts = try database.queryFirst(
+            "SELECT p.external_id, a.kind FROM assignments a JOIN pairs p ON p.id = a.pair_id WHERE a.id = ?", [.int(id)]) {
+            ($0.string(0), $0.string(1))
+        }
+        assignment["pair_id"] = facts.map { .string($0.0) } ?? .null
+        assignment["kind"] = facts.map { .string($0.1) } ?? .null
+        return (response.status, .object(assignment))
     }
 
     /// `POST /api/assignments/{id}/annotation` → (status, JSON body).

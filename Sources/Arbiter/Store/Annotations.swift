@@ -15,10 +15,12 @@ public struct Annotation: Sendable, Equatable {
     public var durationMilliseconds: Int?
     public var createdAt: String
 
+    /// What the annotator who made it gets back: no pair id and no kind (see
+    /// ``Assignment/json``).
     public var json: JSONValue {
         [
-            "id": .int(Int64(id)), "assignment_id": JSONValue(assignmentID), "pair_id": .string(externalPairID),
-            "kind": .string(kind.rawValue), "choice": .string(choice.rawValue), "strength": JSONValue(strength),
+            "id": .int(Int64(id)), "assignment_id": JSONValue(assignmentID),
+            "choice": .string(choice.rawValue), "strength": JSONValue(strength),
             "aspects": aspects.map { .object($0) } ?? .null, "rationale": JSONValue(rationale),
             "shown_swapped": shownSwapped.map { .bool($0) } ?? .null, "duration_ms": JSONValue(durationMilliseconds),
             "created_at": .string(createdAt),

@@ -13,10 +13,13 @@ public struct Assignment: Sendable, Equatable {
     public var responseA: String
     public var responseB: String
 
-    /// The API shape: responses as shown (left/right), never model names.
+    /// The annotator's view: an id, the lease's end and the texts as shown
+    /// (left/right). Never the pair's id, its kind (gold, repeat, normal) or model
+    /// names — the three kinds look exactly alike, so a rater cannot answer gold
+    /// and repeats carefully and the rest at random.
     public var json: JSONValue {
         [
-            "id": .int(Int64(id)), "pair_id": .string(externalPairID), "kind": .string(kind.rawValue),
+            "id": .int(Int64(id)),
             "expires_at": .string(Clock.iso8601(milliseconds: expiresAt)), "prompt": prompt.json,
             "left": .string(shownSwapped ? responseB : responseA), "right": .string(shownSwapped ? responseA : responseB),
         ]

@@ -4,7 +4,9 @@ public import Storage
 /// An annotator's own progress in a project.
 public enum Progress {
     /// Judgements today (UTC), in total, and pairs still open to this annotator
-    /// (pairs that want more judgements and that they have not had).
+    /// (pairs that want more judgements and that they have not had, the pair on
+    /// their screen included when it is one of them — so leasing a gold pair or a
+    /// repeat changes the count exactly as leasing a normal pair does: not at all).
     public static func of(_ db: Database, projectID: Int, userID: Int, now: Int64) throws -> JSONValue {
         let dayStart = now - now % 86_400_000
         let today = try db.queryFirst(
@@ -16,10 +18,12 @@ public enum Progress {
         let left = try db.queryFirst(
             """
             SELECT count(*) FROM pairs p
-            WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count < p.wanted
-              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
+            WHERE p.project_id = ? AND p.gold IS NULL
               AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
-            """, [.int(Int64(projectID)), .int(Int64(userID)), .int(Int64(userID))]) { $0.int(0) } ?? 0
+              AND (EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ? AND a.state = 'leased'
+                                                        AND a.kind = 'normal' AND a.expires_at > ?)
+                   OR (p.active_count < p.wanted AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)))
+            """, [.int(Int64(projectID)), .int(Int64(userID)), .int(Int64(userID)), .int(now), .int(Int64(userID))]) { $0.int(0) } ?? 0
         return ["done_today": .int(Int64(today)), "done_total": .int(Int64(total)), "left": .int(Int64(left))]
     }
 }
