@@ -3,6 +3,7 @@ import Glibc
 import HTTPServer
 import JSON
 import Storage
+import Synchronization
 import Testing
 import TestSupport
 
@@ -132,24 +133,73 @@ extension RawClient.Response {
         let wrong = try app.login("ann", password: "not the password at all")
         #expect(unknown.status == 401 && wrong.status == 401)
         #expect(unknown.bodyText == wrong.bodyText, "the answer never tells whether a user exists")
-        for _ in 0..<3 { _ = try app.login("ann", password: "still not the password") }
+        for _ in 0..<4 { _ = try app.login("ann", password: "still not the password") }
         let throttled = try app.login("ann")
-        #expect(throttled.status == 429, "5 failures: even the right password waits")
+        #expect(throttled.status == 429, "5 failures for ann from here: even the right password waits")
         let retry = try #require(throttled.header("retry-after").flatMap(Int.init))
         #expect(retry > 0 && retry <= 900)
         app.clock.advance(seconds: 15 * 60 + 1)
         #expect(try app.login("ann").status == 200)
         let failures = try await app.count("SELECT count(*) FROM audit_log WHERE action = 'login_failed'")
-        #expect(failures == 5)
+        #expect(failures == 6)
         await app.stop()
     }
 
     @Test func throttlingAlsoCountsPerAddress() async throws {
         let app = try TestApp()
         _ = try await app.person("zed")
-        for index in 0..<5 { _ = try app.login("user\(index)") }
-        #expect(try app.login("zed").status == 429, "5 failures from this address, whatever the names")
+        for index in 0..<20 { _ = try app.login("user\(index)") }
+        #expect(try app.login("zed").status == 429, "20 failures from this address, whatever the names")
         await app.stop()
+    }
+
+    /// 30 wrong passwords at once for one user from one address: only 5 reach scrypt
+    /// (the rest are refused before it), and the refusals are one audit row.
+    @Test func concurrentGuessesAreCountedBeforeThePasswordCheck() async throws {
+        let app = try TestApp()
+        _ = try await app.person("ann")
+        let statuses = Mutex<[Int]>([])
+        let port = app.port
+        Threads.run(30) { _ in
+            let client = try? RawClient(port: port)
+            let status = (try? client?.request(
+                "POST", "/api/login", headers: ["Content-Type": "application/json"],
+                body: Array(#"{"username":"ann","password":"wrong password guess"}"#.utf8)).status) ?? 0
+            statuses.withLock { $0.append(status) }
+        }
+        let seen = statuses.withLock { $0 }
+        #expect(seen.filter { $0 == 401 }.count == 5, "\(seen)")
+        #expect(seen.filter { $0 == 429 }.count == 25)
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'login_failed'") == 5)
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'login_throttled'") == 1)
+        let details = try await app.seed { db in try db.queryFirst("SELECT details FROM audit_log WHERE action = 'login_throttled'") { $0.string(0) } }
+        #expect(details == #"{"attempts":"25"}"#)
+        await app.stop()
+    }
+
+    /// Failing on purpose from one address does not lock the owner out from another;
+    /// only far more failures, from anywhere, lock the name itself.
+    @Test func theOwnerCanStillSignInFromElsewhere() throws {
+        let test = try TestDatabase()
+        let now: Int64 = 1_800_000_000_000
+        for _ in 0..<5 {
+            guard case .allowed = try LoginThrottle.reserve(test.db, username: "Ann", address: "203.0.113.9", now: now) else { Issue.record("refused early"); return }
+        }
+        #expect(try LoginThrottle.reserve(test.db, username: "ann", address: "203.0.113.9", now: now) != .allowed(reservation: 0))
+        guard case .throttled = try LoginThrottle.reserve(test.db, username: "ann", address: "203.0.113.9", now: now) else {
+            Issue.record("the attacker's address is throttled"); return
+        }
+        guard case .allowed(let reservation) = try LoginThrottle.reserve(test.db, username: "ann", address: "198.51.100.7", now: now) else {
+            Issue.record("the owner, elsewhere, may try"); return
+        }
+        try LoginThrottle.release(test.db, reservation: reservation)
+        // 100 failures for the name from many addresses lock it everywhere.
+        for index in 0..<95 { _ = try LoginThrottle.reserve(test.db, username: "ann", address: "192.0.2.\(index % 20)", now: now + 1) }
+        guard case .throttled(let wait) = try LoginThrottle.reserve(test.db, username: "ann", address: "198.51.100.7", now: now + 2) else {
+            Issue.record("a distributed guess locks the name"); return
+        }
+        #expect(wait > 0 && wait <= LoginThrottle.window)
+        #expect(try test.count("SELECT count(*) FROM login_failures WHERE username = 'ann'") == 100)
     }
 
     @Test func disabledUsersCannotSignInOrUseTokens() async throws {

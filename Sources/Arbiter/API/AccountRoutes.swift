@@ -43,13 +43,17 @@ struct AccountRoutes: Sendable {
         }
         let address = request.remoteAddress
         let now = self.now()
-        if let wait = try await store.pool.read({ db in try LoginThrottle.retryAfter(db, username: username, address: address, now: now) }) {
-            let seconds = (wait + 999) / 1000
-            try await store.pool.write { db in
-                try Audit.record(db, actor: nil, action: "login_throttled", target: username, address: address, now: now)
-            }
+        // The attempt is counted before the password is checked (one write), so at
+        // most the throttle's limit of concurrent guesses ever reach scrypt.
+        let verdict = try await store.pool.write { db -> LoginThrottle.Verdict in
+            let verdict = try LoginThrottle.reserve(db, username: username, address: address, now: now)
+            if case .throttled = verdict { try LoginThrottle.auditThrottled(db, username: username, address: address, now: now) }
+            return verdict
+        }
+        guard case .allowed(let reservation) = verdict else {
+            let wait: Int64 = if case .throttled(let retryAfter) = verdict { retryAfter } else { LoginThrottle.window }
             throw HTTPError(.tooManyRequests, code: "too_many_attempts", message: "too many failed sign-ins; try again later",
-                            headers: ["Retry-After": "\(seconds)"])
+                            headers: ["Retry-After": "\((wait + 999) / 1000)"])
         }
         let credentials = try await store.pool.read { db in try UserRepository.credentials(db, username: username) }
         // Spend the same scrypt time whether or not the user exists.
@@ -57,13 +61,13 @@ struct AccountRoutes: Sendable {
         let matches = try await hashing.run { Password.verify(password, against: stored) }
         guard let credentials, credentials.hash != nil, matches, credentials.user.canLogIn, !credentials.user.disabled else {
             try await store.pool.write { db in
-                try LoginThrottle.recordFailure(db, username: username, address: address, now: now)
                 try Audit.record(db, actor: credentials?.user.id, action: "login_failed", target: username, address: address, now: now)
             }
             throw HTTPError(.unauthorized, code: "invalid_credentials", message: "wrong username or password")
         }
         let user = credentials.user
         let (token, session) = try await store.pool.write { db in
+            try LoginThrottle.release(db, reservation: reservation)
             let created = try Sessions.create(db, userID: user.id, address: address, now: now)
             try Audit.record(db, actor: user.id, action: "login", target: user.username, address: address, now: now)
             return created

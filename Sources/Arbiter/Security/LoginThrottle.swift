@@ -1,30 +1,77 @@
+import JSON
 public import Storage
 
-/// Failed logins per username and per client address within a window; past the
-/// limit, logins are refused with 429 until the oldest failure leaves the window.
+/// Sign-in attempts per (username, address), per address and per username within a
+/// window. An attempt is *reserved* — counted — in one write before the password is
+/// checked, so however many arrive at once, at most `limits` of them reach scrypt;
+/// a successful sign-in gives its reservation back, a failed one stays as the
+/// failure. Past a limit, sign-ins are refused with 429 until the oldest counted
+/// attempt leaves the window.
+///
+/// Someone failing on purpose locks the owner out only from their own address:
+/// the per-username limit (from any address) is much higher than the pair's.
 public enum LoginThrottle {
-    public static let window: Int64 = 15 * 60 * 1000
-    public static let limit = 5
-
-    /// Milliseconds until a login may be tried again, or nil if allowed now.
-    public static func retryAfter(_ db: Database, username: String, address: String, now: Int64) throws -> Int64? {
-        let since = now - window
-        let key = username.lowercased()
-        let byName = try db.query(
-            "SELECT at FROM login_failures WHERE username = ? AND at > ? ORDER BY at DESC LIMIT ?",
-            [.text(key), .int(since), .int(Int64(limit))]) { $0.int64(0) }
-        let byAddress = try db.query(
-            "SELECT at FROM login_failures WHERE address = ? AND at > ? ORDER BY at DESC LIMIT ?",
-            [.text(address), .int(since), .int(Int64(limit))]) { $0.int64(0) }
-        var waits: [Int64] = []
-        if byName.count >= limit, let oldest = byName.last { waits.append(oldest + window - now) }
-        if byAddress.count >= limit, let oldest = byAddress.last { waits.append(oldest + window - now) }
-        return waits.max().map { max(1000, $0) }
+    /// How many failed attempts each key may have within ``window``.
+    public struct Limits: Sendable {
+        /// One username from one address.
+        public var perUserAndAddress = 5
+        /// One address, whatever the usernames (credential stuffing).
+        public var perAddress = 20
+        /// One username, from any address (a distributed guess).
+        public var perUser = 100
+        public init() {}
     }
 
-    /// Records a failure.
-    public static func recordFailure(_ db: Database, username: String, address: String, now: Int64) throws {
-        try db.run("INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)", [.text(username.lowercased()), .text(address), .int(now)])
+    public static let window: Int64 = 15 * 60 * 1000
+    public static let limits = Limits()
+
+    public enum Verdict: Sendable, Equatable {
+        /// Go ahead; give the reservation back with ``release`` if the password is right.
+        case allowed(reservation: Int64)
+        /// Refused; milliseconds until a sign-in may be tried again.
+        case throttled(retryAfter: Int64)
+    }
+
+    /// Counts this attempt unless a limit is reached. Run it in one write.
+    public static func reserve(_ db: Database, username: String, address: String, now: Int64, limits: Limits = limits) throws -> Verdict {
+        let since = now - window
+        let key = username.lowercased()
+        var waits: [Int64] = []
+        for (sql, values, limit) in [
+            ("username = ? AND address = ?", [SQLValue.text(key), .text(address)], limits.perUserAndAddress),
+            ("address = ?", [SQLValue.text(address)], limits.perAddress),
+            ("username = ?", [SQLValue.text(key)], limits.perUser),
+        ] {
+            // The oldest of the newest `limit` attempts: when it leaves the window, one more may try.
+            let attempts = try db.query(
+                "SELECT at FROM login_failures WHERE \(sql) AND at > ? ORDER BY at DESC LIMIT ?",
+                values + [.int(since), .int(Int64(limit))]) { $0.int64(0) }
+            if attempts.count >= limit, let oldest = attempts.last { waits.append(oldest + window - now) }
+        }
+        if let wait = waits.max() { return .throttled(retryAfter: max(1000, wait)) }
+        try db.run("INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)", [.text(key), .text(address), .int(now)])
+        let reservation = db.lastInsertRowID
         try db.run("DELETE FROM login_failures WHERE at < ?", [.int(now - 2 * window)])
+        return .allowed(reservation: reservation)
+    }
+
+    /// Gives a reservation back (the password was right).
+    public static func release(_ db: Database, reservation: Int64) throws {
+        try db.run("DELETE FROM login_failures WHERE id = ?", [.int(reservation)])
+    }
+
+    /// Audits a refused attempt without a row per attempt: the first in a window
+    /// writes `login_throttled`, later ones count into its `attempts`.
+    public static func auditThrottled(_ db: Database, username: String, address: String, now: Int64) throws {
+        let target = username.lowercased()
+        if let row = try db.queryFirst(
+            "SELECT id, details FROM audit_log WHERE action = 'login_throttled' AND target = ? AND address = ? AND at > ? ORDER BY id DESC LIMIT 1",
+            [.text(target), .text(address), .int(now - window)], { ($0.int64(0), $0.string(1)) }) {
+            let attempts = ((try? JSONValue.parse(row.1))?["attempts"]?.stringValue.flatMap { Int($0) } ?? 1) + 1
+            try db.run("UPDATE audit_log SET details = ? WHERE id = ?", [.text(JSONObjectText(["attempts": "\(attempts)"]).text), .int(row.0)])
+        } else {
+            try Audit.record(db, actor: nil, action: "login_throttled", target: target, details: JSONObjectText(["attempts": "1"]),
+                             address: address, now: now)
+        }
     }
 }
