@@ -264,6 +264,27 @@ extension RawClient.Response {
         await app.stop()
     }
 
+    /// Fake invite tokens are refused before scrypt, and a spray of them is throttled
+    /// per address like sign-ins (20 at once: 5 refused as invalid, 15 throttled).
+    @Test func fakeTokensAreRefusedCheaplyAndThrottled() async throws {
+        let app = try TestApp()
+        let admin = try await app.user("boss", role: .admin)
+        let real = try createInvite(app, admin: admin)
+        let statuses = Mutex<[Int]>([])
+        let port = app.port
+        Threads.run(20) { index in
+            let body = JSONValue.object(["token": .string("fake-token-\(index)"), "username": .string("u\(index)"), "password": "a long enough password"])
+            let status = (try? RawClient(port: port).request("POST", "/api/invites/accept", body: body.serialized()).status) ?? 0
+            statuses.withLock { $0.append(status) }
+        }
+        let seen = statuses.withLock { $0 }
+        #expect(seen.filter { $0 == 400 }.count == 5 && seen.filter { $0 == 429 }.count == 15, "\(seen)")
+        #expect(try accept(app, token: real.token, username: "late").status == 429, "this address is throttled for a while")
+        app.clock.advance(seconds: 15 * 60 + 1)
+        #expect(try accept(app, token: real.token, username: "late").status == 201)
+        await app.stop()
+    }
+
     @Test func weakPasswordsAndTakenNamesAreRefused() async throws {
         let app = try TestApp()
         let admin = try await app.user("boss", role: .admin)

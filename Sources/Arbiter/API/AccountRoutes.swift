@@ -205,11 +205,15 @@ struct AccountRoutes: Sendable {
         guard let password = object["password"]?.stringValue else { throw ValidationError("password: expected a string") }
         try UserRepository.validateUsername(username)
         try Password.validate(password)
-        let hash = try await hashing.run { try Password.hash(password) }
         let now = self.now()
         let address = request.remoteAddress
+        // Throttled per address, and the token checked, before any scrypt time is spent.
+        let reservation = try await reserveLinkAttempt(address: address, now: now)
+        guard try await store.pool.read({ db in try Invites.isUsable(db, token: token, now: now) }) else { throw Invites.invalid }
+        let hash = try await hashing.run { try Password.hash(password) }
         let (user, cookie, session) = try await store.pool.write { db in
             let user = try Invites.accept(db, token: token, username: username, passwordHash: hash, now: now)
+            try LoginThrottle.release(db, reservation: reservation)
             let (cookie, session) = try Sessions.create(db, userID: user.id, address: address, now: now)
             try Audit.record(db, actor: user.id, action: "invite_accepted", target: username,
                              details: JSONObjectText(["role": user.role.rawValue]), address: address, now: now)
@@ -218,6 +222,18 @@ struct AccountRoutes: Sendable {
         var response = Response.json(["user": userJSON(user), "csrf_token": .string(session.csrfToken)], status: .created)
         response.headers.add("Set-Cookie", sessionCookie(cookie))
         return response
+    }
+
+    /// Counts a one-time-link attempt from `address` (429 past the limit).
+    func reserveLinkAttempt(address: String, now: Int64) async throws -> Int64 {
+        let verdict = try await store.pool.write { db in try LoginThrottle.reserveLinkAttempt(db, address: address, now: now) }
+        switch verdict {
+        case .allowed(let reservation):
+            return reservation
+        case .throttled(let wait):
+            throw HTTPError(.tooManyRequests, code: "too_many_attempts", message: "too many failed attempts; try again later",
+                            headers: ["Retry-After": "\((wait + 999) / 1000)"])
+        }
     }
 
     // MARK: Audit

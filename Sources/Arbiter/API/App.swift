@@ -58,7 +58,7 @@ public struct App: Sendable {
         var api = APIRouter(router: router, auth: auth)
         let accounts = AccountRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, secureCookies: configuration.tls != nil)
         accounts.register(on: &api)
-        PasswordRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, sessionCookie: accounts.sessionCookie).register(on: &api)
+        PasswordRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, accounts: accounts).register(on: &api)
         ProjectRoutes(store: store, now: now).register(on: &api)
         let adaptive = AdaptiveWorker(store: store, databasePath: configuration.databasePath, now: now)
         AnnotationRoutes(store: store, metrics: metrics, adaptive: adaptive, now: now).register(on: &api)

@@ -10,8 +10,8 @@ struct PasswordRoutes: Sendable {
     let auth: Authenticator
     let hashing: ThreadPool
     let now: @Sendable () -> Int64
-    /// Makes the session cookie (`AccountRoutes.sessionCookie`).
-    let sessionCookie: @Sendable (String) -> String
+    /// The session cookie and the one-time-link throttle.
+    let accounts: AccountRoutes
 
     static let defaultHours = 24
 
@@ -54,12 +54,14 @@ struct PasswordRoutes: Sendable {
         guard let password = object["password"]?.stringValue else { throw ValidationError("password: expected a string") }
         try Password.validate(password)
         let now = self.now()
-        // The link is checked before any scrypt time is spent on it.
+        let address = request.remoteAddress
+        // Throttled per address, and the link checked, before any scrypt time is spent.
+        let reservation = try await accounts.reserveLinkAttempt(address: address, now: now)
         guard try await store.pool.read({ db in try PasswordResets.user(db, token: token, now: now) }) != nil else { throw PasswordResets.invalid }
         let hash = try await hashing.run { try Password.hash(password) }
-        let address = request.remoteAddress
         let (user, cookie, session) = try await store.pool.write { db in
             let user = try PasswordResets.use(db, token: token, now: now)
+            try LoginThrottle.release(db, reservation: reservation)
             try PasswordChange.apply(db, user: user, hash: hash, actor: user.id, via: "reset_link", address: address, now: now)
             let (cookie, session) = try Sessions.create(db, userID: user.id, address: address, now: now)
             try Audit.record(db, actor: user.id, action: "login", target: user.username, address: address, now: now)
@@ -67,7 +69,7 @@ struct PasswordRoutes: Sendable {
         }
         auth.forget(userID: user.id)
         var response = Response.json(["user": userJSON(user), "csrf_token": .string(session.csrfToken)])
-        response.headers.add("Set-Cookie", sessionCookie(cookie))
+        response.headers.add("Set-Cookie", accounts.sessionCookie(cookie))
         return response
     }
 }

@@ -32,13 +32,23 @@ public enum Invites {
         try db.run("UPDATE invites SET revoked_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL", [.int(now), .int(Int64(id))]) == 1
     }
 
+    /// Whether a token names a usable invite (cheap: checked before scrypt).
+    public static func isUsable(_ db: Database, token: String, now: Int64) throws -> Bool {
+        guard token.utf8.count < 100 else { return false }
+        return try db.queryFirst(
+            "SELECT 1 FROM invites WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+            [.blob(Digest.sha256(token)), .int(now)], { _ in true }) ?? false
+    }
+
+    static let invalid = ValidationError("this invite link is not valid (used, revoked or expired)")
+
     /// Uses an invite: creates the user with the invite's role. Throws
     /// ``ValidationError`` for a bad, used, revoked or expired token.
     public static func accept(_ db: Database, token: String, username: String, passwordHash: String, now: Int64) throws -> User {
         guard token.utf8.count < 100, let invite = try db.queryFirst(
             "SELECT id, role FROM invites WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
             [.blob(Digest.sha256(token)), .int(now)], { (id: $0.int(0), role: Role(rawValue: $0.string(1)) ?? .annotator) })
-        else { throw ValidationError("this invite link is not valid (used, revoked or expired)") }
+        else { throw invalid }
         let user = try UserRepository.add(db, username: username, role: invite.role)
         try db.run("UPDATE users SET password_hash = ? WHERE id = ?", [.text(passwordHash), .int(Int64(user.id))])
         try db.run("UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?", [.int(now), .int(Int64(user.id)), .int(Int64(invite.id))])

@@ -55,6 +55,16 @@ public enum LoginThrottle {
         return .allowed(reservation: reservation)
     }
 
+    /// The throttle key for one-time links (invites, password resets): tried per
+    /// address like a sign-in, so fake tokens cannot be sprayed.
+    public static let linkKey = "#one-time-link"
+
+    /// Counts a one-time-link attempt from `address`, in one write; throws 429 when
+    /// throttled. The caller releases the reservation once the link was good.
+    public static func reserveLinkAttempt(_ db: Database, address: String, now: Int64) throws -> Verdict {
+        try reserve(db, username: linkKey, address: address, now: now)
+    }
+
     /// Gives a reservation back (the password was right).
     public static func release(_ db: Database, reservation: Int64) throws {
         try db.run("DELETE FROM login_failures WHERE id = ?", [.int(reservation)])
