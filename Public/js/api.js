@@ -64,10 +64,21 @@ export function goToSignIn() {
   location.assign("/login?next=" + encodeURIComponent(here));
 }
 
-/** A same-site path to return to after sign-in (never another origin). */
+/**
+ * A same-site path to return to after sign-in (never another origin). The URL
+ * parser has the last word: "/\t/evil.example" looks like a path but parses as
+ * "//evil.example", so the value is resolved and its origin compared.
+ */
 export function safeNext(value) {
-  if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//") || value.includes("\\")) return "/";
-  return value;
+  if (typeof value !== "string" || !value.startsWith("/")) return "/";
+  let url;
+  try {
+    url = new URL(value, location.origin);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== location.origin) return "/";
+  return url.pathname + url.search + url.hash;
 }
 
 /** Signs out and goes to the sign-in page. */

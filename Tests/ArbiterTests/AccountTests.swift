@@ -101,6 +101,28 @@ extension RawClient.Response {
         await app.stop()
     }
 
+    /// Login CSRF: the cookie-setting routes take only declared JSON, and only from
+    /// this site when the browser says where the request comes from.
+    @Test func cookieSettingRoutesRefuseFormsAndOtherSites() async throws {
+        let app = try TestApp()
+        _ = try await app.person("ann")
+        let body = JSONValue.object(["username": "ann", "password": "a long enough password"]).serialized()
+        for path in ["/api/login", "/api/invites/accept", "/api/password-resets/accept"] {
+            for headers in [[:], ["Content-Type": "text/plain"], ["Content-Type": "application/x-www-form-urlencoded"]] {
+                let response = try app.client().request("POST", path, headers: headers, body: body)
+                #expect(response.status == 415 && response.bodyText.contains("application/json"), "\(path) \(headers): \(response)")
+            }
+            let crossSite = try app.client().request(
+                "POST", path, headers: ["Content-Type": "application/json", "Origin": "https://evil.example"], body: body)
+            #expect(crossSite.status == 403 && crossSite.bodyText.contains("cross_origin"), "\(path)")
+        }
+        let sameSite = try app.client().request(
+            "POST", "/api/login", headers: ["Content-Type": "application/json; charset=utf-8", "Origin": "http://test"], body: body)
+        #expect(sameSite.status == 200, "\(sameSite)")
+        #expect(try await app.count("SELECT count(*) FROM login_failures") == 0, "refused before counting or checking")
+        await app.stop()
+    }
+
     @Test func everyLoginGetsANewToken() async throws {
         let app = try TestApp()
         _ = try await app.person("ann")
@@ -228,7 +250,7 @@ extension RawClient.Response {
 
     func accept(_ app: TestApp, token: String, username: String) throws -> RawClient.Response {
         try app.client().request(
-            "POST", "/api/invites/accept",
+            "POST", "/api/invites/accept", headers: ["Content-Type": "application/json"],
             body: JSONValue.object(["token": .string(token), "username": .string(username), "password": "a long enough password"]).serialized())
     }
 
@@ -274,7 +296,7 @@ extension RawClient.Response {
         let port = app.port
         Threads.run(20) { index in
             let body = JSONValue.object(["token": .string("fake-token-\(index)"), "username": .string("u\(index)"), "password": "a long enough password"])
-            let status = (try? RawClient(port: port).request("POST", "/api/invites/accept", body: body.serialized()).status) ?? 0
+            let status = (try? RawClient(port: port).request("POST", "/api/invites/accept", headers: ["Content-Type": "application/json"], body: body.serialized()).status) ?? 0
             statuses.withLock { $0.append(status) }
         }
         let seen = statuses.withLock { $0 }
@@ -290,7 +312,7 @@ extension RawClient.Response {
         let admin = try await app.user("boss", role: .admin)
         let invite = try createInvite(app, admin: admin)
         let weak = try app.client().request(
-            "POST", "/api/invites/accept", body: Array(#"{"token":"\#(invite.token)","username":"new","password":"short"}"#.utf8))
+            "POST", "/api/invites/accept", headers: ["Content-Type": "application/json"], body: Array(#"{"token":"\#(invite.token)","username":"new","password":"short"}"#.utf8))
         #expect(weak.status == 400)
         #expect(weak.bodyText.contains("at least 10 characters"))
         #expect(try accept(app, token: invite.token, username: "boss").status == 400, "name taken")
@@ -347,7 +369,7 @@ extension RawClient.Response {
 
     func accept(_ app: TestApp, token: String, password: String = "a brand new password") throws -> RawClient.Response {
         try app.client().request(
-            "POST", "/api/password-resets/accept",
+            "POST", "/api/password-resets/accept", headers: ["Content-Type": "application/json"],
             body: JSONValue.object(["token": .string(token), "password": .string(password)]).serialized())
     }
 

@@ -132,6 +132,22 @@ struct BrowserTests {
         await app.stop()
     }
 
+    /// `next` after sign-in never leaves the site, however it is spelled.
+    @Test(arguments: ["/%09/evil.example", "//evil.example", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"])
+    func signInNeverLeavesTheSite(next: String) async throws {
+        let app = try TestApp()
+        _ = try await app.person("ann")
+        let browser = try WebDriver()
+        try browser.open("http://127.0.0.1:\(app.port)/login?next=\(next)")
+        try browser.element("#username").type("ann")
+        try browser.element("#password").type("a long enough password")
+        try browser.element("#login-submit").click()
+        try browser.wait(until: "location.pathname !== '/login'")
+        let landed = try browser.currentURL()
+        #expect(landed == "http://127.0.0.1:\(app.port)/", "went to \(landed)")
+        await app.stop()
+    }
+
     @Test func anEndedSessionGoesToSignInAndBack() async throws {
         let (app, browser, project) = try await annotating()
         app.clock.advance(seconds: 13 * 3600)  // idle past 12 hours

@@ -33,6 +33,7 @@ struct AccountRoutes: Sendable {
     // MARK: Sessions
 
     func login(_ request: Request) async throws -> Response {
+        try Self.requireJSONFromThisSite(request)
         let body = try request.jsonBody()
         guard let object = body.objectValue else { throw ValidationError("body: expected a JSON object") }
         guard let username = object["username"]?.stringValue, !username.isEmpty, username.utf8.count <= 64 else {
@@ -89,6 +90,23 @@ struct AccountRoutes: Sendable {
         var response = Response(status: .noContent)
         response.headers.add("Set-Cookie", "\(Sessions.cookieName)=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" + (secureCookies ? "; Secure" : ""))
         return response
+    }
+
+    /// Routes that set the session cookie (login CSRF): the body must be declared
+    /// JSON — which a cross-site HTML form cannot send without a CORS preflight —
+    /// and an `Origin`, when the browser sends one, must be this site's host.
+    static func requireJSONFromThisSite(_ request: Request) throws {
+        let type = request.headers["Content-Type"]?.split(separator: ";").first.map { String($0).trimmingWhitespace().lowercased() }
+        guard type == "application/json" else {
+            throw HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as Content-Type: application/json")
+        }
+        if let origin = request.headers["Origin"] {
+            // "https://host:port" → "host:port", compared with the Host header.
+            let host = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+            guard let host, host.lowercased() == request.headers["Host"]?.lowercased() else {
+                throw HTTPError(.forbidden, code: "cross_origin", message: "this request must come from this site's own pages")
+            }
+        }
     }
 
     func sessionCookie(_ token: String) -> String {
@@ -199,6 +217,7 @@ struct AccountRoutes: Sendable {
     }
 
     func acceptInvite(_ request: Request) async throws -> Response {
+        try Self.requireJSONFromThisSite(request)
         guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
         guard let token = object["token"]?.stringValue else { throw ValidationError("token: expected the invite token") }
         guard let username = object["username"]?.stringValue else { throw ValidationError("username: expected a string") }

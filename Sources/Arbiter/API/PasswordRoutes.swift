@@ -49,6 +49,7 @@ struct PasswordRoutes: Sendable {
     }
 
     func accept(_ request: Request) async throws -> Response {
+        try AccountRoutes.requireJSONFromThisSite(request)
         guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
         guard let token = object["token"]?.stringValue else { throw ValidationError("token: expected the reset token") }
         guard let password = object["password"]?.stringValue else { throw ValidationError("password: expected a string") }
