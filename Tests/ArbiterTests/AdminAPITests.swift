@@ -113,3 +113,42 @@ import TestSupport
         await app.stop()
     }
 }
+
+/// Token use is written (coalesced, off the request path): the admin page's "last
+/// used" and people's "last seen" are real.
+@Suite struct TokenUsageTests {
+    /// Polls until `sql` yields a value different from `old` (writes happen in a detached task).
+    func value(_ app: TestApp, _ sql: String, differentFrom old: String?) async throws -> String? {
+        for _ in 0..<200 {
+            let value = try await app.seed { db in try db.queryFirst(sql) { $0.optionalString(0) } } ?? nil
+            if value != old { return value }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return old
+    }
+
+    @Test func lastUsedIsWrittenAtMostOnceAMinute() async throws {
+        let app = try TestApp()
+        let token = try await app.user("bot")
+        let admin = try await app.user("boss", role: .admin)
+        let sql = "SELECT t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = 'bot'"
+        #expect(try app.call("GET", "/api/me", token).status == 200)
+        let first = try await value(app, sql, differentFrom: nil)
+        #expect(first != nil, "the first use is written")
+        for _ in 0..<50 { _ = try app.call("GET", "/api/me", token) }
+        app.clock.advance(seconds: 30)
+        _ = try app.call("GET", "/api/me", token)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await app.seed { db in try db.queryFirst(sql) { $0.optionalString(0) } } == first, "not again within the minute")
+        app.clock.advance(seconds: 31)
+        _ = try app.call("GET", "/api/me", token)
+        let later = try await value(app, sql, differentFrom: first)
+        #expect(later != first && later != nil)
+        // The people list shows the token user as seen; the tokens list as used.
+        let people = try app.call("GET", "/api/users", admin).json["users"]?.arrayValue ?? []
+        #expect(people.first { $0["username"] == "bot" }?["last_seen_at"]?.stringValue != nil)
+        let tokens = try app.call("GET", "/api/tokens", admin).json["tokens"]?.arrayValue ?? []
+        #expect(tokens.first { $0["username"] == "bot" }?["last_used_at"]?.stringValue == later)
+        await app.stop()
+    }
+}

@@ -54,7 +54,7 @@ public struct App: Sendable {
         var router = Router()
         HealthRoutes.register(on: &router)
         let now = configuration.now
-        let auth = Authenticator(store: store, now: now)
+        let auth = Authenticator(store: store, now: now, usage: TokenUsage(store: store))
         var api = APIRouter(router: router, auth: auth)
         let accounts = AccountRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, secureCookies: configuration.tls != nil)
         accounts.register(on: &api)

@@ -23,6 +23,8 @@ struct Authenticator: Sendable {
     let store: ArbiterStore
     let now: @Sendable () -> Int64
     let cache = CredentialCache()
+    /// Last-used times of API tokens, written off the request path.
+    let usage: TokenUsage
     static let cacheTTL: Int64 = 5_000
     /// Session activity is written at most this often.
     static let touchInterval: Int64 = 60_000
@@ -86,12 +88,16 @@ struct Authenticator: Sendable {
     private func bearer(_ token: String) async throws -> Caller {
         let hash = Digest.sha256(token)
         let now = self.now()
-        if let cached = cache.lookup(hash, now: now) { return cached }
+        if let cached = cache.lookup(hash, now: now) {
+            usage.note(tokenHash: hash, userID: cached.user.id, now: now)
+            return cached
+        }
         guard let user = try await store.pool.read({ db in try UserRepository.authenticate(db, token: token) }) else {
             throw APIError.unauthenticated
         }
         let caller = Caller(user: user, session: nil)
         cache.remember(caller, for: hash, now: now)
+        usage.note(tokenHash: hash, userID: user.id, now: now)
         return caller
     }
 

@@ -111,9 +111,15 @@ extension UserRepository {
             """
             SELECT u.id, u.username, u.role, u.can_log_in, u.disabled, u.created_at,
                    (SELECT count(*) FROM annotations n WHERE n.user_id = u.id),
-                   (SELECT max(last_seen_at) FROM sessions s WHERE s.user_id = u.id)
+                   (SELECT max(last_seen_at) FROM sessions s WHERE s.user_id = u.id),
+                   u.last_seen_at
             FROM users u ORDER BY u.id
-            """) { row in (decode(row), row.string(5), row.int(6), row.isNull(7) ? nil : row.int64(7)) }
+            """) { row in
+            // Seen in the browser (sessions) or through an API token (users.last_seen_at).
+            let bySession = row.isNull(7) ? nil : row.int64(7)
+            let byToken = row.optionalString(8).flatMap(Clock.parseISO8601)
+            return (decode(row), row.string(5), row.int(6), [bySession, byToken].compactMap { $0 }.max())
+        }
     }
 
     /// Changes role and/or the disabled flag.
