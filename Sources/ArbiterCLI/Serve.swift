@@ -29,6 +29,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.")
     var tlsKey: String?
 
+    @Option(name: .customLong("trusted-proxy"),
+            help: "A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For and X-Forwarded-Proto are believed.")
+    var trustedProxies: [String] = []
+
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int?
 
@@ -42,6 +46,9 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be between 0 and 65535") }
         if let threads, !(1...256).contains(threads) { throw ArgumentParser.ValidationError("--threads must be between 1 and 256") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ArgumentParser.ValidationError("--tls-cert and --tls-key go together") }
+        for proxy in trustedProxies {
+            do { _ = try IPRange(proxy) } catch { throw ArgumentParser.ValidationError("--trusted-proxy \(error)") }
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ArgumentParser.ValidationError("--log-level: unknown level '\(logLevel)'") }
         guard BufferedLogHandler.Format(rawValue: logFormat) != nil else { throw ArgumentParser.ValidationError("--log-format must be text or json") }
     }
@@ -58,6 +65,7 @@ struct Serve: AsyncParsableCommand {
         configuration.http.host = host
         configuration.http.port = port
         if let threads { configuration.http.eventLoops = threads }
+        configuration.http.trustedProxies = trustedProxies.compactMap { try? IPRange($0) }
         configuration.publicDirectory = publicDir
         configuration.databasePath = database.db
         configuration.migrationsDirectory = database.migrationsDir

@@ -313,10 +313,18 @@ final class Connection: EventHandler, @unchecked Sendable {
         guard let head else { return }
         let requestBody = body
         body = []
+        let trusted = core.configuration.trustedProxies
+        let client = IPRange.clientAddress(peer: remoteAddress, forwardedFor: head.headers.values("x-forwarded-for"), trusted: trusted)
         var request = Request(
             method: head.method, target: head.target, version: head.version,
-            headers: head.headers, body: requestBody, remoteAddress: remoteAddress
+            headers: head.headers, body: requestBody, remoteAddress: client
         )
+        if core.configuration.tls != nil {
+            request.scheme = "https"
+        } else if !trusted.isEmpty, trusted.contains(where: { $0.contains(remoteAddress) }),
+                  let proto = head.headers["x-forwarded-proto"]?.lowercased(), proto == "https" || proto == "http" {
+            request.scheme = proto
+        }
         deadline = 0
         switch match {
         case .found(let route, let parameters):

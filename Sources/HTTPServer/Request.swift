@@ -32,8 +32,11 @@ public struct Request: Sendable {
     public internal(set) var body: [UInt8]
     /// Path parameters captured by the route pattern, percent-decoded.
     public internal(set) var parameters: Parameters
-    /// The peer's address (`127.0.0.1`), for throttling and audit.
+    /// The client's address (`127.0.0.1`), for throttling and audit: the peer's, or
+    /// behind a trusted proxy the forwarded one (see `Server.Configuration.trustedProxies`).
     public let remoteAddress: String
+    /// `https` when the connection is TLS — or a trusted proxy says so — else `http`.
+    public internal(set) var scheme = "http"
 
     /// Creates a request; the server does this, tests may too.
     public init(

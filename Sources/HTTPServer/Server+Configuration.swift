@@ -47,6 +47,10 @@ extension Server {
         public var yieldAfterBusyBatch = true
         /// Serve HTTPS with this certificate and key; nil serves plain HTTP.
         public var tls: TLSContext?
+        /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed:
+        /// only for a peer in one of these ranges is ``Request/remoteAddress`` the
+        /// forwarded client and ``Request/scheme`` the forwarded scheme. Default none.
+        public var trustedProxies: [IPRange] = []
         /// Headers added to every response that does not set them itself
         /// (security headers: CSP, `X-Content-Type-Options`, ...). Default none.
         public var defaultHeaders: [(name: String, value: String)] = []

@@ -123,6 +123,38 @@ extension RawClient.Response {
         await app.stop()
     }
 
+    /// Behind a trusted proxy the forwarded client is the one throttled and audited,
+    /// and a forwarded https gets a Secure cookie; from anyone else the headers are ignored.
+    @Test func aTrustedProxyNamesTheClient() async throws {
+        let app = try TestApp { $0.http.trustedProxies = [try! IPRange("127.0.0.1/32")] }
+        _ = try await app.person("ann")
+        func login(_ password: String, from client: String, proto: String = "http") throws -> RawClient.Response {
+            try app.client().request(
+                "POST", "/api/login",
+                headers: ["Content-Type": "application/json", "X-Forwarded-For": "6.6.6.6, \(client)", "X-Forwarded-Proto": proto],
+                body: JSONValue.object(["username": "ann", "password": .string(password)]).serialized())
+        }
+        for _ in 0..<5 { _ = try login("wrong password here", from: "203.0.113.7") }
+        #expect(try login("a long enough password", from: "203.0.113.7").status == 429, "that client is throttled")
+        let elsewhere = try login("a long enough password", from: "198.51.100.1", proto: "https")
+        #expect(elsewhere.status == 200, "another client behind the same proxy is not")
+        #expect(elsewhere.header("set-cookie")?.contains("; Secure") == true)
+        let addresses = try await app.seed { db in
+            try db.query("SELECT DISTINCT address FROM audit_log WHERE action IN ('login', 'login_failed', 'login_throttled') ORDER BY address") { $0.string(0) }
+        }
+        #expect(addresses == ["198.51.100.1", "203.0.113.7"])
+        await app.stop()
+
+        // Without --trusted-proxy the same headers change nothing.
+        let plain = try TestApp()
+        _ = try await plain.person("ann")
+        _ = try plain.client().request(
+            "POST", "/api/login", headers: ["Content-Type": "application/json", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"],
+            body: JSONValue.object(["username": "ann", "password": "a long enough password"]).serialized())
+        #expect(try await plain.seed { db in try db.queryFirst("SELECT address FROM audit_log WHERE action = 'login'") { $0.string(0) } } == "127.0.0.1")
+        await plain.stop()
+    }
+
     @Test func everyLoginGetsANewToken() async throws {
         let app = try TestApp()
         _ = try await app.person("ann")

@@ -34,6 +34,7 @@ import TestSupport
 
     @Test(arguments: [
         (["serve", "--port", "70000"], "--port must be between 0 and 65535"),
+        (["serve", "--port", "0", "--trusted-proxy", "10.0.0.1/8"], "--trusted-proxy '10.0.0.1/8': address bits are set past /8"),
         (["serve", "--port", "0", "--host", "not-an-ip"], "invalid address"),
         (["serve", "--port", "0", "--public-dir", "/nonexistent/dir"], "/nonexistent/dir"),
         (["serve", "--bogus"], "Unknown option"),

@@ -74,7 +74,7 @@ struct AccountRoutes: Sendable {
             return created
         }
         var response = Response.json(["user": userJSON(user), "csrf_token": .string(session.csrfToken)])
-        response.headers.add("Set-Cookie", sessionCookie(token))
+        response.headers.add("Set-Cookie", sessionCookie(token, for: request))
         return response
     }
 
@@ -109,9 +109,10 @@ struct AccountRoutes: Sendable {
         }
     }
 
-    func sessionCookie(_ token: String) -> String {
+    /// The session cookie; `Secure` under TLS, ours or a trusted proxy's.
+    func sessionCookie(_ token: String, for request: Request) -> String {
         "\(Sessions.cookieName)=\(token); HttpOnly; SameSite=Strict; Path=/; Max-Age=\(Sessions.absoluteTimeout / 1000)"
-            + (secureCookies ? "; Secure" : "")
+            + (secureCookies || request.scheme == "https" ? "; Secure" : "")
     }
 
     // MARK: People
@@ -239,7 +240,7 @@ struct AccountRoutes: Sendable {
             return (user, cookie, session)
         }
         var response = Response.json(["user": userJSON(user), "csrf_token": .string(session.csrfToken)], status: .created)
-        response.headers.add("Set-Cookie", sessionCookie(cookie))
+        response.headers.add("Set-Cookie", sessionCookie(cookie, for: request))
         return response
     }
 

@@ -70,7 +70,7 @@ struct PasswordRoutes: Sendable {
         }
         auth.forget(userID: user.id)
         var response = Response.json(["user": userJSON(user), "csrf_token": .string(session.csrfToken)])
-        response.headers.add("Set-Cookie", accounts.sessionCookie(cookie))
+        response.headers.add("Set-Cookie", accounts.sessionCookie(cookie, for: request))
         return response
     }
 }
