@@ -201,6 +201,51 @@ extension ExportTests {
     }
 }
 
+/// Streamed exports leave nothing behind in the temporary directory: not after a
+/// download, not when the client leaves early, not when the export fails.
+@Suite struct ExportCleanupTests {
+    @Test func theStagingFolderGoesWhateverHappens() async throws {
+        let staging = TemporaryDirectory()
+        let app = try TestApp { $0.temporaryDirectory = staging.path }
+        let project = try await app.project(pairs: 2000)
+        let lines = (0..<2000).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"A","strength":2,"rationale":"\#(String(repeating: "x", count: 500))"}"# }
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        let reviewer = try await app.user("rev", role: .reviewer)
+        func leftovers() -> [String] {
+            guard let handle = opendir(staging.path) else { return ["?"] }
+            defer { closedir(handle) }
+            var names: [String] = []
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            return names
+        }
+        func settled() async throws -> [String] {
+            for _ in 0..<400 where !leftovers().isEmpty { try await Task.sleep(for: .milliseconds(25)) }
+            return leftovers()
+        }
+        let target = "/api/projects/\(project.id)/export?format=raw"
+        // A whole download.
+        #expect(try app.client().request("GET", target, headers: ["Authorization": "Bearer \(reviewer)"]).status == 200)
+        #expect(try await settled() == [])
+        // The client asks and leaves at once, before the export is ready.
+        for _ in 0..<3 {
+            // The client is closed when it goes out of scope, right after sending.
+            try app.client().send(Array("GET \(target) HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(reviewer)\r\n\r\n".utf8))
+        }
+        #expect(try await settled() == [], "an abandoned export is removed")
+        // A failed export.
+        let missing = try app.client().request("GET", "/api/projects/999/export?format=raw", headers: ["Authorization": "Bearer \(reviewer)"])
+        #expect(missing.status == 404, "\(missing)")
+        #expect(try await settled() == [])
+        await app.stop()
+    }
+}
+
 @Suite struct RewardRouteTests {
     func json(_ response: RawClient.Response) throws -> JSONValue { try JSONValue.parse(response.body) }
 

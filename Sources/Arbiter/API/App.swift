@@ -26,6 +26,8 @@ public struct App: Sendable {
         public var tls: (certificate: String, key: String)?
         /// Where reward-model jobs keep their exports and models; nil: `DATABASE.models/`.
         public var modelsDirectory: String?
+        /// Where streamed exports are staged (removed once sent or abandoned); nil: `$TMPDIR` or `/tmp`.
+        public var temporaryDirectory: String?
         /// The lease clock (Unix ms). Tests replace it.
         public var now: @Sendable () -> Int64 = { Clock.nowMilliseconds() }
 
@@ -64,7 +66,7 @@ public struct App: Sendable {
         AnnotationRoutes(store: store, metrics: metrics, adaptive: adaptive, now: now).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
-        ExportRoutes(store: store, now: now).register(on: &api)
+        ExportRoutes(store: store, now: now, temporaryRoot: configuration.temporaryDirectory ?? TemporaryExport.defaultRoot).register(on: &api)
         let jobs = RewardJobs(root: configuration.modelsDirectory ?? configuration.databasePath + ".models", databasePath: configuration.databasePath, store: store)
         RewardRoutes(store: store, jobs: jobs, now: now).register(on: &api)
         let server = ServerReference()

@@ -11,6 +11,8 @@ import Storage
 struct ExportRoutes: Sendable {
     let store: ArbiterStore
     let now: @Sendable () -> Int64
+    /// Where streamed exports are written before they are sent.
+    var temporaryRoot = TemporaryExport.defaultRoot
 
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/projects/{id}/export", .reviewing) { request, caller in try await export(request, caller) }
@@ -40,11 +42,10 @@ struct ExportRoutes: Sendable {
         let projectID = try request.parameters.int("id")
         let options = try options(request.queryItems)
         let now = self.now()
-        var template = Array("/tmp/arbiter-export-XXXXXX".utf8CString)
-        guard let directory = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+        guard let temporary = TemporaryExport(root: temporaryRoot) else {
             throw HTTPError(.serviceUnavailable, code: "unavailable", message: "cannot create a temporary file")
         }
-        let path = directory + "/export"
+        let path = temporary.directory + "/export"
         let manifest = try await store.pool.read { db -> JSONValue in
             guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
             return try Exporter.run(db, project: project, options: options, out: path, now: now)
@@ -64,11 +65,8 @@ struct ExportRoutes: Sendable {
         ]
         headers["Cache-Control"] = "no-store"
         let contentType = options.format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson"
-        return .streamingFile(path, contentType: contentType, headers: headers) {
-            unlink(path)
-            unlink(path + ".manifest.json")
-            rmdir(directory)
-        }
+        // The stream holds the directory; it goes when the response does, sent or not.
+        return .streamingFile(path, contentType: contentType, headers: headers) { withExtendedLifetime(temporary) {} }
     }
 }
 
