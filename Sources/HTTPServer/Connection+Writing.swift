@@ -104,7 +104,14 @@ extension Connection {
         }
         guard let logger = core.accessLogger else { return }
         let micros = (clinux_monotonic_ns() &- requestStart) / 1000
-        logger.info("\(request.method.rawValue) \(request.path) \(status) \(bytes) \(micros)us")
+        logger.info("\(request.method.rawValue) \(Self.loggedPath(request.path, redacting: core.configuration.redactedPathPrefixes)) \(status) \(bytes) \(micros)us")
+    }
+
+    /// The path as the access log shows it: after a redacted prefix (a secret in
+    /// the path, like an invite token) only `…`.
+    static func loggedPath(_ path: String, redacting prefixes: [String]) -> String {
+        for prefix in prefixes where path.hasPrefix(prefix) && path.count > prefix.count { return prefix + "…" }
+        return path
     }
 
     static let contentLengthPrefix = Array("Content-Length: ".utf8)

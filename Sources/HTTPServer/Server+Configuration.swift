@@ -41,6 +41,9 @@ extension Server {
         public var streamHighWaterBytes = 256 * 1024
         /// Log one line per request through swift-log (label `arbiter.access`, level info).
         public var accessLog = true
+        /// Paths that carry a secret (`/invite/<token>`): the access log shows the
+        /// prefix and `…`, never the rest. Default none.
+        public var redactedPathPrefixes: [String] = []
         /// After handling a batch of more than 8 ready connections, a loop calls
         /// `sched_yield()` so that loops sharing a core interleave finely instead
         /// of by the kernel's time slice (which otherwise sets the p99). Default on.

@@ -18,12 +18,18 @@ import TestSupport
         #expect(page.status == 200)
         #expect(page.header("content-type") == "text/html; charset=utf-8")
         #expect(page.bodyText.contains("Arbiter</title>"))
+        let secret = "s3cretInviteToken0123456789abcdefghijklmnop"
+        #expect(try client.request("GET", "/invite/\(secret)").status == 200)
+        #expect(try client.request("GET", "/reset/\(secret)").status == 200)
         server.signal(SIGTERM)
         #expect(server.waitForExit() == 0)
         // One access log line per request: method, path, status, bytes, microseconds.
         let access = server.output.split(separator: "\n").filter { $0.contains("arbiter.access") }
-        #expect(access.count == 2)
+        #expect(access.count == 4)
         #expect(access.first?.contains("GET /healthz 200 15 ") == true)
+        // Tokens in paths are never logged.
+        #expect(!server.output.contains(secret))
+        #expect(access.contains { $0.contains("GET /invite/… 200") } && access.contains { $0.contains("GET /reset/… 200") })
     }
 
     @Test func sigintAlsoStopsCleanly() throws {

@@ -82,6 +82,8 @@ public struct App: Sendable {
         router.serveFiles(files)
         var http = configuration.http
         http.defaultHeaders = SecurityHeaders.all(tls: configuration.tls != nil)
+        // One-time links carry their token in the path.
+        http.redactedPathPrefixes = ["/invite/", "/reset/"]
         if let tls = configuration.tls {
             http.tls = try TLSContext(certificatePath: tls.certificate, keyPath: tls.key)
         }
