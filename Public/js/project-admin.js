@@ -2,6 +2,7 @@
 // format detection and progress, export jobs with reward-model training progress,
 // and the project's settings. Untrusted text only via textContent.
 import { api, csrf, errorMessage, me, signOut } from "./api.js";
+import { loadReports } from "./reports.js";
 import { buildSettingsForm } from "./settings-form.js";
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
@@ -394,7 +395,7 @@ async function start() {
     return null;
   });
   syncExportForm();
-  await Promise.all([loadDashboard(), pollExport()]);
+  await Promise.all([loadDashboard(), pollExport(), loadReports(projectID, $("reports"), status)]);
   document.body.dataset.ready = "true";
 }
 

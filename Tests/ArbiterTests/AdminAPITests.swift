@@ -152,3 +152,38 @@ import TestSupport
         await app.stop()
     }
 }
+
+/// Pair reports: one open per annotator and pair, capped, listed for admins with
+/// the pair's texts, resolvable.
+@Suite struct PairReportTests {
+    @Test func reportsAreLimitedListedAndResolved() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 2)
+        let ann = try await app.user("ann")
+        let admin = try await app.user("boss", role: .admin)
+        let reviewer = try await app.user("rev", role: .reviewer)
+        let id = try #require(app.next(ann, project: project.id).1?["id"]?.intValue)
+        let report = { (reason: String) in try app.call("POST", "/api/assignments/\(id)/report", ann, JSONValue.object(["reason": .string(reason)]).jsonText) }
+        #expect(try report("The prompt is cut off <b>here</b>").status == 201)
+        let again = try report("Still cut off")
+        #expect(again.status == 409 && again.json["error"]?["code"] == "already_reported")
+        #expect(try report(String(repeating: "x", count: 2001)).status == 400, "capped at 2000 bytes")
+
+        let listed = try app.call("GET", "/api/projects/\(project.id)/reports", admin)
+        let first = try #require(listed.json["reports"]?.arrayValue?.first)
+        #expect(listed.json["reports"]?.arrayValue?.count == 1)
+        #expect(first["reason"] == "The prompt is cut off <b>here</b>" && first["reporter"] == "ann")
+        #expect(first["pair_id"]?.stringValue?.hasPrefix("p") == true && first["response_a"]?.stringValue?.hasPrefix("A") == true)
+        #expect(try app.call("GET", "/api/projects/\(project.id)/reports", reviewer).status == 403)
+        #expect(try app.call("GET", "/api/projects/\(project.id)/reports?state=closed", admin).status == 400)
+
+        let reportID = try #require(first["id"]?.intValue)
+        #expect(try app.call("POST", "/api/reports/\(reportID)/resolve", admin).status == 204)
+        #expect(try app.call("POST", "/api/reports/\(reportID)/resolve", admin).status == 404, "already resolved")
+        #expect(try app.call("GET", "/api/projects/\(project.id)/reports", admin).json["reports"]?.arrayValue?.isEmpty == true)
+        #expect(try app.call("GET", "/api/projects/\(project.id)/reports?state=all", admin).json["reports"]?.arrayValue?.count == 1)
+        #expect(try report("Now something else").status == 201, "a new report once the old one is resolved")
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'report_resolved'") == 1)
+        await app.stop()
+    }
+}

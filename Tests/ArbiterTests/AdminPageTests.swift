@@ -166,4 +166,25 @@ struct AdminPageTests {
         #expect(try browser.script("return [...document.querySelectorAll('main > section')].every(s => s.hidden);").boolValue == true)
         await app.stop()
     }
+
+    /// Reports reach the project page with the pair's text, inert, and can be resolved.
+    @Test func reportsAreShownWithThePairAndResolved() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 1)
+        let ann = try await app.user("ann")
+        _ = try await app.person("boss", role: .admin)
+        let id = try #require(app.next(ann, project: project.id).1?["id"]?.intValue)
+        #expect(try app.call("POST", "/api/assignments/\(id)/report", ann, #"{"reason":"Response B is cut off <img src=x onerror=\"window.__pwned=1\">"}"#).status == 201)
+        let browser = try WebDriver(width: 1400, height: 1000)
+        try browser.signIn(app: app, as: "boss", to: "/admin/projects/\(project.id)")
+        try browser.wait(until: "document.querySelector('#reports [data-report]') !== null")
+        #expect(try browser.element("#reports .report-reason").text.hasPrefix("Response B is cut off <img"))
+        try browser.element("#reports details summary").click()
+        #expect(try browser.element("#reports details").text.contains("question 0"))
+        #expect(try browser.script("return window.__pwned === undefined;").boolValue == true)
+        try browser.element("#reports [data-report] button").click()
+        try browser.wait(until: "document.getElementById('reports').textContent.includes('No open reports')")
+        #expect(try await app.count("SELECT count(*) FROM pair_reports WHERE resolved_at IS NOT NULL") == 1)
+        await app.stop()
+    }
 }

@@ -12,6 +12,12 @@ extension ImportRefused: HTTPResponseError {
     public var message: String { description }
 }
 
+extension PairReports.Refusal: HTTPResponseError {
+    public var status: HTTPStatus { .conflict }
+    public var code: String { "already_reported" }
+    public var message: String { "you have already reported this pair; an admin will look at it" }
+}
+
 extension Annotations.Refusal: HTTPResponseError {
     public var status: HTTPStatus {
         switch self {

@@ -26,11 +26,11 @@ struct AnnotationRoutes: Sendable {
         api.add(.POST, "/api/assignments/{id}/report", .annotating) { request, caller in
             let id = try request.parameters.int("id")
             guard let object = try request.jsonBody().objectValue, let reason = object["reason"]?.stringValue,
-                  !reason.trimmingWhitespace().isEmpty, reason.utf8.count <= 2000
-            else { throw ValidationError("reason: a description of 1 to 2000 bytes") }
+                  !reason.trimmingWhitespace().isEmpty, reason.utf8.count <= PairReports.maxReasonBytes
+            else { throw ValidationError("reason: a description of 1 to \(PairReports.maxReasonBytes) bytes") }
             let now = self.now()
             let user = caller.user.id
-            try await store.pool.write { db in try Assignments.report(db, assignmentID: id, userID: user, reason: reason, now: now) }
+            try await store.pool.write { db in try PairReports.report(db, assignmentID: id, userID: user, reason: reason, now: now) }
             return Response(status: .created)
         }
         api.add(.GET, "/api/projects/{id}/progress", .annotating) { request, caller in

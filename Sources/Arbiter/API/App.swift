@@ -66,6 +66,7 @@ public struct App: Sendable {
         AnnotationRoutes(store: store, metrics: metrics, adaptive: adaptive, now: now).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
+        ReportRoutes(store: store, now: now).register(on: &api)
         ExportRoutes(store: store, now: now, temporaryRoot: configuration.temporaryDirectory ?? TemporaryExport.defaultRoot).register(on: &api)
         let jobs = RewardJobs(root: configuration.modelsDirectory ?? configuration.databasePath + ".models", databasePath: configuration.databasePath, store: store)
         RewardRoutes(store: store, jobs: jobs, now: now).register(on: &api)

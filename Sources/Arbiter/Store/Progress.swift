@@ -43,15 +43,4 @@ extension Assignments {
             try db.run("UPDATE pairs SET active_count = active_count - 1 WHERE id = ? AND active_count > 0", [.int(row.pair)])
         }
     }
-
-    /// Records "a problem with this pair".
-    public static func report(_ db: Database, assignmentID: Int, userID: Int, reason: String, now: Int64) throws {
-        guard let row = try db.queryFirst(
-            "SELECT user_id, pair_id FROM assignments WHERE id = ?", [.int(Int64(assignmentID))], { ($0.int(0), $0.int64(1)) })
-        else { throw Annotations.Refusal.noSuchAssignment }
-        guard row.0 == userID else { throw Annotations.Refusal.notYours }
-        try db.run(
-            "INSERT INTO pair_reports (pair_id, user_id, assignment_id, reason, created_at) VALUES (?, ?, ?, ?, ?)",
-            [.int(row.1), .int(Int64(userID)), .int(Int64(assignmentID)), .text(reason), .int(now)])
-    }
 }
