@@ -218,6 +218,18 @@ extension Connection {
             waiter.resume()
         }
         if output.isEmpty && phase == .closing { lingeringClose() }
+        if pausedForOutput && phase != .closed
+            && outputBytes <= core.configuration.maxPendingOutputBytes / 2 && output.count <= core.configuration.maxPendingResponses / 2 {
+            // Drained enough: take the next requests — on the next loop turn, so that
+            // a fast reader does not turn flush → parse → flush into deep recursion.
+            pausedForOutput = false
+            loop.execute { [self] in if phase != .closed { resume() } }
+        }
+    }
+
+    /// Pipelining back-pressure: more unsent output than the configuration allows.
+    func outputIsBacklogged() -> Bool {
+        outputBytes > core.configuration.maxPendingOutputBytes || output.count > core.configuration.maxPendingResponses
     }
 
     /// `SSL_write` of the first queued bytes (up to 64 KiB gathered from the
@@ -332,6 +344,8 @@ extension Connection {
             deadline = 0
             fail(HTTPError(.requestTimeout, code: "request_timeout", message: "request not received in time"))
             if !output.isEmpty { flush() }
+        case .admitting:
+            close()  // the check itself hung (the database, say): the client may retry
         case .handling, .streaming, .closing, .closed:
             deadline = 0
         }

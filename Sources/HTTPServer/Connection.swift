@@ -15,6 +15,8 @@ final class Connection: EventHandler, @unchecked Sendable {
         case idle
         /// Reading a request head.
         case head
+        /// The route's admission check runs on the head; the body waits unread.
+        case admitting
         /// Reading a request body.
         case body
         /// A handler is running.
@@ -51,11 +53,15 @@ final class Connection: EventHandler, @unchecked Sendable {
     var chunkedDecoder: ChunkedDecoder?
     var requestStart: UInt64 = 0
     var keepAlive = true
+    /// What the route's admission check returned for the request being read.
+    var admission: (any Sendable)?
     // Output.
     var output: [[UInt8]] = []
     var outputOffset = 0
     var outputBytes = 0
     var drainWaiter: CheckedContinuation<Void, any Error>?
+    /// Too much unsent output: no reading and no parsing until it drains.
+    var pausedForOutput = false
     /// The TLS session (OpenSSL `SSL*`), or nil for plain HTTP.
     var tls: OpaquePointer?
     // Timeouts (monotonic ns; 0 = none).
@@ -105,10 +111,10 @@ final class Connection: EventHandler, @unchecked Sendable {
     /// Reads while the socket has data and the connection may take more input.
     func readAvailable() {
         let buffer = loop.readBuffer
-        reading: while canRead {
+        reading: while canRead && !pausedForOutput {
             switch phase {
             case .idle, .head, .body, .lingering: break
-            case .handling, .streaming, .closing: break reading
+            case .admitting, .handling, .streaming, .closing: break reading
             case .closed: return
             }
             let count = tls.map { transportReadTLS($0, buffer) } ?? Glibc.read(fd, buffer.baseAddress, buffer.count)
@@ -166,7 +172,7 @@ final class Connection: EventHandler, @unchecked Sendable {
         switch phase {
         case .idle:
             if output.isEmpty { close() } else { phase = .closing }
-        case .head, .body, .lingering:
+        case .head, .admitting, .body, .lingering:
             close()
         case .handling, .streaming:
             keepAlive = false
@@ -182,6 +188,12 @@ final class Connection: EventHandler, @unchecked Sendable {
         while true {
             switch phase {
             case .idle, .head:
+                if phase == .idle && outputIsBacklogged() {
+                    // The client is not reading its answers: stop taking questions.
+                    pausedForOutput = true
+                    compactInbox()
+                    return
+                }
                 if phase == .idle {
                     // Empty lines before a request line are ignored (RFC 9112 §2.2).
                     while inbox.count - inboxStart >= 2 && inbox[inboxStart] == 0x0D && inbox[inboxStart + 1] == 0x0A {
@@ -227,7 +239,7 @@ final class Connection: EventHandler, @unchecked Sendable {
                     return
                 }
                 dispatch()
-            case .handling, .streaming, .closing, .lingering, .closed:
+            case .admitting, .handling, .streaming, .closing, .lingering, .closed:
                 compactInbox()
                 return
             }
@@ -243,6 +255,7 @@ final class Connection: EventHandler, @unchecked Sendable {
         var maxBody = core.configuration.maxBodyBytes
         if case .found(let route, _) = match, let routeLimit = route.maxBodyBytes { maxBody = routeLimit }
         body = []
+        admission = nil
         switch parsed.framing {
         case .none:
             dispatch()
@@ -252,12 +265,54 @@ final class Connection: EventHandler, @unchecked Sendable {
                 return
             }
             bodyRemaining = length
+            // A body that came whole with its head costs nothing more to read: the
+            // handler checks the caller as usual. Otherwise the caller is checked first.
+            if inbox.count - inboxStart < length, admit(parsed) { return }
             body.reserveCapacity(min(length, 1 << 20))
             startBody(parsed)
         case .chunked:
             chunkedDecoder = ChunkedDecoder(maxBodyBytes: maxBody)
+            if admit(parsed) { return }
             startBody(parsed)
         }
+    }
+
+    /// Runs the route's admission check on the head, if it has one; true when it
+    /// was started (the body then waits until it answers).
+    private func admit(_ parsed: RequestHead) -> Bool {
+        guard case .found(let route, let parameters) = match, let check = route.admission else { return false }
+        phase = .admitting
+        deadline = clinux_monotonic_ns() + core.configuration.headerReadTimeout.nanoseconds
+        var head = makeRequest(parsed, body: [])
+        head.parameters = parameters
+        let request = head
+        let core = self.core
+        Task(executorPreference: loop) {
+            do {
+                let value = try await check(request)
+                self.onLoop { connection in connection.admitted(value, parsed) }
+            } catch {
+                let response = core.response(for: error, request: request)
+                self.onLoop { connection in connection.refused(response, for: request) }
+            }
+        }
+        return true
+    }
+
+    private func admitted(_ value: (any Sendable)?, _ parsed: RequestHead) {
+        guard phase == .admitting else { return }  // closed meanwhile
+        admission = value
+        if case .contentLength(let length) = parsed.framing { body.reserveCapacity(min(length, 1 << 20)) }
+        startBody(parsed)
+        resume()
+    }
+
+    /// The caller may not send this body: answer and close without reading it.
+    private func refused(_ response: Response, for request: Request) {
+        guard phase == .admitting else { return }
+        keepAlive = false
+        send(response, for: request)
+        if !output.isEmpty { flush() }
     }
 
     private func startBody(_ parsed: RequestHead) {
@@ -313,18 +368,9 @@ final class Connection: EventHandler, @unchecked Sendable {
         guard let head else { return }
         let requestBody = body
         body = []
-        let trusted = core.configuration.trustedProxies
-        let client = IPRange.clientAddress(peer: remoteAddress, forwardedFor: head.headers.values("x-forwarded-for"), trusted: trusted)
-        var request = Request(
-            method: head.method, target: head.target, version: head.version,
-            headers: head.headers, body: requestBody, remoteAddress: client
-        )
-        if core.configuration.tls != nil {
-            request.scheme = "https"
-        } else if !trusted.isEmpty, trusted.contains(where: { $0.contains(remoteAddress) }),
-                  let proto = head.headers["x-forwarded-proto"]?.lowercased(), proto == "https" || proto == "http" {
-            request.scheme = proto
-        }
+        var request = makeRequest(head, body: requestBody)
+        request.admission = admission
+        admission = nil
         deadline = 0
         switch match {
         case .found(let route, let parameters):
@@ -361,6 +407,24 @@ final class Connection: EventHandler, @unchecked Sendable {
         case .badPath:
             send(HTTPError(.badRequest, code: "bad_request", message: "malformed path").response, for: request)
         }
+    }
+
+    /// The request as handlers see it: the client's address and scheme (a trusted
+    /// proxy's forwarded ones, see `trustedProxies`).
+    private func makeRequest(_ head: RequestHead, body: [UInt8]) -> Request {
+        let trusted = core.configuration.trustedProxies
+        let client = IPRange.clientAddress(peer: remoteAddress, forwardedFor: head.headers.values("x-forwarded-for"), trusted: trusted)
+        var request = Request(
+            method: head.method, target: head.target, version: head.version,
+            headers: head.headers, body: body, remoteAddress: client
+        )
+        if core.configuration.tls != nil {
+            request.scheme = "https"
+        } else if !trusted.isEmpty, trusted.contains(where: { $0.contains(remoteAddress) }),
+                  let proto = head.headers["x-forwarded-proto"]?.lowercased(), proto == "https" || proto == "http" {
+            request.scheme = proto
+        }
+        return request
     }
 
     /// An async handler finished.

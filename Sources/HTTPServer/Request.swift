@@ -37,6 +37,8 @@ public struct Request: Sendable {
     public let remoteAddress: String
     /// `https` when the connection is TLS — or a trusted proxy says so — else `http`.
     public internal(set) var scheme = "http"
+    /// What the route's ``Admission`` returned, when it ran before the body was read.
+    public internal(set) var admission: (any Sendable)?
 
     /// Creates a request; the server does this, tests may too.
     public init(

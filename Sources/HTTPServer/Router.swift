@@ -3,6 +3,14 @@
 /// without holding up other connections; it must not block the thread.
 public typealias Handler = @Sendable (Request) async throws -> Response
 
+/// Decides, from the request head alone (its body not read yet, `body` empty),
+/// whether the caller may send a body to this route: throw to refuse (the error
+/// is the response, and the connection closes without reading the body). What it
+/// returns reaches the handler as ``Request/admission`` (e.g. the authenticated
+/// caller). It runs only when the body has not already arrived with the head, so
+/// an unauthorised client can never make the server read, or buffer, its upload.
+public typealias Admission = @Sendable (Request) async throws -> (any Sendable)?
+
 /// A handler that runs directly on the event loop thread with no task hop — for
 /// work that never blocks and takes microseconds (health checks, cached files).
 public typealias InlineHandler = @Sendable (Request) throws -> Response
@@ -17,6 +25,8 @@ struct Route: Sendable {
     let pattern: String
     /// Overrides ``Server/Configuration/maxBodyBytes`` for this route (uploads).
     let maxBodyBytes: Int?
+    /// Checks the caller before the body is read (see ``Admission``).
+    var admission: Admission?
 }
 
 /// Builds the route table: methods, literal segments and `{name}` parameters.
@@ -37,9 +47,12 @@ public struct Router: Sendable {
     /// An empty router.
     public init() {}
 
-    /// Adds an async route. `maxBodyBytes` raises or lowers the body limit for it.
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping Handler) {
-        insert(method, pattern, Route(kind: .async(handler), pattern: pattern, maxBodyBytes: maxBodyBytes))
+    /// Adds an async route. `maxBodyBytes` raises or lowers the body limit for it;
+    /// `admission` checks the caller on the head, before any body byte is read.
+    public mutating func add(
+        _ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, admission: Admission? = nil, _ handler: @escaping Handler
+    ) {
+        insert(method, pattern, Route(kind: .async(handler), pattern: pattern, maxBodyBytes: maxBodyBytes, admission: admission))
     }
 
     /// Adds a route whose handler runs on the event loop thread (see ``InlineHandler``).

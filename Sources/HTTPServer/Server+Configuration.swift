@@ -39,6 +39,12 @@ extension Server {
         public var shutdownGracePeriod: Duration = .seconds(10)
         /// A streamed response's `write` suspends while more than this is unsent. Default 256 KiB.
         public var streamHighWaterBytes = 256 * 1024
+        /// Pipelining back-pressure: a connection whose unsent output passes this
+        /// many bytes, or ``maxPendingResponses`` responses, is not read from (and
+        /// its buffered requests wait) until half of it has been sent. Default 1 MiB.
+        public var maxPendingOutputBytes = 1 << 20
+        /// See ``maxPendingOutputBytes``. Default 64.
+        public var maxPendingResponses = 64
         /// Log one line per request through swift-log (label `arbiter.access`, level info).
         public var accessLog = true
         /// Paths that carry a secret (`/invite/<token>`): the access log shows the

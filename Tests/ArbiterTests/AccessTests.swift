@@ -121,3 +121,45 @@ extension String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
+
+/// Bodies are read only for callers allowed on the route: the caller is checked
+/// on the head, `100 Continue` comes after that check, and anonymous routes keep
+/// small limits.
+@Suite struct AuthenticationBeforeBodyTests {
+    @Test func anonymousUploadsAreRefusedBeforeTheBody() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 0)
+        let annotator = try await app.user("ann")
+        let admin = try await app.user("boss", role: .admin)
+        for (credentials, status) in [("", 401), ("Authorization: Bearer \(annotator)\r\n", 403), ("Authorization: Bearer arb_nope\r\n", 401)] {
+            // 512 MiB announced, nothing sent: the answer comes at once, never a 100.
+            let client = try app.client()
+            try client.send("POST /api/projects/\(project.id)/pairs HTTP/1.1\r\nHost: test\r\n\(credentials)Content-Length: 536870912\r\nExpect: 100-continue\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == status, "\(credentials): \(response)")
+            #expect(response.header("connection") == "close")
+            #expect(client.isClosedByServer(), "the unread body ends the connection")
+        }
+        // The admin gets 100 Continue, then sends the body.
+        let line = #"{"id":"q1","prompt":"p","response_a":"a","response_b":"b"}"# + "\n"
+        let client = try app.client()
+        try client.send("POST /api/projects/\(project.id)/pairs HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(admin)\r\nContent-Length: \(line.utf8.count)\r\nExpect: 100-continue\r\n\r\n")
+        let interim = try client.readResponse()
+        #expect(interim.status == 100)
+        try client.send(line)
+        let done = try client.readResponse()
+        #expect(done.status == 200 || done.status == 201, "\(done)")
+        #expect(try await app.count("SELECT count(*) FROM pairs") == 1)
+        // A body that arrives with its head needs no extra round: the usual path.
+        #expect(try app.call("POST", "/api/projects/\(project.id)/pairs", admin, line).status < 300)
+        await app.stop()
+    }
+
+    @Test func anonymousRoutesTakeSmallBodies() async throws {
+        let app = try TestApp()
+        let big = try app.client().request("POST", "/api/login", headers: ["Content-Type": "application/json"],
+                                           body: Array(repeating: UInt8(ascii: " "), count: 64 * 1024 + 1))
+        #expect(big.status == 413)
+        await app.stop()
+    }
+}

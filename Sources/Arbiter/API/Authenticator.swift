@@ -200,15 +200,21 @@ struct APIRouter {
         specs.append(RouteSpec(method: method, pattern: pattern, access: access))
         let auth = self.auth
         guard case .roles(let roles) = access else { return }
-        router.add(method, pattern, maxBodyBytes: maxBodyBytes) { request in
-            let caller = try await auth.require(request, roles)
-            return try await handler(request, caller)
+        // The caller is checked on the head, before a body that has not arrived
+        // yet is read (`Admission`); the handler reuses that answer.
+        let admission: Admission = { request in try await auth.require(request, roles) }
+        router.add(method, pattern, maxBodyBytes: maxBodyBytes, admission: admission) { request in
+            if let caller = request.admission as? Caller { return try await handler(request, caller) }
+            return try await handler(request, try await auth.require(request, roles))
         }
     }
+
+    /// The body limit of routes anyone may call (sign-in, accepting a link).
+    static let publicMaxBodyBytes = 64 * 1024
 
     /// A route anyone may call.
     mutating func addPublic(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping @Sendable (Request) async throws -> Response) {
         specs.append(RouteSpec(method: method, pattern: pattern, access: .anyone))
-        router.add(method, pattern, handler)
+        router.add(method, pattern, maxBodyBytes: Self.publicMaxBodyBytes, handler)
     }
 }
