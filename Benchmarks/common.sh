@@ -24,7 +24,7 @@ seed_project() {
 
 # start_server DB PORT → sets $server (pid) once /healthz answers
 start_server() {
-    "$arbiter" serve --db "$1" --migrations-dir "$root/Migrations" --public-dir "$root/Public" --port "$2" --log-level notice >/dev/null 2>&1 &
+    "$arbiter" serve --db "$1" --migrations-dir "$root/Migrations" --public-dir "$root/Public" --port "$2" --log-level notice --max-connections-per-address 100000 >/dev/null 2>&1 &
     server=$!
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null && return 0; sleep 0.1; done
     echo "the server did not start" >&2

@@ -31,7 +31,7 @@ python3 "$root/Benchmarks/import/generate.py" "$pairs" > "$work/pairs.jsonl"
 python3 "$here/seed_annotators.py" "$db" 1000 > "$work/tokens"
 head -64 "$work/tokens" > "$work/tokens64"
 
-"$arbiter" serve --db "$db" --migrations-dir "$root/Migrations" --public-dir "$root/Public" --port "$port" >/dev/null 2>&1 &
+"$arbiter" serve --max-connections-per-address 100000 --db "$db" --migrations-dir "$root/Migrations" --public-dir "$root/Public" --port "$port" >/dev/null 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 

@@ -31,17 +31,17 @@ peer_port=18481
 single_port=18482
 tls_port=18483
 # Ours with its defaults: one event loop per core, access log on (to /dev/null).
-"$root/.build/release/arbiter" serve --port "$ours_port" --public-dir "$public" --db "$public/ours.sqlite" >/dev/null 2>&1 &
+"$root/.build/release/arbiter" serve --max-connections-per-address 100000 --port "$ours_port" --public-dir "$public" --db "$public/ours.sqlite" >/dev/null 2>&1 &
 ours_pid=$!
 # Ours with one event loop: wrk takes one of the two cores, and two busy loops
 # sharing the other one wait on each other's scheduler slices.
-"$root/.build/release/arbiter" serve --port "$single_port" --threads 1 --public-dir "$public" --db "$public/single.sqlite" >/dev/null 2>&1 &
+"$root/.build/release/arbiter" serve --max-connections-per-address 100000 --port "$single_port" --threads 1 --public-dir "$public" --db "$public/single.sqlite" >/dev/null 2>&1 &
 single_pid=$!
 # Ours over HTTPS (self-signed certificate; wrk keeps connections, so this is the
 # record layer's cost, not the handshake's).
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$public/key.pem" -out "$public/cert.pem" -days 1 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
-"$root/.build/release/arbiter" serve --port "$tls_port" --public-dir "$public" --db "$public/tls.sqlite" \
+"$root/.build/release/arbiter" serve --max-connections-per-address 100000 --port "$tls_port" --public-dir "$public" --db "$public/tls.sqlite" \
     --tls-cert "$public/cert.pem" --tls-key "$public/key.pem" >/dev/null 2>&1 &
 tls_pid=$!
 "$here/HummingbirdPeer/.build/release/HummingbirdPeer" "$peer_port" "$public" >/dev/null 2>&1 &

@@ -33,6 +33,10 @@ struct Serve: AsyncParsableCommand {
             help: "A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For and X-Forwarded-Proto are believed.")
     var trustedProxies: [String] = []
 
+    @Option(name: .customLong("max-connections-per-address"),
+            help: "Most open connections from one client address (default 256; trusted proxies exempt).")
+    var maxConnectionsPerAddress: Int?
+
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int?
 
@@ -44,6 +48,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be between 0 and 65535") }
+        if let maxConnectionsPerAddress, !(1...1_000_000).contains(maxConnectionsPerAddress) {
+            throw ArgumentParser.ValidationError("--max-connections-per-address must be between 1 and 1000000")
+        }
         if let threads, !(1...256).contains(threads) { throw ArgumentParser.ValidationError("--threads must be between 1 and 256") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ArgumentParser.ValidationError("--tls-cert and --tls-key go together") }
         for proxy in trustedProxies {
@@ -65,6 +72,7 @@ struct Serve: AsyncParsableCommand {
         configuration.http.host = host
         configuration.http.port = port
         if let threads { configuration.http.eventLoops = threads }
+        if let maxConnectionsPerAddress { configuration.http.maxConnectionsPerAddress = maxConnectionsPerAddress }
         configuration.http.trustedProxies = trustedProxies.compactMap { try? IPRange($0) }
         configuration.publicDirectory = publicDir
         configuration.databasePath = database.db

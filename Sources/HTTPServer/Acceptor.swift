@@ -81,11 +81,16 @@ final class Acceptor: EventHandler, @unchecked Sendable {
                     return
                 }
             }
+            let remote = SocketAddress.describe(storage)
+            guard core.connectionOpened(address: remote) else {
+                // One address may not hold more than its share: a short 503, then close.
+                _ = Self.tooManyConnections.withUnsafeBytes { Glibc.write(client, $0.baseAddress, $0.count) }
+                Glibc.close(client)
+                continue
+            }
             var one: Int32 = 1
             setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            core.openConnections.add(1, ordering: .relaxed)
             core.acceptedConnections.add(1, ordering: .relaxed)
-            let remote = SocketAddress.describe(storage)
             let target = targets[next]
             next = (next + 1) % targets.count
             if target.loop === loop {
@@ -95,6 +100,11 @@ final class Acceptor: EventHandler, @unchecked Sendable {
             }
         }
     }
+
+    static let tooManyConnections: [UInt8] = {
+        let body = #"{"error":{"code":"too_many_connections","message":"too many connections from this address"}}"#
+        return Array("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\nRetry-After: 1\r\n\r\n\(body)".utf8)
+    }()
 
     private func pause(until time: UInt64) {
         guard armed else { return }

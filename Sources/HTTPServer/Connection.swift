@@ -51,6 +51,8 @@ final class Connection: EventHandler, @unchecked Sendable {
     var body: [UInt8] = []
     var bodyRemaining = 0
     var chunkedDecoder: ChunkedDecoder?
+    /// When the body began (monotonic ns): its deadline is counted from here.
+    var bodyStart: UInt64 = 0
     var requestStart: UInt64 = 0
     var keepAlive = true
     /// What the route's admission check returned for the request being read.
@@ -125,7 +127,6 @@ final class Connection: EventHandler, @unchecked Sendable {
                 // OpenSSL says WANT_READ.
                 if count < buffer.count && !peerHungUp && tls == nil { canRead = false }
                 if phase == .lingering { continue }
-                if phase == .body { deadline = clinux_monotonic_ns() + core.configuration.bodyReadTimeout.nanoseconds }
                 inbox.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]).bindMemory(to: UInt8.self))
                 processInbox()
             } else if count == 0 {
@@ -317,15 +318,29 @@ final class Connection: EventHandler, @unchecked Sendable {
 
     private func startBody(_ parsed: RequestHead) {
         phase = .body
-        deadline = clinux_monotonic_ns() + core.configuration.bodyReadTimeout.nanoseconds
+        bodyStart = clinux_monotonic_ns()
+        // A deadline for the whole body, not an idle timer that each byte restarts.
+        if case .contentLength(let length) = parsed.framing {
+            deadline = bodyStart + bodyAllowance(bytes: length)
+        } else {
+            deadline = bodyStart + core.configuration.bodyReadTimeout.nanoseconds
+        }
         if parsed.expectsContinue && inboxStart == inbox.count {
             enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
         }
     }
 
+    /// Time allowed for `bytes` of body: `max(bodyReadTimeout, bytes / minBodyBytesPerSecond)`, in ns.
+    private func bodyAllowance(bytes: Int) -> UInt64 {
+        let atRate = UInt64(bytes) * 1_000_000_000 / UInt64(max(1, core.configuration.minBodyBytesPerSecond))
+        return max(core.configuration.bodyReadTimeout.nanoseconds, atRate)
+    }
+
     /// Moves body bytes out of the inbox; true when the body is complete.
     private func readBody() -> Bool {
         if var decoder = chunkedDecoder {
+            // A chunked body's size is unknown: it earns time as it arrives.
+            defer { deadline = bodyStart + bodyAllowance(bytes: body.count) + core.configuration.bodyReadTimeout.nanoseconds }
             do {
                 let consumed = try inbox.withUnsafeBufferPointer { all throws(HTTPError) in
                     try decoder.decode(UnsafeBufferPointer(rebasing: all[inboxStart...]), into: &body)

@@ -31,14 +31,14 @@ final class LoopConnections: @unchecked Sendable {
     func adopt(fd: Int32, remoteAddress: String) {
         if draining {
             Glibc.close(fd)
-            core.openConnections.subtract(1, ordering: .relaxed)
+            core.connectionClosed(address: remoteAddress)
             return
         }
         let connection = Connection(fd: fd, loop: loop, core: core, remoteAddress: remoteAddress, owner: self)
         if let context = core.configuration.tls {
             guard let session = context.session(fd: fd) else {
                 Glibc.close(fd)
-                core.openConnections.subtract(1, ordering: .relaxed)
+                core.connectionClosed(address: remoteAddress)
                 return
             }
             connection.tls = session
@@ -48,7 +48,7 @@ final class LoopConnections: @unchecked Sendable {
             try loop.register(fd: fd, events: events, handler: connection)
         } catch {
             Glibc.close(fd)
-            core.openConnections.subtract(1, ordering: .relaxed)
+            core.connectionClosed(address: remoteAddress)
             return
         }
         connection.slot = connections.count
@@ -63,7 +63,7 @@ final class LoopConnections: @unchecked Sendable {
             connections[slot] = last
             last.slot = slot
         }
-        core.openConnections.subtract(1, ordering: .relaxed)
+        core.connectionClosed(address: connection.remoteAddress)
         onClose?()
         if draining && connections.isEmpty { finishDrain() }
     }

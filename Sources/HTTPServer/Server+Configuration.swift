@@ -31,7 +31,8 @@ extension Server {
         public var headerReadTimeout: Duration = .seconds(10)
         /// Time an idle keep-alive connection is kept. Default 60 s.
         public var idleTimeout: Duration = .seconds(60)
-        /// Longest pause between pieces of a request body: 408. Default 30 s.
+        /// The least time a request body is given, from its first byte (see
+        /// ``minBodyBytesPerSecond``): past the deadline, 408. Default 30 s.
         public var bodyReadTimeout: Duration = .seconds(30)
         /// Longest a client may leave written response bytes unread. Default 30 s.
         public var writeTimeout: Duration = .seconds(30)
@@ -39,6 +40,13 @@ extension Server {
         public var shutdownGracePeriod: Duration = .seconds(10)
         /// A streamed response's `write` suspends while more than this is unsent. Default 256 KiB.
         public var streamHighWaterBytes = 256 * 1024
+        /// Most open connections from one client address (trusted proxies exempt);
+        /// past it, a new connection gets a 503 and is closed. Default 256.
+        public var maxConnectionsPerAddress = 256
+        /// Bodies must arrive at least this fast: the whole body is due within
+        /// `max(bodyReadTimeout, size / rate)` of its start (chunked bodies earn
+        /// time as they arrive), so a body sent a byte at a time is cut. Default 64 KiB/s.
+        public var minBodyBytesPerSecond = 64 * 1024
         /// Pipelining back-pressure: a connection whose unsent output passes this
         /// many bytes, or ``maxPendingResponses`` responses, is not read from (and
         /// its buffered requests wait) until half of it has been sent. Default 1 MiB.

@@ -10,6 +10,8 @@ final class ServerCore: Sendable {
     /// Access log; nil when disabled or below its level.
     let accessLogger: Logger?
     let openConnections = Atomic<Int>(0)
+    /// Open connections per peer address (trusted proxies not counted).
+    let connectionsByAddress = Mutex<[String: Int]>([:])
     let acceptedConnections = Atomic<Int>(0)
     let draining = Atomic<Bool>(false)
     /// `defaultHeaders`, each serialised once (`Name: value\r\n`).
@@ -24,6 +26,32 @@ final class ServerCore: Sendable {
         var access = Logger(label: "arbiter.access")
         access.logLevel = logger.logLevel
         self.accessLogger = configuration.accessLog && access.logLevel <= .info ? access : nil
+    }
+
+    /// Counts a new connection from `address`; false (nothing counted) when that
+    /// address already holds `maxConnectionsPerAddress`.
+    func connectionOpened(address: String) -> Bool {
+        if configuration.trustedProxies.contains(where: { $0.contains(address) }) {
+            openConnections.add(1, ordering: .relaxed)
+            return true
+        }
+        let admitted = connectionsByAddress.withLock { counts -> Bool in
+            let count = counts[address, default: 0]
+            guard count < configuration.maxConnectionsPerAddress else { return false }
+            counts[address] = count + 1
+            return true
+        }
+        if admitted { openConnections.add(1, ordering: .relaxed) }
+        return admitted
+    }
+
+    /// The connection from `address` is gone.
+    func connectionClosed(address: String) {
+        openConnections.subtract(1, ordering: .relaxed)
+        connectionsByAddress.withLock { counts in
+            guard let count = counts[address] else { return }
+            counts[address] = count > 1 ? count - 1 : nil
+        }
     }
 
     /// The response for an error thrown by a handler: its own status if it is an

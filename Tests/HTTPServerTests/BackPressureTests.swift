@@ -36,3 +36,50 @@ import TestSupport
         await server.stop()
     }
 }
+
+/// Slow and greedy clients: a body has a deadline, not an idle timer; one address
+/// holds a bounded number of connections.
+@Suite struct DeadlineTests {
+    @Test func aBodySentAByteAtATimeIsCutAtItsDeadline() async throws {
+        let server = try TestServer(router: TestRoutes.make()) {
+            $0.bodyReadTimeout = .seconds(1)
+            $0.minBodyBytesPerSecond = 1000
+        }
+        let client = try server.client(timeout: 10)
+        try client.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n")
+        var sent = 0
+        // One byte every 200 ms would take 20 s; each byte used to restart the timer.
+        while sent < 100 && !client.hasPendingData() {
+            try? client.send("x")
+            sent += 1
+            usleep(200_000)
+        }
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+        #expect(sent < 20, "cut after about a second, not after the 100 bytes (\(sent) sent)")
+        await server.stop()
+    }
+
+    @Test func oneAddressHoldsABoundedNumberOfConnections() async throws {
+        let server = try TestServer(router: TestRoutes.make()) { $0.maxConnectionsPerAddress = 4 }
+        var held: [RawClient] = []
+        for _ in 0..<4 {
+            let client = try server.client()
+            #expect(try client.request("GET", "/healthz").status == 200)
+            held.append(client)
+        }
+        let fifth = try server.client()
+        let refused = try fifth.readResponse()
+        #expect(refused.status == 503 && refused.bodyText.contains("too_many_connections"))
+        #expect(fifth.isClosedByServer())
+        held.removeLast()  // closes one
+        var admitted = false
+        for _ in 0..<50 where !admitted {
+            usleep(20_000)
+            admitted = (try? server.client().request("GET", "/healthz").status) == 200
+        }
+        #expect(admitted, "a slot frees when a connection closes")
+        #expect(held.count == 3)
+        await server.stop()
+    }
+}
