@@ -1,5 +1,6 @@
 public import HTTPServer
 public import JSON
+import Storage
 
 extension ValidationError: HTTPResponseError {
     public var status: HTTPStatus { .badRequest }
@@ -73,12 +74,30 @@ extension Response {
 }
 
 extension Request {
-    /// The body as one JSON value (400 when it is not JSON).
-    func jsonBody() throws -> JSONValue {
+    /// Bodies up to this size are parsed where the handler runs (its event loop);
+    /// larger ones on ``Workers/heavy``, so that no client stalls a loop with one.
+    static let inlineJSONBytes = 64 * 1024
+
+    /// The body as one JSON value (400 when it is not JSON), parsed off the event
+    /// loop when it is large.
+    func jsonBody() async throws -> JSONValue {
+        let body = self.body
+        guard body.count > Self.inlineJSONBytes else { return try Self.parse(body) }
+        return try await Workers.heavy.run { try Self.parse(body) }
+    }
+
+    private static func parse(_ body: [UInt8]) throws -> JSONValue {
         do {
             return try JSONValue.parse(body)
         } catch {
             throw APIError.invalidJSON(error)
         }
     }
+}
+
+/// Threads for CPU-heavy request work (large JSON bodies, reward scoring), so that
+/// it never runs on an event loop: `/healthz` and every other connection on that
+/// loop keep being answered while it runs.
+enum Workers {
+    static let heavy = ThreadPool(name: "heavy", threads: 2)
 }

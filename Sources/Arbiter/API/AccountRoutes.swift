@@ -34,7 +34,7 @@ struct AccountRoutes: Sendable {
 
     func login(_ request: Request) async throws -> Response {
         try Self.requireJSONFromThisSite(request)
-        let body = try request.jsonBody()
+        let body = try await request.jsonBody()
         guard let object = body.objectValue else { throw ValidationError("body: expected a JSON object") }
         guard let username = object["username"]?.stringValue, !username.isEmpty, username.utf8.count <= 64 else {
             throw ValidationError("username: expected a string of 1 to 64 characters")
@@ -134,7 +134,7 @@ struct AccountRoutes: Sendable {
 
     func updateUser(_ request: Request, _ caller: Caller) async throws -> Response {
         let userID = try request.parameters.int("id")
-        guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+        guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
         if let unknown = object.keys.first(where: { $0 != "role" && $0 != "disabled" }) {
             throw ValidationError("\(unknown): unknown field (expected role, disabled)")
         }
@@ -180,7 +180,7 @@ struct AccountRoutes: Sendable {
     // MARK: Invites
 
     func createInvite(_ request: Request, _ caller: Caller) async throws -> Response {
-        guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+        guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
         guard let text = object["role"]?.stringValue, let role = Role(rawValue: text) else {
             throw ValidationError("role: expected admin, reviewer or annotator")
         }
@@ -219,7 +219,7 @@ struct AccountRoutes: Sendable {
 
     func acceptInvite(_ request: Request) async throws -> Response {
         try Self.requireJSONFromThisSite(request)
-        guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+        guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
         guard let token = object["token"]?.stringValue else { throw ValidationError("token: expected the invite token") }
         guard let username = object["username"]?.stringValue else { throw ValidationError("username: expected a string") }
         guard let password = object["password"]?.stringValue else { throw ValidationError("password: expected a string") }

@@ -25,7 +25,7 @@ struct AnnotationRoutes: Sendable {
         }
         api.add(.POST, "/api/assignments/{id}/report", .annotating) { request, caller in
             let id = try request.parameters.int("id")
-            guard let object = try request.jsonBody().objectValue, let reason = object["reason"]?.stringValue,
+            guard let object = try await request.jsonBody().objectValue, let reason = object["reason"]?.stringValue,
                   !reason.trimmingWhitespace().isEmpty, reason.utf8.count <= PairReports.maxReasonBytes
             else { throw ValidationError("reason: a description of 1 to \(PairReports.maxReasonBytes) bytes") }
             let now = self.now()
@@ -59,7 +59,7 @@ struct AnnotationRoutes: Sendable {
 
     func submit(_ request: Request, _ user: User) async throws -> Response {
         let assignmentID = try request.parameters.int("id")
-        let body = try request.jsonBody()
+        let body = try await request.jsonBody()
         let now = self.now()
         let (annotation, replayed, projectID) = try await store.pool.write { db in
             try Annotations.submit(db, assignmentID: assignmentID, userID: user.id, body: body, now: now)
@@ -74,7 +74,7 @@ struct AnnotationRoutes: Sendable {
     /// Changes the caller's judgement on an assignment while its lease lasts (undo).
     func revise(_ request: Request, _ user: User) async throws -> Response {
         let assignmentID = try request.parameters.int("id")
-        let body = try request.jsonBody()
+        let body = try await request.jsonBody()
         let now = self.now()
         let (annotation, _, _) = try await store.pool.write { db in
             try Annotations.revise(db, assignmentID: assignmentID, userID: user.id, body: body, now: now)

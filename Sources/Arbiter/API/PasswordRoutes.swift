@@ -24,7 +24,7 @@ struct PasswordRoutes: Sendable {
         let userID = try request.parameters.int("id")
         var object = JSONObject()
         if !request.body.isEmpty {
-            guard let body = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            guard let body = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             if let unknown = body.keys.first(where: { $0 != "expires_in_hours" }) {
                 throw ValidationError("\(unknown): unknown field (expected expires_in_hours)")
             }
@@ -50,7 +50,7 @@ struct PasswordRoutes: Sendable {
 
     func accept(_ request: Request) async throws -> Response {
         try AccountRoutes.requireJSONFromThisSite(request)
-        guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+        guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
         guard let token = object["token"]?.stringValue else { throw ValidationError("token: expected the reset token") }
         guard let password = object["password"]?.stringValue else { throw ValidationError("password: expected a string") }
         try Password.validate(password)

@@ -10,7 +10,7 @@ struct ProjectRoutes: Sendable {
 
     func register(on api: inout APIRouter) {
         api.add(.POST, "/api/projects", .admin) { request, caller in
-            guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             if let unknown = object.keys.first(where: { $0 != "name" && !ProjectSettings.fields.contains($0) }) {
                 throw ValidationError("\(unknown): unknown field")
             }
@@ -30,7 +30,7 @@ struct ProjectRoutes: Sendable {
         }
         api.add(.PATCH, "/api/projects/{id}", .admin) { request, caller in
             let id = try request.parameters.int("id")
-            guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             if let unknown = object.keys.first(where: { $0 != "name" && !ProjectSettings.fields.contains($0) }) {
                 throw ValidationError("\(unknown): unknown field")
             }
@@ -60,7 +60,7 @@ struct ProjectRoutes: Sendable {
         api.add(.POST, "/api/projects/{id}/raters/{username}/status", .admin) { request, caller in
             let projectID = try request.parameters.int("id")
             let username = try request.parameters.require("username")
-            guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             guard let text = object["status"]?.stringValue, let decision = RaterStatus.Decision(rawValue: text) else {
                 throw ValidationError("status: expected quarantined, cleared or ok")
             }

@@ -21,7 +21,7 @@ struct RewardRoutes: Sendable {
     func register(on api: inout APIRouter) {
         api.add(.POST, "/api/projects/{id}/exports", .admin) { request, caller in
             let projectID = try request.parameters.int("id")
-            let options = try Self.options(request.body.isEmpty ? [:] : request.jsonBody())
+            let options = try Self.options(request.body.isEmpty ? [:] : await request.jsonBody())
             guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else {
                 throw APIError.noSuchProject
             }
@@ -53,19 +53,23 @@ struct RewardRoutes: Sendable {
         api.add(.POST, "/api/projects/{id}/reward/score", .reviewing) { request, _ in
             let projectID = try request.parameters.int("id")
             try await requireProject(projectID)
-            let body = try request.jsonBody()
+            let body = try await request.jsonBody()
             guard let items = body["items"]?.arrayValue else { throw ValidationError("items: expected an array of {response} or {chosen, rejected} objects") }
             guard items.count <= Self.maxScoreItems else { throw ValidationError("items: at most \(Self.maxScoreItems) per request") }
             guard let model = try jobs.model(projectID) else {
                 throw HTTPError(.notFound, code: "no_model", message: "no reward model has been trained for this project yet")
             }
-            var scores: [JSONValue] = []
-            for (index, item) in items.enumerated() {
-                do throws(ValidationError) {
-                    scores.append(try RewardTraining.score(model, item))
-                } catch {
-                    throw ValidationError("items[\(index)]: \(error.message)")
+            // Scoring a thousand items takes seconds: never on the event loop.
+            let scores = try await Workers.heavy.run { () throws -> [JSONValue] in
+                var scores: [JSONValue] = []
+                for (index, item) in items.enumerated() {
+                    do throws(ValidationError) {
+                        scores.append(try RewardTraining.score(model, item))
+                    } catch {
+                        throw ValidationError("items[\(index)]: \(error.message)")
+                    }
                 }
+                return scores
             }
             return .json(["scores": .array(scores)])
         }

@@ -27,7 +27,7 @@ struct TokenRoutes: Sendable {
             return .json(["tokens": .array(tokens)])
         }
         api.add(.POST, "/api/tokens", .admin) { request, caller in
-            guard let object = try request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             if let unknown = object.keys.first(where: { $0 != "username" && $0 != "label" }) {
                 throw ValidationError("\(unknown): unknown field (expected username, label)")
             }
