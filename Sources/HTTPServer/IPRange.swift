@@ -64,21 +64,12 @@ public struct IPRange: Sendable, Equatable, CustomStringConvertible {
     public static func clientAddress(peer: String, forwardedFor: [String], trusted: [IPRange]) -> String {
         guard !trusted.isEmpty, trusted.contains(where: { $0.contains(peer) }) else { return peer }
         var client = peer
-        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { String($0.trimmingSpacesAndTabs()) }
+        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { String($0.trimmingSpaces()) }
         for hop in hops.reversed() {
             guard bytes(hop) != nil else { break }
             client = hop
             if !trusted.contains(where: { $0.contains(hop) }) { break }
         }
         return client
-    }
-}
-
-extension Substring {
-    func trimmingSpacesAndTabs() -> Substring {
-        var slice = self
-        while slice.first == " " || slice.first == "\t" { slice = slice.dropFirst() }
-        while slice.last == " " || slice.last == "\t" { slice = slice.dropLast() }
-        return slice
     }
 }

@@ -118,14 +118,7 @@ public enum Annotations {
     public static func submit(
         _ db: Database, assignmentID: Int, userID: Int, body: JSONValue, now: Int64
     ) throws -> (annotation: Annotation, replayed: Bool, projectID: Int) {
-        guard let row = try db.queryFirst(
-            "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at FROM assignments WHERE id = ?",
-            [.int(Int64(assignmentID))], { row in
-                (project: row.int(0), pair: row.int64(1), user: row.int(2), kind: row.string(3), swapped: row.bool(4),
-                 state: row.string(5), expires: row.int64(6))
-            })
-        else { throw Refusal.noSuchAssignment }
-        guard row.user == userID else { throw Refusal.notYours }
+        let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
         if row.state == "completed", let existing = try find(db, assignmentID: assignmentID) {
             return (existing, true, row.project)
         }
@@ -156,6 +149,20 @@ public enum Annotations {
         return (annotation, false, row.project)
     }
 
+    /// An assignment of `userID` with what submitting and changing need.
+    static func assignmentRow(_ db: Database, assignmentID: Int, userID: Int) throws
+        -> (project: Int, pair: Int64, user: Int, kind: String, swapped: Bool, state: String, expires: Int64) {
+        guard let row = try db.queryFirst(
+            "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at FROM assignments WHERE id = ?",
+            [.int(Int64(assignmentID))], { row in
+                (project: row.int(0), pair: row.int64(1), user: row.int(2), kind: row.string(3), swapped: row.bool(4),
+                 state: row.string(5), expires: row.int64(6))
+            })
+        else { throw Refusal.noSuchAssignment }
+        guard row.user == userID else { throw Refusal.notYours }
+        return row
+    }
+
     /// The submission relative to the stored pair (left/right → A/B).
     static func canonical(_ submission: Submission, shownSwapped: Bool) -> (choice: Choice, aspects: JSONObject?) {
         let choice = Choice(shown: submission.choice, shownSwapped: shownSwapped)
@@ -170,14 +177,7 @@ public enum Annotations {
     public static func revise(
         _ db: Database, assignmentID: Int, userID: Int, body: JSONValue, now: Int64
     ) throws -> (annotation: Annotation, changed: Bool, projectID: Int) {
-        guard let row = try db.queryFirst(
-            "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at FROM assignments WHERE id = ?",
-            [.int(Int64(assignmentID))], { row in
-                (project: row.int(0), pair: row.int64(1), user: row.int(2), kind: row.string(3), swapped: row.bool(4),
-                 state: row.string(5), expires: row.int64(6))
-            })
-        else { throw Refusal.noSuchAssignment }
-        guard row.user == userID else { throw Refusal.notYours }
+        let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
         guard row.state == "completed", let current = try find(db, assignmentID: assignmentID) else { throw Refusal.notJudged }
         guard row.expires > now else { throw Refusal.tooLateToChange }
         guard let project = try ProjectRepository.find(db, id: row.project) else { throw Refusal.noSuchAssignment }
