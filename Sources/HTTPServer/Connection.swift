@@ -278,45 +278,8 @@ final class Connection: EventHandler, @unchecked Sendable {
         }
     }
 
-    /// Runs the route's admission check on the head, if it has one; true when it
-    /// was started (the body then waits until it answers).
-    private func admit(_ parsed: RequestHead) -> Bool {
-        guard case .found(let route, let parameters) = match, let check = route.admission else { return false }
-        phase = .admitting
-        deadline = clinux_monotonic_ns() + core.configuration.headerReadTimeout.nanoseconds
-        var head = makeRequest(parsed, body: [])
-        head.parameters = parameters
-        let request = head
-        let core = self.core
-        Task(executorPreference: loop) {
-            do {
-                let value = try await check(request)
-                self.onLoop { connection in connection.admitted(value, parsed) }
-            } catch {
-                let response = core.response(for: error, request: request)
-                self.onLoop { connection in connection.refused(response, for: request) }
-            }
-        }
-        return true
-    }
 
-    private func admitted(_ value: (any Sendable)?, _ parsed: RequestHead) {
-        guard phase == .admitting else { return }  // closed meanwhile
-        admission = value
-        if case .contentLength(let length) = parsed.framing { body.reserveCapacity(min(length, 1 << 20)) }
-        startBody(parsed)
-        resume()
-    }
-
-    /// The caller may not send this body: answer and close without reading it.
-    private func refused(_ response: Response, for request: Request) {
-        guard phase == .admitting else { return }
-        keepAlive = false
-        send(response, for: request)
-        if !output.isEmpty { flush() }
-    }
-
-    private func startBody(_ parsed: RequestHead) {
+    func startBody(_ parsed: RequestHead) {
         phase = .body
         bodyStart = clinux_monotonic_ns()
         // A deadline for the whole body, not an idle timer that each byte restarts.
@@ -424,23 +387,6 @@ final class Connection: EventHandler, @unchecked Sendable {
         }
     }
 
-    /// The request as handlers see it: the client's address and scheme (a trusted
-    /// proxy's forwarded ones, see `trustedProxies`).
-    private func makeRequest(_ head: RequestHead, body: [UInt8]) -> Request {
-        let trusted = core.configuration.trustedProxies
-        let client = IPRange.clientAddress(peer: remoteAddress, forwardedFor: head.headers.values("x-forwarded-for"), trusted: trusted)
-        var request = Request(
-            method: head.method, target: head.target, version: head.version,
-            headers: head.headers, body: body, remoteAddress: client
-        )
-        if core.configuration.tls != nil {
-            request.scheme = "https"
-        } else if !trusted.isEmpty, trusted.contains(where: { $0.contains(remoteAddress) }),
-                  let proto = head.headers["x-forwarded-proto"]?.lowercased(), proto == "https" || proto == "http" {
-            request.scheme = proto
-        }
-        return request
-    }
 
     /// An async handler finished.
     private func complete(_ response: Response, for request: Request) {

@@ -123,13 +123,7 @@ public enum Annotations {
             return (existing, true, row.project)
         }
         guard row.state == "leased", row.expires > now else { throw Refusal.expired }
-        guard let project = try ProjectRepository.find(db, id: row.project) else { throw Refusal.noSuchAssignment }
-        let submission: Submission
-        do {
-            submission = try Submission.parse(body, project: project)
-        } catch {
-            throw Refusal.invalid(error)
-        }
+        let (project, submission) = try parse(db, body, projectID: row.project)
         let (choice, aspects) = canonical(submission, shownSwapped: row.swapped)
         let createdAt = Clock.iso8601(milliseconds: now)
         try db.run(
@@ -163,6 +157,16 @@ public enum Annotations {
         return row
     }
 
+    /// The project and the body checked against it.
+    static func parse(_ db: Database, _ body: JSONValue, projectID: Int) throws -> (Project, Submission) {
+        guard let project = try ProjectRepository.find(db, id: projectID) else { throw Refusal.noSuchAssignment }
+        do {
+            return (project, try Submission.parse(body, project: project))
+        } catch {
+            throw Refusal.invalid(error)
+        }
+    }
+
     /// The submission relative to the stored pair (left/right → A/B).
     static func canonical(_ submission: Submission, shownSwapped: Bool) -> (choice: Choice, aspects: JSONObject?) {
         let choice = Choice(shown: submission.choice, shownSwapped: shownSwapped)
@@ -180,13 +184,7 @@ public enum Annotations {
         let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
         guard row.state == "completed", let current = try find(db, assignmentID: assignmentID) else { throw Refusal.notJudged }
         guard row.expires > now else { throw Refusal.tooLateToChange }
-        guard let project = try ProjectRepository.find(db, id: row.project) else { throw Refusal.noSuchAssignment }
-        let submission: Submission
-        do {
-            submission = try Submission.parse(body, project: project)
-        } catch {
-            throw Refusal.invalid(error)
-        }
+        let (project, submission) = try parse(db, body, projectID: row.project)
         let (choice, aspects) = canonical(submission, shownSwapped: row.swapped)
         if choice == current.choice, submission.strength == current.strength, aspects == current.aspects, submission.rationale == current.rationale {
             return (current, false, row.project)
