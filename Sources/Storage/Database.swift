@@ -116,6 +116,21 @@ public final class Database {
         }
     }
 
+    /// Runs `body` in one read transaction (`BEGIN` … `COMMIT`), so that all its
+    /// queries see one snapshot; inside a transaction already open, just runs it.
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        guard !inTransaction else { return try body() }
+        try execute("BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            if inTransaction { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
     /// Runs `body` in a savepoint inside the current transaction.
     public func savepoint<T>(_ name: String = "s", _ body: () throws -> T) throws -> T {
         try execute("SAVEPOINT \(name)")

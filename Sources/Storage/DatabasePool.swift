@@ -103,11 +103,13 @@ public final class DatabasePool: Sendable {
         }
     }
 
-    /// Runs `body` on a read-only connection.
+    /// Runs `body` on a read-only connection, in one read transaction: every
+    /// query in it sees the same snapshot of the database, whatever is committed
+    /// meanwhile (WAL mode: the snapshot starts at its first read).
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job = ReadJob { db in
-                do { continuation.resume(returning: try body(db)) } catch { continuation.resume(throwing: error) }
+                do { continuation.resume(returning: try db.snapshot { try body(db) }) } catch { continuation.resume(throwing: error) }
             }
             if !reads.push(job) { continuation.resume(throwing: PoolClosedError()) }
         }

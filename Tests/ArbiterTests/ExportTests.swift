@@ -355,3 +355,51 @@ extension ExportTests {
         #expect(RewardTraining.lengthWarning(accuracy: 0.85, longerWins: 0.5, shorterWins: 0.45, correlation: 0.2) == nil)
     }
 }
+
+/// An export describes one moment: taken while 16 annotators submit, its data
+/// file and its manifest's agreement count the same judgements (before, the
+/// agreement was computed after the data was written, and saw more).
+@Suite struct ExportSnapshotTests {
+    @Test func anExportTakenDuringSubmitsIsOneSnapshot() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 3000) { $0.overlap = 1 }
+        let admin = try await app.user("boss", role: .admin)
+        var tokens: [String] = []
+        for index in 0..<16 { tokens.append(try await app.user("a\(index)")) }
+        let port = app.port
+        let stop = Atomic<Bool>(false)
+        let annotators = tokens
+        let writers = Threads.start(16) { index in
+            guard let client = try? RawClient(port: port) else { return }
+            let token = annotators[index]
+            while !stop.load(ordering: .relaxed) {
+                guard let next = try? client.request("GET", "/api/projects/\(project.id)/next", headers: ["Authorization": "Bearer \(token)"]),
+                      next.status == 200, let id = (try? JSONValue.parse(next.body))?["assignment"]?["id"]?.intValue else { return }
+                _ = try? client.request("POST", "/api/assignments/\(id)/annotation", headers: ["Authorization": "Bearer \(token)"],
+                                        body: Array(#"{"choice":"left","strength":2}"#.utf8))
+            }
+        }
+        func call(_ method: String, _ path: String, _ body: String? = nil) throws -> RawClient.Response {
+            var headers = ["Authorization": "Bearer \(admin)"]
+            if body != nil { headers["Content-Type"] = "application/json" }
+            return try app.client().request(method, "/api/projects/\(project.id)" + path, headers: headers, body: Array((body ?? "").utf8))
+        }
+        while try await app.count("SELECT count(*) FROM annotations") < 300 { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<3 {
+            #expect(try call("POST", "/exports", #"{"format":"raw"}"#).status == 202)
+            var state = "running"
+            for _ in 0..<600 where state == "running" {
+                try await Task.sleep(for: .milliseconds(25))
+                state = try JSONValue.parse(call("GET", "/exports/latest").body)["job"]?["state"]?.stringValue ?? "?"
+            }
+            #expect(state == "done")
+            let lines = try call("GET", "/exports/latest/files/data.jsonl").body.split(separator: 0x0A).count
+            let manifest = try JSONValue.parse(call("GET", "/exports/latest/files/manifest.json").body)
+            #expect(manifest["agreement"]?["judgements"]?.intValue == Int64(lines), "data \(lines) lines, manifest \(manifest["agreement"]?.jsonText ?? "")")
+            #expect(manifest["counts"]?["annotations"]?.intValue == Int64(lines))
+        }
+        stop.store(true, ordering: .relaxed)
+        writers.wait()
+        await app.stop()
+    }
+}

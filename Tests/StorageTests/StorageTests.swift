@@ -112,6 +112,24 @@ import TestSupport
         try DatabasePool(path: path, readers: 2) { db in try db.execute("CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT)") }
     }
 
+    /// A read sees one snapshot: a write committed between two of its queries is
+    /// invisible to the second.
+    @Test func aReadIsOneSnapshot() async throws {
+        let pool = try pool()
+        _ = try await pool.write { db in try db.run("INSERT INTO t(k, v) VALUES (1, 'a')") }
+        let path = self.path
+        let (before, after) = try await pool.read { db -> (Int, Int) in
+            let before = try db.queryFirst("SELECT count(*) FROM t") { $0.int(0) } ?? -1
+            let other = try Database(path: path)
+            try other.run("INSERT INTO t(k, v) VALUES (2, 'b')")
+            let after = try db.queryFirst("SELECT count(*) FROM t") { $0.int(0) } ?? -1
+            return (before, after)
+        }
+        #expect(before == 1 && after == 1)
+        #expect(try await pool.read { db in try db.queryFirst("SELECT count(*) FROM t") { $0.int(0) } } == 2, "the next read sees it")
+        pool.close()
+    }
+
     @Test func concurrentWritesAreGroupCommittedAndDurable() async throws {
         let pool = try pool()
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -19,6 +19,15 @@ public enum Exporter {
     /// out-of-fold P(A better) per exported pair (see ``RewardPrediction``).
     public static func run(_ db: Database, project: Project, options: ExportOptions, out: String, now: Int64,
                            predictions: inout [RewardPrediction]) throws -> JSONValue {
+        // Counts, agreement and data all describe one moment, however many
+        // annotators submit meanwhile.
+        var collected: [RewardPrediction] = []
+        defer { predictions = collected }
+        return try db.snapshot { try export(db, project: project, options: options, out: out, now: now, predictions: &collected) }
+    }
+
+    static func export(_ db: Database, project: Project, options: ExportOptions, out: String, now: Int64,
+                       predictions: inout [RewardPrediction]) throws -> JSONValue {
         let quarantined = try RaterStatus.quarantined(db, projectID: project.id)
         let flagged = options.includeFlagged ? [] : try RaterQuery.flaggedUserIDs(db, projectID: project.id).subtracting(quarantined)
         var names: [Int: String] = [:]
@@ -73,7 +82,10 @@ public enum Exporter {
                 "seed": .int(Int64(bitPattern: options.seed)), "margin": .bool(options.margin),
             ],
             "counts": .object(counts), "excluded_raters": .array(excludedRaters),
-            "agreement": ["krippendorff_alpha": agreement["krippendorff_alpha"] ?? .null, "fleiss_kappa": agreement["fleiss_kappa"]?["value"] ?? .null],
+            "agreement": [
+                "krippendorff_alpha": agreement["krippendorff_alpha"] ?? .null, "fleiss_kappa": agreement["fleiss_kappa"]?["value"] ?? .null,
+                "judgements": agreement["judgements"] ?? .null,
+            ],
             "files": .array(files), "reward_model": reward,
             // How the judgements were collected: overlap rule, pair selection, and how
             // many first judgements each selection gave (the random share is unbiased).
