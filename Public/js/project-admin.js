@@ -262,10 +262,25 @@ $("upload").addEventListener("click", () => upload());
 
 // MARK: Export
 
-const PAIRWISE = new Set(["trl", "openai", "hh-rlhf", "sft"]);
+// The formats come from the server (GET /api/export-formats): name, label, pairwise.
+const pairwiseFormats = new Set();
+
+async function loadExportFormats() {
+  const result = await api("GET", "/api/export-formats");
+  if (!result.ok) return status(errorMessage(result));
+  const select = $("export-format");
+  select.replaceChildren();
+  for (const format of result.data.formats) {
+    const option = element("option", format.label);
+    option.value = format.name;
+    select.append(option);
+    if (format.pairwise) pairwiseFormats.add(format.name);
+  }
+  syncExportForm();
+}
 
 function syncExportForm() {
-  const pairwise = PAIRWISE.has($("export-format").value);
+  const pairwise = pairwiseFormats.has($("export-format").value);
   $("export-train").disabled = !pairwise;
   if (!pairwise) $("export-train").checked = false;
 }
@@ -394,7 +409,7 @@ async function start() {
     status("Settings saved.", true);
     return null;
   });
-  syncExportForm();
+  await loadExportFormats();
   await Promise.all([loadDashboard(), pollExport(), loadReports(projectID, $("reports"), status)]);
   document.body.dataset.ready = "true";
 }

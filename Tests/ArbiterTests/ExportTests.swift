@@ -403,3 +403,22 @@ extension ExportTests {
         await app.stop()
     }
 }
+
+/// A format owns what the rest needs to know about it; the export page asks the server.
+@Suite struct ExportFormatTests {
+    @Test func theServerListsEveryFormatWithItsFacts() async throws {
+        let app = try TestApp()
+        let reviewer = try await app.user("rev", role: .reviewer)
+        let annotator = try await app.user("ann")
+        let listed = try app.call("GET", "/api/export-formats", reviewer).json["formats"]?.arrayValue ?? []
+        #expect(listed.compactMap { $0["name"]?.stringValue } == ExportFormat.allCases.map(\.rawValue))
+        #expect(listed.filter { $0["pairwise"] == true }.compactMap { $0["name"]?.stringValue } == ["trl", "openai", "hh-rlhf", "sft"])
+        #expect(listed.first { $0["name"] == "csv" }?["extension"] == "csv" && listed.first { $0["name"] == "raw" }?["extension"] == "jsonl")
+        #expect(try app.call("GET", "/api/export-formats", annotator).status == 403)
+        #expect(ExportFormat.contentType(ofFile: "data.test.jsonl") == "application/x-ndjson")
+        #expect(ExportFormat.contentType(ofFile: "data.csv") == "text/csv; charset=utf-8")
+        #expect(ExportFormat.contentType(ofFile: "model.safetensors") == "application/octet-stream")
+        #expect(ExportFormat.contentType(ofFile: "manifest.json") == "application/json")
+        await app.stop()
+    }
+}

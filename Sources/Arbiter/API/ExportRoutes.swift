@@ -16,6 +16,13 @@ struct ExportRoutes: Sendable {
 
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/projects/{id}/export", .reviewing) { request, caller in try await export(request, caller) }
+        // The export page builds its format list from this, so a new format needs no page change.
+        api.add(.GET, "/api/export-formats", .reviewing) { _, _ in
+            .json(["formats": .array(ExportFormat.allCases.map { format in
+                ["name": .string(format.rawValue), "label": .string(format.label), "extension": .string(format.fileExtension),
+                 "pairwise": .bool(format.isPairwise)]
+            })])
+        }
     }
 
     func options(_ query: [String: String]) throws -> ExportOptions {
@@ -58,13 +65,13 @@ struct ExportRoutes: Sendable {
         }
         let file = manifest["files"]?.arrayValue?.first
         var headers: HTTPHeaders = [
-            "Content-Disposition": "attachment; filename=\"project-\(projectID).\(options.format == .csv ? "csv" : "jsonl")\"",
+            "Content-Disposition": "attachment; filename=\"project-\(projectID).\(options.format.fileExtension)\"",
             "X-Export-Sha256": file?["sha256"]?.stringValue ?? "",
             "X-Export-Lines": String(file?["lines"]?.intValue ?? 0),
             "X-Export-Counts": manifest["counts"]?.jsonText ?? "{}",
         ]
         headers["Cache-Control"] = "no-store"
-        let contentType = options.format == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson"
+        let contentType = options.format.contentType
         // The stream holds the directory; it goes when the response does, sent or not.
         return .streamingFile(path, contentType: contentType, headers: headers) { withExtendedLifetime(temporary) {} }
     }

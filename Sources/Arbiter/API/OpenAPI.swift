@@ -42,6 +42,7 @@ enum OpenAPI {
         "PATCH /api/projects/{id}": Details(summary: "Rename a project or change its settings", body: .json),
         "GET /api/projects/{id}/dashboard": Details(summary: "Pairs by state, judgements per day and per annotator, leases, agreement"),
         "GET /api/projects/{id}/next": Details(summary: "Lease the next pair to judge", bodiless: ["204"]),
+        "GET /api/export-formats": Details(summary: "The export formats: name, label, file extension, whether pairwise"),
         "GET /api/projects/{id}/reports": Details(summary: "Problems annotators reported, with each pair's texts (open ones unless state=all)",
                                                  query: [("state", "string", "open (default) or all")]),
         "POST /api/reports/{id}/resolve": Details(summary: "Mark a report resolved", bodiless: ["204"]),

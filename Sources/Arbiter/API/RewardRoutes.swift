@@ -137,8 +137,6 @@ struct RewardRoutes: Sendable {
         fclose(handle)
         var headers: HTTPHeaders = ["Content-Disposition": "attachment; filename=\"\(filename)\""]
         headers["Cache-Control"] = "no-store"
-        let type = filename.hasSuffix(".safetensors") ? "application/octet-stream"
-            : filename.hasSuffix(".jsonl") ? "application/x-ndjson" : filename.hasSuffix(".csv") ? "text/csv; charset=utf-8" : "application/json"
-        return .streamingFile(path, contentType: type, headers: headers)
+        return .streamingFile(path, contentType: ExportFormat.contentType(ofFile: filename), headers: headers)
     }
 }

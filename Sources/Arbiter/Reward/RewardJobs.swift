@@ -83,7 +83,7 @@ final class RewardJobs: Sendable {
                         }
                         let db = try Database(path: databasePath, mode: .reader)
                         var predictions: [RewardPrediction] = []
-                        let data = staging + (options.format == .csv ? "/data.csv" : "/data.jsonl")
+                        let data = staging + "/data." + options.format.fileExtension
                         _ = try Exporter.run(db, project: project, options: options, out: data, now: now(), predictions: &predictions)
                         Self.remove(finalDirectory)
                         guard rename(staging, finalDirectory) == 0 else { throw ValidationError("cannot move the result into place") }
