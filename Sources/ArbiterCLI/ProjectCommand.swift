@@ -60,7 +60,9 @@ struct ProjectCommand: ParsableCommand {
                 guard let text = TextFile.read(guidelinesFile) else { throw CLIError(message: "cannot read \(guidelinesFile)") }
                 settings.guidelines = text
             }
-            let project = try Commands.withDatabase(database) { db in try ProjectRepository.create(db, name: name, settings: settings) }
+            let project = try Commands.withDatabase(database) { db in
+                try db.transaction { try Creation.project(db, name: name, settings: settings, actor: nil, via: "cli", now: Clock.nowMilliseconds()) }
+            }
             if json {
                 Output.line(JSONValue.object(["id": .int(Int64(project.id)), "name": .string(project.name)]).jsonText)
             } else {

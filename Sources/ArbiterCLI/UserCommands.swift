@@ -116,7 +116,7 @@ struct TokenCommand: ParsableCommand {
             let token = try Commands.withDatabase(database) { db -> String in
                 guard let user = try UserRepository.find(db, username: username) else { throw CLIError(message: "no user named '\(username)'") }
                 guard user.canLogIn, !user.disabled else { throw CLIError(message: "user '\(username)' cannot log in") }
-                return try UserRepository.createToken(db, userID: user.id, label: label)
+                return try db.transaction { try Creation.token(db, for: user, label: label, actor: nil, via: "cli", now: Clock.nowMilliseconds()).token }
             }
             Output.line(token)
         }

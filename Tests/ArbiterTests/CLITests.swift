@@ -70,6 +70,10 @@ import TestSupport
         #expect(projects.arrayValue?.first?["pairs"] == 2)
         #expect(projects.arrayValue?.first?["annotations"] == 1)
         #expect(projects.arrayValue?.first?["aspects"] == ["helpfulness", "harmlessness"])
+        // The command line audits what it creates, as the API does.
+        let audit = try Database(path: db).query("SELECT action, details FROM audit_log ORDER BY id") { "\($0.string(0)) \($0.string(1))" }
+        #expect(audit.contains { $0.hasPrefix("project_created") && $0.contains(#""via":"cli""#) }, "\(audit)")
+        #expect(audit.contains { $0.hasPrefix("token_created") && $0.contains(#""username":"ann""#) && $0.contains(#""via":"cli""#) }, "\(audit)")
     }
 
     @Test func refusedImportLeavesTheDatabaseUntouched() throws {

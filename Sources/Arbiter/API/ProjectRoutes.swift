@@ -3,7 +3,8 @@ import HTTPServer
 import JSON
 import Storage
 
-/// `GET /api/projects`: what the caller may see.
+/// Projects: create and edit (admins), the list and one project (everyone signed in),
+/// the dashboard, agreement and rater reports (reviewers), rater decisions (admins).
 struct ProjectRoutes: Sendable {
     let store: ArbiterStore
     let now: @Sendable () -> Int64
@@ -21,10 +22,7 @@ struct ProjectRoutes: Sendable {
             let address = request.remoteAddress
             let now = now()
             let project = try await store.pool.write { db in
-                let project = try ProjectRepository.create(db, name: name, settings: settings)
-                try Audit.record(db, actor: caller.user.id, action: "project_created", target: "project:\(project.id)",
-                                 details: JSONObjectText(["name": project.name]), address: address, now: now)
-                return project
+                try Creation.project(db, name: name, settings: settings, actor: caller.user.id, via: "api", address: address, now: now)
             }
             return .json(["project": project.json], status: .created)
         }
@@ -67,7 +65,7 @@ struct ProjectRoutes: Sendable {
             let comment = object["comment"]?.stringValue ?? ""
             guard comment.utf8.count <= 2000 else { throw ValidationError("comment: at most 2000 bytes") }
             if decision != .ok && comment.trimmingWhitespace().isEmpty { throw ValidationError("comment: say why") }
-            let now = Clock.nowMilliseconds()
+            let now = self.now()
             let address = request.remoteAddress
             try await store.pool.write { db in
                 guard try ProjectRepository.find(db, id: projectID) != nil else { throw APIError.noSuchProject }

@@ -41,11 +41,7 @@ struct TokenRoutes: Sendable {
                     throw HTTPError(.notFound, code: "not_found", message: "no such user")
                 }
                 guard !user.disabled else { throw ValidationError("username: the account is disabled") }
-                let token = try UserRepository.createToken(db, userID: user.id, label: label)
-                let id = db.lastInsertRowID
-                try Audit.record(db, actor: caller.user.id, action: "token_created", target: "token:\(id)",
-                                 details: JSONObjectText(["username": user.username, "label": label]), address: address, now: now)
-                return (id, token)
+                return try Creation.token(db, for: user, label: label, actor: caller.user.id, via: "api", address: address, now: now)
             }
             return .json(["token": ["id": .int(id), "username": .string(username), "label": .string(label), "token": .string(token)]], status: .created)
         }

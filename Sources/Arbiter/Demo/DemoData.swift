@@ -42,7 +42,7 @@ public enum DemoData {
     public static func seed(_ db: Database, now: Int64 = Clock.nowMilliseconds()) throws -> Seeded {
         try db.transaction {
             let existing = try ProjectRepository.find(db, name: projectName)
-            let project = try existing ?? createProject(db)
+            let project = try existing ?? createProject(db, now: now)
             var pairs = 0
             var judgements = 0
             if existing == nil {
@@ -64,21 +64,23 @@ public enum DemoData {
                 guard let user else { continue }
                 try PasswordChange.apply(db, user: user, hash: Password.hash(password), actor: nil, via: "demo", now: now)
                 signIns.append(SignIn(role: user.role, username: user.username, password: password))
-                if existing == nil { tokens.append((user.role, try UserRepository.createToken(db, userID: user.id, label: "demo"))) }
+                if existing == nil {
+                    tokens.append((user.role, try Creation.token(db, for: user, label: "demo", actor: nil, via: "demo", now: now).token))
+                }
             }
             return Seeded(projectID: project.id, projectName: project.name, created: existing == nil, pairs: pairs,
                           judgements: judgements, signIns: signIns, tokens: tokens)
         }
     }
 
-    static func createProject(_ db: Database) throws -> Project {
+    static func createProject(_ db: Database, now: Int64) throws -> Project {
         var settings = ProjectSettings()
         settings.overlap = 3
         settings.goldRate = 0.1
         settings.repeatRate = 0.05
         settings.aspects = ["helpfulness", "harmlessness"]
         settings.guidelines = guidelines
-        return try ProjectRepository.create(db, name: projectName, settings: settings)
+        return try Creation.project(db, name: projectName, settings: settings, actor: nil, via: "demo", now: now)
     }
 
     /// 16 random bytes as base64url: 22 characters, 128 bits.

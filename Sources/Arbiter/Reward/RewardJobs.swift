@@ -12,7 +12,7 @@ import Synchronization
 /// A job writes into a fresh directory and swaps it in only when it succeeded,
 /// so downloads and scoring never see half a result.
 final class RewardJobs: Sendable {
-    /// What `GET /api/projects/{id}/reward` shows.
+    /// What `GET /api/projects/{id}/exports/latest` shows as `job`.
     struct Status: Sendable {
         var state = "running"
         var epoch = 0
