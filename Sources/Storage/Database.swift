@@ -105,22 +105,19 @@ public final class Database {
 
     /// Runs `body` in `BEGIN IMMEDIATE ... COMMIT`, rolling back if it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            if inTransaction { try? execute("ROLLBACK") }
-            throw error
-        }
+        try wrapped(begin: "BEGIN IMMEDIATE", body)
     }
 
     /// Runs `body` in one read transaction (`BEGIN` … `COMMIT`), so that all its
     /// queries see one snapshot; inside a transaction already open, just runs it.
     public func snapshot<T>(_ body: () throws -> T) throws -> T {
         guard !inTransaction else { return try body() }
-        try execute("BEGIN")
+        return try wrapped(begin: "BEGIN", body)
+    }
+
+    /// `begin`, `body`, `COMMIT` — or `ROLLBACK` if anything throws.
+    private func wrapped<T>(begin: String, _ body: () throws -> T) throws -> T {
+        try execute(begin)
         do {
             let result = try body()
             try execute("COMMIT")
