@@ -32,7 +32,7 @@ struct ImportCommand: ParsableCommand {
             options.dryRun = common.dryRun
             options.pairsPerPrompt = pairsPerPrompt
             try ImportCommand.run(common) { db, project, reader in
-                try PairImporter.run(db, projectID: project.id, reader: &reader, options: options)
+                try ImportService.pairs(db, project: project, reader: &reader, options: options, actor: nil, now: Clock.nowMilliseconds())
             }
         }
     }
@@ -47,7 +47,7 @@ struct ImportCommand: ParsableCommand {
             options.skipInvalid = common.skipInvalid
             options.dryRun = common.dryRun
             try ImportCommand.run(common) { db, project, reader in
-                try AnnotationImporter.run(db, project: project, reader: &reader, options: options)
+                try ImportService.annotations(db, project: project, reader: &reader, options: options, actor: nil, now: Clock.nowMilliseconds())
             }
         }
     }

@@ -7,6 +7,26 @@ extension ValidationError: HTTPResponseError {
     public var code: String { "invalid" }
 }
 
+extension ServiceError: HTTPResponseError {
+    public var status: HTTPStatus {
+        switch self {
+        case .notFound: return .notFound
+        case .conflict: return .conflict
+        case .unavailable: return .serviceUnavailable
+        }
+    }
+
+    public var code: String {
+        switch self {
+        case .notFound: return "not_found"
+        case .conflict(let code, _): return code
+        case .unavailable: return "unavailable"
+        }
+    }
+
+    public var message: String { description }
+}
+
 extension ImportRefused: HTTPResponseError {
     public var status: HTTPStatus { .unprocessableContent }
     public var code: String { "import_refused" }

@@ -96,6 +96,8 @@ public struct App: Sendable {
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully; `onStarted` gets
     /// the bound port once the server listens.
     public func run(onStarted: (Int) -> Void = { _ in }) async throws {
+        // Pairs staged by an import that a previous run did not finish go first.
+        try await ImportService.discardAbandoned(store: store, now: configuration.now)
         try await server.run(onStarted: onStarted)
         store.close()
     }

@@ -3,7 +3,8 @@ import JSON
 import Storage
 
 /// `POST /api/projects/{id}/pairs` and `/annotations`: JSONL bodies, admins only.
-/// Query: `skip_invalid=true`, `dry_run=true`, `pairs_per_prompt=k`.
+/// Query: `skip_invalid=true`, `dry_run=true`, `pairs_per_prompt=k`. The work is
+/// ``ImportService``'s: pairs are staged so annotators keep going meanwhile.
 struct ImportRoutes: Sendable {
     let store: ArbiterStore
     let now: @Sendable () -> Int64
@@ -12,10 +13,18 @@ struct ImportRoutes: Sendable {
 
     func register(on api: inout APIRouter) {
         api.add(.POST, "/api/projects/{id}/pairs", .admin, maxBodyBytes: Self.maxBodyBytes) { request, caller in
-            try await importPairs(request, caller)
+            try await respond {
+                try await ImportService.pairs(
+                    store: store, projectID: try request.parameters.int("id"), body: request.body, options: try options(request),
+                    actor: caller.user.id, address: request.remoteAddress, now: now, parse: Workers.heavy)
+            }
         }
         api.add(.POST, "/api/projects/{id}/annotations", .admin, maxBodyBytes: Self.maxBodyBytes) { request, caller in
-            try await importAnnotations(request, caller)
+            try await respond {
+                try await ImportService.annotations(
+                    store: store, projectID: try request.parameters.int("id"), body: request.body, options: try options(request),
+                    actor: caller.user.id, address: request.remoteAddress, now: now)
+            }
         }
     }
 
@@ -31,51 +40,13 @@ struct ImportRoutes: Sendable {
         return options
     }
 
-    func importPairs(_ request: Request, _ caller: Caller) async throws -> Response {
-        try await runImport(request, caller, action: "import_pairs") { db, project, reader, options in
-            try PairImporter.run(db, projectID: project.id, reader: &reader, options: options)
-        }
-    }
-
-    func importAnnotations(_ request: Request, _ caller: Caller) async throws -> Response {
-        try await runImport(request, caller, action: "import_annotations") { db, project, reader, options in
-            try AnnotationImporter.run(db, project: project, reader: &reader, options: options)
-        }
-    }
-
-    /// Runs an importer alone on the writer over the request body; audits what was committed.
-    func runImport(
-        _ request: Request, _ caller: Caller, action: String,
-        _ importer: @escaping @Sendable (Database, Project, inout JSONLReader, ImportOptions) throws -> ImportReport
-    ) async throws -> Response {
-        let projectID = try request.parameters.int("id")
-        let options = try options(request)
-        let body = request.body
-        let now = self.now()
-        let report: ImportReport
+    /// The report; refused, a 422 with the whole report, so a page can list every bad line.
+    private func respond(_ body: () async throws -> ImportReport) async throws -> Response {
         do {
-            report = try await run(request, caller, projectID: projectID, options: options, body: body, now: now, action: action, importer)
+            return .json(try await body().json)
         } catch let refused as ImportRefused {
-            // 422 with the whole report, so a page can list every bad line it was given.
             return .json(["error": ["code": "import_refused", "message": .string(refused.description)], "report": refused.report.json],
                          status: .unprocessableContent)
-        }
-        return .json(report.json)
-    }
-
-    private func run(
-        _ request: Request, _ caller: Caller, projectID: Int, options: ImportOptions, body: [UInt8], now: Int64, action: String,
-        _ importer: @escaping @Sendable (Database, Project, inout JSONLReader, ImportOptions) throws -> ImportReport
-    ) async throws -> ImportReport {
-        try await store.pool.exclusive { db -> ImportReport in
-            guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
-            var reader = JSONLReader(bytes: body)
-            let report = try importer(db, project, &reader, options)
-            if report.committed {
-                try Audit.record(db, actor: caller.user.id, action: action, target: "project:\(projectID)",
-                                 details: JSONObjectText(["imported": "\(report.imported)"]), address: request.remoteAddress, now: now)
-            }
-            return report
         }
     }
 }

@@ -31,7 +31,7 @@ extension Exporter {
         let test = options.testFraction == nil ? nil : try HashingFileWriter(path: paths.test)
         var lines = (train: 0, test: 0)
         let rows = try db.statement(
-            "SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b FROM pairs WHERE project_id = ? ORDER BY id")
+            "SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b FROM visible_pairs WHERE project_id = ? ORDER BY id")
         try rows.bind([.int(Int64(project.id))])
         try rows.forEach { row in
             guard let decision = decisions.winners[row.int64(0)] else { return }

@@ -8,8 +8,13 @@ import JSON
 /// pair counts toward overlap; later ones are repeats. The same line imported
 /// twice is a duplicate, not a second judgement.
 public enum AnnotationImporter {
-    public static func run(_ db: Database, project: Project, reader: inout JSONLReader, options: ImportOptions) throws -> ImportReport {
-        let findPair = try db.statement("SELECT id, gold IS NOT NULL FROM pairs WHERE project_id = ? AND external_id = ?")
+    /// Reads every line of `reader` into `project` in one transaction; `beforeCommit`
+    /// runs inside it just before it commits (the audit row).
+    public static func run(
+        _ db: Database, project: Project, reader: inout JSONLReader, options: ImportOptions,
+        beforeCommit: (ImportReport) throws -> Void = { _ in }
+    ) throws -> ImportReport {
+        let findPair = try db.statement("SELECT id, gold IS NOT NULL FROM visible_pairs WHERE project_id = ? AND external_id = ?")
         let previous = try db.statement("SELECT count(*) FROM annotations WHERE pair_id = ? AND user_id = ?")
         let duplicate = try db.statement(
             "SELECT 1 FROM annotations WHERE pair_id = ? AND user_id = ? AND created_at = ? AND choice = ? LIMIT 1")
@@ -23,7 +28,10 @@ public enum AnnotationImporter {
         var raters: [String: Int] = [:]
         let now = Clock.iso8601(milliseconds: Clock.nowMilliseconds())
         // Imported judgements may settle pairs (or leave them contested).
-        let settle = { _ = try PairDemand.recompute(db, project: project) }
+        let settle = { (report: ImportReport) in
+            _ = try PairDemand.recompute(db, project: project)
+            try beforeCommit(report)
+        }
         return try ImportTransaction.run(db, reader: &reader, options: options, beforeCommit: settle) { line, number, writing, report in
             let judgement: ImportedJudgement
             do throws(ValidationError) {

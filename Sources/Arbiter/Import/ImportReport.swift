@@ -23,6 +23,12 @@ public struct ImportReport: Sendable, Equatable {
         if errors.count < Self.maxReportedErrors { errors.append("line \(line): \(message)") }
     }
 
+    /// Adds the errors `other` found (its line numbers are already the file's).
+    mutating func absorbErrors(of other: ImportReport) {
+        errorCount += other.errorCount
+        errors.append(contentsOf: other.errors.prefix(max(0, Self.maxReportedErrors - errors.count)))
+    }
+
     /// The report as JSON for the API.
     public var json: JSONValue {
         [

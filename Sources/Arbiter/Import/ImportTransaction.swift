@@ -10,7 +10,7 @@ enum ImportTransaction {
     /// Runs `handle` for each non-blank line. `handle` validates and, while the
     /// import may still write (`writing`), writes; it records problems in the report.
     static func run(
-        _ db: Database, reader: inout JSONLReader, options: ImportOptions, beforeCommit: () throws -> Void = {},
+        _ db: Database, reader: inout JSONLReader, options: ImportOptions, beforeCommit: (ImportReport) throws -> Void = { _ in },
         handle: (_ line: ArraySlice<UInt8>, _ number: Int, _ writing: Bool, _ report: inout ImportReport) throws -> Void
     ) throws -> ImportReport {
         var report = ImportReport()
@@ -37,7 +37,7 @@ enum ImportTransaction {
                 if report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: report) }
                 return report
             }
-            try beforeCommit()
+            try beforeCommit(report)
             try db.execute(nested ? "RELEASE import" : "COMMIT")
             report.committed = true
             return report

@@ -202,7 +202,7 @@ public final class AdaptiveWorker: Sendable {
             // Candidates: a uniform sample of the untouched pairs, four queues' worth
             // (all of them when fewer), plus the current queue. The sample is drawn
             // on the covering index, so only the chosen pairs' texts are read.
-            let fresh = "FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0"
+            let fresh = "FROM visible_pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0"
             let freshCount = try db.queryFirst("SELECT count(*) \(fresh)", [projectID]) { $0.int(0) } ?? 0
             let stride = max(1, freshCount / (4 * Self.queueLength(project.settings)))
             var candidates = Set(try db.query(

@@ -93,7 +93,7 @@ public enum Assignments {
     static func openPair(_ db: Database, projectID: SQLValue, user: SQLValue) throws -> (id: Int64, started: Bool)? {
         try db.queryFirst(
             """
-            SELECT p.id, p.active_count FROM pairs p
+            SELECT p.id, p.active_count FROM visible_pairs p
             WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count < p.wanted
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
               AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
@@ -106,12 +106,12 @@ public enum Assignments {
     static func randomFreshPair(
         _ db: Database, projectID: SQLValue, user: SQLValue, random: inout some RandomNumberGenerator
     ) throws -> Int64? {
-        let bounds = "SELECT id FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0 ORDER BY id"
+        let bounds = "SELECT id FROM visible_pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0 ORDER BY id"
         guard let low = try db.queryFirst(bounds + " LIMIT 1", [projectID], { $0.int64(0) }),
               let high = try db.queryFirst(bounds + " DESC LIMIT 1", [projectID], { $0.int64(0) })
         else { return nil }
         let next = """
-            SELECT p.id FROM pairs p
+            SELECT p.id FROM visible_pairs p
             WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count = 0 AND p.id >= ?
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
               AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
@@ -126,7 +126,7 @@ public enum Assignments {
     static func goldPair(_ db: Database, projectID: SQLValue, user: SQLValue) throws -> Int64? {
         try db.queryFirst(
             """
-            SELECT p.id FROM pairs p
+            SELECT p.id FROM visible_pairs p
             WHERE p.project_id = ? AND p.gold IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
               AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)

@@ -20,7 +20,7 @@ enum Dashboard {
                 coalesce(sum(coalesce(c.n, 0) < p.wanted AND (coalesce(c.n, 0) > 0 OR l.pair_id IS NOT NULL)), 0),
                 coalesce(sum(coalesce(c.n, 0) = 0 AND l.pair_id IS NULL), 0),
                 count(*)
-            FROM pairs p LEFT JOIN counts c ON c.pair_id = p.id LEFT JOIN leases l ON l.pair_id = p.id
+            FROM visible_pairs p LEFT JOIN counts c ON c.pair_id = p.id LEFT JOIN leases l ON l.pair_id = p.id
             WHERE p.project_id = ?1 AND p.gold IS NULL
             """, [id, .int(now)]
         ) { (complete: $0.int(0), inProgress: $0.int(1), untouched: $0.int(2), total: $0.int(3)) } ?? (0, 0, 0, 0)
@@ -39,7 +39,7 @@ enum Dashboard {
             """, [id]) { row -> JSONValue in
             ["annotator": .string(row.string(0)), "judgements": .int(row.int64(1)), "last_at": .string(row.string(2))]
         }
-        let gold = try db.queryFirst("SELECT count(*) FROM pairs WHERE project_id = ? AND gold IS NOT NULL", [id]) { $0.int(0) } ?? 0
+        let gold = try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ? AND gold IS NOT NULL", [id]) { $0.int(0) } ?? 0
         let agreement = try AgreementQuery.report(db, projectID: project.id, bootstrap: 0)
         return [
             "pairs": [

@@ -17,7 +17,7 @@ public enum Progress {
             [.int(Int64(userID)), .int(Int64(projectID))]) { $0.int(0) } ?? 0
         let left = try db.queryFirst(
             """
-            SELECT count(*) FROM pairs p
+            SELECT count(*) FROM visible_pairs p
             WHERE p.project_id = ? AND p.gold IS NULL
               AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
               AND (EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ? AND a.state = 'leased'

@@ -87,7 +87,7 @@ public enum ProjectRepository {
     public static func list(_ db: Database) throws -> [(project: Project, pairs: Int, annotations: Int)] {
         let projects = try db.query("SELECT \(columns) FROM projects ORDER BY id", [], decode)
         return try projects.map { project in
-            let pairs = try db.queryFirst("SELECT count(*) FROM pairs WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
+            let pairs = try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
             let annotations = try db.queryFirst("SELECT count(*) FROM annotations WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
             return (project, pairs, annotations)
         }

@@ -40,7 +40,7 @@ public enum RaterQuery {
         var units: [UnitFacts] = []
         var tokenIDs: [String: Int] = [:]
         let pairs = try db.statement(
-            "SELECT id, length(response_a), length(response_b), gold, prompt FROM pairs WHERE project_id = ? ORDER BY id")
+            "SELECT id, length(response_a), length(response_b), gold, prompt FROM visible_pairs WHERE project_id = ? ORDER BY id")
         try pairs.bind([.int(Int64(projectID))])
         let categories = [Choice.a, .b, .tie, .bothBad]
         var promptGroups: [Int: [Int64]] = [:]

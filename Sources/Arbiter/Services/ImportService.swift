@@ -1,0 +1,187 @@
+public import Storage
+
+/// Imports, whatever the door. Every committed import is audited in the same
+/// transaction that makes it visible.
+///
+/// - The server stages pair imports (``pairs(store:projectID:body:options:actor:address:now:)``):
+///   lines are parsed off the writer and written in short transactions that
+///   annotators' writes interleave with; the pairs stay invisible until one
+///   final write marks the import committed. So a 200,000-pair upload never stalls
+///   `next` or submit, and no reader sees half of it.
+/// - The command line imports in one transaction on its own connection
+///   (``pairs(_:project:reader:options:actor:now:)``).
+/// - Annotation imports run alone on the writer as one transaction (they touch
+///   counts that `next` reads; they are rare and small next to pair imports).
+public enum ImportService {
+    /// Parsed pairs written per staging transaction.
+    static let stagingChunk = 500
+    /// Staged rows deleted per transaction when an import is discarded.
+    static let discardChunk = 2_000
+
+    // MARK: Server
+
+    /// Stages `body` (JSONL pair lines) into project `projectID` and commits it in
+    /// one step; refused (bad lines without `skipInvalid`) or a dry run, the staged
+    /// rows are deleted and nothing was ever visible.
+    public static func pairs(
+        store: ArbiterStore, projectID: Int, body: [UInt8], options: ImportOptions, actor: Int?, address: String,
+        now: @escaping @Sendable () -> Int64, parse: ThreadPool? = nil
+    ) async throws -> ImportReport {
+        let importID = try await store.pool.write { db in
+            try ImportRepository.begin(db, projectID: projectID, actor: actor, now: now())
+        }
+        do {
+            let report = try await stage(store: store, projectID: projectID, importID: importID, body: body, options: options, parse: parse)
+            if options.dryRun || (report.errorCount > 0 && !options.skipInvalid) {
+                try await discard(store: store, importID: importID, now: now)
+                if report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: report) }
+                return report
+            }
+            var committed = report
+            committed.committed = true
+            try await store.pool.write { db in
+                try ImportRepository.commit(db, importID: importID, now: now())
+                try Audit.record(db, actor: actor, action: "import_pairs", target: "project:\(projectID)",
+                                 details: JSONObjectText(["imported": "\(report.imported)", "via": "api"]), address: address, now: now())
+            }
+            return committed
+        } catch let refused as ImportRefused {
+            throw refused
+        } catch {
+            try? await discard(store: store, importID: importID, now: now)
+            throw error
+        }
+    }
+
+    /// Parses a chunk of lines (off the writer), writes it (on the writer, in the
+    /// group commit), until the body is read.
+    private static func stage(
+        store: ArbiterStore, projectID: Int, importID: Int64, body: [UInt8], options: ImportOptions, parse: ThreadPool?
+    ) async throws -> ImportReport {
+        let lines = PairLineBatches(body: body, options: options)
+        var report = ImportReport()
+        while true {
+            let batch = try await run(on: parse) { lines.next(maxPairs: stagingChunk) }
+            report.lines += batch.lines
+            for (line, message) in batch.errors { report.record(line: line, message) }
+            // After a refusal-worthy error, keep validating but stop writing.
+            if !batch.parsed.isEmpty && (report.errorCount == 0 || options.skipInvalid) {
+                let written = try await store.pool.write { db -> ImportReport in
+                    let rows = try PairRows(db, projectID: projectID, importID: importID)
+                    var written = ImportReport()
+                    for (line, pairs) in batch.parsed { try rows.insert(pairs, line: line, into: &written) }
+                    return written
+                }
+                report.imported += written.imported
+                report.duplicates += written.duplicates
+                report.absorbErrors(of: written)
+            }
+            if batch.finished { return report }
+        }
+    }
+
+    /// Deletes a staged import's rows in short transactions, then marks it discarded.
+    static func discard(store: ArbiterStore, importID: Int64, now: @escaping @Sendable () -> Int64) async throws {
+        while try await store.pool.write({ db in try ImportRepository.deleteStaged(db, importID: importID, limit: discardChunk) }) > 0 {}
+        try await store.pool.write { db in try ImportRepository.finish(db, importID: importID, state: "discarded", now: now()) }
+    }
+
+    /// Imports left staging by a server that stopped midway: their rows go.
+    public static func discardAbandoned(store: ArbiterStore, now: @escaping @Sendable () -> Int64) async throws {
+        for importID in try await store.pool.read({ db in try ImportRepository.staging(db) }) {
+            try await discard(store: store, importID: importID, now: now)
+        }
+    }
+
+    private static func run<T: Sendable>(on pool: ThreadPool?, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        guard let pool else { return try body() }
+        return try await pool.run(body)
+    }
+
+    // MARK: Command line
+
+    /// Imports pair lines into `project` in one transaction on `db`, audited.
+    public static func pairs(
+        _ db: Database, project: Project, reader: inout JSONLReader, options: ImportOptions, actor: Int?, now: Int64
+    ) throws -> ImportReport {
+        try PairImporter.run(db, projectID: project.id, reader: &reader, options: options) { report in
+            try Audit.record(db, actor: actor, action: "import_pairs", target: "project:\(project.id)",
+                             details: JSONObjectText(["imported": "\(report.imported)", "via": "cli"]), now: now)
+        }
+    }
+
+    /// Imports annotation lines into `project` in one transaction on `db`, audited.
+    public static func annotations(
+        _ db: Database, project: Project, reader: inout JSONLReader, options: ImportOptions, actor: Int?, now: Int64
+    ) throws -> ImportReport {
+        try AnnotationImporter.run(db, project: project, reader: &reader, options: options) { report in
+            try Audit.record(db, actor: actor, action: "import_annotations", target: "project:\(project.id)",
+                             details: JSONObjectText(["imported": "\(report.imported)", "via": "cli"]), now: now)
+        }
+    }
+
+    /// Imports annotation lines from `body` alone on the server's writer, audited.
+    public static func annotations(
+        store: ArbiterStore, projectID: Int, body: [UInt8], options: ImportOptions, actor: Int?, address: String,
+        now: @escaping @Sendable () -> Int64
+    ) async throws -> ImportReport {
+        try await store.pool.exclusive { db -> ImportReport in
+            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            var reader = JSONLReader(bytes: body)
+            return try AnnotationImporter.run(db, project: project, reader: &reader, options: options) { report in
+                try Audit.record(db, actor: actor, action: "import_annotations", target: "project:\(projectID)",
+                                 details: JSONObjectText(["imported": "\(report.imported)", "via": "api"]), address: address, now: now())
+            }
+        }
+    }
+}
+
+/// A pair-import body read in batches of parsed lines, one batch at a time.
+final class PairLineBatches: @unchecked Sendable {
+    // @unchecked Sendable: one import's task calls `next` once at a time, each call
+    // finishing (on whichever thread) before the next starts.
+    private var reader: JSONLReader
+    private let parser: PairLineParser
+    private var finished = false
+
+    /// What one call read.
+    struct Batch: Sendable {
+        var parsed: [(line: Int, pairs: [PairInput])] = []
+        var errors: [(line: Int, message: String)] = []
+        var lines = 0
+        var finished = false
+    }
+
+    init(body: [UInt8], options: ImportOptions) {
+        reader = JSONLReader(bytes: body)
+        parser = PairLineParser(limits: options.limits, pairsPerPrompt: options.pairsPerPrompt)
+    }
+
+    /// Lines up to about `maxPairs` pairs; blank lines skipped, as in one-transaction imports.
+    func next(maxPairs: Int) -> Batch {
+        var batch = Batch()
+        var pairs = 0
+        while !finished && pairs < maxPairs {
+            let line: ArraySlice<UInt8>
+            do {
+                guard let next = try reader.nextLine() else { finished = true; break }
+                line = next
+            } catch {
+                batch.errors.append((error.line, "longer than \(error.limit) bytes"))
+                finished = true
+                break
+            }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            batch.lines += 1
+            do throws(ValidationError) {
+                let parsed = try parser.parse(line)
+                batch.parsed.append((reader.lineNumber, parsed))
+                pairs += parsed.count
+            } catch {
+                batch.errors.append((reader.lineNumber, error.message))
+            }
+        }
+        batch.finished = finished
+        return batch
+    }
+}

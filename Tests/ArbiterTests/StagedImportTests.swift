@@ -1,0 +1,118 @@
+@testable import Arbiter
+import JSON
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+
+/// A large HTTP import is staged in short transactions: annotators keep getting
+/// pairs and submitting while it runs, and nobody sees half of it.
+@Suite struct StagedImportTests {
+    /// The project's pair count as the API lists it.
+    func pairCount(_ app: TestApp, _ token: String) throws -> Int64? {
+        try app.call("GET", "/api/projects", token).json["projects"]?.arrayValue?.first?["pairs"]?.intValue
+    }
+
+    /// Judged by order, not by clock: judgements answered after the import began
+    /// staging and before its response arrived.
+    @Test func annotatorsKeepGoingDuringA200000PairImport() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 40) { $0.overlap = 1 }
+        let admin = try await app.user("boss", role: .admin)
+        let annotator = try await app.user("ann")
+        var body: [UInt8] = []
+        body.reserveCapacity(200_000 * 90)
+        for index in 0..<200_000 {
+            body += Array(#"{"id":"big\#(index)","prompt":"imported question \#(index)","response_a":"a\#(index)","response_b":"b\#(index)"}"#.utf8)
+            body.append(0x0A)
+        }
+        let upload = body
+        let port = app.port
+        let finished = Atomic<Bool>(false)
+        let outcome = Mutex<(status: Int, report: JSONValue)?>(nil)
+        let importer = Threads.start(1) { _ in
+            defer { finished.store(true, ordering: .sequentiallyConsistent) }
+            guard let client = try? RawClient(port: port, timeout: 300),
+                  let response = try? client.request("POST", "/api/projects/\(project.id)/pairs",
+                                                     headers: ["Authorization": "Bearer \(admin)", "Content-Type": "application/x-ndjson"], body: upload)
+            else { return }
+            outcome.withLock { $0 = (response.status, (try? JSONValue.parse(response.body)) ?? .null) }
+        }
+        // Wait until the import is staging, then annotate until it answers.
+        while try await app.count("SELECT count(*) FROM imports WHERE state = 'staging'") == 0 && !finished.load(ordering: .sequentiallyConsistent) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        var judgedDuringImport = 0
+        var sawStaged = false
+        let client = try app.client()
+        while !finished.load(ordering: .sequentiallyConsistent) {
+            let (status, assignment) = try app.next(annotator, project: project.id, client: client)
+            guard status == 200, let id = assignment?["id"]?.intValue else { break }
+            #expect(assignment?["pair_id"]?.stringValue?.hasPrefix("big") == false, "a staged pair was leased")
+            let (submitted, _) = try app.submit(annotator, assignment: id, #"{"choice":"left"}"#, client: client)
+            #expect(submitted == 201)
+            // Readers see the project as it was: staged rows exist, the count does not move.
+            let pairs = try pairCount(app, admin)
+            if try await app.count("SELECT count(*) FROM pairs WHERE import_id IS NOT NULL") > 0 { sawStaged = true }
+            if !finished.load(ordering: .sequentiallyConsistent) {
+                judgedDuringImport += 1
+                #expect(pairs == 40)
+            }
+        }
+        importer.wait()
+        let result = try #require(outcome.withLock { $0 })
+        #expect(result.status == 200)
+        #expect(result.report["imported"] == 200_000)
+        #expect(judgedDuringImport >= 5, "next and submit answered during the import: \(judgedDuringImport)")
+        #expect(sawStaged)
+        #expect(try pairCount(app, admin) == 200_040)
+        #expect(try await app.count("SELECT count(*) FROM imports WHERE state = 'committed'") == 1)
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'import_pairs'") == 1)
+        await app.stop()
+    }
+
+    @Test func aRefusedOrDryRunStagedImportLeavesNothing() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 2)
+        let admin = try await app.user("boss", role: .admin)
+        var lines = (0..<1_200).map { #"{"id":"n\#($0)","prompt":"q\#($0)","response_a":"a","response_b":"b"}"# }
+        lines.append(#"{"id":"bad","prompt":"q"}"#)
+        let client = try app.client()
+        let refused = try client.request("POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(admin)"],
+                                         body: Array(lines.joined(separator: "\n").utf8))
+        #expect(refused.status == 422)
+        #expect(try JSONValue.parse(refused.body)["report"]?["error_count"] == 1)
+        lines.removeLast()
+        let dry = try client.request("POST", "/api/projects/\(project.id)/pairs?dry_run=true", headers: ["Authorization": "Bearer \(admin)"],
+                                     body: Array(lines.joined(separator: "\n").utf8))
+        #expect(dry.status == 200)
+        #expect(try JSONValue.parse(dry.body)["imported"] == 1_200)
+        #expect(try JSONValue.parse(dry.body)["committed"] == false)
+        #expect(try await app.count("SELECT count(*) FROM pairs") == 2)
+        #expect(try await app.count("SELECT count(*) FROM imports WHERE state = 'discarded'") == 2)
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'import_pairs'") == 0)
+        await app.stop()
+    }
+
+    @Test func oneImportAtATimeAndAbandonedStagingIsDiscarded() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 1)
+        let admin = try await app.user("boss", role: .admin)
+        // A server that stopped midway left an import staging, with one row.
+        try await app.seed { db in
+            let id = try ImportRepository.begin(db, projectID: project.id, actor: nil, now: 0)
+            var report = ImportReport()
+            try PairRows(db, projectID: project.id, importID: id).insert(
+                [PairInput(externalID: "left-over", prompt: .text("q"), responseA: "a", responseB: "b")], line: 1, into: &report)
+        }
+        let busy = try app.call("POST", "/api/projects/\(project.id)/pairs", admin, #"{"prompt":"q","response_a":"x","response_b":"y"}"#)
+        #expect(busy.status == 409)
+        #expect(busy.json["error"]?["code"] == "import_running")
+        #expect(try pairCount(app, admin) == 1)
+        try await ImportService.discardAbandoned(store: app.app.store, now: { 0 })
+        #expect(try await app.count("SELECT count(*) FROM pairs") == 1)
+        #expect(try app.call("POST", "/api/projects/\(project.id)/pairs", admin, #"{"prompt":"q","response_a":"x","response_b":"y"}"#).status == 200)
+        #expect(try await app.count("SELECT count(*) FROM pairs") == 2)
+        await app.stop()
+    }
+}
