@@ -89,7 +89,7 @@ public enum Exporter {
             "files": .array(files), "reward_model": reward,
             // How the judgements were collected: overlap rule, pair selection, and how
             // many first judgements each selection gave (the random share is unbiased).
-            "collection": try AdaptiveWorker.status(db, project: project),
+            "collection": try SelectionRepository.status(db, project: project).json,
         ]
         let writer = try HashingFileWriter(path: out + ".manifest.json")
         try writer.write(manifest.jsonText + "\n")

@@ -38,6 +38,8 @@ public final class AdaptiveWorker: Sendable {
         var busy = false
         var refreshedAt: Int64?
         var retrainedAt: Int64?
+        /// What retrains have read so far.
+        var labels = LabelCache()
     }
 
     private let store: ArbiterStore
@@ -81,7 +83,7 @@ public final class AdaptiveWorker: Sendable {
                 }
                 if project.settings.activeSelection && seen.sinceRetrain >= project.settings.activeRetrainEvery
                     && seen.retrainedAt.map({ now() - $0 >= Self.minimumRetrainInterval }) ?? true {
-                    try await Self.retrain(store: store, project: project, background: background, now: now())
+                    try await Self.retrain(store: store, project: project, background: background, now: now(), labels: seen.labels)
                     retrained = true
                 }
             }
@@ -114,157 +116,49 @@ public final class AdaptiveWorker: Sendable {
     /// accuracies and changes only the pairs whose decision moved and that got no
     /// judgement in between (those were decided at submit time already).
     public static func refreshAccuracy(store: ArbiterStore, project: Project, background: Background? = nil) async throws {
-        let projectID = SQLValue.int(Int64(project.id))
         let rule = project.settings.overlapRule
         let (rows, ballots) = try await Self.read(store, background) { db in
-            // Only pairs judged more than once say anything about a rater.
-            let rows = try db.query(
-                """
-                SELECT n.pair_id, n.user_id, n.choice FROM pairs p JOIN annotations n ON n.pair_id = p.id
-                WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count >= 2
-                  AND n.kind = 'normal' AND n.choice IN ('A', 'B') ORDER BY n.pair_id
-                """, [projectID]) { ($0.int64(0), $0.int(1), $0.string(2) == "A" ? 0 : 1) }
-            return (rows, try PairDemand.ballots(db, projectID: project.id, onlyOpen: true))
+            (try SelectionRepository.sharedJudgements(db, projectID: project.id), try PairDemand.ballots(db, projectID: project.id, onlyOpen: true))
         }
-        let compute: @Sendable () -> (accuracies: [(user: Int, accuracy: Double, shared: Int)], changes: [(Int64, Int, Int)]) = {
-            var units: [Int64: Int] = [:], raters: [Int: Int] = [:], users: [Int] = []
-            let judgements = rows.map { row -> (unit: Int, rater: Int, label: Int) in
-                let unit = units[row.0] ?? units.count
-                units[row.0] = unit
-                let rater = raters[row.1] ?? users.count
-                if raters[row.1] == nil {
-                    raters[row.1] = rater
-                    users.append(row.1)
-                }
-                return (unit, rater, row.2)
-            }
-            let estimated = RaterAccuracy.estimate(judgements, units: units.count, raters: users.count)
-            let accuracies = zip(users, estimated).map { ($0, $1.accuracy, $1.shared) }
-            let byUser = Dictionary(uniqueKeysWithValues: accuracies.map { ($0.0, $0.1) })
-            let changes = ballots.compactMap { ballot -> (Int64, Int, Int)? in
-                let votes = ballot.votes.map { OverlapRule.Vote(choice: $0.choice, accuracy: byUser[$0.user] ?? OverlapRule.priorAccuracy) }
-                let wanted = rule.wanted(votes)
-                return wanted == ballot.wanted ? nil : (ballot.pair, wanted, ballot.votes.count)
-            }
-            return (accuracies, changes)
+        let (accuracies, changes) = try await Self.compute(background) {
+            let accuracies = SelectionModel.accuracies(rows)
+            let byUser = Dictionary(uniqueKeysWithValues: accuracies.map { ($0.user, $0.accuracy) })
+            return (accuracies, SelectionModel.redecide(ballots, rule: rule, accuracies: byUser))
         }
-        let (accuracies, changes) = try await Self.compute(background, compute)
         try await store.pool.write { db in
-            try db.run("DELETE FROM rater_accuracy WHERE project_id = ?", [projectID])
-            let insert = try db.statement("INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared) VALUES (?, ?, ?, ?)")
-            for row in accuracies {
-                try insert.bind([projectID, .int(Int64(row.user)), .double(row.accuracy), .int(Int64(row.shared))])
-                try insert.run()
-            }
+            try SelectionRepository.storeAccuracies(db, projectID: project.id, accuracies)
             // A settings change since the read re-decided every pair already.
             guard try ProjectRepository.find(db, id: project.id)?.settings.overlapRule == rule else { return }
-            let update = try db.statement(
-                """
-                UPDATE pairs SET wanted = ?1 WHERE id = ?2
-                  AND (SELECT count(*) FROM annotations WHERE pair_id = ?2 AND kind = 'normal') = ?3
-                """)
-            for (pair, wanted, judged) in changes {
-                try update.bind([.int(Int64(wanted)), .int(pair), .int(Int64(judged))])
-                try update.run()
-            }
+            try SelectionRepository.setWanted(db, changes)
         }
     }
 
-    /// Trains the selection model on the labels so far and re-prioritises the untouched pairs.
-    public static func retrain(store: ArbiterStore, project: Project, background: Background? = nil, now: Int64, seed: UInt64 = 42) async throws {
-        let projectID = SQLValue.int(Int64(project.id))
-        // Labels: the weighted vote of each pair's decisive normal judgements.
-        let (labelled, untouched, judgements) = try await Self.read(store, background) { db in
-            var labelled: [(a: String, b: String, aWins: Bool)] = []
-            var current: (pair: Int64, a: String, b: String, logOdds: Double)?
-            func flush() {
-                if let pending = current, pending.logOdds != 0 { labelled.append((pending.a, pending.b, pending.logOdds > 0)) }
-            }
-            let scan = try db.statement(
-                """
-                SELECT p.id, p.response_a, p.response_b, n.choice, coalesce(r.accuracy, ?) FROM annotations n
-                JOIN pairs p ON p.id = n.pair_id
-                LEFT JOIN rater_accuracy r ON r.project_id = n.project_id AND r.user_id = n.user_id
-                WHERE n.project_id = ? AND n.kind = 'normal' AND n.choice IN ('A', 'B') ORDER BY n.pair_id
-                """)
-            try scan.bind([.double(OverlapRule.priorAccuracy), projectID])
-            try scan.forEach { row in
-                let pair = row.int64(0)
-                if current?.pair != pair {
-                    flush()
-                    current = (pair, row.string(1), row.string(2), 0)
-                }
-                let accuracy = min(0.99, max(0.5, row.double(4)))
-                let weight = log(accuracy / (1 - accuracy))
-                current?.logOdds += row.string(3) == "A" ? weight : -weight
-            }
-            flush()
-            // Candidates: a uniform sample of the untouched pairs, four queues' worth
-            // (all of them when fewer), plus the current queue. The sample is drawn
-            // on the covering index, so only the chosen pairs' texts are read.
-            let fresh = "FROM visible_pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0"
-            let freshCount = try db.queryFirst("SELECT count(*) \(fresh)", [projectID]) { $0.int(0) } ?? 0
-            let stride = max(1, freshCount / (4 * Self.queueLength(project.settings)))
-            var candidates = Set(try db.query(
-                "SELECT id \(fresh) AND (?2 = 1 OR abs(random()) % ?2 = 0)", [projectID, .int(Int64(stride))]) { $0.int64(0) })
-            candidates.formUnion(try db.query("SELECT id \(fresh) AND priority != 0", [projectID]) { $0.int64(0) })
-            let text = try db.statement("SELECT response_a, response_b, priority FROM pairs WHERE id = ?")
-            let untouched = try candidates.sorted().compactMap { id -> (Int64, String, String, Double)? in
-                try text.bind([.int(id)])
-                return try text.first { (id, $0.string(0), $0.string(1), $0.double(2)) }
-            }
-            let judgements = try db.queryFirst(
-                "SELECT count(*) FROM annotations WHERE project_id = ? AND kind = 'normal'", [projectID]) { $0.int(0) } ?? 0
-            return (labelled, untouched, judgements)
-        }
-        let previous = Dictionary(uniqueKeysWithValues: untouched.map { ($0.0, $0.3) })
-        let train: @Sendable () -> [(Int64, Double)] = {
-            let hasher = FeatureHasher(bits: 18)
-            var data = PreferenceSet(hasher: hasher)
-            for pair in labelled {
-                data.append(chosen: pair.aWins ? pair.a : pair.b, rejected: pair.aWins ? pair.b : pair.a)
-            }
-            guard data.count >= 20 else { return [] }
-            var options = TrainingOptions()
-            options.seed = seed
-            // One shard: small data, and this thread is niced; the event loops come first.
-            options.shards = 1
-            let model = BradleyTerryTrainer.train(data, options: options).model
-            return untouched.map { pair in
-                let margin = Double(model.score(hasher.features(pair.1)) - model.score(hasher.features(pair.2)))
-                return (pair.0, abs(1 / (1 + exp(-margin)) - 0.5))
-            }
-        }
-        let scoredPriorities = try await Self.compute(background, train)
-        // The queue: the least certain untouched pairs get |p − 0.5| − 1 (before
-        // every other pair, which stays at 0, in id order); pairs that left the queue
-        // go back to 0. Only priorities that moved (by 0.005) are written, in short
-        // transactions that annotators' writes interleave with.
+    /// Trains the selection model on the labels so far and re-prioritises the
+    /// untouched pairs. `labels` carries what earlier retrains read, so only new
+    /// judgements are read (a fresh cache reads them all).
+    public static func retrain(
+        store: ArbiterStore, project: Project, background: Background? = nil, now: Int64, seed: UInt64 = 42,
+        labels: LabelCache = LabelCache()
+    ) async throws {
         let queueLength = Self.queueLength(project.settings)
-        let queued = scoredPriorities.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(queueLength)
-        var target = Dictionary(uniqueKeysWithValues: queued.map { ($0.0, $0.1 - 1) })
-        for (pair, priority) in previous where priority != 0 && target[pair] == nil { target[pair] = 0 }
-        let priorities = target.filter { abs($0.value - (previous[$0.key] ?? 0)) >= 0.005 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        for start in stride(from: 0, to: priorities.count, by: Self.priorityChunk) {
-            let chunk = Array(priorities[start..<min(priorities.count, start + Self.priorityChunk)])
-            try await store.pool.write { db in
-                let update = try db.statement("UPDATE pairs SET priority = ? WHERE id = ? AND active_count = 0")
-                for (pair, priority) in chunk {
-                    try update.bind([.double(priority), .int(pair)])
-                    try update.run()
-                }
-            }
+        let (labelled, candidates, judgements) = try await Self.read(store, background) { db in
+            try SelectionRepository.update(labels, db, projectID: project.id)
+            let accuracies = try SelectionRepository.accuracies(db, projectID: project.id)
+            // Candidates: four queues' worth of untouched pairs plus the current queue.
+            let candidates = try SelectionRepository.candidates(db, projectID: project.id, sample: 4 * queueLength)
+            return (labels.labels(accuracies: accuracies), candidates, try SelectionRepository.judgementCount(db, projectID: project.id))
         }
-        let stamp = Clock.iso8601(milliseconds: now)
-        let trained = labelled.count, scored = scoredPriorities.count
+        let previous = Dictionary(uniqueKeysWithValues: candidates.map { ($0.pair, $0.priority) })
+        let scored = try await Self.compute(background) { SelectionModel.uncertainty(labelled: labelled, candidates: candidates, seed: seed) }
+        let priorities = SelectionModel.priorities(scored: scored, previous: previous, length: queueLength)
+        // Short transactions that annotators' writes interleave with.
+        for start in stride(from: 0, to: priorities.count, by: Self.priorityChunk) {
+            let chunk = priorities[start..<min(priorities.count, start + Self.priorityChunk)]
+            try await store.pool.write { db in try SelectionRepository.setPriorities(db, chunk) }
+        }
         try await store.pool.write { db in
-            try db.run(
-                """
-                INSERT INTO selection_models (project_id, judgements, retrains, trained_pairs, scored_pairs, trained_at)
-                VALUES (?, ?, 1, ?, ?, ?)
-                ON CONFLICT (project_id) DO UPDATE SET judgements = excluded.judgements, retrains = retrains + 1,
-                    trained_pairs = excluded.trained_pairs, scored_pairs = excluded.scored_pairs, trained_at = excluded.trained_at
-                """, [projectID, .int(Int64(judgements)), .int(Int64(trained)), .int(Int64(scored)), .text(stamp)])
+            try SelectionRepository.recordTraining(db, projectID: project.id, judgements: judgements, trainedPairs: labelled.count,
+                                                   scoredPairs: scored.count, at: now)
         }
     }
 
@@ -284,7 +178,7 @@ public final class AdaptiveWorker: Sendable {
         return try await background.thread.run {
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
             let db = try Database(path: background.databasePath, mode: .reader)
-            return try body(db)
+            return try db.snapshot { try body(db) }
         }
     }
 
@@ -298,33 +192,4 @@ public final class AdaptiveWorker: Sendable {
 
     /// How many least-certain pairs a retrain queues: ten retrain intervals' worth, at least 5,000.
     static func queueLength(_ settings: ProjectSettings) -> Int { max(5_000, 10 * settings.activeRetrainEvery) }
-
-    /// What the dashboard and the export manifest say about a project's collection.
-    public static func status(_ db: Database, project: Project) throws -> JSONValue {
-        let projectID = SQLValue.int(Int64(project.id))
-        var policy = project.settings.collectionPolicy.objectValue ?? [:]
-        let raters = try db.queryFirst(
-            "SELECT count(*), avg(accuracy) FROM rater_accuracy WHERE project_id = ?", [projectID]) { ($0.int(0), $0.optionalDouble(1)) }
-        if project.settings.stopPosterior != nil {
-            policy["rater_accuracy"] = ["raters": .int(Int64(raters?.0 ?? 0)), "mean": raters?.1.map { .double($0) } ?? .null]
-        }
-        let hasModel = try db.queryFirst("SELECT 1 FROM selection_models WHERE project_id = ?", [projectID]) { _ in true } != nil
-        if project.settings.activeSelection || hasModel {
-            policy["selection_model"] = try db.queryFirst(
-                "SELECT judgements, retrains, trained_pairs, scored_pairs, trained_at FROM selection_models WHERE project_id = ?",
-                [projectID]) { row -> JSONValue in
-                [
-                    "judgements_at_training": .int(row.int64(0)), "retrains": .int(row.int64(1)), "trained_pairs": .int(row.int64(2)),
-                    "scored_pairs": .int(row.int64(3)), "trained_at": .string(row.string(4)),
-                ]
-            } ?? .null
-        }
-        let selections = try db.query(
-            """
-            SELECT coalesce(selection, 'order'), count(*) FROM assignments
-            WHERE project_id = ? AND kind = 'normal' AND state = 'completed' GROUP BY 1 ORDER BY 1
-            """, [projectID]) { (key: $0.string(0), value: JSONValue.int($0.int64(1))) }
-        policy["judgements_by_selection"] = .object(JSONObject(selections))
-        return .object(policy)
-    }
 }

@@ -57,7 +57,7 @@ public enum Assignments {
             // Active selection: a fresh pair is the model's least certain (once there
             // is a model), or with the random share, any untouched pair.
             if project.settings.activeSelection && !open.started {
-                let trained = try db.queryFirst("SELECT 1 FROM selection_models WHERE project_id = ?", [projectID]) { _ in true } ?? false
+                let trained = try SelectionRepository.hasModel(db, projectID: project.id)
                 if trained { pick.selection = "model" }
                 if Double.random(in: 0..<1, using: &random) < project.settings.activeRandomShare,
                    let drawn = try randomFreshPair(db, projectID: projectID, user: user, random: &random) {

@@ -47,7 +47,7 @@ enum Dashboard {
                 "untouched": .int(Int64(states.untouched)), "gold": .int(Int64(gold)),
             ],
             "live_leases": .int(Int64(liveLeases)),
-            "collection": try AdaptiveWorker.status(db, project: project),
+            "collection": try SelectionRepository.status(db, project: project).json,
             "judgements_per_day": .array(perDay), "since": .string(String(since)),
             "judgements_per_annotator": .array(perAnnotator),
             "agreement": [

@@ -1,0 +1,24 @@
+public import JSON
+
+// JSON for the typed values services return: made here, at the edge, and nowhere else.
+
+extension CollectionStatus {
+    /// `{"overlap":…, "selection":…, "rater_accuracy"?, "selection_model"?, "judgements_by_selection"}`.
+    public var json: JSONValue {
+        var policy = settings.collectionPolicy.objectValue ?? [:]
+        if let raterAccuracy {
+            policy["rater_accuracy"] = ["raters": .int(Int64(raterAccuracy.raters)), "mean": raterAccuracy.mean.map { .double($0) } ?? .null]
+        }
+        if showsSelectionModel {
+            policy["selection_model"] = selectionModel.map { model -> JSONValue in
+                [
+                    "judgements_at_training": .int(Int64(model.judgementsAtTraining)), "retrains": .int(Int64(model.retrains)),
+                    "trained_pairs": .int(Int64(model.trainedPairs)), "scored_pairs": .int(Int64(model.scoredPairs)),
+                    "trained_at": .string(model.trainedAt),
+                ]
+            } ?? .null
+        }
+        policy["judgements_by_selection"] = .object(JSONObject(judgementsBySelection.map { ($0.selection, JSONValue.int(Int64($0.count))) }))
+        return .object(policy)
+    }
+}
