@@ -21,26 +21,26 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup(title: "Reward model") var training: RewardTrainingFlags
 
     func run() throws {
-        guard let format = ExportFormat(rawValue: format) else {
-            throw CLIError(message: "--format must be one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard let aggregation = Aggregation(rawValue: aggregate) else { throw CLIError(message: "--aggregate must be weighted or majority") }
-        guard (0...1).contains(minAgreement) else { throw CLIError(message: "--min-agreement must be between 0 and 1") }
-        var options = ExportOptions()
-        options.format = format
-        options.aggregate = aggregation
-        options.minAgreement = minAgreement
-        options.includeFlagged = includeFlagged
-        options.seed = seed
-        options.margin = margin
-        options.rewardModel = rewardModel
-        options.rewardTraining = training.options
+        var fields: [String: ExportRequest.Field] = [
+            "format": .text(format), "aggregate": .text(aggregate), "min_agreement": .text(String(minAgreement)),
+            "include_flagged": .text(String(includeFlagged)), "margin": .text(String(margin)), "seed": .text(String(seed)),
+        ]
+        fields.merge(training.fields) { _, flag in flag }
+        if let rewardModel { fields["reward_model"] = .text(rewardModel) }
         if let split {
             let parts = split.split(separator: "=")
             guard parts.count == 2, parts[0] == "test", let fraction = Double(parts[1]), fraction > 0, fraction < 1 else {
                 throw CLIError(message: "--split must look like test=0.1")
             }
-            options.testFraction = fraction
+            fields["test_fraction"] = .text(String(fraction))
+        }
+        let options: ExportOptions
+        do {
+            options = try ExportRequest(fields: fields, door: .commandLine).options
+        } catch {
+            // The same message as the API's, naming the flag: "--min-agreement: a number from 0 to 1".
+            let field = error.message.prefix { $0 != ":" }
+            throw CLIError(message: "--" + String(field.map { $0 == "_" ? "-" : $0 }) + error.message.dropFirst(field.count))
         }
         let manifest = try Commands.withDatabase(database) { db -> JSONValue in
             guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }

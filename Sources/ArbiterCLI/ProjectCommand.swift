@@ -80,13 +80,7 @@ struct ProjectCommand: ParsableCommand {
         func run() throws {
             let projects = try Commands.withDatabase(database) { db in try ProjectRepository.list(db) }
             if json {
-                let array = JSONValue.array(projects.map { entry in
-                    var object = entry.project.json.objectValue ?? JSONObject()
-                    object["pairs"] = .int(Int64(entry.pairs))
-                    object["annotations"] = .int(Int64(entry.annotations))
-                    return .object(object)
-                })
-                Output.line(array.jsonText)
+                Output.line(JSONValue.array(projects.map(\.json)).jsonText)
                 return
             }
             for entry in projects {

@@ -4,17 +4,27 @@ import JSON
 
 /// The training flags shared by `arbiter train` and `arbiter export --reward-model`.
 struct RewardTrainingFlags: ParsableArguments {
-    @Option(help: "Feature buckets as a power of two (8–24).") var bits = 20
-    @Option(help: "Most passes over the data (early stopping may end sooner).") var epochs = 20
-    @Option(name: .customLong("train-seed"), help: "Seed for shuffling, the held-out split and initial weights.") var trainSeed: UInt64 = 42
-    @Option(help: "Hidden units of an MLP beside the linear model (0: linear only).") var hidden = 0
+    @Option(help: "Feature buckets as a power of two (8–24; default 20).") var bits: Int?
+    @Option(help: "Most passes over the data (early stopping may end sooner; default 20).") var epochs: Int?
+    @Option(name: .customLong("train-seed"), help: "Seed for shuffling, the held-out split and initial weights (default 42).") var trainSeed: UInt64?
+    @Option(help: "Hidden units of an MLP beside the linear model (0: linear only, the default).") var hidden: Int?
+
+    /// The flags as ``ExportRequest`` fields (only those given: its defaults apply).
+    var fields: [String: ExportRequest.Field] {
+        var fields: [String: ExportRequest.Field] = [:]
+        if let bits { fields["bits"] = .text(String(bits)) }
+        if let epochs { fields["epochs"] = .text(String(epochs)) }
+        if let trainSeed { fields["train_seed"] = .text(String(trainSeed)) }
+        if let hidden { fields["hidden"] = .text(String(hidden)) }
+        return fields
+    }
 
     var options: RewardTrainingOptions {
         var options = RewardTrainingOptions()
-        options.bits = bits
-        options.epochs = epochs
-        options.seed = trainSeed
-        options.hidden = hidden
+        if let bits { options.bits = bits }
+        if let epochs { options.epochs = epochs }
+        if let trainSeed { options.seed = trainSeed }
+        if let hidden { options.hidden = hidden }
         return options
     }
 }

@@ -114,9 +114,15 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             let token = try Commands.withDatabase(database) { db -> String in
-                guard let user = try UserRepository.find(db, username: username) else { throw CLIError(message: "no user named '\(username)'") }
-                guard user.canLogIn, !user.disabled else { throw CLIError(message: "user '\(username)' cannot log in") }
-                return try db.transaction { try Creation.token(db, for: user, label: label, actor: nil, via: "cli", now: Clock.nowMilliseconds()).token }
+                do {
+                    return try db.transaction {
+                        try TokenService.create(db, username: username, label: label, actor: nil, via: "cli", now: Clock.nowMilliseconds()).token
+                    }
+                } catch ServiceError.notFound {
+                    throw CLIError(message: "no user named '\(username)'")
+                } catch let error as Arbiter.ValidationError {
+                    throw CLIError(message: error.message)
+                }
             }
             Output.line(token)
         }

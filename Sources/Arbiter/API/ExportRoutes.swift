@@ -25,29 +25,9 @@ struct ExportRoutes: Sendable {
         }
     }
 
-    func options(_ query: [String: String]) throws -> ExportOptions {
-        var options = ExportOptions()
-        guard let format = query["format"].flatMap(ExportFormat.init(rawValue:)) else {
-            throw ValidationError("format: one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        options.format = format
-        if let text = query["aggregate"] {
-            guard let aggregate = Aggregation(rawValue: text) else { throw ValidationError("aggregate: weighted or majority") }
-            options.aggregate = aggregate
-        }
-        if let text = query["min_agreement"] {
-            guard let value = Double(text), (0...1).contains(value) else { throw ValidationError("min_agreement: a number from 0 to 1") }
-            options.minAgreement = value
-        }
-        options.includeFlagged = query["include_flagged"] == "true"
-        options.margin = query["margin"] == "true"
-        if query["split"] != nil { throw ValidationError("split: use the command line (arbiter export --split) for train/test files") }
-        return options
-    }
-
     func export(_ request: Request, _ caller: Caller) async throws -> Response {
         let projectID = try request.parameters.int("id")
-        let options = try options(request.queryItems)
+        let options = try ExportRequest(fields: request.queryItems.mapValues { .text($0) }, door: .download).options
         let now = self.now()
         guard let temporary = TemporaryExport(root: temporaryRoot) else {
             throw HTTPError(.serviceUnavailable, code: "unavailable", message: "cannot create a temporary file")

@@ -16,7 +16,7 @@ enum HealthRoutes {
                          now: @escaping @Sendable () -> Int64) {
         api.addPublic(.GET, "/readyz") { _ in
             let answer = try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask { try await store.pool.read { db in try db.queryFirst("SELECT 1") { $0.int(0) } == 1 } }
+                group.addTask { try await store.pool.read { db in try HealthRepository.answers(db) } }
                 group.addTask {
                     try await Task.sleep(for: .seconds(1))
                     return false
@@ -32,9 +32,7 @@ enum HealthRoutes {
         }
         api.add(.GET, "/metrics", .admin) { _, _ in
             let time = now()
-            let leases = try await store.pool.read { db in
-                try db.queryFirst("SELECT count(*) FROM assignments WHERE state = 'leased' AND expires_at > ?", [.int(time)]) { $0.int(0) } ?? 0
-            }
+            let leases = try await store.pool.read { db in try HealthRepository.liveLeases(db, now: time) }
             return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                             body: metrics.render(openConnections: openConnections(), liveLeases: leases))
         }

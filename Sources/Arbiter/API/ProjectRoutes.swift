@@ -106,14 +106,7 @@ struct ProjectRoutes: Sendable {
         }
         api.add(.GET, "/api/projects", .everyone) { _, _ in
             let projects = try await store.pool.read { db in try ProjectRepository.list(db) }
-            return .json([
-                "projects": .array(projects.map { entry in
-                    var object = entry.project.json.objectValue ?? JSONObject()
-                    object["pairs"] = .int(Int64(entry.pairs))
-                    object["annotations"] = .int(Int64(entry.annotations))
-                    return .object(object)
-                })
-            ])
+            return .json(["projects": .array(projects.map(\.json))])
         }
     }
 }

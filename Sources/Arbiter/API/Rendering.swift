@@ -22,3 +22,23 @@ extension CollectionStatus {
         return .object(policy)
     }
 }
+
+extension ProjectSummary {
+    /// The project's JSON with `pairs` and `annotations`: the API's list and `arbiter project list --json`.
+    public var json: JSONValue {
+        var object = project.json.objectValue ?? JSONObject()
+        object["pairs"] = .int(Int64(pairs))
+        object["annotations"] = .int(Int64(annotations))
+        return .object(object)
+    }
+}
+
+extension TokenSummary {
+    /// `{"id","username","label","created_at","last_used_at","revoked"}` — never the token.
+    public var json: JSONValue {
+        [
+            "id": .int(id), "username": .string(username), "label": .string(label), "created_at": .string(createdAt),
+            "last_used_at": lastUsedAt.map(JSONValue.string) ?? .null, "revoked": .bool(revoked),
+        ]
+    }
+}

@@ -7,7 +7,8 @@ import Storage
 /// - `POST /api/projects/{id}/exports` (admin): export in the background, and train a
 ///   reward model on it; body (all optional): `format` (default trl), `reward_model`
 ///   (default true for pairwise formats), `aggregate`, `min_agreement`,
-///   `include_flagged`, `margin`, `test_fraction`, `seed`, `epochs`, `hidden`, `bits`.
+///   `include_flagged`, `margin`, `test_fraction`, `seed`, `epochs`, `hidden`, `bits`, `train_seed`
+///   (validated by ``ExportRequest``, as the download's query and the CLI's flags are).
 /// - `GET /api/projects/{id}/exports/latest`: the job's progress (epoch, loss) and the latest result.
 /// - `GET /api/projects/{id}/exports/latest/files/{name}`: data, manifest, model files.
 /// - `POST /api/projects/{id}/reward/score`: `{"items":[{"response"} | {"chosen","rejected"}]}` → `{"scores":[…]}`.
@@ -79,56 +80,11 @@ struct RewardRoutes: Sendable {
         guard try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) != nil else { throw APIError.noSuchProject }
     }
 
-    /// Export and training options from the POST body.
+    /// Export and training options from the POST body (all optional).
     static func options(_ body: JSONValue) throws -> ExportOptions {
         guard let object = body.objectValue else { throw ValidationError("body: expected a JSON object") }
-        let known: Set<String> = ["format", "reward_model", "aggregate", "min_agreement", "include_flagged", "margin", "test_fraction", "seed",
-                                  "epochs", "hidden", "bits"]
-        if let unknown = object.keys.first(where: { !known.contains($0) }) { throw ValidationError("\(unknown): unknown option") }
-        var options = ExportOptions()
-        if let value = body["format"] {
-            guard let format = value.stringValue.flatMap(ExportFormat.init(rawValue:)) else {
-                throw ValidationError("format: one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            options.format = format
-        }
-        if let value = body["aggregate"] {
-            guard let aggregate = value.stringValue.flatMap(Aggregation.init(rawValue:)) else { throw ValidationError("aggregate: weighted or majority") }
-            options.aggregate = aggregate
-        }
-        func number(_ key: String, _ range: ClosedRange<Double>) throws -> Double? {
-            guard let value = body[key] else { return nil }
-            guard let number = value.doubleValue, range.contains(number) else {
-                throw ValidationError("\(key): a number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return number
-        }
-        func integer(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
-            guard let value = body[key] else { return nil }
-            guard let number = value.intValue.map(Int.init), range.contains(number) else {
-                throw ValidationError("\(key): a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return number
-        }
-        func flag(_ key: String) throws -> Bool {
-            guard let value = body[key] else { return false }
-            guard let flag = value.boolValue else { throw ValidationError("\(key): true or false") }
-            return flag
-        }
-        options.minAgreement = try number("min_agreement", 0...1) ?? 0
-        options.includeFlagged = try flag("include_flagged")
-        options.margin = try flag("margin")
-        if let fraction = try number("test_fraction", 0...0.9), fraction > 0 { options.testFraction = fraction }
-        options.seed = UInt64(try integer("seed", 0...Int(Int32.max)) ?? 0)
-        options.rewardTraining.epochs = try integer("epochs", 1...200) ?? options.rewardTraining.epochs
-        options.rewardTraining.hidden = try integer("hidden", 0...256) ?? 0
-        // The server caps buckets at 2^20: a 2^24 model is 64 MiB per request to score.
-        options.rewardTraining.bits = try integer("bits", 8...20) ?? 18
-        // The job sets the model's directory; here only whether there is one.
-        let train = body["reward_model"] == nil ? options.format.isPairwise : try flag("reward_model")
-        if train && !options.format.isPairwise { throw ValidationError("reward_model: needs a pairwise format (trl, openai, hh-rlhf, sft)") }
-        options.rewardModel = train ? "" : nil
-        return options
+        let fields = Dictionary(object.map { ($0.key, ExportRequest.Field.json($0.value)) }, uniquingKeysWith: { _, last in last })
+        return try ExportRequest(fields: fields, door: .job).options
     }
 
     /// A whole file as an attachment (model files are at most a few hundred MB; data files stream).

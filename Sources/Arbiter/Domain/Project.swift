@@ -178,3 +178,11 @@ extension ProjectSettings {
         try validate()
     }
 }
+
+/// A project in a list, with its size.
+public struct ProjectSummary: Sendable {
+    public var project: Project
+    /// Visible pairs (not those of an import still staging).
+    public var pairs: Int
+    public var annotations: Int
+}

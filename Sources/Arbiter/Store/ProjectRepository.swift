@@ -84,12 +84,12 @@ public enum ProjectRepository {
     }
 
     /// Every project with its pair and annotation counts.
-    public static func list(_ db: Database) throws -> [(project: Project, pairs: Int, annotations: Int)] {
+    public static func list(_ db: Database) throws -> [ProjectSummary] {
         let projects = try db.query("SELECT \(columns) FROM projects ORDER BY id", [], decode)
         return try projects.map { project in
             let pairs = try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
             let annotations = try db.queryFirst("SELECT count(*) FROM annotations WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
-            return (project, pairs, annotations)
+            return ProjectSummary(project: project, pairs: pairs, annotations: annotations)
         }
     }
 

@@ -115,11 +115,12 @@ public enum RaterQuery {
         for judgement in judgements where !judgement.isRepeat {
             if let duration = judgement.durationMilliseconds { durations[judgement.rater].append(Double(duration)) }
         }
-        let assessments = RaterQuality.assess(judgements, units: units, raters: raterNames.count)
+        let tokenNames = Dictionary(uniqueKeysWithValues: tokenIDs.map { ($1, $0) })
+        let assessments = RaterQuality.assess(judgements, units: units, raters: raterNames.count, tokenNames: tokenNames)
         var userIDList = [Int](repeating: 0, count: raterNames.count)
         for (user, index) in raterIndex { userIDList[index] = user }
         return Loaded(assessments: assessments, raterNames: raterNames, userIDs: userIDList,
-                      tokenNames: Dictionary(uniqueKeysWithValues: tokenIDs.map { ($1, $0) }), durations: durations)
+                      tokenNames: tokenNames, durations: durations)
     }
 
     static func render(
@@ -143,13 +144,7 @@ public enum RaterQuery {
                     "status": .string(status), "comment": decision.map { .string($0.comment) } ?? .null,
                     "suspicion": .double(assessment.suspicion),
                     "median_duration_ms": durations[assessment.rater].isEmpty ? .null : .double(Statistics.median(durations[assessment.rater])),
-                    "reasons": .array(assessment.reasons.map { reason in
-                        var detail = reason.detail
-                        if reason.signal == "trigger", let token = assessment.signals["trigger"]?["token"], let word = tokenNames[Int(token)] {
-                            detail = detail.replacingToken("#\(Int(token))", with: "'\(word)'")
-                        }
-                        return ["signal": .string(reason.signal), "detail": .string(detail)]
-                    }),
+                    "reasons": .array(assessment.reasons.map { ["signal": .string($0.signal), "detail": .string($0.detail)] }),
                     "signals": .object(signals),
                 ]
                 if raw { entry["user_id"] = JSONValue(userIDs[assessment.rater]) }
@@ -179,11 +174,5 @@ enum Tokens {
         }
         flush()
         return words
-    }
-}
-
-extension String {
-    func replacingToken(_ target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

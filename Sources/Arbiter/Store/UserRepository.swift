@@ -48,6 +48,24 @@ public enum UserRepository {
     }
 
     /// Creates an API token for a user and returns it; only its SHA-256 is stored.
+    /// The newest `limit` tokens with their users.
+    static func tokens(_ db: Database, limit: Int) throws -> [TokenSummary] {
+        try db.query(
+            """
+            SELECT t.id, u.username, t.label, t.created_at, t.last_used_at, t.revoked_at FROM api_tokens t
+            JOIN users u ON u.id = t.user_id ORDER BY t.id DESC LIMIT ?
+            """, [.int(Int64(limit))]) { row in
+            TokenSummary(id: row.int64(0), username: row.string(1), label: row.string(2), createdAt: row.string(3),
+                         lastUsedAt: row.optionalString(4), revoked: row.optionalString(5) != nil)
+        }
+    }
+
+    /// Marks a live token revoked; false when there is no such live token.
+    static func revokeToken(_ db: Database, id: Int, now: Int64) throws -> Bool {
+        try db.run("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                   [.text(Clock.iso8601(milliseconds: now)), .int(Int64(id))]) == 1
+    }
+
     public static func createToken(_ db: Database, userID: Int, label: String = "") throws -> String {
         let token = "arb_" + Base64URL.encode(Digest.randomBytes(32))
         try db.run("INSERT INTO api_tokens (user_id, token_hash, label) VALUES (?, ?, ?)", [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(label)])

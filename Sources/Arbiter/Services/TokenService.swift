@@ -1,0 +1,39 @@
+public import Storage
+
+/// API tokens for scripts: list, create (the token is shown once; only its
+/// SHA-256 is stored), revoke — audited alike from the API and the command line.
+public enum TokenService {
+    /// Longest label.
+    static let maxLabel = 100
+
+    /// The newest 500 tokens, without their secrets.
+    public static func list(_ store: ArbiterStore) async throws -> [TokenSummary] {
+        try await store.pool.read { db in try UserRepository.tokens(db, limit: 500) }
+    }
+
+    /// Creates a token for `username`; returns its id and the token (shown once).
+    public static func create(
+        _ db: Database, username: String, label: String, actor: Int?, via: String, address: String = "", now: Int64
+    ) throws -> (id: Int64, token: String) {
+        guard label.count <= maxLabel else { throw ValidationError("label: at most \(maxLabel) characters") }
+        guard let user = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such user") }
+        guard user.canLogIn, !user.disabled else { throw ValidationError("username: the account is disabled or cannot log in") }
+        return try Creation.token(db, for: user, label: label, actor: actor, via: via, address: address, now: now)
+    }
+
+    /// Revokes a live token; it stops working within the authenticator's cache time.
+    public static func revoke(_ db: Database, id: Int, actor: Int?, address: String = "", now: Int64) throws {
+        guard try UserRepository.revokeToken(db, id: id, now: now) else { throw ServiceError.notFound("no such live token") }
+        try Audit.record(db, actor: actor, action: "token_revoked", target: "token:\(id)", address: address, now: now)
+    }
+}
+
+/// An API token as admins see it: never the token itself.
+public struct TokenSummary: Sendable, Equatable {
+    public var id: Int64
+    public var username: String
+    public var label: String
+    public var createdAt: String
+    public var lastUsedAt: String?
+    public var revoked: Bool
+}
