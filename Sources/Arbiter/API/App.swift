@@ -63,7 +63,7 @@ public struct App: Sendable {
         PasswordRoutes(store: store, auth: auth, hashing: Self.hashing, now: now, accounts: accounts).register(on: &api)
         ProjectRoutes(store: store, now: now).register(on: &api)
         let adaptive = AdaptiveWorker(store: store, databasePath: configuration.databasePath, now: now)
-        AnnotationRoutes(store: store, metrics: metrics, adaptive: adaptive, now: now).register(on: &api)
+        AnnotationRoutes(service: AnnotationService(store: store, stored: { metrics.annotationStored() }, adaptive: adaptive, now: now)).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
         ReportRoutes(store: store, now: now).register(on: &api)

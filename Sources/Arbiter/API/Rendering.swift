@@ -42,3 +42,8 @@ extension TokenSummary {
         ]
     }
 }
+
+extension AnnotatorProgress {
+    /// `{"done_today","done_total","left"}`.
+    public var json: JSONValue { ["done_today": .int(Int64(doneToday)), "done_total": .int(Int64(doneTotal)), "left": .int(Int64(left))] }
+}

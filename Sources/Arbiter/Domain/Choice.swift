@@ -33,6 +33,20 @@ public enum Choice: String, Sendable, CaseIterable {
         }
     }
 
+    /// The category index the agreement and rater-quality code counts in:
+    /// A 0, B 1, tie 2, both bad 3 (the order of `allCases`).
+    public var category: Int {
+        switch self {
+        case .a: return 0
+        case .b: return 1
+        case .tie: return 2
+        case .bothBad: return 3
+        }
+    }
+
+    /// A stored choice's category; an unknown one counts as a tie (no preference).
+    public static func category(stored text: String) -> Int { Choice(rawValue: text)?.category ?? Choice.tie.category }
+
     /// Whether this choice prefers one response.
     public var isDecisive: Bool { self == .a || self == .b }
 }

@@ -117,7 +117,6 @@ public enum Exporter {
         let rows = try db.statement(
             "SELECT pair_id, user_id, choice, strength FROM annotations WHERE project_id = ? AND kind != 'repeat' ORDER BY pair_id, user_id, id")
         try rows.bind([.int(Int64(project.id))])
-        let labels = [Choice.a, .b, .tie, .bothBad]
         try rows.forEach { row in
             let pair = row.int64(0)
             let user = row.int(1)
@@ -136,7 +135,7 @@ public enum Exporter {
                 raterIndex[user] = raterIndex.count
                 return raterIndex.count - 1
             }()
-            let label = Choice(rawValue: row.string(2)).flatMap { labels.firstIndex(of: $0) } ?? 2
+            let label = Choice.category(stored: row.string(2))
             judgements.append((unit, rater, label, row.optionalInt(3) ?? 1))
         }
         decisions.used = judgements.count

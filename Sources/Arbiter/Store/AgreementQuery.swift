@@ -47,7 +47,7 @@ public enum AgreementQuery {
                 return raterNames.count - 1
             }()
             let choice = Choice(rawValue: row.string(4)) ?? .tie
-            let category = [Choice.a, .b, .tie, .bothBad].firstIndex(of: choice) ?? 2
+            let category = choice.category
             judgements.append(Judgement(
                 unit: unit, rater: rater, category: category, signed: choice.signedPreference(strength: row.optionalInt(5))))
         }
@@ -59,7 +59,7 @@ public enum AgreementQuery {
             alpha[level.rawValue] = number(report.alpha[level] ?? nil)
             ci[level.rawValue] = (report.alphaCI95[level] ?? nil).map { .array([.double($0.low), .double($0.high)]) } ?? .null
         }
-        let names = ["A", "B", "tie", "both_bad"]
+        let names = Choice.allCases.map(\.rawValue)
         var byUnit: [Int: [Judgement]] = [:]
         for judgement in judgements { byUnit[judgement.unit, default: []].append(judgement) }
         return [

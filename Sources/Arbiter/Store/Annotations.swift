@@ -46,8 +46,9 @@ public struct Submission: Sendable, Equatable {
     static let known: Set<String> = ["choice", "strength", "aspects", "rationale", "duration_ms"]
     static let maxRationaleBytes = 20_000
 
-    /// Parses and checks a request body against the project's settings.
-    public static func parse(_ value: JSONValue, project: Project) throws(ValidationError) -> Submission {
+    /// Parses a request body: fields, types and ranges. Runs where the request is
+    /// handled, never on the writer; the project's own rules are ``check(against:)``.
+    public static func parse(_ value: JSONValue) throws(ValidationError) -> Submission {
         guard let object = value.objectValue else { throw ValidationError("body: expected a JSON object") }
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw ValidationError("\(unknown): unknown field (expected \(known.sorted().joined(separator: ", ")))")
@@ -55,12 +56,8 @@ public struct Submission: Sendable, Equatable {
         guard let text = object["choice"]?.stringValue, let choice = Choice.Shown(rawValue: text) else {
             throw ValidationError("choice: expected \"left\", \"right\", \"tie\" or \"both_bad\"")
         }
-        let settings = project.settings
-        if choice == .tie && !settings.allowTies { throw ValidationError("choice: ties are not allowed in this project") }
-        if choice == .bothBad && !settings.allowBothBad { throw ValidationError("choice: \"both bad\" is not allowed in this project") }
         var submission = Submission(choice: choice, strength: nil, aspects: [], rationale: nil, durationMilliseconds: nil)
         if let strength = object["strength"], strength != .null {
-            guard settings.strengthEnabled else { throw ValidationError("strength: this project does not ask for strength") }
             guard let value = strength.intValue, (1...3).contains(value) else { throw ValidationError("strength: expected 1, 2 or 3") }
             guard choice == .left || choice == .right else { throw ValidationError("strength: only with left or right") }
             submission.strength = Int(value)
@@ -68,7 +65,6 @@ public struct Submission: Sendable, Equatable {
         if let aspects = object["aspects"], aspects != .null {
             guard let map = aspects.objectValue else { throw ValidationError("aspects: expected an object") }
             for member in map {
-                guard settings.aspects.contains(member.key) else { throw ValidationError("aspects.\(member.key): not an aspect of this project") }
                 guard let text = member.value.stringValue, let aspectChoice = Choice.Shown(rawValue: text) else {
                     throw ValidationError("aspects.\(member.key): expected \"left\", \"right\", \"tie\" or \"both_bad\"")
                 }
@@ -86,15 +82,33 @@ public struct Submission: Sendable, Equatable {
             }
             submission.durationMilliseconds = Int(value)
         }
-        if settings.strengthRequired && submission.strength == nil && (choice == .left || choice == .right) {
+        return submission
+    }
+
+    /// Checks the submission against the project's rules (ties, strength, aspects,
+    /// rationale): a few comparisons, done inside the write that stores it.
+    public func check(against settings: ProjectSettings) throws(ValidationError) {
+        if choice == .tie && !settings.allowTies { throw ValidationError("choice: ties are not allowed in this project") }
+        if choice == .bothBad && !settings.allowBothBad { throw ValidationError("choice: \"both bad\" is not allowed in this project") }
+        if strength != nil && !settings.strengthEnabled { throw ValidationError("strength: this project does not ask for strength") }
+        if let unknown = aspects.first(where: { !settings.aspects.contains($0.name) }) {
+            throw ValidationError("aspects.\(unknown.name): not an aspect of this project")
+        }
+        if settings.strengthRequired && strength == nil && (choice == .left || choice == .right) {
             throw ValidationError("strength: required in this project (1, 2 or 3)")
         }
-        if settings.aspectsRequired, let missing = settings.aspects.first(where: { name in !submission.aspects.contains { $0.name == name } }) {
+        if settings.aspectsRequired, let missing = settings.aspects.first(where: { name in !aspects.contains { $0.name == name } }) {
             throw ValidationError("aspects.\(missing): required in this project")
         }
-        if settings.rationaleRequired && (submission.rationale?.trimmingWhitespace().isEmpty ?? true) {
+        if settings.rationaleRequired && (rationale?.trimmingWhitespace().isEmpty ?? true) {
             throw ValidationError("rationale: required in this project")
         }
+    }
+
+    /// Parses and checks in one step (tests, imports of single bodies).
+    public static func parse(_ value: JSONValue, project: Project) throws(ValidationError) -> Submission {
+        let submission = try parse(value)
+        try submission.check(against: project.settings)
         return submission
     }
 }
@@ -113,17 +127,17 @@ public enum Annotations {
         case tooLateToChange
     }
 
-    /// Records `body` on assignment `assignmentID`. Returns the annotation, whether
-    /// it already existed (a repeated POST returns the first result), and its project.
+    /// Records `submission` on assignment `assignmentID`. Returns the annotation,
+    /// whether it already existed (a repeated POST returns the first result), and its project.
     public static func submit(
-        _ db: Database, assignmentID: Int, userID: Int, body: JSONValue, now: Int64
+        _ db: Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
     ) throws -> (annotation: Annotation, replayed: Bool, projectID: Int) {
         let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
         if row.state == "completed", let existing = try find(db, assignmentID: assignmentID) {
             return (existing, true, row.project)
         }
         guard row.state == "leased", row.expires > now else { throw Refusal.expired }
-        let (project, submission) = try parse(db, body, projectID: row.project)
+        let project = try check(db, submission, projectID: row.project)
         let (choice, aspects) = canonical(submission, shownSwapped: row.swapped)
         let createdAt = Clock.iso8601(milliseconds: now)
         try db.run(
@@ -157,14 +171,15 @@ public enum Annotations {
         return row
     }
 
-    /// The project and the body checked against it.
-    static func parse(_ db: Database, _ body: JSONValue, projectID: Int) throws -> (Project, Submission) {
+    /// The project, with the submission checked against its rules.
+    static func check(_ db: Database, _ submission: Submission, projectID: Int) throws -> Project {
         guard let project = try ProjectRepository.find(db, id: projectID) else { throw Refusal.noSuchAssignment }
         do {
-            return (project, try Submission.parse(body, project: project))
+            try submission.check(against: project.settings)
         } catch {
             throw Refusal.invalid(error)
         }
+        return project
     }
 
     /// The submission relative to the stored pair (left/right → A/B).
@@ -179,12 +194,12 @@ public enum Annotations {
     /// exports use the final one) and the old one is kept in `annotation_revisions`.
     /// Sending the current judgement again changes nothing.
     public static func revise(
-        _ db: Database, assignmentID: Int, userID: Int, body: JSONValue, now: Int64
+        _ db: Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
     ) throws -> (annotation: Annotation, changed: Bool, projectID: Int) {
         let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
         guard row.state == "completed", let current = try find(db, assignmentID: assignmentID) else { throw Refusal.notJudged }
         guard row.expires > now else { throw Refusal.tooLateToChange }
-        let (project, submission) = try parse(db, body, projectID: row.project)
+        let project = try check(db, submission, projectID: row.project)
         let (choice, aspects) = canonical(submission, shownSwapped: row.swapped)
         if choice == current.choice, submission.strength == current.strength, aspects == current.aspects, submission.rationale == current.rationale {
             return (current, false, row.project)

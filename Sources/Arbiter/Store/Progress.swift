@@ -1,13 +1,22 @@
-public import JSON
 public import Storage
 
 /// An annotator's own progress in a project.
+public struct AnnotatorProgress: Sendable, Equatable {
+    /// Judgements completed today (UTC).
+    public var doneToday: Int
+    /// Judgements in the project, ever.
+    public var doneTotal: Int
+    /// Pairs still open to this annotator.
+    public var left: Int
+}
+
+/// Reads an annotator's progress.
 public enum Progress {
     /// Judgements today (UTC), in total, and pairs still open to this annotator
     /// (pairs that want more judgements and that they have not had, the pair on
     /// their screen included when it is one of them — so leasing a gold pair or a
     /// repeat changes the count exactly as leasing a normal pair does: not at all).
-    public static func of(_ db: Database, projectID: Int, userID: Int, now: Int64) throws -> JSONValue {
+    public static func of(_ db: Database, projectID: Int, userID: Int, now: Int64) throws -> AnnotatorProgress {
         let dayStart = now - now % 86_400_000
         let today = try db.queryFirst(
             "SELECT count(*) FROM assignments WHERE user_id = ? AND project_id = ? AND state = 'completed' AND completed_at >= ?",
@@ -24,7 +33,7 @@ public enum Progress {
                                                         AND a.kind = 'normal' AND a.expires_at > ?)
                    OR (p.active_count < p.wanted AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)))
             """, [.int(Int64(projectID)), .int(Int64(userID)), .int(Int64(userID)), .int(now), .int(Int64(userID))]) { $0.int(0) } ?? 0
-        return ["done_today": .int(Int64(today)), "done_total": .int(Int64(total)), "left": .int(Int64(left))]
+        return AnnotatorProgress(doneToday: today, doneTotal: total, left: left)
     }
 }
 

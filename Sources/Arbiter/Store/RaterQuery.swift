@@ -42,11 +42,10 @@ public enum RaterQuery {
         let pairs = try db.statement(
             "SELECT id, length(response_a), length(response_b), gold, prompt FROM visible_pairs WHERE project_id = ? ORDER BY id")
         try pairs.bind([.int(Int64(projectID))])
-        let categories = [Choice.a, .b, .tie, .bothBad]
         var promptGroups: [Int: [Int64]] = [:]
         try pairs.forEach { row in
             unitIndex[row.int64(0)] = units.count
-            let gold = row.optionalString(3).flatMap { Choice(rawValue: $0) }.flatMap { categories.firstIndex(of: $0) }
+            let gold = row.optionalString(3).flatMap { Choice(rawValue: $0)?.category }
             let promptText = row.string(4)
             promptGroups[promptText.hashValue, default: []].append(row.int64(0))
             let tokens = Set(Tokens.words(promptText).map { word in
@@ -106,7 +105,7 @@ public enum RaterQuery {
                 raterNames.append(usernames[user] ?? "#\(user)")
                 return raterNames.count - 1
             }()
-            let category = Choice(rawValue: row.string(2)).flatMap { categories.firstIndex(of: $0) } ?? 2
+            let category = Choice.category(stored: row.string(2))
             judgements.append(RatedJudgement(
                 unit: unit, rater: rater, category: category, shownSwapped: row.isNull(3) ? nil : row.bool(3),
                 durationMilliseconds: row.optionalInt(4), isRepeat: isRepeat))

@@ -1,0 +1,69 @@
+public import Storage
+
+/// The annotation loop: leasing the next pair, recording a judgement, changing it
+/// while the lease lasts, skipping, reporting. Bodies are parsed by the caller's
+/// thread; the writer only checks the project's rules and stores.
+public struct AnnotationService: Sendable {
+    let store: ArbiterStore
+    /// Told of each stored judgement (`/metrics`).
+    var stored: @Sendable () -> Void = {}
+    /// Told of each new normal judgement (adaptive overlap, active selection).
+    var adaptive: AdaptiveWorker?
+    /// The lease clock (Unix ms).
+    let now: @Sendable () -> Int64
+
+    /// The caller's live lease in the project, else a new one, else nil (nothing left).
+    public func next(projectID: Int, userID: Int) async throws -> Assignment? {
+        let now = self.now()
+        return try await store.pool.write { db -> Assignment? in
+            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            var random = SystemRandomNumberGenerator()
+            return try Assignments.next(db, project: project, userID: userID, now: now, random: &random)
+        }
+    }
+
+    /// Records a judgement; a repeated submit returns the first one (`replayed`).
+    public func submit(assignmentID: Int, userID: Int, _ submission: Submission) async throws -> (annotation: Annotation, replayed: Bool) {
+        let now = self.now()
+        let (annotation, replayed, projectID) = try await store.pool.write { db in
+            try Annotations.submit(db, assignmentID: assignmentID, userID: userID, submission: submission, now: now)
+        }
+        if !replayed {
+            stored()
+            if annotation.kind == .normal { adaptive?.judged(projectID: projectID) }
+        }
+        return (annotation, replayed)
+    }
+
+    /// Changes the caller's judgement while its lease lasts (undo).
+    public func revise(assignmentID: Int, userID: Int, _ submission: Submission) async throws -> Annotation {
+        let now = self.now()
+        return try await store.pool.write { db in
+            try Annotations.revise(db, assignmentID: assignmentID, userID: userID, submission: submission, now: now).annotation
+        }
+    }
+
+    /// Gives the pair back without judging it.
+    public func skip(assignmentID: Int, userID: Int) async throws {
+        let now = self.now()
+        try await store.pool.write { db in try Assignments.skip(db, assignmentID: assignmentID, userID: userID, now: now) }
+    }
+
+    /// Reports a problem with the pair of an assignment.
+    public func report(assignmentID: Int, userID: Int, reason: String) async throws {
+        guard !reason.trimmingWhitespace().isEmpty, reason.utf8.count <= PairReports.maxReasonBytes else {
+            throw ValidationError("reason: a description of 1 to \(PairReports.maxReasonBytes) bytes")
+        }
+        let now = self.now()
+        try await store.pool.write { db in try PairReports.report(db, assignmentID: assignmentID, userID: userID, reason: reason, now: now) }
+    }
+
+    /// The caller's progress in a project.
+    public func progress(projectID: Int, userID: Int) async throws -> AnnotatorProgress {
+        let now = self.now()
+        return try await store.pool.read { db in
+            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            return try Progress.of(db, projectID: projectID, userID: userID, now: now)
+        }
+    }
+}
