@@ -20,9 +20,9 @@ public enum Backup {
         let partial = destination + ".partial"
         unlink(partial)
         do {
-            let from = try Database(path: source, mode: .reader)
+            let from = try SQLiteDatabase(path: source, mode: .reader)
             let report = try copy(from: from, toPath: partial, pagesPerStep: pagesPerStep)
-            let check = try Database(path: partial, mode: .reader)
+            let check = try SQLiteDatabase(path: partial, mode: .reader)
             let verdict = try check.queryFirst("PRAGMA integrity_check") { $0.string(0) }
             guard verdict == "ok" else { throw SQLiteError(resultCode: SQLITE_CORRUPT, extendedCode: SQLITE_CORRUPT, message: "backup failed integrity_check: \(verdict ?? "?")", sql: nil) }
             guard rename(partial, destination) == 0 else {
@@ -39,14 +39,14 @@ public enum Backup {
     /// Copies `source` (a backup) over the database at `destination`. The server
     /// must not be running on `destination`.
     public static func restore(from source: String, to destination: String) throws -> Report {
-        let from = try Database(path: source, mode: .reader)
+        let from = try SQLiteDatabase(path: source, mode: .reader)
         let verdict = try from.queryFirst("PRAGMA integrity_check") { $0.string(0) }
         guard verdict == "ok" else { throw SQLiteError(resultCode: SQLITE_CORRUPT, extendedCode: SQLITE_CORRUPT, message: "\(source) failed integrity_check: \(verdict ?? "?")", sql: nil) }
         return try copy(from: from, toPath: destination, pagesPerStep: -1)
     }
 
-    static func copy(from: Database, toPath path: String, pagesPerStep: Int32) throws -> Report {
-        let to = try Database(path: path)
+    static func copy(from: SQLiteDatabase, toPath path: String, pagesPerStep: Int32) throws -> Report {
+        let to = try SQLiteDatabase(path: path)
         guard let backup = sqlite3_backup_init(to.handle, "main", from.handle, "main") else {
             throw SQLiteError(connection: to.handle, code: sqlite3_errcode(to.handle), sql: nil)
         }

@@ -1,20 +1,20 @@
 import CSQLite
 
-/// One SQLite connection. Not thread-safe: use it from one thread at a time (the
-/// ``DatabasePool`` gives each connection its own thread).
+/// One SQLite connection, the embedded engine's ``Database``. Not thread-safe: use
+/// it from one thread at a time (the ``DatabasePool`` gives each connection its own thread).
 ///
 /// ```swift
-/// let db = try Database(path: "arbiter.sqlite")
+/// let db = try SQLiteDatabase(path: "arbiter.sqlite")
 /// try db.transaction {
 ///     try db.run("INSERT INTO projects(name) VALUES (?)", ["demo"])
 /// }
 /// let names = try db.query("SELECT name FROM projects") { $0.string(0) }
 /// ```
-public final class Database {
+public final class SQLiteDatabase: Database {
     let handle: OpaquePointer
     /// The file path.
     public let path: String
-    private var cache: [String: Statement] = [:]
+    private var cache: [String: SQLiteStatement] = [:]
 
     /// How a connection is opened.
     public enum Mode: Sendable {
@@ -64,10 +64,16 @@ public final class Database {
         guard code == SQLITE_OK else { throw SQLiteError(connection: handle, code: code, sql: sql) }
     }
 
+    /// SQL as SQLite speaks it.
+    public var dialect: SQLDialect { .sqlite }
+
     /// A cached prepared statement for `sql`.
-    public func statement(_ sql: String) throws(SQLiteError) -> Statement {
+    public func statement(_ sql: String) throws(SQLiteError) -> any PreparedStatement { try prepared(sql) }
+
+    /// The same, as the concrete type.
+    func prepared(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
         if let cached = cache[sql] { return cached }
-        let statement = try Statement(database: self, sql: sql)
+        let statement = try SQLiteStatement(database: self, sql: sql)
         cache[sql] = statement
         return statement
     }
@@ -75,21 +81,21 @@ public final class Database {
     /// Runs a statement with bindings; returns the number of changed rows.
     @discardableResult
     public func run(_ sql: String, _ values: [SQLValue] = []) throws(SQLiteError) -> Int {
-        let statement = try statement(sql)
+        let statement = try prepared(sql)
         try statement.bind(values)
         return try statement.run()
     }
 
     /// Every row of a query, mapped.
-    public func query<T>(_ sql: String, _ values: [SQLValue] = [], _ transform: (Row) throws -> T) throws -> [T] {
-        let statement = try statement(sql)
+    public func query<T>(_ sql: String, _ values: [SQLValue] = [], _ transform: (any Row) throws -> T) throws -> [T] {
+        let statement = try prepared(sql)
         try statement.bind(values)
         return try statement.rows(transform)
     }
 
     /// The first row of a query, mapped, or nil.
-    public func queryFirst<T>(_ sql: String, _ values: [SQLValue] = [], _ transform: (Row) throws -> T) throws -> T? {
-        let statement = try statement(sql)
+    public func queryFirst<T>(_ sql: String, _ values: [SQLValue] = [], _ transform: (any Row) throws -> T) throws -> T? {
+        let statement = try prepared(sql)
         try statement.bind(values)
         return try statement.first(transform)
     }

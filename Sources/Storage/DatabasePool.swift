@@ -17,7 +17,7 @@ import Synchronization
 /// }
 /// let count = try await pool.read { db in try db.queryFirst("SELECT count(*) FROM pairs") { $0.int(0) } ?? 0 }
 /// ```
-public final class DatabasePool: Sendable {
+public final class DatabasePool: ConnectionPool {
     /// The database file.
     public let path: String
     private let writes = BlockingQueue<WriteJob>()
@@ -62,10 +62,10 @@ public final class DatabasePool: Sendable {
         self.path = path
         self.maxBatch = maxBatch
         statistics.onCommit = commitObserver?.committed
-        let writer = try Database(path: path, mode: .writer)
+        let writer = try SQLiteDatabase(path: path, mode: .writer)
         try prepare(writer)
-        var readerConnections: [Database] = []
-        for _ in 0..<max(1, readers) { readerConnections.append(try Database(path: path, mode: .reader)) }
+        var readerConnections: [SQLiteDatabase] = []
+        for _ in 0..<max(1, readers) { readerConnections.append(try SQLiteDatabase(path: path, mode: .reader)) }
         startWriter(writer)
         for (index, reader) in readerConnections.enumerated() { startReader(reader, index: index) }
     }
@@ -115,6 +115,10 @@ public final class DatabasePool: Sendable {
         }
     }
 
+    /// A read-only connection of the caller's own, for long background reads
+    /// (the adaptive worker, reward jobs) that should not occupy a pool reader.
+    public func openReader() throws -> any Database { try SQLiteDatabase(path: path, mode: .reader) }
+
     /// Stops the threads after the queued work is done.
     public func close() {
         writes.close()
@@ -123,7 +127,7 @@ public final class DatabasePool: Sendable {
 
     // MARK: Threads
 
-    private func startWriter(_ db: Database) {
+    private func startWriter(_ db: SQLiteDatabase) {
         let box = ConnectionBox(db)
         let writes = self.writes
         let statistics = self.statistics
@@ -148,7 +152,7 @@ public final class DatabasePool: Sendable {
     }
 
     /// One transaction for `jobs`, a savepoint each; answers them after COMMIT.
-    private static func commit(_ jobs: [WriteJob], on db: Database, statistics: StatisticsBox) {
+    private static func commit(_ jobs: [WriteJob], on db: SQLiteDatabase, statistics: StatisticsBox) {
         guard !jobs.isEmpty else { return }
         var outcomes: [(any Error)?] = []
         outcomes.reserveCapacity(jobs.count)
@@ -187,7 +191,7 @@ public final class DatabasePool: Sendable {
         for (job, outcome) in zip(jobs, outcomes) { job.finish(outcome) }
     }
 
-    private func startReader(_ db: Database, index: Int) {
+    private func startReader(_ db: SQLiteDatabase, index: Int) {
         let box = ConnectionBox(db)
         let reads = self.reads
         spawn(name: "db-reader-\(index)") {
@@ -215,6 +219,23 @@ public final class DatabasePool: Sendable {
     }
 }
 
+/// What services run their work on: a writer that group-commits, readers that
+/// each run in one snapshot. ``DatabasePool`` is SQLite's (one writer thread, WAL
+/// readers); another engine provides its own, and services do not change.
+public protocol ConnectionPool: Sendable {
+    /// Runs `body` in a write transaction and returns once it is durable. Writes
+    /// may share one commit (group commit); one that throws rolls back alone.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T
+    /// Runs `body` alone, outside any transaction (work that manages its own).
+    func exclusive<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T
+    /// Runs `body` in one read transaction: every query sees the same snapshot.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T
+    /// A read-only connection of the caller's own, for long background reads.
+    func openReader() throws -> any Database
+    /// Stops after the queued work is done.
+    func close()
+}
+
 /// Told the size of every group commit, on the writer thread (for metrics).
 public struct CommitObserver: Sendable {
     let committed: @Sendable (Int) -> Void
@@ -235,8 +256,8 @@ public struct PoolClosedError: Error, CustomStringConvertible {
 /// Moves a connection to the one thread that will use it.
 private final class ConnectionBox: @unchecked Sendable {
     // @unchecked Sendable: handed over once, then used by a single thread.
-    let db: Database
-    init(_ db: Database) { self.db = db }
+    let db: SQLiteDatabase
+    init(_ db: SQLiteDatabase) { self.db = db }
 }
 
 /// Carries a write's result from the writer thread to its continuation.

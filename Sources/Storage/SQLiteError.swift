@@ -2,7 +2,7 @@ import CSQLite
 
 /// A failed SQLite call: result code, extended code, SQLite's message and the SQL
 /// text — never the bound values (annotation text and secrets stay out of logs).
-public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+public struct SQLiteError: DatabaseError, CustomStringConvertible, Sendable {
     /// The primary result code (`SQLITE_CONSTRAINT`, ...).
     public let resultCode: Int32
     /// The extended result code (`SQLITE_CONSTRAINT_UNIQUE`, ...).

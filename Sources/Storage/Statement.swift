@@ -1,19 +1,19 @@
 import CSQLite
 
-/// A prepared statement. Owned by one ``Database`` and used on its thread.
+/// A prepared SQLite statement. Owned by one ``SQLiteDatabase`` and used on its thread.
 ///
 /// ```swift
 /// let insert = try db.statement("INSERT INTO pairs(project_id, external_id) VALUES (?, ?)")
 /// try insert.bind([.int(1), .text("p1")])
 /// try insert.run()
 /// ```
-public final class Statement {
+public final class SQLiteStatement: PreparedStatement {
     let handle: OpaquePointer
-    unowned let database: Database
+    unowned let database: SQLiteDatabase
     /// The SQL text.
     public let sql: String
 
-    init(database: Database, sql: String) throws(SQLiteError) {
+    init(database: SQLiteDatabase, sql: String) throws(SQLiteError) {
         var statement: OpaquePointer?
         let code = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK, let statement else {
@@ -82,30 +82,30 @@ public final class Statement {
     }
 
     /// Maps every row.
-    public func rows<T>(_ transform: (Row) throws -> T) throws -> [T] {
+    public func rows<T>(_ transform: (any Row) throws -> T) throws -> [T] {
         var result: [T] = []
         defer { sqlite3_reset(handle) }
-        while try step() { result.append(try transform(Row(statement: handle))) }
+        while try step() { result.append(try transform(SQLiteRow(statement: handle))) }
         return result
     }
 
     /// Calls `body` for every row, streaming (nothing is collected).
-    public func forEach(_ body: (Row) throws -> Void) throws {
+    public func forEach(_ body: (any Row) throws -> Void) throws {
         defer { sqlite3_reset(handle) }
-        while try step() { try body(Row(statement: handle)) }
+        while try step() { try body(SQLiteRow(statement: handle)) }
     }
 
     /// The first row, mapped, or nil.
-    public func first<T>(_ transform: (Row) throws -> T) throws -> T? {
+    public func first<T>(_ transform: (any Row) throws -> T) throws -> T? {
         defer { sqlite3_reset(handle) }
         guard try step() else { return nil }
-        return try transform(Row(statement: handle))
+        return try transform(SQLiteRow(statement: handle))
     }
 }
 
-/// The current row of a stepping statement. Valid only inside the closure it is
+/// The current row of a stepping SQLite statement. Valid only inside the closure it is
 /// passed to.
-public struct Row {
+public struct SQLiteRow: Row {
     let statement: OpaquePointer
 
     /// Whether column `index` is NULL.
@@ -122,9 +122,6 @@ public struct Row {
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
-    public func optionalString(_ index: Int32) -> String? { isNull(index) ? nil : string(index) }
-    public func optionalInt(_ index: Int32) -> Int? { isNull(index) ? nil : int(index) }
-    public func optionalDouble(_ index: Int32) -> Double? { isNull(index) ? nil : double(index) }
 
     public func blob(_ index: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(statement, index))

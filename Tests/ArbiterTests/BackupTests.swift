@@ -9,7 +9,7 @@ import TestSupport
 @Suite struct BackupTests {
     /// Every row of every table, as text (quote() of each column), in rowid order.
     static func dump(_ path: String) throws -> [String: [String]] {
-        let db = try Database(path: path, mode: .reader)
+        let db = try SQLiteDatabase(path: path, mode: .reader)
         let tables = try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") { $0.string(0) }
         var result: [String: [String]] = [:]
         for table in tables {

@@ -71,7 +71,7 @@ import TestSupport
         #expect(projects.arrayValue?.first?["annotations"] == 1)
         #expect(projects.arrayValue?.first?["aspects"] == ["helpfulness", "harmlessness"])
         // The command line audits what it creates, as the API does.
-        let audit = try Database(path: db).query("SELECT action, details FROM audit_log ORDER BY id") { "\($0.string(0)) \($0.string(1))" }
+        let audit = try SQLiteDatabase(path: db).query("SELECT action, details FROM audit_log ORDER BY id") { "\($0.string(0)) \($0.string(1))" }
         #expect(audit.contains { $0.hasPrefix("project_created") && $0.contains(#""via":"cli""#) }, "\(audit)")
         #expect(audit.contains { $0.hasPrefix("token_created") && $0.contains(#""username":"ann""#) && $0.contains(#""via":"cli""#) }, "\(audit)")
     }
@@ -137,7 +137,7 @@ import TestSupport
 
     /// A digest of every row of every table, to prove a database unchanged.
     static func checksum(_ path: String) throws -> [UInt8] {
-        let db = try Database(path: path, mode: .reader)
+        let db = try SQLiteDatabase(path: path, mode: .reader)
         let tables = try db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") { $0.string(0) }
         var text = ""
         for table in tables {

@@ -52,7 +52,7 @@ import TestSupport
             #expect(!thisCycle.isEmpty, "cycle \(cycle): the annotators got some 201s before the kill")
             acknowledged.formUnion(thisCycle)
             // Reopen the file as the next server will (WAL recovery), then check.
-            let database = try Database(path: db)
+            let database = try SQLiteDatabase(path: db)
             #expect(try database.queryFirst("PRAGMA integrity_check") { $0.string(0) } == "ok", "cycle \(cycle)")
             let stored = Set(try database.query("SELECT assignment_id FROM annotations WHERE assignment_id IS NOT NULL") { $0.int64(0) })
             let missing = acknowledged.subtracting(stored)

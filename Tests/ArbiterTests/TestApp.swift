@@ -76,7 +76,7 @@ final class TestApp: Sendable {
         guard !response.body.isEmpty, var assignment = try JSONValue.parse(response.body)["assignment"]?.objectValue,
               let id = assignment["id"]?.intValue else { return (response.status, nil) }
         #expect(Set(assignment.keys) == ["id", "expires_at", "prompt", "left", "right"], "the annotator's view: \(assignment.keys)")
-        let database = try Database(path: directory.path + "/arbiter.sqlite", mode: .reader)
+        let database = try SQLiteDatabase(path: directory.path + "/arbiter.sqlite", mode: .reader)
         let facts = try database.queryFirst(
             "SELECT p.external_id, a.kind FROM assignments a JOIN pairs p ON p.id = a.pair_id WHERE a.id = ?", [.int(id)]) {
             ($0.string(0), $0.string(1))

@@ -7,7 +7,7 @@ import TestSupport
     var path: String { directory.path + "/test.sqlite" }
 
     @Test func valuesRoundTrip() throws {
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         try db.execute("CREATE TABLE t (a, b, c, d, e)")
         try db.run("INSERT INTO t VALUES (?, ?, ?, ?, ?)", [.int(42), .double(2.5), .text(""), .blob([0, 1, 255]), .null])
         try db.run("INSERT INTO t VALUES (?, ?, ?, ?, ?)", [.int(-1), .double(0), .text("Zoë 中文 😀 <script>"), .blob([]), .text("x")])
@@ -18,7 +18,7 @@ import TestSupport
     }
 
     @Test func errorsKeepCodesAndSQLButNotValues() throws {
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         try db.execute("CREATE TABLE users (name TEXT UNIQUE)")
         try db.run("INSERT INTO users VALUES (?)", ["hunter2-secret"])
         do {
@@ -34,7 +34,7 @@ import TestSupport
     }
 
     @Test func transactionsRollBack() throws {
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         try db.execute("CREATE TABLE t (a)")
         struct Stop: Error {}
         #expect(throws: Stop.self) {
@@ -48,7 +48,7 @@ import TestSupport
     }
 
     @Test func walAndForeignKeysAreOn() throws {
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         #expect(try db.queryFirst("PRAGMA journal_mode") { $0.string(0) } == "wal")
         #expect(try db.queryFirst("PRAGMA foreign_keys") { $0.int(0) } == 1)
         #expect(try db.queryFirst("PRAGMA synchronous") { $0.int(0) } == 2)  // FULL
@@ -64,14 +64,14 @@ import TestSupport
         directory.write("m/0001_first.sql", "CREATE TABLE a (x INTEGER);")
         let migrator = try Migrator(directory: directory.path + "/m")
         #expect(migrator.migrations.map(\.identifier) == ["0001_first", "0002_more"])
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         #expect(try migrator.migrate(db) == ["0001_first", "0002_more"])
         #expect(try migrator.migrate(db) == [])
         try db.run("INSERT INTO a(x, y) VALUES (1, 2)")
     }
 
     @Test func editedMigrationIsRefused() throws {
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         try Migrator(migrations: [("0001_first", "CREATE TABLE a (x);")]).migrate(db)
         let edited = Migrator(migrations: [("0001_first", "CREATE TABLE a (x, y);")])
         #expect(throws: Migrator.Failure.self) { try edited.migrate(db) }
@@ -79,7 +79,7 @@ import TestSupport
     }
 
     @Test func unknownAppliedMigrationIsRefused() throws {
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         try Migrator(migrations: [("0001_first", "CREATE TABLE a (x);"), ("0002_next", "CREATE TABLE b (x);")]).migrate(db)
         let older = Migrator(migrations: [("0001_first", "CREATE TABLE a (x);")])
         do {
@@ -91,7 +91,7 @@ import TestSupport
     }
 
     @Test func failingMigrationLeavesNothingBehind() throws {
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         let broken = Migrator(migrations: [("0001_bad", "CREATE TABLE a (x); CREATE TABLE oops (;")])
         #expect(throws: Migrator.Failure.self) { try broken.migrate(db) }
         #expect(try db.queryFirst("SELECT count(*) FROM sqlite_master WHERE name = 'a'") { $0.int(0) } == 0)
@@ -120,7 +120,7 @@ import TestSupport
         let path = self.path
         let (before, after) = try await pool.read { db -> (Int, Int) in
             let before = try db.queryFirst("SELECT count(*) FROM t") { $0.int(0) } ?? -1
-            let other = try Database(path: path)
+            let other = try SQLiteDatabase(path: path)
             try other.run("INSERT INTO t(k, v) VALUES (2, 'b')")
             let after = try db.queryFirst("SELECT count(*) FROM t") { $0.int(0) } ?? -1
             return (before, after)
@@ -145,7 +145,7 @@ import TestSupport
         #expect(stats.commits < 2000, "writes share commits")
         #expect(stats.largestBatch > 1)
         // A new connection sees every acknowledged write.
-        let fresh = try Database(path: path)
+        let fresh = try SQLiteDatabase(path: path)
         #expect(try fresh.queryFirst("SELECT count(*) FROM t") { $0.int(0) } == 2000)
         #expect(try await pool.read { db in try db.queryFirst("SELECT count(*) FROM t") { $0.int(0) } } == 2000)
         pool.close()

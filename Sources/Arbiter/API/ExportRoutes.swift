@@ -30,7 +30,7 @@ struct ExportRoutes: Sendable {
         let options = try ExportRequest(fields: request.queryItems.mapValues { .text($0) }, door: .download).options
         let now = self.now()
         guard let temporary = TemporaryExport(root: temporaryRoot) else {
-            throw HTTPError(.serviceUnavailable, code: "unavailable", message: "cannot create a temporary file")
+            throw ServiceError.unavailable("cannot create a temporary file")
         }
         let path = temporary.directory + "/export"
         let manifest = try await store.pool.read { db -> JSONValue in
@@ -64,7 +64,7 @@ extension Response {
                               cleanup: @escaping @Sendable () -> Void = {}) -> Response {
         .stream(contentType: contentType, headers: headers) { writer in
             defer { cleanup() }
-            guard let handle = fopen(path, "rb") else { throw ValidationError("the file vanished") }
+            guard let handle = fopen(path, "rb") else { throw ServiceError.unavailable("the export file vanished before it was sent") }
             defer { fclose(handle) }
             var chunk = [UInt8](repeating: 0, count: 64 * 1024)
             while true {

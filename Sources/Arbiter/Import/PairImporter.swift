@@ -29,8 +29,8 @@ public enum PairImporter {
 /// Writes parsed pairs into a project, telling duplicates (the same pair again)
 /// from conflicts (the same id with other content). Every import writes through it.
 struct PairRows {
-    private let insert: Statement
-    private let existing: Statement
+    private let insert: any PreparedStatement
+    private let existing: any PreparedStatement
     private let project: SQLValue
     private let wanted: SQLValue
     private let importID: SQLValue

@@ -49,9 +49,9 @@ public final class AdaptiveWorker: Sendable {
     static let niceness: Int32 = 10
     private let now: @Sendable () -> Int64
 
-    init(store: ArbiterStore, databasePath: String, now: @escaping @Sendable () -> Int64) {
+    init(store: ArbiterStore, now: @escaping @Sendable () -> Int64) {
         self.store = store
-        background = Background(thread: ThreadPool(name: "adaptive", threads: 1), databasePath: databasePath)
+        background = Background(thread: ThreadPool(name: "adaptive", threads: 1), pool: store.pool)
         self.now = now
     }
 
@@ -168,7 +168,7 @@ public final class AdaptiveWorker: Sendable {
     /// inline and through the pool's readers.
     public struct Background: Sendable {
         let thread: ThreadPool
-        let databasePath: String
+        let pool: any ConnectionPool
     }
 
     static func read<T: Sendable>(
@@ -177,7 +177,7 @@ public final class AdaptiveWorker: Sendable {
         guard let background else { return try await store.pool.read(body) }
         return try await background.thread.run {
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
-            let db = try Database(path: background.databasePath, mode: .reader)
+            let db = try background.pool.openReader()
             return try db.snapshot { try body(db) }
         }
     }

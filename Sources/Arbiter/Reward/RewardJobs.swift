@@ -35,16 +35,14 @@ final class RewardJobs: Sendable {
     }
 
     let root: String
-    private let databasePath: String
     private let store: ArbiterStore
     private let jobs = Mutex<[Int: Status]>([:])
     private let models = Mutex<[Int: RewardTraining.LoadedModel]>([:])
     private let pool = ThreadPool(name: "reward", threads: 1)
 
-    init(root: String, databasePath: String, store: ArbiterStore) {
+    init(root: String, store: ArbiterStore) {
         self.root = root
         self.store = store
-        self.databasePath = databasePath
     }
 
     func directory(_ projectID: Int) -> String { root + "/project-\(projectID)" }
@@ -62,15 +60,14 @@ final class RewardJobs: Sendable {
             return status
         }
         let projectID = project.id
-        let databasePath = databasePath
         let finalDirectory = directory(projectID)
         let root = root
         Task {
             do {
                 let predictions = try await pool.run { [self] () throws -> [RewardPrediction] in
-                    if mkdir(root, 0o700) != 0 && errno != EEXIST { throw ValidationError("\(root): \(String(cString: strerror(errno)))") }
+                    if mkdir(root, 0o700) != 0 && errno != EEXIST { throw ServiceError.unavailable("\(root): \(String(cString: strerror(errno)))") }
                     let staging = finalDirectory + ".tmp-\(now())"
-                    if mkdir(staging, 0o700) != 0 { throw ValidationError("\(staging): \(String(cString: strerror(errno)))") }
+                    if mkdir(staging, 0o700) != 0 { throw ServiceError.unavailable("\(staging): \(String(cString: strerror(errno)))") }
                     do {
                         var options = options
                         if options.rewardModel != nil { options.rewardModel = staging + "/model" }
@@ -81,12 +78,12 @@ final class RewardJobs: Sendable {
                                 jobs[projectID]?.validationLoss = report.validationLoss
                             }
                         }
-                        let db = try Database(path: databasePath, mode: .reader)
+                        let db = try store.pool.openReader()
                         var predictions: [RewardPrediction] = []
                         let data = staging + "/data." + options.format.fileExtension
                         _ = try Exporter.run(db, project: project, options: options, out: data, now: now(), predictions: &predictions)
                         Self.remove(finalDirectory)
-                        guard rename(staging, finalDirectory) == 0 else { throw ValidationError("cannot move the result into place") }
+                        guard rename(staging, finalDirectory) == 0 else { throw ServiceError.unavailable("cannot move the result into place") }
                         return predictions
                     } catch {
                         Self.remove(staging)

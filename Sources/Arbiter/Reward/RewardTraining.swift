@@ -121,7 +121,7 @@ public enum RewardTraining {
         }
         let (model, history) = BradleyTerryTrainer.train(data, comparisons: training, options: options.trainer, progress: progress)
         let metrics = Self.metrics(model, data, test: test, history: history)
-        if mkdir(out, 0o755) != 0 && errno != EEXIST { throw ValidationError("\(out): \(String(cString: strerror(errno)))") }
+        if mkdir(out, 0o755) != 0 && errno != EEXIST { throw ServiceError.unavailable("\(out): \(String(cString: strerror(errno)))") }
         try write(out + "/model.safetensors", SafeTensors.encode(model.tensors, metadata: ["format": "arbiter-bradley-terry"]))
         let config: JSONValue = [
             "model": .string(options.hidden > 0 ? "bradley-terry-linear+mlp" : "bradley-terry-linear"),
@@ -296,7 +296,7 @@ public enum RewardTraining {
     }
 
     static func readBytes(_ path: String) throws -> [UInt8] {
-        guard let file = fopen(path, "rb") else { throw ValidationError("\(path): \(String(cString: strerror(errno)))") }
+        guard let file = fopen(path, "rb") else { throw ServiceError.unavailable("\(path): \(String(cString: strerror(errno)))") }
         defer { fclose(file) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)

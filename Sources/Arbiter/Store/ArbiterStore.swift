@@ -2,10 +2,11 @@ import CLinux
 import Glibc
 public import Storage
 
-/// The application's database: a migrated ``DatabasePool``.
+/// The application's database: a migrated connection pool. Services reach it only
+/// through ``ConnectionPool`` and ``Database``, so another engine can stand here.
 public final class ArbiterStore: Sendable {
-    /// Group-committing writer and readers.
-    public let pool: DatabasePool
+    /// Group-committing writer and snapshot readers.
+    public let pool: any ConnectionPool
 
     /// Opens (creating and migrating) the database at `path`.
     public init(path: String, migrationsDirectory: String, readers: Int = 4, commitObserver: CommitObserver? = nil) throws {
@@ -16,7 +17,7 @@ public final class ArbiterStore: Sendable {
     /// One migrated connection, for command-line work.
     public static func openConnection(path: String, migrationsDirectory: String) throws -> Database {
         let migrator = try Migrator(directory: migrationsDirectory)
-        let db = try Database(path: path)
+        let db = try SQLiteDatabase(path: path)
         try migrator.migrate(db)
         return db
     }
