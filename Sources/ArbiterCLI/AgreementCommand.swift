@@ -1,6 +1,7 @@
 import ArgumentParser
 import Arbiter
 import JSON
+import Storage
 
 /// `arbiter agreement`: inter-annotator agreement of a project.
 struct AgreementCommand: ParsableCommand {
@@ -19,7 +20,7 @@ struct AgreementCommand: ParsableCommand {
     func run() throws {
         let report = try Commands.withDatabase(database) { db -> JSONValue in
             guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
-            return try AgreementQuery.report(db, projectID: found.id, bootstrap: bootstrap, seed: seed)
+            return try db.snapshot { try AgreementService.agreement(db, projectID: found.id, bootstrap: bootstrap, seed: seed).json }
         }
         if json {
             Output.line(report.jsonText)
@@ -49,18 +50,17 @@ struct RatersCommand: ParsableCommand {
     @Flag(help: "Print the full report as JSON.") var json = false
 
     func run() throws {
-        let report = try Commands.withDatabase(database) { db -> JSONValue in
+        let report = try Commands.withDatabase(database) { db -> RaterReport in
             guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
-            return try RaterQuery.report(db, projectID: found.id)
+            return try db.snapshot { try RaterQuery.report(db, projectID: found.id) }
         }
         if json {
-            Output.line(report.jsonText)
+            Output.line(report.json.jsonText)
             return
         }
-        for rater in report["raters"]?.arrayValue ?? [] {
-            let suspicion = Int(((rater["suspicion"]?.doubleValue ?? 0) * 100).rounded())
-            var line = "\(rater["annotator"]?.stringValue ?? "?")\t\(rater["annotations"]?.intValue ?? 0) judgements\t\(rater["status"]?.stringValue ?? "")\tsuspicion \(suspicion)%"
-            for reason in rater["reasons"]?.arrayValue ?? [] { line += "\n    \(reason["signal"]?.stringValue ?? ""): \(reason["detail"]?.stringValue ?? "")" }
+        for rater in report.raters {
+            var line = "\(rater.annotator)\t\(rater.annotations) judgements\t\(rater.status)\tsuspicion \(Int((rater.suspicion * 100).rounded()))%"
+            for reason in rater.reasons { line += "\n    \(reason.signal): \(reason.detail)" }
             Output.line(line)
         }
     }

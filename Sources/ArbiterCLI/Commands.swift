@@ -5,7 +5,7 @@ import Glibc
 /// Helpers shared by the commands.
 enum Commands {
     /// Opens and migrates the database, runs `body`, closes it.
-    static func withDatabase<T>(_ options: DatabaseOptions, _ body: (Database) throws -> T) throws -> T {
+    static func withDatabase<T>(_ options: DatabaseOptions, _ body: (any Database) throws -> T) throws -> T {
         let migrations = try Locations.migrationsDirectory(options.migrationsDir)
         let db = try ArbiterStore.openConnection(path: options.db, migrationsDirectory: migrations)
         return try body(db)

@@ -42,17 +42,15 @@ struct ExportCommand: ParsableCommand {
             let field = error.message.prefix { $0 != ":" }
             throw CLIError(message: "--" + String(field.map { $0 == "_" ? "-" : $0 }) + error.message.dropFirst(field.count))
         }
-        let manifest = try Commands.withDatabase(database) { db -> JSONValue in
+        let manifest = try Commands.withDatabase(database) { db -> ExportManifest in
             guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
             var predictions: [RewardPrediction] = []
             let manifest = try Exporter.run(db, project: found, options: options, out: out, now: Clock.nowMilliseconds(), predictions: &predictions)
             if !predictions.isEmpty { try RewardPrediction.store(predictions, projectID: found.id, in: db, now: Clock.nowMilliseconds()) }
             return manifest
         }
-        for file in manifest["files"]?.arrayValue ?? [] {
-            Output.line("\(file["path"]?.stringValue ?? "?"): \(file["lines"]?.intValue ?? 0) lines, sha256 \(file["sha256"]?.stringValue ?? "")")
-        }
+        for file in manifest.files { Output.line("\(file.path): \(file.lines) lines, sha256 \(file.sha256)") }
         Output.line("manifest: \(out).manifest.json")
-        if let rewardModel, let metrics = manifest["reward_model"]?["metrics"] { Output.metricsSummary(metrics, out: rewardModel) }
+        if let rewardModel, let metrics = manifest.rewardModel?.metrics { Output.metricsSummary(metrics, out: rewardModel) }
     }
 }

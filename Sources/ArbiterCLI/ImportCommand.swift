@@ -52,7 +52,7 @@ struct ImportCommand: ParsableCommand {
         }
     }
 
-    static func run(_ common: Common, _ body: (Database, Project, inout JSONLReader) throws -> ImportReport) throws {
+    static func run(_ common: Common, _ body: (any Database, Project, inout JSONLReader) throws -> ImportReport) throws {
         var reader = try JSONLReader(path: common.file)
         defer { reader.close() }
         do {

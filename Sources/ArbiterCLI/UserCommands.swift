@@ -75,7 +75,7 @@ extension UserCommand {
             Output.line("password set for '\(user.username)'; their sessions have ended")
         }
 
-        static func user(_ db: Database, _ username: String) throws -> User {
+        static func user(_ db: any Database, _ username: String) throws -> User {
             guard let user = try UserRepository.find(db, username: username) else { throw CLIError(message: "no user named '\(username)'") }
             return user
         }

@@ -40,9 +40,9 @@ public final class DatabasePool: ConnectionPool {
         // @unchecked Sendable: `run` is called on the writer thread only; the
         // continuation inside `finish` is resumed exactly once.
         let exclusive: Bool
-        let run: (Database) throws -> Void
+        let run: (any Database) throws -> Void
         let finish: ((any Error)?) -> Void
-        init(exclusive: Bool, run: @escaping (Database) throws -> Void, finish: @escaping ((any Error)?) -> Void) {
+        init(exclusive: Bool, run: @escaping (any Database) throws -> Void, finish: @escaping ((any Error)?) -> Void) {
             self.exclusive = exclusive
             self.run = run
             self.finish = finish
@@ -51,14 +51,14 @@ public final class DatabasePool: ConnectionPool {
 
     final class ReadJob: @unchecked Sendable {
         // @unchecked Sendable: as WriteJob, on one reader thread.
-        let run: (Database) -> Void
-        init(run: @escaping (Database) -> Void) { self.run = run }
+        let run: (any Database) -> Void
+        init(run: @escaping (any Database) -> Void) { self.run = run }
     }
 
     /// Opens the writer (creating the file) and `readers` read-only connections.
     /// `prepare` runs first on the writer, before anyone else (migrations).
     public init(path: String, readers: Int = 4, maxBatch: Int = 512, commitObserver: CommitObserver? = nil,
-                prepare: (Database) throws -> Void = { _ in }) throws {
+                prepare: (any Database) throws -> Void = { _ in }) throws {
         self.path = path
         self.maxBatch = maxBatch
         statistics.onCommit = commitObserver?.committed
@@ -75,17 +75,17 @@ public final class DatabasePool: ConnectionPool {
 
     /// Runs `body` in a group-committed transaction on the writer thread and
     /// returns once the transaction is durable.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
         try await submit(exclusive: false, body)
     }
 
     /// Runs `body` alone on the writer thread, outside any transaction (bulk
     /// imports that manage their own transactions, backups).
-    public func exclusive<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func exclusive<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
         try await submit(exclusive: true, body)
     }
 
-    private func submit<T: Sendable>(exclusive: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    private func submit<T: Sendable>(exclusive: Bool, _ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let box = ResultBox<T>()
             let job = WriteJob(
@@ -106,7 +106,7 @@ public final class DatabasePool: ConnectionPool {
     /// Runs `body` on a read-only connection, in one read transaction: every
     /// query in it sees the same snapshot of the database, whatever is committed
     /// meanwhile (WAL mode: the snapshot starts at its first read).
-    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job = ReadJob { db in
                 do { continuation.resume(returning: try db.snapshot { try body(db) }) } catch { continuation.resume(throwing: error) }
@@ -170,8 +170,8 @@ public final class DatabasePool: ConnectionPool {
                 try db.run("RELEASE job")
                 outcomes.append(nil)
             } catch {
-                try? db.run("ROLLBACK TO job")
-                try? db.run("RELEASE job")
+                _ = try? db.run("ROLLBACK TO job")
+                _ = try? db.run("RELEASE job")
                 outcomes.append(error)
             }
         }
@@ -225,11 +225,11 @@ public final class DatabasePool: ConnectionPool {
 public protocol ConnectionPool: Sendable {
     /// Runs `body` in a write transaction and returns once it is durable. Writes
     /// may share one commit (group commit); one that throws rolls back alone.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T
+    func write<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T
     /// Runs `body` alone, outside any transaction (work that manages its own).
-    func exclusive<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T
+    func exclusive<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T
     /// Runs `body` in one read transaction: every query sees the same snapshot.
-    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T
     /// A read-only connection of the caller's own, for long background reads.
     func openReader() throws -> any Database
     /// Stops after the queued work is done.

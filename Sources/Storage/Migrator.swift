@@ -63,7 +63,7 @@ public struct Migrator: Sendable {
 
     /// Applies what is missing. Returns the identifiers applied now.
     @discardableResult
-    public func migrate(_ db: Database) throws -> [String] {
+    public func migrate(_ db: any Database) throws -> [String] {
         try db.execute("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 identifier TEXT PRIMARY KEY,

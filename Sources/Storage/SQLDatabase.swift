@@ -5,7 +5,7 @@
 /// `docs/ARCHITECTURE.md` and ask ``dialect`` where engines differ.
 ///
 /// ```swift
-/// func count(_ db: Database, projectID: Int) throws -> Int {
+/// func count(_ db: any Database, projectID: Int) throws -> Int {
 ///     try db.queryFirst("SELECT count(*) FROM pairs WHERE project_id = ?", [.int(Int64(projectID))]) { $0.int(0) } ?? 0
 /// }
 /// ```

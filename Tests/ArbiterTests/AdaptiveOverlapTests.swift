@@ -205,7 +205,7 @@ import TestSupport
         let out = directory.path + "/data.jsonl"
         let manifest = try await app.app.store.pool.read { db in
             let project = try #require(try ProjectRepository.find(db, id: project.id))
-            return try Exporter.run(db, project: project, options: ExportOptions(), out: out, now: 0)
+            return try Exporter.run(db, project: project, options: ExportOptions(), out: out, now: 0).json
         }
         #expect(manifest["collection"]?["selection"]?["policy"] == "active")
         #expect(manifest["collection"]?["selection"]?["random_share"] == 1.0)

@@ -42,7 +42,7 @@ import TestSupport
         options.aggregate = aggregate
         options.margin = true
         let out = test.directory.path + "/trl.jsonl"
-        let manifest = try Exporter.run(test.db, project: project, options: options, out: out, now: 0)
+        let manifest = try Exporter.run(test.db, project: project, options: options, out: out, now: 0).json
         let rows = try lines(out)
         #expect(rows.count == 2)
         #expect(rows[0]["prompt"] == "Say hi")
@@ -130,8 +130,8 @@ import TestSupport
         options.aggregate = .majority
         options.testFraction = 0.2
         options.seed = 7
-        let one = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/a.jsonl", now: 0)
-        let two = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/b.jsonl", now: 0)
+        let one = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/a.jsonl", now: 0).json
+        let two = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/b.jsonl", now: 0).json
         let counts = one["files"]?.arrayValue?.map { $0["lines"]?.intValue ?? 0 } ?? []
         #expect(counts.reduce(0, +) == 200)
         #expect((20...60).contains(counts[1]), "about 20% in test: \(counts)")
@@ -160,7 +160,7 @@ extension ExportTests {
         options.rewardTraining.bits = 12
         let epochs = Mutex(0)
         options.rewardProgress = { report in epochs.withLock { $0 = report.epoch } }
-        let manifest = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/trl.jsonl", now: 0)
+        let manifest = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/trl.jsonl", now: 0).json
         let testLines = manifest["files"]?.arrayValue?.last?["lines"]?.intValue
         let reward = try #require(manifest["reward_model"])
         #expect(reward["metrics"]?["held_out_pairs"]?.intValue == testLines, "measured on the export's test file")

@@ -6,7 +6,7 @@ import TestSupport
 /// A migrated database in a temporary directory.
 final class TestDatabase {
     let directory = TemporaryDirectory()
-    let db: Database
+    let db: any Database
     var path: String { directory.path + "/arbiter.sqlite" }
 
     init() throws {

@@ -41,7 +41,7 @@ final class TestApp: Sendable {
     }
 
     /// Runs `body` on the writer, outside any transaction.
-    func seed<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func seed<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
         try await app.store.pool.exclusive(body)
     }
 

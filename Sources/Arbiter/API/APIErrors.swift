@@ -1,5 +1,5 @@
 public import HTTPServer
-public import JSON
+import JSON
 import Storage
 
 extension ValidationError: HTTPResponseError {

@@ -33,8 +33,8 @@ struct ExportRoutes: Sendable {
             throw ServiceError.unavailable("cannot create a temporary file")
         }
         let path = temporary.directory + "/export"
-        let manifest = try await store.pool.read { db -> JSONValue in
-            guard let project = try ProjectRepository.find(db, id: projectID) else { throw APIError.noSuchProject }
+        let manifest = try await store.pool.read { db -> ExportManifest in
+            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
             return try Exporter.run(db, project: project, options: options, out: path, now: now)
         }
         clinux_malloc_trim()
@@ -43,12 +43,12 @@ struct ExportRoutes: Sendable {
             try Audit.record(db, actor: caller.user.id, action: "export", target: "project:\(projectID)",
                              details: JSONObjectText(["format": options.format.rawValue]), address: address, now: now)
         }
-        let file = manifest["files"]?.arrayValue?.first
+        let file = manifest.files.first
         var headers: HTTPHeaders = [
             "Content-Disposition": "attachment; filename=\"project-\(projectID).\(options.format.fileExtension)\"",
-            "X-Export-Sha256": file?["sha256"]?.stringValue ?? "",
-            "X-Export-Lines": String(file?["lines"]?.intValue ?? 0),
-            "X-Export-Counts": manifest["counts"]?.jsonText ?? "{}",
+            "X-Export-Sha256": file?.sha256 ?? "",
+            "X-Export-Lines": String(file?.lines ?? 0),
+            "X-Export-Counts": manifest.counts.json.jsonText,
         ]
         headers["Cache-Control"] = "no-store"
         let contentType = options.format.contentType

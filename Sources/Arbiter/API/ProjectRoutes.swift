@@ -81,21 +81,15 @@ struct ProjectRoutes: Sendable {
         }
         api.add(.GET, "/api/projects/{id}/raters", .reviewing) { request, _ in
             let id = try request.parameters.int("id")
-            let report = try await store.pool.read { db -> JSONValue in
-                guard try ProjectRepository.find(db, id: id) != nil else { throw APIError.noSuchProject }
-                return try RaterQuery.report(db, projectID: id)
-            }
+            let report = try await AgreementService.raters(store: store, projectID: id)
             clinux_malloc_trim()  // the signals' working set (hundreds of MB at scale) goes back to the OS
-            return .json(report)
+            return .json(report.json)
         }
         api.add(.GET, "/api/projects/{id}/agreement", .reviewing) { request, _ in
             let id = try request.parameters.int("id")
-            let report = try await store.pool.read { db -> JSONValue in
-                guard try ProjectRepository.find(db, id: id) != nil else { throw APIError.noSuchProject }
-                return try AgreementQuery.report(db, projectID: id)
-            }
+            let report = try await AgreementService.agreement(store: store, projectID: id)
             clinux_malloc_trim()
-            return .json(report)
+            return .json(report.json)
         }
         api.add(.GET, "/api/projects/{id}", .everyone) { request, _ in
             let id = try request.parameters.int("id")

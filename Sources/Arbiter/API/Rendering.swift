@@ -1,4 +1,5 @@
 public import JSON
+import Agreement
 
 // JSON for the typed values services return: made here, at the edge, and nowhere else.
 
@@ -46,4 +47,129 @@ extension TokenSummary {
 extension AnnotatorProgress {
     /// `{"done_today","done_total","left"}`.
     public var json: JSONValue { ["done_today": .int(Int64(doneToday)), "done_total": .int(Int64(doneTotal)), "left": .int(Int64(left))] }
+}
+
+extension RaterReport {
+    /// `{"raters":[{"annotator","annotations","status","comment","suspicion","median_duration_ms","reasons","signals"}]}`.
+    public var json: JSONValue {
+        [
+            "raters": .array(raters.map { rater in
+                var signals = JSONObject()
+                for (name, numbers) in rater.signals.sorted(by: { $0.key < $1.key }) {
+                    var object = JSONObject()
+                    for (key, value) in numbers.sorted(by: { $0.key < $1.key }) {
+                        // The trigger signal names its token by id; the report names the word.
+                        object[key] = key == "token" ? .string(tokenNames[Int(value)] ?? "?") : (value.isFinite ? .double(value) : .null)
+                    }
+                    signals[name] = .object(object)
+                }
+                return [
+                    "annotator": .string(rater.annotator), "annotations": .int(Int64(rater.annotations)),
+                    "status": .string(rater.status), "comment": rater.comment.map { .string($0) } ?? .null,
+                    "suspicion": .double(rater.suspicion), "median_duration_ms": rater.medianDurationMilliseconds.map { .double($0) } ?? .null,
+                    "reasons": .array(rater.reasons.map { ["signal": .string($0.signal), "detail": .string($0.detail)] }),
+                    "signals": .object(signals),
+                ]
+            })
+        ]
+    }
+}
+
+extension ProjectAgreement {
+    /// The agreement report as the API and `arbiter agreement --json` give it.
+    public var json: JSONValue {
+        func number(_ value: Double?) -> JSONValue { value.map { .double($0) } ?? .null }
+        var alpha = JSONObject()
+        var ci = JSONObject()
+        for level in Krippendorff.Level.allCases {
+            alpha[level.rawValue] = number(report.alpha[level] ?? nil)
+            ci[level.rawValue] = (report.alphaCI95[level] ?? nil).map { .array([.double($0.low), .double($0.high)]) } ?? .null
+        }
+        let names = Choice.allCases.map(\.rawValue)
+        var byUnit: [Int: [Judgement]] = [:]
+        for judgement in input.judgements { byUnit[judgement.unit, default: []].append(judgement) }
+        return [
+            "units": .int(Int64(report.units)), "judgements": .int(Int64(report.judgements)), "raters": .int(Int64(report.raters)),
+            "excluded": ["quarantined_raters": .int(Int64(input.quarantinedRaters)), "judgements": .int(Int64(input.excludedJudgements))],
+            "krippendorff_alpha": .object(alpha), "alpha_ci95": .object(ci),
+            "fleiss_kappa": [
+                "value": number(report.fleiss.value), "pairs": .int(Int64(report.fleiss.pairs)),
+                "raters_per_pair": .int(Int64(report.fleiss.ratersPerPair)),
+            ],
+            "percent_agreement": number(report.percentAgreement),
+            "cohen_kappa": .array(report.cohen.map {
+                ["a": .string(input.raterNames[$0.a]), "b": .string(input.raterNames[$0.b]), "shared": .int(Int64($0.shared)), "kappa": number($0.kappa)]
+            }),
+            "contested_pairs": .array(report.contested.map { entry in
+                var counts = JSONObject()
+                for judgement in byUnit[entry.unit] ?? [] {
+                    let name = names[judgement.category]
+                    counts[name] = .int((counts[name]?.intValue ?? 0) + 1)
+                }
+                let ratings: [JSONValue] = (byUnit[entry.unit] ?? []).map {
+                    ["annotator": .string(input.raterNames[$0.rater]), "choice": .string(names[$0.category])]
+                }
+                return ["pair_id": .string(input.pairIDs[entry.unit]), "entropy": .double(entry.entropy),
+                        "judgements": .int(Int64(entry.judgements)), "choices": .object(counts), "ratings": .array(ratings)]
+            }),
+        ]
+    }
+
+    /// The three numbers dashboards and manifests show.
+    public var summaryJSON: JSONValue {
+        [
+            "krippendorff_alpha": report.alpha[.nominal].flatMap { $0 }.map { .double($0) } ?? .null,
+            "fleiss_kappa": report.fleiss.value.map { .double($0) } ?? .null,
+            "judgements": .int(Int64(report.judgements)),
+        ]
+    }
+}
+
+extension ExportManifest.Counts {
+    /// `{"pairs_exported","annotations_used","annotations_excluded","dropped"}` or `{"annotations","annotations_excluded"}`.
+    public var json: JSONValue {
+        switch self {
+        case .pairwise(let exported, let used, let excluded, let dropped):
+            return [
+                "pairs_exported": .int(Int64(exported)), "annotations_used": .int(Int64(used)), "annotations_excluded": .int(Int64(excluded)),
+                "dropped": .object(JSONObject(dropped.map { ($0.reason, JSONValue.int(Int64($0.count))) })),
+            ]
+        case .raw(let annotations, let excluded):
+            return ["annotations": .int(Int64(annotations)), "annotations_excluded": .int(Int64(excluded))]
+        }
+    }
+}
+
+extension ExportManifest.File {
+    /// `{"path","sha256","lines"}`.
+    public var json: JSONValue { ["path": .string(path), "sha256": .string(sha256), "lines": .int(Int64(lines))] }
+}
+
+extension ExportManifest {
+    /// The manifest file's JSON.
+    public var json: JSONValue {
+        let alpha: JSONValue = agreement.map { agreement in
+            .object(JSONObject(Krippendorff.Level.allCases.map { level in
+                (level.rawValue, (agreement.report.alpha[level] ?? nil).map { JSONValue.double($0) } ?? .null)
+            }))
+        } ?? .null
+        return [
+            "project": ["id": .int(Int64(projectID)), "name": .string(projectName)],
+            "created_at": .string(Clock.iso8601(milliseconds: createdAt)), "format": .string(options.format.rawValue),
+            "filters": [
+                "aggregate": .string(options.aggregate.rawValue), "min_agreement": .double(options.minAgreement),
+                "include_flagged": .bool(options.includeFlagged), "test_fraction": options.testFraction.map { .double($0) } ?? .null,
+                "seed": .int(Int64(bitPattern: options.seed)), "margin": .bool(options.margin),
+            ],
+            "counts": counts.json,
+            "excluded_raters": .array(excludedRaters.map { ["annotator": JSONValue($0.annotator), "reason": .string($0.reason)] }),
+            "agreement": [
+                "krippendorff_alpha": alpha, "fleiss_kappa": agreement?.report.fleiss.value.map { .double($0) } ?? .null,
+                "judgements": agreement.map { .int(Int64($0.report.judgements)) } ?? .null,
+            ],
+            "files": .array(files.map(\.json)),
+            "reward_model": rewardModel.map { ["directory": .string($0.directory), "held_out": .string($0.heldOut), "metrics": $0.metrics] } ?? .null,
+            "collection": collection?.json ?? .null,
+        ]
+    }
 }

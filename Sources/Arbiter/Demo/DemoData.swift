@@ -39,7 +39,7 @@ public enum DemoData {
 
     /// Creates the demo (or, when it is there, renews the demo people's passwords).
     /// Scrypt runs here, so call it before the server starts, not on an event loop.
-    public static func seed(_ db: Database, now: Int64 = Clock.nowMilliseconds()) throws -> Seeded {
+    public static func seed(_ db: any Database, now: Int64 = Clock.nowMilliseconds()) throws -> Seeded {
         try db.transaction {
             let existing = try ProjectRepository.find(db, name: projectName)
             let project = try existing ?? createProject(db, now: now)
@@ -73,7 +73,7 @@ public enum DemoData {
         }
     }
 
-    static func createProject(_ db: Database, now: Int64) throws -> Project {
+    static func createProject(_ db: any Database, now: Int64) throws -> Project {
         var settings = ProjectSettings()
         settings.overlap = 3
         settings.goldRate = 0.1

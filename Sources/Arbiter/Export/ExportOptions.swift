@@ -85,15 +85,8 @@ public struct RewardPrediction: Sendable, Equatable {
 
     /// Replaces a project's stored predictions (atomically: in the caller's
     /// transaction, or in one of its own).
-    public static func store(_ predictions: [RewardPrediction], projectID: Int, in db: Database, now: Int64) throws {
-        let body = {
-            _ = try db.run("DELETE FROM reward_predictions WHERE project_id = ?", [.int(Int64(projectID))])
-            let insert = try db.statement("INSERT INTO reward_predictions (pair_id, project_id, p_a, created_at) VALUES (?, ?, ?, ?)")
-            for prediction in predictions {
-                try insert.bind([.int(prediction.pairID), .int(Int64(projectID)), .double(min(1, max(0, prediction.probabilityA))), .int(now)])
-                _ = try insert.run()
-            }
-        }
+    public static func store(_ predictions: [RewardPrediction], projectID: Int, in db: any Database, now: Int64) throws {
+        let body = { try ExportRepository.storePredictions(db, predictions, projectID: projectID, now: now) }
         if db.inTransaction { try body() } else { try db.transaction(body) }
     }
 }

@@ -24,24 +24,21 @@ extension Exporter {
         return Double(hash >> 11) / Double(1 << 53) < fraction
     }
 
-    static func writePairwise(_ db: Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
-                              training: inout PreferenceSetBuilder?) throws -> [JSONValue] {
+    static func writePairwise(_ db: any Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
+                              training: inout PreferenceSetBuilder?) throws -> [ExportManifest.File] {
         let paths = options.testFraction == nil ? (train: out, test: "") : splitPaths(out)
         let train = try HashingFileWriter(path: paths.train)
         let test = options.testFraction == nil ? nil : try HashingFileWriter(path: paths.test)
         var lines = (train: 0, test: 0)
-        let rows = try db.statement(
-            "SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b FROM visible_pairs WHERE project_id = ? ORDER BY id")
-        try rows.bind([.int(Int64(project.id))])
-        try rows.forEach { row in
-            guard let decision = decisions.winners[row.int64(0)] else { return }
-            let externalID = row.string(1)
-            let prompt = Prompt.stored(row.string(2), isMessages: row.bool(3))
-            let (chosen, rejected) = decision.aWins ? (row.string(4), row.string(5)) : (row.string(5), row.string(4))
+        try ExportRepository.pairs(db, projectID: project.id, only: decisions.winners) { pair in
+            guard let decision = decisions.winners[pair.id] else { return }
+            let externalID = pair.externalID
+            let prompt = pair.prompt
+            let (chosen, rejected) = decision.aWins ? (pair.responseA, pair.responseB) : (pair.responseB, pair.responseA)
             let margin = options.margin ? decision.share * decision.strength : nil
             let line = Self.line(options.format, prompt: prompt, chosen: chosen, rejected: rejected, margin: margin)
             let isTest = options.testFraction.map { inTest(externalID, seed: options.seed, fraction: $0) } ?? false
-            training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest, pair: (row.int64(0), decision.aWins))
+            training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest, pair: (pair.id, decision.aWins))
             if let test, isTest {
                 try test.write(line)
                 lines.test += 1
@@ -50,8 +47,8 @@ extension Exporter {
                 lines.train += 1
             }
         }
-        var files: [JSONValue] = [["path": .string(paths.train), "sha256": .string(try train.close()), "lines": .int(Int64(lines.train))]]
-        if let test { files.append(["path": .string(paths.test), "sha256": .string(try test.close()), "lines": .int(Int64(lines.test))]) }
+        var files = [ExportManifest.File(path: paths.train, sha256: try train.close(), lines: lines.train)]
+        if let test { files.append(ExportManifest.File(path: paths.test, sha256: try test.close(), lines: lines.test)) }
         return files
     }
 
@@ -97,29 +94,23 @@ extension Exporter {
     }
 
     static func writeRaw(
-        _ db: Database, project: Project, options: ExportOptions, excluding quarantined: Set<Int>, flagged: Set<Int>,
+        _ db: any Database, project: Project, options: ExportOptions, excluding quarantined: Set<Int>, flagged: Set<Int>,
         names: [Int: String], out: String
-    ) throws -> (file: JSONValue, excluded: Int) {
+    ) throws -> (file: ExportManifest.File, excluded: Int) {
         let writer = try HashingFileWriter(path: out)
         let columns = ["pair_id", "annotator", "choice", "strength", "aspects", "rationale", "shown_swapped", "duration_ms", "created_at",
                        "kind", "rater_status", "excluded", "excluded_reason"]
         if options.format == .csv { try writer.write(columns.joined(separator: ",") + "\r\n") }
         var lines = 0
         var excluded = 0
-        let rows = try db.statement(
-            """
-            SELECT p.external_id, n.user_id, n.choice, n.strength, n.aspects, n.rationale, n.shown_swapped, n.duration_ms, n.created_at, n.kind
-            FROM annotations n JOIN pairs p ON p.id = n.pair_id WHERE n.project_id = ? ORDER BY n.id
-            """)
-        try rows.bind([.int(Int64(project.id))])
-        try rows.forEach { row in
-            let user = row.int(1)
+        try ExportRepository.annotations(db, projectID: project.id) { row in
+            let user = row.user
             let reason: String? = quarantined.contains(user) ? "rater quarantined" : flagged.contains(user) ? "rater flagged" : nil
             if reason != nil { excluded += 1 }
             let values: [JSONValue] = [
-                .string(row.string(0)), JSONValue(names[user]), .string(row.string(2)), JSONValue(row.optionalInt(3)),
-                row.optionalString(4).flatMap { try? JSONValue.parse($0) } ?? .null, JSONValue(row.optionalString(5)),
-                row.isNull(6) ? .null : .bool(row.bool(6)), JSONValue(row.optionalInt(7)), .string(row.string(8)), .string(row.string(9)),
+                .string(row.externalPairID), JSONValue(names[user]), .string(row.choice), JSONValue(row.strength),
+                row.aspects.flatMap { try? JSONValue.parse($0) } ?? .null, JSONValue(row.rationale),
+                row.shownSwapped.map { .bool($0) } ?? .null, JSONValue(row.durationMilliseconds), .string(row.createdAt), .string(row.kind),
                 .string(quarantined.contains(user) ? "quarantined" : flagged.contains(user) ? "flagged" : "ok"), .bool(reason != nil),
                 JSONValue(reason),
             ]
@@ -132,7 +123,7 @@ extension Exporter {
             }
             lines += 1
         }
-        return (["path": .string(out), "sha256": .string(try writer.close()), "lines": .int(Int64(lines))], excluded)
+        return (ExportManifest.File(path: out, sha256: try writer.close(), lines: lines), excluded)
     }
 
     /// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled.

@@ -1,6 +1,6 @@
 import Agreement
 import RewardModel
-public import JSON
+import JSON
 public import Storage
 
 /// Writes a project's preference dataset and its manifest (`OUT.manifest.json`).
@@ -10,15 +10,15 @@ public import Storage
 /// in the manifest with its reason — nothing is dropped silently.
 public enum Exporter {
     /// Runs the export; returns the manifest (also written beside the data).
-    public static func run(_ db: Database, project: Project, options: ExportOptions, out: String, now: Int64) throws -> JSONValue {
+    public static func run(_ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64) throws -> ExportManifest {
         var predictions: [RewardPrediction] = []
         return try run(db, project: project, options: options, out: out, now: now, predictions: &predictions)
     }
 
     /// Runs the export; with a reward model, also fills `predictions` with its
     /// out-of-fold P(A better) per exported pair (see ``RewardPrediction``).
-    public static func run(_ db: Database, project: Project, options: ExportOptions, out: String, now: Int64,
-                           predictions: inout [RewardPrediction]) throws -> JSONValue {
+    public static func run(_ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64,
+                           predictions: inout [RewardPrediction]) throws -> ExportManifest {
         // Counts, agreement and data all describe one moment, however many
         // annotators submit meanwhile.
         var collected: [RewardPrediction] = []
@@ -26,31 +26,22 @@ public enum Exporter {
         return try db.snapshot { try export(db, project: project, options: options, out: out, now: now, predictions: &collected) }
     }
 
-    static func export(_ db: Database, project: Project, options: ExportOptions, out: String, now: Int64,
-                       predictions: inout [RewardPrediction]) throws -> JSONValue {
+    static func export(_ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64,
+                       predictions: inout [RewardPrediction]) throws -> ExportManifest {
         let quarantined = try RaterStatus.quarantined(db, projectID: project.id)
         let flagged = options.includeFlagged ? [] : try RaterQuery.flaggedUserIDs(db, projectID: project.id).subtracting(quarantined)
-        var names: [Int: String] = [:]
-        try db.query("SELECT id, username FROM users") { names[$0.int(0)] = $0.string(1) }
-        let excludedRaters: [JSONValue] = quarantined.sorted().map { ["annotator": JSONValue(names[$0]), "reason": "quarantined"] }
-            + flagged.sorted().map { ["annotator": JSONValue(names[$0]), "reason": "flagged"] }
-
-        var files: [JSONValue] = []
-        var counts: JSONObject = [:]
-        var reward: JSONValue = .null
+        let names = try UserRepository.usernames(db)
+        var manifest = ExportManifest(projectID: project.id, projectName: project.name, createdAt: now, options: options)
+        manifest.excludedRaters = quarantined.sorted().map { (names[$0], "quarantined") } + flagged.sorted().map { (names[$0], "flagged") }
         if options.rewardModel != nil && !options.format.isPairwise {
             throw ValidationError("a reward model trains on pairwise exports (trl, openai, hh-rlhf, sft), not \(options.format.rawValue)")
         }
         if options.format.isPairwise {
             let decisions = try decide(db, project: project, options: options, excluded: quarantined.union(flagged))
-            var dropped = JSONObject()
-            for (reason, count) in decisions.dropped.sorted(by: { $0.key < $1.key }) { dropped[reason] = .int(Int64(count)) }
-            counts = [
-                "pairs_exported": .int(Int64(decisions.winners.count)), "annotations_used": .int(Int64(decisions.used)),
-                "annotations_excluded": .int(Int64(decisions.excludedAnnotations)), "dropped": .object(dropped),
-            ]
+            manifest.counts = .pairwise(exported: decisions.winners.count, used: decisions.used, excluded: decisions.excludedAnnotations,
+                                        dropped: decisions.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
-            files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training)
+            manifest.files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training)
             if let directory = options.rewardModel, var training {
                 let (data, trainingIndices, testIndices, pairs) = training.finish(seed: options.rewardTraining.seed)
                 guard data.count >= 10 else {
@@ -64,35 +55,20 @@ public enum Exporter {
                         RewardPrediction(pairID: pair.id, probabilityA: pair.aWins ? Double(p) : 1 - Double(p))
                     }
                 }
-                reward = ["directory": .string(directory), "held_out": .string(options.testFraction == nil ? "seeded 10% of the export" : "the test split"),
-                          "metrics": metrics]
+                manifest.rewardModel = .init(directory: directory, heldOut: options.testFraction == nil ? "seeded 10% of the export" : "the test split",
+                                             metrics: metrics)
             }
         } else {
             let (written, excluded) = try writeRaw(db, project: project, options: options, excluding: quarantined, flagged: flagged, names: names, out: out)
-            files = [written]
-            counts = ["annotations": written["lines"] ?? 0, "annotations_excluded": .int(Int64(excluded))]
+            manifest.files = [written]
+            manifest.counts = .raw(annotations: written.lines, excluded: excluded)
         }
-        let agreement = try AgreementQuery.report(db, projectID: project.id, bootstrap: 0)
-        let manifest: JSONValue = [
-            "project": ["id": .int(Int64(project.id)), "name": .string(project.name)],
-            "created_at": .string(Clock.iso8601(milliseconds: now)), "format": .string(options.format.rawValue),
-            "filters": [
-                "aggregate": .string(options.aggregate.rawValue), "min_agreement": .double(options.minAgreement),
-                "include_flagged": .bool(options.includeFlagged), "test_fraction": options.testFraction.map { .double($0) } ?? .null,
-                "seed": .int(Int64(bitPattern: options.seed)), "margin": .bool(options.margin),
-            ],
-            "counts": .object(counts), "excluded_raters": .array(excludedRaters),
-            "agreement": [
-                "krippendorff_alpha": agreement["krippendorff_alpha"] ?? .null, "fleiss_kappa": agreement["fleiss_kappa"]?["value"] ?? .null,
-                "judgements": agreement["judgements"] ?? .null,
-            ],
-            "files": .array(files), "reward_model": reward,
-            // How the judgements were collected: overlap rule, pair selection, and how
-            // many first judgements each selection gave (the random share is unbiased).
-            "collection": try SelectionRepository.status(db, project: project).json,
-        ]
+        manifest.agreement = try AgreementService.agreement(db, projectID: project.id, bootstrap: 0)
+        // How the judgements were collected: overlap rule, pair selection, and how
+        // many first judgements each selection gave (the random share is unbiased).
+        manifest.collection = try SelectionRepository.status(db, project: project)
         let writer = try HashingFileWriter(path: out + ".manifest.json")
-        try writer.write(manifest.jsonText + "\n")
+        try writer.write(manifest.json.jsonText + "\n")
         _ = try writer.close()
         return manifest
     }
@@ -107,19 +83,14 @@ public enum Exporter {
         var excludedAnnotations = 0
     }
 
-    static func decide(_ db: Database, project: Project, options: ExportOptions, excluded: Set<Int>) throws -> Decisions {
+    static func decide(_ db: any Database, project: Project, options: ExportOptions, excluded: Set<Int>) throws -> Decisions {
         var decisions = Decisions()
         var pairIDs: [Int64] = []
         var unitOf: [Int64: Int] = [:]
         var judgements: [(unit: Int, rater: Int, label: Int, strength: Int)] = []
         var raterIndex: [Int: Int] = [:]
         var previous: (Int64, Int) = (-1, -1)
-        let rows = try db.statement(
-            "SELECT pair_id, user_id, choice, strength FROM annotations WHERE project_id = ? AND kind != 'repeat' ORDER BY pair_id, user_id, id")
-        try rows.bind([.int(Int64(project.id))])
-        try rows.forEach { row in
-            let pair = row.int64(0)
-            let user = row.int(1)
+        try ExportRepository.firstJudgements(db, projectID: project.id) { pair, user, choice, strength in
             guard (pair, user) != previous else { return }
             previous = (pair, user)
             if excluded.contains(user) {
@@ -135,8 +106,7 @@ public enum Exporter {
                 raterIndex[user] = raterIndex.count
                 return raterIndex.count - 1
             }()
-            let label = Choice.category(stored: row.string(2))
-            judgements.append((unit, rater, label, row.optionalInt(3) ?? 1))
+            judgements.append((unit, rater, Choice.category(stored: choice), strength ?? 1))
         }
         decisions.used = judgements.count
         var byUnit = Array(repeating: [Int](), count: pairIDs.count)

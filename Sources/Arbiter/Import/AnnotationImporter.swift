@@ -11,7 +11,7 @@ public enum AnnotationImporter {
     /// Reads every line of `reader` into `project` in one transaction; `beforeCommit`
     /// runs inside it just before it commits (the audit row).
     public static func run(
-        _ db: Database, project: Project, reader: inout JSONLReader, options: ImportOptions,
+        _ db: any Database, project: Project, reader: inout JSONLReader, options: ImportOptions,
         beforeCommit: (ImportReport) throws -> Void = { _ in }
     ) throws -> ImportReport {
         let findPair = try db.statement("SELECT id, gold IS NOT NULL FROM visible_pairs WHERE project_id = ? AND external_id = ?")

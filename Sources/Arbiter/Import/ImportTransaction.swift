@@ -1,4 +1,4 @@
-public import Storage
+import Storage
 
 /// What every import shares: one `BEGIN IMMEDIATE` transaction over all lines,
 /// line numbers, blank lines skipped, over-long lines reported, and at the end
@@ -10,7 +10,7 @@ enum ImportTransaction {
     /// Runs `handle` for each non-blank line. `handle` validates and, while the
     /// import may still write (`writing`), writes; it records problems in the report.
     static func run(
-        _ db: Database, reader: inout JSONLReader, options: ImportOptions, beforeCommit: (ImportReport) throws -> Void = { _ in },
+        _ db: any Database, reader: inout JSONLReader, options: ImportOptions, beforeCommit: (ImportReport) throws -> Void = { _ in },
         handle: (_ line: ArraySlice<UInt8>, _ number: Int, _ writing: Bool, _ report: inout ImportReport) throws -> Void
     ) throws -> ImportReport {
         var report = ImportReport()

@@ -8,7 +8,7 @@ public enum PairImporter {
     /// Reads every line of `reader` into project `projectID` on `db`; `beforeCommit`
     /// runs inside the transaction just before it commits (the audit row).
     public static func run(
-        _ db: Database, projectID: Int, reader: inout JSONLReader, options: ImportOptions, beforeCommit: (ImportReport) throws -> Void = { _ in }
+        _ db: any Database, projectID: Int, reader: inout JSONLReader, options: ImportOptions, beforeCommit: (ImportReport) throws -> Void = { _ in }
     ) throws -> ImportReport {
         let parser = PairLineParser(limits: options.limits, pairsPerPrompt: options.pairsPerPrompt)
         let rows = try PairRows(db, projectID: projectID, importID: nil)
@@ -36,7 +36,7 @@ struct PairRows {
     private let importID: SQLValue
 
     /// `importID` tags the rows of a staged import (nil: visible at once).
-    init(_ db: Database, projectID: Int, importID: Int64?) throws {
+    init(_ db: any Database, projectID: Int, importID: Int64?) throws {
         insert = try db.statement(
             """
             INSERT INTO pairs (project_id, external_id, content_hash, prompt, prompt_is_messages, response_a, response_b,

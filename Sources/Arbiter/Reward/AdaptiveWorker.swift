@@ -1,8 +1,8 @@
-public import Agreement
+import Agreement
 import Glibc
-public import JSON
+import JSON
 import RewardModel
-public import Storage
+import Storage
 import Synchronization
 
 /// The background half of adaptive overlap and active selection, one per server:
@@ -172,7 +172,7 @@ public final class AdaptiveWorker: Sendable {
     }
 
     static func read<T: Sendable>(
-        _ store: ArbiterStore, _ background: Background?, _ body: @escaping @Sendable (Database) throws -> T
+        _ store: ArbiterStore, _ background: Background?, _ body: @escaping @Sendable (any Database) throws -> T
     ) async throws -> T {
         guard let background else { return try await store.pool.read(body) }
         return try await background.thread.run {

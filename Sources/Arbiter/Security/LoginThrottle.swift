@@ -33,7 +33,7 @@ public enum LoginThrottle {
     }
 
     /// Counts this attempt unless a limit is reached. Run it in one write.
-    public static func reserve(_ db: Database, username: String, address: String, now: Int64, limits: Limits = limits) throws -> Verdict {
+    public static func reserve(_ db: any Database, username: String, address: String, now: Int64, limits: Limits = limits) throws -> Verdict {
         let since = now - window
         let key = username.lowercased()
         var waits: [Int64] = []
@@ -61,18 +61,18 @@ public enum LoginThrottle {
 
     /// Counts a one-time-link attempt from `address`, in one write; throws 429 when
     /// throttled. The caller releases the reservation once the link was good.
-    public static func reserveLinkAttempt(_ db: Database, address: String, now: Int64) throws -> Verdict {
+    public static func reserveLinkAttempt(_ db: any Database, address: String, now: Int64) throws -> Verdict {
         try reserve(db, username: linkKey, address: address, now: now)
     }
 
     /// Gives a reservation back (the password was right).
-    public static func release(_ db: Database, reservation: Int64) throws {
+    public static func release(_ db: any Database, reservation: Int64) throws {
         try db.run("DELETE FROM login_failures WHERE id = ?", [.int(reservation)])
     }
 
     /// Audits a refused attempt without a row per attempt: the first in a window
     /// writes `login_throttled`, later ones count into its `attempts`.
-    public static func auditThrottled(_ db: Database, username: String, address: String, now: Int64) throws {
+    public static func auditThrottled(_ db: any Database, username: String, address: String, now: Int64) throws {
         let target = username.lowercased()
         if let row = try db.queryFirst(
             "SELECT id, details FROM audit_log WHERE action = 'login_throttled' AND target = ? AND address = ? AND at > ? ORDER BY id DESC LIMIT 1",

@@ -12,7 +12,7 @@ public enum PasswordResets {
     }
 
     /// Issues a link for `userID`; the token goes in `/reset/<token>`.
-    public static func create(_ db: Database, userID: Int, createdBy: Int?, lifetime: Int64, now: Int64) throws -> (token: String, reset: Reset) {
+    public static func create(_ db: any Database, userID: Int, createdBy: Int?, lifetime: Int64, now: Int64) throws -> (token: String, reset: Reset) {
         try db.run("UPDATE password_resets SET revoked_at = ? WHERE user_id = ? AND used_at IS NULL AND revoked_at IS NULL",
                    [.int(now), .int(Int64(userID))])
         let token = Base64URL.encode(Digest.randomBytes(32))
@@ -24,7 +24,7 @@ public enum PasswordResets {
 
     /// The person a usable link belongs to (enabled), or nil: cheap, so callers
     /// check it before spending scrypt time on the new password.
-    public static func user(_ db: Database, token: String, now: Int64) throws -> User? {
+    public static func user(_ db: any Database, token: String, now: Int64) throws -> User? {
         guard token.utf8.count < 100 else { return nil }
         return try db.queryFirst(
             """
@@ -36,7 +36,7 @@ public enum PasswordResets {
     /// Uses a link: marks it used and returns its person; a used, revoked or expired
     /// link (or a disabled person) is a ``ValidationError``. The caller sets the
     /// password in the same transaction.
-    public static func use(_ db: Database, token: String, now: Int64) throws -> User {
+    public static func use(_ db: any Database, token: String, now: Int64) throws -> User {
         guard let user = try user(db, token: token, now: now) else { throw invalid }
         try db.run("UPDATE password_resets SET used_at = ? WHERE token_hash = ?", [.int(now), .blob(Digest.sha256(token))])
         return user
@@ -48,7 +48,7 @@ public enum PasswordResets {
 /// Setting a password, whatever the door (CLI, reset link, demo): the hash is
 /// stored, every session of the person ends, and the change is audited.
 public enum PasswordChange {
-    public static func apply(_ db: Database, user: User, hash: String, actor: Int?, via: String, address: String = "", now: Int64) throws {
+    public static func apply(_ db: any Database, user: User, hash: String, actor: Int?, via: String, address: String = "", now: Int64) throws {
         try UserRepository.setPasswordHash(db, userID: user.id, hash: hash)
         try Sessions.deleteAll(db, userID: user.id)
         try Audit.record(db, actor: actor, action: "password_set", target: user.username,

@@ -18,7 +18,7 @@ public enum Sessions {
     public static let absoluteTimeout: Int64 = 7 * 24 * 3600 * 1000
 
     /// Starts a session; returns the cookie token (never stored) and the session.
-    public static func create(_ db: Database, userID: Int, address: String, now: Int64) throws -> (token: String, session: Session) {
+    public static func create(_ db: any Database, userID: Int, address: String, now: Int64) throws -> (token: String, session: Session) {
         let token = Base64URL.encode(Digest.randomBytes(32))
         let csrf = Base64URL.encode(Digest.randomBytes(32))
         try db.run(
@@ -32,7 +32,7 @@ public enum Sessions {
     }
 
     /// The live session for a cookie token (user enabled, not idle, not expired).
-    public static func find(_ db: Database, token: String, now: Int64) throws -> Session? {
+    public static func find(_ db: any Database, token: String, now: Int64) throws -> Session? {
         guard token.utf8.count < 100 else { return nil }
         return try db.queryFirst(
             """
@@ -48,17 +48,17 @@ public enum Sessions {
     }
 
     /// Records activity (keeps the idle clock running).
-    public static func touch(_ db: Database, sessionID: Int, now: Int64) throws {
+    public static func touch(_ db: any Database, sessionID: Int, now: Int64) throws {
         try db.run("UPDATE sessions SET last_seen_at = ? WHERE id = ?", [.int(now), .int(Int64(sessionID))])
     }
 
     /// Ends a session.
-    public static func delete(_ db: Database, sessionID: Int) throws {
+    public static func delete(_ db: any Database, sessionID: Int) throws {
         try db.run("DELETE FROM sessions WHERE id = ?", [.int(Int64(sessionID))])
     }
 
     /// Ends every session of a user (disabled, role changed).
-    public static func deleteAll(_ db: Database, userID: Int) throws {
+    public static func deleteAll(_ db: any Database, userID: Int) throws {
         try db.run("DELETE FROM sessions WHERE user_id = ?", [.int(Int64(userID))])
     }
 }
@@ -67,7 +67,7 @@ public enum Sessions {
 public enum Audit {
     /// Appends an entry.
     public static func record(
-        _ db: Database, actor: Int?, action: String, target: String = "", details: JSONObjectText = JSONObjectText(), address: String = "",
+        _ db: any Database, actor: Int?, action: String, target: String = "", details: JSONObjectText = JSONObjectText(), address: String = "",
         now: Int64
     ) throws {
         try db.run(
@@ -76,7 +76,7 @@ public enum Audit {
     }
 
     /// The newest entries first.
-    public static func list(_ db: Database, limit: Int, before: Int?) throws -> [AuditEntry] {
+    public static func list(_ db: any Database, limit: Int, before: Int?) throws -> [AuditEntry] {
         try db.query(
             """
             SELECT a.id, a.at, a.actor_id, u.username, a.action, a.target, a.details, a.address

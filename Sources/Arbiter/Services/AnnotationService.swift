@@ -1,4 +1,4 @@
-public import Storage
+import Storage
 
 /// The annotation loop: leasing the next pair, recording a judgement, changing it
 /// while the lease lasts, skipping, reporting. Bodies are parsed by the caller's

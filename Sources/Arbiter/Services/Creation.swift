@@ -5,7 +5,7 @@ public import Storage
 public enum Creation {
     /// Creates a project (a taken name is a ``ValidationError``) and audits it.
     public static func project(
-        _ db: Database, name: String, settings: ProjectSettings, actor: Int?, via: String, address: String = "", now: Int64
+        _ db: any Database, name: String, settings: ProjectSettings, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> Project {
         let project = try ProjectRepository.create(db, name: name, settings: settings)
         try Audit.record(db, actor: actor, action: "project_created", target: "project:\(project.id)",
@@ -15,7 +15,7 @@ public enum Creation {
 
     /// Creates an API token for `user` and audits it; returns its id and the token (shown once).
     public static func token(
-        _ db: Database, for user: User, label: String, actor: Int?, via: String, address: String = "", now: Int64
+        _ db: any Database, for user: User, label: String, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> (id: Int64, token: String) {
         let token = try UserRepository.createToken(db, userID: user.id, label: label)
         let id = db.lastInsertRowID

@@ -102,7 +102,7 @@ public enum ImportService {
 
     /// Imports pair lines into `project` in one transaction on `db`, audited.
     public static func pairs(
-        _ db: Database, project: Project, reader: inout JSONLReader, options: ImportOptions, actor: Int?, now: Int64
+        _ db: any Database, project: Project, reader: inout JSONLReader, options: ImportOptions, actor: Int?, now: Int64
     ) throws -> ImportReport {
         try PairImporter.run(db, projectID: project.id, reader: &reader, options: options) { report in
             try Audit.record(db, actor: actor, action: "import_pairs", target: "project:\(project.id)",
@@ -112,7 +112,7 @@ public enum ImportService {
 
     /// Imports annotation lines into `project` in one transaction on `db`, audited.
     public static func annotations(
-        _ db: Database, project: Project, reader: inout JSONLReader, options: ImportOptions, actor: Int?, now: Int64
+        _ db: any Database, project: Project, reader: inout JSONLReader, options: ImportOptions, actor: Int?, now: Int64
     ) throws -> ImportReport {
         try AnnotationImporter.run(db, project: project, reader: &reader, options: options) { report in
             try Audit.record(db, actor: actor, action: "import_annotations", target: "project:\(project.id)",

@@ -13,7 +13,7 @@ public enum TokenService {
 
     /// Creates a token for `username`; returns its id and the token (shown once).
     public static func create(
-        _ db: Database, username: String, label: String, actor: Int?, via: String, address: String = "", now: Int64
+        _ db: any Database, username: String, label: String, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> (id: Int64, token: String) {
         guard label.count <= maxLabel else { throw ValidationError("label: at most \(maxLabel) characters") }
         guard let user = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such user") }
@@ -22,7 +22,7 @@ public enum TokenService {
     }
 
     /// Revokes a live token; it stops working within the authenticator's cache time.
-    public static func revoke(_ db: Database, id: Int, actor: Int?, address: String = "", now: Int64) throws {
+    public static func revoke(_ db: any Database, id: Int, actor: Int?, address: String = "", now: Int64) throws {
         guard try UserRepository.revokeToken(db, id: id, now: now) else { throw ServiceError.notFound("no such live token") }
         try Audit.record(db, actor: actor, action: "token_revoked", target: "token:\(id)", address: address, now: now)
     }

@@ -130,7 +130,7 @@ public enum Annotations {
     /// Records `submission` on assignment `assignmentID`. Returns the annotation,
     /// whether it already existed (a repeated POST returns the first result), and its project.
     public static func submit(
-        _ db: Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
+        _ db: any Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
     ) throws -> (annotation: Annotation, replayed: Bool, projectID: Int) {
         let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
         if row.state == "completed", let existing = try find(db, assignmentID: assignmentID) {
@@ -158,7 +158,7 @@ public enum Annotations {
     }
 
     /// An assignment of `userID` with what submitting and changing need.
-    static func assignmentRow(_ db: Database, assignmentID: Int, userID: Int) throws
+    static func assignmentRow(_ db: any Database, assignmentID: Int, userID: Int) throws
         -> (project: Int, pair: Int64, user: Int, kind: String, swapped: Bool, state: String, expires: Int64) {
         guard let row = try db.queryFirst(
             "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at FROM assignments WHERE id = ?",
@@ -172,7 +172,7 @@ public enum Annotations {
     }
 
     /// The project, with the submission checked against its rules.
-    static func check(_ db: Database, _ submission: Submission, projectID: Int) throws -> Project {
+    static func check(_ db: any Database, _ submission: Submission, projectID: Int) throws -> Project {
         guard let project = try ProjectRepository.find(db, id: projectID) else { throw Refusal.noSuchAssignment }
         do {
             try submission.check(against: project.settings)
@@ -194,7 +194,7 @@ public enum Annotations {
     /// exports use the final one) and the old one is kept in `annotation_revisions`.
     /// Sending the current judgement again changes nothing.
     public static func revise(
-        _ db: Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
+        _ db: any Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
     ) throws -> (annotation: Annotation, changed: Bool, projectID: Int) {
         let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
         guard row.state == "completed", let current = try find(db, assignmentID: assignmentID) else { throw Refusal.notJudged }
@@ -222,7 +222,7 @@ public enum Annotations {
     }
 
     /// The annotation recorded for an assignment.
-    public static func find(_ db: Database, assignmentID: Int) throws -> Annotation? {
+    public static func find(_ db: any Database, assignmentID: Int) throws -> Annotation? {
         try db.queryFirst(
             """
             SELECT n.id, n.assignment_id, p.external_id, n.kind, n.choice, n.strength, n.aspects, n.rationale, n.shown_swapped,
@@ -231,7 +231,7 @@ public enum Annotations {
             """, [.int(Int64(assignmentID))], decode)
     }
 
-    static func decode(_ row: Row) -> Annotation {
+    static func decode(_ row: any Row) -> Annotation {
         Annotation(
             id: row.int(0), assignmentID: row.optionalInt(1), externalPairID: row.string(2),
             kind: AssignmentKind(rawValue: row.string(3)) ?? .normal, choice: Choice(rawValue: row.string(4)) ?? .tie,

@@ -15,7 +15,7 @@ public final class ArbiterStore: Sendable {
     }
 
     /// One migrated connection, for command-line work.
-    public static func openConnection(path: String, migrationsDirectory: String) throws -> Database {
+    public static func openConnection(path: String, migrationsDirectory: String) throws -> any Database {
         let migrator = try Migrator(directory: migrationsDirectory)
         let db = try SQLiteDatabase(path: path)
         try migrator.migrate(db)

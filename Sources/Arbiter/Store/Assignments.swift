@@ -31,7 +31,7 @@ public struct Assignment: Sendable, Equatable {
 public enum Assignments {
     /// The user's live lease in the project, else a new one, else nil (nothing left).
     public static func next(
-        _ db: Database, project: Project, userID: Int, now: Int64,
+        _ db: any Database, project: Project, userID: Int, now: Int64,
         random: inout some RandomNumberGenerator
     ) throws -> Assignment? {
         let projectID = SQLValue.int(Int64(project.id))
@@ -90,7 +90,7 @@ public enum Assignments {
     /// The next pair that still wants judgements and that this user has neither
     /// been given nor judged: started pairs first (so items complete), then by
     /// priority (active selection), then oldest.
-    static func openPair(_ db: Database, projectID: SQLValue, user: SQLValue) throws -> (id: Int64, started: Bool)? {
+    static func openPair(_ db: any Database, projectID: SQLValue, user: SQLValue) throws -> (id: Int64, started: Bool)? {
         try db.queryFirst(
             """
             SELECT p.id, p.active_count FROM visible_pairs p
@@ -104,7 +104,7 @@ public enum Assignments {
 
     /// An untouched pair drawn uniformly at random (the next one at or after a random id).
     static func randomFreshPair(
-        _ db: Database, projectID: SQLValue, user: SQLValue, random: inout some RandomNumberGenerator
+        _ db: any Database, projectID: SQLValue, user: SQLValue, random: inout some RandomNumberGenerator
     ) throws -> Int64? {
         let bounds = "SELECT id FROM visible_pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0 ORDER BY id"
         guard let low = try db.queryFirst(bounds + " LIMIT 1", [projectID], { $0.int64(0) }),
@@ -123,7 +123,7 @@ public enum Assignments {
     }
 
     /// A gold pair this user has not been given.
-    static func goldPair(_ db: Database, projectID: SQLValue, user: SQLValue) throws -> Int64? {
+    static func goldPair(_ db: any Database, projectID: SQLValue, user: SQLValue) throws -> Int64? {
         try db.queryFirst(
             """
             SELECT p.id FROM visible_pairs p
@@ -135,7 +135,7 @@ public enum Assignments {
     }
 
     /// A pair this user judged (normal) and has not had repeated; shown the other way round.
-    static func repeatPair(_ db: Database, projectID: SQLValue, user: SQLValue) throws -> (pairID: Int64, swapped: Bool?)? {
+    static func repeatPair(_ db: any Database, projectID: SQLValue, user: SQLValue) throws -> (pairID: Int64, swapped: Bool?)? {
         try db.queryFirst(
             """
             SELECT n.pair_id, n.shown_swapped FROM annotations n
@@ -146,7 +146,7 @@ public enum Assignments {
     }
 
     /// Expired leases give their slot back.
-    static func reclaimExpired(_ db: Database, now: Int64) throws {
+    static func reclaimExpired(_ db: any Database, now: Int64) throws {
         let expired = try db.query(
             "UPDATE assignments SET state = 'expired' WHERE state = 'leased' AND expires_at <= ? RETURNING pair_id, kind",
             [.int(now)], { ($0.int64(0), $0.string(1)) })
@@ -156,7 +156,7 @@ public enum Assignments {
     }
 
     /// An assignment with its pair.
-    public static func load(_ db: Database, assignmentID: Int) throws -> Assignment? {
+    public static func load(_ db: any Database, assignmentID: Int) throws -> Assignment? {
         try db.queryFirst(
             """
             SELECT a.id, a.pair_id, p.external_id, a.kind, a.shown_swapped, a.expires_at, p.prompt, p.prompt_is_messages,

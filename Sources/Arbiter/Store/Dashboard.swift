@@ -4,7 +4,7 @@ import Storage
 /// A project at a glance for its admins: where the pairs stand, judgements per
 /// day and per annotator, live leases, and agreement in two numbers.
 enum Dashboard {
-    static func report(_ db: Database, project: Project, now: Int64, days: Int = 30) throws -> JSONValue {
+    static func report(_ db: any Database, project: Project, now: Int64, days: Int = 30) throws -> JSONValue {
         let id = SQLValue.int(Int64(project.id))
         // First judgements per pair (repeats do not count toward overlap); a pair is
         // complete once it has the judgements it wants (adaptive: once settled).
@@ -40,7 +40,7 @@ enum Dashboard {
             ["annotator": .string(row.string(0)), "judgements": .int(row.int64(1)), "last_at": .string(row.string(2))]
         }
         let gold = try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ? AND gold IS NOT NULL", [id]) { $0.int(0) } ?? 0
-        let agreement = try AgreementQuery.report(db, projectID: project.id, bootstrap: 0)
+        let agreement = try AgreementService.agreement(db, projectID: project.id, bootstrap: 0)
         return [
             "pairs": [
                 "total": .int(Int64(states.total)), "complete": .int(Int64(states.complete)), "in_progress": .int(Int64(states.inProgress)),
@@ -50,11 +50,7 @@ enum Dashboard {
             "collection": try SelectionRepository.status(db, project: project).json,
             "judgements_per_day": .array(perDay), "since": .string(String(since)),
             "judgements_per_annotator": .array(perAnnotator),
-            "agreement": [
-                "krippendorff_alpha": agreement["krippendorff_alpha"]?["nominal"] ?? .null,
-                "fleiss_kappa": agreement["fleiss_kappa"]?["value"] ?? .null,
-                "judgements": agreement["judgements"] ?? .null,
-            ],
+            "agreement": agreement.summaryJSON,
         ]
     }
 }

@@ -1,4 +1,4 @@
-public import Agreement
+import Agreement
 public import Storage
 
 /// How many judgements each pair still wants (`pairs.wanted`), per the project's
@@ -8,7 +8,7 @@ public import Storage
 /// still open.
 public enum PairDemand {
     /// Re-decides one pair after a judgement of it.
-    public static func settle(_ db: Database, project: Project, pairID: Int64) throws {
+    public static func settle(_ db: any Database, project: Project, pairID: Int64) throws {
         let rule = project.settings.overlapRule
         guard rule.isAdaptive else { return }  // fixed: `wanted` is the overlap already
         let votes = try db.query(
@@ -25,7 +25,7 @@ public enum PairDemand {
     /// Re-decides every pair of the project, or only the started ones still open
     /// (untouched pairs have no votes to weigh). Returns how many pairs changed.
     @discardableResult
-    public static func recompute(_ db: Database, project: Project, onlyOpen: Bool = false) throws -> Int {
+    public static func recompute(_ db: any Database, project: Project, onlyOpen: Bool = false) throws -> Int {
         let rule = project.settings.overlapRule
         guard rule.isAdaptive else {
             return try db.run("UPDATE pairs SET wanted = ? WHERE project_id = ? AND wanted != ?",
@@ -51,7 +51,7 @@ public enum PairDemand {
     }
 
     /// The ballots of the project's pairs (or of its started, still open ones).
-    public static func ballots(_ db: Database, projectID: Int, onlyOpen: Bool) throws -> [Ballot] {
+    public static func ballots(_ db: any Database, projectID: Int, onlyOpen: Bool) throws -> [Ballot] {
         let openFilter = onlyOpen ? "AND p.active_count < p.wanted AND p.active_count > 0" : ""
         let scan = try db.statement(
             """

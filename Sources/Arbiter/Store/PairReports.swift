@@ -34,7 +34,7 @@ public enum PairReports {
     }
 
     /// Records a report on the pair of one of the caller's assignments.
-    public static func report(_ db: Database, assignmentID: Int, userID: Int, reason: String, now: Int64) throws {
+    public static func report(_ db: any Database, assignmentID: Int, userID: Int, reason: String, now: Int64) throws {
         guard let row = try db.queryFirst(
             "SELECT user_id, pair_id FROM assignments WHERE id = ?", [.int(Int64(assignmentID))], { ($0.int(0), $0.int64(1)) })
         else { throw Annotations.Refusal.noSuchAssignment }
@@ -49,7 +49,7 @@ public enum PairReports {
     }
 
     /// A project's reports, newest first; open ones only unless `includeResolved`.
-    public static func list(_ db: Database, projectID: Int, includeResolved: Bool, limit: Int) throws -> [PairReport] {
+    public static func list(_ db: any Database, projectID: Int, includeResolved: Bool, limit: Int) throws -> [PairReport] {
         try db.query(
             """
             SELECT r.id, p.external_id, p.prompt, p.prompt_is_messages, p.response_a, p.response_b, r.reason, u.username,
@@ -66,13 +66,13 @@ public enum PairReports {
     }
 
     /// The project a report belongs to.
-    public static func projectOf(_ db: Database, reportID: Int) throws -> Int? {
+    public static func projectOf(_ db: any Database, reportID: Int) throws -> Int? {
         try db.queryFirst(
             "SELECT p.project_id FROM pair_reports r JOIN pairs p ON p.id = r.pair_id WHERE r.id = ?", [.int(Int64(reportID))]) { $0.int(0) }
     }
 
     /// Marks an open report of the project resolved; false if there is none.
-    public static func resolve(_ db: Database, projectID: Int, reportID: Int, by userID: Int, now: Int64) throws -> Bool {
+    public static func resolve(_ db: any Database, projectID: Int, reportID: Int, by userID: Int, now: Int64) throws -> Bool {
         try db.run(
             """
             UPDATE pair_reports SET resolved_at = ?, resolved_by = ?

@@ -16,7 +16,7 @@ public enum Progress {
     /// (pairs that want more judgements and that they have not had, the pair on
     /// their screen included when it is one of them — so leasing a gold pair or a
     /// repeat changes the count exactly as leasing a normal pair does: not at all).
-    public static func of(_ db: Database, projectID: Int, userID: Int, now: Int64) throws -> AnnotatorProgress {
+    public static func of(_ db: any Database, projectID: Int, userID: Int, now: Int64) throws -> AnnotatorProgress {
         let dayStart = now - now % 86_400_000
         let today = try db.queryFirst(
             "SELECT count(*) FROM assignments WHERE user_id = ? AND project_id = ? AND state = 'completed' AND completed_at >= ?",
@@ -40,7 +40,7 @@ public enum Progress {
 extension Assignments {
     /// Gives a live lease back without judging (skip): the pair is not offered to
     /// this annotator again, and its slot goes to someone else.
-    public static func skip(_ db: Database, assignmentID: Int, userID: Int, now: Int64) throws {
+    public static func skip(_ db: any Database, assignmentID: Int, userID: Int, now: Int64) throws {
         guard let row = try db.queryFirst(
             "SELECT user_id, state, kind, pair_id, expires_at FROM assignments WHERE id = ?", [.int(Int64(assignmentID))],
             { (user: $0.int(0), state: $0.string(1), kind: $0.string(2), pair: $0.int64(3), expires: $0.int64(4)) })

@@ -11,7 +11,7 @@ public enum ProjectRepository {
         """
 
     /// Creates a project; a taken name is a ``ValidationError``.
-    public static func create(_ db: Database, name: String, settings: ProjectSettings) throws -> Project {
+    public static func create(_ db: any Database, name: String, settings: ProjectSettings) throws -> Project {
         let trimmed = name.trimmingWhitespace()
         guard !trimmed.isEmpty, trimmed.count <= 200 else { throw ValidationError("project names are 1 to 200 characters") }
         try settings.validate()
@@ -38,7 +38,7 @@ public enum ProjectRepository {
     }
 
     /// Renames a project and/or replaces its settings.
-    public static func update(_ db: Database, id: Int, name: String, settings: ProjectSettings) throws {
+    public static func update(_ db: any Database, id: Int, name: String, settings: ProjectSettings) throws {
         let trimmed = name.trimmingWhitespace()
         guard !trimmed.isEmpty, trimmed.count <= 200 else { throw ValidationError("project names are 1 to 200 characters") }
         try settings.validate()
@@ -74,17 +74,17 @@ public enum ProjectRepository {
     }
 
     /// The project with this id.
-    public static func find(_ db: Database, id: Int) throws -> Project? {
+    public static func find(_ db: any Database, id: Int) throws -> Project? {
         try db.queryFirst("SELECT \(columns) FROM projects WHERE id = ?", [.int(Int64(id))], decode)
     }
 
     /// The project with this name.
-    public static func find(_ db: Database, name: String) throws -> Project? {
+    public static func find(_ db: any Database, name: String) throws -> Project? {
         try db.queryFirst("SELECT \(columns) FROM projects WHERE name = ?", [.text(name)], decode)
     }
 
     /// Every project with its pair and annotation counts.
-    public static func list(_ db: Database) throws -> [ProjectSummary] {
+    public static func list(_ db: any Database) throws -> [ProjectSummary] {
         let projects = try db.query("SELECT \(columns) FROM projects ORDER BY id", [], decode)
         return try projects.map { project in
             let pairs = try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
@@ -93,7 +93,7 @@ public enum ProjectRepository {
         }
     }
 
-    static func decode(_ row: Row) -> Project {
+    static func decode(_ row: any Row) -> Project {
         var settings = ProjectSettings()
         settings.guidelines = row.string(2)
         settings.overlap = row.int(3)

@@ -1,12 +1,11 @@
 import Agreement
-public import JSON
 public import Storage
 
 /// Rater quality and poisoning signals over a project's stored judgements.
 public enum RaterQuery {
     /// The users the detector flags in a project and no admin cleared (for
     /// exports' default exclusion).
-    public static func flaggedUserIDs(_ db: Database, projectID: Int) throws -> Set<Int> {
+    public static func flaggedUserIDs(_ db: any Database, projectID: Int) throws -> Set<Int> {
         let loaded = try load(db, projectID: projectID)
         let decisions = try RaterStatus.all(db, projectID: projectID)
         return Set(loaded.assessments.filter(\.flagged).map { loaded.userIDs[$0.rater] }.filter { decisions[$0] == nil })
@@ -21,21 +20,24 @@ public enum RaterQuery {
         var durations: [[Double]]
     }
 
-    /// `{"raters":[{"annotator","annotations","status","suspicion","reasons":[...],"signals":{...}}]}`.
-    public static func report(_ db: Database, projectID: Int) throws -> JSONValue {
-        try report(db, projectID: projectID, raw: false)
-    }
-
-    static func report(_ db: Database, projectID: Int, raw: Bool) throws -> JSONValue {
+    /// Every rater of the project, most suspicious first.
+    public static func report(_ db: any Database, projectID: Int) throws -> RaterReport {
         let loaded = try load(db, projectID: projectID)
-        let (assessments, raterNames, tokenNames, durations) = (loaded.assessments, loaded.raterNames, loaded.tokenNames, loaded.durations)
         let decisions = try RaterStatus.all(db, projectID: projectID)
-        let userIDs = Dictionary(uniqueKeysWithValues: loaded.userIDs.enumerated().map { ($0.offset, $0.element) })
-        return render(assessments: assessments, raterNames: raterNames, tokenNames: tokenNames, durations: durations,
-                      decisions: decisions, userIDs: userIDs, raw: raw)
+        let entries = loaded.assessments.sorted { ($0.suspicion, $0.judgements) > ($1.suspicion, $1.judgements) }.map { assessment in
+            let userID = loaded.userIDs[assessment.rater]
+            let decision = decisions[userID]
+            let durations = loaded.durations[assessment.rater]
+            return RaterReport.Entry(
+                userID: userID, annotator: loaded.raterNames[assessment.rater], annotations: assessment.judgements,
+                status: decision?.status ?? (assessment.flagged ? "flagged" : "ok"), comment: decision?.comment,
+                suspicion: assessment.suspicion, medianDurationMilliseconds: durations.isEmpty ? nil : Statistics.median(durations),
+                reasons: assessment.reasons, signals: assessment.signals)
+        }
+        return RaterReport(raters: entries, tokenNames: loaded.tokenNames)
     }
 
-    static func load(_ db: Database, projectID: Int) throws -> Loaded {
+    static func load(_ db: any Database, projectID: Int) throws -> Loaded {
         var unitIndex: [Int64: Int] = [:]
         var units: [UnitFacts] = []
         var tokenIDs: [String: Int] = [:]
@@ -93,7 +95,7 @@ public enum RaterQuery {
             """)
         try rows.bind([.int(Int64(projectID))])
         var usernames: [Int: String] = [:]
-        try db.query("SELECT id, username FROM users") { usernames[$0.int(0)] = $0.string(1) }
+        _ = try db.query("SELECT id, username FROM users") { usernames[$0.int(0)] = $0.string(1) }
         try rows.forEach { row in
             let pair = row.int64(0)
             let user = row.int(1)
@@ -121,36 +123,31 @@ public enum RaterQuery {
         return Loaded(assessments: assessments, raterNames: raterNames, userIDs: userIDList,
                       tokenNames: tokenNames, durations: durations)
     }
+}
 
-    static func render(
-        assessments: [RaterAssessment], raterNames: [String], tokenNames: [Int: String], durations: [[Double]],
-        decisions: [Int: (status: String, comment: String)], userIDs: [Int: Int], raw: Bool
-    ) -> JSONValue {
-        return [
-            "raters": .array(assessments.sorted { ($0.suspicion, $0.judgements) > ($1.suspicion, $1.judgements) }.map { assessment in
-                var signals = JSONObject()
-                for (name, numbers) in assessment.signals.sorted(by: { $0.key < $1.key }) {
-                    var object = JSONObject()
-                    for (key, value) in numbers.sorted(by: { $0.key < $1.key }) {
-                        object[key] = key == "token" ? .string(tokenNames[Int(value)] ?? "?") : (value.isFinite ? .double(value) : .null)
-                    }
-                    signals[name] = .object(object)
-                }
-                let decision = userIDs[assessment.rater].flatMap { decisions[$0] }
-                let status = decision?.status ?? (assessment.flagged ? "flagged" : "ok")
-                var entry: JSONObject = [
-                    "annotator": .string(raterNames[assessment.rater]), "annotations": .int(Int64(assessment.judgements)),
-                    "status": .string(status), "comment": decision.map { .string($0.comment) } ?? .null,
-                    "suspicion": .double(assessment.suspicion),
-                    "median_duration_ms": durations[assessment.rater].isEmpty ? .null : .double(Statistics.median(durations[assessment.rater])),
-                    "reasons": .array(assessment.reasons.map { ["signal": .string($0.signal), "detail": .string($0.detail)] }),
-                    "signals": .object(signals),
-                ]
-                if raw { entry["user_id"] = JSONValue(userIDs[assessment.rater]) }
-                return .object(entry)
-            })
-        ]
+/// Rater quality of a project: per rater, every signal's numbers, the reasons
+/// that flagged them, their status and a 0–1 suspicion.
+public struct RaterReport: Sendable {
+    /// One rater.
+    public struct Entry: Sendable {
+        public var userID: Int
+        public var annotator: String
+        public var annotations: Int
+        /// `ok`, `flagged`, or an admin's decision (`quarantined`, `cleared`).
+        public var status: String
+        /// The admin's reason for the decision, if any.
+        public var comment: String?
+        public var suspicion: Double
+        public var medianDurationMilliseconds: Double?
+        public var reasons: [(signal: String, detail: String)]
+        /// Signal name → its numbers (rate, n, p, adjusted p, ...).
+        public var signals: [String: [String: Double]]
     }
+
+    /// Most suspicious first.
+    public var raters: [Entry]
+    /// Prompt tokens by id (the trigger signal's `token` number names one).
+    public var tokenNames: [Int: String]
 }
 
 /// Lower-cased words of a prompt, for the trigger enrichment test.

@@ -10,7 +10,7 @@ public enum RaterStatus {
     }
 
     /// Sets (or removes, for `.ok`) a rater's status.
-    public static func set(_ db: Database, projectID: Int, userID: Int, decision: Decision, comment: String, by admin: Int, now: Int64) throws {
+    public static func set(_ db: any Database, projectID: Int, userID: Int, decision: Decision, comment: String, by admin: Int, now: Int64) throws {
         if decision == .ok {
             try db.run("DELETE FROM rater_status WHERE project_id = ? AND user_id = ?", [.int(Int64(projectID)), .int(Int64(userID))])
             return
@@ -25,16 +25,16 @@ public enum RaterStatus {
     }
 
     /// user id → status, for a project.
-    public static func all(_ db: Database, projectID: Int) throws -> [Int: (status: String, comment: String)] {
+    public static func all(_ db: any Database, projectID: Int) throws -> [Int: (status: String, comment: String)] {
         var result: [Int: (status: String, comment: String)] = [:]
-        try db.query("SELECT user_id, status, comment FROM rater_status WHERE project_id = ?", [.int(Int64(projectID))]) { row in
+        _ = try db.query("SELECT user_id, status, comment FROM rater_status WHERE project_id = ?", [.int(Int64(projectID))]) { row in
             result[row.int(0)] = (row.string(1), row.string(2))
         }
         return result
     }
 
     /// The quarantined raters of a project.
-    public static func quarantined(_ db: Database, projectID: Int) throws -> Set<Int> {
+    public static func quarantined(_ db: any Database, projectID: Int) throws -> Set<Int> {
         Set(try db.query("SELECT user_id FROM rater_status WHERE project_id = ? AND status = 'quarantined'", [.int(Int64(projectID))]) { $0.int(0) })
     }
 }

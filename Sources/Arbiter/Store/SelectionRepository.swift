@@ -1,4 +1,4 @@
-public import Storage
+import Storage
 
 /// The SQL of adaptive overlap and active selection: rater accuracies, the labels
 /// the selection model learns from (read incrementally), candidate pairs and
@@ -7,7 +7,7 @@ enum SelectionRepository {
     // MARK: Rater accuracy
 
     /// Decisive normal judgements on pairs judged more than once: (pair, user, chose A).
-    static func sharedJudgements(_ db: Database, projectID: Int) throws -> [(pair: Int64, user: Int, choseA: Bool)] {
+    static func sharedJudgements(_ db: any Database, projectID: Int) throws -> [(pair: Int64, user: Int, choseA: Bool)] {
         try db.query(
             """
             SELECT n.pair_id, n.user_id, n.choice FROM pairs p JOIN annotations n ON n.pair_id = p.id
@@ -17,7 +17,7 @@ enum SelectionRepository {
     }
 
     /// Replaces the project's stored rater accuracies.
-    static func storeAccuracies(_ db: Database, projectID: Int, _ accuracies: [(user: Int, accuracy: Double, shared: Int)]) throws {
+    static func storeAccuracies(_ db: any Database, projectID: Int, _ accuracies: [(user: Int, accuracy: Double, shared: Int)]) throws {
         let project = SQLValue.int(Int64(projectID))
         try db.run("DELETE FROM rater_accuracy WHERE project_id = ?", [project])
         let insert = try db.statement("INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared) VALUES (?, ?, ?, ?)")
@@ -28,14 +28,14 @@ enum SelectionRepository {
     }
 
     /// The stored accuracy of each rater of the project.
-    static func accuracies(_ db: Database, projectID: Int) throws -> [Int: Double] {
+    static func accuracies(_ db: any Database, projectID: Int) throws -> [Int: Double] {
         Dictionary(uniqueKeysWithValues: try db.query(
             "SELECT user_id, accuracy FROM rater_accuracy WHERE project_id = ?", [.int(Int64(projectID))]) { ($0.int(0), $0.double(1)) })
     }
 
     /// Sets `wanted` of pairs whose normal judgement count is still `judged` (a
     /// judgement in between decided the pair at submit time already).
-    static func setWanted(_ db: Database, _ changes: [(pair: Int64, wanted: Int, judged: Int)]) throws {
+    static func setWanted(_ db: any Database, _ changes: [(pair: Int64, wanted: Int, judged: Int)]) throws {
         let update = try db.statement(
             """
             UPDATE pairs SET wanted = ?1 WHERE id = ?2
@@ -52,7 +52,7 @@ enum SelectionRepository {
     /// Brings `labels` up to date: normal judgements stored since its last read,
     /// judgements changed since (undo), and the texts of pairs it has not seen.
     /// Costs what is new, not what the project holds.
-    static func update(_ labels: LabelCache, _ db: Database, projectID: Int) throws {
+    static func update(_ labels: LabelCache, _ db: any Database, projectID: Int) throws {
         let project = SQLValue.int(Int64(projectID))
         // A project deleted and another created under its id: start again.
         if labels.lastAnnotationID > 0, try db.queryFirst(
@@ -84,7 +84,7 @@ enum SelectionRepository {
     }
 
     /// Normal judgements in the project.
-    static func judgementCount(_ db: Database, projectID: Int) throws -> Int {
+    static func judgementCount(_ db: any Database, projectID: Int) throws -> Int {
         try db.queryFirst("SELECT count(*) FROM annotations WHERE project_id = ? AND kind = 'normal'", [.int(Int64(projectID))]) { $0.int(0) } ?? 0
     }
 
@@ -95,7 +95,7 @@ enum SelectionRepository {
     /// drawn on the covering index `pairs_fresh`, so only chosen pairs' texts are
     /// read. (Staged pairs of a running import may be drawn; a priority on them is
     /// harmless and ready when they become visible.)
-    static func candidates(_ db: Database, projectID: Int, sample: Int) throws -> [(pair: Int64, a: String, b: String, priority: Double)] {
+    static func candidates(_ db: any Database, projectID: Int, sample: Int) throws -> [(pair: Int64, a: String, b: String, priority: Double)] {
         let project = SQLValue.int(Int64(projectID))
         let fresh = "FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0"
         let freshCount = try db.queryFirst("SELECT count(*) \(fresh)", [project]) { $0.int(0) } ?? 0
@@ -110,7 +110,7 @@ enum SelectionRepository {
     }
 
     /// Writes priorities of pairs still untouched.
-    static func setPriorities(_ db: Database, _ priorities: ArraySlice<(pair: Int64, priority: Double)>) throws {
+    static func setPriorities(_ db: any Database, _ priorities: ArraySlice<(pair: Int64, priority: Double)>) throws {
         let update = try db.statement("UPDATE pairs SET priority = ? WHERE id = ? AND active_count = 0")
         for (pair, priority) in priorities {
             try update.bind([.double(priority), .int(pair)])
@@ -119,7 +119,7 @@ enum SelectionRepository {
     }
 
     /// Records a training of the project's selection model.
-    static func recordTraining(_ db: Database, projectID: Int, judgements: Int, trainedPairs: Int, scoredPairs: Int, at: Int64) throws {
+    static func recordTraining(_ db: any Database, projectID: Int, judgements: Int, trainedPairs: Int, scoredPairs: Int, at: Int64) throws {
         try db.run(
             """
             INSERT INTO selection_models (project_id, judgements, retrains, trained_pairs, scored_pairs, trained_at)
@@ -131,14 +131,14 @@ enum SelectionRepository {
     }
 
     /// Whether the project has a trained selection model (`next` asks this).
-    static func hasModel(_ db: Database, projectID: Int) throws -> Bool {
+    static func hasModel(_ db: any Database, projectID: Int) throws -> Bool {
         try db.queryFirst("SELECT 1 FROM selection_models WHERE project_id = ?", [.int(Int64(projectID))]) { _ in true } ?? false
     }
 
     // MARK: Status
 
     /// What the dashboard and the export manifest say about a project's collection.
-    static func status(_ db: Database, project: Project) throws -> CollectionStatus {
+    static func status(_ db: any Database, project: Project) throws -> CollectionStatus {
         let projectID = SQLValue.int(Int64(project.id))
         var status = CollectionStatus(settings: project.settings)
         if project.settings.stopPosterior != nil {

@@ -12,7 +12,7 @@ public struct User: Sendable, Equatable {
 /// Users and API tokens in SQL.
 public enum UserRepository {
     /// Adds a user; a taken name (case-insensitive) is a ``ValidationError``.
-    public static func add(_ db: Database, username: String, role: Role, canLogIn: Bool = true) throws -> User {
+    public static func add(_ db: any Database, username: String, role: Role, canLogIn: Bool = true) throws -> User {
         try validateUsername(username)
         do {
             try db.run("INSERT INTO users (username, role, can_log_in) VALUES (?, ?, ?)", [.text(username), .text(role.rawValue), SQLValue(canLogIn)])
@@ -30,17 +30,17 @@ public enum UserRepository {
     }
 
     /// The user with this name (case-insensitive).
-    public static func find(_ db: Database, username: String) throws -> User? {
+    public static func find(_ db: any Database, username: String) throws -> User? {
         try db.queryFirst("SELECT id, username, role, can_log_in, disabled FROM users WHERE username = ? COLLATE NOCASE", [.text(username)], decode)
     }
 
     /// The user with this id.
-    public static func find(_ db: Database, id: Int) throws -> User? {
+    public static func find(_ db: any Database, id: Int) throws -> User? {
         try db.queryFirst("SELECT id, username, role, can_log_in, disabled FROM users WHERE id = ?", [.int(Int64(id))], decode)
     }
 
     /// The rater named in an imported annotation, created (unable to log in) on first sight.
-    public static func rater(_ db: Database, username: String) throws -> Int {
+    public static func rater(_ db: any Database, username: String) throws -> Int {
         if let id = try db.queryFirst("SELECT id FROM users WHERE username = ? COLLATE NOCASE", [.text(username)], { $0.int(0) }) {
             return id
         }
@@ -48,8 +48,15 @@ public enum UserRepository {
     }
 
     /// Creates an API token for a user and returns it; only its SHA-256 is stored.
+    /// Every user's name by id (exports name raters).
+    static func usernames(_ db: any Database) throws -> [Int: String] {
+        var names: [Int: String] = [:]
+        _ = try db.query("SELECT id, username FROM users") { names[$0.int(0)] = $0.string(1) }
+        return names
+    }
+
     /// The newest `limit` tokens with their users.
-    static func tokens(_ db: Database, limit: Int) throws -> [TokenSummary] {
+    static func tokens(_ db: any Database, limit: Int) throws -> [TokenSummary] {
         try db.query(
             """
             SELECT t.id, u.username, t.label, t.created_at, t.last_used_at, t.revoked_at FROM api_tokens t
@@ -61,19 +68,19 @@ public enum UserRepository {
     }
 
     /// Marks a live token revoked; false when there is no such live token.
-    static func revokeToken(_ db: Database, id: Int, now: Int64) throws -> Bool {
+    static func revokeToken(_ db: any Database, id: Int, now: Int64) throws -> Bool {
         try db.run("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                    [.text(Clock.iso8601(milliseconds: now)), .int(Int64(id))]) == 1
     }
 
-    public static func createToken(_ db: Database, userID: Int, label: String = "") throws -> String {
+    public static func createToken(_ db: any Database, userID: Int, label: String = "") throws -> String {
         let token = "arb_" + Base64URL.encode(Digest.randomBytes(32))
         try db.run("INSERT INTO api_tokens (user_id, token_hash, label) VALUES (?, ?, ?)", [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(label)])
         return token
     }
 
     /// The enabled user a token belongs to, or nil.
-    public static func authenticate(_ db: Database, token: String) throws -> User? {
+    public static func authenticate(_ db: any Database, token: String) throws -> User? {
         guard token.hasPrefix("arb_"), token.utf8.count < 100 else { return nil }
         return try db.queryFirst(
             """
@@ -82,7 +89,7 @@ public enum UserRepository {
             """, [.blob(Digest.sha256(token))], decode)
     }
 
-    static func decode(_ row: Row) -> User {
+    static func decode(_ row: any Row) -> User {
         User(id: row.int(0), username: row.string(1), role: Role(rawValue: row.string(2)) ?? .annotator, canLogIn: row.bool(3), disabled: row.bool(4))
     }
 }
@@ -112,19 +119,19 @@ enum Base64URL {
 
 extension UserRepository {
     /// Sets (or replaces) a user's password hash.
-    public static func setPasswordHash(_ db: Database, userID: Int, hash: String) throws {
+    public static func setPasswordHash(_ db: any Database, userID: Int, hash: String) throws {
         try db.run("UPDATE users SET password_hash = ?, can_log_in = 1 WHERE id = ?", [.text(hash), .int(Int64(userID))])
     }
 
     /// The user and stored hash for a login attempt (nil if no such user).
-    public static func credentials(_ db: Database, username: String) throws -> (user: User, hash: String?)? {
+    public static func credentials(_ db: any Database, username: String) throws -> (user: User, hash: String?)? {
         try db.queryFirst(
             "SELECT id, username, role, can_log_in, disabled, password_hash FROM users WHERE username = ? COLLATE NOCASE",
             [.text(username)]) { (decode($0), $0.optionalString(5)) }
     }
 
     /// Every user, for the admin's people list.
-    public static func list(_ db: Database) throws -> [(user: User, createdAt: String, judgements: Int, lastSeen: Int64?)] {
+    public static func list(_ db: any Database) throws -> [(user: User, createdAt: String, judgements: Int, lastSeen: Int64?)] {
         try db.query(
             """
             SELECT u.id, u.username, u.role, u.can_log_in, u.disabled, u.created_at,
@@ -141,7 +148,7 @@ extension UserRepository {
     }
 
     /// Changes role and/or the disabled flag.
-    public static func update(_ db: Database, userID: Int, role: Role?, disabled: Bool?) throws {
+    public static func update(_ db: any Database, userID: Int, role: Role?, disabled: Bool?) throws {
         if let role { try db.run("UPDATE users SET role = ? WHERE id = ?", [.text(role.rawValue), .int(Int64(userID))]) }
         if let disabled { try db.run("UPDATE users SET disabled = ? WHERE id = ?", [SQLValue(disabled), .int(Int64(userID))]) }
     }

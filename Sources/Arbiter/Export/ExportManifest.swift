@@ -1,0 +1,53 @@
+public import JSON
+
+/// What an export wrote and why: written beside the data as `OUT.manifest.json`,
+/// returned to the API and the command line. Every exclusion and every dropped
+/// pair is counted here with its reason.
+public struct ExportManifest: Sendable {
+    /// One data file with its SHA-256 and line count.
+    public struct File: Sendable, Equatable {
+        public var path: String
+        public var sha256: String
+        public var lines: Int
+    }
+
+    /// How many of what went where.
+    public enum Counts: Sendable {
+        /// Pairwise formats: pairs written, judgements used and left out, pairs dropped by reason.
+        case pairwise(exported: Int, used: Int, excluded: Int, dropped: [(reason: String, count: Int)])
+        /// Raw and CSV: judgements written and how many of them are marked excluded.
+        case raw(annotations: Int, excluded: Int)
+    }
+
+    /// The reward model trained on the export.
+    public struct RewardModelSummary: Sendable {
+        public var directory: String
+        /// Which pairs the held-out metrics were measured on.
+        public var heldOut: String
+        /// The trainer's metrics (as in `metrics.json`).
+        public var metrics: JSONValue
+    }
+
+    public var projectID: Int
+    public var projectName: String
+    /// Unix milliseconds.
+    public var createdAt: Int64
+    /// The validated request (format, aggregation, filters, split).
+    public var options: ExportOptions
+    public var counts = Counts.raw(annotations: 0, excluded: 0)
+    /// Raters left out: their name and `quarantined` or `flagged`.
+    public var excludedRaters: [(annotator: String?, reason: String)] = []
+    public var files: [File] = []
+    public var rewardModel: RewardModelSummary?
+    /// Agreement of the judgements exported, at the same moment.
+    public var agreement: ProjectAgreement?
+    /// How the judgements were collected.
+    public var collection: CollectionStatus?
+
+    init(projectID: Int, projectName: String, createdAt: Int64, options: ExportOptions) {
+        self.projectID = projectID
+        self.projectName = projectName
+        self.createdAt = createdAt
+        self.options = options
+    }
+}
