@@ -22,8 +22,6 @@ public protocol Database: AnyObject {
     func query<T>(_ sql: String, _ values: [SQLValue], _ transform: (any Row) throws -> T) throws -> [T]
     /// The first row of a query, mapped, or nil.
     func queryFirst<T>(_ sql: String, _ values: [SQLValue], _ transform: (any Row) throws -> T) throws -> T?
-    /// The id of the row the last insert on this connection made.
-    var lastInsertRowID: Int64 { get }
     /// Whether a transaction is open.
     var inTransaction: Bool { get }
     /// Runs `body` in a write transaction, rolled back if it throws.
@@ -41,6 +39,15 @@ extension Database {
     public func query<T>(_ sql: String, _ transform: (any Row) throws -> T) throws -> [T] { try query(sql, [], transform) }
     /// ``queryFirst(_:_:_:)`` without parameters.
     public func queryFirst<T>(_ sql: String, _ transform: (any Row) throws -> T) throws -> T? { try queryFirst(sql, [], transform) }
+    /// Runs an `INSERT` with `RETURNING id` appended and returns the new row's id
+    /// (portable: SQLite ≥ 3.35 and PostgreSQL; there is no "last insert id").
+    public func insert(_ sql: String, _ values: [SQLValue]) throws -> Int64 {
+        guard let id = try queryFirst(sql + " RETURNING id", values, { $0.int64(0) }) else {
+            throw SQLInsertError(sql: sql)
+        }
+        return id
+    }
+
     /// ``savepoint(_:_:)`` named `s`.
     public func savepoint<T>(_ body: () throws -> T) throws -> T { try savepoint("s", body) }
 }
@@ -80,6 +87,12 @@ extension Row {
     public func optionalString(_ index: Int32) -> String? { isNull(index) ? nil : string(index) }
     public func optionalInt(_ index: Int32) -> Int? { isNull(index) ? nil : int(index) }
     public func optionalDouble(_ index: Int32) -> Double? { isNull(index) ? nil : double(index) }
+}
+
+/// An `INSERT` that returned no row (a conflict clause skipped it).
+public struct SQLInsertError: Error, CustomStringConvertible {
+    public let sql: String
+    public var description: String { "the insert returned no row: \(sql.prefix(200))" }
 }
 
 /// The SQL an engine speaks, where engines differ (see `docs/ARCHITECTURE.md`).

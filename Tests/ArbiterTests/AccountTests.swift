@@ -259,7 +259,7 @@ extension RawClient.Response {
     @Test func disabledUsersCannotSignInOrUseTokens() async throws {
         let app = try TestApp()
         let id = try await app.person("ann")
-        let token = try await app.seed { db in try UserRepository.createToken(db, userID: id) }
+        let token = try await app.seed { db in try UserRepository.createToken(db, userID: id).token }
         let admin = try await app.user("boss", role: .admin)
         let patch = try app.client().request(
             "PATCH", "/api/users/\(id)", headers: ["Authorization": "Bearer \(admin)"], body: Array(#"{"disabled":true}"#.utf8))

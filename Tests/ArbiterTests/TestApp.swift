@@ -62,7 +62,7 @@ final class TestApp: Sendable {
     func user(_ name: String, role: Role = .annotator) async throws -> String {
         try await seed { db in
             let user = try UserRepository.add(db, username: name, role: role)
-            return try UserRepository.createToken(db, userID: user.id)
+            return try UserRepository.createToken(db, userID: user.id).token
         }
     }
 

@@ -153,7 +153,7 @@ import TestSupport
 
     @Test func aFailingWriteFailsAlone() async throws {
         let pool = try pool()
-        try await pool.write { db in try db.run("INSERT INTO t(k, v) VALUES (1, 'one')") }
+        _ = try await pool.write { db in try db.run("INSERT INTO t(k, v) VALUES (1, 'one')") }
         let good = Task { try await pool.write { db in try db.run("INSERT INTO t(k, v) VALUES (2, 'two')") } }
         let bad = Task {
             try await pool.write { db in

@@ -1,23 +1,25 @@
 import Storage
 
-/// What every import shares: one `BEGIN IMMEDIATE` transaction over all lines,
-/// line numbers, blank lines skipped, over-long lines reported, and at the end
-/// COMMIT — or ROLLBACK for a dry run or a refusal (which then throws
+/// What every one-transaction import shares: one write transaction over all
+/// lines, line numbers, blank lines skipped, over-long lines reported, and at the
+/// end a commit — or a rollback for a dry run or a refusal (which then throws
 /// ``ImportRefused``). A crash midway leaves the database as it was. Inside a
 /// transaction already open (the demo seeds a project in one), the same steps run
-/// as a savepoint, so the caller's transaction decides.
+/// in a savepoint, so the caller's transaction decides.
 enum ImportTransaction {
+    /// Unwinds the transaction with the report of what would have been written.
+    private struct Discard: Error {
+        let report: ImportReport
+    }
+
     /// Runs `handle` for each non-blank line. `handle` validates and, while the
     /// import may still write (`writing`), writes; it records problems in the report.
     static func run(
         _ db: any Database, reader: inout JSONLReader, options: ImportOptions, beforeCommit: (ImportReport) throws -> Void = { _ in },
         handle: (_ line: ArraySlice<UInt8>, _ number: Int, _ writing: Bool, _ report: inout ImportReport) throws -> Void
     ) throws -> ImportReport {
-        var report = ImportReport()
-        let nested = db.inTransaction
-        try db.execute(nested ? "SAVEPOINT import" : "BEGIN IMMEDIATE")
-        func rollback() throws { try db.execute(nested ? "ROLLBACK TO import; RELEASE import" : "ROLLBACK") }
-        do {
+        func body(_ reader: inout JSONLReader) throws -> ImportReport {
+            var report = ImportReport()
             while true {
                 let line: ArraySlice<UInt8>
                 do {
@@ -32,18 +34,18 @@ enum ImportTransaction {
                 // After a refusal-worthy error, keep validating but stop writing.
                 try handle(line, reader.lineNumber, report.errorCount == 0 || options.skipInvalid, &report)
             }
-            if options.dryRun || (report.errorCount > 0 && !options.skipInvalid) {
-                try rollback()
-                if report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: report) }
-                return report
-            }
+            if options.dryRun || (report.errorCount > 0 && !options.skipInvalid) { throw Discard(report: report) }
             try beforeCommit(report)
-            try db.execute(nested ? "RELEASE import" : "COMMIT")
             report.committed = true
             return report
-        } catch {
-            if db.inTransaction { try? rollback() }
-            throw error
+        }
+        do {
+            return db.inTransaction
+                ? try db.savepoint("import") { try body(&reader) }
+                : try db.transaction { try body(&reader) }
+        } catch let discarded as Discard {
+            if discarded.report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: discarded.report) }
+            return discarded.report
         }
     }
 }

@@ -14,10 +14,10 @@ public enum Invites {
     /// Creates an invite; the token (returned once) goes in the link.
     public static func create(_ db: any Database, role: Role, createdBy: Int, lifetime: Int64, now: Int64) throws -> (token: String, invite: Invite) {
         let token = Base64URL.encode(Digest.randomBytes(32))
-        try db.run(
+        let id = try db.insert(
             "INSERT INTO invites (token_hash, role, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
             [.blob(Digest.sha256(token)), .text(role.rawValue), .int(Int64(createdBy)), .int(now), .int(now + lifetime)])
-        return (token, Invite(id: Int(db.lastInsertRowID), role: role, createdAt: now, expiresAt: now + lifetime))
+        return (token, Invite(id: Int(id), role: role, createdAt: now, expiresAt: now + lifetime))
     }
 
     public static func list(_ db: any Database) throws -> [Invite] {

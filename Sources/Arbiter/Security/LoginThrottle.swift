@@ -49,8 +49,7 @@ public enum LoginThrottle {
             if attempts.count >= limit, let oldest = attempts.last { waits.append(oldest + window - now) }
         }
         if let wait = waits.max() { return .throttled(retryAfter: max(1000, wait)) }
-        try db.run("INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)", [.text(key), .text(address), .int(now)])
-        let reservation = db.lastInsertRowID
+        let reservation = try db.insert("INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)", [.text(key), .text(address), .int(now)])
         try db.run("DELETE FROM login_failures WHERE at < ?", [.int(now - 2 * window)])
         return .allowed(reservation: reservation)
     }

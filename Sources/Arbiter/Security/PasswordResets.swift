@@ -16,10 +16,10 @@ public enum PasswordResets {
         try db.run("UPDATE password_resets SET revoked_at = ? WHERE user_id = ? AND used_at IS NULL AND revoked_at IS NULL",
                    [.int(now), .int(Int64(userID))])
         let token = Base64URL.encode(Digest.randomBytes(32))
-        try db.run(
+        let id = try db.insert(
             "INSERT INTO password_resets (token_hash, user_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
             [.blob(Digest.sha256(token)), .int(Int64(userID)), SQLValue(createdBy), .int(now), .int(now + lifetime)])
-        return (token, Reset(id: Int(db.lastInsertRowID), userID: userID, expiresAt: now + lifetime))
+        return (token, Reset(id: Int(id), userID: userID, expiresAt: now + lifetime))
     }
 
     /// The person a usable link belongs to (enabled), or nil: cheap, so callers

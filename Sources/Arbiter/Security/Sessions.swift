@@ -21,14 +21,14 @@ public enum Sessions {
     public static func create(_ db: any Database, userID: Int, address: String, now: Int64) throws -> (token: String, session: Session) {
         let token = Base64URL.encode(Digest.randomBytes(32))
         let csrf = Base64URL.encode(Digest.randomBytes(32))
-        try db.run(
+        let id = try db.insert(
             """
             INSERT INTO sessions (user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, address)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """,
             [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(csrf), .int(now), .int(now), .int(now + absoluteTimeout), .text(address)])
         guard let user = try UserRepository.find(db, id: userID) else { throw ValidationError("no such user") }
-        return (token, Session(id: Int(db.lastInsertRowID), user: user, csrfToken: csrf, lastSeenAt: now, expiresAt: now + absoluteTimeout))
+        return (token, Session(id: Int(id), user: user, csrfToken: csrf, lastSeenAt: now, expiresAt: now + absoluteTimeout))
     }
 
     /// The live session for a cookie token (user enabled, not idle, not expired).

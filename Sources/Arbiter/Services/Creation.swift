@@ -17,8 +17,7 @@ public enum Creation {
     public static func token(
         _ db: any Database, for user: User, label: String, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> (id: Int64, token: String) {
-        let token = try UserRepository.createToken(db, userID: user.id, label: label)
-        let id = db.lastInsertRowID
+        let (id, token) = try UserRepository.createToken(db, userID: user.id, label: label)
         try Audit.record(db, actor: actor, action: "token_created", target: "token:\(id)",
                          details: JSONObjectText(["username": user.username, "label": label, "via": via]), address: address, now: now)
         return (id, token)

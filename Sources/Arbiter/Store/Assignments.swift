@@ -73,18 +73,17 @@ public enum Assignments {
         }
         guard let choice else { return nil }
         let expires = now + Int64(project.settings.leaseTTLSeconds) * 1000
-        try db.run(
+        let id = try db.insert(
             """
             INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at, selection)
             VALUES (?, ?, ?, ?, ?, 'leased', ?, ?, ?)
             """,
             [projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(choice.swapped), .int(now), .int(expires),
              SQLValue(choice.selection)])
-        let id = Int(db.lastInsertRowID)
         if choice.kind == .normal {
             try db.run("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?", [.int(choice.pairID)])
         }
-        return try load(db, assignmentID: id)
+        return try load(db, assignmentID: Int(id))
     }
 
     /// The next pair that still wants judgements and that this user has neither

@@ -5,13 +5,13 @@ enum ImportRepository {
     /// Starts a staged import into `projectID`; one at a time per project.
     static func begin(_ db: any Database, projectID: Int, actor: Int?, now: Int64) throws -> Int64 {
         guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
-        let inserted = try db.run(
-            "INSERT INTO imports (project_id, user_id, started_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [.int(Int64(projectID)), SQLValue(actor), .text(Clock.iso8601(milliseconds: now))])
-        guard inserted == 1 else {
+        guard let id = try db.queryFirst(
+            "INSERT INTO imports (project_id, user_id, started_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            [.int(Int64(projectID)), SQLValue(actor), .text(Clock.iso8601(milliseconds: now))], { $0.int64(0) })
+        else {
             throw ServiceError.conflict(code: "import_running", message: "another import into this project is still running; try again when it is done")
         }
-        return db.lastInsertRowID
+        return id
     }
 
     /// Makes the staged pairs visible, all at once.

@@ -15,8 +15,9 @@ public enum ProjectRepository {
         let trimmed = name.trimmingWhitespace()
         guard !trimmed.isEmpty, trimmed.count <= 200 else { throw ValidationError("project names are 1 to 200 characters") }
         try settings.validate()
+        let id: Int64
         do {
-            try db.run(
+            id = try db.insert(
                 """
                 INSERT INTO projects (name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
                     allow_ties, allow_both_bad, strength_enabled, rationale_required,
@@ -34,7 +35,7 @@ public enum ProjectRepository {
         } catch {
             throw error.isUniqueViolation ? ValidationError("a project named '\(trimmed)' already exists") : error
         }
-        return Project(id: Int(db.lastInsertRowID), name: trimmed, settings: settings)
+        return Project(id: Int(id), name: trimmed, settings: settings)
     }
 
     /// Renames a project and/or replaces its settings.

@@ -14,12 +14,13 @@ public enum UserRepository {
     /// Adds a user; a taken name (case-insensitive) is a ``ValidationError``.
     public static func add(_ db: any Database, username: String, role: Role, canLogIn: Bool = true) throws -> User {
         try validateUsername(username)
+        let id: Int64
         do {
-            try db.run("INSERT INTO users (username, role, can_log_in) VALUES (?, ?, ?)", [.text(username), .text(role.rawValue), SQLValue(canLogIn)])
+            id = try db.insert("INSERT INTO users (username, role, can_log_in) VALUES (?, ?, ?)", [.text(username), .text(role.rawValue), SQLValue(canLogIn)])
         } catch {
             throw error.isUniqueViolation ? ValidationError("a user named '\(username)' already exists") : error
         }
-        return User(id: Int(db.lastInsertRowID), username: username, role: role, canLogIn: canLogIn, disabled: false)
+        return User(id: Int(id), username: username, role: role, canLogIn: canLogIn, disabled: false)
     }
 
     static func validateUsername(_ username: String) throws(ValidationError) {
@@ -73,10 +74,11 @@ public enum UserRepository {
                    [.text(Clock.iso8601(milliseconds: now)), .int(Int64(id))]) == 1
     }
 
-    public static func createToken(_ db: any Database, userID: Int, label: String = "") throws -> String {
+    public static func createToken(_ db: any Database, userID: Int, label: String = "") throws -> (id: Int64, token: String) {
         let token = "arb_" + Base64URL.encode(Digest.randomBytes(32))
-        try db.run("INSERT INTO api_tokens (user_id, token_hash, label) VALUES (?, ?, ?)", [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(label)])
-        return token
+        let id = try db.insert("INSERT INTO api_tokens (user_id, token_hash, label) VALUES (?, ?, ?)",
+                               [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(label)])
+        return (id, token)
     }
 
     /// The enabled user a token belongs to, or nil.
