@@ -61,7 +61,7 @@ struct ProjectCommand: ParsableCommand {
                 settings.guidelines = text
             }
             let project = try Commands.withDatabase(database) { db in
-                try db.transaction { try Creation.project(db, name: name, settings: settings, actor: nil, via: "cli", now: Clock.nowMilliseconds()) }
+                try db.transaction { try ProjectService.create(db, name: name, settings: settings, actor: nil, via: "cli", now: Clock.nowMilliseconds()) }
             }
             if json {
                 Output.line(JSONValue.object(["id": .int(Int64(project.id)), "name": .string(project.name)]).jsonText)

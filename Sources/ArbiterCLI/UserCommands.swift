@@ -26,11 +26,7 @@ struct UserCommand: ParsableCommand {
             }
             let user = try Commands.withDatabase(database) { db -> User in
                 try db.transaction {
-                    let user = try UserRepository.add(db, username: username, role: role)
-                    if let hash { try UserRepository.setPasswordHash(db, userID: user.id, hash: hash) }
-                    try Audit.record(db, actor: nil, action: "user_added", target: username,
-                                     details: JSONObjectText(["role": role.rawValue, "via": "cli"]), now: Clock.nowMilliseconds())
-                    return user
+                    try AccountService.addUser(db, username: username, role: role, passwordHash: hash, actor: nil, via: "cli", now: Clock.nowMilliseconds())
                 }
             }
             Output.line("added \(user.role.rawValue) '\(user.username)' (id \(user.id))")

@@ -13,18 +13,27 @@ extension ServiceError: HTTPResponseError {
         case .notFound: return .notFound
         case .conflict: return .conflict
         case .unavailable: return .serviceUnavailable
+        case .tooManyAttempts: return .tooManyRequests
+        case .invalidCredentials: return .unauthorized
         }
     }
 
     public var code: String {
         switch self {
-        case .notFound: return "not_found"
+        case .notFound(_, let code): return code
         case .conflict(let code, _): return code
         case .unavailable: return "unavailable"
+        case .tooManyAttempts: return "too_many_attempts"
+        case .invalidCredentials: return "invalid_credentials"
         }
     }
 
     public var message: String { description }
+
+    public var headers: HTTPHeaders {
+        guard case .tooManyAttempts(let wait, _) = self else { return HTTPHeaders() }
+        return ["Retry-After": "\((wait + 999) / 1000)"]
+    }
 }
 
 extension ImportRefused: HTTPResponseError {

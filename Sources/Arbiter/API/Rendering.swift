@@ -173,3 +173,63 @@ extension ExportManifest {
         ]
     }
 }
+
+extension DashboardReport {
+    /// `{"pairs":{…},"live_leases","collection","judgements_per_day","since","judgements_per_annotator","agreement"}`.
+    public var json: JSONValue {
+        [
+            "pairs": [
+                "total": .int(Int64(total)), "complete": .int(Int64(complete)), "in_progress": .int(Int64(inProgress)),
+                "untouched": .int(Int64(untouched)), "gold": .int(Int64(gold)),
+            ],
+            "live_leases": .int(Int64(liveLeases)),
+            "collection": collection.json,
+            "judgements_per_day": .array(judgementsPerDay.map { ["day": .string($0.day), "judgements": .int(Int64($0.judgements))] }),
+            "since": .string(since),
+            "judgements_per_annotator": .array(judgementsPerAnnotator.map {
+                ["annotator": .string($0.annotator), "judgements": .int(Int64($0.judgements)), "last_at": .string($0.lastAt)]
+            }),
+            "agreement": agreement.summaryJSON,
+        ]
+    }
+}
+
+extension User {
+    /// `{"id","username","role"}`.
+    public var json: JSONValue { ["id": .int(Int64(id)), "username": .string(username), "role": .string(role.rawValue)] }
+}
+
+extension UserSummary {
+    /// The user with `can_log_in`, `disabled`, `created_at`, `judgements`, `last_seen_at`.
+    public var json: JSONValue {
+        var object = user.json.objectValue ?? JSONObject()
+        object["can_log_in"] = .bool(user.canLogIn)
+        object["disabled"] = .bool(user.disabled)
+        object["created_at"] = .string(createdAt)
+        object["judgements"] = .int(Int64(judgements))
+        object["last_seen_at"] = lastSeen.map { .string(Clock.iso8601(milliseconds: $0)) } ?? .null
+        return .object(object)
+    }
+}
+
+extension Invite {
+    /// `{"id","role","created_at","expires_at","used","revoked"}` — never the token.
+    public var json: JSONValue {
+        [
+            "id": .int(Int64(id)), "role": .string(role.rawValue),
+            "created_at": .string(Clock.iso8601(milliseconds: createdAt)), "expires_at": .string(Clock.iso8601(milliseconds: expiresAt)),
+            "used": .bool(usedAt != nil), "revoked": .bool(revokedAt != nil),
+        ]
+    }
+}
+
+extension AuditEntry {
+    /// `{"id","at","actor","action","target","details","address"}`.
+    public var json: JSONValue {
+        [
+            "id": .int(Int64(id)), "at": .string(Clock.iso8601(milliseconds: at)), "actor": JSONValue(actor),
+            "action": .string(action), "target": .string(target),
+            "details": (try? JSONValue.parse(details)) ?? .object(JSONObject()), "address": .string(address),
+        ]
+    }
+}

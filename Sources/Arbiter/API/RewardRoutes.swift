@@ -13,9 +13,8 @@ import Storage
 /// - `GET /api/projects/{id}/exports/latest/files/{name}`: data, manifest, model files.
 /// - `POST /api/projects/{id}/reward/score`: `{"items":[{"response"} | {"chosen","rejected"}]}` → `{"scores":[…]}`.
 struct RewardRoutes: Sendable {
-    let store: ArbiterStore
+    let service: ExportService
     let jobs: RewardJobs
-    let now: @Sendable () -> Int64
 
     static let maxScoreItems = 1000
 
@@ -23,43 +22,29 @@ struct RewardRoutes: Sendable {
         api.add(.POST, "/api/projects/{id}/exports", .admin) { request, caller in
             let projectID = try request.parameters.int("id")
             let options = try Self.options(request.body.isEmpty ? [:] : await request.jsonBody())
-            guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else {
-                throw APIError.noSuchProject
-            }
-            let status = try jobs.start(project: project, options: options, now: now)
-            let address = request.remoteAddress
-            let now = now()
-            try await store.pool.write { db in
-                try Audit.record(db, actor: caller.user.id, action: "export", target: "project:\(projectID)",
-                                 details: JSONObjectText(["format": options.format.rawValue, "reward_model": options.rewardModel == nil ? "no" : "yes"]),
-                                 address: address, now: now)
-            }
+            let status = try await service.startJob(projectID: projectID, options: options, actor: caller.user.id, address: request.remoteAddress)
             return .json(["job": status.json], status: .accepted)
         }
         api.add(.GET, "/api/projects/{id}/exports/latest", .reviewing) { request, _ in
             let projectID = try request.parameters.int("id")
-            try await requireProject(projectID)
+            _ = try await service.files(projectID: projectID)
             return .json(jobs.report(projectID))
         }
         api.add(.GET, "/api/projects/{id}/exports/latest/files/{name}", .reviewing) { request, _ in
             let projectID = try request.parameters.int("id")
             let name = try request.parameters.require("name")
-            try await requireProject(projectID)
             // Only names the job writes: no path from the client reaches the file system.
-            guard let file = jobs.files(projectID).first(where: { $0.name == name }) else {
-                throw HTTPError(.notFound, code: "not_found", message: "no such file")
+            guard let file = try await service.files(projectID: projectID).first(where: { $0.name == name }) else {
+                throw ServiceError.notFound("no such file")
             }
             return try Self.download(file.path, as: "project-\(projectID)-" + name)
         }
         api.add(.POST, "/api/projects/{id}/reward/score", .reviewing) { request, _ in
             let projectID = try request.parameters.int("id")
-            try await requireProject(projectID)
             let body = try await request.jsonBody()
             guard let items = body["items"]?.arrayValue else { throw ValidationError("items: expected an array of {response} or {chosen, rejected} objects") }
             guard items.count <= Self.maxScoreItems else { throw ValidationError("items: at most \(Self.maxScoreItems) per request") }
-            guard let model = try jobs.model(projectID) else {
-                throw HTTPError(.notFound, code: "no_model", message: "no reward model has been trained for this project yet")
-            }
+            let model = try await service.model(projectID: projectID)
             // Scoring a thousand items takes seconds: never on the event loop.
             let scores = try await Workers.heavy.run { () throws -> [JSONValue] in
                 var scores: [JSONValue] = []
@@ -74,10 +59,6 @@ struct RewardRoutes: Sendable {
             }
             return .json(["scores": .array(scores)])
         }
-    }
-
-    func requireProject(_ id: Int) async throws {
-        guard try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) != nil else { throw APIError.noSuchProject }
     }
 
     /// Export and training options from the POST body (all optional).

@@ -65,7 +65,7 @@ public enum DemoData {
                 try PasswordChange.apply(db, user: user, hash: Password.hash(password), actor: nil, via: "demo", now: now)
                 signIns.append(SignIn(role: user.role, username: user.username, password: password))
                 if existing == nil {
-                    tokens.append((user.role, try Creation.token(db, for: user, label: "demo", actor: nil, via: "demo", now: now).token))
+                    tokens.append((user.role, try TokenService.issue(db, for: user, label: "demo", actor: nil, via: "demo", now: now).token))
                 }
             }
             return Seeded(projectID: project.id, projectName: project.name, created: existing == nil, pairs: pairs,
@@ -80,7 +80,7 @@ public enum DemoData {
         settings.repeatRate = 0.05
         settings.aspects = ["helpfulness", "harmlessness"]
         settings.guidelines = guidelines
-        return try Creation.project(db, name: projectName, settings: settings, actor: nil, via: "demo", now: now)
+        return try ProjectService.create(db, name: projectName, settings: settings, actor: nil, via: "demo", now: now)
     }
 
     /// 16 random bytes as base64url: 22 characters, 128 bits.

@@ -14,17 +14,7 @@ public enum AnnotationImporter {
         _ db: any Database, project: Project, reader: inout JSONLReader, options: ImportOptions,
         beforeCommit: (ImportReport) throws -> Void = { _ in }
     ) throws -> ImportReport {
-        let findPair = try db.statement("SELECT id, gold IS NOT NULL FROM visible_pairs WHERE project_id = ? AND external_id = ?")
-        let previous = try db.statement("SELECT count(*) FROM annotations WHERE pair_id = ? AND user_id = ?")
-        let duplicate = try db.statement(
-            "SELECT 1 FROM annotations WHERE pair_id = ? AND user_id = ? AND created_at = ? AND choice = ? LIMIT 1")
-        let insert = try db.statement(
-            """
-            INSERT INTO annotations (project_id, pair_id, user_id, kind, choice, strength, aspects, rationale,
-                shown_swapped, duration_ms, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        let count = try db.statement("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?")
+        let rows = try JudgementRows(db, projectID: project.id)
         var raters: [String: Int] = [:]
         let now = Clock.iso8601(milliseconds: Clock.nowMilliseconds())
         // Imported judgements may settle pairs (or leave them contested).
@@ -40,8 +30,7 @@ public enum AnnotationImporter {
                 report.record(line: number, error.message)
                 return
             }
-            try findPair.bind([.int(Int64(project.id)), .text(judgement.pair)])
-            guard let (pairID, isGold) = try findPair.first({ ($0.int64(0), $0.bool(1)) }) else {
+            guard let (pairID, isGold) = try rows.pair(externalID: judgement.pair) else {
                 report.record(line: number, "pair: no pair '\(judgement.pair)' in project '\(project.name)'")
                 return
             }
@@ -59,25 +48,13 @@ public enum AnnotationImporter {
                 raters[judgement.annotator.lowercased()] = raterID
             }
             let createdAt = judgement.createdAt ?? now
-            try duplicate.bind([.int(pairID), .int(Int64(raterID)), .text(createdAt), .text(judgement.choice.rawValue)])
-            if try duplicate.first({ _ in true }) == true {
+            if try rows.exists(pairID: pairID, userID: raterID, createdAt: createdAt, choice: judgement.choice) {
                 report.duplicates += 1
                 return
             }
-            try previous.bind([.int(pairID), .int(Int64(raterID))])
-            let seenBefore = (try previous.first { $0.int(0) } ?? 0) > 0
+            let seenBefore = try rows.hasJudged(pairID: pairID, userID: raterID)
             let kind: AssignmentKind = seenBefore ? .repeat : (isGold ? .gold : .normal)
-            try insert.bind([
-                .int(Int64(project.id)), .int(pairID), .int(Int64(raterID)), .text(kind.rawValue), .text(judgement.choice.rawValue),
-                SQLValue(judgement.strength), SQLValue(judgement.aspects.map { JSONValueText.text(of: $0) }),
-                SQLValue(judgement.rationale), judgement.shownSwapped.map { SQLValue($0) } ?? .null,
-                SQLValue(judgement.durationMilliseconds), .text(createdAt),
-            ])
-            try insert.run()
-            if kind == .normal {
-                try count.bind([.int(pairID)])
-                try count.run()
-            }
+            try rows.insert(judgement, pairID: pairID, userID: raterID, kind: kind, createdAt: createdAt)
             report.imported += 1
         }
     }

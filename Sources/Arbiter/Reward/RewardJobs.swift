@@ -1,5 +1,4 @@
 import Glibc
-import HTTPServer
 import JSON
 import RewardModel
 import Storage
@@ -51,7 +50,7 @@ final class RewardJobs: Sendable {
     func start(project: Project, options: ExportOptions, now: @escaping @Sendable () -> Int64) throws -> Status {
         let status = try jobs.withLock { jobs -> Status in
             if let (id, _) = jobs.first(where: { $0.value.state == "running" }) {
-                throw HTTPConflict("a reward model is already training (project \(id)); try again when it is done")
+                throw ServiceError.conflict(code: "conflict", message: "a reward model is already training (project \(id)); try again when it is done")
             }
             var status = Status()
             status.startedAt = now()
@@ -164,4 +163,4 @@ final class RewardJobs: Sendable {
 }
 
 /// 409 with a message.
-func HTTPConflict(_ message: String) -> HTTPError { HTTPError(.conflict, code: "conflict", message: message) }
+

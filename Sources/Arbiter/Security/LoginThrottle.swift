@@ -37,20 +37,14 @@ public enum LoginThrottle {
         let since = now - window
         let key = username.lowercased()
         var waits: [Int64] = []
-        for (sql, values, limit) in [
-            ("username = ? AND address = ?", [SQLValue.text(key), .text(address)], limits.perUserAndAddress),
-            ("address = ?", [SQLValue.text(address)], limits.perAddress),
-            ("username = ?", [SQLValue.text(key)], limits.perUser),
-        ] {
+        for (scope, limit) in [(LoginFailures.Scope.userAndAddress, limits.perUserAndAddress), (.address, limits.perAddress), (.user, limits.perUser)] {
             // The oldest of the newest `limit` attempts: when it leaves the window, one more may try.
-            let attempts = try db.query(
-                "SELECT at FROM login_failures WHERE \(sql) AND at > ? ORDER BY at DESC LIMIT ?",
-                values + [.int(since), .int(Int64(limit))]) { $0.int64(0) }
+            let attempts = try LoginFailures.recent(db, scope, username: key, address: address, since: since, limit: limit)
             if attempts.count >= limit, let oldest = attempts.last { waits.append(oldest + window - now) }
         }
         if let wait = waits.max() { return .throttled(retryAfter: max(1000, wait)) }
-        let reservation = try db.insert("INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)", [.text(key), .text(address), .int(now)])
-        try db.run("DELETE FROM login_failures WHERE at < ?", [.int(now - 2 * window)])
+        let reservation = try LoginFailures.add(db, username: key, address: address, at: now)
+        try LoginFailures.forget(db, before: now - 2 * window)
         return .allowed(reservation: reservation)
     }
 
@@ -66,18 +60,16 @@ public enum LoginThrottle {
 
     /// Gives a reservation back (the password was right).
     public static func release(_ db: any Database, reservation: Int64) throws {
-        try db.run("DELETE FROM login_failures WHERE id = ?", [.int(reservation)])
+        try LoginFailures.remove(db, id: reservation)
     }
 
     /// Audits a refused attempt without a row per attempt: the first in a window
     /// writes `login_throttled`, later ones count into its `attempts`.
     public static func auditThrottled(_ db: any Database, username: String, address: String, now: Int64) throws {
         let target = username.lowercased()
-        if let row = try db.queryFirst(
-            "SELECT id, details FROM audit_log WHERE action = 'login_throttled' AND target = ? AND address = ? AND at > ? ORDER BY id DESC LIMIT 1",
-            [.text(target), .text(address), .int(now - window)], { ($0.int64(0), $0.string(1)) }) {
-            let attempts = ((try? JSONValue.parse(row.1))?["attempts"]?.stringValue.flatMap { Int($0) } ?? 1) + 1
-            try db.run("UPDATE audit_log SET details = ? WHERE id = ?", [.text(JSONObjectText(["attempts": "\(attempts)"]).text), .int(row.0)])
+        if let row = try Audit.latest(db, action: "login_throttled", target: target, address: address, since: now - window) {
+            let attempts = ((try? JSONValue.parse(row.details))?["attempts"]?.stringValue.flatMap { Int($0) } ?? 1) + 1
+            try Audit.replaceDetails(db, id: row.id, details: JSONObjectText(["attempts": "\(attempts)"]))
         } else {
             try Audit.record(db, actor: nil, action: "login_throttled", target: target, details: JSONObjectText(["attempts": "1"]),
                              address: address, now: now)

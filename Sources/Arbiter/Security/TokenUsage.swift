@@ -46,13 +46,7 @@ final class TokenUsage: Sendable {
             if batch.isEmpty { return }
             let uses = batch.map { (hash: $0.key, userID: $0.value.userID, at: Clock.iso8601(milliseconds: $0.value.at)) }
             // A lost write only loses a "last used" time; never fail a request for it.
-            try? await store.pool.write { db in
-                for use in uses {
-                    try db.run("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?", [.text(use.at), .blob(use.hash)])
-                    try db.run("UPDATE users SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
-                               [.text(use.at), .int(Int64(use.userID)), .text(use.at)])
-                }
-            }
+            try? await store.pool.write { db in try UserRepository.recordTokenUses(db, uses) }
         }
     }
 }

@@ -18,7 +18,17 @@ public enum TokenService {
         guard label.count <= maxLabel else { throw ValidationError("label: at most \(maxLabel) characters") }
         guard let user = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such user") }
         guard user.canLogIn, !user.disabled else { throw ValidationError("username: the account is disabled or cannot log in") }
-        return try Creation.token(db, for: user, label: label, actor: actor, via: via, address: address, now: now)
+        return try issue(db, for: user, label: label, actor: actor, via: via, address: address, now: now)
+    }
+
+    /// Creates a token for `user` (no checks: the demo and `create` call this) and audits it.
+    static func issue(
+        _ db: any Database, for user: User, label: String, actor: Int?, via: String, address: String = "", now: Int64
+    ) throws -> (id: Int64, token: String) {
+        let (id, token) = try UserRepository.createToken(db, userID: user.id, label: label)
+        try Audit.record(db, actor: actor, action: "token_created", target: "token:\(id)",
+                         details: JSONObjectText(["username": user.username, "label": label, "via": via]), address: address, now: now)
+        return (id, token)
     }
 
     /// Revokes a live token; it stops working within the authenticator's cache time.

@@ -1,10 +1,23 @@
-import JSON
 import Storage
 
 /// A project at a glance for its admins: where the pairs stand, judgements per
-/// day and per annotator, live leases, and agreement in two numbers.
+/// day and per annotator, live leases, how it collects, and agreement.
+public struct DashboardReport: Sendable {
+    /// Pairs by state (gold pairs counted apart).
+    public var total: Int, complete: Int, inProgress: Int, untouched: Int, gold: Int
+    public var liveLeases: Int
+    public var collection: CollectionStatus
+    /// The first day counted in ``judgementsPerDay`` (`YYYY-MM-DD`).
+    public var since: String
+    public var judgementsPerDay: [(day: String, judgements: Int)]
+    /// The 50 busiest annotators.
+    public var judgementsPerAnnotator: [(annotator: String, judgements: Int, lastAt: String)]
+    public var agreement: ProjectAgreement
+}
+
+/// The dashboard's reads, one snapshot.
 enum Dashboard {
-    static func report(_ db: any Database, project: Project, now: Int64, days: Int = 30) throws -> JSONValue {
+    static func report(_ db: any Database, project: Project, now: Int64, days: Int = 30) throws -> DashboardReport {
         let id = SQLValue.int(Int64(project.id))
         // First judgements per pair (repeats do not count toward overlap); a pair is
         // complete once it has the judgements it wants (adaptive: once settled).
@@ -31,26 +44,17 @@ enum Dashboard {
             """
             SELECT substr(created_at, 1, 10) AS day, count(*) FROM annotations
             WHERE project_id = ? AND substr(created_at, 1, 10) >= ? GROUP BY day ORDER BY day
-            """, [id, .text(String(since))]) { row -> JSONValue in ["day": .string(row.string(0)), "judgements": .int(row.int64(1))] }
+            """, [id, .text(String(since))]) { (day: $0.string(0), judgements: $0.int(1)) }
         let perAnnotator = try db.query(
             """
             SELECT u.username, count(*) AS n, max(a.created_at) FROM annotations a JOIN users u ON u.id = a.user_id
             WHERE a.project_id = ? GROUP BY a.user_id ORDER BY n DESC, u.username LIMIT 50
-            """, [id]) { row -> JSONValue in
-            ["annotator": .string(row.string(0)), "judgements": .int(row.int64(1)), "last_at": .string(row.string(2))]
-        }
+            """, [id]) { (annotator: $0.string(0), judgements: $0.int(1), lastAt: $0.string(2)) }
         let gold = try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ? AND gold IS NOT NULL", [id]) { $0.int(0) } ?? 0
         let agreement = try AgreementService.agreement(db, projectID: project.id, bootstrap: 0)
-        return [
-            "pairs": [
-                "total": .int(Int64(states.total)), "complete": .int(Int64(states.complete)), "in_progress": .int(Int64(states.inProgress)),
-                "untouched": .int(Int64(states.untouched)), "gold": .int(Int64(gold)),
-            ],
-            "live_leases": .int(Int64(liveLeases)),
-            "collection": try SelectionRepository.status(db, project: project).json,
-            "judgements_per_day": .array(perDay), "since": .string(String(since)),
-            "judgements_per_annotator": .array(perAnnotator),
-            "agreement": agreement.summaryJSON,
-        ]
+        return DashboardReport(
+            total: states.total, complete: states.complete, inProgress: states.inProgress, untouched: states.untouched, gold: gold,
+            liveLeases: liveLeases, collection: try SelectionRepository.status(db, project: project), since: String(since),
+            judgementsPerDay: perDay, judgementsPerAnnotator: perAnnotator, agreement: agreement)
     }
 }

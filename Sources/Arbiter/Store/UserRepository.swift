@@ -49,6 +49,15 @@ public enum UserRepository {
     }
 
     /// Creates an API token for a user and returns it; only its SHA-256 is stored.
+    /// Records when tokens were last used (and so their users last seen).
+    static func recordTokenUses(_ db: any Database, _ uses: [(hash: [UInt8], userID: Int, at: String)]) throws {
+        for use in uses {
+            try db.run("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?", [.text(use.at), .blob(use.hash)])
+            try db.run("UPDATE users SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
+                       [.text(use.at), .int(Int64(use.userID)), .text(use.at)])
+        }
+    }
+
     /// Every user's name by id (exports name raters).
     static func usernames(_ db: any Database) throws -> [Int: String] {
         var names: [Int: String] = [:]
@@ -133,7 +142,7 @@ extension UserRepository {
     }
 
     /// Every user, for the admin's people list.
-    public static func list(_ db: any Database) throws -> [(user: User, createdAt: String, judgements: Int, lastSeen: Int64?)] {
+    public static func list(_ db: any Database) throws -> [UserSummary] {
         try db.query(
             """
             SELECT u.id, u.username, u.role, u.can_log_in, u.disabled, u.created_at,
@@ -145,7 +154,8 @@ extension UserRepository {
             // Seen in the browser (sessions) or through an API token (users.last_seen_at).
             let bySession = row.isNull(7) ? nil : row.int64(7)
             let byToken = row.optionalString(8).flatMap(Clock.parseISO8601)
-            return (decode(row), row.string(5), row.int(6), [bySession, byToken].compactMap { $0 }.max())
+            return UserSummary(user: decode(row), createdAt: row.string(5), judgements: row.int(6),
+                               lastSeen: [bySession, byToken].compactMap { $0 }.max())
         }
     }
 
@@ -154,4 +164,14 @@ extension UserRepository {
         if let role { try db.run("UPDATE users SET role = ? WHERE id = ?", [.text(role.rawValue), .int(Int64(userID))]) }
         if let disabled { try db.run("UPDATE users SET disabled = ? WHERE id = ?", [SQLValue(disabled), .int(Int64(userID))]) }
     }
+}
+
+/// A person in the admins' list.
+public struct UserSummary: Sendable {
+    public var user: User
+    public var createdAt: String
+    /// Judgements made, in every project.
+    public var judgements: Int
+    /// Unix milliseconds of the latest request (browser session or API token).
+    public var lastSeen: Int64?
 }

@@ -1,0 +1,69 @@
+public import JSON
+public import Storage
+
+/// Projects: create, change, list, the dashboard, and decisions about raters.
+/// Every change is audited here, whatever the door (API, command line, demo).
+public enum ProjectService {
+    /// Creates a project (a taken name is a ``ValidationError``) and audits it.
+    public static func create(
+        _ db: any Database, name: String, settings: ProjectSettings, actor: Int?, via: String, address: String = "", now: Int64
+    ) throws -> Project {
+        let project = try ProjectRepository.create(db, name: name, settings: settings)
+        try Audit.record(db, actor: actor, action: "project_created", target: "project:\(project.id)",
+                         details: JSONObjectText(["name": project.name, "via": via]), address: address, now: now)
+        return project
+    }
+
+    /// Applies `changes` (`name` and any settings by their JSON names) and audits
+    /// which fields changed; returns the project as stored.
+    public static func update(_ db: any Database, id: Int, changes: JSONObject, actor: Int?, address: String = "", now: Int64) throws -> Project {
+        if let unknown = changes.keys.first(where: { $0 != "name" && !ProjectSettings.fields.contains($0) }) {
+            throw ValidationError("\(unknown): unknown field")
+        }
+        if let value = changes["name"], value.stringValue == nil { throw ValidationError("name: expected a string") }
+        guard var project = try ProjectRepository.find(db, id: id) else { throw ServiceError.noSuchProject }
+        try project.settings.apply(changes)
+        project.name = changes["name"]?.stringValue ?? project.name
+        try ProjectRepository.update(db, id: id, name: project.name, settings: project.settings)
+        try Audit.record(db, actor: actor, action: "project_updated", target: "project:\(id)",
+                         details: JSONObjectText(["fields": changes.keys.sorted().joined(separator: ",")]), address: address, now: now)
+        return try ProjectRepository.find(db, id: id) ?? project
+    }
+
+    /// One project, or ``ServiceError/notFound(_:)``.
+    public static func find(store: ArbiterStore, id: Int) async throws -> Project {
+        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) else { throw ServiceError.noSuchProject }
+        return project
+    }
+
+    /// Every project with its size.
+    public static func list(store: ArbiterStore) async throws -> [ProjectSummary] {
+        try await store.pool.read { db in try ProjectRepository.list(db) }
+    }
+
+    /// The project at a glance, one snapshot.
+    public static func dashboard(store: ArbiterStore, id: Int, now: Int64) async throws -> DashboardReport {
+        try await store.pool.read { db in
+            guard let project = try ProjectRepository.find(db, id: id) else { throw ServiceError.noSuchProject }
+            return try Dashboard.report(db, project: project, now: now)
+        }
+    }
+
+    /// Quarantines, clears or resets a rater in a project, with a reason (required
+    /// unless resetting); audited.
+    public static func setRaterStatus(
+        store: ArbiterStore, projectID: Int, username: String, decision: RaterStatus.Decision, comment: String, actor: Int,
+        address: String, now: Int64
+    ) async throws {
+        guard comment.utf8.count <= 2000 else { throw ValidationError("comment: at most 2000 bytes") }
+        if decision != .ok && comment.trimmingWhitespace().isEmpty { throw ValidationError("comment: say why") }
+        try await store.pool.write { db in
+            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard let rater = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such rater") }
+            try RaterStatus.set(db, projectID: projectID, userID: rater.id, decision: decision, comment: comment, by: actor, now: now)
+            let action = decision == .quarantined ? "rater_quarantined" : decision == .cleared ? "rater_cleared" : "rater_status_reset"
+            try Audit.record(db, actor: actor, action: action, target: "project:\(projectID)/\(rater.username)",
+                             details: JSONObjectText(["comment": comment]), address: address, now: now)
+        }
+    }
+}

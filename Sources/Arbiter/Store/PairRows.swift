@@ -1,0 +1,107 @@
+import Storage
+
+/// Writes parsed pairs into a project, telling duplicates (the same pair again)
+/// from conflicts (the same id with other content). Every import writes through it.
+struct PairRows {
+    private let insert: any PreparedStatement
+    private let existing: any PreparedStatement
+    private let project: SQLValue
+    private let wanted: SQLValue
+    private let importID: SQLValue
+
+    /// `importID` tags the rows of a staged import (nil: visible at once).
+    init(_ db: any Database, projectID: Int, importID: Int64?) throws {
+        insert = try db.statement(
+            """
+            INSERT INTO pairs (project_id, external_id, content_hash, prompt, prompt_is_messages, response_a, response_b,
+                model_a, model_b, metadata, gold, wanted, import_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """)
+        existing = try db.statement("SELECT content_hash FROM pairs WHERE project_id = ? AND external_id = ?")
+        guard let settings = try ProjectRepository.find(db, id: projectID)?.settings else { throw ServiceError.noSuchProject }
+        project = .int(Int64(projectID))
+        wanted = .int(Int64(PairDemand.initial(settings)))
+        self.importID = SQLValue(importID)
+    }
+
+    /// Inserts the pairs of line `line`, counting them in `report`.
+    func insert(_ pairs: [PairInput], line: Int, into report: inout ImportReport) throws {
+        for pair in pairs {
+            let hash = pair.contentHash
+            let externalID = pair.externalID ?? "sha256:" + Digest.hex(Array(hash.prefix(12)))
+            try insert.bind([
+                project, .text(externalID), .blob(hash), .text(pair.prompt.storedText), SQLValue(pair.prompt.isMessages),
+                .text(pair.responseA), .text(pair.responseB), SQLValue(pair.modelA), SQLValue(pair.modelB),
+                SQLValue(pair.metadata.map { JSONValueText.text(of: $0) }), SQLValue(pair.gold?.rawValue), wanted, importID,
+            ])
+            if try insert.run() == 1 {
+                report.imported += 1
+                continue
+            }
+            try existing.bind([project, .text(externalID)])
+            if let stored = try existing.first({ $0.blob(0) }), stored != hash {
+                report.record(line: line, "id '\(externalID)' is already used by a different pair")
+            } else {
+                report.duplicates += 1
+            }
+        }
+    }
+}
+
+/// Writes imported judgements: finds their pairs, tells duplicates, counts first
+/// judgements toward overlap.
+struct JudgementRows {
+    private let project: SQLValue
+    private let findPair: any PreparedStatement
+    private let previous: any PreparedStatement
+    private let duplicate: any PreparedStatement
+    private let insertStatement: any PreparedStatement
+    private let count: any PreparedStatement
+
+    init(_ db: any Database, projectID: Int) throws {
+        project = .int(Int64(projectID))
+        findPair = try db.statement("SELECT id, gold IS NOT NULL FROM visible_pairs WHERE project_id = ? AND external_id = ?")
+        previous = try db.statement("SELECT count(*) FROM annotations WHERE pair_id = ? AND user_id = ?")
+        duplicate = try db.statement("SELECT 1 FROM annotations WHERE pair_id = ? AND user_id = ? AND created_at = ? AND choice = ? LIMIT 1")
+        insertStatement = try db.statement(
+            """
+            INSERT INTO annotations (project_id, pair_id, user_id, kind, choice, strength, aspects, rationale,
+                shown_swapped, duration_ms, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        count = try db.statement("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?")
+    }
+
+    /// The visible pair with this external id: its row id and whether it is gold.
+    func pair(externalID: String) throws -> (Int64, Bool)? {
+        try findPair.bind([project, .text(externalID)])
+        return try findPair.first { ($0.int64(0), $0.bool(1)) }
+    }
+
+    /// Whether the same judgement (rater, time, choice) is already stored.
+    func exists(pairID: Int64, userID: Int, createdAt: String, choice: Choice) throws -> Bool {
+        try duplicate.bind([.int(pairID), .int(Int64(userID)), .text(createdAt), .text(choice.rawValue)])
+        return try duplicate.first { _ in true } == true
+    }
+
+    /// Whether the rater has judged the pair before.
+    func hasJudged(pairID: Int64, userID: Int) throws -> Bool {
+        try previous.bind([.int(pairID), .int(Int64(userID))])
+        return (try previous.first { $0.int(0) } ?? 0) > 0
+    }
+
+    /// Stores one judgement; a normal one counts toward the pair's overlap.
+    func insert(_ judgement: ImportedJudgement, pairID: Int64, userID: Int, kind: AssignmentKind, createdAt: String) throws {
+        try insertStatement.bind([
+            project, .int(pairID), .int(Int64(userID)), .text(kind.rawValue), .text(judgement.choice.rawValue),
+            SQLValue(judgement.strength), SQLValue(judgement.aspects.map { JSONValueText.text(of: $0) }),
+            SQLValue(judgement.rationale), judgement.shownSwapped.map { SQLValue($0) } ?? .null,
+            SQLValue(judgement.durationMilliseconds), .text(createdAt),
+        ])
+        try insertStatement.run()
+        if kind == .normal {
+            try count.bind([.int(pairID)])
+            try count.run()
+        }
+    }
+}
