@@ -26,11 +26,11 @@ import JSON
             precondition(sameJSON(again, value), "JSON round trip changed \(value) into \(again)")
         }
         let text = String(decoding: bytes, as: UTF8.self)
-        let line = Exporter.line(.trl, prompt: .text(text), chosen: text, rejected: "r", margin: nil)
+        let line = ExportFormat.trl.preferenceLine(prompt: .text(text), chosen: text, rejected: "r", margin: nil)
         guard let row = try? JSONValue.parse(Array(line.dropLast())) else { fatalError("export line does not parse") }
         precondition(row["prompt"]?.stringValue == text && row["chosen"]?.stringValue == text, "export line changed the text")
         precondition(line.filter { $0 == 0x0A }.count == 1, "an export line holds exactly one newline")
-        let field = Exporter.csvField(.string(text))
+        let field = ExportFormat.csvField(.string(text))
         precondition(csvUnquote(field) == text, "CSV field does not read back")
     }
 

@@ -108,7 +108,7 @@ import TestSupport
     /// reference reader) must read every field back exactly.
     @Test func csvQuotingWorksOnScalarsAndPythonReadsItBack() throws {
         let tricky = ["a\"\u{301}b", "x,\u{301}", "\"", "line\r\nbreak", "plain", "e\u{301}\"\"", ""]
-        let fields = tricky.map { Exporter.csvField(.string($0)) }
+        let fields = tricky.map { ExportFormat.csvField(.string($0)) }
         #expect(fields[0] == "\"a\"\"\u{301}b\"")
         let directory = TemporaryDirectory()
         directory.write("row.csv", fields.joined(separator: ",") + "\r\n")

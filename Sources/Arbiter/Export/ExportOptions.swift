@@ -1,50 +1,6 @@
 public import RewardModel
 public import Storage
 
-/// What `arbiter export` writes.
-public enum ExportFormat: String, Sendable, CaseIterable {
-    /// TRL preference rows: prompt / chosen / rejected (conversational when the prompt is a message list).
-    case trl
-    /// OpenAI preference fine-tuning: input.messages, preferred_output, non_preferred_output.
-    case openai
-    /// Anthropic HH-RLHF transcripts: "\n\nHuman: …\n\nAssistant: …".
-    case hhRLHF = "hh-rlhf"
-    /// Prompt and the chosen response, for supervised fine-tuning (TRL prompt/completion).
-    case sft
-    /// Every annotation as JSONL, excluded ones marked with why.
-    case raw
-    /// `raw` as RFC 4180 CSV.
-    case csv
-
-    /// Whether pairs are aggregated into one preference each.
-    public var isPairwise: Bool { self != .raw && self != .csv }
-
-    /// The data file's extension.
-    public var fileExtension: String { self == .csv ? "csv" : "jsonl" }
-
-    /// The data file's media type.
-    public var contentType: String { self == .csv ? "text/csv; charset=utf-8" : "application/x-ndjson" }
-
-    /// What the export page calls it.
-    public var label: String {
-        switch self {
-        case .trl: "TRL (prompt / chosen / rejected)"
-        case .openai: "OpenAI preference fine-tuning"
-        case .hhRLHF: "HH-RLHF transcripts"
-        case .sft: "SFT (prompt + chosen)"
-        case .raw: "Raw annotations (JSONL)"
-        case .csv: "Raw annotations (CSV)"
-        }
-    }
-
-    /// The media type of an export's file by its name (data, manifest, model files).
-    public static func contentType(ofFile name: String) -> String {
-        if name.hasSuffix(".safetensors") { return "application/octet-stream" }
-        if let format = allCases.first(where: { name.hasSuffix("." + $0.fileExtension) }) { return format.contentType }
-        return "application/json"
-    }
-}
-
 /// How judgements become one preference per pair.
 public enum Aggregation: String, Sendable {
     /// Dawid–Skene: each rater weighted by their estimated reliability.
