@@ -1,7 +1,9 @@
 // /admin/projects/{id}: dashboard (counts, SVG charts, agreement), upload with
-// format detection and progress, export jobs with reward-model training progress,
-// and the project's settings. Untrusted text only via textContent.
+// format detection and progress, export jobs (project-export.js), reports
+// (reports.js) and the project's settings. Untrusted text only via textContent.
 import { api, csrf, errorMessage, me, signOut } from "./api.js";
+import { element, number } from "./dom.js";
+import { setUpExports } from "./project-export.js";
 import { loadReports } from "./reports.js";
 import { buildSettingsForm } from "./settings-form.js";
 
@@ -19,14 +21,7 @@ function status(text, ok = false) {
   box.hidden = !text;
 }
 
-function element(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
-
-const number = (value) => Number(value).toLocaleString("en-US");
+const exports = setUpExports(projectID, status);
 
 // MARK: Dashboard
 
@@ -260,131 +255,6 @@ zone.addEventListener("drop", (event) => {
 $("upload-file").addEventListener("change", () => chooseFile($("upload-file").files[0] ?? null));
 $("upload").addEventListener("click", () => upload());
 
-// MARK: Export
-
-// The formats come from the server (GET /api/export-formats): name, label, pairwise.
-const pairwiseFormats = new Set();
-
-async function loadExportFormats() {
-  const result = await api("GET", "/api/export-formats");
-  if (!result.ok) return status(errorMessage(result));
-  const select = $("export-format");
-  select.replaceChildren();
-  for (const format of result.data.formats) {
-    const option = element("option", format.label);
-    option.value = format.name;
-    select.append(option);
-    if (format.pairwise) pairwiseFormats.add(format.name);
-  }
-  syncExportForm();
-}
-
-function syncExportForm() {
-  const pairwise = pairwiseFormats.has($("export-format").value);
-  $("export-train").disabled = !pairwise;
-  if (!pairwise) $("export-train").checked = false;
-}
-$("export-format").addEventListener("change", syncExportForm);
-
-function showResult(result) {
-  const box = $("export-result");
-  box.replaceChildren();
-  if (!result) return;
-  const counts = result.counts ?? {};
-  const pairs = counts.pairs_exported ?? counts.annotations ?? 0;
-  box.append(element("p", `Latest export (${result.format}, ${result.created_at}): ${number(pairs)} ${counts.pairs_exported === undefined ? "annotations" : "pairs"}.`));
-  const list = element("ul", undefined, "downloads");
-  list.id = "downloads";
-  for (const name of result.files ?? []) {
-    const item = element("li");
-    const link = element("a", name);
-    link.href = `${base}/exports/latest/files/${encodeURIComponent(name)}`;
-    link.setAttribute("download", `project-${projectID}-${name}`);
-    item.append(link);
-    list.append(item);
-  }
-  box.append(list);
-  const metrics = result.metrics;
-  if (metrics) {
-    const table = element("table", undefined, "data metrics");
-    table.id = "metrics";
-    const rows = [
-      ["Held-out accuracy", `${(metrics.held_out_accuracy * 100).toFixed(1)}% on ${number(metrics.held_out_pairs)} pairs`],
-      ["Longer response wins", `${(metrics.longer_wins * 100).toFixed(1)}%`],
-      ["Shorter response wins", `${(metrics.shorter_wins * 100).toFixed(1)}%`],
-      ["Log loss", metrics.log_loss.toFixed(3)],
-      ["Calibration error (ECE)", metrics.expected_calibration_error.toFixed(3)],
-      ["Reward–length correlation", metrics.reward_length_correlation.toFixed(2)],
-    ];
-    for (const [label, value] of rows) {
-      const row = element("tr");
-      row.append(element("th", label), element("td", value));
-      table.append(row);
-    }
-    box.append(table);
-    if (metrics.warning) {
-      const warning = element("p", metrics.warning, "status error");
-      warning.id = "length-warning";
-      box.append(warning);
-    }
-  }
-}
-
-async function pollExport() {
-  for (;;) {
-    const answer = await api("GET", `${base}/exports/latest`);
-    if (!answer.ok) return status(errorMessage(answer));
-    const job = answer.data.job;
-    const bar = $("export-progress");
-    if (job && job.state === "running") {
-      $("export-progress-box").hidden = false;
-      if (job.epoch > 0 && job.epochs > 0) {
-        bar.max = job.epochs;
-        bar.value = job.epoch;
-        $("export-phase").textContent = `Training: epoch ${job.epoch} of at most ${job.epochs}, loss ${job.loss.toFixed(4)}`
-          + (job.validation_loss == null ? "" : `, validation loss ${job.validation_loss.toFixed(4)}`);
-      } else {
-        bar.removeAttribute("value");
-        $("export-phase").textContent = "Exporting…";
-      }
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      continue;
-    }
-    $("export-progress-box").hidden = true;
-    $("export-start").disabled = false;
-    if (job && job.state === "failed") status(`Export failed: ${job.error}`);
-    showResult(answer.data.result);
-    return;
-  }
-}
-
-$("export-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const body = {
-    format: $("export-format").value,
-    aggregate: $("export-aggregate").value,
-    min_agreement: Number($("export-min-agreement").value),
-    include_flagged: $("export-flagged").checked,
-    margin: $("export-margin").checked,
-    reward_model: $("export-train").checked,
-    seed: Number($("export-seed").value),
-  };
-  const test = Number($("export-test").value);
-  if (test > 0) body.test_fraction = test;
-  if (body.reward_model) {
-    body.epochs = Number($("export-epochs").value);
-    body.hidden = Number($("export-hidden").value);
-  }
-  $("export-start").disabled = true;
-  const answer = await api("POST", `${base}/exports`, body);
-  if (!answer.ok) {
-    $("export-start").disabled = false;
-    return status(errorMessage(answer));
-  }
-  status("");
-  await pollExport();
-});
-
 // MARK: Settings and start
 
 async function start() {
@@ -409,8 +279,8 @@ async function start() {
     status("Settings saved.", true);
     return null;
   });
-  await loadExportFormats();
-  await Promise.all([loadDashboard(), pollExport(), loadReports(projectID, $("reports"), status)]);
+  await exports.loadFormats();
+  await Promise.all([loadDashboard(), exports.poll(), loadReports(projectID, $("reports"), status)]);
   document.body.dataset.ready = "true";
 }
 

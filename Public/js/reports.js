@@ -2,14 +2,8 @@
 // pair's prompt and both responses (safe Markdown, as annotators saw them) and a
 // button to mark it resolved.
 import { api, errorMessage } from "./api.js";
+import { element } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
-
-function element(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
 
 function promptText(prompt) {
   return typeof prompt === "string" ? prompt : prompt.map((message) => `**${message.role}:** ${message.content}`).join("\n\n");

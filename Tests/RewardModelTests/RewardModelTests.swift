@@ -29,11 +29,11 @@ import TestSupport
         #expect(history.epochs.count >= 1)
         let again = BradleyTerryTrainer.train(data, options: options).model
         #expect(again.parameters == model.parameters, "deterministic for a seed")
-        // Shards run on however many threads there are; the merge order is fixed,
-        // so one shard per call gives the same model as four on two cores.
+        // A set this small (fewer than `comparisonsPerShard` comparisons) trains in one
+        // shard whatever `shards` asks for, so asking for one gives the same model.
         options.shards = 1
         let sequential = BradleyTerryTrainer.train(data, options: options).model
-        #expect(BradleyTerryTrainer.evaluate(sequential, heldOut, comparisons: Array(0..<500)).accuracy > 0.95)
+        #expect(sequential.parameters == model.parameters)
     }
 
     /// Chosen responses mention exactly one of "alpha" and "beta"; rejected ones

@@ -1,4 +1,4 @@
-public import Glibc
+import Glibc
 
 /// Runs the `arbiter` executable to completion and captures what it printed.
 public enum CommandRunner {

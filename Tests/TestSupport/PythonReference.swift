@@ -1,4 +1,4 @@
-public import Glibc
+import Glibc
 
 /// The Python reference packages the tests compare against (`Tests/requirements.txt`),
 /// installed on first use into a virtual environment under `.build/test-venv`.
