@@ -156,6 +156,15 @@ public struct RaterContext: Sendable {
     /// A prompt token as explanations show it: `'word'`, or `token #12` when unnamed.
     public func token(_ id: Int) -> String { tokenNames[id].map { "'\($0)'" } ?? "token #\(id)" }
 
+    /// A finding for each rater with at least `minimum` (default: the options')
+    /// judgements counted in `counts`, made by `make(rater, hits, n)`.
+    public func findings(
+        _ counts: [(hits: Int, n: Int)], minimum: Int? = nil, _ make: (_ rater: Int, _ hits: Int, _ n: Int) -> SignalFinding
+    ) -> [SignalFinding] {
+        let minimum = minimum ?? options.minimumJudgements
+        return counts.indices.compactMap { rater in counts[rater].n >= minimum ? make(rater, counts[rater].hits, counts[rater].n) : nil }
+    }
+
     /// `0.57` → `"57%"`.
     public static func percent(_ value: Double) -> String { "\(Int((value * 100).rounded()))%" }
 }

@@ -16,10 +16,8 @@ struct ConsensusSignal: RaterSignal {
         }
         let crowd = context.crowdMedian(counts)
         let null = min(0.95, max(0.3, (crowd.isNaN ? 0.7 : crowd) - context.options.agreementMargin))
-        return (0..<context.raters).compactMap { rater in
-            let (agree, n) = counts[rater]
-            guard n >= context.options.minimumJudgements else { return nil }
-            return SignalFinding(
+        return context.findings(counts) { rater, agree, n in
+            SignalFinding(
                 rater: rater, p: Statistics.binomialLower(agree, n, null),
                 numbers: ["rate": Double(agree) / Double(n), "n": Double(n), "crowd_median": crowd],
                 detail: "agrees with the other raters' consensus on \(agree) of \(n) pairs (crowd median \(RaterContext.percent(crowd)))")

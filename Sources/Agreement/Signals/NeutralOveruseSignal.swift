@@ -11,10 +11,8 @@ struct NeutralOveruseSignal: RaterSignal {
         }
         let crowd = context.crowdMedian(counts)
         let null = min(0.95, (crowd.isNaN ? 0.2 : crowd) + 2 * context.options.rateMargin)
-        return (0..<context.raters).compactMap { rater in
-            let (neutral, n) = counts[rater]
-            guard n >= context.options.minimumJudgements else { return nil }
-            return SignalFinding(rater: rater, p: Statistics.binomialUpper(neutral, n, null),
+        return context.findings(counts) { rater, neutral, n in
+            SignalFinding(rater: rater, p: Statistics.binomialUpper(neutral, n, null),
                                  numbers: ["rate": Double(neutral) / Double(n), "n": Double(n)],
                                  detail: "chose tie or both bad \(neutral) of \(n) times (crowd median \(RaterContext.percent(crowd)))")
         }

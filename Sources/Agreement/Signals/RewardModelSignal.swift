@@ -17,10 +17,8 @@ struct RewardModelSignal: RaterSignal {
         }
         let crowd = context.crowdMedian(counts)
         let null = min(0.9, (crowd.isNaN ? 0.1 : crowd) + context.options.rateMargin)
-        return (0..<context.raters).compactMap { rater in
-            let (against, n) = counts[rater]
-            guard n >= context.options.minimumJudgements else { return nil }
-            return SignalFinding(
+        return context.findings(counts) { rater, against, n in
+            SignalFinding(
                 rater: rater, p: Statistics.binomialUpper(against, n, null),
                 numbers: ["rate": Double(against) / Double(n), "n": Double(n), "crowd_median": crowd],
                 detail: "contradicted the reward model's confident out-of-fold prediction on \(against) of \(n) pairs (crowd median \(RaterContext.percent(crowd)))")
