@@ -57,6 +57,9 @@ for line in open(sys.argv[1]):
 def median(version, key): return statistics.median(r[key] for r in runs[version])
 h, b = median("head", "annotations_per_s"), median("base", "annotations_per_s")
 print(f"annotations/s (median): head {h:,.0f}, base {b:,.0f} → {h / b:.3f}x")
+# Each round runs head then base back to back: their ratio cancels the machine's drift.
+paired = [x["annotations_per_s"] / y["annotations_per_s"] for x, y in zip(runs["head"], runs["base"])]
+print("per-round ratios head/base: " + ", ".join(f"{r:.3f}" for r in paired) + f" → median {statistics.median(paired):.3f}x")
 for key in ("next_p99_ms", "submit_p99_ms"):
     print(f"{key} (median): head {median('head', key)}, base {median('base', key)}")
 PY

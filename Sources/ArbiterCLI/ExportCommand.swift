@@ -9,7 +9,7 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "The project's name.") var project: String
-    @Option(help: "trl, openai, hh-rlhf, sft, raw or csv.") var format: String
+    @Option(help: ArgumentHelp("One of: \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", ")).")) var format: String
     @Option(help: "The data file to write (the manifest goes beside it).") var out: String
     @Option(help: "weighted (Dawid–Skene) or majority.") var aggregate = "weighted"
     @Option(name: .customLong("min-agreement"), help: "Drop pairs whose winning share is below this (0–1).") var minAgreement = 0.0
@@ -44,10 +44,7 @@ struct ExportCommand: ParsableCommand {
         }
         let manifest = try Commands.withDatabase(database) { db -> ExportManifest in
             guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
-            var predictions: [RewardPrediction] = []
-            let manifest = try Exporter.run(db, project: found, options: options, out: out, now: Clock.nowMilliseconds(), predictions: &predictions)
-            if !predictions.isEmpty { try RewardPrediction.store(predictions, projectID: found.id, in: db, now: Clock.nowMilliseconds()) }
-            return manifest
+            return try ExportService.export(db, project: found, options: options, out: out, actor: nil, via: "cli", now: Clock.nowMilliseconds())
         }
         for file in manifest.files { Output.line("\(file.path): \(file.lines) lines, sha256 \(file.sha256)") }
         Output.line("manifest: \(out).manifest.json")

@@ -129,4 +129,6 @@ extension Request {
 /// loop keep being answered while it runs.
 enum Workers {
     static let heavy = ThreadPool(name: "heavy", threads: 2)
+    /// Parsing uploads: one thread, niced by ``ImportService`` (an upload takes spare CPU only).
+    static let importing = ThreadPool(name: "import", threads: 1)
 }

@@ -16,7 +16,7 @@ struct ImportRoutes: Sendable {
             try await respond {
                 try await ImportService.pairs(
                     store: store, projectID: try request.parameters.int("id"), body: request.body, options: try options(request),
-                    actor: caller.user.id, address: request.remoteAddress, now: now, parse: Workers.heavy)
+                    actor: caller.user.id, address: request.remoteAddress, now: now, parse: Workers.importing)
             }
         }
         api.add(.POST, "/api/projects/{id}/annotations", .admin, maxBodyBytes: Self.maxBodyBytes) { request, caller in

@@ -46,7 +46,7 @@ public final class AdaptiveWorker: Sendable {
     private let counters = Mutex<[Int: Counters]>([:])
     private let background: Background
     /// Nice value of the worker thread (Linux nice values are per thread).
-    static let niceness: Int32 = 10
+    static let niceness: Int32 = 19
     private let now: @Sendable () -> Int64
 
     init(store: ArbiterStore, now: @escaping @Sendable () -> Int64) {

@@ -127,16 +127,22 @@ final class RewardJobs: Sendable {
     }
 
     /// What a client may download: name → path inside the project's directory.
-    static let downloads: KeyValuePairs<String, String> = [
-        "data.jsonl": "data.jsonl", "data.train.jsonl": "data.train.jsonl", "data.test.jsonl": "data.test.jsonl", "data.csv": "data.csv",
-        "manifest.json": "data.jsonl.manifest.json", "manifest.json": "data.csv.manifest.json", "model.safetensors": "model/model.safetensors",
-        "config.json": "model/config.json", "metrics.json": "model/metrics.json",
-    ]
+    /// The data files are those the formats write (`data.EXT`, and with a split
+    /// `data.train.EXT` / `data.test.EXT`), so a new format needs no change here.
+    static let downloads: [(name: String, path: String)] = {
+        let extensions = ExportFormat.allCases.map(\.fileExtension).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        var names: [(String, String)] = []
+        for ext in extensions {
+            for name in ["data.\(ext)", "data.train.\(ext)", "data.test.\(ext)"] { names.append((name, name)) }
+            names.append(("manifest.json", "data.\(ext).manifest.json"))
+        }
+        return names + [("model.safetensors", "model/model.safetensors"), ("config.json", "model/config.json"), ("metrics.json", "model/metrics.json")]
+    }()
 
     /// The downloadable files that exist: name → full path.
     func files(_ projectID: Int) -> [(name: String, path: String)] {
         let base = directory(projectID)
-        return Self.downloads.map { ($0.key, base + "/" + $0.value) }.filter { access($0.path, R_OK) == 0 }
+        return Self.downloads.map { ($0.name, base + "/" + $0.path) }.filter { access($0.path, R_OK) == 0 }
     }
 
     /// The trained model of a project, loaded once.

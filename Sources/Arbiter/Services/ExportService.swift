@@ -1,5 +1,5 @@
 import CLinux
-import Storage
+public import Storage
 
 /// Exports and reward models: a streamed download, background jobs that may train
 /// a reward model, their results, and scoring with the trained model. Every
@@ -33,6 +33,21 @@ public struct ExportService: Sendable {
                              details: JSONObjectText(["format": options.format.rawValue]), address: address, now: now)
         }
         return Download(manifest: manifest, path: path, directory: temporary)
+    }
+
+    /// Exports `project` to `out` on `db` (the command line): one snapshot, the
+    /// reward model's out-of-fold predictions stored for the rater signal, audited.
+    public static func export(
+        _ db: any Database, project: Project, options: ExportOptions, out: String, actor: Int?, via: String, now: Int64
+    ) throws -> ExportManifest {
+        var predictions: [RewardPrediction] = []
+        let manifest = try Exporter.run(db, project: project, options: options, out: out, now: now, predictions: &predictions)
+        try db.transaction {
+            if !predictions.isEmpty { try RewardPrediction.store(predictions, projectID: project.id, in: db, now: now) }
+            try Audit.record(db, actor: actor, action: "export", target: "project:\(project.id)",
+                             details: JSONObjectText(["format": options.format.rawValue, "via": via]), now: now)
+        }
+        return manifest
     }
 
     /// Starts a background export (and reward model) of the project; one at a time per server.

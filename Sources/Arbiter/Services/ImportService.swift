@@ -1,3 +1,4 @@
+import Glibc
 public import Storage
 
 /// Imports, whatever the door. Every committed import is audited in the same
@@ -93,10 +94,18 @@ public enum ImportService {
         }
     }
 
+    /// Parses on `pool` at a lower priority than the event loops and the writer
+    /// (Linux nice values are per thread), so an upload takes only spare CPU.
     private static func run<T: Sendable>(on pool: ThreadPool?, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         guard let pool else { return try body() }
-        return try await pool.run(body)
+        return try await pool.run {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, parseNiceness)
+            return try body()
+        }
     }
+
+    /// Nice value of the parsing thread.
+    static let parseNiceness: Int32 = 10
 
     // MARK: Command line
 

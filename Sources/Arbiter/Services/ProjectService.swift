@@ -49,6 +49,24 @@ public enum ProjectService {
         }
     }
 
+    /// What annotators reported about the project's pairs, newest first (500 at most).
+    public static func reports(store: ArbiterStore, projectID: Int, includeResolved: Bool) async throws -> [PairReport] {
+        try await store.pool.read { db in
+            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            return try PairReports.list(db, projectID: projectID, includeResolved: includeResolved, limit: 500)
+        }
+    }
+
+    /// Marks an open report resolved; audited.
+    public static func resolveReport(store: ArbiterStore, reportID: Int, actor: Int, address: String, now: Int64) async throws {
+        try await store.pool.write { db in
+            guard let projectID = try PairReports.projectOf(db, reportID: reportID),
+                  try PairReports.resolve(db, projectID: projectID, reportID: reportID, by: actor, now: now)
+            else { throw ServiceError.notFound("no open report with this id") }
+            try Audit.record(db, actor: actor, action: "report_resolved", target: "report:\(reportID)", address: address, now: now)
+        }
+    }
+
     /// Quarantines, clears or resets a rater in a project, with a reason (required
     /// unless resetting); audited.
     public static func setRaterStatus(

@@ -55,7 +55,7 @@ public enum PairReports {
             SELECT r.id, p.external_id, p.prompt, p.prompt_is_messages, p.response_a, p.response_b, r.reason, u.username,
                    r.created_at, r.resolved_at
             FROM pair_reports r JOIN pairs p ON p.id = r.pair_id JOIN users u ON u.id = r.user_id
-            WHERE p.project_id = ? AND (? OR r.resolved_at IS NULL)
+            WHERE p.project_id = ? AND (? = 1 OR r.resolved_at IS NULL)
             ORDER BY r.id DESC LIMIT ?
             """, [.int(Int64(projectID)), SQLValue(includeResolved), .int(Int64(limit))]) { row in
             PairReport(
