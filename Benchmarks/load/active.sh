@@ -8,10 +8,10 @@
 # 1.5× fixed, active saturated throughput ≥ 90% of fixed.
 #
 #   bash Benchmarks/load/active.sh
-#   ROUNDS=3 SECONDS_EACH=20 ANNOTATORS=1000 THINK_MS=500 PAIRS=100000 bash Benchmarks/load/active.sh
+#   ROUNDS=3 SECONDS_EACH=20 ANNOTATORS=1000 THINK_MS=500 PAIRS=200000 bash Benchmarks/load/active.sh
 set -euo pipefail
 source "$(dirname "$0")/../common.sh"
-pairs="${PAIRS:-100000}"
+pairs="${PAIRS:-200000}"  # 3 rounds × 2 runs take ~375,000 of the 600,000 judgements wanted
 seconds="${SECONDS_EACH:-20}"
 rounds="${ROUNDS:-3}"
 annotators="${ANNOTATORS:-1000}"
@@ -57,6 +57,8 @@ paced, saturated = load(sys.argv[1]), load(sys.argv[2])
 def med(runs, mode, key): return statistics.median(r[key] for r in runs[mode])
 pf, pa = med(paced, "fixed", "next_p99_ms"), med(paced, "active", "next_p99_ms")
 print(f"next p99 (paced, median): fixed {pf} ms, active {pa} ms → {pa / max(pf, 1e-9):.2f}x (target ≤ 1.5x)")
+if any(r["nothing_left"] and not r["annotations"] for runs in (paced, saturated) for mode in runs for r in runs[mode]):
+    sys.exit("a run found nothing left to judge: raise PAIRS")
 ratios = [a["annotations_per_s"] / f["annotations_per_s"] for f, a in zip(saturated["fixed"], saturated["active"])]
 sf, sa = med(saturated, "fixed", "annotations_per_s"), med(saturated, "active", "annotations_per_s")
 print(f"saturated (median): fixed {sf:,.0f}/s, active {sa:,.0f}/s; per-round active/fixed: "
