@@ -74,6 +74,12 @@ import TestSupport
         let audit = try SQLiteDatabase(path: db).query("SELECT action, details FROM audit_log ORDER BY id") { "\($0.string(0)) \($0.string(1))" }
         #expect(audit.contains { $0.hasPrefix("project_created") && $0.contains(#""via":"cli""#) }, "\(audit)")
         #expect(audit.contains { $0.hasPrefix("token_created") && $0.contains(#""username":"ann""#) && $0.contains(#""via":"cli""#) }, "\(audit)")
+        #expect(audit.contains { $0.hasPrefix("import_pairs") && $0.contains(#""imported":"2""#) && $0.contains(#""via":"cli""#) }, "\(audit)")
+        #expect(audit.contains { $0.hasPrefix("import_annotations") && $0.contains(#""via":"cli""#) }, "\(audit)")
+        let exported = try arbiter("export", "--db", "DB", "--project", "Helpfulness v1", "--format", "raw", "--out", directory.path + "/raw.jsonl")
+        #expect(exported.status == 0, "\(exported)")
+        let afterExport = try SQLiteDatabase(path: db).query("SELECT action, details FROM audit_log ORDER BY id DESC LIMIT 1") { "\($0.string(0)) \($0.string(1))" }
+        #expect(afterExport.first?.hasPrefix("export") == true && afterExport.first?.contains(#""via":"cli""#) == true, "\(afterExport)")
     }
 
     @Test func refusedImportLeavesTheDatabaseUntouched() throws {
