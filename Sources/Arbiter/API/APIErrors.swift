@@ -88,7 +88,6 @@ enum APIError {
         headers: ["WWW-Authenticate": "Bearer"])
     static let forbidden = HTTPError(.forbidden, code: "forbidden", message: "your role does not allow this")
     static let csrf = HTTPError(.forbidden, code: "csrf", message: "missing or wrong X-CSRF-Token header")
-    static let noSuchProject = HTTPError(.notFound, code: "not_found", message: "no such project")
 
     static func invalidJSON(_ error: JSONError) -> HTTPError {
         HTTPError(.badRequest, code: "invalid_json", message: "invalid JSON: \(error)")
