@@ -15,7 +15,7 @@ public import Storage
 ///   counts that `next` reads; they are rare and small next to pair imports).
 public enum ImportService {
     /// Parsed pairs written per staging transaction.
-    static let stagingChunk = 500
+    static let stagingChunk = 250
     /// Staged rows deleted per transaction when an import is discarded.
     static let discardChunk = 2_000
 
@@ -105,7 +105,7 @@ public enum ImportService {
     }
 
     /// Nice value of the parsing thread.
-    static let parseNiceness: Int32 = 10
+    static let parseNiceness: Int32 = 19
 
     // MARK: Command line
 
