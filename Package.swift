@@ -34,6 +34,9 @@ let package = Package(
         // System libraries: SQLite (libsqlite3-dev) and OpenSSL (libssl-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        // libpq, loaded at run time (dlopen) only for postgres:// databases: the
+        // build needs no PostgreSQL package; running against PostgreSQL needs libpq5.
+        .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("dl")]),
         // Bradley–Terry reward model: features, trainer, scoring, safetensors. Pure, no BLAS.
         .target(name: "RewardModel", swiftSettings: swiftSettings),
         // Agreement statistics and rater quality. Pure: arrays in, numbers out.
@@ -43,7 +46,7 @@ let package = Package(
         // SQLite connections, statements, writer + readers, group commit, migrations.
         .target(
             name: "Storage",
-            dependencies: ["CSQLite", "COpenSSL"],
+            dependencies: ["CSQLite", "COpenSSL", "CLibPQ"],
             swiftSettings: swiftSettings
         ),
         .target(

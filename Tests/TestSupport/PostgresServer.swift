@@ -1,0 +1,81 @@
+import Glibc
+
+/// A throw-away PostgreSQL for one test suite: `initdb` into a temporary
+/// directory and `postgres` on a free port of 127.0.0.1, from Debian's `postgresql`
+/// package, the way the browser tests start Chromium. As root (CI), both run as
+/// the `postgres` user (PostgreSQL refuses to run as root). Without the package,
+/// suites using it are skipped with ``unavailableReason``.
+public final class PostgresServer {
+    /// `postgres://arbiter@127.0.0.1:PORT/postgres`.
+    public let url: String
+    public let port: Int
+    private let process: ServerProcess
+    private let directory: String
+
+    /// Why PostgreSQL tests cannot run here, if they cannot.
+    public static let unavailableReason: String? = binaries == nil
+        ? "needs PostgreSQL: apt-get install postgresql (initdb and postgres not found)" : nil
+    public static var available: Bool { unavailableReason == nil }
+
+    /// The directory with `initdb` and `postgres`: Debian's newest, else the PATH's.
+    static let binaries: String? = {
+        var candidates: [String] = []
+        if let versions = opendir("/usr/lib/postgresql") {
+            var names: [String] = []
+            while let entry = readdir(versions) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if let number = Int(name) { names.append(String(number)) }
+            }
+            closedir(versions)
+            candidates += names.sorted { Int($0)! > Int($1)! }.map { "/usr/lib/postgresql/\($0)/bin" }
+        }
+        candidates += ["/usr/local/bin", "/usr/bin"]
+        return candidates.first { access($0 + "/initdb", X_OK) == 0 && access($0 + "/postgres", X_OK) == 0 }
+    }()
+
+    /// Creates the cluster and starts the server; returns once it accepts connections.
+    public init() throws {
+        guard let bin = Self.binaries else { throw ServerProcess.Failure(description: Self.unavailableReason ?? "") }
+        var template = Array("/tmp/arbiter-pg-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw ServerProcess.Failure(description: "mkdtemp failed")
+        }
+        directory = String(cString: made)
+        // PostgreSQL refuses root: run as the package's `postgres` user.
+        var prefix: [String] = []
+        if geteuid() == 0 {
+            guard let user = getpwnam("postgres") else { throw ServerProcess.Failure(description: "running as root and no postgres user") }
+            chown(directory, user.pointee.pw_uid, user.pointee.pw_gid)
+            prefix = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
+        }
+        func command(_ arguments: [String]) -> (String, [String]) {
+            prefix.isEmpty ? (arguments[0], Array(arguments.dropFirst())) : (prefix[0], Array(prefix.dropFirst()) + arguments)
+        }
+        let (initdb, initArguments) = command([bin + "/initdb", "-D", directory + "/data", "-U", "arbiter", "-A", "trust", "-E", "UTF8",
+                                               "--no-sync", "--no-instructions"])
+        let created = try CommandRunner.run(initdb, initArguments)
+        guard created.status == 0 else { throw ServerProcess.Failure(description: "initdb failed: \(created)") }
+        port = WebDriver.freePort()
+        let (postgres, arguments) = command([bin + "/postgres", "-D", directory + "/data", "-p", String(port), "-k", directory,
+                                             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+                                             "-c", "max_connections=200"])
+        process = try ServerProcess(executable: postgres, arguments)
+        try process.waitForLine { $0.contains("ready to accept connections") }
+        url = "postgres://arbiter@127.0.0.1:\(port)/postgres"
+    }
+
+    /// A fresh database on this server, for one test: its URL.
+    public func database(_ name: String) throws -> String {
+        let result = try CommandRunner.run("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "arbiter", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+                                                    "-c", "CREATE DATABASE \"\(name)\""])
+        guard result.status == 0 else { throw ServerProcess.Failure(description: "createdb failed: \(result)") }
+        return "postgres://arbiter@127.0.0.1:\(port)/\(name)"
+    }
+
+    deinit {
+        // Immediate shutdown (SIGQUIT), then the files.
+        process.signal(SIGQUIT)
+        _ = process.waitForExit()
+        _ = try? CommandRunner.run("rm", ["-rf", directory])
+    }
+}
