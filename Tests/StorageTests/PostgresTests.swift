@@ -97,3 +97,34 @@ final class PostgresTests {
         #expect(PostgresDatabase.numberedPlaceholders("SELECT '?', \"a?\" -- why?\n, ?") == ("SELECT '?', \"a?\" -- why?\n, $1", 1))
     }
 }
+
+/// The pool services use, on PostgreSQL: concurrent writes each in their own
+/// transaction, reads as snapshots, failures confined to their write.
+@Suite(.serialized, .enabled(if: PostgresServer.available, "needs PostgreSQL: apt-get install postgresql"))
+final class PostgresPoolTests {
+    let server: PostgresServer
+
+    init() throws { server = try PostgresServer() }
+
+    @Test func concurrentWritesAllLandAndAFailureFailsAlone() async throws {
+        let pool = try PostgresPool(url: try server.database("pool"), connections: 4) { db in
+            try db.execute("CREATE TABLE counters (k bigint PRIMARY KEY, n bigint NOT NULL)")
+            try db.run("INSERT INTO counters VALUES (?, ?)", [.int(1), .int(0)])
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<200 {
+                group.addTask { _ = try await pool.write { db in try db.run("UPDATE counters SET n = n + 1 WHERE k = ?", [.int(1)]) } }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await pool.read { db in try db.queryFirst("SELECT n FROM counters", []) { $0.int(0) } } == 200)
+        await #expect(performing: {
+            try await pool.write { db in
+                try db.run("UPDATE counters SET n = n + 1 WHERE k = ?", [.int(1)])
+                return try db.run("INSERT INTO counters VALUES (?, ?)", [.int(1), .int(0)])
+            }
+        }, throws: { $0.isUniqueViolation })
+        #expect(try await pool.read { db in try db.queryFirst("SELECT n FROM counters", []) { $0.int(0) } } == 200)
+        pool.close()
+    }
+}

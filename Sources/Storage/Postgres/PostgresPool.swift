@@ -1,0 +1,82 @@
+import Glibc
+
+/// ``ConnectionPool`` over PostgreSQL: `connections` threads, each with its own
+/// ``PostgresDatabase`` (libpq blocks, so never on Swift's cooperative pool),
+/// taking work from one queue. PostgreSQL orders concurrent writers itself, so
+/// each write is its own transaction (re-run on a serialization failure or
+/// deadlock) rather than SQLite's group commit; a read is one `REPEATABLE READ`
+/// snapshot.
+///
+/// ```swift
+/// let pool = try PostgresPool(url: "postgres://arbiter@127.0.0.1:5432/arbiter")
+/// let id = try await pool.write { db in try db.insert("INSERT INTO projects (name) VALUES (?)", [.text("demo")]) }
+/// ```
+public final class PostgresPool: ConnectionPool {
+    /// The database's URL.
+    public let url: String
+    private let jobs = BlockingQueue<Job>()
+
+    final class Job: @unchecked Sendable {
+        // @unchecked Sendable: run once, on one pool thread; its continuation is resumed exactly once.
+        let run: (PostgresDatabase) -> Void
+        init(run: @escaping (PostgresDatabase) -> Void) { self.run = run }
+    }
+
+    /// Opens `connections` connections (each tried now, so a bad URL fails here);
+    /// `prepare` runs first on one of them (migrations).
+    public init(url: String, connections: Int = 4, prepare: (any Database) throws -> Void = { _ in }) throws {
+        self.url = url
+        var opened: [PostgresDatabase] = []
+        for _ in 0..<max(1, connections) { opened.append(try PostgresDatabase(url: url)) }
+        try prepare(opened[0])
+        for (index, connection) in opened.enumerated() { start(connection, index: index) }
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
+        try await submit { db in try db.transaction { try body(db) } }
+    }
+
+    public func exclusive<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
+        try await submit { db in try body(db) }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
+        try await submit { db in try db.snapshot { try body(db) } }
+    }
+
+    public func openReader() throws -> any Database { try PostgresDatabase(url: url) }
+
+    public func close() { jobs.close() }
+
+    private func submit<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let job = Job { db in
+                do { continuation.resume(returning: try body(db)) } catch { continuation.resume(throwing: error) }
+            }
+            if !jobs.push(job) { continuation.resume(throwing: PoolClosedError()) }
+        }
+    }
+
+    private func start(_ connection: PostgresDatabase, index: Int) {
+        final class Box: @unchecked Sendable {
+            // @unchecked Sendable: handed to its thread once, then used by that thread only.
+            let connection: PostgresDatabase
+            let jobs: BlockingQueue<Job>
+            init(_ connection: PostgresDatabase, _ jobs: BlockingQueue<Job>) {
+                self.connection = connection
+                self.jobs = jobs
+            }
+        }
+        let box = Unmanaged.passRetained(Box(connection, jobs)).toOpaque()
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { pointer in
+            let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
+            while true {
+                let batch = box.jobs.popBatch(limit: 1)
+                if batch.isEmpty { return nil }
+                for job in batch { job.run(box.connection) }
+            }
+        }, box)
+        pthread_detach(thread)
+    }
+}
