@@ -64,11 +64,14 @@ public struct Migrator: Sendable {
     /// Applies what is missing. Returns the identifiers applied now.
     @discardableResult
     public func migrate(_ db: any Database) throws -> [String] {
+        let now = db.dialect == .sqlite
+            ? "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+            : #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
         try db.execute("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 identifier TEXT PRIMARY KEY,
                 checksum TEXT NOT NULL,
-                applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                applied_at TEXT NOT NULL DEFAULT (\(now))
             )
             """)
         let applied = try db.query("SELECT identifier, checksum FROM schema_migrations ORDER BY identifier") {
@@ -93,6 +96,8 @@ public struct Migrator: Sendable {
                     try db.run("INSERT INTO schema_migrations(identifier, checksum) VALUES (?, ?)", [.text(migration.identifier), .text(migration.checksum)])
                 }
             } catch let error as SQLiteError {
+                throw Failure(description: "migration \(migration.identifier) failed: \(error.message)")
+            } catch let error as PostgresError {
                 throw Failure(description: "migration \(migration.identifier) failed: \(error.message)")
             }
             done.append(migration.identifier)

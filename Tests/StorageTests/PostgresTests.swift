@@ -128,3 +128,44 @@ final class PostgresPoolTests {
         pool.close()
     }
 }
+
+/// The PostgreSQL migrations build the same schema as the SQLite ones: every
+/// table with the same columns, and the same migration identifiers.
+@Suite(.serialized, .enabled(if: PostgresServer.available, "needs PostgreSQL: apt-get install postgresql"))
+final class PostgresMigrationTests {
+    let server: PostgresServer
+
+    init() throws { server = try PostgresServer() }
+
+    static let migrations: String = {
+        var path = #filePath
+        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+        return path + "/Migrations"
+    }()
+
+    @Test func bothEnginesHaveTheSameTablesAndColumns() throws {
+        let sqlitePath = "/tmp/arbiter-parity-\(getpid()).sqlite"
+        defer { unlink(sqlitePath); unlink(sqlitePath + "-wal"); unlink(sqlitePath + "-shm") }
+        let sqlite = try SQLiteDatabase(path: sqlitePath)
+        let sqliteApplied = try Migrator(directory: Self.migrations).migrate(sqlite)
+        let postgres = try PostgresDatabase(url: try server.database("parity"))
+        let postgresApplied = try Migrator(directory: Self.migrations + "/postgres").migrate(postgres)
+        #expect(!sqliteApplied.isEmpty && sqliteApplied == postgresApplied)
+        var sqliteColumns: [String: [String]] = [:]
+        for table in try sqlite.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'", [], { $0.string(0) }) {
+            sqliteColumns[table] = try sqlite.query("SELECT name FROM pragma_table_info(?) ORDER BY name", [.text(table)]) { $0.string(0) }
+        }
+        var postgresColumns: [String: [String]] = [:]
+        for (table, column) in try postgres.query(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, column_name", [],
+            { ($0.string(0), $0.string(1)) }) {
+            postgresColumns[table, default: []].append(column)
+        }
+        #expect(sqliteColumns.keys.sorted() == postgresColumns.keys.sorted())
+        for table in sqliteColumns.keys.sorted() {
+            #expect(sqliteColumns[table] == postgresColumns[table]?.sorted(), "\(table)")
+        }
+        // Applying again is a no-op on both (checksums match).
+        #expect(try Migrator(directory: Self.migrations + "/postgres").migrate(postgres).isEmpty)
+    }
+}
