@@ -29,9 +29,9 @@ enum Dashboard {
             leases AS (
                 SELECT DISTINCT pair_id FROM assignments WHERE project_id = ?1 AND state = 'leased' AND expires_at > ?2)
             SELECT
-                coalesce(sum(coalesce(c.n, 0) >= p.wanted), 0),
-                coalesce(sum(coalesce(c.n, 0) < p.wanted AND (coalesce(c.n, 0) > 0 OR l.pair_id IS NOT NULL)), 0),
-                coalesce(sum(coalesce(c.n, 0) = 0 AND l.pair_id IS NULL), 0),
+                coalesce(sum(CASE WHEN coalesce(c.n, 0) >= p.wanted THEN 1 ELSE 0 END), 0),
+                coalesce(sum(CASE WHEN coalesce(c.n, 0) < p.wanted AND (coalesce(c.n, 0) > 0 OR l.pair_id IS NOT NULL) THEN 1 ELSE 0 END), 0),
+                coalesce(sum(CASE WHEN coalesce(c.n, 0) = 0 AND l.pair_id IS NULL THEN 1 ELSE 0 END), 0),
                 count(*)
             FROM visible_pairs p LEFT JOIN counts c ON c.pair_id = p.id LEFT JOIN leases l ON l.pair_id = p.id
             WHERE p.project_id = ?1 AND p.gold IS NULL
@@ -48,7 +48,7 @@ enum Dashboard {
         let perAnnotator = try db.query(
             """
             SELECT u.username, count(*) AS n, max(a.created_at) FROM annotations a JOIN users u ON u.id = a.user_id
-            WHERE a.project_id = ? GROUP BY a.user_id ORDER BY n DESC, u.username LIMIT 50
+            WHERE a.project_id = ? GROUP BY a.user_id, u.username ORDER BY n DESC, u.username LIMIT 50
             """, [id]) { (annotator: $0.string(0), judgements: $0.int(1), lastAt: $0.string(2)) }
         let gold = try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ? AND gold IS NOT NULL", [id]) { $0.int(0) } ?? 0
         let agreement = try AgreementService.agreement(db, projectID: project.id, bootstrap: 0)

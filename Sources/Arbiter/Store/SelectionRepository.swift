@@ -100,7 +100,9 @@ enum SelectionRepository {
         let fresh = "FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0"
         let freshCount = try db.queryFirst("SELECT count(*) \(fresh)", [project]) { $0.int(0) } ?? 0
         let stride = max(1, freshCount / max(1, sample))
-        var chosen = Set(try db.query("SELECT id \(fresh) AND (?2 = 1 OR abs(random()) % ?2 = 0)", [project, .int(Int64(stride))]) { $0.int64(0) })
+        // One in `stride`, drawn by the engine (SQLite's random() is an integer, PostgreSQL's a fraction).
+        let draw = db.dialect == .sqlite ? "abs(random()) % ?2 = 0" : "random() * ?2 < 1"
+        var chosen = Set(try db.query("SELECT id \(fresh) AND (?2 = 1 OR \(draw))", [project, .int(Int64(stride))]) { $0.int64(0) })
         chosen.formUnion(try db.query("SELECT id \(fresh) AND priority != 0", [project]) { $0.int64(0) })
         let text = try db.statement("SELECT response_a, response_b, priority FROM pairs WHERE id = ?")
         return try chosen.sorted().compactMap { id in

@@ -11,6 +11,11 @@ public struct User: Sendable, Equatable {
 
 /// Users and API tokens in SQL.
 public enum UserRepository {
+    /// A username compared without case, on the engine's index (`users_username`).
+    static func byName(_ db: any Database) -> String {
+        db.dialect == .sqlite ? "username = ? COLLATE NOCASE" : "lower(username) = lower(?)"
+    }
+
     /// Adds a user; a taken name (case-insensitive) is a ``ValidationError``.
     public static func add(_ db: any Database, username: String, role: Role, canLogIn: Bool = true) throws -> User {
         try validateUsername(username)
@@ -32,7 +37,7 @@ public enum UserRepository {
 
     /// The user with this name (case-insensitive).
     public static func find(_ db: any Database, username: String) throws -> User? {
-        try db.queryFirst("SELECT id, username, role, can_log_in, disabled FROM users WHERE username = ? COLLATE NOCASE", [.text(username)], decode)
+        try db.queryFirst("SELECT id, username, role, can_log_in, disabled FROM users WHERE \(byName(db))", [.text(username)], decode)
     }
 
     /// The user with this id.
@@ -42,7 +47,7 @@ public enum UserRepository {
 
     /// The rater named in an imported annotation, created (unable to log in) on first sight.
     public static func rater(_ db: any Database, username: String) throws -> Int {
-        if let id = try db.queryFirst("SELECT id FROM users WHERE username = ? COLLATE NOCASE", [.text(username)], { $0.int(0) }) {
+        if let id = try db.queryFirst("SELECT id FROM users WHERE \(byName(db))", [.text(username)], { $0.int(0) }) {
             return id
         }
         return try add(db, username: username, role: .annotator, canLogIn: false).id
@@ -137,7 +142,7 @@ extension UserRepository {
     /// The user and stored hash for a login attempt (nil if no such user).
     public static func credentials(_ db: any Database, username: String) throws -> (user: User, hash: String?)? {
         try db.queryFirst(
-            "SELECT id, username, role, can_log_in, disabled, password_hash FROM users WHERE username = ? COLLATE NOCASE",
+            "SELECT id, username, role, can_log_in, disabled, password_hash FROM users WHERE \(byName(db))",
             [.text(username)]) { (decode($0), $0.optionalString(5)) }
     }
 
