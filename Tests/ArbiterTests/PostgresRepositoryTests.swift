@@ -16,15 +16,9 @@ final class PostgresRepositoryTests {
 
     init() throws { server = try PostgresServer() }
 
-    static let migrations: String = {
-        var path = #filePath
-        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
-        return path + "/Migrations/postgres"
-    }()
-
     @Test func theAnnotationLoopsRepositoriesRunOnPostgres() throws {
         let db = try PostgresDatabase(url: try server.database("repositories"))
-        try Migrator(directory: Self.migrations).migrate(db)
+        try Migrator(directory: RepositoryPaths.postgresMigrations).migrate(db)
         let alice = try UserRepository.add(db, username: "Alice", role: .annotator)
         #expect(try UserRepository.find(db, username: "ALICE")?.id == alice.id)
         #expect(performing: { try UserRepository.add(db, username: "alice", role: .annotator) }, throws: { $0 is ValidationError })

@@ -137,19 +137,13 @@ final class PostgresMigrationTests {
 
     init() throws { server = try PostgresServer() }
 
-    static let migrations: String = {
-        var path = #filePath
-        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
-        return path + "/Migrations"
-    }()
-
     @Test func bothEnginesHaveTheSameTablesAndColumns() throws {
         let sqlitePath = "/tmp/arbiter-parity-\(getpid()).sqlite"
         defer { unlink(sqlitePath); unlink(sqlitePath + "-wal"); unlink(sqlitePath + "-shm") }
         let sqlite = try SQLiteDatabase(path: sqlitePath)
-        let sqliteApplied = try Migrator(directory: Self.migrations).migrate(sqlite)
+        let sqliteApplied = try Migrator(directory: RepositoryPaths.migrations).migrate(sqlite)
         let postgres = try PostgresDatabase(url: try server.database("parity"))
-        let postgresApplied = try Migrator(directory: Self.migrations + "/postgres").migrate(postgres)
+        let postgresApplied = try Migrator(directory: RepositoryPaths.postgresMigrations).migrate(postgres)
         #expect(!sqliteApplied.isEmpty && sqliteApplied == postgresApplied)
         var sqliteColumns: [String: [String]] = [:]
         for table in try sqlite.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'", [], { $0.string(0) }) {
@@ -166,6 +160,6 @@ final class PostgresMigrationTests {
             #expect(sqliteColumns[table] == postgresColumns[table]?.sorted(), "\(table)")
         }
         // Applying again is a no-op on both (checksums match).
-        #expect(try Migrator(directory: Self.migrations + "/postgres").migrate(postgres).isEmpty)
+        #expect(try Migrator(directory: RepositoryPaths.postgresMigrations).migrate(postgres).isEmpty)
     }
 }
