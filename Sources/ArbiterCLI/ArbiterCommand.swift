@@ -1,4 +1,6 @@
 import ArgumentParser
+import Glibc
+import Storage
 
 /// `arbiter`: the command line. Parsing and printing only; the work lives in the
 /// Arbiter module.
@@ -13,8 +15,17 @@ struct ArbiterCommand: AsyncParsableCommand {
 
 /// `--db` and `--migrations-dir`, shared by every command that opens the database.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "The SQLite database file.")
-    var db = "arbiter.sqlite"
+    @Option(name: .customLong("db"), help: ArgumentHelp("The database: a SQLite file, or postgres://user@host:port/dbname (default: $ARBITER_DATABASE_URL, else arbiter.sqlite).", valueName: "path-or-url"))
+    var explicitDatabase: String?
+
+    /// `--db`, else `ARBITER_DATABASE_URL`, else `arbiter.sqlite`.
+    var db: String {
+        if let explicitDatabase { return explicitDatabase }
+        if let variable = getenv("ARBITER_DATABASE_URL"), variable.pointee != 0 { return String(cString: variable) }
+        return "arbiter.sqlite"
+    }
+
+    var location: DatabaseLocation { DatabaseLocation(db) }
 
     @Option(name: .customLong("migrations-dir"), help: "Directory of SQL migrations (default: ./Migrations or next to the executable).")
     var migrationsDir: String?

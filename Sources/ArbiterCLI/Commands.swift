@@ -7,7 +7,7 @@ enum Commands {
     /// Opens and migrates the database, runs `body`, closes it.
     static func withDatabase<T>(_ options: DatabaseOptions, _ body: (any Database) throws -> T) throws -> T {
         let migrations = try Locations.migrationsDirectory(options.migrationsDir)
-        let db = try ArbiterStore.openConnection(path: options.db, migrationsDirectory: migrations)
+        let db = try ArbiterStore.openConnection(options.location, migrationsRoot: migrations)
         return try body(db)
     }
 

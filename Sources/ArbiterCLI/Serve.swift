@@ -75,7 +75,7 @@ struct Serve: AsyncParsableCommand {
         if let maxConnectionsPerAddress { configuration.http.maxConnectionsPerAddress = maxConnectionsPerAddress }
         configuration.http.trustedProxies = trustedProxies.compactMap { try? IPRange($0) }
         configuration.publicDirectory = publicDir
-        configuration.databasePath = database.db
+        configuration.database = database.db
         configuration.migrationsDirectory = database.migrationsDir
         if let tlsCert, let tlsKey { configuration.tls = (tlsCert, tlsKey) }
         defer { BufferedLogHandler.Sink.standardError.flush() }

@@ -12,8 +12,9 @@ import TestSupport
             .map { $0.hasPrefix("{") ? "1" : String($0) }.joined(separator: "/")
     }
 
-    @Test func everyRouteRefusesWhoItMust() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func everyRouteRefusesWhoItMust(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.project(pairs: 2)
         var tokens: [Role: String] = [:]
         for role in Role.allCases { tokens[role] = try await app.user("user-\(role.rawValue)", role: role) }
@@ -45,8 +46,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func theRouteTableMatchesTheRouter() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func theRouteTableMatchesTheRouter(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         for spec in app.app.routeTable {
             let response = try app.client().request("OPTIONS", path(spec.pattern))
             #expect(response.status == 405, "\(spec.pattern) is registered")
@@ -55,8 +57,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func annotatorsNeverSeeOtherRaters() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func annotatorsNeverSeeOtherRaters(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 3) { $0.overlap = 5 }
         try await app.seed { db in
             var reader = JSONLReader(bytes: Array(#"{"pair":"p0","annotator":"secret-rater","choice":"B","rationale":"hidden-rationale"}"#.utf8))
@@ -83,8 +86,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func hostileBodiesOnEveryJSONRouteGet4xx() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func hostileBodiesOnEveryJSONRouteGet4xx(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.project(pairs: 2)
         let admin = try await app.user("boss", role: .admin)
         let annotator = try await app.user("ann")
@@ -126,8 +130,9 @@ extension String {
 /// on the head, `100 Continue` comes after that check, and anonymous routes keep
 /// small limits.
 @Suite struct AuthenticationBeforeBodyTests {
-    @Test func anonymousUploadsAreRefusedBeforeTheBody() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func anonymousUploadsAreRefusedBeforeTheBody(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 0)
         let annotator = try await app.user("ann")
         let admin = try await app.user("boss", role: .admin)
@@ -155,8 +160,9 @@ extension String {
         await app.stop()
     }
 
-    @Test func anonymousRoutesTakeSmallBodies() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func anonymousRoutesTakeSmallBodies(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let big = try app.client().request("POST", "/api/login", headers: ["Content-Type": "application/json"],
                                            body: Array(repeating: UInt8(ascii: " "), count: 64 * 1024 + 1))
         #expect(big.status == 413)

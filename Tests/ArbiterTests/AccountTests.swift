@@ -69,8 +69,9 @@ extension RawClient.Response {
 }
 
 @Suite struct SessionTests {
-    @Test func loginSetsAStrictCookieAndCSRFGuardsWrites() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func loginSetsAStrictCookieAndCSRFGuardsWrites(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.person("ann")
         let login = try app.login("ann")
         #expect(login.status == 200)
@@ -103,8 +104,9 @@ extension RawClient.Response {
 
     /// Login CSRF: the cookie-setting routes take only declared JSON, and only from
     /// this site when the browser says where the request comes from.
-    @Test func cookieSettingRoutesRefuseFormsAndOtherSites() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func cookieSettingRoutesRefuseFormsAndOtherSites(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.person("ann")
         let body = JSONValue.object(["username": "ann", "password": "a long enough password"]).serialized()
         for path in ["/api/login", "/api/invites/accept", "/api/password-resets/accept"] {
@@ -155,8 +157,9 @@ extension RawClient.Response {
         await plain.stop()
     }
 
-    @Test func everyLoginGetsANewToken() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func everyLoginGetsANewToken(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.person("ann")
         let one = try app.login("ann").sessionCookie
         let two = try app.login("ann").sessionCookie
@@ -164,8 +167,9 @@ extension RawClient.Response {
         await app.stop()
     }
 
-    @Test func sessionsExpireWhenIdleAndAbsolutely() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func sessionsExpireWhenIdleAndAbsolutely(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.person("ann")
         let idle = try #require(app.login("ann").sessionCookie)
         app.clock.advance(seconds: 12 * 3600 + 60)
@@ -180,8 +184,9 @@ extension RawClient.Response {
         await app.stop()
     }
 
-    @Test func failuresLookTheSameAndAreThrottled() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func failuresLookTheSameAndAreThrottled(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.person("ann")
         let unknown = try app.login("nobody")
         let wrong = try app.login("ann", password: "not the password at all")
@@ -199,8 +204,9 @@ extension RawClient.Response {
         await app.stop()
     }
 
-    @Test func throttlingAlsoCountsPerAddress() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func throttlingAlsoCountsPerAddress(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.person("zed")
         for index in 0..<20 { _ = try app.login("user\(index)") }
         #expect(try app.login("zed").status == 429, "20 failures from this address, whatever the names")
@@ -209,8 +215,9 @@ extension RawClient.Response {
 
     /// 30 wrong passwords at once for one user from one address: only 5 reach scrypt
     /// (the rest are refused before it), and the refusals are one audit row.
-    @Test func concurrentGuessesAreCountedBeforeThePasswordCheck() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func concurrentGuessesAreCountedBeforeThePasswordCheck(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.person("ann")
         let statuses = Mutex<[Int]>([])
         let port = app.port
@@ -233,8 +240,9 @@ extension RawClient.Response {
 
     /// Failing on purpose from one address does not lock the owner out from another;
     /// only far more failures, from anywhere, lock the name itself.
-    @Test func theOwnerCanStillSignInFromElsewhere() throws {
-        let test = try TestDatabase()
+    @Test(arguments: TestEngine.all)
+    func theOwnerCanStillSignInFromElsewhere(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
         let now: Int64 = 1_800_000_000_000
         for _ in 0..<5 {
             guard case .allowed = try LoginThrottle.reserve(test.db, username: "Ann", address: "203.0.113.9", now: now) else { Issue.record("refused early"); return }
@@ -256,8 +264,9 @@ extension RawClient.Response {
         #expect(try test.count("SELECT count(*) FROM login_failures WHERE username = 'ann'") == 100)
     }
 
-    @Test func disabledUsersCannotSignInOrUseTokens() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func disabledUsersCannotSignInOrUseTokens(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let id = try await app.person("ann")
         let token = try await app.seed { db in try UserRepository.createToken(db, userID: id).token }
         let admin = try await app.user("boss", role: .admin)
@@ -286,8 +295,9 @@ extension RawClient.Response {
             body: JSONValue.object(["token": .string(token), "username": .string(username), "password": "a long enough password"]).serialized())
     }
 
-    @Test func anInviteIsSingleUseAndCarriesItsRole() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func anInviteIsSingleUseAndCarriesItsRole(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         let invite = try createInvite(app, admin: admin, role: "reviewer")
         let accepted = try accept(app, token: invite.token, username: "rita")
@@ -300,8 +310,9 @@ extension RawClient.Response {
         await app.stop()
     }
 
-    @Test func expiredAndRevokedInvitesFail() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func expiredAndRevokedInvitesFail(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         let expiring = try createInvite(app, admin: admin, hours: 1)
         let revoked = try createInvite(app, admin: admin)
@@ -320,8 +331,9 @@ extension RawClient.Response {
 
     /// Fake invite tokens are refused before scrypt, and a spray of them is throttled
     /// per address like sign-ins (20 at once: 5 refused as invalid, 15 throttled).
-    @Test func fakeTokensAreRefusedCheaplyAndThrottled() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func fakeTokensAreRefusedCheaplyAndThrottled(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         let real = try createInvite(app, admin: admin)
         let statuses = Mutex<[Int]>([])
@@ -339,8 +351,9 @@ extension RawClient.Response {
         await app.stop()
     }
 
-    @Test func weakPasswordsAndTakenNamesAreRefused() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func weakPasswordsAndTakenNamesAreRefused(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         let invite = try createInvite(app, admin: admin)
         let weak = try app.client().request(
@@ -354,8 +367,9 @@ extension RawClient.Response {
 }
 
 @Suite struct SecurityHeaderTests {
-    @Test func everyResponseCarriesThem() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func everyResponseCarriesThem(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let client = try app.client()
         for (method, path) in [("GET", "/healthz"), ("GET", "/"), ("GET", "/api/me"), ("GET", "/nope"), ("POST", "/healthz")] {
             let response = try client.request(method, path)
@@ -405,8 +419,9 @@ extension RawClient.Response {
             body: JSONValue.object(["token": .string(token), "password": .string(password)]).serialized())
     }
 
-    @Test func aResetLinkSetsThePasswordOnceAndEndsEverySession() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func aResetLinkSetsThePasswordOnceAndEndsEverySession(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         let ann = try await app.person("ann")
         let oldCookie = try #require(try app.login("ann").sessionCookie)
@@ -430,8 +445,9 @@ extension RawClient.Response {
         await app.stop()
     }
 
-    @Test func aNewLinkReplacesTheOldAndLinksExpire() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func aNewLinkReplacesTheOldAndLinksExpire(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         let ann = try await app.person("ann")
         let first = try #require(try JSONValue.parse(issue(app, admin: admin, userID: ann).body)["reset"]?["token"]?.stringValue)

@@ -20,8 +20,9 @@ import TestSupport
         try await app.count("SELECT wanted FROM pairs WHERE external_id = '\(pair)'")
     }
 
-    @Test func agreeingPairsStopEarlyAndOnlyContestedOnesGetMore() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func agreeingPairsStopEarlyAndOnlyContestedOnesGetMore(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 3) { settings in
             settings.overlap = 5
             settings.minOverlap = 2
@@ -65,8 +66,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func weightedPosteriorTrustsRatersItKnows() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func weightedPosteriorTrustsRatersItKnows(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 4) { settings in
             settings.overlap = 3
             settings.minOverlap = 1
@@ -99,8 +101,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func refreshedAccuraciesSettleOpenPairs() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func refreshedAccuraciesSettleOpenPairs(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 41) { settings in
             settings.overlap = 3
             settings.minOverlap = 1
@@ -125,8 +128,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func settingsAreValidatedWithFieldNames() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func settingsAreValidatedWithFieldNames(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         for (body, field) in [
             (#"{"name":"x","overlap":3,"min_overlap":4,"stop_agree":2}"#, "min_overlap"),
@@ -152,8 +156,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func activeSelectionOffersTheLeastCertainPairsFirst() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func activeSelectionOffersTheLeastCertainPairsFirst(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         // 40 judged pairs teach "helpful … beats rude …"; of the untouched ones, p40–p49
         // are of that kind (the model is sure) and p50–p59 are alike (it cannot tell).
         let project = try await app.seed { db in
@@ -213,8 +218,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func theSelectionModelRetrainsInTheBackground() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func theSelectionModelRetrainsInTheBackground(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 40) { settings in
             settings.overlap = 1
             settings.activeSelection = true

@@ -7,8 +7,9 @@ import TestSupport
 
 /// The API behind the admin pages: projects, tokens, dashboard, import reports.
 @Suite struct AdminAPITests {
-    @Test func projectsAreCreatedAndEditedWithFieldErrors() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func projectsAreCreatedAndEditedWithFieldErrors(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         let reviewer = try await app.user("rev", role: .reviewer)
         let created = try app.call("POST", "/api/projects", admin,
@@ -46,8 +47,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func tokensAreShownOnceAndRevoked() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func tokensAreShownOnceAndRevoked(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         _ = try await app.user("scripts", role: .reviewer)
         let created = try app.call("POST", "/api/tokens", admin, #"{"username":"scripts","label":"nightly"}"#)
@@ -70,8 +72,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func dashboardCountsPairsLeasesAndJudgements() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func dashboardCountsPairsLeasesAndJudgements(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 6) { $0.overlap = 2 }
         let admin = try await app.user("boss", role: .admin)
         let ann = try await app.user("ann")
@@ -97,8 +100,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func aRefusedImportReturnsItsWholeReport() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func aRefusedImportReturnsItsWholeReport(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 0)
         let admin = try await app.user("boss", role: .admin)
         let lines = (0..<30).map { index in
@@ -127,8 +131,9 @@ import TestSupport
         return old
     }
 
-    @Test func lastUsedIsWrittenAtMostOnceAMinute() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func lastUsedIsWrittenAtMostOnceAMinute(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let token = try await app.user("bot")
         let admin = try await app.user("boss", role: .admin)
         let sql = "SELECT t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = 'bot'"
@@ -156,8 +161,9 @@ import TestSupport
 /// Pair reports: one open per annotator and pair, capped, listed for admins with
 /// the pair's texts, resolvable.
 @Suite struct PairReportTests {
-    @Test func reportsAreLimitedListedAndResolved() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func reportsAreLimitedListedAndResolved(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 2)
         let ann = try await app.user("ann")
         let admin = try await app.user("boss", role: .admin)

@@ -6,8 +6,9 @@ import Testing
 import TestSupport
 
 @Suite struct AgreementRouteTests {
-    @Test func theReportUsesFirstJudgementsAndTheContractKeys() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func theReportUsesFirstJudgementsAndTheContractKeys(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 12)
         // Krippendorff-style data on A/B/tie/both_bad, plus a repeat that must not count.
         let table: [[String?]] = [
@@ -49,8 +50,9 @@ import TestSupport
 }
 
 @Suite struct RaterRouteTests {
-    @Test func aLeftClickerIsFlaggedWithEvidence() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func aLeftClickerIsFlaggedWithEvidence(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 120)
         // 8 careful raters, and one who always picks the side shown on the left.
         var lines: [String] = []

@@ -6,8 +6,9 @@ import TestSupport
 
 /// The annotation loop over real HTTP: next → submit, leases, overlap, idempotency.
 @Suite struct AnnotationLoopTests {
-    @Test func nextThenSubmitStoresTheCanonicalChoice() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func nextThenSubmitStoresTheCanonicalChoice(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 40)
         let token = try await app.user("ann")
         var sawSwapped = false
@@ -33,8 +34,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func askingAgainReturnsTheSameLease() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func askingAgainReturnsTheSameLease(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 5)
         let token = try await app.user("ann")
         let first = try app.next(token, project: project.id).1
@@ -43,8 +45,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func submitIsIdempotent() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func submitIsIdempotent(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 3)
         let token = try await app.user("ann")
         let id = try #require(app.next(token, project: project.id).1?["id"]?.intValue)
@@ -57,8 +60,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func overlapIsNeverExceededUnderConcurrency() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func overlapIsNeverExceededUnderConcurrency(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 10) { $0.overlap = 3 }
         var tokens: [String] = []
         for index in 0..<64 { tokens.append(try await app.user("ann\(index)")) }
@@ -82,8 +86,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func inProgressPairsAreFinishedFirst() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func inProgressPairsAreFinishedFirst(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 5) { $0.overlap = 2 }
         let one = try await app.user("one")
         let two = try await app.user("two")
@@ -93,8 +98,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func expiredLeasesAreReclaimedAndRefused() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func expiredLeasesAreReclaimedAndRefused(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 1) { $0.overlap = 1; $0.leaseTTLSeconds = 60 }
         let one = try await app.user("one")
         let two = try await app.user("two")
@@ -109,8 +115,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func otherPeoplesAssignmentsAndRolesAreRefused() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func otherPeoplesAssignmentsAndRolesAreRefused(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 2)
         let one = try await app.user("one")
         let two = try await app.user("two")
@@ -161,8 +168,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func goldAndRepeatsAreMixedIn() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func goldAndRepeatsAreMixedIn(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 30) { $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1 }
         try await app.seed { db in
             var reader = JSONLReader(bytes: Array((0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))
@@ -193,8 +201,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func importOverHTTP() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func importOverHTTP(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 0)
         let admin = try await app.user("boss", role: .admin)
         let annotator = try await app.user("ann")
@@ -222,8 +231,9 @@ import TestSupport
 
 /// Required questions and changing a judgement (undo) over real HTTP.
 @Suite struct RequiredAndRevisionTests {
-    @Test func requiredStrengthAndAspectsAreEnforced() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func requiredStrengthAndAspectsAreEnforced(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 2) {
             $0.strengthRequired = true
             $0.aspectsRequired = true
@@ -252,8 +262,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func aJudgementCanBeChangedWhileItsLeaseLastsAndHistoryIsKept() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func aJudgementCanBeChangedWhileItsLeaseLastsAndHistoryIsKept(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 2) { $0.leaseTTLSeconds = 600; $0.overlap = 1 }
         let token = try await app.user("ann")
         let assignment = try #require(app.next(token, project: project.id).1)
@@ -300,8 +311,9 @@ import TestSupport
         return value.typeName
     }
 
-    @Test func nextSubmitAndProgressLookTheSameForEveryKind() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func nextSubmitAndProgressLookTheSameForEveryKind(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 30) { $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1; $0.strengthEnabled = true }
         try await app.seed { db in
             var reader = JSONLReader(bytes: Array((0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))

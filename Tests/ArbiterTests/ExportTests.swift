@@ -121,8 +121,9 @@ import TestSupport
         #expect(check.stdout == "True\n", "\(check)")
     }
 
-    @Test func splitsAreSeededAndDisjoint() throws {
-        let test = try TestDatabase()
+    @Test(arguments: TestEngine.all)
+    func splitsAreSeededAndDisjoint(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
         let project = try test.project()
         _ = try test.importPairs((0..<200).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a","response_b":"b"}"# }, into: project)
         _ = try test.importAnnotations((0..<200).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"A"}"# }, into: project)
@@ -142,8 +143,9 @@ import TestSupport
 extension ExportTests {
     /// `--reward-model`: trains on the exported pairs, measures on the export's test
     /// split, and the manifest carries the metrics.
-    @Test func exportTrainsARewardModelOnWhatItWrote() throws {
-        let test = try TestDatabase()
+    @Test(arguments: TestEngine.all)
+    func exportTrainsARewardModelOnWhatItWrote(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
         let project = try test.project()
         let words = ["alpha", "beta", "gamma", "delta"]
         _ = try test.importPairs((0..<300).map { index in
@@ -177,8 +179,9 @@ extension ExportTests {
 }
 
 @Suite struct ExportRouteTests {
-    @Test func theAPIStreamsTheExportWithItsChecksum() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func theAPIStreamsTheExportWithItsChecksum(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 300)
         let lines = (0..<300).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"\#($0 % 3 == 0 ? "B" : "A")","strength":2}"# }
         try await app.seed { db in
@@ -249,8 +252,9 @@ extension ExportTests {
 @Suite struct RewardRouteTests {
     func json(_ response: RawClient.Response) throws -> JSONValue { try JSONValue.parse(response.body) }
 
-    @Test func trainsInTheBackgroundReportsProgressServesFilesAndScores() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func trainsInTheBackgroundReportsProgressServesFilesAndScores(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.seed { db in
             let project = try ProjectRepository.create(db, name: "reward", settings: ProjectSettings())
             let lines = (0..<400).map { index in
@@ -301,7 +305,7 @@ extension ExportTests {
         // Downloads are the files on disk, byte for byte; other names are 404.
         let model = try call("GET", "/exports/latest/files/model.safetensors", reviewer)
         #expect(model.status == 200)
-        let onDisk = try #require(fopen(app.directory.path + "/arbiter.sqlite.models/project-\(project.id)/model/model.safetensors", "rb"))
+        let onDisk = try #require(fopen(app.directory.path + "/models/project-\(project.id)/model/model.safetensors", "rb"))
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while case let count = fread(&chunk, 1, chunk.count, onDisk), count > 0 { bytes += chunk[0..<count] }
@@ -360,8 +364,9 @@ extension ExportTests {
 /// file and its manifest's agreement count the same judgements (before, the
 /// agreement was computed after the data was written, and saw more).
 @Suite struct ExportSnapshotTests {
-    @Test func anExportTakenDuringSubmitsIsOneSnapshot() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func anExportTakenDuringSubmitsIsOneSnapshot(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 3000) { $0.overlap = 1 }
         let admin = try await app.user("boss", role: .admin)
         var tokens: [String] = []
@@ -406,8 +411,9 @@ extension ExportTests {
 
 /// A format owns what the rest needs to know about it; the export page asks the server.
 @Suite struct ExportFormatTests {
-    @Test func theServerListsEveryFormatWithItsFacts() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func theServerListsEveryFormatWithItsFacts(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let reviewer = try await app.user("rev", role: .reviewer)
         let annotator = try await app.user("ann")
         let listed = try app.call("GET", "/api/export-formats", reviewer).json["formats"]?.arrayValue ?? []

@@ -8,8 +8,9 @@ import TestSupport
 /// `/healthz` requests are all answered while a 25 MB JSON body is being parsed.
 /// A test by order, not by clock.
 @Suite struct HeavyWorkTests {
-    @Test func healthzIsAnsweredWhileALargeBodyIsParsed() async throws {
-        let app = try TestApp(threads: 1)
+    @Test(arguments: TestEngine.all)
+    func healthzIsAnsweredWhileALargeBodyIsParsed(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine, threads: 1)
         let project = try await app.project(pairs: 1)
         let reviewer = try await app.user("rev", role: .reviewer)
         let item = #"{"response":"a fairly ordinary response text"},"#

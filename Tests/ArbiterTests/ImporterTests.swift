@@ -7,10 +7,12 @@ import TestSupport
 final class TestDatabase {
     let directory = TemporaryDirectory()
     let db: any Database
-    var path: String { directory.path + "/arbiter.sqlite" }
+    /// The SQLite file or the PostgreSQL URL.
+    let path: String
 
-    init() throws {
-        db = try ArbiterStore.openConnection(path: directory.path + "/arbiter.sqlite", migrationsDirectory: try Locations.migrationsDirectory(nil))
+    init(engine: TestEngine = .sqlite) throws {
+        path = try engine.freshDatabase(in: directory.path)
+        db = try ArbiterStore.openConnection(DatabaseLocation(path), migrationsRoot: try Locations.migrationsDirectory(nil))
     }
 
     func project(_ name: String = "p", _ configure: (inout ProjectSettings) -> Void = { _ in }) throws -> Project {
@@ -37,8 +39,9 @@ final class TestDatabase {
 }
 
 @Suite struct PairImporterTests {
-    @Test func importsEveryFormatAndDeduplicates() throws {
-        let test = try TestDatabase()
+    @Test(arguments: TestEngine.all)
+    func importsEveryFormatAndDeduplicates(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
         let project = try test.project()
         let report = try test.importPairs([
             #"{"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}"#,
@@ -58,8 +61,9 @@ final class TestDatabase {
         #expect(try test.count("SELECT count(*) FROM pairs WHERE external_id LIKE 'sha256:%'") == 2)
     }
 
-    @Test func aBadLineRefusesTheWholeImport() throws {
-        let test = try TestDatabase()
+    @Test(arguments: TestEngine.all)
+    func aBadLineRefusesTheWholeImport(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
         let project = try test.project()
         var lines = [#"{"id":"ok","prompt":"q","response_a":"a","response_b":"b"}"#]
         lines.append(#"{"id":"bad","prompt":"q","response_a":"a"}"#)
@@ -77,8 +81,9 @@ final class TestDatabase {
         #expect(try test.count("SELECT count(*) FROM pairs") == 0, "nothing written")
     }
 
-    @Test func skipInvalidImportsTheGoodLines() throws {
-        let test = try TestDatabase()
+    @Test(arguments: TestEngine.all)
+    func skipInvalidImportsTheGoodLines(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
         let project = try test.project()
         let report = try test.importPairs([
             #"{"id":"ok","prompt":"q","response_a":"a","response_b":"b"}"#, #"{"id":"bad"}"#,
@@ -89,8 +94,9 @@ final class TestDatabase {
         #expect(try test.count("SELECT count(*) FROM pairs") == 2)
     }
 
-    @Test func dryRunWritesNothing() throws {
-        let test = try TestDatabase()
+    @Test(arguments: TestEngine.all)
+    func dryRunWritesNothing(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
         let project = try test.project()
         let report = try test.importPairs([#"{"id":"ok","prompt":"q","response_a":"a","response_b":"b"}"#], into: project) { $0.dryRun = true }
         #expect(report.imported == 1)
@@ -98,8 +104,9 @@ final class TestDatabase {
         #expect(try test.count("SELECT count(*) FROM pairs") == 0)
     }
 
-    @Test func reusedIdWithOtherContentIsAnError() throws {
-        let test = try TestDatabase()
+    @Test(arguments: TestEngine.all)
+    func reusedIdWithOtherContentIsAnError(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
         let project = try test.project()
         _ = try test.importPairs([#"{"id":"p1","prompt":"q","response_a":"a","response_b":"b"}"#], into: project)
         #expect(throws: ImportRefused.self) {
@@ -110,8 +117,9 @@ final class TestDatabase {
 }
 
 @Suite struct AnnotationImporterTests {
-    @Test func importsJudgementsCreatesRatersAndMarksRepeats() throws {
-        let test = try TestDatabase()
+    @Test(arguments: TestEngine.all)
+    func importsJudgementsCreatesRatersAndMarksRepeats(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
         let project = try test.project { $0.aspects = ["helpfulness"] }
         _ = try test.importPairs([
             #"{"id":"p1","prompt":"q","response_a":"a","response_b":"b"}"#, #"{"id":"p2","prompt":"q2","response_a":"a","response_b":"b"}"#,

@@ -7,8 +7,9 @@ import TestSupport
 
 /// `/readyz`, `/metrics` (Prometheus text, checked by the reference parser) and JSON logs.
 @Suite struct ObservabilityTests {
-    @Test func readyzAndMetrics() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func readyzAndMetrics(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 5)
         let admin = try await app.user("boss", role: .admin)
         let ann = try await app.user("ann")

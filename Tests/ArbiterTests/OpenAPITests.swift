@@ -9,8 +9,9 @@ import TestSupport
 /// (PyPI) fuzzes the live server from it: no 500s, no undocumented status codes,
 /// content types or shapes.
 @Suite struct OpenAPITests {
-    @Test func theDocumentListsExactlyTheRoutesServed() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func theDocumentListsExactlyTheRoutesServed(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let token = try await app.user("ann")
         let response = try app.client().request("GET", "/api/openapi.json", headers: ["Authorization": "Bearer \(token)"])
         #expect(response.status == 200)

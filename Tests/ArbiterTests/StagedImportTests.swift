@@ -15,8 +15,9 @@ import TestSupport
 
     /// Judged by order, not by clock: judgements answered after the import began
     /// staging and before its response arrived.
-    @Test func annotatorsKeepGoingDuringA200000PairImport() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func annotatorsKeepGoingDuringA200000PairImport(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 40) { $0.overlap = 1 }
         let admin = try await app.user("boss", role: .admin)
         let annotator = try await app.user("ann")
@@ -71,8 +72,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func aRefusedOrDryRunStagedImportLeavesNothing() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func aRefusedOrDryRunStagedImportLeavesNothing(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 2)
         let admin = try await app.user("boss", role: .admin)
         var lines = (0..<1_200).map { #"{"id":"n\#($0)","prompt":"q\#($0)","response_a":"a","response_b":"b"}"# }
@@ -94,8 +96,9 @@ import TestSupport
         await app.stop()
     }
 
-    @Test func oneImportAtATimeAndAbandonedStagingIsDiscarded() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func oneImportAtATimeAndAbandonedStagingIsDiscarded(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 1)
         let admin = try await app.user("boss", role: .admin)
         // A server that stopped midway left an import staging, with one row.

@@ -20,12 +20,17 @@ final class TestApp: Sendable {
         func advance(seconds: Int64) { now.add(seconds * 1000, ordering: .relaxed) }
     }
 
-    init(threads: Int = 2, _ configure: (inout App.Configuration) -> Void = { _ in }) throws {
+    /// The database: a SQLite file or a PostgreSQL URL.
+    let database: String
+
+    init(engine: TestEngine = .sqlite, threads: Int = 2, _ configure: (inout App.Configuration) -> Void = { _ in }) throws {
         var configuration = App.Configuration()
         configuration.http.port = 0
         configuration.http.eventLoops = threads
         configuration.http.accessLog = false
-        configuration.databasePath = directory.path + "/arbiter.sqlite"
+        database = try engine.freshDatabase(in: directory.path)
+        configuration.database = database
+        configuration.modelsDirectory = directory.path + "/models"
         let clock = self.clock
         configuration.now = { clock.now.load(ordering: .relaxed) }
         configure(&configuration)
@@ -68,6 +73,14 @@ final class TestApp: Sendable {
 
     func client() throws -> RawClient { try RawClient(port: port) }
 
+    /// A connection of the test's own to the app's database, for looking behind the API.
+    func inspect() throws -> any Database {
+        switch DatabaseLocation(database) {
+        case .sqlite(let path): return try SQLiteDatabase(path: path, mode: .reader)
+        case .postgres(let url): return try PostgresDatabase(url: url)
+        }
+    }
+
     /// `GET /api/projects/{id}/next` → (status, assignment JSON).
     /// The server never tells the annotator the pair or the kind; tests learn them
     /// from the database and add them as `pair_id` and `kind` (test-side only).
@@ -76,8 +89,7 @@ final class TestApp: Sendable {
         guard !response.body.isEmpty, var assignment = try JSONValue.parse(response.body)["assignment"]?.objectValue,
               let id = assignment["id"]?.intValue else { return (response.status, nil) }
         #expect(Set(assignment.keys) == ["id", "expires_at", "prompt", "left", "right"], "the annotator's view: \(assignment.keys)")
-        let database = try SQLiteDatabase(path: directory.path + "/arbiter.sqlite", mode: .reader)
-        let facts = try database.queryFirst(
+        let facts = try inspect().queryFirst(
             "SELECT p.external_id, a.kind FROM assignments a JOIN pairs p ON p.id = a.pair_id WHERE a.id = ?", [.int(id)]) {
             ($0.string(0), $0.string(1))
         }

@@ -1,11 +1,13 @@
 import Glibc
+import Synchronization
 
 /// A throw-away PostgreSQL for one test suite: `initdb` into a temporary
 /// directory and `postgres` on a free port of 127.0.0.1, from Debian's `postgresql`
 /// package, the way the browser tests start Chromium. As root (CI), both run as
 /// the `postgres` user (PostgreSQL refuses to run as root). Without the package,
 /// suites using it are skipped with ``unavailableReason``.
-public final class PostgresServer {
+public final class PostgresServer: @unchecked Sendable {
+    // @unchecked Sendable: immutable after init; the process handle is only signalled.
     /// `postgres://arbiter@127.0.0.1:PORT/postgres`.
     public let url: String
     public let port: Int
@@ -56,12 +58,33 @@ public final class PostgresServer {
         let created = try CommandRunner.run(initdb, initArguments)
         guard created.status == 0 else { throw ServerProcess.Failure(description: "initdb failed: \(created)") }
         port = WebDriver.freePort()
-        let (postgres, arguments) = command([bin + "/postgres", "-D", directory + "/data", "-p", String(port), "-k", directory,
-                                             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
-                                             "-c", "max_connections=200"])
-        process = try ServerProcess(executable: postgres, arguments)
+        // A watchdog shell stops the server and removes its files once this test
+        // process is gone, even if it crashed (a static shared server has no deinit).
+        let server = ([bin + "/postgres", "-D", directory + "/data", "-p", String(port), "-k", directory,
+                       "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+                       "-c", "max_connections=300", "-c", "synchronous_commit=off"]).map { "'\($0)'" }.joined(separator: " ")
+        let watchdog = "\(server) & pg=$!; while [ -d /proc/\(getpid()) ] && kill -0 $pg 2>/dev/null; do sleep 1; done; "
+            + "kill -QUIT $pg 2>/dev/null; wait $pg; rm -rf '\(directory)/data'"
+        let (shell, arguments) = command(["/bin/sh", "-c", watchdog])
+        process = try ServerProcess(executable: shell, arguments)
         try process.waitForLine { $0.contains("ready to accept connections") }
         url = "postgres://arbiter@127.0.0.1:\(port)/postgres"
+    }
+
+    /// One server for the whole test process, started on first use (nil with the
+    /// reason when it cannot start).
+    public static let shared: Result<PostgresServer, ServerProcess.Failure> = {
+        do { return .success(try PostgresServer()) } catch let error as ServerProcess.Failure { return .failure(error) } catch {
+            return .failure(ServerProcess.Failure(description: "\(error)"))
+        }
+    }()
+
+    private static let counter = Atomic<Int>(0)
+
+    /// A fresh database on the shared server: its URL.
+    public static func freshDatabase() throws -> String {
+        let server = try shared.get()
+        return try server.database("t\(getpid())_\(counter.add(1, ordering: .relaxed).newValue)")
     }
 
     /// A fresh database on this server, for one test: its URL.

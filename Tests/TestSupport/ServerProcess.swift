@@ -8,7 +8,7 @@ public final class ServerProcess {
     private let stderrFD: Int32
     public private(set) var output = ""
 
-    public struct Failure: Error, CustomStringConvertible {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
         public init(description: String) { self.description = description }
     }

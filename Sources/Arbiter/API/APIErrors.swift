@@ -1,6 +1,6 @@
 public import HTTPServer
 import JSON
-import Storage
+public import Storage
 
 extension ValidationError: HTTPResponseError {
     public var status: HTTPStatus { .badRequest }
@@ -130,4 +130,12 @@ enum Workers {
     static let heavy = ThreadPool(name: "heavy", threads: 2)
     /// Parsing uploads: one thread, niced by ``ImportService`` (an upload takes spare CPU only).
     static let importing = ThreadPool(name: "import", threads: 1)
+}
+
+extension DatabaseUnavailable: HTTPResponseError {
+    // The server's own message (host names, addresses) stays in the log.
+    public var status: HTTPStatus { .serviceUnavailable }
+    public var code: String { "database_unavailable" }
+    public var message: String { "the database cannot be reached; nothing was changed by this request, try again shortly" }
+    public var headers: HTTPHeaders { ["Retry-After": "1"] }
 }

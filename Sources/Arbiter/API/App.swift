@@ -7,7 +7,7 @@ public import Logging
 ///
 /// ```swift
 /// var configuration = App.Configuration()
-/// configuration.databasePath = "arbiter.sqlite"
+/// configuration.database = "arbiter.sqlite"   // or "postgres://arbiter@db/arbiter"
 /// let app = try App(configuration: configuration)
 /// try await app.run()
 /// ```
@@ -16,15 +16,17 @@ public struct App: Sendable {
     public struct Configuration: Sendable {
         /// HTTP limits, address and port.
         public var http = Server.Configuration()
-        /// The SQLite file. Default `./arbiter.sqlite`.
-        public var databasePath = "arbiter.sqlite"
+        /// The database: a SQLite file (default `./arbiter.sqlite`) or a
+        /// `postgres://` URL (see ``DatabaseLocation``).
+        public var database = "arbiter.sqlite"
         /// The static UI directory; nil looks for `Public/` (see ``Locations``).
         public var publicDirectory: String?
         /// The SQL migrations; nil looks for `Migrations/`.
         public var migrationsDirectory: String?
         /// Certificate and key (PEM files) to serve HTTPS; nil serves plain HTTP.
         public var tls: (certificate: String, key: String)?
-        /// Where reward-model jobs keep their exports and models; nil: `DATABASE.models/`.
+        /// Where reward-model jobs keep their exports and models; nil: `DATABASE.models/`
+        /// next to a SQLite file, `./arbiter.models/` with PostgreSQL.
         public var modelsDirectory: String?
         /// Where streamed exports are staged (removed once sent or abandoned); nil: `$TMPDIR` or `/tmp`.
         public var temporaryDirectory: String?
@@ -51,7 +53,8 @@ public struct App: Sendable {
         self.configuration = configuration
         let migrations = try Locations.migrationsDirectory(configuration.migrationsDirectory)
         let metrics = ArbiterMetrics()
-        store = try ArbiterStore(path: configuration.databasePath, migrationsDirectory: migrations,
+        let location = DatabaseLocation(configuration.database)
+        store = try ArbiterStore(location: location, migrationsRoot: migrations,
                                  commitObserver: CommitObserver { batch in metrics.committed(batch: batch) })
         var router = Router()
         HealthRoutes.register(on: &router)
@@ -68,7 +71,12 @@ public struct App: Sendable {
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
         ReportRoutes(store: store, now: now).register(on: &api)
-        let jobs = RewardJobs(root: configuration.modelsDirectory ?? configuration.databasePath + ".models", store: store)
+        let modelsDirectory: String
+        switch location {
+        case .sqlite(let path): modelsDirectory = configuration.modelsDirectory ?? path + ".models"
+        case .postgres: modelsDirectory = configuration.modelsDirectory ?? "arbiter.models"
+        }
+        let jobs = RewardJobs(root: modelsDirectory, store: store)
         let exports = ExportService(store: store, jobs: jobs, now: now, temporaryRoot: configuration.temporaryDirectory ?? TemporaryExport.defaultRoot)
         ExportRoutes(service: exports).register(on: &api)
         RewardRoutes(service: exports, jobs: jobs).register(on: &api)

@@ -36,6 +36,7 @@ public enum LoginThrottle {
     public static func reserve(_ db: any Database, username: String, address: String, now: Int64, limits: Limits = limits) throws -> Verdict {
         let since = now - window
         let key = username.lowercased()
+        try RowLocks.signIn(db, username: key, address: address)
         var waits: [Int64] = []
         for (scope, limit) in [(LoginFailures.Scope.userAndAddress, limits.perUserAndAddress), (.address, limits.perAddress), (.user, limits.perUser)] {
             // The oldest of the newest `limit` attempts: when it leaves the window, one more may try.
@@ -67,6 +68,7 @@ public enum LoginThrottle {
     /// writes `login_throttled`, later ones count into its `attempts`.
     public static func auditThrottled(_ db: any Database, username: String, address: String, now: Int64) throws {
         let target = username.lowercased()
+        try RowLocks.signIn(db, username: target, address: address)
         if let row = try Audit.latest(db, action: "login_throttled", target: target, address: address, since: now - window) {
             let attempts = ((try? JSONValue.parse(row.details))?["attempts"]?.stringValue.flatMap { Int($0) } ?? 1) + 1
             try Audit.replaceDetails(db, id: row.id, details: JSONObjectText(["attempts": "\(attempts)"]))

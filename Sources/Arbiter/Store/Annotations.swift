@@ -132,11 +132,16 @@ public enum Annotations {
     public static func submit(
         _ db: any Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
     ) throws -> (annotation: Annotation, replayed: Bool, projectID: Int) {
+        try RowLocks.annotator(db, userID: userID)
         let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
         if row.state == "completed", let existing = try find(db, assignmentID: assignmentID) {
             return (existing, true, row.project)
         }
         guard row.state == "leased", row.expires > now else { throw Refusal.expired }
+        // Still leased once the row is ours: another annotator's `next` may have
+        // reclaimed it as expired (its clock a little ahead) on another node.
+        guard try db.run("UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ? AND state = 'leased'",
+                         [.int(now), .int(Int64(assignmentID))]) == 1 else { throw Refusal.expired }
         let project = try check(db, submission, projectID: row.project)
         let (choice, aspects) = canonical(submission, shownSwapped: row.swapped)
         let createdAt = Clock.iso8601(milliseconds: now)
@@ -151,7 +156,6 @@ public enum Annotations {
                 .text(choice.rawValue), SQLValue(submission.strength), SQLValue(aspects.map { JSONValue.object($0).jsonText }),
                 SQLValue(submission.rationale), SQLValue(row.swapped), SQLValue(submission.durationMilliseconds), .text(createdAt),
             ])
-        try db.run("UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ?", [.int(now), .int(Int64(assignmentID))])
         if row.kind == AssignmentKind.normal.rawValue { try PairDemand.settle(db, project: project, pairID: row.pair) }
         guard let annotation = try find(db, assignmentID: assignmentID) else { throw Refusal.noSuchAssignment }
         return (annotation, false, row.project)
@@ -196,6 +200,7 @@ public enum Annotations {
     public static func revise(
         _ db: any Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
     ) throws -> (annotation: Annotation, changed: Bool, projectID: Int) {
+        try RowLocks.annotator(db, userID: userID)
         let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
         guard row.state == "completed", let current = try find(db, assignmentID: assignmentID) else { throw Refusal.notJudged }
         guard row.expires > now else { throw Refusal.tooLateToChange }

@@ -2,24 +2,53 @@ import CLinux
 import Glibc
 public import Storage
 
-/// The application's database: a migrated connection pool. Services reach it only
-/// through ``ConnectionPool`` and ``Database``, so another engine can stand here.
+/// The application's database: a migrated connection pool over SQLite (a file,
+/// the default) or PostgreSQL (a server several nodes share). Services reach it
+/// only through ``ConnectionPool`` and ``Database``, so neither engine shows above
+/// the repositories.
 public final class ArbiterStore: Sendable {
-    /// Group-committing writer and snapshot readers.
+    /// Group-committing writer and snapshot readers (SQLite), or a pool of
+    /// connections each running its own transactions (PostgreSQL).
     public let pool: any ConnectionPool
+    /// Where the data lives.
+    public let location: DatabaseLocation
 
-    /// Opens (creating and migrating) the database at `path`.
-    public init(path: String, migrationsDirectory: String, readers: Int = 4, commitObserver: CommitObserver? = nil) throws {
-        let migrator = try Migrator(directory: migrationsDirectory)
-        pool = try DatabasePool(path: path, readers: readers, commitObserver: commitObserver) { db in try migrator.migrate(db) }
+    /// Connections a PostgreSQL pool opens per node.
+    public static let postgresConnections = 8
+
+    /// Opens (creating and migrating) the database; `migrationsRoot` is the
+    /// `Migrations/` directory (each engine's files are found inside it).
+    public init(location: DatabaseLocation, migrationsRoot: String, readers: Int = 4, commitObserver: CommitObserver? = nil) throws {
+        self.location = location
+        let migrator = try Migrator(directory: location.migrations(in: migrationsRoot))
+        switch location {
+        case .sqlite(let path):
+            pool = try DatabasePool(path: path, readers: readers, commitObserver: commitObserver) { db in try migrator.migrate(db) }
+        case .postgres(let url):
+            pool = try PostgresPool(url: url, connections: Self.postgresConnections) { db in try migrator.migrate(db) }
+        }
+    }
+
+    /// Opens the SQLite file at `path`.
+    public convenience init(path: String, migrationsDirectory: String, readers: Int = 4, commitObserver: CommitObserver? = nil) throws {
+        try self.init(location: .sqlite(path: path), migrationsRoot: migrationsDirectory, readers: readers, commitObserver: commitObserver)
     }
 
     /// One migrated connection, for command-line work.
-    public static func openConnection(path: String, migrationsDirectory: String) throws -> any Database {
-        let migrator = try Migrator(directory: migrationsDirectory)
-        let db = try SQLiteDatabase(path: path)
+    public static func openConnection(_ location: DatabaseLocation, migrationsRoot: String) throws -> any Database {
+        let migrator = try Migrator(directory: location.migrations(in: migrationsRoot))
+        let db: any Database
+        switch location {
+        case .sqlite(let path): db = try SQLiteDatabase(path: path)
+        case .postgres(let url): db = try PostgresDatabase(url: url)
+        }
         try migrator.migrate(db)
         return db
+    }
+
+    /// One migrated connection to the SQLite file at `path`.
+    public static func openConnection(path: String, migrationsDirectory: String) throws -> any Database {
+        try openConnection(.sqlite(path: path), migrationsRoot: migrationsDirectory)
     }
 
     public func close() { pool.close() }

@@ -36,6 +36,7 @@ public enum Assignments {
     ) throws -> Assignment? {
         let projectID = SQLValue.int(Int64(project.id))
         let user = SQLValue.int(Int64(userID))
+        try RowLocks.annotator(db, userID: userID)
         // > Asking again returns the same live lease.
         if let live = try db.queryFirst(
             "SELECT id FROM assignments WHERE user_id = ? AND project_id = ? AND state = 'leased' AND expires_at > ? ORDER BY id LIMIT 1",
@@ -44,6 +45,34 @@ public enum Assignments {
         }
         try reclaimExpired(db, now: now)
 
+        // Another node may take a pair's last slot between choosing it and claiming
+        // it; then choose again (SQLite's single writer never gets here twice).
+        for _ in 0..<Self.claimAttempts {
+            guard let choice = try choose(db, project: project, projectID: projectID, user: user, random: &random) else { return nil }
+            if choice.kind == .normal {
+                let claimed = try db.run("UPDATE pairs SET active_count = active_count + 1 WHERE id = ? AND active_count < wanted", [.int(choice.pairID)])
+                if claimed == 0 { continue }
+            }
+            let expires = now + Int64(project.settings.leaseTTLSeconds) * 1000
+            let id = try db.insert(
+                """
+                INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at, selection)
+                VALUES (?, ?, ?, ?, ?, 'leased', ?, ?, ?)
+                """,
+                [projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(choice.swapped), .int(now), .int(expires),
+                 SQLValue(choice.selection)])
+            return try load(db, assignmentID: Int(id))
+        }
+        return nil
+    }
+
+    /// Tries at claiming a chosen pair before answering "nothing left for now".
+    static let claimAttempts = 8
+
+    /// The pair to lease next, with its kind, side order and how it was selected.
+    static func choose(
+        _ db: any Database, project: Project, projectID: SQLValue, user: SQLValue, random: inout some RandomNumberGenerator
+    ) throws -> (pairID: Int64, kind: AssignmentKind, swapped: Bool, selection: String?)? {
         let roll = Double.random(in: 0..<1, using: &random)
         var choice: (pairID: Int64, kind: AssignmentKind, swapped: Bool, selection: String?)?
         if roll < project.settings.goldRate {
@@ -71,19 +100,7 @@ public enum Assignments {
         if choice == nil && project.settings.goldRate > 0 {
             choice = try goldPair(db, projectID: projectID, user: user).map { ($0, .gold, Bool.random(using: &random), nil) }
         }
-        guard let choice else { return nil }
-        let expires = now + Int64(project.settings.leaseTTLSeconds) * 1000
-        let id = try db.insert(
-            """
-            INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at, selection)
-            VALUES (?, ?, ?, ?, ?, 'leased', ?, ?, ?)
-            """,
-            [projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(choice.swapped), .int(now), .int(expires),
-             SQLValue(choice.selection)])
-        if choice.kind == .normal {
-            try db.run("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?", [.int(choice.pairID)])
-        }
-        return try load(db, assignmentID: Int(id))
+        return choice
     }
 
     /// The next pair that still wants judgements and that this user has neither

@@ -11,6 +11,8 @@ public enum PairDemand {
     public static func settle(_ db: any Database, project: Project, pairID: Int64) throws {
         let rule = project.settings.overlapRule
         guard rule.isAdaptive else { return }  // fixed: `wanted` is the overlap already
+        // Two judgements of one pair committing at once must not each decide without the other's vote.
+        try RowLocks.pair(db, pairID: pairID)
         let votes = try db.query(
             """
             SELECT n.choice, coalesce(r.accuracy, ?) FROM annotations n

@@ -126,7 +126,7 @@ enum SelectionRepository {
             """
             INSERT INTO selection_models (project_id, judgements, retrains, trained_pairs, scored_pairs, trained_at)
             VALUES (?, ?, 1, ?, ?, ?)
-            ON CONFLICT (project_id) DO UPDATE SET judgements = excluded.judgements, retrains = retrains + 1,
+            ON CONFLICT (project_id) DO UPDATE SET judgements = excluded.judgements, retrains = selection_models.retrains + 1,
                 trained_pairs = excluded.trained_pairs, scored_pairs = excluded.scored_pairs, trained_at = excluded.trained_at
             """, [.int(Int64(projectID)), .int(Int64(judgements)), .int(Int64(trainedPairs)), .int(Int64(scoredPairs)),
                   .text(Clock.iso8601(milliseconds: at))])

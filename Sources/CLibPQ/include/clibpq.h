@@ -28,6 +28,8 @@ PGconn *clibpq_connectdb(const char *conninfo);
 int clibpq_status(const PGconn *conn);
 const char *clibpq_error_message(const PGconn *conn);
 void clibpq_finish(PGconn *conn);
+/* Closes and reopens the connection with the same parameters (after the server restarted). */
+void clibpq_reset(PGconn *conn);
 int clibpq_transaction_status(const PGconn *conn);
 
 PGresult *clibpq_exec(PGconn *conn, const char *query);

@@ -22,7 +22,7 @@ public final class PostgresDatabase: Database {
         guard clibpq_load(&reason, reason.count) == 0 else {
             throw PostgresError(sqlState: "", message: String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), sql: nil)
         }
-        guard let connection = clibpq_connectdb(url) else {
+        guard let connection = clibpq_connectdb(Self.withDefaults(url)) else {
             throw PostgresError(sqlState: "", message: "out of memory connecting", sql: nil)
         }
         guard clibpq_status(connection) == Int32(CLIBPQ_CONNECTION_OK) else {
@@ -31,8 +31,35 @@ public final class PostgresDatabase: Database {
             throw PostgresError(sqlState: "", message: message, sql: nil)
         }
         self.connection = connection
-        // Times and text as the schema expects them, whatever the server's defaults.
+        try configureSession()
+    }
+
+    /// Times and text as the schema expects them, whatever the server's defaults.
+    private func configureSession() throws {
         try execute("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'")
+    }
+
+    /// Whether the connection is up (false once the server restarted or the network broke).
+    public var isConnected: Bool { clibpq_status(connection) == Int32(CLIBPQ_CONNECTION_OK) }
+
+    /// Reconnects a broken connection with the same parameters (statements are
+    /// prepared again as they are used); throws ``DatabaseUnavailable`` while the
+    /// server cannot be reached. A working connection is left alone.
+    public func reconnectIfNeeded() throws {
+        guard !isConnected else { return }
+        cache.removeAll()
+        clibpq_reset(connection)
+        guard isConnected else {
+            throw DatabaseUnavailable(message: String(cString: clibpq_error_message(connection)).trimmingNewlines())
+        }
+        try configureSession()
+    }
+
+    /// A URL without its own `connect_timeout` gets 5 s, so that reconnecting to an
+    /// unreachable server fails instead of hanging a pool thread.
+    static func withDefaults(_ url: String) -> String {
+        guard !url.contains("connect_timeout=") else { return url }
+        return url + (url.contains("?") ? "&" : "?") + "connect_timeout=5"
     }
 
     deinit {
@@ -140,13 +167,17 @@ public final class PostgresDatabase: Database {
     /// Throws for a failed result (or none), with its SQLSTATE.
     func check(_ result: OpaquePointer?, sql: String) throws {
         guard let result else {
-            throw PostgresError(sqlState: "", message: String(cString: clibpq_error_message(connection)).trimmingNewlines(), sql: sql)
+            let message = String(cString: clibpq_error_message(connection)).trimmingNewlines()
+            if !isConnected { throw DatabaseUnavailable(message: message) }
+            throw PostgresError(sqlState: "", message: message, sql: sql)
         }
         let status = clibpq_result_status(result)
         guard status == Int32(CLIBPQ_PGRES_COMMAND_OK) || status == Int32(CLIBPQ_PGRES_TUPLES_OK) || status == Int32(CLIBPQ_PGRES_EMPTY_QUERY) else {
             let state = clibpq_result_error_field(result, Int32(CLIBPQ_DIAG_SQLSTATE)).map { String(cString: $0) } ?? ""
-            let message = clibpq_result_error_message(result).map { String(cString: $0) } ?? "failed"
-            throw PostgresError(sqlState: state, message: message.trimmingNewlines(), sql: sql)
+            let message = (clibpq_result_error_message(result).map { String(cString: $0) } ?? "failed").trimmingNewlines()
+            // The server went away (restart, failover, network): not the statement's fault.
+            if !isConnected || state.hasPrefix("08") || state.hasPrefix("57P") { throw DatabaseUnavailable(message: message) }
+            throw PostgresError(sqlState: state, message: message, sql: sql)
         }
     }
 

@@ -18,3 +18,12 @@ public struct PostgresError: DatabaseError, CustomStringConvertible, Sendable {
         return text
     }
 }
+
+/// The database server cannot be reached right now (it is restarting, failing
+/// over, or the network broke): whatever was being done was not committed, and
+/// the same request may succeed once it is back. HTTP answers 503.
+public struct DatabaseUnavailable: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { "the database is unavailable: \(message)" }
+}

@@ -51,7 +51,13 @@ public final class PostgresPool: ConnectionPool {
     private func submit<T: Sendable>(_ body: @escaping @Sendable (PostgresDatabase) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let job = Job { db in
-                do { continuation.resume(returning: try body(db)) } catch { continuation.resume(throwing: error) }
+                do {
+                    // After a server restart the connection comes back here, or the job fails as unavailable.
+                    try db.reconnectIfNeeded()
+                    continuation.resume(returning: try body(db))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
             }
             if !jobs.push(job) { continuation.resume(throwing: PoolClosedError()) }
         }
