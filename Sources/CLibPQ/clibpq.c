@@ -10,6 +10,7 @@ static struct {
     char *(*PQerrorMessage)(const PGconn *);
     void (*PQfinish)(PGconn *);
     void (*PQreset)(PGconn *);
+    unsigned int (*PQftype)(const PGresult *, int);
     int (*PQtransactionStatus)(const PGconn *);
     PGresult *(*PQexec)(PGconn *, const char *);
     PGresult *(*PQprepare)(PGconn *, const char *, const char *, int, const unsigned int *);
@@ -46,7 +47,7 @@ static void load(void) {
                  "cannot load libpq.so.5 (install Debian's libpq5 to use a postgres:// database): %s", dlerror());
         return;
     }
-    LOAD(PQconnectdb); LOAD(PQstatus); LOAD(PQerrorMessage); LOAD(PQfinish); LOAD(PQreset); LOAD(PQtransactionStatus);
+    LOAD(PQconnectdb); LOAD(PQstatus); LOAD(PQerrorMessage); LOAD(PQfinish); LOAD(PQreset); LOAD(PQftype); LOAD(PQtransactionStatus);
     LOAD(PQexec); LOAD(PQprepare); LOAD(PQexecPrepared); LOAD(PQresultStatus); LOAD(PQresultErrorField);
     LOAD(PQresultErrorMessage); LOAD(PQntuples); LOAD(PQnfields); LOAD(PQgetisnull); LOAD(PQgetvalue);
     LOAD(PQgetlength); LOAD(PQcmdTuples); LOAD(PQclear);
@@ -64,6 +65,7 @@ int clibpq_status(const PGconn *conn) { return api.PQstatus(conn); }
 const char *clibpq_error_message(const PGconn *conn) { return api.PQerrorMessage(conn); }
 void clibpq_finish(PGconn *conn) { api.PQfinish(conn); }
 void clibpq_reset(PGconn *conn) { api.PQreset(conn); }
+unsigned int clibpq_ftype(const PGresult *result, int column) { return api.PQftype(result, column); }
 int clibpq_transaction_status(const PGconn *conn) { return api.PQtransactionStatus(conn); }
 PGresult *clibpq_exec(PGconn *conn, const char *query) { return api.PQexec(conn, query); }
 PGresult *clibpq_prepare(PGconn *conn, const char *name, const char *query, int n, const unsigned int *types) {

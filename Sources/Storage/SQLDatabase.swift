@@ -81,6 +81,9 @@ public protocol Row {
     /// A text column ("" for NULL).
     func string(_ index: Int32) -> String
     func blob(_ index: Int32) -> [UInt8]
+    /// The column as the engine typed it (integers, reals, text, blobs, NULL),
+    /// for code that copies rows it does not know (`arbiter db copy`).
+    func value(_ index: Int32) -> SQLValue
 }
 
 extension Row {

@@ -128,4 +128,14 @@ public struct SQLiteRow: Row {
         guard count > 0, let bytes = sqlite3_column_blob(statement, index) else { return [] }
         return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
+
+    public func value(_ index: Int32) -> SQLValue {
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_INTEGER: return .int(int64(index))
+        case SQLITE_FLOAT: return .double(double(index))
+        case SQLITE_TEXT: return .text(string(index))
+        case SQLITE_BLOB: return .blob(blob(index))
+        default: return .null
+        }
+    }
 }

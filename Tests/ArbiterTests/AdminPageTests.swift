@@ -20,8 +20,9 @@ struct AdminPageTests {
         }.joined(separator: "\n") + "\n"
     }
 
-    @Test func anAdminRunsAProjectFromTheBrowser() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func anAdminRunsAProjectFromTheBrowser(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.person("boss", role: .admin)
         let browser = try WebDriver()
         try browser.signIn(app: app, as: "boss", to: "/admin")
@@ -157,8 +158,9 @@ struct AdminPageTests {
         await app.stop()
     }
 
-    @Test func nonAdminsAreTurnedAway() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func nonAdminsAreTurnedAway(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         _ = try await app.person("rev", role: .reviewer)
         let browser = try WebDriver()
         try browser.signIn(app: app, as: "rev", to: "/admin")
@@ -168,8 +170,9 @@ struct AdminPageTests {
     }
 
     /// Reports reach the project page with the pair's text, inert, and can be resolved.
-    @Test func reportsAreShownWithThePairAndResolved() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func reportsAreShownWithThePairAndResolved(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 1)
         let ann = try await app.user("ann")
         _ = try await app.person("boss", role: .admin)

@@ -21,9 +21,9 @@ struct BrowserTests {
 
     /// An app, a project and a signed-in browser on the annotate page.
     func annotating(
-        pairs: Int = 6, extra: [String] = [], width: Int = 1280, height: Int = 900, _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }
+        engine: TestEngine = .sqlite, pairs: Int = 6, extra: [String] = [], width: Int = 1280, height: Int = 900, _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }
     ) async throws -> (TestApp, WebDriver, Project) {
-        let app = try TestApp()
+        let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: pairs, configure)
         if !extra.isEmpty {
             let lines = extra
@@ -46,8 +46,9 @@ struct BrowserTests {
         return (app, browser, project)
     }
 
-    @Test func signInThenJudgeWithTheKeyboard() async throws {
-        let (app, browser, _) = try await annotating()
+    @Test(arguments: TestEngine.all)
+    func signInThenJudgeWithTheKeyboard(engine: TestEngine) async throws {
+        let (app, browser, _) = try await annotating(engine: engine)
         #expect(try browser.element("#left-title").text == "Response 1")
         #expect(try browser.element("#right-title").text == "Response 2")
         let shownLeft = try browser.element("#left").text
@@ -105,8 +106,9 @@ struct BrowserTests {
         await app.stop()
     }
 
-    @Test func aFailedSubmitIsRetriedAndStoredOnce() async throws {
-        let (app, browser, _) = try await annotating()
+    @Test(arguments: TestEngine.all)
+    func aFailedSubmitIsRetriedAndStoredOnce(engine: TestEngine) async throws {
+        let (app, browser, _) = try await annotating(engine: engine)
         // The network drops the first two submits.
         try browser.script("""
             const real = window.fetch; let failures = 2;
@@ -161,8 +163,9 @@ struct BrowserTests {
         await app.stop()
     }
 
-    @Test func guidelinesShortcutsSkipAndReport() async throws {
-        let (app, browser, _) = try await annotating { $0.guidelines = "# Be fair\n\nPrefer **correct** answers." }
+    @Test(arguments: TestEngine.all)
+    func guidelinesShortcutsSkipAndReport(engine: TestEngine) async throws {
+        let (app, browser, _) = try await annotating(engine: engine) { $0.guidelines = "# Be fair\n\nPrefer **correct** answers." }
         try browser.press("g")
         try browser.wait(until: "document.getElementById('guidelines').open")
         #expect(try browser.element("#guidelines-body").text.contains("Prefer correct answers."))
@@ -284,8 +287,9 @@ struct ReviewPageTests {
         await app.stop()
     }
 
-    @Test func anAdminReviewsAndQuarantines() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func anAdminReviewsAndQuarantines(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await crowd(app)
         _ = try await app.person("boss", role: .admin)
         let browser = try WebDriver()
@@ -311,8 +315,9 @@ struct ReviewPageTests {
         await app.stop()
     }
 
-    @Test func reviewersSeeButCannotDecide() async throws {
-        let app = try TestApp()
+    @Test(arguments: TestEngine.all)
+    func reviewersSeeButCannotDecide(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
         let project = try await crowd(app)
         _ = try await app.person("rita", role: .reviewer)
         let browser = try WebDriver()

@@ -40,7 +40,15 @@ import TestSupport
         #expect(try login("the second password") == 200)
     }
 
-    @Test func projectUserTokenAndImport() throws {
+    @Test(arguments: TestEngine.all)
+    func projectUserTokenAndImport(engine: TestEngine) throws {
+        let db = try engine.freshDatabase(in: directory.path)
+        // PostgreSQL's URL comes from the environment, as a deployment would set it.
+        func arbiter(_ arguments: String...) throws -> CommandRunner.Result {
+            engine == .postgres
+                ? try CommandRunner.arbiter(arguments.filter { $0 != "--db" && $0 != "DB" }, environment: ["ARBITER_DATABASE_URL": db])
+                : try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 })
+        }
         let created = try arbiter("project", "create", "--db", "DB", "--name", "Helpfulness v1", "--overlap", "2", "--aspects", "helpfulness, harmlessness", "--json")
         #expect(created.status == 0, "\(created)")
         let json = try JSONValue.parse(created.stdout.trimmingNewline)
@@ -71,18 +79,21 @@ import TestSupport
         #expect(projects.arrayValue?.first?["annotations"] == 1)
         #expect(projects.arrayValue?.first?["aspects"] == ["helpfulness", "harmlessness"])
         // The command line audits what it creates, as the API does.
-        let audit = try SQLiteDatabase(path: db).query("SELECT action, details FROM audit_log ORDER BY id") { "\($0.string(0)) \($0.string(1))" }
+        let audit = try connect(db).query("SELECT action, details FROM audit_log ORDER BY id") { "\($0.string(0)) \($0.string(1))" }
         #expect(audit.contains { $0.hasPrefix("project_created") && $0.contains(#""via":"cli""#) }, "\(audit)")
         #expect(audit.contains { $0.hasPrefix("token_created") && $0.contains(#""username":"ann""#) && $0.contains(#""via":"cli""#) }, "\(audit)")
         #expect(audit.contains { $0.hasPrefix("import_pairs") && $0.contains(#""imported":"2""#) && $0.contains(#""via":"cli""#) }, "\(audit)")
         #expect(audit.contains { $0.hasPrefix("import_annotations") && $0.contains(#""via":"cli""#) }, "\(audit)")
         let exported = try arbiter("export", "--db", "DB", "--project", "Helpfulness v1", "--format", "raw", "--out", directory.path + "/raw.jsonl")
         #expect(exported.status == 0, "\(exported)")
-        let afterExport = try SQLiteDatabase(path: db).query("SELECT action, details FROM audit_log ORDER BY id DESC LIMIT 1") { "\($0.string(0)) \($0.string(1))" }
+        let afterExport = try connect(db).query("SELECT action, details FROM audit_log ORDER BY id DESC LIMIT 1") { "\($0.string(0)) \($0.string(1))" }
         #expect(afterExport.first?.hasPrefix("export") == true && afterExport.first?.contains(#""via":"cli""#) == true, "\(afterExport)")
     }
 
-    @Test func refusedImportLeavesTheDatabaseUntouched() throws {
+    @Test(arguments: TestEngine.all)
+    func refusedImportLeavesTheDatabaseUntouched(engine: TestEngine) throws {
+        let db = try engine.freshDatabase(in: directory.path)
+        func arbiter(_ arguments: String...) throws -> CommandRunner.Result { try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 }) }
         #expect(try arbiter("project", "create", "--db", "DB", "--name", "p").status == 0)
         directory.write("bad.jsonl", """
             {"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}
@@ -118,7 +129,10 @@ import TestSupport
         #expect(result.stderr.contains(message), "\(result)")
     }
 
-    @Test func duplicateProjectNameIsRefused() throws {
+    @Test(arguments: TestEngine.all)
+    func duplicateProjectNameIsRefused(engine: TestEngine) throws {
+        let db = try engine.freshDatabase(in: directory.path)
+        func arbiter(_ arguments: String...) throws -> CommandRunner.Result { try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 }) }
         #expect(try arbiter("project", "create", "--db", "DB", "--name", "same").status == 0)
         let again = try arbiter("project", "create", "--db", "DB", "--name", "same")
         #expect(again.status != 0)
@@ -142,16 +156,9 @@ import TestSupport
     }
 
     /// A digest of every row of every table, to prove a database unchanged.
-    static func checksum(_ path: String) throws -> [UInt8] {
-        let db = try SQLiteDatabase(path: path, mode: .reader)
-        let tables = try db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") { $0.string(0) }
-        var text = ""
-        for table in tables {
-            let columns = try db.query("SELECT name FROM pragma_table_info(?)", [.text(table)]) { $0.string(0) }
-            let select = "SELECT " + columns.map { "quote(\($0))" }.joined(separator: " || '|' || ") + " FROM \(table) ORDER BY rowid"
-            text += table + ":" + (try db.query(select) { $0.string(0) }).joined(separator: "\n")
-        }
-        return Digest.sha256(text)
+    /// Every table's rows, as `arbiter db copy` checks them (either engine).
+    static func checksum(_ database: String) throws -> [DatabaseCopy.Table] {
+        try DatabaseCopy.checksums(connect(database))
     }
 }
 

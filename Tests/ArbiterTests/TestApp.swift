@@ -74,12 +74,7 @@ final class TestApp: Sendable {
     func client() throws -> RawClient { try RawClient(port: port) }
 
     /// A connection of the test's own to the app's database, for looking behind the API.
-    func inspect() throws -> any Database {
-        switch DatabaseLocation(database) {
-        case .sqlite(let path): return try SQLiteDatabase(path: path, mode: .reader)
-        case .postgres(let url): return try PostgresDatabase(url: url)
-        }
-    }
+    func inspect() throws -> any Database { try connect(database) }
 
     /// `GET /api/projects/{id}/next` → (status, assignment JSON).
     /// The server never tells the annotator the pair or the kind; tests learn them
@@ -129,5 +124,13 @@ extension WebDriver {
         try element("#password").type("a long enough password")
         try element("#login-submit").click()
         try wait(until: "document.body.dataset.ready === 'true'", timeout: 20)
+    }
+}
+
+/// A connection to a test's database, a SQLite file (read-only) or a PostgreSQL URL.
+func connect(_ database: String) throws -> any Database {
+    switch DatabaseLocation(database) {
+    case .sqlite(let path): return try SQLiteDatabase(path: path, mode: .reader)
+    case .postgres(let url): return try PostgresDatabase(url: url)
     }
 }

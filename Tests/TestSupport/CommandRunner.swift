@@ -10,12 +10,13 @@ public enum CommandRunner {
     }
 
     /// `arbiter arguments...`; stdout and stderr are captured (keep stderr small).
-    public static func arbiter(_ arguments: [String], stdin: String? = nil) throws -> Result {
-        try run(ServerProcess.executablePath, arguments, stdin: stdin)
+    public static func arbiter(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
+        try run(ServerProcess.executablePath, arguments, stdin: stdin, environment: environment)
     }
 
     /// Runs any executable (a full path, or a name looked up in /usr/bin and /bin).
-    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> Result {
+    /// `environment` is added to (and overrides) this process's.
+    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
         var out: [Int32] = [0, 0]
         var err: [Int32] = [0, 0]
         var input: [Int32] = [0, 0]
@@ -35,8 +36,17 @@ public enum CommandRunner {
         }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var inherited: [String] = []
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if !environment.keys.contains(where: { text.hasPrefix($0 + "=") }) { inherited.append(text) }
+            entry += 1
+        }
+        let envp = (inherited + environment.map { "\($0.key)=\($0.value)" }).map { strdup($0) } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var child = pid_t()
-        let spawned = posix_spawn(&child, path, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&child, path, &actions, nil, argv, envp)
         close(out[1])
         close(err[1])
         close(input[0])

@@ -30,6 +30,8 @@ const char *clibpq_error_message(const PGconn *conn);
 void clibpq_finish(PGconn *conn);
 /* Closes and reopens the connection with the same parameters (after the server restarted). */
 void clibpq_reset(PGconn *conn);
+/* The type OID of a result column (20 int8, 701 float8, 17 bytea, ...). */
+unsigned int clibpq_ftype(const PGresult *result, int column);
 int clibpq_transaction_status(const PGconn *conn);
 
 PGresult *clibpq_exec(PGconn *conn, const char *query);

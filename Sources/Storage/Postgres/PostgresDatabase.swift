@@ -36,7 +36,8 @@ public final class PostgresDatabase: Database {
 
     /// Times and text as the schema expects them, whatever the server's defaults.
     private func configureSession() throws {
-        try execute("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'")
+        // Notices ("… already exists, skipping") would go to stderr unasked.
+        try execute("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET client_min_messages = warning")
     }
 
     /// Whether the connection is up (false once the server restarted or the network broke).
