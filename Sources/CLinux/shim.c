@@ -2,6 +2,8 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include "CLinux.h"
 
 static volatile int shutdown_eventfd = -1;
@@ -45,3 +47,5 @@ void clinux_set_thread_name(const char *name) {
     shortened[15] = 0;
     pthread_setname_np(pthread_self(), shortened);
 }
+
+int clinux_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

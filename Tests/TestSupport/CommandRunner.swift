@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// Runs the `arbiter` executable to completion and captures what it printed.
@@ -20,7 +21,10 @@ public enum CommandRunner {
         var out: [Int32] = [0, 0]
         var err: [Int32] = [0, 0]
         var input: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0, pipe(&input) == 0 else { throw ServerProcess.Failure(description: "pipe failed") }
+        // Close-on-exec: no other child started meanwhile (by a parallel test) inherits them.
+        guard clinux_pipe_cloexec(&out) == 0, clinux_pipe_cloexec(&err) == 0, clinux_pipe_cloexec(&input) == 0 else {
+            throw ServerProcess.Failure(description: "pipe failed")
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -30,6 +34,10 @@ public enum CommandRunner {
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
         posix_spawn_file_actions_addclose(&actions, out[0])
         posix_spawn_file_actions_addclose(&actions, err[0])
+        // The originals of the dup2'ed ends too: a daemon the child starts (pg_ctl
+        // starting postgres) would otherwise hold the pipes open, and reading to
+        // the end would never end.
+        for fd in [input[0], out[1], err[1]] where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         var path = executable
         if !path.hasPrefix("/") {
             path = ["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + executable }.first { access($0, X_OK) == 0 } ?? executable

@@ -11,7 +11,6 @@ public final class PostgresServer: @unchecked Sendable {
     /// `postgres://arbiter@127.0.0.1:PORT/postgres`.
     public let url: String
     public let port: Int
-    private let process: ServerProcess
     private let directory: String
 
     /// Why PostgreSQL tests cannot run here, if they cannot.
@@ -44,31 +43,53 @@ public final class PostgresServer: @unchecked Sendable {
         }
         directory = String(cString: made)
         // PostgreSQL refuses root: run as the package's `postgres` user.
-        var prefix: [String] = []
         if geteuid() == 0 {
             guard let user = getpwnam("postgres") else { throw ServerProcess.Failure(description: "running as root and no postgres user") }
             chown(directory, user.pointee.pw_uid, user.pointee.pw_gid)
             prefix = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
+        } else {
+            prefix = []
         }
-        func command(_ arguments: [String]) -> (String, [String]) {
-            prefix.isEmpty ? (arguments[0], Array(arguments.dropFirst())) : (prefix[0], Array(prefix.dropFirst()) + arguments)
-        }
-        let (initdb, initArguments) = command([bin + "/initdb", "-D", directory + "/data", "-U", "arbiter", "-A", "trust", "-E", "UTF8",
-                                               "--no-sync", "--no-instructions"])
-        let created = try CommandRunner.run(initdb, initArguments)
+        self.bin = bin
+        let created = try Self.run(prefix, [bin + "/initdb", "-D", directory + "/data", "-U", "arbiter", "-A", "trust", "-E", "UTF8",
+                                            "--no-sync", "--no-instructions"])
         guard created.status == 0 else { throw ServerProcess.Failure(description: "initdb failed: \(created)") }
         port = WebDriver.freePort()
-        // A watchdog shell stops the server and removes its files once this test
-        // process is gone, even if it crashed (a static shared server has no deinit).
-        let server = ([bin + "/postgres", "-D", directory + "/data", "-p", String(port), "-k", directory,
-                       "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
-                       "-c", "max_connections=300", "-c", "synchronous_commit=off"]).map { "'\($0)'" }.joined(separator: " ")
-        let watchdog = "\(server) & pg=$!; while [ -d /proc/\(getpid()) ] && kill -0 $pg 2>/dev/null; do sleep 1; done; "
-            + "kill -QUIT $pg 2>/dev/null; wait $pg; rm -rf '\(directory)/data'"
-        let (shell, arguments) = command(["/bin/sh", "-c", watchdog])
-        process = try ServerProcess(executable: shell, arguments)
-        try process.waitForLine { $0.contains("ready to accept connections") }
         url = "postgres://arbiter@127.0.0.1:\(port)/postgres"
+        // Stops the server and removes its files once this test process is gone,
+        // even if it crashed (a shared server has no deinit).
+        let stop = "'\(bin)/pg_ctl' stop -D '\(directory)/data' -m immediate >/dev/null 2>&1; rm -rf '\(directory)'"
+        let (shell, arguments) = Self.command(prefix, ["/bin/sh", "-c", "while [ -d /proc/\(getpid()) ]; do sleep 1; done; \(stop)"])
+        watchdog = try ServerProcess(executable: shell, arguments)
+        try start()
+    }
+
+    private let bin: String
+    private let prefix: [String]
+    private let watchdog: ServerProcess
+
+    static func command(_ prefix: [String], _ arguments: [String]) -> (String, [String]) {
+        prefix.isEmpty ? (arguments[0], Array(arguments.dropFirst())) : (prefix[0], Array(prefix.dropFirst()) + arguments)
+    }
+
+    static func run(_ prefix: [String], _ arguments: [String]) throws -> CommandRunner.Result {
+        let (executable, rest) = command(prefix, arguments)
+        return try CommandRunner.run(executable, rest)
+    }
+
+    /// Starts the server (again), waiting until it accepts connections. Its log
+    /// goes to a file, so it never blocks on a full pipe.
+    public func start() throws {
+        let options = ["-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c full_page_writes=off",
+                       "-c max_connections=300", "-c synchronous_commit=off"].joined(separator: " ")
+        let started = try Self.run(prefix, [bin + "/pg_ctl", "start", "-w", "-t", "60", "-D", directory + "/data", "-l", directory + "/log", "-o", options])
+        guard started.status == 0 else { throw ServerProcess.Failure(description: "pg_ctl start failed: \(started)") }
+    }
+
+    /// Stops the server (`fast`: sessions are ended, open transactions rolled back), keeping its data.
+    public func stop() throws {
+        let stopped = try Self.run(prefix, [bin + "/pg_ctl", "stop", "-w", "-D", directory + "/data", "-m", "fast"])
+        guard stopped.status == 0 else { throw ServerProcess.Failure(description: "pg_ctl stop failed: \(stopped)") }
     }
 
     /// One server for the whole test process, started on first use (nil with the
@@ -96,9 +117,9 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     deinit {
-        // Immediate shutdown (SIGQUIT), then the files.
-        process.signal(SIGQUIT)
-        _ = process.waitForExit()
+        _ = try? Self.run(prefix, [bin + "/pg_ctl", "stop", "-D", directory + "/data", "-m", "immediate"])
+        watchdog.signal(SIGKILL)
+        _ = watchdog.waitForExit()
         _ = try? CommandRunner.run("rm", ["-rf", directory])
     }
 }

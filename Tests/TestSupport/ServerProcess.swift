@@ -1,9 +1,10 @@
 public import Glibc
+import CLinux
 
 /// Runs the real `arbiter` executable (built next to the test bundle) in its own
 /// process, e.g. `arbiter serve --port 0`, and finds the port it bound.
 public final class ServerProcess {
-    public let pid: pid_t
+    public let pid: Glibc.pid_t
     public private(set) var port = 0
     private let stderrFD: Int32
     public private(set) var output = ""
@@ -34,7 +35,8 @@ public final class ServerProcess {
     /// Starts any executable; with `waitForPort`, waits for an arbiter-style listening line.
     public init(executable: String, _ arguments: [String], waitForPort: Bool = false) throws {
         var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { throw Failure(description: "pipe failed") }
+        // Close-on-exec: no other child started meanwhile (by a parallel test) inherits them.
+        guard clinux_pipe_cloexec(&pipeFDs) == 0 else { throw Failure(description: "pipe failed") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         // stdout and stderr both go to the pipe, in order (like `2>&1`).

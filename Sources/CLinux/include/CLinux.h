@@ -94,4 +94,8 @@ static inline long clinux_raise_nofile(long wanted) {
     return (long)rl.rlim_cur;
 }
 
+/// A pipe whose two ends close on exec, atomically (pipe2 with O_CLOEXEC), so a
+/// child spawned by another thread at the same moment never inherits it.
+int clinux_pipe_cloexec(int fds[2]);
+
 #endif
