@@ -37,11 +37,9 @@ public final class RawClient {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw ClientError("connect: errno \(code)")
-        }
+        // Not closed here: the object is whole, so deinit closes it (closing twice
+        // could close another thread's newly opened descriptor).
+        guard result == 0 else { throw ClientError("connect: errno \(errno)") }
         setTimeout(seconds: timeout)
     }
 
