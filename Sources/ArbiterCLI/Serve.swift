@@ -37,6 +37,9 @@ struct Serve: AsyncParsableCommand {
             help: "Most open connections from one client address (default 256; trusted proxies exempt).")
     var maxConnectionsPerAddress: Int?
 
+    @Option(name: .customLong("db-connections"), help: "Connections to PostgreSQL this node opens (default 8); SQLite ignores it.")
+    var databaseConnections: Int?
+
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int?
 
@@ -50,6 +53,9 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ArgumentParser.ValidationError("--port must be between 0 and 65535") }
         if let maxConnectionsPerAddress, !(1...1_000_000).contains(maxConnectionsPerAddress) {
             throw ArgumentParser.ValidationError("--max-connections-per-address must be between 1 and 1000000")
+        }
+        if let databaseConnections, !(1...1000).contains(databaseConnections) {
+            throw ArgumentParser.ValidationError("--db-connections must be between 1 and 1000")
         }
         if let threads, !(1...256).contains(threads) { throw ArgumentParser.ValidationError("--threads must be between 1 and 256") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ArgumentParser.ValidationError("--tls-cert and --tls-key go together") }
@@ -77,6 +83,7 @@ struct Serve: AsyncParsableCommand {
         configuration.publicDirectory = publicDir
         configuration.database = database.db
         configuration.migrationsDirectory = database.migrationsDir
+        if let databaseConnections { configuration.databaseConnections = databaseConnections }
         if let tlsCert, let tlsKey { configuration.tls = (tlsCert, tlsKey) }
         defer { BufferedLogHandler.Sink.standardError.flush() }
         do {

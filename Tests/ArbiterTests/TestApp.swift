@@ -31,6 +31,8 @@ final class TestApp: Sendable {
         database = try engine.freshDatabase(in: directory.path)
         configuration.database = database
         configuration.modelsDirectory = directory.path + "/models"
+        // Tests run side by side on one PostgreSQL server.
+        configuration.databaseConnections = 3
         let clock = self.clock
         configuration.now = { clock.now.load(ordering: .relaxed) }
         configure(&configuration)

@@ -81,7 +81,7 @@ public final class PostgresServer: @unchecked Sendable {
     /// goes to a file, so it never blocks on a full pipe.
     public func start() throws {
         let options = ["-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c full_page_writes=off",
-                       "-c max_connections=300", "-c synchronous_commit=off"].joined(separator: " ")
+                       "-c max_connections=1000", "-c shared_buffers=64MB", "-c synchronous_commit=off"].joined(separator: " ")
         let started = try Self.run(prefix, [bin + "/pg_ctl", "start", "-w", "-t", "60", "-D", directory + "/data", "-l", directory + "/log", "-o", options])
         guard started.status == 0 else { throw ServerProcess.Failure(description: "pg_ctl start failed: \(started)") }
     }

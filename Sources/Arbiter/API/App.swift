@@ -19,6 +19,9 @@ public struct App: Sendable {
         /// The database: a SQLite file (default `./arbiter.sqlite`) or a
         /// `postgres://` URL (see ``DatabaseLocation``).
         public var database = "arbiter.sqlite"
+        /// Connections to PostgreSQL this node opens (its share of the server's
+        /// `max_connections`); SQLite ignores it.
+        public var databaseConnections = ArbiterStore.defaultPostgresConnections
         /// The static UI directory; nil looks for `Public/` (see ``Locations``).
         public var publicDirectory: String?
         /// The SQL migrations; nil looks for `Migrations/`.
@@ -54,7 +57,7 @@ public struct App: Sendable {
         let migrations = try Locations.migrationsDirectory(configuration.migrationsDirectory)
         let metrics = ArbiterMetrics()
         let location = DatabaseLocation(configuration.database)
-        store = try ArbiterStore(location: location, migrationsRoot: migrations,
+        store = try ArbiterStore(location: location, migrationsRoot: migrations, connections: configuration.databaseConnections,
                                  commitObserver: CommitObserver { batch in metrics.committed(batch: batch) })
         var router = Router()
         HealthRoutes.register(on: &router)

@@ -13,19 +13,21 @@ public final class ArbiterStore: Sendable {
     /// Where the data lives.
     public let location: DatabaseLocation
 
-    /// Connections a PostgreSQL pool opens per node.
-    public static let postgresConnections = 8
+    /// Connections a PostgreSQL pool opens per node, unless told otherwise.
+    public static let defaultPostgresConnections = 8
 
     /// Opens (creating and migrating) the database; `migrationsRoot` is the
-    /// `Migrations/` directory (each engine's files are found inside it).
-    public init(location: DatabaseLocation, migrationsRoot: String, readers: Int = 4, commitObserver: CommitObserver? = nil) throws {
+    /// `Migrations/` directory (each engine's files are found inside it). SQLite
+    /// opens `readers` read connections beside its writer; PostgreSQL `connections`.
+    public init(location: DatabaseLocation, migrationsRoot: String, readers: Int = 4, connections: Int = defaultPostgresConnections,
+                commitObserver: CommitObserver? = nil) throws {
         self.location = location
         let migrator = try Migrator(directory: location.migrations(in: migrationsRoot))
         switch location {
         case .sqlite(let path):
             pool = try DatabasePool(path: path, readers: readers, commitObserver: commitObserver) { db in try migrator.migrate(db) }
         case .postgres(let url):
-            pool = try PostgresPool(url: url, connections: Self.postgresConnections) { db in try migrator.migrate(db) }
+            pool = try PostgresPool(url: url, connections: connections) { db in try migrator.migrate(db) }
         }
     }
 
