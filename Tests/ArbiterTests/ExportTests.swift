@@ -360,6 +360,47 @@ extension ExportTests {
     }
 }
 
+/// Export jobs live in the database, so every node reports the same job, one
+/// runs per project across the cluster, and a job whose node went silent (it
+/// died, or the server restarted mid-job) is run again by another.
+@Suite struct RewardJobTakeoverTests {
+    @Test(arguments: TestEngine.all)
+    func aSilentNodesJobIsTakenOverAndARunningOneBlocksAnother(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 60)
+        try await app.seed { db in
+            let votes = (0..<60).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"\#($0 % 2 == 0 ? "A" : "B")"}"# }
+            var reader = JSONLReader(bytes: Array(votes.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        let admin = try await app.user("boss", role: .admin)
+        let now = app.clock.now.load(ordering: .relaxed)
+        // Another node runs this project's job and is alive: no second one.
+        try await app.seed { db in
+            _ = try JobRepository.claim(db, projectID: project.id, request: #"{"epochs":2,"bits":10}"#, node: "other-node", epochs: 2, now: now,
+                                        staleBefore: now - 30_000)
+        }
+        let refused = try app.call("POST", "/api/projects/\(project.id)/exports", admin, "{}")
+        #expect(refused.status == 409, "\(refused)")
+        #expect(try app.call("GET", "/api/projects/\(project.id)/exports/latest", admin).json["job"]?["state"] == "running")
+        // It falls silent: half a minute later, this node takes the job over and runs its request.
+        app.clock.advance(seconds: 31)
+        var job = JSONValue.null
+        for _ in 0..<300 {
+            job = try app.call("GET", "/api/projects/\(project.id)/exports/latest", admin).json["job"] ?? .null
+            if job["state"] == "done" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(job["state"] == "done", "\(job.jsonText)")
+        #expect(job["attempts"] == 2)
+        #expect(job["epochs"] == 2)
+        let node = try await app.seed { db in try JobRepository.find(db, projectID: project.id)?.node }
+        #expect(node != "other-node")
+        #expect(access(app.directory.path + "/models/project-\(project.id)/model/model.safetensors", F_OK) == 0)
+        await app.stop()
+    }
+}
+
 /// An export describes one moment: taken while 16 annotators submit, its data
 /// file and its manifest's agreement count the same judgements (before, the
 /// agreement was computed after the data was written, and saw more).

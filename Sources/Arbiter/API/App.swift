@@ -33,6 +33,9 @@ public struct App: Sendable {
         public var modelsDirectory: String?
         /// Where streamed exports are staged (removed once sent or abandoned); nil: `$TMPDIR` or `/tmp`.
         public var temporaryDirectory: String?
+        /// A running export job silent this long (ms) is taken over by another node (or
+        /// by this one after a restart).
+        public var jobStaleAfter = RewardJobs.defaultStaleAfter
         /// The lease clock (Unix ms). Tests replace it.
         public var now: @Sendable () -> Int64 = { Clock.nowMilliseconds() }
 
@@ -69,7 +72,8 @@ public struct App: Sendable {
         accounts.register(on: &api)
         PasswordRoutes(service: accountService, auth: auth, accounts: accounts).register(on: &api)
         ProjectRoutes(store: store, now: now).register(on: &api)
-        let adaptive = AdaptiveWorker(store: store, now: now)
+        let node = NodeName.make()
+        let adaptive = AdaptiveWorker(store: store, node: node, now: now)
         AnnotationRoutes(service: AnnotationService(store: store, stored: { metrics.annotationStored() }, adaptive: adaptive, now: now)).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
@@ -79,7 +83,7 @@ public struct App: Sendable {
         case .sqlite(let path): modelsDirectory = configuration.modelsDirectory ?? path + ".models"
         case .postgres: modelsDirectory = configuration.modelsDirectory ?? "arbiter.models"
         }
-        let jobs = RewardJobs(root: modelsDirectory, store: store)
+        let jobs = RewardJobs(root: modelsDirectory, store: store, node: node, staleAfter: configuration.jobStaleAfter, now: now)
         let exports = ExportService(store: store, jobs: jobs, now: now, temporaryRoot: configuration.temporaryDirectory ?? TemporaryExport.defaultRoot)
         ExportRoutes(service: exports).register(on: &api)
         RewardRoutes(service: exports, jobs: jobs).register(on: &api)

@@ -21,14 +21,16 @@ struct RewardRoutes: Sendable {
     func register(on api: inout APIRouter) {
         api.add(.POST, "/api/projects/{id}/exports", .admin) { request, caller in
             let projectID = try request.parameters.int("id")
-            let options = try Self.options(request.body.isEmpty ? [:] : await request.jsonBody())
-            let status = try await service.startJob(projectID: projectID, options: options, actor: caller.user.id, address: request.remoteAddress)
+            let body = request.body.isEmpty ? [:] : try await request.jsonBody()
+            let options = try Self.options(body)
+            let status = try await service.startJob(projectID: projectID, options: options, request: body.jsonText, actor: caller.user.id,
+                                                    address: request.remoteAddress)
             return .json(["job": status.json], status: .accepted)
         }
         api.add(.GET, "/api/projects/{id}/exports/latest", .reviewing) { request, _ in
             let projectID = try request.parameters.int("id")
             _ = try await service.files(projectID: projectID)
-            return .json(jobs.report(projectID))
+            return .json(try await jobs.report(projectID))
         }
         api.add(.GET, "/api/projects/{id}/exports/latest/files/{name}", .reviewing) { request, _ in
             let projectID = try request.parameters.int("id")
@@ -63,9 +65,8 @@ struct RewardRoutes: Sendable {
 
     /// Export and training options from the POST body (all optional).
     static func options(_ body: JSONValue) throws -> ExportOptions {
-        guard let object = body.objectValue else { throw ValidationError("body: expected a JSON object") }
-        let fields = Dictionary(object.map { ($0.key, ExportRequest.Field.json($0.value)) }, uniquingKeysWith: { _, last in last })
-        return try ExportRequest(fields: fields, door: .job).options
+        guard body.objectValue != nil else { throw ValidationError("body: expected a JSON object") }
+        return try RewardJobs.options(fromRequest: body.jsonText)
     }
 
     /// A whole file as an attachment (model files are at most a few hundred MB; data files stream).

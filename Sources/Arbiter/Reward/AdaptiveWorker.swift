@@ -19,6 +19,9 @@ import Synchronization
 /// thread of its own and writes in short transactions, so annotators never wait
 /// long on it. A busy project does not retrain more often than every
 /// ``minimumRetrainInterval`` nor refresh more often than every ``minimumRefreshInterval``.
+/// On a cluster each node counts the judgements it stores, and a round runs under
+/// the project's `adaptive:ID` lease (``ClusterLeases``), so one node at a time
+/// does a project's work; a round whose node dies frees the lease after ``leaseTime``.
 public final class AdaptiveWorker: Sendable {
     /// Judgements between two rater-accuracy refreshes.
     public static let refreshEvery = 250
@@ -48,9 +51,14 @@ public final class AdaptiveWorker: Sendable {
     /// Nice value of the worker thread (Linux nice values are per thread).
     static let niceness: Int32 = 19
     private let now: @Sendable () -> Int64
+    /// This node's name, as lease holder.
+    private let node: String
+    /// How long (ms) a round may hold its project's lease.
+    static let leaseTime: Int64 = 120_000
 
-    init(store: ArbiterStore, now: @escaping @Sendable () -> Int64) {
+    init(store: ArbiterStore, node: String, now: @escaping @Sendable () -> Int64) {
         self.store = store
+        self.node = node
         background = Background(thread: ThreadPool(name: "adaptive", threads: 1), pool: store.pool)
         self.now = now
     }
@@ -74,8 +82,12 @@ public final class AdaptiveWorker: Sendable {
 
     private func run(projectID: Int, counters seen: Counters) async {
         var refreshed = false, retrained = false
+        let lease = "adaptive:\(projectID)"
         do {
-            if let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) {
+            let (node, time) = (node, now())
+            // Another node is on this project: its round covers these judgements too.
+            if try await store.pool.write({ db in try ClusterLeases.acquire(db, name: lease, holder: node, now: time, ttl: Self.leaseTime) }),
+               let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) {
                 if project.settings.stopPosterior != nil && project.settings.overlapRule.isAdaptive && seen.sinceRefresh >= Self.refreshEvery
                     && seen.refreshedAt.map({ now() - $0 >= Self.minimumRefreshInterval }) ?? true {
                     try await Self.refreshAccuracy(store: store, project: project, background: background)
@@ -90,6 +102,8 @@ public final class AdaptiveWorker: Sendable {
         } catch {
             // A failed round is retried at the next check; the data are untouched.
         }
+        let node = node
+        _ = try? await store.pool.write { db in try ClusterLeases.release(db, name: lease, holder: node) }
         // Judgements that came in meanwhile may be due a look of their own.
         let again = counters.withLock { all -> Counters? in
             guard var counter = all[projectID] else { return nil }

@@ -51,9 +51,10 @@ public struct ExportService: Sendable {
     }
 
     /// Starts a background export (and reward model) of the project; one at a time per server.
-    func startJob(projectID: Int, options: ExportOptions, actor: Int, address: String) async throws -> RewardJobs.Status {
+    /// `request` is the job's JSON, kept so that another node can run it again.
+    func startJob(projectID: Int, options: ExportOptions, request: String, actor: Int, address: String) async throws -> RewardJobs.Status {
         guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else { throw ServiceError.noSuchProject }
-        let status = try jobs.start(project: project, options: options, now: now)
+        let status = try await jobs.start(project: project, request: request, options: options)
         let now = self.now()
         try await store.pool.write { db in
             try Audit.record(db, actor: actor, action: "export", target: "project:\(projectID)",
@@ -72,7 +73,7 @@ public struct ExportService: Sendable {
     /// The project's trained reward model, or ``ServiceError/notFound(_:)``.
     func model(projectID: Int) async throws -> RewardTraining.LoadedModel {
         _ = try await ProjectService.find(store: store, id: projectID)
-        guard let model = try jobs.model(projectID) else {
+        guard let model = try await jobs.model(projectID) else {
             throw ServiceError.notFound("no reward model has been trained for this project yet", code: "no_model")
         }
         return model
