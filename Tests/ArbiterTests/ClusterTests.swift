@@ -174,4 +174,32 @@ struct ClusterTests {
         }
         try Self.verify(cluster, ledger)
     }
+
+    @Test func revokingATokenOrDisablingAUserReachesEveryNodeWithinTheCacheTime() throws {
+        let cluster = try Cluster(url: try PostgresServer.freshDatabase(), nodes: 2)
+        defer { cluster.stop() }
+        let db = try PostgresDatabase(url: cluster.url)
+        let admin = try UserRepository.createToken(db, userID: try UserRepository.add(db, username: "boss", role: .admin).id).token
+        let (a, b) = (cluster.ports[0], cluster.ports[1])
+        func status(_ port: Int, _ method: String, _ path: String, _ token: String, _ body: String? = nil) throws -> Int {
+            var headers = ["Authorization": "Bearer \(token)"]
+            if body != nil { headers["Content-Type"] = "application/json" }
+            return try RawClient(port: port).request(method, path, headers: headers, body: body.map { Array($0.utf8) } ?? []).status
+        }
+        let (revoked, disabled) = (cluster.tokens[0], cluster.tokens[1])
+        // Node b knows both credentials (and caches them).
+        #expect(try status(b, "GET", "/api/projects", revoked) == 200)
+        #expect(try status(b, "GET", "/api/projects", disabled) == 200)
+        let tokenID = try #require(try db.queryFirst("SELECT t.id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = 'ann0'") { $0.int(0) })
+        let userID = try #require(try db.queryFirst("SELECT id FROM users WHERE username = 'ann1'") { $0.int(0) })
+        // Node a revokes one and disables the other: a refuses at once …
+        #expect(try status(a, "DELETE", "/api/tokens/\(tokenID)", admin) == 200)
+        #expect(try status(a, "PATCH", "/api/users/\(userID)", admin, #"{"disabled":true}"#) == 200)
+        #expect(try status(a, "GET", "/api/projects", revoked) == 401)
+        #expect(try status(a, "GET", "/api/projects", disabled) == 401)
+        // … and b once its cache entries have expired (the documented bound).
+        usleep(useconds_t(Authenticator.cacheTTL + 500) * 1000)
+        #expect(try status(b, "GET", "/api/projects", revoked) == 401)
+        #expect(try status(b, "GET", "/api/projects", disabled) == 401)
+    }
 }
