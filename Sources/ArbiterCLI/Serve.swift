@@ -37,6 +37,10 @@ struct Serve: AsyncParsableCommand {
             help: "Most open connections from one client address (default 256; trusted proxies exempt).")
     var maxConnectionsPerAddress: Int?
 
+    @Option(name: .customLong("models-dir"),
+            help: "Where export jobs keep their files and reward models (default: DB.models/ beside a SQLite file, ./arbiter.models with PostgreSQL; shared storage on several nodes).")
+    var modelsDir: String?
+
     @Option(name: .customLong("db-connections"), help: "Connections to PostgreSQL this node opens (default 8); SQLite ignores it.")
     var databaseConnections: Int?
 
@@ -84,6 +88,7 @@ struct Serve: AsyncParsableCommand {
         configuration.database = database.db
         configuration.migrationsDirectory = database.migrationsDir
         if let databaseConnections { configuration.databaseConnections = databaseConnections }
+        configuration.modelsDirectory = modelsDir
         if let tlsCert, let tlsKey { configuration.tls = (tlsCert, tlsKey) }
         defer { BufferedLogHandler.Sink.standardError.flush() }
         do {

@@ -64,6 +64,17 @@ public struct Migrator: Sendable {
     /// Applies what is missing. Returns the identifiers applied now.
     @discardableResult
     public func migrate(_ db: any Database) throws -> [String] {
+        // Nodes of a cluster starting together: one migrates, the others wait and find it done.
+        guard db.dialect == .postgres else { return try apply(db) }
+        _ = try db.queryFirst("SELECT pg_advisory_lock(?)", [.int(Self.lockKey)]) { _ in true }
+        defer { _ = try? db.queryFirst("SELECT pg_advisory_unlock(?)", [.int(Self.lockKey)]) { _ in true } }
+        return try apply(db)
+    }
+
+    /// The advisory lock key migrations hold on PostgreSQL ("arbiter" in ASCII).
+    static let lockKey: Int64 = 0x61_72_62_69_74_65_72
+
+    private func apply(_ db: any Database) throws -> [String] {
         let now = db.dialect == .sqlite
             ? "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
             : #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#

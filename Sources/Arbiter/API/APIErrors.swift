@@ -139,3 +139,10 @@ extension DatabaseUnavailable: HTTPResponseError {
     public var message: String { "the database cannot be reached; nothing was changed by this request, try again shortly" }
     public var headers: HTTPHeaders { ["Retry-After": "1"] }
 }
+
+extension Assignments.Contended: HTTPResponseError {
+    public var status: HTTPStatus { .serviceUnavailable }
+    public var code: String { "busy" }
+    public var message: String { "every pair offered was taken by someone else at the same moment; ask again" }
+    public var headers: HTTPHeaders { ["Retry-After": "1"] }
+}

@@ -63,11 +63,16 @@ public enum Assignments {
                  SQLValue(choice.selection)])
             return try load(db, assignmentID: Int(id))
         }
-        return nil
+        // Never "nothing left" while pairs are open: ask the client to come back.
+        throw Contended()
     }
 
-    /// Tries at claiming a chosen pair before answering "nothing left for now".
+    /// Tries at claiming a chosen pair before giving up for this request.
     static let claimAttempts = 8
+
+    /// Every pair chosen was taken by another node first, `claimAttempts` times
+    /// (HTTP 503 with Retry-After: nothing was leased, ask again).
+    public struct Contended: Error {}
 
     /// The pair to lease next, with its kind, side order and how it was selected.
     static func choose(
@@ -106,16 +111,37 @@ public enum Assignments {
     /// The next pair that still wants judgements and that this user has neither
     /// been given nor judged: started pairs first (so items complete), then by
     /// priority (active selection), then oldest.
+    ///
+    /// On PostgreSQL, where many `next`s run at once and would all pick the same
+    /// first pair (and then queue on its row), the pair's row is locked as it is
+    /// chosen, skipping pairs other transactions are claiming right now
+    /// (`FOR UPDATE SKIP LOCKED`); only if every candidate is being claimed does it
+    /// wait for them, so "nothing left" is never said while something is.
     static func openPair(_ db: any Database, projectID: SQLValue, user: SQLValue) throws -> (id: Int64, started: Bool)? {
-        try db.queryFirst(
-            """
-            SELECT p.id, p.active_count FROM visible_pairs p
-            WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count < p.wanted
+        let conditions = """
+            p.project_id = ? AND p.gold IS NULL AND p.active_count < p.wanted
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
               AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
             ORDER BY p.active_count DESC, p.priority, p.id
             LIMIT 1
-            """, [projectID, user, user], { ($0.int64(0), $0.int(1) > 0) })
+            """
+        let read: (any Row) -> (id: Int64, started: Bool) = { ($0.int64(0), $0.int(1) > 0) }
+        guard db.dialect == .postgres else {
+            return try db.queryFirst("SELECT p.id, p.active_count FROM visible_pairs p WHERE " + conditions, [projectID, user, user], read)
+        }
+        // `visible_pairs` spelled out: rows of a view with a subquery cannot be locked.
+        let select = """
+            SELECT p.id, p.active_count FROM pairs p
+            WHERE (p.import_id IS NULL OR p.import_id NOT IN (SELECT id FROM imports WHERE state = 'staging'))
+              AND
+            """ + " " + conditions
+        for _ in 0..<claimAttempts {
+            if let free = try db.queryFirst(select + " FOR UPDATE OF p SKIP LOCKED", [projectID, user, user], read) { return free }
+            // Nothing unlocked: is anything open at all (being claimed by others)?
+            guard try db.queryFirst(select, [projectID, user, user], read) != nil else { return nil }
+            if let waited = try db.queryFirst(select + " FOR UPDATE OF p", [projectID, user, user], read) { return waited }
+        }
+        return nil
     }
 
     /// An untouched pair drawn uniformly at random (the next one at or after a random id).
