@@ -90,6 +90,22 @@ final class PostgresTests {
     }
 }
 
+/// `--db`: a URL is PostgreSQL, anything else a SQLite path; passwords never printed.
+@Suite struct DatabaseLocationTests {
+    @Test func urlsArePostgresAndPasswordsAreRedacted() {
+        #expect(DatabaseLocation("arbiter.sqlite") == .sqlite(path: "arbiter.sqlite"))
+        #expect(DatabaseLocation("/var/lib/arbiter/db") == .sqlite(path: "/var/lib/arbiter/db"))
+        #expect(DatabaseLocation("postgres://a@h/d") == .postgres(url: "postgres://a@h/d"))
+        #expect(DatabaseLocation("postgresql://a@h/d") == .postgres(url: "postgresql://a@h/d"))
+        #expect(DatabaseLocation("postgres://arbiter:s3cret@db:5432/arbiter").description == "postgres://arbiter:***@db:5432/arbiter")
+        #expect(DatabaseLocation("postgres://arbiter@db/arbiter?sslmode=require&password=s3cret").description
+            == "postgres://arbiter@db/arbiter?sslmode=require&password=***")
+        #expect(DatabaseLocation("postgres://arbiter@db/arbiter").description == "postgres://arbiter@db/arbiter")
+        #expect(DatabaseLocation("postgres://x/y").migrations(in: "Migrations") == "Migrations/postgres")
+        #expect(DatabaseLocation("a.sqlite").migrations(in: "Migrations") == "Migrations")
+    }
+}
+
 @Suite struct PlaceholderTests {
     @Test func questionMarksBecomeNumberedParameters() {
         #expect(PostgresDatabase.numberedPlaceholders("SELECT ? , ?") == ("SELECT $1 , $2", 2))

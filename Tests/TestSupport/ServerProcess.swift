@@ -4,7 +4,7 @@ import CLinux
 /// Runs the real `arbiter` executable (built next to the test bundle) in its own
 /// process, e.g. `arbiter serve --port 0`, and finds the port it bound.
 public final class ServerProcess {
-    public let pid: Glibc.pid_t
+    public let pid: Int32  // pid_t; spelled out, since CLinux re-exports pid_t internally
     public private(set) var port = 0
     private let stderrFD: Int32
     public private(set) var output = ""
