@@ -11,6 +11,7 @@ const FIELDS = [
   { key: "lease_ttl_seconds", label: "Lease time (seconds)", type: "number", min: 1, max: 86400, step: 1 },
   { key: "gold_rate", label: "Gold rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },
   { key: "repeat_rate", label: "Repeat rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },
+  { key: "max_per_annotator", label: "Most judgements per annotator (0: no cap)", type: "number", min: 0, max: 10000000, step: 1 },
   { key: "active_random_share", label: "Active selection: random share (0–1)", type: "number", min: 0, max: 1, step: 0.05 },
   { key: "active_retrain_every", label: "Active selection: retrain every (judgements)", type: "number", min: 10, max: 1000000, step: 1 },
 ];
@@ -26,7 +27,7 @@ const FLAGS = [
 const DEFAULTS = {
   name: "", guidelines: "", overlap: 3, lease_ttl_seconds: 600, gold_rate: 0, repeat_rate: 0, aspects: [],
   allow_ties: true, allow_both_bad: true, strength_enabled: true, strength_required: false, aspects_required: false,
-  rationale_required: false,
+  rationale_required: false, max_per_annotator: 0,
   min_overlap: null, stop_agree: null, stop_posterior: null,
   active_selection: false, active_random_share: 0.2, active_retrain_every: 500,
 };

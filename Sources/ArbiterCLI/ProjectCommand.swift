@@ -33,6 +33,8 @@ struct ProjectCommand: ParsableCommand {
         @Flag(name: .customLong("no-both-bad"), help: "Do not allow 'both bad'.") var noBothBad = false
         @Flag(name: .customLong("no-strength"), help: "Do not ask for strength.") var noStrength = false
         @Flag(name: .customLong("rationale-required"), help: "Require a rationale.") var rationaleRequired = false
+        @Option(name: .customLong("max-per-annotator"), help: "Most judgements one annotator gives in the project (default 0: no cap).")
+        var maxPerAnnotator = 0
         @Flag(name: .customLong("strength-required"), help: "Require a strength with every decisive choice.") var strengthRequired = false
         @Flag(name: .customLong("aspects-required"), help: "Require an answer for every aspect.") var aspectsRequired = false
         @Flag(help: "Print {\"id\":...,\"name\":...}.") var json = false
@@ -54,6 +56,7 @@ struct ProjectCommand: ParsableCommand {
             settings.allowBothBad = !noBothBad
             settings.strengthEnabled = !noStrength
             settings.rationaleRequired = rationaleRequired
+            settings.maxPerAnnotator = maxPerAnnotator
             settings.strengthRequired = strengthRequired
             settings.aspectsRequired = aspectsRequired
             if let guidelinesFile {

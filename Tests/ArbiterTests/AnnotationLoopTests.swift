@@ -60,6 +60,31 @@ import TestSupport
         await app.stop()
     }
 
+    /// A project may cap one annotator's judgements: at the cap they get 204,
+    /// others carry on; the cap is a validated setting.
+    @Test(arguments: TestEngine.all)
+    func aCapOnJudgementsPerAnnotatorIsKept(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 10) { $0.maxPerAnnotator = 3 }
+        let (ann, bea) = (try await app.user("ann"), try await app.user("bea"))
+        for _ in 0..<3 {
+            let (status, assignment) = try app.next(ann, project: project.id)
+            #expect(status == 200)
+            #expect(try app.submit(ann, assignment: try #require(assignment?["id"]?.intValue), #"{"choice":"left"}"#).0 == 201)
+        }
+        #expect(try app.next(ann, project: project.id).0 == 204, "ann reached the cap")
+        #expect(try app.next(bea, project: project.id).0 == 200, "bea has her own")
+        let admin = try await app.user("boss", role: .admin)
+        let refused = try app.call("PATCH", "/api/projects/\(project.id)", admin, #"{"max_per_annotator":-1}"#)
+        #expect(refused.status == 400)
+        #expect(refused.json["error"]?["message"]?.stringValue?.hasPrefix("max_per_annotator") == true, "\(refused.json)")
+        let raised = try app.call("PATCH", "/api/projects/\(project.id)", admin, #"{"max_per_annotator":4}"#)
+        #expect(raised.status == 200, "\(raised.json)")
+        #expect(raised.json["max_per_annotator"] == 4 || raised.json["project"]?["max_per_annotator"] == 4, "\(raised.json)")
+        #expect(try app.next(ann, project: project.id).0 == 200, "one more after raising the cap")
+        await app.stop()
+    }
+
     @Test(arguments: TestEngine.all)
     func overlapIsNeverExceededUnderConcurrency(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)

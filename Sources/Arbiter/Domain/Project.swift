@@ -48,6 +48,9 @@ public struct ProjectSettings: Sendable, Equatable {
     /// Every aspect must be answered.
     public var aspectsRequired = false
     public var rationaleRequired = false
+    /// The most judgements (normal, gold and repeats) one annotator gives in the
+    /// project; 0 for no cap.
+    public var maxPerAnnotator = 0
 
     public init() {}
 
@@ -77,6 +80,7 @@ public struct ProjectSettings: Sendable, Equatable {
         guard Set(aspects).count == aspects.count else { throw ValidationError("aspect names must be unique") }
         guard !strengthRequired || strengthEnabled else { throw ValidationError("strength_required needs strength_enabled") }
         guard guidelines.utf8.count <= 200_000 else { throw ValidationError("guidelines are limited to 200 KB") }
+        guard (0...10_000_000).contains(maxPerAnnotator) else { throw ValidationError("max_per_annotator must be between 0 (no cap) and 10000000") }
     }
 
     var json: JSONObject {
@@ -91,6 +95,7 @@ public struct ProjectSettings: Sendable, Equatable {
             "allow_ties": .bool(allowTies), "allow_both_bad": .bool(allowBothBad),
             "strength_enabled": .bool(strengthEnabled), "strength_required": .bool(strengthRequired),
             "aspects_required": .bool(aspectsRequired), "rationale_required": .bool(rationaleRequired),
+            "max_per_annotator": .int(Int64(maxPerAnnotator)),
         ]
     }
 }
@@ -108,6 +113,7 @@ extension ProjectSettings {
         "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "aspects",
         "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects_required", "rationale_required",
         "min_overlap", "stop_agree", "stop_posterior", "active_selection", "active_random_share", "active_retrain_every",
+        "max_per_annotator",
     ]
 
     /// When a pair has had enough judgements.
@@ -175,6 +181,7 @@ extension ProjectSettings {
         if let value = try flag("strength_required") { strengthRequired = value }
         if let value = try flag("aspects_required") { aspectsRequired = value }
         if let value = try flag("rationale_required") { rationaleRequired = value }
+        if let value = try integer("max_per_annotator") { maxPerAnnotator = value }
         try validate()
     }
 }

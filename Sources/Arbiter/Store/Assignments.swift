@@ -43,6 +43,12 @@ public enum Assignments {
             [user, projectID, .int(now)], { $0.int(0) }) {
             return try load(db, assignmentID: live)
         }
+        // The project's cap on one annotator's judgements: reached, nothing more for them.
+        if project.settings.maxPerAnnotator > 0,
+           try db.queryFirst("SELECT count(*) FROM annotations WHERE user_id = ? AND project_id = ?", [user, projectID], { $0.int(0) }) ?? 0
+            >= project.settings.maxPerAnnotator {
+            return nil
+        }
         try reclaimExpired(db, now: now)
 
         // Another node may take a pair's last slot between choosing it and claiming

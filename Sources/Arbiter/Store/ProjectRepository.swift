@@ -7,7 +7,7 @@ public enum ProjectRepository {
         id, name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
         allow_ties, allow_both_bad, strength_enabled, rationale_required,
         min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
-        strength_required, aspects_required
+        strength_required, aspects_required, max_per_annotator
         """
 
     /// Creates a project; a taken name is a ``ValidationError``.
@@ -22,8 +22,8 @@ public enum ProjectRepository {
                 INSERT INTO projects (name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
                     allow_ties, allow_both_bad, strength_enabled, rationale_required,
                     min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
-                    strength_required, aspects_required)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    strength_required, aspects_required, max_per_annotator)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(trimmed), .text(settings.guidelines), .int(Int64(settings.overlap)), .int(Int64(settings.leaseTTLSeconds)),
@@ -49,7 +49,7 @@ public enum ProjectRepository {
                 UPDATE projects SET name = ?, guidelines = ?, overlap = ?, lease_ttl_seconds = ?, gold_rate = ?, repeat_rate = ?,
                     aspects = ?, allow_ties = ?, allow_both_bad = ?, strength_enabled = ?, rationale_required = ?,
                     min_overlap = ?, stop_agree = ?, stop_posterior = ?, active_selection = ?, active_random_share = ?,
-                    active_retrain_every = ?, strength_required = ?, aspects_required = ?
+                    active_retrain_every = ?, strength_required = ?, aspects_required = ?, max_per_annotator = ?
                 WHERE id = ?
                 """,
                 [
@@ -70,7 +70,7 @@ public enum ProjectRepository {
         [
             SQLValue(settings.minOverlap), SQLValue(settings.stopAgree), settings.stopPosterior.map { .double($0) } ?? .null,
             SQLValue(settings.activeSelection), .double(settings.activeRandomShare), .int(Int64(settings.activeRetrainEvery)),
-            SQLValue(settings.strengthRequired), SQLValue(settings.aspectsRequired),
+            SQLValue(settings.strengthRequired), SQLValue(settings.aspectsRequired), .int(Int64(settings.maxPerAnnotator)),
         ]
     }
 
@@ -114,6 +114,7 @@ public enum ProjectRepository {
         settings.activeRetrainEvery = row.int(17)
         settings.strengthRequired = row.bool(18)
         settings.aspectsRequired = row.bool(19)
+        settings.maxPerAnnotator = row.int(20)
         return Project(id: row.int(0), name: row.string(1), settings: settings)
     }
 }
