@@ -60,6 +60,47 @@ import TestSupport
         await app.stop()
     }
 
+    /// Admins choose which annotators a project is for (default: everyone); to
+    /// anyone else it does not exist. Finished projects leave annotators' lists.
+    @Test(arguments: TestEngine.all)
+    func membersOnlyProjectsAndFinishedOnesAreHiddenFromOthers(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 2) { $0.overlap = 1 }
+        let (ann, bea) = (try await app.user("ann"), try await app.user("bea"))
+        let admin = try await app.user("boss", role: .admin)
+        let reviewer = try await app.user("rev", role: .reviewer)
+        func listed(_ token: String) throws -> [String] {
+            (try app.call("GET", "/api/projects", token).json["projects"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        }
+        #expect(try app.call("GET", "/api/projects/\(project.id)/members", admin).json == ["open_to_everyone": true, "members": []])
+        #expect(try listed(bea) == ["p"])
+        for bad in [#"{"usernames":["nobody"]}"#, #"{"usernames":["rev"]}"#, #"{"usernames":"ann"}"#, #"{"names":[]}"#] {
+            #expect(try app.call("PUT", "/api/projects/\(project.id)/members", admin, bad).status == 400, "\(bad)")
+        }
+        #expect(try app.call("PUT", "/api/projects/\(project.id)/members", reviewer, #"{"usernames":[]}"#).status == 403)
+        let set = try app.call("PUT", "/api/projects/\(project.id)/members", admin, #"{"usernames":["ann"]}"#)
+        #expect(set.status == 200 && set.json == ["open_to_everyone": false, "members": ["ann"]], "\(set.json)")
+        // bea no longer sees it, leases nothing, and cannot tell it exists.
+        #expect(try listed(bea) == [])
+        #expect(try app.next(bea, project: project.id).0 == 404)
+        #expect(try app.call("GET", "/api/projects/\(project.id)", bea).status == 404)
+        #expect(try listed(ann) == ["p"])
+        #expect(try listed(reviewer) == ["p"], "reviewers and admins are not limited")
+        // ann finishes it: gone from her list, still in the admin's.
+        for _ in 0..<2 {
+            let (status, assignment) = try app.next(ann, project: project.id)
+            #expect(status == 200)
+            #expect(try app.submit(ann, assignment: try #require(assignment?["id"]?.intValue), #"{"choice":"left"}"#).0 == 201)
+        }
+        #expect(try listed(ann) == [])
+        #expect(try listed(admin) == ["p"])
+        #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'project_members_set'") == 1)
+        // Opening it to everyone again.
+        #expect(try app.call("PUT", "/api/projects/\(project.id)/members", admin, #"{"usernames":[]}"#).json["open_to_everyone"] == true)
+        #expect(try app.next(bea, project: project.id).0 == 204, "open again, and nothing left")
+        await app.stop()
+    }
+
     /// A project may cap one annotator's judgements: at the cap they get 204,
     /// others carry on; the cap is a validated setting.
     @Test(arguments: TestEngine.all)

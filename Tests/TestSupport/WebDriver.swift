@@ -29,7 +29,8 @@ public final class WebDriver {
         port = Self.freePort()
         driver = try ServerProcess(executable: "/usr/bin/chromedriver", ["--port=\(port)", "--log-level=OFF"])
         var ready = false
-        for _ in 0..<100 where !ready {
+        // Up to 30 s: a loaded two-core machine (the whole suite, PostgreSQL beside it) starts it slowly.
+        for _ in 0..<600 where !ready {
             if let client = try? RawClient(port: port, timeout: 2), let status = try? client.request("GET", "/status", host: "localhost"), status.status == 200 {
                 ready = true
             } else {

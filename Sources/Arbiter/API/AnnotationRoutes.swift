@@ -11,7 +11,8 @@ struct AnnotationRoutes: Sendable {
 
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/projects/{id}/next", .annotating) { request, caller in
-            guard let assignment = try await service.next(projectID: try request.parameters.int("id"), userID: caller.user.id) else {
+            guard let assignment = try await service.next(projectID: try request.parameters.int("id"), userID: caller.user.id,
+                                                          membersOnly: caller.user.role == .annotator) else {
                 return Response(status: .noContent)
             }
             return .json(["assignment": assignment.json])

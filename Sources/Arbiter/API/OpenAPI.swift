@@ -59,6 +59,8 @@ enum OpenAPI {
         "GET /api/projects/{id}/agreement": Details(summary: "Krippendorff's alpha, Fleiss' and Cohen's kappa, contested pairs"),
         "GET /api/projects/{id}/raters": Details(summary: "Per-rater quality signals and reasons"),
         "POST /api/projects/{id}/raters/{username}/status": Details(summary: "Quarantine or clear a rater", body: .json),
+        "GET /api/projects/{id}/members": Details(summary: "Which annotators the project is for (none listed: everyone)"),
+        "PUT /api/projects/{id}/members": Details(summary: "Set which annotators the project is for", body: .json),
         "GET /api/projects/{id}/export": Details(summary: "Stream an export", query: [
             ("format", "string", "trl, openai, hh-rlhf, sft, raw or csv"), ("aggregate", "string", "weighted or majority"),
             ("min_agreement", "number", "0 to 1"), ("include_flagged", "boolean", "Keep flagged raters"), ("margin", "boolean", "TRL margin column"),

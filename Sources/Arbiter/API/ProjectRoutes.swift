@@ -62,11 +62,41 @@ struct ProjectRoutes: Sendable {
             clinux_malloc_trim()
             return .json(report.json)
         }
-        api.add(.GET, "/api/projects/{id}", .everyone) { request, _ in
-            .json(["project": try await ProjectService.find(store: store, id: try request.parameters.int("id")).json])
+        api.add(.GET, "/api/projects/{id}", .everyone) { request, caller in
+            let id = try request.parameters.int("id")
+            let project = caller.user.role == .annotator
+                ? try await ProjectService.find(store: store, id: id, annotator: caller.user.id)
+                : try await ProjectService.find(store: store, id: id)
+            return .json(["project": project.json])
         }
-        api.add(.GET, "/api/projects", .everyone) { _, _ in
-            .json(["projects": .array(try await ProjectService.list(store: store).map(\.json))])
+        // Annotators see the projects open to them that still want judgements.
+        api.add(.GET, "/api/projects", .everyone) { _, caller in
+            let projects = caller.user.role == .annotator
+                ? try await ProjectService.list(store: store, annotator: caller.user.id)
+                : try await ProjectService.list(store: store)
+            return .json(["projects": .array(projects.map(\.json))])
         }
+        api.add(.GET, "/api/projects/{id}/members", .admin) { request, _ in
+            let members = try await ProjectService.members(store: store, projectID: try request.parameters.int("id"))
+            return .json(Self.members(members))
+        }
+        api.add(.PUT, "/api/projects/{id}/members", .admin) { request, caller in
+            let id = try request.parameters.int("id")
+            guard let object = try await request.jsonBody().objectValue, object.keys.allSatisfy({ $0 == "usernames" }),
+                  let list = object["usernames"]?.arrayValue else {
+                throw ValidationError("body: expected {\"usernames\": [names]} ([] opens the project to every annotator)")
+            }
+            let names = try list.map { value throws(ValidationError) -> String in
+                guard let name = value.stringValue else { throw ValidationError("usernames: expected a list of names") }
+                return name
+            }
+            let members = try await ProjectService.setMembers(store: store, projectID: id, usernames: names, actor: caller.user.id,
+                                                              address: request.remoteAddress, now: now())
+            return .json(Self.members(members))
+        }
+    }
+
+    static func members(_ members: [(id: Int, username: String)]) -> JSONValue {
+        ["open_to_everyone": .bool(members.isEmpty), "members": .array(members.map { .string($0.username) })]
     }
 }

@@ -12,11 +12,13 @@ public struct AnnotationService: Sendable {
     /// The lease clock (Unix ms).
     let now: @Sendable () -> Int64
 
-    /// The caller's live lease in the project, else a new one, else nil (nothing left).
-    public func next(projectID: Int, userID: Int) async throws -> Assignment? {
+    /// The caller's live lease in the project, else a new one, else nil (nothing
+    /// left). An annotator (`membersOnly`) gets 404 for a project not open to them.
+    public func next(projectID: Int, userID: Int, membersOnly: Bool = false) async throws -> Assignment? {
         let now = self.now()
         return try await store.pool.write { db -> Assignment? in
             guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            if membersOnly, try !ProjectMembers.allows(db, projectID: projectID, userID: userID) { throw ServiceError.noSuchProject }
             var random = SystemRandomNumberGenerator()
             return try Assignments.next(db, project: project, userID: userID, now: now, random: &random)
         }

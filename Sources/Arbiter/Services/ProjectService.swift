@@ -36,9 +36,61 @@ public enum ProjectService {
         return project
     }
 
+    /// The project as an annotator may see it: 404 unless it is open to them
+    /// (a project that lists its members does not exist for anyone else).
+    public static func find(store: ArbiterStore, id: Int, annotator: Int) async throws -> Project {
+        try await store.pool.read { db in
+            guard let project = try ProjectRepository.find(db, id: id), try ProjectMembers.allows(db, projectID: id, userID: annotator) else {
+                throw ServiceError.noSuchProject
+            }
+            return project
+        }
+    }
+
     /// Every project with its size.
     public static func list(store: ArbiterStore) async throws -> [ProjectSummary] {
         try await store.pool.read { db in try ProjectRepository.list(db) }
+    }
+
+    /// The projects an annotator works on: open to them, and not finished.
+    public static func list(store: ArbiterStore, annotator: Int) async throws -> [ProjectSummary] {
+        try await store.pool.read { db in
+            try ProjectRepository.list(db).filter { summary in
+                try ProjectMembers.allows(db, projectID: summary.project.id, userID: annotator)
+                    && !ProjectMembers.finished(db, projectID: summary.project.id)
+            }
+        }
+    }
+
+    /// Who the project is for: its listed annotators (none: everyone).
+    public static func members(store: ArbiterStore, projectID: Int) async throws -> [(id: Int, username: String)] {
+        try await store.pool.read { db in
+            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            return try ProjectMembers.list(db, projectID: projectID)
+        }
+    }
+
+    /// Replaces who the project is for (an empty list: everyone); each name must
+    /// be an annotator. Audited.
+    public static func setMembers(
+        store: ArbiterStore, projectID: Int, usernames: [String], actor: Int, address: String, now: Int64
+    ) async throws -> [(id: Int, username: String)] {
+        guard usernames.count <= 10_000 else { throw ValidationError("usernames: at most 10000") }
+        return try await store.pool.write { db in
+            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            var ids: [Int] = []
+            for name in usernames {
+                guard let user = try UserRepository.find(db, username: name) else { throw ValidationError("usernames: no user named '\(name)'") }
+                guard user.role == .annotator else { throw ValidationError("usernames: '\(name)' is a \(user.role.rawValue); members are annotators") }
+                ids.append(user.id)
+            }
+            try ProjectMembers.replace(db, projectID: projectID, userIDs: ids)
+            let members = try ProjectMembers.list(db, projectID: projectID)
+            try Audit.record(db, actor: actor, action: "project_members_set", target: "project:\(projectID)",
+                             details: JSONObjectText(["members": members.isEmpty ? "everyone" : members.map(\.username).joined(separator: ",")]),
+                             address: address, now: now)
+            return members
+        }
     }
 
     /// The project at a glance, one snapshot.
