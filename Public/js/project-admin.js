@@ -257,6 +257,29 @@ $("upload").addEventListener("click", () => upload());
 
 // MARK: Settings and start
 
+// MARK: Annotators (project membership)
+
+function showMembers(data) {
+  $("members-input").value = data.members.join(", ");
+  $("members-state").textContent = data.open_to_everyone
+    ? "Open to every annotator."
+    : `Only ${data.members.length === 1 ? "1 annotator" : `${data.members.length} annotators`}: ${data.members.join(", ")}.`;
+}
+
+async function loadMembers() {
+  const answer = await api("GET", `${base}/members`);
+  if (answer.ok) showMembers(answer.data);
+}
+
+$("members-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const usernames = $("members-input").value.split(",").map((name) => name.trim()).filter((name) => name.length > 0);
+  const saved = await api("PUT", `${base}/members`, { usernames });
+  if (!saved.ok) return status(errorMessage(saved));
+  showMembers(saved.data);
+  status("Annotators saved.", true);
+});
+
 async function start() {
   const user = await me();
   if (user.role !== "admin") {
@@ -280,7 +303,7 @@ async function start() {
     return null;
   });
   await exports.loadFormats();
-  await Promise.all([loadDashboard(), exports.poll(), loadReports(projectID, $("reports"), status)]);
+  await Promise.all([loadDashboard(), exports.poll(), loadReports(projectID, $("reports"), status), loadMembers()]);
   document.body.dataset.ready = "true";
 }
 

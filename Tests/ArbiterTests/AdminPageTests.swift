@@ -158,6 +158,28 @@ struct AdminPageTests {
         await app.stop()
     }
 
+    /// The project page chooses which annotators a project is for.
+    @Test(arguments: TestEngine.all)
+    func anAdminChoosesTheProjectsAnnotators(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 3)
+        _ = try await app.person("boss", role: .admin)
+        let (ann, bea) = (try await app.user("ann"), try await app.user("bea"))
+        let browser = try WebDriver()
+        try browser.signIn(app: app, as: "boss", to: "/admin/projects/\(project.id)")
+        try browser.wait(until: "document.getElementById('members-state').textContent === 'Open to every annotator.'")
+        try browser.element("#members-input").type("nobody")
+        try browser.element("#members-save").click()
+        try browser.wait(until: "document.getElementById('status').textContent.includes(\"no user named 'nobody'\")")
+        _ = try browser.script("document.getElementById('members-input').value = ''; return true;")
+        try browser.element("#members-input").type("ann")
+        try browser.element("#members-save").click()
+        try browser.wait(until: "document.getElementById('members-state').textContent === 'Only 1 annotator: ann.'")
+        #expect(try app.next(ann, project: project.id).0 == 200)
+        #expect(try app.next(bea, project: project.id).0 == 404)
+        await app.stop()
+    }
+
     @Test(arguments: TestEngine.all)
     func nonAdminsAreTurnedAway(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
