@@ -1,5 +1,5 @@
 // The reviewer's page: agreement with intervals and a plain reading, the rater
-// table (sortable), the flagged queue with quarantine / clear for admins, a
+// table (sortable), the flagged queue with quarantine / clear (reviewers and admins), a
 // Cohen's kappa heatmap (SVG built with DOM calls), and the most contested pairs.
 
 import { api, errorMessage, me, signOut } from "./api.js";
@@ -215,10 +215,11 @@ function renderQueue() {
     if (rater.comment) {
       const note = document.createElement("p");
       note.className = "muted";
-      note.textContent = `Admin's note: ${rater.comment}`;
+      note.textContent = `Note: ${rater.comment}`;
       item.append(note);
     }
-    if (user?.role === "admin") {
+    // Reviewers and admins decide; the decision and its comment are audited.
+    if (user && user.role !== "annotator") {
       const label = document.createElement("label");
       label.textContent = "Comment";
       const comment = document.createElement("input");

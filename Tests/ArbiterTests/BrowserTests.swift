@@ -316,14 +316,18 @@ struct ReviewPageTests {
     }
 
     @Test(arguments: TestEngine.all)
-    func reviewersSeeButCannotDecide(engine: TestEngine) async throws {
+    func reviewersDecideTooAndAreAudited(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
         let project = try await crowd(app)
         _ = try await app.person("rita", role: .reviewer)
         let browser = try WebDriver()
         try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/review")
         #expect(try browser.script("return document.querySelectorAll('.queue-item').length;").intValue == 1)
-        #expect(try browser.script("return document.querySelectorAll('.decide-quarantined').length;").intValue == 0)
+        try browser.element(".queue-item[data-annotator='lefty'] .decision-comment").type("always the left side")
+        try browser.element(".queue-item[data-annotator='lefty'] .decide-quarantined").click()
+        try browser.wait(until: "document.querySelector(\"#raters tbody tr[data-annotator='lefty'] .rater-status\")?.textContent === 'quarantined'")
+        #expect(try await app.count(
+            "SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id WHERE a.action = 'rater_quarantined' AND u.username = 'rita'") == 1)
         await app.stop()
     }
 }

@@ -4,7 +4,7 @@ import JSON
 import Storage
 
 /// Projects: create and edit (admins), the list and one project (everyone signed in),
-/// the dashboard, agreement and rater reports (reviewers), rater decisions (admins).
+/// the dashboard, agreement and rater reports and rater decisions (reviewers and admins).
 struct ProjectRoutes: Sendable {
     let store: ArbiterStore
     let now: @Sendable () -> Int64
@@ -37,7 +37,7 @@ struct ProjectRoutes: Sendable {
         api.add(.GET, "/api/projects/{id}/dashboard", .reviewing) { request, _ in
             .json(try await ProjectService.dashboard(store: store, id: try request.parameters.int("id"), now: now()).json)
         }
-        api.add(.POST, "/api/projects/{id}/raters/{username}/status", .admin) { request, caller in
+        api.add(.POST, "/api/projects/{id}/raters/{username}/status", .reviewing) { request, caller in
             let projectID = try request.parameters.int("id")
             let username = try request.parameters.require("username")
             guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
