@@ -106,3 +106,46 @@ import TestSupport
         await app.stop()
     }
 }
+
+/// The reviewer's drill-down: one rater's judgements with the pair's texts and
+/// the other raters' votes, filtered to departures, in keyset pages.
+@Suite struct RaterDrillDownTests {
+    @Test(arguments: TestEngine.all)
+    func aRatersDeparturesComeWithThePairAndTheOthersVotes(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 3)
+        try await app.seed { db in
+            let votes = [("p0", "a", "A"), ("p0", "b", "A"), ("p0", "c", "B"), ("p1", "a", "B"), ("p1", "b", "B"), ("p1", "c", "B"),
+                         ("p2", "a", "A"), ("p2", "b", "B"), ("p2", "c", "A")]
+            let lines = votes.map { #"{"pair":"\#($0.0)","annotator":"\#($0.1)","choice":"\#($0.2)"}"# }
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        let reviewer = try await app.user("rev", role: .reviewer)
+        let annotator = try await app.user("ann")
+        let base = "/api/projects/\(project.id)/raters/c/judgements"
+        let all = try app.call("GET", base, reviewer)
+        #expect(all.status == 200)
+        #expect(all.json["judgements"]?.arrayValue?.count == 3)
+        let departures = try #require(try app.call("GET", base + "?departures=true", reviewer).json["judgements"]?.arrayValue)
+        #expect(departures.count == 1)
+        #expect(departures.first?["pair"] == "p0")
+        #expect(departures.first?["prompt"] == "question 0")
+        #expect(departures.first?["consensus"] == "A")
+        #expect(departures.first?["others"] == ["A": 2, "B": 0])
+        // p2: the others split 1–1, so no consensus and no departure.
+        #expect(all.json["judgements"]?.arrayValue?.first { $0["pair"] == "p2" }?["consensus"] == .null)
+        // Keyset pages.
+        let first = try app.call("GET", base + "?limit=2", reviewer).json
+        #expect(first["judgements"]?.arrayValue?.count == 2)
+        let after = try #require(first["next_after"]?.intValue)
+        let rest = try app.call("GET", base + "?limit=2&after=\(after)", reviewer).json
+        #expect(rest["judgements"]?.arrayValue?.count == 1 && rest["next_after"] == .null)
+        // Annotators never see other raters; bad queries and unknown raters are refused plainly.
+        #expect(try app.call("GET", base, annotator).status == 403)
+        #expect(try app.call("GET", base + "?departures=maybe", reviewer).status == 400)
+        #expect(try app.call("GET", base + "?limit=0", reviewer).status == 400)
+        #expect(try app.call("GET", "/api/projects/\(project.id)/raters/nobody/judgements", reviewer).status == 404)
+        await app.stop()
+    }
+}

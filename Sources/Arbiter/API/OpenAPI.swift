@@ -59,6 +59,10 @@ enum OpenAPI {
         "GET /api/projects/{id}/agreement": Details(summary: "Krippendorff's alpha, Fleiss' and Cohen's kappa, contested pairs"),
         "GET /api/projects/{id}/raters": Details(summary: "Per-rater quality signals and reasons"),
         "POST /api/projects/{id}/raters/{username}/status": Details(summary: "Quarantine or clear a rater", body: .json),
+        "GET /api/projects/{id}/raters/{username}/judgements": Details(summary: "A rater's judgements with each pair and the other raters' votes", query: [
+            ("departures", "boolean", "Only judgements against the other raters' consensus"), ("after", "integer", "Judgement id to continue after"),
+            ("limit", "integer", "1 to 500 (default 100)"),
+        ]),
         "GET /api/projects/{id}/members": Details(summary: "Which annotators the project is for (none listed: everyone)"),
         "PUT /api/projects/{id}/members": Details(summary: "Set which annotators the project is for", body: .json),
         "GET /api/projects/{id}/export": Details(summary: "Stream an export", query: [

@@ -50,6 +50,22 @@ struct ProjectRoutes: Sendable {
                 address: request.remoteAddress, now: now())
             return .json(["annotator": .string(username), "status": .string(decision.rawValue)])
         }
+        // A rater's judgements, with the pair and the others' votes: ?departures=true, ?after=ID, ?limit=N (≤ 500).
+        api.add(.GET, "/api/projects/{id}/raters/{username}/judgements", .reviewing) { request, _ in
+            let query = request.queryItems
+            let departures: Bool
+            switch query["departures"] {
+            case nil, "false": departures = false
+            case "true": departures = true
+            default: throw ValidationError("departures: true or false")
+            }
+            guard let after = Int64(query["after"] ?? "0"), after >= 0 else { throw ValidationError("after: a judgement id") }
+            guard let limit = Int(query["limit"] ?? "100"), (1...500).contains(limit) else { throw ValidationError("limit: 1 to 500") }
+            let items = try await ProjectService.raterJudgements(
+                store: store, projectID: try request.parameters.int("id"), username: try request.parameters.require("username"),
+                departures: departures, after: after, limit: limit)
+            return .json(["judgements": .array(items.map(\.json)), "next_after": items.count == limit ? .int(items.last!.id) : .null])
+        }
         api.add(.GET, "/api/projects/{id}/raters", .reviewing) { request, _ in
             let id = try request.parameters.int("id")
             let report = try await AgreementService.raters(store: store, projectID: id)

@@ -62,6 +62,27 @@ public enum ProjectService {
         }
     }
 
+    /// One rater's judgements with each pair and the other raters' votes on it
+    /// (keyset pages by judgement id); `departures` keeps only those against the consensus.
+    static func raterJudgements(
+        store: ArbiterStore, projectID: Int, username: String, departures: Bool, after: Int64, limit: Int
+    ) async throws -> [RaterJudgements.Item] {
+        try await store.pool.read { db in
+            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard let rater = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such rater") }
+            var items: [RaterJudgements.Item] = []
+            var cursor = after
+            // Departures are filtered after reading: read pages until enough are found or none are left.
+            while items.count < limit {
+                let page = try RaterJudgements.list(db, projectID: projectID, userID: rater.id, after: cursor, limit: limit)
+                items += departures ? page.filter { $0.departs == true } : page
+                guard page.count == limit, let last = page.last else { break }
+                cursor = last.id
+            }
+            return Array(items.prefix(limit))
+        }
+    }
+
     /// Who the project is for: its listed annotators (none: everyone).
     public static func members(store: ArbiterStore, projectID: Int) async throws -> [(id: Int, username: String)] {
         try await store.pool.read { db in
