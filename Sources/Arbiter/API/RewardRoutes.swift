@@ -65,8 +65,7 @@ struct RewardRoutes: Sendable {
 
     /// Export and training options from the POST body (all optional).
     static func options(_ body: JSONValue) throws -> ExportOptions {
-        guard body.objectValue != nil else { throw ValidationError("body: expected a JSON object") }
-        return try RewardJobs.options(fromRequest: body.jsonText)
+        try RewardJobs.options(from: body)
     }
 
     /// A whole file as an attachment (model files are at most a few hundred MB; data files stream).

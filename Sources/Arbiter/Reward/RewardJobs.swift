@@ -180,7 +180,12 @@ final class RewardJobs: Sendable {
 
     /// The options of a stored request (the job's JSON body), validated again.
     static func options(fromRequest request: String) throws -> ExportOptions {
-        guard let object = try JSONValue.parse(request).objectValue else { throw ValidationError("body: expected a JSON object") }
+        try options(from: try JSONValue.parse(request))
+    }
+
+    /// The options of a job's JSON body (``ExportRequest``, door `.job`).
+    static func options(from body: JSONValue) throws -> ExportOptions {
+        guard let object = body.objectValue else { throw ValidationError("body: expected a JSON object") }
         let fields = Dictionary(object.map { ($0.key, ExportRequest.Field.json($0.value)) }, uniquingKeysWith: { _, last in last })
         return try ExportRequest(fields: fields, door: .job).options
     }

@@ -31,11 +31,6 @@ public final class ArbiterStore: Sendable {
         }
     }
 
-    /// Opens the SQLite file at `path`.
-    public convenience init(path: String, migrationsDirectory: String, readers: Int = 4, commitObserver: CommitObserver? = nil) throws {
-        try self.init(location: .sqlite(path: path), migrationsRoot: migrationsDirectory, readers: readers, commitObserver: commitObserver)
-    }
-
     /// One migrated connection, for command-line work.
     public static func openConnection(_ location: DatabaseLocation, migrationsRoot: String) throws -> any Database {
         let migrator = try Migrator(directory: location.migrations(in: migrationsRoot))
@@ -46,11 +41,6 @@ public final class ArbiterStore: Sendable {
         }
         try migrator.migrate(db)
         return db
-    }
-
-    /// One migrated connection to the SQLite file at `path`.
-    public static func openConnection(path: String, migrationsDirectory: String) throws -> any Database {
-        try openConnection(.sqlite(path: path), migrationsRoot: migrationsDirectory)
     }
 
     public func close() { pool.close() }
