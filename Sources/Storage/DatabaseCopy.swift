@@ -85,7 +85,11 @@ public enum DatabaseCopy {
         var shapes: [String: TableShape] = [:]
         switch db.dialect {
         case .sqlite:
-            let names = try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'") { $0.string(0) }
+            // Virtual tables (full-text search) and their shadow tables are indexes
+            // kept by triggers: rebuilt in the target as the rows arrive.
+            let names = try db.query(
+                "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'"
+            ) { $0.string(0) }
             for name in names {
                 let columns = try db.query("SELECT name FROM pragma_table_info(?) ORDER BY cid", [.text(name)]) { $0.string(0) }
                 let references = try db.query("SELECT \"table\" FROM pragma_foreign_key_list(?)", [.text(name)]) { $0.string(0) }
@@ -97,7 +101,11 @@ public enum DatabaseCopy {
             ) { $0.string(0) }
             for name in names {
                 let columns = try db.query(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+                    // Generated columns (the search vector) follow the others by themselves.
+                    """
+                    SELECT column_name FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND table_name = ? AND is_generated = 'NEVER' ORDER BY ordinal_position
+                    """,
                     [.text(name)]) { $0.string(0) }
                 let references = try db.query(
                     "SELECT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND conrelid = ?::regclass", [.text(name)]) { $0.string(0) }

@@ -83,7 +83,10 @@ import TestSupport
         options.format = .sft
         let sft = test.directory.path + "/sft.jsonl"
         _ = try Exporter.run(test.db, project: project, options: options, out: sft, now: 0)
-        #expect(try lines(sft)[0] == ["prompt": "Say hi", "completion": "Hello!"])
+        #expect(try lines(sft)[0] == ["prompt": "Say hi", "completion": "Hello!", "label_source": "crowd"])
+        // OpenAI's rows keep exactly the keys its fine-tuning API validates.
+        #expect(o[0].objectValue.map { Set($0.keys) } == ["input", "preferred_output", "non_preferred_output"])
+        #expect(h[0]["label_source"] == "crowd")
     }
 
     @Test func rawAndCSVMarkExclusionsAndQuote() throws {

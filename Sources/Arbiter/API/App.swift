@@ -78,6 +78,7 @@ public struct App: Sendable {
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
         ReportRoutes(store: store, now: now).register(on: &api)
+        ItemRoutes(store: store, now: now).register(on: &api)
         let modelsDirectory: String
         switch location {
         case .sqlite(let path): modelsDirectory = configuration.modelsDirectory ?? path + ".models"

@@ -126,13 +126,14 @@ extension ProjectAgreement {
 }
 
 extension ExportManifest.Counts {
-    /// `{"pairs_exported","annotations_used","annotations_excluded","dropped"}` or `{"annotations","annotations_excluded"}`.
+    /// `{"pairs_exported","annotations_used","annotations_excluded","dropped","label_sources"}` or `{"annotations","annotations_excluded"}`.
     public var json: JSONValue {
         switch self {
-        case .pairwise(let exported, let used, let excluded, let dropped):
+        case .pairwise(let exported, let used, let excluded, let dropped, let reviewerLabels):
             return [
                 "pairs_exported": .int(Int64(exported)), "annotations_used": .int(Int64(used)), "annotations_excluded": .int(Int64(excluded)),
                 "dropped": .object(JSONObject(dropped.map { ($0.reason, JSONValue.int(Int64($0.count))) })),
+                "label_sources": ["crowd": .int(Int64(exported - reviewerLabels)), "reviewer": .int(Int64(reviewerLabels))],
             ]
         case .raw(let annotations, let excluded):
             return ["annotations": .int(Int64(annotations)), "annotations_excluded": .int(Int64(excluded))]

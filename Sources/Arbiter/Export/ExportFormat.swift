@@ -54,7 +54,11 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 
 extension ExportFormat {
     /// One preference as a line of this format (with its newline); pairwise formats only.
-    public func preferenceLine(prompt: Prompt, chosen: String, rejected: String, margin: Double?) -> [UInt8] {
+    ///
+    /// `labelSource` (`crowd` or `reviewer`: whose decision the preference is) goes
+    /// into each TRL, HH-RLHF and SFT row; OpenAI's rows keep the shape its
+    /// fine-tuning API validates, and the manifest counts both sources.
+    public func preferenceLine(prompt: Prompt, chosen: String, rejected: String, margin: Double?, labelSource: String? = nil) -> [UInt8] {
         let assistant = { (text: String) -> JSONValue in [["role": "assistant", "content": .string(text)]] }
         var object: JSONObject
         switch self {
@@ -89,6 +93,7 @@ extension ExportFormat {
         case .raw, .csv:
             object = [:]
         }
+        if let labelSource, self != .openai { object["label_source"] = .string(labelSource) }
         var bytes = JSONValue.object(object).serialized()
         bytes.append(0x0A)
         return bytes

@@ -36,7 +36,8 @@ extension Exporter {
             let prompt = pair.prompt
             let (chosen, rejected) = decision.aWins ? (pair.responseA, pair.responseB) : (pair.responseB, pair.responseA)
             let margin = options.margin ? decision.share * decision.strength : nil
-            let line = options.format.preferenceLine(prompt: prompt, chosen: chosen, rejected: rejected, margin: margin)
+            let line = options.format.preferenceLine(prompt: prompt, chosen: chosen, rejected: rejected, margin: margin,
+                                                     labelSource: decisions.reviewerLabelled.contains(pair.id) ? "reviewer" : "crowd")
             let isTest = options.testFraction.map { inTest(externalID, seed: options.seed, fraction: $0) } ?? false
             training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest, pair: (pair.id, decision.aWins))
             if let test, isTest {

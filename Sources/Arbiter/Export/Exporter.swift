@@ -39,7 +39,8 @@ public enum Exporter {
         if options.format.isPairwise {
             let decisions = try decide(db, project: project, options: options, excluded: quarantined.union(flagged))
             manifest.counts = .pairwise(exported: decisions.winners.count, used: decisions.used, excluded: decisions.excludedAnnotations,
-                                        dropped: decisions.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                                        dropped: decisions.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                        reviewerLabels: decisions.reviewerLabelled.count)
             var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
             manifest.files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training)
             if let directory = options.rewardModel, var training {
@@ -81,6 +82,8 @@ public enum Exporter {
         var dropped: [String: Int] = [:]
         var used = 0
         var excludedAnnotations = 0
+        /// Pairs whose label is a reviewer's final label, not the crowd's.
+        var reviewerLabelled: Set<Int64> = []
     }
 
     static func decide(_ db: any Database, project: Project, options: ExportOptions, excluded: Set<Int>) throws -> Decisions {
@@ -114,6 +117,9 @@ public enum Exporter {
         let model = options.aggregate == .weighted && !judgements.isEmpty
             ? DawidSkene.estimate(judgements.map { ($0.unit, $0.rater, $0.label) }, units: pairIDs.count, raters: raterIndex.count)
             : nil
+        // Why the crowd's judgements gave no preference, per pair (a final label may overrule it).
+        var droppedPairs: [Int64: String] = [:]
+        var crowdStrength: [Int64: (aWins: Bool, strength: Double)] = [:]
         for unit in 0..<pairIDs.count {
             var counts = [0, 0, 0, 0]
             for index in byUnit[unit] { counts[judgements[index].label] += 1 }
@@ -126,23 +132,42 @@ public enum Exporter {
             } else {
                 let best = counts.max()!
                 guard counts.filter({ $0 == best }).count == 1 else {
-                    decisions.dropped["no_majority", default: 0] += 1
+                    droppedPairs[pairIDs[unit]] = "no_majority"
                     continue
                 }
                 winner = counts.firstIndex(of: best)!
                 share = Double(best) / Double(counts.reduce(0, +))
             }
             guard winner < 2 else {
-                decisions.dropped[winner == 2 ? "tie" : "both_bad", default: 0] += 1
-                continue
-            }
-            guard share >= options.minAgreement else {
-                decisions.dropped["below_min_agreement", default: 0] += 1
+                droppedPairs[pairIDs[unit]] = winner == 2 ? "tie" : "both_bad"
                 continue
             }
             let strengths = byUnit[unit].filter { judgements[$0].label == winner }.map { Double(judgements[$0].strength) }
-            decisions.winners[pairIDs[unit]] = (winner == 0, share, strengths.isEmpty ? 1 : strengths.reduce(0, +) / Double(strengths.count))
+            let strength = strengths.isEmpty ? 1 : strengths.reduce(0, +) / Double(strengths.count)
+            crowdStrength[pairIDs[unit]] = (winner == 0, strength)
+            guard share >= options.minAgreement else {
+                droppedPairs[pairIDs[unit]] = "below_min_agreement"
+                continue
+            }
+            decisions.winners[pairIDs[unit]] = (winner == 0, share, strength)
         }
+        // Reviewers' final labels replace the crowd's decision, whatever it was:
+        // A or B is exported (share 1) with label_source "reviewer"; tie or
+        // both_bad is dropped as such.
+        for (pair, label) in try PairLabels.all(db, projectID: project.id) {
+            droppedPairs[pair] = nil
+            decisions.winners[pair] = nil
+            switch label {
+            case "A", "B":
+                let aWins = label == "A"
+                let crowd = crowdStrength[pair]
+                decisions.winners[pair] = (aWins, 1, crowd?.aWins == aWins ? crowd!.strength : 1)
+                decisions.reviewerLabelled.insert(pair)
+            default:
+                droppedPairs[pair] = "reviewer_" + label
+            }
+        }
+        for reason in droppedPairs.values { decisions.dropped[reason, default: 0] += 1 }
         return decisions
     }
 }
