@@ -1,6 +1,8 @@
 // The reviewer's page: agreement with intervals and a plain reading, the rater
 // table (sortable), the flagged queue with quarantine / clear (reviewers and admins), a
-// Cohen's kappa heatmap (SVG built with DOM calls), and the most contested pairs.
+// Cohen's kappa heatmap (SVG built with DOM calls), the most contested pairs, and
+// a drill-down per rater: every judgement with the pair, the others' votes and the
+// signals it fed, filtered to departures; with the decisions for any rater.
 
 import { api, errorMessage, me, signOut } from "./api.js";
 
@@ -10,6 +12,9 @@ const SVG = "http://www.w3.org/2000/svg";
 let user = null;
 
 $("sign-out").addEventListener("click", () => signOut());
+$("items-link").href = `/projects/${projectID}/items`;
+let drillRater = null;
+let drillNext = null;
 let raters = [];
 let sortKey = "suspicion";
 let sortDescending = true;
@@ -186,6 +191,15 @@ function renderRaters() {
     cell(row, percent(rater.suspicion));
     cell(row, rater.status).className = `rater-status ${rater.status}`;
     cell(row, rater.reasons.map((r) => r.detail).join("; "));
+    const drill = document.createElement("button");
+    drill.type = "button";
+    drill.className = "link-button drill-open";
+    drill.textContent = "Open";
+    drill.setAttribute("aria-label", `Open ${rater.annotator}'s judgements`);
+    drill.addEventListener("click", () => openDrill(rater.annotator));
+    const td = document.createElement("td");
+    td.append(drill);
+    row.append(td);
     body.append(row);
   }
   for (const button of document.querySelectorAll("[data-sort]")) {
@@ -198,6 +212,8 @@ function renderQueue() {
   queue.replaceChildren();
   const flagged = raters.filter((r) => r.status === "flagged" || r.status === "quarantined");
   $("queue-empty").hidden = flagged.length > 0;
+  $("flagged-items").hidden = flagged.length === 0;
+  $("flagged-items").href = `/projects/${projectID}/items?raters=${encodeURIComponent(flagged.map((r) => r.annotator).join(","))}`;
   for (const rater of flagged) {
     const item = document.createElement("li");
     item.className = "card queue-item";
@@ -247,6 +263,74 @@ async function decide(annotator, status, comment) {
   }
   showStatus(`${annotator}: ${status}.`);
   await Promise.all([loadRaters(), loadAgreement()]);
+  if (drillRater === annotator) describeDrill();
+}
+
+// MARK: Drill-down
+
+function describeDrill() {
+  const rater = raters.find((r) => r.annotator === drillRater);
+  $("drill-title").textContent = `${drillRater}'s judgements`;
+  $("drill-summary").textContent = rater
+    ? `${rater.annotations} judgements · status ${rater.status}${rater.comment ? ` (“${rater.comment}”)` : ""} · consensus agreement ${percent(rater.signals?.consensus?.rate)} · suspicion ${percent(rater.suspicion)}`
+    : "";
+}
+
+async function openDrill(annotator) {
+  drillRater = annotator;
+  $("drill").hidden = false;
+  $("drill").dataset.annotator = annotator;
+  $("drill-items").href = `/projects/${projectID}/items?raters=${encodeURIComponent(annotator)}`;
+  describeDrill();
+  await loadDrill(true);
+  $("drill").scrollIntoView({ block: "start" });
+}
+
+async function loadDrill(reset) {
+  const body = $("drill-table").querySelector("tbody");
+  if (reset) {
+    body.replaceChildren();
+    drillNext = null;
+  }
+  const params = new URLSearchParams({ limit: "100", departures: String($("drill-departures").checked) });
+  if (drillNext) params.set("after", String(drillNext));
+  const result = await api("GET", `/api/projects/${projectID}/raters/${encodeURIComponent(drillRater)}/judgements?${params}`);
+  if (!result.ok) {
+    showStatus(errorMessage(result));
+    return;
+  }
+  for (const judgement of result.data.judgements) {
+    const row = document.createElement("tr");
+    const first = document.createElement("td");
+    const link = document.createElement("a");
+    link.href = `/projects/${projectID}/items?pair=${encodeURIComponent(judgement.pair)}`;
+    link.textContent = judgement.pair;
+    first.append(link);
+    row.append(first);
+    const prompt = typeof judgement.prompt === "string" ? judgement.prompt : (judgement.prompt.filter((m) => m.role === "user").pop()?.content ?? "");
+    cell(row, prompt.length > 120 ? `${prompt.slice(0, 119)}…` : prompt);
+    cell(row, judgement.kind + (judgement.gold_correct === true ? " ✓" : judgement.gold_correct === false ? " ✗" : ""));
+    cell(row, judgement.choice);
+    cell(row, `${judgement.others.A} · ${judgement.others.B}`);
+    cell(row, judgement.departs === true ? "yes" : judgement.departs === false ? "no" : "—").className = judgement.departs ? "departs" : "";
+    cell(row, judgement.picked_side ?? "—");
+    cell(row, judgement.duration_ms == null ? "—" : `${(judgement.duration_ms / 1000).toFixed(1)} s`);
+    cell(row, judgement.signals.join(", ") || "—");
+    body.append(row);
+  }
+  if (body.children.length === 0) {
+    const row = document.createElement("tr");
+    cell(row, $("drill-departures").checked ? "No judgement departs from the others' consensus." : "No judgements.").colSpan = 9;
+    body.append(row);
+  }
+  drillNext = result.data.next_after;
+  $("drill-more").hidden = drillNext == null;
+}
+
+$("drill-departures").addEventListener("change", () => loadDrill(true));
+$("drill-more").addEventListener("click", () => loadDrill(false));
+for (const button of document.querySelectorAll(".drill-decide")) {
+  button.addEventListener("click", () => decide(drillRater, button.dataset.status, $("drill-comment").value));
 }
 
 function showStatus(message) {

@@ -145,6 +145,8 @@ import TestSupport
             ("q=reddit&sort=-id", all.filter { $0 % 4 == 0 }.reversed()),
             ("q=apples%20llama&min_judgements=1", all.filter { $0 % 6 == 0 && n($0) >= 1 }),
             ("q=item-17", [17]),
+            ("q=apples&sort=-disagreement", all.filter { $0 % 2 == 0 }.sorted { (d($0), $0) > (d($1), $1) }),
+            ("q=llama&sort=judgements&min_judgements=1", all.filter { $0 % 3 == 0 && n($0) >= 1 }.sorted { (n($0), $0) < (n($1), $1) }),
             ("q=%22apples%22%3B%20DROP%20TABLE%20pairs", []),
             ("labelled=false&state=unjudged", all.filter { n($0) == 0 }),
         ]
@@ -172,6 +174,17 @@ import TestSupport
             }
         }
         #expect(sparse.contains { !$0.complete && $0.examined == 6 })
+        // A search ordered by a key orders all its matches, so it refuses more than a window of them.
+        let tooMany = await #expect(throws: ValidationError.self) {
+            try await app.app.store.pool.read { db in
+                var query = PairBrowser.Query()
+                query.words = ["apples"]
+                query.sort = .disagreementDescending
+                query.window = 6
+                return try PairBrowser.page(db, projectID: project.id, query: query).pairs.count
+            }
+        }
+        #expect(tooMany?.message.contains("narrow the search") == true)
         #expect(sparse.flatMap { $0.pairs.map(\.externalID) } == names(all.filter { n($0) >= 4 && $0 != 39 }.sorted { (d($0), $0) < (d($1), $1) }))
         await app.stop()
     }
@@ -184,7 +197,7 @@ import TestSupport
         for (query, named) in [
             ("colour=red", "colour"), ("sort=size", "sort"), ("sort=disagreement&after=12", "after"), ("after=x", "after"),
             ("sort=judgements&after=1e300~5", "after"), ("sort=-disagreement&after=nan~5", "after"), ("after=-3", "after"),
-            ("q=apples&sort=-disagreement", "sort"), ("limit=0", "limit"), ("limit=201", "limit"), ("min_disagreement=2.5", "min_disagreement"),
+            ("limit=0", "limit"), ("limit=201", "limit"), ("min_disagreement=2.5", "min_disagreement"),
             ("min_judgements=-1", "min_judgements"), ("gold=yes", "gold"), ("state=done", "state"), ("raters=nobody", "raters"),
             ("q=" + String(repeating: "a", count: 600), "q"),
         ] {

@@ -8,6 +8,7 @@ enum PageRoutes {
         ("/login", "/login.html"),
         ("/projects/{id}/annotate", "/annotate.html"),
         ("/projects/{id}/review", "/review.html"),
+        ("/projects/{id}/items", "/items.html"),
         ("/invite/{token}", "/invite.html"),
         ("/reset/{token}", "/reset.html"),
         ("/admin", "/admin.html"),

@@ -159,26 +159,40 @@ enum PairBrowser {
         var windowValues: [SQLValue]
         let orderKey: String
         let after = query.after.map { "\(comparison) \($0.id)" }
+        // Bound with the column's type (PostgreSQL takes a parameter's type from its column).
+        let keyValue = { (value: Double) -> SQLValue in query.sort.key == "judgements" ? .int(Int64(value)) : .double(value) }
+        // A search ordered by disagreement or judgements orders all its matches
+        // (at most one window of them); the cursor then applies to those.
+        var outerRange: (sql: String, values: [SQLValue])?
         if !query.words.isEmpty {
-            guard query.sort.key == nil else { throw ValidationError("sort: a text search is ordered by id (id or -id)") }
-            orderKey = "p.id"
+            let ordered = query.sort.key != nil
+            orderKey = query.sort.key.map { "p.\($0)" } ?? "p.id"
+            let idRange = ordered ? "" : after.map { "AND id \($0)" } ?? ""
+            let limit = ordered ? query.window + 1 : query.window
             switch db.dialect {
             case .sqlite:
                 // FTS5 walks its index in rowid order; each word is quoted, so
                 // nothing in them is query syntax.
                 let match = query.words.map { "\"\($0)\"" }.joined(separator: " ")
-                window = "SELECT rowid AS id, NULL AS sort_key FROM pair_search WHERE pair_search MATCH ? \(after.map { "AND rowid \($0)" } ?? "") ORDER BY rowid \(direction) LIMIT \(query.window)"
+                window = "SELECT rowid AS id, NULL AS sort_key FROM pair_search WHERE pair_search MATCH ? \(ordered ? "" : after.map { "AND rowid \($0)" } ?? "") ORDER BY rowid \(direction) LIMIT \(limit)"
                 windowValues = [.text(match)]
             case .postgres:
-                window = "SELECT id, NULL AS sort_key FROM pairs WHERE project_id = ? AND search @@ to_tsquery('simple', ?) \(after.map { "AND id \($0)" } ?? "") ORDER BY id \(direction) LIMIT \(query.window)"
+                window = "SELECT id, NULL AS sort_key FROM pairs WHERE project_id = ? AND search @@ to_tsquery('simple', ?) \(idRange) ORDER BY id \(direction) LIMIT \(limit)"
                 windowValues = [project, .text(query.words.joined(separator: " & "))]
+            }
+            if let key = query.sort.key {
+                let matches = try db.queryFirst("SELECT count(*) FROM (\(window)) w", windowValues) { $0.int(0) } ?? 0
+                guard matches <= query.window else {
+                    throw ValidationError("sort: more than \(query.window) pairs match; narrow the search, or order by id (id or -id)")
+                }
+                if let cursor = query.after {
+                    outerRange = ("(p.\(key), p.id) \(comparison) (?, ?)", [keyValue(cursor.key ?? 0), .int(cursor.id)])
+                }
             }
         } else if let key = query.sort.key {
             orderKey = "p.\(key)"
             let range = query.after.map { _ in "AND (\(key), id) \(comparison) (?, ?)" } ?? ""
             window = "SELECT id, \(key) AS sort_key FROM pairs WHERE project_id = ? \(range) ORDER BY project_id \(direction), \(key) \(direction), id \(direction) LIMIT \(query.window)"
-            // Bound with the column's type (PostgreSQL takes a parameter's type from its column).
-            let keyValue = { (value: Double) -> SQLValue in key == "judgements" ? .int(Int64(value)) : .double(value) }
             windowValues = [project] + (query.after.map { [keyValue($0.key ?? 0), .int($0.id)] } ?? [])
         } else {
             orderKey = "p.id"
@@ -210,6 +224,10 @@ enum PairBrowser {
             filters.append("p.disagreement >= ?")
             values.append(.double(minimum))
         }
+        if let outerRange {
+            filters.append(outerRange.sql)
+            values += outerRange.values
+        }
         if let reported = query.reported { filters.append(reported ? "p.open_reports > 0" : "p.open_reports = 0") }
         if let gold = query.gold { filters.append(gold ? "p.gold IS NOT NULL" : "p.gold IS NULL") }
         if let labelled = query.labelled { filters.append(labelled ? "l.label IS NOT NULL" : "l.label IS NULL") }
@@ -218,7 +236,7 @@ enum PairBrowser {
         }
         let sql = """
             SELECT p.id, p.external_id, p.prompt, p.prompt_is_messages, p.model_a, p.model_b, p.gold, p.votes_a, p.votes_b, p.votes_tie,
-                   p.votes_both_bad, p.judgements, p.wanted, p.disagreement, p.open_reports, l.label, w.sort_key
+                   p.votes_both_bad, p.judgements, p.wanted, p.disagreement, p.open_reports, l.label, \(query.sort.key.map { "p.\($0)" } ?? "NULL")
             FROM (\(window)) w JOIN pairs p ON p.id = w.id LEFT JOIN pair_labels l ON l.pair_id = p.id
             WHERE \(filters.joined(separator: " AND "))
             ORDER BY \(orderKey) \(direction), p.id \(direction) LIMIT ?

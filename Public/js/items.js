@@ -1,0 +1,223 @@
+// The item browser (reviewers and admins): a project's pairs searched, filtered
+// and sorted, in keyset pages (`next`); a pair opens with its texts, every
+// judgement with its rater, its reports, and its final label, which a reviewer
+// sets here. The filters live in the address, so a link can carry them (the
+// review page links to "pairs judged by these raters").
+
+import { api, errorMessage, me, signOut } from "./api.js";
+import { renderMarkdown } from "./markdown.js";
+import { renderPrompt } from "./prompt-view.js";
+
+const projectID = Number(location.pathname.split("/")[2]);
+const $ = (id) => document.getElementById(id);
+const FILTERS = ["q", "state", "min_judgements", "min_disagreement", "reported", "gold", "labelled", "raters", "sort"];
+const CHOICE_NAMES = { A: "A", B: "B", tie: "tie", both_bad: "both bad" };
+const PAGE = 50;
+let next = null;
+let examined = 0;
+let shown = 0;
+let openPair = null;
+
+$("sign-out").addEventListener("click", () => signOut());
+$("review-link").href = `/projects/${projectID}/review`;
+
+function showStatus(message, kind = "ok") {
+  $("status").textContent = message;
+  $("status").className = `status ${kind}`;
+  $("status").hidden = false;
+}
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  row.append(td);
+  return td;
+}
+
+/** The filters as query parameters (empty ones left out). */
+function filterParams() {
+  const params = new URLSearchParams();
+  for (const name of FILTERS) {
+    const value = $(name).value.trim();
+    if (value !== "" && !(name === "sort" && value === "id")) params.set(name, value);
+  }
+  return params;
+}
+
+function readAddress() {
+  const params = new URLSearchParams(location.search);
+  for (const name of FILTERS) {
+    if (params.has(name)) $(name).value = params.get(name);
+  }
+  return params.get("pair");
+}
+
+function writeAddress() {
+  const params = filterParams();
+  if (openPair) params.set("pair", openPair);
+  const query = params.toString();
+  history.replaceState(null, "", location.pathname + (query ? `?${query}` : ""));
+}
+
+async function load(reset) {
+  if (reset) {
+    next = null;
+    examined = 0;
+    shown = 0;
+    $("pairs").querySelector("tbody").replaceChildren();
+  }
+  $("more").hidden = true;
+  let found = 0;
+  // A rare filter fills a page over several windows: ask again (each request is
+  // bounded by the server) until the page is full, the end is reached, or 40
+  // windows have gone by — then offer "More".
+  for (let round = 0; round < 40; round += 1) {
+    const params = filterParams();
+    params.set("limit", String(PAGE - found));
+    if (next) params.set("after", next);
+    const result = await api("GET", `/api/projects/${projectID}/pairs?${params}`);
+    if (!result.ok) {
+      showStatus(errorMessage(result), "error");
+      return;
+    }
+    const page = result.data;
+    for (const pair of page.pairs) addRow(pair);
+    found += page.pairs.length;
+    examined += page.examined ?? 0;
+    next = page.next;
+    if (!next || found >= PAGE) break;
+  }
+  shown += found;
+  $("more").hidden = !next;
+  $("summary").textContent = shown === 0 && !next
+    ? "No pair matches."
+    : `${shown} pair${shown === 1 ? "" : "s"} shown${next ? "; more below" : ", all that match"}.`;
+}
+
+function addRow(pair) {
+  const row = document.createElement("tr");
+  row.dataset.pair = pair.id;
+  const first = document.createElement("td");
+  const open = document.createElement("button");
+  open.type = "button";
+  open.className = "link-button open-pair";
+  open.textContent = pair.id;
+  open.addEventListener("click", () => showPair(pair.id));
+  first.append(open);
+  if (pair.gold) first.append(document.createTextNode(" (gold)"));
+  row.append(first);
+  cell(row, pair.prompt_preview, "preview-cell");
+  cell(row, [pair.model_a, pair.model_b].filter(Boolean).join(" vs ") || "—");
+  cell(row, `${pair.votes.A} · ${pair.votes.B} · ${pair.votes.tie} · ${pair.votes.both_bad}`);
+  cell(row, `${pair.judgements} of ${pair.wanted}`);
+  cell(row, pair.disagreement.toFixed(2));
+  cell(row, pair.open_reports ? String(pair.open_reports) : "—");
+  cell(row, pair.final_label ? CHOICE_NAMES[pair.final_label] : "—", "final-label");
+  $("pairs").querySelector("tbody").append(row);
+}
+
+async function showPair(id) {
+  const result = await api("GET", `/api/projects/${projectID}/pairs/${encodeURIComponent(id)}`);
+  if (!result.ok) {
+    showStatus(errorMessage(result), "error");
+    return;
+  }
+  openPair = id;
+  writeAddress();
+  const { pair, judgements, reports, final_label: label } = result.data;
+  $("detail").hidden = false;
+  $("detail").dataset.pair = id;
+  $("detail-title").textContent = `Pair ${pair.id}`;
+  const facts = [
+    `${pair.judgements} of ${pair.wanted} judgements`,
+    `votes A ${pair.votes.A}, B ${pair.votes.B}, tie ${pair.votes.tie}, both bad ${pair.votes.both_bad}`,
+    `disagreement ${pair.disagreement.toFixed(2)} bits`,
+    pair.crowd ? `the crowd says ${CHOICE_NAMES[pair.crowd]}` : "no plurality",
+  ];
+  if (pair.gold) facts.push(`gold answer ${CHOICE_NAMES[pair.gold]}`);
+  if (pair.metadata) facts.push(`metadata ${JSON.stringify(pair.metadata)}`);
+  $("detail-facts").textContent = facts.join(" · ");
+  renderPrompt(pair.prompt, $("detail-prompt"));
+  $("detail-a-title").textContent = pair.model_a ? `Response A (${pair.model_a})` : "Response A";
+  $("detail-b-title").textContent = pair.model_b ? `Response B (${pair.model_b})` : "Response B";
+  renderMarkdown(pair.response_a, $("detail-a"));
+  renderMarkdown(pair.response_b, $("detail-b"));
+  $("label-now").textContent = label
+    ? `${CHOICE_NAMES[label.label]}, set by ${label.reviewer ?? "a former user"} (${label.crowd === label.label ? "confirms the crowd" : label.crowd ? `overrules the crowd's ${CHOICE_NAMES[label.crowd]}` : "the crowd had no plurality"})${label.note ? `: “${label.note}”` : ""}`
+    : "None: exports use the crowd's decision.";
+  $("label-clear").disabled = !label;
+  const body = $("detail-judgements").querySelector("tbody");
+  body.replaceChildren();
+  for (const judgement of judgements) {
+    const row = document.createElement("tr");
+    cell(row, judgement.annotator);
+    cell(row, judgement.rater_status, `rater-status ${judgement.rater_status}`);
+    cell(row, judgement.kind);
+    cell(row, CHOICE_NAMES[judgement.choice]);
+    cell(row, judgement.strength == null ? "—" : String(judgement.strength));
+    cell(row, judgement.shown_swapped == null ? "—" : judgement.shown_swapped ? "B on the left" : "A on the left");
+    cell(row, judgement.duration_ms == null ? "—" : `${(judgement.duration_ms / 1000).toFixed(1)} s`);
+    cell(row, judgement.rationale ?? "", "report-reason");
+    body.append(row);
+  }
+  if (judgements.length === 0) {
+    const row = document.createElement("tr");
+    cell(row, "No judgements yet.").colSpan = 8;
+    body.append(row);
+  }
+  const list = $("detail-reports");
+  list.replaceChildren();
+  for (const report of reports) {
+    const item = document.createElement("li");
+    item.className = "report-reason";
+    item.textContent = `${report.annotator}${report.resolved ? " (resolved)" : ""}: ${report.reason}`;
+    list.append(item);
+  }
+  if (reports.length === 0) list.textContent = "No reports.";
+  $("detail").scrollIntoView({ block: "start" });
+}
+
+async function setLabel(label) {
+  const id = openPair;
+  const result = label
+    ? await api("PUT", `/api/projects/${projectID}/pairs/${encodeURIComponent(id)}/label`, { label, note: $("label-note").value })
+    : await api("DELETE", `/api/projects/${projectID}/pairs/${encodeURIComponent(id)}/label`);
+  if (!result.ok) {
+    showStatus(errorMessage(result), "error");
+    return;
+  }
+  showStatus(label ? `Pair ${id}: final label ${CHOICE_NAMES[label]}.` : `Pair ${id}: final label cleared.`);
+  $("label-note").value = "";
+  for (const row of $("pairs").querySelectorAll("tr[data-pair]")) {
+    if (row.dataset.pair === id) row.querySelector(".final-label").textContent = label ? CHOICE_NAMES[label] : "—";
+  }
+  await showPair(id);
+}
+
+for (const button of document.querySelectorAll("[data-label]")) {
+  button.addEventListener("click", () => setLabel(button.dataset.label));
+}
+$("label-clear").addEventListener("click", () => setLabel(null));
+$("more").addEventListener("click", () => load(false));
+$("filters").addEventListener("submit", (event) => {
+  event.preventDefault();
+  writeAddress();
+  load(true);
+});
+
+async function start() {
+  const user = await me();
+  if (user.role === "annotator") {
+    showStatus("The item browser is for reviewers and admins.", "error");
+    return;
+  }
+  const project = await api("GET", `/api/projects/${projectID}`);
+  if (project.ok) $("project-name").textContent = project.data.project.name;
+  const pair = readAddress();
+  await load(true);
+  if (pair) await showPair(pair);
+  document.body.dataset.ready = "true";
+}
+
+start().catch((error) => showStatus(error.message ?? "Cannot load the pairs.", "error"));
