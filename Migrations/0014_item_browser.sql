@@ -73,23 +73,28 @@ CREATE INDEX pairs_by_disagreement ON pairs (project_id, disagreement, id);
 CREATE INDEX pairs_reported ON pairs (project_id, id) WHERE open_reports > 0;
 
 -- Text search over a pair's id, texts, model names and metadata (words, case-
--- and accent-insensitive; the first 100,000 characters of each field). An
--- external-content index: the text stays in `pairs`; pairs are never edited, so
--- inserting and deleting is all it must follow.
-CREATE VIRTUAL TABLE pair_search USING fts5(
-    external_id, prompt, response_a, response_b, models, metadata,
-    content = '', tokenize = 'unicode61 remove_diacritics 2');
-CREATE TRIGGER pair_search_insert AFTER INSERT ON pairs BEGIN
-    INSERT INTO pair_search (rowid, external_id, prompt, response_a, response_b, models, metadata) VALUES (
-        NEW.id, NEW.external_id, substr(NEW.prompt, 1, 100000), substr(NEW.response_a, 1, 100000), substr(NEW.response_b, 1, 100000),
-        coalesce(NEW.model_a, '') || ' ' || coalesce(NEW.model_b, ''), substr(coalesce(NEW.metadata, ''), 1, 100000));
-END;
-CREATE TRIGGER pair_search_delete AFTER DELETE ON pairs BEGIN
-    INSERT INTO pair_search (pair_search, rowid, external_id, prompt, response_a, response_b, models, metadata) VALUES (
-        'delete', OLD.id, OLD.external_id, substr(OLD.prompt, 1, 100000), substr(OLD.response_a, 1, 100000), substr(OLD.response_b, 1, 100000),
-        coalesce(OLD.model_a, '') || ' ' || coalesce(OLD.model_b, ''), substr(coalesce(OLD.metadata, ''), 1, 100000));
-END;
-INSERT INTO pair_search (rowid, external_id, prompt, response_a, response_b, models, metadata)
-    SELECT id, external_id, substr(prompt, 1, 100000), substr(response_a, 1, 100000), substr(response_b, 1, 100000),
-           coalesce(model_a, '') || ' ' || coalesce(model_b, ''), substr(coalesce(metadata, ''), 1, 100000)
+-- and accent-insensitive; the first 50,000 characters of each field). Indexing
+-- costs about as much as storing the pair, so imports do not do it: a new pair
+-- joins `search_queue`, and the server indexes the queue in the background, in
+-- short transactions (docs/ARCHITECTURE.md, "Search"). The text a pair is indexed
+-- under is defined once, here.
+CREATE VIEW pair_documents AS
+    SELECT id, project_id,
+           external_id || ' ' || substr(prompt, 1, 50000) || ' ' || substr(response_a, 1, 50000) || ' ' || substr(response_b, 1, 50000)
+               || ' ' || coalesce(model_a, '') || ' ' || coalesce(model_b, '') || ' ' || substr(coalesce(metadata, ''), 1, 50000) AS document
     FROM pairs;
+-- Contentless: the index keeps the words, not a second copy of the texts.
+CREATE VIRTUAL TABLE pair_search USING fts5(document, content = '', columnsize = 0, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE search_queue (pair_id INTEGER PRIMARY KEY) STRICT;
+CREATE TRIGGER search_enqueue AFTER INSERT ON pairs BEGIN
+    INSERT INTO search_queue (pair_id) VALUES (NEW.id);
+END;
+-- A pair already indexed leaves the index with the words it was indexed under
+-- (a contentless index must be told them); one still queued leaves the queue.
+CREATE TRIGGER search_forget BEFORE DELETE ON pairs BEGIN
+    INSERT INTO pair_search (pair_search, rowid, document)
+        SELECT 'delete', id, document FROM pair_documents
+        WHERE id = OLD.id AND NOT EXISTS (SELECT 1 FROM search_queue WHERE pair_id = OLD.id);
+    DELETE FROM search_queue WHERE pair_id = OLD.id;
+END;
+INSERT INTO search_queue (pair_id) SELECT id FROM pairs;

@@ -18,14 +18,6 @@ ALTER TABLE pairs ADD COLUMN judgements BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE pairs ADD COLUMN disagreement DOUBLE PRECISION NOT NULL DEFAULT 0;
 -- Reports annotators filed that no one has resolved yet.
 ALTER TABLE pairs ADD COLUMN open_reports BIGINT NOT NULL DEFAULT 0;
--- Text search over a pair's id, texts, model names and metadata (words, case-
--- insensitive; the first 100,000 characters of each field). SQLite keeps the
--- same words in an FTS5 table; here a generated column with a GIN index.
-ALTER TABLE pairs ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('simple',
-    external_id || ' ' || left(prompt, 100000) || ' ' || left(response_a, 100000) || ' ' || left(response_b, 100000) || ' ' ||
-    coalesce(model_a, '') || ' ' || coalesce(model_b, '') || ' ' || left(coalesce(metadata, ''), 100000))) STORED;
-CREATE INDEX pair_search ON pairs USING gin (search);
-
 CREATE FUNCTION arbiter_pair_votes(pair BIGINT) RETURNS void LANGUAGE sql AS $$
     UPDATE pairs SET (votes_a, votes_b, votes_tie, votes_both_bad) = (
         SELECT count(*) FILTER (WHERE choice = 'A'), count(*) FILTER (WHERE choice = 'B'),
@@ -80,8 +72,35 @@ CREATE INDEX pairs_by_judgements ON pairs (project_id, judgements, id);
 CREATE INDEX pairs_by_disagreement ON pairs (project_id, disagreement, id);
 CREATE INDEX pairs_reported ON pairs (project_id, id) WHERE open_reports > 0;
 
--- PostgreSQL fixes a view's columns when it is created: add the tallies (not the
--- search vector, which SQLite keeps elsewhere).
+-- Text search over a pair's id, texts, model names and metadata (words, case-
+-- insensitive; the first 50,000 characters of each field). Indexing costs about
+-- as much as storing the pair, so imports do not do it: a new pair joins
+-- `search_queue`, and the servers index the queue in the background, in short
+-- transactions (docs/ARCHITECTURE.md, "Search"). The text a pair is indexed under
+-- is defined once, here; SQLite keeps the words in an FTS5 table, PostgreSQL in a
+-- tsvector per pair with a GIN index.
+CREATE VIEW pair_documents AS
+    SELECT id, project_id,
+           external_id || ' ' || left(prompt, 50000) || ' ' || left(response_a, 50000) || ' ' || left(response_b, 50000)
+               || ' ' || coalesce(model_a, '') || ' ' || coalesce(model_b, '') || ' ' || left(coalesce(metadata, ''), 50000) AS document
+    FROM pairs;
+CREATE TABLE pair_search (
+    pair_id BIGINT PRIMARY KEY REFERENCES pairs (id) ON DELETE CASCADE,
+    project_id BIGINT NOT NULL,
+    document tsvector NOT NULL
+);
+CREATE INDEX pair_search_document ON pair_search USING gin (document);
+CREATE INDEX pair_search_project ON pair_search (project_id, pair_id);
+CREATE TABLE search_queue (pair_id BIGINT PRIMARY KEY REFERENCES pairs (id) ON DELETE CASCADE);
+CREATE FUNCTION arbiter_search_enqueue() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO search_queue (pair_id) VALUES (NEW.id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER search_enqueue AFTER INSERT ON pairs FOR EACH ROW EXECUTE FUNCTION arbiter_search_enqueue();
+INSERT INTO search_queue (pair_id) SELECT id FROM pairs;
+
+-- PostgreSQL fixes a view's columns when it is created: add the tallies.
 CREATE OR REPLACE VIEW visible_pairs AS
     SELECT id, project_id, external_id, content_hash, prompt, prompt_is_messages, response_a, response_b, model_a, model_b, metadata,
            gold, active_count, created_at, wanted, priority, import_id,

@@ -69,6 +69,7 @@ async function load(reset) {
   }
   $("more").hidden = true;
   let found = 0;
+  let pending = false;
   // A rare filter fills a page over several windows: ask again (each request is
   // bounded by the server) until the page is full, the end is reached, or 40
   // windows have gone by — then offer "More".
@@ -85,6 +86,7 @@ async function load(reset) {
     for (const pair of page.pairs) addRow(pair);
     found += page.pairs.length;
     examined += page.examined ?? 0;
+    pending ||= page.search_pending === true;
     next = page.next;
     if (!next || found >= PAGE) break;
   }
@@ -93,6 +95,7 @@ async function load(reset) {
   $("summary").textContent = shown === 0 && !next
     ? "No pair matches."
     : `${shown} pair${shown === 1 ? "" : "s"} shown${next ? "; more below" : ", all that match"}.`;
+  if (pending) $("summary").textContent += " Recently imported pairs are still being indexed for search; some may be missing.";
 }
 
 function addRow(pair) {

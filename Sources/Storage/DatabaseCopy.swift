@@ -30,13 +30,18 @@ public enum DatabaseCopy {
 
     /// Copies `source` into `target` (both migrated to the same version) in one
     /// target transaction, reading the source in one snapshot.
-    public static func run(from source: any Database, to target: any Database, progress: (String, Int) -> Void = { _, _ in }) throws -> Report {
+    ///
+    /// `derived` names tables the target rebuilds by itself (kept by triggers, such
+    /// as a search index and its queue): they are neither copied nor compared.
+    public static func run(
+        from source: any Database, to target: any Database, derived: Set<String> = [], progress: (String, Int) -> Void = { _, _ in }
+    ) throws -> Report {
         let sourceVersion = try migrations(source)
         guard sourceVersion == (try migrations(target)) else {
             throw Failure(description: "the two databases are at different schema versions; run both with this version of arbiter first")
         }
         return try source.snapshot {
-            let tables = try copyOrder(source)
+            let tables = try copyOrder(source).filter { !derived.contains($0.name) }
             let targetTables = Set(try catalog(target).keys)
             for table in tables.map(\.name) where !targetTables.contains(table) {
                 throw Failure(description: "the target has no table \(table); it is not an Arbiter database of this version")
@@ -66,8 +71,8 @@ public enum DatabaseCopy {
     }
 
     /// Every application table's checksum (for comparing two databases).
-    public static func checksums(_ db: any Database) throws -> [Table] {
-        try db.snapshot { try copyOrder(db).map { try checksum(db, table: $0.name, columns: $0.columns) } }
+    public static func checksums(_ db: any Database, derived: Set<String> = []) throws -> [Table] {
+        try db.snapshot { try copyOrder(db).filter { !derived.contains($0.name) }.map { try checksum(db, table: $0.name, columns: $0.columns) } }
     }
 
     struct TableShape {

@@ -10,12 +10,15 @@ import TestSupport
     /// Every row of every table, as text (quote() of each column), in rowid order.
     static func dump(_ path: String) throws -> [String: [String]] {
         let db = try SQLiteDatabase(path: path, mode: .reader)
-        let tables = try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") { $0.string(0) }
+        // Ordinary tables (a full-text index is a virtual table whose shadow tables are listed).
+        let tables = try db.query(
+            "SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'shadow') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ) { ($0.string(0), $0.bool(1)) }
         var result: [String: [String]] = [:]
-        for table in tables {
+        for (table, withoutRowid) in tables {
             let columns = try db.query("SELECT name FROM pragma_table_info(?)", [.text(table)]) { $0.string(0) }
             let expression = columns.map { "quote(\"\($0)\")" }.joined(separator: " || ',' || ")
-            result[table] = try db.query("SELECT \(expression) FROM \"\(table)\" ORDER BY rowid") { $0.string(0) }
+            result[table] = try db.query("SELECT \(expression) AS r FROM \"\(table)\" ORDER BY \(withoutRowid ? "r" : "rowid")") { $0.string(0) }
         }
         return result
     }

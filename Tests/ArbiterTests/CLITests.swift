@@ -1,3 +1,4 @@
+import Arbiter
 import Glibc
 import JSON
 import Storage
@@ -158,7 +159,7 @@ import TestSupport
     /// A digest of every row of every table, to prove a database unchanged.
     /// Every table's rows, as `arbiter db copy` checks them (either engine).
     static func checksum(_ database: String) throws -> [DatabaseCopy.Table] {
-        try DatabaseCopy.checksums(connect(database))
+        try DatabaseCopy.checksums(connect(database), derived: ArbiterStore.derivedTables)
     }
 }
 

@@ -56,6 +56,7 @@ struct ItemPageTests {
     func aReviewerFindsAPairAndSetsItsFinalLabel(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
         let project = try await ReviewPageTests().crowd(app)
+        try await app.app.searchIndexer.catchUp()
         _ = try await app.person("rita", role: .reviewer)
         let browser = try WebDriver(width: 1400, height: 1000)
         try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/items")

@@ -51,6 +51,8 @@ public struct App: Sendable {
     public let store: ArbiterStore
     /// Every API route with the roles it allows.
     let routeTable: [RouteSpec]
+    /// Indexes new pairs for the item browser's search, in the background.
+    public let searchIndexer: SearchIndexer
     /// scrypt runs here, off the event loops (≈ 32 MiB and tens of ms each).
     static let hashing = ThreadPool(name: "scrypt", threads: 2)
 
@@ -79,6 +81,7 @@ public struct App: Sendable {
         TokenRoutes(store: store, now: now).register(on: &api)
         ReportRoutes(store: store, now: now).register(on: &api)
         ItemRoutes(store: store, now: now).register(on: &api)
+        searchIndexer = SearchIndexer(store: store)
         let modelsDirectory: String
         switch location {
         case .sqlite(let path): modelsDirectory = configuration.modelsDirectory ?? path + ".models"

@@ -13,6 +13,7 @@ struct ItemRoutes: Sendable {
             var object: JSONObject = ["pairs": .array(page.pairs.map(\.json)), "next": page.next.map { .string($0.text) } ?? .null,
                                       "complete": .bool(page.complete)]
             if let examined = page.examined { object["examined"] = .int(Int64(examined)) }
+            if let pending = page.searchPending { object["search_pending"] = .bool(pending) }
             return .json(.object(object))
         }
         api.add(.GET, "/api/projects/{id}/pairs/{pair}", .reviewing) { request, _ in

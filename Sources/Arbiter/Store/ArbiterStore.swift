@@ -44,6 +44,10 @@ public final class ArbiterStore: Sendable {
     }
 
     public func close() { pool.close() }
+
+    /// Tables a database rebuilds by itself from its other rows (the search index
+    /// and its queue): `arbiter db copy` neither copies nor compares them.
+    public static let derivedTables: Set<String> = ["pair_search", "search_queue"]
 }
 
 /// The current time as the schema stores it.

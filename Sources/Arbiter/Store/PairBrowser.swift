@@ -120,6 +120,8 @@ enum PairBrowser {
         var complete: Bool
         /// Candidates examined, when the page is not full.
         var examined: Int?
+        /// For a search: whether pairs still wait to be indexed (and may be missing).
+        var searchPending: Bool? = nil
     }
 
     /// The last user turn of a conversation (or the text), cut to 240 characters.
@@ -164,6 +166,7 @@ enum PairBrowser {
         // A search ordered by disagreement or judgements orders all its matches
         // (at most one window of them); the cursor then applies to those.
         var outerRange: (sql: String, values: [SQLValue])?
+        var searchPending: Bool?
         if !query.words.isEmpty {
             let ordered = query.sort.key != nil
             orderKey = query.sort.key.map { "p.\($0)" } ?? "p.id"
@@ -177,9 +180,10 @@ enum PairBrowser {
                 window = "SELECT rowid AS id, NULL AS sort_key FROM pair_search WHERE pair_search MATCH ? \(ordered ? "" : after.map { "AND rowid \($0)" } ?? "") ORDER BY rowid \(direction) LIMIT \(limit)"
                 windowValues = [.text(match)]
             case .postgres:
-                window = "SELECT id, NULL AS sort_key FROM pairs WHERE project_id = ? AND search @@ to_tsquery('simple', ?) \(idRange) ORDER BY id \(direction) LIMIT \(limit)"
+                window = "SELECT pair_id AS id, NULL AS sort_key FROM pair_search WHERE project_id = ? AND document @@ to_tsquery('simple', ?) \(ordered ? "" : after.map { "AND pair_id \($0)" } ?? "") ORDER BY pair_id \(direction) LIMIT \(limit)"
                 windowValues = [project, .text(query.words.joined(separator: " & "))]
             }
+            searchPending = try SearchIndex.pending(db)
             if let key = query.sort.key {
                 let matches = try db.queryFirst("SELECT count(*) FROM (\(window)) w", windowValues) { $0.int(0) } ?? 0
                 guard matches <= query.window else {
@@ -250,10 +254,10 @@ enum PairBrowser {
                 votes: ["A": row.int(7), "B": row.int(8), "tie": row.int(9), "both_bad": row.int(10)], judgements: row.int(11),
                 wanted: row.int(12), disagreement: row.double(13), openReports: row.int(14), label: row.optionalString(15))
         }
-        if pairs.count == query.limit { return Page(pairs: pairs, next: last, complete: true, examined: nil) }
+        if pairs.count == query.limit { return Page(pairs: pairs, next: last, complete: true, examined: nil, searchPending: searchPending) }
         // Not full: either the window reached the end, or it ran out first.
         let candidates = try db.query(window, windowValues) { Cursor(key: query.sort.key == nil ? nil : $0.double(1), id: $0.int64(0)) }
-        if candidates.count < query.window { return Page(pairs: pairs, next: nil, complete: true, examined: candidates.count) }
-        return Page(pairs: pairs, next: candidates.last, complete: false, examined: candidates.count)
+        if candidates.count < query.window { return Page(pairs: pairs, next: nil, complete: true, examined: candidates.count, searchPending: searchPending) }
+        return Page(pairs: pairs, next: candidates.last, complete: false, examined: candidates.count, searchPending: searchPending)
     }
 }
