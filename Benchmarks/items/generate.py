@@ -10,6 +10,7 @@
                      them (common, middling, rare)
 
 Seeded, so every run builds the same data.   python3 generate.py N DIR"""
+import itertools
 import json
 import os
 import random
@@ -21,12 +22,13 @@ syllables = "ka lo mi ne ru sa ti vo ze pa do fe gu hi ja".split()
 vocabulary = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(8000)})[:5000]
 rng.shuffle(vocabulary)
 weights = [1 / (rank + 1) ** 1.1 for rank in range(len(vocabulary))]
+cumulative = list(itertools.accumulate(weights))
 models = ["llama-3-8b", "llama-3-70b", "mistral-7b", "qwen-2-72b", "gemma-2-9b", "gpt-4o-mini", "claude-haiku", "phi-3"]
 sources = ["reddit", "forum", "support", "code", "math", "chat"]
 
 
 def text(words):
-    return " ".join(rng.choices(vocabulary, weights, k=words))
+    return " ".join(rng.choices(vocabulary, cum_weights=cumulative, k=words))
 
 
 counts = {}

@@ -141,10 +141,13 @@ struct AdminPageTests {
         try browser.element("#settings-form-name").type("Helpfulness v2")
         try browser.element("#settings-form-min_overlap").type("1")
         try browser.element("#settings-form-stop_posterior").type("0.9")
+        try browser.element("#settings-form-max_per_annotator").clear()
+        try browser.element("#settings-form-max_per_annotator").type("25")
         try browser.element("#settings-form button[type=submit]").click()
         try browser.wait(until: "document.getElementById('project-name').textContent === 'Helpfulness v2'")
         let adaptive = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings }
         #expect(adaptive?.minOverlap == 1 && adaptive?.stopPosterior == 0.9 && adaptive?.stopAgree == nil, "empty fields stay off")
+        #expect(adaptive?.maxPerAnnotator == 25, "the quota is one of the settings")
         try browser.open("http://127.0.0.1:\(app.port)/admin")
         try browser.wait(until: "document.body.dataset.ready === 'true'")
         _ = try browser.script("""
