@@ -199,7 +199,7 @@ import TestSupport
                 var query = PairBrowser.Query()
                 query.words = ["apples"]
                 query.sort = .disagreementDescending
-                query.window = 6
+                query.searchSortLimit = 6
                 return try PairBrowser.page(db, projectID: project.id, query: query).pairs.count
             }
         }

@@ -85,6 +85,8 @@ enum PairBrowser {
         var limit = 50
         /// Candidates examined at most (tests make it small).
         var window = PairBrowser.window
+        /// Matches of a search that may be ordered by a key, at most.
+        var searchSortLimit = PairBrowser.searchSortLimit
     }
 
     struct Summary: Sendable {
@@ -151,65 +153,136 @@ enum PairBrowser {
         return Array(words.prefix(16))
     }
 
+    /// At most this many matches of a search may be ordered by a key.
+    static let searchSortLimit = 2_000
+
     static func page(_ db: any Database, projectID: Int, query: Query) throws -> Page {
+        var searchPending: Bool?
+        if !query.words.isEmpty {
+            searchPending = try SearchIndex.pending(db)
+            if query.sort.key != nil {
+                let matches = try db.queryFirst(
+                    "SELECT count(*) FROM (\(matchingIDs(db, query.words)) LIMIT \(query.searchSortLimit + 1)) m", matchValues(db, projectID, query.words)) { $0.int(0) } ?? 0
+                guard matches <= query.searchSortLimit else {
+                    throw ValidationError("sort: more than \(query.searchSortLimit) pairs match; narrow the search, or order by id (id or -id)")
+                }
+            }
+        }
+        let filter = filterSQL(query, projectID: projectID)
+        var found: [(cursor: Cursor, summary: Summary)] = []
+        var cursor = query.after
+        var examined = 0
+        // Windows grow (200, 800, …) up to `query.window` candidates in all, so an
+        // ordinary page looks at few and a rare filter at no more than the bound.
+        var size = min(query.window, max(query.limit * 4, 100))
+        while true {
+            let candidates = try self.candidates(db, projectID: projectID, query: query, after: cursor, limit: size)
+            examined += candidates.count
+            var index = 0
+            var chunk = query.limit - found.count
+            while index < candidates.count && found.count < query.limit {
+                let slice = candidates[index..<min(index + chunk, candidates.count)]
+                let rows = try summaries(db, ids: slice.map(\.id), filter: filter)
+                for candidate in slice {
+                    guard let summary = rows[candidate.id] else { continue }
+                    found.append((candidate, summary))
+                    if found.count == query.limit { break }
+                }
+                index += slice.count
+                chunk = min(max(chunk * 2, 50), 1_000)
+            }
+            if found.count == query.limit {
+                return Page(pairs: found.map(\.summary), next: found.last?.cursor, complete: true, examined: nil, searchPending: searchPending)
+            }
+            if candidates.count < size {
+                return Page(pairs: found.map(\.summary), next: nil, complete: true, examined: examined, searchPending: searchPending)
+            }
+            cursor = candidates.last
+            if examined >= query.window {
+                return Page(pairs: found.map(\.summary), next: cursor, complete: false, examined: examined, searchPending: searchPending)
+            }
+            size = min(size * 4, query.window - examined)
+        }
+    }
+
+    /// The ids of pairs holding every word (SQLite: of any project).
+    private static func matchingIDs(_ db: any Database, _ words: [String]) -> String {
+        switch db.dialect {
+        case .sqlite: "SELECT rowid AS id FROM pair_search WHERE pair_search MATCH ?"
+        case .postgres: "SELECT pair_id AS id FROM pair_search WHERE project_id = ? AND document @@ to_tsquery('simple', ?)"
+        }
+    }
+
+    private static func matchValues(_ db: any Database, _ projectID: Int, _ words: [String]) -> [SQLValue] {
+        switch db.dialect {
+        // FTS5: each word quoted, so nothing in them is query syntax.
+        case .sqlite: [.text(words.map { "\"\($0)\"" }.joined(separator: " "))]
+        // Words are letters and digits only, joined with AND.
+        case .postgres: [.int(Int64(projectID)), .text(words.joined(separator: " & "))]
+        }
+    }
+
+    /// The next `limit` candidates after `after` in the query's order: its ids and sort keys.
+    private static func candidates(_ db: any Database, projectID: Int, query: Query, after: Cursor?, limit: Int) throws -> [Cursor] {
         let project = SQLValue.int(Int64(projectID))
         let descending = query.sort.descending
         let direction = descending ? "DESC" : "ASC"
         let comparison = descending ? "<" : ">"
-        // The window: candidate ids (and sort keys) in order, from the cursor.
-        let window: String
-        var windowValues: [SQLValue]
-        let orderKey: String
-        let after = query.after.map { "\(comparison) \($0.id)" }
+        let key = query.sort.key
         // Bound with the column's type (PostgreSQL takes a parameter's type from its column).
-        let keyValue = { (value: Double) -> SQLValue in query.sort.key == "judgements" ? .int(Int64(value)) : .double(value) }
-        // A search ordered by disagreement or judgements orders all its matches
-        // (at most one window of them); the cursor then applies to those.
-        var outerRange: (sql: String, values: [SQLValue])?
-        var searchPending: Bool?
+        let keyValue = { (value: Double) -> SQLValue in key == "judgements" ? .int(Int64(value)) : .double(value) }
+        let read = { (row: any Row) in Cursor(key: key == nil ? nil : row.double(1), id: row.int64(0)) }
         if !query.words.isEmpty {
-            let ordered = query.sort.key != nil
-            orderKey = query.sort.key.map { "p.\($0)" } ?? "p.id"
-            let idRange = ordered ? "" : after.map { "AND id \($0)" } ?? ""
-            let limit = ordered ? query.window + 1 : query.window
-            switch db.dialect {
-            case .sqlite:
-                // FTS5 walks its index in rowid order; each word is quoted, so
-                // nothing in them is query syntax.
-                let match = query.words.map { "\"\($0)\"" }.joined(separator: " ")
-                window = "SELECT rowid AS id, NULL AS sort_key FROM pair_search WHERE pair_search MATCH ? \(ordered ? "" : after.map { "AND rowid \($0)" } ?? "") ORDER BY rowid \(direction) LIMIT \(limit)"
-                windowValues = [.text(match)]
-            case .postgres:
-                window = "SELECT pair_id AS id, NULL AS sort_key FROM pair_search WHERE project_id = ? AND document @@ to_tsquery('simple', ?) \(ordered ? "" : after.map { "AND pair_id \($0)" } ?? "") ORDER BY pair_id \(direction) LIMIT \(limit)"
-                windowValues = [project, .text(query.words.joined(separator: " & "))]
+            let matches = matchingIDs(db, query.words)
+            let values = matchValues(db, projectID, query.words)
+            guard let key else {
+                // The search index in id order.
+                let range = after.map { "AND id \(comparison) \($0.id)" } ?? ""
+                return try db.query("SELECT id, NULL FROM (\(matches)) m WHERE 1 = 1 \(range) ORDER BY id \(direction) LIMIT \(limit)", values, read)
             }
-            searchPending = try SearchIndex.pending(db)
-            if let key = query.sort.key {
-                let matches = try db.queryFirst("SELECT count(*) FROM (\(window)) w", windowValues) { $0.int(0) } ?? 0
-                guard matches <= query.window else {
-                    throw ValidationError("sort: more than \(query.window) pairs match; narrow the search, or order by id (id or -id)")
-                }
-                if let cursor = query.after {
-                    outerRange = ("(p.\(key), p.id) \(comparison) (?, ?)", [keyValue(cursor.key ?? 0), .int(cursor.id)])
-                }
-            }
-        } else if let key = query.sort.key {
-            orderKey = "p.\(key)"
-            let range = query.after.map { _ in "AND (\(key), id) \(comparison) (?, ?)" } ?? ""
-            window = "SELECT id, \(key) AS sort_key FROM pairs WHERE project_id = ? \(range) ORDER BY project_id \(direction), \(key) \(direction), id \(direction) LIMIT \(query.window)"
-            windowValues = [project] + (query.after.map { [keyValue($0.key ?? 0), .int($0.id)] } ?? [])
-        } else {
-            orderKey = "p.id"
+            // At most `searchSortLimit` matches, ordered by the key.
+            let range = after.map { _ in "AND (p.\(key), p.id) \(comparison) (?, ?)" } ?? ""
+            return try db.query(
+                "SELECT p.id, p.\(key) FROM pairs p WHERE p.project_id = ? AND p.id IN (\(matches)) \(range) ORDER BY p.\(key) \(direction), p.id \(direction) LIMIT \(limit)",
+                [project] + values + (after.map { [keyValue($0.key ?? 0), .int($0.id)] } ?? []), read)
+        }
+        guard let key else {
             // Reported and gold pairs have partial indexes in id order: walk those.
             var narrow = ""
-            if query.reported == true { narrow += " AND open_reports > 0" }
-            if query.gold == true { narrow += " AND gold IS NOT NULL" }
-            window = "SELECT id, NULL AS sort_key FROM pairs WHERE project_id = ?\(narrow) \(after.map { "AND id \($0)" } ?? "") ORDER BY project_id \(direction), id \(direction) LIMIT \(query.window)"
-            windowValues = [project]
+            var index = ""
+            if query.reported == true {
+                narrow = " AND open_reports > 0"
+                index = "pairs_reported"
+            } else if query.gold == true {
+                narrow = " AND gold IS NOT NULL"
+                index = "pairs_gold"
+            }
+            let hint = db.dialect == .sqlite && !index.isEmpty ? " INDEXED BY \(index)" : ""
+            let range = after.map { "AND id \(comparison) \($0.id)" } ?? ""
+            return try db.query(
+                "SELECT id, NULL FROM pairs\(hint) WHERE project_id = ?\(narrow) \(range) ORDER BY project_id \(direction), id \(direction) LIMIT \(limit)",
+                [project], read)
         }
+        // By a key: the rest of the cursor's key, then the keys beyond it (two
+        // index ranges; a row-value comparison would not be one in SQLite).
+        var rows: [Cursor] = []
+        if let after {
+            rows = try db.query(
+                "SELECT id, \(key) FROM pairs WHERE project_id = ? AND \(key) = ? AND id \(comparison) ? ORDER BY project_id \(direction), \(key) \(direction), id \(direction) LIMIT \(limit)",
+                [project, keyValue(after.key ?? 0), .int(after.id)], read)
+            guard rows.count < limit else { return rows }
+        }
+        let range = after.map { _ in "AND \(key) \(comparison) ?" } ?? ""
+        rows += try db.query(
+            "SELECT id, \(key) FROM pairs WHERE project_id = ? \(range) ORDER BY project_id \(direction), \(key) \(direction), id \(direction) LIMIT \(limit - rows.count)",
+            [project] + (after.map { [keyValue($0.key ?? 0)] } ?? []), read)
+        return rows
+    }
 
+    /// The filters as SQL on `p` (and `l`, the final label) with their values.
+    private static func filterSQL(_ query: Query, projectID: Int) -> (sql: String, values: [SQLValue]) {
         var filters = ["p.project_id = ?", "(p.import_id IS NULL OR p.import_id NOT IN (SELECT id FROM imports WHERE state = 'staging'))"]
-        var values: [SQLValue] = [project]
+        var values: [SQLValue] = [.int(Int64(projectID))]
         switch query.state {
         case .unjudged: filters.append("p.judgements = 0")
         case .inProgress: filters.append("p.judgements > 0 AND p.judgements < p.wanted")
@@ -228,36 +301,32 @@ enum PairBrowser {
             filters.append("p.disagreement >= ?")
             values.append(.double(minimum))
         }
-        if let outerRange {
-            filters.append(outerRange.sql)
-            values += outerRange.values
-        }
         if let reported = query.reported { filters.append(reported ? "p.open_reports > 0" : "p.open_reports = 0") }
         if let gold = query.gold { filters.append(gold ? "p.gold IS NOT NULL" : "p.gold IS NULL") }
         if let labelled = query.labelled { filters.append(labelled ? "l.label IS NOT NULL" : "l.label IS NULL") }
         if !query.raters.isEmpty {
             filters.append("EXISTS (SELECT 1 FROM annotations a WHERE a.pair_id = p.id AND a.user_id IN (\(query.raters.map { String($0) }.joined(separator: ", "))))")
         }
-        let sql = """
-            SELECT p.id, p.external_id, p.prompt, p.prompt_is_messages, p.model_a, p.model_b, p.gold, p.votes_a, p.votes_b, p.votes_tie,
-                   p.votes_both_bad, p.judgements, p.wanted, p.disagreement, p.open_reports, l.label, \(query.sort.key.map { "p.\($0)" } ?? "NULL")
-            FROM (\(window)) w JOIN pairs p ON p.id = w.id LEFT JOIN pair_labels l ON l.pair_id = p.id
-            WHERE \(filters.joined(separator: " AND "))
-            ORDER BY \(orderKey) \(direction), p.id \(direction) LIMIT ?
+        return (filters.joined(separator: " AND "), values)
+    }
+
+    /// The candidates among `ids` that pass the filters, by id.
+    private static func summaries(_ db: any Database, ids: [Int64], filter: (sql: String, values: [SQLValue])) throws -> [Int64: Summary] {
+        guard !ids.isEmpty else { return [:] }
+        var result: [Int64: Summary] = [:]
+        _ = try db.query(
             """
-        var last: Cursor?
-        let pairs = try db.query(sql, windowValues + values + [.int(Int64(query.limit))]) { row -> Summary in
-            last = Cursor(key: query.sort.key == nil ? nil : row.double(16), id: row.int64(0))
-            return Summary(
+            SELECT p.id, p.external_id, p.prompt, p.prompt_is_messages, p.model_a, p.model_b, p.gold, p.votes_a, p.votes_b, p.votes_tie,
+                   p.votes_both_bad, p.judgements, p.wanted, p.disagreement, p.open_reports, l.label
+            FROM pairs p LEFT JOIN pair_labels l ON l.pair_id = p.id
+            WHERE p.id IN (\(ids.map { String($0) }.joined(separator: ", "))) AND \(filter.sql)
+            """, filter.values) { row in
+            result[row.int64(0)] = Summary(
                 externalID: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)), modelA: row.optionalString(4),
                 modelB: row.optionalString(5), gold: row.optionalString(6),
                 votes: ["A": row.int(7), "B": row.int(8), "tie": row.int(9), "both_bad": row.int(10)], judgements: row.int(11),
                 wanted: row.int(12), disagreement: row.double(13), openReports: row.int(14), label: row.optionalString(15))
         }
-        if pairs.count == query.limit { return Page(pairs: pairs, next: last, complete: true, examined: nil, searchPending: searchPending) }
-        // Not full: either the window reached the end, or it ran out first.
-        let candidates = try db.query(window, windowValues) { Cursor(key: query.sort.key == nil ? nil : $0.double(1), id: $0.int64(0)) }
-        if candidates.count < query.window { return Page(pairs: pairs, next: nil, complete: true, examined: candidates.count, searchPending: searchPending) }
-        return Page(pairs: pairs, next: candidates.last, complete: false, examined: candidates.count, searchPending: searchPending)
+        return result
     }
 }
