@@ -310,7 +310,9 @@ enum PairBrowser {
         return (filters.joined(separator: " AND "), values)
     }
 
-    /// The candidates among `ids` that pass the filters, by id.
+    /// The candidates among `ids` that pass the filters, by id. The rows are read
+    /// by id (SQLite's planner, without statistics, would otherwise walk a
+    /// judgements index for a filter such as `state=complete`).
     private static func summaries(_ db: any Database, ids: [Int64], filter: (sql: String, values: [SQLValue])) throws -> [Int64: Summary] {
         guard !ids.isEmpty else { return [:] }
         var result: [Int64: Summary] = [:]
@@ -318,7 +320,7 @@ enum PairBrowser {
             """
             SELECT p.id, p.external_id, p.prompt, p.prompt_is_messages, p.model_a, p.model_b, p.gold, p.votes_a, p.votes_b, p.votes_tie,
                    p.votes_both_bad, p.judgements, p.wanted, p.disagreement, p.open_reports, l.label
-            FROM pairs p LEFT JOIN pair_labels l ON l.pair_id = p.id
+            FROM pairs p\(db.dialect == .sqlite ? " NOT INDEXED" : "") LEFT JOIN pair_labels l ON l.pair_id = p.id
             WHERE p.id IN (\(ids.map { String($0) }.joined(separator: ", "))) AND \(filter.sql)
             """, filter.values) { row in
             result[row.int64(0)] = Summary(
