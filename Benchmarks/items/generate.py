@@ -65,5 +65,5 @@ share = lambda target: min(by_share, key=lambda item: abs(item[1] - target))[0]
 sample = min(n, 200_000)
 with open(os.path.join(out, "search.json"), "w") as f:
     json.dump({"common": share(sample * 0.5), "middling": share(sample * 0.01), "rare": share(max(3, sample // 40_000)),
-               "sortable": share(sample * 0.004),
+               "sortable": share(sample * 0.0015),
                "model": "qwen", "source": "support"}, f)
