@@ -59,7 +59,7 @@ scenarios = [
     ("walk, reported", lambda: walk("reported=true")),
     ("walk, gold", lambda: walk("gold=true")),
     ("walk, judged by one rater", lambda: walk("raters=rater-7")),
-    ("walk, judged by a quarantined pair of raters, complete", lambda: walk("raters=rater-10,rater-20&state=complete")),
+    ("walk, judged by either of two raters, complete", lambda: walk("raters=rater-10,rater-20&state=complete")),
     (f"walk, search a common word", lambda: walk("q=" + words["common"])),
     (f"walk, search a word in 1% of pairs", lambda: walk("q=" + words["middling"])),
     (f"search a rare word", lambda: repeat(lambda: pages("q=" + words["rare"]), 50)),

@@ -240,10 +240,11 @@ enum PairBrowser {
                 let range = after.map { "AND id \(comparison) \($0.id)" } ?? ""
                 return try db.query("SELECT id, NULL FROM (\(matches)) m WHERE 1 = 1 \(range) ORDER BY id \(direction) LIMIT \(limit)", values, read)
             }
-            // At most `searchSortLimit` matches, ordered by the key.
+            // At most `searchSortLimit` matches, ordered by the key: read by id (SQLite
+            // would otherwise walk the key's index hoping to meet the matches).
             let range = after.map { _ in "AND (p.\(key), p.id) \(comparison) (?, ?)" } ?? ""
             return try db.query(
-                "SELECT p.id, p.\(key) FROM pairs p WHERE p.project_id = ? AND p.id IN (\(matches)) \(range) ORDER BY p.\(key) \(direction), p.id \(direction) LIMIT \(limit)",
+                "SELECT p.id, p.\(key) FROM pairs p\(db.dialect == .sqlite ? " NOT INDEXED" : "") WHERE p.project_id = ? AND p.id IN (\(matches)) \(range) ORDER BY p.\(key) \(direction), p.id \(direction) LIMIT \(limit)",
                 [project] + values + (after.map { [keyValue($0.key ?? 0), .int($0.id)] } ?? []), read)
         }
         guard let key else {
