@@ -157,18 +157,25 @@ enum PairBrowser {
     static let searchSortLimit = 2_000
 
     static func page(_ db: any Database, projectID: Int, query: Query) throws -> Page {
+        if db.dialect == .postgres {
+            // Plans for the values at hand, not a generic plan cached for the
+            // statement: a search word in three pairs and one in half of them want
+            // different plans (this read's transaction only).
+            _ = try db.queryFirst("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)") { $0.string(0) }
+        }
         var searchPending: Bool?
         if !query.words.isEmpty {
             searchPending = try SearchIndex.pending(db)
             if query.sort.key != nil {
                 let matches = try db.queryFirst(
-                    "SELECT count(*) FROM (\(matchingIDs(db, query.words)) LIMIT \(query.searchSortLimit + 1)) m", matchValues(db, projectID, query.words)) { $0.int(0) } ?? 0
+                    "SELECT count(*) FROM (\(matchingIDs(db, query.words)) LIMIT ?) m",
+                    matchValues(db, projectID, query.words) + [.int(Int64(query.searchSortLimit + 1))]) { $0.int(0) } ?? 0
                 guard matches <= query.searchSortLimit else {
                     throw ValidationError("sort: more than \(query.searchSortLimit) pairs match; narrow the search, or order by id (id or -id)")
                 }
             }
         }
-        let filter = filterSQL(query, projectID: projectID)
+        let filter = filterSQL(query, projectID: projectID, dialect: db.dialect)
         var found: [(cursor: Cursor, summary: Summary)] = []
         var cursor = query.after
         var examined = 0
@@ -237,15 +244,17 @@ enum PairBrowser {
             let values = matchValues(db, projectID, query.words)
             guard let key else {
                 // The search index in id order.
-                let range = after.map { "AND id \(comparison) \($0.id)" } ?? ""
-                return try db.query("SELECT id, NULL FROM (\(matches)) m WHERE 1 = 1 \(range) ORDER BY id \(direction) LIMIT \(limit)", values, read)
+                let range = after.map { _ in "AND id \(comparison) ?" } ?? ""
+                return try db.query(
+                    "SELECT id, NULL FROM (\(matches)) m WHERE 1 = 1 \(range) ORDER BY id \(direction) LIMIT ?",
+                    values + (after.map { [.int($0.id)] } ?? []) + [.int(Int64(limit))], read)
             }
             // At most `searchSortLimit` matches, ordered by the key: read by id (SQLite
             // would otherwise walk the key's index hoping to meet the matches).
             let range = after.map { _ in "AND (p.\(key), p.id) \(comparison) (?, ?)" } ?? ""
             return try db.query(
-                "SELECT p.id, p.\(key) FROM pairs p\(db.dialect == .sqlite ? " NOT INDEXED" : "") WHERE p.project_id = ? AND p.id IN (\(matches)) \(range) ORDER BY p.\(key) \(direction), p.id \(direction) LIMIT \(limit)",
-                [project] + values + (after.map { [keyValue($0.key ?? 0), .int($0.id)] } ?? []), read)
+                "SELECT p.id, p.\(key) FROM pairs p\(db.dialect == .sqlite ? " NOT INDEXED" : "") WHERE p.project_id = ? AND p.id IN (\(matches)) \(range) ORDER BY p.\(key) \(direction), p.id \(direction) LIMIT ?",
+                [project] + values + (after.map { [keyValue($0.key ?? 0), .int($0.id)] } ?? []) + [.int(Int64(limit))], read)
         }
         guard let key else {
             // Reported and gold pairs have partial indexes in id order: walk those.
@@ -259,29 +268,29 @@ enum PairBrowser {
                 index = "pairs_gold"
             }
             let hint = db.dialect == .sqlite && !index.isEmpty ? " INDEXED BY \(index)" : ""
-            let range = after.map { "AND id \(comparison) \($0.id)" } ?? ""
+            let range = after.map { _ in "AND id \(comparison) ?" } ?? ""
             return try db.query(
-                "SELECT id, NULL FROM pairs\(hint) WHERE project_id = ?\(narrow) \(range) ORDER BY project_id \(direction), id \(direction) LIMIT \(limit)",
-                [project], read)
+                "SELECT id, NULL FROM pairs\(hint) WHERE project_id = ?\(narrow) \(range) ORDER BY project_id \(direction), id \(direction) LIMIT ?",
+                [project] + (after.map { [.int($0.id)] } ?? []) + [.int(Int64(limit))], read)
         }
         // By a key: the rest of the cursor's key, then the keys beyond it (two
         // index ranges; a row-value comparison would not be one in SQLite).
         var rows: [Cursor] = []
         if let after {
             rows = try db.query(
-                "SELECT id, \(key) FROM pairs WHERE project_id = ? AND \(key) = ? AND id \(comparison) ? ORDER BY project_id \(direction), \(key) \(direction), id \(direction) LIMIT \(limit)",
-                [project, keyValue(after.key ?? 0), .int(after.id)], read)
+                "SELECT id, \(key) FROM pairs WHERE project_id = ? AND \(key) = ? AND id \(comparison) ? ORDER BY project_id \(direction), \(key) \(direction), id \(direction) LIMIT ?",
+                [project, keyValue(after.key ?? 0), .int(after.id), .int(Int64(limit))], read)
             guard rows.count < limit else { return rows }
         }
         let range = after.map { _ in "AND \(key) \(comparison) ?" } ?? ""
         rows += try db.query(
-            "SELECT id, \(key) FROM pairs WHERE project_id = ? \(range) ORDER BY project_id \(direction), \(key) \(direction), id \(direction) LIMIT \(limit - rows.count)",
-            [project] + (after.map { [keyValue($0.key ?? 0)] } ?? []), read)
+            "SELECT id, \(key) FROM pairs WHERE project_id = ? \(range) ORDER BY project_id \(direction), \(key) \(direction), id \(direction) LIMIT ?",
+            [project] + (after.map { [keyValue($0.key ?? 0)] } ?? []) + [.int(Int64(limit - rows.count))], read)
         return rows
     }
 
     /// The filters as SQL on `p` (and `l`, the final label) with their values.
-    private static func filterSQL(_ query: Query, projectID: Int) -> (sql: String, values: [SQLValue]) {
+    private static func filterSQL(_ query: Query, projectID: Int, dialect: SQLDialect) -> (sql: String, values: [SQLValue]) {
         var filters = ["p.project_id = ?", "(p.import_id IS NULL OR p.import_id NOT IN (SELECT id FROM imports WHERE state = 'staging'))"]
         var values: [SQLValue] = [.int(Int64(projectID))]
         switch query.state {
@@ -306,9 +315,21 @@ enum PairBrowser {
         if let gold = query.gold { filters.append(gold ? "p.gold IS NOT NULL" : "p.gold IS NULL") }
         if let labelled = query.labelled { filters.append(labelled ? "l.label IS NOT NULL" : "l.label IS NULL") }
         if !query.raters.isEmpty {
-            filters.append("EXISTS (SELECT 1 FROM annotations a WHERE a.pair_id = p.id AND a.user_id IN (\(query.raters.map { String($0) }.joined(separator: ", "))))")
+            let raters = idList(dialect, column: "a.user_id", query.raters.map(Int64.init))
+            filters.append("EXISTS (SELECT 1 FROM annotations a WHERE a.pair_id = p.id AND \(raters.sql))")
+            values.append(raters.value)
         }
         return (filters.joined(separator: " AND "), values)
+    }
+
+    /// `column` is one of `ids`, as SQL of one shape whatever the ids (a list
+    /// written into the SQL would make each page a new prepared statement).
+    static func idList(_ dialect: SQLDialect, column: String, _ ids: [Int64]) -> (sql: String, value: SQLValue) {
+        let numbers = ids.map { String($0) }.joined(separator: ",")
+        switch dialect {
+        case .sqlite: return ("\(column) IN (SELECT value FROM json_each(?))", .text("[" + numbers + "]"))
+        case .postgres: return ("\(column) = ANY(CAST(? AS bigint[]))", .text("{" + numbers + "}"))
+        }
     }
 
     /// The candidates among `ids` that pass the filters, by id. The rows are read
@@ -317,13 +338,14 @@ enum PairBrowser {
     private static func summaries(_ db: any Database, ids: [Int64], filter: (sql: String, values: [SQLValue])) throws -> [Int64: Summary] {
         guard !ids.isEmpty else { return [:] }
         var result: [Int64: Summary] = [:]
+        let list = idList(db.dialect, column: "p.id", ids)
         _ = try db.query(
             """
             SELECT p.id, p.external_id, p.prompt, p.prompt_is_messages, p.model_a, p.model_b, p.gold, p.votes_a, p.votes_b, p.votes_tie,
                    p.votes_both_bad, p.judgements, p.wanted, p.disagreement, p.open_reports, l.label
             FROM pairs p\(db.dialect == .sqlite ? " NOT INDEXED" : "") LEFT JOIN pair_labels l ON l.pair_id = p.id
-            WHERE p.id IN (\(ids.map { String($0) }.joined(separator: ", "))) AND \(filter.sql)
-            """, filter.values) { row in
+            WHERE \(list.sql) AND \(filter.sql)
+            """, [list.value] + filter.values) { row in
             result[row.int64(0)] = Summary(
                 externalID: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)), modelA: row.optionalString(4),
                 modelB: row.optionalString(5), gold: row.optionalString(6),

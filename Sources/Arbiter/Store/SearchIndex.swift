@@ -24,14 +24,14 @@ enum SearchIndex {
             // Several nodes index at once, each its own rows.
             let ids = try db.query("SELECT pair_id FROM search_queue ORDER BY pair_id LIMIT ? FOR UPDATE SKIP LOCKED", [.int(Int64(limit))]) { $0.int64(0) }
             guard !ids.isEmpty else { return 0 }
-            let list = ids.map { String($0) }.joined(separator: ", ")
+            let list = PairBrowser.idList(.postgres, column: "id", ids)
             try db.run(
                 """
                 INSERT INTO pair_search (pair_id, project_id, document)
-                SELECT id, project_id, to_tsvector('simple', document) FROM pair_documents WHERE id IN (\(list))
+                SELECT id, project_id, to_tsvector('simple', document) FROM pair_documents WHERE \(list.sql)
                 ON CONFLICT (pair_id) DO NOTHING
-                """)
-            try db.run("DELETE FROM search_queue WHERE pair_id IN (\(list))")
+                """, [list.value])
+            try db.run("DELETE FROM search_queue WHERE \(PairBrowser.idList(.postgres, column: "pair_id", ids).sql)", [list.value])
             return ids.count
         }
     }
