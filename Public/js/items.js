@@ -113,7 +113,7 @@ function addRow(pair) {
   cell(row, pair.prompt_preview, "preview-cell");
   cell(row, [pair.model_a, pair.model_b].filter(Boolean).join(" vs ") || "—");
   cell(row, `${pair.votes.A} · ${pair.votes.B} · ${pair.votes.tie} · ${pair.votes.both_bad}`);
-  cell(row, `${pair.judgements} of ${pair.wanted}`);
+  cell(row, `${pair.judgements} (${pair.wanted} wanted)`);
   cell(row, pair.disagreement.toFixed(2));
   cell(row, pair.open_reports ? String(pair.open_reports) : "—");
   cell(row, pair.final_label ? CHOICE_NAMES[pair.final_label] : "—", "final-label");
@@ -133,7 +133,7 @@ async function showPair(id) {
   $("detail").dataset.pair = id;
   $("detail-title").textContent = `Pair ${pair.id}`;
   const facts = [
-    `${pair.judgements} of ${pair.wanted} judgements`,
+    `${pair.judgements} judgement${pair.judgements === 1 ? "" : "s"} (${pair.wanted} wanted)`,
     `votes A ${pair.votes.A}, B ${pair.votes.B}, tie ${pair.votes.tie}, both bad ${pair.votes.both_bad}`,
     `disagreement ${pair.disagreement.toFixed(2)} bits`,
     pair.crowd ? `the crowd says ${CHOICE_NAMES[pair.crowd]}` : "no plurality",
