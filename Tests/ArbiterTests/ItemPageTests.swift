@@ -30,7 +30,7 @@ struct ItemPageTests {
         #expect(signals.arrayValue?.allSatisfy { $0.stringValue?.contains("position") == true && $0.stringValue?.contains("speed") == true } == true)
         // Only departures: every row departs, about half of lefty's 120.
         try browser.element("#drill-departures").click()
-        try browser.wait(until: "[...document.querySelectorAll('#drill-table tbody tr')].every((r) => r.cells[5].textContent === 'yes')")
+        try browser.wait(until: "(() => { const rows = [...document.querySelectorAll('#drill-table tbody tr')]; return rows.length > 0 && rows.length < 100 && rows.every((r) => r.cells[5].textContent === 'yes'); })()")
         let departures = try browser.script("return document.querySelectorAll('#drill-table tbody tr').length;").intValue ?? 0
         #expect((30...90).contains(departures), "\(departures)")
         if let shots = Self.screenshots {

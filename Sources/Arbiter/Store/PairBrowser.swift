@@ -155,6 +155,9 @@ enum PairBrowser {
 
     /// At most this many matches of a search may be ordered by a key.
     static let searchSortLimit = 2_000
+    /// A search with at most this many matches reads them all through the search
+    /// index (PostgreSQL; SQLite's FTS5 walks its index in id order by itself).
+    static let fewMatches = 5_000
 
     static func page(_ db: any Database, projectID: Int, query: Query) throws -> Page {
         if db.dialect == .postgres {
@@ -242,19 +245,32 @@ enum PairBrowser {
         if !query.words.isEmpty {
             let matches = matchingIDs(db, query.words)
             let values = matchValues(db, projectID, query.words)
+            // PostgreSQL guesses how many pairs hold a word it has no statistics for
+            // (about 0.5%), and for a word in a handful walks the id index through
+            // all of them. So it is told: when few pairs match (always, for a search
+            // ordered by a key, which counted them), the matches are read through the
+            // GIN index first and paged in memory.
+            var few = query.sort.key != nil
+            if db.dialect == .postgres && !few {
+                let count = try db.queryFirst(
+                    "SELECT count(*) FROM (\(matches) LIMIT ?) m", values + [.int(Int64(fewMatches + 1))]) { $0.int(0) } ?? 0
+                few = count <= fewMatches
+            }
+            let source = db.dialect == .postgres && few ? "WITH m AS MATERIALIZED (\(matches)) " : ""
+            let from = source.isEmpty ? "(\(matches)) m" : "m"
             guard let key else {
                 // The search index in id order.
                 let range = after.map { _ in "AND id \(comparison) ?" } ?? ""
                 return try db.query(
-                    "SELECT id, NULL FROM (\(matches)) m WHERE 1 = 1 \(range) ORDER BY id \(direction) LIMIT ?",
+                    "\(source)SELECT id, NULL FROM \(from) WHERE 1 = 1 \(range) ORDER BY id \(direction) LIMIT ?",
                     values + (after.map { [.int($0.id)] } ?? []) + [.int(Int64(limit))], read)
             }
             // At most `searchSortLimit` matches, ordered by the key: read by id (SQLite
             // would otherwise walk the key's index hoping to meet the matches).
             let range = after.map { _ in "AND (p.\(key), p.id) \(comparison) (?, ?)" } ?? ""
             return try db.query(
-                "SELECT p.id, p.\(key) FROM pairs p\(db.dialect == .sqlite ? " NOT INDEXED" : "") WHERE p.project_id = ? AND p.id IN (\(matches)) \(range) ORDER BY p.\(key) \(direction), p.id \(direction) LIMIT ?",
-                [project] + values + (after.map { [keyValue($0.key ?? 0), .int($0.id)] } ?? []) + [.int(Int64(limit))], read)
+                "\(source)SELECT p.id, p.\(key) FROM pairs p\(db.dialect == .sqlite ? " NOT INDEXED" : "") WHERE p.id IN (SELECT id FROM \(from)) AND p.project_id = ? \(range) ORDER BY p.\(key) \(direction), p.id \(direction) LIMIT ?",
+                values + [project] + (after.map { [keyValue($0.key ?? 0), .int($0.id)] } ?? []) + [.int(Int64(limit))], read)
         }
         guard let key else {
             // Reported and gold pairs have partial indexes in id order: walk those.
