@@ -6,7 +6,7 @@ import Storage
 public enum ItemService {
     /// The browser's query from a request's query string; anything unknown or
     /// malformed is refused with the parameter named.
-    static func query(_ items: [String: String], store: ArbiterStore, projectID: Int) async throws -> PairBrowser.Query {
+    static func query(_ items: [String: String], store: ArbiterStore) async throws -> PairBrowser.Query {
         let known: Set<String> = ["q", "state", "min_judgements", "max_judgements", "min_disagreement", "reported", "gold", "labelled", "raters",
                                   "sort", "after", "limit"]
         if let unknown = items.keys.sorted().first(where: { !known.contains($0) }) { throw ValidationError("\(unknown): unknown parameter") }
@@ -70,7 +70,7 @@ public enum ItemService {
 
     /// A page of the project's pairs.
     static func browse(store: ArbiterStore, projectID: Int, items: [String: String]) async throws -> PairBrowser.Page {
-        let query = try await self.query(items, store: store, projectID: projectID)
+        let query = try await self.query(items, store: store)
         return try await store.pool.read { db in
             guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try PairBrowser.page(db, projectID: projectID, query: query)
@@ -90,7 +90,7 @@ public enum ItemService {
                     "id": .string(pair.externalID), "prompt": pair.prompt.json, "response_a": .string(pair.responseA),
                     "response_b": .string(pair.responseB), "model_a": JSONValue(pair.modelA), "model_b": JSONValue(pair.modelB),
                     "metadata": pair.metadata.flatMap { try? JSONValue.parse($0) } ?? .null, "gold": JSONValue(pair.gold),
-                    "votes": .object(JSONObject(pair.votes.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int(Int64($0.value))) })),
+                    "votes": PairBrowser.votesJSON(pair.votes),
                     "judgements": .int(Int64(pair.judgements)), "wanted": .int(Int64(pair.wanted)), "disagreement": .double(pair.disagreement),
                     "crowd": JSONValue(pair.plurality),
                 ],

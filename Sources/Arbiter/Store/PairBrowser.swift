@@ -106,7 +106,7 @@ enum PairBrowser {
             [
                 "id": .string(externalID), "prompt_preview": .string(PairBrowser.preview(prompt)), "model_a": JSONValue(modelA),
                 "model_b": JSONValue(modelB), "gold": JSONValue(gold),
-                "votes": .object(JSONObject(votes.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int(Int64($0.value))) })),
+                "votes": PairBrowser.votesJSON(votes),
                 "judgements": .int(Int64(judgements)), "wanted": .int(Int64(wanted)), "disagreement": .double(disagreement),
                 "open_reports": .int(Int64(openReports)), "final_label": JSONValue(label),
             ]
@@ -124,6 +124,11 @@ enum PairBrowser {
         var examined: Int?
         /// For a search: whether pairs still wait to be indexed (and may be missing).
         var searchPending: Bool? = nil
+    }
+
+    /// A pair's vote counts as `{"A":…,"B":…,"both_bad":…,"tie":…}`.
+    static func votesJSON(_ votes: [String: Int]) -> JSONValue {
+        .object(JSONObject(votes.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int(Int64($0.value))) }))
     }
 
     /// The last user turn of a conversation (or the text), cut to 240 characters.
