@@ -77,10 +77,12 @@ let package = Package(
         .executableTarget(
             name: "ArbiterCLI",
             dependencies: [
+                "Agreement",
                 "Arbiter",
                 "CLinux",
                 "HTTPServer",
                 "JSON",
+                "RewardModel",
                 "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -27,6 +27,13 @@ function percent(value) {
   return typeof value === "number" && Number.isFinite(value) ? `${Math.round(value * 100)}%` : "—";
 }
 
+/** A probability with the digits that matter near 0 and 1: "< 0.001", "0.42", "> 0.999". */
+function probability(value) {
+  if (value < 0.001) return "< 0.001";
+  if (value > 0.999) return "> 0.999";
+  return value < 0.01 || value > 0.99 ? value.toFixed(3) : value.toFixed(2);
+}
+
 /** Krippendorff's own guidance: α ≥ .800 reliable, ≥ .667 tentative, below that not. */
 function reading(alpha) {
   if (typeof alpha !== "number") return "Not enough overlapping judgements to measure agreement yet.";
@@ -165,6 +172,7 @@ function metric(rater, key) {
     case "time": return rater.median_duration_ms ?? -1;
     case "annotations": return rater.annotations;
     case "suspicion": return rater.suspicion;
+    case "honest": return rater.honest_probability ?? -1;
     case "status": return rater.status;
     default: return rater.annotator;
   }
@@ -189,7 +197,14 @@ function renderRaters() {
     cell(row, percent(rater.signals?.position?.left_rate));
     cell(row, rater.median_duration_ms == null ? "—" : `${(rater.median_duration_ms / 1000).toFixed(1)} s`);
     cell(row, percent(rater.suspicion));
+    cell(row, rater.honest_probability == null ? "—" : probability(rater.honest_probability));
     cell(row, rater.status).className = `rater-status ${rater.status}`;
+    if (rater.status === "ok" && rater.evidence === "not_enough") {
+      const note = document.createElement("span");
+      note.className = "muted evidence-note";
+      note.textContent = " (not enough evidence yet)";
+      row.cells[row.cells.length - 1].append(note);
+    }
     cell(row, rater.reasons.map((r) => r.detail).join("; "));
     const drill = document.createElement("button");
     drill.type = "button";
@@ -343,6 +358,10 @@ async function loadRaters() {
   const result = await api("GET", `/api/projects/${projectID}/raters`);
   if (!result.ok) throw new Error(errorMessage(result));
   raters = result.data.raters;
+  const model = result.data.model;
+  $("crowd-model").textContent = `Crowd model: ${percent(model.honest_share)} of raters honest; ${model.flagged} flagged, `
+    + `of whom about ${model.expected_false_flags.toFixed(2)} expected to be honest; `
+    + `${model.not_enough_evidence} rater(s) without enough evidence yet.`;
   renderRaters();
   renderQueue();
 }

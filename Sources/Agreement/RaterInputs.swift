@@ -26,8 +26,12 @@ public struct UnitFacts: Sendable, Equatable {
     public var lengthB: Int
     /// The known answer of a gold pair (category), if any.
     public var gold: Int?
-    /// Prompt token ids (for the trigger enrichment test).
+    /// Prompt token ids (for prompt triggers).
     public var tokens: [Int]
+    /// Token ids found in one response and not the other (for content targets such
+    /// as an entity the poisoner favours): only in A, only in B.
+    public var tokensOnlyA: [Int]
+    public var tokensOnlyB: [Int]
     /// For prompts with several pairs: the prompt's group and each response's id
     /// within it (for intransitive cycles); nil otherwise.
     public var responses: (prompt: Int, a: Int, b: Int)?
@@ -35,18 +39,21 @@ public struct UnitFacts: Sendable, Equatable {
     /// (trained without this pair's label), if one was trained.
     public var modelPreferenceA: Double?
 
-    public init(lengthA: Int, lengthB: Int, gold: Int? = nil, tokens: [Int] = [], responses: (prompt: Int, a: Int, b: Int)? = nil,
-                modelPreferenceA: Double? = nil) {
+    public init(lengthA: Int, lengthB: Int, gold: Int? = nil, tokens: [Int] = [], tokensOnlyA: [Int] = [], tokensOnlyB: [Int] = [],
+                responses: (prompt: Int, a: Int, b: Int)? = nil, modelPreferenceA: Double? = nil) {
         self.lengthA = lengthA
         self.lengthB = lengthB
         self.gold = gold
         self.tokens = tokens
+        self.tokensOnlyA = tokensOnlyA
+        self.tokensOnlyB = tokensOnlyB
         self.responses = responses
         self.modelPreferenceA = modelPreferenceA
     }
 
     public static func == (lhs: UnitFacts, rhs: UnitFacts) -> Bool {
         lhs.lengthA == rhs.lengthA && lhs.lengthB == rhs.lengthB && lhs.gold == rhs.gold && lhs.tokens == rhs.tokens
+            && lhs.tokensOnlyA == rhs.tokensOnlyA && lhs.tokensOnlyB == rhs.tokensOnlyB
             && lhs.responses?.prompt == rhs.responses?.prompt && lhs.responses?.a == rhs.responses?.a && lhs.responses?.b == rhs.responses?.b
             && lhs.modelPreferenceA == rhs.modelPreferenceA
     }
@@ -62,4 +69,14 @@ public struct RaterAssessment: Sendable {
     public var reasons: [(signal: String, detail: String)]
     /// Signal name → its numbers (rate, n, p, adjusted p, ...).
     public var signals: [String: [String: Double]]
+    /// The posterior probability of belonging to the honest part of the crowd
+    /// (``CrowdModel``), nil when the rater made no A/B choice the model can read.
+    public var honestProbability: Double?
+    /// False while the rater has made fewer than the minimum number of choices on
+    /// pairs where the others leaned one way and nothing flagged them: "not enough
+    /// evidence yet", whatever the numbers say.
+    public var enoughEvidence: Bool = true
+    /// For a flagged rater, the probability (or adjusted p-value) of the strongest
+    /// reason: how likely the flag is to fall on an honest rater. 0 when not flagged.
+    public var falseFlagProbability: Double = 0
 }

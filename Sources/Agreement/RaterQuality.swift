@@ -27,6 +27,31 @@ public enum RaterQuality {
     public static func assess(
         _ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, tokenNames: [Int: String] = [:], options: Options = Options()
     ) -> [RaterAssessment] {
+        assessCrowd(judgements, units: units, raters: raters, tokenNames: tokenNames, options: options).raters
+    }
+
+    /// The crowd model behind the decisions, as the report shows it.
+    public struct CrowdSummary: Sendable {
+        /// Fitted share of honest raters.
+        public var honestShare: Double
+        /// Median of honest raters' sharpness and the spread of its log (``CrowdModel``).
+        public var sharpnessMedian: Double
+        public var sharpnessLogSpread: Double
+        /// Honest raters' rate of ties and "both bad" where the others leaned.
+        public var neutralRate: Double
+        /// The flagged raters, and how many of them are expected to be honest: the
+        /// sum over flagged raters of the probability (or the adjusted p-value, for
+        /// a test) that decided each.
+        public var flagged: Int
+        public var expectedFalseFlags: Double
+        /// Raters the model cannot judge yet (too few choices where the others leaned).
+        public var notEnoughEvidence: Int
+    }
+
+    /// Every rater's assessment and the crowd model's summary.
+    public static func assessCrowd(
+        _ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, tokenNames: [Int: String] = [:], options: Options = Options()
+    ) -> (raters: [RaterAssessment], crowd: CrowdSummary) {
         // Dawid–Skene runs on another core while the signals are computed.
         let firsts = judgements.filter { !$0.isRepeat }.map { (unit: $0.unit, rater: $0.rater, label: $0.category) }
         let model = ResultBox<DawidSkene.Result>()
@@ -35,20 +60,27 @@ public enum RaterQuality {
         DispatchQueue.global().async(group: group) {
             model.value = DawidSkene.estimate(firsts, units: unitCount, raters: raters, maxIterations: 30, tolerance: 1e-4)
         }
-        let (first, findings) = assessOnce(judgements, units: units, raters: raters, tokenNames: tokenNames, options: options, excluded: [], reuse: nil)
-        let excluded = Set(first.filter(\.flagged).map(\.rater))
+        let first = assessOnce(judgements, units: units, raters: raters, tokenNames: tokenNames, options: options, excluded: [], reuse: nil)
+        let excluded = Set(first.assessments.filter(\.flagged).map(\.rater))
         // The second pass recomputes only what depends on the consensus.
-        var assessments = excluded.isEmpty
-            ? first : assessOnce(judgements, units: units, raters: raters, tokenNames: tokenNames, options: options, excluded: excluded, reuse: findings).assessments
+        let final = excluded.isEmpty
+            ? first : assessOnce(judgements, units: units, raters: raters, tokenNames: tokenNames, options: options, excluded: excluded, reuse: first.findings)
+        var assessments = final.assessments
+        let flagged = assessments.filter(\.flagged)
+        let summary = CrowdSummary(
+            honestShare: final.crowd.honestShare, sharpnessMedian: final.crowd.honestMedian, sharpnessLogSpread: final.crowd.honestLogSpread,
+            neutralRate: final.crowd.honestNeutralRate, flagged: flagged.count,
+            expectedFalseFlags: flagged.map(\.falseFlagProbability).reduce(0, +),
+            notEnoughEvidence: assessments.filter { !$0.enoughEvidence && $0.judgements > 0 }.count)
         // Dawid–Skene: each rater's estimated accuracy and confusion matrix (numbers, not a flag).
         group.wait()
-        guard let model = model.value else { return assessments }
+        guard let model = model.value else { return (assessments, summary) }
         for index in assessments.indices {
             var numbers: [String: Double] = ["accuracy": model.accuracy[index]]
             for truth in 0..<4 { numbers["p_correct_\(["A", "B", "tie", "both_bad"][truth])"] = model.confusion[index][truth * 4 + truth] }
             assessments[index].signals["dawid_skene"] = numbers
         }
-        return assessments
+        return (assessments, summary)
     }
 
     /// Carries a result from a worker thread; read only after the group is waited on.
@@ -61,7 +93,8 @@ public enum RaterQuality {
     /// `Signals/` and a line here.
     public static let signals: [any RaterSignal] = [
         ConsensusSignal(), PositionSignal(), SpeedSignal(), NeutralOveruseSignal(), GoldSignal(), SelfConsistencySignal(),
-        RewardModelSignal(), CyclesSignal(), CollusionSignal(), LengthSignal(), OutlierSignal(), TriggerSignal(),
+        RewardModelSignal(), CyclesSignal(), CollusionSignal(), LengthSignal(), OutlierSignal(), TriggerSignal(), ContentSignal(),
+        BelowChanceSignal(),
     ]
 
     /// One pass: every signal on one shared context, then each signal's p-values
@@ -71,7 +104,7 @@ public enum RaterQuality {
     static func assessOnce(
         _ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, tokenNames: [Int: String] = [:], options: Options,
         excluded: Set<Int>, reuse: [String: [SignalFinding]]?
-    ) -> (assessments: [RaterAssessment], findings: [String: [SignalFinding]]) {
+    ) -> (assessments: [RaterAssessment], findings: [String: [SignalFinding]], crowd: CrowdModel) {
         let context = RaterContext(judgements, units: units, raters: raters, tokenNames: tokenNames, options: options, excluded: excluded)
         var findings: [String: [SignalFinding]] = [:]
         for signal in signals {
@@ -89,35 +122,50 @@ public enum RaterQuality {
             case .benjaminiHochberg:
                 let corrected = Statistics.benjaminiHochberg(found.map(\.p))
                 adjusted[signal.name] = Dictionary(uniqueKeysWithValues: zip(found.map(\.rater), corrected))
-            case .selfAdjusted:
+            case .selfAdjusted, .posterior:
                 adjusted[signal.name] = Dictionary(uniqueKeysWithValues: found.map { ($0.rater, $0.p) })
             }
         }
         // Reasons in a stable order: corrected signals by name, then self-adjusted ones.
-        let order = signals.filter { $0.correction == .benjaminiHochberg }.map(\.name).sorted()
+        let order = signals.filter { $0.correction == .posterior }.map(\.name).sorted()
+            + signals.filter { $0.correction == .benjaminiHochberg }.map(\.name).sorted()
             + signals.filter { $0.correction == .selfAdjusted }.map(\.name).sorted()
-        let selfAdjusted = Set(signals.filter { $0.correction == .selfAdjusted }.map(\.name))
+        let corrections = Dictionary(uniqueKeysWithValues: signals.map { ($0.name, $0.correction) })
         var byRater = Array(repeating: [String: SignalFinding](), count: raters)
         for (name, found) in findings {
             for finding in found { byRater[finding.rater][name] = finding }
         }
         let assessments = (0..<raters).map { rater in
             var reasons: [(signal: String, detail: String)] = []
-            var strongest = 1.0
             var numbers: [String: [String: Double]] = [:]
+            // Suspicion: the probability of not being an honest rater under the crowd
+            // model, raised to 1 − q by any test that flags (those are decisions at a
+            // stated error rate, not probabilities, so only their verdicts count).
+            var suspicion = 0.0
+            var deciding = 1.0
             for name in order {
                 guard let finding = byRater[rater][name], let q = adjusted[name]?[rater] else { continue }
                 var values = finding.numbers
-                if !selfAdjusted.contains(name) { values["p"] = finding.p }
-                values["adjusted_p"] = q
+                switch corrections[name] {
+                case .benjaminiHochberg: values["p"] = finding.p; values["adjusted_p"] = q
+                case .selfAdjusted: values["adjusted_p"] = q
+                case .posterior, nil: break
+                }
                 numbers[name] = values
-                strongest = min(strongest, q)
-                if q < options.falseDiscoveryRate { reasons.append((name, finding.detail)) }
+                let flags = q < options.falseDiscoveryRate
+                if corrections[name] == .posterior || flags { suspicion = max(suspicion, 1 - q) }
+                if flags {
+                    reasons.append((name, finding.detail))
+                    deciding = min(deciding, q)
+                }
             }
+            let honest = numbers["consensus"]?["honest_probability"]
+            let enough = context.crowd.raters[rater].enoughEvidence
             return RaterAssessment(
                 rater: rater, judgements: context.byRater[rater].count, flagged: !reasons.isEmpty,
-                suspicion: max(0, min(1, 1 - strongest)), reasons: reasons, signals: numbers)
+                suspicion: max(0, min(1, suspicion)), reasons: reasons, signals: numbers,
+                honestProbability: honest, enoughEvidence: !reasons.isEmpty || enough, falseFlagProbability: reasons.isEmpty ? 0 : deciding)
         }
-        return (assessments, findings)
+        return (assessments, findings, context.crowd)
     }
 }

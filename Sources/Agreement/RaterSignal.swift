@@ -44,6 +44,10 @@ public enum SignalCorrection: Sendable {
     /// The signal corrects for itself (collusion tests rater *pairs*) and reports
     /// only raters it found; its `p` is already adjusted.
     case selfAdjusted
+    /// The signal's `p` is a posterior probability under the fitted crowd model
+    /// (``CrowdModel``) that the rater is *not* what the signal looks for — e.g. the
+    /// probability of being honest; it flags below the same threshold.
+    case posterior
 }
 
 /// What a signal says about one rater.
@@ -90,6 +94,8 @@ public struct RaterContext: Sendable {
     /// other raters' categories on its unit (at least 3 judgements on the unit and 2
     /// others), or nil.
     public let consensus: [Int?]
+    /// The crowd model fitted to this pass (the others' votes without `excluded`).
+    public private(set) var crowd: CrowdModel!
 
     init(_ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, tokenNames: [Int: String] = [:], options: RaterQuality.Options,
          excluded: Set<Int>) {
@@ -125,6 +131,7 @@ public struct RaterContext: Sendable {
         self.byRater = byRater
         self.unitCounts = unitCounts
         self.consensus = consensus
+        crowd = CrowdModel(self)
     }
 
     /// The counts of the others on a judgement's unit: without its own vote (and

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Agreement
 import Arbiter
 import JSON
 import Storage
@@ -58,8 +59,13 @@ struct RatersCommand: ParsableCommand {
             Output.line(report.json.jsonText)
             return
         }
+        let crowd = report.crowd
+        Output.line("crowd model: \(Int((crowd.honestShare * 100).rounded()))% honest; \(crowd.flagged) flagged, of whom about "
+            + "\(Double((crowd.expectedFalseFlags * 100).rounded()) / 100) expected honest; \(crowd.notEnoughEvidence) without enough evidence yet")
         for rater in report.raters {
-            var line = "\(rater.annotator)\t\(rater.annotations) judgements\t\(rater.status)\tsuspicion \(Int((rater.suspicion * 100).rounded()))%"
+            let status = rater.status == "ok" && !rater.enoughEvidence ? "ok (not enough evidence yet)" : rater.status
+            let honest = rater.honestProbability.map { "\tP(honest) \(Double(($0 * 1000).rounded()) / 1000)" } ?? ""
+            var line = "\(rater.annotator)\t\(rater.annotations) judgements\t\(status)\tsuspicion \(Int((rater.suspicion * 100).rounded()))%\(honest)"
             for reason in rater.reasons { line += "\n    \(reason.signal): \(reason.detail)" }
             Output.line(line)
         }

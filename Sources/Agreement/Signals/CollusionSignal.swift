@@ -1,42 +1,92 @@
+import Glibc
+
 /// Collusion: two raters who leave everyone else's consensus *together*. On each
 /// pair both judged, the others' consensus (without either of them) is the
-/// yardstick; honest raters rarely leave it in the same direction. Rater pairs are
-/// tested (≥ 8 shared pairs, 10% null) and corrected across pairs, so the
-/// finding's `p` is already adjusted.
+/// yardstick; honest raters leave it together only as often as their own
+/// accuracy and the pair's difficulty explain (both right where the others are
+/// probably wrong). Rater pairs are tested (≥ 8 shared pairs; each shared pair's
+/// chance of a joint departure if the two chose independently, Poisson-binomial)
+/// and corrected across pairs, so the finding's `p` is already adjusted.
 struct CollusionSignal: RaterSignal {
     let name = "collusion"
     let usesConsensus = true
     let correction = SignalCorrection.selfAdjusted
 
     func evaluate(_ context: RaterContext) -> [SignalFinding] {
-        // One word per (rater pair, pair judged by both): the pair key and a bit for
-        // "left the consensus together"; sorted, then read run by run.
-        var words: [UInt64] = []
+        // One entry per (rater pair, pair judged by both): the pair key with a bit for
+        // "left the consensus together", and how likely these two raters are to do
+        // so by their own habits if they chose independently. Sorted, then
+        // read run by run; each rater pair's count of joint departures is tested
+        // against the sum of those per-pair chances (Poisson-binomial).
+        // Each rater as the others see them: how often they go with the others'
+        // lean (a stand-in for accuracy, a little low since the lean is itself
+        // noisy, which only makes the test more careful) and how often they call a
+        // tie or both bad. On a shared pair, the chance that the two leave the
+        // consensus *together* if they chose independently, each by their own
+        // rates, given what the others' votes say about the truth:
+        //   Σ_truth P(truth | others) · Σ_{c ≠ consensus} P(a picks c | truth) · P(b picks c | truth).
+        // A hard pair whose consensus is probably wrong makes honest raters leave it
+        // together (they are both right); that is not collusion.
+        let crowd = context.crowd!
+        let accuracy = crowd.raters.map { min(0.99, max(0.5, (Double($0.leaned - $0.against) + 1) / (Double($0.leaned) + 2))) }
+        var neutralRates = Array(repeating: (tie: 0.0, bad: 0.0), count: context.raters)
+        for rater in 0..<context.raters {
+            let indices = context.byRater[rater]
+            let ties = indices.filter { context.firsts[$0].category == 2 }.count
+            let bad = indices.filter { context.firsts[$0].category == 3 }.count
+            neutralRates[rater] = ((Double(ties) + 0.25) / (Double(indices.count) + 1), (Double(bad) + 0.25) / (Double(indices.count) + 1))
+        }
+        func pick(_ rater: Int, _ category: Int, truth: Int) -> Double {
+            let (tie, bad) = neutralRates[rater]
+            switch category {
+            case 2: return tie
+            case 3: return bad
+            default: return (1 - tie - bad) * (category == truth ? accuracy[rater] : 1 - accuracy[rater])
+            }
+        }
+        var entries: [(word: UInt64, chance: Float)] = []
         for indices in context.byUnit where indices.count >= 4 {
             for i in 0..<indices.count {
                 for j in (i + 1)..<indices.count {
                     let a = context.firsts[indices[i]]
                     let b = context.firsts[indices[j]]
                     let others = context.others(of: indices[i], also: indices[j])
-                    guard others[0] + others[1] + others[2] + others[3] >= 2, let yardstick = RaterContext.uniqueMajority(others) else { continue }
+                    let total = others[0] + others[1] + others[2] + others[3]
+                    guard total >= 2, let yardstick = RaterContext.uniqueMajority(others) else { continue }
+                    // The truth (A or B) as the other raters' votes weigh it.
+                    var logOdds = 0.0
+                    for k in indices.indices where k != i && k != j {
+                        let other = context.firsts[indices[k]]
+                        guard !context.excluded.contains(other.rater), other.category < 2 else { continue }
+                        let weight = log(accuracy[other.rater] / (1 - accuracy[other.rater]))
+                        logOdds += other.category == 0 ? weight : -weight
+                    }
+                    let truthA = CrowdModel.sigmoid(logOdds)
+                    var chance = 0.0
+                    for category in 0..<4 where category != yardstick {
+                        chance += truthA * pick(a.rater, category, truth: 0) * pick(b.rater, category, truth: 0)
+                            + (1 - truthA) * pick(a.rater, category, truth: 1) * pick(b.rater, category, truth: 1)
+                    }
                     let joint: UInt64 = a.category == b.category && a.category != yardstick ? 1 : 0
-                    words.append(UInt64(min(a.rater, b.rater)) << 33 | UInt64(max(a.rater, b.rater)) << 1 | joint)
+                    entries.append((UInt64(min(a.rater, b.rater)) << 33 | UInt64(max(a.rater, b.rater)) << 1 | joint, Float(max(0.01, chance))))
                 }
             }
         }
-        words.sort()
+        entries.sort { $0.word < $1.word }
         var tests: [(a: Int, b: Int, joint: Int, n: Int, p: Double)] = []
         var start = 0
-        while start < words.count {
-            let key = words[start] >> 1
+        while start < entries.count {
+            let key = entries[start].word >> 1
             var end = start
             var joint = 0
-            while end < words.count && words[end] >> 1 == key {
-                joint += Int(words[end] & 1)
+            var chances: [Double] = []
+            while end < entries.count && entries[end].word >> 1 == key {
+                joint += Int(entries[end].word & 1)
+                chances.append(Double(entries[end].chance))
                 end += 1
             }
             if end - start >= 8 {
-                tests.append((Int(key >> 32), Int(key & 0xFFFF_FFFF), joint, end - start, Statistics.binomialUpper(joint, end - start, 0.1)))
+                tests.append((Int(key >> 32), Int(key & 0xFFFF_FFFF), joint, end - start, CrowdModel.poissonBinomialUpper(joint, chances)))
             }
             start = end
         }

@@ -50,15 +50,23 @@ extension AnnotatorProgress {
 }
 
 extension RaterReport {
-    /// `{"raters":[{"annotator","annotations","status","comment","suspicion","median_duration_ms","reasons","signals"}]}`.
+    /// `{"raters":[{"annotator","annotations","status","evidence","honest_probability","comment","suspicion",
+    /// "median_duration_ms","reasons","signals"}],"model":{…}}` — every field in docs/API.md.
     public var json: JSONValue {
         [
+            "model": [
+                "honest_share": .double(crowd.honestShare), "sharpness_median": .double(crowd.sharpnessMedian),
+                "sharpness_log_spread": .double(crowd.sharpnessLogSpread), "neutral_rate": .double(crowd.neutralRate),
+                "flagged": .int(Int64(crowd.flagged)), "expected_false_flags": .double(crowd.expectedFalseFlags),
+                "not_enough_evidence": .int(Int64(crowd.notEnoughEvidence)),
+                "decision_threshold": .double(CrowdModel.decisionThreshold),
+            ],
             "raters": .array(raters.map { rater in
                 var signals = JSONObject()
                 for (name, numbers) in rater.signals.sorted(by: { $0.key < $1.key }) {
                     var object = JSONObject()
                     for (key, value) in numbers.sorted(by: { $0.key < $1.key }) {
-                        // The trigger signal names its token by id; the report names the word.
+                        // The trigger and content signals name their word by id; the report names the word.
                         object[key] = key == "token" ? .string(tokenNames[Int(value)] ?? "?") : (value.isFinite ? .double(value) : .null)
                     }
                     signals[name] = .object(object)
@@ -66,6 +74,8 @@ extension RaterReport {
                 return [
                     "annotator": .string(rater.annotator), "annotations": .int(Int64(rater.annotations)),
                     "status": .string(rater.status), "comment": rater.comment.map { .string($0) } ?? .null,
+                    "evidence": .string(rater.enoughEvidence ? "enough" : "not_enough"),
+                    "honest_probability": rater.honestProbability.map { .double($0) } ?? .null,
                     "suspicion": .double(rater.suspicion), "median_duration_ms": rater.medianDurationMilliseconds.map { .double($0) } ?? .null,
                     "reasons": .array(rater.reasons.map { ["signal": .string($0.signal), "detail": .string($0.detail)] }),
                     "signals": .object(signals),

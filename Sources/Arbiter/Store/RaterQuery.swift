@@ -1,4 +1,4 @@
-import Agreement
+public import Agreement
 public import Storage
 
 /// Rater quality and poisoning signals over a project's stored judgements.
@@ -14,6 +14,7 @@ public enum RaterQuery {
     /// Everything the signals were computed from, and the assessments.
     struct Loaded {
         var assessments: [RaterAssessment]
+        var crowd: RaterQuality.CrowdSummary
         var raterNames: [String]
         var userIDs: [Int]
         var tokenNames: [Int: String]
@@ -32,9 +33,10 @@ public enum RaterQuery {
                 userID: userID, annotator: loaded.raterNames[assessment.rater], annotations: assessment.judgements,
                 status: decision?.status ?? (assessment.flagged ? "flagged" : "ok"), comment: decision?.comment,
                 suspicion: assessment.suspicion, medianDurationMilliseconds: durations.isEmpty ? nil : Statistics.median(durations),
-                reasons: assessment.reasons, signals: assessment.signals)
+                reasons: assessment.reasons, signals: assessment.signals, honestProbability: assessment.honestProbability,
+                enoughEvidence: assessment.enoughEvidence)
         }
-        return RaterReport(raters: entries, tokenNames: loaded.tokenNames)
+        return RaterReport(raters: entries, tokenNames: loaded.tokenNames, crowd: loaded.crowd)
     }
 
     static func load(_ db: any Database, projectID: Int) throws -> Loaded {
@@ -117,10 +119,10 @@ public enum RaterQuery {
             if let duration = judgement.durationMilliseconds { durations[judgement.rater].append(Double(duration)) }
         }
         let tokenNames = Dictionary(uniqueKeysWithValues: tokenIDs.map { ($1, $0) })
-        let assessments = RaterQuality.assess(judgements, units: units, raters: raterNames.count, tokenNames: tokenNames)
+        let (assessments, crowd) = RaterQuality.assessCrowd(judgements, units: units, raters: raterNames.count, tokenNames: tokenNames)
         var userIDList = [Int](repeating: 0, count: raterNames.count)
         for (user, index) in raterIndex { userIDList[index] = user }
-        return Loaded(assessments: assessments, raterNames: raterNames, userIDs: userIDList,
+        return Loaded(assessments: assessments, crowd: crowd, raterNames: raterNames, userIDs: userIDList,
                       tokenNames: tokenNames, durations: durations)
     }
 }
@@ -142,12 +144,18 @@ public struct RaterReport: Sendable {
         public var reasons: [(signal: String, detail: String)]
         /// Signal name → its numbers (rate, n, p, adjusted p, ...).
         public var signals: [String: [String: Double]]
+        /// Posterior probability of being honest under the crowd model.
+        public var honestProbability: Double?
+        /// False: "not enough evidence yet".
+        public var enoughEvidence: Bool
     }
 
     /// Most suspicious first.
     public var raters: [Entry]
-    /// Prompt tokens by id (the trigger signal's `token` number names one).
+    /// Words by id (the trigger and content signals' `token` numbers name one).
     public var tokenNames: [Int: String]
+    /// The crowd model behind the decisions.
+    public var crowd: RaterQuality.CrowdSummary
 }
 
 /// Lower-cased words of a prompt, for the trigger enrichment test.
