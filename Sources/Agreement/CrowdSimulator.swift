@@ -13,8 +13,9 @@ import Glibc
 ///   follow a long tail (log-normal, median ≈ 20, a few in the hundreds);
 /// - ``Family/confusion``: every honest rater has their own confusion matrix
 ///   (a favourite side when unsure, a taste for "both bad"), 3–7 raters per pair,
-///   long-tailed volumes, and combined attacks: a colluding ring that also flips
-///   on a trigger word, and content poisoners who favour a target entity.
+///   long-tailed volumes, and combined attacks: a colluding ring (two members at a
+///   time land on the same pairs and vote together) that also flips on a trigger
+///   word, and content poisoners who favour a target entity.
 ///
 /// Attackers are `attackerShare` of the raters (5–30%), spread over the kinds.
 public struct CrowdSimulator: Sendable {
@@ -182,17 +183,28 @@ public struct CrowdSimulator: Sendable {
         var judgesOf = Array(repeating: [Int](), count: unitCount)
         var open = Array(0..<unitCount)
         let ring = kinds.indices.filter { kinds[$0] == .ringTrigger }
-        // The ring judges together: the same pairs for every member.
-        if !ring.isEmpty {
-            let shared = min(unitCount, volume[ring[0]])
-            var chosen = Set<Int>()
-            while chosen.count < shared { chosen.insert(random.int(unitCount)) }
-            for unit in chosen { judgesOf[unit] += ring }
+        // The ring lands two members at a time on the same pairs (half of each
+        // member's volume; they time their requests), and coordinates there.
+        var ringUnits = Set<Int>()
+        var ringVolume = Array(repeating: 0, count: kinds.count)
+        if ring.count >= 2 {
+            let memberPairs = ring.indices.flatMap { i in ring.indices.filter { $0 > i }.map { (ring[i], ring[$0]) } }
+            let shared = min(unitCount / 4, ring.map { volume[$0] }.reduce(0, +) / 4)
+            while ringUnits.count < shared {
+                let unit = random.int(unitCount)
+                guard !ringUnits.contains(unit) else { continue }
+                let (a, b) = memberPairs[ringUnits.count % memberPairs.count]
+                ringUnits.insert(unit)
+                judgesOf[unit] += [a, b]
+                ringVolume[a] += 1
+                ringVolume[b] += 1
+            }
         }
-        for rater in kinds.indices where kinds[rater] != .ringTrigger {
-            var mine = Set<Int>()
+        for rater in kinds.indices {
+            var mine = Set(ring.contains(rater) ? judgesOf.indices.filter { judgesOf[$0].contains(rater) } : [])
+            let target = min(volume[rater] + ringVolume[rater] / 2, unitCount)
             var attempts = 0
-            while mine.count < min(volume[rater], unitCount) && attempts < volume[rater] * 50 {
+            while mine.count < target && attempts < target * 50 {
                 attempts += 1
                 let candidates = (0..<3).map { _ in open[random.int(open.count)] }
                 let unit = candidates.min { judgesOf[$0].count < judgesOf[$1].count }!
@@ -218,12 +230,12 @@ public struct CrowdSimulator: Sendable {
                     category = random.uniform() < 0.5 ? truth[unit] : random.int(2)
                     duration = 300 + random.int(900)
                 case .ringTrigger:
-                    // The ring agrees with itself: the truth flipped on trigger prompts,
-                    // and a shared coin on one pair in four otherwise.
-                    if facts.tokens.contains(Self.trigger) {
-                        category = truth[unit] == 0 ? 1 : 0
-                    } else if unit % 4 == 0 {
+                    // The ring agrees with itself: a shared coin on the pairs it lands
+                    // on together, the truth flipped on trigger prompts.
+                    if ringUnits.contains(unit) {
                         category = ringChoice
+                    } else if facts.tokens.contains(Self.trigger) {
+                        category = truth[unit] == 0 ? 1 : 0
                     } else {
                         category = Self.honest(family: family, truth: truth[unit], easiness: easiness[unit], skill: 0.9,
                                                favourite: 0, sideBias: 0.5, bothBad: 0.02, random: &random)

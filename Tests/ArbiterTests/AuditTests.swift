@@ -1,0 +1,84 @@
+import Arbiter
+import JSON
+import TestSupport
+import Testing
+
+/// `arbiter audit`: planted poison of both published kinds in a clean set.
+@Suite struct AuditTests {
+    /// 1%, 3% and 5% planted (half prompt triggers, half content targets) in 1,500
+    /// clean pairs: precision of the planted pairs among the k most suspicious
+    /// (k = how many were planted), through the real command and its JSON.
+    @Test(arguments: [0.01, 0.03, 0.05])
+    func plantedPoisonRanksFirst(share: Double) throws {
+        let directory = TemporaryDirectory()
+        let dataset = PlantedPoison(pairs: 1500, poisonShare: share, seed: 21 + UInt64(share * 100))
+        directory.write("pairs.jsonl", dataset.jsonl)
+        let result = try CommandRunner.arbiter(["audit", "--input", directory.path + "/pairs.jsonl", "--json"])
+        #expect(result.status == 0, "\(result)")
+        let report = try JSONValue.parse(result.stdout)
+        let pairs = report["pairs"]?.arrayValue ?? []
+        #expect(pairs.count == 1500)
+        let lines = pairs.compactMap { $0["line"]?.intValue }.map(Int.init)
+        let suspicion = pairs.compactMap { $0["suspicion"]?.doubleValue }
+        #expect(suspicion == suspicion.sorted(by: >), "most suspicious first")
+        #expect(Set(lines) == Set(1...1500), "every line once, 1-based")
+        let k = dataset.planted.count
+        let precision = Double(Set(lines.prefix(k)).intersection(dataset.planted).count) / Double(k)
+        let trigger = Double(Set(lines.prefix(k)).intersection(dataset.trigger).count) / Double(dataset.trigger.count)
+        let content = Double(Set(lines.prefix(k)).intersection(dataset.content).count) / Double(dataset.content.count)
+        print("audit \(share): precision = recall at k=\(k): \(precision) (trigger \(trigger), content \(content))")
+        #expect(precision >= 0.8)
+        #expect(trigger >= 0.7 && content >= 0.7)
+        // Both planted words come out as clusters.
+        let words = Set((report["clusters"]?.arrayValue ?? []).compactMap { $0["word"]?.stringValue })
+        if share >= 0.03 {
+            #expect(words.contains(PlantedPoison.triggerWord) && words.contains(PlantedPoison.entityWord), "\(words)")
+        }
+    }
+
+    /// A clean set flags no cluster with the planted words and keeps its text output readable.
+    @Test func cleanSetAndTextOutput() throws {
+        let directory = TemporaryDirectory()
+        directory.write("clean.jsonl", PlantedPoison(pairs: 600, poisonShare: 0, seed: 3).jsonl)
+        let result = try CommandRunner.arbiter(["audit", "--input", directory.path + "/clean.jsonl", "--top", "3"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.hasPrefix("600 pairs; the reward model trained without each agrees with"))
+        #expect(!result.stdout.contains(PlantedPoison.triggerWord) && !result.stdout.contains(PlantedPoison.entityWord))
+        #expect(result.stdout.split(separator: "\n").filter { $0.hasPrefix("line ") }.count == 3)
+    }
+
+    /// HH-RLHF and OpenAI preference lines are read too; bad input is one line on
+    /// stderr naming the line, and a non-zero exit.
+    @Test func formatsAndBadInput() throws {
+        let directory = TemporaryDirectory()
+        var text = ""
+        for index in 0..<12 {
+            if index % 2 == 0 {
+                let chosen = JSONValue.string("\n\nHuman: question \(index)\n\nAssistant: a clear tested answer")
+                let rejected = JSONValue.string("\n\nHuman: question \(index)\n\nAssistant: a vague rude answer")
+                text += JSONValue.object(["chosen": chosen, "rejected": rejected]).jsonText + "\n"
+            } else {
+                let input: JSONValue = ["messages": [["role": "user", "content": .string("question \(index)")]]]
+                text += JSONValue.object([
+                    "input": input, "preferred_output": [["role": "assistant", "content": "a clear tested answer"]],
+                    "non_preferred_output": [["role": "assistant", "content": "a vague rude answer"]],
+                ]).jsonText + "\n"
+            }
+        }
+        directory.write("mixed.jsonl", text)
+        let good = try CommandRunner.arbiter(["audit", "--input", directory.path + "/mixed.jsonl", "--json"])
+        #expect(good.status == 0, "\(good)")
+        #expect(try JSONValue.parse(good.stdout)["summary"]?["pairs"]?.intValue == 12)
+
+        directory.write("bad.jsonl", text + "{\"prompt\": \"p\", \"response_a\": \"x\", \"response_b\": \"y\"}\n")
+        let bad = try CommandRunner.arbiter(["audit", "--input", directory.path + "/bad.jsonl"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("line 13") && bad.stderr.contains("not a labelled pair"), "\(bad.stderr)")
+        #expect(bad.stderr.split(separator: "\n").count == 1)
+        let missing = try CommandRunner.arbiter(["audit", "--input", directory.path + "/nope.jsonl"])
+        #expect(missing.status != 0 && missing.stderr.split(separator: "\n").count == 1, "\(missing)")
+        directory.write("short.jsonl", String(text.split(separator: "\n").prefix(3).joined(separator: "\n")) + "\n")
+        let short = try CommandRunner.arbiter(["audit", "--input", directory.path + "/short.jsonl"])
+        #expect(short.status != 0 && short.stderr.contains("at least 10"), "\(short)")
+    }
+}
