@@ -1,6 +1,7 @@
 import ArgumentParser
 import Arbiter
 import JSON
+import Storage
 
 /// `arbiter audit --input FILE.jsonl [--json]`: rank a labelled preference file's
 /// pairs by how poisoned they look (no raters needed).
@@ -17,15 +18,30 @@ struct AuditCommand: ParsableCommand {
             N the 1-based line in the file.
             """)
 
-    @Option(help: "The JSONL file to audit.") var input: String
+    @Option(help: "The JSONL file to audit.") var input: String?
+    @Option(help: "Audit a project's imported labels instead (with --db).") var project: String?
+    @OptionGroup var database: DatabaseOptions
     @Flag(help: "Print the full report as JSON.") var json = false
     @Option(help: "Pairs to list without --json.") var top = 20
 
     func validate() throws {
         if top < 1 { throw ArgumentParser.ValidationError("--top must be at least 1") }
+        if (input == nil) == (project == nil) { throw ArgumentParser.ValidationError("give --input FILE, or --project NAME (with --db)") }
     }
 
     func run() throws {
+        if let project {
+            let pairs = try Commands.withDatabase(database) { db -> [DatasetAudit.Pair] in
+                guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
+                return try db.snapshot { try ImportedLabels.auditPairs(db, projectID: found.id) }
+            }
+            guard pairs.count >= AuditService.minimumPairs else {
+                throw CLIError(message: "project '\(project)' has \(pairs.count) pairs with imported labels; an audit needs at least \(AuditService.minimumPairs)")
+            }
+            print(DatasetAudit.run(pairs), key: "pair")
+            return
+        }
+        guard let input else { return }
         var reader: JSONLReader
         do { reader = try JSONLReader(path: input) } catch { throw CLIError(message: "\(input): \(error)") }
         defer { reader.close() }
@@ -49,13 +65,18 @@ struct AuditCommand: ParsableCommand {
                 throw CLIError(message: "\(input): line \(line): \(error)")
             }
         }
-        guard pairs.count >= 10 else { throw CLIError(message: "\(input): \(pairs.count) labelled pairs; an audit needs at least 10") }
-        let report = DatasetAudit.run(pairs)
+        guard pairs.count >= AuditService.minimumPairs else {
+            throw CLIError(message: "\(input): \(pairs.count) labelled pairs; an audit needs at least \(AuditService.minimumPairs)")
+        }
+        print(DatasetAudit.run(pairs), key: "line")
+    }
+
+    func print(_ report: DatasetAudit.Report, key: String) {
         if json {
-            Output.line(report.json.jsonText)
+            Output.line(report.json(key: key).jsonText)
             return
         }
-        Output.line("\(pairs.count) pairs; the reward model trained without each agrees with \(Int((report.modelAccuracy * 100).rounded()))% of the labels")
+        Output.line("\(report.pairs.count) pairs; the reward model trained without each agrees with \(Int((report.modelAccuracy * 100).rounded()))% of the labels")
         for cluster in report.clusters {
             let what = cluster.place == .prompt
                 ? "prompt word '\(cluster.word)': \(cluster.hits) of \(cluster.pairs) pairs go against the model"
@@ -63,7 +84,7 @@ struct AuditCommand: ParsableCommand {
             Output.line("cluster: \(what) (p = \(cluster.p))")
         }
         for entry in report.pairs.prefix(top) {
-            Output.line("line \(entry.line)\tsuspicion \(Double((entry.suspicion * 1000).rounded()) / 1000)\t" + entry.reasons.joined(separator: "; "))
+            Output.line("\(key) \(entry.line)\tsuspicion \(Double((entry.suspicion * 1000).rounded()) / 1000)\t" + entry.reasons.joined(separator: "; "))
         }
     }
 }

@@ -1,5 +1,6 @@
-import Arbiter
+@testable import Arbiter
 import JSON
+import Storage
 import TestSupport
 import Testing
 
@@ -80,5 +81,41 @@ import Testing
         directory.write("short.jsonl", String(text.split(separator: "\n").prefix(3).joined(separator: "\n")) + "\n")
         let short = try CommandRunner.arbiter(["audit", "--input", directory.path + "/short.jsonl"])
         #expect(short.status != 0 && short.stderr.contains("at least 10"), "\(short)")
+    }
+
+    /// The same view per project, over the labels imported with TRL lines: the
+    /// planted pairs first, on both engines; reviewers only.
+    @Test(arguments: TestEngine.all)
+    func projectAuditOfImportedLabels(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let dataset = PlantedPoison(pairs: 1500, poisonShare: 0.05, seed: 26)
+        let text = dataset.lines.enumerated().map { index, line in
+            var object = line
+            object["id"] = .string("line-\(index + 1)")
+            return JSONValue.object(object).jsonText
+        }.joined(separator: "\n")
+        let (project, empty, ids) = try await app.seed { db in
+            let project = try ProjectRepository.create(db, name: "imported", settings: ProjectSettings())
+            var reader = JSONLReader(bytes: Array(text.utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+            let empty = try ProjectRepository.create(db, name: "empty", settings: ProjectSettings())
+            var ids: [Int64: String] = [:]
+            _ = try db.query("SELECT id, external_id FROM pairs WHERE project_id = ?", [.int(Int64(project.id))]) { ids[$0.int64(0)] = $0.string(1) }
+            return (project, empty, ids)
+        }
+        let reviewer = try await app.user("rev", role: .reviewer)
+        let annotator = try await app.user("ann", role: .annotator)
+        let (status, json) = try app.call("GET", "/api/projects/\(project.id)/audit", reviewer)
+        #expect(status == 200)
+        #expect(json["summary"]?["labelled_pairs"]?.intValue == 1500)
+        let ranked = (json["pairs"]?.arrayValue ?? []).compactMap { $0["pair"]?.intValue }.compactMap { ids[$0] }
+        #expect(ranked.count == 1500)
+        let planted = Set(dataset.planted.map { "line-\($0)" })
+        let precision = Double(Set(ranked.prefix(planted.count)).intersection(planted).count) / Double(planted.count)
+        #expect(precision >= 0.8, "\(precision)")
+        #expect(try app.call("GET", "/api/projects/\(project.id)/audit", annotator).status == 403)
+        let none = try app.call("GET", "/api/projects/\(empty.id)/audit", reviewer)
+        #expect(none.status == 200 && none.json["pairs"]?.arrayValue?.isEmpty == true && none.json["summary"]?["labelled_pairs"]?.intValue == 0)
+        #expect(try app.call("GET", "/api/projects/999999/audit", reviewer).status == 404)
     }
 }

@@ -71,6 +71,7 @@ enum OpenAPI {
         "DELETE /api/projects/{id}/pairs/{pair}/label": Details(summary: "Remove a pair's final label", bodiless: ["204"]),
         "GET /api/projects/{id}/agreement": Details(summary: "Krippendorff's alpha, Fleiss' and Cohen's kappa, contested pairs"),
         "GET /api/projects/{id}/raters": Details(summary: "Per-rater quality signals and reasons"),
+        "GET /api/projects/{id}/audit": Details(summary: "Imported labels ranked by how poisoned they look"),
         "POST /api/projects/{id}/raters/{username}/status": Details(summary: "Quarantine or clear a rater", body: .json),
         "GET /api/projects/{id}/raters/{username}/judgements": Details(summary: "A rater's judgements with each pair and the other raters' votes", query: [
             ("departures", "boolean", "Only judgements against the other raters' consensus"), ("after", "integer", "Judgement id to continue after"),

@@ -72,6 +72,10 @@ struct ProjectRoutes: Sendable {
             clinux_malloc_trim()  // the signals' working set (hundreds of MB at scale) goes back to the OS
             return .json(report.json)
         }
+        api.add(.GET, "/api/projects/{id}/audit", .reviewing) { request, _ in
+            let (report, labelled) = try await AuditService.project(store: store, projectID: try request.parameters.int("id"))
+            return .json(report.json(key: "pair", labelled: labelled))
+        }
         api.add(.GET, "/api/projects/{id}/agreement", .reviewing) { request, _ in
             let id = try request.parameters.int("id")
             let report = try await AgreementService.agreement(store: store, projectID: id)

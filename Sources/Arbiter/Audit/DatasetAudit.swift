@@ -280,26 +280,29 @@ public enum DatasetAudit {
 }
 
 extension DatasetAudit.Report {
-    /// `{"pairs":[{"line","suspicion","p_chosen","reasons"}],"clusters":[…],"summary":{…}}`, most suspicious first.
-    public var json: JSONValue {
-        [
+    /// `{"pairs":[{"line","suspicion","p_chosen","reasons"}],"clusters":[…],"summary":{…}}`, most suspicious first
+    /// (`"pair"` in place of `"line"` for a project's pairs).
+    public func json(key: String = "line", labelled: Int? = nil) -> JSONValue {
+        var summary: JSONObject = [
+            "pairs": .int(Int64(pairs.count)), "model_accuracy": .double(modelAccuracy), "folds": .int(Int64(folds)),
+            "suspicious": .int(Int64(pairs.filter { $0.suspicion > 0.5 }.count)),
+        ]
+        if let labelled { summary["labelled_pairs"] = .int(Int64(labelled)) }
+        return [
             "pairs": .array(pairs.map { entry in
                 [
-                    "line": .int(Int64(entry.line)), "suspicion": .double(entry.suspicion), "p_chosen": .double(entry.chosenProbability),
+                    key: .int(Int64(entry.line)), "suspicion": .double(entry.suspicion), "p_chosen": .double(entry.chosenProbability),
                     "reasons": .array(entry.reasons.map { .string($0) }),
                 ]
             }),
             "clusters": .array(clusters.map { cluster in
                 [
                     "word": .string(cluster.word), "where": .string(cluster.place.rawValue), "pairs": .int(Int64(cluster.pairs)),
-                    cluster.place == .prompt ? "against_model" : "on_chosen_side": .int(Int64(cluster.hits)),
+                    cluster.place == .prompt ? "against_model" : "rest_favours_rejected": .int(Int64(cluster.hits)),
                     "expected_rate": .double(cluster.expectedRate), "p": .double(cluster.p),
                 ]
             }),
-            "summary": [
-                "pairs": .int(Int64(pairs.count)), "model_accuracy": .double(modelAccuracy), "folds": .int(Int64(folds)),
-                "suspicious": .int(Int64(pairs.filter { $0.suspicion > 0.99 }.count)),
-            ],
+            "summary": .object(summary),
         ]
     }
 }
