@@ -81,13 +81,25 @@ public struct OverlapRule: Sendable, Equatable {
 }
 
 /// Each rater's accuracy on decisive (A/B) judgements, by Dawid–Skene, shrunk
-/// toward ``OverlapRule/priorAccuracy`` by `pseudoCount` imaginary judgements so a
-/// rater seen on a handful of shared pairs is not trusted on luck.
+/// toward the crowd so a rater seen on a handful of shared pairs is not trusted on
+/// luck. By default the shrinkage is empirical Bayes: a Beta prior fitted to this
+/// crowd's raters (its mean and strength by maximum likelihood of the beta-binomial
+/// over each rater's effective right/wrong counts), and each rater's posterior
+/// mean — the probability that their next vote is right, which is what a vote's
+/// weight in the stop rule needs: a rater known from 10 judgements sits near the
+/// crowd, one known from 1,000 at their own rate. With `pseudoCount`, the old
+/// fixed shrinkage toward ``OverlapRule/priorAccuracy`` by that many judgements.
 public enum RaterAccuracy {
+    /// The Beta prior fitted to a crowd: mean and strength (pseudo-judgements).
+    public struct Prior: Sendable, Equatable {
+        public var mean: Double
+        public var strength: Double
+    }
+
     /// `judgements`: unit, rater and label (0 = A, 1 = B). Only units with two or
     /// more judgements say anything about a rater; the others are ignored.
     public static func estimate(
-        _ judgements: [(unit: Int, rater: Int, label: Int)], units: Int, raters: Int, pseudoCount: Double = 20
+        _ judgements: [(unit: Int, rater: Int, label: Int)], units: Int, raters: Int, pseudoCount: Double? = nil
     ) -> [(accuracy: Double, shared: Int)] {
         var perUnit = [Int](repeating: 0, count: units)
         for judgement in judgements { perUnit[judgement.unit] += 1 }
@@ -106,10 +118,37 @@ public enum RaterAccuracy {
         let model = DawidSkene.estimate(shared, units: sharedUnits, raters: raters, categories: 2)
         var seen = [Int](repeating: 0, count: raters)
         for judgement in shared { seen[judgement.rater] += 1 }
+        let prior = pseudoCount.map { Prior(mean: OverlapRule.priorAccuracy, strength: $0) }
+            ?? fitPrior((0..<raters).filter { seen[$0] > 0 }.map { (right: model.accuracy[$0] * Double(seen[$0]), n: Double(seen[$0])) })
         return (0..<raters).map { rater in
+            guard seen[rater] > 0 else { return (OverlapRule.priorAccuracy, 0) }
             let n = Double(seen[rater])
-            let shrunk = (model.accuracy[rater] * n + OverlapRule.priorAccuracy * pseudoCount) / (n + pseudoCount)
+            let shrunk = (model.accuracy[rater] * n + prior.mean * prior.strength) / (n + prior.strength)
             return (min(0.99, max(0.5, shrunk)), seen[rater])
         }
+    }
+
+    /// The Beta(mean·s, (1 − mean)·s) maximising Σ log beta-binomial(right | n),
+    /// over a grid (mean 0.50–0.99 by 0.01, strength 2–512 by doublings); with no
+    /// rater, ``OverlapRule/priorAccuracy`` and 20.
+    public static func fitPrior(_ raters: [(right: Double, n: Double)]) -> Prior {
+        guard !raters.isEmpty else { return Prior(mean: OverlapRule.priorAccuracy, strength: 20) }
+        func logBeta(_ a: Double, _ b: Double) -> Double { lgamma(a) + lgamma(b) - lgamma(a + b) }
+        var best = Prior(mean: OverlapRule.priorAccuracy, strength: 20)
+        var bestLikelihood = -Double.infinity
+        for meanStep in 50...99 {
+            let mean = Double(meanStep) / 100
+            for power in 1...9 {
+                let strength = pow(2, Double(power))
+                let a = mean * strength, b = (1 - mean) * strength
+                var likelihood = 0.0
+                for rater in raters { likelihood += logBeta(rater.right + a, rater.n - rater.right + b) - logBeta(a, b) }
+                if likelihood > bestLikelihood {
+                    bestLikelihood = likelihood
+                    best = Prior(mean: mean, strength: strength)
+                }
+            }
+        }
+        return best
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Agreement
 import Testing
 
@@ -55,11 +56,49 @@ import Testing
             judgements += [(unit, 0, truth), (unit, 1, truth), (unit, 2, 1 - truth)]
         }
         judgements.append((40, 2, 0))  // a pair judged once says nothing
-        let estimated = RaterAccuracy.estimate(judgements, units: 41, raters: 4)
+        let estimated = RaterAccuracy.estimate(judgements, units: 41, raters: 4, pseudoCount: 20)
         #expect(abs(estimated[0].accuracy - 0.9167) < 0.002)
         #expect(abs(estimated[1].accuracy - 0.9167) < 0.002)
         #expect(estimated[2].accuracy == 0.5)
         #expect(estimated[2].shared == 40)
         #expect(estimated[3].accuracy == OverlapRule.priorAccuracy && estimated[3].shared == 0, "unseen: the prior")
+    }
+
+    /// The empirical-Bayes prior: checked against a brute-force maximisation of the
+    /// beta-binomial likelihood written out term by term (binomial coefficients
+    /// included, which do not move the maximum), and the posterior mean it gives.
+    @Test func empiricalBayesPriorMaximisesTheBetaBinomialLikelihood() {
+        let raters: [(right: Double, n: Double)] = [(18, 20), (9, 10), (45, 50), (7, 10), (95, 100), (3, 6)]
+        let fitted = RaterAccuracy.fitPrior(raters)
+        func likelihood(_ mean: Double, _ strength: Double) -> Double {
+            let a = mean * strength, b = (1 - mean) * strength
+            var total = 0.0
+            for rater in raters {
+                // log Γ terms of the beta-binomial pmf, written out.
+                total += lgamma(rater.n + 1) - lgamma(rater.right + 1) - lgamma(rater.n - rater.right + 1)
+                total += lgamma(rater.right + a) + lgamma(rater.n - rater.right + b) - lgamma(rater.n + a + b)
+                total -= lgamma(a) + lgamma(b) - lgamma(a + b)
+            }
+            return total
+        }
+        var best = (mean: 0.0, strength: 0.0, value: -Double.infinity)
+        for meanStep in 50...99 {
+            for power in 1...9 {
+                let value = likelihood(Double(meanStep) / 100, pow(2, Double(power)))
+                if value > best.value { best = (Double(meanStep) / 100, pow(2, Double(power)), value) }
+            }
+        }
+        #expect(fitted.mean == best.mean && fitted.strength == best.strength, "\(fitted) vs \(best)")
+        #expect(fitted.mean > 0.8 && fitted.mean < 0.95)
+        // Two raters 100% right on shared pairs: the one known from more pairs is trusted more.
+        var judgements: [(unit: Int, rater: Int, label: Int)] = []
+        for unit in 0..<200 {
+            let truth = unit % 2
+            judgements += [(unit, 0, truth), (unit, 1, unit % 5 == 0 ? 1 - truth : truth)]
+            if unit < 10 { judgements.append((unit, 2, truth)) }
+        }
+        let estimated = RaterAccuracy.estimate(judgements, units: 200, raters: 3)
+        #expect(estimated[0].accuracy > estimated[2].accuracy, "known from 200 pairs beats known from 10")
+        #expect(estimated[1].accuracy < estimated[0].accuracy)
     }
 }

@@ -304,6 +304,12 @@ struct ReviewPageTests {
         #expect(try browser.script("return document.querySelectorAll('#contested li').length > 0;").boolValue == true)
         let first = try browser.script("return document.querySelector('#raters tbody tr').dataset.annotator;").stringValue
         #expect(first == "lefty", "sorted by suspicion, most suspicious first")
+        // The crowd model in one line, and each rater's probability of being honest.
+        #expect(try browser.element("#crowd-model").text.hasPrefix("Crowd model:"))
+        #expect(try browser.element("#crowd-model").text.contains("expected to be honest"))
+        let honestCells = try browser.script(
+            "return [...document.querySelectorAll('#raters tbody tr')].map((r) => r.cells[7].textContent);").arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(honestCells.count == 9 && honestCells.allSatisfy { $0 == "—" || $0.first == "<" || $0.first == ">" || Double($0) != nil }, "\(honestCells)")
         try browser.element("[data-sort='annotator']").click()
         #expect(try browser.script("return document.querySelector('#raters tbody tr').dataset.annotator;").stringValue == "r7")
         // The flagged queue: quarantine with a comment.

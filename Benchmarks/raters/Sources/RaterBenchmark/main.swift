@@ -86,7 +86,7 @@ for family in CrowdSimulator.Family.allCases {
 
 // An SVG of recall versus judgements per rater, one line per family.
 if let svgDirectory {
-    let width = 640.0, height = 360.0, left = 60.0, right = 150.0, top = 30.0, bottom = 50.0
+    let width = 640.0, height = 380.0, left = 60.0, right = 150.0, top = 45.0, bottom = 50.0
     let colours = ["#1f77b4", "#d62728", "#2ca02c"]
     let buckets = CrowdEvaluation.volumeBuckets
     func x(_ index: Int) -> Double { left + (width - left - right) * Double(index) / Double(buckets.count - 1) }
@@ -111,6 +111,10 @@ if let svgDirectory {
         }
         let colour = colours[familyIndex % colours.count]
         svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
+        for point in points {
+            let xy = point.split(separator: ",")
+            svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"3.5\" fill=\"\(colour)\"/>"
+        }
         svg += "<text x=\"\(width - right + 10)\" y=\"\(top + 20 + 18 * Double(familyIndex))\" fill=\"\(colour)\">\(family.rawValue)</text>\n"
     }
     svg += "</svg>\n"
