@@ -69,17 +69,24 @@ public struct CrowdModel: Sendable {
     init(_ context: RaterContext) {
         let grid = Self.grid
         let logGrid = Self.logGrid
-        // Distinct (kA, kB) patterns and each rater's counts of "with"/"against" per pattern.
+        // Distinct (kA, kB) patterns and each rater's counts of "with"/"against" per
+        // pattern (flat arrays: this runs over every judgement of the project).
         var lean = [Double](repeating: 0, count: context.firsts.count)
-        var patternIndex: [Int: Int] = [:]
+        var patternOf = [Int32](repeating: -1, count: 256 * 256)
         var patternLean: [Double] = []
-        var counts = Array(repeating: [Int: (with: Int, against: Int)](), count: context.raters)
         var leaned = [Int](repeating: 0, count: context.raters)
         var against = [Int](repeating: 0, count: context.raters)
         var neutral = [Int](repeating: 0, count: context.raters)
+        var choices: [(rater: Int32, pattern: Int32, against: Bool)] = []
+        choices.reserveCapacity(context.firsts.count)
         for (index, judgement) in context.firsts.enumerated() {
-            let others = context.others(of: index)
-            let kA = min(others[0], 255), kB = min(others[1], 255)
+            let unitCounts = context.unitCounts[judgement.unit]
+            var kA = unitCounts[0], kB = unitCounts[1]
+            if !context.excluded.contains(judgement.rater) {
+                if judgement.category == 0 { kA -= 1 } else if judgement.category == 1 { kB -= 1 }
+            }
+            kA = min(kA, 255)
+            kB = min(kB, 255)
             guard kA != kB else { continue }
             let x = log((Double(kA) + 0.5) / (Double(kB) + 0.5))
             lean[index] = x
@@ -88,26 +95,39 @@ public struct CrowdModel: Sendable {
                 continue
             }
             let key = kA > kB ? kA << 8 | kB : kB << 8 | kA
-            let pattern = patternIndex[key] ?? {
-                patternIndex[key] = patternLean.count
+            if patternOf[key] < 0 {
+                patternOf[key] = Int32(patternLean.count)
                 patternLean.append(abs(x))
-                return patternLean.count - 1
-            }()
+            }
             let goesAgainst = (judgement.category == 0) != (x > 0)
-            counts[judgement.rater][pattern, default: (0, 0)].with += goesAgainst ? 0 : 1
-            counts[judgement.rater][pattern, default: (0, 0)].against += goesAgainst ? 1 : 0
+            choices.append((Int32(judgement.rater), patternOf[key], goesAgainst))
             leaned[judgement.rater] += 1
             if goesAgainst { against[judgement.rater] += 1 }
         }
         self.lean = lean
+        let patterns = patternLean.count
+        var withCounts = [Double](repeating: 0, count: context.raters * patterns)
+        var againstCounts = [Double](repeating: 0, count: context.raters * patterns)
+        for choice in choices {
+            let slot = Int(choice.rater) * patterns + Int(choice.pattern)
+            if choice.against { againstCounts[slot] += 1 } else { withCounts[slot] += 1 }
+        }
+        // log σ(±γ·x) for every pattern and grid point, once.
+        var logWith = [Double](repeating: 0, count: patterns * grid.count)
+        var logAgainst = [Double](repeating: 0, count: patterns * grid.count)
+        for pattern in 0..<patterns {
+            for (g, gamma) in grid.enumerated() {
+                logWith[pattern * grid.count + g] = Self.logSigmoid(gamma * patternLean[pattern])
+                logAgainst[pattern * grid.count + g] = Self.logSigmoid(-gamma * patternLean[pattern])
+            }
+        }
         // Log-likelihood of each rater at each grid point.
-        let logLikelihood: [[Double]] = counts.map { patterns in
+        let logLikelihood: [[Double]] = (0..<context.raters).map { rater in
             var row = [Double](repeating: 0, count: grid.count)
-            for (pattern, tally) in patterns {
-                let x = patternLean[pattern]
-                for (g, gamma) in grid.enumerated() {
-                    row[g] += Double(tally.with) * Self.logSigmoid(gamma * x) + Double(tally.against) * Self.logSigmoid(-gamma * x)
-                }
+            for pattern in 0..<patterns {
+                let (w, a) = (withCounts[rater * patterns + pattern], againstCounts[rater * patterns + pattern])
+                guard w + a > 0 else { continue }
+                for g in grid.indices { row[g] += w * logWith[pattern * grid.count + g] + a * logAgainst[pattern * grid.count + g] }
             }
             return row
         }
@@ -200,17 +220,17 @@ public struct CrowdModel: Sendable {
                 moment1 += honestPrior[g] * l[g] * grid[g]
             }
             var expected = 0.0
-            for (pattern, tally) in counts[rater] {
-                expected += Double(tally.with + tally.against) * Self.sigmoid(-median * patternLean[pattern])
+            for pattern in 0..<patterns {
+                let n = withCounts[rater * patterns + pattern] + againstCounts[rater * patterns + pattern]
+                if n > 0 { expected += n * Self.sigmoid(-median * patternLean[pattern]) }
             }
             let p = leaned[rater] + neutral[rater] == 0 ? share : Self.posterior(share: share, honest: m0, other: m1, logRatio: neutralLogRatio(rater))
             // The same pairs judged by a coin: half with the lean, half against.
             var coin = [Double](repeating: 0, count: grid.count)
-            for (pattern, tally) in counts[rater] {
-                let half = Double(tally.with + tally.against) / 2
-                for (g, gamma) in grid.enumerated() {
-                    coin[g] += half * (Self.logSigmoid(gamma * patternLean[pattern]) + Self.logSigmoid(-gamma * patternLean[pattern]))
-                }
+            for pattern in 0..<patterns {
+                let half = (withCounts[rater * patterns + pattern] + againstCounts[rater * patterns + pattern]) / 2
+                guard half > 0 else { continue }
+                for g in grid.indices { coin[g] += half * (logWith[pattern * grid.count + g] + logAgainst[pattern * grid.count + g]) }
             }
             let top = coin.max() ?? 0
             var c0 = 0.0, c1 = 0.0

@@ -105,14 +105,24 @@ public enum RaterQuality {
         _ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, tokenNames: [Int: String] = [:], options: Options,
         excluded: Set<Int>, reuse: [String: [SignalFinding]]?
     ) -> (assessments: [RaterAssessment], findings: [String: [SignalFinding]], crowd: CrowdModel) {
+        let profile = getenv("ARBITER_PROFILE_SIGNALS") != nil
+        func now() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
+        var start = now()
         let context = RaterContext(judgements, units: units, raters: raters, tokenNames: tokenNames, options: options, excluded: excluded)
+        if profile { print("  context + crowd model: \(now() - start) s") }
         var findings: [String: [SignalFinding]] = [:]
         for signal in signals {
+            start = now()
             if let kept = reuse?[signal.name], !signal.usesConsensus {
                 findings[signal.name] = kept
             } else {
                 findings[signal.name] = signal.evaluate(context)
             }
+            if profile { print("  \(signal.name): \(now() - start) s") }
         }
         // Per signal: the p-values compared with the rate, by rater.
         var adjusted: [String: [Int: Double]] = [:]

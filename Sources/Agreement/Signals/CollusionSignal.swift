@@ -44,49 +44,68 @@ struct CollusionSignal: RaterSignal {
             default: return (1 - tie - bad) * (category == truth ? accuracy[rater] : 1 - accuracy[rater])
             }
         }
-        var entries: [(word: UInt64, chance: Float)] = []
-        for indices in context.byUnit where indices.count >= 4 {
+        let voteWeight = accuracy.map { log($0 / (1 - $0)) }
+        // A judgement's push on the log-odds of A (0 for neutral choices and excluded raters).
+        func push(_ judgement: RatedJudgement) -> Double {
+            guard judgement.category < 2, !context.excluded.contains(judgement.rater) else { return 0 }
+            return judgement.category == 0 ? voteWeight[judgement.rater] : -voteWeight[judgement.rater]
+        }
+        // One word per entry: rater pair (21 bits each), the chance quantised to 20
+        // bits, the joint bit — plain integers sort fast, and sorting groups by pair.
+        guard context.raters < 1 << 21 else { return [] }
+        var entries: [UInt64] = []
+        for (unit, indices) in context.byUnit.enumerated() where indices.count >= 4 {
+            let pushes = indices.map { push(context.firsts[$0]) }
+            let total = pushes.reduce(0, +)
+            let counts = context.unitCounts[unit]
             for i in 0..<indices.count {
                 for j in (i + 1)..<indices.count {
                     let a = context.firsts[indices[i]]
                     let b = context.firsts[indices[j]]
-                    let others = context.others(of: indices[i], also: indices[j])
-                    let total = others[0] + others[1] + others[2] + others[3]
-                    guard total >= 2, let yardstick = RaterContext.uniqueMajority(others) else { continue }
-                    // The truth (A or B) as the other raters' votes weigh it.
-                    var logOdds = 0.0
-                    for k in indices.indices where k != i && k != j {
-                        let other = context.firsts[indices[k]]
-                        guard !context.excluded.contains(other.rater), other.category < 2 else { continue }
-                        let weight = log(accuracy[other.rater] / (1 - accuracy[other.rater]))
-                        logOdds += other.category == 0 ? weight : -weight
+                    // The others' counts without a and b (no array per pair: this runs
+                    // for every pair of raters on every pair).
+                    var others = (counts[0], counts[1], counts[2], counts[3])
+                    func remove(_ judgement: RatedJudgement) {
+                        guard !context.excluded.contains(judgement.rater) else { return }
+                        switch judgement.category {
+                        case 0: others.0 -= 1
+                        case 1: others.1 -= 1
+                        case 2: others.2 -= 1
+                        default: others.3 -= 1
+                        }
                     }
-                    let truthA = CrowdModel.sigmoid(logOdds)
+                    remove(a)
+                    remove(b)
+                    guard others.0 + others.1 + others.2 + others.3 >= 2, let yardstick = Self.uniqueMajority(others) else { continue }
+                    // The truth (A or B) as the other raters' votes weigh it.
+                    let truthA = CrowdModel.sigmoid(total - pushes[i] - pushes[j])
                     var chance = 0.0
                     for category in 0..<4 where category != yardstick {
                         chance += truthA * pick(a.rater, category, truth: 0) * pick(b.rater, category, truth: 0)
                             + (1 - truthA) * pick(a.rater, category, truth: 1) * pick(b.rater, category, truth: 1)
                     }
                     let joint: UInt64 = a.category == b.category && a.category != yardstick ? 1 : 0
-                    entries.append((UInt64(min(a.rater, b.rater)) << 33 | UInt64(max(a.rater, b.rater)) << 1 | joint, Float(max(0.01, chance))))
+                    let quantised = UInt64((min(1, max(0.01, chance)) * Double((1 << 20) - 1)).rounded())
+                    entries.append(UInt64(min(a.rater, b.rater)) << 42 | UInt64(max(a.rater, b.rater)) << 21 | quantised << 1 | joint)
                 }
             }
         }
-        entries.sort { $0.word < $1.word }
+        entries.sort()
         var tests: [(a: Int, b: Int, joint: Int, n: Int, p: Double)] = []
         var start = 0
+        var chances: [Double] = []
         while start < entries.count {
-            let key = entries[start].word >> 1
+            let key = entries[start] >> 21
             var end = start
             var joint = 0
-            var chances: [Double] = []
-            while end < entries.count && entries[end].word >> 1 == key {
-                joint += Int(entries[end].word & 1)
-                chances.append(Double(entries[end].chance))
+            chances.removeAll(keepingCapacity: true)
+            while end < entries.count && entries[end] >> 21 == key {
+                joint += Int(entries[end] & 1)
+                chances.append(Double((entries[end] >> 1) & ((1 << 20) - 1)) / Double((1 << 20) - 1))
                 end += 1
             }
             if end - start >= 8 {
-                tests.append((Int(key >> 32), Int(key & 0xFFFF_FFFF), joint, end - start, CrowdModel.poissonBinomialUpper(joint, chances)))
+                tests.append((Int(key >> 21), Int(key & ((1 << 21) - 1)), joint, end - start, CrowdModel.poissonBinomialUpper(joint, chances)))
             }
             start = end
         }
@@ -102,5 +121,17 @@ struct CollusionSignal: RaterSignal {
                 rater: rater, p: best.adjusted, numbers: ["partners": Double(partners[rater].count)],
                 detail: "leaves the consensus together with \(partners[rater].count) other rater(s) (e.g. on \(best.agree) of \(best.n) pairs shared with rater #\(best.partner))")
         }
+    }
+
+    /// ``RaterContext/uniqueMajority(_:)`` on a tuple.
+    static func uniqueMajority(_ counts: (Int, Int, Int, Int)) -> Int? {
+        let best = max(counts.0, counts.1, counts.2, counts.3)
+        guard best > 0 else { return nil }
+        var winner: Int?
+        for (category, count) in [(0, counts.0), (1, counts.1), (2, counts.2), (3, counts.3)] where count == best {
+            if winner != nil { return nil }
+            winner = category
+        }
+        return winner
     }
 }

@@ -57,55 +57,115 @@ struct TargetedPoisoning {
         self.context = context
         self.target = target
         let crowd = context.crowd!
+        // The words each unit offers, as flat arrays (reading a UnitFacts copies its
+        // arrays, which costs more than the arithmetic): A-side words, then B-side.
+        var start = [Int](repeating: 0, count: context.units.count + 1)
+        var middle = [Int](repeating: 0, count: context.units.count)
+        var words: [Int32] = []
         var wordCount = 0
-        for facts in context.units {
-            for word in facts.tokens { wordCount = max(wordCount, word + 1) }
-            for word in facts.tokensOnlyA { wordCount = max(wordCount, word + 1) }
-            for word in facts.tokensOnlyB { wordCount = max(wordCount, word + 1) }
+        for (unit, facts) in context.units.enumerated() {
+            switch target {
+            case .prompt:
+                words.append(contentsOf: facts.tokens.map(Int32.init))
+                middle[unit] = words.count
+            case .response:
+                words.append(contentsOf: facts.tokensOnlyA.map(Int32.init))
+                middle[unit] = words.count
+                words.append(contentsOf: facts.tokensOnlyB.map(Int32.init))
+            }
+            start[unit + 1] = words.count
         }
+        for word in words { wordCount = max(wordCount, Int(word) + 1) }
         var cells = [Cell](repeating: Cell(), count: wordCount)
         let shares = Self.useRates
-        var bayesFactor = [[Double]](repeating: [Double](repeating: 0, count: shares.count), count: wordCount)
+        let logStay = shares.map { log1p(-$0) }
+        // Per word and share: the word's log Bayes factor (flat, word-major).
+        var bayesFactor = [Double](repeating: 0, count: wordCount * shares.count)
         var applicable = [Int](repeating: 0, count: wordCount)
         var perRater: [[(word: Int, cell: Cell)]] = Array(repeating: [], count: context.raters)
         // A flipper goes against the lean as often as a typical honest rater goes
         // with it (it inverts the truth, and the lean is sometimes wrong).
         let honestMedian = crowd.honestMedian
-        for rater in 0..<context.raters {
-            let gamma = max(0.3, crowd.raters[rater].sharpness)
-            var touched: [Int] = []
-            func add(_ word: Int, attackerPicksA: Bool, picksA: Bool, lean: Double, consistency: Double) {
-                if cells[word].n == 0 { touched.append(word) }
-                let honestA = CrowdModel.sigmoid(gamma * lean)
-                let honestHit = attackerPicksA ? honestA : 1 - honestA
-                let hit = attackerPicksA == picksA
-                cells[word].n += 1
-                cells[word].expected += honestHit
-                if hit { cells[word].hits += 1 }
-                cells[word].logRatio += hit ? log(consistency / max(1e-12, honestHit)) : log((1 - consistency) / max(1e-12, 1 - honestHit))
-            }
-            for index in context.byRater[rater] {
-                let judgement = context.firsts[index]
-                guard judgement.category < 2 else { continue }
-                let lean = crowd.lean[index]
-                let facts = context.units[judgement.unit]
-                let picksA = judgement.category == 0
-                switch target {
-                case .prompt:
-                    guard lean != 0 else { continue }
-                    let consistency = min(Self.attackerConsistency, max(0.55, CrowdModel.sigmoid(honestMedian * abs(lean))))
-                    for word in facts.tokens { add(word, attackerPicksA: lean < 0, picksA: picksA, lean: lean, consistency: consistency) }
-                case .response:
-                    for word in facts.tokensOnlyA { add(word, attackerPicksA: true, picksA: picksA, lean: lean, consistency: Self.attackerConsistency) }
-                    for word in facts.tokensOnlyB { add(word, attackerPicksA: false, picksA: picksA, lean: lean, consistency: Self.attackerConsistency) }
+        // Each choice's contribution, computed once per judgement (it is the same
+        // for every word of the pair): the attacker's side, honest chance of it,
+        // and the log-likelihood ratio.
+        struct Step { var hit: Bool; var expected: Double; var logRatio: Double }
+        func step(gamma: Double, attackerPicksA: Bool, picksA: Bool, lean: Double, consistency: Double) -> Step {
+            let honestA = CrowdModel.sigmoid(gamma * lean)
+            let honestHit = attackerPicksA ? honestA : 1 - honestA
+            let hit = attackerPicksA == picksA
+            return Step(hit: hit, expected: honestHit,
+                        logRatio: hit ? log(consistency / max(1e-12, honestHit)) : log((1 - consistency) / max(1e-12, 1 - honestHit)))
+        }
+        // The A/B choices grouped by rater in one sequential pass (reading the
+        // judgements rater by rater would jump around the whole array).
+        var first = [Int](repeating: 0, count: context.raters + 1)
+        for judgement in context.firsts where judgement.category < 2 { first[judgement.rater + 1] += 1 }
+        for rater in 0..<context.raters { first[rater + 1] += first[rater] }
+        var cursor = first
+        var choiceUnit = [Int32](repeating: 0, count: first[context.raters])
+        var choiceA = [Bool](repeating: false, count: first[context.raters])
+        var choiceLean = [Double](repeating: 0, count: first[context.raters])
+        for (index, judgement) in context.firsts.enumerated() where judgement.category < 2 {
+            let slot = cursor[judgement.rater]
+            cursor[judgement.rater] += 1
+            choiceUnit[slot] = Int32(judgement.unit)
+            choiceA[slot] = judgement.category == 0
+            choiceLean[slot] = crowd.lean[index]
+        }
+        var touched: [Int] = []
+        // Immutable copies for the loop below: a `var` captured by a closure is
+        // boxed and every access checked for exclusivity, millions of times here.
+        let (wordList, unitStart, unitMiddle, raterFirst) = (words, start, middle, first)
+        let (units, picks, leans) = (choiceUnit, choiceA, choiceLean)
+        cells.withUnsafeMutableBufferPointer { cells in
+            func add(_ range: Range<Int>, _ step: Step, _ touched: inout [Int]) {
+                for slot in range {
+                    let word = Int(wordList[slot])
+                    if cells[word].n == 0 { touched.append(word) }
+                    cells[word].n += 1
+                    cells[word].expected += step.expected
+                    if step.hit { cells[word].hits += 1 }
+                    cells[word].logRatio += step.logRatio
                 }
             }
-            for word in touched {
-                let cell = cells[word]
-                cells[word] = Cell()
-                applicable[word] += cell.n
-                for (k, share) in shares.enumerated() { bayesFactor[word][k] += Self.logMix(cell.logRatio, share: share) }
-                if cell.logRatio > 0 && cell.hits >= 2 { perRater[rater].append((word, cell)) }
+            for rater in 0..<context.raters {
+                let gamma = max(0.3, crowd.raters[rater].sharpness)
+                touched.removeAll(keepingCapacity: true)
+                for slot in raterFirst[rater]..<raterFirst[rater + 1] {
+                    let unit = Int(units[slot])
+                    guard unitStart[unit] < unitStart[unit + 1] else { continue }
+                    let lean = leans[slot]
+                    let picksA = picks[slot]
+                    switch target {
+                    case .prompt:
+                        guard lean != 0 else { continue }
+                        let consistency = min(Self.attackerConsistency, max(0.55, CrowdModel.sigmoid(honestMedian * abs(lean))))
+                        add(unitStart[unit]..<unitMiddle[unit], step(gamma: gamma, attackerPicksA: lean < 0, picksA: picksA, lean: lean, consistency: consistency),
+                            &touched)
+                    case .response:
+                        if unitStart[unit] < unitMiddle[unit] {
+                            add(unitStart[unit]..<unitMiddle[unit],
+                                step(gamma: gamma, attackerPicksA: true, picksA: picksA, lean: lean, consistency: Self.attackerConsistency), &touched)
+                        }
+                        if unitMiddle[unit] < unitStart[unit + 1] {
+                            add(unitMiddle[unit]..<unitStart[unit + 1],
+                                step(gamma: gamma, attackerPicksA: false, picksA: picksA, lean: lean, consistency: Self.attackerConsistency), &touched)
+                        }
+                    }
+                }
+                for word in touched {
+                    let cell = cells[word]
+                    cells[word] = Cell()
+                    applicable[word] += cell.n
+                    if cell.logRatio < -10 {
+                        // e^L is negligible: log(1 − ρ + ρ·e^L) = log(1 − ρ), precomputed.
+                        for k in shares.indices { bayesFactor[word * shares.count + k] += logStay[k] }
+                    } else if cell.logRatio != 0 {
+                        for (k, share) in shares.enumerated() { bayesFactor[word * shares.count + k] += Self.logMix(cell.logRatio, share: share) }
+                    }
+                    if cell.logRatio > 0 && cell.hits >= 2 { perRater[rater].append((word, cell)) }
+                }
             }
         }
         // Words seen often enough to carry a planted target (a trigger used three
@@ -121,13 +181,13 @@ struct TargetedPoisoning {
         }
         let wordPosterior: (Int) -> Double = { word in
             guard applicable[word] >= 3 else { return 0 }
-            return CrowdModel.sigmoid(log(prior / (1 - prior)) + logAverage(bayesFactor[word]))
+            return CrowdModel.sigmoid(log(prior / (1 - prior)) + logAverage(Array(bayesFactor[(word * shares.count)..<((word + 1) * shares.count)])))
         }
         best = perRater.map { candidates in
             var top: (word: Int, cell: Cell, probability: Double)?
             for (word, cell) in candidates {
                 // P(word is planted) × P(this rater uses it | planted, their choices).
-                let factors = bayesFactor[word]
+                let factors = Array(bayesFactor[(word * shares.count)..<((word + 1) * shares.count)])
                 let peak = factors.max() ?? 0
                 let weights = factors.map { exp($0 - peak) }
                 let total = weights.reduce(0, +)
