@@ -120,9 +120,10 @@ import TestSupport
         #expect(try await wanted(app, "p40") == 2)
         #expect(try await wanted(app, "p0") == 2, "two unknown raters agreeing: 0.9")
         try await AdaptiveWorker.refreshAccuracy(store: app.app.store, project: project)
-        // Dawid–Skene puts both at ≈ 1; shrunk with 20 pseudo-votes at 0.75 over 40
-        // shared judgements: (40 + 15) / 60 = 0.917, enough alone for 0.8.
-        #expect(try await app.count("SELECT count(*) FROM rater_accuracy WHERE accuracy BETWEEN 0.91 AND 0.92") == 2)
+        // Dawid–Skene puts both at ≈ 1; the Beta prior fitted to this crowd (two
+        // raters, both ≈ 1) sits near 1 too, so both land above 0.95 — alone
+        // enough for 0.8 (unit-tested against the likelihood in OverlapRuleTests).
+        #expect(try await app.count("SELECT count(*) FROM rater_accuracy WHERE accuracy >= 0.95") == 2)
         #expect(try await wanted(app, "p40") == 1, "settled by the refreshed accuracy")
         #expect(try await wanted(app, "p0") == 2, "settled pairs keep their count")
         await app.stop()
