@@ -5,11 +5,11 @@ import PackageDescription
 
 let package = Package(
     name: "AgreementBenchmark",
-    dependencies: [.package(path: "../..")],
+    dependencies: [.package(name: "arbiter", path: "../..")],
     targets: [
         .executableTarget(
             name: "AgreementBenchmark",
-            dependencies: [.product(name: "Agreement", package: "main")],
+            dependencies: [.product(name: "Agreement", package: "arbiter")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         )
     ]
