@@ -136,7 +136,7 @@ public struct CrowdModel: Sendable {
             return row.map { exp($0 - top) }
         }
         let attackerPrior = Self.attackerPrior
-        // EM: the honest share, mean and spread. Raters with no informative choice
+        // EM: the honest share, median and spread. Raters with no informative choice
         // carry no evidence, and raters the pass excludes (flagged by a test in the
         // first pass) are no yardstick for honesty: both are left out of the fit.
         let informative = (0..<context.raters).filter { leaned[$0] + neutral[$0] > 0 && !context.excluded.contains($0) }

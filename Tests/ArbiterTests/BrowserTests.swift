@@ -310,6 +310,10 @@ struct ReviewPageTests {
         let honestCells = try browser.script(
             "return [...document.querySelectorAll('#raters tbody tr')].map((r) => r.cells[7].textContent);").arrayValue?.compactMap(\.stringValue) ?? []
         #expect(honestCells.count == 9 && honestCells.allSatisfy { $0 == "—" || $0.first == "<" || $0.first == ">" || Double($0) != nil }, "\(honestCells)")
+        if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }), engine == .sqlite {
+            _ = try browser.script("document.getElementById('raters-title').scrollIntoView(); return true;")
+            try browser.screenshot(to: directory + "/review-raters.png")
+        }
         try browser.element("[data-sort='annotator']").click()
         #expect(try browser.script("return document.querySelector('#raters tbody tr').dataset.annotator;").stringValue == "r7")
         // The flagged queue: quarantine with a comment.
