@@ -1,3 +1,4 @@
+import Glibc
 @testable import Arbiter
 import JSON
 import Storage
@@ -117,5 +118,43 @@ import Testing
         let none = try app.call("GET", "/api/projects/\(empty.id)/audit", reviewer)
         #expect(none.status == 200 && none.json["pairs"]?.arrayValue?.isEmpty == true && none.json["summary"]?["labelled_pairs"]?.intValue == 0)
         #expect(try app.call("GET", "/api/projects/999999/audit", reviewer).status == 404)
+    }
+
+    /// The review page runs the same audit on demand: the planted trigger word and
+    /// entity are listed, and the top pairs are planted ones, linked to the item browser.
+    @Test func reviewersRunTheAuditInTheBrowser() async throws {
+        let app = try TestApp()
+        let dataset = PlantedPoison(pairs: 1500, poisonShare: 0.05, seed: 26)
+        let text = dataset.lines.enumerated().map { index, line in
+            var object = line
+            object["id"] = .string("line-\(index + 1)")
+            return JSONValue.object(object).jsonText
+        }.joined(separator: "\n")
+        let (project, ids) = try await app.seed { db in
+            let project = try ProjectRepository.create(db, name: "imported", settings: ProjectSettings())
+            var reader = JSONLReader(bytes: Array(text.utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+            var ids: [Int64: String] = [:]
+            _ = try db.query("SELECT id, external_id FROM pairs WHERE project_id = ?", [.int(Int64(project.id))]) { ids[$0.int64(0)] = $0.string(1) }
+            return (project, ids)
+        }
+        _ = try await app.person("rita", role: .reviewer)
+        let browser = try WebDriver()
+        try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/review")
+        try browser.element("#audit-run").click()
+        try browser.wait(until: "document.querySelectorAll('#audit-table tbody tr').length === 20", timeout: 60)
+        let clusters = try browser.element("#audit-clusters").text
+        #expect(clusters.contains("sudo") && clusters.contains("acmecorp"), "\(clusters)")
+        let top = try browser.script("return [...document.querySelectorAll('#audit-table tbody tr')].map((r) => Number(r.dataset.pair));")
+            .arrayValue?.compactMap(\.intValue) ?? []
+        let planted = Set(dataset.planted.map { "line-\($0)" })
+        #expect(top.filter { planted.contains(ids[$0] ?? "") }.count >= 18, "\(top)")
+        let href = try browser.script("return document.querySelector('#audit-table tbody tr a').getAttribute('href');").stringValue ?? ""
+        #expect(href.hasPrefix("/projects/\(project.id)/items?pair="))
+        if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            _ = try browser.script("document.getElementById('audit-title').scrollIntoView(); return true;")
+            try browser.screenshot(to: directory + "/review-audit.png")
+        }
+        await app.stop()
     }
 }
