@@ -84,29 +84,35 @@ import Testing
         #expect(short.status != 0 && short.stderr.contains("at least 10"), "\(short)")
     }
 
+    /// The dataset imported as TRL lines (ids `line-N`) into a new project; its pair
+    /// ids → those external ids.
+    static func imported(_ dataset: PlantedPoison, into app: TestApp) async throws -> (Project, [Int64: String]) {
+        let text = dataset.lines.enumerated().map { index, line in
+            var object = line
+            object["id"] = .string("line-\(index + 1)")
+            return JSONValue.object(object).jsonText
+        }.joined(separator: "\n")
+        return try await app.seed { db in
+            let project = try ProjectRepository.create(db, name: "imported", settings: ProjectSettings())
+            var reader = JSONLReader(bytes: Array(text.utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+            var ids: [Int64: String] = [:]
+            _ = try db.query("SELECT id, external_id FROM pairs WHERE project_id = ?", [.int(Int64(project.id))]) { ids[$0.int64(0)] = $0.string(1) }
+            return (project, ids)
+        }
+    }
+
     /// The same view per project, over the labels imported with TRL lines: the
     /// planted pairs first, on both engines; reviewers only.
     @Test(arguments: TestEngine.all)
     func projectAuditOfImportedLabels(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
         let dataset = PlantedPoison(pairs: 1500, poisonShare: 0.05, seed: 26)
-        let text = dataset.lines.enumerated().map { index, line in
-            var object = line
-            object["id"] = .string("line-\(index + 1)")
-            return JSONValue.object(object).jsonText
-        }.joined(separator: "\n")
-        let (project, empty, ids) = try await app.seed { db in
-            let project = try ProjectRepository.create(db, name: "imported", settings: ProjectSettings())
-            var reader = JSONLReader(bytes: Array(text.utf8))
-            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
-            let empty = try ProjectRepository.create(db, name: "empty", settings: ProjectSettings())
-            var ids: [Int64: String] = [:]
-            _ = try db.query("SELECT id, external_id FROM pairs WHERE project_id = ?", [.int(Int64(project.id))]) { ids[$0.int64(0)] = $0.string(1) }
-            return (project, empty, ids)
-        }
+        let (project, ids) = try await Self.imported(dataset, into: app)
+        let empty = try await app.seed { db in try ProjectRepository.create(db, name: "empty", settings: ProjectSettings()) }
         let reviewer = try await app.user("rev", role: .reviewer)
         let annotator = try await app.user("ann", role: .annotator)
-        let (status, json) = try app.call("GET", "/api/projects/\(project.id)/audit", reviewer)
+        let (status, json) = try app.call("GET", "/api/projects/\(project.id)/audit", reviewer, timeout: 120)
         #expect(status == 200)
         #expect(json["summary"]?["labelled_pairs"]?.intValue == 1500)
         let ranked = (json["pairs"]?.arrayValue ?? []).compactMap { $0["pair"]?.intValue }.compactMap { ids[$0] }
@@ -125,24 +131,12 @@ import Testing
     @Test func reviewersRunTheAuditInTheBrowser() async throws {
         let app = try TestApp()
         let dataset = PlantedPoison(pairs: 1500, poisonShare: 0.05, seed: 26)
-        let text = dataset.lines.enumerated().map { index, line in
-            var object = line
-            object["id"] = .string("line-\(index + 1)")
-            return JSONValue.object(object).jsonText
-        }.joined(separator: "\n")
-        let (project, ids) = try await app.seed { db in
-            let project = try ProjectRepository.create(db, name: "imported", settings: ProjectSettings())
-            var reader = JSONLReader(bytes: Array(text.utf8))
-            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
-            var ids: [Int64: String] = [:]
-            _ = try db.query("SELECT id, external_id FROM pairs WHERE project_id = ?", [.int(Int64(project.id))]) { ids[$0.int64(0)] = $0.string(1) }
-            return (project, ids)
-        }
+        let (project, ids) = try await Self.imported(dataset, into: app)
         _ = try await app.person("rita", role: .reviewer)
         let browser = try WebDriver()
         try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/review")
         try browser.element("#audit-run").click()
-        try browser.wait(until: "document.querySelectorAll('#audit-table tbody tr').length === 20", timeout: 60)
+        try browser.wait(until: "document.querySelectorAll('#audit-table tbody tr').length === 20", timeout: 120)
         let clusters = try browser.element("#audit-clusters").text
         #expect(clusters.contains("sudo") && clusters.contains("acmecorp"), "\(clusters)")
         let top = try browser.script("return [...document.querySelectorAll('#audit-table tbody tr')].map((r) => Number(r.dataset.pair));")

@@ -103,11 +103,13 @@ final class TestApp: Sendable {
         return (response.status, try JSONValue.parse(response.body))
     }
 
-    /// An API call with a bearer token → (status, JSON body or null).
-    func call(_ method: String, _ path: String, _ token: String, _ body: String? = nil) throws -> (status: Int, json: JSONValue) {
+    /// An API call with a bearer token → (status, JSON body or null); `timeout`
+    /// seconds for the answer (heavy work such as an audit trains models, slowly in
+    /// a debug build on a busy machine).
+    func call(_ method: String, _ path: String, _ token: String, _ body: String? = nil, timeout: Int = 10) throws -> (status: Int, json: JSONValue) {
         var headers = ["Authorization": "Bearer \(token)"]
         if body != nil { headers["Content-Type"] = "application/json" }
-        let response = try client().request(method, path, headers: headers, body: body.map { Array($0.utf8) } ?? [])
+        let response = try RawClient(port: port, timeout: timeout).request(method, path, headers: headers, body: body.map { Array($0.utf8) } ?? [])
         return (response.status, response.body.isEmpty ? .null : try JSONValue.parse(response.body))
     }
 
