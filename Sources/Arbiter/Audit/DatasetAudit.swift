@@ -81,7 +81,13 @@ public enum DatasetAudit {
         public var minimumClusterPairs = 5
         /// Flag clusters whose adjusted p-value is below this.
         public var clusterLevel = 0.01
-        public var trainer = TrainingOptions()
+        /// The reward model's options; one shard (each fold trains on a few
+        /// thousand pairs, and an audit should not take every core from a server).
+        public var trainer: TrainingOptions = {
+            var options = TrainingOptions()
+            options.shards = 1
+            return options
+        }()
         public init() {}
     }
 
