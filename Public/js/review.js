@@ -3,9 +3,10 @@
 // Cohen's kappa heatmap (SVG built with DOM calls), the most contested pairs, and
 // a drill-down per rater: every judgement with the pair, the others' votes and the
 // signals it fed, filtered to departures; with the decisions for any rater; and,
-// on demand, the audit of the project's imported labels.
+// on demand, the audit of the project's imported labels (review-audit.js).
 
 import { api, errorMessage, me, signOut } from "./api.js";
+import { setUpAudit } from "./review-audit.js";
 
 const projectID = Number(location.pathname.split("/")[2]);
 const $ = (id) => document.getElementById(id);
@@ -367,54 +368,7 @@ async function loadRaters() {
   renderQueue();
 }
 
-/** The audit of imported labels, on demand (it trains five small models). */
-async function runAudit() {
-  $("audit-run").disabled = true;
-  $("audit-summary").hidden = false;
-  $("audit-summary").textContent = "Auditing…";
-  const result = await api("GET", `/api/projects/${projectID}/audit`);
-  $("audit-run").disabled = false;
-  if (!result.ok) {
-    $("audit-summary").textContent = errorMessage(result);
-    return;
-  }
-  const { pairs, clusters, summary } = result.data;
-  if (pairs.length === 0) {
-    $("audit-summary").textContent = `${summary.labelled_pairs} pair(s) with imported labels; an audit needs at least 10.`;
-    return;
-  }
-  $("audit-summary").textContent = `${summary.pairs} labelled pairs; the reward model trained without each agrees with `
-    + `${percent(summary.model_accuracy)} of the labels; ${summary.suspicious} pair(s) in a suspicious cluster.`;
-  const list = $("audit-clusters");
-  list.replaceChildren();
-  for (const cluster of clusters) {
-    const item = document.createElement("li");
-    item.textContent = cluster.where === "prompt"
-      ? `prompt word “${cluster.word}”: ${cluster.against_model} of ${cluster.pairs} pairs go against the model (p = ${cluster.p.toExponential(1)})`
-      : `“${cluster.word}” only in the chosen response: where it is, the rest of the text favours the rejected one in ${cluster.rest_favours_rejected} of ${cluster.pairs} pairs (p = ${cluster.p.toExponential(1)})`;
-    list.append(item);
-  }
-  list.hidden = clusters.length === 0;
-  const body = $("audit-table").querySelector("tbody");
-  body.replaceChildren();
-  for (const entry of pairs.slice(0, 20)) {
-    const row = document.createElement("tr");
-    row.dataset.pair = String(entry.pair);
-    const link = document.createElement("a");
-    link.href = `/projects/${projectID}/items?pair=${encodeURIComponent(entry.pair)}`;
-    link.textContent = `#${entry.pair}`;
-    const td = document.createElement("td");
-    td.append(link);
-    row.append(td);
-    cell(row, fixed(entry.suspicion, 3));
-    cell(row, fixed(entry.p_chosen, 2));
-    cell(row, entry.reasons.join("; "));
-    body.append(row);
-  }
-  $("audit-table").hidden = false;
-}
-
-$("audit-run").addEventListener("click", () => runAudit());
+setUpAudit(projectID);
 
 for (const button of document.querySelectorAll("[data-sort]")) {
   button.addEventListener("click", () => {
