@@ -1,12 +1,12 @@
 import Dispatch
 import Glibc
 
-/// Rater quality and poisoning signals. Each signal is a one-sided test giving a
-/// p-value per rater; p-values are adjusted per signal across raters with
-/// Benjamini–Hochberg, so that among flagged raters few are honest (precision),
-/// and a rater is flagged when any adjusted p-value passes the false discovery
-/// rate. Nulls are set from the crowd itself (medians, with a margin), so honest
-/// raters of ordinary noise are not what the tests find.
+/// Rater quality and poisoning signals, on a ``CrowdModel`` fitted to the crowd at
+/// hand. The model's signals (`consensus`, `trigger`, `content`) give a posterior
+/// probability per rater (of being honest; of not using a planted target); the
+/// tests give a one-sided p-value, adjusted per signal across raters with
+/// Benjamini–Hochberg so that among flagged raters few are honest. A rater is
+/// flagged when any of these passes 1%.
 public enum RaterQuality {
     public struct Options: Sendable {
         /// Benjamini–Hochberg false discovery rate per signal.
