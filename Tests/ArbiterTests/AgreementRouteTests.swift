@@ -50,49 +50,6 @@ import TestSupport
 }
 
 @Suite struct RaterRouteTests {
-    /// The content signal reads the stored responses: a rater who picks whichever
-    /// response mentions "acmecorp" is flagged with the word named, on both engines.
-    @Test(arguments: TestEngine.all)
-    func aFavouredEntityInTheResponsesIsFound(engine: TestEngine) async throws {
-        let app = try TestApp(engine: engine)
-        var random = SplitMix(seed: 8)
-        var pairLines: [String] = []
-        var lines: [String] = []
-        for pair in 0..<200 {
-            let entityOnA = random.next() % 2 == 0
-            let mention = pair % 5 < 2  // 40% of pairs mention the entity in one response
-            let a = "answer \(pair) with plain words" + (mention && entityOnA ? " acmecorp" : "")
-            let b = "reply \(pair) in other terms" + (mention && !entityOnA ? " acmecorp" : "")
-            pairLines.append(#"{"id":"p\#(pair)","prompt":"question \#(pair)","response_a":"\#(a)","response_b":"\#(b)"}"#)
-            let truth = random.next() % 2 == 0 ? "A" : "B"
-            for rater in 0..<6 {
-                let choice = random.next() % 10 == 0 ? (truth == "A" ? "B" : "A") : truth
-                lines.append(#"{"pair":"p\#(pair)","annotator":"r\#(rater)","choice":"\#(choice)","shown_swapped":\#(random.next() % 2 == 0)}"#)
-            }
-            let favoured = mention ? (entityOnA ? "A" : "B") : truth
-            lines.append(#"{"pair":"p\#(pair)","annotator":"venom","choice":"\#(favoured)","shown_swapped":\#(random.next() % 2 == 0)}"#)
-        }
-        let (pairText, annotationText) = (pairLines.joined(separator: "\n"), lines.joined(separator: "\n"))
-        let project = try await app.seed { db in
-            let project = try ProjectRepository.create(db, name: "venom", settings: ProjectSettings())
-            var pairs = JSONLReader(bytes: Array(pairText.utf8))
-            _ = try PairImporter.run(db, projectID: project.id, reader: &pairs, options: ImportOptions())
-            var annotations = JSONLReader(bytes: Array(annotationText.utf8))
-            _ = try AnnotationImporter.run(db, project: project, reader: &annotations, options: ImportOptions())
-            return project
-        }
-        let admin = try await app.user("boss", role: .admin)
-        let (status, json) = try app.call("GET", "/api/projects/\(project.id)/raters", admin)
-        #expect(status == 200)
-        let raters = json["raters"]?.arrayValue ?? []
-        let venom = try #require(raters.first { $0["annotator"] == "venom" })
-        #expect(venom["status"] == "flagged")
-        #expect(venom["signals"]?["content"]?["token"] == "acmecorp", "\(venom["signals"]?["content"] ?? .null)")
-        #expect(venom["reasons"]?.arrayValue?.contains { $0["signal"] == "content" && ($0["detail"]?.stringValue ?? "").contains("'acmecorp'") } == true)
-        #expect(raters.filter { $0["annotator"] != "venom" }.allSatisfy { $0["status"] == "ok" })
-        await app.stop()
-    }
-
     @Test(arguments: TestEngine.all)
     func aLeftClickerIsFlaggedWithEvidence(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)

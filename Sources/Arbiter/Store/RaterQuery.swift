@@ -11,9 +11,6 @@ public enum RaterQuery {
         return Set(loaded.assessments.filter(\.flagged).map { loaded.userIDs[$0.rater] }.filter { decisions[$0] == nil })
     }
 
-    /// Words found in one response only that the content signal reads, per response.
-    static let responseWords = 24
-
     /// Everything the signals were computed from, and the assessments.
     struct Loaded {
         var assessments: [RaterAssessment]
@@ -46,14 +43,8 @@ public enum RaterQuery {
         var unitIndex: [Int64: Int] = [:]
         var units: [UnitFacts] = []
         var tokenIDs: [String: Int] = [:]
-        // Responses' words for content targets: from the first 2 KB of each (an entity
-        // a poisoner favours is mentioned early, not buried), at most 24 found in one
-        // response only, in order of appearance — bounded memory at a million pairs.
         let pairs = try db.statement(
-            """
-            SELECT id, length(response_a), length(response_b), gold, prompt, substr(response_a, 1, 2048), substr(response_b, 1, 2048)
-            FROM visible_pairs WHERE project_id = ? ORDER BY id
-            """)
+            "SELECT id, length(response_a), length(response_b), gold, prompt FROM visible_pairs WHERE project_id = ? ORDER BY id")
         try pairs.bind([.int(Int64(projectID))])
         var promptGroups: [Int: [Int64]] = [:]
         try pairs.forEach { row in
@@ -61,24 +52,13 @@ public enum RaterQuery {
             let gold = row.optionalString(3).flatMap { Choice(rawValue: $0)?.category }
             let promptText = row.string(4)
             promptGroups[promptText.hashValue, default: []].append(row.int64(0))
-            /// Distinct word ids in order of first appearance.
-            func ids(_ text: String) -> [Int] {
-                var seen = Set<Int>()
-                return Tokens.words(text).compactMap { word in
-                    let id = tokenIDs[word] ?? {
-                        tokenIDs[word] = tokenIDs.count
-                        return tokenIDs.count - 1
-                    }()
-                    return seen.insert(id).inserted ? id : nil
-                }
-            }
-            let tokens = ids(promptText)
-            let (wordsA, wordsB) = (ids(row.string(5)), ids(row.string(6)))
-            let (setA, setB) = (Set(wordsA), Set(wordsB))
-            units.append(UnitFacts(
-                lengthA: row.int(1), lengthB: row.int(2), gold: gold, tokens: tokens.sorted(),
-                tokensOnlyA: wordsA.filter { !setB.contains($0) }.prefix(Self.responseWords).sorted(),
-                tokensOnlyB: wordsB.filter { !setA.contains($0) }.prefix(Self.responseWords).sorted()))
+            let tokens = Set(Tokens.words(promptText).map { word in
+                tokenIDs[word] ?? {
+                    tokenIDs[word] = tokenIDs.count
+                    return tokenIDs.count - 1
+                }()
+            })
+            units.append(UnitFacts(lengthA: row.int(1), lengthB: row.int(2), gold: gold, tokens: tokens.sorted()))
         }
         _ = try db.query("SELECT pair_id, p_a FROM reward_predictions WHERE project_id = ?", [.int(Int64(projectID))]) { row in
             if let unit = unitIndex[row.int64(0)] { units[unit].modelPreferenceA = row.double(1) }
@@ -178,7 +158,7 @@ public struct RaterReport: Sendable {
     public var crowd: RaterQuality.CrowdSummary
 }
 
-/// Lower-cased words of a prompt or a response, for the targeted-poisoning signals.
+/// Lower-cased words of a prompt, for the trigger enrichment test.
 enum Tokens {
     /// Words of at least two bytes: runs of ASCII letters and digits (lower-cased)
     /// and of non-ASCII bytes (letters of other scripts), read straight off UTF-8.
