@@ -37,6 +37,13 @@ struct ProjectCommand: ParsableCommand {
         var maxPerAnnotator = 0
         @Flag(name: .customLong("strength-required"), help: "Require a strength with every decisive choice.") var strengthRequired = false
         @Flag(name: .customLong("aspects-required"), help: "Require an answer for every aspect.") var aspectsRequired = false
+        @Option(help: "What annotators do: pairwise (A versus B), ranking (order 2-9 responses) or rating (score each response).")
+        var kind = "pairwise"
+        @Option(help: "Rating projects: comma-separated attributes, e.g. helpfulness,correctness,coherence.") var attributes = ""
+        @Option(help: "Rating projects: the scale, MIN-MAX (e.g. 0-4, 1-5, -2-2).") var scale = "0-4"
+        @Option(name: .customLong("scale-labels"), help: "Rating projects: comma-separated labels, one per scale point.")
+        var scaleLabels = ""
+        @Flag(help: "Ask annotators to rewrite the best response into a better one (optional for them).") var rewrite = false
         @Flag(help: "Print {\"id\":...,\"name\":...}.") var json = false
 
         func run() throws {
@@ -59,6 +66,16 @@ struct ProjectCommand: ParsableCommand {
             settings.maxPerAnnotator = maxPerAnnotator
             settings.strengthRequired = strengthRequired
             settings.aspectsRequired = aspectsRequired
+            guard let taskKind = TaskKind(rawValue: kind) else {
+                throw CLIError(message: "--kind: expected pairwise, ranking or rating, got '\(kind)'")
+            }
+            settings.kind = taskKind
+            settings.attributes = attributes.split(separator: ",").map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
+            guard let range = Self.scaleRange(scale) else { throw CLIError(message: "--scale: expected MIN-MAX with whole numbers, e.g. 0-4, got '\(scale)'") }
+            (settings.scaleMin, settings.scaleMax) = range
+            settings.scaleLabels = scaleLabels.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters() }
+            if scaleLabels.isEmpty { settings.scaleLabels = [] }
+            settings.rewrite = rewrite
             if let guidelinesFile {
                 guard let text = TextFile.read(guidelinesFile) else { throw CLIError(message: "cannot read \(guidelinesFile)") }
                 settings.guidelines = text
@@ -71,6 +88,18 @@ struct ProjectCommand: ParsableCommand {
             } else {
                 Output.line("created project \(project.id) '\(project.name)'")
             }
+        }
+
+        /// "0-4", "1-5", "-2-2": two whole numbers joined by a dash.
+        static func scaleRange(_ text: String) -> (Int, Int)? {
+            let bytes = Array(text.utf8)
+            for index in bytes.indices.dropFirst() where bytes[index] == UInt8(ascii: "-") {
+                if let low = Int(String(decoding: bytes[..<index], as: UTF8.self)),
+                   let high = Int(String(decoding: bytes[(index + 1)...], as: UTF8.self)) {
+                    return (low, high)
+                }
+            }
+            return nil
         }
     }
 

@@ -86,6 +86,40 @@ extension RaterReport {
 }
 
 extension ProjectAgreement {
+    /// Ranking projects: `kendall_w` {value: mean of each task's W over tasks with
+    /// ≥ 2 rankings, tasks} and α over ranks; rating projects: `per_attribute`
+    /// {attribute: {krippendorff_alpha: {interval, ordinal}, ratings}}.
+    var taskJSON: JSONObject {
+        func number(_ value: Double?) -> JSONValue { value.map { .double($0) } ?? .null }
+        switch input.kind {
+        case .pairwise:
+            return [:]
+        case .ranking:
+            let w = KendallW.mean(input.rankings)
+            // α over ranks: a unit per (task, response), each rater's rank of it.
+            var units: [[Double]] = []
+            for task in input.rankings where task.count >= 2 {
+                for response in task[0].indices { units.append(task.map { $0[response] }) }
+            }
+            return [
+                "kendall_w": ["value": number(w?.value), "tasks": .int(Int64(w?.tasks ?? 0))],
+                "rank_alpha": ["ordinal": number(Krippendorff.alpha(units: units, level: .ordinal)),
+                               "interval": number(Krippendorff.alpha(units: units, level: .interval))],
+            ]
+        case .rating:
+            var perAttribute = JSONObject()
+            for attribute in input.attributes {
+                let units = input.ratingUnits[attribute] ?? []
+                perAttribute[attribute] = [
+                    "krippendorff_alpha": ["interval": number(Krippendorff.alpha(units: units, level: .interval)),
+                                           "ordinal": number(Krippendorff.alpha(units: units, level: .ordinal))],
+                    "ratings": .int(Int64(units.reduce(0) { $0 + $1.count })),
+                ]
+            }
+            return ["per_attribute": .object(perAttribute)]
+        }
+    }
+
     /// The agreement report as the API and `arbiter agreement --json` give it.
     public var json: JSONValue {
         func number(_ value: Double?) -> JSONValue { value.map { .double($0) } ?? .null }
@@ -98,7 +132,7 @@ extension ProjectAgreement {
         let names = Choice.allCases.map(\.rawValue)
         var byUnit: [Int: [Judgement]] = [:]
         for judgement in input.judgements { byUnit[judgement.unit, default: []].append(judgement) }
-        return [
+        var object: JSONObject = [
             "units": .int(Int64(report.units)), "judgements": .int(Int64(report.judgements)), "raters": .int(Int64(report.raters)),
             "excluded": ["quarantined_raters": .int(Int64(input.quarantinedRaters)), "judgements": .int(Int64(input.excludedJudgements))],
             "krippendorff_alpha": .object(alpha), "alpha_ci95": .object(ci),
@@ -123,6 +157,9 @@ extension ProjectAgreement {
                         "judgements": .int(Int64(entry.judgements)), "choices": .object(counts), "ratings": .array(ratings)]
             }),
         ]
+        object["kind"] = .string(input.kind.rawValue)
+        for member in taskJSON { object[member.key] = member.value }
+        return .object(object)
     }
 
     /// The three numbers dashboards and manifests show.

@@ -51,6 +51,17 @@ public struct ProjectSettings: Sendable, Equatable {
     /// The most judgements (normal, gold and repeats) one annotator gives in the
     /// project; 0 for no cap.
     public var maxPerAnnotator = 0
+    /// What an annotator does with a task: pick one of two, rank K, or rate each.
+    public var kind = TaskKind.pairwise
+    /// Rating projects: the attributes each response is scored on.
+    public var attributes: [String] = []
+    /// Rating projects: the scale's ends (inclusive), e.g. 0–4 as HelpSteer2.
+    public var scaleMin = 0
+    public var scaleMax = 4
+    /// Rating projects: one label (anchor) per scale point, or none.
+    public var scaleLabels: [String] = []
+    /// Any kind: the annotator may rewrite the best response into a better one.
+    public var rewrite = false
 
     public init() {}
 
@@ -81,6 +92,28 @@ public struct ProjectSettings: Sendable, Equatable {
         guard !strengthRequired || strengthEnabled else { throw ValidationError("strength_required needs strength_enabled") }
         guard guidelines.utf8.count <= 200_000 else { throw ValidationError("guidelines are limited to 200 KB") }
         guard (0...10_000_000).contains(maxPerAnnotator) else { throw ValidationError("max_per_annotator must be between 0 (no cap) and 10000000") }
+        try validateTask()
+    }
+
+    /// The kind's own settings: attributes and scale only where they mean something.
+    private func validateTask() throws(ValidationError) {
+        guard kind == .rating else {
+            guard attributes.isEmpty else { throw ValidationError("attributes: only rating projects rate attributes") }
+            return
+        }
+        guard !attributes.isEmpty else { throw ValidationError("attributes: a rating project needs at least one (e.g. helpfulness)") }
+        guard attributes.count <= 12 else { throw ValidationError("attributes: at most 12") }
+        for attribute in attributes {
+            guard !attribute.isEmpty, attribute.utf8.count <= 64 else { throw ValidationError("attributes: names are 1 to 64 bytes") }
+        }
+        guard Set(attributes).count == attributes.count else { throw ValidationError("attributes: names must be unique") }
+        guard scaleMin >= -100, scaleMax <= 100, scaleMin < scaleMax, scaleMax - scaleMin <= 10 else {
+            throw ValidationError("scale: from MIN to MAX with MIN < MAX, at most 11 points, within -100...100 (e.g. 0-4)")
+        }
+        guard scaleLabels.isEmpty || scaleLabels.count == scaleMax - scaleMin + 1 else {
+            throw ValidationError("scale_labels: one label per scale point (\(scaleMax - scaleMin + 1)), or none")
+        }
+        guard scaleLabels.allSatisfy({ $0.utf8.count <= 200 }) else { throw ValidationError("scale_labels: at most 200 bytes each") }
     }
 
     var json: JSONObject {
@@ -96,8 +129,24 @@ public struct ProjectSettings: Sendable, Equatable {
             "strength_enabled": .bool(strengthEnabled), "strength_required": .bool(strengthRequired),
             "aspects_required": .bool(aspectsRequired), "rationale_required": .bool(rationaleRequired),
             "max_per_annotator": .int(Int64(maxPerAnnotator)),
+            "kind": .string(kind.rawValue), "attributes": .array(attributes.map { .string($0) }),
+            "scale_min": .int(Int64(scaleMin)), "scale_max": .int(Int64(scaleMax)),
+            "scale_labels": .array(scaleLabels.map { .string($0) }), "rewrite": .bool(rewrite),
         ]
     }
+}
+
+/// What an annotator does with one task.
+public enum TaskKind: String, Sendable, CaseIterable {
+    /// Two responses: which is better (A, B, tie, both bad).
+    case pairwise
+    /// K = 2…9 responses put in order of preference, best first.
+    case ranking
+    /// Each response scored on the project's attributes.
+    case rating
+
+    /// The most responses one ranking or rating task may hold.
+    public static let maxResponses = 9
 }
 
 /// Bad input, said in one line.
@@ -113,7 +162,7 @@ extension ProjectSettings {
         "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "aspects",
         "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects_required", "rationale_required",
         "min_overlap", "stop_agree", "stop_posterior", "active_selection", "active_random_share", "active_retrain_every",
-        "max_per_annotator",
+        "max_per_annotator", "kind", "attributes", "scale_min", "scale_max", "scale_labels", "rewrite",
     ]
 
     /// When a pair has had enough judgements.
@@ -182,6 +231,22 @@ extension ProjectSettings {
         if let value = try flag("aspects_required") { aspectsRequired = value }
         if let value = try flag("rationale_required") { rationaleRequired = value }
         if let value = try integer("max_per_annotator") { maxPerAnnotator = value }
+        if let value = object["kind"] {
+            guard let text = value.stringValue, let parsed = TaskKind(rawValue: text) else {
+                throw ValidationError("kind: expected \"pairwise\", \"ranking\" or \"rating\"")
+            }
+            kind = parsed
+        }
+        func names(_ key: String) throws(ValidationError) -> [String]? {
+            guard let value = object[key] else { return nil }
+            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else { throw ValidationError("\(key): expected a list of strings") }
+            return list.compactMap(\.stringValue).map { $0.trimmingWhitespace() }
+        }
+        if let value = try names("attributes") { attributes = value }
+        if let value = try integer("scale_min") { scaleMin = value }
+        if let value = try integer("scale_max") { scaleMax = value }
+        if let value = try names("scale_labels") { scaleLabels = value }
+        if let value = try flag("rewrite") { rewrite = value }
         try validate()
     }
 }

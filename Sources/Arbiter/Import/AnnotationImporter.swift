@@ -3,7 +3,11 @@ import JSON
 
 /// Imports judgements teams already have: one JSON object per line,
 /// `{"pair", "annotator", "choice", "strength"?, "shown_swapped"?, "duration_ms"?,
-/// "created_at"?, "aspects"?, "rationale"?}` with a canonical choice. A new annotator
+/// "created_at"?, "aspects"?, "rationale"?}` with a canonical choice — or, in ranking
+/// and rating projects, `{"task", "annotator", "ranking": [i, j, …]}` (indices into the
+/// task's `responses`, best first, tied ones nested) or `{"task", "annotator",
+/// "ratings": [{attribute: score}, …]}`; any kind takes `"rewrite": {"base", "text"}`
+/// where the project asks for rewrites. A new annotator
 /// name becomes a rater account that cannot log in. A rater's first judgement on a
 /// pair counts toward overlap; later ones are repeats. The same line imported
 /// twice is a duplicate, not a second judgement.
@@ -23,15 +27,22 @@ public enum AnnotationImporter {
             try beforeCommit(report)
         }
         return try ImportTransaction.run(db, reader: &reader, options: options, beforeCommit: settle) { line, number, writing, report in
-            let judgement: ImportedJudgement
+            var judgement: ImportedJudgement
             do throws(ValidationError) {
                 judgement = try ImportedJudgement.parse(line, project: project)
             } catch {
                 report.record(line: number, error.message)
                 return
             }
-            guard let (pairID, isGold) = try rows.pair(externalID: judgement.pair) else {
-                report.record(line: number, "pair: no pair '\(judgement.pair)' in project '\(project.name)'")
+            guard let (pairID, isGold, responses) = try rows.pair(externalID: judgement.pair) else {
+                let noun = project.settings.kind == .pairwise ? "pair" : "task"
+                report.record(line: number, "\(noun): no \(noun) '\(judgement.pair)' in project '\(project.name)'")
+                return
+            }
+            do throws(ValidationError) {
+                try judgement.settle(responses: responses, settings: project.settings)
+            } catch {
+                report.record(line: number, error.message)
                 return
             }
             guard writing else { return }
@@ -71,8 +82,32 @@ struct ImportedJudgement {
     var createdAt: String?
     var aspects: JSONObject?
     var rationale: String?
+    var ranking: Ranking?
+    var ratings: Ratings?
+    var rewrite: Rewrite?
+    var attributes: [String] = []
 
-    static let known: Set<String> = ["pair", "annotator", "choice", "strength", "shown_swapped", "duration_ms", "created_at", "aspects", "rationale"]
+    static let known: Set<String> = [
+        "pair", "task", "annotator", "choice", "strength", "shown_swapped", "duration_ms", "created_at", "aspects", "rationale",
+        "ranking", "ratings", "rewrite",
+    ]
+
+    /// Checks a task's judgement against its `responses` and the project, and sets
+    /// the implied choice for responses 0 and 1 (as submissions do).
+    mutating func settle(responses: Int, settings: ProjectSettings) throws(ValidationError) {
+        if let rewrite, rewrite.base >= responses { throw ValidationError("rewrite.base: there are \(responses) responses (0 to \(responses - 1))") }
+        if let ranking {
+            guard ranking.covers(responses) else {
+                throw ValidationError("ranking: expected every response index once (0 to \(responses - 1)), best first")
+            }
+            if ranking.hasTies && !settings.allowTies { throw ValidationError("ranking: ties are not allowed in this project") }
+            choice = ranking.implied(0, 1, count: responses)
+        } else if let ratings {
+            try ratings.check(attributes: settings.attributes, scale: settings.scaleMin...settings.scaleMax, count: responses)
+            let (a, b) = (ratings.mean(0, attributes: settings.attributes), ratings.mean(1, attributes: settings.attributes))
+            choice = a > b ? .a : a < b ? .b : .tie
+        }
+    }
 
     static func parse(_ line: ArraySlice<UInt8>, project: Project) throws(ValidationError) -> ImportedJudgement {
         let value: JSONValue
@@ -85,20 +120,46 @@ struct ImportedJudgement {
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw ValidationError("unknown field '\(unknown)' (expected \(known.sorted().joined(separator: ", ")))")
         }
+        let kind = project.settings.kind
+        let key = kind == .pairwise ? "pair" : "task"
         let pair: String
-        switch object["pair"] {
+        switch object["pair"] ?? object["task"] {
         case .string(let text)?: pair = text
         case .int(let number)?: pair = String(number)
-        default: throw ValidationError("pair: expected the pair's id")
+        default: throw ValidationError("\(key): expected the \(key)'s id")
         }
         guard let annotator = object["annotator"]?.stringValue else { throw ValidationError("annotator: expected a name") }
-        guard let choiceText = object["choice"]?.stringValue, let choice = Choice(rawValue: choiceText) else {
-            throw ValidationError("choice: expected \"A\", \"B\", \"tie\" or \"both_bad\"")
+        var judgement: ImportedJudgement
+        switch kind {
+        case .pairwise:
+            guard let choiceText = object["choice"]?.stringValue, let choice = Choice(rawValue: choiceText) else {
+                throw ValidationError("choice: expected \"A\", \"B\", \"tie\" or \"both_bad\"")
+            }
+            judgement = ImportedJudgement(pair: pair, annotator: annotator, choice: choice)
+        case .ranking:
+            guard let value = object["ranking"], object["choice"] == nil, object["ratings"] == nil else {
+                throw ValidationError("ranking: this project ranks responses; expected \"ranking\": [indices, best first]")
+            }
+            judgement = ImportedJudgement(pair: pair, annotator: annotator, choice: .tie)
+            judgement.ranking = try Ranking.parse(value)
+        case .rating:
+            guard let value = object["ratings"], object["choice"] == nil, object["ranking"] == nil else {
+                throw ValidationError("ratings: this project rates responses; expected \"ratings\": [{attribute: score}, …]")
+            }
+            judgement = ImportedJudgement(pair: pair, annotator: annotator, choice: .tie)
+            judgement.ratings = try Ratings.parse(value)
+            judgement.attributes = project.settings.attributes
         }
-        var judgement = ImportedJudgement(pair: pair, annotator: annotator, choice: choice)
+        if let rewrite = object["rewrite"], rewrite != .null {
+            guard project.settings.rewrite else { throw ValidationError("rewrite: this project does not ask for rewrites") }
+            judgement.rewrite = try Rewrite.parse(rewrite)
+        }
+        if kind != .pairwise, let field = ["strength", "aspects"].first(where: { object[$0] != nil && object[$0] != .null }) {
+            throw ValidationError("\(field): only with a pair's choice")
+        }
         if let strength = object["strength"], strength != .null {
             guard let value = strength.intValue, (1...3).contains(value) else { throw ValidationError("strength: expected 1, 2 or 3") }
-            guard choice.isDecisive else { throw ValidationError("strength: only for A or B") }
+            guard judgement.choice.isDecisive else { throw ValidationError("strength: only for A or B") }
             judgement.strength = Int(value)
         }
         if let swapped = object["shown_swapped"], swapped != .null {

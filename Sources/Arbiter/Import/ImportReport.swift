@@ -63,5 +63,8 @@ public struct ImportOptions: Sendable {
     public var pairsPerPrompt: Int?
     /// Limits on pair contents.
     public var limits = PairLineParser.Limits()
+    /// The project's kind: ranking and rating projects import a multi-response
+    /// line as one task. Set from the project by the importers.
+    public var taskKind = TaskKind.pairwise
     public init() {}
 }

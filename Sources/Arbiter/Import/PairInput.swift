@@ -54,16 +54,23 @@ public struct PairInput: Sendable, Equatable {
     public var modelB: String?
     public var metadata: JSONObject?
     public var gold: Choice?
+    /// A ranking or rating task's responses, all K of them (`responseA` and
+    /// `responseB` are the first two); nil for a pair.
+    public var responses: [String]? = nil
+    /// The models of `responses`, where the line named them.
+    public var models: [String?]? = nil
 
-    /// SHA-256 over the prompt and both responses, independent of their order:
-    /// the same comparison imported twice, either way round, is one pair.
+    /// Every response: a task's K, or a pair's two.
+    public var allResponses: [String] { responses ?? [responseA, responseB] }
+
+    /// SHA-256 over the prompt and the responses, independent of their order:
+    /// the same comparison (or task) imported twice, in any order, is one row.
     public var contentHash: [UInt8] {
-        let (first, second) = responseA <= responseB ? (responseA, responseB) : (responseB, responseA)
         var bytes = Array(prompt.json.jsonText.utf8)
-        bytes.append(0)
-        bytes.append(contentsOf: first.utf8)
-        bytes.append(0)
-        bytes.append(contentsOf: second.utf8)
+        for response in allResponses.sorted() {
+            bytes.append(0)
+            bytes.append(contentsOf: response.utf8)
+        }
         return Digest.sha256(bytes)
     }
 }

@@ -9,6 +9,7 @@ import Storage
 ///   by the content, so a re-import lands the same way); the source's preference is
 ///   kept in `metadata.source_chosen`;
 /// - multi-response: `{"prompt", "responses": [...]}` → every pair, or `k` per prompt;
+///   in a ranking or rating project, one task with all K responses;
 /// - HH-RLHF: `{"chosen", "rejected"}` transcripts, split at the last Assistant turn.
 ///
 /// `prompt` is a string or a list of `{"role", "content"}` messages. Keys a format
@@ -32,10 +33,13 @@ public struct PairLineParser: Sendable {
     public var limits = Limits()
     /// For multi-response lines: how many pairs per prompt (nil: all of them).
     public var pairsPerPrompt: Int?
+    /// The project's kind (ranking and rating: multi-response lines are one task).
+    public var taskKind: TaskKind
 
-    public init(limits: Limits = Limits(), pairsPerPrompt: Int? = nil) {
+    public init(limits: Limits = Limits(), pairsPerPrompt: Int? = nil, taskKind: TaskKind = .pairwise) {
         self.limits = limits
         self.pairsPerPrompt = pairsPerPrompt
+        self.taskKind = taskKind
     }
 
     /// Parses one line's bytes.
@@ -79,6 +83,7 @@ public struct PairLineParser: Sendable {
             gold: nil
         )
         if let gold = object["gold"], gold != .null {
+            guard taskKind == .pairwise else { throw ValidationError("gold: only pairwise projects have gold answers") }
             guard let text = gold.stringValue, let choice = Choice(rawValue: text) else {
                 throw ValidationError("gold: expected \"A\", \"B\", \"tie\" or \"both_bad\"")
             }
@@ -119,6 +124,20 @@ public struct PairLineParser: Sendable {
         let prompt = try prompt(object["prompt"])
         let id = try externalID(object["id"])
         let metadata = try metadata(object, known: known)
+        if taskKind != .pairwise {
+            guard texts.count <= TaskKind.maxResponses else {
+                throw ValidationError("responses: at most \(TaskKind.maxResponses) in a \(taskKind.rawValue) project")
+            }
+            for i in texts.indices {
+                if let j = texts.indices.first(where: { $0 > i && texts[$0] == texts[i] }) {
+                    throw ValidationError("responses[\(i)] and responses[\(j)] are identical")
+                }
+            }
+            return [PairInput(
+                externalID: id, prompt: prompt, responseA: texts[0], responseB: texts[1], modelA: models[0], modelB: models[1],
+                metadata: metadata, gold: nil, responses: texts, models: models.contains { $0 != nil } ? models : nil
+            )]
+        }
         var combinations: [(Int, Int)] = []
         for i in 0..<texts.count { for j in (i + 1)..<texts.count { combinations.append((i, j)) } }
         if let k = pairsPerPrompt, k < combinations.count {

@@ -28,9 +28,12 @@ public enum ImportService {
         store: ArbiterStore, projectID: Int, body: [UInt8], options: ImportOptions, actor: Int?, address: String,
         now: @escaping @Sendable () -> Int64, parse: ThreadPool? = nil
     ) async throws -> ImportReport {
-        let importID = try await store.pool.write { db in
-            try ImportRepository.begin(db, projectID: projectID, actor: actor, now: now())
+        let (importID, kind) = try await store.pool.write { db in
+            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            return (try ImportRepository.begin(db, projectID: projectID, actor: actor, now: now()), project.settings.kind)
         }
+        var options = options
+        options.taskKind = kind
         do {
             let report = try await stage(store: store, projectID: projectID, importID: importID, body: body, options: options, parse: parse)
             if options.dryRun || (report.errorCount > 0 && !options.skipInvalid) {
@@ -163,7 +166,7 @@ final class PairLineBatches: @unchecked Sendable {
 
     init(body: [UInt8], options: ImportOptions) {
         reader = JSONLReader(bytes: body)
-        parser = PairLineParser(limits: options.limits, pairsPerPrompt: options.pairsPerPrompt)
+        parser = PairLineParser(limits: options.limits, pairsPerPrompt: options.pairsPerPrompt, taskKind: options.taskKind)
     }
 
     /// Lines up to about `maxPairs` pairs; blank lines skipped, as in one-transaction imports.

@@ -12,17 +12,55 @@ public struct Assignment: Sendable, Equatable {
     public var prompt: Prompt
     public var responseA: String
     public var responseB: String
+    /// A ranking or rating task: every response (canonical order), and the
+    /// canonical index shown at each position. Nil for a pair.
+    public var task: (responses: [String], shownOrder: [Int])? = nil
+
+    public static func == (lhs: Assignment, rhs: Assignment) -> Bool {
+        lhs.id == rhs.id && lhs.pairID == rhs.pairID && lhs.externalPairID == rhs.externalPairID && lhs.kind == rhs.kind
+            && lhs.shownSwapped == rhs.shownSwapped && lhs.expiresAt == rhs.expiresAt && lhs.prompt == rhs.prompt
+            && lhs.responseA == rhs.responseA && lhs.responseB == rhs.responseB
+            && lhs.task?.responses == rhs.task?.responses && lhs.task?.shownOrder == rhs.task?.shownOrder
+    }
 
     /// The annotator's view: an id, the lease's end and the texts as shown
-    /// (left/right). Never the pair's id, its kind (gold, repeat, normal) or model
-    /// names — the three kinds look exactly alike, so a rater cannot answer gold
-    /// and repeats carefully and the rest at random.
+    /// (left/right; a task's `responses` in the order shown). Never the pair's id,
+    /// its kind (gold, repeat, normal), the canonical order or model names — the
+    /// three kinds look exactly alike, so a rater cannot answer gold and repeats
+    /// carefully and the rest at random.
     public var json: JSONValue {
-        [
+        if let task {
+            return [
+                "id": .int(Int64(id)),
+                "expires_at": .string(Clock.iso8601(milliseconds: expiresAt)), "prompt": prompt.json,
+                "responses": .array(task.shownOrder.map { .string(task.responses[$0]) }),
+            ]
+        }
+        return [
             "id": .int(Int64(id)),
             "expires_at": .string(Clock.iso8601(milliseconds: expiresAt)), "prompt": prompt.json,
             "left": .string(shownSwapped ? responseB : responseA), "right": .string(shownSwapped ? responseA : responseB),
         ]
+    }
+}
+
+/// The JSON text of a list of indices, and back.
+enum IndexList {
+    static func text(_ indices: [Int]) -> String { JSONValue.array(indices.map { .int(Int64($0)) }).jsonText }
+
+    static func parse(_ text: String?) -> [Int]? {
+        guard let text, let array = (try? JSONValue.parse(text))?.arrayValue else { return nil }
+        let indices = array.compactMap { $0.intValue.map(Int.init) }
+        return indices.count == array.count ? indices : nil
+    }
+}
+
+/// A stored task's responses (`responses` JSON), or nil for a pair.
+enum StoredResponses {
+    static func parse(_ text: String?) -> [String]? {
+        guard let text, let array = (try? JSONValue.parse(text))?.arrayValue else { return nil }
+        let texts = array.compactMap(\.stringValue)
+        return texts.count == array.count ? texts : nil
     }
 }
 
@@ -60,17 +98,42 @@ public enum Assignments {
                 if claimed == 0 { continue }
             }
             let expires = now + Int64(project.settings.leaseTTLSeconds) * 1000
+            var swapped = choice.swapped
+            var shownOrder: [Int]?
+            if project.settings.kind != .pairwise {
+                let order = try taskOrder(db, pairID: choice.pairID, kind: choice.kind, user: user, random: &random)
+                shownOrder = order
+                swapped = (order.firstIndex(of: 1) ?? 1) < (order.firstIndex(of: 0) ?? 0)
+            }
             let id = try db.insert(
                 """
-                INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at, selection)
-                VALUES (?, ?, ?, ?, ?, 'leased', ?, ?, ?)
+                INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at, selection, shown_order)
+                VALUES (?, ?, ?, ?, ?, 'leased', ?, ?, ?, ?)
                 """,
-                [projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(choice.swapped), .int(now), .int(expires),
-                 SQLValue(choice.selection)])
+                [projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(swapped), .int(now), .int(expires),
+                 SQLValue(choice.selection), SQLValue(shownOrder.map(IndexList.text))])
             return try load(db, assignmentID: Int(id))
         }
         // Never "nothing left" while pairs are open: ask the client to come back.
         throw Contended()
+    }
+
+    /// The order a task's responses are shown in: a fresh shuffle, or for a repeat
+    /// the reverse of what the annotator saw first (the counterpart of showing a
+    /// pair the other way round).
+    static func taskOrder(
+        _ db: any Database, pairID: Int64, kind: AssignmentKind, user: SQLValue, random: inout some RandomNumberGenerator
+    ) throws -> [Int] {
+        let count = try db.queryFirst("SELECT responses FROM pairs WHERE id = ?", [.int(pairID)]) { row in
+            StoredResponses.parse(row.optionalString(0))?.count
+        } ?? nil
+        if kind == .repeat,
+           let first = try db.queryFirst(
+               "SELECT shown_order FROM annotations WHERE pair_id = ? AND user_id = ? AND kind = 'normal' ORDER BY id LIMIT 1",
+               [.int(pairID), user], { IndexList.parse($0.optionalString(0)) }) ?? nil {
+            return first.reversed()
+        }
+        return Array(0..<(count ?? 2)).shuffled(using: &random)
     }
 
     /// Tries at claiming a chosen pair before giving up for this request.
@@ -208,13 +271,20 @@ public enum Assignments {
         try db.queryFirst(
             """
             SELECT a.id, a.pair_id, p.external_id, a.kind, a.shown_swapped, a.expires_at, p.prompt, p.prompt_is_messages,
-                   p.response_a, p.response_b
+                   p.response_a, p.response_b, a.shown_order, p.responses
             FROM assignments a JOIN pairs p ON p.id = a.pair_id WHERE a.id = ?
             """, [.int(Int64(assignmentID))]) { row in
-            Assignment(
+            var assignment = Assignment(
                 id: row.int(0), pairID: row.int(1), externalPairID: row.string(2), kind: AssignmentKind(rawValue: row.string(3)) ?? .normal,
                 shownSwapped: row.bool(4), expiresAt: row.int64(5), prompt: Prompt.stored(row.string(6), isMessages: row.bool(7)),
                 responseA: row.string(8), responseB: row.string(9))
+            if let order = IndexList.parse(row.optionalString(10)) {
+                let responses = StoredResponses.parse(row.optionalString(11)) ?? [assignment.responseA, assignment.responseB]
+                if order.count == responses.count, order.allSatisfy(responses.indices.contains) {
+                    assignment.task = (responses, order)
+                }
+            }
+            return assignment
         }
     }
 }

@@ -1,3 +1,4 @@
+import JSON
 import Storage
 
 /// Writes parsed pairs into a project, telling duplicates (the same pair again)
@@ -14,8 +15,8 @@ struct PairRows {
         insert = try db.statement(
             """
             INSERT INTO pairs (project_id, external_id, content_hash, prompt, prompt_is_messages, response_a, response_b,
-                model_a, model_b, metadata, gold, wanted, import_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                model_a, model_b, metadata, gold, wanted, import_id, responses, models)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
             """)
         existing = try db.statement("SELECT content_hash FROM pairs WHERE project_id = ? AND external_id = ?")
         guard let settings = try ProjectRepository.find(db, id: projectID)?.settings else { throw ServiceError.noSuchProject }
@@ -33,6 +34,8 @@ struct PairRows {
                 project, .text(externalID), .blob(hash), .text(pair.prompt.storedText), SQLValue(pair.prompt.isMessages),
                 .text(pair.responseA), .text(pair.responseB), SQLValue(pair.modelA), SQLValue(pair.modelB),
                 SQLValue(pair.metadata.map { JSONValueText.text(of: $0) }), SQLValue(pair.gold?.rawValue), wanted, importID,
+                SQLValue(pair.responses.map { JSONValue.array($0.map { .string($0) }).jsonText }),
+                SQLValue(pair.models.map { JSONValue.array($0.map { JSONValue($0) }).jsonText }),
             ])
             if try insert.run() == 1 {
                 report.imported += 1
@@ -60,22 +63,23 @@ struct JudgementRows {
 
     init(_ db: any Database, projectID: Int) throws {
         project = .int(Int64(projectID))
-        findPair = try db.statement("SELECT id, gold IS NOT NULL FROM visible_pairs WHERE project_id = ? AND external_id = ?")
+        findPair = try db.statement("SELECT id, gold IS NOT NULL, responses FROM visible_pairs WHERE project_id = ? AND external_id = ?")
         previous = try db.statement("SELECT count(*) FROM annotations WHERE pair_id = ? AND user_id = ?")
         duplicate = try db.statement("SELECT 1 FROM annotations WHERE pair_id = ? AND user_id = ? AND created_at = ? AND choice = ? LIMIT 1")
         insertStatement = try db.statement(
             """
             INSERT INTO annotations (project_id, pair_id, user_id, kind, choice, strength, aspects, rationale,
-                shown_swapped, duration_ms, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                shown_swapped, duration_ms, created_at, ranking, ratings, rewrite, rewrite_base)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         count = try db.statement("UPDATE pairs SET active_count = active_count + 1 WHERE id = ?")
     }
 
-    /// The visible pair with this external id: its row id and whether it is gold.
-    func pair(externalID: String) throws -> (Int64, Bool)? {
+    /// The visible pair with this external id: its row id, whether it is gold, and
+    /// how many responses it has.
+    func pair(externalID: String) throws -> (Int64, Bool, Int)? {
         try findPair.bind([project, .text(externalID)])
-        return try findPair.first { ($0.int64(0), $0.bool(1)) }
+        return try findPair.first { ($0.int64(0), $0.bool(1), StoredResponses.parse($0.optionalString(2))?.count ?? 2) }
     }
 
     /// Whether the same judgement (rater, time, choice) is already stored.
@@ -97,6 +101,8 @@ struct JudgementRows {
             SQLValue(judgement.strength), SQLValue(judgement.aspects.map { JSONValueText.text(of: $0) }),
             SQLValue(judgement.rationale), judgement.shownSwapped.map { SQLValue($0) } ?? .null,
             SQLValue(judgement.durationMilliseconds), .text(createdAt),
+            SQLValue(judgement.ranking.map { $0.json.jsonText }), SQLValue(judgement.ratings.map { $0.json(attributes: judgement.attributes).jsonText }),
+            SQLValue(judgement.rewrite?.text), SQLValue(judgement.rewrite?.base),
         ])
         try insertStatement.run()
         if kind == .normal {

@@ -7,7 +7,8 @@ public enum ProjectRepository {
         id, name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
         allow_ties, allow_both_bad, strength_enabled, rationale_required,
         min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
-        strength_required, aspects_required, max_per_annotator
+        strength_required, aspects_required, max_per_annotator,
+        kind, attributes, scale_min, scale_max, scale_labels, rewrite
         """
 
     /// Creates a project; a taken name is a ``ValidationError``.
@@ -22,8 +23,9 @@ public enum ProjectRepository {
                 INSERT INTO projects (name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
                     allow_ties, allow_both_bad, strength_enabled, rationale_required,
                     min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
-                    strength_required, aspects_required, max_per_annotator)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    strength_required, aspects_required, max_per_annotator,
+                    kind, attributes, scale_min, scale_max, scale_labels, rewrite)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(trimmed), .text(settings.guidelines), .int(Int64(settings.overlap)), .int(Int64(settings.leaseTTLSeconds)),
@@ -43,13 +45,18 @@ public enum ProjectRepository {
         let trimmed = name.trimmingWhitespace()
         guard !trimmed.isEmpty, trimmed.count <= 200 else { throw ValidationError("project names are 1 to 200 characters") }
         try settings.validate()
+        if let current = try find(db, id: id), current.settings.kind != settings.kind,
+           try db.queryFirst("SELECT 1 FROM pairs WHERE project_id = ? LIMIT 1", [.int(Int64(id))], { _ in true }) == true {
+            throw ValidationError("kind: cannot change once the project has tasks (it is \(current.settings.kind.rawValue))")
+        }
         do {
             try db.run(
                 """
                 UPDATE projects SET name = ?, guidelines = ?, overlap = ?, lease_ttl_seconds = ?, gold_rate = ?, repeat_rate = ?,
                     aspects = ?, allow_ties = ?, allow_both_bad = ?, strength_enabled = ?, rationale_required = ?,
                     min_overlap = ?, stop_agree = ?, stop_posterior = ?, active_selection = ?, active_random_share = ?,
-                    active_retrain_every = ?, strength_required = ?, aspects_required = ?, max_per_annotator = ?
+                    active_retrain_every = ?, strength_required = ?, aspects_required = ?, max_per_annotator = ?,
+                    kind = ?, attributes = ?, scale_min = ?, scale_max = ?, scale_labels = ?, rewrite = ?
                 WHERE id = ?
                 """,
                 [
@@ -71,6 +78,9 @@ public enum ProjectRepository {
             SQLValue(settings.minOverlap), SQLValue(settings.stopAgree), settings.stopPosterior.map { .double($0) } ?? .null,
             SQLValue(settings.activeSelection), .double(settings.activeRandomShare), .int(Int64(settings.activeRetrainEvery)),
             SQLValue(settings.strengthRequired), SQLValue(settings.aspectsRequired), .int(Int64(settings.maxPerAnnotator)),
+            .text(settings.kind.rawValue), .text(JSONValue.array(settings.attributes.map { .string($0) }).jsonText),
+            .int(Int64(settings.scaleMin)), .int(Int64(settings.scaleMax)),
+            .text(JSONValue.array(settings.scaleLabels.map { .string($0) }).jsonText), SQLValue(settings.rewrite),
         ]
     }
 
@@ -115,6 +125,12 @@ public enum ProjectRepository {
         settings.strengthRequired = row.bool(18)
         settings.aspectsRequired = row.bool(19)
         settings.maxPerAnnotator = row.int(20)
+        settings.kind = TaskKind(rawValue: row.string(21)) ?? .pairwise
+        settings.attributes = ((try? JSONValue.parse(row.string(22)))?.arrayValue ?? []).compactMap(\.stringValue)
+        settings.scaleMin = row.int(23)
+        settings.scaleMax = row.int(24)
+        settings.scaleLabels = ((try? JSONValue.parse(row.string(25)))?.arrayValue ?? []).compactMap(\.stringValue)
+        settings.rewrite = row.bool(26)
         return Project(id: row.int(0), name: row.string(1), settings: settings)
     }
 }
