@@ -18,12 +18,17 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Seed of the split.") var seed: UInt64 = 0
     @Flag(help: "Add TRL's margin column.") var margin = false
     @Option(name: .customLong("reward-model"), help: "Train a reward model on the exported pairs into this directory.") var rewardModel: String?
+    @Option(name: .customLong("ranking-pairs"), help: "Ranking projects: all implied pairs (weight 1/C(K,2)) or adjacent ones.")
+    var rankingPairs = "all"
+    @Option(name: .customLong("min-gap"), help: "Rating projects: smallest gap in mean score that makes a pair.") var minGap = 1.0
+    @Flag(name: .customLong("rewrite-pairs"), help: "Add \"rewritten > original\" pairs (projects with rewrites).") var rewritePairs = false
     @OptionGroup(title: "Reward model") var training: RewardTrainingFlags
 
     func run() throws {
         var fields: [String: ExportRequest.Field] = [
             "format": .text(format), "aggregate": .text(aggregate), "min_agreement": .text(String(minAgreement)),
             "include_flagged": .text(String(includeFlagged)), "margin": .text(String(margin)), "seed": .text(String(seed)),
+            "ranking_pairs": .text(rankingPairs), "min_gap": .text(String(minGap)), "rewrite_pairs": .text(String(rewritePairs)),
         ]
         fields.merge(training.fields) { _, flag in flag }
         if let rewardModel { fields["reward_model"] = .text(rewardModel) }

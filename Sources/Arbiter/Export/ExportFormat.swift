@@ -14,13 +14,19 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     case raw
     /// `raw` as RFC 4180 CSV.
     case csv
+    /// Rating projects: one line per response with its attribute scores averaged
+    /// over raters with their weights (HelpSteer2's columns).
+    case helpsteer
+    /// Rewrites as supervised fine-tuning rows: `messages` ending in the rewritten
+    /// assistant turn.
+    case rewriteSFT = "rewrite-sft"
 
     /// Whether pairs are aggregated into one preference each (and a reward model
     /// can train on the export).
     public var isPairwise: Bool {
         switch self {
         case .trl, .openai, .hhRLHF, .sft: true
-        case .raw, .csv: false
+        case .raw, .csv, .helpsteer, .rewriteSFT: false
         }
     }
 
@@ -39,6 +45,8 @@ public enum ExportFormat: String, Sendable, CaseIterable {
         case .sft: "SFT (prompt + chosen)"
         case .raw: "Raw annotations (JSONL)"
         case .csv: "Raw annotations (CSV)"
+        case .helpsteer: "Ratings per response (HelpSteer-style JSONL)"
+        case .rewriteSFT: "Rewrites as SFT (messages)"
         }
     }
 
@@ -58,7 +66,8 @@ extension ExportFormat {
     /// `labelSource` (`crowd` or `reviewer`: whose decision the preference is) goes
     /// into each TRL, HH-RLHF and SFT row; OpenAI's rows keep the shape its
     /// fine-tuning API validates, and the manifest counts both sources.
-    public func preferenceLine(prompt: Prompt, chosen: String, rejected: String, margin: Double?, labelSource: String? = nil) -> [UInt8] {
+    public func preferenceLine(prompt: Prompt, chosen: String, rejected: String, margin: Double?, labelSource: String? = nil,
+                               weight: Double? = nil) -> [UInt8] {
         let assistant = { (text: String) -> JSONValue in [["role": "assistant", "content": .string(text)]] }
         var object: JSONObject
         switch self {
@@ -90,10 +99,11 @@ extension ExportFormat {
             case .text(let text): object = ["prompt": .string(text), "completion": .string(chosen)]
             case .messages: object = ["prompt": prompt.json, "completion": assistant(chosen)]
             }
-        case .raw, .csv:
+        case .raw, .csv, .helpsteer, .rewriteSFT:
             object = [:]
         }
         if let labelSource, self != .openai { object["label_source"] = .string(labelSource) }
+        if let weight, self != .openai { object["weight"] = .double(weight) }
         var bytes = JSONValue.object(object).serialized()
         bytes.append(0x0A)
         return bytes

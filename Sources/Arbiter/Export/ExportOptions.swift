@@ -9,6 +9,14 @@ public enum Aggregation: String, Sendable {
     case majority
 }
 
+/// Which pairs a ranking gives.
+public enum RankingPairs: String, Sendable {
+    /// All K·(K−1)/2, each with weight 1/C(K,2) (InstructGPT's).
+    case all
+    /// Neighbours in the order only (K − 1 pairs, weight 1/(K − 1)).
+    case adjacent
+}
+
 /// Options of an export.
 public struct ExportOptions: Sendable {
     public var format: ExportFormat = .trl
@@ -28,6 +36,12 @@ public struct ExportOptions: Sendable {
     public var rewardTraining = RewardTrainingOptions()
     /// Also train 5 fold models for out-of-fold predictions (the rater signal).
     public var rewardOutOfFold = true
+    /// Ranking projects: which implied pairs of the consensus ranking become rows.
+    public var rankingPairs = RankingPairs.all
+    /// Rating projects: the smallest gap in mean score for two responses to make a pair.
+    public var minGap = 1.0
+    /// Add "rewritten > original" pairs to a pairwise format.
+    public var rewritePairs = false
     /// Called after each training epoch.
     public var rewardProgress: @Sendable (EpochReport) -> Void = { _ in }
 

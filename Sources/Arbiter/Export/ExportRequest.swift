@@ -31,7 +31,7 @@ public struct ExportRequest: Sendable {
 
     /// Fields each door accepts (API names).
     static let fields: [String: Set<String>] = {
-        let data: Set<String> = ["format", "aggregate", "min_agreement", "include_flagged", "margin"]
+        let data: Set<String> = ["format", "aggregate", "min_agreement", "include_flagged", "margin", "ranking_pairs", "min_gap", "rewrite_pairs"]
         let training: Set<String> = ["reward_model", "test_fraction", "seed", "epochs", "hidden", "bits", "train_seed"]
         return ["download": data, "job": data.union(training), "commandLine": data.union(training)]
     }()
@@ -62,6 +62,15 @@ public struct ExportRequest: Sendable {
         options.minAgreement = try reader.number("min_agreement", 0...1) ?? 0
         options.includeFlagged = try reader.flag("include_flagged") ?? false
         options.margin = try reader.flag("margin") ?? false
+        if let name = try reader.text("ranking_pairs") {
+            guard let pairs = RankingPairs(rawValue: name) else { throw ValidationError("ranking_pairs: all or adjacent") }
+            options.rankingPairs = pairs
+        }
+        options.minGap = try reader.number("min_gap", 0...100) ?? options.minGap
+        options.rewritePairs = try reader.flag("rewrite_pairs") ?? false
+        if options.rewritePairs && !options.format.isPairwise {
+            throw ValidationError("rewrite_pairs: adds pairs to a pairwise format (trl, openai, hh-rlhf, sft)")
+        }
         if let fraction = try reader.number("test_fraction", 0...0.9), fraction > 0 { options.testFraction = fraction }
         options.seed = UInt64(try reader.integer("seed", 0...Int(Int32.max)) ?? 0)
         // The server caps what one request may cost: 2^20 buckets (a 4 MiB model to

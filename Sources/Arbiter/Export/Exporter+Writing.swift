@@ -25,7 +25,7 @@ extension Exporter {
     }
 
     static func writePairwise(_ db: any Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
-                              training: inout PreferenceSetBuilder?) throws -> [ExportManifest.File] {
+                              training: inout PreferenceSetBuilder?, excluded: Set<Int> = []) throws -> [ExportManifest.File] {
         let paths = options.testFraction == nil ? (train: out, test: "") : splitPaths(out)
         let train = try HashingFileWriter(path: paths.train)
         let test = options.testFraction == nil ? nil : try HashingFileWriter(path: paths.test)
@@ -48,6 +48,26 @@ extension Exporter {
                 lines.train += 1
             }
         }
+        if options.rewritePairs {
+            // "Rewritten > original": every counted rewrite against its base response.
+            var texts: [Int64: (String, Prompt, [String])] = [:]
+            try ExportRepository.tasks(db, projectID: project.id) { id, externalID, prompt, responses in texts[id] = (externalID, prompt, responses) }
+            try ExportRepository.taskJudgements(db, projectID: project.id) { judgement in
+                guard !excluded.contains(judgement.user), let rewrite = judgement.rewrite, let (externalID, prompt, responses) = texts[judgement.pair],
+                      rewrite.base < responses.count, rewrite.text != responses[rewrite.base] else { return }
+                let line = options.format.preferenceLine(prompt: prompt, chosen: rewrite.text, rejected: responses[rewrite.base], margin: nil,
+                                                         labelSource: "rewrite")
+                let isTest = options.testFraction.map { inTest(externalID, seed: options.seed, fraction: $0) } ?? false
+                training?.append(chosen: rewrite.text, rejected: responses[rewrite.base], margin: 0, test: isTest)
+                if let test, isTest {
+                    try test.write(line)
+                    lines.test += 1
+                } else {
+                    try train.write(line)
+                    lines.train += 1
+                }
+            }
+        }
         var files = [ExportManifest.File(path: paths.train, sha256: try train.close(), lines: lines.train)]
         if let test { files.append(ExportManifest.File(path: paths.test, sha256: try test.close(), lines: lines.test)) }
         return files
@@ -58,8 +78,12 @@ extension Exporter {
         names: [Int: String], out: String
     ) throws -> (file: ExportManifest.File, excluded: Int) {
         let writer = try HashingFileWriter(path: out)
-        let columns = ["pair_id", "annotator", "choice", "strength", "aspects", "rationale", "shown_swapped", "duration_ms", "created_at",
+        var columns = ["pair_id", "annotator", "choice", "strength", "aspects", "rationale", "shown_swapped", "duration_ms", "created_at",
                        "kind", "rater_status", "excluded", "excluded_reason"]
+        // Ranking and rating projects, and projects with rewrites: the whole judgement
+        // (canonical indices into the task's responses, best first) and the order shown.
+        let taskColumns = project.settings.kind != .pairwise || project.settings.rewrite
+        if taskColumns { columns += ["ranking", "ratings", "rewrite", "rewrite_base", "shown_order"] }
         if let header = options.format.annotationHeader(columns) { try writer.write(header) }
         var lines = 0
         var excluded = 0
@@ -67,13 +91,19 @@ extension Exporter {
             let user = row.user
             let reason: String? = quarantined.contains(user) ? "rater quarantined" : flagged.contains(user) ? "rater flagged" : nil
             if reason != nil { excluded += 1 }
-            let values: [JSONValue] = [
+            var values: [JSONValue] = [
                 .string(row.externalPairID), JSONValue(names[user]), .string(row.choice), JSONValue(row.strength),
                 row.aspects.flatMap { try? JSONValue.parse($0) } ?? .null, JSONValue(row.rationale),
                 row.shownSwapped.map { .bool($0) } ?? .null, JSONValue(row.durationMilliseconds), .string(row.createdAt), .string(row.kind),
                 .string(quarantined.contains(user) ? "quarantined" : flagged.contains(user) ? "flagged" : "ok"), .bool(reason != nil),
                 JSONValue(reason),
             ]
+            if taskColumns {
+                values += [
+                    row.ranking.flatMap { try? JSONValue.parse($0) } ?? .null, row.ratings.flatMap { try? JSONValue.parse($0) } ?? .null,
+                    JSONValue(row.rewrite), JSONValue(row.rewriteBase), row.shownOrder.flatMap { try? JSONValue.parse($0) } ?? .null,
+                ]
+            }
             try writer.write(options.format.annotationLine(columns: columns, values: values))
             lines += 1
         }

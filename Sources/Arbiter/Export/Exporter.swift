@@ -36,13 +36,30 @@ public enum Exporter {
         if options.rewardModel != nil && !options.format.isPairwise {
             throw ValidationError("a reward model trains on pairwise exports (trl, openai, hh-rlhf, sft), not \(options.format.rawValue)")
         }
-        if options.format.isPairwise {
+        if project.settings.kind != .pairwise && options.format.isPairwise || options.format == .helpsteer || options.format == .rewriteSFT {
+            var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
+            let result = try exportTasks(db, project: project, options: options, excluded: quarantined.union(flagged), out: out, training: &training)
+            manifest.counts = .pairwise(exported: result.exported, used: result.used, excluded: result.excluded,
+                                        dropped: result.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, reviewerLabels: 0)
+            manifest.files = result.files
+            if let directory = options.rewardModel, var training {
+                let (data, trainingIndices, testIndices, _) = training.finish(seed: options.rewardTraining.seed)
+                guard data.count >= 10 else {
+                    throw ValidationError("a reward model needs at least 10 exported pairs; this export has \(data.count)")
+                }
+                let metrics = try RewardTraining.train(data, training: trainingIndices, test: testIndices, out: directory,
+                                                       options: options.rewardTraining, progress: options.rewardProgress)
+                manifest.rewardModel = .init(directory: directory, heldOut: options.testFraction == nil ? "seeded 10% of the export" : "the test split",
+                                             metrics: metrics)
+            }
+        } else if options.format.isPairwise {
             let decisions = try decide(db, project: project, options: options, excluded: quarantined.union(flagged))
             manifest.counts = .pairwise(exported: decisions.winners.count, used: decisions.used, excluded: decisions.excludedAnnotations,
                                         dropped: decisions.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                                         reviewerLabels: decisions.reviewerLabelled.count)
             var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
-            manifest.files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training)
+            manifest.files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training,
+                                               excluded: quarantined.union(flagged))
             if let directory = options.rewardModel, var training {
                 let (data, trainingIndices, testIndices, pairs) = training.finish(seed: options.rewardTraining.seed)
                 guard data.count >= 10 else {

@@ -24,6 +24,11 @@ enum ExportRepository {
         var durationMilliseconds: Int?
         var createdAt: String
         var kind: String
+        var ranking: String? = nil
+        var ratings: String? = nil
+        var rewrite: String? = nil
+        var rewriteBase: Int? = nil
+        var shownOrder: String? = nil
     }
 
     /// Each rater's judgements on each pair, repeats left out, ordered by pair,
@@ -54,7 +59,8 @@ enum ExportRepository {
     static func annotations(_ db: any Database, projectID: Int, _ body: (AnnotationRow) throws -> Void) throws {
         let rows = try db.statement(
             """
-            SELECT p.external_id, n.user_id, n.choice, n.strength, n.aspects, n.rationale, n.shown_swapped, n.duration_ms, n.created_at, n.kind
+            SELECT p.external_id, n.user_id, n.choice, n.strength, n.aspects, n.rationale, n.shown_swapped, n.duration_ms, n.created_at, n.kind,
+                   n.ranking, n.ratings, n.rewrite, n.rewrite_base, n.shown_order
             FROM annotations n JOIN pairs p ON p.id = n.pair_id WHERE n.project_id = ? ORDER BY n.id
             """)
         try rows.bind([.int(Int64(projectID))])
@@ -62,7 +68,9 @@ enum ExportRepository {
             try body(AnnotationRow(
                 externalPairID: row.string(0), user: row.int(1), choice: row.string(2), strength: row.optionalInt(3),
                 aspects: row.optionalString(4), rationale: row.optionalString(5), shownSwapped: row.isNull(6) ? nil : row.bool(6),
-                durationMilliseconds: row.optionalInt(7), createdAt: row.string(8), kind: row.string(9)))
+                durationMilliseconds: row.optionalInt(7), createdAt: row.string(8), kind: row.string(9),
+                ranking: row.optionalString(10), ratings: row.optionalString(11), rewrite: row.optionalString(12),
+                rewriteBase: row.optionalInt(13), shownOrder: row.optionalString(14)))
         }
     }
 
