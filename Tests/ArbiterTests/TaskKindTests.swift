@@ -163,4 +163,41 @@ import TestSupport
         let row = try #require(try app.inspect().queryFirst("SELECT rewrite, rewrite_base, choice FROM annotations", []) { ($0.string(0), $0.int(1), $0.string(2)) })
         #expect(row.0 == "better" && row.1 == (leftIsA ? 0 : 1) && row.2 == (leftIsA ? "A" : "B"))
     }
+
+    /// Rater quality reads a ranking's implied pairs: an annotator who ranks by the
+    /// order on screen (position bias) is flagged with that reason; honest ones are not.
+    @Test(arguments: TestEngine.all)
+    func raterSignalsCoverRankings(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        defer { Task { await app.stop() } }
+        let admin = try await app.user("root", role: .admin)
+        let id = try createProject(app, admin, #"{"name":"rank","kind":"ranking","overlap":5}"#)
+        // Response "q0 …" is best, then q1, q2, q3 (the honest order is by index).
+        let lines = (0..<40).map { #"{"id":"t\#($0)","prompt":"task \#($0)","responses":["q0 \#($0)","q1 \#($0)","q2 \#($0)","q3 \#($0)"]}"# }
+        _ = try app.call("POST", "/api/projects/\(id)/pairs", admin, lines.joined(separator: "\n"))
+        var tokens: [String: String] = [:]
+        for name in ["h1", "h2", "h3", "h4", "lazy"] { tokens[name] = try await app.user(name) }
+        for name in ["h1", "h2", "h3", "h4", "lazy"] {
+            for _ in 0..<40 {
+                let (status, body) = try app.call("GET", "/api/projects/\(id)/next", tokens[name]!)
+                guard status == 200, let assignment = body["assignment"], let assignmentID = assignment["id"]?.intValue else { break }
+                let shown = (assignment["responses"]?.arrayValue ?? []).compactMap(\.stringValue)
+                let ranking: [Int] = name == "lazy"
+                    ? Array(0..<shown.count)
+                    : shown.indices.sorted { shown[$0] < shown[$1] }
+                let (posted, _) = try app.submit(tokens[name]!, assignment: assignmentID, #"{"ranking":\#(ranking),"duration_ms":9000}"#)
+                #expect(posted == 201)
+            }
+        }
+        let (status, report) = try app.call("GET", "/api/projects/\(id)/raters", admin)
+        #expect(status == 200)
+        let raters = report["raters"]?.arrayValue ?? []
+        let lazy = try #require(raters.first { $0["annotator"]?.stringValue == "lazy" })
+        #expect(lazy["status"]?.stringValue == "flagged", "\(lazy)")
+        #expect(lazy["reasons"]?.arrayValue?.contains { $0["signal"]?.stringValue == "position" } == true, "\(lazy["reasons"] ?? .null)")
+        #expect(lazy["annotations"]?.intValue == 240, "40 rankings of 4: six implied pairs each")
+        for honest in raters where honest["annotator"]?.stringValue != "lazy" {
+            #expect(honest["status"]?.stringValue == "ok", "\(honest)")
+        }
+    }
 }

@@ -40,6 +40,9 @@ public enum RaterQuery {
     }
 
     static func load(_ db: any Database, projectID: Int) throws -> Loaded {
+        if let project = try ProjectRepository.find(db, id: projectID), project.settings.kind != .pairwise {
+            return try loadTasks(db, project: project)
+        }
         var unitIndex: [Int64: Int] = [:]
         var units: [UnitFacts] = []
         var tokenIDs: [String: Int] = [:]
@@ -114,6 +117,13 @@ public enum RaterQuery {
                 unit: unit, rater: rater, category: category, shownSwapped: row.isNull(3) ? nil : row.bool(3),
                 durationMilliseconds: row.optionalInt(4), isRepeat: isRepeat))
         }
+        return assess(judgements, units: units, raterNames: raterNames, raterIndex: raterIndex, tokenIDs: tokenIDs)
+    }
+
+    /// Runs the signals and the crowd model over judgements already read.
+    static func assess(
+        _ judgements: [RatedJudgement], units: [UnitFacts], raterNames: [String], raterIndex: [Int: Int], tokenIDs: [String: Int]
+    ) -> Loaded {
         var durations = Array(repeating: [Double](), count: raterNames.count)
         for judgement in judgements where !judgement.isRepeat {
             if let duration = judgement.durationMilliseconds { durations[judgement.rater].append(Double(duration)) }
@@ -124,6 +134,92 @@ public enum RaterQuery {
         for (user, index) in raterIndex { userIDList[index] = user }
         return Loaded(assessments: assessments, crowd: crowd, raterNames: raterNames, userIDs: userIDList,
                       tokenNames: tokenNames, durations: durations)
+    }
+}
+
+extension RaterQuery {
+    /// A ranking or rating project: every signal reads each judgement's implied
+    /// pairs — responses i < j of a task form a unit, the judgement's order (or
+    /// mean scores) says A, B or tie, and "shown swapped" (on the pair of the
+    /// responses shown first and second only) means j was shown before i — so consensus, position bias by displayed order, gold-free agreement,
+    /// repeats, collusion and prompt triggers all cover the new kinds. A
+    /// judgement's time counts once (on its first implied pair).
+    static func loadTasks(_ db: any Database, project: Project) throws -> Loaded {
+        let projectID = SQLValue.int(Int64(project.id))
+        var tokenIDs: [String: Int] = [:]
+        var units: [UnitFacts] = []
+        // Task row id → its first unit and response count.
+        var taskUnits: [Int64: (first: Int, count: Int)] = [:]
+        _ = try db.query(
+            "SELECT id, prompt, responses, response_a, response_b FROM visible_pairs WHERE project_id = ? ORDER BY id", [projectID]
+        ) { row in
+            let responses = StoredResponses.parse(row.optionalString(2)) ?? [row.string(3), row.string(4)]
+            let tokens = Set(Tokens.words(row.string(1)).map { word in
+                tokenIDs[word] ?? {
+                    tokenIDs[word] = tokenIDs.count
+                    return tokenIDs.count - 1
+                }()
+            }).sorted()
+            taskUnits[row.int64(0)] = (units.count, responses.count)
+            for i in responses.indices {
+                for j in responses.indices where j > i {
+                    units.append(UnitFacts(lengthA: responses[i].utf8.count, lengthB: responses[j].utf8.count, tokens: tokens))
+                }
+            }
+        }
+        var raterIndex: [Int: Int] = [:]
+        var raterNames: [String] = []
+        var usernames: [Int: String] = [:]
+        _ = try db.query("SELECT id, username FROM users") { usernames[$0.int(0)] = $0.string(1) }
+        var judgements: [RatedJudgement] = []
+        var previous: (pair: Int64, user: Int) = (-1, -1)
+        let attributes = project.settings.attributes
+        let rows = try db.statement(
+            "SELECT pair_id, user_id, ranking, ratings, shown_order, duration_ms FROM annotations WHERE project_id = ? ORDER BY pair_id, user_id, id")
+        try rows.bind([projectID])
+        try rows.forEach { row in
+            let pair = row.int64(0)
+            let user = row.int(1)
+            guard let task = taskUnits[pair] else { return }
+            let isRepeat = pair == previous.pair && user == previous.user
+            previous = (pair, user)
+            let count = task.count
+            let implied: (Int, Int) -> Choice
+            if let ranking = Ranking.stored(row.optionalString(2)), ranking.covers(count) {
+                implied = { ranking.implied($0, $1, count: count) }
+            } else if let ratings = Ratings.stored(row.optionalString(3)), ratings.scores.count == count {
+                let means = (0..<count).map { ratings.mean($0, attributes: attributes) }
+                implied = { means[$0] > means[$1] ? .a : means[$0] < means[$1] ? .b : .tie }
+            } else {
+                return
+            }
+            let rater = raterIndex[user] ?? {
+                raterIndex[user] = raterNames.count
+                raterNames.append(usernames[user] ?? "#\(user)")
+                return raterNames.count - 1
+            }()
+            var position = Array(0..<count)
+            if let order = IndexList.parse(row.optionalString(4)), order.count == count {
+                for (shown, index) in order.enumerated() where index < count { position[index] = shown }
+            }
+            var unit = task.first
+            var duration = row.optionalInt(5)
+            for i in 0..<count {
+                for j in (i + 1)..<count {
+                    // Position: only the two responses shown first and second — one
+                    // draw per judgement (a ranking's implied pairs are not independent
+                    // draws, and counting them all flags honest raters by chance).
+                    let firstTwo = Set([position[i], position[j]]) == [0, 1]
+                    judgements.append(RatedJudgement(
+                        unit: unit, rater: rater, category: implied(i, j).category,
+                        shownSwapped: row.isNull(4) || !firstTwo ? nil : position[j] < position[i], durationMilliseconds: duration,
+                        isRepeat: isRepeat))
+                    duration = nil
+                    unit += 1
+                }
+            }
+        }
+        return assess(judgements, units: units, raterNames: raterNames, raterIndex: raterIndex, tokenIDs: tokenIDs)
     }
 }
 
