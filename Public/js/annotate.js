@@ -9,6 +9,7 @@ import { renderMarkdown } from "./markdown.js";
 import { renderDiff, wordDiff } from "./diff.js";
 import { renderPrompt } from "./prompt-view.js";
 import { Questions } from "./questions.js";
+import { TaskView } from "./task-view.js";
 
 const projectID = Number(location.pathname.split("/")[2]);
 const $ = (id) => document.getElementById(id);
@@ -40,7 +41,22 @@ async function start() {
   renderMarkdown(state.project.guidelines || "No guidelines for this project.", $("guidelines-body"));
   $("rationale-label").textContent = state.project.rationale_required ? "Rationale (required)" : "Rationale (optional)";
   $("rationale").required = state.project.rationale_required;
-  state.questions = new Questions($("judgement"), state.project, hideStatus);
+  if (state.project.kind === "ranking" || state.project.kind === "rating") {
+    // K responses: a grid of cards (and the order panel when ranking) instead of
+    // the two columns and the pair's questions.
+    state.questions = new TaskView(state.project, $("task-grid"), $("order-panel"), onTaskChange);
+    document.body.dataset.kind = state.project.kind;
+    $("task-layout").hidden = false;
+    $("order-panel").hidden = state.project.kind !== "ranking";
+    document.querySelector(".responses").hidden = true;
+    $("diff-toggle").hidden = true;
+    for (const id of ["strength", "aspects"]) $(id).hidden = true;
+    document.querySelector(".choices").hidden = true;
+  } else {
+    state.questions = new Questions($("judgement"), state.project, hideStatus);
+    for (const node of document.querySelectorAll(".task-only")) node.hidden = true;
+  }
+  $("rewrite").hidden = !state.project.rewrite;
   await loadNext();
 }
 
@@ -65,9 +81,14 @@ async function loadNext() {
 function show(assignment) {
   state.assignment = assignment;
   renderPrompt(assignment.prompt, $("prompt"));
-  renderResponses();
-  $("left").scrollTop = 0;
-  $("right").scrollTop = 0;
+  if (assignment.responses) {
+    state.questions.show(assignment);
+  } else {
+    renderResponses();
+    $("left").scrollTop = 0;
+    $("right").scrollTop = 0;
+  }
+  fillRewriteBases();
   $("done").hidden = true;
   $("task").hidden = false;
   state.renderedAt = performance.now();
@@ -93,7 +114,7 @@ function renderResponses() {
 }
 
 function toggleDiff() {
-  if (!state.assignment) return;
+  if (!state.assignment || state.assignment.responses) return;
   state.diff = !state.diff;
   renderResponses();
 }
@@ -110,12 +131,70 @@ async function refreshProgress() {
   }
 }
 
+// MARK: Rewrite
+
+// The responses shown, as the rewrite box's starting points.
+function shownResponses() {
+  const assignment = state.assignment;
+  if (!assignment) return [];
+  return assignment.responses ?? [assignment.left, assignment.right];
+}
+
+function fillRewriteBases() {
+  const select = $("rewrite-base");
+  select.replaceChildren(...shownResponses().map((_, position) => {
+    const option = document.createElement("option");
+    option.value = String(position);
+    option.textContent = `Response ${position + 1}`;
+    return option;
+  }));
+}
+
+// The annotator's favourite so far: the pair's chosen side, the top of the
+// ranking, the best-rated response.
+function bestPosition() {
+  if (state.questions instanceof TaskView) return state.questions.best();
+  const choice = state.questions?.choice;
+  return choice === "left" ? 0 : choice === "right" ? 1 : null;
+}
+
+// Opens the rewrite box on the best response (its text to edit, if the box is empty).
+function openRewrite() {
+  if (!state.project?.rewrite || !state.assignment) return;
+  const box = $("rewrite");
+  box.open = true;
+  const best = bestPosition();
+  if (best !== null && !$("rewrite-text").value) $("rewrite-base").value = String(best);
+  if (!$("rewrite-text").value) $("rewrite-text").value = shownResponses()[Number($("rewrite-base").value)] ?? "";
+  $("rewrite-text").focus();
+}
+
+$("rewrite-base").addEventListener("change", () => {
+  const text = $("rewrite-text");
+  const responses = shownResponses();
+  // Switching the base replaces an untouched copy, never the annotator's edits.
+  if (!text.value || responses.includes(text.value)) text.value = responses[Number($("rewrite-base").value)] ?? "";
+});
+
+function rewriteBody() {
+  const text = $("rewrite-text").value;
+  const base = Number($("rewrite-base").value);
+  if (!state.project?.rewrite || !text.trim() || text === shownResponses()[base]) return null;
+  return { base, text };
+}
+
+function onTaskChange() {
+  hideStatus();
+}
+
 // MARK: The judgement
 
 function resetJudgement() {
   state.pending = null;
   state.sending = false;
   $("rationale").value = "";
+  $("rewrite-text").value = "";
+  $("rewrite").open = false;
   state.questions?.reset();
   setBusy(false);
   hideStatus();
@@ -137,6 +216,8 @@ async function submit() {
     }
     const body = { ...state.questions.body(), duration_ms: Math.round(performance.now() - state.renderedAt) };
     if (rationale) body.rationale = rationale;
+    const rewrite = rewriteBody();
+    if (rewrite) body.rewrite = rewrite;
     state.pending = body;
   }
   if (state.held) return saveChange();
@@ -208,6 +289,11 @@ function changeLast() {
   show(assignment);
   state.questions.fill(body);
   $("rationale").value = body.rationale ?? "";
+  if (body.rewrite) {
+    $("rewrite-base").value = String(body.rewrite.base);
+    $("rewrite-text").value = body.rewrite.text;
+    $("rewrite").open = true;
+  }
   state.pending = null;
   $("revising").hidden = false;
   $("undo").hidden = true;
@@ -305,6 +391,7 @@ const keys = {
   s: () => skip(),
   u: () => changeLast(),
   d: () => toggleDiff(),
+  r: () => openRewrite(),
   g: () => openDialog("guidelines"),
   "?": () => openDialog("help"),
   Enter: () => submit(),

@@ -146,6 +146,19 @@ public final class WebDriver {
         try command("POST", "/actions", ["actions": [["type": "key", "id": "keyboard", "actions": .array(actions)]]])
     }
 
+    /// Drags with a mouse (W3C pointer actions): presses at the centre of `from`,
+    /// moves in steps to the centre of `to` plus `offsetY` pixels, releases.
+    public func drag(_ from: Element, to: Element, offsetY: Int = 0) throws {
+        let actions: [JSONValue] = [
+            ["type": "pointerMove", "duration": 0, "origin": ["element-6066-11e4-a52e-4f735466cecf": .string(from.id)], "x": 0, "y": 0],
+            ["type": "pointerDown", "button": 0],
+            ["type": "pointerMove", "duration": 100, "origin": ["element-6066-11e4-a52e-4f735466cecf": .string(from.id)], "x": 0, "y": 5],
+            ["type": "pointerMove", "duration": 200, "origin": ["element-6066-11e4-a52e-4f735466cecf": .string(to.id)], "x": 0, "y": .int(Int64(offsetY))],
+            ["type": "pointerUp", "button": 0],
+        ]
+        try command("POST", "/actions", ["actions": [["type": "pointer", "id": "mouse", "parameters": ["pointerType": "mouse"], "actions": .array(actions)]]])
+    }
+
     /// The Control key for ``chord(_:_:)``.
     public static let control = "\u{E009}"
 
