@@ -30,7 +30,53 @@ const DEFAULTS = {
   rationale_required: false, max_per_annotator: 0,
   min_overlap: null, stop_agree: null, stop_posterior: null,
   active_selection: false, active_random_share: 0.2, active_retrain_every: 500,
+  kind: "pairwise", attributes: [], scale_min: 0, scale_max: 4, scale_labels: [], rewrite: false,
 };
+
+const KINDS = [
+  ["pairwise", "Pairwise: which of two responses is better"],
+  ["ranking", "Ranking: order 2–9 responses, best first"],
+  ["rating", "Rating: score each response on attributes"],
+];
+
+// A sketch of the annotate page for the chosen kind (texts are placeholders).
+function renderLayoutPreview(box, task) {
+  box.replaceChildren();
+  const el = (tag, className, text) => {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  box.append(el("div", "card preview-prompt", "Prompt"));
+  const count = task.kind === "pairwise" ? 2 : 4;
+  const row = el("div", "preview-row");
+  const grid = el("div", task.kind === "pairwise" ? "preview-pair" : "preview-grid");
+  for (let i = 1; i <= count; i += 1) {
+    const card = el("div", "card preview-card");
+    card.append(el("strong", "", `Response ${i}`), el("div", "muted", "…"));
+    if (task.kind === "rating") {
+      for (const attribute of task.attributes.length ? task.attributes : ["(attributes)"]) {
+        const line = el("div", "preview-scores", `${attribute}: `);
+        for (let score = task.scale_min; score <= Math.min(task.scale_max, task.scale_min + 10); score += 1) {
+          line.append(el("span", "preview-score", String(score)));
+        }
+        card.append(line);
+      }
+    }
+    grid.append(card);
+  }
+  row.append(grid);
+  if (task.kind === "ranking") {
+    const panel = el("div", "card preview-order");
+    panel.append(el("strong", "", "Your order"), el("div", "muted", "1. Response 3"), el("div", "muted", "2. Response 1"), el("div", "muted", "…"));
+    row.append(panel);
+  }
+  box.append(row);
+  const questions = task.kind === "pairwise" ? "1 · 2 · 3 tie · 4 both bad"
+    : task.kind === "ranking" ? "Numbers best first · = ties · drag to reorder" : "A digit scores the outlined row";
+  box.append(el("div", "card preview-questions", questions + (task.rewrite ? " · rewrite box (r)" : "")));
+}
 
 function field(form, id, labelText, input) {
   const label = document.createElement("label");
@@ -53,6 +99,70 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
   name.required = true;
   name.maxLength = 200;
   name.value = values.name;
+
+  // The task kind, its attributes and scale, with a live sketch of the page.
+  const taskSet = document.createElement("fieldset");
+  taskSet.className = "flags task-kind";
+  const taskLegend = document.createElement("legend");
+  taskLegend.textContent = "Task";
+  taskSet.append(taskLegend);
+  form.append(taskSet);
+  const kind = field(taskSet, `${prefix}-kind`, "Kind", document.createElement("select"));
+  for (const [value, label] of KINDS) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = label;
+    kind.append(option);
+  }
+  kind.value = values.kind;
+  const attributes = field(taskSet, `${prefix}-attributes`, "Attributes (comma-separated; rating)", document.createElement("input"));
+  attributes.value = values.attributes.join(", ");
+  attributes.placeholder = "helpfulness, correctness, coherence, complexity, verbosity";
+  const scaleMin = field(taskSet, `${prefix}-scale_min`, "Scale from", document.createElement("input"));
+  const scaleMax = field(taskSet, `${prefix}-scale_max`, "Scale to", document.createElement("input"));
+  for (const [input, value] of [[scaleMin, values.scale_min], [scaleMax, values.scale_max]]) {
+    Object.assign(input, { type: "number", min: -100, max: 100, step: 1, value });
+  }
+  const scaleLabels = field(taskSet, `${prefix}-scale_labels`, "Scale labels (comma-separated, one per point; optional)", document.createElement("input"));
+  scaleLabels.value = values.scale_labels.join(", ");
+  const rewriteLabel = document.createElement("label");
+  rewriteLabel.className = "check";
+  const rewrite = document.createElement("input");
+  rewrite.type = "checkbox";
+  rewrite.id = `${prefix}-rewrite`;
+  rewrite.checked = Boolean(values.rewrite);
+  rewriteLabel.append(rewrite, document.createTextNode(" Ask for a rewrite of the best response (optional for annotators)"));
+  taskSet.append(rewriteLabel);
+  const layoutTitle = document.createElement("p");
+  layoutTitle.className = "muted";
+  layoutTitle.textContent = "What annotators will see";
+  const layout = document.createElement("div");
+  layout.className = "layout-preview";
+  layout.id = `${prefix}-layout-preview`;
+  taskSet.append(layoutTitle, layout);
+  const splitList = (text) => text.split(",").map((part) => part.trim()).filter((part) => part.length > 0);
+  const taskValues = () => ({
+    kind: kind.value,
+    attributes: kind.value === "rating" ? splitList(attributes.value) : [],
+    scale_min: Number(scaleMin.value),
+    scale_max: Number(scaleMax.value),
+    scale_labels: kind.value === "rating" ? splitList(scaleLabels.value) : [],
+    rewrite: rewrite.checked,
+  });
+  const refreshLayout = () => {
+    const rating = kind.value === "rating";
+    for (const input of [attributes, scaleMin, scaleMax, scaleLabels]) {
+      input.disabled = !rating;
+      input.previousElementSibling.hidden = !rating;
+      input.hidden = !rating;
+    }
+    renderLayoutPreview(layout, taskValues());
+  };
+  for (const input of [kind, attributes, scaleMin, scaleMax, scaleLabels, rewrite]) {
+    input.addEventListener("input", refreshLayout);
+    input.addEventListener("change", refreshLayout);
+  }
+  refreshLayout();
 
   const grid = document.createElement("div");
   grid.className = "form-grid";
@@ -123,6 +233,7 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
       body[key] = input.dataset.optional && input.value.trim() === "" ? null : Number(input.value);
     }
     for (const [key, box] of Object.entries(checks)) body[key] = box.checked;
+    Object.assign(body, taskValues());
     button.disabled = true;
     message.textContent = "";
     try {

@@ -149,4 +149,31 @@ struct TaskPageTests {
         #expect(row.ratings == json, "\(row)")
         await app.stop()
     }
+
+    /// The admin's new-project form offers the kinds, with a live sketch of the
+    /// annotate page, and creates a rating project with its attributes and scale.
+    @Test func newProjectFormOffersKindsWithAPreview() async throws {
+        let app = try TestApp()
+        _ = try await app.person("boss", role: .admin)
+        let browser = try WebDriver()
+        try browser.signIn(app: app, as: "boss", to: "/admin")
+        try browser.element("#new-project summary").click()
+        try browser.element("#project-form-name").type("Ratings")
+        // Pairwise first: two cards, no scale fields.
+        #expect(try browser.script("return document.querySelectorAll('#project-form-layout-preview .preview-card').length;").intValue == 2)
+        #expect(try browser.script("return document.getElementById('project-form-attributes').hidden;").boolValue == true)
+        try browser.script("const k = document.getElementById('project-form-kind'); k.value = 'ranking'; k.dispatchEvent(new Event('change'));")
+        try browser.wait(until: "document.querySelector('#project-form-layout-preview .preview-order') !== null")
+        try browser.script("const k = document.getElementById('project-form-kind'); k.value = 'rating'; k.dispatchEvent(new Event('change'));")
+        try browser.element("#project-form-attributes").type("helpfulness, verbosity")
+        try browser.wait(until: "document.querySelectorAll('#project-form-layout-preview .preview-scores').length === 8")
+        try browser.element("#project-form-rewrite").click()
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/admin-new-project-kind.png") }
+        try browser.element("#project-form button[type=submit]").click()
+        try browser.wait(until: "location.pathname.startsWith('/admin/projects/') && document.body.dataset.ready === 'true'", timeout: 20)
+        let settings = try await app.app.store.pool.read { db in try ProjectRepository.find(db, name: "Ratings")?.settings }
+        #expect(settings?.kind == .rating && settings?.attributes == ["helpfulness", "verbosity"] && settings?.rewrite == true)
+        #expect(settings?.scaleMin == 0 && settings?.scaleMax == 4)
+        await app.stop()
+    }
 }
