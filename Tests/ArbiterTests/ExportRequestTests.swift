@@ -27,9 +27,9 @@ import Testing
     }
 
     @Test(arguments: [
-        (["format": ExportRequest.Field.text("xml")], ExportRequest.Door.download, "format: one of trl, openai, hh-rlhf, sft, raw, csv"),
-        (["format": .json(.string("xml"))], .job, "format: one of trl, openai, hh-rlhf, sft, raw, csv"),
-        (["aggregate": .text("median")], .download, "format: one of trl, openai, hh-rlhf, sft, raw, csv"),
+        (["format": ExportRequest.Field.text("xml")], ExportRequest.Door.download, "format: one of trl, openai, hh-rlhf, sft, raw, csv, helpsteer, rewrite-sft"),
+        (["format": .json(.string("xml"))], .job, "format: one of trl, openai, hh-rlhf, sft, raw, csv, helpsteer, rewrite-sft"),
+        (["aggregate": .text("median")], .download, "format: one of trl, openai, hh-rlhf, sft, raw, csv, helpsteer, rewrite-sft"),
         (["format": .text("trl"), "min_agreement": .text("2")], .download, "min_agreement: a number from 0 to 1"),
         (["format": .json("trl"), "min_agreement": .json(2)], .job, "min_agreement: a number from 0 to 1"),
         (["format": .text("trl"), "include_flagged": .text("yes")], .download, "include_flagged: true or false"),

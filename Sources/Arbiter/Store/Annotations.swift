@@ -146,20 +146,23 @@ public struct Submission: Sendable, Equatable {
         }
         if rewrite != nil && !settings.rewrite { throw ValidationError("rewrite: this project does not ask for rewrites") }
         if let rewrite, rewrite.base >= responses { throw ValidationError("rewrite.base: there are \(responses) responses (0 to \(responses - 1))") }
-        if settings.rationaleRequired && (rationale?.trimmingWhitespace().isEmpty ?? true) {
-            throw ValidationError("rationale: required in this project")
-        }
         if let ranking {
             guard ranking.covers(responses) else {
                 throw ValidationError("ranking: expected every response's position once (0 to \(responses - 1)), best first")
             }
             if ranking.hasTies && !settings.allowTies { throw ValidationError("ranking: ties are not allowed in this project") }
-            return
-        }
-        if let ratings {
+        } else if let ratings {
             try ratings.check(attributes: settings.attributes, scale: settings.scaleMin...settings.scaleMax, count: responses)
-            return
+        } else {
+            try checkPair(against: settings)
         }
+        if settings.rationaleRequired && (rationale?.trimmingWhitespace().isEmpty ?? true) {
+            throw ValidationError("rationale: required in this project")
+        }
+    }
+
+    /// A pair's own rules: ties, both bad, strength, aspects.
+    private func checkPair(against settings: ProjectSettings) throws(ValidationError) {
         if choice == .tie && !settings.allowTies { throw ValidationError("choice: ties are not allowed in this project") }
         if choice == .bothBad && !settings.allowBothBad { throw ValidationError("choice: \"both bad\" is not allowed in this project") }
         if strength != nil && !settings.strengthEnabled { throw ValidationError("strength: this project does not ask for strength") }
