@@ -22,13 +22,15 @@ struct ExportCommand: ParsableCommand {
     var rankingPairs = "all"
     @Option(name: .customLong("min-gap"), help: "Rating projects: smallest gap in mean score that makes a pair.") var minGap = 1.0
     @Flag(name: .customLong("rewrite-pairs"), help: "Add \"rewritten > original\" pairs (projects with rewrites).") var rewritePairs = false
+    @Option(name: .customLong("reward-loss"), help: "Ranking and rating projects: auto (Plackett–Luce on rankings, regression on ratings) or pairs.")
+    var rewardLoss = "auto"
     @OptionGroup(title: "Reward model") var training: RewardTrainingFlags
 
     func run() throws {
         var fields: [String: ExportRequest.Field] = [
             "format": .text(format), "aggregate": .text(aggregate), "min_agreement": .text(String(minAgreement)),
             "include_flagged": .text(String(includeFlagged)), "margin": .text(String(margin)), "seed": .text(String(seed)),
-            "ranking_pairs": .text(rankingPairs), "min_gap": .text(String(minGap)), "rewrite_pairs": .text(String(rewritePairs)),
+            "ranking_pairs": .text(rankingPairs), "reward_loss": .text(rewardLoss), "min_gap": .text(String(minGap)), "rewrite_pairs": .text(String(rewritePairs)),
         ]
         fields.merge(training.fields) { _, flag in flag }
         if let rewardModel { fields["reward_model"] = .text(rewardModel) }

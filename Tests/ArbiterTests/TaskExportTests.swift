@@ -158,4 +158,60 @@ import TestSupport
         let agreement = try JSONValue.parse(try arbiter(["agreement", "--db", db, "--project", "rate", "--json"]).stdout)
         #expect(agreement["per_attribute"]?["correctness"]?["ratings"]?.intValue == 6)
     }
+
+    /// The reward model of a ranking project trains with the Plackett–Luce loss on
+    /// every counted ranking, of a rating project on the mean scores; metrics per
+    /// kind; `--reward-loss pairs` trains on the exported pairs instead; `arbiter
+    /// score` reads every one of them.
+    @Test(arguments: TestEngine.all)
+    func rewardModelsPerKind(engine: TestEngine) throws {
+        let db = try engine.freshDatabase(in: directory.path)
+        #expect(try arbiter(["project", "create", "--db", db, "--name", "rank", "--kind", "ranking"]).status == 0)
+        #expect(try arbiter(["project", "create", "--db", db, "--name", "rate", "--kind", "rating", "--attributes", "helpfulness", "--scale", "1-5"]).status == 0)
+        var random = SplitMix(seed: 17)
+        let filler = ["the", "answer", "is", "maybe", "we", "think", "result", "value", "simple", "data"]
+        func response(_ quality: Int, _ task: Int) -> String {
+            let words = (0..<(3 + Int(random.next() % 12))).map { _ in filler[Int(random.next() % 10)] }.joined(separator: " ")
+            return "\(words) \(task)" + (quality >= 2 ? " because" : "") + (quality >= 1 ? " it is correct" : " whatever") + (quality == 3 ? " with evidence" : "")
+        }
+        var tasks: [String] = []
+        var rankings: [String] = []
+        var ratings: [String] = []
+        for task in 0..<120 {
+            var qualities = [0, 1, 2, 3]
+            qualities.shuffle(using: &random)
+            let texts = qualities.map { response($0, task) }
+            tasks.append(JSONValue.object(["id": .string("t\(task)"), "prompt": .string("question \(task)"), "responses": .array(texts.map { .string($0) })]).jsonText)
+            let best = qualities.indices.sorted { qualities[$0] > qualities[$1] }
+            for rater in ["a", "b"] {
+                rankings.append(#"{"task":"t\#(task)","annotator":"\#(rater)","ranking":\#(best)}"#)
+                let scores = qualities.map { #"{"helpfulness":\#(1 + $0 + (rater == "b" && $0 < 3 ? 1 : 0))}"# }.joined(separator: ",")
+                ratings.append(#"{"task":"t\#(task)","annotator":"\#(rater)","ratings":[\#(scores)]}"#)
+            }
+        }
+        let taskFile = try write("tasks.jsonl", tasks)
+        for (project, lines) in [("rank", rankings), ("rate", ratings)] {
+            #expect(try arbiter(["import", "pairs", "--db", db, "--project", project, taskFile]).status == 0)
+            let judged = try arbiter(["import", "annotations", "--db", db, "--project", project, try write("\(project).jsonl", lines)])
+            #expect(judged.status == 0, "\(judged)")
+        }
+        func metrics(_ project: String, _ extra: [String] = []) throws -> JSONValue {
+            let model = directory.path + "/model-\(project)\(extra.count)"
+            let result = try arbiter(["export", "--db", db, "--project", project, "--format", "trl", "--out", directory.path + "/\(project).trl.jsonl",
+                                      "--reward-model", model, "--epochs", "15"] + extra)
+            #expect(result.status == 0, "\(result)")
+            let scored = try arbiter(["score", "--model", model, "--input", directory.path + "/\(project).trl.jsonl"])
+            #expect(scored.status == 0 && !scored.stdout.isEmpty, "\(scored)")
+            return try JSONValue.parse(Array((TextFile.read(model + "/metrics.json") ?? "").utf8))
+        }
+        let ranking = try metrics("rank")
+        #expect(ranking["loss"]?.stringValue == "plackett-luce")
+        #expect((ranking["ranking"]?["pairwise_accuracy"]?.doubleValue ?? 0) > 0.75, "\(ranking)")
+        #expect((ranking["ranking"]?["held_out_implied_pairs"]?.intValue ?? 0) > 0)
+        let rating = try metrics("rate")
+        #expect(rating["loss"]?.stringValue == "regression")
+        #expect((rating["rating"]?["spearman"]?.doubleValue ?? 0) > 0.7, "\(rating)")
+        let pairs = try metrics("rank", ["--reward-loss", "pairs"])
+        #expect(pairs["held_out_pairs"]?.intValue ?? 0 > 0 && pairs["loss"] == nil, "pairwise metrics: \(pairs)")
+    }
 }

@@ -9,6 +9,15 @@ public enum Aggregation: String, Sendable {
     case majority
 }
 
+/// What a ranking or rating project's reward model trains on.
+public enum RewardLoss: String, Sendable {
+    /// Rankings: each counted ranking with the Plackett–Luce loss; ratings: each
+    /// response's weighted mean score as a regression target.
+    case auto
+    /// The exported pairs (implied, score-gap, rewrite), as for pairwise projects.
+    case pairs
+}
+
 /// Which pairs a ranking gives.
 public enum RankingPairs: String, Sendable {
     /// All K·(K−1)/2, each with weight 1/C(K,2) (InstructGPT's).
@@ -42,6 +51,8 @@ public struct ExportOptions: Sendable {
     public var minGap = 1.0
     /// Add "rewritten > original" pairs to a pairwise format.
     public var rewritePairs = false
+    /// What the reward model of a ranking or rating project trains on.
+    public var rewardLoss = RewardLoss.auto
     /// Called after each training epoch.
     public var rewardProgress: @Sendable (EpochReport) -> Void = { _ in }
 

@@ -32,7 +32,7 @@ public struct ExportRequest: Sendable {
     /// Fields each door accepts (API names).
     static let fields: [String: Set<String>] = {
         let data: Set<String> = ["format", "aggregate", "min_agreement", "include_flagged", "margin", "ranking_pairs", "min_gap", "rewrite_pairs"]
-        let training: Set<String> = ["reward_model", "test_fraction", "seed", "epochs", "hidden", "bits", "train_seed"]
+        let training: Set<String> = ["reward_model", "test_fraction", "seed", "epochs", "hidden", "bits", "train_seed", "reward_loss"]
         return ["download": data, "job": data.union(training), "commandLine": data.union(training)]
     }()
 
@@ -68,6 +68,10 @@ public struct ExportRequest: Sendable {
         }
         options.minGap = try reader.number("min_gap", 0...100) ?? options.minGap
         options.rewritePairs = try reader.flag("rewrite_pairs") ?? false
+        if let name = try reader.text("reward_loss") {
+            guard let loss = RewardLoss(rawValue: name) else { throw ValidationError("reward_loss: auto (rankings: Plackett–Luce; ratings: regression) or pairs") }
+            options.rewardLoss = loss
+        }
         if options.rewritePairs && !options.format.isPairwise {
             throw ValidationError("rewrite_pairs: adds pairs to a pairwise format (trl, openai, hh-rlhf, sft)")
         }

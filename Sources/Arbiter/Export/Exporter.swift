@@ -42,15 +42,18 @@ public enum Exporter {
             manifest.counts = .pairwise(exported: result.exported, used: result.used, excluded: result.excluded,
                                         dropped: result.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, reviewerLabels: 0)
             manifest.files = result.files
-            if let directory = options.rewardModel, var training {
-                let (data, trainingIndices, testIndices, _) = training.finish(seed: options.rewardTraining.seed)
-                guard data.count >= 10 else {
-                    throw ValidationError("a reward model needs at least 10 exported pairs; this export has \(data.count)")
+            if let directory = options.rewardModel, let listwise = result.listwise {
+                let (data, listTest, scoredTest) = listwise
+                guard data.lists.count + data.scored.count >= 10 else {
+                    throw ValidationError("a reward model needs at least 10 rankings or rated responses; this export has \(data.lists.count + data.scored.count)")
                 }
-                let metrics = try RewardTraining.train(data, training: trainingIndices, test: testIndices, out: directory,
-                                                       options: options.rewardTraining, progress: options.rewardProgress)
-                manifest.rewardModel = .init(directory: directory, heldOut: options.testFraction == nil ? "seeded 10% of the export" : "the test split",
+                let split = { (flags: [Bool]) in (flags.indices.filter { !flags[$0] }, flags.indices.filter { flags[$0] }) }
+                let metrics = try RewardTraining.trainListwise(data, lists: split(listTest), scored: split(scoredTest), out: directory,
+                                                               options: options.rewardTraining, progress: options.rewardProgress)
+                manifest.rewardModel = .init(directory: directory, heldOut: options.testFraction == nil ? "a seeded 10% of the tasks" : "the test split's tasks",
                                              metrics: metrics)
+            } else if let directory = options.rewardModel, let training {
+                manifest.rewardModel = try trainPairs(training, directory: directory, options: options).info
             }
         } else if options.format.isPairwise {
             let decisions = try decide(db, project: project, options: options, excluded: quarantined.union(flagged))
@@ -60,21 +63,15 @@ public enum Exporter {
             var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
             manifest.files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training,
                                                excluded: quarantined.union(flagged))
-            if let directory = options.rewardModel, var training {
-                let (data, trainingIndices, testIndices, pairs) = training.finish(seed: options.rewardTraining.seed)
-                guard data.count >= 10 else {
-                    throw ValidationError("a reward model needs at least 10 exported pairs; this export has \(data.count)")
-                }
-                let metrics = try RewardTraining.train(data, training: trainingIndices, test: testIndices, out: directory,
-                                                       options: options.rewardTraining, progress: options.rewardProgress)
+            if let directory = options.rewardModel, let training {
+                let (info, data, pairs) = try trainPairs(training, directory: directory, options: options)
+                manifest.rewardModel = info
                 if options.rewardOutOfFold && data.count >= 50 {
                     let probabilities = BradleyTerryTrainer.outOfFold(data, folds: 5, options: options.rewardTraining.trainer)
                     predictions = zip(pairs, probabilities).map { pair, p in
                         RewardPrediction(pairID: pair.id, probabilityA: pair.aWins ? Double(p) : 1 - Double(p))
                     }
                 }
-                manifest.rewardModel = .init(directory: directory, heldOut: options.testFraction == nil ? "seeded 10% of the export" : "the test split",
-                                             metrics: metrics)
             }
         } else {
             let (written, excluded) = try writeRaw(db, project: project, options: options, excluding: quarantined, flagged: flagged, names: names, out: out)
@@ -89,6 +86,21 @@ public enum Exporter {
         try writer.write(manifest.json.jsonText + "\n")
         _ = try writer.close()
         return manifest
+    }
+
+    /// Trains the pairwise reward model on an export's pairs into `directory`.
+    static func trainPairs(_ training: PreferenceSetBuilder, directory: String, options: ExportOptions) throws
+        -> (info: ExportManifest.RewardModelSummary, data: PreferenceSet, pairs: [(id: Int64, aWins: Bool)]) {
+        var training = training
+        let (data, trainingIndices, testIndices, pairs) = training.finish(seed: options.rewardTraining.seed)
+        guard data.count >= 10 else {
+            throw ValidationError("a reward model needs at least 10 exported pairs; this export has \(data.count)")
+        }
+        let metrics = try RewardTraining.train(data, training: trainingIndices, test: testIndices, out: directory,
+                                               options: options.rewardTraining, progress: options.rewardProgress)
+        let info = ExportManifest.RewardModelSummary(directory: directory, heldOut: options.testFraction == nil ? "seeded 10% of the export" : "the test split",
+                                              metrics: metrics)
+        return (info, data, pairs)
     }
 
     // MARK: Aggregation

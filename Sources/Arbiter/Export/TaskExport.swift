@@ -1,5 +1,6 @@
 import Agreement
 import JSON
+import RewardModel
 import Storage
 
 /// Exports of ranking and rating projects, and of rewrites in any project.
@@ -34,6 +35,9 @@ extension Exporter {
         var used = 0
         var excluded = 0
         var dropped: [String: Int] = [:]
+        /// Rankings and rated responses for the listwise reward model, with which
+        /// are held out (by task: a task's rankings stay together).
+        var listwise: (data: ListwiseData, listTest: [Bool], scoredTest: [Bool])?
     }
 
     static func exportTasks(
@@ -79,8 +83,19 @@ extension Exporter {
             return isTest
         }
         let attributes = project.settings.attributes
-        for task in tasks {
+        if options.rewardModel != nil && options.rewardLoss == .auto && options.format.isPairwise {
+            result.listwise = (ListwiseData(hasher: FeatureHasher(bits: options.rewardTraining.bits)), [], [])
+            training = nil
+        }
+        for (taskIndex, task) in tasks.enumerated() {
             let count = task.responses.count
+            if result.listwise != nil {
+                // Held out: the test split's tasks, or a seeded 10% of them.
+                let isTest = inTest(task.externalID, seed: options.testFraction == nil ? options.rewardTraining.seed ^ 0x5EED : options.seed,
+                                    fraction: options.testFraction ?? 0.1)
+                addListwise(task, index: taskIndex, kind: project.settings.kind, attributes: attributes, weight: weight, test: isTest,
+                            into: &result.listwise!)
+            }
             switch options.format {
             case .helpsteer:
                 guard project.settings.kind == .rating else {
@@ -138,6 +153,35 @@ extension Exporter {
         result.files = [ExportManifest.File(path: paths.train, sha256: try train.close(), lines: lines.train)]
         if let test { result.files.append(ExportManifest.File(path: paths.test, sha256: try test.close(), lines: lines.test)) }
         return result
+    }
+
+    /// A task's rankings (each counted one) or its responses' weighted mean scores,
+    /// for the listwise reward model.
+    static func addListwise(
+        _ task: TaskRecord, index: Int, kind: TaskKind, attributes: [String], weight: (Int) -> Double, test: Bool,
+        into listwise: inout (data: ListwiseData, listTest: [Bool], scoredTest: [Bool])
+    ) {
+        let count = task.responses.count
+        switch kind {
+        case .ranking:
+            let rankings = task.judgements.compactMap { $0.ranking }.filter { $0.covers(count) }
+            guard !rankings.isEmpty else { return }
+            let rows = task.responses.map { listwise.data.add($0) }
+            for ranking in rankings {
+                listwise.data.lists.append(ranking.groups.map { $0.map { rows[$0] } })
+                listwise.listTest.append(test)
+            }
+        case .rating:
+            let rated = task.judgements.filter { $0.ratings?.scores.count == count }
+            guard !rated.isEmpty else { return }
+            for response in 0..<count {
+                let target = weightedMean(rated.map { ($0.ratings!.mean(response, attributes: attributes), weight($0.user)) })
+                listwise.data.scored.append((listwise.data.add(task.responses[response]), target, index))
+                listwise.scoredTest.append(test)
+            }
+        case .pairwise:
+            break
+        }
     }
 
     /// A pair derived from a task: indices, its row weight and margin.
