@@ -162,6 +162,13 @@ import TestSupport
         #expect(stored["annotation"]?["rewrite"]?["base"]?.intValue == 0, "as shown")
         let row = try #require(try app.inspect().queryFirst("SELECT rewrite, rewrite_base, choice FROM annotations", []) { ($0.string(0), $0.int(1), $0.string(2)) })
         #expect(row.0 == "better" && row.1 == (leftIsA ? 0 : 1) && row.2 == (leftIsA ? "A" : "B"))
+        // Exported: the crowd's pair, and "rewritten > original" with its label source.
+        let response = try RawClient(port: app.port).request(
+            "GET", "/api/projects/\(id)/export?format=trl&rewrite_pairs=true", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(response.status == 200)
+        let lines = response.bodyText.split(separator: "\n").compactMap { try? JSONValue.parse(Array($0.utf8)) }
+        #expect(lines.count == 2)
+        #expect(lines.contains { $0["chosen"]?.stringValue == "better" && $0["rejected"]?.stringValue == (leftIsA ? "first" : "second") && $0["label_source"]?.stringValue == "rewrite" })
     }
 
     /// Rater quality reads a ranking's implied pairs: an annotator who ranks by the

@@ -24,53 +24,79 @@ extension Exporter {
         return Double(hash >> 11) / Double(1 << 53) < fraction
     }
 
-    static func writePairwise(_ db: any Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
-                              training: inout PreferenceSetBuilder?, excluded: Set<Int> = []) throws -> [ExportManifest.File] {
-        let paths = options.testFraction == nil ? (train: out, test: "") : splitPaths(out)
-        let train = try HashingFileWriter(path: paths.train)
-        let test = options.testFraction == nil ? nil : try HashingFileWriter(path: paths.test)
+    /// The data file, or with a test fraction the train and test files, each line
+    /// going where its item's seeded hash says (so a re-export splits the same way).
+    final class SplitWriter {
+        let paths: (train: String, test: String)
+        let train: HashingFileWriter
+        let test: HashingFileWriter?
+        let options: ExportOptions
         var lines = (train: 0, test: 0)
-        try ExportRepository.pairs(db, projectID: project.id, only: decisions.winners) { pair in
-            guard let decision = decisions.winners[pair.id] else { return }
-            let externalID = pair.externalID
-            let prompt = pair.prompt
-            let (chosen, rejected) = decision.aWins ? (pair.responseA, pair.responseB) : (pair.responseB, pair.responseA)
-            let margin = options.margin ? decision.share * decision.strength : nil
-            let line = options.format.preferenceLine(prompt: prompt, chosen: chosen, rejected: rejected, margin: margin,
-                                                     labelSource: decisions.reviewerLabelled.contains(pair.id) ? "reviewer" : "crowd")
-            let isTest = options.testFraction.map { inTest(externalID, seed: options.seed, fraction: $0) } ?? false
-            training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest, pair: (pair.id, decision.aWins))
-            if let test, isTest {
+
+        init(out: String, options: ExportOptions) throws {
+            self.options = options
+            paths = options.testFraction == nil ? (train: out, test: "") : Exporter.splitPaths(out)
+            train = try HashingFileWriter(path: paths.train)
+            test = options.testFraction == nil ? nil : try HashingFileWriter(path: paths.test)
+        }
+
+        /// Whether the item with this id is in the test split.
+        func isTest(_ externalID: String) -> Bool {
+            options.testFraction.map { Exporter.inTest(externalID, seed: options.seed, fraction: $0) } ?? false
+        }
+
+        /// Writes a line of item `externalID`; whether it went to the test file.
+        @discardableResult
+        func write(_ line: [UInt8], externalID: String) throws -> Bool {
+            if let test, isTest(externalID) {
                 try test.write(line)
                 lines.test += 1
-            } else {
-                try train.write(line)
-                lines.train += 1
+                return true
             }
+            try train.write(line)
+            lines.train += 1
+            return false
         }
-        if options.rewritePairs {
-            // "Rewritten > original": every counted rewrite against its base response.
-            var texts: [Int64: (String, Prompt, [String])] = [:]
-            try ExportRepository.tasks(db, projectID: project.id) { id, externalID, prompt, responses in texts[id] = (externalID, prompt, responses) }
-            try ExportRepository.taskJudgements(db, projectID: project.id) { judgement in
-                guard !excluded.contains(judgement.user), let rewrite = judgement.rewrite, let (externalID, prompt, responses) = texts[judgement.pair],
-                      rewrite.base < responses.count, rewrite.text != responses[rewrite.base] else { return }
-                let line = options.format.preferenceLine(prompt: prompt, chosen: rewrite.text, rejected: responses[rewrite.base], margin: nil,
-                                                         labelSource: "rewrite")
-                let isTest = options.testFraction.map { inTest(externalID, seed: options.seed, fraction: $0) } ?? false
-                training?.append(chosen: rewrite.text, rejected: responses[rewrite.base], margin: 0, test: isTest)
-                if let test, isTest {
-                    try test.write(line)
-                    lines.test += 1
-                } else {
-                    try train.write(line)
-                    lines.train += 1
-                }
-            }
+
+        func close() throws -> [ExportManifest.File] {
+            var files = [ExportManifest.File(path: paths.train, sha256: try train.close(), lines: lines.train)]
+            if let test { files.append(ExportManifest.File(path: paths.test, sha256: try test.close(), lines: lines.test)) }
+            return files
         }
-        var files = [ExportManifest.File(path: paths.train, sha256: try train.close(), lines: lines.train)]
-        if let test { files.append(ExportManifest.File(path: paths.test, sha256: try test.close(), lines: lines.test)) }
-        return files
+    }
+
+    static func writePairwise(_ db: any Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
+                              training: inout PreferenceSetBuilder?, excluded: Set<Int> = []) throws -> [ExportManifest.File] {
+        let writer = try SplitWriter(out: out, options: options)
+        try ExportRepository.pairs(db, projectID: project.id, only: decisions.winners) { pair in
+            guard let decision = decisions.winners[pair.id] else { return }
+            let (chosen, rejected) = decision.aWins ? (pair.responseA, pair.responseB) : (pair.responseB, pair.responseA)
+            let margin = options.margin ? decision.share * decision.strength : nil
+            let line = options.format.preferenceLine(prompt: pair.prompt, chosen: chosen, rejected: rejected, margin: margin,
+                                                     labelSource: decisions.reviewerLabelled.contains(pair.id) ? "reviewer" : "crowd")
+            let isTest = try writer.write(line, externalID: pair.externalID)
+            training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest, pair: (pair.id, decision.aWins))
+        }
+        if options.rewritePairs { try writeRewritePairs(db, project: project, options: options, excluded: excluded, writer: writer, training: &training) }
+        return try writer.close()
+    }
+
+    /// "Rewritten > original": every counted rewrite against its base response.
+    static func writeRewritePairs(_ db: any Database, project: Project, options: ExportOptions, excluded: Set<Int>, writer: SplitWriter,
+                                  training: inout PreferenceSetBuilder?) throws {
+        var texts: [Int64: (String, Prompt, [String])] = [:]
+        try ExportRepository.tasks(db, projectID: project.id) { id, externalID, prompt, responses in texts[id] = (externalID, prompt, responses) }
+        var previous: (Int64, Int) = (-1, -1)
+        try ExportRepository.taskJudgements(db, projectID: project.id) { judgement in
+            guard (judgement.pair, judgement.user) != previous else { return }
+            previous = (judgement.pair, judgement.user)
+            guard !excluded.contains(judgement.user), let rewrite = judgement.rewrite, let (externalID, prompt, responses) = texts[judgement.pair],
+                  rewrite.base < responses.count, rewrite.text != responses[rewrite.base] else { return }
+            let line = options.format.preferenceLine(prompt: prompt, chosen: rewrite.text, rejected: responses[rewrite.base], margin: nil,
+                                                     labelSource: "rewrite")
+            let isTest = try writer.write(line, externalID: externalID)
+            training?.append(chosen: rewrite.text, rejected: responses[rewrite.base], margin: 0, test: isTest)
+        }
     }
 
     static func writeRaw(

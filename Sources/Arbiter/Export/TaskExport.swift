@@ -66,21 +66,10 @@ extension Exporter {
         let weights = options.aggregate == .weighted ? raterWeights(tasks, attributes: project.settings.attributes) : [:]
         func weight(_ user: Int) -> Double { weights[user] ?? 1 }
 
-        let paths = options.testFraction == nil ? (train: out, test: "") : splitPaths(out)
-        let train = try HashingFileWriter(path: paths.train)
-        let test = options.testFraction == nil ? nil : try HashingFileWriter(path: paths.test)
-        var lines = (train: 0, test: 0)
+        let writer = try SplitWriter(out: out, options: options)
         func write(_ line: [UInt8], task: TaskRecord) throws -> Bool {
-            let isTest = options.testFraction.map { inTest(task.externalID, seed: options.seed, fraction: $0) } ?? false
-            if let test, isTest {
-                try test.write(line)
-                lines.test += 1
-            } else {
-                try train.write(line)
-                lines.train += 1
-            }
             result.exported += 1
-            return isTest
+            return try writer.write(line, externalID: task.externalID)
         }
         let attributes = project.settings.attributes
         if options.rewardModel != nil && options.rewardLoss == .auto && options.format.isPairwise {
@@ -140,18 +129,13 @@ extension Exporter {
                     training?.append(chosen: chosen, rejected: rejected, margin: Float(options.margin ? pair.margin : 0), test: isTest)
                 }
             }
-            if options.rewritePairs {
-                for judgement in task.judgements {
-                    guard let rewrite = judgement.rewrite, rewrite.base < count, rewrite.text != task.responses[rewrite.base] else { continue }
-                    let bytes = options.format.preferenceLine(prompt: task.prompt, chosen: rewrite.text, rejected: task.responses[rewrite.base],
-                                                              margin: nil, labelSource: "rewrite")
-                    let isTest = try write(bytes, task: task)
-                    training?.append(chosen: rewrite.text, rejected: task.responses[rewrite.base], margin: 0, test: isTest)
-                }
-            }
         }
-        result.files = [ExportManifest.File(path: paths.train, sha256: try train.close(), lines: lines.train)]
-        if let test { result.files.append(ExportManifest.File(path: paths.test, sha256: try test.close(), lines: lines.test)) }
+        if options.rewritePairs && options.format.isPairwise {
+            let before = writer.lines.train + writer.lines.test
+            try writeRewritePairs(db, project: project, options: options, excluded: excluded, writer: writer, training: &training)
+            result.exported += writer.lines.train + writer.lines.test - before
+        }
+        result.files = try writer.close()
         return result
     }
 
