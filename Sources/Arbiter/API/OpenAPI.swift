@@ -80,8 +80,10 @@ enum OpenAPI {
         "GET /api/projects/{id}/members": Details(summary: "Which annotators the project is for (none listed: everyone)"),
         "PUT /api/projects/{id}/members": Details(summary: "Set which annotators the project is for", body: .json),
         "GET /api/projects/{id}/export": Details(summary: "Stream an export", query: [
-            ("format", "string", "trl, openai, hh-rlhf, sft, raw or csv"), ("aggregate", "string", "weighted or majority"),
+            ("format", "string", "trl, openai, hh-rlhf, sft, raw, csv, helpsteer or rewrite-sft"), ("aggregate", "string", "weighted or majority"),
             ("min_agreement", "number", "0 to 1"), ("include_flagged", "boolean", "Keep flagged raters"), ("margin", "boolean", "TRL margin column"),
+            ("ranking_pairs", "string", "Ranking projects: all or adjacent"), ("min_gap", "number", "Rating projects: smallest score gap for a pair"),
+            ("rewrite_pairs", "boolean", "Add rewritten > original pairs"),
         ], produces: ["application/x-ndjson", "text/csv"]),
         "POST /api/projects/{id}/exports": Details(summary: "Start an export job (and train a reward model)", body: .json),
         "GET /api/projects/{id}/exports/latest": Details(summary: "The export job's progress and latest result"),

@@ -208,6 +208,8 @@ extension ExportManifest {
                 "aggregate": .string(options.aggregate.rawValue), "min_agreement": .double(options.minAgreement),
                 "include_flagged": .bool(options.includeFlagged), "test_fraction": options.testFraction.map { .double($0) } ?? .null,
                 "seed": .int(Int64(bitPattern: options.seed)), "margin": .bool(options.margin),
+                "ranking_pairs": .string(options.rankingPairs.rawValue), "min_gap": .double(options.minGap),
+                "rewrite_pairs": .bool(options.rewritePairs), "reward_loss": .string(options.rewardLoss.rawValue),
             ],
             "counts": counts.json,
             "excluded_raters": .array(excludedRaters.map { ["annotator": JSONValue($0.annotator), "reason": .string($0.reason)] }),
