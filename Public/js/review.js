@@ -76,7 +76,25 @@ async function loadAgreement() {
     cell(row, note);
     body.append(row);
   }
-  $("excluded").textContent = `${report.units} pairs, ${report.judgements} judgements, ${report.raters} raters. `
+  // Ranking projects: Kendall's W and α over ranks; rating projects: α per attribute.
+  const extra = [];
+  if (report.kendall_w) {
+    extra.push(["Kendall's W (tie-corrected)", fixed(report.kendall_w.value), `mean over ${report.kendall_w.tasks} tasks with ≥ 2 rankings`]);
+    extra.push(["Krippendorff's α over ranks (ordinal)", fixed(report.rank_alpha?.ordinal), "each response's rank"]);
+  }
+  for (const [attribute, entry] of Object.entries(report.per_attribute ?? {})) {
+    extra.push([`α of “${attribute}” (interval)`, fixed(entry.krippendorff_alpha.interval), `${entry.ratings} scores; ordinal ${fixed(entry.krippendorff_alpha.ordinal)}`]);
+  }
+  for (const [name, value, note] of extra) {
+    const row = document.createElement("tr");
+    row.className = "task-agreement";
+    cell(row, name);
+    cell(row, value);
+    cell(row, note);
+    body.append(row);
+  }
+  const units = report.kind && report.kind !== "pairwise" ? "implied pairs" : "pairs";
+  $("excluded").textContent = `${report.units} ${units}, ${report.judgements} judgements, ${report.raters} raters. `
     + `Left out: ${report.excluded.judgements} judgements of ${report.excluded.quarantined_raters} quarantined rater(s).`;
   drawHeatmap(report.cohen_kappa);
   const contested = $("contested");

@@ -176,4 +176,37 @@ struct TaskPageTests {
         #expect(settings?.scaleMin == 0 && settings?.scaleMax == 4)
         await app.stop()
     }
+
+    /// The review page shows Kendall's W for a ranking project and α per attribute
+    /// for a rating project, beside the implied pairs' α.
+    @Test func reviewPageShowsTaskAgreement() async throws {
+        let app = try TestApp()
+        let ranking = try await app.project(pairs: 0, name: "rank") { $0.kind = .ranking }
+        let rating = try await app.project(pairs: 0, name: "rate") { $0.kind = .rating; $0.attributes = ["helpfulness"] }
+        let task = Self.task
+        try await app.seed { db in
+            for project in [ranking, rating] {
+                var reader = JSONLReader(bytes: Array(task.utf8))
+                _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+            }
+            let rankings = [#"{"task":"t","annotator":"a","ranking":[0,2,1,3]}"#, #"{"task":"t","annotator":"b","ranking":[2,0,1,3]}"#]
+            var reader = JSONLReader(bytes: Array(rankings.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: ranking, reader: &reader, options: ImportOptions())
+            let ratings = [#"{"task":"t","annotator":"a","ratings":[{"helpfulness":4},{"helpfulness":1},{"helpfulness":3},{"helpfulness":0}]}"#,
+                           #"{"task":"t","annotator":"b","ratings":[{"helpfulness":3},{"helpfulness":1},{"helpfulness":4},{"helpfulness":0}]}"#]
+            reader = JSONLReader(bytes: Array(ratings.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: rating, reader: &reader, options: ImportOptions())
+        }
+        _ = try await app.person("rita", role: .reviewer)
+        let browser = try WebDriver()
+        try browser.signIn(app: app, as: "rita", to: "/projects/\(ranking.id)/review")
+        try browser.wait(until: "document.querySelector('#agreement-table tr.task-agreement') !== null")
+        let rows = try browser.element("#agreement-table").text
+        #expect(rows.contains("Kendall's W") && rows.contains("0.900") && rows.contains("mean over 1 tasks"), "\(rows)")
+        #expect(try browser.element("#excluded").text.contains("6 implied pairs"))
+        try browser.open("http://127.0.0.1:\(app.port)/projects/\(rating.id)/review")
+        try browser.wait(until: "document.querySelector('#agreement-table tr.task-agreement') !== null")
+        #expect(try browser.element("#agreement-table").text.contains("α of “helpfulness” (interval)"))
+        await app.stop()
+    }
 }
