@@ -12,6 +12,12 @@ const projectID = Number(location.pathname.split("/")[2]);
 const $ = (id) => document.getElementById(id);
 const FILTERS = ["q", "state", "min_judgements", "min_disagreement", "reported", "gold", "labelled", "raters", "sort"];
 const CHOICE_NAMES = { A: "A", B: "B", tie: "tie", both_bad: "both bad" };
+
+// A stored ranking ([2, [0, 1], 3]) as "3 > 1 = 2 > 4" (responses numbered from 1).
+const rankingText = (ranking) => ranking.map((entry) => (Array.isArray(entry) ? entry : [entry]).map((i) => i + 1).join(" = ")).join(" > ");
+// Ratings per response as "1: helpfulness 3, correctness 4 · 2: …".
+const ratingsText = (ratings) => ratings.map((scores, index) =>
+  `${index + 1}: ${Object.entries(scores).map(([name, score]) => `${name} ${score}`).join(", ")}`).join(" · ");
 const PAGE = 50;
 let next = null;
 let examined = 0;
@@ -146,6 +152,25 @@ async function showPair(id) {
   $("detail-b-title").textContent = pair.model_b ? `Response B (${pair.model_b})` : "Response B";
   renderMarkdown(pair.response_a, $("detail-a"));
   renderMarkdown(pair.response_b, $("detail-b"));
+  // A ranking or rating task: every response, numbered as judgements refer to them;
+  // final labels are for pairs only.
+  const task = Array.isArray(pair.responses);
+  document.querySelector("#detail .responses").hidden = task;
+  $("detail-responses").hidden = !task;
+  $("detail-responses").replaceChildren(...(pair.responses ?? []).map((text, index) => {
+    const section = document.createElement("section");
+    section.className = "card response";
+    const title = document.createElement("h3");
+    const model = pair.models?.[index];
+    title.textContent = `Response ${index + 1}${model ? ` (${model})` : ""}`;
+    const body = document.createElement("div");
+    body.className = "response-body";
+    renderMarkdown(text, body);
+    section.append(title, body);
+    return section;
+  }));
+  for (const id of ["label-heading", "label-now", "label-form"]) $(id).hidden = task;
+  if (task) $("detail-title").textContent = `Task ${pair.id}`;
   $("label-now").textContent = label
     ? `${CHOICE_NAMES[label.label]}, set by ${label.reviewer ?? "a former user"} (${label.crowd === label.label ? "confirms the crowd" : label.crowd ? `overrules the crowd's ${CHOICE_NAMES[label.crowd]}` : "the crowd had no plurality"})${label.note ? `: “${label.note}”` : ""}`
     : "None: exports use the crowd's decision.";
@@ -157,11 +182,12 @@ async function showPair(id) {
     cell(row, judgement.annotator);
     cell(row, judgement.rater_status, `rater-status ${judgement.rater_status}`);
     cell(row, judgement.kind);
-    cell(row, CHOICE_NAMES[judgement.choice]);
+    cell(row, judgement.ranking ? rankingText(judgement.ranking) : judgement.ratings ? ratingsText(judgement.ratings) : CHOICE_NAMES[judgement.choice]);
     cell(row, judgement.strength == null ? "—" : String(judgement.strength));
     cell(row, judgement.shown_swapped == null ? "—" : judgement.shown_swapped ? "B on the left" : "A on the left");
     cell(row, judgement.duration_ms == null ? "—" : `${(judgement.duration_ms / 1000).toFixed(1)} s`);
-    cell(row, judgement.rationale ?? "", "report-reason");
+    const rewrite = judgement.rewrite ? `Rewrite of response ${judgement.rewrite.base + 1}: ${judgement.rewrite.text}` : "";
+    cell(row, [judgement.rationale ?? "", rewrite].filter(Boolean).join(" — "), "report-reason");
     body.append(row);
   }
   if (judgements.length === 0) {

@@ -207,6 +207,16 @@ struct TaskPageTests {
         try browser.open("http://127.0.0.1:\(app.port)/projects/\(rating.id)/review")
         try browser.wait(until: "document.querySelector('#agreement-table tr.task-agreement') !== null")
         #expect(try browser.element("#agreement-table").text.contains("α of “helpfulness” (interval)"))
+        // The item browser opens a task with all its responses and each judgement's
+        // ranking; final labels (a pair's A/B) are not offered, and the API refuses them.
+        try browser.open("http://127.0.0.1:\(app.port)/projects/\(ranking.id)/items?pair=t")
+        try browser.wait(until: "document.querySelectorAll('#detail-responses .response').length === 4")
+        #expect(try browser.script("return document.getElementById('label-form').hidden;").boolValue == true)
+        let table = try browser.element("#detail-judgements").text
+        #expect(table.contains("1 > 3 > 2 > 4") && table.contains("3 > 1 > 2 > 4"), "\(table)")
+        let token = try await app.seed { db in try UserRepository.createToken(db, userID: try UserRepository.find(db, username: "rita")!.id).token }
+        let refused = try app.call("PUT", "/api/projects/\(ranking.id)/pairs/t/label", token, #"{"label":"A"}"#)
+        #expect(refused.status == 400, "\(refused.json)")
         await app.stop()
     }
 }

@@ -85,7 +85,8 @@ public enum ItemService {
             let judgements = try PairDetail.judgements(db, pairID: pair.id)
             let reports = try PairDetail.reports(db, pairID: pair.id)
             let label = try PairLabels.find(db, pairID: pair.id)
-            return [
+            let kind = try ProjectRepository.find(db, id: projectID)?.settings.kind ?? .pairwise
+            var detail: JSONValue = [
                 "pair": [
                     "id": .string(pair.externalID), "prompt": pair.prompt.json, "response_a": .string(pair.responseA),
                     "response_b": .string(pair.responseB), "model_a": JSONValue(pair.modelA), "model_b": JSONValue(pair.modelB),
@@ -98,6 +99,15 @@ public enum ItemService {
                 "reports": .array(reports.map(\.json)),
                 "final_label": label?.json ?? .null,
             ]
+            // A ranking or rating task: every response (canonical order) and the kind.
+            if kind != .pairwise, case .object(var object) = detail, case .object(var pairObject)? = object["pair"] {
+                pairObject["responses"] = .array((pair.responses ?? [pair.responseA, pair.responseB]).map { .string($0) })
+                pairObject["models"] = pair.models ?? .null
+                object["pair"] = .object(pairObject)
+                object["kind"] = .string(kind.rawValue)
+                detail = .object(object)
+            }
+            return detail
         }
     }
 
@@ -108,7 +118,10 @@ public enum ItemService {
         guard Choice(rawValue: label) != nil else { throw ValidationError("label: A, B, tie or both_bad") }
         guard note.utf8.count <= 2000 else { throw ValidationError("note: at most 2000 bytes") }
         return try await store.pool.write { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            guard project.settings.kind == .pairwise else {
+                throw ValidationError("label: final labels are for pairwise projects (this one is \(project.settings.kind.rawValue))")
+            }
             guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else { throw ServiceError.notFound("no such pair") }
             try PairLabels.set(db, pairID: pair.id, projectID: projectID, label: label, crowd: pair.plurality, note: note, by: actor, now: now)
             try Audit.record(db, actor: actor, action: "final_label_set", target: "project:\(projectID)/\(pair.externalID)",

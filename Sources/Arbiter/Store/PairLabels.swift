@@ -16,14 +16,22 @@ enum PairDetail {
         var shownSwapped: Bool?
         var durationMilliseconds: Int?
         var createdAt: String
+        /// A task's whole judgement (canonical indices) and a rewrite, as stored.
+        var ranking: String? = nil
+        var ratings: String? = nil
+        var rewrite: Rewrite? = nil
 
         var json: JSONValue {
-            [
+            var object: JSONObject = [
                 "id": .int(id), "annotator": .string(rater), "rater_status": .string(raterStatus ?? "ok"), "kind": .string(kind),
                 "choice": .string(choice), "strength": JSONValue(strength), "aspects": aspects.flatMap { try? JSONValue.parse($0) } ?? .null,
                 "rationale": JSONValue(rationale), "shown_swapped": shownSwapped.map(JSONValue.bool) ?? .null,
                 "duration_ms": JSONValue(durationMilliseconds), "created_at": .string(createdAt),
             ]
+            if let ranking { object["ranking"] = (try? JSONValue.parse(ranking)) ?? .null }
+            if let ratings { object["ratings"] = (try? JSONValue.parse(ratings)) ?? .null }
+            if let rewrite { object["rewrite"] = ["base": .int(Int64(rewrite.base)), "text": .string(rewrite.text)] }
+            return .object(object)
         }
     }
 
@@ -54,6 +62,9 @@ enum PairDetail {
         var judgements: Int
         var wanted: Int
         var disagreement: Double
+        /// A ranking or rating task's responses and their models (nil for a pair).
+        var responses: [String]? = nil
+        var models: JSONValue? = nil
 
         /// The crowd's plurality over all judgements (nil: none, or a tie at the top).
         var plurality: String? {
@@ -68,28 +79,32 @@ enum PairDetail {
         try db.queryFirst(
             """
             SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b, model_a, model_b, metadata, gold,
-                   votes_a, votes_b, votes_tie, votes_both_bad, judgements, wanted, disagreement
+                   votes_a, votes_b, votes_tie, votes_both_bad, judgements, wanted, disagreement, responses, models
             FROM visible_pairs WHERE project_id = ? AND external_id = ?
             """, [.int(Int64(projectID)), .text(externalID)]) { row in
             Pair(id: row.int64(0), externalID: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)),
                  responseA: row.string(4), responseB: row.string(5), modelA: row.optionalString(6), modelB: row.optionalString(7),
                  metadata: row.optionalString(8), gold: row.optionalString(9),
                  votes: ["A": row.int(10), "B": row.int(11), "tie": row.int(12), "both_bad": row.int(13)], judgements: row.int(14),
-                 wanted: row.int(15), disagreement: row.double(16))
+                 wanted: row.int(15), disagreement: row.double(16), responses: StoredResponses.parse(row.optionalString(17)),
+                 models: row.optionalString(18).flatMap { try? JSONValue.parse($0) })
         }
     }
 
     static func judgements(_ db: any Database, pairID: Int64) throws -> [Judgement] {
         try db.query(
             """
-            SELECT n.id, u.username, s.status, n.kind, n.choice, n.strength, n.aspects, n.rationale, n.shown_swapped, n.duration_ms, n.created_at
+            SELECT n.id, u.username, s.status, n.kind, n.choice, n.strength, n.aspects, n.rationale, n.shown_swapped, n.duration_ms, n.created_at,
+                   n.ranking, n.ratings, n.rewrite, n.rewrite_base
             FROM annotations n JOIN users u ON u.id = n.user_id
             LEFT JOIN rater_status s ON s.project_id = n.project_id AND s.user_id = n.user_id
             WHERE n.pair_id = ? ORDER BY n.id
             """, [.int(pairID)]) { row in
             Judgement(id: row.int64(0), rater: row.string(1), raterStatus: row.optionalString(2), kind: row.string(3), choice: row.string(4),
                       strength: row.optionalInt(5), aspects: row.optionalString(6), rationale: row.optionalString(7),
-                      shownSwapped: row.isNull(8) ? nil : row.bool(8), durationMilliseconds: row.optionalInt(9), createdAt: row.string(10))
+                      shownSwapped: row.isNull(8) ? nil : row.bool(8), durationMilliseconds: row.optionalInt(9), createdAt: row.string(10),
+                      ranking: row.optionalString(11), ratings: row.optionalString(12),
+                      rewrite: row.optionalString(13).map { Rewrite(base: row.optionalInt(14) ?? 0, text: $0) })
         }
     }
 
