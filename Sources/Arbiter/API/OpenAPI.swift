@@ -77,6 +77,10 @@ enum OpenAPI {
             ("departures", "boolean", "Only judgements against the other raters' consensus"), ("after", "integer", "Judgement id to continue after"),
             ("limit", "integer", "1 to 500 (default 100)"),
         ]),
+        "GET /api/projects/{id}/leaderboard": Details(summary: "Models ranked by a Bradley–Terry fit over the project's votes", query: [
+            ("bootstrap", "integer", "Resamples for the 95% intervals, 0 to 2000 (default 1000)"), ("seed", "integer", "Bootstrap seed (default 42)"),
+            ("style_control", "boolean", "Control for response length"),
+        ]),
         "GET /api/projects/{id}/members": Details(summary: "Which annotators the project is for (none listed: everyone)"),
         "PUT /api/projects/{id}/members": Details(summary: "Set which annotators the project is for", body: .json),
         "GET /api/projects/{id}/export": Details(summary: "Stream an export", query: [

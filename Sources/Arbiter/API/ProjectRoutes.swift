@@ -76,6 +76,33 @@ struct ProjectRoutes: Sendable {
             let (report, labelled) = try await AuditService.project(store: store, projectID: try request.parameters.int("id"))
             return .json(report.json(key: "pair", labelled: labelled))
         }
+        api.add(.GET, "/api/projects/{id}/leaderboard", .reviewing) { request, _ in
+            let query = request.queryItems
+            if let unknown = query.keys.sorted().first(where: { !["bootstrap", "seed", "style_control"].contains($0) }) {
+                throw ValidationError("\(unknown): unknown option (bootstrap, seed, style_control)")
+            }
+            var bootstrap = 1000
+            if let text = query["bootstrap"] {
+                guard let value = Int(text), (0...LeaderboardService.maxServerBootstrap).contains(value) else {
+                    throw ValidationError("bootstrap: a whole number from 0 to \(LeaderboardService.maxServerBootstrap)")
+                }
+                bootstrap = value
+            }
+            var seed: UInt64 = 42
+            if let text = query["seed"] {
+                guard let value = UInt64(text) else { throw ValidationError("seed: a whole number from 0") }
+                seed = value
+            }
+            let styleControl: Bool
+            switch query["style_control"] {
+            case nil, "false", "0": styleControl = false
+            case "true", "1": styleControl = true
+            default: throw ValidationError("style_control: true or false")
+            }
+            let board = try await LeaderboardService.compute(
+                store: store, projectID: try request.parameters.int("id"), bootstrap: bootstrap, seed: seed, styleControl: styleControl)
+            return .json(board.json)
+        }
         api.add(.GET, "/api/projects/{id}/agreement", .reviewing) { request, _ in
             let id = try request.parameters.int("id")
             let report = try await AgreementService.agreement(store: store, projectID: id)
