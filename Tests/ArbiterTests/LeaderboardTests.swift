@@ -123,4 +123,25 @@ import TestSupport
         let nothing = try app.call("GET", "/api/projects/\(empty.id)/leaderboard", reviewer)
         #expect(nothing.status == 200 && nothing.json["models"]?.arrayValue?.isEmpty == true && nothing.json["message"] != .null)
     }
+
+    /// The review page lists the models, best first, with intervals and counts.
+    @Test(.enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
+    func reviewPageShowsTheModels() async throws {
+        let app = try TestApp()
+        defer { Task { await app.stop() } }
+        let (project, _) = try await Self.seed(app)
+        _ = try await app.person("rita", role: .reviewer)
+        let browser = try WebDriver(width: 1400, height: 1000)
+        try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/review")
+        try browser.wait(until: "!document.getElementById('leaderboard').hidden")
+        let names = try JSONValue.parse(try browser.script(
+            "return JSON.stringify([...document.querySelectorAll('#leaderboard-table tbody tr')].map((r) => r.children[1].textContent));").stringValue ?? "[]")
+        #expect(names.arrayValue?.count == 4, "\(names)")
+        #expect(names.arrayValue?.first?.stringValue == "llama-3-70b")
+        #expect(try browser.element("#leaderboard-note").text.contains("battles"))
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.script("document.getElementById('leaderboard').scrollIntoView();")
+            try browser.screenshot(to: shots + "/review-leaderboard.png")
+        }
+    }
 }
