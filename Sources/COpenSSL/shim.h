@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 // Macros over SSL_CTX_ctrl, which Swift cannot import.
 static inline int copenssl_ctx_set_min_tls12(SSL_CTX *context) {
@@ -19,6 +20,11 @@ static inline long copenssl_ctx_set_modes(SSL_CTX *context) {
 
 static inline long copenssl_ctx_set_options(SSL_CTX *context) {
     return (long)SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+}
+
+/// SNI for a client session (a macro over SSL_ctrl).
+static inline long copenssl_set_sni(SSL *ssl, const char *name) {
+    return SSL_set_tlsext_host_name(ssl, name);
 }
 
 /// The first queued OpenSSL error as text (empty if none); clears the queue.

@@ -59,6 +59,13 @@ public enum Clock {
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
+    /// A monotonic clock in milliseconds (for durations only).
+    public static func monotonicMilliseconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) * 1000 + Double(spec.tv_nsec) / 1_000_000
+    }
+
     /// RFC 3339 UTC with milliseconds: `2026-11-26T11:00:00.123Z`.
     public static func iso8601(milliseconds: Int64) -> String {
         var seconds = time_t(milliseconds / 1000)

@@ -1,0 +1,132 @@
+import HTTPServer
+public import JSON
+
+/// A model served behind an OpenAI-compatible chat completions API (vLLM,
+/// llama.cpp's server, Ollama, TGI, hosted APIs).
+public struct ModelEndpoint: Sendable, Equatable {
+    /// The name admins and the leaderboard use.
+    public var name: String
+    /// E.g. `http://127.0.0.1:8000/v1` (the path up to `/chat/completions`).
+    public var baseURL: String
+    /// The `model` field sent.
+    public var model: String
+    /// Sent as `Authorization: Bearer …`; never logged or shown.
+    public var apiKey: String?
+    public var temperature: Double?
+    public var topP: Double?
+    public var maxTokens: Int?
+    /// Seconds to connect; seconds the endpoint may stay silent mid-answer.
+    public var connectTimeout = 10.0
+    public var idleTimeout = 60.0
+    /// A PEM file of CA certificates to trust instead of the system's.
+    public var caFile: String?
+
+    public init(name: String, baseURL: String, model: String, apiKey: String? = nil) {
+        self.name = name
+        self.baseURL = baseURL
+        self.model = model
+        self.apiKey = apiKey
+    }
+}
+
+/// One streamed chat completion.
+public enum ChatCompletions {
+    /// What a finished completion gave.
+    public struct Completion: Sendable, Equatable {
+        public var text: String
+        public var chunks: Int
+        public var finishReason: String?
+        /// Milliseconds from the request to the first token, and to the end.
+        public var firstTokenMilliseconds: Double?
+        public var totalMilliseconds: Double
+    }
+
+    /// Why a completion failed, for a person (never with the API key).
+    public struct Failure: Error, CustomStringConvertible, Sendable, Equatable {
+        public let description: String
+    }
+
+    /// Streams a completion of `messages` (`{"role","content"}`) from `endpoint`;
+    /// `token` is called with each piece of text as it arrives (return false to stop:
+    /// the completion so far comes back with `finishReason` "cancelled").
+    public static func stream(
+        _ endpoint: ModelEndpoint, messages: [(role: String, content: String)], token: (String) -> Bool = { _ in true }
+    ) throws(Failure) -> Completion {
+        let base = endpoint.baseURL.hasSuffix("/") ? String(endpoint.baseURL.dropLast()) : endpoint.baseURL
+        var body: JSONObject = [
+            "model": .string(endpoint.model), "stream": true,
+            "messages": .array(messages.map { ["role": .string($0.role), "content": .string($0.content)] }),
+        ]
+        if let temperature = endpoint.temperature { body["temperature"] = .double(temperature) }
+        if let topP = endpoint.topP { body["top_p"] = .double(topP) }
+        if let maxTokens = endpoint.maxTokens { body["max_tokens"] = .int(Int64(maxTokens)) }
+        var request = HTTPClient.Request(url: base + "/chat/completions", body: Array(JSONValue.object(body).jsonText.utf8))
+        request.headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream")]
+        if let key = endpoint.apiKey { request.headers.append(("Authorization", "Bearer " + key)) }
+        request.connectTimeout = endpoint.connectTimeout
+        request.idleTimeout = endpoint.idleTimeout
+        request.caFile = endpoint.caFile
+
+        let started = Clock.monotonicMilliseconds()
+        var status = 0
+        var errorBody: [UInt8] = []
+        var parser = ServerSentEvents()
+        var completion = Completion(text: "", chunks: 0, finishReason: nil, firstTokenMilliseconds: nil, totalMilliseconds: 0)
+        var done = false
+        var problem: String?
+        let name = endpoint.name
+        do {
+            try HTTPClient.send(request, head: { head in status = head.status }, body: { bytes in
+                guard status == 200 else {
+                    errorBody += bytes.prefix(max(0, 4096 - errorBody.count))
+                    return errorBody.count < 4096
+                }
+                let events: [ServerSentEvents.Event]
+                do {
+                    events = try parser.feed(bytes)
+                } catch {
+                    problem = "\(name) sent an event over 1 MiB"
+                    return false
+                }
+                for event in events {
+                    if event.data == "[DONE]" {
+                        done = true
+                        return false
+                    }
+                    guard let object = try? JSONValue.parse(Array(event.data.utf8)), let choice = object["choices"]?.arrayValue?.first else {
+                        if let message = (try? JSONValue.parse(Array(event.data.utf8)))?["error"]?["message"]?.stringValue {
+                            problem = "\(name) stopped with an error: \(message)"
+                        } else {
+                            problem = "\(name) sent a malformed event: \(event.data.prefix(120))"
+                        }
+                        return false
+                    }
+                    if let piece = choice["delta"]?["content"]?.stringValue, !piece.isEmpty {
+                        if completion.firstTokenMilliseconds == nil { completion.firstTokenMilliseconds = Clock.monotonicMilliseconds() - started }
+                        completion.text += piece
+                        completion.chunks += 1
+                        if !token(piece) {
+                            completion.finishReason = "cancelled"
+                            return false
+                        }
+                    }
+                    if let reason = choice["finish_reason"]?.stringValue { completion.finishReason = reason }
+                }
+                return true
+            })
+        } catch {
+            throw Failure(description: "\(name): \((error as? HTTPClientError)?.description ?? String(describing: error))")
+        }
+        if status != 200 {
+            let message = (try? JSONValue.parse(errorBody))?["error"]?["message"]?.stringValue
+                ?? String(decoding: errorBody.prefix(200), as: UTF8.self)
+            throw Failure(description: "\(name) answered \(status)\(message.isEmpty ? "" : ": \(message)")")
+        }
+        if let problem { throw Failure(description: problem) }
+        guard done || completion.finishReason != nil else {
+            throw Failure(description: "\(name) ended the stream before finishing (no [DONE] and no finish_reason)")
+        }
+        completion.totalMilliseconds = Clock.monotonicMilliseconds() - started
+        return completion
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Glibc
+public import JSON
+
+/// A local stand-in for an OpenAI-compatible chat completions server, on
+/// 127.0.0.1 and a free port, one thread per connection. What it does depends on
+/// the request's `model`:
+///
+/// - `echo-N` (default N = 5): streams N tokens ("tok0 ", "tok1 ", …) as
+///   server-sent events in a chunked body, `delayMs` apart, then `[DONE]`;
+/// - `slow`: says nothing for `silenceSeconds`;
+/// - `fail`: 500 with an OpenAI-style error body;
+/// - `malformed`: one event whose data is not JSON;
+/// - `cut`: two tokens, then closes the connection mid-stream;
+/// - `needs-key`: 401 unless `Authorization: Bearer secret-key`.
+///
+/// Every request's body is kept (`requests`), to check what was sent.
+public final class FakeOpenAIServer: @unchecked Sendable {
+    // @unchecked Sendable: `requests` is guarded by `lock`; the rest is set in init.
+    public let port: Int
+    private let listener: Int32
+    private let lock = NSLock()
+    private var received: [JSONValue] = []
+    public var delayMs: Int
+    public var silenceSeconds: Double
+
+    public init(delayMs: Int = 5, silenceSeconds: Double = 3) throws {
+        self.delayMs = delayMs
+        self.silenceSeconds = silenceSeconds
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(fd, 64) == 0 else { throw ServerProcess.Failure(description: "fake OpenAI server: cannot listen") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [unowned self] in self.acceptLoop() }
+        thread.start()
+    }
+
+    deinit { Glibc.shutdown(listener, Int32(SHUT_RDWR)); Glibc.close(listener) }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    /// The JSON bodies received so far.
+    public var requests: [JSONValue] {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 { return }
+            Thread { self.serve(client) }.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { Glibc.close(fd) }
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        var headEnd: Int?
+        while headEnd == nil {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { return }
+            buffer += chunk.prefix(count)
+            if let range = String(decoding: buffer, as: UTF8.self).range(of: "\r\n\r\n") {
+                headEnd = String(decoding: buffer, as: UTF8.self).utf8.distance(from: String(decoding: buffer, as: UTF8.self).startIndex, to: range.upperBound)
+            }
+        }
+        let head = String(decoding: buffer.prefix(headEnd!), as: UTF8.self)
+        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+        while buffer.count < headEnd! + length {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { return }
+            buffer += chunk.prefix(count)
+        }
+        let body = (try? JSONValue.parse(Array(buffer[headEnd!..<(headEnd! + length)]))) ?? .null
+        lock.lock()
+        received.append(body)
+        lock.unlock()
+        let model = body["model"]?.stringValue ?? ""
+        func write(_ text: String) -> Bool {
+            let bytes = Array(text.utf8)
+            return bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+        }
+        func chunked(_ text: String) -> Bool { write(String(text.utf8.count, radix: 16) + "\r\n" + text + "\r\n") }
+        func event(_ json: String) -> Bool { chunked("data: " + json + "\n\n") }
+        func delta(_ text: String) -> String {
+            #"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":\#(JSONValue.string(text).jsonText)},"finish_reason":null}]}"#
+        }
+        let streamHead = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        switch model {
+        case "slow":
+            usleep(UInt32(silenceSeconds * 1_000_000))
+        case "fail":
+            let error = #"{"error":{"message":"the model is overloaded","type":"server_error"}}"#
+            _ = write("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: \(error.utf8.count)\r\n\r\n" + error)
+        case "needs-key" where !head.contains("Authorization: Bearer secret-key"):
+            let error = #"{"error":{"message":"invalid API key","type":"auth"}}"#
+            _ = write("HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: \(error.utf8.count)\r\n\r\n" + error)
+        case "malformed":
+            _ = write(streamHead) && event("{not json") && chunked("") 
+        case "cut":
+            _ = write(streamHead) && event(delta("tok0 ")) && event(delta("tok1 "))
+        default:
+            let count = model.hasPrefix("echo-") ? Int(model.dropFirst(5)) ?? 5 : 5
+            guard write(streamHead) else { return }
+            for index in 0..<count {
+                if delayMs > 0 { usleep(UInt32(delayMs * 1000)) }
+                guard event(delta("tok\(index) ")) else { return }
+            }
+            _ = event(#"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#)
+                && event("[DONE]") && chunked("")
+        }
+    }
+}
