@@ -9,7 +9,7 @@ struct ArbiterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arbiter",
         abstract: "Collect human preference judgements for RLHF and DPO.",
-        subcommands: [Serve.self, ProjectCommand.self, UserCommand.self, TokenCommand.self, ImportCommand.self, AgreementCommand.self, RatersCommand.self, AuditCommand.self, LeaderboardCommand.self, ExportCommand.self, TrainCommand.self, ScoreCommand.self, BackupCommand.self, RestoreCommand.self, DatabaseCommand.self]
+        subcommands: [Serve.self, ProjectCommand.self, UserCommand.self, TokenCommand.self, ImportCommand.self, AgreementCommand.self, RatersCommand.self, AuditCommand.self, LeaderboardCommand.self, GenerateCommand.self, ExportCommand.self, TrainCommand.self, ScoreCommand.self, BackupCommand.self, RestoreCommand.self, DatabaseCommand.self]
     )
 }
 

@@ -20,11 +20,20 @@ enum Commands {
 /// Unbuffered standard output, so that lines reach a pipe at once (a server
 /// prints its demo tokens and then runs for hours).
 enum Output {
-    static func line(_ text: String) {
+    static func line(_ text: String) { write(text, to: 1) }
+
+    /// Progress for a person watching: on stderr, and only when it is a terminal
+    /// (scripts get one line on stderr for an error, nothing else).
+    static func progress(_ text: String) {
+        guard isatty(2) == 1 else { return }
+        write(text, to: 2)
+    }
+
+    private static func write(_ text: String, to fd: Int32) {
         let bytes = Array((text + "\n").utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n <= 0 { return }
             offset += n
         }
