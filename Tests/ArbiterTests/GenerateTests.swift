@@ -70,6 +70,18 @@ import TestSupport
         })
         #expect(task.1 == #"["small","large","medium"]"#)
         #expect((try JSONValue.parse(Array(task.0.utf8))).arrayValue?.count == 3)
+        // Judged, the generated tasks' implied pairs are battles for the leaderboard.
+        directory.write("rankings.jsonl", [
+            #"{"task":"q1","annotator":"r1","ranking":[1,2,0]}"#, #"{"task":"q2","annotator":"r1","ranking":[1,2,0]}"#,
+            #"{"task":"q1","annotator":"r2","ranking":[0,1,2]}"#, #"{"task":"q2","annotator":"r2","ranking":[2,1,0]}"#,
+        ].joined(separator: "\n") + "\n")
+        #expect(try CommandRunner.arbiter(["import", "annotations", "--db", db, "--project", "rank", directory.path + "/rankings.jsonl"]).status == 0)
+        let board = try CommandRunner.arbiter(["leaderboard", "--db", db, "--project", "rank", "--json", "--bootstrap", "20"])
+        #expect(board.status == 0, "\(board)")
+        let leaderboard = try JSONValue.parse(board.stdout)
+        #expect(leaderboard["battles"] == 12, "four rankings of three: \(leaderboard)")
+        #expect(leaderboard["models"]?.arrayValue?.count == 3 && leaderboard["models"]?.arrayValue?.allSatisfy { $0["votes"] == 8 } == true)
+        #expect(leaderboard["models"]?.arrayValue?.first?["model"] == "large", "\(leaderboard)")
         // Bad input: one line each.
         for (arguments, message) in [
             (["--endpoints", "small,nobody"], "no endpoint named 'nobody'"),
