@@ -10,6 +10,7 @@ import { renderDiff, wordDiff } from "./diff.js";
 import { renderPrompt } from "./prompt-view.js";
 import { Questions } from "./questions.js";
 import { TaskView } from "./task-view.js";
+import { RewriteBox } from "./rewrite-box.js";
 
 const projectID = Number(location.pathname.split("/")[2]);
 const $ = (id) => document.getElementById(id);
@@ -24,6 +25,7 @@ const state = {
   last: null, // { assignment, body }: the judgement that may still be changed
   held: null, // { assignment, renderedAt }: the pair set aside while changing the last one
   diff: false, // the responses shown as a word diff instead of formatted text
+  rewrite: null, // the rewrite box (RewriteBox)
 };
 
 // MARK: Loading
@@ -44,7 +46,7 @@ async function start() {
   if (state.project.kind === "ranking" || state.project.kind === "rating") {
     // K responses: a grid of cards (and the order panel when ranking) instead of
     // the two columns and the pair's questions.
-    state.questions = new TaskView(state.project, $("task-grid"), $("order-panel"), onTaskChange);
+    state.questions = new TaskView(state.project, $("task-grid"), $("order-panel"), hideStatus);
     document.body.dataset.kind = state.project.kind;
     $("task-layout").hidden = false;
     $("order-panel").hidden = state.project.kind !== "ranking";
@@ -56,7 +58,7 @@ async function start() {
     state.questions = new Questions($("judgement"), state.project, hideStatus);
     for (const node of document.querySelectorAll(".task-only")) node.hidden = true;
   }
-  $("rewrite").hidden = !state.project.rewrite;
+  state.rewrite = new RewriteBox(state.project.rewrite);
   await loadNext();
 }
 
@@ -88,7 +90,7 @@ function show(assignment) {
     $("left").scrollTop = 0;
     $("right").scrollTop = 0;
   }
-  fillRewriteBases();
+  state.rewrite.show(assignment.responses ?? [assignment.left, assignment.right]);
   $("done").hidden = true;
   $("task").hidden = false;
   state.renderedAt = performance.now();
@@ -131,60 +133,12 @@ async function refreshProgress() {
   }
 }
 
-// MARK: Rewrite
-
-// The responses shown, as the rewrite box's starting points.
-function shownResponses() {
-  const assignment = state.assignment;
-  if (!assignment) return [];
-  return assignment.responses ?? [assignment.left, assignment.right];
-}
-
-function fillRewriteBases() {
-  const select = $("rewrite-base");
-  select.replaceChildren(...shownResponses().map((_, position) => {
-    const option = document.createElement("option");
-    option.value = String(position);
-    option.textContent = `Response ${position + 1}`;
-    return option;
-  }));
-}
-
-// The annotator's favourite so far: the pair's chosen side, the top of the
-// ranking, the best-rated response.
+// The annotator's favourite so far, for the rewrite box: the pair's chosen side,
+// the top of the ranking, the best-rated response.
 function bestPosition() {
   if (state.questions instanceof TaskView) return state.questions.best();
   const choice = state.questions?.choice;
   return choice === "left" ? 0 : choice === "right" ? 1 : null;
-}
-
-// Opens the rewrite box on the best response (its text to edit, if the box is empty).
-function openRewrite() {
-  if (!state.project?.rewrite || !state.assignment) return;
-  const box = $("rewrite");
-  box.open = true;
-  const best = bestPosition();
-  if (best !== null && !$("rewrite-text").value) $("rewrite-base").value = String(best);
-  if (!$("rewrite-text").value) $("rewrite-text").value = shownResponses()[Number($("rewrite-base").value)] ?? "";
-  $("rewrite-text").focus();
-}
-
-$("rewrite-base").addEventListener("change", () => {
-  const text = $("rewrite-text");
-  const responses = shownResponses();
-  // Switching the base replaces an untouched copy, never the annotator's edits.
-  if (!text.value || responses.includes(text.value)) text.value = responses[Number($("rewrite-base").value)] ?? "";
-});
-
-function rewriteBody() {
-  const text = $("rewrite-text").value;
-  const base = Number($("rewrite-base").value);
-  if (!state.project?.rewrite || !text.trim() || text === shownResponses()[base]) return null;
-  return { base, text };
-}
-
-function onTaskChange() {
-  hideStatus();
 }
 
 // MARK: The judgement
@@ -193,8 +147,7 @@ function resetJudgement() {
   state.pending = null;
   state.sending = false;
   $("rationale").value = "";
-  $("rewrite-text").value = "";
-  $("rewrite").open = false;
+  state.rewrite?.reset();
   state.questions?.reset();
   setBusy(false);
   hideStatus();
@@ -216,7 +169,7 @@ async function submit() {
     }
     const body = { ...state.questions.body(), duration_ms: Math.round(performance.now() - state.renderedAt) };
     if (rationale) body.rationale = rationale;
-    const rewrite = rewriteBody();
+    const rewrite = state.rewrite.body();
     if (rewrite) body.rewrite = rewrite;
     state.pending = body;
   }
@@ -289,11 +242,7 @@ function changeLast() {
   show(assignment);
   state.questions.fill(body);
   $("rationale").value = body.rationale ?? "";
-  if (body.rewrite) {
-    $("rewrite-base").value = String(body.rewrite.base);
-    $("rewrite-text").value = body.rewrite.text;
-    $("rewrite").open = true;
-  }
+  state.rewrite.fill(body.rewrite);
   state.pending = null;
   $("revising").hidden = false;
   $("undo").hidden = true;
@@ -391,7 +340,7 @@ const keys = {
   s: () => skip(),
   u: () => changeLast(),
   d: () => toggleDiff(),
-  r: () => openRewrite(),
+  r: () => { if (state.assignment) state.rewrite?.open(bestPosition()); },
   g: () => openDialog("guidelines"),
   "?": () => openDialog("help"),
   Enter: () => submit(),

@@ -3,10 +3,12 @@
 // Cohen's kappa heatmap (SVG built with DOM calls), the most contested pairs, and
 // a drill-down per rater: every judgement with the pair, the others' votes and the
 // signals it fed, filtered to departures; with the decisions for any rater; and,
-// on demand, the audit of the project's imported labels (review-audit.js).
+// on demand, the audit of the project's imported labels (review-audit.js); the
+// models behind the responses, ranked (review-leaderboard.js).
 
 import { api, errorMessage, me, signOut } from "./api.js";
 import { setUpAudit } from "./review-audit.js";
+import { loadLeaderboard } from "./review-leaderboard.js";
 
 const projectID = Number(location.pathname.split("/")[2]);
 const $ = (id) => document.getElementById(id);
@@ -297,7 +299,7 @@ async function decide(annotator, status, comment) {
     return;
   }
   showStatus(`${annotator}: ${status}.`);
-  await Promise.all([loadRaters(), loadAgreement(), loadLeaderboard()]);
+  await Promise.all([loadRaters(), loadAgreement(), loadLeaderboard(projectID)]);
   if (drillRater === annotator) describeDrill();
 }
 
@@ -399,34 +401,11 @@ for (const button of document.querySelectorAll("[data-sort]")) {
   });
 }
 
-// The models behind the responses, ranked (shown when pairs name their models).
-async function loadLeaderboard() {
-  const result = await api("GET", `/api/projects/${projectID}/leaderboard?bootstrap=200`);
-  if (!result.ok || result.data.models.length === 0) return;
-  const board = result.data;
-  const body = $("leaderboard-table").querySelector("tbody");
-  body.replaceChildren();
-  board.models.forEach((entry, index) => {
-    const row = document.createElement("tr");
-    cell(row, String(index + 1));
-    cell(row, entry.model);
-    cell(row, entry.score == null ? "—" : String(Math.round(entry.score)));
-    cell(row, entry.ci95 ? `${Math.round(entry.ci95[0])} – ${Math.round(entry.ci95[1])}` : "—");
-    cell(row, String(entry.votes));
-    cell(row, `${entry.wins} · ${entry.losses} · ${entry.ties}`);
-    body.append(row);
-  });
-  $("leaderboard-note").textContent = (board.message ? `${board.message}. ` : "")
-    + `Bradley–Terry over ${board.battles} battles (400·log10 odds, mean 1000; intervals from ${board.bootstrap} bootstrap resamples). `
-    + `Left out: ${board.excluded.votes} votes of ${board.excluded.quarantined_raters} quarantined rater(s).`;
-  $("leaderboard").hidden = false;
-}
-
 async function start() {
   user = await me();
   const project = await api("GET", `/api/projects/${projectID}`);
   if (project.ok) $("project-name").textContent = project.data.project.name;
-  await Promise.all([loadAgreement(), loadRaters(), loadLeaderboard()]);
+  await Promise.all([loadAgreement(), loadRaters(), loadLeaderboard(projectID)]);
   document.body.dataset.ready = "true";
 }
 

@@ -105,20 +105,13 @@ public enum BradleyTerryFit {
     /// fit exists), seeded; nil for a model when fewer than 10 resamples fit.
     public static func bootstrap(_ votes: [Vote], models: Int, rounds: Int, seed: UInt64) -> [(low: Double, high: Double)?] {
         guard rounds > 0, !votes.isEmpty else { return Array(repeating: nil, count: models) }
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random = CrowdSimulator.Generator(state: seed)
         var samples = Array(repeating: [Double](), count: models)
         var resample = [Vote]()
         resample.reserveCapacity(votes.count)
         for _ in 0..<rounds {
             resample.removeAll(keepingCapacity: true)
-            for _ in 0..<votes.count { resample.append(votes[Int(next() % UInt64(votes.count))]) }
+            for _ in 0..<votes.count { resample.append(votes[random.int(votes.count)]) }
             guard let fitted = fitWithCovariates(resample, models: models) else { continue }
             for (model, rating) in ratings(fitted.theta).enumerated() { samples[model].append(rating) }
         }

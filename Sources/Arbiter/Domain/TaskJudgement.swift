@@ -156,6 +156,36 @@ public struct Ratings: Sendable, Equatable {
     }
 }
 
+extension Choice {
+    /// A when `a` scores higher, B when lower, else a tie.
+    static func comparing(_ a: Double, _ b: Double) -> Choice { a > b ? .a : a < b ? .b : .tie }
+}
+
+/// What a ranking or rating judgement says about responses i and j of its task
+/// (a ranking: their order; ratings: their mean scores over the attributes) — the
+/// implied pairs that agreement, rater quality, exports and the leaderboard read.
+struct ImpliedComparison {
+    let choice: (Int, Int) -> Choice
+
+    /// Nil when the judgement has neither a ranking of all `count` responses nor
+    /// scores for each.
+    init?(ranking: Ranking?, ratings: Ratings?, count: Int, attributes: [String]) {
+        if let ranking, ranking.covers(count) {
+            choice = { ranking.implied($0, $1, count: count) }
+        } else if let ratings, ratings.scores.count == count {
+            let means = (0..<count).map { ratings.mean($0, attributes: attributes) }
+            choice = { Choice.comparing(means[$0], means[$1]) }
+        } else {
+            return nil
+        }
+    }
+
+    /// From the stored columns.
+    init?(storedRanking: String?, storedRatings: String?, count: Int, attributes: [String]) {
+        self.init(ranking: Ranking.stored(storedRanking), ratings: Ratings.stored(storedRatings), count: count, attributes: attributes)
+    }
+}
+
 /// An annotator's rewrite of one response into a better one.
 public struct Rewrite: Sendable, Equatable {
     /// The response it starts from (a canonical index once stored).

@@ -269,12 +269,8 @@ extension Exporter {
         for task in tasks {
             let count = task.responses.count
             let implied: [(Int, (Int, Int) -> Choice)] = task.judgements.compactMap { judgement in
-                if let ranking = judgement.ranking { return (judgement.user, { ranking.implied($0, $1, count: count) }) }
-                if let ratings = judgement.ratings, ratings.scores.count == count {
-                    let means = (0..<count).map { ratings.mean($0, attributes: attributes) }
-                    return (judgement.user, { means[$0] > means[$1] ? .a : means[$0] < means[$1] ? .b : .tie })
-                }
-                return nil
+                ImpliedComparison(ranking: judgement.ranking, ratings: judgement.ratings, count: count, attributes: attributes)
+                    .map { (judgement.user, $0.choice) }
             }
             guard !implied.isEmpty else { continue }
             for i in 0..<count {

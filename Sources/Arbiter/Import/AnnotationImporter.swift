@@ -105,7 +105,7 @@ struct ImportedJudgement {
         } else if let ratings {
             try ratings.check(attributes: settings.attributes, scale: settings.scaleMin...settings.scaleMax, count: responses)
             let (a, b) = (ratings.mean(0, attributes: settings.attributes), ratings.mean(1, attributes: settings.attributes))
-            choice = a > b ? .a : a < b ? .b : .tie
+            choice = Choice.comparing(a, b)
         }
     }
 

@@ -124,7 +124,7 @@ extension AgreementRepository {
                 taskRankings[pair, default: []].append(ranking.ranks(count: count))
             } else if let ratings = Ratings.stored(row.optionalString(5)), ratings.scores.count == count {
                 let means = (0..<count).map { ratings.mean($0, attributes: attributes) }
-                implied = { means[$0] > means[$1] ? .a : means[$0] < means[$1] ? .b : .tie }
+                implied = { Choice.comparing(means[$0], means[$1]) }
                 for attribute in attributes {
                     for response in 0..<count {
                         guard let score = ratings.scores[response][attribute] else { continue }

@@ -292,7 +292,7 @@ public enum Annotations {
             let canonical = ratings.mapped(order)
             result.ratings = canonical
             let (a, b) = (canonical.mean(0, attributes: attributes), canonical.mean(1, attributes: attributes))
-            result.choice = a > b ? .a : a < b ? .b : .tie
+            result.choice = Choice.comparing(a, b)
         } else if !submission.aspects.isEmpty {
             result.aspects = JSONObject(submission.aspects.map {
                 (key: $0.name, value: .string(Choice(shown: $0.choice, shownSwapped: shownSwapped).rawValue))

@@ -78,15 +78,9 @@ struct LeaderboardVotes {
             let models: [String?] = row.optionalString(5).flatMap { try? JSONValue.parse($0).arrayValue?.map(\.stringValue) }
                 ?? [row.optionalString(8), row.optionalString(9)]
             let count = responses.count
-            let implied: (Int, Int) -> Choice
-            if let ranking = Ranking.stored(row.optionalString(2)), ranking.covers(count) {
-                implied = { ranking.implied($0, $1, count: count) }
-            } else if let ratings = Ratings.stored(row.optionalString(3)), ratings.scores.count == count {
-                let means = (0..<count).map { ratings.mean($0, attributes: attributes) }
-                implied = { means[$0] > means[$1] ? .a : means[$0] < means[$1] ? .b : .tie }
-            } else {
-                return
-            }
+            guard let implied = ImpliedComparison(
+                storedRanking: row.optionalString(2), storedRatings: row.optionalString(3), count: count, attributes: attributes)?.choice
+            else { return }
             guard models.count == count else {
                 result.withoutModels += 1
                 return

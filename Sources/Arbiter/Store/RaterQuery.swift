@@ -184,15 +184,9 @@ extension RaterQuery {
             let isRepeat = pair == previous.pair && user == previous.user
             previous = (pair, user)
             let count = task.count
-            let implied: (Int, Int) -> Choice
-            if let ranking = Ranking.stored(row.optionalString(2)), ranking.covers(count) {
-                implied = { ranking.implied($0, $1, count: count) }
-            } else if let ratings = Ratings.stored(row.optionalString(3)), ratings.scores.count == count {
-                let means = (0..<count).map { ratings.mean($0, attributes: attributes) }
-                implied = { means[$0] > means[$1] ? .a : means[$0] < means[$1] ? .b : .tie }
-            } else {
-                return
-            }
+            guard let implied = ImpliedComparison(
+                storedRanking: row.optionalString(2), storedRatings: row.optionalString(3), count: count, attributes: attributes)?.choice
+            else { return }
             let rater = raterIndex[user] ?? {
                 raterIndex[user] = raterNames.count
                 raterNames.append(usernames[user] ?? "#\(user)")
