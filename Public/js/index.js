@@ -22,13 +22,21 @@ async function load() {
     if (user.role === "annotator" || user.role === "admin") {
       const link = document.createElement("a");
       link.className = "button primary";
-      link.href = `/projects/${project.id}/annotate`;
-      link.textContent = "Annotate";
       item.append(link);
-      api("GET", `/api/projects/${project.id}/progress`).then((answer) => {
-        const p = answer.data?.progress;
-        if (p) progress.textContent = `Done today: ${p.done_today} · done in all: ${p.done_total} · left for you: ${p.left}`;
-      });
+      if (project.arena) {
+        link.href = `/projects/${project.id}/arena`;
+        link.textContent = "Battle";
+        api("GET", `/api/projects/${project.id}/arena`).then((answer) => {
+          if (answer.ok) progress.textContent = `Arena · ${answer.data.prompts_left} of ${answer.data.prompts_per_hour} prompts left this hour`;
+        });
+      } else {
+        link.href = `/projects/${project.id}/annotate`;
+        link.textContent = "Annotate";
+        api("GET", `/api/projects/${project.id}/progress`).then((answer) => {
+          const p = answer.data?.progress;
+          if (p) progress.textContent = `Done today: ${p.done_today} · done in all: ${p.done_total} · left for you: ${p.left}`;
+        });
+      }
     } else {
       progress.textContent = `${project.pairs} pairs · ${project.annotations} judgements`;
     }

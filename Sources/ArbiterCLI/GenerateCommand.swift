@@ -30,16 +30,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let text = TextFile.read(endpointsFile) else { throw CLIError(message: "cannot read \(endpointsFile)") }
-        let configured: [ModelEndpoint]
-        do {
-            let parsed = try JSONValue.parse(Array(text.utf8))
-            configured = try ModelEndpoint.load(json: parsed) { name in getenv(name).map { String(cString: $0) } }
-        } catch let error as Arbiter.ValidationError {
-            throw CLIError(message: "\(endpointsFile): \(error.message)")
-        } catch {
-            throw CLIError(message: "\(endpointsFile): invalid JSON")
-        }
+        let configured = try Self.endpoints(file: endpointsFile).endpoints
         var chosen: [ModelEndpoint] = []
         for name in endpoints.split(separator: ",").map({ String($0).trimmingCharacters() }) where !name.isEmpty {
             guard let endpoint = configured.first(where: { $0.name == name }) else {
@@ -67,6 +58,22 @@ struct GenerateCommand: ParsableCommand {
         }
         if let first = report.failures.first {
             throw CLIError(message: "\(report.failures.count) prompt(s) failed (line \(first.line): \(first.message)); run again to retry them")
+        }
+    }
+}
+
+extension GenerateCommand {
+    /// Reads an endpoints file (for `generate` and `serve --endpoints-file`); keys
+    /// named by `api_key_env` come from the environment.
+    static func endpoints(file: String) throws -> ModelPool {
+        guard let text = TextFile.read(file) else { throw CLIError(message: "cannot read \(file)") }
+        do {
+            let parsed = try JSONValue.parse(Array(text.utf8))
+            return try ModelPool.load(json: parsed) { name in getenv(name).map { String(cString: $0) } }
+        } catch let error as Arbiter.ValidationError {
+            throw CLIError(message: "\(file): \(error.message)")
+        } catch {
+            throw CLIError(message: "\(file): invalid JSON")
         }
     }
 }

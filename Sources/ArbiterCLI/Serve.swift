@@ -41,6 +41,10 @@ struct Serve: AsyncParsableCommand {
             help: "Where export jobs keep their files and reward models (default: DB.models/ beside a SQLite file, ./arbiter.models with PostgreSQL; shared storage on several nodes).")
     var modelsDir: String?
 
+    @Option(name: .customLong("endpoints-file"),
+            help: "Model endpoints arena projects may battle with ({\"endpoints\":[...]}; keys stay in this file or the environment).")
+    var endpointsFile: String?
+
     @Option(name: .customLong("db-connections"), help: "Connections to PostgreSQL this node opens (default 8); SQLite ignores it.")
     var databaseConnections: Int?
 
@@ -89,6 +93,7 @@ struct Serve: AsyncParsableCommand {
         configuration.migrationsDirectory = database.migrationsDir
         if let databaseConnections { configuration.databaseConnections = databaseConnections }
         configuration.modelsDirectory = modelsDir
+        if let endpointsFile { configuration.models = try GenerateCommand.endpoints(file: endpointsFile) }
         if let tlsCert, let tlsKey { configuration.tls = (tlsCert, tlsKey) }
         defer { BufferedLogHandler.Sink.standardError.flush() }
         do {

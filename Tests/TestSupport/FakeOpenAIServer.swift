@@ -8,11 +8,14 @@ public import JSON
 ///
 /// - `echo-N` (default N = 5): streams N tokens ("tok0 ", "tok1 ", …) as
 ///   server-sent events in a chunked body, `delayMs` apart, then `[DONE]`;
+///   `WORD-N` the same with "WORD0 ", "WORD1 ", …;
 /// - `slow`: says nothing for `silenceSeconds`;
 /// - `fail`: 500 with an OpenAI-style error body;
 /// - `malformed`: one event whose data is not JSON;
 /// - `cut`: two tokens, then closes the connection mid-stream;
 /// - `needs-key`: 401 unless `Authorization: Bearer secret-key`.
+///
+/// `POST /v1/moderations` flags an `input` containing "forbidden".
 ///
 /// Every request's body is kept (`requests`), to check what was sent.
 public final class FakeOpenAIServer: @unchecked Sendable {
@@ -89,6 +92,14 @@ public final class FakeOpenAIServer: @unchecked Sendable {
         received.append(body)
         lock.unlock()
         let model = body["model"]?.stringValue ?? ""
+        if head.hasPrefix("POST /v1/moderations") {
+            let flagged = (body["input"]?.stringValue ?? "").lowercased().contains("forbidden")
+            let answer = #"{"id":"m","results":[{"flagged":\#(flagged),"categories":{"harassment":\#(flagged),"violence":false}}]}"#
+            let text = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(answer.utf8.count)\r\n\r\n" + answer
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            return
+        }
         func write(_ text: String) -> Bool {
             let bytes = Array(text.utf8)
             return bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
@@ -113,11 +124,14 @@ public final class FakeOpenAIServer: @unchecked Sendable {
         case "cut":
             _ = write(streamHead) && event(delta("tok0 ")) && event(delta("tok1 "))
         default:
-            let count = model.hasPrefix("echo-") ? Int(model.dropFirst(5)) ?? 5 : 5
+            // `echo-N`: "tok0 " … ; `WORD-N`: "WORD0 " …
+            let dash = model.lastIndex(of: "-")
+            let count = dash.flatMap { Int(model[model.index(after: $0)...]) } ?? 5
+            let word = dash.map { String(model[..<$0]) }.map { $0 == "echo" ? "tok" : $0 } ?? "tok"
             guard write(streamHead) else { return }
             for index in 0..<count {
                 if delayMs > 0 { usleep(UInt32(delayMs * 1000)) }
-                guard event(delta("tok\(index) ")) else { return }
+                guard event(delta("\(word)\(index) ")) else { return }
             }
             _ = event(#"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#)
                 && event("[DONE]") && chunked("")

@@ -36,6 +36,8 @@ public struct App: Sendable {
         /// A running export job silent this long (ms) is taken over by another node (or
         /// by this one after a restart).
         public var jobStaleAfter = RewardJobs.defaultStaleAfter
+        /// The model endpoints arena projects battle with (`serve --endpoints-file`); none by default.
+        public var models = ModelPool.none
         /// The lease clock (Unix ms). Tests replace it.
         public var now: @Sendable () -> Int64 = { Clock.nowMilliseconds() }
 
@@ -73,7 +75,8 @@ public struct App: Sendable {
         let accounts = AccountRoutes(service: accountService, auth: auth, secureCookies: configuration.tls != nil)
         accounts.register(on: &api)
         PasswordRoutes(service: accountService, auth: auth, accounts: accounts).register(on: &api)
-        ProjectRoutes(store: store, now: now).register(on: &api)
+        ProjectRoutes(store: store, now: now, models: configuration.models).register(on: &api)
+        ArenaRoutes(service: ArenaService(store: store, models: configuration.models, now: now), models: configuration.models).register(on: &api)
         let node = NodeName.make()
         let adaptive = AdaptiveWorker(store: store, node: node, now: now)
         AnnotationRoutes(service: AnnotationService(store: store, stored: { metrics.annotationStored() }, adaptive: adaptive, now: now)).register(on: &api)

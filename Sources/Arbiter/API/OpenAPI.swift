@@ -81,6 +81,16 @@ enum OpenAPI {
             ("bootstrap", "integer", "Resamples for the 95% intervals, 0 to 2000 (default 1000)"), ("seed", "integer", "Bootstrap seed (default 42)"),
             ("style_control", "boolean", "Control for response length"),
         ]),
+        "GET /api/projects/{id}/arena": Details(summary: "An arena project's state for the caller: prompts left this hour, turns per battle", query: [
+            ("draw", "boolean", "Also draw a prompt from the project's pool"),
+        ]),
+        "POST /api/projects/{id}/battles": Details(summary: "Start a battle: two hidden models answer the prompt, streamed as server-sent events", body: .json,
+                                                   produces: ["text/event-stream"]),
+        "POST /api/battles/{id}/turns": Details(summary: "A follow-up prompt in an open battle, streamed as server-sent events", body: .json,
+                                                produces: ["text/event-stream"]),
+        "POST /api/battles/{id}/vote": Details(summary: "Vote (A, B, tie, both_bad): stored as a pair and a judgement; reveals the models", body: .json),
+        "GET /api/battles/{id}": Details(summary: "One of the caller's battles (the models named once voted)"),
+        "GET /api/endpoints": Details(summary: "The server's model endpoints (never their keys)"),
         "GET /api/projects/{id}/members": Details(summary: "Which annotators the project is for (none listed: everyone)"),
         "PUT /api/projects/{id}/members": Details(summary: "Set which annotators the project is for", body: .json),
         "GET /api/projects/{id}/export": Details(summary: "Stream an export", query: [

@@ -7,6 +7,7 @@ enum PageRoutes {
     static let pages: [(pattern: String, file: String)] = [
         ("/login", "/login.html"),
         ("/projects/{id}/annotate", "/annotate.html"),
+        ("/projects/{id}/arena", "/arena.html"),
         ("/projects/{id}/review", "/review.html"),
         ("/projects/{id}/items", "/items.html"),
         ("/invite/{token}", "/invite.html"),

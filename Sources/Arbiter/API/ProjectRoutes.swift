@@ -8,6 +8,18 @@ import Storage
 struct ProjectRoutes: Sendable {
     let store: ArbiterStore
     let now: @Sendable () -> Int64
+    let models: ModelPool
+
+    /// An arena's endpoints must be ones this server can call.
+    func checkEndpoints(_ arena: ArenaSettings?) throws(ValidationError) {
+        guard let arena else { return }
+        let known = models.endpoints.map(\.name)
+        if let missing = arena.endpoints.first(where: { !known.contains($0) }) {
+            throw ValidationError(known.isEmpty
+                ? "arena.endpoints: this server has no model endpoints (start it with --endpoints-file)"
+                : "arena.endpoints: '\(missing)' is not one of this server's endpoints (\(known.joined(separator: ", ")))")
+        }
+    }
 
     func register(on api: inout APIRouter) {
         api.add(.POST, "/api/projects", .admin) { request, caller in
@@ -18,6 +30,7 @@ struct ProjectRoutes: Sendable {
             guard let name = object["name"]?.stringValue else { throw ValidationError("name: expected a string") }
             var parsed = ProjectSettings()
             try parsed.apply(object)
+            try checkEndpoints(parsed.arena)
             let settings = parsed
             let (address, now) = (request.remoteAddress, now())
             let project = try await store.pool.write { db in
@@ -28,6 +41,7 @@ struct ProjectRoutes: Sendable {
         api.add(.PATCH, "/api/projects/{id}", .admin) { request, caller in
             let id = try request.parameters.int("id")
             guard let changes = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            if let arena = changes["arena"], arena != .null { try checkEndpoints(try ArenaSettings.parse(arena)) }
             let (address, now) = (request.remoteAddress, now())
             let project = try await store.pool.write { db in
                 try ProjectService.update(db, id: id, changes: changes, actor: caller.user.id, address: address, now: now)

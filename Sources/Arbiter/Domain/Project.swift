@@ -62,6 +62,8 @@ public struct ProjectSettings: Sendable, Equatable {
     public var scaleLabels: [String] = []
     /// Any kind: the annotator may rewrite the best response into a better one.
     public var rewrite = false
+    /// Pairwise projects: battles between live models instead of imported pairs (nil: none).
+    public var arena: ArenaSettings?
 
     public init() {}
 
@@ -93,6 +95,10 @@ public struct ProjectSettings: Sendable, Equatable {
         guard guidelines.utf8.count <= 200_000 else { throw ValidationError("guidelines are limited to 200 KB") }
         guard (0...10_000_000).contains(maxPerAnnotator) else { throw ValidationError("max_per_annotator must be between 0 (no cap) and 10000000") }
         try validateTask()
+        if let arena {
+            guard kind == .pairwise else { throw ValidationError("arena: only pairwise projects hold battles") }
+            try arena.validate()
+        }
     }
 
     /// The kind's own settings: attributes and scale only where they mean something.
@@ -132,6 +138,7 @@ public struct ProjectSettings: Sendable, Equatable {
             "kind": .string(kind.rawValue), "attributes": .array(attributes.map { .string($0) }),
             "scale_min": .int(Int64(scaleMin)), "scale_max": .int(Int64(scaleMax)),
             "scale_labels": .array(scaleLabels.map { .string($0) }), "rewrite": .bool(rewrite),
+            "arena": arena?.json ?? .null,
         ]
     }
 }
@@ -162,7 +169,7 @@ extension ProjectSettings {
         "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "aspects",
         "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects_required", "rationale_required",
         "min_overlap", "stop_agree", "stop_posterior", "active_selection", "active_random_share", "active_retrain_every",
-        "max_per_annotator", "kind", "attributes", "scale_min", "scale_max", "scale_labels", "rewrite",
+        "max_per_annotator", "kind", "attributes", "scale_min", "scale_max", "scale_labels", "rewrite", "arena",
     ]
 
     /// When a pair has had enough judgements.
@@ -247,6 +254,7 @@ extension ProjectSettings {
         if let value = try integer("scale_max") { scaleMax = value }
         if let value = try names("scale_labels") { scaleLabels = value }
         if let value = try flag("rewrite") { rewrite = value }
+        if let value = object["arena"] { arena = value == .null ? nil : try ArenaSettings.parse(value) }
         try validate()
     }
 }

@@ -20,6 +20,8 @@ public struct ModelEndpoint: Sendable, Equatable {
     public var idleTimeout = 60.0
     /// A PEM file of CA certificates to trust instead of the system's.
     public var caFile: String?
+    /// The most requests the server sends at once (arena battles; `generate` has its own `--concurrency`).
+    public var concurrency = 8
 
     public init(name: String, baseURL: String, model: String, apiKey: String? = nil) {
         self.name = name

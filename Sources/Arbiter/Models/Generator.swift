@@ -13,18 +13,18 @@ extension ModelEndpoint {
     /// ```
     ///
     /// `api_key` gives the key itself, `api_key_env` the environment variable
-    /// holding it; `ca_file` a PEM bundle to trust instead of the system's roots.
+    /// holding it; `ca_file` a PEM bundle to trust instead of the system's roots;
+    /// `concurrency` the most requests the server sends it at once (arena battles).
     public static func load(json value: JSONValue, environment: (String) -> String?) throws(ValidationError) -> [ModelEndpoint] {
         guard let list = value["endpoints"]?.arrayValue else { throw ValidationError("endpoints file: expected {\"endpoints\": [...]}") }
         var endpoints: [ModelEndpoint] = []
         let known: Set<String> = ["name", "base_url", "model", "api_key", "api_key_env", "temperature", "top_p", "max_tokens",
-                                  "timeout_seconds", "connect_timeout_seconds", "ca_file"]
+                                  "timeout_seconds", "connect_timeout_seconds", "ca_file", "concurrency"]
         for (index, item) in list.enumerated() {
             let at = "endpoints[\(index)]"
             guard let object = item.objectValue else { throw ValidationError("\(at): expected an object") }
             if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) { throw ValidationError("\(at).\(unknown): unknown field") }
-            guard let name = object["name"]?.stringValue, (1...64).contains(name.utf8.count),
-                  name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
+            guard let name = object["name"]?.stringValue, isValidName(name) else {
                 throw ValidationError("\(at).name: 1 to 64 letters, digits, - _ . or :")
             }
             guard !endpoints.contains(where: { $0.name == name }) else { throw ValidationError("\(at).name: '\(name)' appears twice") }
@@ -51,9 +51,15 @@ extension ModelEndpoint {
             endpoint.idleTimeout = try number("timeout_seconds", 1...3600) ?? endpoint.idleTimeout
             endpoint.connectTimeout = try number("connect_timeout_seconds", 1...600) ?? endpoint.connectTimeout
             endpoint.caFile = object["ca_file"]?.stringValue
+            endpoint.concurrency = try number("concurrency", 1...1024).map { Int($0) } ?? endpoint.concurrency
             endpoints.append(endpoint)
         }
         return endpoints
+    }
+
+    /// 1 to 64 letters, digits, `-`, `_`, `.` or `:`.
+    public static func isValidName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count) && name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) })
     }
 }
 

@@ -8,7 +8,7 @@ public enum ProjectRepository {
         allow_ties, allow_both_bad, strength_enabled, rationale_required,
         min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
         strength_required, aspects_required, max_per_annotator,
-        kind, attributes, scale_min, scale_max, scale_labels, rewrite
+        kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena
         """
 
     /// Creates a project; a taken name is a ``ValidationError``.
@@ -24,8 +24,8 @@ public enum ProjectRepository {
                     allow_ties, allow_both_bad, strength_enabled, rationale_required,
                     min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
                     strength_required, aspects_required, max_per_annotator,
-                    kind, attributes, scale_min, scale_max, scale_labels, rewrite)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(trimmed), .text(settings.guidelines), .int(Int64(settings.overlap)), .int(Int64(settings.leaseTTLSeconds)),
@@ -56,7 +56,7 @@ public enum ProjectRepository {
                     aspects = ?, allow_ties = ?, allow_both_bad = ?, strength_enabled = ?, rationale_required = ?,
                     min_overlap = ?, stop_agree = ?, stop_posterior = ?, active_selection = ?, active_random_share = ?,
                     active_retrain_every = ?, strength_required = ?, aspects_required = ?, max_per_annotator = ?,
-                    kind = ?, attributes = ?, scale_min = ?, scale_max = ?, scale_labels = ?, rewrite = ?
+                    kind = ?, attributes = ?, scale_min = ?, scale_max = ?, scale_labels = ?, rewrite = ?, arena = ?
                 WHERE id = ?
                 """,
                 [
@@ -81,6 +81,7 @@ public enum ProjectRepository {
             .text(settings.kind.rawValue), .text(JSONValue.array(settings.attributes.map { .string($0) }).jsonText),
             .int(Int64(settings.scaleMin)), .int(Int64(settings.scaleMax)),
             .text(JSONValue.array(settings.scaleLabels.map { .string($0) }).jsonText), SQLValue(settings.rewrite),
+            SQLValue(settings.arena.map { $0.json.jsonText }),
         ]
     }
 
@@ -131,6 +132,7 @@ public enum ProjectRepository {
         settings.scaleMax = row.int(24)
         settings.scaleLabels = ((try? JSONValue.parse(row.string(25)))?.arrayValue ?? []).compactMap(\.stringValue)
         settings.rewrite = row.bool(26)
+        settings.arena = row.optionalString(27).flatMap { try? JSONValue.parse($0) }.flatMap { try? ArenaSettings.parse($0) }
         return Project(id: row.int(0), name: row.string(1), settings: settings)
     }
 }

@@ -1,0 +1,80 @@
+import HTTPServer
+import JSON
+import Storage
+
+/// Arena battles over HTTP: the page's state, a new battle and a follow-up (both
+/// answered as a stream of server-sent events), the vote, a battle as its
+/// annotator may see it; and, for admins, the server's model endpoints (never
+/// their keys). Parse → ``ArenaService`` → render.
+struct ArenaRoutes: Sendable {
+    let service: ArenaService
+    let models: ModelPool
+
+    func register(on api: inout APIRouter) {
+        api.add(.GET, "/api/projects/{id}/arena", .annotating) { request, caller in
+            let draw: Bool
+            switch request.queryItems["draw"] {
+            case nil, "false": draw = false
+            case "true": draw = true
+            default: throw ValidationError("draw: true or false")
+            }
+            return .json(try await service.status(projectID: try request.parameters.int("id"), userID: caller.user.id,
+                                                  membersOnly: caller.user.role == .annotator, draw: draw))
+        }
+        api.add(.POST, "/api/projects/{id}/battles", .annotating) { request, caller in
+            let prompt = try Self.prompt(try await request.jsonBody())
+            let run = try await service.start(projectID: try request.parameters.int("id"), userID: caller.user.id,
+                                              membersOnly: caller.user.role == .annotator, prompt: prompt)
+            return stream(run)
+        }
+        api.add(.POST, "/api/battles/{id}/turns", .annotating) { request, caller in
+            let prompt = try Self.prompt(try await request.jsonBody())
+            let run = try await service.followUp(battleID: Int64(try request.parameters.int("id")), userID: caller.user.id, prompt: prompt)
+            return stream(run)
+        }
+        api.add(.POST, "/api/battles/{id}/vote", .annotating) { request, caller in
+            let body = try await request.jsonBody()
+            guard let text = body["choice"]?.stringValue, let choice = Choice(rawValue: text) else {
+                throw ValidationError("choice: A, B, tie or both_bad")
+            }
+            var duration: Int?
+            if let value = body["duration_ms"] {
+                guard let number = value.intValue, (0...86_400_000).contains(number) else { throw ValidationError("duration_ms: 0 to 86400000") }
+                duration = Int(number)
+            }
+            return .json(try await service.vote(battleID: Int64(try request.parameters.int("id")), userID: caller.user.id, choice: choice,
+                                                durationMilliseconds: duration))
+        }
+        api.add(.GET, "/api/battles/{id}", .annotating) { request, caller in
+            .json(try await service.battle(id: Int64(try request.parameters.int("id")), userID: caller.user.id))
+        }
+        api.add(.GET, "/api/endpoints", .admin) { _, _ in
+            let running = models.inFlight
+            return .json([
+                "endpoints": .array(models.endpoints.map { endpoint in
+                    [
+                        "name": .string(endpoint.name), "model": .string(endpoint.model), "base_url": .string(endpoint.baseURL),
+                        "has_key": .bool(endpoint.apiKey != nil), "concurrency": .int(Int64(endpoint.concurrency)),
+                        "running": .int(Int64(running[endpoint.name] ?? 0)),
+                        "temperature": endpoint.temperature.map { .double($0) } ?? .null,
+                        "max_tokens": endpoint.maxTokens.map { .int(Int64($0)) } ?? .null,
+                        "timeout_seconds": .double(endpoint.idleTimeout),
+                    ]
+                }),
+                "moderation": .bool(models.moderation != nil),
+            ])
+        }
+    }
+
+    static func prompt(_ body: JSONValue) throws(ValidationError) -> String {
+        guard let prompt = body["prompt"]?.stringValue else { throw ValidationError("prompt: expected a string") }
+        return prompt
+    }
+
+    func stream(_ run: ArenaService.TurnRun) -> Response {
+        let service = self.service
+        return Response.stream(contentType: "text/event-stream", headers: ["Cache-Control": "no-store", "X-Accel-Buffering": "no"]) { writer in
+            await service.run(run, to: writer)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import HTTPServer
+public import JSON
+public import Storage
+import Synchronization
+
+/// The model endpoints a server may call (from its endpoints file), with each
+/// one's concurrency limit kept, and the threads the calls run on.
+///
+/// The outbound client blocks a thread per request, so calls run on dedicated
+/// threads — as many as the endpoints' limits add up to, never on an event loop
+/// or in Swift's cooperative pool. A call is only started once its endpoint has a
+/// free slot (``reserve(_:)``), so the pool's queue never grows past its threads.
+public final class ModelPool: Sendable {
+    /// In the file's order.
+    public let endpoints: [ModelEndpoint]
+    /// `POST {base_url}/moderations` (OpenAI's moderation API), if configured.
+    public let moderation: ModelEndpoint?
+    private let running: Mutex<[String: Int]>
+    private let threads: ThreadPool?
+
+    /// The most threads a server keeps for model calls.
+    public static let maxThreads = 512
+
+    public init(endpoints: [ModelEndpoint], moderation: ModelEndpoint? = nil) {
+        self.endpoints = endpoints
+        self.moderation = moderation
+        running = Mutex([:])
+        let wanted = endpoints.reduce(0) { $0 + $1.concurrency } + (moderation?.concurrency ?? 0)
+        threads = wanted == 0 ? nil : ThreadPool(name: "models", threads: min(wanted, Self.maxThreads))
+    }
+
+    /// No endpoints: arena projects are refused with a message.
+    public static let none = ModelPool(endpoints: [])
+
+    /// Reads an endpoints file (see ``ModelEndpoint/load(json:environment:)``),
+    /// with an optional `"moderation": {"base_url", "model"?, "api_key"|"api_key_env"}`.
+    public static func load(json value: JSONValue, environment: (String) -> String?) throws(ValidationError) -> ModelPool {
+        let endpoints = try ModelEndpoint.load(json: value, environment: environment)
+        var moderation: ModelEndpoint?
+        if let object = value["moderation"] {
+            var entry = object.objectValue ?? [:]
+            guard object.objectValue != nil else { throw ValidationError("moderation: expected an object {\"base_url\", ...}") }
+            if entry["name"] == nil { entry["name"] = .string("moderation") }
+            if entry["model"] == nil { entry["model"] = .string("omni-moderation-latest") }
+            do {
+                moderation = try ModelEndpoint.load(json: ["endpoints": .array([.object(entry)])], environment: environment).first
+            } catch {
+                let message = error.message
+                throw ValidationError(message.hasPrefix("endpoints[0]") ? "moderation" + message.dropFirst("endpoints[0]".count) : message)
+            }
+        }
+        return ModelPool(endpoints: endpoints, moderation: moderation)
+    }
+
+    public func endpoint(named name: String) -> ModelEndpoint? { endpoints.first { $0.name == name } }
+
+    /// Takes one slot of each named endpoint, or none (false) if one is full.
+    public func reserve(_ names: [String]) -> Bool {
+        running.withLock { running in
+            for name in names {
+                guard let endpoint = endpoint(named: name), running[name, default: 0] < endpoint.concurrency else { return false }
+            }
+            for name in names { running[name, default: 0] += 1 }
+            return true
+        }
+    }
+
+    /// Gives back a slot taken by ``reserve(_:)``.
+    public func release(_ name: String) {
+        running.withLock { running in running[name] = max(0, running[name, default: 0] - 1) }
+    }
+
+    /// Requests running per endpoint (for `/metrics`-style diagnostics and tests).
+    public var inFlight: [String: Int] { running.withLock { $0 } }
+
+    /// Runs a streamed completion on a model thread; `token` gets each piece (return
+    /// false to stop). The caller holds a slot of the endpoint.
+    func complete(
+        _ endpoint: ModelEndpoint, messages: [(role: String, content: String)], token: @escaping @Sendable (String) -> Bool
+    ) async -> Result<ChatCompletions.Completion, ChatCompletions.Failure> {
+        guard let threads else { return .failure(ChatCompletions.Failure(description: "\(endpoint.name): no model threads")) }
+        let messages = messages.map { Message(role: $0.role, content: $0.content) }
+        do {
+            return try await threads.run {
+                do throws(ChatCompletions.Failure) {
+                    return .success(try ChatCompletions.stream(endpoint, messages: messages.map { ($0.role, $0.content) }, token: token))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        } catch {
+            return .failure(ChatCompletions.Failure(description: "\(endpoint.name): the server is shutting down"))
+        }
+    }
+
+    /// Asks the moderation endpoint about `text`: nil if it passes, else why not.
+    /// Unreachable or unreadable counts as refused (the prompt is not sent).
+    func moderate(_ text: String) async -> String? {
+        guard let moderation, let threads else { return nil }
+        let verdict: String?? = try? await threads.run { Self.ask(moderation, text) }
+        return verdict ?? "moderation is unavailable, so the prompt was not sent"
+    }
+
+    private static func ask(_ endpoint: ModelEndpoint, _ text: String) -> String? {
+        let base = endpoint.baseURL.hasSuffix("/") ? String(endpoint.baseURL.dropLast()) : endpoint.baseURL
+        let body: JSONValue = ["model": .string(endpoint.model), "input": .string(text)]
+        var request = HTTPClient.Request(url: base + "/moderations", body: Array(body.jsonText.utf8))
+        request.headers = [("Content-Type", "application/json")]
+        if let key = endpoint.apiKey { request.headers.append(("Authorization", "Bearer " + key)) }
+        request.connectTimeout = endpoint.connectTimeout
+        request.idleTimeout = endpoint.idleTimeout
+        request.caFile = endpoint.caFile
+        request.maxBodyBytes = 1 << 20
+        guard let (head, bytes) = try? HTTPClient.fetch(request), head.status == 200,
+              let result = (try? JSONValue.parse(bytes))?["results"]?.arrayValue?.first,
+              let flagged = result["flagged"]?.boolValue else {
+            return "moderation is unavailable, so the prompt was not sent"
+        }
+        guard flagged else { return nil }
+        let categories = (result["categories"]?.objectValue ?? [:]).filter { $0.value.boolValue == true }.map(\.key).sorted()
+        return "the prompt was refused by moderation" + (categories.isEmpty ? "" : " (\(categories.joined(separator: ", ")))")
+    }
+
+    private struct Message: Sendable {
+        var role: String
+        var content: String
+    }
+}

@@ -1,0 +1,394 @@
+public import HTTPServer
+public import JSON
+import Logging
+public import Storage
+import Synchronization
+
+/// Arena battles: the annotator's prompt goes to two endpoints drawn so that every
+/// pair of models gets its share of battles; both answers stream into the page
+/// side by side, names hidden; follow-ups continue each side's own conversation;
+/// the vote is stored as a pair (`model_a`/`model_b` named, both conversations and
+/// timings in its metadata) with one judgement, so agreement, rater signals,
+/// exports, the reward model and the leaderboard all read it like any other.
+///
+/// State lives in the database (`battles`, `battle_turns`), so a battle started
+/// on one node is voted on through another. Model calls run on the ``ModelPool``'s
+/// threads, each only once its endpoint has a free slot.
+public struct ArenaService: Sendable {
+    let store: ArbiterStore
+    let models: ModelPool
+    let now: @Sendable () -> Int64
+    let logger = Logger(label: "arbiter.arena")
+
+    /// The longest answer kept per side and turn (bytes); a longer one is cut there.
+    public static let maxAnswerBytes = 64 * 1024
+
+    public init(store: ArbiterStore, models: ModelPool, now: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.models = models
+        self.now = now
+    }
+
+    /// A turn ready to stream: the battle with the new turn's prompt last.
+    public struct TurnRun: Sendable {
+        public var battle: Battle
+        public var turn: Int
+        var endpoints: (a: ModelEndpoint, b: ModelEndpoint)
+        var maxTurns: Int
+    }
+
+    // MARK: What the page needs
+
+    /// The arena's state for this annotator: prompts left this hour, turns per
+    /// battle, the vote options; with `draw`, a prompt from the pool.
+    public func status(projectID: Int, userID: Int, membersOnly: Bool, draw: Bool) async throws -> JSONValue {
+        let now = now()
+        let (project, sent) = try await store.pool.read { db in
+            let project = try Self.arenaProject(db, projectID: projectID, userID: userID, membersOnly: membersOnly)
+            return (project, try BattleRepository.promptsSince(db, projectID: projectID, userID: userID, since: now - 3_600_000))
+        }
+        let arena = project.settings.arena!
+        let available = arena.endpoints.filter { models.endpoint(named: $0) != nil }
+        var object: JSONObject = [
+            "project": ["id": .int(Int64(project.id)), "name": .string(project.name)],
+            "prompts_per_hour": .int(Int64(arena.promptsPerHour)),
+            "prompts_left": .int(Int64(max(0, arena.promptsPerHour - sent.count))),
+            "retry_after_ms": sent.count >= arena.promptsPerHour ? .int(max(0, (sent.oldest ?? now) + 3_600_000 - now)) : .null,
+            "max_turns": .int(Int64(arena.maxTurns)), "pool": .int(Int64(arena.promptPool.count)),
+            "models": .int(Int64(available.count)), "ready": .bool(available.count >= 2),
+            "allow_ties": .bool(project.settings.allowTies), "allow_both_bad": .bool(project.settings.allowBothBad),
+            "guidelines": .string(project.settings.guidelines),
+        ]
+        if draw, !arena.promptPool.isEmpty { object["drawn"] = .string(arena.promptPool.randomElement()!) }
+        return .object(object)
+    }
+
+    // MARK: Starting a battle, following up
+
+    /// Checks and records the first turn of a new battle between two endpoints drawn
+    /// for balance; the caller then streams it with ``run(_:to:)``.
+    public func start(projectID: Int, userID: Int, membersOnly: Bool, prompt: String) async throws -> TurnRun {
+        let prompt = try Self.checked(prompt)
+        let project = try await store.pool.read { db in
+            try Self.arenaProject(db, projectID: projectID, userID: userID, membersOnly: membersOnly)
+        }
+        let arena = project.settings.arena!
+        try await screen(prompt, arena)
+        let available = arena.endpoints.filter { models.endpoint(named: $0) != nil }
+        guard available.count >= 2 else {
+            throw ServiceError.unavailable("this project's models are not configured on this server (arbiter serve --endpoints-file)")
+        }
+        // The least-battled pair first (ties at random), whose endpoints both have a free slot.
+        let counts = try await store.pool.read { db in try BattleRepository.battlesPerPair(db, projectID: projectID) }
+        var candidates: [(String, String)] = []
+        for i in available.indices { for j in available.indices where j > i { candidates.append((available[i], available[j])) } }
+        candidates.shuffle()
+        candidates.sort { counts[BattleRepository.key($0.0, $0.1), default: 0] < counts[BattleRepository.key($1.0, $1.1), default: 0] }
+        guard var chosen = candidates.first(where: { models.reserve([$0.0, $0.1]) }) else {
+            throw ServiceError.unavailable("every model is busy; try again in a moment")
+        }
+        if Bool.random() { chosen = (chosen.1, chosen.0) }
+        let pair = chosen
+        do {
+            let now = now()
+            let id = try await store.pool.write { db in
+                try RowLocks.annotator(db, userID: userID)
+                try Self.checkRate(db, projectID: projectID, userID: userID, arena: arena, now: now)
+                return try BattleRepository.create(db, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, prompt: prompt, now: now)
+            }
+            let battle = Battle(id: id, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, state: "open", pairID: nil,
+                                turns: [Battle.Turn(prompt: prompt, state: "streaming")])
+            return TurnRun(battle: battle, turn: 0, endpoints: (models.endpoint(named: pair.0)!, models.endpoint(named: pair.1)!), maxTurns: arena.maxTurns)
+        } catch {
+            models.release(pair.0)
+            models.release(pair.1)
+            throw error
+        }
+    }
+
+    /// Checks and records a follow-up prompt in an open battle.
+    public func followUp(battleID: Int64, userID: Int, prompt: String) async throws -> TurnRun {
+        let prompt = try Self.checked(prompt)
+        let (battle, project) = try await store.pool.read { db in try Self.ownBattle(db, battleID: battleID, userID: userID) }
+        let arena = project.settings.arena!
+        try Self.checkOpen(battle, arena: arena)
+        try await screen(prompt, arena)
+        guard let a = models.endpoint(named: battle.modelA), let b = models.endpoint(named: battle.modelB) else {
+            throw ServiceError.unavailable("this battle's models are no longer configured on this server")
+        }
+        guard models.reserve([a.name, b.name]) else { throw ServiceError.unavailable("the models are busy; try again in a moment") }
+        do {
+            let now = now()
+            let turn = try await store.pool.write { db in
+                try RowLocks.annotator(db, userID: userID)
+                // Again inside the lock: two follow-ups sent at once make one turn.
+                guard let current = try BattleRepository.find(db, id: battleID) else { throw ServiceError.notFound("no such battle") }
+                try Self.checkOpen(current, arena: arena)
+                try Self.checkRate(db, projectID: battle.projectID, userID: userID, arena: arena, now: now)
+                try BattleRepository.addTurn(db, battleID: battleID, turn: current.turns.count, projectID: battle.projectID, userID: userID,
+                                             prompt: prompt, now: now)
+                return current.turns.count
+            }
+            var running = battle
+            running.turns.append(Battle.Turn(prompt: prompt, state: "streaming"))
+            return TurnRun(battle: running, turn: turn, endpoints: (a, b), maxTurns: arena.maxTurns)
+        } catch {
+            models.release(a.name)
+            models.release(b.name)
+            throw error
+        }
+    }
+
+    // MARK: Streaming a turn
+
+    /// Shared between a turn's writer and its two model threads.
+    final class Flags: Sendable {
+        /// Stop (the client went away), or: the answer was cut at the size limit.
+        let set = Atomic<Bool>(false)
+        let bytes = Atomic<Int>(0)
+    }
+
+    enum Event: Sendable {
+        case token(Battle.Side, String)
+        case finished(Battle.Side, Result<ChatCompletions.Completion, ChatCompletions.Failure>, cut: Bool)
+    }
+
+    /// Streams both answers of `run` as server-sent events (`data: {json}` lines):
+    /// `{"type":"token","side":"a","text":…}` as pieces arrive, `{"type":"done","side",…}`
+    /// or `{"type":"error","side","message"}` per side, then `{"type":"end",…}`
+    /// once the turn is stored. A client that goes away stops both requests.
+    public func run(_ run: TurnRun, to writer: BodyWriter) async {
+        let stop = Flags()
+        let (events, continuation) = AsyncStream<Event>.makeStream()
+        let models = self.models
+        var clientGone = false
+        var answers: [Battle.Side: ChatCompletions.Completion] = [:]
+        var failures: [Battle.Side: String] = [:]
+        func send(_ value: JSONValue) async {
+            guard !clientGone else { return }
+            do {
+                try await writer.write("data: " + value.jsonText + "\n\n")
+            } catch {
+                clientGone = true
+                stop.set.store(true, ordering: .relaxed)
+            }
+        }
+        // Child tasks, so they keep the connection's event loop as their executor
+        // (the cooperative pool may be busy with other work).
+        await withTaskGroup(of: Void.self) { group in
+            for side in [Battle.Side.a, .b] {
+                let endpoint = side == .a ? run.endpoints.a : run.endpoints.b
+                let messages = run.battle.messages(side: side)
+                group.addTask {
+                    let answer = Flags()
+                    let result = await models.complete(endpoint, messages: messages) { piece in
+                        guard !stop.set.load(ordering: .relaxed) else { return false }
+                        continuation.yield(.token(side, piece))
+                        if answer.bytes.add(piece.utf8.count, ordering: .relaxed).newValue >= Self.maxAnswerBytes {
+                            answer.set.store(true, ordering: .relaxed)
+                            return false
+                        }
+                        return true
+                    }
+                    models.release(endpoint.name)
+                    continuation.yield(.finished(side, result, cut: answer.set.load(ordering: .relaxed)))
+                }
+            }
+            await send(["type": "start", "battle": .int(run.battle.id), "turn": .int(Int64(run.turn))])
+            for await event in events {
+                switch event {
+                case .token(let side, let text):
+                    await send(["type": "token", "side": .string(side.rawValue), "text": .string(text)])
+                case .finished(let side, .success(var completion), let cut):
+                    if cut { completion.finishReason = "length" }
+                    answers[side] = completion
+                    await send(["type": "done", "side": .string(side.rawValue), "finish_reason": completion.finishReason.map { .string($0) } ?? .null,
+                                "total_ms": .double(completion.totalMilliseconds)])
+                case .finished(let side, .failure(let failure), _):
+                    // The reason names the endpoint, so it goes to the log, not to the annotator.
+                    logger.warning("arena battle \(run.battle.id) turn \(run.turn): \(failure.description)")
+                    failures[side] = failure.description
+                    await send(["type": "error", "side": .string(side.rawValue),
+                                "message": .string("Response \(side == .a ? 1 : 2) failed (the model did not answer); this battle cannot be voted on — start a new one.")])
+                }
+                if answers.count + failures.count == 2 { break }
+            }
+            continuation.finish()
+        }
+        let failed = !failures.isEmpty || clientGone
+        func timing(_ completion: ChatCompletions.Completion?) -> JSONValue {
+            guard let completion else { return .null }
+            return [
+                "first_token_ms": completion.firstTokenMilliseconds.map { .double($0) } ?? .null, "total_ms": .double(completion.totalMilliseconds),
+                "chunks": .int(Int64(completion.chunks)), "finish_reason": completion.finishReason.map { .string($0) } ?? .null,
+            ]
+        }
+        let timings: JSONValue = ["a": timing(answers[.a]), "b": timing(answers[.b])]
+        let (id, turn) = (run.battle.id, run.turn)
+        let (textA, textB) = (answers[.a]?.text, answers[.b]?.text)
+        do {
+            try await store.pool.write { db in
+                try BattleRepository.finishTurn(db, battleID: id, turn: turn, responseA: textA, responseB: textB, timings: timings, failed: failed)
+            }
+        } catch {
+            logger.error("arena battle \(id) turn \(turn): could not be stored: \(error)")
+            await send(["type": "end", "battle": .int(id), "turn": .int(Int64(turn)), "state": "void",
+                        "message": "the answers could not be stored; start a new battle"])
+            return
+        }
+        await send([
+            "type": "end", "battle": .int(id), "turn": .int(Int64(turn)), "state": .string(failed ? "void" : "open"),
+            "turns_left": .int(Int64(failed ? 0 : max(0, run.maxTurns - turn - 1))),
+        ])
+    }
+
+    // MARK: The vote
+
+    /// Stores the vote as a pair and a judgement and reveals the names. Voting
+    /// again returns the first vote's result.
+    public func vote(battleID: Int64, userID: Int, choice: Choice, durationMilliseconds: Int?) async throws -> JSONValue {
+        let now = now()
+        return try await store.pool.write { db in
+            try RowLocks.annotator(db, userID: userID)
+            let (battle, project) = try Self.ownBattle(db, battleID: battleID, userID: userID)
+            if battle.state == "voted", let pairID = battle.pairID {
+                let stored = try db.queryFirst("SELECT choice FROM annotations WHERE pair_id = ? AND user_id = ? ORDER BY id LIMIT 1",
+                                               [.int(pairID), .int(Int64(userID))]) { $0.string(0) }
+                return Self.reveal(battle, choice: stored.flatMap(Choice.init(rawValue:)) ?? choice)
+            }
+            guard battle.state == "open" else {
+                throw ServiceError.conflict(code: "battle_void", message: "a model failed in this battle, so it cannot be voted on; start a new one")
+            }
+            guard !battle.turns.contains(where: { $0.state == "streaming" }) else {
+                throw ServiceError.conflict(code: "battle_streaming", message: "wait until both answers are in")
+            }
+            guard battle.turns.contains(where: { $0.state == "done" }) else {
+                throw ServiceError.conflict(code: "battle_void", message: "this battle has no answers to vote on")
+            }
+            switch choice {
+            case .tie where !project.settings.allowTies: throw ValidationError("choice: this project does not allow ties")
+            case .bothBad where !project.settings.allowBothBad: throw ValidationError("choice: this project does not allow \"both bad\"")
+            default: break
+            }
+            let input = Self.pairInput(battle)
+            var report = ImportReport()
+            try PairRows(db, projectID: project.id, importID: nil).insert([input], line: 0, into: &report)
+            let judgements = try JudgementRows(db, projectID: project.id)
+            guard let (pairID, _, _) = try judgements.pair(externalID: input.externalID!) else {
+                throw ServiceError.conflict(code: "battle_pair", message: "the pair id \(input.externalID!) is taken by another pair")
+            }
+            let judgement = ImportedJudgement(pair: input.externalID!, annotator: "", choice: choice, shownSwapped: false,
+                                              durationMilliseconds: durationMilliseconds)
+            try judgements.insert(judgement, pairID: pairID, userID: userID, kind: .normal, createdAt: Clock.iso8601(milliseconds: now))
+            guard try BattleRepository.markVoted(db, battleID: battleID, pairID: pairID) else {
+                throw ServiceError.conflict(code: "battle_void", message: "this battle can no longer be voted on")
+            }
+            return Self.reveal(battle, choice: choice)
+        }
+    }
+
+    /// A battle as its annotator may see it: names only once voted.
+    public func battle(id: Int64, userID: Int) async throws -> JSONValue {
+        let (battle, _) = try await store.pool.read { db in try Self.ownBattle(db, battleID: id, userID: userID) }
+        var object: JSONObject = [
+            "battle": .int(battle.id), "state": .string(battle.state),
+            "turns": .array(battle.turns.map { turn in
+                ["prompt": .string(turn.prompt), "response_a": JSONValue(turn.responseA), "response_b": JSONValue(turn.responseB),
+                 "state": .string(turn.state)]
+            }),
+        ]
+        if battle.state == "voted" {
+            object["model_a"] = .string(battle.modelA)
+            object["model_b"] = .string(battle.modelB)
+        }
+        return .object(object)
+    }
+
+    // MARK: Checks
+
+    static func reveal(_ battle: Battle, choice: Choice) -> JSONValue {
+        [
+            "battle": .int(battle.id), "choice": .string(choice.rawValue), "model_a": .string(battle.modelA), "model_b": .string(battle.modelB),
+            "pair": .string("battle-\(battle.id)"),
+        ]
+    }
+
+    /// The stored pair: the first turn's prompt and answers (what every export
+    /// trains on); with follow-ups, both whole conversations in the metadata.
+    static func pairInput(_ battle: Battle) -> PairInput {
+        let done = battle.turns.filter { $0.state == "done" }
+        func conversation(_ side: Battle.Side) -> JSONValue {
+            .array(battle.messages(side: side).map { ["role": .string($0.role), "content": .string($0.content)] })
+        }
+        let metadata: JSONObject = [
+            "arena": true, "battle": .int(battle.id), "turns": .int(Int64(done.count)),
+            "conversation_a": conversation(.a), "conversation_b": conversation(.b),
+            "timings": .array(done.map { $0.timings ?? .null }),
+        ]
+        let first = done[0]
+        return PairInput(externalID: "battle-\(battle.id)", prompt: .text(first.prompt), responseA: first.responseA ?? "",
+                         responseB: first.responseB ?? "", modelA: battle.modelA, modelB: battle.modelB, metadata: metadata, gold: nil)
+    }
+
+    static func checked(_ prompt: String) throws(ValidationError) -> String {
+        let trimmed = prompt.trimmingWhitespace()
+        guard !trimmed.isEmpty else { throw ValidationError("prompt: type a prompt (or draw one)") }
+        guard trimmed.utf8.count <= ArenaSettings.maxPromptBytes else {
+            throw ValidationError("prompt: at most \(ArenaSettings.maxPromptBytes / 1000) KB")
+        }
+        return trimmed
+    }
+
+    /// The blocked words, then the moderation endpoint, before a prompt leaves the server.
+    func screen(_ prompt: String, _ arena: ArenaSettings) async throws {
+        if let word = arena.blockedWord(in: prompt) { throw ValidationError("prompt: contains a blocked word (\(word)); it was not sent") }
+        if arena.moderation {
+            guard models.moderation != nil else { throw ServiceError.unavailable("moderation is on for this project but this server has no moderation endpoint") }
+            if let refusal = await models.moderate(prompt) {
+                if refusal.hasPrefix("moderation is unavailable") { throw ServiceError.unavailable(refusal) }
+                throw ValidationError("prompt: \(refusal)")
+            }
+        }
+    }
+
+    static func arenaProject(_ db: any Database, projectID: Int, userID: Int, membersOnly: Bool) throws -> Project {
+        guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+        if membersOnly, try !ProjectMembers.allows(db, projectID: projectID, userID: userID) { throw ServiceError.noSuchProject }
+        guard project.settings.arena != nil else {
+            throw ServiceError.conflict(code: "not_arena", message: "project '\(project.name)' is not an arena project")
+        }
+        return project
+    }
+
+    /// The caller's own battle (anyone else's is "no such battle").
+    static func ownBattle(_ db: any Database, battleID: Int64, userID: Int) throws -> (Battle, Project) {
+        guard let battle = try BattleRepository.find(db, id: battleID), battle.userID == userID,
+              let project = try ProjectRepository.find(db, id: battle.projectID), project.settings.arena != nil else {
+            throw ServiceError.notFound("no such battle")
+        }
+        return (battle, project)
+    }
+
+    static func checkOpen(_ battle: Battle, arena: ArenaSettings) throws {
+        switch battle.state {
+        case "voted": throw ServiceError.conflict(code: "battle_voted", message: "this battle is voted on; start a new one")
+        case "void": throw ServiceError.conflict(code: "battle_void", message: "a model failed in this battle; start a new one")
+        default: break
+        }
+        guard !battle.turns.contains(where: { $0.state == "streaming" }) else {
+            throw ServiceError.conflict(code: "battle_streaming", message: "wait until both answers are in")
+        }
+        guard battle.turns.count < arena.maxTurns else {
+            throw ServiceError.conflict(code: "battle_turns", message: "this battle has had its \(arena.maxTurns) turns; vote to see the models")
+        }
+    }
+
+    static func checkRate(_ db: any Database, projectID: Int, userID: Int, arena: ArenaSettings, now: Int64) throws {
+        let sent = try BattleRepository.promptsSince(db, projectID: projectID, userID: userID, since: now - 3_600_000)
+        guard sent.count < arena.promptsPerHour else {
+            let wait = max(1000, (sent.oldest ?? now) + 3_600_000 - now)
+            throw ServiceError.tooManyAttempts(
+                retryAfter: wait, message: "\(arena.promptsPerHour) prompts an hour in this project; the next one in \(max(1, wait / 60_000)) min")
+        }
+    }
+}

@@ -1,0 +1,287 @@
+import Glibc
+@testable import Arbiter
+import JSON
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+
+/// Arena battles against a local fake OpenAI-compatible server, on both engines:
+/// both answers stream (names never in the stream), follow-ups carry each side's
+/// own history, the vote becomes a pair with both models named and a judgement,
+/// the names come back only then; balance, the hourly limit, blocked words,
+/// moderation, a failing model, a busy endpoint and a client that goes away.
+@Suite struct ArenaTests {
+    /// Three endpoints on one fake server; each streams its own word ("alpha0 alpha1 …").
+    static func pool(_ fake: FakeOpenAIServer, concurrency: Int = 8, moderation: Bool = false, extra: [ModelEndpoint] = []) -> ModelPool {
+        var endpoints = [("alpha", "alpha-6"), ("beta", "beta-4"), ("gamma", "gamma-5")].map { name, model in
+            var endpoint = ModelEndpoint(name: name, baseURL: fake.baseURL, model: model)
+            endpoint.concurrency = concurrency
+            endpoint.idleTimeout = 10
+            return endpoint
+        }
+        endpoints += extra
+        return ModelPool(endpoints: endpoints, moderation: moderation ? ModelEndpoint(name: "moderation", baseURL: fake.baseURL, model: "m") : nil)
+    }
+
+    /// A streamed turn: status, the events, and the JSON of an error answer.
+    static func stream(_ app: TestApp, _ path: String, _ token: String, prompt: String) throws -> (status: Int, events: [JSONValue], error: JSONValue?) {
+        let body = Array(JSONValue.object(["prompt": .string(prompt)]).jsonText.utf8)
+        let response = try RawClient(port: app.port, timeout: 30).request(
+            "POST", path, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"], body: body)
+        guard response.status == 200 else { return (response.status, [], try? JSONValue.parse(response.body)) }
+        #expect(response.header("content-type") == "text/event-stream")
+        let events = String(decoding: response.body, as: UTF8.self).split(separator: "\n").compactMap { line in
+            line.hasPrefix("data: ") ? try? JSONValue.parse(Array(line.dropFirst(6).utf8)) : nil
+        }
+        return (200, events, nil)
+    }
+
+    static func text(_ events: [JSONValue], side: String) -> String {
+        events.filter { $0["type"]?.stringValue == "token" && $0["side"]?.stringValue == side }.compactMap { $0["text"]?.stringValue }.joined()
+    }
+
+    static let arena = #"{"name":"arena","overlap":1,"arena":{"endpoints":["alpha","beta","gamma"],"max_turns":2,"prompts_per_hour":4,"blocked_words":["password"]}}"#
+
+    @Test(arguments: TestEngine.all)
+    func battleStreamsBothAnswersAndRevealsTheModelsAfterTheVote(engine: TestEngine) async throws {
+        let fake = try FakeOpenAIServer(delayMs: 2)
+        let app = try TestApp(engine: engine) { $0.models = Self.pool(fake) }
+        defer { Task { await app.stop() } }
+        let admin = try await app.user("ada", role: .admin)
+        let ann = try await app.user("ann")
+        let other = try await app.user("otto")
+
+        // Only endpoints this server has may battle.
+        let unknown = try app.call("POST", "/api/projects", admin, #"{"name":"x","arena":{"endpoints":["alpha","nope"]}}"#)
+        #expect(unknown.status == 400 && unknown.json["error"]?["message"]?.stringValue?.contains("'nope' is not one of this server's endpoints") == true,
+                "\(unknown.json)")
+        let ranking = try app.call("POST", "/api/projects", admin, #"{"name":"x","kind":"ranking","arena":{"endpoints":["alpha","beta"]}}"#)
+        #expect(ranking.status == 400, "\(ranking.json)")
+        let created = try app.call("POST", "/api/projects", admin, Self.arena)
+        #expect(created.status == 201, "\(created.json)")
+        let project = try #require(created.json["project"]?["id"]?.intValue)
+        // The admin sees the endpoints, never a key.
+        let listed = try app.call("GET", "/api/endpoints", admin)
+        #expect(listed.json["endpoints"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["alpha", "beta", "gamma"])
+        #expect(try app.call("GET", "/api/endpoints", ann).status == 403)
+
+        let status = try app.call("GET", "/api/projects/\(project)/arena", ann)
+        #expect(status.json["ready"] == true && status.json["prompts_left"]?.intValue == 4, "\(status.json)")
+
+        // First turn: both sides stream; nothing in the stream names a model.
+        let first = try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: "Explain RAID 5")
+        #expect(first.status == 200, "\(String(describing: first.error))")
+        let battle = try #require(first.events.first?["battle"]?.intValue)
+        #expect(first.events.first?["type"] == "start" && first.events.last?["type"] == "end", "\(first.events)")
+        #expect(first.events.last?["state"] == "open" && first.events.last?["turns_left"]?.intValue == 1)
+        #expect(first.events.allSatisfy { event in event.objectValue?.keys.contains { $0.hasPrefix("model") } == false })
+        let (a1, b1) = (Self.text(first.events, side: "a"), Self.text(first.events, side: "b"))
+        #expect(!a1.isEmpty && !b1.isEmpty && a1 != b1)
+        #expect(first.events.filter { $0["type"] == "done" }.count == 2)
+        let seen = try app.call("GET", "/api/battles/\(battle)", ann)
+        #expect(seen.json["state"] == "open" && seen.json["model_a"] == nil, "\(seen.json)")
+        #expect(try app.call("GET", "/api/battles/\(battle)", other).status == 404)
+        // Someone else's battle is not theirs to continue or vote on.
+        #expect(try Self.stream(app, "/api/battles/\(battle)/turns", other, prompt: "hi").status == 404)
+        #expect(try app.call("POST", "/api/battles/\(battle)/vote", other, #"{"choice":"A"}"#).status == 404)
+
+        // A follow-up continues each side's own conversation.
+        let before = fake.requests.count
+        let second = try Self.stream(app, "/api/battles/\(battle)/turns", ann, prompt: "And RAID 6?")
+        #expect(second.status == 200 && second.events.last?["turns_left"]?.intValue == 0, "\(second.events)")
+        let histories = fake.requests.dropFirst(before).compactMap { $0["messages"]?.arrayValue }
+        #expect(histories.count == 2)
+        for history in histories {
+            #expect(history.compactMap { $0["role"]?.stringValue } == ["user", "assistant", "user"])
+            #expect([a1, b1].contains(history[1]["content"]?.stringValue ?? ""), "its own answer: \(history)")
+        }
+        let third = try Self.stream(app, "/api/battles/\(battle)/turns", ann, prompt: "And RAID 10?")
+        #expect(third.status == 409 && third.error?["error"]?["code"] == "battle_turns", "\(String(describing: third.error))")
+
+        // The vote reveals the names — the models that wrote each side.
+        let vote = try app.call("POST", "/api/battles/\(battle)/vote", ann, #"{"choice":"A","duration_ms":5000}"#)
+        #expect(vote.status == 200, "\(vote.json)")
+        let (modelA, modelB) = (try #require(vote.json["model_a"]?.stringValue), try #require(vote.json["model_b"]?.stringValue))
+        #expect(a1.hasPrefix(modelA + "0 ") && b1.hasPrefix(modelB + "0 "), "\(modelA): \(a1) / \(modelB): \(b1)")
+        let again = try app.call("POST", "/api/battles/\(battle)/vote", ann, #"{"choice":"B"}"#)
+        #expect(again.status == 200 && again.json["choice"] == "A", "a repeated vote returns the first: \(again.json)")
+        #expect(try app.call("GET", "/api/battles/\(battle)", ann).json["model_a"]?.stringValue == modelA)
+
+        // Stored as a pair and a judgement like any other.
+        let db = try app.inspect()
+        let stored = try #require(try db.queryFirst(
+            "SELECT p.prompt, p.response_a, p.response_b, p.model_a, p.model_b, p.metadata, a.choice, a.duration_ms FROM pairs p JOIN annotations a ON a.pair_id = p.id WHERE p.external_id = ?",
+            [.text("battle-\(battle)")]) { row in
+            (row.string(0), row.string(1), row.string(2), row.string(3), row.string(4), row.string(5), row.string(6), row.int(7))
+        })
+        #expect(stored.0 == "Explain RAID 5" && stored.1 == a1 && stored.2 == b1 && stored.3 == modelA && stored.4 == modelB)
+        #expect(stored.6 == "A" && stored.7 == 5000)
+        let metadata = try JSONValue.parse(stored.5)
+        #expect(metadata["turns"]?.intValue == 2 && metadata["conversation_a"]?.arrayValue?.count == 4 && metadata["timings"]?.arrayValue?.count == 2)
+        #expect(metadata["timings"]?.arrayValue?.first?["a"]?["first_token_ms"]?.doubleValue != nil, "\(metadata)")
+        let board = try app.call("GET", "/api/projects/\(project)/leaderboard?bootstrap=0", admin)
+        #expect(board.json["battles"]?.intValue == 1, "\(board.json)")
+
+        // Blocked words never leave the server (and do not count).
+        let blocked = try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: "What is my Password?")
+        #expect(blocked.status == 400 && blocked.error?["error"]?["message"]?.stringValue?.contains("blocked word") == true)
+        // Two more battles use the hour's last two prompts, each on a pair not yet battled.
+        var pairs: Set<String> = [[modelA, modelB].sorted().joined(separator: "/")]
+        for prompt in ["two", "three"] {
+            let turn = try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: prompt)
+            #expect(turn.status == 200)
+            let id = try #require(turn.events.first?["battle"]?.intValue)
+            let revealed = try app.call("POST", "/api/battles/\(id)/vote", ann, #"{"choice":"tie"}"#).json
+            pairs.insert([revealed["model_a"]?.stringValue ?? "", revealed["model_b"]?.stringValue ?? ""].sorted().joined(separator: "/"))
+        }
+        #expect(pairs.count == 3, "balanced: every pair of models battled once: \(pairs)")
+        let limited = try RawClient(port: app.port).request(
+            "POST", "/api/projects/\(project)/battles", headers: ["Authorization": "Bearer \(ann)", "Content-Type": "application/json"],
+            body: Array(#"{"prompt":"four"}"#.utf8))
+        #expect(limited.status == 429 && limited.header("retry-after") != nil, "\(limited)")
+        #expect(try app.call("GET", "/api/projects/\(project)/arena", ann).json["prompts_left"]?.intValue == 0)
+        // An hour later the limit has passed.
+        app.clock.advance(seconds: 3601)
+        #expect(try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: "five").status == 200)
+        // A project that is not an arena says so.
+        let plain = try await app.project(pairs: 1, name: "plain")
+        #expect(try Self.stream(app, "/api/projects/\(plain.id)/battles", ann, prompt: "x").status == 409)
+    }
+
+    /// A model that fails voids the battle, and the message does not name it.
+    @Test func aFailingModelVoidsTheBattleWithoutNamingIt() async throws {
+        let fake = try FakeOpenAIServer(delayMs: 1)
+        let broken = ModelEndpoint(name: "broken", baseURL: fake.baseURL, model: "fail")
+        let app = try TestApp { $0.models = Self.pool(fake, extra: [broken]) }
+        defer { Task { await app.stop() } }
+        let admin = try await app.user("ada", role: .admin)
+        let ann = try await app.user("ann")
+        let project = try #require(try app.call("POST", "/api/projects", admin, #"{"name":"a","arena":{"endpoints":["alpha","broken"]}}"#).json["project"]?["id"]?.intValue)
+        let turn = try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: "hello")
+        #expect(turn.status == 200)
+        let error = try #require(turn.events.first { $0["type"] == "error" })
+        #expect(error["message"]?.stringValue?.contains("failed") == true)
+        #expect(!turn.events.map(\.jsonText).joined().contains("broken") && !turn.events.map(\.jsonText).joined().contains("overloaded"))
+        #expect(turn.events.last?["state"] == "void")
+        let battle = try #require(turn.events.first?["battle"]?.intValue)
+        let vote = try app.call("POST", "/api/battles/\(battle)/vote", ann, #"{"choice":"A"}"#)
+        #expect(vote.status == 409 && vote.json["error"]?["code"] == "battle_void", "\(vote.json)")
+        #expect(try await app.count("SELECT count(*) FROM pairs") == 0)
+        let bad = try app.call("POST", "/api/battles/\(battle)/vote", ann, #"{"choice":"left"}"#)
+        #expect(bad.status == 400)
+    }
+
+    /// Moderation runs before a prompt is sent: flagged is refused, unreachable too.
+    @Test func moderationScreensPrompts() async throws {
+        let fake = try FakeOpenAIServer(delayMs: 1)
+        let app = try TestApp { $0.models = Self.pool(fake, moderation: true) }
+        defer { Task { await app.stop() } }
+        let admin = try await app.user("ada", role: .admin)
+        let ann = try await app.user("ann")
+        let body = #"{"name":"m","arena":{"endpoints":["alpha","beta"],"moderation":true,"prompt_pool":["What is a B-tree?"]}}"#
+        let project = try #require(try app.call("POST", "/api/projects", admin, body).json["project"]?["id"]?.intValue)
+        let before = fake.requests.count
+        let flagged = try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: "something forbidden")
+        #expect(flagged.status == 400 && flagged.error?["error"]?["message"]?.stringValue?.contains("refused by moderation (harassment)") == true,
+                "\(String(describing: flagged.error))")
+        #expect(fake.requests.dropFirst(before).allSatisfy { $0["messages"] == nil }, "no model was asked")
+        let drawn = try app.call("GET", "/api/projects/\(project)/arena?draw=true", ann)
+        #expect(drawn.json["drawn"] == "What is a B-tree?")
+        #expect(try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: "What is a B-tree?").status == 200)
+
+        // A moderation endpoint that does not answer: nothing is sent.
+        let app2 = try TestApp {
+            var endpoints = Self.pool(fake).endpoints
+            endpoints[0].concurrency = 2
+            var down = ModelEndpoint(name: "moderation", baseURL: "http://127.0.0.1:1/v1", model: "m")
+            down.connectTimeout = 2
+            $0.models = ModelPool(endpoints: endpoints, moderation: down)
+        }
+        defer { Task { await app2.stop() } }
+        let admin2 = try await app2.user("ada", role: .admin)
+        let ann2 = try await app2.user("ann")
+        let project2 = try #require(try app2.call("POST", "/api/projects", admin2, body).json["project"]?["id"]?.intValue)
+        let refused = try Self.stream(app2, "/api/projects/\(project2)/battles", ann2, prompt: "hello")
+        #expect(refused.status == 503 && refused.error?["error"]?["message"]?.stringValue?.contains("moderation is unavailable") == true)
+    }
+
+    /// Each endpoint's concurrency limit holds; a client that goes away stops both
+    /// requests and frees their slots.
+    @Test func busyEndpointsAndAbandonedStreams() async throws {
+        let fake = try FakeOpenAIServer(delayMs: 100)
+        let app = try TestApp { configuration in
+            var endpoints = [ModelEndpoint(name: "slow-a", baseURL: fake.baseURL, model: "sa-200"), ModelEndpoint(name: "slow-b", baseURL: fake.baseURL, model: "sb-200")]
+            endpoints[0].concurrency = 1
+            endpoints[1].concurrency = 1
+            configuration.models = ModelPool(endpoints: endpoints)
+        }
+        defer { Task { await app.stop() } }
+        let admin = try await app.user("ada", role: .admin)
+        let ann = try await app.user("ann")
+        let bob = try await app.user("bob")
+        let project = try #require(try app.call("POST", "/api/projects", admin, #"{"name":"b","arena":{"endpoints":["slow-a","slow-b"]}}"#).json["project"]?["id"]?.intValue)
+        // Start a battle and read only its first bytes.
+        let client = try RawClient(port: app.port, timeout: 10)
+        let body = #"{"prompt":"a long story"}"#
+        try client.send("POST /api/projects/\(project)/battles HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(ann)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        var waited = 0
+        while app.app.configuration.models.inFlight.values.reduce(0, +) < 2 && waited < 100 {
+            usleep(20_000)
+            waited += 1
+        }
+        #expect(app.app.configuration.models.inFlight == ["slow-a": 1, "slow-b": 1])
+        let busy = try Self.stream(app, "/api/projects/\(project)/battles", bob, prompt: "me too")
+        #expect(busy.status == 503 && busy.error?["error"]?["message"]?.stringValue?.contains("busy") == true, "\(String(describing: busy.error))")
+        // The first client goes away: both requests stop within a token or two.
+        Glibc.shutdown(client.fd, Int32(SHUT_RDWR))
+        waited = 0
+        while app.app.configuration.models.inFlight.values.reduce(0, +) > 0 && waited < 150 {
+            usleep(20_000)
+            waited += 1
+        }
+        #expect(app.app.configuration.models.inFlight.values.reduce(0, +) == 0, "slots freed after \(waited * 20) ms")
+        #expect(waited < 100, "stopped long before the 20 s the answers would take")
+        // The abandoned battle is void; the next one runs.
+        #expect(try await app.count("SELECT count(*) FROM battles WHERE state = 'void'") == 1)
+    }
+
+    /// The page: both answers visibly stream, the names are hidden until the vote
+    /// (the keyboard's 1), then shown; a follow-up continues the battle.
+    @Test(.enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
+    func arenaPageStreamsAndReveals() async throws {
+        let fake = try FakeOpenAIServer(delayMs: 60)
+        let app = try TestApp { $0.models = Self.pool(fake) }
+        defer { Task { await app.stop() } }
+        let admin = try await app.user("ada", role: .admin)
+        _ = try await app.person("ann")
+        let body = #"{"name":"Model arena","overlap":1,"arena":{"endpoints":["alpha","beta","gamma"],"max_turns":2,"prompt_pool":["Write a haiku about B-trees"]}}"#
+        let project = try #require(try app.call("POST", "/api/projects", admin, body).json["project"]?["id"]?.intValue)
+        let browser = try WebDriver(width: 1400, height: 1000)
+        try browser.signIn(app: app, as: "ann", to: "/projects/\(project)/arena")
+        #expect(try browser.element("#quota").text.contains("30 of 30"))
+        try browser.element("#draw").click()
+        try browser.wait(until: "document.getElementById('prompt').value === 'Write a haiku about B-trees'")
+        try browser.element("#send").click()
+        // Mid-stream: text on both sides while they are still streaming, no names.
+        try browser.wait(until: "[...document.querySelectorAll('.arena-answer.streaming')].filter((e) => e.textContent.length > 0).length === 2", timeout: 20)
+        #expect(try browser.element("#side-a-title").text == "Model A" && browser.element("#side-b-title").text == "Model B")
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/arena-streaming.png") }
+        try browser.wait(until: "!document.getElementById('vote').hidden", timeout: 30)
+        #expect(try browser.script("return document.querySelectorAll('.arena-answer.streaming').length;").intValue == 0)
+        // A follow-up, then the vote by keyboard.
+        try browser.element("#prompt").type("Now one about hash tables")
+        try browser.chord(WebDriver.control, WebDriver.enter)
+        try browser.wait(until: "document.querySelectorAll('#side-a .arena-turn').length === 2 && !document.getElementById('vote').hidden", timeout: 30)
+        try browser.script("document.activeElement.blur();")
+        try browser.press("1")
+        try browser.wait(until: "document.getElementById('side-a-title').textContent.includes('·')")
+        let title = try browser.element("#side-a-title").text
+        let answer = try browser.script("return document.querySelector('#side-a .arena-answer').textContent;").stringValue ?? ""
+        let name = String(title.split(separator: "·").last ?? "").filter { !$0.isWhitespace }
+        #expect(["alpha", "beta", "gamma"].contains(name) && answer.hasPrefix(name + "0"), "\(title): \(answer)")
+        #expect(try browser.element("#status").text.contains("Vote stored"))
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/arena-revealed.png") }
+        #expect(try await app.count("SELECT count(*) FROM annotations WHERE choice = 'A'") == 1)
+    }
+}
