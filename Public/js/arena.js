@@ -260,6 +260,8 @@ async function vote(choice) {
   $("vote").hidden = true;
   $("prompt").disabled = true;
   $("send").disabled = true;
+  $("turns").textContent = "";
+  $("prompt-label").textContent = "Start a new battle for another prompt";
   $("new-battle").hidden = false;
   $("new-battle").focus();
 }

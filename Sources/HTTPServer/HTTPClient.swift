@@ -220,6 +220,8 @@ private final class Socket {
     let fd: Int32
     var ssl: OpaquePointer?
     var context: OpaquePointer?
+    /// Reused by every read (a streamed answer reads once per token).
+    private var buffer = [UInt8](repeating: 0, count: 16 * 1024)
 
     init(fd: Int32) { self.fd = fd }
 
@@ -341,7 +343,6 @@ private final class Socket {
 
     /// The next bytes, or nil at the end of the stream.
     func read(timeout: Double, describe origin: String) throws(HTTPClientError) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             let count: Int = buffer.withUnsafeMutableBytes { raw in
                 if let ssl { return Int(SSL_read(ssl, raw.baseAddress, Int32(raw.count))) }

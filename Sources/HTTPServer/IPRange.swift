@@ -1,4 +1,5 @@
 import Glibc
+import CLinux
 
 /// An IPv4 or IPv6 address range in CIDR notation (`10.0.0.0/8`, `::1/128`, or a
 /// single address), for recognising trusted reverse proxies.

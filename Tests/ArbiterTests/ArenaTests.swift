@@ -242,7 +242,12 @@ import TestSupport
         }
         #expect(app.app.configuration.models.inFlight.values.reduce(0, +) == 0, "slots freed after \(waited * 20) ms")
         #expect(waited < 100, "stopped long before the 20 s the answers would take")
-        // The abandoned battle is void; the next one runs.
+        // The abandoned battle is void (stored just after the slots are given back).
+        waited = 0
+        while try await app.count("SELECT count(*) FROM battles WHERE state = 'void'") == 0 && waited < 100 {
+            usleep(20_000)
+            waited += 1
+        }
         #expect(try await app.count("SELECT count(*) FROM battles WHERE state = 'void'") == 1)
     }
 

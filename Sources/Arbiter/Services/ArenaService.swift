@@ -148,6 +148,38 @@ public struct ArenaService: Sendable {
         let bytes = Atomic<Int>(0)
     }
 
+    /// The model threads push; the writer takes everything pushed since its last turn.
+    final class EventQueue: Sendable {
+        private let state = Mutex<(events: [Event], waiter: CheckedContinuation<[Event], Never>?)>(([], nil))
+
+        func push(_ event: Event) {
+            let waiter = state.withLock { state -> CheckedContinuation<[Event], Never>? in
+                state.events.append(event)
+                guard let waiter = state.waiter else { return nil }
+                state.waiter = nil
+                return waiter
+            }
+            if let waiter { waiter.resume(returning: take()) }
+        }
+
+        private func take() -> [Event] { state.withLock { state in defer { state.events = [] }; return state.events } }
+
+        /// Every event pushed so far and not yet taken; waits for one if there are none.
+        func next() async -> [Event] {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { state -> [Event]? in
+                    if state.events.isEmpty {
+                        state.waiter = continuation
+                        return nil
+                    }
+                    defer { state.events = [] }
+                    return state.events
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+
     enum Event: Sendable {
         case token(Battle.Side, String)
         case finished(Battle.Side, Result<ChatCompletions.Completion, ChatCompletions.Failure>, cut: Bool)
@@ -159,20 +191,21 @@ public struct ArenaService: Sendable {
     /// once the turn is stored. A client that goes away stops both requests.
     public func run(_ run: TurnRun, to writer: BodyWriter) async {
         let stop = Flags()
-        let (events, continuation) = AsyncStream<Event>.makeStream()
+        let events = EventQueue()
         let models = self.models
         var clientGone = false
         var answers: [Battle.Side: ChatCompletions.Completion] = [:]
         var failures: [Battle.Side: String] = [:]
-        func send(_ value: JSONValue) async {
-            guard !clientGone else { return }
+        func sendText(_ text: String) async {
+            guard !clientGone, !text.isEmpty else { return }
             do {
-                try await writer.write("data: " + value.jsonText + "\n\n")
+                try await writer.write(text)
             } catch {
                 clientGone = true
                 stop.set.store(true, ordering: .relaxed)
             }
         }
+        func send(_ value: JSONValue) async { await sendText("data: " + value.jsonText + "\n\n") }
         // Child tasks, so they keep the connection's event loop as their executor
         // (the cooperative pool may be busy with other work).
         await withTaskGroup(of: Void.self) { group in
@@ -183,7 +216,7 @@ public struct ArenaService: Sendable {
                     let answer = Flags()
                     let result = await models.complete(endpoint, messages: messages) { piece in
                         guard !stop.set.load(ordering: .relaxed) else { return false }
-                        continuation.yield(.token(side, piece))
+                        events.push(.token(side, piece))
                         if answer.bytes.add(piece.utf8.count, ordering: .relaxed).newValue >= Self.maxAnswerBytes {
                             answer.set.store(true, ordering: .relaxed)
                             return false
@@ -191,29 +224,34 @@ public struct ArenaService: Sendable {
                         return true
                     }
                     models.release(endpoint.name)
-                    continuation.yield(.finished(side, result, cut: answer.set.load(ordering: .relaxed)))
+                    events.push(.finished(side, result, cut: answer.set.load(ordering: .relaxed)))
                 }
             }
             await send(["type": "start", "battle": .int(run.battle.id), "turn": .int(Int64(run.turn))])
-            for await event in events {
-                switch event {
-                case .token(let side, let text):
-                    await send(["type": "token", "side": .string(side.rawValue), "text": .string(text)])
-                case .finished(let side, .success(var completion), let cut):
-                    if cut { completion.finishReason = "length" }
-                    answers[side] = completion
-                    await send(["type": "done", "side": .string(side.rawValue), "finish_reason": completion.finishReason.map { .string($0) } ?? .null,
-                                "total_ms": .double(completion.totalMilliseconds)])
-                case .finished(let side, .failure(let failure), _):
-                    // The reason names the endpoint, so it goes to the log, not to the annotator.
-                    logger.warning("arena battle \(run.battle.id) turn \(run.turn): \(failure.description)")
-                    failures[side] = failure.description
-                    await send(["type": "error", "side": .string(side.rawValue),
-                                "message": .string("Response \(side == .a ? 1 : 2) failed (the model did not answer); this battle cannot be voted on — start a new one.")])
+            // Whatever arrived meanwhile goes out in one write (a busy loop sends fewer, larger chunks).
+            while answers.count + failures.count < 2 {
+                var text = ""
+                for event in await events.next() {
+                    let value: JSONValue
+                    switch event {
+                    case .token(let side, let piece):
+                        value = ["type": "token", "side": .string(side.rawValue), "text": .string(piece)]
+                    case .finished(let side, .success(var completion), let cut):
+                        if cut { completion.finishReason = "length" }
+                        answers[side] = completion
+                        value = ["type": "done", "side": .string(side.rawValue), "finish_reason": completion.finishReason.map { .string($0) } ?? .null,
+                                 "total_ms": .double(completion.totalMilliseconds)]
+                    case .finished(let side, .failure(let failure), _):
+                        // The reason names the endpoint, so it goes to the log, not to the annotator.
+                        logger.warning("arena battle \(run.battle.id) turn \(run.turn): \(failure.description)")
+                        failures[side] = failure.description
+                        value = ["type": "error", "side": .string(side.rawValue),
+                                 "message": .string("Response \(side == .a ? 1 : 2) failed (the model did not answer); this battle cannot be voted on — start a new one.")]
+                    }
+                    text += "data: " + value.jsonText + "\n\n"
                 }
-                if answers.count + failures.count == 2 { break }
+                await sendText(text)
             }
-            continuation.finish()
         }
         let failed = !failures.isEmpty || clientGone
         func timing(_ completion: ChatCompletions.Completion?) -> JSONValue {
