@@ -6,6 +6,7 @@ import { element, number } from "./dom.js";
 import { setUpExports } from "./project-export.js";
 import { loadReports } from "./reports.js";
 import { buildSettingsForm } from "./settings-form.js";
+import { setUpGenerate } from "./generate-panel.js";
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
 
@@ -294,7 +295,9 @@ async function start() {
   $("project-name").textContent = project.name;
   document.title = `${project.name} · Arbiter`;
   $("review-link").href = `/projects/${projectID}/review`;
-  $("annotate-link").href = `/projects/${projectID}/annotate`;
+  $("annotate-link").href = project.arena ? `/projects/${projectID}/arena` : `/projects/${projectID}/annotate`;
+  if (project.arena) $("annotate-link").textContent = "Arena";
+  setUpGenerate(projectID, loadDashboard);
   buildSettingsForm($("settings-form"), project, "Save settings", async (body) => {
     const saved = await api("PATCH", base, body);
     if (!saved.ok) return errorMessage(saved);

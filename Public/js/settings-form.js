@@ -1,6 +1,7 @@
 // The project settings form, shared by "new project" and a project's settings:
 // every field of the API, with a live Markdown preview of the guidelines.
 import { renderMarkdown } from "./markdown.js";
+import { arenaSettings } from "./arena-settings.js";
 
 const FIELDS = [
   { key: "overlap", label: "Judgements per pair (overlap; adaptive: at most)", type: "number", min: 1, max: 100, step: 1 },
@@ -163,6 +164,9 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
     input.addEventListener("change", refreshLayout);
   }
   refreshLayout();
+  const arena = arenaSettings(form, prefix, values.arena ?? null);
+  arena.setKind(kind.value);
+  kind.addEventListener("change", () => arena.setKind(kind.value));
 
   const grid = document.createElement("div");
   grid.className = "form-grid";
@@ -234,6 +238,7 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
     }
     for (const [key, box] of Object.entries(checks)) body[key] = box.checked;
     Object.assign(body, taskValues());
+    body.arena = arena.value();
     button.disabled = true;
     message.textContent = "";
     try {

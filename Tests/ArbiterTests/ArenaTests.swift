@@ -149,6 +149,36 @@ import TestSupport
         #expect(try Self.stream(app, "/api/projects/\(plain.id)/battles", ann, prompt: "x").status == 409)
     }
 
+    /// The admin page's generate button: batches of prompt lines answered by the
+    /// chosen endpoints, written as named pairs; sent again, nothing is asked twice.
+    @Test(arguments: TestEngine.all)
+    func generateFromTheAdminPage(engine: TestEngine) async throws {
+        let fake = try FakeOpenAIServer(delayMs: 1)
+        let app = try TestApp(engine: engine) { $0.models = Self.pool(fake) }
+        defer { Task { await app.stop() } }
+        let admin = try await app.user("ada", role: .admin)
+        let ann = try await app.user("ann")
+        let project = try #require(try app.call("POST", "/api/projects", admin, #"{"name":"g"}"#).json["project"]?["id"]?.intValue)
+        let lines = #"{"id":"q1","prompt":"What is a heap?"}"# + "\n" + #"{"prompt":""}"# + "\n" + #"{"id":"q2","prompt":[{"role":"user","content":"Sort this"}]}"#
+        func generate(_ query: String, _ token: String) throws -> (status: Int, json: JSONValue) {
+            let response = try RawClient(port: app.port, timeout: 30).request(
+                "POST", "/api/projects/\(project)/generate?\(query)", headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/x-ndjson"],
+                body: Array(lines.utf8))
+            return (response.status, response.body.isEmpty ? .null : try JSONValue.parse(response.body))
+        }
+        let first = try generate("endpoints=alpha,beta,gamma&first_line=11", admin)
+        #expect(first.status == 200, "\(first.json)")
+        #expect(first.json["generated"]?.intValue == 2 && first.json["rows"]?.intValue == 6 && first.json["prompts"]?.intValue == 3, "\(first.json)")
+        #expect(first.json["failures"]?.arrayValue?.first?["line"]?.intValue == 12, "the file's line: \(first.json)")
+        let asked = fake.requests.count
+        let again = try generate("endpoints=alpha,beta,gamma&first_line=11", admin)
+        #expect(again.json["skipped"]?.intValue == 2 && again.json["generated"]?.intValue == 0 && fake.requests.count == asked)
+        #expect(try await app.count("SELECT count(*) FROM pairs WHERE model_a IS NOT NULL AND model_b IS NOT NULL") == 6)
+        #expect(try generate("endpoints=alpha,nope", admin).status == 400)
+        #expect(try generate("endpoints=alpha", admin).status == 400)
+        #expect(try generate("endpoints=alpha,beta", ann).status == 403)
+    }
+
     /// A model that fails voids the battle, and the message does not name it.
     @Test func aFailingModelVoidsTheBattleWithoutNamingIt() async throws {
         let fake = try FakeOpenAIServer(delayMs: 1)

@@ -76,7 +76,8 @@ public struct App: Sendable {
         accounts.register(on: &api)
         PasswordRoutes(service: accountService, auth: auth, accounts: accounts).register(on: &api)
         ProjectRoutes(store: store, now: now, models: configuration.models).register(on: &api)
-        ArenaRoutes(service: ArenaService(store: store, models: configuration.models, now: now), models: configuration.models).register(on: &api)
+        ArenaRoutes(service: ArenaService(store: store, models: configuration.models, now: now), models: configuration.models,
+                    generator: GenerateService(store: store, models: configuration.models)).register(on: &api)
         let node = NodeName.make()
         let adaptive = AdaptiveWorker(store: store, node: node, now: now)
         AnnotationRoutes(service: AnnotationService(store: store, stored: { metrics.annotationStored() }, adaptive: adaptive, now: now)).register(on: &api)

@@ -9,6 +9,7 @@ import Storage
 struct ArenaRoutes: Sendable {
     let service: ArenaService
     let models: ModelPool
+    let generator: GenerateService
 
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/projects/{id}/arena", .annotating) { request, caller in
@@ -47,6 +48,13 @@ struct ArenaRoutes: Sendable {
         }
         api.add(.GET, "/api/battles/{id}", .annotating) { request, caller in
             .json(try await service.battle(id: Int64(try request.parameters.int("id")), userID: caller.user.id))
+        }
+        // Generation from the admin page: a batch of prompt lines (JSONL) answered by the named endpoints.
+        api.add(.POST, "/api/projects/{id}/generate", .admin) { request, _ in
+            let names = (request.queryItems["endpoints"] ?? "").split(separator: ",").map { String($0) }
+            guard let firstLine = Int(request.queryItems["first_line"] ?? "1"), firstLine >= 1 else { throw ValidationError("first_line: a line number from 1") }
+            let report = try await generator.run(projectID: try request.parameters.int("id"), endpointNames: names, body: request.body, firstLine: firstLine)
+            return .json(report.json)
         }
         api.add(.GET, "/api/endpoints", .admin) { _, _ in
             let running = models.inFlight

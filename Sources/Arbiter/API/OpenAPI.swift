@@ -90,6 +90,9 @@ enum OpenAPI {
                                                 produces: ["text/event-stream"]),
         "POST /api/battles/{id}/vote": Details(summary: "Vote (A, B, tie, both_bad): stored as a pair and a judgement; reveals the models", body: .json),
         "GET /api/battles/{id}": Details(summary: "One of the caller's battles (the models named once voted)"),
+        "POST /api/projects/{id}/generate": Details(summary: "Generate responses from the server's endpoints for up to 50 prompt lines (JSONL)", body: .jsonl, query: [
+            ("endpoints", "string", "Comma-separated endpoint names (at least two)"), ("first_line", "integer", "The file line of the first line sent (for messages)"),
+        ]),
         "GET /api/endpoints": Details(summary: "The server's model endpoints (never their keys)"),
         "GET /api/projects/{id}/members": Details(summary: "Which annotators the project is for (none listed: everyone)"),
         "PUT /api/projects/{id}/members": Details(summary: "Set which annotators the project is for", body: .json),

@@ -88,7 +88,7 @@ public enum Generator {
     }
 
     /// A prompt line: `{"id"?, "prompt": text or [{"role","content"}…]}`.
-    struct PromptLine {
+    struct PromptLine: Sendable {
         var line: Int
         var id: String
         var prompt: Prompt
@@ -191,15 +191,7 @@ public enum Generator {
         _ batch: [PromptLine], db: any Database, project: Project, endpoints: [ModelEndpoint], concurrency: Int, report: inout Report
     ) throws {
         // Skip prompts whose rows are all there (an earlier run made them).
-        var todo: [PromptLine] = []
-        for prompt in batch {
-            let ids = rows(prompt, texts: Array(repeating: "", count: endpoints.count), endpoints: endpoints, kind: project.settings.kind)
-                .compactMap(\.externalID)
-            let present = try ids.allSatisfy { id in
-                try db.queryFirst("SELECT 1 FROM pairs WHERE project_id = ? AND external_id = ?", [.int(Int64(project.id)), .text(id)]) { _ in true } == true
-            }
-            if present { report.skipped += 1 } else { todo.append(prompt) }
-        }
+        let todo = try pending(batch, db: db, project: project, endpoints: endpoints, report: &report)
         guard !todo.isEmpty else { return }
         // Every (prompt, endpoint) request, at most `concurrency` at a time.
         let jobs = todo.indices.flatMap { p in endpoints.indices.map { (p, $0) } }
@@ -221,32 +213,52 @@ public enum Generator {
             }
         }
         let outcomes = results.withLock { $0 }
-        try db.transaction {
-            let writer = try PairRows(db, projectID: project.id, importID: nil)
-            var written = ImportReport()
-            for (p, prompt) in todo.enumerated() {
-                var texts: [String] = []
-                var failure: String?
-                for e in endpoints.indices {
-                    switch outcomes["\(p)/\(e)"] {
-                    case .success(let text)?: texts.append(text)
-                    case .failure(let error)?: failure = failure ?? error.description
-                    case nil: failure = failure ?? "\(endpoints[e].name): no answer"
-                    }
-                }
-                if let failure {
-                    report.failures.append((prompt.line, failure))
-                    continue
-                }
-                if Set(texts).count < texts.count {
-                    report.failures.append((prompt.line, "two endpoints gave the same response; nothing to compare"))
-                    continue
-                }
-                try writer.insert(rows(prompt, texts: texts, endpoints: endpoints, kind: project.settings.kind), line: prompt.line, into: &written)
-                report.generated += 1
+        try db.transaction { try store(todo, outcomes: outcomes, db: db, project: project, endpoints: endpoints, report: &report) }
+    }
+
+    /// The prompts of `batch` not generated yet (the others counted as skipped).
+    static func pending(_ batch: [PromptLine], db: any Database, project: Project, endpoints: [ModelEndpoint], report: inout Report) throws -> [PromptLine] {
+        var todo: [PromptLine] = []
+        for prompt in batch {
+            let ids = rows(prompt, texts: Array(repeating: "", count: endpoints.count), endpoints: endpoints, kind: project.settings.kind)
+                .compactMap(\.externalID)
+            let present = try ids.allSatisfy { id in
+                try db.queryFirst("SELECT 1 FROM pairs WHERE project_id = ? AND external_id = ?", [.int(Int64(project.id)), .text(id)]) { _ in true } == true
             }
-            report.rows += written.imported
-            for error in written.errors { report.failures.append((0, error)) }
+            if present { report.skipped += 1 } else { todo.append(prompt) }
         }
+        return todo
+    }
+
+    /// Writes the prompts every endpoint answered (`outcomes["p/e"]`), inside the caller's transaction.
+    static func store(
+        _ todo: [PromptLine], outcomes: [String: Result<String, ChatCompletions.Failure>], db: any Database, project: Project,
+        endpoints: [ModelEndpoint], report: inout Report
+    ) throws {
+        let writer = try PairRows(db, projectID: project.id, importID: nil)
+        var written = ImportReport()
+        for (p, prompt) in todo.enumerated() {
+            var texts: [String] = []
+            var failure: String?
+            for e in endpoints.indices {
+                switch outcomes["\(p)/\(e)"] {
+                case .success(let text)?: texts.append(text)
+                case .failure(let error)?: failure = failure ?? error.description
+                case nil: failure = failure ?? "\(endpoints[e].name): no answer"
+                }
+            }
+            if let failure {
+                report.failures.append((prompt.line, failure))
+                continue
+            }
+            if Set(texts).count < texts.count {
+                report.failures.append((prompt.line, "two endpoints gave the same response; nothing to compare"))
+                continue
+            }
+            try writer.insert(rows(prompt, texts: texts, endpoints: endpoints, kind: project.settings.kind), line: prompt.line, into: &written)
+            report.generated += 1
+        }
+        report.rows += written.imported
+        for error in written.errors { report.failures.append((0, error)) }
     }
 }
