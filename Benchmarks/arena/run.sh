@@ -52,13 +52,23 @@ idle=$(rss)
 echo "== machine: $(nproc) cores; $concurrency battles at a time, $rate tokens/s per answer, $tokens tokens; ${seconds}s per run, $rounds rounds"
 peak=0
 for round in $(seq "$rounds"); do
-    echo "direct  (round $round): $(python3 "$here/load.py" direct "$fake_port" "$concurrency" "$seconds")"
+    python3 "$here/load.py" direct "$fake_port" "$concurrency" "$seconds" > "$work/direct.$round"
+    echo "direct  (round $round): $(cat "$work/direct.$round")"
     python3 "$here/load.py" arena "$port" "$project" "$work/tokens" "$concurrency" "$seconds" > "$work/arena.out" &
     load=$!
     while kill -0 $load 2>/dev/null; do r=$(rss); [ "$r" -gt "$peak" ] && peak=$r; sleep 0.5; done
     wait $load
+    cp "$work/arena.out" "$work/arena.$round"
     echo "arbiter (round $round): $(cat "$work/arena.out")"
 done
+python3 - "$work" "$rounds" <<'PY'
+import json, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+pairs = [(json.load(open(f"{work}/direct.{r}")), json.load(open(f"{work}/arena.{r}"))) for r in range(1, rounds + 1)]
+for key in ("p50_ms", "p99_ms"):
+    added = [a[key] - d[key] for d, a in pairs]
+    print(f"added by Arbiter per token, {key[:3]}: median over rounds {statistics.median(added):+.2f} ms (rounds: {', '.join(f'{x:+.2f}' for x in added)})")
+PY
 echo "server memory: idle $((idle / 1024)) MiB, peak during the battles $((peak / 1024)) MiB (VmHWM $(( $(awk '/VmHWM/ {print $2}' "/proc/$server/status") / 1024 )) MiB)"
 python3 - "$db" <<'PY'
 import sqlite3, sys

@@ -141,6 +141,12 @@ import TestSupport
             body: Array(#"{"prompt":"four"}"#.utf8))
         #expect(limited.status == 429 && limited.header("retry-after") != nil, "\(limited)")
         #expect(try app.call("GET", "/api/projects/\(project)/arena", ann).json["prompts_left"]?.intValue == 0)
+        // The arena stays on the annotator's list (never "finished"), without its endpoints or blocked words.
+        let projects = try app.call("GET", "/api/projects", ann).json["projects"]?.arrayValue ?? []
+        let mine = try #require(projects.first { $0["id"]?.intValue == project })
+        #expect(mine["arena"]?["max_turns"]?.intValue == 2 && mine["arena"]?["endpoints"] == nil && mine["arena"]?["blocked_words"] == nil, "\(mine)")
+        #expect(try app.call("GET", "/api/projects/\(project)", ann).json["project"]?["arena"]?["endpoints"] == nil)
+        #expect(try app.call("GET", "/api/projects/\(project)", admin).json["project"]?["arena"]?["endpoints"]?.arrayValue?.count == 3)
         // An hour later the limit has passed.
         app.clock.advance(seconds: 3601)
         #expect(try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: "five").status == 200)

@@ -21,6 +21,14 @@ struct ProjectRoutes: Sendable {
         }
     }
 
+    /// A project as the caller may see it: an annotator sees that a project is an
+    /// arena and its limits, not its endpoints, blocked words or prompt pool.
+    static func view(_ project: Project, role: Role) -> JSONValue {
+        guard role == .annotator, let arena = project.settings.arena, var object = project.json.objectValue else { return project.json }
+        object["arena"] = ["prompts_per_hour": .int(Int64(arena.promptsPerHour)), "max_turns": .int(Int64(arena.maxTurns))]
+        return .object(object)
+    }
+
     func register(on api: inout APIRouter) {
         api.add(.POST, "/api/projects", .admin) { request, caller in
             guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
@@ -128,14 +136,18 @@ struct ProjectRoutes: Sendable {
             let project = caller.user.role == .annotator
                 ? try await ProjectService.find(store: store, id: id, annotator: caller.user.id)
                 : try await ProjectService.find(store: store, id: id)
-            return .json(["project": project.json])
+            return .json(["project": Self.view(project, role: caller.user.role)])
         }
         // Annotators see the projects open to them that still want judgements.
         api.add(.GET, "/api/projects", .everyone) { _, caller in
             let projects = caller.user.role == .annotator
                 ? try await ProjectService.list(store: store, annotator: caller.user.id)
                 : try await ProjectService.list(store: store)
-            return .json(["projects": .array(projects.map(\.json))])
+            return .json(["projects": .array(projects.map { summary in
+                var object = summary.json.objectValue ?? [:]
+                object["arena"] = Self.view(summary.project, role: caller.user.role)["arena"] ?? .null
+                return .object(object)
+            })])
         }
         api.add(.GET, "/api/projects/{id}/members", .admin) { request, _ in
             let members = try await ProjectService.members(store: store, projectID: try request.parameters.int("id"))

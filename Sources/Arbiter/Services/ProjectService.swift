@@ -52,12 +52,12 @@ public enum ProjectService {
         try await store.pool.read { db in try ProjectRepository.list(db) }
     }
 
-    /// The projects an annotator works on: open to them, and not finished.
+    /// The projects an annotator works on: open to them, and not finished (an arena never is).
     public static func list(store: ArbiterStore, annotator: Int) async throws -> [ProjectSummary] {
         try await store.pool.read { db in
             try ProjectRepository.list(db).filter { summary in
                 try ProjectMembers.allows(db, projectID: summary.project.id, userID: annotator)
-                    && !ProjectMembers.finished(db, projectID: summary.project.id)
+                    && (summary.project.settings.arena != nil || !ProjectMembers.finished(db, projectID: summary.project.id))
             }
         }
     }
