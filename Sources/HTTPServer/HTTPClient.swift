@@ -46,66 +46,103 @@ public enum HTTPClient {
     public static func send(
         _ request: Request, head: (Head) throws -> Void, body: ([UInt8]) throws -> Bool
     ) throws {
+        let (connection, target) = try open(request)
+        defer { connection.close() }
+        var reader = ResponseReader(origin: target.origin, maxBodyBytes: request.maxBodyBytes)
+        while true {
+            guard let bytes = try connection.read(timeout: request.idleTimeout, describe: target.origin) else {
+                try reader.atEnd()
+                return
+            }
+            if try reader.feed(bytes, onHead: head, onBody: body) == .done { return }
+        }
+    }
+
+    /// Connects (and finishes TLS) within the connect timeout and sends the request.
+    static func open(_ request: Request) throws(HTTPClientError) -> (Socket, Target) {
         let target = try Target(request.url)
         let connection = try Socket.connect(host: target.host, port: target.port, timeout: request.connectTimeout, describe: target.origin)
-        defer { connection.close() }
-        if target.secure { try connection.startTLS(host: target.host, caFile: request.caFile, timeout: request.connectTimeout, describe: target.origin) }
-        var text = "\(request.method) \(target.path) HTTP/1.1\r\nHost: \(target.hostHeader)\r\nConnection: close\r\n"
-        for (name, value) in request.headers {
-            guard !name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }), !value.contains(where: { $0 == "\r" || $0 == "\n" }) else {
-                throw HTTPClientError.invalidRequest("header \(name): line breaks are not allowed")
+        do throws(HTTPClientError) {
+            if target.secure { try connection.startTLS(host: target.host, caFile: request.caFile, timeout: request.connectTimeout, describe: target.origin) }
+            var text = "\(request.method) \(target.path) HTTP/1.1\r\nHost: \(target.hostHeader)\r\nConnection: close\r\n"
+            for (name, value) in request.headers {
+                guard !name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }), !value.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+                    throw HTTPClientError.invalidRequest("header \(name): line breaks are not allowed")
+                }
+                text += "\(name): \(value)\r\n"
             }
-            text += "\(name): \(value)\r\n"
+            if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" { text += "Content-Length: \(request.body.count)\r\n" }
+            text += "\r\n"
+            try connection.write(Array(text.utf8) + request.body, timeout: request.idleTimeout, describe: target.origin)
+        } catch {
+            connection.close()
+            throw error
         }
-        if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" { text += "Content-Length: \(request.body.count)\r\n" }
-        text += "\r\n"
-        try connection.write(Array(text.utf8) + request.body, timeout: request.idleTimeout, describe: target.origin)
+        return (connection, target)
+    }
 
-        // The head: up to the blank line, at most 64 KiB.
-        var buffer: [UInt8] = []
-        var headEnd: Int?
-        while headEnd == nil {
-            guard let bytes = try connection.read(timeout: request.idleTimeout, describe: target.origin) else {
-                throw HTTPClientError.malformedResponse("\(target.origin) closed the connection before a complete answer")
+    /// Reads an answer from the bytes as they come: the head (at most 64 KiB),
+    /// then the body, chunked or by length, bounded; `onBody` gets each decoded piece.
+    struct ResponseReader {
+        let origin: String
+        let maxBodyBytes: Int
+        private var buffer: [UInt8] = []
+        private(set) var head: Head?
+        private var chunked = false
+        private var remaining: Int?
+        private var decoder: ChunkedDecoder
+        private var received = 0
+
+        enum Progress { case more, done }
+
+        init(origin: String, maxBodyBytes: Int) {
+            self.origin = origin
+            self.maxBodyBytes = maxBodyBytes
+            decoder = ChunkedDecoder(maxBodyBytes: maxBodyBytes)
+        }
+
+        /// Takes the next bytes read; `.done` once the body is complete or `onBody` said stop.
+        mutating func feed(_ bytes: [UInt8], onHead: (Head) throws -> Void, onBody: ([UInt8]) throws -> Bool) throws -> Progress {
+            var rest = bytes
+            if head == nil {
+                buffer += bytes
+                guard let end = HTTPClient.headEnd(buffer) else {
+                    if buffer.count > 64 * 1024 { throw HTTPClientError.malformedResponse("\(origin) sent a header section over 64 KiB") }
+                    return .more
+                }
+                let parsed = try HTTPClient.parseHead(Array(buffer[..<end]), describe: origin)
+                head = parsed
+                try onHead(parsed)
+                rest = Array(buffer[(end + 4)...])
+                buffer = []
+                chunked = parsed.headers["transfer-encoding"]?.lowercased().contains("chunked") == true
+                remaining = chunked ? nil : parsed.headers["content-length"].flatMap { Int($0.trimmingSpaces) }
+                if !chunked, let length = remaining, length > maxBodyBytes {
+                    throw HTTPClientError.malformedResponse("\(origin) announced a body of \(length) bytes, over the limit")
+                }
             }
-            buffer += bytes
-            headEnd = Self.headEnd(buffer)
-            if headEnd == nil && buffer.count > 64 * 1024 { throw HTTPClientError.malformedResponse("\(target.origin) sent a header section over 64 KiB") }
-        }
-        let parsed = try Self.parseHead(Array(buffer[..<headEnd!]), describe: target.origin)
-        try head(parsed)
-        var rest = Array(buffer[(headEnd! + 4)...])
-        let chunked = parsed.headers["transfer-encoding"]?.lowercased().contains("chunked") == true
-        var remaining = chunked ? nil : parsed.headers["content-length"].flatMap { Int($0.trimmingSpaces) }
-        if !chunked, let length = remaining, length > request.maxBodyBytes {
-            throw HTTPClientError.malformedResponse("\(target.origin) announced a body of \(length) bytes, over the limit")
-        }
-        var decoder = ChunkedDecoder(maxBodyBytes: request.maxBodyBytes)
-        var received = 0
-        while true {
             if !rest.isEmpty {
                 var piece: [UInt8] = []
                 if chunked {
                     do {
                         _ = try rest.withUnsafeBufferPointer { bytes throws(HTTPError) in try decoder.decode(bytes, into: &piece) }
                     } catch {
-                        throw HTTPClientError.malformedResponse("\(target.origin) sent a malformed chunked body")
+                        throw HTTPClientError.malformedResponse("\(origin) sent a malformed chunked body")
                     }
                 } else {
                     piece = remaining.map { Array(rest.prefix($0 - received)) } ?? rest
                 }
                 received += piece.count
-                if received > request.maxBodyBytes { throw HTTPClientError.malformedResponse("\(target.origin) sent a body over the limit") }
-                if !piece.isEmpty, try !body(piece) { return }
-                rest = []
+                if received > maxBodyBytes { throw HTTPClientError.malformedResponse("\(origin) sent a body over the limit") }
+                if !piece.isEmpty, try !onBody(piece) { return .done }
             }
-            if chunked ? decoder.isDone : remaining.map({ received >= $0 }) ?? false { return }
-            guard let bytes = try connection.read(timeout: request.idleTimeout, describe: target.origin) else {
-                // The end of a body without a length is the end of the connection.
-                if !chunked && remaining == nil { return }
-                throw HTTPClientError.malformedResponse("\(target.origin) closed the connection in the middle of the body")
-            }
-            rest = bytes
+            return (chunked ? decoder.isDone : remaining.map { received >= $0 } ?? false) ? .done : .more
+        }
+
+        /// The connection ended: the end of a body without a length, else too early.
+        func atEnd() throws(HTTPClientError) {
+            guard head != nil else { throw .malformedResponse("\(origin) closed the connection before a complete answer") }
+            guard !chunked && remaining == nil else { throw .malformedResponse("\(origin) closed the connection in the middle of the body") }
         }
     }
 
@@ -216,7 +253,7 @@ extension StringProtocol {
 }
 
 /// One outbound connection (non-blocking socket, waits by poll; TLS optional).
-private final class Socket {
+final class Socket {
     let fd: Int32
     var ssl: OpaquePointer?
     var context: OpaquePointer?
@@ -339,6 +376,31 @@ private final class Socket {
                 throw .timedOut("\(origin): the request could not be sent within \(Self.format(timeout)) s")
             }
         }
+    }
+
+    /// What a read that must not wait found.
+    enum Available {
+        case bytes([UInt8])
+        case wouldBlock
+        case end
+    }
+
+    /// Reads what is there without waiting (for the stream loop).
+    func readAvailable(describe origin: String) throws(HTTPClientError) -> Available {
+        let count: Int = buffer.withUnsafeMutableBytes { raw in
+            if let ssl { return Int(SSL_read(ssl, raw.baseAddress, Int32(raw.count))) }
+            return Glibc.recv(fd, raw.baseAddress, raw.count, 0)
+        }
+        if count > 0 { return .bytes(Array(buffer.prefix(count))) }
+        if let ssl {
+            let error = SSL_get_error(ssl, Int32(count))
+            if error == SSL_ERROR_ZERO_RETURN || (error == SSL_ERROR_SYSCALL && count == 0) { return .end }
+            guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE else { throw .unreachable("\(origin): the connection broke while reading") }
+            return .wouldBlock
+        }
+        if count == 0 { return .end }
+        guard errno == EAGAIN || errno == EINTR else { throw .unreachable("\(origin): the connection broke while reading (\(String(cString: strerror(errno))))") }
+        return .wouldBlock
     }
 
     /// The next bytes, or nil at the end of the stream.

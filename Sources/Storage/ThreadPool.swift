@@ -41,6 +41,11 @@ public final class ThreadPool: Sendable {
 
     deinit { queue.close() }
 
+    /// Runs `body` on a pool thread, without waiting for it; false if the pool is closed.
+    public func submit(_ body: @escaping @Sendable () -> Void) -> Bool {
+        queue.push(Job(body))
+    }
+
     /// Runs `body` on a pool thread and returns its result.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in

@@ -185,6 +185,71 @@ import TestSupport
         #expect(try generate("endpoints=alpha,beta", ann).status == 403)
     }
 
+    /// Battle state is in the database: a battle started through one node is
+    /// continued and voted on through another (PostgreSQL, two servers).
+    @Test(.enabled(if: PostgresServer.available, "needs PostgreSQL"))
+    func aBattleMovesBetweenNodes() async throws {
+        let fake = try FakeOpenAIServer(delayMs: 1)
+        let first = try TestApp(engine: .postgres) { $0.models = Self.pool(fake) }
+        defer { Task { await first.stop() } }
+        let second = try TestApp(engine: .postgres) { configuration in
+            configuration.database = first.database
+            configuration.models = Self.pool(fake)
+        }
+        defer { Task { await second.stop() } }
+        let admin = try await first.user("ada", role: .admin)
+        let ann = try await first.user("ann")
+        let project = try #require(try first.call("POST", "/api/projects", admin, Self.arena).json["project"]?["id"]?.intValue)
+        let turn = try Self.stream(first, "/api/projects/\(project)/battles", ann, prompt: "on node one")
+        let battle = try #require(turn.events.first?["battle"]?.intValue)
+        let followUp = try Self.stream(second, "/api/battles/\(battle)/turns", ann, prompt: "on node two")
+        #expect(followUp.status == 200 && followUp.events.last?["state"] == "open", "\(followUp.events)")
+        let vote = try second.call("POST", "/api/battles/\(battle)/vote", ann, #"{"choice":"B"}"#)
+        #expect(vote.status == 200 && vote.json["model_b"]?.stringValue != nil, "\(vote.json)")
+        #expect(try first.call("GET", "/api/battles/\(battle)", ann).json["state"] == "voted")
+    }
+
+    /// The admin page: an arena made in the project form (endpoints ticked, a
+    /// blocked word), and the generate panel filling a project from a file.
+    @Test(.enabled(if: WebDriver.available, "needs chromium and chromium-driver"))
+    func adminSetsUpAnArenaAndGenerates() async throws {
+        let fake = try FakeOpenAIServer(delayMs: 1)
+        let app = try TestApp { $0.models = Self.pool(fake) }
+        defer { Task { await app.stop() } }
+        _ = try await app.person("boss", role: .admin)
+        let browser = try WebDriver(width: 1400, height: 1000)
+        try browser.signIn(app: app, as: "boss", to: "/admin")
+        try browser.element("#new-project summary").click()
+        try browser.element("#project-form-name").type("Chat arena")
+        try browser.element("#project-form-arena").click()
+        try browser.wait(until: "document.querySelectorAll('#project-form-arena-endpoints input').length === 3")
+        try browser.script("document.querySelectorAll('#project-form-arena-endpoints input')[0].click(); document.querySelectorAll('#project-form-arena-endpoints input')[2].click();")
+        try browser.element("#project-form-arena-blocked").type("password, secret plan")
+        try browser.element("#project-form-arena-pool").type("What is a B-tree?")
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.script("document.getElementById('project-form-arena').scrollIntoView();")
+            try browser.screenshot(to: shots + "/admin-arena.png")
+        }
+        try browser.element("#project-form button[type=submit]").click()
+        try browser.wait(until: "location.pathname.startsWith('/admin/projects/') && document.body.dataset.ready === 'true'", timeout: 20)
+        let projectID = Int(try browser.script("return location.pathname.split('/')[3];").stringValue ?? "") ?? -1
+        let arena = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings.arena }
+        #expect(arena?.endpoints == ["alpha", "gamma"] && arena?.blockedWords == ["password", "secret plan"] && arena?.promptPool == ["What is a B-tree?"],
+                "\(String(describing: arena))")
+        #expect(try browser.element("#annotate-link").text == "Arena")
+
+        // The generate panel: two endpoints, a file of three prompts.
+        let directory = TemporaryDirectory()
+        directory.write("prompts.jsonl", (1...3).map { #"{"id":"p\#($0)","prompt":"question \#($0)"}"# }.joined(separator: "\n") + "\n")
+        try browser.wait(until: "document.querySelectorAll('#generate-endpoints input').length === 3")
+        try browser.script("document.querySelectorAll('#generate-endpoints input')[0].click(); document.querySelectorAll('#generate-endpoints input')[1].click();")
+        try browser.element("#generate-file").type(directory.path + "/prompts.jsonl")
+        try browser.wait(until: "!document.getElementById('generate-start').disabled")
+        try browser.element("#generate-start").click()
+        try browser.wait(until: "document.getElementById('generate-result').textContent.includes('Generated 3')", timeout: 30)
+        #expect(try await app.count("SELECT count(*) FROM pairs WHERE model_a = 'alpha' AND model_b = 'beta'") == 3)
+    }
+
     /// A model that fails voids the battle, and the message does not name it.
     @Test func aFailingModelVoidsTheBattleWithoutNamingIt() async throws {
         let fake = try FakeOpenAIServer(delayMs: 1)

@@ -1,8 +1,18 @@
 @testable import Arbiter
 import HTTPServer
 import JSON
+import Dispatch
+import Foundation
 import Testing
 import TestSupport
+
+extension HTTPClient.Request {
+    func withCA(_ path: String) -> HTTPClient.Request {
+        var copy = self
+        copy.caFile = path
+        return copy
+    }
+}
 
 /// The outbound client and the streamed chat completions against a local fake
 /// OpenAI-compatible server (tokens, delays, failures, malformed events), TLS
@@ -59,6 +69,57 @@ import TestSupport
         #expect(failure("echo-1", base: "http://no-such-host.invalid/v1").contains("cannot resolve the host"))
     }
 
+    /// One stream loop reads many answers at once, in order, with the same plain
+    /// failures as the blocking client (idle timeout included).
+    @Test func theStreamLoopReadsManyAnswersAtOnce() async throws {
+        let fake = try FakeOpenAIServer(delayMs: 5, silenceSeconds: 3)
+        let loop = HTTPClient.StreamLoop()
+        func run(_ model: String, idle: Double = 10) async -> (pieces: [String], result: Result<ChatCompletions.Completion, ChatCompletions.Failure>) {
+            var endpoint = ModelEndpoint(name: "m", baseURL: fake.baseURL, model: model)
+            endpoint.idleTimeout = idle
+            let chosen = endpoint
+            let pieces = Pieces()
+            let result = await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    ChatCompletions.stream(chosen, messages: [("user", "hi")], on: loop, token: { pieces.append($0); return true }) {
+                        continuation.resume(returning: $0)
+                    }
+                }
+            }
+            return (pieces.all, result)
+        }
+        let answers = await withTaskGroup(of: (Int, [String], String?).self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    let (pieces, result) = await run("w\(i)-20")
+                    return (i, pieces, (try? result.get())?.text)
+                }
+            }
+            return await group.reduce(into: [:]) { $0[$1.0] = ($1.1, $1.2) }
+        }
+        for i in 0..<40 {
+            let expected = (0..<20).map { "w\(i)\($0) " }
+            #expect(answers[i]?.0 == expected && answers[i]?.1 == expected.joined(), "stream \(i)")
+        }
+        func failure(_ model: String, idle: Double = 10) async -> String {
+            switch await run(model, idle: idle).result {
+            case .success: return "no error"
+            case .failure(let failure): return failure.description
+            }
+        }
+        #expect(await failure("fail") == "m answered 500: the model is overloaded")
+        #expect(await failure("malformed").hasPrefix("m sent a malformed event: {not json"))
+        let cut = await failure("cut")
+        #expect(cut.contains("in the middle of the body") || cut.contains("before finishing"), "\(cut)")
+        #expect(await failure("slow", idle: 0.5).hasSuffix("no answer for 0.5 s"))
+    }
+
+    final class Pieces: @unchecked Sendable {
+        // @unchecked Sendable: appended on the loop thread, read after the stream ended.
+        var all: [String] = []
+        func append(_ piece: String) { all.append(piece) }
+    }
+
     @Test func verifiesCertificates() throws {
         let directory = TemporaryDirectory()
         let made = try CommandRunner.run("openssl", [
@@ -91,6 +152,17 @@ import TestSupport
         } catch let error as HTTPClientError {
             #expect(error.description.contains("did not verify"), "\(error)")
         }
+        // The stream loop reads over TLS too.
+        let loop = HTTPClient.StreamLoop()
+        let received = Pieces()
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = Pieces()
+        loop.start(request.withCA(directory.path + "/cert.pem"), head: { _ in }, body: { received.append(String(decoding: $0, as: UTF8.self)); return true }) { error in
+            outcome.append(error.map { "\($0)" } ?? "done")
+            finished.signal()
+        }
+        finished.wait()
+        #expect(outcome.all == ["done"] && received.all.joined().contains("ok"), "\(outcome.all)")
     }
 
     @Test func parsesEventStreams() throws {

@@ -36,7 +36,8 @@ import TestSupport
     @Test func schemathesisFindsNoServerErrorsOrSchemaViolations() throws {
         let directory = TemporaryDirectory()
         let server = try ServerProcess(["serve", "--port", "0", "--demo", "--log-level", "notice", "--db", directory.path + "/fuzz.sqlite"])
-        let admin = try #require(server.output.split(separator: "\n").first { $0.hasPrefix("admin token:") }?.split(separator: " ").last)
+        // The demo's lines follow the listening line (or come before it: the log is written by its own thread).
+        let admin = try #require(try server.waitForLine { $0.hasPrefix("admin token:") }.split(separator: " ").last)
         let examples = getenv("ARBITER_SCHEMATHESIS_EXAMPLES").map { String(cString: $0) } ?? "10"
         let run = try CommandRunner.run(PythonReference.tool("schemathesis"), [
             "run", "http://127.0.0.1:\(server.port)/api/openapi.json",

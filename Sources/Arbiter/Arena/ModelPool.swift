@@ -6,20 +6,24 @@ import Synchronization
 /// The model endpoints a server may call (from its endpoints file), with each
 /// one's concurrency limit kept, and the threads the calls run on.
 ///
-/// The outbound client blocks a thread per request, so calls run on dedicated
-/// threads — as many as the endpoints' limits add up to, never on an event loop
-/// or in Swift's cooperative pool. A call is only started once its endpoint has a
-/// free slot (``reserve(_:)``), so the pool's queue never grows past its threads.
+/// A call is opened (connect, TLS, the request sent) on one of a few dedicated
+/// threads, then its streamed answer is read on one ``HTTPClient/StreamLoop``
+/// thread with every other answer — never on an event loop or in Swift's
+/// cooperative pool. A call is only started once its endpoint has a free slot
+/// (``reserve(_:)``), so nothing waits in a queue longer than an open takes.
 public final class ModelPool: Sendable {
     /// In the file's order.
     public let endpoints: [ModelEndpoint]
     /// `POST {base_url}/moderations` (OpenAI's moderation API), if configured.
     public let moderation: ModelEndpoint?
     private let running: Mutex<[String: Int]>
+    /// Open requests (and ask the moderation endpoint).
     private let threads: ThreadPool?
+    /// Read every streamed answer.
+    private let loop: HTTPClient.StreamLoop?
 
-    /// The most threads a server keeps for model calls.
-    public static let maxThreads = 512
+    /// The most threads a server keeps for opening model calls.
+    public static let maxThreads = 16
 
     public init(endpoints: [ModelEndpoint], moderation: ModelEndpoint? = nil) {
         self.endpoints = endpoints
@@ -27,6 +31,7 @@ public final class ModelPool: Sendable {
         running = Mutex([:])
         let wanted = endpoints.reduce(0) { $0 + $1.concurrency } + (moderation?.concurrency ?? 0)
         threads = wanted == 0 ? nil : ThreadPool(name: "models", threads: min(wanted, Self.maxThreads))
+        loop = endpoints.isEmpty ? nil : HTTPClient.StreamLoop()
     }
 
     /// No endpoints: arena projects are refused with a message.
@@ -73,23 +78,21 @@ public final class ModelPool: Sendable {
     /// Requests running per endpoint (for `/metrics`-style diagnostics and tests).
     public var inFlight: [String: Int] { running.withLock { $0 } }
 
-    /// Runs a streamed completion on a model thread; `token` gets each piece (return
-    /// false to stop). The caller holds a slot of the endpoint.
+    /// Streams a completion: opened on a model thread, read on the stream loop;
+    /// `token` gets each piece there (return false to stop). The caller holds a
+    /// slot of the endpoint.
     func complete(
         _ endpoint: ModelEndpoint, messages: [(role: String, content: String)], token: @escaping @Sendable (String) -> Bool
     ) async -> Result<ChatCompletions.Completion, ChatCompletions.Failure> {
-        guard let threads else { return .failure(ChatCompletions.Failure(description: "\(endpoint.name): no model threads")) }
+        guard let threads, let loop else { return .failure(ChatCompletions.Failure(description: "\(endpoint.name): no model threads")) }
         let messages = messages.map { Message(role: $0.role, content: $0.content) }
-        do {
-            return try await threads.run {
-                do throws(ChatCompletions.Failure) {
-                    return .success(try ChatCompletions.stream(endpoint, messages: messages.map { ($0.role, $0.content) }, token: token))
-                } catch {
-                    return .failure(error)
+        return await withCheckedContinuation { continuation in
+            let submitted = threads.submit {
+                ChatCompletions.stream(endpoint, messages: messages.map { ($0.role, $0.content) }, on: loop, token: token) { result in
+                    continuation.resume(returning: result)
                 }
             }
-        } catch {
-            return .failure(ChatCompletions.Failure(description: "\(endpoint.name): the server is shutting down"))
+            if !submitted { continuation.resume(returning: .failure(ChatCompletions.Failure(description: "\(endpoint.name): the server is shutting down"))) }
         }
     }
 

@@ -1,4 +1,4 @@
-import HTTPServer
+public import HTTPServer
 public import JSON
 
 /// A model served behind an OpenAI-compatible chat completions API (vLLM,
@@ -50,10 +50,33 @@ public enum ChatCompletions {
 
     /// Streams a completion of `messages` (`{"role","content"}`) from `endpoint`;
     /// `token` is called with each piece of text as it arrives (return false to stop:
-    /// the completion so far comes back with `finishReason` "cancelled").
+    /// the completion so far comes back with `finishReason` "cancelled"). Blocks its thread.
     public static func stream(
-        _ endpoint: ModelEndpoint, messages: [(role: String, content: String)], token: (String) -> Bool = { _ in true }
+        _ endpoint: ModelEndpoint, messages: [(role: String, content: String)], token: @escaping (String) -> Bool = { _ in true }
     ) throws(Failure) -> Completion {
+        let reading = Reading(endpoint, token: token)
+        var failure: (any Error)?
+        do {
+            try HTTPClient.send(request(endpoint, messages: messages), head: reading.head, body: reading.body)
+        } catch {
+            failure = error
+        }
+        return try reading.finish(failure).get()
+    }
+
+    /// The same on a ``HTTPClient/StreamLoop``: opens the request on the calling
+    /// thread, reads the answer on the loop (`token` runs there), and calls `done`
+    /// once with the outcome.
+    public static func stream(
+        _ endpoint: ModelEndpoint, messages: [(role: String, content: String)], on loop: HTTPClient.StreamLoop,
+        token: @escaping (String) -> Bool, done: @escaping (Result<Completion, Failure>) -> Void
+    ) {
+        let reading = Reading(endpoint, token: token)
+        loop.start(request(endpoint, messages: messages), head: reading.head, body: reading.body) { error in done(reading.finish(error)) }
+    }
+
+    /// The request: `stream: true` with the endpoint's sampling parameters and key.
+    static func request(_ endpoint: ModelEndpoint, messages: [(role: String, content: String)]) -> HTTPClient.Request {
         let base = endpoint.baseURL.hasSuffix("/") ? String(endpoint.baseURL.dropLast()) : endpoint.baseURL
         var body: JSONObject = [
             "model": .string(endpoint.model), "stream": true,
@@ -68,7 +91,13 @@ public enum ChatCompletions {
         request.connectTimeout = endpoint.connectTimeout
         request.idleTimeout = endpoint.idleTimeout
         request.caFile = endpoint.caFile
+        return request
+    }
 
+    /// One answer being read: the status, the events parsed as they come, the text so far.
+    final class Reading {
+        let name: String
+        let token: (String) -> Bool
         let started = Clock.monotonicMilliseconds()
         var status = 0
         var errorBody: [UInt8] = []
@@ -76,59 +105,70 @@ public enum ChatCompletions {
         var completion = Completion(text: "", chunks: 0, finishReason: nil, firstTokenMilliseconds: nil, totalMilliseconds: 0)
         var done = false
         var problem: String?
-        let name = endpoint.name
-        do {
-            try HTTPClient.send(request, head: { head in status = head.status }, body: { bytes in
-                guard status == 200 else {
-                    errorBody += bytes.prefix(max(0, 4096 - errorBody.count))
-                    return errorBody.count < 4096
-                }
-                let events: [ServerSentEvents.Event]
-                do {
-                    events = try parser.feed(bytes)
-                } catch {
-                    problem = "\(name) sent an event over 1 MiB"
+
+        init(_ endpoint: ModelEndpoint, token: @escaping (String) -> Bool) {
+            name = endpoint.name
+            self.token = token
+        }
+
+        func head(_ head: HTTPClient.Head) { status = head.status }
+
+        /// Takes a piece of the body; false: stop reading.
+        func body(_ bytes: [UInt8]) -> Bool {
+            guard status == 200 else {
+                errorBody += bytes.prefix(max(0, 4096 - errorBody.count))
+                return errorBody.count < 4096
+            }
+            let events: [ServerSentEvents.Event]
+            do {
+                events = try parser.feed(bytes)
+            } catch {
+                problem = "\(name) sent an event over 1 MiB"
+                return false
+            }
+            for event in events {
+                if event.data == "[DONE]" {
+                    done = true
                     return false
                 }
-                for event in events {
-                    if event.data == "[DONE]" {
-                        done = true
-                        return false
+                guard let object = try? JSONValue.parse(Array(event.data.utf8)), let choice = object["choices"]?.arrayValue?.first else {
+                    if let message = (try? JSONValue.parse(Array(event.data.utf8)))?["error"]?["message"]?.stringValue {
+                        problem = "\(name) stopped with an error: \(message)"
+                    } else {
+                        problem = "\(name) sent a malformed event: \(event.data.prefix(120))"
                     }
-                    guard let object = try? JSONValue.parse(Array(event.data.utf8)), let choice = object["choices"]?.arrayValue?.first else {
-                        if let message = (try? JSONValue.parse(Array(event.data.utf8)))?["error"]?["message"]?.stringValue {
-                            problem = "\(name) stopped with an error: \(message)"
-                        } else {
-                            problem = "\(name) sent a malformed event: \(event.data.prefix(120))"
-                        }
-                        return false
-                    }
-                    if let piece = choice["delta"]?["content"]?.stringValue, !piece.isEmpty {
-                        if completion.firstTokenMilliseconds == nil { completion.firstTokenMilliseconds = Clock.monotonicMilliseconds() - started }
-                        completion.text += piece
-                        completion.chunks += 1
-                        if !token(piece) {
-                            completion.finishReason = "cancelled"
-                            return false
-                        }
-                    }
-                    if let reason = choice["finish_reason"]?.stringValue { completion.finishReason = reason }
+                    return false
                 }
-                return true
-            })
-        } catch {
-            throw Failure(description: "\(name): \((error as? HTTPClientError)?.description ?? String(describing: error))")
+                if let piece = choice["delta"]?["content"]?.stringValue, !piece.isEmpty {
+                    if completion.firstTokenMilliseconds == nil { completion.firstTokenMilliseconds = Clock.monotonicMilliseconds() - started }
+                    completion.text += piece
+                    completion.chunks += 1
+                    if !token(piece) {
+                        completion.finishReason = "cancelled"
+                        return false
+                    }
+                }
+                if let reason = choice["finish_reason"]?.stringValue { completion.finishReason = reason }
+            }
+            return true
         }
-        if status != 200 {
-            let message = (try? JSONValue.parse(errorBody))?["error"]?["message"]?.stringValue
-                ?? String(decoding: errorBody.prefix(200), as: UTF8.self)
-            throw Failure(description: "\(name) answered \(status)\(message.isEmpty ? "" : ": \(message)")")
+
+        /// The outcome, once reading ended (with `error` if it broke).
+        func finish(_ error: (any Error)?) -> Result<Completion, Failure> {
+            if let error {
+                return .failure(Failure(description: "\(name): \((error as? HTTPClientError)?.description ?? String(describing: error))"))
+            }
+            if status != 200 {
+                let message = (try? JSONValue.parse(errorBody))?["error"]?["message"]?.stringValue
+                    ?? String(decoding: errorBody.prefix(200), as: UTF8.self)
+                return .failure(Failure(description: "\(name) answered \(status)\(message.isEmpty ? "" : ": \(message)")"))
+            }
+            if let problem { return .failure(Failure(description: problem)) }
+            guard done || completion.finishReason != nil else {
+                return .failure(Failure(description: "\(name) ended the stream before finishing (no [DONE] and no finish_reason)"))
+            }
+            completion.totalMilliseconds = Clock.monotonicMilliseconds() - started
+            return .success(completion)
         }
-        if let problem { throw Failure(description: problem) }
-        guard done || completion.finishReason != nil else {
-            throw Failure(description: "\(name) ended the stream before finishing (no [DONE] and no finish_reason)")
-        }
-        completion.totalMilliseconds = Clock.monotonicMilliseconds() - started
-        return completion
     }
 }

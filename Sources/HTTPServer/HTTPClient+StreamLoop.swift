@@ -1,0 +1,149 @@
+import CLinux
+import Glibc
+import Synchronization
+
+extension HTTPClient {
+    /// Reads many streamed answers on one thread: each request is opened (connect,
+    /// TLS, send — blocking, on the caller's thread), then its socket joins this
+    /// loop's epoll set, and the answer is read as it arrives — so a hundred
+    /// streams waiting for their next token cost one sleeping thread, not a
+    /// hundred, and a burst of tokens is read in one wake-up.
+    ///
+    /// `head`, `body` and `done` run on the loop thread: keep them short.
+    public final class StreamLoop: @unchecked Sendable {
+        // @unchecked Sendable: `streams` is touched only by the loop thread; new
+        // streams come in through `incoming` (a Mutex) and the eventfd.
+        private let epollFD: Int32
+        private let wakeFD: Int32
+        private let incoming = Mutex<[Stream]>([])
+        private var streams: [Int32: Stream] = [:]
+
+        final class Stream: @unchecked Sendable {
+            // @unchecked Sendable: handed over once, then touched only by the loop thread.
+            let socket: Socket
+            var reader: ResponseReader
+            let idleTimeout: Double
+            var deadline: Double
+            let head: (Head) throws -> Void
+            let body: ([UInt8]) throws -> Bool
+            let done: ((any Error)?) -> Void
+
+            init(socket: Socket, reader: ResponseReader, idleTimeout: Double, head: @escaping (Head) throws -> Void,
+                 body: @escaping ([UInt8]) throws -> Bool, done: @escaping ((any Error)?) -> Void) {
+                self.socket = socket
+                self.reader = reader
+                self.idleTimeout = idleTimeout
+                deadline = Socket.now() + idleTimeout
+                self.head = head
+                self.body = body
+                self.done = done
+            }
+        }
+
+        /// Starts the loop's thread.
+        public init() {
+            epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+            wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+            var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: wakeFD))
+            _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
+            let box = Unmanaged.passRetained(self).toOpaque()
+            var thread = pthread_t()
+            pthread_create(&thread, nil, { pointer in
+                let loop = Unmanaged<StreamLoop>.fromOpaque(pointer!).takeRetainedValue()
+                loop.run()
+                return nil
+            }, box)
+            pthread_detach(thread)
+        }
+
+        /// Opens `request` on the calling thread (blocking up to its connect
+        /// timeout), then reads the answer on the loop: `head` once, `body` with each
+        /// piece (false stops reading), `done` once at the end (nil, or the error).
+        /// An error opening the request goes to `done` as well, on this thread.
+        public func start(
+            _ request: Request, head: @escaping (Head) throws -> Void, body: @escaping ([UInt8]) throws -> Bool,
+            done: @escaping ((any Error)?) -> Void
+        ) {
+            let socket: Socket
+            let target: Target
+            do {
+                (socket, target) = try HTTPClient.open(request)
+            } catch {
+                done(error)
+                return
+            }
+            let stream = Stream(socket: socket, reader: ResponseReader(origin: target.origin, maxBodyBytes: request.maxBodyBytes),
+                                idleTimeout: request.idleTimeout, head: head, body: body, done: done)
+            incoming.withLock { $0.append(stream) }
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeFD, &one, 8)
+        }
+
+        private func run() {
+            let capacity = 256
+            let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
+            defer { events.deallocate() }
+            var nextCheck = Socket.now() + 0.25
+            while true {
+                let count = epoll_wait(epollFD, events, Int32(capacity), 250)
+                for i in 0..<max(0, Int(count)) {
+                    let fd = events[i].data.fd
+                    if fd == wakeFD {
+                        var value: UInt64 = 0
+                        _ = Glibc.read(wakeFD, &value, 8)
+                        for stream in incoming.withLock({ list in defer { list = [] }; return list }) {
+                            var event = epoll_event(events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue, data: epoll_data_t(fd: stream.socket.fd))
+                            guard epoll_ctl(epollFD, EPOLL_CTL_ADD, stream.socket.fd, &event) == 0 else {
+                                stream.socket.close()
+                                stream.done(HTTPClientError.unreachable("\(stream.reader.origin): cannot watch the connection"))
+                                continue
+                            }
+                            streams[stream.socket.fd] = stream
+                            service(stream)  // the answer may have begun already
+                        }
+                    } else if let stream = streams[fd] {
+                        service(stream)
+                    }
+                }
+                let now = Socket.now()
+                if now >= nextCheck {
+                    nextCheck = now + 0.25
+                    for stream in streams.values where now > stream.deadline {
+                        finish(stream, HTTPClientError.timedOut("\(stream.reader.origin): no answer for \(Socket.format(stream.idleTimeout)) s"))
+                    }
+                }
+            }
+        }
+
+        /// Reads everything available on the stream's socket.
+        private func service(_ stream: Stream) {
+            do {
+                while true {
+                    switch try stream.socket.readAvailable(describe: stream.reader.origin) {
+                    case .bytes(let bytes):
+                        stream.deadline = Socket.now() + stream.idleTimeout
+                        if try stream.reader.feed(bytes, onHead: stream.head, onBody: stream.body) == .done {
+                            finish(stream, nil)
+                            return
+                        }
+                    case .wouldBlock:
+                        return
+                    case .end:
+                        try stream.reader.atEnd()
+                        finish(stream, nil)
+                        return
+                    }
+                }
+            } catch {
+                finish(stream, error)
+            }
+        }
+
+        private func finish(_ stream: Stream, _ error: (any Error)?) {
+            guard streams.removeValue(forKey: stream.socket.fd) != nil else { return }
+            _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, stream.socket.fd, nil)
+            stream.socket.close()
+            stream.done(error)
+        }
+    }
+}
