@@ -8,8 +8,9 @@ import Glibc
 /// host name (or IP address) checked, a deadline to connect and a limit on how
 /// long the server may stay silent, the body handed over as it arrives (chunked or
 /// not) so a streamed answer is read token by token, and every failure one clear
-/// ``HTTPClientError``. Blocking: run it on a thread of its own, never on an event
-/// loop.
+/// ``HTTPClientError``. `send` and `fetch` block: run them on a thread of their
+/// own, never on an event loop; ``StreamLoop`` reads many streamed answers on one
+/// thread instead.
 public enum HTTPClient {
     /// Where and how to send.
     public struct Request: Sendable {

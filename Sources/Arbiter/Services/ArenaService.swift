@@ -12,8 +12,9 @@ import Synchronization
 /// exports, the reward model and the leaderboard all read it like any other.
 ///
 /// State lives in the database (`battles`, `battle_turns`), so a battle started
-/// on one node is voted on through another. Model calls run on the ``ModelPool``'s
-/// threads, each only once its endpoint has a free slot.
+/// on one node is voted on through another. Model calls go through the
+/// ``ModelPool`` (opened on its threads, read on its stream loop), each only once
+/// its endpoint has a free slot.
 public struct ArenaService: Sendable {
     let store: ArbiterStore
     let models: ModelPool
