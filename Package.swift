@@ -43,10 +43,10 @@ let package = Package(
         .target(name: "Agreement", swiftSettings: swiftSettings),
         // JSON parsing and writing: strict, fast, with line-precise errors. Pure.
         .target(name: "JSON", swiftSettings: swiftSettings),
-        // SQLite connections, statements, writer + readers, group commit, migrations.
+        // SQLite and PostgreSQL connections, statements, writer + readers, group commit, migrations.
         .target(
             name: "Storage",
-            dependencies: ["CSQLite", "COpenSSL", "CLibPQ"],
+            dependencies: ["CSQLite", "COpenSSL", "CLibPQ", "CLinux"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -205,13 +205,18 @@ public final class DatabasePool: ConnectionPool {
 
     private func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
         final class Box {
+            let name: String
             let body: () -> Void
-            init(_ body: @escaping () -> Void) { self.body = body }
+            init(_ name: String, _ body: @escaping () -> Void) {
+                self.name = name
+                self.body = body
+            }
         }
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
         var thread = pthread_t()
         pthread_create(&thread, nil, { pointer in
             let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
+            nameThisThread(box.name)
             box.body()
             return nil
         }, box)

@@ -73,7 +73,7 @@ public enum ImportService {
                 let written = try await store.pool.write { db -> ImportReport in
                     let rows = try PairRows(db, projectID: projectID, importID: importID)
                     var written = ImportReport()
-                    for (line, pairs) in batch.parsed { try rows.insert(pairs, line: line, into: &written) }
+                    try rows.insert(lines: batch.parsed, into: &written)
                     return written
                 }
                 report.imported += written.imported

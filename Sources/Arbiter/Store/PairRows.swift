@@ -4,20 +4,22 @@ import Storage
 /// Writes parsed pairs into a project, telling duplicates (the same pair again)
 /// from conflicts (the same id with other content). Every import writes through it.
 struct PairRows {
+    private let db: any Database
     private let insert: any PreparedStatement
     private let existing: any PreparedStatement
     private let project: SQLValue
     private let wanted: SQLValue
     private let importID: SQLValue
 
+    /// Pairs written by one statement in ``insert(lines:into:)``: one round trip
+    /// for this many pairs on PostgreSQL (15 parameters each, far below either
+    /// engine's limit).
+    static let rowsPerStatement = 64
+
     /// `importID` tags the rows of a staged import (nil: visible at once).
     init(_ db: any Database, projectID: Int, importID: Int64?) throws {
-        insert = try db.statement(
-            """
-            INSERT INTO pairs (project_id, external_id, content_hash, prompt, prompt_is_messages, response_a, response_b,
-                model_a, model_b, metadata, gold, wanted, import_id, responses, models)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-            """)
+        self.db = db
+        insert = try db.statement(Self.insertSQL(rows: 1))
         existing = try db.statement("SELECT content_hash FROM pairs WHERE project_id = ? AND external_id = ?")
         guard let settings = try ProjectRepository.find(db, id: projectID)?.settings else { throw ServiceError.noSuchProject }
         project = .int(Int64(projectID))
@@ -25,25 +27,78 @@ struct PairRows {
         self.importID = SQLValue(importID)
     }
 
+    /// An insert of `rows` pairs that skips any that collide (same id or same
+    /// content) and returns the ids of those it wrote.
+    private static func insertSQL(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: 15).joined(separator: ", ") + ")"
+        return """
+            INSERT INTO pairs (project_id, external_id, content_hash, prompt, prompt_is_messages, response_a, response_b,
+                model_a, model_b, metadata, gold, wanted, import_id, responses, models)
+            VALUES \(Array(repeating: row, count: rows).joined(separator: ", ")) ON CONFLICT DO NOTHING RETURNING external_id
+            """
+    }
+
     /// Inserts the pairs of line `line`, counting them in `report`.
     func insert(_ pairs: [PairInput], line: Int, into report: inout ImportReport) throws {
-        for pair in pairs {
-            let hash = pair.contentHash
-            let externalID = pair.externalID ?? "sha256:" + Digest.hex(Array(hash.prefix(12)))
-            try insert.bind([
-                project, .text(externalID), .blob(hash), .text(pair.prompt.storedText), SQLValue(pair.prompt.isMessages),
+        try insert(lines: [(line, pairs)], into: &report)
+    }
+
+    /// Inserts the pairs of several lines, in order, `rowsPerStatement` at a time;
+    /// the same counts and messages as one pair at a time (the first of two
+    /// pairs with one id is written, the second is a duplicate or a conflict).
+    func insert(lines: [(line: Int, pairs: [PairInput])], into report: inout ImportReport) throws {
+        var pending: [Pending] = []
+        pending.reserveCapacity(Self.rowsPerStatement)
+        var full: (any PreparedStatement)?
+        for (line, pairs) in lines {
+            for pair in pairs {
+                let hash = pair.contentHash
+                pending.append(Pending(line: line, pair: pair, hash: hash,
+                                       externalID: pair.externalID ?? "sha256:" + Digest.hex(Array(hash.prefix(12)))))
+                if pending.count == Self.rowsPerStatement {
+                    if full == nil { full = try db.statement(Self.insertSQL(rows: Self.rowsPerStatement)) }
+                    try write(pending, with: full!, into: &report)
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if pending.isEmpty { return }
+        try write(pending, with: pending.count == 1 ? insert : try db.statement(Self.insertSQL(rows: pending.count)), into: &report)
+    }
+
+    private struct Pending {
+        let line: Int
+        let pair: PairInput
+        let hash: [UInt8]
+        let externalID: String
+    }
+
+    private func write(_ rows: [Pending], with statement: any PreparedStatement, into report: inout ImportReport) throws {
+        var values: [SQLValue] = []
+        values.reserveCapacity(rows.count * 15)
+        for row in rows {
+            let pair = row.pair
+            values += [
+                project, .text(row.externalID), .blob(row.hash), .text(pair.prompt.storedText), SQLValue(pair.prompt.isMessages),
                 .text(pair.responseA), .text(pair.responseB), SQLValue(pair.modelA), SQLValue(pair.modelB),
                 SQLValue(pair.metadata.map { JSONValueText.text(of: $0) }), SQLValue(pair.gold?.rawValue), wanted, importID,
                 SQLValue(pair.responses.map { JSONValue.array($0.map { .string($0) }).jsonText }),
                 SQLValue(pair.models.map { JSONValue.array($0.map { JSONValue($0) }).jsonText }),
-            ])
-            if try insert.run() == 1 {
+            ]
+        }
+        try statement.bind(values)
+        // Each written id once; the first pair in order carrying it is the one written.
+        var written: [String: Int] = [:]
+        for id in try statement.rows({ $0.string(0) }) { written[id, default: 0] += 1 }
+        for row in rows {
+            if let left = written[row.externalID], left > 0 {
+                written[row.externalID] = left - 1
                 report.imported += 1
                 continue
             }
-            try existing.bind([project, .text(externalID)])
-            if let stored = try existing.first({ $0.blob(0) }), stored != hash {
-                report.record(line: line, "id '\(externalID)' is already used by a different pair")
+            try existing.bind([project, .text(row.externalID)])
+            if let stored = try existing.first({ $0.blob(0) }), stored != row.hash {
+                report.record(line: row.line, "id '\(row.externalID)' is already used by a different pair")
             } else {
                 report.duplicates += 1
             }

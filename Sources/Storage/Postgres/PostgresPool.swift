@@ -68,15 +68,18 @@ public final class PostgresPool: ConnectionPool {
             // @unchecked Sendable: handed to its thread once, then used by that thread only.
             let connection: PostgresDatabase
             let jobs: BlockingQueue<Job>
-            init(_ connection: PostgresDatabase, _ jobs: BlockingQueue<Job>) {
+            let index: Int
+            init(_ connection: PostgresDatabase, _ jobs: BlockingQueue<Job>, _ index: Int) {
                 self.connection = connection
                 self.jobs = jobs
+                self.index = index
             }
         }
-        let box = Unmanaged.passRetained(Box(connection, jobs)).toOpaque()
+        let box = Unmanaged.passRetained(Box(connection, jobs, index)).toOpaque()
         var thread = pthread_t()
         pthread_create(&thread, nil, { pointer in
             let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
+            nameThisThread("postgres-\(box.index)")
             while true {
                 let batch = box.jobs.popBatch(limit: 1)
                 if batch.isEmpty { return nil }
