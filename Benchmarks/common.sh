@@ -30,3 +30,26 @@ start_server() {
     echo "the server did not start" >&2
     return 1
 }
+
+# A throw-away PostgreSQL cluster (Debian's postgresql), owned by the postgres
+# user when we are root. start_postgres DIR PORT [SETTING…] → initialises DIR/data,
+# listens on 127.0.0.1:PORT, creates nothing else (SETTING: e.g. max_connections=200);
+# stop_postgres DIR → stops it (nothing if none was started). psql and the URL:
+# postgres://arbiter@127.0.0.1:PORT/NAME (trust authentication, user arbiter).
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+as_postgres=()
+[ "$(id -u)" = 0 ] && as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+start_postgres() {
+    local dir="$1" port="$2" setting
+    shift 2
+    [ -x "$pg_bin/initdb" ] || { echo "needs PostgreSQL: apt-get install postgresql" >&2; exit 1; }
+    mkdir -p "$dir"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
+    "${as_postgres[@]}" "$pg_bin/initdb" -D "$dir/data" -U arbiter -A trust -E UTF8 --no-instructions >/dev/null
+    local options="-p $port -k $dir -c listen_addresses=127.0.0.1"
+    for setting in "$@"; do options+=" -c $setting"; done
+    "${as_postgres[@]}" "$pg_bin/pg_ctl" start -w -D "$dir/data" -l "$dir/log" -o "$options" >/dev/null
+}
+stop_postgres() {
+    if [ -d "$1/data" ]; then "${as_postgres[@]}" "$pg_bin/pg_ctl" stop -D "$1/data" -m immediate >/dev/null 2>&1 || true; fi
+}

@@ -24,7 +24,6 @@ pairs="${PAIRS:-150000}"
 rounds="${ROUNDS:-3}"
 seconds="${SECONDS_EACH:-20}"
 port="${PORT:-18601}"
-pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -x "$pg_bin/initdb" ] || { echo "needs PostgreSQL: apt-get install postgresql" >&2; exit 1; }
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { echo "needs nginx: apt-get install nginx-light" >&2; exit 1; }
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -34,23 +33,17 @@ build_load_generator
 work="$(mktemp -d)"
 chmod 755 "$work"
 servers=()
-as_postgres=()
-[ "$(id -u)" = 0 ] && as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
 cleanup() {
     for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done
     [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    "${as_postgres[@]}" "$pg_bin/pg_ctl" stop -D "$work/pg/data" -m immediate >/dev/null 2>&1 || true
+    stop_postgres "$work/pg"
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-# PostgreSQL on a free port, owned by the postgres user when we are root.
+# PostgreSQL on a free port.
 pg_port=$((port + 10))
-mkdir "$work/pg"
-[ "$(id -u)" = 0 ] && chown postgres "$work/pg"
-"${as_postgres[@]}" "$pg_bin/initdb" -D "$work/pg/data" -U arbiter -A trust -E UTF8 --no-instructions >/dev/null
-"${as_postgres[@]}" "$pg_bin/pg_ctl" start -w -D "$work/pg/data" -l "$work/pg/log" \
-    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200" >/dev/null
+start_postgres "$work/pg" "$pg_port" max_connections=200
 url() { echo "postgres://arbiter@127.0.0.1:$pg_port/$1"; }
 for name in single cluster; do psql -q -h 127.0.0.1 -p "$pg_port" -U arbiter -d postgres -c "CREATE DATABASE $name"; done
 

@@ -17,7 +17,6 @@ base="${BASE:?set BASE to a commit to compare with, e.g. BASE=7b14011}"
 import_pairs="${IMPORT_PAIRS:-200000}"
 rounds="${ROUNDS:-3}"
 port="${PORT:-18597}"
-pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -x "$pg_bin/initdb" ] || { echo "needs PostgreSQL: apt-get install postgresql" >&2; exit 1; }
 build_arbiter
 tree="$root/.build-compare/$base"
@@ -26,20 +25,14 @@ if [ ! -d "$tree" ]; then git -C "$root" worktree add -f "$tree" "$base" >/dev/n
 
 work="$(mktemp -d)"
 server=""
-as_postgres=()
-[ "$(id -u)" = 0 ] && as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
-    "${as_postgres[@]}" "$pg_bin/pg_ctl" stop -D "$work/pg/data" -m immediate >/dev/null 2>&1 || true
+    stop_postgres "$work/pg"
     rm -rf "$work"
 }
 trap cleanup EXIT
 pg_port=$((port + 10))
-mkdir "$work/pg"
-[ "$(id -u)" = 0 ] && chown postgres "$work/pg"
-"${as_postgres[@]}" "$pg_bin/initdb" -D "$work/pg/data" -U arbiter -A trust -E UTF8 --no-instructions >/dev/null
-"${as_postgres[@]}" "$pg_bin/pg_ctl" start -w -D "$work/pg/data" -l "$work/pg/log" \
-    -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1" >/dev/null
+start_postgres "$work/pg" "$pg_port"
 
 declare -A binary=([head]="$arbiter" [base]="$tree/.build/release/arbiter")
 declare -A tree_of=([head]="$root" [base]="$tree")

@@ -22,12 +22,9 @@ build_arbiter
 work="$(mktemp -d)"
 chmod 755 "$work"
 server=""
-pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
-as_postgres=()
-[ "$(id -u)" = 0 ] && as_postgres=(setpriv --reuid=postgres --regid=postgres --init-groups --)
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
-    [ -d "$work/pg/data" ] && "${as_postgres[@]}" "$pg_bin/pg_ctl" stop -D "$work/pg/data" -m immediate >/dev/null 2>&1 || true
+    stop_postgres "$work/pg"
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -67,13 +64,8 @@ for engine in $engines; do
     case "$engine" in
         sqlite) target="$db" ;;
         postgres)
-            [ -x "$pg_bin/initdb" ] || { echo "needs PostgreSQL: apt-get install postgresql" >&2; exit 1; }
             pg_port=$((port + 10))
-            mkdir "$work/pg"
-            [ "$(id -u)" = 0 ] && chown postgres "$work/pg"
-            "${as_postgres[@]}" "$pg_bin/initdb" -D "$work/pg/data" -U arbiter -A trust -E UTF8 --no-instructions >/dev/null
-            "${as_postgres[@]}" "$pg_bin/pg_ctl" start -w -D "$work/pg/data" -l "$work/pg/log" \
-                -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1" >/dev/null
+            start_postgres "$work/pg" "$pg_port"
             psql -q -h 127.0.0.1 -p "$pg_port" -U arbiter -d postgres -c "CREATE DATABASE items"
             target="postgres://arbiter@127.0.0.1:$pg_port/items"
             started=$(date +%s.%N)
