@@ -24,6 +24,7 @@ if [ ! -d "$tree" ]; then git -C "$root" worktree add -f "$tree" "$base" >/dev/n
 (cd "$tree" && swift build -c release --product arbiter 2>&1 | tail -1)
 
 work="$(mktemp -d)"
+chmod 755 "$work"   # the postgres user reaches its data directory inside
 server=""
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
