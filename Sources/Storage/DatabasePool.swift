@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import Synchronization
 
@@ -216,7 +217,7 @@ public final class DatabasePool: ConnectionPool {
         var thread = pthread_t()
         pthread_create(&thread, nil, { pointer in
             let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
-            nameThisThread(box.name)
+            clinux_set_thread_name(box.name)
             box.body()
             return nil
         }, box)

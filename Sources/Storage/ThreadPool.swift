@@ -25,7 +25,7 @@ public final class ThreadPool: Sendable {
         for index in 0..<max(1, threads) {
             let queue = self.queue
             let box = Unmanaged.passRetained(Job {
-                nameThisThread("\(name)-\(index)")
+                clinux_set_thread_name("\(name)-\(index)")  // else it inherits its creator's name
                 while true {
                     let batch = queue.popBatch(limit: 1)
                     if batch.isEmpty { return }
@@ -59,8 +59,3 @@ public final class ThreadPool: Sendable {
     }
 }
 
-/// Names the calling thread (Linux keeps 15 bytes), so `top -H`, `perf` and
-/// debuggers tell the pools apart; a thread otherwise inherits its creator's name.
-func nameThisThread(_ name: String) {
-    clinux_set_thread_name(name)
-}

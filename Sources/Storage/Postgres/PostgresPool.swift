@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// ``ConnectionPool`` over PostgreSQL: `connections` threads, each with its own
@@ -79,7 +80,7 @@ public final class PostgresPool: ConnectionPool {
         var thread = pthread_t()
         pthread_create(&thread, nil, { pointer in
             let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
-            nameThisThread("postgres-\(box.index)")
+            clinux_set_thread_name("postgres-\(box.index)")
             while true {
                 let batch = box.jobs.popBatch(limit: 1)
                 if batch.isEmpty { return nil }
