@@ -1,6 +1,6 @@
 // Mutation fuzzer for Public/js/markdown.js under Node, with a strict fake DOM
 // (libFuzzer cannot run JavaScript). Properties checked on every input:
-//   - rendering never throws and takes < 250 ms (no catastrophic regex backtracking);
+//   - rendering never throws and takes < 250 ms at best of up to four timings (no catastrophic regex backtracking);
 //   - only the expected elements are created, and only textContent, className,
 //     dataset.language, start and dir are ever set (no innerHTML, no attributes, no href);
 //   - every "<" of the input reaches the page as text (raw HTML is never interpreted).
@@ -100,7 +100,14 @@ for (let run = 1; run <= runs; run++) {
     console.error(`run ${run}: ${error.message}\ninput: ${JSON.stringify(input)}`);
     process.exit(1);
   }
-  const took = performance.now() - before;
+  let took = performance.now() - before;
+  // A slow render is timed again: backtracking is slow every time, a stall of a
+  // busy machine (another process, a collection) is not.
+  for (let again = 0; again < 3 && took > 250; again++) {
+    const start = performance.now();
+    renderMarkdown(input, new Element("p"));
+    took = Math.min(took, performance.now() - start);
+  }
   slowest = Math.max(slowest, took);
   if (took > 250) {
     console.error(`run ${run}: ${took.toFixed(0)} ms for ${input.length} characters (regex backtracking?)\ninput: ${JSON.stringify(input)}`);
