@@ -84,7 +84,7 @@ final class Acceptor: EventHandler, @unchecked Sendable {
             let remote = SocketAddress.describe(storage)
             guard core.connectionOpened(address: remote) else {
                 // One address may not hold more than its share: a short 503, then close.
-                _ = Self.tooManyConnections.withUnsafeBytes { Glibc.write(client, $0.baseAddress, $0.count) }
+                _ = core.tooManyConnections.withUnsafeBytes { Glibc.write(client, $0.baseAddress, $0.count) }
                 Glibc.close(client)
                 continue
             }
@@ -100,11 +100,6 @@ final class Acceptor: EventHandler, @unchecked Sendable {
             }
         }
     }
-
-    static let tooManyConnections: [UInt8] = {
-        let body = #"{"error":{"code":"too_many_connections","message":"too many connections from this address"}}"#
-        return Array("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\nRetry-After: 1\r\n\r\n\(body)".utf8)
-    }()
 
     private func pause(until time: UInt64) {
         guard armed else { return }

@@ -66,6 +66,8 @@ final class Connection: EventHandler, @unchecked Sendable {
     var pausedForOutput = false
     /// The TLS session (OpenSSL `SSL*`), or nil for plain HTTP.
     var tls: OpaquePointer?
+    /// The TLS handshake is not finished yet (its deadline is the head's).
+    var handshaking = false
     // Timeouts (monotonic ns; 0 = none).
     var deadline: UInt64 = 0
     var writeDeadline: UInt64 = 0
@@ -152,6 +154,10 @@ final class Connection: EventHandler, @unchecked Sendable {
     /// -1 with `errno = EAGAIN` when OpenSSL wants the socket (read or write).
     private func transportReadTLS(_ ssl: OpaquePointer, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
         let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
+        if handshaking && SSL_is_init_finished(ssl) == 1 {
+            handshaking = false
+            if phase == .idle { deadline = clinux_monotonic_ns() + core.configuration.idleTimeout.nanoseconds }
+        }
         if count > 0 { return Int(count) }
         switch SSL_get_error(ssl, count) {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
@@ -253,57 +259,71 @@ final class Connection: EventHandler, @unchecked Sendable {
         keepAlive = parsed.keepAlive
         let path = parsed.target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(parsed.target[..<$0]) } ?? parsed.target
         match = core.router.match(parsed.method, path: path)
-        var maxBody = core.configuration.maxBodyBytes
-        if case .found(let route, _) = match, let routeLimit = route.maxBodyBytes { maxBody = routeLimit }
+        let maxBody: Int
+        switch match {
+        case .found(let route, _):
+            maxBody = route.maxBodyBytes
+                ?? (route.admission == nil ? core.configuration.anonymousMaxBodyBytes : core.configuration.maxBodyBytes)
+        case .notFound, .methodNotAllowed, .badPath:
+            // No route takes this request's body: answer without reading it (no
+            // `100 Continue`), then close, since the unread body still follows.
+            maxBody = 0
+        }
         body = []
         admission = nil
         switch parsed.framing {
-        case .none:
+        case .none, .contentLength(0):
             dispatch()
-        case .contentLength(let length):
-            guard length <= maxBody else {
-                fail(HTTPError(.contentTooLarge, code: "content_too_large", message: "request body larger than \(maxBody) bytes"))
+        case .contentLength, .chunked:
+            if maxBody == 0, case .found = match {
+                fail(HTTPError(.contentTooLarge, code: "content_too_large", message: "this route takes no request body"))
                 return
             }
-            bodyRemaining = length
-            // A body that came whole with its head costs nothing more to read: the
-            // handler checks the caller as usual. Otherwise the caller is checked first.
-            if inbox.count - inboxStart < length, admit(parsed) { return }
-            body.reserveCapacity(min(length, 1 << 20))
-            startBody(parsed)
-        case .chunked:
-            chunkedDecoder = ChunkedDecoder(maxBodyBytes: maxBody)
-            if admit(parsed) { return }
+            if maxBody == 0 {
+                keepAlive = false
+                dispatch()
+                return
+            }
+            if case .contentLength(let length) = parsed.framing {
+                guard length <= maxBody else {
+                    fail(HTTPError(.contentTooLarge, code: "content_too_large", message: "request body larger than \(maxBody) bytes"))
+                    return
+                }
+                bodyRemaining = length
+                // A body that came whole with its head costs nothing more to read: the
+                // handler checks the caller as usual. Otherwise the caller is checked first.
+                if inbox.count - inboxStart < length, admit(parsed) { return }
+                body.reserveCapacity(min(length, 1 << 20))
+            } else {
+                chunkedDecoder = ChunkedDecoder(maxBodyBytes: maxBody)
+                if admit(parsed) { return }
+            }
             startBody(parsed)
         }
     }
 
-
     func startBody(_ parsed: RequestHead) {
         phase = .body
         bodyStart = clinux_monotonic_ns()
-        // A deadline for the whole body, not an idle timer that each byte restarts.
-        if case .contentLength(let length) = parsed.framing {
-            deadline = bodyStart + bodyAllowance(bytes: length)
-        } else {
-            deadline = bodyStart + core.configuration.bodyReadTimeout.nanoseconds
-        }
+        // A deadline for the whole body, not an idle timer that each byte restarts:
+        // a grace, then time earned only by the bytes received (see `readBody`).
+        deadline = bodyDeadline(received: 0)
         if parsed.expectsContinue && inboxStart == inbox.count {
             enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
         }
     }
 
-    /// Time allowed for `bytes` of body: `max(bodyReadTimeout, bytes / minBodyBytesPerSecond)`, in ns.
-    private func bodyAllowance(bytes: Int) -> UInt64 {
-        let atRate = UInt64(bytes) * 1_000_000_000 / UInt64(max(1, core.configuration.minBodyBytesPerSecond))
-        return max(core.configuration.bodyReadTimeout.nanoseconds, atRate)
+    /// `bodyStart + bodyReadTimeout + received / minBodyBytesPerSecond`, in ns:
+    /// a body keeps its connection only by arriving at the minimum rate.
+    private func bodyDeadline(received: Int) -> UInt64 {
+        let earned = UInt64(received) * 1_000_000_000 / UInt64(max(1, core.configuration.minBodyBytesPerSecond))
+        return bodyStart + core.configuration.bodyReadTimeout.nanoseconds + earned
     }
 
     /// Moves body bytes out of the inbox; true when the body is complete.
     private func readBody() -> Bool {
         if var decoder = chunkedDecoder {
-            // A chunked body's size is unknown: it earns time as it arrives.
-            defer { deadline = bodyStart + bodyAllowance(bytes: body.count) + core.configuration.bodyReadTimeout.nanoseconds }
+            defer { deadline = bodyDeadline(received: body.count) }
             do {
                 let consumed = try inbox.withUnsafeBufferPointer { all throws(HTTPError) in
                     try decoder.decode(UnsafeBufferPointer(rebasing: all[inboxStart...]), into: &body)
@@ -326,6 +346,7 @@ final class Connection: EventHandler, @unchecked Sendable {
             body.append(contentsOf: inbox[inboxStart..<(inboxStart + take)])
             inboxStart += take
             bodyRemaining -= take
+            deadline = bodyDeadline(received: body.count)
         }
         return bodyRemaining == 0
     }

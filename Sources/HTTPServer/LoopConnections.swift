@@ -42,6 +42,10 @@ final class LoopConnections: @unchecked Sendable {
                 return
             }
             connection.tls = session
+            // The handshake is held to the head's deadline, not the idle timer: a
+            // client trickling it a byte at a time is cut as a slow head would be.
+            connection.handshaking = true
+            connection.deadline = clinux_monotonic_ns() + core.configuration.headerReadTimeout.nanoseconds
         }
         do {
             let events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue

@@ -56,8 +56,9 @@ public struct Router: Sendable {
     }
 
     /// Adds a route whose handler runs on the event loop thread (see ``InlineHandler``).
+    /// It takes no request body: one is refused (413) without being read.
     public mutating func inline(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping InlineHandler) {
-        insert(method, pattern, Route(kind: .inline(handler), pattern: pattern, maxBodyBytes: nil))
+        insert(method, pattern, Route(kind: .inline(handler), pattern: pattern, maxBodyBytes: 0))
     }
 
     /// `add(.GET, ...)`.

@@ -22,16 +22,24 @@ extension Server {
         public var maxHeaderBytes = 64 * 1024
         /// Most header fields in one request: 431 past it. Default 100.
         public var maxHeaderFields = 100
-        /// Largest request body unless a route says otherwise: 413. Default 32 MiB.
+        /// Largest request body of a route that checks its caller on the head
+        /// (an ``Admission``) unless the route says otherwise: 413. Default 32 MiB.
         public var maxBodyBytes = 32 * 1024 * 1024
+        /// Largest request body of a route that checks no caller before reading
+        /// (no ``Admission``: sign-in, health, pages) unless the route says
+        /// otherwise: 413. A request that matches no route (unknown path, wrong
+        /// method) takes no body at all: it is answered without reading one and the
+        /// connection closes. Default 64 KiB.
+        public var anonymousMaxBodyBytes = 64 * 1024
         /// Most open connections; past it the server stops accepting (the kernel's
         /// backlog holds newcomers) until some close. Default 10,000.
         public var maxConnections = 10_000
         /// Time from a request's first byte to the end of its head: 408. Default 10 s.
+        /// A new TLS connection must also finish its handshake within it.
         public var headerReadTimeout: Duration = .seconds(10)
         /// Time an idle keep-alive connection is kept. Default 60 s.
         public var idleTimeout: Duration = .seconds(60)
-        /// The least time a request body is given, from its first byte (see
+        /// The grace a request body is given before it must keep pace (see
         /// ``minBodyBytesPerSecond``): past the deadline, 408. Default 30 s.
         public var bodyReadTimeout: Duration = .seconds(30)
         /// Longest a client may leave written response bytes unread. Default 30 s.
@@ -43,9 +51,10 @@ extension Server {
         /// Most open connections from one client address (trusted proxies exempt);
         /// past it, a new connection gets a 503 and is closed. Default 256.
         public var maxConnectionsPerAddress = 256
-        /// Bodies must arrive at least this fast: the whole body is due within
-        /// `max(bodyReadTimeout, size / rate)` of its start (chunked bodies earn
-        /// time as they arrive), so a body sent a byte at a time is cut. Default 64 KiB/s.
+        /// Bodies must arrive at least this fast: the body's deadline is
+        /// `start + bodyReadTimeout + received / rate`, so every body earns time only
+        /// by the bytes it has sent — declaring a large `Content-Length` buys none,
+        /// and a body sent a byte at a time is cut after the grace. Default 64 KiB/s.
         public var minBodyBytesPerSecond = 64 * 1024
         /// Pipelining back-pressure: a connection whose unsent output passes this
         /// many bytes, or ``maxPendingResponses`` responses, is not read from (and

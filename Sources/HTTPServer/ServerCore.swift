@@ -16,6 +16,9 @@ final class ServerCore: Sendable {
     let draining = Atomic<Bool>(false)
     /// `defaultHeaders`, each serialised once (`Name: value\r\n`).
     let defaultHeaderLines: [(name: String, line: [UInt8])]
+    /// The whole 503 written to a connection over its address's share, with the
+    /// default (security) headers like any other response.
+    let tooManyConnections: [UInt8]
 
     init(router: Router, configuration: Server.Configuration, logger: Logger) {
         self.router = router
@@ -23,6 +26,10 @@ final class ServerCore: Sendable {
         self.limits = configuration.parserLimits
         self.logger = logger
         self.defaultHeaderLines = configuration.defaultHeaders.map { (name: $0.name, line: Array("\($0.name): \($0.value)\r\n".utf8)) }
+        let body = #"{"error":{"code":"too_many_connections","message":"too many connections from this address"}}"#
+        self.tooManyConnections = Array(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\nRetry-After: 1\r\n".utf8)
+            + defaultHeaderLines.flatMap(\.line) + Array("\r\n\(body)".utf8)
         var access = Logger(label: "arbiter.access")
         access.logLevel = logger.logLevel
         self.accessLogger = configuration.accessLog && access.logLevel <= .info ? access : nil

@@ -43,7 +43,7 @@ import TestSupport
     }
 
     @Test func limitsGiveTheirStatuses() async throws {
-        let server = try TestServer(router: TestRoutes.make()) { $0.maxBodyBytes = 1024 }
+        let server = try TestServer(router: TestRoutes.make()) { $0.anonymousMaxBodyBytes = 1024 }
         try expectRejected("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.1\r\nHost: a\r\n\r\n", status: 414, server: server)
         var headers = "GET / HTTP/1.1\r\nHost: a\r\n"
         for index in 0..<101 { headers += "X-\(index): v\r\n" }
@@ -66,7 +66,7 @@ import TestSupport
     }
 
     @Test func oversizedBodyAnswerIsReadableWhileTheClientIsStillSending() async throws {
-        let server = try TestServer(router: TestRoutes.make()) { $0.maxBodyBytes = 1024 }
+        let server = try TestServer(router: TestRoutes.make()) { $0.anonymousMaxBodyBytes = 1024 }
         let client = try server.client()
         // Head and part of a 10 MB body that the server will refuse.
         try client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n" + String(repeating: "x", count: 100_000))
