@@ -67,7 +67,9 @@ export function goToSignIn() {
 /**
  * A same-site path to return to after sign-in (never another origin). The URL
  * parser has the last word: "/\t/evil.example" looks like a path but parses as
- * "//evil.example", so the value is resolved and its origin compared.
+ * "//evil.example", so the value is resolved and its origin compared. The path
+ * that comes back is checked too: dot segments ("/.//evil.example") resolve to a
+ * path starting "//", which the browser would read as another host.
  */
 export function safeNext(value) {
   if (typeof value !== "string" || !value.startsWith("/")) return "/";
@@ -78,7 +80,9 @@ export function safeNext(value) {
     return "/";
   }
   if (url.origin !== location.origin) return "/";
-  return url.pathname + url.search + url.hash;
+  const path = url.pathname + url.search + url.hash;
+  if (!path.startsWith("/") || path.startsWith("//") || path.startsWith("/\\")) return "/";
+  return path;
 }
 
 /** Signs out and goes to the sign-in page. */

@@ -264,6 +264,41 @@ extension RawClient.Response {
         #expect(try test.count("SELECT count(*) FROM login_failures WHERE username = 'ann'") == 100)
     }
 
+    /// 100 failures for ann from 20 addresses (5 each): the owner, from a fresh
+    /// address but in a browser that signed in as ann before, still gets in; a
+    /// stranger's browser does not; the device has a small limit of its own.
+    @Test(arguments: TestEngine.all)
+    func strangersCannotLockTheOwnerOutOfTheirBrowser(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine) { $0.http.trustedProxies = [try! IPRange("127.0.0.1/32")] }
+        _ = try await app.person("ann")
+        func login(_ password: String, from client: String, cookie: String? = nil) throws -> RawClient.Response {
+            var headers = ["Content-Type": "application/json", "X-Forwarded-For": client]
+            if let cookie { headers["Cookie"] = cookie }
+            return try app.client().request(
+                "POST", "/api/login", headers: headers, body: JSONValue.object(["username": "ann", "password": .string(password)]).serialized())
+        }
+        let first = try login("a long enough password", from: "198.51.100.1")
+        #expect(first.status == 200)
+        let setCookie = try #require(first.headers.first { $0.name.lowercased() == "set-cookie" && $0.value.hasPrefix("arbiter_device=") }?.value)
+        #expect(setCookie.contains("HttpOnly") && setCookie.contains("Path=/api/login"))
+        let device = String(setCookie.prefix { $0 != ";" })
+
+        for address in 0..<20 {
+            for _ in 0..<5 { #expect(try login("a wrong password, guessed", from: "192.0.2.\(address)").status == 401) }
+        }
+        #expect(try login("a long enough password", from: "203.0.113.50").status == 429, "an unknown browser waits out the window")
+        let owner = try login("a long enough password", from: "203.0.113.51", cookie: device)
+        #expect(owner.status == 200, "the owner's browser gets in: \(owner)")
+        #expect(!owner.headers.contains { $0.value.hasPrefix("arbiter_device=") }, "a known device keeps its cookie")
+
+        // A stolen device cookie is no free pass: it has 10 attempts of its own.
+        var statuses: [Int] = []
+        for _ in 0..<11 { statuses.append(try login("another wrong password", from: "203.0.113.52", cookie: device).status) }
+        #expect(statuses.prefix(10).allSatisfy { $0 == 401 } && statuses.last == 429, "\(statuses)")
+        #expect(try login("a long enough password", from: "203.0.113.53", cookie: "arbiter_device=forged").status == 429)
+        await app.stop()
+    }
+
     @Test(arguments: TestEngine.all)
     func disabledUsersCannotSignInOrUseTokens(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
@@ -348,6 +383,26 @@ extension RawClient.Response {
         #expect(try accept(app, token: real.token, username: "late").status == 429, "this address is throttled for a while")
         app.clock.advance(seconds: 15 * 60 + 1)
         #expect(try accept(app, token: real.token, username: "late").status == 201)
+        await app.stop()
+    }
+
+    /// 100 fake tokens from 20 addresses used to fill one site-wide bucket and
+    /// block every real invite and reset link for 15 minutes.
+    @Test(arguments: TestEngine.all)
+    func fakeLinksFromManyAddressesLeaveRealLinksWorking(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine) { $0.http.trustedProxies = [try! IPRange("127.0.0.1/32")] }
+        let admin = try await app.user("boss", role: .admin)
+        let real = try createInvite(app, admin: admin)
+        func accept(_ token: String, _ username: String, from client: String) throws -> Int {
+            try app.client().request(
+                "POST", "/api/invites/accept", headers: ["Content-Type": "application/json", "X-Forwarded-For": client],
+                body: JSONValue.object(["token": .string(token), "username": .string(username), "password": "a long enough password"]).serialized()).status
+        }
+        for address in 0..<20 {
+            for index in 0..<5 { #expect(try accept("fake-\(address)-\(index)", "u\(address)x\(index)", from: "192.0.2.\(address)") == 400) }
+        }
+        #expect(try accept("fake-again", "someone", from: "192.0.2.3") == 429, "the spraying address is throttled")
+        #expect(try accept(real.token, "newcomer", from: "203.0.113.9") == 201, "a real invite from anywhere else works")
         await app.stop()
     }
 

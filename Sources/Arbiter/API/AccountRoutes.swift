@@ -19,7 +19,9 @@ struct AccountRoutes: Sendable {
             guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             guard let username = object["username"]?.stringValue else { throw ValidationError("username: expected a string of 1 to 64 characters") }
             guard let password = object["password"]?.stringValue else { throw ValidationError("password: expected a string") }
-            return signedIn(try await service.signIn(username: username, password: password, address: request.remoteAddress), request)
+            let device = Authenticator.cookie(KnownDevices.cookieName, in: request)
+            return signedIn(try await service.signIn(username: username, password: password, address: request.remoteAddress, deviceToken: device),
+                            request)
         }
         api.add(.POST, "/api/logout", .everyone) { request, caller in
             if let session = caller.session {
@@ -108,6 +110,11 @@ struct AccountRoutes: Sendable {
     func signedIn(_ account: AccountService.SignedIn, _ request: Request, status: HTTPStatus = .ok) -> Response {
         var response = Response.json(["user": account.user.json, "csrf_token": .string(account.session.csrfToken)], status: status)
         response.headers.add("Set-Cookie", sessionCookie(account.token, for: request))
+        if let device = account.deviceToken {
+            // Sent only to the sign-in route; proof of this sign-in for the throttle.
+            response.headers.add("Set-Cookie", "\(KnownDevices.cookieName)=\(device); HttpOnly; SameSite=Strict; Path=/api/login; Max-Age=\(KnownDevices.lifetime / 1000)"
+                + (secureCookies || request.scheme == "https" ? "; Secure" : ""))
+        }
         return response
     }
 

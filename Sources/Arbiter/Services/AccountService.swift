@@ -14,6 +14,9 @@ public struct AccountService: Sendable {
         public var user: User
         public var token: String
         public var session: Session
+        /// A new known-device cookie token for this browser (see ``KnownDevices``),
+        /// or nil when the browser already had a live one.
+        public var deviceToken: String?
     }
 
     // MARK: Sessions
@@ -21,15 +24,18 @@ public struct AccountService: Sendable {
     /// Checks a password and starts a session. The attempt is counted before the
     /// password is checked (one write), so at most the throttle's limit of
     /// concurrent guesses ever reach scrypt; the same scrypt time is spent whether
-    /// or not the user exists.
-    public func signIn(username: String, password: String, address: String) async throws -> SignedIn {
+    /// or not the user exists. `deviceToken` is the browser's `arbiter_device`
+    /// cookie, if any: a live device of this username is throttled on its own
+    /// (see ``LoginThrottle``).
+    public func signIn(username: String, password: String, address: String, deviceToken: String? = nil) async throws -> SignedIn {
         guard !username.isEmpty, username.utf8.count <= 64 else { throw ValidationError("username: expected a string of 1 to 64 characters") }
         guard password.utf8.count <= Password.maximumLength else { throw ValidationError("password: expected a string") }
         let now = self.now()
-        let verdict = try await store.pool.write { db -> LoginThrottle.Verdict in
-            let verdict = try LoginThrottle.reserve(db, username: username, address: address, now: now)
+        let (verdict, device) = try await store.pool.write { db -> (LoginThrottle.Verdict, String?) in
+            let device = try deviceToken.flatMap { try KnownDevices.key(db, token: $0, username: username, now: now) }
+            let verdict = try LoginThrottle.reserve(db, username: username, address: address, device: device, now: now)
             if case .throttled = verdict { try LoginThrottle.auditThrottled(db, username: username, address: address, now: now) }
-            return verdict
+            return (verdict, device)
         }
         guard case .allowed(let reservation) = verdict else {
             let wait: Int64 = if case .throttled(let retryAfter) = verdict { retryAfter } else { LoginThrottle.window }
@@ -49,7 +55,13 @@ public struct AccountService: Sendable {
             try LoginThrottle.release(db, reservation: reservation)
             let (token, session) = try Sessions.create(db, userID: user.id, address: address, now: now)
             try Audit.record(db, actor: user.id, action: "login", target: user.username, address: address, now: now)
-            return SignedIn(user: user, token: token, session: session)
+            var newDevice: String?
+            if device != nil, let deviceToken {
+                try KnownDevices.touch(db, token: deviceToken, now: now)
+            } else {
+                newDevice = try KnownDevices.remember(db, userID: user.id, now: now)
+            }
+            return SignedIn(user: user, token: token, session: session, deviceToken: newDevice)
         }
     }
 

@@ -51,6 +51,7 @@ public enum PasswordChange {
     public static func apply(_ db: any Database, user: User, hash: String, actor: Int?, via: String, address: String = "", now: Int64) throws {
         try UserRepository.setPasswordHash(db, userID: user.id, hash: hash)
         try Sessions.deleteAll(db, userID: user.id)
+        try KnownDevices.forgetAll(db, userID: user.id)
         try Audit.record(db, actor: actor, action: "password_set", target: user.username,
                          details: JSONObjectText(["via": via]), address: address, now: now)
     }
