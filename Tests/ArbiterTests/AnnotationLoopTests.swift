@@ -62,6 +62,61 @@ import TestSupport
 
     /// Admins choose which annotators a project is for (default: everyone); to
     /// anyone else it does not exist. Finished projects leave annotators' lists.
+    /// Gold is only mixed into normal work: a late joiner with nothing normal left
+    /// gets 204, not the unseen gold pairs (which would say "this is gold"), and no
+    /// annotator reads the gold or repeat rate.
+    @Test(arguments: TestEngine.all)
+    func goldIsNeverTheOnlyThingLeft(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 3) { $0.goldRate = 0.5; $0.repeatRate = 0.2; $0.overlap = 1 }
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array((0..<5).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+        }
+        let (ann, late) = (try await app.user("ann"), try await app.user("late"))
+        let admin = try await app.user("boss", role: .admin)
+        var normal = 0
+        while true {
+            let (status, assignment) = try app.next(ann, project: project.id)
+            guard status == 200, let assignment else { break }
+            if assignment["kind"]?.stringValue == "normal" { normal += 1 }
+            _ = try app.submit(ann, assignment: try #require(assignment["id"]?.intValue), #"{"choice":"left"}"#)
+        }
+        #expect(normal == 3)
+        #expect(try app.next(late, project: project.id).0 == 204, "nothing normal left: no gold either")
+        #expect(try app.call("GET", "/api/projects/\(project.id)/progress", late).json["progress"]?["left"] == 0)
+        let seen = try app.call("GET", "/api/projects/\(project.id)", late).json["project"]
+        #expect(seen?["gold_rate"] == nil && seen?["repeat_rate"] == nil && seen?["overlap"] == 1)
+        let listed = try app.call("GET", "/api/projects", late).json["projects"]?.arrayValue ?? []
+        #expect(listed.allSatisfy { $0["gold_rate"] == nil && $0["repeat_rate"] == nil })
+        #expect(try app.call("GET", "/api/projects/\(project.id)", admin).json["project"]?["gold_rate"] == 0.5)
+        await app.stop()
+    }
+
+    /// A members-only project answers 404 to others everywhere (progress too), and
+    /// removing an annotator ends their live lease.
+    @Test(arguments: TestEngine.all)
+    func removedAnnotatorsLoseTheirLeases(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 4) { $0.overlap = 1 }
+        let (ann, bea) = (try await app.user("ann"), try await app.user("bea"))
+        let admin = try await app.user("boss", role: .admin)
+        let (status, assignment) = try app.next(bea, project: project.id)
+        #expect(status == 200)
+        #expect(try app.call("PUT", "/api/projects/\(project.id)/members", admin, #"{"usernames":["ann"]}"#).status == 200)
+        #expect(try app.call("GET", "/api/projects/\(project.id)/progress", bea).status == 404)
+        let late = try app.submit(bea, assignment: try #require(assignment?["id"]?.intValue), #"{"choice":"left"}"#)
+        #expect(late.0 == 409, "the lease ended with the membership: \(late.1)")
+        #expect(try await app.count("SELECT count(*) FROM annotations") == 0)
+        var judged = 0
+        while case (200, let next?) = try app.next(ann, project: project.id) {
+            #expect(try app.submit(ann, assignment: try #require(next["id"]?.intValue), #"{"choice":"left"}"#).0 == 201)
+            judged += 1
+        }
+        #expect(judged == 4, "bea's slot came back to the project")
+        await app.stop()
+    }
+
     @Test(arguments: TestEngine.all)
     func membersOnlyProjectsAndFinishedOnesAreHiddenFromOthers(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)

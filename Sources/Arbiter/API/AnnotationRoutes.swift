@@ -41,7 +41,9 @@ struct AnnotationRoutes: Sendable {
             return Response(status: .created)
         }
         api.add(.GET, "/api/projects/{id}/progress", .annotating) { request, caller in
-            .json(["progress": try await service.progress(projectID: try request.parameters.int("id"), userID: caller.user.id).json])
+            let progress = try await service.progress(projectID: try request.parameters.int("id"), userID: caller.user.id,
+                                                      membersOnly: caller.user.role == .annotator)
+            return .json(["progress": progress.json])
         }
     }
 }

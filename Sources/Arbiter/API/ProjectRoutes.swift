@@ -21,11 +21,21 @@ struct ProjectRoutes: Sendable {
         }
     }
 
-    /// A project as the caller may see it: an annotator sees that a project is an
-    /// arena and its limits, not its endpoints, blocked words or prompt pool.
+    /// A project as the caller may see it. An annotator never learns how often gold
+    /// pairs and repeats are mixed in, and sees that a project is an arena and its
+    /// limits, not its endpoints, blocked words or prompt pool.
     static func view(_ project: Project, role: Role) -> JSONValue {
-        guard role == .annotator, let arena = project.settings.arena, var object = project.json.objectValue else { return project.json }
-        object["arena"] = ["prompts_per_hour": .int(Int64(arena.promptsPerHour)), "max_turns": .int(Int64(arena.maxTurns))]
+        annotatorView(project.json, project: project, role: role)
+    }
+
+    /// `json` (a project or its summary) with what an annotator may not see removed.
+    static func annotatorView(_ json: JSONValue, project: Project, role: Role) -> JSONValue {
+        guard role == .annotator, var object = json.objectValue else { return json }
+        object["gold_rate"] = nil
+        object["repeat_rate"] = nil
+        if let arena = project.settings.arena {
+            object["arena"] = ["prompts_per_hour": .int(Int64(arena.promptsPerHour)), "max_turns": .int(Int64(arena.maxTurns))]
+        }
         return .object(object)
     }
 
@@ -144,9 +154,7 @@ struct ProjectRoutes: Sendable {
                 ? try await ProjectService.list(store: store, annotator: caller.user.id)
                 : try await ProjectService.list(store: store)
             return .json(["projects": .array(projects.map { summary in
-                var object = summary.json.objectValue ?? [:]
-                object["arena"] = Self.view(summary.project, role: caller.user.role)["arena"] ?? .null
-                return .object(object)
+                Self.annotatorView(summary.json, project: summary.project, role: caller.user.role)
             })])
         }
         api.add(.GET, "/api/projects/{id}/members", .admin) { request, _ in

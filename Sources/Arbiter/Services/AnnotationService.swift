@@ -60,11 +60,13 @@ public struct AnnotationService: Sendable {
         try await store.pool.write { db in try PairReports.report(db, assignmentID: assignmentID, userID: userID, reason: reason, now: now) }
     }
 
-    /// The caller's progress in a project.
-    public func progress(projectID: Int, userID: Int) async throws -> AnnotatorProgress {
+    /// The caller's progress in a project. An annotator (`membersOnly`) gets 404 for
+    /// a project not open to them, as from `next`.
+    public func progress(projectID: Int, userID: Int, membersOnly: Bool = false) async throws -> AnnotatorProgress {
         let now = self.now()
         return try await store.pool.read { db in
             guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            if membersOnly, try !ProjectMembers.allows(db, projectID: projectID, userID: userID) { throw ServiceError.noSuchProject }
             return try Progress.of(db, projectID: projectID, userID: userID, now: now)
         }
     }

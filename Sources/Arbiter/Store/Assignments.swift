@@ -149,11 +149,16 @@ public enum Assignments {
     ) throws -> (pairID: Int64, kind: AssignmentKind, swapped: Bool, selection: String?)? {
         let roll = Double.random(in: 0..<1, using: &random)
         var choice: (pairID: Int64, kind: AssignmentKind, swapped: Bool, selection: String?)?
-        if roll < project.settings.goldRate {
-            choice = try goldPair(db, projectID: projectID, user: user).map { ($0, .gold, Bool.random(using: &random), nil) }
-        } else if roll < project.settings.goldRate + project.settings.repeatRate {
-            choice = try repeatPair(db, projectID: projectID, user: user)
-                .map { ($0.pairID, .repeat, $0.swapped ?? Bool.random(using: &random), nil) }
+        // Gold pairs and repeats are only mixed into normal work, never served as
+        // the only thing left: otherwise "nothing left to judge, yet `next` serves
+        // one" would tell an annotator that what they see is gold.
+        if roll < project.settings.goldRate + project.settings.repeatRate, try hasOpenPair(db, projectID: projectID, user: user) {
+            if roll < project.settings.goldRate {
+                choice = try goldPair(db, projectID: projectID, user: user, random: &random).map { ($0, .gold, Bool.random(using: &random), nil) }
+            } else {
+                choice = try repeatPair(db, projectID: projectID, user: user)
+                    .map { ($0.pairID, .repeat, $0.swapped ?? Bool.random(using: &random), nil) }
+            }
         }
         if choice == nil, let open = try openPair(db, projectID: projectID, user: user) {
             var pick = (id: open.id, selection: "order")
@@ -169,12 +174,20 @@ public enum Assignments {
             }
             choice = (pick.id, .normal, Bool.random(using: &random), pick.selection)
         }
-        // Nothing left but gold pairs this annotator has not seen: serve those
-        // before saying there is nothing left.
-        if choice == nil && project.settings.goldRate > 0 {
-            choice = try goldPair(db, projectID: projectID, user: user).map { ($0, .gold, Bool.random(using: &random), nil) }
-        }
         return choice
+    }
+
+    /// The conditions of a pair that still wants judgements and that this user has
+    /// neither been given nor judged (on `p`, with the project and the user twice).
+    static let openForUser = """
+        p.project_id = ? AND p.gold IS NULL AND p.active_count < p.wanted
+          AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
+          AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
+        """
+
+    /// Whether any pair is open to this user (without locking it).
+    static func hasOpenPair(_ db: any Database, projectID: SQLValue, user: SQLValue) throws -> Bool {
+        try db.queryFirst("SELECT 1 FROM visible_pairs p WHERE " + openForUser + " LIMIT 1", [projectID, user, user]) { _ in true } ?? false
     }
 
     /// The next pair that still wants judgements and that this user has neither
@@ -187,11 +200,8 @@ public enum Assignments {
     /// (`FOR UPDATE SKIP LOCKED`); only if every candidate is being claimed does it
     /// wait for them, so "nothing left" is never said while something is.
     static func openPair(_ db: any Database, projectID: SQLValue, user: SQLValue) throws -> (id: Int64, started: Bool)? {
-        let conditions = """
-            p.project_id = ? AND p.gold IS NULL AND p.active_count < p.wanted
-              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
-              AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
-            ORDER BY p.active_count DESC, p.priority, p.id
+        let conditions = openForUser + """
+             ORDER BY p.active_count DESC, p.priority, p.id
             LIMIT 1
             """
         let read: (any Row) -> (id: Int64, started: Bool) = { ($0.int64(0), $0.int(1) > 0) }
@@ -233,16 +243,27 @@ public enum Assignments {
         return try db.queryFirst(next, [projectID, .int(low), user, user], { $0.int64(0) })
     }
 
-    /// A gold pair this user has not been given.
-    static func goldPair(_ db: any Database, projectID: SQLValue, user: SQLValue) throws -> Int64? {
-        try db.queryFirst(
-            """
+    /// A gold pair this user has not been given, drawn at random in constant time
+    /// (the first at or after a random id, on the partial index `pairs_gold`):
+    /// `ORDER BY random()` over every gold pair took long enough, with thousands of
+    /// them, for the answer's timing to tell gold from normal.
+    static func goldPair(
+        _ db: any Database, projectID: SQLValue, user: SQLValue, random: inout some RandomNumberGenerator
+    ) throws -> Int64? {
+        let bounds = "SELECT id FROM pairs WHERE project_id = ? AND gold IS NOT NULL ORDER BY id"
+        guard let low = try db.queryFirst(bounds + " LIMIT 1", [projectID], { $0.int64(0) }),
+              let high = try db.queryFirst(bounds + " DESC LIMIT 1", [projectID], { $0.int64(0) })
+        else { return nil }
+        let next = """
             SELECT p.id FROM visible_pairs p
-            WHERE p.project_id = ? AND p.gold IS NOT NULL
+            WHERE p.project_id = ? AND p.gold IS NOT NULL AND p.id >= ?
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)
               AND NOT EXISTS (SELECT 1 FROM annotations n WHERE n.pair_id = p.id AND n.user_id = ?)
-            ORDER BY random() LIMIT 1
-            """, [projectID, user, user], { $0.int64(0) })
+            ORDER BY p.id LIMIT 1
+            """
+        let start = Int64.random(in: low...high, using: &random)
+        if let pair = try db.queryFirst(next, [projectID, .int(start), user, user], { $0.int64(0) }) { return pair }
+        return try db.queryFirst(next, [projectID, .int(low), user, user], { $0.int64(0) })
     }
 
     /// A pair this user judged (normal) and has not had repeated; shown the other way round.

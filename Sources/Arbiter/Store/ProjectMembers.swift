@@ -17,6 +17,20 @@ enum ProjectMembers {
             try insert.bind([.int(Int64(projectID)), .int(Int64(user))])
             try insert.run()
         }
+        guard !userIDs.isEmpty else { return }
+        // An annotator no longer listed loses their live leases here: a lease taken
+        // before the change must not let them judge a project closed to them.
+        let released = try db.query(
+            """
+            UPDATE assignments SET state = 'expired'
+            WHERE project_id = ? AND state = 'leased'
+              AND user_id IN (SELECT id FROM users WHERE role = 'annotator')
+              AND user_id NOT IN (SELECT user_id FROM project_members WHERE project_id = ?)
+            RETURNING pair_id, kind
+            """, [.int(Int64(projectID)), .int(Int64(projectID))]) { ($0.int64(0), $0.string(1)) }
+        for (pairID, kind) in released where kind == AssignmentKind.normal.rawValue {
+            try db.run("UPDATE pairs SET active_count = active_count - 1 WHERE id = ? AND active_count > 0", [.int(pairID)])
+        }
     }
 
     /// Whether the annotator may work on the project: it lists nobody, or them.
