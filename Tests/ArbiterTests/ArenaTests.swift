@@ -182,6 +182,11 @@ import TestSupport
         #expect(again.json["skipped"]?.intValue == 2 && again.json["generated"]?.intValue == 0 && fake.requests.count == asked)
         #expect(try await app.count("SELECT count(*) FROM pairs WHERE model_a IS NOT NULL AND model_b IS NOT NULL") == 6)
         #expect(try generate("endpoints=alpha,nope", admin).status == 400)
+        // Line numbers are bounded at the edge (this one overflowed and crashed the process).
+        for extreme in ["9223372036854775807", "1000000001", "0", "-1", "1e3"] {
+            #expect(try generate("endpoints=alpha,beta&first_line=\(extreme)", admin).status == 400, "\(extreme)")
+        }
+        #expect(try app.client().request("GET", "/healthz").status == 200)
         #expect(try generate("endpoints=alpha", admin).status == 400)
         #expect(try generate("endpoints=alpha,beta", ann).status == 403)
     }

@@ -52,7 +52,9 @@ struct ArenaRoutes: Sendable {
         // Generation from the admin page: a batch of prompt lines (JSONL) answered by the named endpoints.
         api.add(.POST, "/api/projects/{id}/generate", .admin) { request, _ in
             let names = (request.queryItems["endpoints"] ?? "").split(separator: ",").map { String($0) }
-            guard let firstLine = Int(request.queryItems["first_line"] ?? "1"), firstLine >= 1 else { throw ValidationError("first_line: a line number from 1") }
+            guard let firstLine = Int(request.queryItems["first_line"] ?? "1"), (1...GenerateService.maxFirstLine).contains(firstLine) else {
+                throw ValidationError("first_line: a line number from 1 to \(GenerateService.maxFirstLine)")
+            }
             let report = try await generator.run(projectID: try request.parameters.int("id"), endpointNames: names, body: request.body, firstLine: firstLine)
             return .json(report.json)
         }

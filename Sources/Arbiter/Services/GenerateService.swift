@@ -13,6 +13,8 @@ public struct GenerateService: Sendable {
 
     /// The most prompt lines one request may carry.
     public static let maxLines = 50
+    /// The largest `firstLine` (a file of a billion lines is not a prompts file).
+    public static let maxFirstLine = 1_000_000_000
     /// How long a request waits for an endpoint's free slot (seconds).
     static let slotWait = 120.0
 
@@ -24,6 +26,7 @@ public struct GenerateService: Sendable {
     /// Generates for the prompt lines of `body` (JSONL); `firstLine` is the file line
     /// of its first line, so failures name lines of the admin's file.
     public func run(projectID: Int, endpointNames: [String], body: [UInt8], firstLine: Int) async throws -> Generator.Report {
+        guard (1...Self.maxFirstLine).contains(firstLine) else { throw ValidationError("first_line: a line number from 1 to \(Self.maxFirstLine)") }
         var endpoints: [ModelEndpoint] = []
         for name in endpointNames where !endpoints.contains(where: { $0.name == name }) {
             guard let endpoint = models.endpoint(named: name) else {
