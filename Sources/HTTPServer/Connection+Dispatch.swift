@@ -13,6 +13,8 @@ extension Connection {
         admission = nil
         deadline = 0
         switch match {
+        case .found where !request.queryIsWellFormed:
+            send(HTTPError(.badRequest, code: "bad_request", message: "malformed query string (bad %-escape, not UTF-8, or NUL)").response, for: request)
         case .found(let route, let parameters):
             request.parameters = parameters
             switch route.kind {

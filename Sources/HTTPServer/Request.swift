@@ -74,6 +74,18 @@ public struct Request: Sendable {
         return items
     }
 
+    /// Whether every query item percent-decodes to UTF-8 text without NUL (the
+    /// server answers 400 before a route sees a query that is not).
+    var queryIsWellFormed: Bool {
+        guard let query, query.utf8.contains(where: { $0 == UInt8(ascii: "%") }) else { return true }
+        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
+            for piece in part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false) {
+                guard let text = PercentDecoding.decode(piece, plusAsSpace: true), !text.utf8.contains(0) else { return false }
+            }
+        }
+        return true
+    }
+
     /// Whether the client asked to keep the connection open after this request.
     var wantsKeepAlive: Bool {
         let connection = headers["connection"]

@@ -109,9 +109,14 @@ public enum SQLDialect: Sendable {
 public protocol DatabaseError: Error {
     /// A UNIQUE or PRIMARY KEY constraint failed.
     var isUniqueViolation: Bool { get }
+    /// The write failed because the database's storage is full (`SQLITE_FULL`,
+    /// SQLSTATE `53100`): nothing was written, and it may work once space returns.
+    var isStorageFull: Bool { get }
 }
 
 extension Error {
     /// Whether this is an engine's unique-constraint failure.
     public var isUniqueViolation: Bool { (self as? any DatabaseError)?.isUniqueViolation ?? false }
+    /// Whether this is an engine's "storage full" failure.
+    public var isStorageFull: Bool { (self as? any DatabaseError)?.isStorageFull ?? false }
 }

@@ -30,6 +30,10 @@ public struct SQLiteError: DatabaseError, CustomStringConvertible, Sendable {
         extendedCode == CSQLITE_CONSTRAINT_UNIQUE || extendedCode == CSQLITE_CONSTRAINT_PRIMARYKEY
     }
 
+    /// The disk (or the file's size limit) is full: `SQLITE_FULL`, which the unix
+    /// VFS also reports for a write that failed with `ENOSPC`.
+    public var isStorageFull: Bool { resultCode == SQLITE_FULL }
+
     /// The database was busy or locked.
     public var isBusy: Bool { resultCode == SQLITE_BUSY || resultCode == SQLITE_LOCKED }
 

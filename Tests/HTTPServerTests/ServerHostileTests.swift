@@ -102,6 +102,20 @@ import TestSupport
         await server.stop()
     }
 
+    /// A query that does not decode is refused, not read as empty (a cursor or a
+    /// search of `%00%ff` used to be silently ignored).
+    @Test func malformedQueryStringsGet400() async throws {
+        let server = try TestServer(router: TestRoutes.make())
+        let client = try server.client()
+        for query in ["q=%00%ff", "q=%ff%fe", "q=%zz", "q=%00", "%ff=1", "q=%4"] {
+            let response = try client.request("GET", "/params/a/x/b?\(query)")
+            #expect(response.status == 400, "\(query)")
+            #expect(response.bodyText.contains("malformed query string"))
+        }
+        #expect(try client.request("GET", "/params/a/x/b?q=ok%20fine+%C3%A9").bodyText == "a b ok fine é")
+        await server.stop()
+    }
+
     @Test func idleKeepAliveConnectionsAreClosed() async throws {
         let server = try TestServer(router: TestRoutes.make()) { $0.idleTimeout = .seconds(1) }
         let client = try server.client()

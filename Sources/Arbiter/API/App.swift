@@ -70,7 +70,8 @@ public struct App: Sendable {
         HealthRoutes.register(on: &router)
         let now = configuration.now
         let auth = Authenticator(store: store, now: now, usage: TokenUsage(store: store))
-        var api = APIRouter(router: router, auth: auth)
+        let storage = StorageFullMonitor(logger: logger) { metrics.storageFull() }
+        var api = APIRouter(router: router, auth: auth, storage: storage)
         let accountService = AccountService(store: store, hashing: Self.hashing, now: now)
         let accounts = AccountRoutes(service: accountService, auth: auth, secureCookies: configuration.tls != nil)
         accounts.register(on: &api)
@@ -96,7 +97,8 @@ public struct App: Sendable {
         ExportRoutes(service: exports).register(on: &api)
         RewardRoutes(service: exports, jobs: jobs).register(on: &api)
         let server = ServerReference()
-        HealthRoutes.register(on: &api, store: store, metrics: metrics, openConnections: { server.value?.openConnections ?? 0 }, now: now)
+        HealthRoutes.register(on: &api, store: store, metrics: metrics, storage: storage,
+                              openConnections: { server.value?.openConnections ?? 0 }, now: now)
         let documented = api.specs + [RouteSpec(method: .GET, pattern: "/api/openapi.json", access: .everyone)]
         let document = OpenAPI.document(routes: documented).serialized()
         api.add(.GET, "/api/openapi.json", .everyone) { _, _ in Response(status: .ok, contentType: "application/json", body: document) }

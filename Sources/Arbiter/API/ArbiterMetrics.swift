@@ -9,6 +9,7 @@ import Synchronization
 /// the process-global bootstrap, so several apps can live in one test process).
 ///
 /// - `http_requests_total{method,route,status}`, `http_request_duration_seconds{method,route}`
+/// - `arbiter_storage_full_total` (requests refused with 503 `storage_full`)
 /// - `arbiter_annotations_total`, `sqlite_commits_total`, `sqlite_group_commit_batch_size` (histogram)
 /// - `http_open_connections`, `arbiter_live_leases` (gauges, read when scraped)
 final class ArbiterMetrics: RequestObserver, Sendable {
@@ -16,6 +17,7 @@ final class ArbiterMetrics: RequestObserver, Sendable {
     private let factory: PrometheusMetricsFactory
     private let requests = Mutex<[RequestKey: (count: CoreMetrics.Counter, time: CoreMetrics.Timer)]>([:])
     let annotations: CoreMetrics.Counter
+    private let storageFullRefusals: CoreMetrics.Counter
     private let commits: CoreMetrics.Counter
     private let batchSizes: CoreMetrics.Recorder
     private let openConnections: CoreMetrics.Gauge
@@ -37,6 +39,7 @@ final class ArbiterMetrics: RequestObserver, Sendable {
         factory.valueHistogramBuckets["sqlite_group_commit_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
         self.factory = factory
         annotations = CoreMetrics.Counter(label: "arbiter_annotations_total", factory: factory)
+        storageFullRefusals = CoreMetrics.Counter(label: "arbiter_storage_full_total", factory: factory)
         commits = CoreMetrics.Counter(label: "sqlite_commits_total", factory: factory)
         batchSizes = CoreMetrics.Recorder(label: "sqlite_group_commit_batch_size", factory: factory)
         openConnections = CoreMetrics.Gauge(label: "http_open_connections", factory: factory)
@@ -62,6 +65,9 @@ final class ArbiterMetrics: RequestObserver, Sendable {
 
     /// A new (not replayed) annotation was stored.
     func annotationStored() { annotations.increment() }
+
+    /// A request refused because the database's storage is full.
+    func storageFull() { storageFullRefusals.increment() }
 
     /// Called by the writer after each group commit.
     func committed(batch: Int) {

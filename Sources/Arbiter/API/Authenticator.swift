@@ -184,11 +184,14 @@ struct RouteSpec: Sendable {
 struct APIRouter {
     var router: Router
     let auth: Authenticator
+    /// Turns "storage full" failures into 503s (and counts and logs them once).
+    let storage: StorageFullMonitor
     private(set) var specs: [RouteSpec] = []
 
-    init(router: Router, auth: Authenticator) {
+    init(router: Router, auth: Authenticator, storage: StorageFullMonitor) {
         self.router = router
         self.auth = auth
+        self.storage = storage
     }
 
     /// A route for signed-in callers with one of `access`'s roles.
@@ -198,14 +201,20 @@ struct APIRouter {
     ) {
         precondition(access != .anyone, "use addPublic for \(pattern)")
         specs.append(RouteSpec(method: method, pattern: pattern, access: access))
-        let auth = self.auth
+        let (auth, storage) = (self.auth, self.storage)
         guard case .roles(let roles) = access else { return }
         // The caller is checked on the head, before a body that has not arrived
         // yet is read (`Admission`); the handler reuses that answer.
-        let admission: Admission = { request in try await auth.require(request, roles) }
+        let admission: Admission = { request in
+            do { return try await auth.require(request, roles) } catch { throw storage.map(error) }
+        }
         router.add(method, pattern, maxBodyBytes: maxBodyBytes, admission: admission) { request in
-            if let caller = request.admission as? Caller { return try await handler(request, caller) }
-            return try await handler(request, try await auth.require(request, roles))
+            do {
+                if let caller = request.admission as? Caller { return try await handler(request, caller) }
+                return try await handler(request, try await auth.require(request, roles))
+            } catch {
+                throw storage.map(error)
+            }
         }
     }
 
@@ -215,6 +224,9 @@ struct APIRouter {
     /// A route anyone may call.
     mutating func addPublic(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping @Sendable (Request) async throws -> Response) {
         specs.append(RouteSpec(method: method, pattern: pattern, access: .anyone))
-        router.add(method, pattern, maxBodyBytes: Self.publicMaxBodyBytes, handler)
+        let storage = self.storage
+        router.add(method, pattern, maxBodyBytes: Self.publicMaxBodyBytes) { request in
+            do { return try await handler(request) } catch { throw storage.map(error) }
+        }
     }
 }

@@ -2,7 +2,8 @@ import HTTPServer
 import Storage
 
 /// `GET /healthz`: liveness without touching the database. `GET /readyz`: the
-/// database answers a read within a second (503 otherwise), for load balancers.
+/// database answers a read within a second and no write failed for lack of
+/// space in the last seconds (503 otherwise), for load balancers.
 /// `GET /metrics`: Prometheus text (admins; scrape with an API token).
 enum HealthRoutes {
     static let ok = Array(#"{"status":"ok"}"#.utf8)
@@ -12,9 +13,13 @@ enum HealthRoutes {
         router.inline(.GET, "/healthz") { _ in .json(ok) }
     }
 
-    static func register(on api: inout APIRouter, store: ArbiterStore, metrics: ArbiterMetrics, openConnections: @escaping @Sendable () -> Int,
-                         now: @escaping @Sendable () -> Int64) {
+    static func register(on api: inout APIRouter, store: ArbiterStore, metrics: ArbiterMetrics, storage: StorageFullMonitor,
+                         openConnections: @escaping @Sendable () -> Int, now: @escaping @Sendable () -> Int64) {
         api.addPublic(.GET, "/readyz") { _ in
+            // Reads may still work with the disk full; a node that cannot write is not ready.
+            if storage.isFull {
+                return Response(status: .serviceUnavailable, contentType: "application/json", body: Array(#"{"status":"storage full"}"#.utf8))
+            }
             let answer = try await withThrowingTaskGroup(of: Bool.self) { group in
                 // Unreachable (a PostgreSQL restart) or failing: not ready, whatever the error.
                 group.addTask { (try? await store.pool.read { db in try HealthRepository.answers(db) }) ?? false }

@@ -8,6 +8,8 @@ public struct PostgresError: DatabaseError, CustomStringConvertible, Sendable {
     public let sql: String?
 
     public var isUniqueViolation: Bool { sqlState == "23505" }
+    /// `disk_full` (class 53, insufficient resources).
+    public var isStorageFull: Bool { sqlState == "53100" }
 
     /// A transaction that may succeed if run again: a serialization failure or a deadlock.
     public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
