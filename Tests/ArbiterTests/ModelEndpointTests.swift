@@ -57,7 +57,9 @@ extension HTTPClient.Request {
         #expect(failure("needs-key") == "m answered 401: invalid API key")
         #expect(failure("needs-key", key: "secret-key") == "no error")
         let wrongKey = failure("needs-key", key: "not-the-key")
-        #expect(wrongKey.contains("401") && !wrongKey.contains("not-the-key"), "the key never appears in messages")
+        #expect(wrongKey == "m answered 401: invalid API key (Bearer [redacted])", "the key never appears in messages: \(wrongKey)")
+        let openAIStyle = failure("needs-key", key: "sk-proj-a1B2c3D4e5F6g7H8i9J0")
+        #expect(!openAIStyle.contains("a1B2c3D4") && openAIStyle.contains("[redacted]"), "\(openAIStyle)")
         #expect(failure("malformed").hasPrefix("m sent a malformed event: {not json"))
         let cut = failure("cut")
         #expect(cut.contains("in the middle of the body") || cut.contains("before finishing"), "\(cut)")
@@ -67,6 +69,17 @@ extension HTTPClient.Request {
         #expect(down.contains("connection refused: is the endpoint running?"), "\(down)")
         #expect(failure("echo-1", base: "ftp://x/v1").contains("expected an http:// or https:// URL"))
         #expect(failure("echo-1", base: "http://no-such-host.invalid/v1").contains("cannot resolve the host"))
+    }
+
+    /// What an upstream says is cleaned of keys before anyone stores, logs or shows it.
+    @Test func secretsAreRedactedFromUpstreamText() {
+        let key = "sk-proj-a1B2c3D4e5F6g7H8i9J0kLmN"
+        #expect(SecretRedaction.redact("Incorrect API key provided: \(key).", keys: [key]) == "Incorrect API key provided: [redacted].")
+        #expect(!SecretRedaction.redact("Incorrect API key provided: sk-proj-a1B2***********kLmN", keys: [key]).contains("a1B2c3"))
+        #expect(SecretRedaction.redact("header was Bearer abc.def.ghi", keys: []) == "header was Bearer [redacted]")
+        #expect(SecretRedaction.redact("use key sk-live-12345678abcdef now", keys: []) == "use key [redacted] now")
+        #expect(SecretRedaction.redact("the model is overloaded", keys: [key]) == "the model is overloaded")
+        #expect(SecretRedaction.redact("risk-free skills", keys: []) == "risk-free skills")
     }
 
     /// One stream loop reads many answers at once, in order, with the same plain

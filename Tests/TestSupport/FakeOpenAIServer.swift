@@ -117,7 +117,9 @@ public final class FakeOpenAIServer: @unchecked Sendable {
             let error = #"{"error":{"message":"the model is overloaded","type":"server_error"}}"#
             _ = write("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: \(error.utf8.count)\r\n\r\n" + error)
         case "needs-key" where !head.contains("Authorization: Bearer secret-key"):
-            let error = #"{"error":{"message":"invalid API key","type":"auth"}}"#
+            // As some providers do: the key that was sent, echoed in the message.
+            let sent = head.split(separator: "\r\n").first { $0.hasPrefix("Authorization: ") }.map { " (" + $0.dropFirst(15) + ")" } ?? ""
+            let error = #"{"error":{"message":"invalid API key\#(sent)","type":"auth"}}"#
             _ = write("HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: \(error.utf8.count)\r\n\r\n" + error)
         case "malformed":
             _ = write(streamHead) && event("{not json") && chunked("") 

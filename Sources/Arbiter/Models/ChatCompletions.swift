@@ -106,8 +106,12 @@ public enum ChatCompletions {
         var done = false
         var problem: String?
 
+        /// The endpoint's key: removed from anything the upstream says.
+        let keys: [String]
+
         init(_ endpoint: ModelEndpoint, token: @escaping (String) -> Bool) {
             name = endpoint.name
+            keys = endpoint.apiKey.map { [$0] } ?? []
             self.token = token
         }
 
@@ -156,14 +160,16 @@ public enum ChatCompletions {
         /// The outcome, once reading ended (with `error` if it broke).
         func finish(_ error: (any Error)?) -> Result<Completion, Failure> {
             if let error {
-                return .failure(Failure(description: "\(name): \((error as? HTTPClientError)?.description ?? String(describing: error))"))
+                let detail = (error as? HTTPClientError)?.description ?? String(describing: error)
+                return .failure(Failure(description: "\(name): \(SecretRedaction.redact(detail, keys: keys))"))
             }
             if status != 200 {
                 let message = (try? JSONValue.parse(errorBody))?["error"]?["message"]?.stringValue
                     ?? String(decoding: errorBody.prefix(200), as: UTF8.self)
-                return .failure(Failure(description: "\(name) answered \(status)\(message.isEmpty ? "" : ": \(message)")"))
+                let said = SecretRedaction.redact(message, keys: keys)
+                return .failure(Failure(description: "\(name) answered \(status)\(said.isEmpty ? "" : ": \(said)")"))
             }
-            if let problem { return .failure(Failure(description: problem)) }
+            if let problem { return .failure(Failure(description: SecretRedaction.redact(problem, keys: keys))) }
             guard done || completion.finishReason != nil else {
                 return .failure(Failure(description: "\(name) ended the stream before finishing (no [DONE] and no finish_reason)"))
             }
