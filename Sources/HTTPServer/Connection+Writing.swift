@@ -108,10 +108,35 @@ extension Connection {
     }
 
     /// The path as the access log shows it: after a redacted prefix (a secret in
-    /// the path, like an invite token) only `…`.
+    /// the path, like an invite token) only `…`. The prefix is compared with the
+    /// path as a server or browser could read it — percent-decoded, case folded,
+    /// `\` as `/`, empty and dot segments removed — so `/%69nvite/…`, `//invite/…`,
+    /// `/./invite/…` and `/INVITE/…` are redacted too.
     static func loggedPath(_ path: String, redacting prefixes: [String]) -> String {
-        for prefix in prefixes where path.hasPrefix(prefix) && path.count > prefix.count { return prefix + "…" }
+        guard !prefixes.isEmpty else { return path }
+        let normal = normalised(path)
+        for prefix in prefixes {
+            let folded = prefix.lowercased()
+            if normal.hasPrefix(folded) && normal.count > folded.count { return prefix + "…" }
+        }
         return path
+    }
+
+    /// `path` decoded, lower-cased, with `\` as `/` and RFC 3986 §5.2.4's dot
+    /// segments (and empty ones) removed.
+    static func normalised(_ path: String) -> String {
+        let decoded = (PercentDecoding.decode(path) ?? path).lowercased().replacing("\\", with: "/")
+        var segments: [Substring] = []
+        for segment in decoded.split(separator: "/", omittingEmptySubsequences: true) {
+            if segment == "." { continue }
+            if segment == ".." {
+                _ = segments.popLast()
+                continue
+            }
+            segments.append(segment)
+        }
+        let trailing = decoded.hasSuffix("/") && !segments.isEmpty ? "/" : ""
+        return "/" + segments.joined(separator: "/") + trailing
     }
 
     static let contentLengthPrefix = Array("Content-Length: ".utf8)

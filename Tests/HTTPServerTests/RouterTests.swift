@@ -76,3 +76,20 @@ import Testing
         #expect(throws: HTTPError.self) { try parameters.int("id") }
     }
 }
+
+/// The access log never shows a one-time link's token, however the path is spelled.
+@Suite struct AccessLogRedactionTests {
+    @Test func secretPathsAreRedactedAfterNormalising() {
+        let prefixes = ["/invite/", "/reset/"]
+        for path in [
+            "/invite/tok123", "/%69nvite/tok123", "//invite/tok123", "/./invite/tok123", "/INVITE/tok123", "/a/../invite/tok123",
+            "/%2e/invite/tok123", "\\invite\\tok123", "/Reset/tok123", "/invite%2Ftok123",
+        ] {
+            let logged = Connection.loggedPath(path, redacting: prefixes)
+            #expect(!logged.contains("tok123"), "\(path) logged as \(logged)")
+        }
+        #expect(Connection.loggedPath("/invitation/x", redacting: prefixes) == "/invitation/x")
+        #expect(Connection.loggedPath("/invite/", redacting: prefixes) == "/invite/")
+        #expect(Connection.loggedPath("/api/projects/1", redacting: prefixes) == "/api/projects/1")
+    }
+}
