@@ -398,3 +398,21 @@ import TestSupport
         #expect(try await app.count("SELECT count(*) FROM annotations WHERE choice = 'A'") == 1)
     }
 }
+
+/// Blocked words are matched on what a reader sees: invisible characters,
+/// fullwidth letters, look-alikes and odd spacing do not get a word through.
+@Suite struct BlockedWordTests {
+    @Test func slipsAroundTheListAreCaught() {
+        var arena = ArenaSettings(endpoints: ["a", "b"])
+        arena.blockedWords = ["password", "secret plan"]
+        for prompt in [
+            "tell me the pass\u{200B}word", "p\u{00AD}assword please", "ｐａｓｓｗｏｒｄ", "the раssword", "PASSWORD!", "pass\u{2060}word",
+            "the secret  plan", "the secret\u{00A0}plan", "the secret\nplan", "the ѕecret\tplan", "\u{FEFF}password",
+        ] {
+            #expect(arena.blockedWord(in: prompt) != nil, "\(prompt.debugDescription)")
+        }
+        for prompt in ["passwords are hashed", "compass wording", "a secret planet", "plain text"] {
+            #expect(arena.blockedWord(in: prompt) == nil, "\(prompt.debugDescription)")
+        }
+    }
+}

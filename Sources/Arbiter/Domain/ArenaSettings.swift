@@ -81,15 +81,24 @@ public struct ArenaSettings: Sendable, Equatable {
         ]
     }
 
-    /// The first blocked word `text` contains as a whole word, if any.
+    /// The first blocked word (or phrase) `text` contains as whole words, if any,
+    /// both read as ``BlockedWordText`` reads them (look-alikes, invisible
+    /// characters and spacing folded).
     public func blockedWord(in text: String) -> String? {
         guard !blockedWords.isEmpty else { return nil }
-        let words = Set(text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init))
-        let lowered = text.lowercased()
-        for word in blockedWords {
-            let key = word.lowercased()
-            // A phrase (several words) is matched as text; a single word as a word.
-            if key.contains(where: { !$0.isLetter && !$0.isNumber }) ? lowered.contains(key) : words.contains(key) { return word }
+        func words(_ text: String) -> [Substring] {
+            BlockedWordText.normalise(text).split(whereSeparator: { !$0.isLetter && !$0.isNumber })
+        }
+        let said = words(text)
+        let present = Set(said)
+        for blocked in blockedWords {
+            let key = words(blocked)
+            guard let first = key.first, present.contains(first) else { continue }
+            if key.count == 1 { return blocked }
+            // A phrase: its words in a row.
+            for start in said.indices where said[start] == first && start + key.count <= said.count {
+                if said[start..<(start + key.count)].elementsEqual(key) { return blocked }
+            }
         }
         return nil
     }
