@@ -61,7 +61,10 @@ import TestSupport
     }
 
     @Test func oneAddressHoldsABoundedNumberOfConnections() async throws {
-        let server = try TestServer(router: TestRoutes.make()) { $0.maxConnectionsPerAddress = 4 }
+        let server = try TestServer(router: TestRoutes.make()) {
+            $0.maxConnectionsPerAddress = 4
+            $0.defaultHeaders = [("X-Content-Type-Options", "nosniff")]
+        }
         var held: [RawClient] = []
         for _ in 0..<4 {
             let client = try server.client()
@@ -71,6 +74,7 @@ import TestSupport
         let fifth = try server.client()
         let refused = try fifth.readResponse()
         #expect(refused.status == 503 && refused.bodyText.contains("too_many_connections"))
+        #expect(refused.header("x-content-type-options") == "nosniff", "the refusal carries the security headers too")
         #expect(fifth.isClosedByServer())
         held.removeLast()  // closes one
         var admitted = false
