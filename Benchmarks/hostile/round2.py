@@ -189,20 +189,14 @@ for worker in workers:
     worker.start()
 time.sleep(1)
 filler = os.path.join(DISK, "filler")
-with open(filler, "wb") as out:  # fill the filesystem
+out = open(filler, "wb", buffering=0)  # fill the filesystem, unbuffered (a flush at close would fail too)
+for size in (1 << 20, 4096):
     try:
-        block = b"\0" * (1 << 20)
         while True:
-            out.write(block)
-            out.flush()
+            out.write(b"\0" * size)
     except OSError:
         pass
-    try:  # the last bytes
-        while True:
-            out.write(b"\0" * 4096)
-            out.flush()
-    except OSError:
-        pass
+out.close()
 full_at = time.time()
 ready = []
 while time.time() - full_at < 8:
