@@ -27,16 +27,16 @@ def run(*args):
     return done.stdout
 
 
-def export_accuracy(db, truth, aggregate, include_flagged):
+def export_accuracy(db, truth, aggregate, include_flagged, questions):
     out = os.path.join(work, f"export-{aggregate}-{include_flagged}.jsonl")
-    args = ["export", "--db", db, "--project", "crowd", "--format", "raw-labels" if False else "trl", "--out", out, "--aggregate", aggregate]
+    args = ["export", "--db", db, "--project", "crowd", "--format", "trl", "--out", out, "--aggregate", aggregate]
     if include_flagged:
         args.append("--include-flagged")
     run(*args)
     decided = {}
     for line in open(out):
         row = json.loads(line)
-        decided[row["prompt"].removeprefix("item ")] = 0 if row["chosen"] == "label 0" else 1
+        decided[questions[int(row["prompt"].removeprefix("item "))]] = 0 if row["chosen"] == "label 0" else 1
     return sum(1.0 if decided.get(q) == t else 0.5 if q not in decided else 0.0 for q, t in truth.items()) / len(truth)
 
 
@@ -54,12 +54,16 @@ for crowd in crowds:
     pairs = os.path.join(work, f"{name}.pairs.jsonl")
     judgements = os.path.join(work, f"{name}.judgements.jsonl")
     with open(pairs, "w") as out:
-        for question in answers:
-            out.write(json.dumps({"id": question, "prompt": f"item {question}", "response_a": "label 0", "response_b": "label 1"}) + "\n")
+        # The prompt names the item by its position only: the crowds' question ids
+        # name the records compared (items sharing a record share words, which the
+        # trigger signal would read) and, in `product`, end in the gold label.
+        for position, question in enumerate(answers):
+            out.write(json.dumps({"id": question, "prompt": f"item {position}", "response_a": "label 0", "response_b": "label 1"}) + "\n")
     with open(judgements, "w") as out:
         for question, labels in answers.items():
             for worker, label in labels.items():
                 out.write(json.dumps({"pair": question, "annotator": f"w-{worker}", "choice": "A" if label == 0 else "B"}) + "\n")
+    questions = list(answers)
     most = max(len(labels) for labels in answers.values())
     run("project", "create", "--db", db, "--name", "crowd", "--overlap", str(most))
     run("import", "pairs", "--db", db, "--project", "crowd", pairs)
@@ -82,9 +86,10 @@ for crowd in crowds:
         "crowd": name, "items": len(answers), "workers": len(gold), "bad": len(bad), "good": len(good),
         "bad_flagged": len(bad & flagged.keys()), "good_flagged": sorted(good & flagged.keys()),
         "flagged": len(flagged), "findings": dict(collections.Counter(flagged.values())),
-        "majority_all": export_accuracy(db, truth, "majority", True), "majority_without_flagged": export_accuracy(db, truth, "majority", False),
-        "weighted_all": export_accuracy(db, truth, "weighted", True), "weighted_without_flagged": export_accuracy(db, truth, "weighted", False),
+        "majority_all": export_accuracy(db, truth, "majority", True, questions), "majority_without_flagged": export_accuracy(db, truth, "majority", False, questions),
+        "weighted_all": export_accuracy(db, truth, "weighted", True, questions), "weighted_without_flagged": export_accuracy(db, truth, "weighted", False, questions),
         "missed_bad": sorted(bad - flagged.keys()),
+        "flagged_workers": {w: [flagged[w], round(gold[w][0] / gold[w][1], 3) if w in gold else None, gold.get(w, (0, 0))[1]] for w in sorted(flagged)},
     }
     results.append(result)
 

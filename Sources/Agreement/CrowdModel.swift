@@ -4,9 +4,11 @@ import Glibc
 /// and B, fitted to the project at hand rather than set by fixed margins.
 ///
 /// Each A/B choice is read against the other raters' votes on the same pair (leave
-/// one out): with `kA` and `kB` of them for A and B, the pair leans by
-/// `x = log((kA + ½) / (kB + ½))` — zero on a pair the others split evenly (a hard
-/// pair says nothing about anyone), large on one they all agree on. A rater with
+/// one out): the pair leans by `x`, the log-odds of A in the others' class-conditional
+/// posterior (``ClassConditionalCrowd``: each vote weighed by how well its rater tells
+/// A from B), never beyond `±log((kA + kB + ½) / ½)` — what `kA + kB` others agreeing
+/// would say. Zero on a pair the others cannot settle (a hard pair says nothing
+/// about anyone), large on one they all agree on. A rater with
 /// *sharpness* γ picks A with probability `σ(γ·x)`: γ ≈ 1.5 follows the crowd on
 /// easy pairs, γ = 0 is a coin (random clicking, position or length scripts), and
 /// γ < 0 goes against the crowd (label flipping). The crowd is a mixture:
@@ -63,6 +65,10 @@ public struct CrowdModel: Sendable {
     /// log γ on the grid (0 where γ ≤ 0, which the honest prior never weighs).
     static let logGrid: [Double] = grid.map { $0 > 0 ? log($0) : 0 }
     static let attackerCeiling = 0.05
+    /// Leans are read in steps of this much log-odds (so raters' choices group into
+    /// few patterns), up to `leanSteps` of them (log 511: 255 others agreeing).
+    static let leanStep = 0.05
+    static let leanSteps = 125
 
     /// Fits the model to a pass's context (the others' votes leave out the raters
     /// it excludes).
@@ -72,7 +78,7 @@ public struct CrowdModel: Sendable {
         // Distinct (kA, kB) patterns and each rater's counts of "with"/"against" per
         // pattern (flat arrays: this runs over every judgement of the project).
         var lean = [Double](repeating: 0, count: context.firsts.count)
-        var patternOf = [Int32](repeating: -1, count: 256 * 256)
+        var patternOf = [Int32](repeating: -1, count: Self.leanSteps + 1)
         var patternLean: [Double] = []
         var leaned = [Int](repeating: 0, count: context.raters)
         var against = [Int](repeating: 0, count: context.raters)
@@ -85,22 +91,26 @@ public struct CrowdModel: Sendable {
             if !context.excluded.contains(judgement.rater) {
                 if judgement.category == 0 { kA -= 1 } else if judgement.category == 1 { kB -= 1 }
             }
-            kA = min(kA, 255)
-            kB = min(kB, 255)
-            guard kA != kB else { continue }
-            let x = log((Double(kA) + 0.5) / (Double(kB) + 0.5))
+            guard kA + kB > 0 else { continue }
+            // The others' lean: which side their class-conditional posterior favours
+            // (a crowd of raters who answer "A" whatever the pair does not make a
+            // pair lean A), never stronger than the same number of others agreeing
+            // unanimously would make it.
+            let cap = log((Double(kA + kB) + 0.5) / 0.5)
+            let x = max(-cap, min(cap, context.reliability.othersLogOdds(index, unit: judgement.unit)))
+            let step = min(Self.leanSteps, Int((abs(x) / Self.leanStep).rounded()))
+            guard step > 0 else { continue }
             lean[index] = x
             guard judgement.category < 2 else {
                 neutral[judgement.rater] += 1
                 continue
             }
-            let key = kA > kB ? kA << 8 | kB : kB << 8 | kA
-            if patternOf[key] < 0 {
-                patternOf[key] = Int32(patternLean.count)
-                patternLean.append(abs(x))
+            if patternOf[step] < 0 {
+                patternOf[step] = Int32(patternLean.count)
+                patternLean.append(Double(step) * Self.leanStep)
             }
             let goesAgainst = (judgement.category == 0) != (x > 0)
-            choices.append((Int32(judgement.rater), patternOf[key], goesAgainst))
+            choices.append((Int32(judgement.rater), patternOf[step], goesAgainst))
             leaned[judgement.rater] += 1
             if goesAgainst { against[judgement.rater] += 1 }
         }

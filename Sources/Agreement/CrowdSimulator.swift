@@ -65,6 +65,17 @@ public struct CrowdSimulator: Sendable {
         }
     }
 
+    /// A rater's accuracy against the truth on the pairs that have a better side
+    /// (a tie or "both bad" on such a pair is wrong).
+    public func accuracy(rater: Int) -> Double {
+        var right = 0, total = 0
+        for judgement in judgements where judgement.rater == rater && !judgement.isRepeat && truth[judgement.unit] < 2 {
+            total += 1
+            if judgement.category == truth[judgement.unit] { right += 1 }
+        }
+        return total == 0 ? .nan : Double(right) / Double(total)
+    }
+
     /// How many pairs carrying the rater's target (trigger word in the prompt, or
     /// the entity in exactly one response) the rater judged.
     public func targetedPairs(rater: Int) -> Int {
@@ -281,6 +292,18 @@ extension CrowdSimulator.Generator: RandomNumberGenerator {}
 public struct CrowdEvaluation: Sendable {
     public var honest = 0
     public var honestFlagged = 0
+    /// Honest raters flagged malicious (always a false flag).
+    public var honestMalicious = 0
+    /// Honest raters flagged unreliable, and how many of them were good (right on
+    /// at least ``goodAccuracy`` of the pairs with a better side, as the issue's
+    /// real-crowd table counts a good worker) — the false ones.
+    public var honestUnreliable = 0
+    public var goodHonestFlagged = 0
+    /// Honest raters below ``badAccuracy``: weak, not malicious; and how many were flagged.
+    public var weakHonest = 0
+    public var weakHonestFlagged = 0
+    public static let goodAccuracy = 0.8
+    public static let badAccuracy = 0.6
     public var untargeted = 0
     public var untargetedCaught = 0
     public var targeted = 0
@@ -317,6 +340,16 @@ public struct CrowdEvaluation: Sendable {
             }
             if kind == .honest {
                 honest += 1
+                let accuracy = crowd.accuracy(rater: assessment.rater)
+                if accuracy < Self.badAccuracy {
+                    weakHonest += 1
+                    if assessment.flagged { weakHonestFlagged += 1 }
+                }
+                if assessment.finding == .malicious { honestMalicious += 1 }
+                if assessment.finding == .unreliable {
+                    honestUnreliable += 1
+                    if accuracy >= Self.goodAccuracy { goodHonestFlagged += 1 }
+                }
                 if assessment.flagged { honestFlagged += 1 }
                 honestScores.append(assessment.suspicion)
                 continue
@@ -347,12 +380,16 @@ public struct CrowdEvaluation: Sendable {
         }
     }
 
-    public var flagged: Int { honestFlagged + untargetedCaught + targetedCaught }
-    public var precision: Double { flagged == 0 ? 1 : Double(flagged - honestFlagged) / Double(flagged) }
+    /// False flags: honest raters called malicious, and good honest raters (right on
+    /// ≥ 80%) called unreliable. A weak honest rater flagged unreliable is a true
+    /// finding — the simulators draw honest skill as low as chance.
+    public var falseFlags: Int { honestMalicious + goodHonestFlagged }
+    public var flagged: Int { falseFlags + untargetedCaught + targetedCaught }
+    public var precision: Double { flagged == 0 ? 1 : Double(flagged - falseFlags) / Double(flagged) }
     public var untargetedRecall: Double { untargeted == 0 ? 1 : Double(untargetedCaught) / Double(untargeted) }
     public var targetedRecall: Double { targeted == 0 ? 1 : Double(targetedCaught) / Double(targeted) }
-    /// Honest raters flagged per 1,000 honest raters.
-    public var falseFlagsPerThousand: Double { honest == 0 ? 0 : 1000 * Double(honestFlagged) / Double(honest) }
+    /// False flags per 1,000 honest raters.
+    public var falseFlagsPerThousand: Double { honest == 0 ? 0 : 1000 * Double(falseFlags) / Double(honest) }
 
     /// Probability that a random attacker is ranked above a random honest rater (ties count half).
     public var auc: Double {

@@ -79,4 +79,7 @@ public struct RaterAssessment: Sendable {
     /// For a flagged rater, the probability (or adjusted p-value) of the strongest
     /// reason: how likely the flag is to fall on an honest rater. 0 when not flagged.
     public var falseFlagProbability: Double = 0
+    /// Why the rater was flagged: malicious if any malicious signal flagged them,
+    /// else unreliable; nil when not flagged.
+    public var finding: RaterFinding?
 }

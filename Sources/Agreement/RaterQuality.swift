@@ -94,7 +94,7 @@ public enum RaterQuality {
     public static let signals: [any RaterSignal] = [
         ConsensusSignal(), PositionSignal(), SpeedSignal(), NeutralOveruseSignal(), GoldSignal(), SelfConsistencySignal(),
         RewardModelSignal(), CyclesSignal(), CollusionSignal(), LengthSignal(), OutlierSignal(), TriggerSignal(), ContentSignal(),
-        BelowChanceSignal(),
+        BelowChanceSignal(), ReliabilitySignal(),
     ]
 
     /// One pass: every signal on one shared context, then each signal's p-values
@@ -141,6 +141,7 @@ public enum RaterQuality {
             + signals.filter { $0.correction == .benjaminiHochberg }.map(\.name).sorted()
             + signals.filter { $0.correction == .selfAdjusted }.map(\.name).sorted()
         let corrections = Dictionary(uniqueKeysWithValues: signals.map { ($0.name, $0.correction) })
+        let kinds = Dictionary(uniqueKeysWithValues: signals.map { ($0.name, $0.finding) })
         var byRater = Array(repeating: [String: SignalFinding](), count: raters)
         for (name, found) in findings {
             for finding in found { byRater[finding.rater][name] = finding }
@@ -171,10 +172,13 @@ public enum RaterQuality {
             }
             let honest = numbers["consensus"]?["honest_probability"]
             let enough = context.crowd.raters[rater].enoughEvidence
+            let finding: RaterFinding? = reasons.isEmpty ? nil
+                : reasons.contains { kinds[$0.signal] == .malicious } ? .malicious : .unreliable
             return RaterAssessment(
                 rater: rater, judgements: context.byRater[rater].count, flagged: !reasons.isEmpty,
                 suspicion: max(0, min(1, suspicion)), reasons: reasons, signals: numbers,
-                honestProbability: honest, enoughEvidence: !reasons.isEmpty || enough, falseFlagProbability: reasons.isEmpty ? 0 : deciding)
+                honestProbability: honest, enoughEvidence: !reasons.isEmpty || enough, falseFlagProbability: reasons.isEmpty ? 0 : deciding,
+                finding: finding)
         }
         return (assessments, findings, context.crowd)
     }

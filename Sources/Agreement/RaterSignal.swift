@@ -29,12 +29,24 @@ public protocol RaterSignal: Sendable {
     var usesConsensus: Bool { get }
     /// How its p-values are corrected across raters.
     var correction: SignalCorrection { get }
+    /// What a flag by this signal says about the rater (default: ``RaterFinding/malicious``).
+    var finding: RaterFinding { get }
     /// A finding for every rater the signal has enough evidence on.
     func evaluate(_ context: RaterContext) -> [SignalFinding]
 }
 
 extension RaterSignal {
     public var correction: SignalCorrection { .benjaminiHochberg }
+    public var finding: RaterFinding { .malicious }
+}
+
+/// Why a rater was flagged (`finding` in reports).
+public enum RaterFinding: String, Sendable {
+    /// Their labels are far enough below the crowd's that counting them lowers
+    /// label quality: inconsistent or careless, not an attack.
+    case unreliable
+    /// Chance, inverting, position or speed patterns, collusion, targeted poisoning.
+    case malicious
 }
 
 /// How a signal's p-values become the ones compared with the false discovery rate.
@@ -94,6 +106,10 @@ public struct RaterContext: Sendable {
     /// other raters' categories on its unit (at least 3 judgements on the unit and 2
     /// others), or nil.
     public let consensus: [Int?]
+    /// The class-conditional view of which response is better (the others' votes
+    /// without `excluded`), behind the `reliability` signal, collusion and the crowd
+    /// model's lean.
+    public private(set) var reliability: ClassConditionalCrowd!
     /// The crowd model fitted to this pass (the others' votes without `excluded`).
     public private(set) var crowd: CrowdModel!
 
@@ -131,6 +147,7 @@ public struct RaterContext: Sendable {
         self.byRater = byRater
         self.unitCounts = unitCounts
         self.consensus = consensus
+        reliability = ClassConditionalCrowd(self)
         crowd = CrowdModel(self)
     }
 

@@ -73,6 +73,61 @@ public enum Statistics {
         return adjusted
     }
 
+    /// The regularized incomplete beta function I_x(a, b): P(X ≤ x) for
+    /// X ~ Beta(a, b), by the continued fraction of Numerical Recipes §6.4 (Lentz),
+    /// with the symmetry I_x(a, b) = 1 − I_{1−x}(b, a) where it converges faster.
+    public static func betaCDF(_ x: Double, _ a: Double, _ b: Double) -> Double {
+        guard x > 0 else { return 0 }
+        guard x < 1 else { return 1 }
+        let front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x))
+        if x < (a + 1) / (a + b + 2) { return front * betaFraction(x, a, b) / a }
+        return 1 - front * betaFraction(1 - x, b, a) / b
+    }
+
+    /// The continued fraction behind ``betaCDF(_:_:_:)``.
+    static func betaFraction(_ x: Double, _ a: Double, _ b: Double) -> Double {
+        let tiny = 1e-300
+        var c = 1.0
+        var d = 1 - (a + b) * x / (a + 1)
+        if abs(d) < tiny { d = tiny }
+        d = 1 / d
+        var h = d
+        for m in 1...300 {
+            let m = Double(m)
+            let even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+            d = 1 + even * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + even / c
+            if abs(c) < tiny { c = tiny }
+            d = 1 / d
+            h *= d * c
+            let odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+            d = 1 + odd * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + odd / c
+            if abs(c) < tiny { c = tiny }
+            d = 1 / d
+            let step = d * c
+            h *= step
+            if abs(step - 1) < 1e-14 { break }
+        }
+        return h
+    }
+
+    /// The `q`-quantile of `values` weighted by `weights` (the smallest value whose
+    /// cumulative weight reaches `q` of the total); NaN when empty.
+    public static func weightedQuantile(_ values: [Double], weights: [Double], _ q: Double) -> Double {
+        let sorted = zip(values, weights).sorted { $0.0 < $1.0 }
+        let total = weights.reduce(0, +)
+        guard total > 0 else { return .nan }
+        var running = 0.0
+        for (value, weight) in sorted {
+            running += weight
+            if running >= q * total { return value }
+        }
+        return sorted.last?.0 ?? .nan
+    }
+
     /// The median of a non-empty array.
     public static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

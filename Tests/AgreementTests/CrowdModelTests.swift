@@ -21,12 +21,13 @@ import Testing
     func untargetedAttackersAreFoundWhereTheEvidenceIsEnough(family: CrowdSimulator.Family) {
         let result = Self.evaluate(family, shares: [0.05, 0.3], seeds: 1...4)
         print("\(family): precision \(result.precision) recall \(result.untargetedRecall) (\(result.untargeted) with enough evidence, "
-            + "\(result.tooFew) without) honest flagged \(result.honestFlagged) of \(result.honest), AUC \(result.auc)")
+            + "\(result.tooFew) without) honest flagged \(result.honestFlagged) of \(result.honest) (malicious \(result.honestMalicious), "
+            + "unreliable \(result.honestUnreliable) of which good \(result.goodHonestFlagged); weak honest \(result.weakHonestFlagged) of \(result.weakHonest) flagged), AUC \(result.auc)")
         #expect(result.untargeted >= 30, "too few attackers with enough evidence to measure")
         #expect(result.precision >= 0.95)
         #expect(result.untargetedRecall >= 0.95)
         #expect(result.auc >= 0.98)
-        #expect(result.honestFlagged <= 2, "honest raters flagged: \(result.honestFlagged) of \(result.honest)")
+        #expect(result.falseFlags <= 2, "honest raters flagged malicious, or good ones unreliable: \(result.falseFlags) of \(result.honest)")
     }
 
     /// Detection grows with the evidence: a rater with a handful of judgements is
@@ -128,7 +129,7 @@ import Testing
         print("targeted: recall \(evaluation.targetedRecall) (\(evaluation.targeted)), honest flagged \(evaluation.honestFlagged) of \(evaluation.honest)")
         #expect(evaluation.targeted >= 15)
         #expect(evaluation.targetedRecall >= 0.8)
-        #expect(evaluation.honestFlagged <= 1)
+        #expect(evaluation.falseFlags <= 1)
         #expect(named == flaggedTargeted)
     }
 
@@ -145,8 +146,11 @@ import Testing
         }
         let (assessments, _) = RaterQuality.assessCrowd(judgements, units: units, raters: 3)
         let numbers = assessments[0].signals["consensus"] ?? [:]
-        #expect(numbers["leaned"] == 6)  // the two pairs the others split (6, 7) carry no lean
-        #expect(numbers["against"] == 3)
+        // The lean is the others' two-coin Dawid–Skene posterior: rater 1 always says
+        // A and so tells nothing; rater 2 leans every pair (A on 0–5, B on 6 and 7),
+        // and rater 0 goes against it on 1, 3, 5 and 6.
+        #expect(numbers["leaned"] == 8)
+        #expect(numbers["against"] == 4)
         #expect(numbers["honest_tail"] == nil || (numbers["honest_tail"] ?? 2) <= 1)
         // Brute force: P(at least k of n independent trials with probabilities q).
         let q = [0.1, 0.2, 0.3, 0.4, 0.25]

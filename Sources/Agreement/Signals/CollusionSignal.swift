@@ -1,10 +1,11 @@
 import Glibc
 
 /// Collusion: two raters who leave everyone else's consensus *together*. On each
-/// pair both judged, the others' consensus (without either of them) is the
+/// pair both judged, the others' consensus (without either of them: the side their
+/// class-conditional posterior settles on, or a tie / "both bad" majority) is the
 /// yardstick; honest raters leave it together only as often as their own
-/// accuracy and the pair's difficulty explain (both right where the others are
-/// probably wrong). Rater pairs are tested (≥ 8 shared pairs; each shared pair's
+/// class-conditional rates and the pair's difficulty explain (both right where the
+/// others are probably wrong). Rater pairs are tested (≥ 8 shared pairs; each shared pair's
 /// chance of a joint departure if the two chose independently, Poisson-binomial)
 /// and corrected across pairs, so the finding's `p` is already adjusted.
 struct CollusionSignal: RaterSignal {
@@ -27,8 +28,11 @@ struct CollusionSignal: RaterSignal {
         //   Σ_truth P(truth | others) · Σ_{c ≠ consensus} P(a picks c | truth) · P(b picks c | truth).
         // A hard pair whose consensus is probably wrong makes honest raters leave it
         // together (they are both right); that is not collusion.
-        let crowd = context.crowd!
-        let accuracy = crowd.raters.map { min(0.99, max(0.5, (Double($0.leaned - $0.against) + 1) / (Double($0.leaned) + 2))) }
+        // Each rater's class-conditional rates (``ClassConditionalCrowd``): how often
+        // they pick A when A is better and B when B is — a rater who answers "A"
+        // whatever the pair is right on A pairs and tells nothing, which a single
+        // accuracy would hide — and how often they call a tie or both bad.
+        let reliability = context.reliability!
         var neutralRates = Array(repeating: (tie: 0.0, bad: 0.0), count: context.raters)
         for rater in 0..<context.raters {
             let indices = context.byRater[rater]
@@ -38,25 +42,18 @@ struct CollusionSignal: RaterSignal {
         }
         func pick(_ rater: Int, _ category: Int, truth: Int) -> Double {
             let (tie, bad) = neutralRates[rater]
+            let right = truth == 0 ? reliability.pickA[rater] : reliability.pickB[rater]
             switch category {
             case 2: return tie
             case 3: return bad
-            default: return (1 - tie - bad) * (category == truth ? accuracy[rater] : 1 - accuracy[rater])
+            default: return (1 - tie - bad) * (category == truth ? right : 1 - right)
             }
-        }
-        let voteWeight = accuracy.map { log($0 / (1 - $0)) }
-        // A judgement's push on the log-odds of A (0 for neutral choices and excluded raters).
-        func push(_ judgement: RatedJudgement) -> Double {
-            guard judgement.category < 2, !context.excluded.contains(judgement.rater) else { return 0 }
-            return judgement.category == 0 ? voteWeight[judgement.rater] : -voteWeight[judgement.rater]
         }
         // One word per entry: rater pair (21 bits each), the chance quantised to 20
         // bits, the joint bit — plain integers sort fast, and sorting groups by pair.
         guard context.raters < 1 << 21 else { return [] }
         var entries: [UInt64] = []
         for (unit, indices) in context.byUnit.enumerated() where indices.count >= 4 {
-            let pushes = indices.map { push(context.firsts[$0]) }
-            let total = pushes.reduce(0, +)
             let counts = context.unitCounts[unit]
             for i in 0..<indices.count {
                 for j in (i + 1)..<indices.count {
@@ -76,9 +73,11 @@ struct CollusionSignal: RaterSignal {
                     }
                     remove(a)
                     remove(b)
-                    guard others.0 + others.1 + others.2 + others.3 >= 2, let yardstick = Self.uniqueMajority(others) else { continue }
-                    // The truth (A or B) as the other raters' votes weigh it.
-                    let truthA = CrowdModel.sigmoid(total - pushes[i] - pushes[j])
+                    guard others.0 + others.1 + others.2 + others.3 >= 2, let majority = Self.uniqueMajority(others) else { continue }
+                    // The truth (A or B) as the other raters' votes weigh it, and the
+                    // side they settle on: the consensus both would leave.
+                    let truthA = CrowdModel.sigmoid(reliability.othersLogOdds(indices[i], unit: unit, also: indices[j]))
+                    let yardstick = majority >= 2 ? majority : (truthA >= 0.5 ? 0 : 1)
                     var chance = 0.0
                     for category in 0..<4 where category != yardstick {
                         chance += truthA * pick(a.rater, category, truth: 0) * pick(b.rater, category, truth: 0)

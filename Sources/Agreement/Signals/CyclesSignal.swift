@@ -3,6 +3,7 @@
 struct CyclesSignal: RaterSignal {
     let name = "cycles"
     let usesConsensus = false
+    let finding = RaterFinding.unreliable
 
     func evaluate(_ context: RaterContext) -> [SignalFinding] {
         (0..<context.raters).compactMap { rater in

@@ -3,6 +3,7 @@
 struct GoldSignal: RaterSignal {
     let name = "gold"
     let usesConsensus = false
+    let finding = RaterFinding.unreliable
 
     func evaluate(_ context: RaterContext) -> [SignalFinding] {
         (0..<context.raters).compactMap { rater in

@@ -3,6 +3,7 @@
 struct NeutralOveruseSignal: RaterSignal {
     let name = "neutral_overuse"
     let usesConsensus = false
+    let finding = RaterFinding.unreliable
 
     func evaluate(_ context: RaterContext) -> [SignalFinding] {
         let counts = (0..<context.raters).map { rater -> (hits: Int, n: Int) in

@@ -5,6 +5,7 @@ import Glibc
 struct OutlierSignal: RaterSignal {
     let name = "outlier"
     let usesConsensus = true
+    let finding = RaterFinding.unreliable
 
     func evaluate(_ context: RaterContext) -> [SignalFinding] {
         var logSums = [Double](repeating: 0, count: context.raters)

@@ -3,6 +3,7 @@
 struct RewardModelSignal: RaterSignal {
     let name = "reward_model"
     let usesConsensus = false
+    let finding = RaterFinding.unreliable
 
     func evaluate(_ context: RaterContext) -> [SignalFinding] {
         let counts = (0..<context.raters).map { rater -> (hits: Int, n: Int) in

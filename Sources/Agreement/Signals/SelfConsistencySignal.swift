@@ -3,6 +3,7 @@
 struct SelfConsistencySignal: RaterSignal {
     let name = "self_consistency"
     let usesConsensus = false
+    let finding = RaterFinding.unreliable
 
     func evaluate(_ context: RaterContext) -> [SignalFinding] {
         guard !context.repeats.isEmpty else { return [] }

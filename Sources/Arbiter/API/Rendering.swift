@@ -50,7 +50,7 @@ extension AnnotatorProgress {
 }
 
 extension RaterReport {
-    /// `{"raters":[{"annotator","annotations","status","evidence","honest_probability","comment","suspicion",
+    /// `{"raters":[{"annotator","annotations","status","finding","evidence","honest_probability","comment","suspicion",
     /// "median_duration_ms","reasons","signals"}],"model":{…}}` — every field in docs/API.md.
     public var json: JSONValue {
         [
@@ -74,6 +74,7 @@ extension RaterReport {
                 return [
                     "annotator": .string(rater.annotator), "annotations": .int(Int64(rater.annotations)),
                     "status": .string(rater.status), "comment": rater.comment.map { .string($0) } ?? .null,
+                    "finding": rater.finding.map { .string($0.rawValue) } ?? .null,
                     "evidence": .string(rater.enoughEvidence ? "enough" : "not_enough"),
                     "honest_probability": rater.honestProbability.map { .double($0) } ?? .null,
                     "suspicion": .double(rater.suspicion), "median_duration_ms": rater.medianDurationMilliseconds.map { .double($0) } ?? .null,
@@ -213,6 +214,7 @@ extension ExportManifest {
             ],
             "counts": counts.json,
             "excluded_raters": .array(excludedRaters.map { ["annotator": JSONValue($0.annotator), "reason": .string($0.reason)] }),
+            "weighted_raters": .array(weightedRaters.map { .string($0) }),
             "agreement": [
                 "krippendorff_alpha": alpha, "fleiss_kappa": agreement?.report.fleiss.value.map { .double($0) } ?? .null,
                 "judgements": agreement.map { .int(Int64($0.report.judgements)) } ?? .null,

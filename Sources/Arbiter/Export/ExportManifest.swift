@@ -36,8 +36,12 @@ public struct ExportManifest: Sendable {
     /// The validated request (format, aggregation, filters, split).
     public var options: ExportOptions
     public var counts = Counts.raw(annotations: 0, excluded: 0)
-    /// Raters left out: their name and `quarantined` or `flagged`.
+    /// Raters left out: their name and `quarantined`, `flagged: malicious` or
+    /// `flagged: unreliable` (the latter only when the aggregation cannot weigh them).
     public var excludedRaters: [(annotator: String?, reason: String)] = []
+    /// Raters flagged `unreliable` and kept, their votes weighted by their estimated
+    /// accuracy (weighted pairwise exports).
+    public var weightedRaters: [String] = []
     public var files: [File] = []
     public var rewardModel: RewardModelSummary?
     /// Agreement of the judgements exported, at the same moment.

@@ -29,10 +29,19 @@ public enum Exporter {
     static func export(_ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64,
                        predictions: inout [RewardPrediction]) throws -> ExportManifest {
         let quarantined = try RaterStatus.quarantined(db, projectID: project.id)
-        let flagged = options.includeFlagged ? [] : try RaterQuery.flaggedUserIDs(db, projectID: project.id).subtracting(quarantined)
+        // Malicious raters are left out by default; unreliable ones too unless the
+        // aggregation weighs each vote by its rater's accuracy (a weighted pairwise
+        // decision), which already gives them the little weight they deserve —
+        // dropping an informative if weak vote can only lose label quality there.
+        let findings = options.includeFlagged ? [:] : try RaterQuery.flaggedUsers(db, projectID: project.id).filter { !quarantined.contains($0.key) }
+        let weighsRaters = options.aggregate == .weighted && options.format.isPairwise && project.settings.kind == .pairwise
+        let weighted = Set(findings.filter { $0.value == .unreliable && weighsRaters }.keys)
+        let flagged = Set(findings.keys).subtracting(weighted)
         let names = try UserRepository.usernames(db)
         var manifest = ExportManifest(projectID: project.id, projectName: project.name, createdAt: now, options: options)
-        manifest.excludedRaters = quarantined.sorted().map { (names[$0], "quarantined") } + flagged.sorted().map { (names[$0], "flagged") }
+        manifest.excludedRaters = quarantined.sorted().map { (names[$0], "quarantined") }
+            + flagged.sorted().map { (names[$0], "flagged: \(findings[$0]?.rawValue ?? "malicious")") }
+        manifest.weightedRaters = weighted.sorted().compactMap { names[$0] }
         if options.rewardModel != nil && !options.format.isPairwise {
             throw ValidationError("a reward model trains on pairwise exports (trl, openai, hh-rlhf, sft), not \(options.format.rawValue)")
         }

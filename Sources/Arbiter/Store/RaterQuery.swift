@@ -3,12 +3,17 @@ public import Storage
 
 /// Rater quality and poisoning signals over a project's stored judgements.
 public enum RaterQuery {
-    /// The users the detector flags in a project and no admin cleared (for
-    /// exports' default exclusion).
-    public static func flaggedUserIDs(_ db: any Database, projectID: Int) throws -> Set<Int> {
+    /// The users the detector flags in a project and no admin decided on (cleared
+    /// or quarantined), with why (for exports' default exclusions).
+    public static func flaggedUsers(_ db: any Database, projectID: Int) throws -> [Int: RaterFinding] {
         let loaded = try load(db, projectID: projectID)
         let decisions = try RaterStatus.all(db, projectID: projectID)
-        return Set(loaded.assessments.filter(\.flagged).map { loaded.userIDs[$0.rater] }.filter { decisions[$0] == nil })
+        var flagged: [Int: RaterFinding] = [:]
+        for assessment in loaded.assessments where assessment.flagged {
+            let user = loaded.userIDs[assessment.rater]
+            if decisions[user] == nil { flagged[user] = assessment.finding ?? .malicious }
+        }
+        return flagged
     }
 
     /// Everything the signals were computed from, and the assessments.
@@ -34,7 +39,7 @@ public enum RaterQuery {
                 status: decision?.status ?? (assessment.flagged ? "flagged" : "ok"), comment: decision?.comment,
                 suspicion: assessment.suspicion, medianDurationMilliseconds: durations.isEmpty ? nil : Statistics.median(durations),
                 reasons: assessment.reasons, signals: assessment.signals, honestProbability: assessment.honestProbability,
-                enoughEvidence: assessment.enoughEvidence)
+                enoughEvidence: assessment.enoughEvidence, finding: assessment.finding)
         }
         return RaterReport(raters: entries, tokenNames: loaded.tokenNames, crowd: loaded.crowd)
     }
@@ -238,6 +243,9 @@ public struct RaterReport: Sendable {
         public var honestProbability: Double?
         /// False: "not enough evidence yet".
         public var enoughEvidence: Bool
+        /// Why the detector flagged them (`unreliable` or `malicious`), nil when it did not.
+        /// Kept when an admin decided (quarantined, cleared): it is what the detector said.
+        public var finding: RaterFinding?
     }
 
     /// Most suspicious first.
