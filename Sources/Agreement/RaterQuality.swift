@@ -91,6 +91,10 @@ public enum RaterQuality {
 
     /// Every signal, in one list: adding one is a new ``RaterSignal`` type under
     /// `Signals/` and a line here.
+    /// A flagged rater whose accuracy on settled pairs is above ½ with posterior
+    /// probability ≥ 1 − this is not at chance (see the finding's rule below).
+    static let aboveChanceLevel = 0.01
+
     public static let signals: [any RaterSignal] = [
         ConsensusSignal(), PositionSignal(), SpeedSignal(), NeutralOveruseSignal(), GoldSignal(), SelfConsistencySignal(),
         RewardModelSignal(), CyclesSignal(), CollusionSignal(), LengthSignal(), OutlierSignal(), TriggerSignal(), ContentSignal(),
@@ -172,8 +176,16 @@ public enum RaterQuality {
             }
             let honest = numbers["consensus"]?["honest_probability"]
             let enough = context.crowd.raters[rater].enoughEvidence
-            let finding: RaterFinding? = reasons.isEmpty ? nil
-                : reasons.contains { kinds[$0.signal] == .malicious } ? .malicious : .unreliable
+            // Malicious if a malicious signal says so — except that "not like this
+            // crowd's honest raters" (consensus) alone is not malice when the rater is
+            // clearly above chance on the pairs the others settle: that is a weak
+            // honest rater, unreliable. Chance-level and inverting raters stay malicious.
+            let malicious = reasons.filter { kinds[$0.signal] == .malicious }
+            let settled = context.reliability.decisive[rater]
+            let aboveChance = settled.pairs > 0
+                && Statistics.betaCDF(0.5, settled.right + 1, Double(settled.pairs) - settled.right + 1) < Self.aboveChanceLevel
+            let weakNotMalicious = aboveChance && malicious.allSatisfy { $0.signal == ConsensusSignal.signalName }
+            let finding: RaterFinding? = reasons.isEmpty ? nil : !malicious.isEmpty && !weakNotMalicious ? .malicious : .unreliable
             return RaterAssessment(
                 rater: rater, judgements: context.byRater[rater].count, flagged: !reasons.isEmpty,
                 suspicion: max(0, min(1, suspicion)), reasons: reasons, signals: numbers,

@@ -15,7 +15,10 @@ struct AuditCommand: ParsableCommand {
             model trained without it (5 folds) and against word clusters whose pairs go against the rest \
             of the data (prompt triggers, favoured entities). --json prints \
             {"pairs":[{"line":N,"suspicion":S,...}],"clusters":[...],"summary":{...}}, most suspicious first, \
-            N the 1-based line in the file.
+            N the 1-based line in the file. A line that is not a labelled pair is left out and \
+            listed under "unreadable" (named on stderr without --json); --strict refuses the \
+            file at its first such line instead. HH-RLHF transcripts that part before the last \
+            assistant turn are audited on what they share.
             """)
 
     @Option(help: "The JSONL file to audit.") var input: String?
@@ -23,6 +26,7 @@ struct AuditCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Flag(help: "Print the full report as JSON.") var json = false
     @Option(help: "Pairs to list without --json.") var top = 20
+    @Flag(help: "Refuse the file at its first unreadable line (default: report it and audit the rest).") var strict = false
 
     func validate() throws {
         if top < 1 { throw ArgumentParser.ValidationError("--top must be at least 1") }
@@ -46,36 +50,55 @@ struct AuditCommand: ParsableCommand {
         do { reader = try JSONLReader(path: input) } catch { throw CLIError(message: "\(input): \(error)") }
         defer { reader.close() }
         var pairs: [DatasetAudit.Pair] = []
+        var unreadable: [DatasetAudit.Unreadable] = []
+        var diverging = 0
         while true {
             let bytes: ArraySlice<UInt8>?
             do { bytes = try reader.nextLine() } catch { throw CLIError(message: "\(input): \(error)") }
             guard let bytes else { break }
             let line = reader.lineNumber
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            let value: JSONValue
-            do {
-                value = try bytes.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) }
+            do throws(Arbiter.ValidationError) {
+                let value: JSONValue
+                do {
+                    value = try bytes.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) }
+                } catch {
+                    throw Arbiter.ValidationError("invalid JSON: \(error)")
+                }
+                guard let object = value.objectValue else { throw Arbiter.ValidationError("expected a JSON object") }
+                var diverged = false
+                pairs.append(try DatasetAudit.pair(object, line: line, diverged: &diverged))
+                if diverged { diverging += 1 }
             } catch {
-                throw CLIError(message: "\(input): line \(line): invalid JSON: \(error)")
+                if strict { throw CLIError(message: "\(input): line \(line): \(error)") }
+                unreadable.append(DatasetAudit.Unreadable(line: line, reason: "\(error)"))
             }
-            guard let object = value.objectValue else { throw CLIError(message: "\(input): line \(line): expected a JSON object") }
-            do {
-                pairs.append(try DatasetAudit.pair(object, line: line))
-            } catch {
-                throw CLIError(message: "\(input): line \(line): \(error)")
+        }
+        if !json {
+            for entry in unreadable.prefix(Self.unreadableNamed) { Output.warning("\(input): line \(entry.line) left out: \(entry.reason)") }
+            if unreadable.count > Self.unreadableNamed {
+                Output.warning("\(input): \(unreadable.count - Self.unreadableNamed) more lines left out (--json lists them all)")
             }
         }
         guard pairs.count >= AuditService.minimumPairs else {
-            throw CLIError(message: "\(input): \(pairs.count) labelled pairs; an audit needs at least \(AuditService.minimumPairs)")
+            let left = unreadable.isEmpty ? "" : " (\(unreadable.count) lines unreadable, the first at line \(unreadable[0].line): \(unreadable[0].reason))"
+            throw CLIError(message: "\(input): \(pairs.count) labelled pairs\(left); an audit needs at least \(AuditService.minimumPairs)")
         }
-        print(DatasetAudit.run(pairs), key: "line")
+        var report = DatasetAudit.run(pairs)
+        report.unreadable = unreadable
+        report.divergingTranscripts = diverging
+        print(report, key: "line")
     }
+
+    /// Unreadable lines named one by one on stderr; the rest are counted.
+    static let unreadableNamed = 20
 
     func print(_ report: DatasetAudit.Report, key: String) {
         if json {
             Output.line(report.json(key: key).jsonText)
             return
         }
+        if !report.unreadable.isEmpty { Output.line("\(report.unreadable.count) lines unreadable and left out") }
         Output.line("\(report.pairs.count) pairs; the reward model trained without each agrees with \(Int((report.modelAccuracy * 100).rounded()))% of the labels")
         for cluster in report.clusters {
             let what = cluster.place == .prompt

@@ -22,6 +22,9 @@ enum Commands {
 enum Output {
     static func line(_ text: String) { write(text, to: 1) }
 
+    /// A line on stderr that does not stop the command (a line left out).
+    static func warning(_ text: String) { write(text, to: 2) }
+
     /// Progress for a person watching: on stderr, and only when it is a terminal
     /// (scripts get one line on stderr for an error, nothing else).
     static func progress(_ text: String) {

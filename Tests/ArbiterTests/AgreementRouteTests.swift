@@ -149,3 +149,73 @@ import TestSupport
         await app.stop()
     }
 }
+
+/// Two kinds of finding from one crowd: a rater who is honest but right on only
+/// ~66% of the pairs the others settle (the careful ones: 92%) is `unreliable`,
+/// with the evidence in words — clearly above chance, so not malicious;
+/// a rater who always clicks the left side is `malicious`; careful raters are
+/// neither. A weighted export keeps the unreliable rater's votes (weighted by their
+/// accuracy) and says so in the manifest; a majority export leaves them out; both
+/// leave the malicious one out, with the finding as the reason.
+@Suite struct RaterFindingTests {
+    @Test(arguments: TestEngine.all)
+    func unreliableAndMaliciousAreToldApartAndExportsSayWhatTheyDid(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 160) { $0.overlap = 7 }
+        var lines: [String] = []
+        var random = SplitMix(seed: 11)
+        func coin(_ p: Double) -> Bool { Double(random.next() % 10_000) / 10_000 < p }
+        for pair in 0..<160 {
+            let truth = random.next() % 2 == 0 ? "A" : "B"
+            let other = truth == "A" ? "B" : "A"
+            for rater in 0..<5 {
+                let name = "r\((pair + rater) % 10)"
+                lines.append(#"{"pair":"p\#(pair)","annotator":"\#(name)","choice":"\#(coin(0.92) ? truth : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+            }
+            lines.append(#"{"pair":"p\#(pair)","annotator":"weak","choice":"\#(coin(0.66) ? truth : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+            let swapped = coin(0.5)
+            lines.append(#"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+        }
+        let batch = lines
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array(batch.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        let admin = try await app.user("boss", role: .admin)
+        let response = try app.client().request("GET", "/api/projects/\(project.id)/raters", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(response.status == 200)
+        let raters = try #require(JSONValue.parse(response.body)["raters"]?.arrayValue)
+        let weak = try #require(raters.first { $0["annotator"] == "weak" })
+        #expect(weak["status"] == "flagged")
+        #expect(weak["finding"] == "unreliable")
+        let reliability = try #require(weak["reasons"]?.arrayValue?.first { $0["signal"] == "reliability" })
+        let detail = reliability["detail"]?.stringValue ?? ""
+        #expect(detail.hasPrefix("right by the other raters on "), "\(detail)")
+        #expect(detail.contains("this crowd's reliable raters are at "), "\(detail)")
+        let lefty = try #require(raters.first { $0["annotator"] == "lefty" })
+        #expect(lefty["finding"] == "malicious")
+        let careful = raters.filter { $0["annotator"]?.stringValue?.hasPrefix("r") == true }
+        #expect(careful.count == 10)
+        #expect(careful.allSatisfy { $0["status"] == "ok" && $0["finding"] == .null }, "\(careful.filter { $0["status"] != "ok" })")
+
+        let directory = TemporaryDirectory()
+        let (weighted, majority) = try await app.seed { db in
+            var options = ExportOptions()
+            options.aggregate = .weighted
+            let weighted = try Exporter.run(db, project: project, options: options, out: directory.path + "/w.jsonl", now: 0).json
+            options.aggregate = .majority
+            let majority = try Exporter.run(db, project: project, options: options, out: directory.path + "/m.jsonl", now: 0).json
+            return (weighted, majority)
+        }
+        func excluded(_ manifest: JSONValue) -> [String: String] {
+            Dictionary(uniqueKeysWithValues: (manifest["excluded_raters"]?.arrayValue ?? []).map {
+                ($0["annotator"]?.stringValue ?? "", $0["reason"]?.stringValue ?? "")
+            })
+        }
+        #expect(excluded(weighted) == ["lefty": "flagged: malicious"])
+        #expect(weighted["weighted_raters"] == ["weak"])
+        #expect(excluded(majority) == ["lefty": "flagged: malicious", "weak": "flagged: unreliable"])
+        #expect(majority["weighted_raters"] == [])
+        await app.stop()
+    }
+}

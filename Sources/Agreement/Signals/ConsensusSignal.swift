@@ -3,7 +3,8 @@
 /// crowd (random clickers, label flippers and careless raters land near zero).
 /// The numbers keep the plain agreement with the leave-one-out consensus too.
 struct ConsensusSignal: RaterSignal {
-    let name = "consensus"
+    static let signalName = "consensus"
+    let name = Self.signalName
     let usesConsensus = true
     let correction = SignalCorrection.posterior
 

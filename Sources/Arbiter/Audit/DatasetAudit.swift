@@ -66,9 +66,24 @@ public enum DatasetAudit {
         public var reasons: [String]
     }
 
+    /// A line the audit could not read as a labelled pair, and why.
+    public struct Unreadable: Sendable, Equatable {
+        public var line: Int
+        public var reason: String
+        public init(line: Int, reason: String) {
+            self.line = line
+            self.reason = reason
+        }
+    }
+
     public struct Report: Sendable {
         /// Most suspicious first.
         public var pairs: [Entry]
+        /// Lines left out (the rest is audited), in file order.
+        public var unreadable: [Unreadable] = []
+        /// HH-RLHF lines whose two transcripts part before the last assistant turn,
+        /// audited on what they share (see ``DatasetAudit/pair(_:line:diverged:)``).
+        public var divergingTranscripts = 0
         public var clusters: [Cluster]
         /// Out-of-fold accuracy of the reward model on the file's own labels.
         public var modelAccuracy: Double
@@ -97,6 +112,43 @@ public enum DatasetAudit {
     /// text or messages), HH-RLHF (`chosen`/`rejected` transcripts), or OpenAI
     /// preference fine-tuning (`input.messages`, `preferred_output`,
     /// `non_preferred_output`).
+    ///
+    /// HH-RLHF transcripts that part before the last assistant turn (public data
+    /// has a few: an earlier turn edited in one of them) are audited on what they
+    /// share: the prompt is the common conversation up to the last turn boundary
+    /// both have alike, each response the rest of its transcript, and `diverged` is
+    /// set. An import still refuses such lines: there a pair must be one conversation.
+    public static func pair(_ object: JSONObject, line: Int, diverged: inout Bool) throws(ValidationError) -> Pair {
+        diverged = false
+        if object["prompt"] == nil, object["input"] == nil,
+           let chosen = object["chosen"]?.stringValue, let rejected = object["rejected"]?.stringValue,
+           let shared = Self.sharedConversation(chosen, rejected) {
+            diverged = true
+            return Pair(line: line, prompt: shared.prompt, chosen: shared.chosen, rejected: shared.rejected)
+        }
+        return try pair(object, line: line)
+    }
+
+    /// The common conversation of two HH-RLHF transcripts that differ before their
+    /// last assistant turn (nil when they do not, and the ordinary reading applies).
+    static func sharedConversation(_ chosen: String, _ rejected: String) -> (prompt: String, chosen: String, rejected: String)? {
+        let marker = "\n\nAssistant:"
+        guard let lastChosen = chosen.ranges(of: marker).last, let lastRejected = rejected.ranges(of: marker).last,
+              chosen[..<lastChosen.lowerBound] != rejected[..<lastRejected.lowerBound] else { return nil }
+        let a = Array(chosen.unicodeScalars), b = Array(rejected.unicodeScalars)
+        var common = 0
+        while common < a.count && common < b.count && a[common] == b[common] { common += 1 }
+        // Back to the last turn boundary inside the common part.
+        let prefix = String(String.UnicodeScalarView(a[..<common]))
+        guard let boundary = ["\n\nHuman:", "\n\nAssistant:"].compactMap({ prefix.ranges(of: $0).last?.lowerBound }).max() else { return nil }
+        let cut = prefix.unicodeScalars.distance(from: prefix.unicodeScalars.startIndex, to: boundary)
+        let shared = String(String.UnicodeScalarView(a[..<cut]))
+        let chosenRest = String(String.UnicodeScalarView(a[cut...]))
+        let rejectedRest = String(String.UnicodeScalarView(b[cut...]))
+        guard chosenRest != rejectedRest else { return nil }
+        return (shared, chosenRest, rejectedRest)
+    }
+
     public static func pair(_ object: JSONObject, line: Int) throws(ValidationError) -> Pair {
         if let input = object["input"]?.objectValue {
             guard let messages = input["messages"]?.arrayValue, !messages.isEmpty else {
@@ -292,6 +344,7 @@ extension DatasetAudit.Report {
         var summary: JSONObject = [
             "pairs": .int(Int64(pairs.count)), "model_accuracy": .double(modelAccuracy), "folds": .int(Int64(folds)),
             "suspicious": .int(Int64(pairs.filter { $0.suspicion > 0.5 }.count)),
+            "unreadable": .int(Int64(unreadable.count)), "diverging_transcripts": .int(Int64(divergingTranscripts)),
         ]
         if let labelled { summary["labelled_pairs"] = .int(Int64(labelled)) }
         return [
@@ -308,6 +361,7 @@ extension DatasetAudit.Report {
                     "expected_rate": .double(cluster.expectedRate), "p": .double(cluster.p),
                 ]
             }),
+            "unreadable": .array(unreadable.map { ["line": .int(Int64($0.line)), "reason": .string($0.reason)] }),
             "summary": .object(summary),
         ]
     }
