@@ -221,6 +221,13 @@ function renderRaters() {
     cell(row, percent(rater.suspicion));
     cell(row, rater.honest_probability == null ? "—" : probability(rater.honest_probability));
     cell(row, rater.status).className = `rater-status ${rater.status}`;
+    if (rater.status === "flagged" && rater.finding) {
+      const finding = document.createElement("span");
+      finding.className = `rater-finding ${rater.finding}`;
+      finding.textContent = ` (${rater.finding})`;
+      finding.title = findingMeaning[rater.finding];
+      row.cells[row.cells.length - 1].append(finding);
+    }
     if (rater.status === "ok" && rater.evidence === "not_enough") {
       const note = document.createElement("span");
       note.className = "muted evidence-note";
@@ -244,6 +251,12 @@ function renderRaters() {
   }
 }
 
+/** What each kind of finding means for the data (the export's default follows it). */
+const findingMeaning = {
+  malicious: "Chance, inverting, a position, length or speed script, collusion, a targeted word, or failed gold: left out of exports by default.",
+  unreliable: "Honest-looking but far below this crowd's strong raters: left out of majority exports, kept and weighted by accuracy in weighted ones.",
+};
+
 function renderQueue() {
   const queue = $("queue");
   queue.replaceChildren();
@@ -256,8 +269,15 @@ function renderQueue() {
     item.className = "card queue-item";
     item.dataset.annotator = rater.annotator;
     const title = document.createElement("h3");
-    title.textContent = `${rater.annotator} — ${rater.status}, suspicion ${percent(rater.suspicion)}`;
+    const finding = rater.status === "flagged" && rater.finding ? ` as ${rater.finding}` : "";
+    title.textContent = `${rater.annotator} — ${rater.status}${finding}, suspicion ${percent(rater.suspicion)}`;
     item.append(title);
+    if (finding) {
+      const meaning = document.createElement("p");
+      meaning.className = "muted finding-meaning";
+      meaning.textContent = findingMeaning[rater.finding];
+      item.append(meaning);
+    }
     const reasons = document.createElement("ul");
     for (const reason of rater.reasons) {
       const li = document.createElement("li");
@@ -309,7 +329,7 @@ function describeDrill() {
   const rater = raters.find((r) => r.annotator === drillRater);
   $("drill-title").textContent = `${drillRater}'s judgements`;
   $("drill-summary").textContent = rater
-    ? `${rater.annotations} judgements · status ${rater.status}${rater.comment ? ` (“${rater.comment}”)` : ""} · consensus agreement ${percent(rater.signals?.consensus?.rate)} · suspicion ${percent(rater.suspicion)}`
+    ? `${rater.annotations} judgements · status ${rater.status}${rater.status === "flagged" && rater.finding ? ` (${rater.finding})` : ""}${rater.comment ? ` (“${rater.comment}”)` : ""} · consensus agreement ${percent(rater.signals?.consensus?.rate)} · suspicion ${percent(rater.suspicion)}`
     : "";
 }
 

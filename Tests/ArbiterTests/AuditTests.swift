@@ -49,9 +49,12 @@ import Testing
         #expect(result.stdout.split(separator: "\n").filter { $0.hasPrefix("line ") }.count == 3)
     }
 
-    /// HH-RLHF and OpenAI preference lines are read too; bad input is one line on
-    /// stderr naming the line, and a non-zero exit.
-    @Test func formatsAndBadInput() throws {
+    /// HH-RLHF and OpenAI preference lines are read too. An odd line never stops
+    /// the audit: it is listed under "unreadable" (and named on stderr without
+    /// --json) and the rest is audited; --strict refuses the file at it with one
+    /// line on stderr. HH-RLHF transcripts that part before the last turn are
+    /// audited on what they share.
+    @Test func formatsOddLinesAndStrict() throws {
         let directory = TemporaryDirectory()
         var text = ""
         for index in 0..<12 {
@@ -71,17 +74,54 @@ import Testing
         let good = try CommandRunner.arbiter(["audit", "--input", directory.path + "/mixed.jsonl", "--json"])
         #expect(good.status == 0, "\(good)")
         #expect(try JSONValue.parse(good.stdout)["summary"]?["pairs"]?.intValue == 12)
+        #expect(try JSONValue.parse(good.stdout)["unreadable"] == [])
 
-        directory.write("bad.jsonl", text + "{\"prompt\": \"p\", \"response_a\": \"x\", \"response_b\": \"y\"}\n")
-        let bad = try CommandRunner.arbiter(["audit", "--input", directory.path + "/bad.jsonl"])
-        #expect(bad.status != 0)
-        #expect(bad.stderr.contains("line 13") && bad.stderr.contains("not a labelled pair"), "\(bad.stderr)")
-        #expect(bad.stderr.split(separator: "\n").count == 1)
+        // Line 13: an unlabelled pair; 14: not JSON; 15: an array; 16: transcripts
+        // that part at an earlier human turn (as in public HH-RLHF data).
+        let diverging = JSONValue.object([
+            "chosen": .string("\n\nHuman: shared question\n\nAssistant: first answer\n\nHuman: follow-up one\n\nAssistant: a clear tested answer"),
+            "rejected": .string("\n\nHuman: shared question\n\nAssistant: first answer\n\nHuman: follow-up two\n\nAssistant: a vague rude answer"),
+        ]).jsonText
+        let odd = text + "{\"prompt\": \"p\", \"response_a\": \"x\", \"response_b\": \"y\"}\n{not json\n[1, 2]\n" + diverging + "\n"
+        directory.write("odd.jsonl", odd)
+        let report = try CommandRunner.arbiter(["audit", "--input", directory.path + "/odd.jsonl", "--json"])
+        #expect(report.status == 0, "\(report)")
+        let json = try JSONValue.parse(report.stdout)
+        #expect(json["unreadable"]?.arrayValue?.map { $0["line"]?.intValue } == [13, 14, 15])
+        #expect(json["unreadable"]?.arrayValue?.first?["reason"]?.stringValue?.contains("not a labelled pair") == true, "\(json["unreadable"] ?? .null)")
+        #expect(json["summary"]?["unreadable"] == 3)
+        #expect(json["summary"]?["pairs"] == 13)
+        #expect(json["summary"]?["diverging_transcripts"] == 1)
+        #expect(json["pairs"]?.arrayValue?.contains { $0["line"] == 16 } == true)
+        #expect(report.stderr.isEmpty, "--json: the report says it, stderr stays quiet")
+
+        let text2 = try CommandRunner.arbiter(["audit", "--input", directory.path + "/odd.jsonl"])
+        #expect(text2.status == 0)
+        let named = text2.stderr.split(separator: "\n")
+        #expect(named.count == 3 && named[0].contains("line 13 left out") && named[1].contains("line 14 left out"), "\(text2.stderr)")
+        #expect(text2.stdout.hasPrefix("3 lines unreadable and left out\n13 pairs;"), "\(text2.stdout)")
+
+        let strict = try CommandRunner.arbiter(["audit", "--input", directory.path + "/odd.jsonl", "--strict"])
+        #expect(strict.status != 0)
+        #expect(strict.stderr.contains("line 13") && strict.stderr.contains("not a labelled pair"), "\(strict.stderr)")
+        #expect(strict.stderr.split(separator: "\n").count == 1)
         let missing = try CommandRunner.arbiter(["audit", "--input", directory.path + "/nope.jsonl"])
         #expect(missing.status != 0 && missing.stderr.split(separator: "\n").count == 1, "\(missing)")
-        directory.write("short.jsonl", String(text.split(separator: "\n").prefix(3).joined(separator: "\n")) + "\n")
-        let short = try CommandRunner.arbiter(["audit", "--input", directory.path + "/short.jsonl"])
-        #expect(short.status != 0 && short.stderr.contains("at least 10"), "\(short)")
+        directory.write("short.jsonl", String(text.split(separator: "\n").prefix(3).joined(separator: "\n")) + "\n{oops\n")
+        let short = try CommandRunner.arbiter(["audit", "--input", directory.path + "/short.jsonl", "--json"])
+        #expect(short.status != 0 && short.stderr.contains("at least 10") && short.stderr.contains("1 lines unreadable"), "\(short)")
+        #expect(short.stderr.split(separator: "\n").count == 1)
+    }
+
+    /// The shared conversation of two transcripts that part before the last turn.
+    @Test func divergingTranscriptsShareTheirCommonConversation() throws {
+        let shared = try #require(DatasetAudit.sharedConversation(
+            "\n\nHuman: q\n\nAssistant: a\n\nHuman: more please\n\nAssistant: good",
+            "\n\nHuman: q\n\nAssistant: a\n\nHuman: more, please\n\nAssistant: bad"))
+        #expect(shared.prompt == "\n\nHuman: q\n\nAssistant: a")
+        #expect(shared.chosen == "\n\nHuman: more please\n\nAssistant: good")
+        #expect(shared.rejected == "\n\nHuman: more, please\n\nAssistant: bad")
+        #expect(DatasetAudit.sharedConversation("\n\nHuman: q\n\nAssistant: good", "\n\nHuman: q\n\nAssistant: bad") == nil)
     }
 
     /// The dataset imported as TRL lines (ids `line-N`) into a new project; its pair

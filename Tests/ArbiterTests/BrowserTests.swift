@@ -319,6 +319,12 @@ struct ReviewPageTests {
         #expect(try browser.script("return document.querySelectorAll('#contested li').length > 0;").boolValue == true)
         let first = try browser.script("return document.querySelector('#raters tbody tr').dataset.annotator;").stringValue
         #expect(first == "lefty", "sorted by suspicion, most suspicious first")
+        // The kind of finding, as the API says it, in the table and the queue.
+        let api = try app.call("GET", "/api/projects/\(project.id)/raters", try await app.user("auditor", role: .admin))
+        let finding = try #require(api.json["raters"]?.arrayValue?.first { $0["annotator"] == "lefty" }?["finding"]?.stringValue)
+        #expect(finding == "malicious")
+        #expect(try browser.element("#raters tbody tr[data-annotator='lefty'] .rater-status").text == "flagged (\(finding))")
+        #expect(try browser.element(".queue-item[data-annotator='lefty'] h3").text.hasPrefix("lefty — flagged as \(finding)"))
         // The crowd model in one line, and each rater's probability of being honest.
         #expect(try browser.element("#crowd-model").text.hasPrefix("Crowd model:"))
         #expect(try browser.element("#crowd-model").text.contains("expected to be honest"))

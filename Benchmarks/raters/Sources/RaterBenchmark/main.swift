@@ -64,6 +64,9 @@ for family in CrowdSimulator.Family.allCases {
     let kinds = evaluation.perKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught)/\($0.value.total)" }.joined(separator: ", ")
     print("\(family.rawValue): precision \(fixed(evaluation.precision)) recall \(fixed(evaluation.untargetedRecall)) targeted \(fixed(evaluation.targetedRecall)) "
         + "false flags/1000 \(fixed(evaluation.falseFlagsPerThousand, 2)) AUC \(fixed(evaluation.auc, 4)) — \(kinds)")
+    print("  honest raters flagged: \(evaluation.honestFlagged) of \(evaluation.honest) — malicious \(evaluation.honestMalicious), "
+        + "unreliable \(evaluation.honestUnreliable) (good, right on ≥ 80%: \(evaluation.goodHonestFlagged)); "
+        + "weak honest raters (right on < 60%) flagged: \(evaluation.weakHonestFlagged) of \(evaluation.weakHonest)")
 }
 print("\nrecall of untargeted attackers by judgements per rater (all raters):")
 for family in CrowdSimulator.Family.allCases {
