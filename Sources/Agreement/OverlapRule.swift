@@ -8,41 +8,81 @@ import Glibc
 /// - `lead`: the leading decisive answer (A or B) is `lead` votes ahead of the
 ///   other — "the first k agree", and after a dissent, k more for one side. This is
 ///   Wald's sequential test for raters of equal, unknown-but-fixed reliability.
-/// - `posterior`: with each rater's accuracy `a`, a vote adds `±log(a / (1 − a))`
-///   to the log-odds of A over B (uniform prior); the pair stops once the leading
-///   answer's posterior `σ(|log-odds|)` reaches `posterior`.
+/// - `posterior`: each vote pushes the log-odds of A over B (uniform prior) by what
+///   its rater's class-conditional rates say — `log(pickA / (1 − pickB))` for A,
+///   `log((1 − pickA) / pickB)` for B, where `pickA` is P(picks A | A is better) — so
+///   a vote for the side a rater picks whatever the pair counts little (with one
+///   accuracy `a` for both sides this is `±log(a / (1 − a))`); the pair stops once
+///   the leading answer's posterior `σ(|log-odds|)` reaches `posterior`.
+/// - `automatic`: the posterior rule with a threshold chosen for this crowd
+///   (``AutomaticThreshold``): the lowest whose expected label error at stopping is
+///   no worse than fixed overlap 3's, as the fitted crowd predicts.
 ///
 /// Ties and "both bad" count as judgements spent but move neither rule: they say
-/// nothing about which response is better.
+/// nothing about which response is better. Votes of raters the detector flagged or
+/// a reviewer quarantined are spent and not counted either (`Vote.counted`).
 public struct OverlapRule: Sendable, Equatable {
     public var minimum: Int
     public var maximum: Int
     public var lead: Int?
     public var posterior: Double?
+    /// The posterior threshold comes from the crowd (``AutomaticThreshold``); until
+    /// it is estimated, ``initialAutomaticThreshold``.
+    public var automatic: Bool
 
     /// Accuracy assumed for a rater the project knows nothing about yet.
     public static let priorAccuracy = 0.75
+    /// An automatic rule's threshold before the crowd is estimated: three agreeing
+    /// votes of raters at ``priorAccuracy`` (σ(3 log 3) = 0.964), as fixed overlap 3
+    /// would have on a unanimous pair.
+    public static let initialAutomaticThreshold = 0.96
 
-    public init(minimum: Int, maximum: Int, lead: Int? = nil, posterior: Double? = nil) {
+    public init(minimum: Int, maximum: Int, lead: Int? = nil, posterior: Double? = nil, automatic: Bool = false) {
         self.minimum = minimum
         self.maximum = maximum
         self.lead = lead
         self.posterior = posterior
+        self.automatic = automatic
+    }
+
+    /// The rule with an automatic threshold filled in (`threshold`, or the initial
+    /// one when the crowd is not estimated yet); other rules unchanged.
+    public func resolved(threshold: Double?) -> OverlapRule {
+        guard automatic else { return self }
+        var rule = self
+        rule.posterior = threshold ?? Self.initialAutomaticThreshold
+        return rule
     }
 
     /// Exactly `count` judgements per pair.
     public static func fixed(_ count: Int) -> OverlapRule { OverlapRule(minimum: count, maximum: count) }
 
-    public var isAdaptive: Bool { minimum < maximum && (lead != nil || posterior != nil) }
+    public var isAdaptive: Bool { minimum < maximum && (lead != nil || posterior != nil || automatic) }
 
     /// One judgement: `choice` 0 for A, 1 for B, nil for a tie or "both bad";
-    /// `accuracy` is the rater's estimated chance of being right.
+    /// `accuracy` is the rater's estimated chance of being right, `pickA`/`pickB`
+    /// their class-conditional rates when known; `counted` false for a flagged or
+    /// quarantined rater.
     public struct Vote: Sendable, Equatable {
         public var choice: Int?
         public var accuracy: Double
-        public init(choice: Int?, accuracy: Double = OverlapRule.priorAccuracy) {
+        public var pickA: Double?
+        public var pickB: Double?
+        public var counted: Bool
+        public init(choice: Int?, accuracy: Double = OverlapRule.priorAccuracy, pickA: Double? = nil, pickB: Double? = nil, counted: Bool = true) {
             self.choice = choice
             self.accuracy = accuracy
+            self.pickA = pickA
+            self.pickB = pickB
+            self.counted = counted
+        }
+
+        /// The vote's push on the log-odds of A: toward its own side or nothing,
+        /// never against it (rates are kept within 0.01–0.99).
+        public var push: Double {
+            guard counted, let choice else { return 0 }
+            let a = min(0.99, max(0.01, pickA ?? accuracy)), b = min(0.99, max(0.01, pickB ?? accuracy))
+            return choice == 0 ? max(0, log(a / (1 - b))) : min(0, log((1 - a) / b))
         }
     }
 
@@ -53,7 +93,7 @@ public struct OverlapRule: Sendable, Equatable {
         guard isAdaptive else { return false }
         if let lead {
             var margin = 0
-            for vote in votes { if let choice = vote.choice { margin += choice == 0 ? 1 : -1 } }
+            for vote in votes where vote.counted { if let choice = vote.choice { margin += choice == 0 ? 1 : -1 } }
             if abs(margin) >= lead { return true }
         }
         if let posterior, Self.leadingPosterior(votes) >= posterior { return true }
@@ -70,13 +110,124 @@ public struct OverlapRule: Sendable, Equatable {
     /// The posterior of the leading decisive answer; 0.5 with no decisive votes.
     public static func leadingPosterior(_ votes: [Vote]) -> Double {
         var logOdds = 0.0
-        for vote in votes {
-            guard let choice = vote.choice else { continue }
-            let accuracy = min(0.99, max(0.5, vote.accuracy))
-            let weight = log(accuracy / (1 - accuracy))
-            logOdds += choice == 0 ? weight : -weight
-        }
+        for vote in votes { logOdds += vote.push }
         return 1 / (1 + exp(-abs(logOdds)))
+    }
+}
+
+/// The threshold an automatic stop rule uses on one project: the lowest whose
+/// expected label error at stopping is no worse than fixed overlap 3's, both
+/// predicted from the fitted crowd by simulating pairs judged by raters drawn as
+/// the project's raters arrive (in proportion to their judgements), each voting
+/// by their class-conditional rates (ties and "both bad" at their own rate;
+/// flagged raters' votes spent and not counted), decided by the same weighted
+/// posterior. A clean crowd gets a low threshold and stops early; a noisy one a
+/// high threshold and saves little — the promise kept is the error, not the saving.
+public struct AutomaticThreshold: Sendable, Equatable {
+    /// One rater of the fitted crowd.
+    public struct Rater: Sendable, Equatable {
+        public var pickA: Double
+        public var pickB: Double
+        /// Share of their judgements that are ties or "both bad".
+        public var neutral: Double
+        /// How often they arrive (their judgements so far).
+        public var weight: Double
+        public var counted: Bool
+        public init(pickA: Double, pickB: Double, neutral: Double = 0, weight: Double, counted: Bool = true) {
+            self.pickA = pickA
+            self.pickB = pickB
+            self.neutral = neutral
+            self.weight = weight
+            self.counted = counted
+        }
+    }
+
+    public var threshold: Double
+    /// Predicted label error at stopping with `threshold`, and with fixed overlap 3.
+    public var expectedError: Double
+    public var fixedThreeError: Double
+    /// Predicted judgements per pair with `threshold` (fixed overlap 3: 3).
+    public var expectedJudgements: Double
+
+    /// Thresholds tried, lowest first.
+    public static let candidates: [Double] = stride(from: 0.70, through: 0.995, by: 0.005).map { ($0 * 1000).rounded() / 1000 }
+    /// Simulated pairs per candidate (the same pairs for each: common random numbers).
+    public static let simulatedPairs = 6_000
+
+    public init(threshold: Double, expectedError: Double, fixedThreeError: Double, expectedJudgements: Double) {
+        self.threshold = threshold
+        self.expectedError = expectedError
+        self.fixedThreeError = fixedThreeError
+        self.expectedJudgements = expectedJudgements
+    }
+
+    /// Nil without a rater whose votes count.
+    public static func choose(raters: [Rater], priorA: Double = 0.5, minimum: Int, maximum: Int, seed: UInt64 = 1) -> AutomaticThreshold? {
+        let pool = raters.filter { $0.weight > 0 }
+        guard pool.contains(where: \.counted), maximum >= 1 else { return nil }
+        var cumulative: [Double] = []
+        var total = 0.0
+        for rater in pool {
+            total += rater.weight
+            cumulative.append(total)
+        }
+        // The simulated pairs: truth and the first `maximum` votes of each, fixed
+        // once so every candidate and the baseline see the same draws.
+        var random = CrowdSimulator.Generator(state: seed)
+        let depth = max(3, maximum)
+        var truths: [Int] = []
+        var votes: [OverlapRule.Vote] = []
+        truths.reserveCapacity(simulatedPairs)
+        votes.reserveCapacity(simulatedPairs * depth)
+        for _ in 0..<simulatedPairs {
+            let truth = random.uniform() < priorA ? 0 : 1
+            truths.append(truth)
+            for _ in 0..<depth {
+                let draw = random.uniform() * total
+                var low = 0, high = cumulative.count - 1
+                while low < high {
+                    let mid = (low + high) / 2
+                    if cumulative[mid] > draw { high = mid } else { low = mid + 1 }
+                }
+                let rater = pool[low]
+                let choice: Int?
+                if random.uniform() < rater.neutral {
+                    choice = nil
+                } else {
+                    let right = random.uniform() < (truth == 0 ? rater.pickA : rater.pickB)
+                    choice = right ? truth : 1 - truth
+                }
+                votes.append(OverlapRule.Vote(choice: choice, pickA: rater.pickA, pickB: rater.pickB, counted: rater.counted))
+            }
+        }
+        func run(_ rule: OverlapRule) -> (error: Double, judgements: Double) {
+            var error = 0.0, spent = 0
+            for pair in 0..<simulatedPairs {
+                let base = pair * depth
+                var logOdds = 0.0
+                var used = 0
+                while used < rule.maximum {
+                    logOdds += votes[base + used].push
+                    used += 1
+                    if used >= rule.minimum, let posterior = rule.posterior, rule.isAdaptive,
+                       1 / (1 + exp(-abs(logOdds))) >= posterior { break }
+                }
+                spent += used
+                if logOdds == 0 { error += 0.5 } else if (logOdds > 0 ? 0 : 1) != truths[pair] { error += 1 }
+            }
+            return (error / Double(simulatedPairs), Double(spent) / Double(simulatedPairs))
+        }
+        let baseline = run(.fixed(3)).error
+        var chosen: (Double, (error: Double, judgements: Double))?
+        for candidate in candidates {
+            let result = run(OverlapRule(minimum: minimum, maximum: maximum, posterior: candidate))
+            if result.error <= baseline {
+                chosen = (candidate, result)
+                break
+            }
+        }
+        let (threshold, result) = chosen ?? (candidates.last!, run(OverlapRule(minimum: minimum, maximum: maximum, posterior: candidates.last!)))
+        return AutomaticThreshold(threshold: threshold, expectedError: result.error, fixedThreeError: baseline, expectedJudgements: result.judgements)
     }
 }
 
@@ -101,6 +252,23 @@ public enum RaterAccuracy {
     public static func estimate(
         _ judgements: [(unit: Int, rater: Int, label: Int)], units: Int, raters: Int, pseudoCount: Double? = nil
     ) -> [(accuracy: Double, shared: Int)] {
+        estimateClasses(judgements, units: units, raters: raters, pseudoCount: pseudoCount).map { ($0.accuracy, $0.shared) }
+    }
+
+    /// One rater's estimate: overall, and per class — P(picks A | A is better) and
+    /// P(picks B | B is better), each shrunk toward the same fitted prior by the
+    /// rater's expected judgements of that class.
+    public struct Estimate: Sendable, Equatable {
+        public var accuracy: Double
+        public var pickA: Double
+        public var pickB: Double
+        public var shared: Int
+    }
+
+    /// ``estimate(_:units:raters:pseudoCount:)`` with the class-conditional rates.
+    public static func estimateClasses(
+        _ judgements: [(unit: Int, rater: Int, label: Int)], units: Int, raters: Int, pseudoCount: Double? = nil
+    ) -> [Estimate] {
         var perUnit = [Int](repeating: 0, count: units)
         for judgement in judgements { perUnit[judgement.unit] += 1 }
         // Dense unit numbers for the shared units only, so the prior is theirs.
@@ -114,17 +282,24 @@ public enum RaterAccuracy {
             }
             shared.append((dense[judgement.unit], judgement.rater, judgement.label))
         }
-        guard !shared.isEmpty else { return Array(repeating: (OverlapRule.priorAccuracy, 0), count: raters) }
+        let unknown = Estimate(accuracy: OverlapRule.priorAccuracy, pickA: OverlapRule.priorAccuracy, pickB: OverlapRule.priorAccuracy, shared: 0)
+        guard !shared.isEmpty else { return Array(repeating: unknown, count: raters) }
         let model = DawidSkene.estimate(shared, units: sharedUnits, raters: raters, categories: 2)
         var seen = [Int](repeating: 0, count: raters)
         for judgement in shared { seen[judgement.rater] += 1 }
         let prior = pseudoCount.map { Prior(mean: OverlapRule.priorAccuracy, strength: $0) }
             ?? fitPrior((0..<raters).filter { seen[$0] > 0 }.map { (right: model.accuracy[$0] * Double(seen[$0]), n: Double(seen[$0])) })
+        // Expected judgements of each class per rater, from the unit posteriors.
+        var seenA = [Double](repeating: 0, count: raters)
+        for judgement in shared { seenA[judgement.rater] += model.posteriors[judgement.unit][0] }
         return (0..<raters).map { rater in
-            guard seen[rater] > 0 else { return (OverlapRule.priorAccuracy, 0) }
+            guard seen[rater] > 0 else { return unknown }
             let n = Double(seen[rater])
-            let shrunk = (model.accuracy[rater] * n + prior.mean * prior.strength) / (n + prior.strength)
-            return (min(0.99, max(0.5, shrunk)), seen[rater])
+            func shrink(_ rate: Double, _ count: Double) -> Double { (rate * count + prior.mean * prior.strength) / (count + prior.strength) }
+            let confusion = model.confusion[rater]
+            return Estimate(accuracy: min(0.99, max(0.5, shrink(model.accuracy[rater], n))),
+                            pickA: min(0.99, max(0.01, shrink(confusion[0], seenA[rater]))),
+                            pickB: min(0.99, max(0.01, shrink(confusion[3], n - seenA[rater]))), shared: seen[rater])
         }
     }
 

@@ -101,4 +101,40 @@ import Testing
         #expect(estimated[0].accuracy > estimated[2].accuracy, "known from 200 pairs beats known from 10")
         #expect(estimated[1].accuracy < estimated[0].accuracy)
     }
+
+    /// Class-conditional votes: a rater who picks A on 95% of A-pairs and B on only
+    /// 30% of B-pairs pushes log(0.95 / 0.7) for A and log(0.05 / 0.3) for B;
+    /// an uncounted vote pushes nothing; a vote never pushes against its own side.
+    @Test func classConditionalVotesAndUncountedOnes() {
+        let forA = OverlapRule.Vote(choice: 0, pickA: 0.95, pickB: 0.3)
+        let forB = OverlapRule.Vote(choice: 1, pickA: 0.95, pickB: 0.3)
+        #expect(abs(forA.push - log(0.95 / 0.7)) < 1e-12)
+        #expect(abs(forB.push - log(0.05 / 0.3)) < 1e-12)
+        #expect(OverlapRule.Vote(choice: 0, pickA: 0.95, pickB: 0.3, counted: false).push == 0)
+        #expect(OverlapRule.Vote(choice: 0, pickA: 0.4, pickB: 0.4).push == 0, "an inverting rater's A is not evidence for B here")
+        // One accuracy for both sides is the old weight ±log(a / (1 − a)).
+        #expect(abs(OverlapRule.Vote(choice: 1, accuracy: 0.9).push + log(9)) < 1e-12)
+        // Uncounted votes move neither rule, but are spent.
+        let rule = OverlapRule(minimum: 1, maximum: 3, lead: 1)
+        #expect(!rule.isSettled([OverlapRule.Vote(choice: 0, counted: false)]))
+        #expect(rule.wanted([OverlapRule.Vote(choice: 0, counted: false)]) == 2)
+    }
+
+    /// The automatic threshold against fixed overlap 3 worked by hand: raters all
+    /// right with probability p give fixed-3 error 3p(1 − p)² + (1 − p)³ (0.00725 at
+    /// p = 0.95, 0.216 at p = 0.7); the chosen threshold's simulated error is no
+    /// worse, and a clean crowd spends far fewer judgements than a noisy one.
+    @Test func automaticThresholdKeepsFixedThreesErrorPerCrowd() throws {
+        func crowd(_ p: Double) -> [AutomaticThreshold.Rater] { (0..<10).map { _ in AutomaticThreshold.Rater(pickA: p, pickB: p, weight: 1) } }
+        let clean = try #require(AutomaticThreshold.choose(raters: crowd(0.95), minimum: 1, maximum: 5))
+        let noisy = try #require(AutomaticThreshold.choose(raters: crowd(0.7), minimum: 1, maximum: 5))
+        #expect(abs(clean.fixedThreeError - 0.00725) < 0.004, "\(clean)")
+        #expect(abs(noisy.fixedThreeError - 0.216) < 0.015, "\(noisy)")
+        #expect(clean.expectedError <= clean.fixedThreeError && noisy.expectedError <= noisy.fixedThreeError)
+        #expect(clean.expectedJudgements < 2.3, "two agreeing votes at 95% (posterior 0.997) settle: \(clean)")
+        #expect(noisy.expectedJudgements > clean.expectedJudgements + 0.5, "\(noisy)")
+        // Deterministic for a seed; nil without a counted rater.
+        #expect(AutomaticThreshold.choose(raters: crowd(0.95), minimum: 1, maximum: 5) == clean)
+        #expect(AutomaticThreshold.choose(raters: [AutomaticThreshold.Rater(pickA: 0.9, pickB: 0.9, weight: 1, counted: false)], minimum: 1, maximum: 5) == nil)
+    }
 }

@@ -1,5 +1,6 @@
 @testable import Arbiter
 import HTTPServer
+import Agreement
 import JSON
 import Storage
 import Testing
@@ -129,13 +130,75 @@ import TestSupport
         await app.stop()
     }
 
+    /// Adaptive overlap without a threshold of the admin's: until the crowd is
+    /// estimated a pair wants three agreeing votes (as fixed overlap 3 on a
+    /// unanimous pair); the refresh chooses this crowd's threshold (stored, on the
+    /// dashboard and in the manifest), weighs votes by class-conditional rates, and
+    /// does not count a quarantined rater's vote.
+    @Test(arguments: TestEngine.all)
+    func automaticThresholdIsChosenForThisCrowdAndSkipsQuarantinedRaters(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 62) { settings in
+            settings.overlap = 5
+            settings.minOverlap = 1
+        }
+        #expect(project.settings.overlapRule.automatic)
+        // Four careful raters agree on 60 pairs (two each, 97% alike); "lefty"
+        // always says A; p60 has one vote of r0, p61 one of lefty.
+        try await app.seed { db in
+            var random = SplitMix(seed: 3)
+            var lines: [String] = []
+            for index in 0..<60 {
+                let truth = index % 2 == 0 ? "A" : "B"
+                for rater in ["r\(index % 4)", "r\((index + 1) % 4)"] {
+                    let choice = random.next() % 100 < 97 ? truth : (truth == "A" ? "B" : "A")
+                    lines.append(#"{"pair":"p\#(index)","annotator":"\#(rater)","choice":"\#(choice)"}"#)
+                }
+                lines.append(#"{"pair":"p\#(index)","annotator":"lefty","choice":"A"}"#)
+            }
+            lines.append(#"{"pair":"p60","annotator":"r0","choice":"A"}"#)
+            lines.append(#"{"pair":"p61","annotator":"lefty","choice":"A"}"#)
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+        #expect(try await wanted(app, "p60") == 2, "before the estimate: 0.75 < 0.96")
+        let admin = try await app.user("boss", role: .admin)
+        let before = try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]?["overlap"]
+        #expect(before?["stop_posterior"] == "automatic")
+        #expect(try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]?["stop_threshold"]?["estimated"] == false)
+
+        try await AdaptiveWorker.refreshAccuracy(store: app.app.store, project: project)
+        let stored = try #require(try await app.seed { db in try SelectionRepository.threshold(db, projectID: project.id) })
+        #expect(stored.expectedError <= stored.fixedThreeError, "\(stored)")
+        #expect(stored.threshold < 0.96 && stored.expectedJudgements < 3, "a clean crowd stops early: \(stored)")
+        // lefty's "A" carries almost nothing (they say A whatever the pair): pick_a ≈ 1, pick_b ≈ 0.
+        let rates = try await app.seed { db in
+            try db.queryFirst("SELECT r.pick_a, r.pick_b FROM rater_accuracy r JOIN users u ON u.id = r.user_id WHERE u.username = 'lefty'") {
+                ($0.double(0), $0.double(1))
+            }
+        }
+        #expect((rates?.0 ?? 0) > 0.9 && (rates?.1 ?? 1) < 0.2, "\(String(describing: rates))")
+        #expect(try await wanted(app, "p61") == 2, "lefty's A settles nothing")
+        #expect(try await wanted(app, "p60") == 1, "r0, known to be right, settles p60 at this crowd's threshold")
+        let dashboard = try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]
+        #expect(dashboard?["stop_threshold"]?["threshold"]?.doubleValue == stored.threshold)
+        #expect(dashboard?["rater_accuracy"]?["counted"] == 4, "lefty is flagged: spent, not counted")
+
+        // A quarantined rater's votes are spent, not counted: p60, settled by r0's vote, opens again.
+        let r0 = try #require(try await app.seed { db in try UserRepository.find(db, username: "r0")?.id })
+        try await app.seed { db in try RaterStatus.set(db, projectID: project.id, userID: r0, decision: .quarantined, comment: "test", by: 1, now: 0) }
+        try await AdaptiveWorker.refreshAccuracy(store: app.app.store, project: project)
+        #expect(try await wanted(app, "p60") == 2)
+        #expect(try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]?["rater_accuracy"]?["counted"] == 3)
+        await app.stop()
+    }
+
     @Test(arguments: TestEngine.all)
     func settingsAreValidatedWithFieldNames(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         for (body, field) in [
             (#"{"name":"x","overlap":3,"min_overlap":4,"stop_agree":2}"#, "min_overlap"),
-            (#"{"name":"x","overlap":3,"min_overlap":2}"#, "stop rule"),
             (#"{"name":"x","min_overlap":1,"stop_posterior":1}"#, "stop_posterior"),
             (#"{"name":"x","min_overlap":1,"stop_posterior":"high"}"#, "stop_posterior"),
             (#"{"name":"x","min_overlap":1,"stop_agree":0}"#, "stop_agree"),

@@ -59,21 +59,23 @@ import TestSupport
             #expect(assignment?["pair_id"]?.stringValue?.hasPrefix("big") == false, "a staged pair was leased")
             let (submitted, _) = try app.submit(annotator, assignment: id, #"{"choice":"left"}"#, client: client)
             #expect(submitted == 201)
+            // Counted when the submit was answered before the import's response
+            // arrived (so before its commit), whatever happens after.
+            if !finished.load(ordering: .sequentiallyConsistent) { judgedDuringImport += 1 }
             // Readers see the project as it was: staged rows exist, the count does not move.
             let pairs = try pairCount(app, admin)
             if try await app.count("SELECT count(*) FROM (SELECT 1 FROM pairs WHERE import_id IS NOT NULL LIMIT 1) AS staged") > 0 { sawStaged = true }
-            if !finished.load(ordering: .sequentiallyConsistent) {
-                judgedDuringImport += 1
-                #expect(pairs == 40)
-            }
+            if !finished.load(ordering: .sequentiallyConsistent) { #expect(pairs == 40) }
         }
         importer.wait()
         let result = try #require(outcome.withLock { $0 })
         #expect(result.status == 200)
         #expect(result.report["imported"] == 200_000)
-        // A few round trips (each also reads the pair count twice) while 200,000
-        // pairs stage: how many depends on how busy the machine is, not on the code.
-        #expect(judgedDuringImport >= 3, "next and submit answered during the import: \(judgedDuringImport) (next answered \(statuses))")
+        // Round trips while 200,000 pairs stage: how many depends on how busy the
+        // machine is (on a loaded two-core machine the import can finish during the
+        // first few), not on the code; one answered before the commit shows that
+        // staging does not hold the writer.
+        #expect(judgedDuringImport >= 1, "next and submit answered during the import: \(judgedDuringImport) (next answered \(statuses))")
         #expect(sawStaged)
         #expect(try pairCount(app, admin) == 200_040)
         #expect(try await app.count("SELECT count(*) FROM imports WHERE state = 'committed'") == 1)

@@ -8,7 +8,16 @@ extension CollectionStatus {
     public var json: JSONValue {
         var policy = settings.collectionPolicy.objectValue ?? [:]
         if let raterAccuracy {
-            policy["rater_accuracy"] = ["raters": .int(Int64(raterAccuracy.raters)), "mean": raterAccuracy.mean.map { .double($0) } ?? .null]
+            policy["rater_accuracy"] = ["raters": .int(Int64(raterAccuracy.raters)), "mean": raterAccuracy.mean.map { .double($0) } ?? .null,
+                                        "counted": .int(Int64(raterAccuracy.counted))]
+        }
+        if settings.overlapRule.automatic {
+            policy["stop_threshold"] = automaticThreshold.map { chosen -> JSONValue in
+                [
+                    "threshold": .double(chosen.threshold), "expected_error": .double(chosen.expectedError),
+                    "fixed_three_error": .double(chosen.fixedThreeError), "expected_judgements": .double(chosen.expectedJudgements),
+                ]
+            } ?? ["threshold": .double(OverlapRule.initialAutomaticThreshold), "estimated": false]
         }
         if showsSelectionModel {
             policy["selection_model"] = selectionModel.map { model -> JSONValue in

@@ -72,9 +72,6 @@ public struct ProjectSettings: Sendable, Equatable {
         guard (1...100).contains(overlap) else { throw ValidationError("overlap must be between 1 and 100") }
         if let minOverlap {
             guard (1...overlap).contains(minOverlap) else { throw ValidationError("min_overlap must be between 1 and overlap (\(overlap))") }
-            guard minOverlap == overlap || stopAgree != nil || stopPosterior != nil else {
-                throw ValidationError("min_overlap below overlap needs a stop rule: stop_agree or stop_posterior")
-            }
         }
         if let stopAgree, !(1...100).contains(stopAgree) { throw ValidationError("stop_agree must be between 1 and 100") }
         if let stopPosterior, !(stopPosterior > 0.5 && stopPosterior < 1) {
@@ -174,7 +171,10 @@ extension ProjectSettings {
 
     /// When a pair has had enough judgements.
     public var overlapRule: OverlapRule {
-        OverlapRule(minimum: minOverlap ?? overlap, maximum: overlap, lead: stopAgree, posterior: stopPosterior)
+        let minimum = minOverlap ?? overlap
+        // Adaptive without a stop rule of the admin's: the threshold comes from the crowd.
+        return OverlapRule(minimum: minimum, maximum: overlap, lead: stopAgree, posterior: stopPosterior,
+                           automatic: minimum < overlap && stopAgree == nil && stopPosterior == nil)
     }
 
     /// The collection policy, for export manifests.
@@ -184,7 +184,7 @@ extension ProjectSettings {
         if rule.isAdaptive {
             overlap["min"] = .int(Int64(rule.minimum))
             overlap["stop_agree"] = JSONValue(rule.lead)
-            overlap["stop_posterior"] = rule.posterior.map { .double($0) } ?? .null
+            overlap["stop_posterior"] = rule.automatic ? .string("automatic") : rule.posterior.map { .double($0) } ?? .null
         }
         var selection: JSONObject = ["policy": .string(activeSelection ? "active" : "in_order")]
         if activeSelection {

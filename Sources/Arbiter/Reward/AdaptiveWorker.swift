@@ -88,7 +88,8 @@ public final class AdaptiveWorker: Sendable {
             // Another node is on this project: its round covers these judgements too.
             if try await store.pool.write({ db in try ClusterLeases.acquire(db, name: lease, holder: node, now: time, ttl: Self.leaseTime) }),
                let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) {
-                if project.settings.stopPosterior != nil && project.settings.overlapRule.isAdaptive && seen.sinceRefresh >= Self.refreshEvery
+                let rule = project.settings.overlapRule
+                if (rule.posterior != nil || rule.automatic) && rule.isAdaptive && seen.sinceRefresh >= Self.refreshEvery
                     && seen.refreshedAt.map({ now() - $0 >= Self.minimumRefreshInterval }) ?? true {
                     try await Self.refreshAccuracy(store: store, project: project, background: background)
                     refreshed = true
@@ -125,22 +126,34 @@ public final class AdaptiveWorker: Sendable {
 
     // MARK: The work (also called directly by tests and the CLI)
 
-    /// Re-estimates the project's rater accuracies and re-decides its open pairs.
-    /// The reading and deciding happen off the writer; the write stores the
-    /// accuracies and changes only the pairs whose decision moved and that got no
-    /// judgement in between (those were decided at submit time already).
+    /// Re-estimates the project's rater accuracies (class-conditional), which
+    /// raters' votes count (not those the detector flags or a reviewer
+    /// quarantined), the automatic threshold when the rule has one, and re-decides
+    /// the open pairs. The reading and deciding happen off the writer; the write
+    /// stores it all and changes only the pairs whose decision moved and that got
+    /// no judgement in between (those were decided at submit time already).
     public static func refreshAccuracy(store: ArbiterStore, project: Project, background: Background? = nil) async throws {
         let rule = project.settings.overlapRule
-        let (rows, ballots) = try await Self.read(store, background) { db in
-            (try SelectionRepository.sharedJudgements(db, projectID: project.id), try PairDemand.ballots(db, projectID: project.id, onlyOpen: true))
+        let (rows, ballots, volumes, uncounted) = try await Self.read(store, background) { db in
+            let uncounted = try SelectionRepository.uncountedRaters(db, projectID: project.id)
+            return (try SelectionRepository.sharedJudgements(db, projectID: project.id),
+                    try PairDemand.ballots(db, projectID: project.id, onlyOpen: true, alsoJudgedBy: uncounted),
+                    try SelectionRepository.raterVolumes(db, projectID: project.id), uncounted)
         }
-        let (accuracies, changes) = try await Self.compute(background) {
-            let accuracies = SelectionModel.accuracies(rows)
-            let byUser = Dictionary(uniqueKeysWithValues: accuracies.map { ($0.user, $0.accuracy) })
-            return (accuracies, SelectionModel.redecide(ballots, rule: rule, accuracies: byUser))
+        let (weights, threshold, changes) = try await Self.compute(background) {
+            let estimates = SelectionModel.classAccuracies(rows)
+            var weights: [Int: PairDemand.RaterWeight] = [:]
+            for (user, estimate) in estimates {
+                weights[user] = PairDemand.RaterWeight(accuracy: estimate.accuracy, pickA: estimate.pickA, pickB: estimate.pickB,
+                                                       shared: estimate.shared, counted: !uncounted.contains(user))
+            }
+            let threshold = rule.automatic ? SelectionModel.automaticThreshold(rule: rule, weights: weights, volumes: volumes, uncounted: uncounted) : nil
+            let resolved = rule.resolved(threshold: threshold?.threshold)
+            return (weights, threshold, SelectionModel.redecide(ballots, rule: resolved, raters: weights))
         }
         try await store.pool.write { db in
-            try SelectionRepository.storeAccuracies(db, projectID: project.id, accuracies)
+            try SelectionRepository.storeAccuracies(db, projectID: project.id, weights)
+            if let threshold { try SelectionRepository.storeThreshold(db, projectID: project.id, threshold) }
             // A settings change since the read re-decided every pair already.
             guard try ProjectRepository.find(db, id: project.id)?.settings.overlapRule == rule else { return }
             try SelectionRepository.setWanted(db, changes)

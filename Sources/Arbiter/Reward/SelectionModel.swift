@@ -56,6 +56,11 @@ public final class LabelCache: @unchecked Sendable {
 enum SelectionModel {
     /// Each rater's accuracy (Dawid–Skene, shrunk) from decisive judgements on shared pairs.
     static func accuracies(_ rows: [(pair: Int64, user: Int, choseA: Bool)]) -> [(user: Int, accuracy: Double, shared: Int)] {
+        classAccuracies(rows).map { ($0.user, $0.estimate.accuracy, $0.estimate.shared) }
+    }
+
+    /// Each rater's accuracy and class-conditional rates (``RaterAccuracy/estimateClasses(_:units:raters:pseudoCount:)``).
+    static func classAccuracies(_ rows: [(pair: Int64, user: Int, choseA: Bool)]) -> [(user: Int, estimate: RaterAccuracy.Estimate)] {
         var units: [Int64: Int] = [:], raters: [Int: Int] = [:], users: [Int] = []
         let judgements = rows.map { row -> (unit: Int, rater: Int, label: Int) in
             let unit = units[row.pair] ?? units.count
@@ -67,14 +72,32 @@ enum SelectionModel {
             }
             return (unit, rater, row.choseA ? 0 : 1)
         }
-        let estimated = RaterAccuracy.estimate(judgements, units: units.count, raters: users.count)
-        return zip(users, estimated).map { ($0, $1.accuracy, $1.shared) }
+        let estimated = RaterAccuracy.estimateClasses(judgements, units: units.count, raters: users.count)
+        return Array(zip(users, estimated))
     }
 
-    /// Open pairs whose wanted count moves under `accuracies`: (pair, wanted, judged).
-    static func redecide(_ ballots: [PairDemand.Ballot], rule: OverlapRule, accuracies: [Int: Double]) -> [(pair: Int64, wanted: Int, judged: Int)] {
+    /// The automatic stop threshold for this crowd: raters arrive in proportion
+    /// to their judgements so far and vote by their class-conditional rates (ties
+    /// and "both bad" at their own rate); a rater not estimated yet votes at the
+    /// prior accuracy; uncounted raters' votes are spent, not counted.
+    static func automaticThreshold(rule: OverlapRule, weights: [Int: PairDemand.RaterWeight], volumes: [Int: (judgements: Int, neutral: Int)],
+                                   uncounted: Set<Int>) -> AutomaticThreshold? {
+        let raters = volumes.sorted { $0.key < $1.key }.map { user, volume in
+            let weight = weights[user] ?? .unknown
+            return AutomaticThreshold.Rater(pickA: weight.pickA ?? weight.accuracy, pickB: weight.pickB ?? weight.accuracy,
+                                            neutral: Double(volume.neutral) / Double(max(1, volume.judgements)), weight: Double(volume.judgements),
+                                            counted: !uncounted.contains(user))
+        }
+        return AutomaticThreshold.choose(raters: raters, minimum: rule.minimum, maximum: rule.maximum)
+    }
+
+    /// Open pairs whose wanted count moves under `raters` (their estimates, and
+    /// whether their votes count): (pair, wanted, judged).
+    static func redecide(_ ballots: [PairDemand.Ballot], rule: OverlapRule, raters: [Int: PairDemand.RaterWeight]) -> [(pair: Int64, wanted: Int, judged: Int)] {
         ballots.compactMap { ballot in
-            let votes = ballot.votes.map { OverlapRule.Vote(choice: $0.choice, accuracy: accuracies[$0.user] ?? OverlapRule.priorAccuracy) }
+            let votes = ballot.votes.map { vote in
+                (raters[vote.user] ?? PairDemand.RaterWeight.unknown).vote(vote.choice)
+            }
             let wanted = rule.wanted(votes)
             return wanted == ballot.wanted ? nil : (ballot.pair, wanted, ballot.votes.count)
         }

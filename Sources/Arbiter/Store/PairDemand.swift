@@ -9,32 +9,56 @@ public import Storage
 public enum PairDemand {
     /// Re-decides one pair after a judgement of it.
     public static func settle(_ db: any Database, project: Project, pairID: Int64) throws {
-        let rule = project.settings.overlapRule
+        var rule = project.settings.overlapRule
         guard rule.isAdaptive else { return }  // fixed: `wanted` is the overlap already
         // Two judgements of one pair committing at once must not each decide without the other's vote.
         try RowLocks.pair(db, pairID: pairID)
+        // One statement: the votes with their raters' weights, and the automatic
+        // threshold on every row (NULL until estimated).
+        var threshold: Double?
         let votes = try db.query(
             """
-            SELECT n.choice, coalesce(r.accuracy, ?) FROM annotations n
+            SELECT n.choice, coalesce(r.accuracy, ?), r.pick_a, r.pick_b, coalesce(r.counted, 1),
+                   (SELECT t.threshold FROM stop_thresholds t WHERE t.project_id = n.project_id)
+            FROM annotations n
             LEFT JOIN rater_accuracy r ON r.project_id = n.project_id AND r.user_id = n.user_id
             WHERE n.pair_id = ? AND n.kind = 'normal' ORDER BY n.id
             """, [.double(OverlapRule.priorAccuracy), .int(pairID)]) { row in
-            OverlapRule.Vote(choice: decisive(row.string(0)), accuracy: row.double(1))
+            threshold = row.optionalDouble(5)
+            return OverlapRule.Vote(choice: decisive(row.string(0)), accuracy: row.double(1), pickA: row.optionalDouble(2),
+                                    pickB: row.optionalDouble(3), counted: row.int(4) != 0)
         }
+        rule = rule.resolved(threshold: threshold)
         try db.run("UPDATE pairs SET wanted = ? WHERE id = ?", [.int(Int64(rule.wanted(votes))), .int(pairID)])
+    }
+
+    /// What the stop rule knows of one rater: their accuracy, class-conditional
+    /// rates when estimated, and whether their votes count.
+    public struct RaterWeight: Sendable, Equatable {
+        public var accuracy: Double
+        public var pickA: Double?
+        public var pickB: Double?
+        public var shared: Int
+        public var counted: Bool
+        public static let unknown = RaterWeight(accuracy: OverlapRule.priorAccuracy, pickA: nil, pickB: nil, shared: 0, counted: true)
+
+        func vote(_ choice: Int?) -> OverlapRule.Vote {
+            OverlapRule.Vote(choice: choice, accuracy: accuracy, pickA: pickA, pickB: pickB, counted: counted)
+        }
     }
 
     /// Re-decides every pair of the project, or only the started ones still open
     /// (untouched pairs have no votes to weigh). Returns how many pairs changed.
     @discardableResult
     public static func recompute(_ db: any Database, project: Project, onlyOpen: Bool = false) throws -> Int {
-        let rule = project.settings.overlapRule
+        var rule = project.settings.overlapRule
         guard rule.isAdaptive else {
             return try db.run("UPDATE pairs SET wanted = ? WHERE project_id = ? AND wanted != ?",
                               [.int(Int64(rule.maximum)), .int(Int64(project.id)), .int(Int64(rule.maximum))])
         }
+        if rule.automatic { rule = rule.resolved(threshold: try SelectionRepository.threshold(db, projectID: project.id)?.threshold) }
         let changes = try ballots(db, projectID: project.id, onlyOpen: onlyOpen).compactMap { ballot -> (Int64, Int)? in
-            let wanted = rule.wanted(ballot.votes.map { OverlapRule.Vote(choice: $0.choice, accuracy: $0.accuracy) })
+            let wanted = rule.wanted(ballot.votes.map { $0.weight.vote($0.choice) })
             return wanted == ballot.wanted ? nil : (ballot.pair, wanted)
         }
         let update = try db.statement("UPDATE pairs SET wanted = ? WHERE id = ?")
@@ -49,15 +73,21 @@ public enum PairDemand {
     public struct Ballot: Sendable {
         public var pair: Int64
         public var wanted: Int
-        public var votes: [(choice: Int?, user: Int, accuracy: Double)]
+        public var votes: [(choice: Int?, user: Int, weight: RaterWeight)]
     }
 
-    /// The ballots of the project's pairs (or of its started, still open ones).
-    public static func ballots(_ db: any Database, projectID: Int, onlyOpen: Bool) throws -> [Ballot] {
-        let openFilter = onlyOpen ? "AND p.active_count < p.wanted AND p.active_count > 0" : ""
+    /// The ballots of the project's pairs (or of its started, still open ones,
+    /// and of any pair one of `alsoJudgedBy` voted on — a pair settled by a rater
+    /// whose votes no longer count opens again).
+    public static func ballots(_ db: any Database, projectID: Int, onlyOpen: Bool, alsoJudgedBy: Set<Int> = []) throws -> [Ballot] {
+        let judgedBy = alsoJudgedBy.isEmpty ? "" : """
+             OR EXISTS (SELECT 1 FROM annotations x WHERE x.pair_id = p.id AND x.kind = 'normal'
+                        AND x.user_id IN (\(alsoJudgedBy.sorted().map(String.init).joined(separator: ", "))))
+            """
+        let openFilter = onlyOpen ? "AND (p.active_count < p.wanted AND p.active_count > 0\(judgedBy))" : ""
         let scan = try db.statement(
             """
-            SELECT p.id, p.wanted, n.choice, n.user_id, coalesce(r.accuracy, ?) FROM pairs p
+            SELECT p.id, p.wanted, n.choice, n.user_id, coalesce(r.accuracy, ?), r.pick_a, r.pick_b, coalesce(r.counted, 1) FROM pairs p
             LEFT JOIN annotations n ON n.pair_id = p.id AND n.kind = 'normal'
             LEFT JOIN rater_accuracy r ON r.project_id = p.project_id AND r.user_id = n.user_id
             WHERE p.project_id = ? AND p.gold IS NULL \(openFilter)
@@ -68,7 +98,10 @@ public enum PairDemand {
         try scan.forEach { row in
             let pair = row.int64(0)
             if ballots.last?.pair != pair { ballots.append(Ballot(pair: pair, wanted: row.int(1), votes: [])) }
-            if !row.isNull(2) { ballots[ballots.count - 1].votes.append((decisive(row.string(2)), row.int(3), row.double(4))) }
+            if !row.isNull(2) {
+                let weight = RaterWeight(accuracy: row.double(4), pickA: row.optionalDouble(5), pickB: row.optionalDouble(6), shared: 0, counted: row.int(7) != 0)
+                ballots[ballots.count - 1].votes.append((decisive(row.string(2)), row.int(3), weight))
+            }
         }
         return ballots
     }

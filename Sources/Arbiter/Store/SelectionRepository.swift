@@ -1,3 +1,4 @@
+public import Agreement
 import Storage
 
 /// The SQL of adaptive overlap and active selection: rater accuracies, the labels
@@ -18,12 +19,57 @@ enum SelectionRepository {
 
     /// Replaces the project's stored rater accuracies.
     static func storeAccuracies(_ db: any Database, projectID: Int, _ accuracies: [(user: Int, accuracy: Double, shared: Int)]) throws {
+        try storeAccuracies(db, projectID: projectID, Dictionary(uniqueKeysWithValues: accuracies.map {
+            ($0.user, PairDemand.RaterWeight(accuracy: $0.accuracy, pickA: nil, pickB: nil, shared: $0.shared, counted: true))
+        }))
+    }
+
+    /// Replaces the project's stored rater accuracies, class-conditional rates and
+    /// whether each rater's votes count.
+    static func storeAccuracies(_ db: any Database, projectID: Int, _ raters: [Int: PairDemand.RaterWeight]) throws {
         let project = SQLValue.int(Int64(projectID))
         try db.run("DELETE FROM rater_accuracy WHERE project_id = ?", [project])
-        let insert = try db.statement("INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared) VALUES (?, ?, ?, ?)")
-        for row in accuracies {
-            try insert.bind([project, .int(Int64(row.user)), .double(row.accuracy), .int(Int64(row.shared))])
+        let insert = try db.statement("INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared, pick_a, pick_b, counted) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        for (user, row) in raters.sorted(by: { $0.key < $1.key }) {
+            try insert.bind([project, .int(Int64(user)), .double(row.accuracy), .int(Int64(row.shared)),
+                             row.pickA.map { .double($0) } ?? .null, row.pickB.map { .double($0) } ?? .null, .int(row.counted ? 1 : 0)])
             try insert.run()
+        }
+    }
+
+    /// Each rater's normal judgements in the project, and how many were a tie or
+    /// "both bad" (the automatic threshold's crowd: who arrives how often).
+    static func raterVolumes(_ db: any Database, projectID: Int) throws -> [Int: (judgements: Int, neutral: Int)] {
+        Dictionary(uniqueKeysWithValues: try db.query(
+            """
+            SELECT user_id, count(*), sum(CASE WHEN choice IN ('A', 'B') THEN 0 ELSE 1 END) FROM annotations
+            WHERE project_id = ? AND kind = 'normal' GROUP BY user_id
+            """, [.int(Int64(projectID))]) { ($0.int(0), (judgements: $0.int(1), neutral: $0.int(2))) })
+    }
+
+    /// Raters whose votes the stop rule does not count: flagged by the detector
+    /// (and not cleared by a reviewer), or quarantined.
+    static func uncountedRaters(_ db: any Database, projectID: Int) throws -> Set<Int> {
+        Set(try RaterQuery.flaggedUsers(db, projectID: projectID).keys).union(try RaterStatus.quarantined(db, projectID: projectID))
+    }
+
+    /// Stores the project's automatic stop threshold.
+    static func storeThreshold(_ db: any Database, projectID: Int, _ chosen: AutomaticThreshold) throws {
+        try db.run(
+            """
+            INSERT INTO stop_thresholds (project_id, threshold, expected_error, fixed_three_error, expected_judgements) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (project_id) DO UPDATE SET threshold = excluded.threshold, expected_error = excluded.expected_error,
+                fixed_three_error = excluded.fixed_three_error, expected_judgements = excluded.expected_judgements
+            """, [.int(Int64(projectID)), .double(chosen.threshold), .double(chosen.expectedError), .double(chosen.fixedThreeError),
+                  .double(chosen.expectedJudgements)])
+    }
+
+    /// The project's automatic stop threshold, once estimated.
+    static func threshold(_ db: any Database, projectID: Int) throws -> AutomaticThreshold? {
+        try db.queryFirst(
+            "SELECT threshold, expected_error, fixed_three_error, expected_judgements FROM stop_thresholds WHERE project_id = ?",
+            [.int(Int64(projectID))]) {
+            AutomaticThreshold(threshold: $0.double(0), expectedError: $0.double(1), fixedThreeError: $0.double(2), expectedJudgements: $0.double(3))
         }
     }
 
@@ -143,11 +189,14 @@ enum SelectionRepository {
     static func status(_ db: any Database, project: Project) throws -> CollectionStatus {
         let projectID = SQLValue.int(Int64(project.id))
         var status = CollectionStatus(settings: project.settings)
-        if project.settings.stopPosterior != nil {
+        let rule = project.settings.overlapRule
+        if rule.isAdaptive && (rule.posterior != nil || rule.automatic) {
             status.raterAccuracy = try db.queryFirst(
-                "SELECT count(*), avg(accuracy) FROM rater_accuracy WHERE project_id = ?", [projectID]) { ($0.int(0), $0.optionalDouble(1)) }
-                .map { CollectionStatus.RaterAccuracy(raters: $0.0, mean: $0.1) } ?? CollectionStatus.RaterAccuracy(raters: 0, mean: nil)
+                "SELECT count(*), avg(accuracy), coalesce(sum(counted), 0) FROM rater_accuracy WHERE project_id = ?", [projectID]) {
+                CollectionStatus.RaterAccuracy(raters: $0.int(0), mean: $0.optionalDouble(1), counted: $0.int(2))
+            } ?? CollectionStatus.RaterAccuracy(raters: 0, mean: nil, counted: 0)
         }
+        if rule.automatic { status.automaticThreshold = try threshold(db, projectID: project.id) }
         let model = try db.queryFirst(
             "SELECT judgements, retrains, trained_pairs, scored_pairs, trained_at FROM selection_models WHERE project_id = ?", [projectID]) {
             CollectionStatus.SelectionModel(judgementsAtTraining: $0.int(0), retrains: $0.int(1), trainedPairs: $0.int(2),
@@ -171,6 +220,8 @@ public struct CollectionStatus: Sendable {
     public struct RaterAccuracy: Sendable, Equatable {
         public var raters: Int
         public var mean: Double?
+        /// Of them, whose votes the stop rule counts (not flagged, not quarantined).
+        public var counted: Int
     }
 
     /// The last training of the active-selection model.
@@ -186,6 +237,8 @@ public struct CollectionStatus: Sendable {
     public var settings: ProjectSettings
     /// Present when the project has a weighted-posterior stop rule.
     public var raterAccuracy: RaterAccuracy?
+    /// An automatic stop rule's threshold, once estimated.
+    public var automaticThreshold: AutomaticThreshold?
     /// Whether the selection model is part of the status (active selection, or a model exists).
     public var showsSelectionModel = false
     /// Nil when not trained yet.
