@@ -16,7 +16,11 @@ import Glibc
 ///   the leading answer's posterior `σ(|log-odds|)` reaches `posterior`.
 /// - `automatic`: the posterior rule with a threshold chosen for this crowd
 ///   (``AutomaticThreshold``): the lowest whose expected label error at stopping is
-///   no worse than fixed overlap 3's, as the fitted crowd predicts.
+///   no worse than fixed overlap 3's, as the fitted crowd predicts — and never on
+///   one rater's word: the leading side needs two counted votes. Real items differ
+///   in difficulty, and no estimate of a rater vouches for them on the item at
+///   hand; with two agreeing votes, a pair that stops within three judgements gets
+///   the answer the majority of three would have given.
 ///
 /// Ties and "both bad" count as judgements spent but move neither rule: they say
 /// nothing about which response is better. Votes of raters the detector flagged or
@@ -96,8 +100,19 @@ public struct OverlapRule: Sendable, Equatable {
             for vote in votes where vote.counted { if let choice = vote.choice { margin += choice == 0 ? 1 : -1 } }
             if abs(margin) >= lead { return true }
         }
-        if let posterior, Self.leadingPosterior(votes) >= posterior { return true }
+        if let posterior, Self.leadingPosterior(votes) >= posterior, !automatic || Self.leaderHasTwo(votes) { return true }
         return false
+    }
+
+    /// Whether the side the counted votes lean to has at least two of them.
+    static func leaderHasTwo(_ votes: [Vote]) -> Bool {
+        var logOdds = 0.0, forA = 0, forB = 0
+        for vote in votes where vote.counted {
+            guard let choice = vote.choice else { continue }
+            logOdds += vote.push
+            if choice == 0 { forA += 1 } else { forB += 1 }
+        }
+        return logOdds > 0 ? forA >= 2 : logOdds < 0 ? forB >= 2 : false
     }
 
     /// How many judgements the pair should have in all, given those it has: its
@@ -205,11 +220,14 @@ public struct AutomaticThreshold: Sendable, Equatable {
             for pair in 0..<simulatedPairs {
                 let base = pair * depth
                 var logOdds = 0.0
-                var used = 0
+                var used = 0, forA = 0, forB = 0
                 while used < rule.maximum {
-                    logOdds += votes[base + used].push
+                    let vote = votes[base + used]
+                    logOdds += vote.push
+                    if vote.counted, let choice = vote.choice { if choice == 0 { forA += 1 } else { forB += 1 } }
                     used += 1
-                    if used >= rule.minimum, let posterior = rule.posterior, rule.isAdaptive,
+                    let leaderHasTwo = logOdds > 0 ? forA >= 2 : logOdds < 0 ? forB >= 2 : false
+                    if used >= rule.minimum, let posterior = rule.posterior, rule.isAdaptive, leaderHasTwo || !rule.automatic,
                        1 / (1 + exp(-abs(logOdds))) >= posterior { break }
                 }
                 spent += used
@@ -220,13 +238,14 @@ public struct AutomaticThreshold: Sendable, Equatable {
         let baseline = run(.fixed(3)).error
         var chosen: (Double, (error: Double, judgements: Double))?
         for candidate in candidates {
-            let result = run(OverlapRule(minimum: minimum, maximum: maximum, posterior: candidate))
+            let result = run(OverlapRule(minimum: minimum, maximum: maximum, posterior: candidate, automatic: true))
             if result.error <= baseline {
                 chosen = (candidate, result)
                 break
             }
         }
-        let (threshold, result) = chosen ?? (candidates.last!, run(OverlapRule(minimum: minimum, maximum: maximum, posterior: candidates.last!)))
+        let (threshold, result) = chosen
+            ?? (candidates.last!, run(OverlapRule(minimum: minimum, maximum: maximum, posterior: candidates.last!, automatic: true)))
         return AutomaticThreshold(threshold: threshold, expectedError: result.error, fixedThreeError: baseline, expectedJudgements: result.judgements)
     }
 }

@@ -144,7 +144,7 @@ import TestSupport
         }
         #expect(project.settings.overlapRule.automatic)
         // Four careful raters agree on 60 pairs (two each, 97% alike); "lefty"
-        // always says A; p60 has one vote of r0, p61 one of lefty.
+        // always says A; p60 has the votes of r0 and r1, p61 one of lefty.
         try await app.seed { db in
             var random = SplitMix(seed: 3)
             var lines: [String] = []
@@ -157,11 +157,12 @@ import TestSupport
                 lines.append(#"{"pair":"p\#(index)","annotator":"lefty","choice":"A"}"#)
             }
             lines.append(#"{"pair":"p60","annotator":"r0","choice":"A"}"#)
+            lines.append(#"{"pair":"p60","annotator":"r1","choice":"A"}"#)
             lines.append(#"{"pair":"p61","annotator":"lefty","choice":"A"}"#)
             var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
             _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
         }
-        #expect(try await wanted(app, "p60") == 2, "before the estimate: 0.75 < 0.96")
+        #expect(try await wanted(app, "p60") == 3, "before the estimate: two unknown raters agreeing, 0.9 < 0.96")
         let admin = try await app.user("boss", role: .admin)
         let before = try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]?["overlap"]
         #expect(before?["stop_posterior"] == "automatic")
@@ -179,16 +180,17 @@ import TestSupport
         }
         #expect((rates?.0 ?? 0) > 0.9 && (rates?.1 ?? 1) < 0.2, "\(String(describing: rates))")
         #expect(try await wanted(app, "p61") == 2, "lefty's A settles nothing")
-        #expect(try await wanted(app, "p60") == 1, "r0, known to be right, settles p60 at this crowd's threshold")
+        #expect(try await wanted(app, "p60") == 2, "r0 and r1, known to be right, settle p60 at this crowd's threshold")
         let dashboard = try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]
         #expect(dashboard?["stop_threshold"]?["threshold"]?.doubleValue == stored.threshold)
         #expect(dashboard?["rater_accuracy"]?["counted"] == 4, "lefty is flagged: spent, not counted")
 
-        // A quarantined rater's votes are spent, not counted: p60, settled by r0's vote, opens again.
+        // A quarantined rater's votes are spent, not counted: p60, settled with r0's vote, opens again
+        // (r1 alone is one rater's word).
         let r0 = try #require(try await app.seed { db in try UserRepository.find(db, username: "r0")?.id })
         try await app.seed { db in try RaterStatus.set(db, projectID: project.id, userID: r0, decision: .quarantined, comment: "test", by: 1, now: 0) }
         try await AdaptiveWorker.refreshAccuracy(store: app.app.store, project: project)
-        #expect(try await wanted(app, "p60") == 2)
+        #expect(try await wanted(app, "p60") == 3)
         #expect(try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]?["rater_accuracy"]?["counted"] == 3)
         await app.stop()
     }

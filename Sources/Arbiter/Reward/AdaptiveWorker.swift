@@ -23,7 +23,8 @@ import Synchronization
 /// the project's `adaptive:ID` lease (``ClusterLeases``), so one node at a time
 /// does a project's work; a round whose node dies frees the lease after ``leaseTime``.
 public final class AdaptiveWorker: Sendable {
-    /// Judgements between two rater-accuracy refreshes.
+    /// Judgements between two rater-accuracy refreshes (the first few come sooner:
+    /// ``refreshDue(sinceRefresh:refreshes:)``).
     public static let refreshEvery = 250
     /// Judgements between two looks at a project's settings.
     static let checkEvery = 10
@@ -40,6 +41,7 @@ public final class AdaptiveWorker: Sendable {
         var sinceRetrain = 0
         var busy = false
         var refreshedAt: Int64?
+        var refreshes = 0
         var retrainedAt: Int64?
         /// What retrains have read so far.
         var labels = LabelCache()
@@ -89,8 +91,8 @@ public final class AdaptiveWorker: Sendable {
             if try await store.pool.write({ db in try ClusterLeases.acquire(db, name: lease, holder: node, now: time, ttl: Self.leaseTime) }),
                let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) {
                 let rule = project.settings.overlapRule
-                if (rule.posterior != nil || rule.automatic) && rule.isAdaptive && seen.sinceRefresh >= Self.refreshEvery
-                    && seen.refreshedAt.map({ now() - $0 >= Self.minimumRefreshInterval }) ?? true {
+                if (rule.posterior != nil || rule.automatic) && rule.isAdaptive
+                    && Self.refreshDue(sinceRefresh: seen.sinceRefresh, refreshes: seen.refreshes, sinceLast: seen.refreshedAt.map { now() - $0 }) {
                     try await Self.refreshAccuracy(store: store, project: project, background: background)
                     refreshed = true
                 }
@@ -111,6 +113,7 @@ public final class AdaptiveWorker: Sendable {
             if refreshed {
                 counter.sinceRefresh -= seen.sinceRefresh
                 counter.refreshedAt = now()
+                counter.refreshes += 1
             }
             if retrained {
                 counter.sinceRetrain -= seen.sinceRetrain
@@ -122,6 +125,17 @@ public final class AdaptiveWorker: Sendable {
             return counter.busy ? counter : nil
         }
         if let again { await run(projectID: projectID, counters: again) }
+    }
+
+    /// Whether a project's rater accuracies are due a refresh: the first ones
+    /// after 25, 50, 100 and 200 judgements and at least 2, 4, 8 s apart (the
+    /// estimates of a young project move most, and are cheap to make), then every
+    /// ``refreshEvery`` judgements and ``minimumRefreshInterval``.
+    static func refreshDue(sinceRefresh: Int, refreshes: Int, sinceLast: Int64?) -> Bool {
+        let step = min(refreshes, 4)
+        guard sinceRefresh >= min(refreshEvery, 25 << step) else { return false }
+        guard let sinceLast else { return true }
+        return sinceLast >= min(minimumRefreshInterval, 2_000 << Int64(step))
     }
 
     // MARK: The work (also called directly by tests and the CLI)
