@@ -8,7 +8,7 @@ const FIELDS = [
   // Adaptive overlap: left empty, the field is off (null).
   { key: "min_overlap", label: "Adaptive: at least (empty: fixed)", type: "number", min: 1, max: 100, step: 1, optional: true },
   { key: "stop_agree", label: "Adaptive: stop at a lead of", type: "number", min: 1, max: 100, step: 1, optional: true },
-  { key: "stop_posterior", label: "Adaptive: stop at posterior ≥", type: "number", min: 0.51, max: 0.999, step: 0.01, optional: true },
+  { key: "stop_posterior", label: "Adaptive: stop at posterior ≥ (empty: chosen for this crowd)", type: "number", min: 0.51, max: 0.999, step: 0.01, optional: true },
   { key: "lease_ttl_seconds", label: "Lease time (seconds)", type: "number", min: 1, max: 86400, step: 1 },
   { key: "gold_rate", label: "Gold rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },
   { key: "repeat_rate", label: "Repeat rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },

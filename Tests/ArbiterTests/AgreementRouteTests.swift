@@ -219,3 +219,67 @@ import TestSupport
         await app.stop()
     }
 }
+
+/// Content poisoning in the project's rater report (Baumgärtner et al. 2024): a
+/// rater who picks whichever response mentions "acmecorp" is flagged with the word
+/// named; honest raters stay clean although a quality word ("clear") marks the
+/// better response of every pair — the evidence counts only pairs where the others
+/// leaned, where picking the clear response is what an honest rater does.
+@Suite struct ContentPoisoningTests {
+    @Test(arguments: TestEngine.all)
+    func aFavouredEntityIsFoundAndAQualityWordIsNot(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        var random = SplitMix(seed: 21)
+        func coin(_ p: Double) -> Bool { Double(random.next() % 10_000) / 10_000 < p }
+        func filler() -> String { (0..<6).map { _ in "w\(random.next() % 400)" }.joined(separator: " ") }
+        var pairLines: [String] = []
+        var truth: [String] = []
+        var entitySide: [String?] = []
+        for index in 0..<240 {
+            let better = coin(0.5) ? "A" : "B"
+            var good = "a clear answer " + filler(), bad = "a vague answer " + filler()
+            var entity: String?
+            if coin(0.15) {
+                entity = coin(0.5) ? better : (better == "A" ? "B" : "A")
+                if entity == better { good += " acmecorp" } else { bad += " acmecorp" }
+            }
+            let (a, b) = better == "A" ? (good, bad) : (bad, good)
+            pairLines.append(JSONValue.object(["id": .string("p\(index)"), "prompt": .string("question \(index) " + filler()),
+                                               "response_a": .string(a), "response_b": .string(b)]).jsonText)
+            truth.append(better)
+            entitySide.append(entity)
+        }
+        var lines: [String] = []
+        for index in 0..<240 {
+            let other = truth[index] == "A" ? "B" : "A"
+            for rater in 0..<4 {
+                let name = "r\((index + rater) % 8)"
+                lines.append(#"{"pair":"p\#(index)","annotator":"\#(name)","choice":"\#(coin(0.9) ? truth[index] : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+            }
+            let choice = entitySide[index] ?? (coin(0.9) ? truth[index] : other)
+            lines.append(#"{"pair":"p\#(index)","annotator":"mallory","choice":"\#(choice)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+        }
+        let (pairBatch, batch) = (pairLines, lines)
+        let project = try await app.seed { db in
+            var settings = ProjectSettings()
+            settings.overlap = 5
+            let project = try ProjectRepository.create(db, name: "content", settings: settings)
+            var pairs = JSONLReader(bytes: Array(pairBatch.joined(separator: "\n").utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &pairs, options: ImportOptions())
+            var reader = JSONLReader(bytes: Array(batch.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+            return project
+        }
+        let admin = try await app.user("boss", role: .admin)
+        let raters = try #require(app.call("GET", "/api/projects/\(project.id)/raters", admin).json["raters"]?.arrayValue)
+        let mallory = try #require(raters.first { $0["annotator"] == "mallory" })
+        #expect(mallory["finding"] == "malicious")
+        let content = mallory["reasons"]?.arrayValue?.first { $0["signal"] == "content" }
+        #expect(content?["detail"]?.stringValue?.contains("'acmecorp'") == true, "\(mallory["reasons"] ?? .null)")
+        let honest = raters.filter { $0["annotator"] != "mallory" }
+        #expect(honest.count == 8)
+        #expect(honest.allSatisfy { $0["status"] == "ok" }, "\(honest.filter { $0["status"] != "ok" }.map { $0["reasons"] ?? .null })")
+        #expect(honest.allSatisfy { ($0["signals"]?["content"]?["probability"]?.doubleValue ?? 0) < 0.5 })
+        await app.stop()
+    }
+}

@@ -113,11 +113,28 @@ struct TargetedPoisoning {
             choiceA[slot] = judgement.category == 0
             choiceLean[slot] = crowd.lean[index]
         }
+        // Content: how much the whole crowd favours each word's side where it is in
+        // one response only — log((picks of its side + 1) / (picks of the other + 1)).
+        // A word marking the better response is favoured by everyone, and an honest
+        // rater picking it against a wrong lean is no surprise; a planted entity is
+        // favoured by its poisoners only.
+        var favour = [Double](repeating: 0, count: target == .response ? wordCount : 0)
+        if target == .response {
+            var forWord = [Int](repeating: 0, count: wordCount), againstWord = [Int](repeating: 0, count: wordCount)
+            for slot in choiceUnit.indices {
+                let unit = Int(choiceUnit[slot])
+                for index in start[unit]..<start[unit + 1] {
+                    let onA = index < middle[unit]
+                    if onA == choiceA[slot] { forWord[Int(words[index])] += 1 } else { againstWord[Int(words[index])] += 1 }
+                }
+            }
+            for word in 0..<wordCount { favour[word] = log(Double(forWord[word] + 1) / Double(againstWord[word] + 1)) }
+        }
         var touched: [Int] = []
         // Immutable copies for the loop below: a `var` captured by a closure is
         // boxed and every access checked for exclusivity, millions of times here.
         let (wordList, unitStart, unitMiddle, raterFirst) = (words, start, middle, first)
-        let (units, picks, leans) = (choiceUnit, choiceA, choiceLean)
+        let (units, picks, leans, wordFavour) = (choiceUnit, choiceA, choiceLean, favour)
         cells.withUnsafeMutableBufferPointer { cells in
             func add(_ range: Range<Int>, _ step: Step, _ touched: inout [Int]) {
                 for slot in range {
@@ -144,13 +161,24 @@ struct TargetedPoisoning {
                         add(unitStart[unit]..<unitMiddle[unit], step(gamma: gamma, attackerPicksA: lean < 0, picksA: picksA, lean: lean, consistency: consistency),
                             &touched)
                     case .response:
-                        if unitStart[unit] < unitMiddle[unit] {
-                            add(unitStart[unit]..<unitMiddle[unit],
-                                step(gamma: gamma, attackerPicksA: true, picksA: picksA, lean: lean, consistency: Self.attackerConsistency), &touched)
-                        }
-                        if unitMiddle[unit] < unitStart[unit + 1] {
-                            add(unitMiddle[unit]..<unitStart[unit + 1],
-                                step(gamma: gamma, attackerPicksA: false, picksA: picksA, lean: lean, consistency: Self.attackerConsistency), &touched)
+                        // Only where the others leaned *away* from the word's side: there
+                        // an entity poisoner still picks it and an honest rater rarely
+                        // does. Where the word sits on the side the others lean to (a
+                        // word marking the better response, nearly always) both pick it,
+                        // and a crowd model that under-predicts honest agreement a little
+                        // would read that as evidence; where nobody else judged, nothing
+                        // tells a quality word from a favoured entity.
+                        // The honest chance of picking the word's side is the lean's, moved
+                        // by how much the crowd favours that word (per word).
+                        guard lean != 0 else { continue }
+                        let range = lean < 0 ? unitStart[unit]..<unitMiddle[unit] : unitMiddle[unit]..<unitStart[unit + 1]
+                        let hit = (lean < 0) == picksA
+                        for slot in range {
+                            let honestHit = CrowdModel.sigmoid(-gamma * abs(lean) + wordFavour[Int(wordList[slot])])
+                            let consistency = Self.attackerConsistency
+                            add(slot..<(slot + 1), Step(hit: hit, expected: honestHit,
+                                                        logRatio: hit ? log(consistency / max(1e-12, honestHit)) : log((1 - consistency) / max(1e-12, 1 - honestHit))),
+                                &touched)
                         }
                     }
                 }

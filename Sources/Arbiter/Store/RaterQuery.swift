@@ -122,7 +122,38 @@ public enum RaterQuery {
                 unit: unit, rater: rater, category: category, shownSwapped: row.isNull(3) ? nil : row.bool(3),
                 durationMilliseconds: row.optionalInt(4), isRepeat: isRepeat))
         }
+        try responseWords(db, projectID: projectID, unitIndex: unitIndex, units: &units, tokenIDs: &tokenIDs)
         return assess(judgements, units: units, raterNames: raterNames, raterIndex: raterIndex, tokenIDs: tokenIDs)
+    }
+
+    /// The words found in one response only, for the content signal — read for
+    /// the pairs at least two raters chose a side on, the only ones where one
+    /// rater's choice can be read against the others' lean (the signal counts
+    /// nothing else: on a pair nobody else judged, a word marking the better
+    /// response looks exactly like a favoured entity). Streamed: only word ids stay.
+    static func responseWords(_ db: any Database, projectID: Int, unitIndex: [Int64: Int], units: inout [UnitFacts], tokenIDs: inout [String: Int]) throws {
+        let scan = try db.statement(
+            """
+            SELECT p.id, p.response_a, p.response_b FROM visible_pairs p
+            WHERE p.project_id = ? AND p.id IN (
+                SELECT pair_id FROM annotations WHERE project_id = ? AND kind = 'normal' AND choice IN ('A', 'B')
+                GROUP BY pair_id HAVING count(DISTINCT user_id) >= 2)
+            """)
+        try scan.bind([.int(Int64(projectID)), .int(Int64(projectID))])
+        func ids(_ text: String) -> Set<Int> {
+            Set(Tokens.words(text).map { word in
+                tokenIDs[word] ?? {
+                    tokenIDs[word] = tokenIDs.count
+                    return tokenIDs.count - 1
+                }()
+            })
+        }
+        try scan.forEach { row in
+            guard let unit = unitIndex[row.int64(0)] else { return }
+            let a = ids(row.string(1)), b = ids(row.string(2))
+            units[unit].tokensOnlyA = a.subtracting(b).sorted()
+            units[unit].tokensOnlyB = b.subtracting(a).sorted()
+        }
     }
 
     /// Runs the signals and the crowd model over judgements already read.
