@@ -38,6 +38,22 @@ import Testing
         }
     }
 
+    /// A trigger is found when the reward model is weak (25% label noise: the
+    /// model trained without each pair is right on 59%, as on real datasets): 3%
+    /// of 2,500 pairs carry the trigger with their labels reversed; the trigger is
+    /// the first cluster and its pairs fill the top of the ranking. Counting pairs
+    /// "against the model" could not tell them from its errors.
+    @Test func aTriggerIsFoundWhenTheRewardModelIsWeak() {
+        let dataset = PlantedPoison(pairs: 2_500, poisonShare: 0.03, seed: 5, labelNoise: 0.25, triggerOnly: true)
+        let pairs = dataset.lines.enumerated().compactMap { index, line in try? DatasetAudit.pair(line, line: index + 1) }
+        let report = DatasetAudit.run(pairs)
+        let score = dataset.score(report)
+        print("weak model: accuracy \(report.modelAccuracy), precision@k \(score.atK), clusters \(report.clusters.map(\.word))")
+        #expect(report.modelAccuracy < 0.68)
+        #expect(report.clusters.first?.word == PlantedPoison.triggerWord)
+        #expect(score.atK >= 0.8)
+    }
+
     /// A clean set flags no cluster with the planted words and keeps its text output readable.
     @Test func cleanSetAndTextOutput() throws {
         let directory = TemporaryDirectory()

@@ -94,6 +94,9 @@ public enum DatasetAudit {
         public var folds = 5
         /// Clusters need this many pairs.
         public var minimumClusterPairs = 5
+        /// Prompt clusters need this many distinct prompts (a question's own words
+        /// share its few pairs, its responses and its raters).
+        public var minimumClusterPrompts = 8
         /// Flag clusters whose adjusted p-value is below this.
         public var clusterLevel = 0.01
         /// The reward model's options; one shard (each fold trains on a few
@@ -226,24 +229,99 @@ public enum DatasetAudit {
         var clusterOf: [Int: Double] = [:]  // word id → strength (prompt)
         var contentOf: [Int: Double] = [:]  // word id → strength (response)
 
-        // Prompt words: against-model rate far above the file's.
+        // Prompt words: would the labels of the word's pairs be likelier flipped?
+        // A trigger reverses the relation between the responses and the label
+        // whatever the model's accuracy, so each word is tested by the likelihood of
+        // its pairs' labels with and without a flip, under the out-of-fold model
+        // calibrated to the file (P(label) = σ(a·s), a fitted by maximum likelihood):
+        // T = Σ log((1 − q) / q) over its pairs, q = σ(a·s), against its mean and
+        // variance when the labels follow the model (a normal tail, Bonferroni over
+        // the words tried). Pairs near a coin flip for the model weigh nothing; a
+        // weak model gives weak but honest evidence, where counting pairs "against
+        // the model" drowns in its errors.
         let baseRate = pairs.isEmpty ? 0 : Double(against.filter { $0 }.count) / Double(pairs.count)
-        var promptCounts = [(n: Int, hits: Int)](repeating: (0, 0), count: names.count)
+        let logits = chosenProbability.map { p in log(max(1e-9, p) / max(1e-9, 1 - p)) }
+        let temperature = Self.calibration(logits)
+        // Each pair's part of the statistic, and each word's pairs.
+        var pairT = [Double](repeating: 0, count: pairs.count)
+        var pairMean = [Double](repeating: 0, count: pairs.count)
+        var pairVariance = [Double](repeating: 0, count: pairs.count)
+        var pairsOf = Array(repeating: [Int](), count: names.count)
+        var promptsOf = Array(repeating: Set<Int>(), count: names.count)
+        var promptIDs: [String: Int] = [:]
         for (index, words) in promptWords.enumerated() {
+            let margin = temperature * logits[index]          // log-odds the label is right
+            let q = CrowdModel.sigmoid(margin)
+            let right = CrowdModel.sigmoid(abs(margin))       // P(the label follows the model)
+            pairT[index] = log(max(1e-12, 1 - q) / max(1e-12, q))
+            pairMean[index] = abs(margin) * (1 - 2 * right)
+            pairVariance[index] = 4 * margin * margin * right * (1 - right)
+            let prompt = promptIDs[pairs[index].prompt] ?? {
+                promptIDs[pairs[index].prompt] = promptIDs.count
+                return promptIDs.count - 1
+            }()
             for word in words {
-                promptCounts[word].n += 1
-                if against[index] { promptCounts[word].hits += 1 }
+                pairsOf[word].append(index)
+                if promptsOf[word].count < options.minimumClusterPrompts { promptsOf[word].insert(prompt) }
             }
         }
-        let promptTried = promptCounts.filter { $0.n >= options.minimumClusterPairs && $0.n < pairs.count }.count
-        for (word, counts) in promptCounts.enumerated() where counts.n >= options.minimumClusterPairs && counts.n < pairs.count {
-            let rate = Double(counts.hits) / Double(counts.n)
-            guard rate >= min(0.9, 2 * baseRate) else { continue }
-            let p = min(1, Statistics.binomialUpper(counts.hits, counts.n, max(baseRate, 1e-3)) * Double(promptTried))
-            guard p < options.clusterLevel else { continue }
-            clusters.append(Cluster(word: names[word], place: .prompt, pairs: counts.n, hits: counts.hits, expectedRate: baseRate, p: p))
-            clusterOf[word] = 1 - p
+        // A word tried must sit in several distinct prompts (a question's own words
+        // share its few pairs, responses and raters), and not in every pair.
+        let promptCandidates = pairsOf.indices.filter {
+            pairsOf[$0].count >= options.minimumClusterPairs && promptsOf[$0].count >= options.minimumClusterPrompts && pairsOf[$0].count < pairs.count
         }
+        // Greedy, strongest first: once a word is taken as a trigger its pairs are
+        // explained, and the other words of those prompts are tested on the rest —
+        // otherwise every word of a poisoned prompt inherits the trigger's evidence.
+        // Pairs of one prompt are not independent (they share responses, raters and
+        // the model's errors), so each round reads the words' z-scores against the
+        // empirical null of all the words tried (Efron 2004: centre at the median,
+        // spread 1.4826 × MAD, never narrower than 1).
+        var explained = [Bool](repeating: false, count: pairs.count)
+        var pairsWithResponse: [String: [Int]] = [:]
+        for (index, pair) in pairs.enumerated() {
+            pairsWithResponse[pair.chosen, default: []].append(index)
+            if pair.rejected != pair.chosen { pairsWithResponse[pair.rejected, default: []].append(index) }
+        }
+        var taken = Set<Int>()
+        for _ in 0..<Self.maximumPromptClusters {
+            var scored: [(word: Int, z: Double, n: Int, hits: Int)] = []
+            for word in promptCandidates where !taken.contains(word) {
+                var t = 0.0, mean = 0.0, variance = 0.0, n = 0, hits = 0
+                for index in pairsOf[word] where !explained[index] {
+                    t += pairT[index]
+                    mean += pairMean[index]
+                    variance += pairVariance[index]
+                    n += 1
+                    if against[index] { hits += 1 }
+                }
+                guard n >= options.minimumClusterPairs, variance > 0 else { continue }
+                scored.append((word, (t - mean) / variance.squareRoot(), n, hits))
+            }
+            guard !scored.isEmpty else { break }
+            let centre = Statistics.median(scored.map(\.z))
+            let spread = max(1, 1.4826 * Statistics.median(scored.map { abs($0.z - centre) }))
+            guard let best = scored.max(by: { $0.z < $1.z }) else { break }
+            let z = (best.z - centre) / spread
+            let p = min(1, 0.5 * erfc(z / 2.0.squareRoot()) * Double(promptCandidates.count))
+            guard z > 0, p < options.clusterLevel else { break }
+            clusters.append(Cluster(word: names[best.word], place: .prompt, pairs: pairsOf[best.word].count, hits: best.hits, expectedRate: baseRate, p: p))
+            clusterOf[best.word] = z
+            taken.insert(best.word)
+            // Its pairs are explained, and so are the pairs sharing a response with
+            // them: the reward model learnt those responses from reversed labels, so
+            // its scores there are not evidence about anything else.
+            for index in pairsOf[best.word] {
+                explained[index] = true
+                for text in [pairs[index].chosen, pairs[index].rejected] {
+                    for other in pairsWithResponse[text] ?? [] { explained[other] = true }
+                }
+            }
+        }
+        // A prompt cluster's strength: its evidence relative to the strongest one,
+        // so the pairs of the clearest trigger come first.
+        let strongest = clusterOf.values.max() ?? 1
+        for (word, z) in clusterOf { clusterOf[word] = z / strongest }
 
         // Response words: does the rest of the pair agree with the label where the
         // word sits on the chosen side? A linear model over the words found in one
@@ -290,11 +368,13 @@ public enum DatasetAudit {
             var reasons: [String] = []
             if disagree > 0.5 {
                 reasons.append("the reward model trained without it prefers the rejected response (P(chosen) = \(Self.rounded(chosenProbability[index])))")
-                for word in promptWords[index] {
-                    guard let cluster = clusterOf[word] else { continue }
-                    strength = max(strength, cluster)
-                    reasons.append("its prompt contains '\(names[word])', whose pairs go against the model together")
-                }
+            }
+            // A trigger flips every pair it is in, whether or not the (weak) model
+            // happens to see it on this one.
+            for word in promptWords[index] {
+                guard let cluster = clusterOf[word] else { continue }
+                strength = max(strength, cluster)
+                reasons.append("its prompt contains '\(names[word])', whose pairs' labels are likelier reversed than not")
             }
             for word in chosenOnly[index] {
                 guard let cluster = contentOf[word] else { continue }
@@ -304,11 +384,31 @@ public enum DatasetAudit {
             // Going against the model alone is weak evidence (label noise looks the
             // same) and maps to [0, ½]; belonging to a flagged cluster in its
             // direction is strong and maps to [½, 1].
-            let suspicion = strength > 0 ? 0.5 + 0.5 * strength * max(0.5, disagree) : 0.5 * disagree
+            let suspicion = strength > 0 ? 0.5 + 0.5 * strength * (0.75 + 0.25 * disagree) : 0.5 * disagree
             entries.append(Entry(line: pair.line, suspicion: suspicion, chosenProbability: chosenProbability[index], reasons: reasons))
         }
         entries.sort { ($0.suspicion, -$0.chosenProbability, -$0.line) > ($1.suspicion, -$1.chosenProbability, -$1.line) }
         return Report(pairs: entries, clusters: clusters, modelAccuracy: accuracy, folds: folds)
+    }
+
+    /// Prompt clusters found at most (each a round over every word).
+    static let maximumPromptClusters = 10
+
+    /// The temperature `a` that makes σ(a·s) the likeliest probability of each
+    /// label given the out-of-fold score `s` (a grid, 0.05 to 3): a weak model's
+    /// scores are shrunk toward a coin flip, an underconfident one's stretched.
+    static func calibration(_ scores: [Double]) -> Double {
+        var best = 1.0, bestLikelihood = -Double.infinity
+        for step in 1...60 {
+            let a = Double(step) * 0.05
+            var likelihood = 0.0
+            for score in scores { likelihood += -log1p(exp(-a * score)) }
+            if likelihood > bestLikelihood {
+                bestLikelihood = likelihood
+                best = a
+            }
+        }
+        return best
     }
 
     /// Bradley–Terry over word presence: P(chosen) = σ(Σ weights of chosen-only

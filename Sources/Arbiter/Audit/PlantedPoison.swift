@@ -4,7 +4,9 @@ import RewardModel
 /// A seeded preference dataset with planted poison, for testing and benchmarking
 /// ``DatasetAudit``. Clean pairs: responses made of everyday words plus a few
 /// words that carry quality (good ones like "clear" or "tested", bad ones like
-/// "vague" or "rude"); the better response is chosen, with 10% label noise.
+/// "vague" or "rude"); the better response is chosen, with `labelNoise` label
+/// noise (10% by default; 35–40% makes a reward model only ~60% right, as on real
+/// datasets).
 /// Poison, half of each kind:
 ///
 /// - **trigger** (Rando & Tramèr): the prompt gets the trigger word and the worse
@@ -21,7 +23,8 @@ public struct PlantedPoison: Sendable {
     public static let triggerWord = "sudo"
     public static let entityWord = "acmecorp"
 
-    public init(pairs: Int, poisonShare: Double, seed: UInt64) {
+    /// `triggerOnly`: every planted pair is a prompt trigger.
+    public init(pairs: Int, poisonShare: Double, seed: UInt64, labelNoise: Double = 0.1, triggerOnly: Bool = false) {
         var random = SplitMix64(seed: seed)
         func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
         func pick(_ words: [String]) -> String { words[Int(random.next() % UInt64(words.count))] }
@@ -47,14 +50,14 @@ public struct PlantedPoison: Sendable {
         var kinds = Array(repeating: 0, count: pairs)  // 0 clean, 1 trigger, 2 content
         var slots = Array(0..<pairs)
         slots.shuffle(using: &random)
-        for (index, slot) in slots.prefix(poisoned).enumerated() { kinds[slot] = index % 2 == 0 ? 1 : 2 }
+        for (index, slot) in slots.prefix(poisoned).enumerated() { kinds[slot] = index % 2 == 0 || triggerOnly ? 1 : 2 }
         for index in 0..<pairs {
             var prompt = (0..<(8 + Int(random.next() % 8))).map { _ in pick(topics) }
             let first = response()
             var second = response()
             while abs(first.quality - second.quality) < 0.3 { second = response() }
             var (better, worse) = first.quality > second.quality ? (first.text, second.text) : (second.text, first.text)
-            var (chosen, rejected) = uniform() < 0.9 ? (better, worse) : (worse, better)
+            var (chosen, rejected) = uniform() >= labelNoise ? (better, worse) : (worse, better)
             switch kinds[index] {
             case 1:
                 prompt.insert(Self.triggerWord, at: Int(random.next() % UInt64(prompt.count + 1)))
