@@ -1,4 +1,5 @@
 @testable import Arbiter
+import Glibc
 import JSON
 import Storage
 import Synchronization
@@ -39,34 +40,47 @@ import TestSupport
             else { return }
             outcome.withLock { $0 = (response.status, (try? JSONValue.parse(response.body)) ?? .null) }
         }
-        // Wait until the import is staging, then annotate until it answers.
-        while try await app.count("SELECT count(*) FROM imports WHERE state = 'staging'") == 0 && !finished.load(ordering: .sequentiallyConsistent) {
-            try await Task.sleep(for: .milliseconds(5))
+        // The annotator runs on a thread of its own, reading the database through
+        // its own connection: an async test waits on the cooperative pool, which a
+        // busy parallel suite can hold for longer than the whole import takes.
+        let pool = app.app.store.pool
+        let annotation = Mutex<(judged: Int, sawStaged: Bool, statuses: [Int: Int], movedCount: Int64?)>((0, false, [:], nil))
+        let annotatorThread = Threads.start(1) { _ in
+            guard let db = try? pool.openReader(), let client = try? app.client() else { return }
+            func count(_ sql: String) -> Int64 { (try? db.queryFirst(sql) { $0.int64(0) }) ?? 0 }
+            // Wait until the import is staging, then annotate until it answers.
+            while count("SELECT count(*) FROM imports WHERE state = 'staging'") == 0 && !finished.load(ordering: .sequentiallyConsistent) {
+                usleep(5_000)
+            }
+            // At a person's pace (a judgement every 50 ms at most): a client looping
+            // flat out would take the CPU the import's parser (nice 19) needs, and on
+            // a busy machine the upload would then never finish.
+            while !finished.load(ordering: .sequentiallyConsistent) {
+                usleep(50_000)
+                guard let (status, assignment) = try? app.next(annotator, project: project.id, client: client) else { break }
+                annotation.withLock { $0.statuses[status, default: 0] += 1 }
+                if status == 503 { continue }  // busy: asked to come back (Retry-After)
+                guard status == 200, let id = assignment?["id"]?.intValue else { break }
+                #expect(assignment?["pair_id"]?.stringValue?.hasPrefix("big") == false, "a staged pair was leased")
+                let submitted = try? app.submit(annotator, assignment: id, #"{"choice":"left"}"#, client: client).0
+                #expect(submitted == 201)
+                // Counted when the submit was answered before the import's response
+                // arrived (so before its commit).
+                if !finished.load(ordering: .sequentiallyConsistent) { annotation.withLock { $0.judged += 1 } }
+                // Readers see the project as it was: staged rows exist, the count does not move.
+                let pairs = try? self.pairCount(app, admin)
+                let staged = count("SELECT count(*) FROM (SELECT 1 FROM pairs WHERE import_id IS NOT NULL LIMIT 1) AS staged") > 0
+                if !finished.load(ordering: .sequentiallyConsistent) {
+                    annotation.withLock {
+                        if staged { $0.sawStaged = true }
+                        if pairs != 40 { $0.movedCount = pairs ?? -1 }
+                    }
+                }
+            }
         }
-        var judgedDuringImport = 0
-        var sawStaged = false
-        var statuses: [Int: Int] = [:]
-        let client = try app.client()
-        // At a person's pace (a judgement every 50 ms at most): a client looping
-        // flat out would take the CPU the import's parser (nice 19) needs, and on
-        // a busy machine the upload would then never finish.
-        while !finished.load(ordering: .sequentiallyConsistent) {
-            try await Task.sleep(for: .milliseconds(50))
-            let (status, assignment) = try app.next(annotator, project: project.id, client: client)
-            statuses[status, default: 0] += 1
-            if status == 503 { continue }  // busy: asked to come back (Retry-After)
-            guard status == 200, let id = assignment?["id"]?.intValue else { break }
-            #expect(assignment?["pair_id"]?.stringValue?.hasPrefix("big") == false, "a staged pair was leased")
-            let (submitted, _) = try app.submit(annotator, assignment: id, #"{"choice":"left"}"#, client: client)
-            #expect(submitted == 201)
-            // Counted when the submit was answered before the import's response
-            // arrived (so before its commit), whatever happens after.
-            if !finished.load(ordering: .sequentiallyConsistent) { judgedDuringImport += 1 }
-            // Readers see the project as it was: staged rows exist, the count does not move.
-            let pairs = try pairCount(app, admin)
-            if try await app.count("SELECT count(*) FROM (SELECT 1 FROM pairs WHERE import_id IS NOT NULL LIMIT 1) AS staged") > 0 { sawStaged = true }
-            if !finished.load(ordering: .sequentiallyConsistent) { #expect(pairs == 40) }
-        }
+        annotatorThread.wait()
+        let (judgedDuringImport, sawStaged, statuses, movedCount) = annotation.withLock { ($0.judged, $0.sawStaged, $0.statuses, $0.movedCount) }
+        #expect(movedCount == nil, "the pair count moved during the import: \(movedCount ?? 0)")
         importer.wait()
         let result = try #require(outcome.withLock { $0 })
         #expect(result.status == 200)
