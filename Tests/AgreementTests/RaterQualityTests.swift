@@ -19,6 +19,20 @@ import Testing
         #expect(Statistics.chiSquareSurvival(1200, degreesOfFreedom: 1000) < 1e-4)
     }
 
+    /// The reliability finding's two numbers against reference implementations.
+    @Test func betaCDFAndWeightedQuantileMatchScipyAndNumPy() {
+        // scipy.stats.beta.cdf: 8 right of 20 against a threshold of 0.752 (Beta(9, 13))
+        // is strong evidence, 14 of 20 (Beta(15, 7)) is not.
+        #expect(abs(Statistics.betaCDF(0.752, 9, 13) - 0.999658790968215) < 1e-9)
+        #expect(abs(Statistics.betaCDF(0.752, 15, 7) - 0.7506730122744624) < 1e-9)
+        #expect(abs(Statistics.betaCDF(0.3, 2, 5) - 0.5798250000000003) < 1e-9)
+        #expect(abs(Statistics.betaCDF(0.5, 89, 67) - 0.038437985626661834) < 1e-9)
+        #expect(abs(Statistics.betaCDF(0.9, 0.5, 0.5) - 0.7951672353008665) < 1e-9)
+        // numpy.quantile(numpy.repeat([0.5, 0.7, 0.9, 0.95], [1, 5, 10, 20]), q, method="inverted_cdf")
+        let values = [0.9, 0.5, 0.95, 0.7], weights = [10.0, 1, 20, 5]
+        #expect([0.1, 0.3, 0.5, 0.9].map { Statistics.weightedQuantile(values, weights: weights, $0) } == [0.7, 0.9, 0.95, 0.95])
+    }
+
     @Test func fisherMatchesTheTeaTastingExample() {
         // Fisher's lady tasting tea: 3 of 4 right, one-sided p = 17/70.
         #expect(abs(Statistics.fisherUpper(a: 3, b: 1, c: 1, d: 3) - 17.0 / 70.0) < 1e-12)
