@@ -168,7 +168,10 @@ public enum RaterQuality {
                 }
                 numbers[name] = values
                 let flags = q < options.falseDiscoveryRate
-                if corrections[name] == .posterior || flags { suspicion = max(suspicion, 1 - q) }
+                // A malicious signal's posterior is suspicion of an attack whether or
+                // not it flags; an unreliable finding counts only once it flags (a
+                // careful rater at 81% in a crowd of 90%s is not a suspect).
+                if (corrections[name] == .posterior && kinds[name] == .malicious) || flags { suspicion = max(suspicion, 1 - q) }
                 if flags {
                     reasons.append((name, finding.detail))
                     deciding = min(deciding, q)
