@@ -39,7 +39,7 @@ import TestSupport
     }
 
     func free(_ app: TestApp, engine: TestEngine) async throws {
-        try await app.seed { db in
+        _ = try await app.seed { db in
             switch engine {
             case .sqlite: try db.run("PRAGMA max_page_count = 1073741823")
             case .postgres: try db.run("DROP TRIGGER disk_full ON assignments")
