@@ -17,17 +17,17 @@ Every family: 10% attackers (half random clickers, half label flippers), and
 annotator speeds with a long tail (some do ten times more than others).
 Prints one JSON line: judgements, labelled pairs, label accuracy.
 """
-import http.client
 import json
 import math
 import os
 import random
 import shutil
-import subprocess
+import sqlite3
 import sys
 import tempfile
-import threading
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import campaign  # noqa: E402
 
 arbiter, root, family, seed, pairs, annotators = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 options = sys.argv[sys.argv.index("--") + 1:]
@@ -83,91 +83,30 @@ def judge(rater, pair, r):
 
 
 work = tempfile.mkdtemp()
-db = os.path.join(work, "live.sqlite")
-migrations = ["--migrations-dir", os.path.join(root, "Migrations")]
 try:
-    subprocess.run([arbiter, "project", "create", "--db", db, *migrations, "--name", "live", *options, "--json"], check=True, capture_output=True)
-    with open(os.path.join(work, "pairs.jsonl"), "w") as f:
-        for i in range(pairs):
-            f.write(json.dumps({"id": f"p{i}", "prompt": f"prompt {i}", "response_a": f"p{i} A: an answer", "response_b": f"p{i} B: another answer"}) + "\n")
-    subprocess.run([arbiter, "import", "pairs", "--db", db, *migrations, "--project", "live", os.path.join(work, "pairs.jsonl")], check=True, capture_output=True)
-    tokens = subprocess.run([sys.executable, os.path.join(root, "Benchmarks/annotate/seed_annotators.py"), db, str(annotators)],
-                            check=True, capture_output=True, text=True).stdout.split()
-    project = 1
-    port = 18600 + seed % 300
-    server = subprocess.Popen([arbiter, "serve", "--db", db, *migrations, "--public-dir", os.path.join(root, "Public"), "--port", str(port),
-                               "--max-connections-per-address", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        errors = []
+    db, tokens = campaign.set_up(arbiter, root, work, "live", options,
+                                 [{"id": f"p{i}", "prompt": f"prompt {i}", "response_a": f"p{i} A: an answer", "response_b": f"p{i} B: another answer"}
+                                  for i in range(pairs)], annotators)
+    generators = [random.Random(seed * 1000 + index) for index in range(annotators)]
 
-        def annotate(index):
-            rater, token = raters[index], tokens[index]
-            r = random.Random(seed * 1000 + index)
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            idle = 0
-            while True:
-                connection.request("GET", f"/api/projects/{project}/next", headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-                if response.status == 204:
-                    # Nothing for me now: pairs may reopen when accuracies change.
-                    idle += 1
-                    if idle > 3:
-                        return
-                    time.sleep(0.5)
-                    continue
-                idle = 0
-                if response.status != 200:
-                    errors.append(f"next {response.status} {body[:200]}")
-                    return
-                assignment = json.loads(body)["assignment"]
-                pair = int(assignment["left"].split(" ")[0][1:])
-                left_is_a = assignment["left"].split(" ")[1] == "A:"
-                choice = judge(rater, pair, r)
-                shown = {"A": "left" if left_is_a else "right", "B": "right" if left_is_a else "left"}.get(choice, choice)
-                time.sleep(rater["pace"] * r.uniform(0.5, 1.5))
-                connection.request("POST", f"/api/assignments/{assignment['id']}/annotation",
-                                   body=json.dumps({"choice": shown, "duration_ms": int(4000 + r.random() * 20000)}), headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-                if response.status not in (200, 201, 409):
-                    errors.append(f"annotate {response.status} {body[:200]}")
-                    return
+    def decide(index, assignment):
+        pair = int(assignment["left"].split(" ")[0][1:])
+        left_is_a = assignment["left"].split(" ")[1] == "A:"
+        r = generators[index]
+        return campaign.shown_side(judge(raters[index], pair, r), left_is_a), raters[index]["pace"] * r.uniform(0.5, 1.5)
 
-        start = time.time()
-        threads = [threading.Thread(target=annotate, args=(i,)) for i in range(annotators)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.time() - start
-    finally:
-        server.terminate()
-        server.wait()
+    with campaign.serving(arbiter, root, db, 18600 + seed % 300):
+        errors, elapsed = campaign.annotate(18600 + seed % 300, tokens, decide)
     if errors:
         print(json.dumps({"errors": errors[:5]}))
         sys.exit(1)
-    out = os.path.join(work, "labels.jsonl")
-    subprocess.run([arbiter, "export", "--db", db, *migrations, "--project", "live", "--format", "trl", "--out", out], check=True, capture_output=True)
     right = 0
     labelled = 0
-    with open(out) as f:
-        for line in f:
-            row = json.loads(line)
-            pair = int(row["prompt"].split(" ")[1]) if isinstance(row["prompt"], str) else int(row["prompt"][-1]["content"].split(" ")[1])
-            chosen = row["chosen"] if isinstance(row["chosen"], str) else row["chosen"][-1]["content"]
-            labelled += 1
-            right += chosen.split(" ")[1] == truth[pair] + ":"
-    import sqlite3
+    for row in campaign.export_rows(arbiter, root, db, "live", work):
+        pair = int(row["prompt"].split(" ")[1]) if isinstance(row["prompt"], str) else int(row["prompt"][-1]["content"].split(" ")[1])
+        chosen = row["chosen"] if isinstance(row["chosen"], str) else row["chosen"][-1]["content"]
+        labelled += 1
+        right += chosen.split(" ")[1] == truth[pair] + ":"
     judgements = sqlite3.connect(db).execute("SELECT count(*) FROM annotations").fetchone()[0]
     # Pairs the export could not label (no majority) count as wrong.
     print(json.dumps({"family": family, "seed": seed, "options": " ".join(options), "judgements": judgements, "labelled": labelled,
