@@ -75,7 +75,7 @@ public struct CrowdModel: Sendable {
     init(_ context: RaterContext) {
         let grid = Self.grid
         let logGrid = Self.logGrid
-        // Distinct (kA, kB) patterns and each rater's counts of "with"/"against" per
+        // Distinct lean strengths (in leanStep steps) and each rater's counts of "with"/"against" per
         // pattern (flat arrays: this runs over every judgement of the project).
         var lean = [Double](repeating: 0, count: context.firsts.count)
         var patternOf = [Int32](repeating: -1, count: Self.leanSteps + 1)

@@ -54,12 +54,9 @@ public final class LabelCache: @unchecked Sendable {
 /// shared judgements, and the active-selection model that ranks untouched pairs
 /// by how uncertain it is about them.
 enum SelectionModel {
-    /// Each rater's accuracy (Dawid–Skene, shrunk) from decisive judgements on shared pairs.
-    static func accuracies(_ rows: [(pair: Int64, user: Int, choseA: Bool)]) -> [(user: Int, accuracy: Double, shared: Int)] {
-        classAccuracies(rows).map { ($0.user, $0.estimate.accuracy, $0.estimate.shared) }
-    }
-
-    /// Each rater's accuracy and class-conditional rates (``RaterAccuracy/estimateClasses(_:units:raters:pseudoCount:)``).
+    /// Each rater's accuracy and class-conditional rates (Dawid–Skene, shrunk:
+    /// ``RaterAccuracy/estimateClasses(_:units:raters:pseudoCount:)``) from decisive
+    /// judgements on shared pairs.
     static func classAccuracies(_ rows: [(pair: Int64, user: Int, choseA: Bool)]) -> [(user: Int, estimate: RaterAccuracy.Estimate)] {
         var units: [Int64: Int] = [:], raters: [Int: Int] = [:], users: [Int] = []
         let judgements = rows.map { row -> (unit: Int, rater: Int, label: Int) in

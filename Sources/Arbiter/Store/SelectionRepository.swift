@@ -17,13 +17,6 @@ enum SelectionRepository {
             """, [.int(Int64(projectID))]) { ($0.int64(0), $0.int(1), $0.string(2) == "A") }
     }
 
-    /// Replaces the project's stored rater accuracies.
-    static func storeAccuracies(_ db: any Database, projectID: Int, _ accuracies: [(user: Int, accuracy: Double, shared: Int)]) throws {
-        try storeAccuracies(db, projectID: projectID, Dictionary(uniqueKeysWithValues: accuracies.map {
-            ($0.user, PairDemand.RaterWeight(accuracy: $0.accuracy, pickA: nil, pickB: nil, shared: $0.shared, counted: true))
-        }))
-    }
-
     /// Replaces the project's stored rater accuracies, class-conditional rates and
     /// whether each rater's votes count.
     static func storeAccuracies(_ db: any Database, projectID: Int, _ raters: [Int: PairDemand.RaterWeight]) throws {
