@@ -29,6 +29,7 @@ enum PromptTriggers {
         var pairVariance = [Double](repeating: 0, count: pairs.count)
         var pairsOf = Array(repeating: [Int](), count: names.count)
         var promptsOf = Array(repeating: Set<Int>(), count: names.count)
+        var promptOf = [Int](repeating: 0, count: pairs.count)
         var promptIDs: [String: Int] = [:]
         for (index, words) in promptWords.enumerated() {
             let margin = temperature * logits[index]          // log-odds the label is right
@@ -41,6 +42,7 @@ enum PromptTriggers {
                 promptIDs[pairs[index].prompt] = promptIDs.count
                 return promptIDs.count - 1
             }()
+            promptOf[index] = prompt
             for word in words {
                 pairsOf[word].append(index)
                 if promptsOf[word].count < options.minimumClusterPrompts { promptsOf[word].insert(prompt) }
@@ -69,14 +71,18 @@ enum PromptTriggers {
             var scored: [(word: Int, z: Double, n: Int, hits: Int)] = []
             for word in promptCandidates where !taken.contains(word) {
                 var t = 0.0, mean = 0.0, variance = 0.0, n = 0, hits = 0
+                var prompts = Set<Int>()
                 for index in pairsOf[word] where !explained[index] {
                     t += pairT[index]
                     mean += pairMean[index]
                     variance += pairVariance[index]
                     n += 1
                     if against[index] { hits += 1 }
+                    if prompts.count < options.minimumClusterPrompts { prompts.insert(promptOf[index]) }
                 }
-                guard n >= options.minimumClusterPairs, variance > 0 else { continue }
+                // The distinct prompts count on what is left too: a trigger's own
+                // prompts (the question with the trigger appended) explain nothing else.
+                guard n >= options.minimumClusterPairs, prompts.count >= options.minimumClusterPrompts, variance > 0 else { continue }
                 scored.append((word, (t - mean) / variance.squareRoot(), n, hits))
             }
             guard !scored.isEmpty else { break }
