@@ -76,6 +76,13 @@ struct TargetedPoisoning {
             start[unit + 1] = words.count
         }
         for word in words { wordCount = max(wordCount, Int(word) + 1) }
+        // A planted target is rare by design (a trigger in a few percent of the
+        // prompts); a word in most of them ("item" in every prompt of a crowd) is the
+        // data's own, and a rater who goes against the lean wherever it appears is
+        // caught by the crowd model instead.
+        var unitsWith = [Int](repeating: 0, count: wordCount)
+        for word in words { unitsWith[Int(word)] += 1 }
+        let commonAbove = max(3, context.units.count / 2)
         var cells = [Cell](repeating: Cell(), count: wordCount)
         let shares = Self.useRates
         let logStay = shares.map { log1p(-$0) }
@@ -198,7 +205,7 @@ struct TargetedPoisoning {
         }
         // Words seen often enough to carry a planted target (a trigger used three
         // times or more), and the prior spread over them.
-        let tried = applicable.indices.filter { applicable[$0] >= 3 }
+        let tried = applicable.indices.filter { applicable[$0] >= 3 && unitsWith[$0] <= commonAbove }
         wordsTried = tried.count
         let prior = 0.5 / Double(max(1, tried.count))
         // The word's Bayes factor averages over the share of raters using it (each
@@ -208,7 +215,7 @@ struct TargetedPoisoning {
             return top + log(values.map { exp($0 - top) }.reduce(0, +) / Double(values.count))
         }
         let wordPosterior: (Int) -> Double = { word in
-            guard applicable[word] >= 3 else { return 0 }
+            guard applicable[word] >= 3, unitsWith[word] <= commonAbove else { return 0 }
             return CrowdModel.sigmoid(log(prior / (1 - prior)) + logAverage(Array(bayesFactor[(word * shares.count)..<((word + 1) * shares.count)])))
         }
         best = perRater.map { candidates in
