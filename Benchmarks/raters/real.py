@@ -93,7 +93,7 @@ for crowd in crowds:
     }
     results.append(result)
 
-print("| crowd | bad workers flagged | good workers flagged | flagged (findings) | majority vs gold: all → without the flagged | weighted export: all → without the flagged |")
+print("| crowd | bad workers flagged | good workers flagged | flagged (findings) | majority vs gold: all → without the flagged | weighted export: all → default |")
 print("|---|---|---|---|---|---|")
 for r in results:
     findings = ", ".join(f"{k} {v}" for k, v in sorted(r["findings"].items())) or "—"

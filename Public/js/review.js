@@ -253,7 +253,7 @@ function renderRaters() {
 
 /** What each kind of finding means for the data (the export's default follows it). */
 const findingMeaning = {
-  malicious: "Chance, inverting, a position, length or speed script, collusion, a targeted word, or failed gold: left out of exports by default.",
+  malicious: "Chance, inverting, a position, length or speed script, collusion or a targeted word: left out of exports by default (a weighted export keeps those flagged only for being at chance or inverting, weighted by their accuracy).",
   unreliable: "Honest-looking but far below this crowd's strong raters: left out of majority exports, kept and weighted by accuracy in weighted ones.",
 };
 

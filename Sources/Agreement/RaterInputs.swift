@@ -82,4 +82,8 @@ public struct RaterAssessment: Sendable {
     /// Why the rater was flagged: malicious if any malicious signal flagged them,
     /// else unreliable; nil when not flagged.
     public var finding: RaterFinding?
+    /// Flagged only by signals about how often the rater is right (at chance,
+    /// inverting, unreliable): a weighted aggregation can read their votes for
+    /// what they are worth; false when not flagged or flagged by a pattern.
+    public var flaggedOnAccuracy = false
 }

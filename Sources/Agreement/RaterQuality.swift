@@ -146,6 +146,7 @@ public enum RaterQuality {
             + signals.filter { $0.correction == .selfAdjusted }.map(\.name).sorted()
         let corrections = Dictionary(uniqueKeysWithValues: signals.map { ($0.name, $0.correction) })
         let kinds = Dictionary(uniqueKeysWithValues: signals.map { ($0.name, $0.finding) })
+        let aboutAccuracy = Set(signals.filter(\.aboutAccuracy).map(\.name))
         var byRater = Array(repeating: [String: SignalFinding](), count: raters)
         for (name, found) in findings {
             for finding in found { byRater[finding.rater][name] = finding }
@@ -193,7 +194,7 @@ public enum RaterQuality {
                 rater: rater, judgements: context.byRater[rater].count, flagged: !reasons.isEmpty,
                 suspicion: max(0, min(1, suspicion)), reasons: reasons, signals: numbers,
                 honestProbability: honest, enoughEvidence: !reasons.isEmpty || enough, falseFlagProbability: reasons.isEmpty ? 0 : deciding,
-                finding: finding)
+                finding: finding, flaggedOnAccuracy: !reasons.isEmpty && reasons.allSatisfy { aboutAccuracy.contains($0.signal) })
         }
         return (assessments, findings, context.crowd)
     }

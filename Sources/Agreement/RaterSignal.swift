@@ -31,6 +31,10 @@ public protocol RaterSignal: Sendable {
     var correction: SignalCorrection { get }
     /// What a flag by this signal says about the rater (default: ``RaterFinding/malicious``).
     var finding: RaterFinding { get }
+    /// Whether a flag says only how often the rater is right (at chance,
+    /// inverting, below the crowd) — what a Dawid–Skene weight already models,
+    /// unlike a pattern (position, speed, length, partners, words). Default: false.
+    var aboutAccuracy: Bool { get }
     /// A finding for every rater the signal has enough evidence on.
     func evaluate(_ context: RaterContext) -> [SignalFinding]
 }
@@ -38,6 +42,7 @@ public protocol RaterSignal: Sendable {
 extension RaterSignal {
     public var correction: SignalCorrection { .benjaminiHochberg }
     public var finding: RaterFinding { .malicious }
+    public var aboutAccuracy: Bool { false }
 }
 
 /// Why a rater was flagged (`finding` in reports).

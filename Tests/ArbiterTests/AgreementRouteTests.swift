@@ -153,10 +153,12 @@ import TestSupport
 /// Two kinds of finding from one crowd: a rater who is honest but right on only
 /// ~66% of the pairs the others settle (the careful ones: 92%) is `unreliable`,
 /// with the evidence in words — clearly above chance, so not malicious;
-/// a rater who always clicks the left side is `malicious`; careful raters are
-/// neither. A weighted export keeps the unreliable rater's votes (weighted by their
-/// accuracy) and says so in the manifest; a majority export leaves them out; both
-/// leave the malicious one out, with the finding as the reason.
+/// a rater who always clicks the left side and one who always picks the worse
+/// response are `malicious`; careful raters are neither. A weighted export keeps
+/// the votes of raters flagged only on how often they are right (the unreliable
+/// one; the flipper, whom Dawid–Skene reads backwards) and says so in the
+/// manifest, and leaves the left-clicker out (a pattern the weights cannot
+/// model); a majority export leaves all three out, with the finding as the reason.
 @Suite struct RaterFindingTests {
     @Test(arguments: TestEngine.all)
     func unreliableAndMaliciousAreToldApartAndExportsSayWhatTheyDid(engine: TestEngine) async throws {
@@ -175,6 +177,9 @@ import TestSupport
             lines.append(#"{"pair":"p\#(pair)","annotator":"weak","choice":"\#(coin(0.66) ? truth : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
             let swapped = coin(0.5)
             lines.append(#"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+            if pair % 2 == 0 {
+                lines.append(#"{"pair":"p\#(pair)","annotator":"flipper","choice":"\#(other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+            }
         }
         let batch = lines
         try await app.seed { db in
@@ -185,6 +190,7 @@ import TestSupport
         let response = try app.client().request("GET", "/api/projects/\(project.id)/raters", headers: ["Authorization": "Bearer \(admin)"])
         #expect(response.status == 200)
         let raters = try #require(JSONValue.parse(response.body)["raters"]?.arrayValue)
+        #expect(raters.first { $0["annotator"] == "flipper" }?["finding"] == "malicious")
         let weak = try #require(raters.first { $0["annotator"] == "weak" })
         #expect(weak["status"] == "flagged")
         #expect(weak["finding"] == "unreliable")
@@ -213,8 +219,8 @@ import TestSupport
             })
         }
         #expect(excluded(weighted) == ["lefty": "flagged: malicious"])
-        #expect(weighted["weighted_raters"] == ["weak"])
-        #expect(excluded(majority) == ["lefty": "flagged: malicious", "weak": "flagged: unreliable"])
+        #expect(weighted["weighted_raters"] == ["flipper", "weak"])
+        #expect(excluded(majority) == ["lefty": "flagged: malicious", "flipper": "flagged: malicious", "weak": "flagged: unreliable"])
         #expect(majority["weighted_raters"] == [])
         await app.stop()
     }

@@ -4,6 +4,7 @@
 /// against 50%, corrected across raters), is inverting labels.
 struct BelowChanceSignal: RaterSignal {
     let name = "below_chance"
+    let aboutAccuracy = true
     let usesConsensus = true
 
     func evaluate(_ context: RaterContext) -> [SignalFinding] {

@@ -5,6 +5,7 @@
 struct ConsensusSignal: RaterSignal {
     static let signalName = "consensus"
     let name = Self.signalName
+    let aboutAccuracy = true
     let usesConsensus = true
     let correction = SignalCorrection.posterior
 

@@ -20,6 +20,7 @@
 /// (`Benchmarks/raters/real.sh`, `run.sh`; docs/QUALITY.md).
 struct ReliabilitySignal: RaterSignal {
     let name = "reliability"
+    let aboutAccuracy = true
     let usesConsensus = true
     let correction = SignalCorrection.posterior
     let finding = RaterFinding.unreliable

@@ -29,19 +29,23 @@ public enum Exporter {
     static func export(_ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64,
                        predictions: inout [RewardPrediction]) throws -> ExportManifest {
         let quarantined = try RaterStatus.quarantined(db, projectID: project.id)
-        // Malicious raters are left out by default; unreliable ones too unless the
-        // aggregation weighs each vote by its rater's accuracy (a weighted pairwise
-        // decision), which already gives them the little weight they deserve —
-        // dropping an informative if weak vote can only lose label quality there.
-        let findings = options.includeFlagged ? [:] : try RaterQuery.flaggedUsers(db, projectID: project.id).filter { !quarantined.contains($0.key) }
+        // Flagged raters are left out by default — except from a weighted pairwise
+        // decision, which weighs every vote by its rater's Dawid–Skene confusion
+        // matrix: there raters flagged only on how often they are right (unreliable,
+        // at chance: weight ≈ 0, inverting: read backwards) keep their votes for
+        // what they are worth, and only those flagged for a pattern the confusion
+        // matrix cannot model (position, speed, length, partners, target words)
+        // are left out. Dropping an informative vote can only lose label quality.
+        let flaggedRaters = options.includeFlagged ? [:] : try RaterQuery.flaggedRaters(db, projectID: project.id).filter { !quarantined.contains($0.key) }
+        let findings = flaggedRaters.mapValues(\.finding)
         let weighsRaters = options.aggregate == .weighted && options.format.isPairwise && project.settings.kind == .pairwise
-        let weighted = Set(findings.filter { $0.value == .unreliable && weighsRaters }.keys)
+        let weighted = Set(flaggedRaters.filter { weighsRaters && ($0.value.finding == .unreliable || $0.value.onAccuracy) }.keys)
         let flagged = Set(findings.keys).subtracting(weighted)
         let names = try UserRepository.usernames(db)
         var manifest = ExportManifest(projectID: project.id, projectName: project.name, createdAt: now, options: options)
         manifest.excludedRaters = quarantined.sorted().map { (names[$0], "quarantined") }
             + flagged.sorted().map { (names[$0], "flagged: \(findings[$0]?.rawValue ?? "malicious")") }
-        manifest.weightedRaters = weighted.sorted().compactMap { names[$0] }
+        manifest.weightedRaters = weighted.compactMap { names[$0] }.sorted()
         if options.rewardModel != nil && !options.format.isPairwise {
             throw ValidationError("a reward model trains on pairwise exports (trl, openai, hh-rlhf, sft), not \(options.format.rawValue)")
         }

@@ -6,12 +6,18 @@ public enum RaterQuery {
     /// The users the detector flags in a project and no admin decided on (cleared
     /// or quarantined), with why (for exports' default exclusions).
     public static func flaggedUsers(_ db: any Database, projectID: Int) throws -> [Int: RaterFinding] {
+        try flaggedRaters(db, projectID: projectID).mapValues(\.finding)
+    }
+
+    /// ``flaggedUsers(_:projectID:)``, and whether each is flagged only on how
+    /// often they are right (``RaterAssessment/flaggedOnAccuracy``).
+    public static func flaggedRaters(_ db: any Database, projectID: Int) throws -> [Int: (finding: RaterFinding, onAccuracy: Bool)] {
         let loaded = try load(db, projectID: projectID)
         let decisions = try RaterStatus.all(db, projectID: projectID)
-        var flagged: [Int: RaterFinding] = [:]
+        var flagged: [Int: (finding: RaterFinding, onAccuracy: Bool)] = [:]
         for assessment in loaded.assessments where assessment.flagged {
             let user = loaded.userIDs[assessment.rater]
-            if decisions[user] == nil { flagged[user] = assessment.finding ?? .malicious }
+            if decisions[user] == nil { flagged[user] = (assessment.finding ?? .malicious, assessment.flaggedOnAccuracy) }
         }
         return flagged
     }
