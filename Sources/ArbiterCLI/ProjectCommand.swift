@@ -16,7 +16,7 @@ struct ProjectCommand: ParsableCommand {
         @Option(help: "Judgements wanted per pair (1-100); with --min-overlap, the most a pair gets.") var overlap = 3
         @Option(name: .customLong("min-overlap"), help: "Adaptive overlap: the fewest judgements a pair gets.") var minOverlap: Int?
         @Option(name: .customLong("stop-agree"), help: "Adaptive: stop once the leading answer is K votes ahead.") var stopAgree: Int?
-        @Option(name: .customLong("stop-posterior"), help: "Adaptive: stop once the leading answer's weighted posterior reaches P.")
+        @Option(name: .customLong("stop-posterior"), help: "Adaptive: stop once the leading answer's weighted posterior reaches P (without it and --stop-agree: a threshold chosen for this crowd).")
         var stopPosterior: Double?
         @Flag(name: .customLong("active-selection"), help: "Offer the pairs a background reward model is least sure about first.")
         var activeSelection = false
