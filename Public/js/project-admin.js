@@ -88,7 +88,15 @@ function describeCollection(collection) {
   const overlap = collection.overlap;
   const rules = [];
   if (overlap.stop_agree != null) rules.push(`a lead of ${overlap.stop_agree}`);
-  if (overlap.stop_posterior != null) rules.push(`a weighted posterior of ${overlap.stop_posterior}`);
+  if (overlap.stop_posterior === "automatic") {
+    const chosen = collection.stop_threshold;
+    rules.push(chosen?.estimated === false || chosen?.expected_error == null
+      ? `a weighted posterior of ${chosen?.threshold ?? 0.96} until this crowd is estimated`
+      : `a weighted posterior of ${chosen.threshold} chosen for this crowd (predicted label error ${(chosen.expected_error * 100).toFixed(1)}%, `
+        + `fixed overlap 3: ${(chosen.fixed_three_error * 100).toFixed(1)}%; ${chosen.expected_judgements.toFixed(1)} judgements per pair)`);
+  } else if (overlap.stop_posterior != null) {
+    rules.push(`a weighted posterior of ${overlap.stop_posterior}`);
+  }
   let text = overlap.policy === "adaptive"
     ? `Adaptive overlap: ${overlap.min}–${overlap.max} judgements per pair, stopping at ${rules.join(" or ")}.`
     : `Fixed overlap: ${overlap.max} judgements per pair.`;
@@ -303,6 +311,7 @@ async function start() {
     if (!saved.ok) return errorMessage(saved);
     $("project-name").textContent = saved.data.project.name;
     status("Settings saved.", true);
+    await loadDashboard();  // the collection policy and counts follow the new settings
     return null;
   });
   await exports.loadFormats();

@@ -139,6 +139,8 @@ struct AdminPageTests {
         #expect(try browser.script("return document.getElementById('collection-policy').textContent").stringValue?.hasPrefix("Fixed overlap") == true)
         try browser.element("#settings-form-name").clear()
         try browser.element("#settings-form-name").type("Helpfulness v2")
+        try browser.element("#settings-form-overlap").clear()
+        try browser.element("#settings-form-overlap").type("5")
         try browser.element("#settings-form-min_overlap").type("1")
         try browser.element("#settings-form-stop_posterior").type("0.9")
         try browser.element("#settings-form-max_per_annotator").clear()
@@ -148,6 +150,11 @@ struct AdminPageTests {
         let adaptive = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings }
         #expect(adaptive?.minOverlap == 1 && adaptive?.stopPosterior == 0.9 && adaptive?.stopAgree == nil, "empty fields stay off")
         #expect(adaptive?.maxPerAnnotator == 25, "the quota is one of the settings")
+        try browser.wait(until: "document.getElementById('collection-policy').textContent.includes('1–5 judgements per pair, stopping at a weighted posterior of 0.9.')")
+        // Without a threshold of the admin's, the page says the crowd's is chosen (0.96 until estimated).
+        try browser.element("#settings-form-stop_posterior").clear()
+        try browser.element("#settings-form button[type=submit]").click()
+        try browser.wait(until: "document.getElementById('collection-policy').textContent.includes('0.96 until this crowd is estimated')")
         try browser.open("http://127.0.0.1:\(app.port)/admin")
         try browser.wait(until: "document.body.dataset.ready === 'true'")
         _ = try browser.script("""
