@@ -68,15 +68,9 @@ import TestSupport
             let swapped = random.next() % 2 == 0
             lines.append(#"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
         }
-        let batch = lines
-        try await app.seed { db in
-            var reader = JSONLReader(bytes: Array(batch.joined(separator: "\n").utf8))
-            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
-        }
+        try await app.importJudgements(lines, into: project)
         let admin = try await app.user("boss", role: .admin)
-        let response = try app.client().request("GET", "/api/projects/\(project.id)/raters", headers: ["Authorization": "Bearer \(admin)"])
-        #expect(response.status == 200)
-        let raters = try #require(JSONValue.parse(response.body)["raters"]?.arrayValue)
+        let raters = try app.raters(project, token: admin)
         let lefty = try #require(raters.first { $0["annotator"] == "lefty" })
         #expect(lefty["status"] == "flagged")
         #expect(lefty["reasons"]?.arrayValue?.contains { $0["signal"] == "position" } == true)
@@ -181,15 +175,9 @@ import TestSupport
                 lines.append(#"{"pair":"p\#(pair)","annotator":"flipper","choice":"\#(other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
             }
         }
-        let batch = lines
-        try await app.seed { db in
-            var reader = JSONLReader(bytes: Array(batch.joined(separator: "\n").utf8))
-            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
-        }
+        try await app.importJudgements(lines, into: project)
         let admin = try await app.user("boss", role: .admin)
-        let response = try app.client().request("GET", "/api/projects/\(project.id)/raters", headers: ["Authorization": "Bearer \(admin)"])
-        #expect(response.status == 200)
-        let raters = try #require(JSONValue.parse(response.body)["raters"]?.arrayValue)
+        let raters = try app.raters(project, token: admin)
         #expect(raters.first { $0["annotator"] == "flipper" }?["finding"] == "malicious")
         let weak = try #require(raters.first { $0["annotator"] == "weak" })
         #expect(weak["status"] == "flagged")

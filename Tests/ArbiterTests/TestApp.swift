@@ -65,6 +65,21 @@ final class TestApp: Sendable {
         }
     }
 
+    /// Imports judgement lines (the `arbiter import annotations` format) into `project`.
+    func importJudgements(_ lines: [String], into project: Project) async throws {
+        try await seed { db in
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
+        }
+    }
+
+    /// The project's rater report as an admin reads it over HTTP.
+    func raters(_ project: Project, token: String) throws -> [JSONValue] {
+        let response = try client().request("GET", "/api/projects/\(project.id)/raters", headers: ["Authorization": "Bearer \(token)"])
+        #expect(response.status == 200)
+        return try #require(JSONValue.parse(response.body)["raters"]?.arrayValue)
+    }
+
     /// A user with a token.
     func user(_ name: String, role: Role = .annotator) async throws -> String {
         try await seed { db in
