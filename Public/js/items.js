@@ -12,6 +12,35 @@ const projectID = Number(location.pathname.split("/")[2]);
 const $ = (id) => document.getElementById(id);
 const FILTERS = ["q", "state", "min_judgements", "min_disagreement", "reported", "gold", "labelled", "raters", "sort"];
 const CHOICE_NAMES = { A: "A", B: "B", tie: "tie", both_bad: "both bad" };
+// Why an export writes no preference for a pair.
+const DROPPED = {
+  no_majority: "the counted votes are split evenly",
+  tie: "the counted votes say tie",
+  both_bad: "the counted votes say both are bad",
+  below_min_agreement: "the crowd's share is below the export's minimum",
+  gold_tie: "its gold key is a tie",
+  gold_both_bad: "its gold key is both bad",
+  reviewer_tie: "a reviewer's final label is tie",
+  reviewer_both_bad: "a reviewer's final label is both bad",
+  no_counted_judgements: "no judgement counts yet",
+};
+const votesText = (votes) => `A ${votes.A}, B ${votes.B}, tie ${votes.tie}, both bad ${votes.both_bad}`;
+
+/** What a default export writes for the pair, in a sentence. */
+function decisionText(decision, judgements) {
+  const excluded = judgements.filter((judgement) => judgement.counted === false);
+  const apart = excluded.length
+    ? ` Left out: ${excluded.map((judgement) => `${judgement.annotator} (${CHOICE_NAMES[judgement.choice]}, ${judgement.excluded_reason})`).join(", ")}.`
+    : "";
+  const counted = `Counted votes: ${votesText(decision.counted)}.`;
+  if (!decision.label) return `The export leaves this pair out: ${DROPPED[decision.dropped] ?? decision.dropped}. ${counted}${apart}`;
+  const why = decision.label_source === "gold"
+    ? "its gold key"
+    : decision.label_source === "reviewer"
+      ? "a reviewer's final label"
+      : `the crowd's ${decision.aggregate} decision${decision.share == null ? "" : `, ${Math.round(decision.share * 100)}% sure`}`;
+  return `The export writes ${decision.label} as chosen (label_source "${decision.label_source}": ${why}). ${counted}${apart}`;
+}
 
 // A stored ranking ([2, [0, 1], 3]) as "3 > 1 = 2 > 4" (responses numbered from 1).
 const rankingText = (ranking) => ranking.map((entry) => (Array.isArray(entry) ? entry : [entry]).map((i) => i + 1).join(" = ")).join(" > ");
@@ -134,19 +163,20 @@ async function showPair(id) {
   }
   openPair = id;
   writeAddress();
-  const { pair, judgements, reports, final_label: label } = result.data;
+  const { pair, judgements, reports, final_label: label, export_decision: decision } = result.data;
   $("detail").hidden = false;
   $("detail").dataset.pair = id;
   $("detail-title").textContent = `Pair ${pair.id}`;
   const facts = [
     `${pair.judgements} judgement${pair.judgements === 1 ? "" : "s"} (${pair.wanted} wanted)`,
-    `votes A ${pair.votes.A}, B ${pair.votes.B}, tie ${pair.votes.tie}, both bad ${pair.votes.both_bad}`,
+    `all votes ${votesText(pair.votes)}`,
     `disagreement ${pair.disagreement.toFixed(2)} bits`,
-    pair.crowd ? `the crowd says ${CHOICE_NAMES[pair.crowd]}` : "no plurality",
   ];
   if (pair.gold) facts.push(`gold answer ${CHOICE_NAMES[pair.gold]}`);
   if (pair.metadata) facts.push(`metadata ${JSON.stringify(pair.metadata)}`);
   $("detail-facts").textContent = facts.join(" · ");
+  $("detail-decision").hidden = !decision;
+  $("detail-decision").textContent = decision ? decisionText(decision, judgements) : "";
   renderPrompt(pair.prompt, $("detail-prompt"));
   $("detail-a-title").textContent = pair.model_a ? `Response A (${pair.model_a})` : "Response A";
   $("detail-b-title").textContent = pair.model_b ? `Response B (${pair.model_b})` : "Response B";
@@ -173,7 +203,7 @@ async function showPair(id) {
   if (task) $("detail-title").textContent = `Task ${pair.id}`;
   $("label-now").textContent = label
     ? `${CHOICE_NAMES[label.label]}, set by ${label.reviewer ?? "a former user"} (${label.crowd === label.label ? "confirms the crowd" : label.crowd ? `overrules the crowd's ${CHOICE_NAMES[label.crowd]}` : "the crowd had no plurality"})${label.note ? `: “${label.note}”` : ""}`
-    : "None: exports use the crowd's decision.";
+    : pair.gold ? `None: exports use the gold key (${CHOICE_NAMES[pair.gold]}).` : "None: exports use the crowd's decision.";
   $("label-clear").disabled = !label;
   const body = $("detail-judgements").querySelector("tbody");
   body.replaceChildren();
@@ -186,13 +216,15 @@ async function showPair(id) {
     cell(row, judgement.strength == null ? "—" : String(judgement.strength));
     cell(row, judgement.shown_swapped == null ? "—" : judgement.shown_swapped ? "B on the left" : "A on the left");
     cell(row, judgement.duration_ms == null ? "—" : `${(judgement.duration_ms / 1000).toFixed(1)} s`);
+    cell(row, judgement.counted === false ? `no: ${judgement.excluded_reason}` : judgement.counted ? "yes" : "—", "counted");
+    if (judgement.counted === false) row.classList.add("excluded");
     const rewrite = judgement.rewrite ? `Rewrite of response ${judgement.rewrite.base + 1}: ${judgement.rewrite.text}` : "";
     cell(row, [judgement.rationale ?? "", rewrite].filter(Boolean).join(" — "), "report-reason");
     body.append(row);
   }
   if (judgements.length === 0) {
     const row = document.createElement("tr");
-    cell(row, "No judgements yet.").colSpan = 8;
+    cell(row, "No judgements yet.").colSpan = 9;
     body.append(row);
   }
   const list = $("detail-reports");

@@ -276,10 +276,10 @@ import TestSupport
         #expect(trl.rows.first { $0["prompt"]?.stringValue?.hasPrefix("Question 0 ") == true }?["chosen"] == "right 0")
         #expect(!trl.rows.contains { $0["prompt"]?.stringValue?.hasPrefix("Question 1 ") == true })
         #expect(trl.rows.filter { $0["label_source"] == "reviewer" }.count == 2)
-        #expect(trl.rows.filter { $0["label_source"] == "crowd" }.count == trl.rows.count - 2)
-        #expect(trl.manifest["counts"]?["label_sources"] == ["crowd": .int(Int64(trl.rows.count - 2)), "reviewer": 2])
+        #expect(trl.rows.filter { $0["label_source"] == "crowd" }.count == trl.rows.count - 3, "item-39 is gold")
+        #expect(trl.manifest["counts"]?["label_sources"] == ["crowd": .int(Int64(trl.rows.count - 3)), "gold": 1, "reviewer": 2])
         #expect(trl.manifest["counts"]?["dropped"]?["reviewer_tie"] == 1)
-        #expect(trlBefore.rows.allSatisfy { $0["label_source"] == "crowd" })
+        #expect(trlBefore.rows.filter { $0["label_source"] != "crowd" } == trlBefore.rows.filter { $0["prompt"]?.stringValue?.hasPrefix("Question 39 ") == true })
 
         // Audited under the reviewer's name; clearing gives the crowd its say back.
         let audit = try await app.count("SELECT count(*) FROM audit_log WHERE action = 'final_label_set'")
@@ -287,6 +287,58 @@ import TestSupport
         #expect(try app.call("DELETE", base + "/item-14/label", reviewer).status == 204)
         #expect(try app.call("DELETE", base + "/item-14/label", reviewer).status == 404)
         #expect(try app.call("GET", base + "/item-14", reviewer).json["final_label"] == .null)
+        await app.stop()
+    }
+
+    /// The item page says what the export writes: the same raters left out, the
+    /// same (weighted) decision, the left-out judgements shown apart with their
+    /// reason, and a gold pair labelled by its key whatever the crowd said.
+    @Test(arguments: TestEngine.all)
+    func eachPairShowsTheDecisionTheExportWrites(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let (project, crowd) = try await Self.seed(app)
+        let admin = try await app.user("boss", role: .admin)
+        let base = "/api/projects/\(project.id)/pairs"
+        #expect(try app.call("POST", "/api/projects/\(project.id)/raters/r0/status", admin, #"{"status":"quarantined","comment":"test"}"#).status == 200)
+        let response = try app.client().request("GET", "/api/projects/\(project.id)/export?format=trl", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(response.status == 200)
+        let rows = try response.body.split(separator: 0x0A).map { try JSONValue.parse(String(decoding: $0, as: UTF8.self)) }
+        var exported = 0
+        for i in 0..<40 {
+            let detail = try app.call("GET", base + "/item-\(i)", admin).json
+            let decision = try #require(detail["export_decision"])
+            let row = rows.first { $0["prompt"]?.stringValue?.hasPrefix("Question \(i) ") == true }
+            if let label = decision["label"]?.stringValue {
+                exported += 1
+                #expect(row?["chosen"]?.stringValue == (label == "A" ? "left \(i)" : "right \(i)"), "item-\(i)")
+                #expect(row?["label_source"] == decision["label_source"], "item-\(i)")
+            } else {
+                #expect(row == nil, "item-\(i): \(decision)")
+                #expect(decision["dropped"]?.stringValue != nil)
+            }
+            // r0's vote is shown apart, the others counted.
+            var counted = ["A": 0, "B": 0, "tie": 0, "both_bad": 0]
+            for (rater, vote) in zip(crowd.raters[i], crowd.votes[i]) where rater != "r0" { counted[vote, default: 0] += 1 }
+            #expect(decision["counted"] == .object(JSONObject(counted.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int(Int64($0.value))) })), "item-\(i)")
+            for judgement in detail["judgements"]?.arrayValue ?? [] {
+                let quarantined = judgement["annotator"] == "r0"
+                #expect(judgement["counted"] == .bool(!quarantined))
+                #expect(judgement["excluded_reason"] == (quarantined ? "quarantined" : .null))
+            }
+            if crowd.votes[i].isEmpty || crowd.raters[i] == ["r0"] {
+                #expect(decision["dropped"] == (i == 39 ? .null : "no_counted_judgements"), "item-\(i)")
+            }
+        }
+        #expect(exported == rows.count)
+        // item-39 is gold A: its key, whatever the votes say (B, tie, both bad, A).
+        let gold = try app.call("GET", base + "/item-39", admin).json["export_decision"]
+        #expect(gold?["label"] == "A")
+        #expect(gold?["label_source"] == "gold")
+        // A final label overrules the key, and the page follows.
+        #expect(try app.call("PUT", base + "/item-39/label", admin, #"{"label":"B"}"#).status == 200)
+        let relabelled = try app.call("GET", base + "/item-39", admin).json["export_decision"]
+        #expect(relabelled?["label"] == "B")
+        #expect(relabelled?["label_source"] == "reviewer")
         await app.stop()
     }
 

@@ -96,6 +96,41 @@ struct ItemPageTests {
         await app.stop()
     }
 
+    /// The page says what the export writes (API test: ItemBrowserTests), at desktop
+    /// and phone sizes: a gold pair by its key, a quarantined rater's vote apart.
+    @Test func theItemPageShowsWhatTheExportWrites() async throws {
+        let app = try TestApp()
+        let (project, _) = try await ItemBrowserTests.seed(app)
+        let admin = try await app.user("boss", role: .admin)
+        #expect(try app.call("POST", "/api/projects/\(project.id)/raters/r0/status", admin, #"{"status":"quarantined","comment":"test"}"#).status == 200)
+        _ = try await app.person("rita", role: .reviewer)
+        let browser = try WebDriver(width: 1400, height: 1000)
+        try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/items?pair=item-39")
+        for (width, height) in [(1400, 1000), (390, 844)] {
+            try browser.resize(width: width, height: height)
+            try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/items?pair=item-39")
+            try browser.wait(until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === 'item-39'")
+            let decision = try browser.element("#detail-decision").text
+            #expect(decision.hasPrefix(#"The export writes A as chosen (label_source "gold": its gold key)."#), "\(width): \(decision)")
+            #expect(decision.contains("Left out: r0 (B, quarantined)."), "\(width): \(decision)")
+            #expect(try browser.element("#label-now").text == "None: exports use the gold key (A).")
+            let excluded = try browser.script("return [...document.querySelectorAll('#detail-judgements tbody tr.excluded')].map((r) => r.cells[0].textContent + ' ' + r.cells[7].textContent);")
+            #expect(excluded == ["r0 no: quarantined"])
+            // A crowd decision: the page's label is the export's.
+            try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/items?pair=item-8")
+            try browser.wait(until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === 'item-8'")
+            let api = try app.call("GET", "/api/projects/\(project.id)/pairs/item-8", admin).json["export_decision"]
+            let text = try browser.element("#detail-decision").text
+            if let label = api?["label"]?.stringValue {
+                #expect(text.hasPrefix("The export writes \(label) as chosen (label_source \"crowd\""), "\(text)")
+            } else {
+                #expect(text.hasPrefix("The export leaves this pair out"), "\(text)")
+            }
+            #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "no sideways scroll at \(width)")
+        }
+        await app.stop()
+    }
+
     @Test func annotatorsAreToldThePageIsNotTheirs() async throws {
         let app = try TestApp()
         let project = try await app.project(pairs: 3)

@@ -95,6 +95,13 @@ public final class WebDriver {
     /// Loads a URL and waits for the page.
     public func open(_ url: String) throws { try command("POST", "/url", ["url": .string(url)]) }
 
+    /// Resizes the window (headless Chromium: the viewport follows), e.g. to a
+    /// phone's 390×844 in the middle of a test.
+    public func resize(width: Int, height: Int) throws {
+        try command("POST", "/window/rect", ["width": .int(Int64(width)), "height": .int(Int64(height))])
+        try wait(until: "window.innerWidth <= \(width)")
+    }
+
     /// The current URL.
     public func currentURL() throws -> String { try command("GET", "/url").stringValue ?? "" }
 

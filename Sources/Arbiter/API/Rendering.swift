@@ -186,11 +186,12 @@ extension ExportManifest.Counts {
     /// `{"pairs_exported","annotations_used","annotations_excluded","dropped","label_sources"}` or `{"annotations","annotations_excluded"}`.
     public var json: JSONValue {
         switch self {
-        case .pairwise(let exported, let used, let excluded, let dropped, let reviewerLabels):
+        case .pairwise(let exported, let used, let excluded, let dropped, let reviewerLabels, let goldLabels):
             return [
                 "pairs_exported": .int(Int64(exported)), "annotations_used": .int(Int64(used)), "annotations_excluded": .int(Int64(excluded)),
                 "dropped": .object(JSONObject(dropped.map { ($0.reason, JSONValue.int(Int64($0.count))) })),
-                "label_sources": ["crowd": .int(Int64(exported - reviewerLabels)), "reviewer": .int(Int64(reviewerLabels))],
+                "label_sources": ["crowd": .int(Int64(exported - reviewerLabels - goldLabels)), "gold": .int(Int64(goldLabels)),
+                                  "reviewer": .int(Int64(reviewerLabels))],
             ]
         case .raw(let annotations, let excluded):
             return ["annotations": .int(Int64(annotations)), "annotations_excluded": .int(Int64(excluded))]
@@ -291,6 +292,16 @@ extension AuditEntry {
             "id": .int(Int64(id)), "at": .string(Clock.iso8601(milliseconds: at)), "actor": JSONValue(actor),
             "action": .string(action), "target": .string(target),
             "details": (try? JSONValue.parse(details)) ?? .object(JSONObject()), "address": .string(address),
+        ]
+    }
+}
+
+extension PairDecision {
+    /// `{"label","label_source","dropped","share","aggregate","counted":{"A","B","tie","both_bad"}}`.
+    var json: JSONValue {
+        [
+            "label": JSONValue(label), "label_source": JSONValue(source), "dropped": JSONValue(dropped), "share": share.map(JSONValue.double) ?? .null,
+            "aggregate": .string(aggregate.rawValue), "counted": PairBrowser.votesJSON(counted),
         ]
     }
 }

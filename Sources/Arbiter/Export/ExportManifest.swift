@@ -14,8 +14,9 @@ public struct ExportManifest: Sendable {
     /// How many of what went where.
     public enum Counts: Sendable {
         /// Pairwise formats: pairs written, judgements used and left out, pairs dropped by reason,
-        /// and how many of the pairs written carry a reviewer's final label.
-        case pairwise(exported: Int, used: Int, excluded: Int, dropped: [(reason: String, count: Int)], reviewerLabels: Int)
+        /// and how many of the pairs written carry a reviewer's final label or a gold key.
+        case pairwise(exported: Int, used: Int, excluded: Int, dropped: [(reason: String, count: Int)], reviewerLabels: Int,
+                      goldLabels: Int)
         /// Raw and CSV: judgements written and how many of them are marked excluded.
         case raw(annotations: Int, excluded: Int)
     }

@@ -73,7 +73,7 @@ extension Exporter {
             let (chosen, rejected) = decision.aWins ? (pair.responseA, pair.responseB) : (pair.responseB, pair.responseA)
             let margin = options.margin ? decision.share * decision.strength : nil
             let line = options.format.preferenceLine(prompt: pair.prompt, chosen: chosen, rejected: rejected, margin: margin,
-                                                     labelSource: decisions.reviewerLabelled.contains(pair.id) ? "reviewer" : "crowd")
+                                                     labelSource: decisions.labelSource(pair.id))
             let isTest = try writer.write(line, externalID: pair.externalID)
             training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest, pair: (pair.id, decision.aWins))
         }

@@ -28,24 +28,13 @@ public enum Exporter {
 
     static func export(_ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64,
                        predictions: inout [RewardPrediction]) throws -> ExportManifest {
-        let quarantined = try RaterStatus.quarantined(db, projectID: project.id)
-        // Flagged raters are left out by default — except from a weighted pairwise
-        // decision, which weighs every vote by its rater's Dawid–Skene confusion
-        // matrix: there raters flagged only on how often they are right (unreliable,
-        // at chance: weight ≈ 0, inverting: read backwards) keep their votes for
-        // what they are worth, and only those flagged for a pattern the confusion
-        // matrix cannot model (position, speed, length, partners, target words)
-        // are left out. Dropping an informative vote can only lose label quality.
-        let flaggedRaters = options.includeFlagged ? [:] : try RaterQuery.flaggedRaters(db, projectID: project.id).filter { !quarantined.contains($0.key) }
-        let findings = flaggedRaters.mapValues(\.finding)
-        let weighsRaters = options.aggregate == .weighted && options.format.isPairwise && project.settings.kind == .pairwise
-        let weighted = Set(flaggedRaters.filter { weighsRaters && ($0.value.finding == .unreliable || $0.value.onAccuracy) }.keys)
-        let flagged = Set(findings.keys).subtracting(weighted)
+        let exclusions = try Exclusions(db, project: project, options: options)
+        let (quarantined, flagged) = (exclusions.quarantined, exclusions.flagged)
         let names = try UserRepository.usernames(db)
         var manifest = ExportManifest(projectID: project.id, projectName: project.name, createdAt: now, options: options)
         manifest.excludedRaters = quarantined.sorted().map { (names[$0], "quarantined") }
-            + flagged.sorted().map { (names[$0], "flagged: \(findings[$0]?.rawValue ?? "malicious")") }
-        manifest.weightedRaters = weighted.compactMap { names[$0] }.sorted()
+            + flagged.sorted().map { (names[$0], "flagged: \(exclusions.findings[$0]?.rawValue ?? "malicious")") }
+        manifest.weightedRaters = exclusions.weighted.compactMap { names[$0] }.sorted()
         if options.rewardModel != nil && !options.format.isPairwise {
             throw ValidationError("a reward model trains on pairwise exports (trl, openai, hh-rlhf, sft), not \(options.format.rawValue)")
         }
@@ -53,7 +42,8 @@ public enum Exporter {
             var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
             let result = try exportTasks(db, project: project, options: options, excluded: quarantined.union(flagged), out: out, training: &training)
             manifest.counts = .pairwise(exported: result.exported, used: result.used, excluded: result.excluded,
-                                        dropped: result.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, reviewerLabels: 0)
+                                        dropped: result.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, reviewerLabels: 0,
+                                        goldLabels: 0)
             manifest.files = result.files
             if let directory = options.rewardModel, let listwise = result.listwise {
                 let (data, listTest, scoredTest) = listwise
@@ -72,7 +62,7 @@ public enum Exporter {
             let decisions = try decide(db, project: project, options: options, excluded: quarantined.union(flagged))
             manifest.counts = .pairwise(exported: decisions.winners.count, used: decisions.used, excluded: decisions.excludedAnnotations,
                                         dropped: decisions.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                                        reviewerLabels: decisions.reviewerLabelled.count)
+                                        reviewerLabels: decisions.reviewerLabelled.count, goldLabels: decisions.goldLabelled.count)
             var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
             manifest.files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training,
                                                excluded: quarantined.union(flagged))
@@ -118,6 +108,45 @@ public enum Exporter {
 
     // MARK: Aggregation
 
+    /// Whose judgements an export leaves out, and whose it keeps only to weigh.
+    ///
+    /// Quarantined raters are always left out; flagged ones unless the export asks
+    /// for them — except from a weighted pairwise decision, which weighs every vote
+    /// by its rater's Dawid–Skene confusion matrix: there raters flagged only on
+    /// how often they are right (unreliable, at chance: weight ≈ 0, inverting: read
+    /// backwards) keep their votes for what they are worth, and only those flagged
+    /// for a pattern the confusion matrix cannot model (position, speed, length,
+    /// partners, target words) are left out. Dropping an informative vote can only
+    /// lose label quality. The item browser uses the same rules, so the decision a
+    /// reviewer sees is the one the export writes.
+    struct Exclusions {
+        var quarantined: Set<Int>
+        /// Flagged raters left out (not quarantined, not weighted).
+        var flagged: Set<Int>
+        /// Flagged raters whose votes are kept and weighed.
+        var weighted: Set<Int>
+        var findings: [Int: RaterFinding]
+
+        init(_ db: any Database, project: Project, options: ExportOptions) throws {
+            quarantined = try RaterStatus.quarantined(db, projectID: project.id)
+            let flaggedRaters = options.includeFlagged
+                ? [:] : try RaterQuery.flaggedRaters(db, projectID: project.id).filter { [quarantined] in !quarantined.contains($0.key) }
+            findings = flaggedRaters.mapValues(\.finding)
+            let weighsRaters = options.aggregate == .weighted && options.format.isPairwise && project.settings.kind == .pairwise
+            weighted = Set(flaggedRaters.filter { weighsRaters && ($0.value.finding == .unreliable || $0.value.onAccuracy) }.keys)
+            flagged = Set(findings.keys).subtracting(weighted)
+        }
+
+        var excluded: Set<Int> { quarantined.union(flagged) }
+
+        /// Why a rater's judgements are left out (nil: they count).
+        func reason(_ user: Int) -> String? {
+            if quarantined.contains(user) { return "quarantined" }
+            if flagged.contains(user) { return "flagged: \(findings[user]?.rawValue ?? "malicious")" }
+            return nil
+        }
+    }
+
     struct Decisions {
         /// pair row id → (winner is A, winning share, mean strength of the winning votes).
         var winners: [Int64: (aWins: Bool, share: Double, strength: Double)] = [:]
@@ -126,6 +155,15 @@ public enum Exporter {
         var excludedAnnotations = 0
         /// Pairs whose label is a reviewer's final label, not the crowd's.
         var reviewerLabelled: Set<Int64> = []
+        /// Gold pairs without a final label: their label is their key.
+        var goldLabelled: Set<Int64> = []
+        /// Why each pair without a winner has none (`no_majority`, `tie`, `reviewer_tie`, …).
+        var droppedPairs: [Int64: String] = [:]
+
+        /// Whose decision a pair's exported label is.
+        func labelSource(_ pair: Int64) -> String {
+            reviewerLabelled.contains(pair) ? "reviewer" : goldLabelled.contains(pair) ? "gold" : "crowd"
+        }
     }
 
     static func decide(_ db: any Database, project: Project, options: ExportOptions, excluded: Set<Int>) throws -> Decisions {
@@ -193,10 +231,27 @@ public enum Exporter {
             }
             decisions.winners[pairIDs[unit]] = (winner == 0, share, strength)
         }
-        // Reviewers' final labels replace the crowd's decision, whatever it was:
-        // A or B is exported (share 1) with label_source "reviewer"; tie or
-        // both_bad is dropped as such.
+        // A gold pair's label is its key (label_source "gold"): the crowd is
+        // measured against it, never the other way round. A key of tie or
+        // both_bad gives no preference and is dropped as such.
+        for (pair, gold) in try ExportRepository.goldPairs(db, projectID: project.id) {
+            droppedPairs[pair] = nil
+            decisions.winners[pair] = nil
+            switch gold {
+            case "A", "B":
+                let aWins = gold == "A"
+                let crowd = crowdStrength[pair]
+                decisions.winners[pair] = (aWins, 1, crowd?.aWins == aWins ? crowd!.strength : 1)
+                decisions.goldLabelled.insert(pair)
+            default:
+                droppedPairs[pair] = "gold_" + gold
+            }
+        }
+        // Reviewers' final labels replace the crowd's decision and a gold key,
+        // whatever they were: A or B is exported (share 1) with label_source
+        // "reviewer"; tie or both_bad is dropped as such.
         for (pair, label) in try PairLabels.all(db, projectID: project.id) {
+            decisions.goldLabelled.remove(pair)
             droppedPairs[pair] = nil
             decisions.winners[pair] = nil
             switch label {
@@ -210,6 +265,7 @@ public enum Exporter {
             }
         }
         for reason in droppedPairs.values { decisions.dropped[reason, default: 0] += 1 }
+        decisions.droppedPairs = droppedPairs
         return decisions
     }
 }

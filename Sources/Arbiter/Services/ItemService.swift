@@ -80,12 +80,14 @@ public enum ItemService {
     /// One pair with its judgements, reports and final label.
     static func detail(store: ArbiterStore, projectID: Int, externalID: String) async throws -> JSONValue {
         try await store.pool.read { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
             guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else { throw ServiceError.notFound("no such pair") }
             let judgements = try PairDetail.judgements(db, pairID: pair.id)
             let reports = try PairDetail.reports(db, pairID: pair.id)
             let label = try PairLabels.find(db, pairID: pair.id)
-            let kind = try ProjectRepository.find(db, id: projectID)?.settings.kind ?? .pairwise
+            let kind = project.settings.kind
+            // A pair: the decision a default export writes, and which judgements it leaves out.
+            let decision = kind == .pairwise ? try PairDecision.find(db, project: project, pairID: pair.id) : nil
             var detail: JSONValue = [
                 "pair": [
                     "id": .string(pair.externalID), "prompt": pair.prompt.json, "response_a": .string(pair.responseA),
@@ -95,9 +97,15 @@ public enum ItemService {
                     "judgements": .int(Int64(pair.judgements)), "wanted": .int(Int64(pair.wanted)), "disagreement": .double(pair.disagreement),
                     "crowd": JSONValue(pair.plurality),
                 ],
-                "judgements": .array(judgements.map(\.json)),
+                "judgements": .array(judgements.map { judgement in
+                    guard let decision, case .object(var object) = judgement.json else { return judgement.json }
+                    object["excluded_reason"] = JSONValue(decision.excluded[judgement.id])
+                    object["counted"] = .bool(decision.excluded[judgement.id] == nil)
+                    return .object(object)
+                }),
                 "reports": .array(reports.map(\.json)),
                 "final_label": label?.json ?? .null,
+                "export_decision": decision?.json ?? .null,
             ]
             // A ranking or rating task: every response (canonical order) and the kind.
             if kind != .pairwise, case .object(var object) = detail, case .object(var pairObject)? = object["pair"] {

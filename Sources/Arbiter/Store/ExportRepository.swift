@@ -42,6 +42,19 @@ enum ExportRepository {
         try rows.forEach { row in try body(row.int64(0), row.int(1), row.string(2), row.optionalInt(3)) }
     }
 
+    /// One pair's judgements in the order each rater made them.
+    static func pairJudgements(_ db: any Database, pairID: Int64) throws -> [(id: Int64, user: Int, kind: String, choice: String)] {
+        try db.query("SELECT id, user_id, kind, choice FROM annotations WHERE pair_id = ? ORDER BY user_id, id", [.int(pairID)]) {
+            ($0.int64(0), $0.int(1), $0.string(2), $0.string(3))
+        }
+    }
+
+    /// The project's visible gold pairs and their keys.
+    static func goldPairs(_ db: any Database, projectID: Int) throws -> [(pair: Int64, gold: String)] {
+        try db.query("SELECT id, gold FROM visible_pairs WHERE project_id = ? AND gold IS NOT NULL ORDER BY id",
+                     [.int(Int64(projectID))]) { ($0.int64(0), $0.string(1)) }
+    }
+
     /// The project's visible pairs in id order (texts read only for pairs in `only`).
     static func pairs(_ db: any Database, projectID: Int, only wanted: [Int64: (aWins: Bool, share: Double, strength: Double)],
                       _ body: (PairRow) throws -> Void) throws {
