@@ -47,11 +47,14 @@ async function runAudit(projectID) {
   body.replaceChildren();
   for (const entry of pairs.slice(0, 20)) {
     const row = document.createElement("tr");
-    row.dataset.pair = String(entry.pair);
+    row.dataset.pair = entry.pair;
+    // The pair's own id is what the item browser opens; its prompt says which it is.
     const link = document.createElement("a");
     link.href = `/projects/${projectID}/items?pair=${encodeURIComponent(entry.pair)}`;
-    link.textContent = `#${entry.pair}`;
+    link.textContent = entry.prompt_preview || entry.pair;
+    link.title = entry.pair;
     const td = document.createElement("td");
+    td.className = "preview-cell";
     td.append(link);
     row.append(td);
     cell(row, fixed(entry.suspicion, 3));

@@ -35,14 +35,14 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         if let project {
-            let pairs = try Commands.withDatabase(database) { db -> [DatasetAudit.Pair] in
+            let (pairs, names) = try Commands.withDatabase(database) { db -> ([DatasetAudit.Pair], [Int: ImportedLabels.PairName]) in
                 guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
                 return try db.snapshot { try ImportedLabels.auditPairs(db, projectID: found.id) }
             }
             guard pairs.count >= AuditService.minimumPairs else {
                 throw CLIError(message: "project '\(project)' has \(pairs.count) pairs with imported labels; an audit needs at least \(AuditService.minimumPairs)")
             }
-            print(DatasetAudit.run(pairs), key: "pair")
+            print(DatasetAudit.run(pairs), names: names)
             return
         }
         guard let input else { return }
@@ -87,15 +87,16 @@ struct AuditCommand: ParsableCommand {
         var report = DatasetAudit.run(pairs)
         report.unreadable = unreadable
         report.divergingTranscripts = diverging
-        print(report, key: "line")
+        print(report, names: nil)
     }
 
     /// Unreadable lines named one by one on stderr; the rest are counted.
     static let unreadableNamed = 20
 
-    func print(_ report: DatasetAudit.Report, key: String) {
+    /// The report; a project's pairs (`names`) by their own ids, a file's by line.
+    func print(_ report: DatasetAudit.Report, names: [Int: ImportedLabels.PairName]?) {
         if json {
-            Output.line(report.json(key: key).jsonText)
+            Output.line(report.json(names: names).jsonText)
             return
         }
         if !report.unreadable.isEmpty { Output.line("\(report.unreadable.count) lines unreadable and left out") }
@@ -107,7 +108,8 @@ struct AuditCommand: ParsableCommand {
             Output.line("cluster: \(what) (p = \(cluster.p))")
         }
         for entry in report.pairs.prefix(top) {
-            Output.line("\(key) \(entry.line)\tsuspicion \(Double((entry.suspicion * 1000).rounded()) / 1000)\t" + entry.reasons.joined(separator: "; "))
+            let name = names.map { "pair \($0[entry.line]?.id ?? String(entry.line))" } ?? "line \(entry.line)"
+            Output.line("\(name)\tsuspicion \(Double((entry.suspicion * 1000).rounded()) / 1000)\t" + entry.reasons.joined(separator: "; "))
         }
     }
 }

@@ -171,8 +171,14 @@ import Testing
         let (status, json) = try app.call("GET", "/api/projects/\(project.id)/audit", reviewer, timeout: 120)
         #expect(status == 200)
         #expect(json["summary"]?["labelled_pairs"]?.intValue == 1500)
-        let ranked = (json["pairs"]?.arrayValue ?? []).compactMap { $0["pair"]?.intValue }.compactMap { ids[$0] }
+        let ranked = (json["pairs"]?.arrayValue ?? []).compactMap { $0["pair"]?.stringValue }
         #expect(ranked.count == 1500)
+        #expect(Set(ranked) == Set(ids.values), "the pairs' own ids, as the item browser opens them")
+        // Each with its prompt, and each opens.
+        let first = try #require(json["pairs"]?.arrayValue?.first)
+        #expect(first["prompt_preview"]?.stringValue?.isEmpty == false)
+        #expect(first["line"] == nil)
+        #expect(try app.call("GET", "/api/projects/\(project.id)/pairs/\(ranked[0].percentEncodedForQuery)", reviewer).status == 200)
         let planted = Set(dataset.planted.map { "line-\($0)" })
         let precision = Double(Set(ranked.prefix(planted.count)).intersection(planted).count) / Double(planted.count)
         #expect(precision >= 0.8, "\(precision)")
@@ -195,12 +201,19 @@ import Testing
         try browser.wait(until: "document.querySelectorAll('#audit-table tbody tr').length === 20", timeout: 120)
         let clusters = try browser.element("#audit-clusters").text
         #expect(clusters.contains("sudo") && clusters.contains("acmecorp"), "\(clusters)")
-        let top = try browser.script("return [...document.querySelectorAll('#audit-table tbody tr')].map((r) => Number(r.dataset.pair));")
-            .arrayValue?.compactMap(\.intValue) ?? []
+        let top = try browser.script("return [...document.querySelectorAll('#audit-table tbody tr')].map((r) => r.dataset.pair);")
+            .arrayValue?.compactMap(\.stringValue) ?? []
         let planted = Set(dataset.planted.map { "line-\($0)" })
-        #expect(top.filter { planted.contains(ids[$0] ?? "") }.count >= 18, "\(top)")
+        #expect(top.filter { planted.contains($0) }.count >= 18, "\(top)")
+        #expect(Set(top).isSubset(of: Set(ids.values)))
         let href = try browser.script("return document.querySelector('#audit-table tbody tr a').getAttribute('href');").stringValue ?? ""
-        #expect(href.hasPrefix("/projects/\(project.id)/items?pair="))
+        #expect(href == "/projects/\(project.id)/items?pair=\(top[0])")
+        // The link shows the prompt, and it opens the pair in the item browser.
+        let shown = try browser.element("#audit-table tbody tr a").text
+        #expect(!shown.isEmpty && !shown.hasPrefix("#"), "\(shown)")
+        try browser.element("#audit-table tbody tr a").click()
+        try browser.wait(until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === '\(top[0])'")
+        #expect(try browser.element("#status").attribute("hidden") != nil || (try browser.element("#status").text).isEmpty)
         if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
             _ = try browser.script("document.getElementById('audit-title').scrollIntoView(); return true;")
             try browser.screenshot(to: directory + "/review-audit.png")

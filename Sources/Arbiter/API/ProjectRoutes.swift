@@ -105,8 +105,8 @@ struct ProjectRoutes: Sendable {
             return .json(report.json)
         }
         api.add(.GET, "/api/projects/{id}/audit", .reviewing) { request, _ in
-            let (report, labelled) = try await AuditService.project(store: store, projectID: try request.parameters.int("id"))
-            return .json(report.json(key: "pair", labelled: labelled))
+            let (report, labelled, names) = try await AuditService.project(store: store, projectID: try request.parameters.int("id"))
+            return .json(report.json(labelled: labelled, names: names))
         }
         api.add(.GET, "/api/projects/{id}/leaderboard", .reviewing) { request, _ in
             let query = request.queryItems

@@ -332,9 +332,10 @@ public enum DatasetAudit {
 }
 
 extension DatasetAudit.Report {
-    /// `{"pairs":[{"line","suspicion","p_chosen","reasons"}],"clusters":[…],"summary":{…}}`, most suspicious first
-    /// (`"pair"` in place of `"line"` for a project's pairs).
-    public func json(key: String = "line", labelled: Int? = nil) -> JSONValue {
+    /// `{"pairs":[{"line","suspicion","p_chosen","reasons"}],"clusters":[…],"summary":{…}}`, most suspicious first.
+    /// A project's pairs (`names` by row id) have `"pair"` (the pair's own id, as the
+    /// item browser opens it) and `"prompt_preview"` in place of `"line"`.
+    public func json(labelled: Int? = nil, names: [Int: ImportedLabels.PairName]? = nil) -> JSONValue {
         var summary: JSONObject = [
             "pairs": .int(Int64(pairs.count)), "model_accuracy": .double(modelAccuracy), "folds": .int(Int64(folds)),
             "suspicious": .int(Int64(pairs.filter { $0.suspicion > 0.5 }.count)),
@@ -343,10 +344,16 @@ extension DatasetAudit.Report {
         if let labelled { summary["labelled_pairs"] = .int(Int64(labelled)) }
         return [
             "pairs": .array(pairs.map { entry in
-                [
-                    key: .int(Int64(entry.line)), "suspicion": .double(entry.suspicion), "p_chosen": .double(entry.chosenProbability),
-                    "reasons": .array(entry.reasons.map { .string($0) }),
+                var object: JSONObject = [
+                    "suspicion": .double(entry.suspicion), "p_chosen": .double(entry.chosenProbability), "reasons": .array(entry.reasons.map { .string($0) }),
                 ]
+                if let names {
+                    object["pair"] = JSONValue(names[entry.line]?.id)
+                    object["prompt_preview"] = JSONValue(names[entry.line]?.preview)
+                } else {
+                    object["line"] = .int(Int64(entry.line))
+                }
+                return .object(object)
             }),
             "clusters": .array(clusters.map { cluster in
                 [
