@@ -54,6 +54,9 @@ struct ExportCommand: ParsableCommand {
             return try ExportService.export(db, project: found, options: options, out: out, actor: nil, via: "cli", now: Clock.nowMilliseconds())
         }
         for file in manifest.files { Output.line("\(file.path): \(file.lines) lines, sha256 \(file.sha256)") }
+        if manifest.files.count == 2, manifest.files[1].lines == 0 {
+            Output.warning("the test split is empty: the export has \(manifest.files[0].lines) line(s), too few to hold any out")
+        }
         Output.line("manifest: \(out).manifest.json")
         if let rewardModel, let metrics = manifest.rewardModel?.metrics { Output.metricsSummary(metrics, out: rewardModel) }
     }

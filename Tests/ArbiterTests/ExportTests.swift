@@ -141,6 +141,43 @@ import TestSupport
         #expect((20...60).contains(counts[1]), "about 20% in test: \(counts)")
         #expect(one["files"]?.arrayValue?.map { $0["sha256"] } == two["files"]?.arrayValue?.map { $0["sha256"] }, "same seed, same split")
     }
+
+    /// A requested test split of a small export is never empty by chance: 10% of
+    /// 12 pairs is at least one pair, for every seed (the seeded hash alone left seed 0's
+    /// test file empty), and a reward model is measured on it and says so.
+    @Test(arguments: TestEngine.all)
+    func aSmallTestSplitIsNeverEmpty(engine: TestEngine) throws {
+        let test = try TestDatabase(engine: engine)
+        let project = try test.project()
+        _ = try test.importPairs((0..<12).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"good answer \#($0)","response_b":"bad \#($0)"}"# }, into: project)
+        _ = try test.importAnnotations((0..<12).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"A"}"# }, into: project)
+        var options = ExportOptions()
+        options.testFraction = 0.1
+        var tests: Set<[UInt8]> = []
+        for seed: UInt64 in 0..<8 {
+            options.seed = seed
+            let out = test.directory.path + "/s\(seed).jsonl"
+            let manifest = try Exporter.run(test.db, project: project, options: options, out: out, now: 0).json
+            let lines = manifest["files"]?.arrayValue?.map { $0["lines"]?.intValue ?? 0 } ?? []
+            #expect(lines.reduce(0, +) == 12 && (1...3).contains(lines[1]), "seed \(seed): \(lines)")
+            tests.insert(Array((TextFile.read(test.directory.path + "/s\(seed).test.jsonl") ?? "").utf8))
+        }
+        #expect(tests.count > 1, "seeds choose different test pairs")
+        // 30% of 12 → 4 (the hash may put more there, never all).
+        options.testFraction = 0.3
+        options.seed = 0
+        let thirty = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/t.jsonl", now: 0).json
+        let lines = thirty["files"]?.arrayValue?.map { $0["lines"]?.intValue ?? 0 } ?? []
+        #expect(lines.reduce(0, +) == 12 && (4...11).contains(lines[1]), "\(lines)")
+        // The reward model is held out on that split and the manifest says so.
+        options.testFraction = 0.1
+        options.rewardModel = test.directory.path + "/model"
+        options.rewardTraining.bits = 10
+        let trained = try Exporter.run(test.db, project: project, options: options, out: test.directory.path + "/m.jsonl", now: 0).json
+        #expect(trained["reward_model"]?["held_out"] == "the test split")
+        #expect((trained["reward_model"]?["metrics"]?["held_out_pairs"]?.intValue ?? 0) >= 1)
+        #expect(Exporter.testItems(["only"], seed: 0, fraction: 0.5).isEmpty, "one item stays in train")
+    }
 }
 
 extension ExportTests {
@@ -360,6 +397,9 @@ extension ExportTests {
         let weak = RewardTraining.lengthWarning(accuracy: 0.55, longerWins: 0.2, shorterWins: 0.54, correlation: 0.1)
         #expect(weak == "The model's held-out accuracy (55.0%) barely beats always picking the shorter response (54.0%); its scores do not follow length (r = 0.1), so the labels may carry little signal.")
         #expect(RewardTraining.lengthWarning(accuracy: 0.85, longerWins: 0.5, shorterWins: 0.45, correlation: 0.2) == nil)
+        // Below the baseline is not "barely beats"; three held-out pairs are rough figures.
+        let below = RewardTraining.lengthWarning(accuracy: 1.0 / 3, longerWins: 1.0 / 3, shorterWins: 2.0 / 3, correlation: 0.1, heldOut: 3)
+        #expect(below == "The model's held-out accuracy (33.3%) is below always picking the shorter response (66.7%) (measured on 3 held-out pairs, so the figures are rough); its scores do not follow length (r = 0.1), so the labels may carry little signal.")
     }
 }
 

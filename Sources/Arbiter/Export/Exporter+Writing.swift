@@ -12,7 +12,23 @@ extension Exporter {
     }
 
     /// A pair goes to the test file when a hash of (seed, external id) falls below the fraction.
-    static func inTest(_ externalID: String, seed: UInt64, fraction: Double) -> Bool {
+    static func inTest(_ externalID: String, seed: UInt64, fraction: Double) -> Bool { splitHash(externalID, seed: seed) < fraction }
+
+    /// The items of a test split: those whose seeded hash falls below the fraction,
+    /// and, where that gives fewer than round(fraction × n) items (small exports: a
+    /// 10% split of 8 pairs is often empty by chance), the next-lowest hashes up to
+    /// that many — at least one when there are two items or more, never all of
+    /// them. So a requested test split is never empty by accident, and a re-export
+    /// of the same items splits the same way.
+    static func testItems(_ ids: [String], seed: UInt64, fraction: Double) -> Set<String> {
+        let hashed = ids.map { (id: $0, hash: splitHash($0, seed: seed)) }.sorted { ($0.hash, $0.id) < ($1.hash, $1.id) }
+        let below = hashed.prefix { $0.hash < fraction }.count
+        let wanted = ids.count < 2 || fraction <= 0 ? 0 : max(1, Int((fraction * Double(ids.count)).rounded()))
+        return Set(hashed.prefix(min(max(below, wanted), max(ids.count - 1, 0))).map(\.id))
+    }
+
+    /// A seeded hash of an item's id, uniform in [0, 1).
+    static func splitHash(_ externalID: String, seed: UInt64) -> Double {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ seed
         for byte in externalID.utf8 {
             hash ^= UInt64(byte)
@@ -21,28 +37,36 @@ extension Exporter {
         hash ^= hash >> 33
         hash = hash &* 0xFF51_AFD7_ED55_8CCD
         hash ^= hash >> 33
-        return Double(hash >> 11) / Double(1 << 53) < fraction
+        return Double(hash >> 11) / Double(1 << 53)
     }
 
     /// The data file, or with a test fraction the train and test files, each line
-    /// going where its item's seeded hash says (so a re-export splits the same way).
+    /// going where its item's seeded hash says (so a re-export splits the same way;
+    /// see ``Exporter/testItems(_:seed:fraction:)`` for small exports).
     final class SplitWriter {
         let paths: (train: String, test: String)
         let train: HashingFileWriter
         let test: HashingFileWriter?
         let options: ExportOptions
+        /// The items known up front, and their test split.
+        let items: Set<String>
+        let testItems: Set<String>
         var lines = (train: 0, test: 0)
 
-        init(out: String, options: ExportOptions) throws {
+        init(out: String, options: ExportOptions, items: [String]) throws {
             self.options = options
             paths = options.testFraction == nil ? (train: out, test: "") : Exporter.splitPaths(out)
             train = try HashingFileWriter(path: paths.train)
             test = options.testFraction == nil ? nil : try HashingFileWriter(path: paths.test)
+            testItems = options.testFraction.map { Exporter.testItems(items, seed: options.seed, fraction: $0) } ?? []
+            self.items = options.testFraction == nil ? [] : Set(items)
         }
 
         /// Whether the item with this id is in the test split.
         func isTest(_ externalID: String) -> Bool {
-            options.testFraction.map { Exporter.inTest(externalID, seed: options.seed, fraction: $0) } ?? false
+            guard let fraction = options.testFraction else { return false }
+            // Items not listed up front (rewrite pairs of a pair that gave no preference) follow the hash.
+            return testItems.contains(externalID) || !items.contains(externalID) && Exporter.inTest(externalID, seed: options.seed, fraction: fraction)
         }
 
         /// Writes a line of item `externalID`; whether it went to the test file.
@@ -67,7 +91,8 @@ extension Exporter {
 
     static func writePairwise(_ db: any Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
                               training: inout PreferenceSetBuilder?, excluded: Set<Int> = []) throws -> [ExportManifest.File] {
-        let writer = try SplitWriter(out: out, options: options)
+        let items = options.testFraction == nil ? [] : try ExportRepository.externalIDs(db, projectID: project.id, only: decisions.winners)
+        let writer = try SplitWriter(out: out, options: options, items: items)
         try ExportRepository.pairs(db, projectID: project.id, only: decisions.winners) { pair in
             guard let decision = decisions.winners[pair.id] else { return }
             let (chosen, rejected) = decision.aWins ? (pair.responseA, pair.responseB) : (pair.responseB, pair.responseA)

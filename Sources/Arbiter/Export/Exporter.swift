@@ -95,14 +95,15 @@ public enum Exporter {
     static func trainPairs(_ training: PreferenceSetBuilder, directory: String, options: ExportOptions) throws
         -> (info: ExportManifest.RewardModelSummary, data: PreferenceSet, pairs: [(id: Int64, aWins: Bool)]) {
         var training = training
-        let (data, trainingIndices, testIndices, pairs) = training.finish(seed: options.rewardTraining.seed)
+        let (data, trainingIndices, testIndices, pairs, fromSplit) = training.finish(seed: options.rewardTraining.seed)
         guard data.count >= 10 else {
             throw ValidationError("a reward model needs at least 10 exported pairs; this export has \(data.count)")
         }
         let metrics = try RewardTraining.train(data, training: trainingIndices, test: testIndices, out: directory,
                                                options: options.rewardTraining, progress: options.rewardProgress)
-        let info = ExportManifest.RewardModelSummary(directory: directory, heldOut: options.testFraction == nil ? "seeded 10% of the export" : "the test split",
-                                              metrics: metrics)
+        let heldOut = fromSplit ? "the test split"
+            : options.testFraction == nil ? "seeded 10% of the export" : "seeded 10% of the export (the test split was empty)"
+        let info = ExportManifest.RewardModelSummary(directory: directory, heldOut: heldOut, metrics: metrics)
         return (info, data, pairs)
     }
 

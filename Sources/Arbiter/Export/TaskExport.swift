@@ -66,7 +66,7 @@ extension Exporter {
         let weights = options.aggregate == .weighted ? raterWeights(tasks, attributes: project.settings.attributes) : [:]
         func weight(_ user: Int) -> Double { weights[user] ?? 1 }
 
-        let writer = try SplitWriter(out: out, options: options)
+        let writer = try SplitWriter(out: out, options: options, items: tasks.filter { !$0.judgements.isEmpty }.map(\.externalID))
         func write(_ line: [UInt8], task: TaskRecord) throws -> Bool {
             result.exported += 1
             return try writer.write(line, externalID: task.externalID)
@@ -80,8 +80,8 @@ extension Exporter {
             let count = task.responses.count
             if result.listwise != nil {
                 // Held out: the test split's tasks, or a seeded 10% of them.
-                let isTest = inTest(task.externalID, seed: options.testFraction == nil ? options.rewardTraining.seed ^ 0x5EED : options.seed,
-                                    fraction: options.testFraction ?? 0.1)
+                let isTest = options.testFraction == nil
+                    ? inTest(task.externalID, seed: options.rewardTraining.seed ^ 0x5EED, fraction: 0.1) : writer.isTest(task.externalID)
                 addListwise(task, index: taskIndex, kind: project.settings.kind, attributes: attributes, weight: weight, test: isTest,
                             into: &result.listwise!)
             }

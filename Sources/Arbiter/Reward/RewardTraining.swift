@@ -141,8 +141,9 @@ public enum RewardTraining {
 
     /// A warning when length may be what the model learned, saying which of the two
     /// signs was found: its scores follow length (|r| > 0.5), and/or its held-out
-    /// accuracy is within 2 points of always picking the longer (or shorter) response.
-    static func lengthWarning(accuracy: Double, longerWins: Double, shorterWins: Double, correlation: Double) -> String? {
+    /// accuracy is within 2 points of always picking the longer (or shorter)
+    /// response, or below it. On fewer than 30 held-out pairs it says the figures are rough.
+    static func lengthWarning(accuracy: Double, longerWins: Double, shorterWins: Double, correlation: Double, heldOut: Int? = nil) -> String? {
         let followsLength = abs(correlation) > 0.5
         let baseline = max(longerWins, shorterWins)
         let barelyBeats = accuracy < baseline + 0.02
@@ -150,13 +151,15 @@ public enum RewardTraining {
         let r = "r = \(Double((correlation * 100).rounded()) / 100)"
         let accuracyText = "held-out accuracy (\(percent(accuracy)))"
         let baselineText = "always picking the \(side) response (\(percent(baseline)))"
+        let relation = accuracy > baseline ? "barely beats" : accuracy == baseline ? "only equals" : "is below"
+        let rough = heldOut.map { $0 < 30 ? " (measured on \($0) held-out pair\($0 == 1 ? "" : "s"), so the figures are rough)" : "" } ?? ""
         switch (followsLength, barelyBeats) {
         case (true, true):
-            return "The model mostly learned length: its scores follow response length (\(r)) and its \(accuracyText) barely beats \(baselineText)."
+            return "The model mostly learned length: its scores follow response length (\(r)) and its \(accuracyText) \(relation) \(baselineText)\(rough)."
         case (true, false):
-            return "The model's scores follow response length (\(r)), though its \(accuracyText) is well above \(baselineText): check that length is not what the raters rewarded."
+            return "The model's scores follow response length (\(r)), though its \(accuracyText) is well above \(baselineText)\(rough): check that length is not what the raters rewarded."
         case (false, true):
-            return "The model's \(accuracyText) barely beats \(baselineText); its scores do not follow length (\(r)), so the labels may carry little signal."
+            return "The model's \(accuracyText) \(relation) \(baselineText)\(rough); its scores do not follow length (\(r)), so the labels may carry little signal."
         case (false, false):
             return nil
         }
@@ -197,7 +200,8 @@ public enum RewardTraining {
         let longerWins = Double(longer) / count
         let shorterWins = Double(shorter) / count
         let correlation = pearson(scores, lengthGaps)
-        let warning = lengthWarning(accuracy: accuracy, longerWins: longerWins, shorterWins: shorterWins, correlation: correlation)
+        let warning = lengthWarning(accuracy: accuracy, longerWins: longerWins, shorterWins: shorterWins, correlation: correlation,
+                                    heldOut: test.count)
         return [
             "held_out_pairs": .int(Int64(test.count)), "held_out_accuracy": .double(accuracy), "log_loss": .double(loss / count),
             "expected_calibration_error": .double(ece), "longer_wins": .double(longerWins), "shorter_wins": .double(shorterWins),
@@ -346,15 +350,16 @@ public struct PreferenceSetBuilder: Sendable {
     }
 
     /// The comparisons with training and held-out indices: the export's test split
-    /// when it has one, else a seeded 10%.
-    public mutating func finish(seed: UInt64) -> (PreferenceSet, training: [Int], test: [Int], pairs: [(id: Int64, aWins: Bool)]) {
+    /// when it has one (`fromSplit`), else a seeded 10%.
+    public mutating func finish(seed: UInt64)
+        -> (PreferenceSet, training: [Int], test: [Int], pairs: [(id: Int64, aWins: Bool)], fromSplit: Bool) {
         flush()
         guard !test.isEmpty else {
             let split = RewardTraining.heldOut(count: data.count, seed: seed)
-            return (data, split.training, split.test, pairs)
+            return (data, split.training, split.test, pairs, false)
         }
         let testSet = Set(test)
-        return (data, (0..<data.count).filter { !testSet.contains($0) }, test, pairs)
+        return (data, (0..<data.count).filter { !testSet.contains($0) }, test, pairs, true)
     }
 }
 

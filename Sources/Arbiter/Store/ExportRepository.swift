@@ -55,6 +55,18 @@ enum ExportRepository {
                      [.int(Int64(projectID))]) { ($0.int64(0), $0.string(1)) }
     }
 
+    /// The ids of the project's visible pairs in `only`, in id order.
+    static func externalIDs(_ db: any Database, projectID: Int, only wanted: [Int64: (aWins: Bool, share: Double, strength: Double)]) throws -> [String] {
+        var ids: [String] = []
+        ids.reserveCapacity(wanted.count)
+        let rows = try db.statement("SELECT id, external_id FROM visible_pairs WHERE project_id = ? ORDER BY id")
+        try rows.bind([.int(Int64(projectID))])
+        try rows.forEach { row in
+            if wanted[row.int64(0)] != nil { ids.append(row.string(1)) }
+        }
+        return ids
+    }
+
     /// The project's visible pairs in id order (texts read only for pairs in `only`).
     static func pairs(_ db: any Database, projectID: Int, only wanted: [Int64: (aWins: Bool, share: Double, strength: Double)],
                       _ body: (PairRow) throws -> Void) throws {
