@@ -34,7 +34,10 @@ async function load() {
         link.textContent = "Annotate";
         api("GET", `/api/projects/${project.id}/progress`).then((answer) => {
           const p = answer.data?.progress;
-          if (p) progress.textContent = `Done today: ${p.done_today} · done in all: ${p.done_total} · left for you: ${p.left}`;
+          if (!p) return;
+          const held = p.in_progress ? ` · ${p.in_progress} in progress` : "";
+          progress.textContent = `Done today: ${p.done_today} · done in all: ${p.done_total} · left for you: ${p.left}${held}`;
+          if (p.in_progress) link.textContent = "Continue";
         });
       }
     } else {
@@ -56,6 +59,7 @@ async function load() {
     }
     list.append(item);
   }
+  document.body.dataset.ready = "true";
 }
 
 load().catch(() => {});

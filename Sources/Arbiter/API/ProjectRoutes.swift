@@ -151,7 +151,7 @@ struct ProjectRoutes: Sendable {
         // Annotators see the projects open to them that still want judgements.
         api.add(.GET, "/api/projects", .everyone) { _, caller in
             let projects = caller.user.role == .annotator
-                ? try await ProjectService.list(store: store, annotator: caller.user.id)
+                ? try await ProjectService.list(store: store, annotator: caller.user.id, now: Clock.nowMilliseconds())
                 : try await ProjectService.list(store: store)
             return .json(["projects": .array(projects.map { summary in
                 Self.annotatorView(summary.json, project: summary.project, role: caller.user.role)

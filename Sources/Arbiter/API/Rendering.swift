@@ -54,8 +54,10 @@ extension TokenSummary {
 }
 
 extension AnnotatorProgress {
-    /// `{"done_today","done_total","left"}`.
-    public var json: JSONValue { ["done_today": .int(Int64(doneToday)), "done_total": .int(Int64(doneTotal)), "left": .int(Int64(left))] }
+    /// `{"done_today","done_total","left","in_progress"}`.
+    public var json: JSONValue {
+        ["done_today": .int(Int64(doneToday)), "done_total": .int(Int64(doneTotal)), "left": .int(Int64(left)), "in_progress": .int(Int64(inProgress))]
+    }
 }
 
 extension RaterReport {

@@ -52,12 +52,15 @@ public enum ProjectService {
         try await store.pool.read { db in try ProjectRepository.list(db) }
     }
 
-    /// The projects an annotator works on: open to them, and not finished (an arena never is).
-    public static func list(store: ArbiterStore, annotator: Int) async throws -> [ProjectSummary] {
+    /// The projects an annotator works on: open to them, and not finished (an arena
+    /// never is) or holding a task of theirs (the last pair, leased to them).
+    public static func list(store: ArbiterStore, annotator: Int, now: Int64) async throws -> [ProjectSummary] {
         try await store.pool.read { db in
-            try ProjectRepository.list(db).filter { summary in
+            let leased = try Assignments.projectsWithLiveLeases(db, userID: annotator, now: now)
+            return try ProjectRepository.list(db).filter { summary in
                 try ProjectMembers.allows(db, projectID: summary.project.id, userID: annotator)
-                    && (summary.project.settings.arena != nil || !ProjectMembers.finished(db, projectID: summary.project.id))
+                    && (summary.project.settings.arena != nil || leased.contains(summary.project.id)
+                        || !ProjectMembers.finished(db, projectID: summary.project.id))
             }
         }
     }

@@ -8,6 +8,8 @@ public struct AnnotatorProgress: Sendable, Equatable {
     public var doneTotal: Int
     /// Pairs still open to this annotator.
     public var left: Int
+    /// Tasks leased to this annotator now (on their screen, not yet judged).
+    public var inProgress: Int = 0
 }
 
 /// Reads an annotator's progress.
@@ -33,7 +35,18 @@ public enum Progress {
                                                         AND a.kind = 'normal' AND a.expires_at > ?)
                    OR (p.active_count < p.wanted AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.id AND a.user_id = ?)))
             """, [.int(Int64(projectID)), .int(Int64(userID)), .int(Int64(userID)), .int(now), .int(Int64(userID))]) { $0.int(0) } ?? 0
-        return AnnotatorProgress(doneToday: today, doneTotal: total, left: left)
+        let leased = try db.queryFirst(
+            "SELECT count(*) FROM assignments WHERE user_id = ? AND project_id = ? AND state = 'leased' AND expires_at > ?",
+            [.int(Int64(userID)), .int(Int64(projectID)), .int(now)]) { $0.int(0) } ?? 0
+        return AnnotatorProgress(doneToday: today, doneTotal: total, left: left, inProgress: leased)
+    }
+}
+
+extension Assignments {
+    /// The projects in which an annotator holds a live lease.
+    static func projectsWithLiveLeases(_ db: any Database, userID: Int, now: Int64) throws -> Set<Int> {
+        Set(try db.query("SELECT DISTINCT project_id FROM assignments WHERE user_id = ? AND state = 'leased' AND expires_at > ?",
+                         [.int(Int64(userID)), .int(now)]) { $0.int(0) })
     }
 }
 
