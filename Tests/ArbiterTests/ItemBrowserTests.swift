@@ -158,6 +158,10 @@ import TestSupport
             ("q=apples&sort=-disagreement", all.filter { $0 % 2 == 0 }.sorted { (d($0), $0) > (d($1), $1) }),
             ("q=llama&sort=judgements&min_judgements=1", all.filter { $0 % 3 == 0 && n($0) >= 1 }.sorted { (n($0), $0) < (n($1), $1) }),
             ("q=%22apples%22%3B%20DROP%20TABLE%20pairs", []),
+            // Words match as prefixes: "appl" finds apples, "orang llam" the odd llama pairs.
+            ("q=appl", all.filter { $0 % 2 == 0 }),
+            ("q=orang%20llam&sort=-id", all.filter { $0 % 2 == 1 && $0 % 3 == 0 }.reversed()),
+            ("q=reddi&sort=-disagreement", all.filter { $0 % 4 == 0 }.sorted { (d($0), $0) > (d($1), $1) }),
             ("labelled=false&state=unjudged", all.filter { n($0) == 0 }),
         ]
         for (query, expected) in cases {
@@ -218,7 +222,7 @@ import TestSupport
             ("sort=judgements&after=1e300~5", "after"), ("sort=-disagreement&after=nan~5", "after"), ("after=-3", "after"),
             ("limit=0", "limit"), ("limit=201", "limit"), ("min_disagreement=2.5", "min_disagreement"),
             ("min_judgements=-1", "min_judgements"), ("gold=yes", "gold"), ("state=done", "state"), ("raters=nobody", "raters"),
-            ("q=" + String(repeating: "a", count: 600), "q"),
+            ("q=" + String(repeating: "a", count: 600), "q"), ("q=%3D%3D", "q"), ("q=%22*%22", "q"),
         ] {
             let (status, json) = try app.call("GET", "/api/projects/\(project.id)/pairs?\(query)", reviewer)
             #expect(status == 400, "\(query)")

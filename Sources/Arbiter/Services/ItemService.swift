@@ -14,6 +14,10 @@ public enum ItemService {
         if let text = items["q"] {
             guard text.utf8.count <= 500 else { throw ValidationError("q: at most 500 bytes") }
             query.words = PairBrowser.words(text)
+            // A query of punctuation alone would silently match everything.
+            if query.words.isEmpty && !text.allSatisfy(\.isWhitespace) {
+                throw ValidationError("q: no letters or digits to search for (search matches words and the starts of words)")
+            }
         }
         if let text = items["sort"] {
             guard let sort = PairBrowser.Sort(rawValue: text) else {

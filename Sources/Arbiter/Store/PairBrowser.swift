@@ -69,7 +69,8 @@ enum PairBrowser {
     }
 
     struct Query: Sendable {
-        /// Words that must all occur (in the id, texts, model names or metadata).
+        /// Words that must all occur, each as a word or (three characters or more) the start of one (in the id,
+        /// texts, model names or metadata).
         var words: [String] = []
         var state: State?
         var minJudgements: Int?
@@ -228,12 +229,19 @@ enum PairBrowser {
         }
     }
 
+    /// Words at least this long match as prefixes.
+    static let prefixLength = 3
+
     private static func matchValues(_ db: any Database, _ projectID: Int, _ words: [String]) -> [SQLValue] {
+        // A word of three characters or more matches as a prefix ("kilomet" finds
+        // "kilometres"); shorter ones whole (a one-letter prefix would merge the
+        // postings of a good part of the vocabulary on every page).
+        let prefix = { (word: String) in word.count >= prefixLength }
         switch db.dialect {
-        // FTS5: each word quoted, so nothing in them is query syntax.
-        case .sqlite: [.text(words.map { "\"\($0)\"" }.joined(separator: " "))]
-        // Words are letters and digits only, joined with AND.
-        case .postgres: [.int(Int64(projectID)), .text(words.joined(separator: " & "))]
+        // FTS5: each word quoted, so nothing in them is query syntax, then `*`.
+        case .sqlite: return [.text(words.map { "\"\($0)\"" + (prefix($0) ? "*" : "") }.joined(separator: " "))]
+        // Words are letters and digits only, each `:*`, joined with AND.
+        case .postgres: return [.int(Int64(projectID)), .text(words.map { $0 + (prefix($0) ? ":*" : "") }.joined(separator: " & "))]
         }
     }
 
