@@ -2,6 +2,9 @@
 // Everything goes through the JSON API; untrusted text only via textContent.
 import { api, errorMessage, me, signOut } from "./api.js";
 import { buildSettingsForm } from "./settings-form.js";
+import { stackOnPhones } from "./dom.js";
+
+for (const id of ["projects", "people", "invites", "tokens"]) stackOnPhones(document.getElementById(id));
 
 const $ = (id) => document.getElementById(id);
 let self = null;

@@ -10,3 +10,22 @@ export function element(tag, text, className) {
 
 /** 12345 → "12,345". */
 export const number = (value) => Number(value).toLocaleString("en-US");
+
+/**
+ * On a phone a wide table becomes a list of cards, each cell led by its column's
+ * name (CSS `table.stack`): every cell added to `table`'s body gets its header as
+ * `data-label`, now and as rows come.
+ */
+export function stackOnPhones(table) {
+  table.classList.add("stack");
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  const label = () => {
+    for (const row of table.tBodies[0]?.rows ?? []) {
+      [...row.cells].forEach((cell, index) => {
+        if (!cell.dataset.label && cell.colSpan === 1) cell.dataset.label = names[index] ?? "";
+      });
+    }
+  };
+  new MutationObserver(label).observe(table.tBodies[0], { childList: true });
+  label();
+}

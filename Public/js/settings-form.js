@@ -10,23 +10,27 @@ const FIELDS = [
   { key: "stop_agree", label: "Adaptive: stop at a lead of", type: "number", min: 1, max: 100, step: 1, optional: true },
   { key: "stop_posterior", label: "Adaptive: stop at posterior ≥ (empty: chosen for this crowd)", type: "number", min: 0.51, max: 0.999, step: 0.01, optional: true },
   { key: "lease_ttl_seconds", label: "Lease time (seconds)", type: "number", min: 1, max: 86400, step: 1 },
-  { key: "gold_rate", label: "Gold rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },
+  { key: "gold_rate", label: "Gold rate (0–1)", type: "number", min: 0, max: 1, step: 0.01, pairwiseOnly: true },
   { key: "repeat_rate", label: "Repeat rate (0–1)", type: "number", min: 0, max: 1, step: 0.01 },
+  { key: "repeat_after_judgements", label: "Repeats: at least this many judgements later", type: "number", min: 0, max: 100000, step: 1 },
+  { key: "repeat_after_minutes", label: "Repeats: at least this many minutes later", type: "number", min: 0, max: 10080, step: 1 },
   { key: "max_per_annotator", label: "Most judgements per annotator (0: no cap)", type: "number", min: 0, max: 10000000, step: 1 },
   { key: "active_random_share", label: "Active selection: random share (0–1)", type: "number", min: 0, max: 1, step: 0.05 },
   { key: "active_retrain_every", label: "Active selection: retrain every (judgements)", type: "number", min: 10, max: 1000000, step: 1 },
 ];
+// Ties, both bad, strength and aspects belong to a choice between two responses.
 const FLAGS = [
-  { key: "allow_ties", label: "Ties allowed" },
-  { key: "allow_both_bad", label: "“Both bad” allowed" },
-  { key: "strength_enabled", label: "Ask for strength" },
-  { key: "strength_required", label: "Strength required" },
-  { key: "aspects_required", label: "Every aspect required" },
+  { key: "allow_ties", label: "Ties allowed", pairwiseOnly: true },
+  { key: "allow_both_bad", label: "“Both bad” allowed", pairwiseOnly: true },
+  { key: "strength_enabled", label: "Ask for strength", pairwiseOnly: true },
+  { key: "strength_required", label: "Strength required", pairwiseOnly: true },
+  { key: "aspects_required", label: "Every aspect required", pairwiseOnly: true },
   { key: "rationale_required", label: "Rationale required" },
   { key: "active_selection", label: "Active selection (least-certain pairs first)" },
 ];
 const DEFAULTS = {
   name: "", guidelines: "", overlap: 3, lease_ttl_seconds: 600, gold_rate: 0, repeat_rate: 0, aspects: [],
+  repeat_after_judgements: 20, repeat_after_minutes: 30,
   allow_ties: true, allow_both_bad: true, strength_enabled: true, strength_required: false, aspects_required: false,
   rationale_required: false, max_per_annotator: 0,
   min_overlap: null, stop_agree: null, stop_posterior: null,
@@ -40,8 +44,8 @@ const KINDS = [
   ["rating", "Rating: score each response on attributes"],
 ];
 
-// A sketch of the annotate page for the chosen kind (texts are placeholders).
-function renderLayoutPreview(box, task) {
+// A sketch of the annotate page for the chosen kind, or of the arena (texts are placeholders).
+function renderLayoutPreview(box, task, arena) {
   box.replaceChildren();
   const el = (tag, className, text) => {
     const node = document.createElement(tag);
@@ -49,6 +53,17 @@ function renderLayoutPreview(box, task) {
     if (text !== undefined) node.textContent = text;
     return node;
   };
+  if (arena) {
+    box.append(el("div", "card preview-prompt", "Your prompt (typed by the annotator)"));
+    const pair = el("div", "preview-pair");
+    for (const side of ["Model A (hidden)", "Model B (hidden)"]) {
+      const card = el("div", "card preview-card");
+      card.append(el("strong", "", side), el("div", "muted", "streams its answer…"));
+      pair.append(card);
+    }
+    box.append(pair, el("div", "card preview-questions", "1 A is better · 2 B is better · 3 tie · 4 both bad · then the models are named"));
+    return;
+  }
   box.append(el("div", "card preview-prompt", "Prompt"));
   const count = task.kind === "pairwise" ? 2 : 4;
   const row = el("div", "preview-row");
@@ -119,15 +134,21 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
   const attributes = field(taskSet, `${prefix}-attributes`, "Attributes (comma-separated; rating)", document.createElement("input"));
   attributes.value = values.attributes.join(", ");
   attributes.placeholder = "helpfulness, correctness, coherence, complexity, verbosity";
-  const scaleMin = field(taskSet, `${prefix}-scale_min`, "Scale from", document.createElement("input"));
-  const scaleMax = field(taskSet, `${prefix}-scale_max`, "Scale to", document.createElement("input"));
+  // The scale's two ends side by side, sized for a number.
+  const scaleRow = document.createElement("div");
+  scaleRow.className = "scale-row";
+  const scaleCells = [document.createElement("div"), document.createElement("div")];
+  scaleRow.append(...scaleCells);
+  taskSet.append(scaleRow);
+  const scaleMin = field(scaleCells[0], `${prefix}-scale_min`, "Scale from", document.createElement("input"));
+  const scaleMax = field(scaleCells[1], `${prefix}-scale_max`, "Scale to", document.createElement("input"));
   for (const [input, value] of [[scaleMin, values.scale_min], [scaleMax, values.scale_max]]) {
     Object.assign(input, { type: "number", min: -100, max: 100, step: 1, value });
   }
   const scaleLabels = field(taskSet, `${prefix}-scale_labels`, "Scale labels (comma-separated, one per point; optional)", document.createElement("input"));
   scaleLabels.value = values.scale_labels.join(", ");
   const rewriteLabel = document.createElement("label");
-  rewriteLabel.className = "check";
+  rewriteLabel.className = "check block";
   const rewrite = document.createElement("input");
   rewrite.type = "checkbox";
   rewrite.id = `${prefix}-rewrite`;
@@ -150,6 +171,9 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
     scale_labels: kind.value === "rating" ? splitList(scaleLabels.value) : [],
     rewrite: rewrite.checked,
   });
+  // Settings that mean nothing for the chosen kind are hidden (and sent unchanged).
+  const pairwiseOnly = [];
+  let arena = null;
   const refreshLayout = () => {
     const rating = kind.value === "rating";
     for (const input of [attributes, scaleMin, scaleMax, scaleLabels]) {
@@ -157,16 +181,18 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
       input.previousElementSibling.hidden = !rating;
       input.hidden = !rating;
     }
-    renderLayoutPreview(layout, taskValues());
+    scaleRow.hidden = !rating;
+    for (const node of pairwiseOnly) node.hidden = kind.value !== "pairwise";
+    renderLayoutPreview(layout, taskValues(), arena?.value() != null);
   };
   for (const input of [kind, attributes, scaleMin, scaleMax, scaleLabels, rewrite]) {
     input.addEventListener("input", refreshLayout);
     input.addEventListener("change", refreshLayout);
   }
-  refreshLayout();
-  const arena = arenaSettings(form, prefix, values.arena ?? null);
+  arena = arenaSettings(form, prefix, values.arena ?? null);
   arena.setKind(kind.value);
   kind.addEventListener("change", () => arena.setKind(kind.value));
+  form.querySelector(`#${prefix}-arena`)?.addEventListener("change", refreshLayout);
 
   const grid = document.createElement("div");
   grid.className = "form-grid";
@@ -179,9 +205,13 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
     input.dataset.optional = spec.optional ? "true" : "";
     field(cell, `${prefix}-${spec.key}`, spec.label, input);
     numbers[spec.key] = input;
+    if (spec.pairwiseOnly) pairwiseOnly.push(cell);
     grid.append(cell);
   }
-  const aspects = field(form, `${prefix}-aspects`, "Aspects (comma-separated, optional)", document.createElement("input"));
+  const aspectsCell = document.createElement("div");
+  form.append(aspectsCell);
+  pairwiseOnly.push(aspectsCell);
+  const aspects = field(aspectsCell, `${prefix}-aspects`, "Aspects (comma-separated, optional)", document.createElement("input"));
   aspects.value = values.aspects.join(", ");
 
   const flags = document.createElement("fieldset");
@@ -200,8 +230,10 @@ export function buildSettingsForm(form, initial, submitLabel, onSubmit) {
     label.append(box, document.createTextNode(" " + spec.label));
     flags.append(label);
     checks[spec.key] = box;
+    if (spec.pairwiseOnly) pairwiseOnly.push(label);
   }
   form.append(flags);
+  refreshLayout();
 
   const guidelines = field(form, `${prefix}-guidelines`, "Guidelines (Markdown)", document.createElement("textarea"));
   guidelines.rows = 8;

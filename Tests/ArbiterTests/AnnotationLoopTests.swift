@@ -289,10 +289,38 @@ import TestSupport
         await app.stop()
     }
 
+    /// Repeats wait for time as well as for other judgements: none within the
+    /// first 10 minutes however much is judged; after that, they come.
+    @Test(arguments: TestEngine.all)
+    func repeatsWaitForTheirMinutes(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 40) { $0.repeatRate = 0.5; $0.overlap = 1; $0.repeatAfterJudgements = 3; $0.repeatAfterMinutes = 10 }
+        let token = try await app.user("ann")
+        func judge(_ count: Int) throws -> [String: Int] {
+            var kinds: [String: Int] = [:]
+            for _ in 0..<count {
+                let assignment = try #require(app.next(token, project: project.id).1)
+                kinds[assignment["kind"]?.stringValue ?? "?", default: 0] += 1
+                #expect(try app.submit(token, assignment: try #require(assignment["id"]?.intValue), #"{"choice":"left"}"#).0 == 201)
+                app.clock.advance(seconds: 20)
+            }
+            return kinds
+        }
+        // 15 judgements 20 s apart: 5 minutes, no repeat yet.
+        #expect(try judge(15) == ["normal": 15])
+        app.clock.advance(seconds: 600)
+        #expect((try judge(15)["repeat"] ?? 0) > 0, "after ten minutes, repeats are served")
+        let invalid = try await app.user("boss", role: .admin)
+        for body in [#"{"repeat_after_judgements":-1}"#, #"{"repeat_after_minutes":20000}"#, #"{"repeat_after_minutes":1.5}"#] {
+            #expect(try app.call("PATCH", "/api/projects/\(project.id)", invalid, body).status == 400, "\(body)")
+        }
+        await app.stop()
+    }
+
     @Test(arguments: TestEngine.all)
     func goldAndRepeatsAreMixedIn(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
-        let project = try await app.project(pairs: 30) { $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1 }
+        let project = try await app.project(pairs: 30) { $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1; $0.repeatAfterMinutes = 0 }
         try await app.seed { db in
             var reader = JSONLReader(bytes: Array((0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
@@ -300,6 +328,8 @@ import TestSupport
         let token = try await app.user("ann")
         var kinds: [String: Int] = [:]
         var firstSide: [String: Bool] = [:]
+        var firstAt: [String: Int] = [:]
+        var judged = 0
         while true {
             let (status, assignment) = try app.next(token, project: project.id)
             guard status == 200, let assignment else { break }
@@ -310,9 +340,13 @@ import TestSupport
             let leftIsA = leftText.hasPrefix("A") || leftText == "right"
             if kind == "repeat" {
                 #expect(firstSide[pair] == !leftIsA, "a repeat is shown the other way round")
+                // Spaced: at least 20 other judgements since the first (the default).
+                #expect(judged - (firstAt[pair] ?? judged) - 1 >= 20, "\(pair): judged at \(firstAt[pair] ?? -1), repeated at \(judged)")
             } else {
                 firstSide[pair] = leftIsA
+                firstAt[pair] = judged
             }
+            judged += 1
             _ = try app.submit(token, assignment: try #require(assignment["id"]?.intValue), #"{"choice":"left"}"#)
         }
         #expect(kinds["normal"] == 30)
@@ -435,7 +469,9 @@ import TestSupport
     @Test(arguments: TestEngine.all)
     func nextSubmitAndProgressLookTheSameForEveryKind(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
-        let project = try await app.project(pairs: 30) { $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1; $0.strengthEnabled = true }
+        let project = try await app.project(pairs: 30) {
+            $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1; $0.strengthEnabled = true; $0.repeatAfterJudgements = 0; $0.repeatAfterMinutes = 0
+        }
         try await app.seed { db in
             var reader = JSONLReader(bytes: Array((0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())

@@ -46,4 +46,60 @@ struct OneStoryTests {
         try browser.wait(until: "!document.getElementById('empty').hidden")
         await app.stop()
     }
+
+    /// The new-project form shows only what applies to the chosen kind, keeps the
+    /// scale's ends small and side by side, puts the rewrite box on its own line,
+    /// sketches the arena when it is ticked, and the admin page does not scroll
+    /// sideways on a phone.
+    @Test func theNewProjectFormFitsTheKind() async throws {
+        let app = try TestApp()
+        _ = try await app.person("boss", role: .admin)
+        _ = try await app.project(pairs: 3, name: "a project with a rather long name to fill the table")
+        let browser = try WebDriver(width: 1400, height: 1000)
+        try browser.signIn(app: app, as: "boss", to: "/admin")
+        func visible(_ selector: String) throws -> Bool {
+            try browser.script("const e = document.querySelector(arguments[0]); return !!e && e.offsetParent !== null;", [.string(selector)]).boolValue == true
+        }
+        for (width, height) in Self.sizes {
+            try browser.resize(width: width, height: height)
+            try browser.open("http://127.0.0.1:\(app.port)/admin")
+            try browser.wait(until: "document.body.dataset.ready === 'true'")
+            #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "no sideways scroll at \(width)")
+            try browser.element("#new-project summary").click()
+            #expect(try visible("#project-form-gold_rate") && visible("#project-form-allow_ties") && visible("#project-form-aspects"))
+            #expect(try visible("#project-form-repeat_after_judgements"))
+            for kind in ["ranking", "rating"] {
+                try browser.script("const k = document.getElementById('project-form-kind'); k.value = arguments[0]; k.dispatchEvent(new Event('change'));", [.string(kind)])
+                for hidden in ["gold_rate", "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects", "aspects_required"] {
+                    #expect(try !visible("#project-form-\(hidden)"), "\(kind) at \(width): \(hidden) shown")
+                }
+                #expect(try visible("#project-form-repeat_rate") && visible("#project-form-overlap"))
+            }
+            // Rating: the scale's ends are small and on one line.
+            let scale = try browser.script("""
+                const a = document.getElementById('project-form-scale_min').getBoundingClientRect();
+                const b = document.getElementById('project-form-scale_max').getBoundingClientRect();
+                return [a.width, b.width, Math.abs(a.top - b.top)];
+                """).arrayValue?.compactMap(\.doubleValue) ?? []
+            #expect(scale.count == 3 && scale[0] < 200 && scale[1] < 200 && scale[2] < 1, "\(scale)")
+            // The rewrite box sits on its own line above the sketch, not beside it.
+            let rewrite = try browser.script("""
+                const label = document.getElementById('project-form-rewrite').closest('label').getBoundingClientRect();
+                const sketch = document.getElementById('project-form-layout-preview').getBoundingClientRect();
+                return label.bottom <= sketch.top;
+                """).boolValue
+            #expect(rewrite == true)
+            // Pairwise with the arena ticked: the sketch is of a battle.
+            try browser.script("const k = document.getElementById('project-form-kind'); k.value = 'pairwise'; k.dispatchEvent(new Event('change'));")
+            try browser.element("#project-form-arena").click()
+            #expect(try browser.element("#project-form-layout-preview").text.contains("Model A (hidden)"))
+            #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "the open form at \(width)")
+            if width == 390, let shots = ProcessInfo.processInfo.environment["ARBITER_SCREENSHOTS"] {
+                try browser.screenshot(to: shots + "/admin-new-project-phone.png")
+            }
+            try browser.element("#project-form-arena").click()
+            #expect(try !browser.element("#project-form-layout-preview").text.contains("Model A (hidden)"))
+        }
+        await app.stop()
+    }
 }

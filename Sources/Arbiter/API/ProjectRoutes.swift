@@ -33,6 +33,8 @@ struct ProjectRoutes: Sendable {
         guard role == .annotator, var object = json.objectValue else { return json }
         object["gold_rate"] = nil
         object["repeat_rate"] = nil
+        object["repeat_after_judgements"] = nil
+        object["repeat_after_minutes"] = nil
         if let arena = project.settings.arena {
             object["arena"] = ["prompts_per_hour": .int(Int64(arena.promptsPerHour)), "max_turns": .int(Int64(arena.maxTurns))]
         }

@@ -38,6 +38,12 @@ public struct ProjectSettings: Sendable, Equatable {
     public var goldRate = 0.0
     /// Share of assignments that repeat a pair the annotator judged (shown swapped).
     public var repeatRate = 0.0
+    /// A repeat comes back only after this many other judgements of the annotator
+    /// in the project…
+    public var repeatAfterJudgements = 20
+    /// …and this many minutes after the first judgement: far enough apart that the
+    /// rater judges it afresh rather than recognising it.
+    public var repeatAfterMinutes = 30
     /// Per-aspect judgements asked for, e.g. `["helpfulness", "harmlessness"]`.
     public var aspects: [String] = []
     public var allowTies = true
@@ -83,6 +89,8 @@ public struct ProjectSettings: Sendable, Equatable {
         guard (0...1).contains(goldRate) else { throw ValidationError("gold rate must be between 0 and 1") }
         guard (0...1).contains(repeatRate) else { throw ValidationError("repeat rate must be between 0 and 1") }
         guard goldRate + repeatRate <= 1 else { throw ValidationError("gold rate + repeat rate must not exceed 1") }
+        guard (0...100_000).contains(repeatAfterJudgements) else { throw ValidationError("repeat_after_judgements must be between 0 and 100000") }
+        guard (0...10_080).contains(repeatAfterMinutes) else { throw ValidationError("repeat_after_minutes must be between 0 and 10080 (a week)") }
         guard aspects.count <= 20 else { throw ValidationError("at most 20 aspects") }
         for aspect in aspects {
             guard !aspect.isEmpty, aspect.count <= 64 else { throw ValidationError("aspect names are 1 to 64 characters") }
@@ -127,7 +135,8 @@ public struct ProjectSettings: Sendable, Equatable {
             "active_selection": .bool(activeSelection), "active_random_share": .double(activeRandomShare),
             "active_retrain_every": .int(Int64(activeRetrainEvery)),
             "lease_ttl_seconds": .int(Int64(leaseTTLSeconds)), "gold_rate": .double(goldRate),
-            "repeat_rate": .double(repeatRate), "aspects": .array(aspects.map { .string($0) }),
+            "repeat_rate": .double(repeatRate), "repeat_after_judgements": .int(Int64(repeatAfterJudgements)),
+            "repeat_after_minutes": .int(Int64(repeatAfterMinutes)), "aspects": .array(aspects.map { .string($0) }),
             "allow_ties": .bool(allowTies), "allow_both_bad": .bool(allowBothBad),
             "strength_enabled": .bool(strengthEnabled), "strength_required": .bool(strengthRequired),
             "aspects_required": .bool(aspectsRequired), "rationale_required": .bool(rationaleRequired),
@@ -163,7 +172,7 @@ public struct ValidationError: Error, CustomStringConvertible, Sendable, Equatab
 extension ProjectSettings {
     /// The JSON names of the settings an admin may send.
     static let fields: Set<String> = [
-        "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "aspects",
+        "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "repeat_after_judgements", "repeat_after_minutes", "aspects",
         "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects_required", "rationale_required",
         "min_overlap", "stop_agree", "stop_posterior", "active_selection", "active_random_share", "active_retrain_every",
         "max_per_annotator", "kind", "attributes", "scale_min", "scale_max", "scale_labels", "rewrite", "arena",
@@ -227,6 +236,8 @@ extension ProjectSettings {
         if let value = try integer("lease_ttl_seconds") { leaseTTLSeconds = value }
         if let value = try number("gold_rate") { goldRate = value }
         if let value = try number("repeat_rate") { repeatRate = value }
+        if let value = try integer("repeat_after_judgements") { repeatAfterJudgements = value }
+        if let value = try integer("repeat_after_minutes") { repeatAfterMinutes = value }
         if let value = object["aspects"] {
             guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else { throw ValidationError("aspects: expected a list of names") }
             aspects = list.compactMap(\.stringValue).map { $0.trimmingWhitespace() }

@@ -92,7 +92,7 @@ public enum Assignments {
         // Another node may take a pair's last slot between choosing it and claiming
         // it; then choose again (SQLite's single writer never gets here twice).
         for _ in 0..<Self.claimAttempts {
-            guard let choice = try choose(db, project: project, projectID: projectID, user: user, random: &random) else { return nil }
+            guard let choice = try choose(db, project: project, projectID: projectID, user: user, now: now, random: &random) else { return nil }
             if choice.kind == .normal {
                 let claimed = try db.run("UPDATE pairs SET active_count = active_count + 1 WHERE id = ? AND active_count < wanted", [.int(choice.pairID)])
                 if claimed == 0 { continue }
@@ -145,7 +145,7 @@ public enum Assignments {
 
     /// The pair to lease next, with its kind, side order and how it was selected.
     static func choose(
-        _ db: any Database, project: Project, projectID: SQLValue, user: SQLValue, random: inout some RandomNumberGenerator
+        _ db: any Database, project: Project, projectID: SQLValue, user: SQLValue, now: Int64, random: inout some RandomNumberGenerator
     ) throws -> (pairID: Int64, kind: AssignmentKind, swapped: Bool, selection: String?)? {
         let roll = Double.random(in: 0..<1, using: &random)
         var choice: (pairID: Int64, kind: AssignmentKind, swapped: Bool, selection: String?)?
@@ -156,7 +156,7 @@ public enum Assignments {
             if roll < project.settings.goldRate {
                 choice = try goldPair(db, projectID: projectID, user: user, random: &random).map { ($0, .gold, Bool.random(using: &random), nil) }
             } else {
-                choice = try repeatPair(db, projectID: projectID, user: user)
+                choice = try repeatPair(db, projectID: projectID, user: user, settings: project.settings, now: now)
                     .map { ($0.pairID, .repeat, $0.swapped ?? Bool.random(using: &random), nil) }
             }
         }
@@ -266,15 +266,28 @@ public enum Assignments {
         return try db.queryFirst(next, [projectID, .int(low), user, user], { $0.int64(0) })
     }
 
-    /// A pair this user judged (normal) and has not had repeated; shown the other way round.
-    static func repeatPair(_ db: any Database, projectID: SQLValue, user: SQLValue) throws -> (pairID: Int64, swapped: Bool?)? {
-        try db.queryFirst(
+    /// A pair this user judged (normal) and has not had repeated, shown the other way
+    /// round — only one judged at least `repeatAfterJudgements` of their judgements
+    /// and `repeatAfterMinutes` ago, so it is not recognised (nil: none is yet; the
+    /// annotator gets normal work instead).
+    static func repeatPair(_ db: any Database, projectID: SQLValue, user: SQLValue, settings: ProjectSettings, now: Int64) throws
+        -> (pairID: Int64, swapped: Bool?)? {
+        // Judgements older than the annotator's last `repeatAfterJudgements` ones: ids below this.
+        var before = Int64.max
+        if settings.repeatAfterJudgements > 0 {
+            guard let id = try db.queryFirst(
+                "SELECT id FROM annotations WHERE user_id = ? AND project_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+                [user, projectID, .int(Int64(settings.repeatAfterJudgements - 1))], { $0.int64(0) }) else { return nil }
+            before = id
+        }
+        return try db.queryFirst(
             """
-            SELECT n.pair_id, n.shown_swapped FROM annotations n
-            WHERE n.user_id = ? AND n.project_id = ? AND n.kind = 'normal'
+            SELECT n.pair_id, n.shown_swapped FROM annotations n LEFT JOIN assignments o ON o.id = n.assignment_id
+            WHERE n.user_id = ? AND n.project_id = ? AND n.kind = 'normal' AND n.id < ? AND COALESCE(o.completed_at, 0) <= ?
               AND NOT EXISTS (SELECT 1 FROM assignments r WHERE r.pair_id = n.pair_id AND r.user_id = n.user_id AND r.kind = 'repeat')
             ORDER BY random() LIMIT 1
-            """, [user, projectID], { row in (row.int64(0), row.isNull(1) ? nil : !row.bool(1)) })
+            """, [user, projectID, .int(before), .int(now - Int64(settings.repeatAfterMinutes) * 60_000)],
+            { row in (row.int64(0), row.isNull(1) ? nil : !row.bool(1)) })
     }
 
     /// Expired leases give their slot back.

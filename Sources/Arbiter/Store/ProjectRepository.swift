@@ -8,7 +8,7 @@ public enum ProjectRepository {
         allow_ties, allow_both_bad, strength_enabled, rationale_required,
         min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
         strength_required, aspects_required, max_per_annotator,
-        kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena
+        kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena, repeat_after_judgements, repeat_after_minutes
         """
 
     /// Creates a project; a taken name is a ``ValidationError``.
@@ -24,8 +24,8 @@ public enum ProjectRepository {
                     allow_ties, allow_both_bad, strength_enabled, rationale_required,
                     min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
                     strength_required, aspects_required, max_per_annotator,
-                    kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena, repeat_after_judgements, repeat_after_minutes)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(trimmed), .text(settings.guidelines), .int(Int64(settings.overlap)), .int(Int64(settings.leaseTTLSeconds)),
@@ -56,7 +56,8 @@ public enum ProjectRepository {
                     aspects = ?, allow_ties = ?, allow_both_bad = ?, strength_enabled = ?, rationale_required = ?,
                     min_overlap = ?, stop_agree = ?, stop_posterior = ?, active_selection = ?, active_random_share = ?,
                     active_retrain_every = ?, strength_required = ?, aspects_required = ?, max_per_annotator = ?,
-                    kind = ?, attributes = ?, scale_min = ?, scale_max = ?, scale_labels = ?, rewrite = ?, arena = ?
+                    kind = ?, attributes = ?, scale_min = ?, scale_max = ?, scale_labels = ?, rewrite = ?, arena = ?,
+                    repeat_after_judgements = ?, repeat_after_minutes = ?
                 WHERE id = ?
                 """,
                 [
@@ -82,6 +83,7 @@ public enum ProjectRepository {
             .int(Int64(settings.scaleMin)), .int(Int64(settings.scaleMax)),
             .text(JSONValue.array(settings.scaleLabels.map { .string($0) }).jsonText), SQLValue(settings.rewrite),
             SQLValue(settings.arena.map { $0.json.jsonText }),
+            .int(Int64(settings.repeatAfterJudgements)), .int(Int64(settings.repeatAfterMinutes)),
         ]
     }
 
@@ -133,6 +135,8 @@ public enum ProjectRepository {
         settings.scaleLabels = ((try? JSONValue.parse(row.string(25)))?.arrayValue ?? []).compactMap(\.stringValue)
         settings.rewrite = row.bool(26)
         settings.arena = row.optionalString(27).flatMap { try? JSONValue.parse($0) }.flatMap { try? ArenaSettings.parse($0) }
+        settings.repeatAfterJudgements = row.int(28)
+        settings.repeatAfterMinutes = row.int(29)
         return Project(id: row.int(0), name: row.string(1), settings: settings)
     }
 }
