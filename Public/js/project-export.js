@@ -12,12 +12,18 @@ export function setUpExports(projectID, status) {
 
   const pairwiseFormats = new Set();
 
+  // Only the formats that can export this project: HelpSteer needs ratings,
+  // rewrite SFT needs a project that asks for rewrites.
   async function loadExportFormats() {
-    const result = await api("GET", "/api/export-formats");
+    const [result, project] = await Promise.all([api("GET", "/api/export-formats"), api("GET", base)]);
     if (!result.ok) return status(errorMessage(result));
+    const settings = project.data?.project?.settings ?? project.data?.project ?? {};
+    const kind = settings.kind ?? "pairwise";
     const select = $("export-format");
     select.replaceChildren();
     for (const format of result.data.formats) {
+      if (format.kinds && !format.kinds.includes(kind)) continue;
+      if (format.needs_rewrites && settings.rewrite === false) continue;
       const option = element("option", format.label);
       option.value = format.name;
       select.append(option);

@@ -102,4 +102,24 @@ struct OneStoryTests {
         }
         await app.stop()
     }
+
+    /// The export form offers only the formats that can export the project.
+    @Test func theExportFormOffersWhatTheProjectCanExport() async throws {
+        let app = try TestApp()
+        _ = try await app.person("boss", role: .admin)
+        let pairwise = try await app.project(pairs: 3, name: "pairs")
+        let rating = try await app.project(pairs: 0, name: "ratings") { $0.kind = .rating; $0.attributes = ["helpfulness"] }
+        let browser = try WebDriver(width: 1400, height: 1000)
+        try browser.signIn(app: app, as: "boss", to: "/admin/projects/\(pairwise.id)")
+        func formats() throws -> [String] {
+            try browser.wait(until: "document.querySelectorAll('#export-format option').length > 0")
+            return try browser.script("return [...document.querySelectorAll('#export-format option')].map((o) => o.value);").arrayValue?.compactMap(\.stringValue) ?? []
+        }
+        let offered = try formats()
+        #expect(offered.contains("trl") && !offered.contains("helpsteer") && !offered.contains("rewrite-sft"), "\(offered)")
+        try browser.open("http://127.0.0.1:\(app.port)/admin/projects/\(rating.id)")
+        try browser.wait(until: "document.body.dataset.ready === 'true'")
+        #expect(try formats().contains("helpsteer"))
+        await app.stop()
+    }
 }

@@ -33,7 +33,8 @@ struct ExportRoutes: Sendable {
         api.add(.GET, "/api/export-formats", .reviewing) { _, _ in
             .json(["formats": .array(ExportFormat.allCases.map { format in
                 ["name": .string(format.rawValue), "label": .string(format.label), "extension": .string(format.fileExtension),
-                 "pairwise": .bool(format.isPairwise)]
+                 "pairwise": .bool(format.isPairwise), "kinds": .array(format.kinds.map { .string($0.rawValue) }),
+                 "needs_rewrites": .bool(format.needsRewrites)]
             })])
         }
     }

@@ -30,6 +30,12 @@ public enum ExportFormat: String, Sendable, CaseIterable {
         }
     }
 
+    /// The project kinds the format can export (helpsteer: rating projects only).
+    public var kinds: [TaskKind] { self == .helpsteer ? [.rating] : TaskKind.allCases }
+
+    /// Whether the format has anything to write only in projects that ask for rewrites.
+    public var needsRewrites: Bool { self == .rewriteSFT }
+
     /// The data file's extension.
     public var fileExtension: String { self == .csv ? "csv" : "jsonl" }
 
