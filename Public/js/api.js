@@ -10,7 +10,7 @@ export class SignedOut extends Error {}
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET" && method !== "HEAD" && !["/api/login", "/api/invites/accept", "/api/password-resets/accept"].includes(path)) {
+  if (method !== "GET" && method !== "HEAD" && !["/api/login", "/api/invites/check", "/api/invites/accept", "/api/password-resets/accept"].includes(path)) {
     if (!csrfToken) await me();
     if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
   }

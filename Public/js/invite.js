@@ -3,6 +3,17 @@ import { api } from "./api.js";
 const token = decodeURIComponent(location.pathname.split("/").pop() ?? "");
 const error = document.getElementById("invite-error");
 
+// A used, revoked or expired link says so at once, instead of the form.
+async function check() {
+  const result = await api("POST", "/api/invites/check", { token });
+  if (result.ok && result.data.usable === false) {
+    document.getElementById("invite-form").hidden = true;
+    document.getElementById("invite-gone").hidden = false;
+  }
+  document.body.dataset.ready = "true";
+}
+check();
+
 document.getElementById("invite-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   error.hidden = true;

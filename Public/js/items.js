@@ -270,7 +270,9 @@ $("filters").addEventListener("submit", (event) => {
 async function start() {
   const user = await me();
   if (user.role === "annotator") {
-    showStatus("The item browser is for reviewers and admins.", "error");
+    for (const section of document.querySelectorAll("main > :not(#status)")) section.hidden = true;
+    showStatus("The item browser is for reviewers and admins. Your projects are on the home page.", "error");
+    document.body.dataset.ready = "true";
     return;
   }
   const project = await api("GET", `/api/projects/${projectID}`);

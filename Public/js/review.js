@@ -39,11 +39,11 @@ function probability(value) {
 }
 
 /** Krippendorff's own guidance: α ≥ .800 reliable, ≥ .667 tentative, below that not. */
-function reading(alpha) {
+function reading(alpha, level) {
   if (typeof alpha !== "number") return "Not enough overlapping judgements to measure agreement yet.";
-  if (alpha >= 0.8) return `Raters agree well (α = ${fixed(alpha)}): the labels are reliable.`;
-  if (alpha >= 0.667) return `Raters agree moderately (α = ${fixed(alpha)}): usable for tentative conclusions; check the contested pairs and the guidelines.`;
-  return `Raters agree poorly (α = ${fixed(alpha)}): the task, the guidelines or some raters need attention before training on these labels.`;
+  if (alpha >= 0.8) return `Raters agree well (${level} α = ${fixed(alpha)}): the labels are reliable.`;
+  if (alpha >= 0.667) return `Raters agree moderately (${level} α = ${fixed(alpha)}): usable for tentative conclusions; check the contested pairs and the guidelines.`;
+  return `Raters agree poorly (${level} α = ${fixed(alpha)}): the task, the guidelines or some raters need attention before training on these labels.`;
 }
 
 function cell(row, text) {
@@ -57,7 +57,8 @@ async function loadAgreement() {
   const result = await api("GET", `/api/projects/${projectID}/agreement`);
   if (!result.ok) throw new Error(errorMessage(result));
   const report = result.data;
-  $("reading").textContent = reading(report.krippendorff_alpha.interval ?? report.krippendorff_alpha.nominal);
+  const level = report.krippendorff_alpha.interval == null ? "nominal" : "interval";
+  $("reading").textContent = reading(report.krippendorff_alpha[level], level);
   const body = $("agreement-table").querySelector("tbody");
   body.replaceChildren();
   for (const level of ["nominal", "ordinal", "interval"]) {
@@ -103,7 +104,9 @@ async function loadAgreement() {
   contested.replaceChildren();
   for (const pair of report.contested_pairs) {
     const item = document.createElement("li");
-    const title = document.createElement("strong");
+    const title = document.createElement("a");
+    title.href = `/projects/${projectID}/items?pair=${encodeURIComponent(pair.pair_id)}`;
+    title.className = "contested-pair";
     title.textContent = pair.pair_id;
     item.append(title, document.createTextNode(` — entropy ${fixed(pair.entropy, 2)} bits: `));
     item.append(document.createTextNode(pair.ratings.map((r) => `${r.annotator}: ${r.choice}`).join(", ")));
@@ -215,7 +218,10 @@ function renderRaters() {
     cell(row, rater.annotator);
     cell(row, String(rater.annotations));
     cell(row, percent(rater.signals?.consensus?.rate));
-    cell(row, percent(rater.signals?.gold?.posterior_mean));
+    // The gold signal reads from 5 gold judgements on; fewer are shown as a count.
+    const gold = rater.gold ?? { right: 0, judged: 0 };
+    cell(row, rater.signals?.gold ? percent(rater.signals.gold.posterior_mean)
+      : gold.judged > 0 ? `${gold.right} of ${gold.judged} (5 needed)` : "—");
     cell(row, percent(rater.signals?.position?.left_rate));
     cell(row, rater.median_duration_ms == null ? "—" : `${(rater.median_duration_ms / 1000).toFixed(1)} s`);
     cell(row, percent(rater.suspicion));
@@ -231,7 +237,8 @@ function renderRaters() {
     if (rater.status === "ok" && rater.evidence === "not_enough") {
       const note = document.createElement("span");
       note.className = "muted evidence-note";
-      note.textContent = " (not enough evidence yet)";
+      note.textContent = " (too few judgements to tell from chance yet)";
+      note.title = "P(honest) is high mostly because most raters in this crowd are honest: a rater answering at random would score as high on this few judgements.";
       row.cells[row.cells.length - 1].append(note);
     }
     cell(row, rater.reasons.map((r) => r.detail).join("; "));
@@ -299,14 +306,23 @@ function renderQueue() {
       comment.className = "decision-comment";
       label.append(comment);
       item.append(label);
-      for (const [status, text] of [["quarantined", "Quarantine"], ["cleared", "Clear"]]) {
+      // What can still be decided: a quarantined rater can be let back in (their
+      // status goes back to what the detector says) or cleared; a flagged one
+      // quarantined or cleared of the flag.
+      const choices = rater.status === "quarantined"
+        ? [["ok", "Lift the quarantine"], ["cleared", "Clear of the flag"]]
+        : [["quarantined", "Quarantine"], ["cleared", "Clear of the flag"]];
+      const actions = document.createElement("div");
+      actions.className = "row-actions";
+      for (const [status, text] of choices) {
         const button = document.createElement("button");
         button.type = "button";
         button.className = `decide-${status}`;
         button.textContent = text;
         button.addEventListener("click", () => decide(rater.annotator, status, comment.value));
-        item.append(button);
+        actions.append(button);
       }
+      item.append(actions);
     }
     queue.append(item);
   }
@@ -401,9 +417,11 @@ async function loadRaters() {
   if (!result.ok) throw new Error(errorMessage(result));
   raters = result.data.raters;
   const model = result.data.model;
-  $("crowd-model").textContent = `Crowd model: ${percent(model.honest_share)} of raters honest; ${model.flagged} flagged, `
-    + `of whom about ${model.expected_false_flags.toFixed(2)} expected to be honest; `
-    + `${model.not_enough_evidence} rater(s) without enough evidence yet.`;
+  $("crowd-model").textContent = `Crowd model: ${percent(model.honest_share)} of raters honest. `
+    + (model.flagged === 0 ? "Nobody flagged. "
+      : `${model.flagged} flagged; by the strongest evidence behind each flag, about ${model.expected_false_flags.toFixed(2)} of them expected to be honest `
+        + "(P(honest) in the table weighs agreement with the crowd alone, so a script seen in the clicks can be certain while agreement says less). ")
+    + `${model.not_enough_evidence} rater(s) with too few judgements to tell from chance yet.`;
   renderRaters();
   renderQueue();
 }
@@ -423,6 +441,15 @@ for (const button of document.querySelectorAll("[data-sort]")) {
 
 async function start() {
   user = await me();
+  if (user.role === "annotator") {
+    // Nothing here is theirs: say so, and show no empty tables or buttons.
+    for (const section of document.querySelectorAll("main > :not(#status)")) section.hidden = true;
+    $("status").textContent = "The review page is for reviewers and admins. Your projects are on the home page.";
+    $("status").className = "status error";
+    $("status").hidden = false;
+    document.body.dataset.ready = "true";
+    return;
+  }
   const project = await api("GET", `/api/projects/${projectID}`);
   if (project.ok) $("project-name").textContent = project.data.project.name;
   await Promise.all([loadAgreement(), loadRaters(), loadLeaderboard(projectID)]);

@@ -38,7 +38,9 @@ public struct AgreementReport: Sendable {
     public static let minimumShared = 10
 
     /// Computes the report. `bootstrap` resamples of units, seeded.
-    public static func compute(_ judgements: [Judgement], bootstrap: Int = 1000, seed: UInt64 = 42, contestedLimit: Int = 20) -> AgreementReport {
+    /// `settled` units (a reviewer gave them a final label) are never listed as contested.
+    public static func compute(_ judgements: [Judgement], bootstrap: Int = 1000, seed: UInt64 = 42, contestedLimit: Int = 20,
+                               settled: Set<Int> = []) -> AgreementReport {
         let unitCount = (judgements.map(\.unit).max() ?? -1) + 1
         var byUnit = Array(repeating: [Judgement](), count: unitCount)
         for judgement in judgements { byUnit[judgement.unit].append(judgement) }
@@ -159,7 +161,7 @@ public struct AgreementReport: Sendable {
             start = end
         }
 
-        let contested = byUnit.filter { $0.count >= 2 }
+        let contested = byUnit.filter { $0.count >= 2 && !settled.contains($0[0].unit) }
             .map { (unit: $0[0].unit, entropy: Disagreement.entropy($0.map(\.category)), judgements: $0.count) }
             .sorted { ($0.entropy, $0.judgements, -$0.unit) > ($1.entropy, $1.judgements, -$1.unit) }
             .prefix(contestedLimit)

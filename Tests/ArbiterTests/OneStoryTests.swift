@@ -122,4 +122,83 @@ struct OneStoryTests {
         #expect(try formats().contains("helpsteer"))
         await app.stop()
     }
+
+    /// The review page's numbers agree with each other and with the API: the
+    /// flagged summary says what its number is, a rater with a few gold judgements
+    /// shows them as a count, α says which α, contested pairs open in the item
+    /// browser and leave the list once settled, and the flagged card offers what
+    /// can still be decided. An annotator sees a plain "not yours".
+    @Test func theReviewPageTellsOneStory() async throws {
+        let app = try TestApp()
+        let project = try await ReviewPageTests().crowd(app)
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array((0..<3).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }
+                .joined(separator: "\n").utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+        }
+        try await app.importJudgements((0..<3).map { #"{"pair":"g\#($0)","annotator":"r1","choice":"\#($0 == 0 ? "B" : "A")"}"# }, into: project)
+        let admin = try await Self.person(app, "boss", role: .admin)
+        _ = try await Self.person(app, "ann")
+        let browser = try WebDriver(width: 1400, height: 1000)
+        try browser.signIn(app: app, as: "boss", to: "/projects/\(project.id)/review")
+        let api = try app.call("GET", "/api/projects/\(project.id)/raters", admin).json
+        let r1 = try #require(api["raters"]?.arrayValue?.first { $0["annotator"] == "r1" })
+        #expect(r1["gold"] == ["right": 2, "judged": 3])
+        for (width, height) in Self.sizes {
+            try browser.resize(width: width, height: height)
+            try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/review")
+            try browser.wait(until: "document.body.dataset.ready === 'true'")
+            #expect(try browser.element("#reading").text.contains("interval α ="))
+            let model = try browser.element("#crowd-model").text
+            #expect(model.contains("by the strongest evidence behind each flag"), "\(model)")
+            #expect(try browser.element("#raters tbody tr[data-annotator='r1']").text.contains("2 of 3 (5 needed)"))
+            #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "no sideways scroll at \(width)")
+        }
+        // The flagged card: "Clear of the flag", and after quarantining, "Lift the quarantine".
+        let card = ".queue-item[data-annotator='lefty']"
+        #expect(try browser.element("\(card) .decide-cleared").text == "Clear of the flag")
+        try browser.element("\(card) .decision-comment").type("always the left side")
+        try browser.element("\(card) .decide-quarantined").click()
+        try browser.wait(until: "document.querySelector(\"\(card) .decide-ok\")?.textContent === 'Lift the quarantine'")
+        #expect(try browser.script("return document.querySelector(\"\(card) .decide-quarantined\") === null;").boolValue == true)
+        // Contested pairs open in the item browser; one settled leaves the list.
+        let first = try browser.script("return document.querySelector('#contested li a').textContent;").stringValue ?? ""
+        #expect(try browser.element("#contested li a").attribute("href") == "/projects/\(project.id)/items?pair=\(first)")
+        #expect(try app.call("PUT", "/api/projects/\(project.id)/pairs/\(first)/label", admin, #"{"label":"A"}"#).status == 200)
+        try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/review")
+        try browser.wait(until: "document.body.dataset.ready === 'true'")
+        let listed = try browser.script("return [...document.querySelectorAll('#contested li a')].map((a) => a.textContent);").arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(!listed.isEmpty && !listed.contains(first), "\(first) in \(listed)")
+        try browser.element("#contested li a").click()
+        try browser.wait(until: "location.pathname.endsWith('/items') && document.getElementById('detail').dataset.pair === '\(listed[0])'")
+        // An annotator: one plain sentence, no empty tables or buttons.
+        let annotator = try WebDriver(width: 390, height: 844)
+        try annotator.signIn(app: app, as: "ann", to: "/projects/\(project.id)/review")
+        #expect(try annotator.element("#status").text.hasPrefix("The review page is for reviewers and admins."))
+        #expect(try annotator.script("return [...document.querySelectorAll('main button, main table')].filter((e) => e.offsetParent !== null).length;").intValue == 0)
+        await app.stop()
+    }
+
+    /// A used invite link says so at once, not after the form is filled in.
+    @Test func aUsedInviteLinkSaysSoAtOnce() async throws {
+        let app = try TestApp()
+        let admin = try await Self.person(app, "boss", role: .admin)
+        let created = try app.call("POST", "/api/invites", admin, #"{"role":"annotator"}"#).json
+        let url = try #require(created["invite"]?["url"]?.stringValue)
+        let browser = try WebDriver(width: 390, height: 844)
+        try browser.open("http://127.0.0.1:\(app.port)\(url)")
+        try browser.wait(until: "document.body.dataset.ready === 'true'")
+        #expect(try browser.script("return document.getElementById('invite-gone').hidden;").boolValue == true)
+        try browser.element("#username").type("newbie")
+        try browser.element("#password").type("a long enough password")
+        try browser.element("#invite-submit").click()
+        try browser.wait(until: "location.pathname === '/'")
+        try browser.script("document.cookie.split(';').forEach((c) => { document.cookie = c.split('=')[0] + '=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/'; });")
+        let other = try WebDriver(width: 1400, height: 1000)
+        try other.open("http://127.0.0.1:\(app.port)\(url)")
+        try other.wait(until: "document.body.dataset.ready === 'true'")
+        #expect(try other.element("#invite-gone").text.contains("cannot be used"))
+        #expect(try other.script("return document.getElementById('invite-form').hidden;").boolValue == true)
+        await app.stop()
+    }
 }

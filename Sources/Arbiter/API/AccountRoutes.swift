@@ -81,6 +81,13 @@ struct AccountRoutes: Sendable {
             try await service.revokeInvite(id: try request.parameters.int("id"), actor: caller.user.id, address: request.remoteAddress)
             return Response(status: .noContent)
         }
+        // The invite page asks first, so a used link says so before the form.
+        api.addPublic(.POST, "/api/invites/check") { request in
+            try Self.requireJSONFromThisSite(request)
+            guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
+            guard let token = object["token"]?.stringValue else { throw ValidationError("token: expected the invite token") }
+            return .json(["usable": .bool(try await service.checkInvite(token: token, address: request.remoteAddress))])
+        }
         api.addPublic(.POST, "/api/invites/accept") { request in
             try Self.requireJSONFromThisSite(request)
             guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }

@@ -28,6 +28,7 @@ enum OpenAPI {
         "POST /api/invites": Details(summary: "Create an invite link (shown once)", body: .json),
         "GET /api/invites": Details(summary: "Invites and their state"),
         "DELETE /api/invites/{id}": Details(summary: "Revoke an open invite", bodiless: ["204"]),
+        "POST /api/invites/check": Details(summary: "Whether an invite link can still be used", body: .json),
         "POST /api/invites/accept": Details(summary: "Create an account from an invite", body: .json),
         "POST /api/users/{id}/password-reset": Details(summary: "Issue a one-time password-reset link for a person (shown once)", body: .json),
         "POST /api/password-resets/accept": Details(summary: "Set a new password from a reset link; signs in and ends other sessions", body: .json),

@@ -62,7 +62,7 @@ extension AnnotatorProgress {
 
 extension RaterReport {
     /// `{"raters":[{"annotator","annotations","status","finding","evidence","honest_probability","comment","suspicion",
-    /// "median_duration_ms","reasons","signals"}],"model":{…}}` — every field in docs/API.md.
+    /// "median_duration_ms","reasons","signals","gold"}],"model":{…}}` — every field in docs/API.md.
     public var json: JSONValue {
         [
             "model": [
@@ -91,6 +91,7 @@ extension RaterReport {
                     "suspicion": .double(rater.suspicion), "median_duration_ms": rater.medianDurationMilliseconds.map { .double($0) } ?? .null,
                     "reasons": .array(rater.reasons.map { ["signal": .string($0.signal), "detail": .string($0.detail)] }),
                     "signals": .object(signals),
+                    "gold": ["right": .int(Int64(rater.gold.right)), "judged": .int(Int64(rater.gold.judged))],
                 ]
             })
         ]

@@ -142,6 +142,17 @@ public struct AccountService: Sendable {
 
     /// Creates the invited account and signs it in. Throttled per address, and the
     /// token checked, before any scrypt time is spent.
+    /// Whether an invite link can still be used, so the page can say so before the
+    /// person fills in the form. A link that cannot counts as a failed attempt
+    /// against the address, as at sign-up, so checking is no faster way to guess.
+    public func checkInvite(token: String, address: String) async throws -> Bool {
+        let now = self.now()
+        let reservation = try await reserveLinkAttempt(address: address, now: now)
+        let usable = try await store.pool.read { db in try Invites.isUsable(db, token: token, now: now) }
+        if usable { try await store.pool.write { db in try LoginThrottle.release(db, reservation: reservation) } }
+        return usable
+    }
+
     public func acceptInvite(token: String, username: String, password: String, address: String) async throws -> SignedIn {
         try UserRepository.validateUsername(username)
         try Password.validate(password)

@@ -23,6 +23,8 @@ public struct AgreementInput: Sendable {
     /// Rating projects: per attribute, per (task, response), every rater's score.
     public var ratingUnits: [String: [[Double]]] = [:]
     public var attributes: [String] = []
+    /// Units a reviewer settled with a final label (not listed as contested).
+    public var settled: Set<Int> = []
 }
 
 /// The SQL behind agreement.
@@ -68,6 +70,9 @@ enum AgreementRepository {
             let choice = Choice(rawValue: row.string(4)) ?? .tie
             input.judgements.append(Judgement(
                 unit: unit, rater: rater, category: choice.category, signed: choice.signedPreference(strength: row.optionalInt(5))))
+        }
+        for (pair, _) in try PairLabels.all(db, projectID: projectID) {
+            if let unit = pairIndex[pair] { input.settled.insert(unit) }
         }
         return input
     }

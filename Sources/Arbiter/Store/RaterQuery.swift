@@ -36,6 +36,7 @@ public enum RaterQuery {
     public static func report(_ db: any Database, projectID: Int) throws -> RaterReport {
         let loaded = try load(db, projectID: projectID)
         let decisions = try RaterStatus.all(db, projectID: projectID)
+        let gold = try goldCounts(db, projectID: projectID)
         let entries = loaded.assessments.sorted { ($0.suspicion, $0.judgements) > ($1.suspicion, $1.judgements) }.map { assessment in
             let userID = loaded.userIDs[assessment.rater]
             let decision = decisions[userID]
@@ -45,9 +46,23 @@ public enum RaterQuery {
                 status: decision?.status ?? (assessment.flagged ? "flagged" : "ok"), comment: decision?.comment,
                 suspicion: assessment.suspicion, medianDurationMilliseconds: durations.isEmpty ? nil : Statistics.median(durations),
                 reasons: assessment.reasons, signals: assessment.signals, honestProbability: assessment.honestProbability,
-                enoughEvidence: assessment.enoughEvidence, finding: assessment.finding)
+                enoughEvidence: assessment.enoughEvidence, finding: assessment.finding, gold: gold[userID] ?? (0, 0))
         }
         return RaterReport(raters: entries, tokenNames: loaded.tokenNames, crowd: loaded.crowd)
+    }
+
+    /// Each rater's gold judgements (the first on each gold pair) and how many are right.
+    static func goldCounts(_ db: any Database, projectID: Int) throws -> [Int: (right: Int, judged: Int)] {
+        var counts: [Int: (right: Int, judged: Int)] = [:]
+        _ = try db.query(
+            """
+            SELECT n.user_id, count(*), sum(CASE WHEN n.choice = p.gold THEN 1 ELSE 0 END)
+            FROM annotations n JOIN visible_pairs p ON p.id = n.pair_id
+            WHERE n.project_id = ? AND p.gold IS NOT NULL AND n.kind != 'repeat'
+              AND n.id = (SELECT min(f.id) FROM annotations f WHERE f.pair_id = n.pair_id AND f.user_id = n.user_id AND f.kind != 'repeat')
+            GROUP BY n.user_id
+            """, [.int(Int64(projectID))]) { row in counts[row.int(0)] = (row.int(2), row.int(1)) }
+        return counts
     }
 
     static func load(_ db: any Database, projectID: Int) throws -> Loaded {
@@ -283,6 +298,9 @@ public struct RaterReport: Sendable {
         /// Why the detector flagged them (`unreliable` or `malicious`), nil when it did not.
         /// Kept when an admin decided (quarantined, cleared): it is what the detector said.
         public var finding: RaterFinding?
+        /// Gold pairs judged (first judgements) and how many of them right; the gold
+        /// signal reads them from 5 on, the page shows fewer as counts.
+        public var gold: (right: Int, judged: Int) = (0, 0)
     }
 
     /// Most suspicious first.
