@@ -21,6 +21,7 @@ const state = {
   canVote: false,
   voted: false,
   startedAt: 0,
+  firstPrompt: "",
 };
 
 async function start() {
@@ -55,8 +56,17 @@ async function start() {
       send();
     }
   });
+  $("prompt").addEventListener("keydown", (event) => {
+    // Esc leaves the follow-up box for the vote keys.
+    if (event.key === "Escape" && state.canVote) {
+      event.preventDefault();
+      focusVote();
+    }
+  });
   $("draw").addEventListener("click", draw);
   $("new-battle").addEventListener("click", reset);
+  $("clear").addEventListener("click", reset);
+  $("regenerate").addEventListener("click", regenerate);
   document.addEventListener("keydown", onKey);
   $("prompt").focus();
   document.body.dataset.ready = "true";
@@ -83,10 +93,31 @@ function onKey(event) {
       event.preventDefault();
       vote(choices[event.key]);
     }
-  } else if (event.key === "n" && state.voted) {
+  } else if (event.key === "n" && (state.voted || state.canVote)) {
     event.preventDefault();
     reset();
+  } else if (event.key === "r" && state.canVote && state.turns === 1) {
+    event.preventDefault();
+    regenerate();
+  } else if (event.key === "f" && state.canVote && !$("prompt").disabled) {
+    event.preventDefault();
+    $("prompt").focus();
   }
+}
+
+/** After the answers: the vote keys work at once (the follow-up box is one `f` away). */
+function focusVote() {
+  $("prompt").blur();
+  $("vote").querySelector(".choice:not([hidden])")?.focus();
+}
+
+/** The same first prompt in a fresh battle; the open one is left unvoted (not counted). */
+function regenerate() {
+  if (state.streaming || !state.canVote || state.turns !== 1) return;
+  const prompt = state.firstPrompt;
+  reset();
+  $("prompt").value = prompt;
+  send();
 }
 
 async function draw() {
@@ -109,6 +140,8 @@ function reset() {
   $("vote").hidden = true;
   $("new-battle").hidden = true;
   $("ask").hidden = false;
+  for (const id of ["prompt", "prompt-label", "send"]) $(id).hidden = false;
+  $("draw").hidden = !(state.arena?.pool > 0);
   $("prompt").disabled = false;
   $("send").disabled = false;
   $("prompt-label").textContent = "Your prompt";
@@ -175,7 +208,10 @@ async function send() {
   }
   $("prompt").value = "";
   $("intro").hidden = true;
-  if (!state.battle) state.startedAt = performance.now();
+  if (!state.battle) {
+    state.startedAt = performance.now();
+    state.firstPrompt = prompt;
+  }
   const answers = addTurn(prompt);
   let end = null;
   const reader = response.body.getReader();
@@ -227,6 +263,9 @@ async function send() {
     $("turns").textContent = end.turns_left > 0 ? `${end.turns_left} follow-up${end.turns_left === 1 ? "" : "s"} left` : "No follow-ups left: vote";
     $("prompt-label").textContent = "A follow-up (optional), or vote";
     $("prompt").disabled = end.turns_left === 0;
+    $("draw").hidden = true;
+    $("regenerate").hidden = state.turns !== 1;
+    $("vote-hint").textContent = `Press 1–4 to vote${state.turns === 1 ? ", r to regenerate" : ""}, n to clear${end.turns_left > 0 ? ", f to write a follow-up (Esc returns here)" : ""}.`;
   } else {
     state.canVote = false;
     $("new-battle").hidden = false;
@@ -238,6 +277,7 @@ async function send() {
 function finishStreaming() {
   state.streaming = false;
   $("send").disabled = state.voted || $("prompt").disabled;
+  if (state.canVote) focusVote();
 }
 
 async function vote(choice) {
@@ -258,10 +298,9 @@ async function vote(choice) {
   const said = { A: "Model A is better", B: "Model B is better", tie: "A tie", both_bad: "Both are bad" }[result.data.choice];
   showStatus(`Vote stored: ${said}. Model A was ${result.data.model_a}, model B was ${result.data.model_b}.`, "ok");
   $("vote").hidden = true;
-  $("prompt").disabled = true;
-  $("send").disabled = true;
-  $("turns").textContent = "";
-  $("prompt-label").textContent = "Start a new battle for another prompt";
+  // Nothing more to type in this battle: only the way to the next one.
+  for (const id of ["prompt", "prompt-label", "send", "draw"]) $(id).hidden = true;
+  $("turns").textContent = "Press n (or the button) for a new battle.";
   $("new-battle").hidden = false;
   $("new-battle").focus();
 }

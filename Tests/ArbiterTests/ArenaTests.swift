@@ -382,11 +382,19 @@ import TestSupport
         if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/arena-streaming.png") }
         try browser.wait(until: "!document.getElementById('vote').hidden", timeout: 30)
         #expect(try browser.script("return document.querySelectorAll('.arena-answer.streaming').length;").intValue == 0)
-        // A follow-up, then the vote by keyboard.
+        // The answers are in: the vote keys work at once (focus left the prompt box);
+        // f opens the follow-up, Esc comes back, f again to write it.
+        #expect(try browser.script("return document.activeElement?.dataset.choice;").stringValue == "A")
+        #expect(try browser.element("#vote-hint").text.contains("Press 1–4 to vote"))
+        try browser.press("f")
+        #expect(try browser.script("return document.activeElement?.id;").stringValue == "prompt")
+        try browser.press("\u{E00C}")
+        #expect(try browser.script("return document.activeElement?.dataset.choice;").stringValue == "A")
+        try browser.press("f")
         try browser.element("#prompt").type("Now one about hash tables")
         try browser.chord(WebDriver.control, WebDriver.enter)
         try browser.wait(until: "document.querySelectorAll('#side-a .arena-turn').length === 2 && !document.getElementById('vote').hidden", timeout: 30)
-        try browser.script("document.activeElement.blur();")
+        #expect(try browser.script("return document.getElementById('regenerate').offsetParent === null;").boolValue == true, "regenerate is for a first turn")
         try browser.press("1")
         try browser.wait(until: "document.getElementById('side-a-title').textContent.includes('·')")
         let title = try browser.element("#side-a-title").text
@@ -396,6 +404,22 @@ import TestSupport
         #expect(try browser.element("#status").text.contains("Vote stored"))
         if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/arena-revealed.png") }
         #expect(try await app.count("SELECT count(*) FROM annotations WHERE choice = 'A'") == 1)
+        // After the vote: no disabled box or live-looking buttons, only the way on.
+        let after = try browser.script("return ['prompt', 'send', 'draw'].map((id) => document.getElementById(id).offsetParent === null);")
+        #expect(after == [true, true, true])
+        #expect(try browser.script("return document.activeElement?.id;").stringValue == "new-battle")
+        // n: a new battle; regenerate (r) asks the same prompt in a fresh one.
+        try browser.press("n")
+        try browser.element("#prompt").type("Name a sorting algorithm")
+        try browser.chord(WebDriver.control, WebDriver.enter)
+        try browser.wait(until: "!document.getElementById('vote').hidden && document.activeElement?.dataset.choice === 'A'", timeout: 30)
+        try browser.press("r")
+        try browser.wait(until: "document.querySelectorAll('#side-a .arena-turn').length === 1 && !document.getElementById('vote').hidden && document.activeElement?.dataset.choice === 'A'", timeout: 30)
+        #expect(try browser.script("return document.querySelector('#side-a .arena-prompt').textContent;").stringValue == "Name a sorting algorithm")
+        #expect(try await app.count("SELECT count(*) FROM battles") == 3)
+        // And on a phone, nothing scrolls sideways.
+        try browser.resize(width: 390, height: 844)
+        #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true)
     }
 }
 
