@@ -54,12 +54,15 @@ async function start() {
     $("diff-toggle").hidden = true;
     for (const id of ["strength", "aspects"]) $(id).hidden = true;
     document.querySelector(".choices").hidden = true;
+    $("report").textContent = "Report a problem with this task";
+    $("report-title").textContent = "Report a problem with this task";
   } else {
     state.questions = new Questions($("judgement"), state.project, hideStatus);
     for (const node of document.querySelectorAll(".task-only")) node.hidden = true;
   }
   state.rewrite = new RewriteBox(state.project.rewrite);
   await loadNext();
+  document.body.dataset.ready = "true";
 }
 
 async function loadNext() {
@@ -246,6 +249,8 @@ function changeLast() {
   state.pending = null;
   $("revising").hidden = false;
   $("undo").hidden = true;
+  // Skipping means nothing for a judgement already made: no Skip while changing it.
+  $("skip").hidden = true;
   hideStatus();
 }
 
@@ -274,6 +279,7 @@ function backToHeld() {
   const held = state.held;
   state.held = null;
   $("revising").hidden = true;
+  $("skip").hidden = false;
   resetJudgement();
   if (!held?.assignment) return loadNext();
   show(held.assignment);

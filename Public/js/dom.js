@@ -29,3 +29,12 @@ export function stackOnPhones(table) {
   new MutationObserver(label).observe(table.tBodies[0], { childList: true });
   label();
 }
+
+/** What a project's items are called: pairs in pairwise projects, tasks in ranking and rating ones. */
+export function itemWord(kind, count = 2) {
+  const word = kind && kind !== "pairwise" ? "task" : "pair";
+  return count === 1 ? word : `${word}s`;
+}
+
+/** "1 judgement", "3 judgements". */
+export const plural = (count, word) => `${number(count)} ${word}${count === 1 ? "" : "s"}`;

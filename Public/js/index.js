@@ -1,4 +1,5 @@
 import { api, me, signOut } from "./api.js";
+import { itemWord, number, plural } from "./dom.js";
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
 
@@ -41,7 +42,7 @@ async function load() {
         });
       }
     } else {
-      progress.textContent = `${project.pairs} pairs · ${project.annotations} judgements`;
+      progress.textContent = `${number(project.pairs)} ${itemWord(project.kind, project.pairs)} · ${plural(project.annotations, "judgement")}`;
     }
     if (user.role === "admin") {
       const manage = document.createElement("a");

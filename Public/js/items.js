@@ -7,6 +7,7 @@
 import { api, errorMessage, me, signOut } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
 import { renderPrompt } from "./prompt-view.js";
+import { stackOnPhones } from "./dom.js";
 
 const projectID = Number(location.pathname.split("/")[2]);
 const $ = (id) => document.getElementById(id);
@@ -52,8 +53,12 @@ let next = null;
 let examined = 0;
 let shown = 0;
 let openPair = null;
+let kind = "pairwise";
 
 $("sign-out").addEventListener("click", () => signOut());
+// On a phone each pair (and each judgement) is a card, the prompt at full width.
+stackOnPhones($("pairs"));
+stackOnPhones($("detail-judgements"));
 $("review-link").href = `/projects/${projectID}/review`;
 
 function showStatus(message, kind = "ok") {
@@ -147,7 +152,7 @@ function addRow(pair) {
   row.append(first);
   cell(row, pair.prompt_preview, "preview-cell");
   cell(row, [pair.model_a, pair.model_b].filter(Boolean).join(" vs ") || "—");
-  cell(row, `${pair.votes.A} · ${pair.votes.B} · ${pair.votes.tie} · ${pair.votes.both_bad}`);
+  cell(row, kind === "pairwise" ? `${pair.votes.A} · ${pair.votes.B} · ${pair.votes.tie} · ${pair.votes.both_bad}` : "—");
   cell(row, `${pair.judgements} (${pair.wanted} wanted)`);
   cell(row, pair.disagreement.toFixed(2));
   cell(row, pair.open_reports ? String(pair.open_reports) : "—");
@@ -169,8 +174,7 @@ async function showPair(id) {
   $("detail-title").textContent = `Pair ${pair.id}`;
   const facts = [
     `${pair.judgements} judgement${pair.judgements === 1 ? "" : "s"} (${pair.wanted} wanted)`,
-    `all votes ${votesText(pair.votes)}`,
-    `disagreement ${pair.disagreement.toFixed(2)} bits`,
+    ...(Array.isArray(pair.responses) ? [] : [`all votes ${votesText(pair.votes)}`, `disagreement ${pair.disagreement.toFixed(2)} bits`]),
   ];
   if (pair.gold) facts.push(`gold answer ${CHOICE_NAMES[pair.gold]}`);
   if (pair.metadata) facts.push(`metadata ${JSON.stringify(pair.metadata)}`);
@@ -214,7 +218,7 @@ async function showPair(id) {
     cell(row, judgement.kind);
     cell(row, judgement.ranking ? rankingText(judgement.ranking) : judgement.ratings ? ratingsText(judgement.ratings) : CHOICE_NAMES[judgement.choice]);
     cell(row, judgement.strength == null ? "—" : String(judgement.strength));
-    cell(row, judgement.shown_swapped == null ? "—" : judgement.shown_swapped ? "B on the left" : "A on the left");
+    cell(row, task || judgement.shown_swapped == null ? "—" : judgement.shown_swapped ? "B on the left" : "A on the left");
     cell(row, judgement.duration_ms == null ? "—" : `${(judgement.duration_ms / 1000).toFixed(1)} s`);
     cell(row, judgement.counted === false ? `no: ${judgement.excluded_reason}` : judgement.counted ? "yes" : "—", "counted");
     if (judgement.counted === false) row.classList.add("excluded");
@@ -276,7 +280,18 @@ async function start() {
     return;
   }
   const project = await api("GET", `/api/projects/${projectID}`);
-  if (project.ok) $("project-name").textContent = project.data.project.name;
+  if (project.ok) {
+    $("project-name").textContent = project.data.project.name;
+    kind = project.data.project.kind ?? "pairwise";
+    if (kind !== "pairwise") {
+      // Ranking and rating tasks: no A/B votes or sides, no gold.
+      $("items-title").textContent = "Tasks";
+      for (const th of $("pairs").querySelectorAll("thead th")) {
+        if (th.textContent.startsWith("Votes")) th.textContent = "Votes";
+        if (th.textContent === "Pair") th.textContent = "Task";
+      }
+    }
+  }
   const pair = readAddress();
   await load(true);
   if (pair) await showPair(pair);

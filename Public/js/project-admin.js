@@ -2,7 +2,7 @@
 // format detection and progress, export jobs (project-export.js), reports
 // (reports.js) and the project's settings. Untrusted text only via textContent.
 import { api, csrf, errorMessage, me, signOut } from "./api.js";
-import { element, number } from "./dom.js";
+import { element, itemWord, number } from "./dom.js";
 import { setUpExports } from "./project-export.js";
 import { loadReports } from "./reports.js";
 import { buildSettingsForm } from "./settings-form.js";
@@ -14,6 +14,7 @@ const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const projectID = Number(location.pathname.split("/")[3]);
 const base = `/api/projects/${projectID}`;
+let kind = "pairwise"; // the project's kind: its items are pairs or tasks
 
 function status(text, ok = false) {
   const box = $("status");
@@ -93,13 +94,13 @@ function describeCollection(collection) {
     rules.push(chosen?.estimated === false || chosen?.expected_error == null
       ? `a weighted posterior of ${chosen?.threshold ?? 0.96} until this crowd is estimated`
       : `a weighted posterior of ${chosen.threshold} chosen for this crowd (predicted label error ${(chosen.expected_error * 100).toFixed(1)}%, `
-        + `fixed overlap 3: ${(chosen.fixed_three_error * 100).toFixed(1)}%; ${chosen.expected_judgements.toFixed(1)} judgements per pair)`);
+        + `fixed overlap 3: ${(chosen.fixed_three_error * 100).toFixed(1)}%; ${chosen.expected_judgements.toFixed(1)} judgements per ${itemWord(kind, 1)})`);
   } else if (overlap.stop_posterior != null) {
     rules.push(`a weighted posterior of ${overlap.stop_posterior}`);
   }
   let text = overlap.policy === "adaptive"
-    ? `Adaptive overlap: ${overlap.min}–${overlap.max} judgements per pair, stopping at ${rules.join(" or ")}.`
-    : `Fixed overlap: ${overlap.max} judgements per pair.`;
+    ? `Adaptive overlap: ${overlap.min}–${overlap.max} judgements per ${itemWord(kind, 1)}, stopping at ${rules.join(" or ")}.`
+    : `Fixed overlap: ${overlap.max} judgement${overlap.max === 1 ? "" : "s"} per ${itemWord(kind, 1)}.`;
   const selection = collection.selection;
   if (selection.policy === "active") {
     const model = collection.selection_model;
@@ -118,13 +119,14 @@ async function loadDashboard() {
   counts.replaceChildren();
   // Every pair, as on /admin; complete + in progress + untouched + gold add up to it.
   const entries = [
-    ["Pairs", data.pairs.total + data.pairs.gold], ["Complete", data.pairs.complete], ["In progress", data.pairs.in_progress],
-    ["Untouched", data.pairs.untouched], ["Gold pairs", data.pairs.gold], ["Live leases", data.live_leases],
+    [kind === "pairwise" ? "Pairs" : "Tasks", data.pairs.total + data.pairs.gold], ["Complete", data.pairs.complete],
+    ["In progress", data.pairs.in_progress], ["Untouched", data.pairs.untouched],
+    ...(kind === "pairwise" ? [["Gold pairs", data.pairs.gold]] : []), ["Live leases", data.live_leases],
   ];
   for (const [label, value] of entries) {
     const group = element("div", undefined, "count");
     group.append(element("dt", label), element("dd", number(value)));
-    group.dataset.name = label.toLowerCase().replace(/ /g, "-");
+    group.dataset.name = (label === "Tasks" ? "pairs" : label.toLowerCase()).replace(/ /g, "-");
     counts.append(group);
   }
   $("collection-policy").textContent = describeCollection(data.collection);
@@ -300,6 +302,7 @@ async function start() {
   const answer = await api("GET", base);
   if (!answer.ok) return status(errorMessage(answer));
   const project = answer.data.project;
+  kind = project.kind ?? "pairwise";
   $("project-name").textContent = project.name;
   document.title = `${project.name} · Arbiter`;
   $("review-link").href = `/projects/${projectID}/review`;

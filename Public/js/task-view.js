@@ -184,6 +184,9 @@ export class TaskView {
       "Press the numbers best first", this.project.allow_ties ? " (= before a number ties it with the last)" : "",
       "; Backspace takes back the last, 0 starts over. Drag rows to reorder.");
     this.panel.replaceChildren(el("h2", {}, "Your order (best first)"), list, rest, hint);
+    // On a phone an empty order is a line at the end of the page, not a panel
+    // over the responses (CSS); it sticks to the bottom once something is ranked.
+    this.panel.classList.toggle("empty", placed.size === 0);
     this.onChange();
   }
 

@@ -246,10 +246,15 @@ struct AnnotateKeyboardTests {
         try browser.wait(until: "!document.getElementById('revising').hidden")
         #expect(try browser.element("#left").text == firstLeft)
         #expect(try browser.element("[data-choice='left']").attribute("aria-pressed") == "true")
+        // No Skip while changing a judgement already made (and s does nothing).
+        #expect(try browser.script("return document.getElementById('skip').offsetParent === null;").boolValue == true)
+        try browser.press("s")
+        #expect(try browser.element("#left").text == firstLeft)
         try browser.press("2", WebDriver.enter)
         try browser.wait(until: "document.getElementById('action-status').textContent.includes('Changed')")
         #expect(try browser.element("#left").text == secondLeft, "back to the pair that was on screen")
         #expect(try browser.script("return document.getElementById('revising').hidden;").boolValue == true)
+        #expect(try browser.script("return document.getElementById('skip').offsetParent !== null;").boolValue == true, "Skip is back")
         let stored = try await app.seed { db in
             try db.queryFirst("SELECT choice, shown_swapped FROM annotations") { ($0.string(0), $0.bool(1)) }
         }

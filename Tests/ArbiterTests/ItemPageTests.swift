@@ -127,6 +127,9 @@ struct ItemPageTests {
                 #expect(text.hasPrefix("The export leaves this pair out"), "\(text)")
             }
             #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "no sideways scroll at \(width)")
+            // The list's prompts get room to read (not squeezed to a sliver, words whole).
+            let prompt = try browser.script("return document.querySelector('#pairs tbody .preview-cell').getBoundingClientRect().width;").doubleValue ?? 0
+            #expect(prompt >= 250, "prompt column \(prompt) px at \(width)")
         }
         await app.stop()
     }

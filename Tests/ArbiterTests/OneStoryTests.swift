@@ -201,4 +201,39 @@ struct OneStoryTests {
         #expect(try other.script("return document.getElementById('invite-form').hidden;").boolValue == true)
         await app.stop()
     }
+
+    /// Ranking and rating projects speak of tasks, not pairs: home, dashboard,
+    /// item browser and the annotate page's report button.
+    @Test func tasksAreCalledTasks() async throws {
+        let app = try TestApp()
+        let project = try await app.project(pairs: 0, name: "Rank v1") { $0.kind = .ranking; $0.overlap = 1 }
+        let line = TaskPageTests.task
+        try await app.seed { db in
+            var reader = JSONLReader(bytes: Array(line.utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+        }
+        _ = try await app.person("boss", role: .admin)
+        _ = try await app.person("rita", role: .reviewer)
+        let reviewer = try WebDriver(width: 390, height: 844)
+        try reviewer.signIn(app: app, as: "rita", to: "/")
+        try reviewer.wait(until: "document.querySelector('#projects .progress')?.textContent !== ''")
+        #expect(try reviewer.element("#projects .progress").text == "1 task · 0 judgements")
+        let browser = try WebDriver(width: 1400, height: 1000)
+        try browser.signIn(app: app, as: "boss", to: "/")
+        for (width, height) in Self.sizes {
+            try browser.resize(width: width, height: height)
+            try browser.open("http://127.0.0.1:\(app.port)/admin/projects/\(project.id)")
+            try browser.wait(until: "document.body.dataset.ready === 'true'")
+            #expect(try browser.element("#collection-policy").text == "Fixed overlap: 1 judgement per task.")
+            #expect(try browser.element("#counts [data-name=pairs] dt").text == "Tasks")
+            #expect(try browser.script("return document.querySelector('#counts [data-name=gold-pairs]') === null;").boolValue == true)
+            try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/items")
+            try browser.wait(until: "document.body.dataset.ready === 'true'")
+            #expect(try browser.element("#items-title").text == "Tasks")
+            try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/annotate")
+            try browser.wait(until: "document.body.dataset.ready === 'true'")
+            #expect(try browser.element("#report").text == "Report a problem with this task")
+        }
+        await app.stop()
+    }
 }
