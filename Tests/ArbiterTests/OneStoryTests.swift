@@ -236,4 +236,46 @@ struct OneStoryTests {
         }
         await app.stop()
     }
+
+    /// The polish the outside walk asked for, measured: the sign-in button stands
+    /// apart from the password, response cards from the judgement card, score
+    /// buttons from each other with their labels on one line — at both sizes.
+    @Test func spacingHolds() async throws {
+        for (width, height) in Self.sizes {
+            let (app, browser, project) = try await BrowserTests().annotating(pairs: 2, width: width, height: height)
+            let gap = try browser.script("""
+                const bottom = Math.max(...[...document.querySelectorAll('.responses .response')].map((c) => c.getBoundingClientRect().bottom));
+                return document.getElementById('judgement').getBoundingClientRect().top - bottom;
+                """).doubleValue ?? 0
+            #expect(gap >= 8, "responses to judgement: \(gap) px at \(width)")
+            try browser.open("http://127.0.0.1:\(app.port)/login")
+            let button = try browser.script("""
+                return document.getElementById('login-submit').getBoundingClientRect().top - document.getElementById('password').getBoundingClientRect().bottom;
+                """).doubleValue ?? 0
+            #expect(button >= 8, "password to sign-in button: \(button) px at \(width)")
+            _ = project
+            await app.stop()
+        }
+        for size in [0, 1] {
+            let (app, browser, _) = try await TaskPageTests().open({
+                $0.kind = .rating; $0.attributes = ["helpfulness"]; $0.scaleMin = 0; $0.scaleMax = 4
+                $0.scaleLabels = ["awful", "poor", "fair", "good", "excellent"]
+            }, size: size)
+            let layout = try JSONValue.parse(try browser.script("""
+                const rows = [...document.querySelectorAll('.rating-row')];
+                let touching = 0, wrapped = 0;
+                for (const row of rows) {
+                  const buttons = [...row.querySelectorAll('.score')].map((b) => b.getBoundingClientRect());
+                  for (let i = 1; i < buttons.length; i += 1) {
+                    if (Math.abs(buttons[i].top - buttons[i - 1].top) < 2 && buttons[i].left - buttons[i - 1].right < 4) touching += 1;
+                  }
+                  for (const anchor of row.querySelectorAll('.anchor')) if (anchor.getClientRects().length > 1) wrapped += 1;
+                  if (new Set(buttons.map((b) => Math.round(b.top))).size > 1) wrapped += 1;
+                }
+                return JSON.stringify({ touching, wrapped });
+                """).stringValue ?? "{}")
+            #expect(layout["touching"] == 0 && layout["wrapped"] == 0, "score buttons at size \(size): \(layout)")
+            await app.stop()
+        }
+    }
 }
