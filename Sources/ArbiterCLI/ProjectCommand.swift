@@ -27,6 +27,10 @@ struct ProjectCommand: ParsableCommand {
         @Option(name: .customLong("lease-ttl"), help: "Seconds an annotator holds a pair.") var leaseTTL = 600
         @Option(name: .customLong("gold-rate"), help: "Share of assignments that are gold pairs (0-1).") var goldRate = 0.0
         @Option(name: .customLong("repeat-rate"), help: "Share of assignments that repeat a judged pair (0-1).") var repeatRate = 0.0
+        @Option(name: .customLong("repeat-after-judgements"), help: "A repeat comes back only after this many other judgements of the rater.")
+        var repeatAfterJudgements = 20
+        @Option(name: .customLong("repeat-after-minutes"), help: "...and this many minutes after the first judgement.")
+        var repeatAfterMinutes = 30
         @Option(help: "Comma-separated aspects, e.g. helpfulness,harmlessness.") var aspects = ""
         @Option(name: .customLong("guidelines-file"), help: "Markdown guidelines for annotators.") var guidelinesFile: String?
         @Flag(name: .customLong("no-ties"), help: "Do not allow ties.") var noTies = false
@@ -58,6 +62,8 @@ struct ProjectCommand: ParsableCommand {
             settings.leaseTTLSeconds = leaseTTL
             settings.goldRate = goldRate
             settings.repeatRate = repeatRate
+            settings.repeatAfterJudgements = repeatAfterJudgements
+            settings.repeatAfterMinutes = repeatAfterMinutes
             settings.aspects = aspects.split(separator: ",").map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
             settings.allowTies = !noTies
             settings.allowBothBad = !noBothBad
