@@ -208,16 +208,16 @@ import Testing
         #expect(Set(top).isSubset(of: Set(ids.values)))
         let href = try browser.script("return document.querySelector('#audit-table tbody tr a').getAttribute('href');").stringValue ?? ""
         #expect(href == "/projects/\(project.id)/items?pair=\(top[0])")
+        if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            _ = try browser.script("document.getElementById('audit-title').scrollIntoView(); return true;")
+            try browser.screenshot(to: directory + "/review-audit.png")
+        }
         // The link shows the prompt, and it opens the pair in the item browser.
         let shown = try browser.element("#audit-table tbody tr a").text
         #expect(!shown.isEmpty && !shown.hasPrefix("#"), "\(shown)")
         try browser.element("#audit-table tbody tr a").click()
         try browser.wait(until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === '\(top[0])'")
         #expect(try browser.element("#status").attribute("hidden") != nil || (try browser.element("#status").text).isEmpty)
-        if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
-            _ = try browser.script("document.getElementById('audit-title').scrollIntoView(); return true;")
-            try browser.screenshot(to: directory + "/review-audit.png")
-        }
         await app.stop()
     }
 }

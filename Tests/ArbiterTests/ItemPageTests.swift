@@ -75,6 +75,9 @@ struct ItemPageTests {
         try browser.wait(until: "document.getElementById('detail').dataset.pair === 'p17'")
         #expect(try browser.script("return document.querySelectorAll('#detail-judgements tbody tr').length;").intValue == 6)
         #expect(try browser.element("#detail-a").text == "A17")
+        // lefty is flagged (as the review page says) and left out of the export's decision.
+        let lefty = try browser.script("return [...document.querySelectorAll('#detail-judgements tbody tr')].filter((r) => r.cells[0].textContent === 'lefty').map((r) => r.cells[1].textContent + ' / ' + r.cells[7].textContent);")
+        #expect(lefty == ["flagged / no: flagged: malicious"], "\(lefty)")
         try browser.element("#label-note").type("B answers the question")
         try browser.element("[data-label='B']").click()
         try browser.wait(until: "document.querySelector(\"#pairs tbody tr[data-pair='p17'] .final-label\").textContent === 'B'")
@@ -116,6 +119,7 @@ struct ItemPageTests {
             #expect(try browser.element("#label-now").text == "None: exports use the gold key (A).")
             let excluded = try browser.script("return [...document.querySelectorAll('#detail-judgements tbody tr.excluded')].map((r) => r.cells[0].textContent + ' ' + r.cells[7].textContent);")
             #expect(excluded == ["r0 no: quarantined"])
+            #expect(try browser.script("return [...document.querySelectorAll('#detail-judgements tbody tr.excluded')].map((r) => r.cells[1].textContent);") == ["quarantined"])
             // A crowd decision: the page's label is the export's.
             try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/items?pair=item-8")
             try browser.wait(until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === 'item-8'")

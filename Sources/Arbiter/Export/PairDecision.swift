@@ -22,6 +22,8 @@ struct PairDecision: Sendable {
     var counted: [String: Int]
     /// Judgements the decision leaves out, by annotation id, with the reason.
     var excluded: [Int64: String]
+    /// Judgements whose rater the detector flags (left out or weighted), by annotation id.
+    var flagged: Set<Int64> = []
 
     /// The decision of an export with `options` (the defaults: weighted, flagged raters left out).
     static func find(_ db: any Database, project: Project, pairID: Int64, options: ExportOptions = ExportOptions()) throws -> PairDecision {
@@ -30,7 +32,9 @@ struct PairDecision: Sendable {
         var counted = ["A": 0, "B": 0, "tie": 0, "both_bad": 0]
         var excluded: [Int64: String] = [:]
         var seen: Set<Int> = []
+        var flagged: Set<Int64> = []
         for judgement in try ExportRepository.pairJudgements(db, pairID: pairID) {
+            if exclusions.flagged.contains(judgement.user) || exclusions.weighted.contains(judgement.user) { flagged.insert(judgement.id) }
             if judgement.kind == "repeat" {
                 excluded[judgement.id] = "repeat"
             } else if seen.contains(judgement.user) {
@@ -45,7 +49,7 @@ struct PairDecision: Sendable {
             }
         }
         var decision = PairDecision(label: nil, source: nil, dropped: nil, share: nil, aggregate: options.aggregate, counted: counted,
-                                    excluded: excluded)
+                                    excluded: excluded, flagged: flagged)
         if let winner = decisions.winners[pairID] {
             decision.label = winner.aWins ? "A" : "B"
             decision.source = decisions.labelSource(pairID)

@@ -104,6 +104,8 @@ public enum ItemService {
                 "judgements": .array(judgements.map { judgement in
                     guard let decision, case .object(var object) = judgement.json else { return judgement.json }
                     object["excluded_reason"] = JSONValue(decision.excluded[judgement.id])
+                    // The detector's flag shows as the status, as on the review page, unless a reviewer decided.
+                    if judgement.raterStatus == nil && decision.flagged.contains(judgement.id) { object["rater_status"] = "flagged" }
                     object["counted"] = .bool(decision.excluded[judgement.id] == nil)
                     return .object(object)
                 }),
