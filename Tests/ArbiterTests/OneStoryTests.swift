@@ -117,6 +117,18 @@ struct OneStoryTests {
         }
         let offered = try formats()
         #expect(offered.contains("trl") && !offered.contains("helpsteer") && !offered.contains("rewrite-sft"), "\(offered)")
+        // Every option of the export form's menus reads whole, on a desktop and a phone.
+        for (width, height) in Self.sizes {
+            try browser.resize(width: width, height: height)
+            let cut = try browser.script("""
+                const context = document.createElement('canvas').getContext('2d');
+                return [...document.querySelectorAll('#export-form select')].flatMap((select) => {
+                  context.font = getComputedStyle(select).font;
+                  return [...select.options].filter((o) => context.measureText(o.text).width + 36 > select.clientWidth).map((o) => o.text);
+                });
+                """)
+            #expect(cut == [], "cut off at \(width): \(cut)")
+        }
         try browser.open("http://127.0.0.1:\(app.port)/admin/projects/\(rating.id)")
         try browser.wait(until: "document.body.dataset.ready === 'true'")
         #expect(try formats().contains("helpsteer"))
