@@ -232,38 +232,30 @@ public enum Exporter {
             }
             decisions.winners[pairIDs[unit]] = (winner == 0, share, strength)
         }
-        // A gold pair's label is its key (label_source "gold"): the crowd is
-        // measured against it, never the other way round. A key of tie or
-        // both_bad gives no preference and is dropped as such.
-        for (pair, gold) in try ExportRepository.goldPairs(db, projectID: project.id) {
+        // A label that replaces the crowd's decision, whatever it was: A or B is
+        // exported (a share of 1; the agreeing votes' strength, or 1), tie or
+        // both_bad is dropped as `<source>_tie` / `<source>_both_bad`.
+        func impose(_ label: String, on pair: Int64, source: String) -> Bool {
             droppedPairs[pair] = nil
             decisions.winners[pair] = nil
-            switch gold {
-            case "A", "B":
-                let aWins = gold == "A"
-                let crowd = crowdStrength[pair]
-                decisions.winners[pair] = (aWins, 1, crowd?.aWins == aWins ? crowd!.strength : 1)
-                decisions.goldLabelled.insert(pair)
-            default:
-                droppedPairs[pair] = "gold_" + gold
+            guard label == "A" || label == "B" else {
+                droppedPairs[pair] = source + "_" + label
+                return false
             }
+            let aWins = label == "A"
+            let crowd = crowdStrength[pair]
+            decisions.winners[pair] = (aWins, 1, crowd?.aWins == aWins ? crowd!.strength : 1)
+            return true
         }
-        // Reviewers' final labels replace the crowd's decision and a gold key,
-        // whatever they were: A or B is exported (share 1) with label_source
-        // "reviewer"; tie or both_bad is dropped as such.
+        // A gold pair's label is its key (label_source "gold"): the crowd is
+        // measured against it, never the other way round.
+        for (pair, gold) in try ExportRepository.goldPairs(db, projectID: project.id) where impose(gold, on: pair, source: "gold") {
+            decisions.goldLabelled.insert(pair)
+        }
+        // Reviewers' final labels replace the crowd's decision and a gold key.
         for (pair, label) in try PairLabels.all(db, projectID: project.id) {
             decisions.goldLabelled.remove(pair)
-            droppedPairs[pair] = nil
-            decisions.winners[pair] = nil
-            switch label {
-            case "A", "B":
-                let aWins = label == "A"
-                let crowd = crowdStrength[pair]
-                decisions.winners[pair] = (aWins, 1, crowd?.aWins == aWins ? crowd!.strength : 1)
-                decisions.reviewerLabelled.insert(pair)
-            default:
-                droppedPairs[pair] = "reviewer_" + label
-            }
+            if impose(label, on: pair, source: "reviewer") { decisions.reviewerLabelled.insert(pair) }
         }
         for reason in droppedPairs.values { decisions.dropped[reason, default: 0] += 1 }
         decisions.droppedPairs = droppedPairs
