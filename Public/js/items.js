@@ -108,6 +108,7 @@ async function load(reset) {
     $("pairs").querySelector("tbody").replaceChildren();
   }
   $("more").hidden = true;
+  $("status").hidden = true;
   let found = 0;
   let pending = false;
   // A rare filter fills a page over several windows: ask again (each request is

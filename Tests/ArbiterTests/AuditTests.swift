@@ -212,6 +212,10 @@ import Testing
             _ = try browser.script("document.getElementById('audit-title').scrollIntoView(); return true;")
             try browser.screenshot(to: directory + "/review-audit.png")
         }
+        // On a phone the table still fits and its links stay whole.
+        try browser.resize(width: 390, height: 844)
+        #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true)
+        try browser.resize(width: 1280, height: 900)
         // The link shows the prompt, and it opens the pair in the item browser.
         let shown = try browser.element("#audit-table tbody tr a").text
         #expect(!shown.isEmpty && !shown.hasPrefix("#"), "\(shown)")

@@ -131,6 +131,16 @@ struct ItemPageTests {
                 #expect(text.hasPrefix("The export leaves this pair out"), "\(text)")
             }
             #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "no sideways scroll at \(width)")
+            // A search of punctuation alone is refused, in words, not answered with everything.
+            try browser.element("#q").clear()
+            try browser.element("#q").type("==")
+            try browser.element("#apply").click()
+            try browser.wait(until: "document.getElementById('status').textContent.includes('no letters or digits')")
+            // ... and the start of a word finds it.
+            try browser.element("#q").clear()
+            try browser.element("#q").type("oran")
+            try browser.element("#apply").click()
+            try browser.wait(until: "document.querySelectorAll('#pairs tbody tr').length === 20 && document.getElementById('status').hidden")
             // The list's prompts get room to read (not squeezed to a sliver, words whole).
             let prompt = try browser.script("return document.querySelector('#pairs tbody .preview-cell').getBoundingClientRect().width;").doubleValue ?? 0
             #expect(prompt >= 250, "prompt column \(prompt) px at \(width)")
