@@ -13,8 +13,6 @@ public enum RaterQuality {
         public var falseDiscoveryRate = 0.01
         /// A signal needs at least this many judgements from a rater.
         public var minimumJudgements = 10
-        /// How far below the crowd's median agreement the null sits.
-        public var agreementMargin = 0.15
         /// Slack above the crowd's rate for "more than the crowd" tests.
         public var rateMargin = 0.1
         public init() {}

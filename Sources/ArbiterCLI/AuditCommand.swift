@@ -39,8 +39,8 @@ struct AuditCommand: ParsableCommand {
                 guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
                 return try db.snapshot { try ImportedLabels.auditPairs(db, projectID: found.id) }
             }
-            guard pairs.count >= AuditService.minimumPairs else {
-                throw CLIError(message: "project '\(project)' has \(pairs.count) pairs with imported labels; an audit needs at least \(AuditService.minimumPairs)")
+            guard pairs.count >= DatasetAuditService.minimumPairs else {
+                throw CLIError(message: "project '\(project)' has \(pairs.count) pairs with imported labels; an audit needs at least \(DatasetAuditService.minimumPairs)")
             }
             print(DatasetAudit.run(pairs), names: names)
             return
@@ -80,9 +80,9 @@ struct AuditCommand: ParsableCommand {
                 Output.warning("\(input): \(unreadable.count - Self.unreadableNamed) more lines left out (--json lists them all)")
             }
         }
-        guard pairs.count >= AuditService.minimumPairs else {
+        guard pairs.count >= DatasetAuditService.minimumPairs else {
             let left = unreadable.isEmpty ? "" : " (\(unreadable.count) lines unreadable, the first at line \(unreadable[0].line): \(unreadable[0].reason))"
-            throw CLIError(message: "\(input): \(pairs.count) labelled pairs\(left); an audit needs at least \(AuditService.minimumPairs)")
+            throw CLIError(message: "\(input): \(pairs.count) labelled pairs\(left); an audit needs at least \(DatasetAuditService.minimumPairs)")
         }
         var report = DatasetAudit.run(pairs)
         report.unreadable = unreadable

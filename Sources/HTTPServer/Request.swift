@@ -86,17 +86,6 @@ public struct Request: Sendable {
         return true
     }
 
-    /// Whether the client asked to keep the connection open after this request.
-    var wantsKeepAlive: Bool {
-        let connection = headers["connection"]
-        if version == .http1_1 {
-            guard let connection else { return true }
-            return !Self.listContains(connection, "close")
-        }
-        guard let connection else { return false }
-        return Self.listContains(connection, "keep-alive")
-    }
-
     static func listContains(_ list: String, _ token: String) -> Bool {
         for item in list.split(separator: ",") {
             let trimmed = item.trimmingSpaces()

@@ -34,9 +34,6 @@ public struct SQLiteError: DatabaseError, CustomStringConvertible, Sendable {
     /// VFS also reports for a write that failed with `ENOSPC`.
     public var isStorageFull: Bool { resultCode == SQLITE_FULL }
 
-    /// The database was busy or locked.
-    public var isBusy: Bool { resultCode == SQLITE_BUSY || resultCode == SQLITE_LOCKED }
-
     public var description: String {
         var text = "SQLite error \(resultCode) (extended \(extendedCode)): \(message)"
         if let sql { text += " — in \(sql.prefix(200))" }

@@ -108,8 +108,8 @@ import TestSupport
     let directory = TemporaryDirectory()
     var path: String { directory.path + "/pool.sqlite" }
 
-    func pool() throws -> DatabasePool {
-        try DatabasePool(path: path, readers: 2) { db in try db.execute("CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT)") }
+    func pool() throws -> SQLitePool {
+        try SQLitePool(path: path, readers: 2) { db in try db.execute("CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT)") }
     }
 
     /// A read sees one snapshot: a write committed between two of its queries is

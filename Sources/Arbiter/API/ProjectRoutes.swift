@@ -107,7 +107,7 @@ struct ProjectRoutes: Sendable {
             return .json(report.json)
         }
         api.add(.GET, "/api/projects/{id}/audit", .reviewing) { request, _ in
-            let (report, labelled, names) = try await AuditService.project(store: store, projectID: try request.parameters.int("id"))
+            let (report, labelled, names) = try await DatasetAuditService.project(store: store, projectID: try request.parameters.int("id"))
             return .json(report.json(labelled: labelled, names: names))
         }
         api.add(.GET, "/api/projects/{id}/leaderboard", .reviewing) { request, _ in

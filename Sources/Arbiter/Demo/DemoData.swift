@@ -58,7 +58,7 @@ public enum DemoData {
                 var user = try UserRepository.find(db, username: person.username)
                 if user == nil {
                     user = try UserRepository.add(db, username: person.username, role: person.role)
-                    try Audit.record(db, actor: nil, action: "user_added", target: person.username,
+                    try AuditLog.record(db, actor: nil, action: "user_added", target: person.username,
                                      details: JSONObjectText(["role": person.role.rawValue, "via": "demo"]), now: now)
                 }
                 guard let user else { continue }

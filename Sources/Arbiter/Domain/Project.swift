@@ -162,12 +162,6 @@ public enum TaskKind: String, Sendable, CaseIterable {
     public static let maxResponses = 9
 }
 
-/// Bad input, said in one line.
-public struct ValidationError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
 
 extension ProjectSettings {
     /// The JSON names of the settings an admin may send.

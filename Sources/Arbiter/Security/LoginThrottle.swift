@@ -97,11 +97,11 @@ public enum LoginThrottle {
     public static func auditThrottled(_ db: any Database, username: String, address: String, now: Int64) throws {
         let target = username.lowercased()
         try RowLocks.signIn(db, username: target, address: address)
-        if let row = try Audit.latest(db, action: "login_throttled", target: target, address: address, since: now - window) {
+        if let row = try AuditLog.latest(db, action: "login_throttled", target: target, address: address, since: now - window) {
             let attempts = ((try? JSONValue.parse(row.details))?["attempts"]?.stringValue.flatMap { Int($0) } ?? 1) + 1
-            try Audit.replaceDetails(db, id: row.id, details: JSONObjectText(["attempts": "\(attempts)"]))
+            try AuditLog.replaceDetails(db, id: row.id, details: JSONObjectText(["attempts": "\(attempts)"]))
         } else {
-            try Audit.record(db, actor: nil, action: "login_throttled", target: target, details: JSONObjectText(["attempts": "1"]),
+            try AuditLog.record(db, actor: nil, action: "login_throttled", target: target, details: JSONObjectText(["attempts": "1"]),
                              address: address, now: now)
         }
     }

@@ -46,7 +46,7 @@ public struct AccountService: Sendable {
         let matches = try await hashing.run { Password.verify(password, against: stored) }
         guard let credentials, credentials.hash != nil, matches, credentials.user.canLogIn, !credentials.user.disabled else {
             try await store.pool.write { db in
-                try Audit.record(db, actor: credentials?.user.id, action: "login_failed", target: username, address: address, now: now)
+                try AuditLog.record(db, actor: credentials?.user.id, action: "login_failed", target: username, address: address, now: now)
             }
             throw ServiceError.invalidCredentials
         }
@@ -54,7 +54,7 @@ public struct AccountService: Sendable {
         return try await store.pool.write { db in
             try LoginThrottle.release(db, reservation: reservation)
             let (token, session) = try Sessions.create(db, userID: user.id, address: address, now: now)
-            try Audit.record(db, actor: user.id, action: "login", target: user.username, address: address, now: now)
+            try AuditLog.record(db, actor: user.id, action: "login", target: user.username, address: address, now: now)
             var newDevice: String?
             if device != nil, let deviceToken {
                 try KnownDevices.touch(db, token: deviceToken, now: now)
@@ -70,7 +70,7 @@ public struct AccountService: Sendable {
         let now = self.now()
         try await store.pool.write { db in
             try Sessions.delete(db, sessionID: session.id)
-            try Audit.record(db, actor: session.user.id, action: "logout", target: session.user.username, address: address, now: now)
+            try AuditLog.record(db, actor: session.user.id, action: "logout", target: session.user.username, address: address, now: now)
         }
     }
 
@@ -93,12 +93,12 @@ public struct AccountService: Sendable {
             try UserRepository.update(db, userID: id, role: role, disabled: disabled)
             if let role, role != before.role {
                 try Sessions.deleteAll(db, userID: id)
-                try Audit.record(db, actor: actor.id, action: "role_change", target: before.username,
+                try AuditLog.record(db, actor: actor.id, action: "role_change", target: before.username,
                                  details: JSONObjectText(["from": before.role.rawValue, "to": role.rawValue]), address: address, now: now)
             }
             if let disabled, disabled != before.disabled {
                 if disabled { try Sessions.deleteAll(db, userID: id) }
-                try Audit.record(db, actor: actor.id, action: disabled ? "user_disabled" : "user_enabled", target: before.username,
+                try AuditLog.record(db, actor: actor.id, action: disabled ? "user_disabled" : "user_enabled", target: before.username,
                                  address: address, now: now)
             }
             return try UserRepository.find(db, id: id) ?? before
@@ -109,7 +109,7 @@ public struct AccountService: Sendable {
     public static func addUser(_ db: any Database, username: String, role: Role, passwordHash: String?, actor: Int?, via: String, now: Int64) throws -> User {
         let user = try UserRepository.add(db, username: username, role: role)
         if let passwordHash { try UserRepository.setPasswordHash(db, userID: user.id, hash: passwordHash) }
-        try Audit.record(db, actor: actor, action: "user_added", target: username, details: JSONObjectText(["role": role.rawValue, "via": via]), now: now)
+        try AuditLog.record(db, actor: actor, action: "user_added", target: username, details: JSONObjectText(["role": role.rawValue, "via": via]), now: now)
         return user
     }
 
@@ -120,7 +120,7 @@ public struct AccountService: Sendable {
         let now = self.now()
         return try await store.pool.write { db in
             let created = try Invites.create(db, role: role, createdBy: actor, lifetime: lifetime, now: now)
-            try Audit.record(db, actor: actor, action: "invite_created", target: "invite:\(created.invite.id)",
+            try AuditLog.record(db, actor: actor, action: "invite_created", target: "invite:\(created.invite.id)",
                              details: JSONObjectText(["role": role.rawValue]), address: address, now: now)
             return created
         }
@@ -136,7 +136,7 @@ public struct AccountService: Sendable {
         let now = self.now()
         try await store.pool.write { db in
             guard try Invites.revoke(db, id: id, now: now) else { throw ServiceError.notFound("no unused invite with this id") }
-            try Audit.record(db, actor: actor, action: "invite_revoked", target: "invite:\(id)", address: address, now: now)
+            try AuditLog.record(db, actor: actor, action: "invite_revoked", target: "invite:\(id)", address: address, now: now)
         }
     }
 
@@ -164,7 +164,7 @@ public struct AccountService: Sendable {
             let user = try Invites.accept(db, token: token, username: username, passwordHash: hash, now: now)
             try LoginThrottle.release(db, reservation: reservation)
             let (cookie, session) = try Sessions.create(db, userID: user.id, address: address, now: now)
-            try Audit.record(db, actor: user.id, action: "invite_accepted", target: username,
+            try AuditLog.record(db, actor: user.id, action: "invite_accepted", target: username,
                              details: JSONObjectText(["role": user.role.rawValue]), address: address, now: now)
             return SignedIn(user: user, token: cookie, session: session)
         }
@@ -180,7 +180,7 @@ public struct AccountService: Sendable {
             guard let user = try UserRepository.find(db, id: userID) else { throw ServiceError.notFound("no such user") }
             guard !user.disabled else { throw ValidationError("user '\(user.username)' is disabled; enable them first") }
             let (token, reset) = try PasswordResets.create(db, userID: user.id, createdBy: actor, lifetime: lifetime, now: now)
-            try Audit.record(db, actor: actor, action: "password_reset_created", target: user.username, address: address, now: now)
+            try AuditLog.record(db, actor: actor, action: "password_reset_created", target: user.username, address: address, now: now)
             return (token, reset, user)
         }
     }
@@ -198,7 +198,7 @@ public struct AccountService: Sendable {
             try LoginThrottle.release(db, reservation: reservation)
             try PasswordChange.apply(db, user: user, hash: hash, actor: user.id, via: "reset_link", address: address, now: now)
             let (cookie, session) = try Sessions.create(db, userID: user.id, address: address, now: now)
-            try Audit.record(db, actor: user.id, action: "login", target: user.username, address: address, now: now)
+            try AuditLog.record(db, actor: user.id, action: "login", target: user.username, address: address, now: now)
             return SignedIn(user: user, token: cookie, session: session)
         }
     }
@@ -218,6 +218,6 @@ public struct AccountService: Sendable {
     public func auditLog(limit: Int, before: Int?) async throws -> [AuditEntry] {
         guard (1...1000).contains(limit) else { throw ValidationError("limit: 1 to 1000") }
         if let before, before <= 0 { throw ValidationError("before: a positive entry id") }
-        return try await store.pool.read { db in try Audit.list(db, limit: limit, before: before) }
+        return try await store.pool.read { db in try AuditLog.list(db, limit: limit, before: before) }
     }
 }

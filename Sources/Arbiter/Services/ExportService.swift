@@ -29,7 +29,7 @@ public struct ExportService: Sendable {
         }
         clinux_malloc_trim()
         try await store.pool.write { db in
-            try Audit.record(db, actor: actor, action: "export", target: "project:\(projectID)",
+            try AuditLog.record(db, actor: actor, action: "export", target: "project:\(projectID)",
                              details: JSONObjectText(["format": options.format.rawValue]), address: address, now: now)
         }
         return Download(manifest: manifest, path: path, directory: temporary)
@@ -44,7 +44,7 @@ public struct ExportService: Sendable {
         let manifest = try Exporter.run(db, project: project, options: options, out: out, now: now, predictions: &predictions)
         try db.transaction {
             if !predictions.isEmpty { try RewardPrediction.store(predictions, projectID: project.id, in: db, now: now) }
-            try Audit.record(db, actor: actor, action: "export", target: "project:\(project.id)",
+            try AuditLog.record(db, actor: actor, action: "export", target: "project:\(project.id)",
                              details: JSONObjectText(["format": options.format.rawValue, "via": via]), now: now)
         }
         return manifest
@@ -57,7 +57,7 @@ public struct ExportService: Sendable {
         let status = try await jobs.start(project: project, request: request, options: options)
         let now = self.now()
         try await store.pool.write { db in
-            try Audit.record(db, actor: actor, action: "export", target: "project:\(projectID)",
+            try AuditLog.record(db, actor: actor, action: "export", target: "project:\(projectID)",
                              details: JSONObjectText(["format": options.format.rawValue, "reward_model": options.rewardModel == nil ? "no" : "yes"]),
                              address: address, now: now)
         }

@@ -138,7 +138,7 @@ public enum ItemService {
             }
             guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else { throw ServiceError.notFound("no such pair") }
             try PairLabels.set(db, pairID: pair.id, projectID: projectID, label: label, crowd: pair.plurality, note: note, by: actor, now: now)
-            try Audit.record(db, actor: actor, action: "final_label_set", target: "project:\(projectID)/\(pair.externalID)",
+            try AuditLog.record(db, actor: actor, action: "final_label_set", target: "project:\(projectID)/\(pair.externalID)",
                              details: JSONObjectText(["label": label, "crowd": pair.plurality ?? "none", "note": note]),
                              address: address, now: now)
             return try PairLabels.find(db, pairID: pair.id)?.json ?? .null
@@ -151,7 +151,7 @@ public enum ItemService {
             guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else { throw ServiceError.notFound("no such pair") }
             guard try PairLabels.clear(db, pairID: pair.id) else { throw ServiceError.notFound("the pair has no final label") }
-            try Audit.record(db, actor: actor, action: "final_label_cleared", target: "project:\(projectID)/\(pair.externalID)",
+            try AuditLog.record(db, actor: actor, action: "final_label_cleared", target: "project:\(projectID)/\(pair.externalID)",
                              details: JSONObjectText([:]), address: address, now: now)
         }
     }

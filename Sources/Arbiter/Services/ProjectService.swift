@@ -9,7 +9,7 @@ public enum ProjectService {
         _ db: any Database, name: String, settings: ProjectSettings, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> Project {
         let project = try ProjectRepository.create(db, name: name, settings: settings)
-        try Audit.record(db, actor: actor, action: "project_created", target: "project:\(project.id)",
+        try AuditLog.record(db, actor: actor, action: "project_created", target: "project:\(project.id)",
                          details: JSONObjectText(["name": project.name, "via": via]), address: address, now: now)
         return project
     }
@@ -25,7 +25,7 @@ public enum ProjectService {
         try project.settings.apply(changes)
         project.name = changes["name"]?.stringValue ?? project.name
         try ProjectRepository.update(db, id: id, name: project.name, settings: project.settings)
-        try Audit.record(db, actor: actor, action: "project_updated", target: "project:\(id)",
+        try AuditLog.record(db, actor: actor, action: "project_updated", target: "project:\(id)",
                          details: JSONObjectText(["fields": changes.keys.sorted().joined(separator: ",")]), address: address, now: now)
         return try ProjectRepository.find(db, id: id) ?? project
     }
@@ -110,7 +110,7 @@ public enum ProjectService {
             }
             try ProjectMembers.replace(db, projectID: projectID, userIDs: ids)
             let members = try ProjectMembers.list(db, projectID: projectID)
-            try Audit.record(db, actor: actor, action: "project_members_set", target: "project:\(projectID)",
+            try AuditLog.record(db, actor: actor, action: "project_members_set", target: "project:\(projectID)",
                              details: JSONObjectText(["members": members.isEmpty ? "everyone" : members.map(\.username).joined(separator: ",")]),
                              address: address, now: now)
             return members
@@ -139,7 +139,7 @@ public enum ProjectService {
             guard let projectID = try PairReports.projectOf(db, reportID: reportID),
                   try PairReports.resolve(db, projectID: projectID, reportID: reportID, by: actor, now: now)
             else { throw ServiceError.notFound("no open report with this id") }
-            try Audit.record(db, actor: actor, action: "report_resolved", target: "report:\(reportID)", address: address, now: now)
+            try AuditLog.record(db, actor: actor, action: "report_resolved", target: "report:\(reportID)", address: address, now: now)
         }
     }
 
@@ -156,7 +156,7 @@ public enum ProjectService {
             guard let rater = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such rater") }
             try RaterStatus.set(db, projectID: projectID, userID: rater.id, decision: decision, comment: comment, by: actor, now: now)
             let action = decision == .quarantined ? "rater_quarantined" : decision == .cleared ? "rater_cleared" : "rater_status_reset"
-            try Audit.record(db, actor: actor, action: action, target: "project:\(projectID)/\(rater.username)",
+            try AuditLog.record(db, actor: actor, action: action, target: "project:\(projectID)/\(rater.username)",
                              details: JSONObjectText(["comment": comment]), address: address, now: now)
         }
     }

@@ -26,7 +26,7 @@ public enum TokenService {
         _ db: any Database, for user: User, label: String, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> (id: Int64, token: String) {
         let (id, token) = try UserRepository.createToken(db, userID: user.id, label: label)
-        try Audit.record(db, actor: actor, action: "token_created", target: "token:\(id)",
+        try AuditLog.record(db, actor: actor, action: "token_created", target: "token:\(id)",
                          details: JSONObjectText(["username": user.username, "label": label, "via": via]), address: address, now: now)
         return (id, token)
     }
@@ -34,7 +34,7 @@ public enum TokenService {
     /// Revokes a live token; it stops working within the authenticator's cache time.
     public static func revoke(_ db: any Database, id: Int, actor: Int?, address: String = "", now: Int64) throws {
         guard try UserRepository.revokeToken(db, id: id, now: now) else { throw ServiceError.notFound("no such live token") }
-        try Audit.record(db, actor: actor, action: "token_revoked", target: "token:\(id)", address: address, now: now)
+        try AuditLog.record(db, actor: actor, action: "token_revoked", target: "token:\(id)", address: address, now: now)
     }
 }
 

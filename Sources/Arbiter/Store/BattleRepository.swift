@@ -99,11 +99,4 @@ enum BattleRepository {
     static func markVoted(_ db: any Database, battleID: Int64, pairID: Int64) throws -> Bool {
         try db.run("UPDATE battles SET state = 'voted', pair_id = ? WHERE id = ? AND state = 'open'", [.int(pairID), .int(battleID)]) == 1
     }
-
-    /// A random prompt of the pool is drawn in the service; this is the user's open battle, if any.
-    static func openBattle(_ db: any Database, projectID: Int, userID: Int) throws -> Int64? {
-        try db.queryFirst(
-            "SELECT id FROM battles WHERE project_id = ? AND user_id = ? AND state = 'open' ORDER BY id DESC LIMIT 1",
-            [.int(Int64(projectID)), .int(Int64(userID))]) { $0.int64(0) }
-    }
 }

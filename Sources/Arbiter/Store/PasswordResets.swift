@@ -52,7 +52,7 @@ public enum PasswordChange {
         try UserRepository.setPasswordHash(db, userID: user.id, hash: hash)
         try Sessions.deleteAll(db, userID: user.id)
         try KnownDevices.forgetAll(db, userID: user.id)
-        try Audit.record(db, actor: actor, action: "password_set", target: user.username,
+        try AuditLog.record(db, actor: actor, action: "password_set", target: user.username,
                          details: JSONObjectText(["via": via]), address: address, now: now)
     }
 }

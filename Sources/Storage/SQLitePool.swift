@@ -11,14 +11,13 @@ import Synchronization
 /// A write that throws rolls back to its savepoint and fails alone.
 ///
 /// ```swift
-/// let pool = try DatabasePool(path: "arbiter.sqlite")
+/// let pool = try SQLitePool(path: "arbiter.sqlite")
 /// let id = try await pool.write { db in
-///     try db.run("INSERT INTO projects(name) VALUES (?)", ["demo"])
-///     return db.lastInsertRowID
+///     try db.insert("INSERT INTO projects(name) VALUES (?)", ["demo"])
 /// }
 /// let count = try await pool.read { db in try db.queryFirst("SELECT count(*) FROM pairs") { $0.int(0) } ?? 0 }
 /// ```
-public final class DatabasePool: ConnectionPool {
+public final class SQLitePool: ConnectionPool {
     /// The database file.
     public let path: String
     private let writes = BlockingQueue<WriteJob>()
@@ -225,22 +224,6 @@ public final class DatabasePool: ConnectionPool {
     }
 }
 
-/// What services run their work on: a writer that group-commits, readers that
-/// each run in one snapshot. ``DatabasePool`` is SQLite's (one writer thread, WAL
-/// readers); another engine provides its own, and services do not change.
-public protocol ConnectionPool: Sendable {
-    /// Runs `body` in a write transaction and returns once it is durable. Writes
-    /// may share one commit (group commit); one that throws rolls back alone.
-    func write<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T
-    /// Runs `body` alone, outside any transaction (work that manages its own).
-    func exclusive<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T
-    /// Runs `body` in one read transaction: every query sees the same snapshot.
-    func read<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T
-    /// A read-only connection of the caller's own, for long background reads.
-    func openReader() throws -> any Database
-    /// Stops after the queued work is done.
-    func close()
-}
 
 /// Told the size of every group commit, on the writer thread (for metrics).
 public struct CommitObserver: Sendable {
@@ -250,7 +233,7 @@ public struct CommitObserver: Sendable {
 
 final class StatisticsBox: @unchecked Sendable {
     // @unchecked Sendable: `onCommit` is set once in the pool's init, before the writer starts.
-    let mutex = Mutex<DatabasePool.Statistics>(DatabasePool.Statistics())
+    let mutex = Mutex<SQLitePool.Statistics>(SQLitePool.Statistics())
     var onCommit: (@Sendable (Int) -> Void)?
 }
 

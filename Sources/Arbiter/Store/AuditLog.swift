@@ -1,7 +1,7 @@
 public import Storage
 
 /// Who did what, when.
-public enum Audit {
+public enum AuditLog {
     /// Appends an entry.
     public static func record(
         _ db: any Database, actor: Int?, action: String, target: String = "", details: JSONObjectText = JSONObjectText(), address: String = "",
