@@ -96,15 +96,22 @@ public final class ModelPool: Sendable {
         }
     }
 
-    /// Asks the moderation endpoint about `text`: nil if it passes, else why not.
-    /// Unreachable or unreadable counts as refused (the prompt is not sent).
-    func moderate(_ text: String) async -> String? {
-        guard let moderation, let threads else { return nil }
-        let verdict: String?? = try? await threads.run { Self.ask(moderation, text) }
-        return verdict ?? "moderation is unavailable, so the prompt was not sent"
+    /// What the moderation endpoint said of a prompt.
+    enum Moderation: Sendable, Equatable {
+        case passed
+        /// Flagged, with the categories it named.
+        case refused(categories: [String])
+        /// Unreachable or unreadable: the prompt is not sent.
+        case unavailable
     }
 
-    private static func ask(_ endpoint: ModelEndpoint, _ text: String) -> String? {
+    /// Asks the moderation endpoint about `text` (passed when there is none).
+    func moderate(_ text: String) async -> Moderation {
+        guard let moderation, let threads else { return .passed }
+        return (try? await threads.run { Self.ask(moderation, text) }) ?? .unavailable
+    }
+
+    private static func ask(_ endpoint: ModelEndpoint, _ text: String) -> Moderation {
         let base = endpoint.baseURL.hasSuffix("/") ? String(endpoint.baseURL.dropLast()) : endpoint.baseURL
         let body: JSONValue = ["model": .string(endpoint.model), "input": .string(text)]
         var request = HTTPClient.Request(url: base + "/moderations", body: Array(body.jsonText.utf8))
@@ -117,11 +124,10 @@ public final class ModelPool: Sendable {
         guard let (head, bytes) = try? HTTPClient.fetch(request), head.status == 200,
               let result = (try? JSONValue.parse(bytes))?["results"]?.arrayValue?.first,
               let flagged = result["flagged"]?.boolValue else {
-            return "moderation is unavailable, so the prompt was not sent"
+            return .unavailable
         }
-        guard flagged else { return nil }
-        let categories = (result["categories"]?.objectValue ?? [:]).filter { $0.value.boolValue == true }.map(\.key).sorted()
-        return "the prompt was refused by moderation" + (categories.isEmpty ? "" : " (\(categories.joined(separator: ", ")))")
+        guard flagged else { return .passed }
+        return .refused(categories: (result["categories"]?.objectValue ?? [:]).filter { $0.value.boolValue == true }.map(\.key).sorted())
     }
 
     private struct Message: Sendable {

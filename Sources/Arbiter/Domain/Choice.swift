@@ -65,3 +65,8 @@ public enum Role: String, Sendable, CaseIterable, Comparable {
 public enum AssignmentKind: String, Sendable {
     case normal, gold, `repeat`
 }
+
+/// Where a lease is: on an annotator's screen, judged, run out, or given back.
+public enum AssignmentState: String, Sendable {
+    case leased, completed, expired, skipped
+}

@@ -97,8 +97,8 @@ public struct ArenaService: Sendable {
                 try Self.checkRate(db, projectID: projectID, userID: userID, arena: arena, now: now)
                 return try BattleRepository.create(db, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, prompt: prompt, now: now)
             }
-            let battle = Battle(id: id, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, state: "open", pairID: nil,
-                                turns: [Battle.Turn(prompt: prompt, state: "streaming")])
+            let battle = Battle(id: id, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, state: .open, pairID: nil,
+                                turns: [Battle.Turn(prompt: prompt, state: .streaming)])
             return TurnRun(battle: battle, turn: 0, endpoints: (models.endpoint(named: pair.0)!, models.endpoint(named: pair.1)!), maxTurns: arena.maxTurns)
         } catch {
             models.release(pair.0)
@@ -131,7 +131,7 @@ public struct ArenaService: Sendable {
                 return current.turns.count
             }
             var running = battle
-            running.turns.append(Battle.Turn(prompt: prompt, state: "streaming"))
+            running.turns.append(Battle.Turn(prompt: prompt, state: .streaming))
             return TurnRun(battle: running, turn: turn, endpoints: (a, b), maxTurns: arena.maxTurns)
         } catch {
             models.release(a.name)
@@ -149,18 +149,18 @@ public struct ArenaService: Sendable {
         return try await store.pool.write { db in
             try RowLocks.annotator(db, userID: userID)
             let (battle, project) = try Self.ownBattle(db, battleID: battleID, userID: userID)
-            if battle.state == "voted", let pairID = battle.pairID {
+            if battle.state == .voted, let pairID = battle.pairID {
                 let stored = try db.queryFirst("SELECT choice FROM annotations WHERE pair_id = ? AND user_id = ? ORDER BY id LIMIT 1",
                                                [.int(pairID), .int(Int64(userID))]) { $0.string(0) }
                 return Self.reveal(battle, choice: stored.flatMap(Choice.init(rawValue:)) ?? choice)
             }
-            guard battle.state == "open" else {
+            guard battle.state == .open else {
                 throw ServiceError.conflict(code: "battle_void", message: "a model failed in this battle, so it cannot be voted on; start a new one")
             }
-            guard !battle.turns.contains(where: { $0.state == "streaming" }) else {
+            guard !battle.turns.contains(where: { $0.state == .streaming }) else {
                 throw ServiceError.conflict(code: "battle_streaming", message: "wait until both answers are in")
             }
-            guard battle.turns.contains(where: { $0.state == "done" }) else {
+            guard battle.turns.contains(where: { $0.state == .done }) else {
                 throw ServiceError.conflict(code: "battle_void", message: "this battle has no answers to vote on")
             }
             switch choice {
@@ -189,13 +189,13 @@ public struct ArenaService: Sendable {
     public func battle(id: Int64, userID: Int) async throws -> JSONValue {
         let (battle, _) = try await store.pool.read { db in try Self.ownBattle(db, battleID: id, userID: userID) }
         var object: JSONObject = [
-            "battle": .int(battle.id), "state": .string(battle.state),
+            "battle": .int(battle.id), "state": .string(battle.state.rawValue),
             "turns": .array(battle.turns.map { turn in
                 ["prompt": .string(turn.prompt), "response_a": JSONValue(turn.responseA), "response_b": JSONValue(turn.responseB),
-                 "state": .string(turn.state)]
+                 "state": .string(turn.state.rawValue)]
             }),
         ]
-        if battle.state == "voted" {
+        if battle.state == .voted {
             object["model_a"] = .string(battle.modelA)
             object["model_b"] = .string(battle.modelB)
         }
@@ -214,7 +214,7 @@ public struct ArenaService: Sendable {
     /// The stored pair: the first turn's prompt and answers (what every export
     /// trains on); with follow-ups, both whole conversations in the metadata.
     static func pairInput(_ battle: Battle) -> PairInput {
-        let done = battle.turns.filter { $0.state == "done" }
+        let done = battle.turns.filter { $0.state == .done }
         func conversation(_ side: Battle.Side) -> JSONValue {
             .array(battle.messages(side: side).map { ["role": .string($0.role), "content": .string($0.content)] })
         }
@@ -242,9 +242,11 @@ public struct ArenaService: Sendable {
         if let word = arena.blockedWord(in: prompt) { throw ValidationError("prompt: contains a blocked word (\(word)); it was not sent") }
         if arena.moderation {
             guard models.moderation != nil else { throw ServiceError.unavailable("moderation is on for this project but this server has no moderation endpoint") }
-            if let refusal = await models.moderate(prompt) {
-                if refusal.hasPrefix("moderation is unavailable") { throw ServiceError.unavailable(refusal) }
-                throw ValidationError("prompt: \(refusal)")
+            switch await models.moderate(prompt) {
+            case .passed: break
+            case .unavailable: throw ServiceError.unavailable("moderation is unavailable, so the prompt was not sent")
+            case .refused(let categories):
+                throw ValidationError("prompt: the prompt was refused by moderation" + (categories.isEmpty ? "" : " (\(categories.joined(separator: ", ")))"))
             }
         }
     }
@@ -269,11 +271,11 @@ public struct ArenaService: Sendable {
 
     static func checkOpen(_ battle: Battle, arena: ArenaSettings) throws {
         switch battle.state {
-        case "voted": throw ServiceError.conflict(code: "battle_voted", message: "this battle is voted on; start a new one")
-        case "void": throw ServiceError.conflict(code: "battle_void", message: "a model failed in this battle; start a new one")
-        default: break
+        case .voted: throw ServiceError.conflict(code: "battle_voted", message: "this battle is voted on; start a new one")
+        case .void: throw ServiceError.conflict(code: "battle_void", message: "a model failed in this battle; start a new one")
+        case .open: break
         }
-        guard !battle.turns.contains(where: { $0.state == "streaming" }) else {
+        guard !battle.turns.contains(where: { $0.state == .streaming }) else {
             throw ServiceError.conflict(code: "battle_streaming", message: "wait until both answers are in")
         }
         guard battle.turns.count < arena.maxTurns else {

@@ -206,10 +206,10 @@ public enum Annotations {
     ) throws -> (annotation: Annotation, replayed: Bool, projectID: Int) {
         try RowLocks.annotator(db, userID: userID)
         let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
-        if row.state == "completed", let existing = try find(db, assignmentID: assignmentID) {
+        if row.state == .completed, let existing = try find(db, assignmentID: assignmentID) {
             return (existing, true, row.project)
         }
-        guard row.state == "leased", row.expires > now else { throw Refusal.expired }
+        guard row.state == .leased, row.expires > now else { throw Refusal.expired }
         // Still leased once the row is ours: another annotator's `next` may have
         // reclaimed it as expired (its clock a little ahead) on another node.
         guard try db.run("UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ? AND state = 'leased'",
@@ -235,12 +235,12 @@ public enum Annotations {
 
     /// An assignment of `userID` with what submitting and changing need.
     static func assignmentRow(_ db: any Database, assignmentID: Int, userID: Int) throws
-        -> (project: Int, pair: Int64, user: Int, kind: String, swapped: Bool, state: String, expires: Int64, order: [Int]?) {
+        -> (project: Int, pair: Int64, user: Int, kind: String, swapped: Bool, state: AssignmentState?, expires: Int64, order: [Int]?) {
         guard let row = try db.queryFirst(
             "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at, shown_order FROM assignments WHERE id = ?",
             [.int(Int64(assignmentID))], { row in
                 (project: row.int(0), pair: row.int64(1), user: row.int(2), kind: row.string(3), swapped: row.bool(4),
-                 state: row.string(5), expires: row.int64(6), order: IndexList.parse(row.optionalString(7)))
+                 state: AssignmentState(rawValue: row.string(5)), expires: row.int64(6), order: IndexList.parse(row.optionalString(7)))
             })
         else { throw Refusal.noSuchAssignment }
         guard row.user == userID else { throw Refusal.notYours }
@@ -310,7 +310,7 @@ public enum Annotations {
     ) throws -> (annotation: Annotation, changed: Bool, projectID: Int) {
         try RowLocks.annotator(db, userID: userID)
         let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
-        guard row.state == "completed", let current = try find(db, assignmentID: assignmentID) else { throw Refusal.notJudged }
+        guard row.state == .completed, let current = try find(db, assignmentID: assignmentID) else { throw Refusal.notJudged }
         guard row.expires > now else { throw Refusal.tooLateToChange }
         let project = try check(db, submission, projectID: row.project, responses: row.order?.count ?? 2)
         let judged = canonical(submission, shownSwapped: row.swapped, order: row.order, attributes: project.settings.attributes)

@@ -15,10 +15,10 @@ extension Assignments {
         try RowLocks.annotator(db, userID: userID)
         guard let row = try db.queryFirst(
             "SELECT user_id, state, kind, pair_id, expires_at FROM assignments WHERE id = ?", [.int(Int64(assignmentID))],
-            { (user: $0.int(0), state: $0.string(1), kind: $0.string(2), pair: $0.int64(3), expires: $0.int64(4)) })
+            { (user: $0.int(0), state: AssignmentState(rawValue: $0.string(1)), kind: $0.string(2), pair: $0.int64(3), expires: $0.int64(4)) })
         else { throw Annotations.Refusal.noSuchAssignment }
         guard row.user == userID else { throw Annotations.Refusal.notYours }
-        guard row.state == "leased" else { return }  // already done or gone: nothing to give back
+        guard row.state == .leased else { return }  // already done or gone: nothing to give back
         // Reclaimed meanwhile by another node: its slot was given back there.
         guard try db.run("UPDATE assignments SET state = 'skipped', completed_at = ? WHERE id = ? AND state = 'leased'",
                          [.int(now), .int(Int64(assignmentID))]) == 1 else { return }

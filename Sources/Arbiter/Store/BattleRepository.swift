@@ -8,8 +8,7 @@ public struct Battle: Sendable {
     public var userID: Int
     public var modelA: String
     public var modelB: String
-    /// open, voted or void.
-    public var state: String
+    public var state: State
     public var pairID: Int64?
     public var turns: [Turn]
 
@@ -19,9 +18,14 @@ public struct Battle: Sendable {
         public var responseB: String?
         /// {"a": {...}, "b": {...}} timings, once done.
         public var timings: JSONValue?
-        /// streaming, done or failed.
-        public var state: String
+        public var state: State
+
+        /// A turn's answers: arriving, both in, or one failed (the battle is void).
+        public enum State: String, Sendable { case streaming, done, failed }
     }
+
+    /// Open for turns and the vote, voted on, or void (a model failed).
+    public enum State: String, Sendable { case open, voted, void }
 
     /// Each side's conversation so far: `[{role, content}]`, with the answers of done turns.
     func messages(side: Side) -> [(role: String, content: String)] {
@@ -78,7 +82,7 @@ enum BattleRepository {
     static func finishTurn(_ db: any Database, battleID: Int64, turn: Int, responseA: String?, responseB: String?, timings: JSONValue, failed: Bool) throws {
         try db.run(
             "UPDATE battle_turns SET response_a = ?, response_b = ?, timings = ?, state = ? WHERE battle_id = ? AND turn = ? AND state = 'streaming'",
-            [SQLValue(responseA), SQLValue(responseB), .text(timings.jsonText), .text(failed ? "failed" : "done"), .int(battleID), .int(Int64(turn))])
+            [SQLValue(responseA), SQLValue(responseB), .text(timings.jsonText), .text((failed ? Battle.Turn.State.failed : .done).rawValue), .int(battleID), .int(Int64(turn))])
         if failed { try db.run("UPDATE battles SET state = 'void' WHERE id = ? AND state = 'open'", [.int(battleID)]) }
     }
 
@@ -86,12 +90,12 @@ enum BattleRepository {
         guard var battle = try db.queryFirst(
             "SELECT id, project_id, user_id, model_a, model_b, state, pair_id FROM battles WHERE id = ?", [.int(id)], { row in
                 Battle(id: row.int64(0), projectID: row.int(1), userID: row.int(2), modelA: row.string(3), modelB: row.string(4),
-                       state: row.string(5), pairID: row.isNull(6) ? nil : row.int64(6), turns: [])
+                       state: Battle.State(rawValue: row.string(5)) ?? .void, pairID: row.isNull(6) ? nil : row.int64(6), turns: [])
             }) else { return nil }
         battle.turns = try db.query(
             "SELECT prompt, response_a, response_b, timings, state FROM battle_turns WHERE battle_id = ? ORDER BY turn", [.int(id)]) { row in
             Battle.Turn(prompt: row.string(0), responseA: row.optionalString(1), responseB: row.optionalString(2),
-                        timings: row.optionalString(3).flatMap { try? JSONValue.parse($0) }, state: row.string(4))
+                        timings: row.optionalString(3).flatMap { try? JSONValue.parse($0) }, state: Battle.Turn.State(rawValue: row.string(4)) ?? .failed)
         }
         return battle
     }

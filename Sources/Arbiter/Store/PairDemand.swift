@@ -109,12 +109,12 @@ public enum PairDemand {
     /// What a new pair of the project wants before anyone judges it.
     public static func initial(_ settings: ProjectSettings) -> Int { settings.overlapRule.minimum }
 
-    /// 0 for A, 1 for B, nil for a tie or "both bad".
+    /// 0 for A, 1 for B, nil for a tie, "both bad" or anything else.
     static func decisive(_ choice: String) -> Int? {
-        switch choice {
-        case "A": 0
-        case "B": 1
-        default: nil
+        switch Choice(rawValue: choice) {
+        case .a: 0
+        case .b: 1
+        case .tie, .bothBad, nil: nil
         }
     }
 }
