@@ -223,7 +223,7 @@ public enum Generator {
             let ids = rows(prompt, texts: Array(repeating: "", count: endpoints.count), endpoints: endpoints, kind: project.settings.kind)
                 .compactMap(\.externalID)
             let present = try ids.allSatisfy { id in
-                try db.queryFirst("SELECT 1 FROM pairs WHERE project_id = ? AND external_id = ?", [.int(Int64(project.id)), .text(id)]) { _ in true } == true
+                try PairRows.exists(db, projectID: project.id, externalID: id)
             }
             if present { report.skipped += 1 } else { todo.append(prompt) }
         }

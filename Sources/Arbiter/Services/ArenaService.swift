@@ -150,9 +150,7 @@ public struct ArenaService: Sendable {
             try RowLocks.annotator(db, userID: userID)
             let (battle, project) = try Self.ownBattle(db, battleID: battleID, userID: userID)
             if battle.state == .voted, let pairID = battle.pairID {
-                let stored = try db.queryFirst("SELECT choice FROM annotations WHERE pair_id = ? AND user_id = ? ORDER BY id LIMIT 1",
-                                               [.int(pairID), .int(Int64(userID))]) { $0.string(0) }
-                return Self.reveal(battle, choice: stored.flatMap(Choice.init(rawValue:)) ?? choice)
+                return Self.reveal(battle, choice: try Annotations.firstChoice(db, pairID: pairID, userID: userID) ?? choice)
             }
             guard battle.state == .open else {
                 throw ServiceError.conflict(code: "battle_void", message: "a model failed in this battle, so it cannot be voted on; start a new one")

@@ -187,6 +187,12 @@ public struct Submission: Sendable, Equatable {
 
 /// Recording judgements on assignments.
 public enum Annotations {
+    /// A rater's first choice on a pair (an arena vote read back), nil without one.
+    static func firstChoice(_ db: any Database, pairID: Int64, userID: Int) throws -> Choice? {
+        try db.queryFirst("SELECT choice FROM annotations WHERE pair_id = ? AND user_id = ? ORDER BY id LIMIT 1",
+                          [.int(pairID), .int(Int64(userID))]) { Choice(rawValue: $0.string(0)) } ?? nil
+    }
+
     /// Why a submission was refused.
     public enum Refusal: Error, Equatable, Sendable {
         case noSuchAssignment

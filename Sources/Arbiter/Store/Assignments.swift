@@ -209,11 +209,7 @@ public enum Assignments {
             return try db.queryFirst("SELECT p.id, p.active_count FROM visible_pairs p WHERE " + conditions, [projectID, user, user], read)
         }
         // `visible_pairs` spelled out: rows of a view with a subquery cannot be locked.
-        let select = """
-            SELECT p.id, p.active_count FROM pairs p
-            WHERE (p.import_id IS NULL OR p.import_id NOT IN (SELECT id FROM imports WHERE state = 'staging'))
-              AND
-            """ + " " + conditions
+        let select = "SELECT p.id, p.active_count FROM pairs p WHERE \(PairRows.visible) AND " + conditions
         for _ in 0..<claimAttempts {
             if let free = try db.queryFirst(select + " FOR UPDATE OF p SKIP LOCKED", [projectID, user, user], read) { return free }
             // Nothing unlocked: is anything open at all (being claimed by others)?

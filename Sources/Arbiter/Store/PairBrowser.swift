@@ -320,7 +320,7 @@ enum PairBrowser {
 
     /// The filters as SQL on `p` (and `l`, the final label) with their values.
     private static func filterSQL(_ query: Query, projectID: Int, dialect: SQLDialect) -> (sql: String, values: [SQLValue]) {
-        var filters = ["p.project_id = ?", "(p.import_id IS NULL OR p.import_id NOT IN (SELECT id FROM imports WHERE state = 'staging'))"]
+        var filters = ["p.project_id = ?", PairRows.visible]
         var values: [SQLValue] = [.int(Int64(projectID))]
         switch query.state {
         case .unjudged: filters.append("p.judgements = 0")

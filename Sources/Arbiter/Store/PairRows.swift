@@ -4,6 +4,17 @@ import Storage
 /// Writes parsed pairs into a project, telling duplicates (the same pair again)
 /// from conflicts (the same id with other content). Every import writes through it.
 struct PairRows {
+    /// The `visible_pairs` view's condition on a pair aliased `p` (not in an import
+    /// still being staged), for statements that cannot read the view: rows of a
+    /// view with a subquery cannot be locked, and the item browser reads `pairs`
+    /// by id with its own index hints.
+    static let visible = "(p.import_id IS NULL OR p.import_id NOT IN (SELECT id FROM imports WHERE state = 'staging'))"
+
+    /// Whether the project has a pair (or task) with this id, staged or not.
+    static func exists(_ db: any Database, projectID: Int, externalID: String) throws -> Bool {
+        try db.queryFirst("SELECT 1 FROM pairs WHERE project_id = ? AND external_id = ?", [.int(Int64(projectID)), .text(externalID)]) { _ in true } == true
+    }
+
     private let db: any Database
     private let insert: any PreparedStatement
     private let existing: any PreparedStatement
