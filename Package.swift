@@ -43,16 +43,19 @@ let package = Package(
         .target(name: "Agreement", swiftSettings: swiftSettings),
         // JSON parsing and writing: strict, fast, with line-precise errors. Pure.
         .target(name: "JSON", swiftSettings: swiftSettings),
+        // Named, detached OS threads: the one way the package starts a thread.
+        .target(name: "Threads", dependencies: ["CLinux"], swiftSettings: swiftSettings),
         // SQLite and PostgreSQL connections, statements, writer + readers, group commit, migrations.
         .target(
             name: "Storage",
-            dependencies: ["CSQLite", "COpenSSL", "CLibPQ", "CLinux"],
+            dependencies: ["CSQLite", "COpenSSL", "CLibPQ", "CLinux", "Threads"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HTTPServer",
             dependencies: [
                 "CLinux",
+                "Threads",
                 "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -61,6 +64,7 @@ let package = Package(
         .target(
             name: "Arbiter",
             dependencies: [
+                "Threads",
                 "HTTPServer",
                 "Storage",
                 "JSON",

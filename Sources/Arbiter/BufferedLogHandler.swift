@@ -1,3 +1,4 @@
+import Threads
 import CLinux
 import Glibc
 import HTTPServer

@@ -1,3 +1,4 @@
+import Threads
 import CLinux
 import Glibc
 import Synchronization
@@ -46,14 +47,7 @@ extension HTTPClient {
             wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
             var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: wakeFD))
             _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
-            let box = Unmanaged.passRetained(self).toOpaque()
-            var thread = pthread_t()
-            pthread_create(&thread, nil, { pointer in
-                let loop = Unmanaged<StreamLoop>.fromOpaque(pointer!).takeRetainedValue()
-                loop.run()
-                return nil
-            }, box)
-            pthread_detach(thread)
+            OSThread.spawn(name: "http-client") { [self] in run() }
         }
 
         /// Opens `request` on the calling thread (blocking up to its connect

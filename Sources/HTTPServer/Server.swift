@@ -1,4 +1,5 @@
 import CLinux
+import Threads
 import Glibc
 public import Logging
 import Synchronization
@@ -157,32 +158,5 @@ public final class Server: Sendable {
         var one: UInt64 = 1
         _ = Glibc.write(signalFD, &one, 8)  // release the signal thread if still waiting
         core.logger.notice("stopped")
-    }
-}
-
-/// Dedicated OS threads for work that blocks (event loops in `epoll_wait`, log
-/// flushing, signal waiting), outside Swift's cooperative pool.
-public enum OSThread {
-    private final class Box {
-        let name: String
-        let body: () -> Void
-        init(_ name: String, _ body: @escaping () -> Void) {
-            self.name = name
-            self.body = body
-        }
-    }
-
-    /// Starts a detached thread named `name` running `body`.
-    public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { pointer in
-            let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
-            box.name.withCString { clinux_set_thread_name($0) }
-            box.body()
-            return nil
-        }, box)
-        precondition(result == 0, "pthread_create failed: \(result)")
-        pthread_detach(thread)
     }
 }

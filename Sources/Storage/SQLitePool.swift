@@ -1,3 +1,4 @@
+import Threads
 import CLinux
 import Glibc
 import Synchronization
@@ -132,7 +133,7 @@ public final class SQLitePool: ConnectionPool {
         let writes = self.writes
         let statistics = self.statistics
         let maxBatch = self.maxBatch
-        spawn(name: "db-writer") {
+        OSThread.spawn(name: "db-writer") {
             while true {
                 let batch = writes.popBatch(limit: maxBatch)
                 if batch.isEmpty { return }
@@ -194,33 +195,13 @@ public final class SQLitePool: ConnectionPool {
     private func startReader(_ db: SQLiteDatabase, index: Int) {
         let box = ConnectionBox(db)
         let reads = self.reads
-        spawn(name: "db-reader-\(index)") {
+        OSThread.spawn(name: "db-reader-\(index)") {
             while true {
                 let batch = reads.popBatch(limit: 1)
                 if batch.isEmpty { return }
                 for job in batch { job.run(box.db) }
             }
         }
-    }
-
-    private func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
-        final class Box {
-            let name: String
-            let body: () -> Void
-            init(_ name: String, _ body: @escaping () -> Void) {
-                self.name = name
-                self.body = body
-            }
-        }
-        let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { pointer in
-            let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
-            clinux_set_thread_name(box.name)
-            box.body()
-            return nil
-        }, box)
-        pthread_detach(thread)
     }
 }
 

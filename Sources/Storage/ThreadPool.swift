@@ -1,3 +1,4 @@
+import Threads
 import CLinux
 import Glibc
 
@@ -24,20 +25,13 @@ public final class ThreadPool: Sendable {
         self.name = name
         for index in 0..<max(1, threads) {
             let queue = self.queue
-            let box = Unmanaged.passRetained(Job {
-                clinux_set_thread_name("\(name)-\(index)")  // else it inherits its creator's name
+            OSThread.spawn(name: "\(name)-\(index)") {
                 while true {
                     let batch = queue.popBatch(limit: 1)
                     if batch.isEmpty { return }
                     for job in batch { job.body() }
                 }
-            }).toOpaque()
-            var thread = pthread_t()
-            pthread_create(&thread, nil, { pointer in
-                Unmanaged<Job>.fromOpaque(pointer!).takeRetainedValue().body()
-                return nil
-            }, box)
-            pthread_detach(thread)
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import Threads
 import CLinux
 import Glibc
 
@@ -76,17 +77,13 @@ public final class PostgresPool: ConnectionPool {
                 self.index = index
             }
         }
-        let box = Unmanaged.passRetained(Box(connection, jobs, index)).toOpaque()
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { pointer in
-            let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
-            clinux_set_thread_name("postgres-\(box.index)")
+        let box = Box(connection, jobs, index)
+        OSThread.spawn(name: "postgres-\(index)") {
             while true {
                 let batch = box.jobs.popBatch(limit: 1)
-                if batch.isEmpty { return nil }
+                if batch.isEmpty { return }
                 for job in batch { job.run(box.connection) }
             }
-        }, box)
-        pthread_detach(thread)
+        }
     }
 }
