@@ -28,7 +28,7 @@ final class TestApp: Sendable {
         configuration.http.port = 0
         configuration.http.eventLoops = threads
         configuration.http.accessLog = false
-        database = try engine.freshDatabase(in: directory.path)
+        database = try engine.migratedDatabase(in: directory.path)
         configuration.database = database
         configuration.modelsDirectory = directory.path + "/models"
         // Tests run side by side on one PostgreSQL server.
@@ -151,5 +151,25 @@ func connect(_ database: String) throws -> any Database {
     switch DatabaseLocation(database) {
     case .sqlite(let path): return try SQLiteDatabase(path: path, mode: .reader)
     case .postgres(let url): return try PostgresDatabase(url: url)
+    }
+}
+
+extension TestEngine {
+    /// A new database for one test, migrated: on PostgreSQL a copy of a template
+    /// migrated once per test process (`CREATE DATABASE … TEMPLATE`, about a
+    /// tenth of the time of running every migration per test); the app's own
+    /// migrator then finds nothing to do.
+    func migratedDatabase(in directory: String) throws -> String {
+        switch self {
+        case .sqlite: return try freshDatabase(in: directory)
+        case .postgres: return try PostgresServer.freshDatabase(template: try Self.postgresTemplate.get())
+        }
+    }
+
+    private static let postgresTemplate: Result<String, any Error> = Result {
+        let url = try PostgresServer.freshDatabase()
+        // The connection closes as it goes out of scope: a template must have no sessions.
+        _ = try ArbiterStore.openConnection(.postgres(url: url), migrationsRoot: try Locations.migrationsDirectory(nil))
+        return PostgresServer.name(of: url)
     }
 }

@@ -102,16 +102,22 @@ public final class PostgresServer: @unchecked Sendable {
 
     private static let counter = Atomic<Int>(0)
 
-    /// A fresh database on the shared server: its URL.
-    public static func freshDatabase() throws -> String {
+    /// A fresh database on the shared server: its URL. With `template` (the name
+    /// of a database no one is connected to), a copy of it — a migrated template
+    /// copies in a fraction of the time the migrations take.
+    public static func freshDatabase(template: String? = nil) throws -> String {
         let server = try shared.get()
-        return try server.database("t\(getpid())_\(counter.add(1, ordering: .relaxed).newValue)")
+        return try server.database("t\(getpid())_\(counter.add(1, ordering: .relaxed).newValue)", template: template)
     }
 
+    /// The name of a database on this server, from its URL.
+    public static func name(of url: String) -> String { String(url.split(separator: "/").last ?? "") }
+
     /// A fresh database on this server, for one test: its URL.
-    public func database(_ name: String) throws -> String {
+    public func database(_ name: String, template: String? = nil) throws -> String {
+        let copy = template.map { " TEMPLATE \"\($0)\"" } ?? ""
         let result = try CommandRunner.run("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "arbiter", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
-                                                    "-c", "CREATE DATABASE \"\(name)\""])
+                                                    "-c", "CREATE DATABASE \"\(name)\"\(copy)"])
         guard result.status == 0 else { throw ServerProcess.Failure(description: "createdb failed: \(result)") }
         return "postgres://arbiter@127.0.0.1:\(port)/\(name)"
     }
