@@ -53,9 +53,8 @@ struct ProjectRoutes: Sendable {
             try checkEndpoints(parsed.arena)
             let settings = parsed
             let (address, now) = (request.remoteAddress, now())
-            let project = try await store.pool.write { db in
-                try ProjectService.create(db, name: name, settings: settings, actor: caller.user.id, via: "api", address: address, now: now)
-            }
+            let project = try await ProjectService.create(store: store, name: name, settings: settings, actor: caller.user.id, via: "api",
+                                                          address: address, now: now)
             return .json(["project": project.json], status: .created)
         }
         api.add(.PATCH, "/api/projects/{id}", .admin) { request, caller in
@@ -63,9 +62,7 @@ struct ProjectRoutes: Sendable {
             guard let changes = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             if let arena = changes["arena"], arena != .null { try checkEndpoints(try ArenaSettings.parse(arena)) }
             let (address, now) = (request.remoteAddress, now())
-            let project = try await store.pool.write { db in
-                try ProjectService.update(db, id: id, changes: changes, actor: caller.user.id, address: address, now: now)
-            }
+            let project = try await ProjectService.update(store: store, id: id, changes: changes, actor: caller.user.id, address: address, now: now)
             return .json(["project": project.json])
         }
         api.add(.GET, "/api/projects/{id}/dashboard", .reviewing) { request, _ in

@@ -21,16 +21,15 @@ struct TokenRoutes: Sendable {
             guard let label = object["label"].map({ $0.stringValue }) ?? "" else { throw ValidationError("label: expected a string") }
             let address = request.remoteAddress
             let now = now()
-            let (id, token) = try await store.pool.write { db in
-                try TokenService.create(db, username: username, label: label, actor: caller.user.id, via: "api", address: address, now: now)
-            }
+            let (id, token) = try await TokenService.create(store: store, username: username, label: label, actor: caller.user.id, via: "api",
+                                                            address: address, now: now)
             return .json(["token": ["id": .int(id), "username": .string(username), "label": .string(label), "token": .string(token)]], status: .created)
         }
         api.add(.DELETE, "/api/tokens/{id}", .admin) { request, caller in
             let id = try request.parameters.int("id")
             let address = request.remoteAddress
             let now = now()
-            try await store.pool.write { db in try TokenService.revoke(db, id: id, actor: caller.user.id, address: address, now: now) }
+            try await TokenService.revoke(store: store, id: id, actor: caller.user.id, address: address, now: now)
             return .json(["revoked": .int(Int64(id))])
         }
     }

@@ -30,6 +30,17 @@ public enum ProjectService {
         return try ProjectRepository.find(db, id: id) ?? project
     }
 
+    /// Creates a project in a transaction of its own (the API's door).
+    public static func create(store: ArbiterStore, name: String, settings: ProjectSettings, actor: Int, via: String, address: String, now: Int64)
+        async throws -> Project {
+        try await store.pool.write { db in try create(db, name: name, settings: settings, actor: actor, via: via, address: address, now: now) }
+    }
+
+    /// Applies `changes` in a transaction of its own (the API's door).
+    public static func update(store: ArbiterStore, id: Int, changes: JSONObject, actor: Int, address: String, now: Int64) async throws -> Project {
+        try await store.pool.write { db in try update(db, id: id, changes: changes, actor: actor, address: address, now: now) }
+    }
+
     /// One project, or ``ServiceError/notFound(_:)``.
     public static func find(store: ArbiterStore, id: Int) async throws -> Project {
         guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) else { throw ServiceError.noSuchProject }

@@ -21,6 +21,17 @@ public enum TokenService {
         return try issue(db, for: user, label: label, actor: actor, via: via, address: address, now: now)
     }
 
+    /// Creates a token in a transaction of its own (the API's door).
+    public static func create(store: ArbiterStore, username: String, label: String, actor: Int, via: String, address: String, now: Int64)
+        async throws -> (id: Int64, token: String) {
+        try await store.pool.write { db in try create(db, username: username, label: label, actor: actor, via: via, address: address, now: now) }
+    }
+
+    /// Revokes a token in a transaction of its own (the API's door).
+    public static func revoke(store: ArbiterStore, id: Int, actor: Int, address: String, now: Int64) async throws {
+        try await store.pool.write { db in try revoke(db, id: id, actor: actor, address: address, now: now) }
+    }
+
     /// Creates a token for `user` (no checks: the demo and `create` call this) and audits it.
     static func issue(
         _ db: any Database, for user: User, label: String, actor: Int?, via: String, address: String = "", now: Int64
