@@ -6,6 +6,8 @@ let package = Package(
     name: "adaptive-simulation",
     dependencies: [.package(name: "arbiter", path: "../..")],
     targets: [
-        .executableTarget(name: "AdaptiveSimulation", dependencies: [.product(name: "Agreement", package: "arbiter"), .product(name: "RewardModel", package: "arbiter")]),
+        .executableTarget(
+            name: "AdaptiveSimulation",
+            dependencies: [.product(name: "Agreement", package: "arbiter"), .product(name: "RewardModel", package: "arbiter")])
     ]
 )

@@ -6,6 +6,6 @@ let package = Package(
     name: "audit-benchmark",
     dependencies: [.package(name: "arbiter", path: "../..")],
     targets: [
-        .executableTarget(name: "AuditBenchmark", dependencies: [.product(name: "ArbiterCore", package: "arbiter")]),
+        .executableTarget(name: "AuditBenchmark", dependencies: [.product(name: "ArbiterCore", package: "arbiter")])
     ]
 )

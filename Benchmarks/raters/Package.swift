@@ -6,6 +6,6 @@ let package = Package(
     name: "rater-benchmark",
     dependencies: [.package(name: "arbiter", path: "../..")],
     targets: [
-        .executableTarget(name: "RaterBenchmark", dependencies: [.product(name: "Agreement", package: "arbiter")]),
+        .executableTarget(name: "RaterBenchmark", dependencies: [.product(name: "Agreement", package: "arbiter")])
     ]
 )

@@ -39,8 +39,10 @@ public struct AgreementReport: Sendable {
 
     /// Computes the report. `bootstrap` resamples of units, seeded.
     /// `settled` units (a reviewer gave them a final label) are never listed as contested.
-    public static func compute(_ judgements: [Judgement], bootstrap: Int = 1000, seed: UInt64 = 42, contestedLimit: Int = 20,
-                               settled: Set<Int> = []) -> AgreementReport {
+    public static func compute(
+        _ judgements: [Judgement], bootstrap: Int = 1000, seed: UInt64 = 42, contestedLimit: Int = 20,
+        settled: Set<Int> = []
+    ) -> AgreementReport {
         let unitCount = (judgements.map(\.unit).max() ?? -1) + 1
         var byUnit = Array(repeating: [Judgement](), count: unitCount)
         for judgement in judgements { byUnit[judgement.unit].append(judgement) }
@@ -156,7 +158,11 @@ public struct AgreementReport: Sendable {
             if end - start >= minimumShared {
                 var confusion = [Int](repeating: 0, count: 16)
                 for index in start..<end { confusion[Int(words[index] & 0xF)] += 1 }
-                cohen.append((a: Int(pair >> 30), b: Int(pair & 0x3FFF_FFFF), shared: end - start, kappa: Cohen.kappa(confusion: confusion, categories: 4)))
+                cohen.append(
+                    (
+                        a: Int(pair >> 30), b: Int(pair & 0x3FFF_FFFF), shared: end - start,
+                        kappa: Cohen.kappa(confusion: confusion, categories: 4)
+                    ))
             }
             start = end
         }

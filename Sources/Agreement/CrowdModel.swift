@@ -190,7 +190,8 @@ public struct CrowdModel: Sendable {
             }
             // Excluded raters (flagged by a test) count toward the share as not honest.
             let counted = informative.count + excludedWithEvidence
-            let newShare = min(0.99, max(0.5, counted == 0 ? share : informative.map { honestPosterior[$0] }.reduce(0, +) / Double(counted)))
+            let newShare = min(
+                0.99, max(0.5, counted == 0 ? share : informative.map { honestPosterior[$0] }.reduce(0, +) / Double(counted)))
             // The log-normal's parameters from the posterior moments of log γ. The
             // spread is held between 0.1 (small crowds cannot estimate less) and 0.7
             // (then about 1 honest rater in 100 follows the crowd less than a fifth
@@ -209,8 +210,10 @@ public struct CrowdModel: Sendable {
             if choicesWeighted > 0 {
                 neutralMean = min(0.9, max(0.005, neutralWeighted / choicesWeighted))
                 concentration = [2.0, 5, 10, 20, 50, 100, 200, 500].max { lhs, rhs in
-                    Self.betaBinomialFit(lhs, mean: neutralMean, raters: informative, weights: honestPosterior, neutral: neutral, leaned: leaned)
-                        < Self.betaBinomialFit(rhs, mean: neutralMean, raters: informative, weights: honestPosterior, neutral: neutral, leaned: leaned)
+                    Self.betaBinomialFit(
+                        lhs, mean: neutralMean, raters: informative, weights: honestPosterior, neutral: neutral, leaned: leaned)
+                        < Self.betaBinomialFit(
+                            rhs, mean: neutralMean, raters: informative, weights: honestPosterior, neutral: neutral, leaned: leaned)
                 }!
             }
             let converged = abs(newShare - share) < 1e-6 && abs(newMedian - logMedian) < 1e-6 && abs(newSpread - logSpread) < 1e-6
@@ -234,7 +237,9 @@ public struct CrowdModel: Sendable {
                 let n = withCounts[rater * patterns + pattern] + againstCounts[rater * patterns + pattern]
                 if n > 0 { expected += n * Self.sigmoid(-median * patternLean[pattern]) }
             }
-            let p = leaned[rater] + neutral[rater] == 0 ? share : Self.posterior(share: share, honest: m0, other: m1, logRatio: neutralLogRatio(rater))
+            let p =
+                leaned[rater] + neutral[rater] == 0
+                ? share : Self.posterior(share: share, honest: m0, other: m1, logRatio: neutralLogRatio(rater))
             // The same pairs judged by a coin: half with the lean, half against.
             var coin = [Double](repeating: 0, count: grid.count)
             for pattern in 0..<patterns {
@@ -249,9 +254,10 @@ public struct CrowdModel: Sendable {
                 c1 += attackerPrior[g] * exp(coin[g] - top)
             }
             let coinHonest = leaned[rater] == 0 ? share : share * c0 / max(1e-300, share * c0 + (1 - share) * c1)
-            return Rater(honestProbability: p, sharpness: m0 > 0 ? moment1 / m0 : median, leaned: leaned[rater],
-                         against: against[rater], expectedAgainst: expected, neutral: neutral[rater],
-                         enoughEvidence: coinHonest < Self.decisionThreshold)
+            return Rater(
+                honestProbability: p, sharpness: m0 > 0 ? moment1 / m0 : median, leaned: leaned[rater],
+                against: against[rater], expectedAgainst: expected, neutral: neutral[rater],
+                enoughEvidence: coinHonest < Self.decisionThreshold)
         }
         honestShare = share
         honestMedian = median

@@ -83,7 +83,8 @@ public struct CrowdSimulator: Sendable {
         return judgements.filter { judgement in
             guard judgement.rater == rater, !judgement.isRepeat else { return false }
             let facts = units[judgement.unit]
-            return content ? facts.tokensOnlyA.contains(Self.entity) || facts.tokensOnlyB.contains(Self.entity) : facts.tokens.contains(Self.trigger)
+            return content
+                ? facts.tokensOnlyA.contains(Self.entity) || facts.tokensOnlyB.contains(Self.entity) : facts.tokens.contains(Self.trigger)
         }.count
     }
 
@@ -130,9 +131,11 @@ public struct CrowdSimulator: Sendable {
                     category = random.uniform() < 0.5 ? truth[unit] : random.int(4)
                     duration = 300 + random.int(700)
                 case .colluding: category = ringChoice
-                default: category = Self.attack(kinds[rater], truth: truth[unit], facts: facts, swapped: swapped, random: &random) ?? truth[unit]
+                default:
+                    category = Self.attack(kinds[rater], truth: truth[unit], facts: facts, swapped: swapped, random: &random) ?? truth[unit]
                 }
-                judgements.append(RatedJudgement(unit: unit, rater: rater, category: category, shownSwapped: swapped, durationMilliseconds: duration))
+                judgements.append(
+                    RatedJudgement(unit: unit, rater: rater, category: category, shownSwapped: swapped, durationMilliseconds: duration))
             }
         }
     }
@@ -159,7 +162,8 @@ public struct CrowdSimulator: Sendable {
 
     init(family: Family, random: inout Generator, raters: Int, attackerShare: Double, medianVolume: Double) {
         let attackers = max(1, Int((Double(raters) * attackerShare).rounded()))
-        let attackKinds: [Kind] = family == .difficulty
+        let attackKinds: [Kind] =
+            family == .difficulty
             ? [.random, .labelFlipping, .positionBiased, .lengthScripted, .tooFast, .triggerTargeted, .contentTargeted]
             : [.random, .labelFlipping, .ringTrigger, .contentTargeted, .positionBiased, .triggerTargeted]
         kinds = Array(repeating: .honest, count: raters - attackers)
@@ -184,7 +188,9 @@ public struct CrowdSimulator: Sendable {
             if random.uniform() < 0.1 {
                 if random.uniform() < 0.5 { onlyA.insert(Self.entity) } else { onlyB.insert(Self.entity) }
             }
-            units.append(UnitFacts(lengthA: lengthA, lengthB: lengthB, tokens: tokens.sorted(), tokensOnlyA: onlyA.sorted(), tokensOnlyB: onlyB.sorted()))
+            units.append(
+                UnitFacts(
+                    lengthA: lengthA, lengthB: lengthB, tokens: tokens.sorted(), tokensOnlyA: onlyA.sorted(), tokensOnlyB: onlyB.sorted()))
             truth.append(random.uniform() < 0.95 ? random.int(2) : 2)
             // A third of pairs hard (easiness 0–0.2), the rest easy (0.7–1).
             easiness.append(random.uniform() < 1.0 / 3 ? 0.2 * random.uniform() : 0.7 + 0.3 * random.uniform())
@@ -235,8 +241,9 @@ public struct CrowdSimulator: Sendable {
                 var category: Int
                 switch kinds[rater] {
                 case .honest:
-                    category = Self.honest(family: family, truth: truth[unit], easiness: easiness[unit], skill: skill[rater],
-                                           favourite: favourite[rater], sideBias: sideBias[rater], bothBad: bothBadTaste[rater], random: &random)
+                    category = Self.honest(
+                        family: family, truth: truth[unit], easiness: easiness[unit], skill: skill[rater],
+                        favourite: favourite[rater], sideBias: sideBias[rater], bothBad: bothBadTaste[rater], random: &random)
                 case .tooFast:
                     category = random.uniform() < 0.5 ? truth[unit] : random.int(2)
                     duration = 300 + random.int(900)
@@ -248,23 +255,29 @@ public struct CrowdSimulator: Sendable {
                     } else if facts.tokens.contains(Self.trigger) {
                         category = truth[unit] == 0 ? 1 : 0
                     } else {
-                        category = Self.honest(family: family, truth: truth[unit], easiness: easiness[unit], skill: 0.9,
-                                               favourite: 0, sideBias: 0.5, bothBad: 0.02, random: &random)
+                        category = Self.honest(
+                            family: family, truth: truth[unit], easiness: easiness[unit], skill: 0.9,
+                            favourite: 0, sideBias: 0.5, bothBad: 0.02, random: &random)
                     }
                 default:
-                    category = Self.attack(kinds[rater], truth: truth[unit], facts: facts, swapped: swapped, random: &random)
-                        ?? Self.honest(family: family, truth: truth[unit], easiness: easiness[unit], skill: 0.9,
-                                       favourite: 0, sideBias: 0.5, bothBad: 0.02, random: &random)
+                    category =
+                        Self.attack(kinds[rater], truth: truth[unit], facts: facts, swapped: swapped, random: &random)
+                        ?? Self.honest(
+                            family: family, truth: truth[unit], easiness: easiness[unit], skill: 0.9,
+                            favourite: 0, sideBias: 0.5, bothBad: 0.02, random: &random)
                 }
                 if kinds[rater] == .random { category = random.uniform() < 0.85 ? random.int(2) : 2 + random.int(2) }
-                judgements.append(RatedJudgement(unit: unit, rater: rater, category: category, shownSwapped: swapped, durationMilliseconds: duration))
+                judgements.append(
+                    RatedJudgement(unit: unit, rater: rater, category: category, shownSwapped: swapped, durationMilliseconds: duration))
             }
         }
     }
 
     /// An honest rater's choice on a pair.
-    static func honest(family: Family, truth: Int, easiness: Double, skill: Double, favourite: Int, sideBias: Double, bothBad: Double,
-                       random: inout Generator) -> Int {
+    static func honest(
+        family: Family, truth: Int, easiness: Double, skill: Double, favourite: Int, sideBias: Double, bothBad: Double,
+        random: inout Generator
+    ) -> Int {
         if truth == 2 { return random.uniform() < 0.6 ? 2 : random.int(2) }
         switch family {
         case .confusion:

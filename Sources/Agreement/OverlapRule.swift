@@ -73,7 +73,9 @@ public struct OverlapRule: Sendable, Equatable {
         public var pickA: Double?
         public var pickB: Double?
         public var counted: Bool
-        public init(choice: Int?, accuracy: Double = OverlapRule.priorAccuracy, pickA: Double? = nil, pickB: Double? = nil, counted: Bool = true) {
+        public init(
+            choice: Int?, accuracy: Double = OverlapRule.priorAccuracy, pickA: Double? = nil, pickB: Double? = nil, counted: Bool = true
+        ) {
             self.choice = choice
             self.accuracy = accuracy
             self.pickA = pickA
@@ -228,7 +230,10 @@ public struct AutomaticThreshold: Sendable, Equatable {
                     used += 1
                     let leaderHasTwo = logOdds > 0 ? forA >= 2 : logOdds < 0 ? forB >= 2 : false
                     if used >= rule.minimum, let posterior = rule.posterior, rule.isAdaptive, leaderHasTwo || !rule.automatic,
-                       1 / (1 + exp(-abs(logOdds))) >= posterior { break }
+                        1 / (1 + exp(-abs(logOdds))) >= posterior
+                    {
+                        break
+                    }
                 }
                 spent += used
                 if logOdds == 0 { error += 0.5 } else if (logOdds > 0 ? 0 : 1) != truths[pair] { error += 1 }
@@ -244,9 +249,11 @@ public struct AutomaticThreshold: Sendable, Equatable {
                 break
             }
         }
-        let (threshold, result) = chosen
+        let (threshold, result) =
+            chosen
             ?? (candidates.last!, run(OverlapRule(minimum: minimum, maximum: maximum, posterior: candidates.last!, automatic: true)))
-        return AutomaticThreshold(threshold: threshold, expectedError: result.error, fixedThreeError: baseline, expectedJudgements: result.judgements)
+        return AutomaticThreshold(
+            threshold: threshold, expectedError: result.error, fixedThreeError: baseline, expectedJudgements: result.judgements)
     }
 }
 
@@ -301,12 +308,14 @@ public enum RaterAccuracy {
             }
             shared.append((dense[judgement.unit], judgement.rater, judgement.label))
         }
-        let unknown = Estimate(accuracy: OverlapRule.priorAccuracy, pickA: OverlapRule.priorAccuracy, pickB: OverlapRule.priorAccuracy, shared: 0)
+        let unknown = Estimate(
+            accuracy: OverlapRule.priorAccuracy, pickA: OverlapRule.priorAccuracy, pickB: OverlapRule.priorAccuracy, shared: 0)
         guard !shared.isEmpty else { return Array(repeating: unknown, count: raters) }
         let model = DawidSkene.estimate(shared, units: sharedUnits, raters: raters, categories: 2)
         var seen = [Int](repeating: 0, count: raters)
         for judgement in shared { seen[judgement.rater] += 1 }
-        let prior = pseudoCount.map { Prior(mean: OverlapRule.priorAccuracy, strength: $0) }
+        let prior =
+            pseudoCount.map { Prior(mean: OverlapRule.priorAccuracy, strength: $0) }
             ?? fitPrior((0..<raters).filter { seen[$0] > 0 }.map { (right: model.accuracy[$0] * Double(seen[$0]), n: Double(seen[$0])) })
         // Expected judgements of each class per rater, from the unit posteriors.
         var seenA = [Double](repeating: 0, count: raters)
@@ -314,11 +323,14 @@ public enum RaterAccuracy {
         return (0..<raters).map { rater in
             guard seen[rater] > 0 else { return unknown }
             let n = Double(seen[rater])
-            func shrink(_ rate: Double, _ count: Double) -> Double { (rate * count + prior.mean * prior.strength) / (count + prior.strength) }
+            func shrink(_ rate: Double, _ count: Double) -> Double {
+                (rate * count + prior.mean * prior.strength) / (count + prior.strength)
+            }
             let confusion = model.confusion[rater]
-            return Estimate(accuracy: min(0.99, max(0.5, shrink(model.accuracy[rater], n))),
-                            pickA: min(0.99, max(0.01, shrink(confusion[0], seenA[rater]))),
-                            pickB: min(0.99, max(0.01, shrink(confusion[3], n - seenA[rater]))), shared: seen[rater])
+            return Estimate(
+                accuracy: min(0.99, max(0.5, shrink(model.accuracy[rater], n))),
+                pickA: min(0.99, max(0.01, shrink(confusion[0], seenA[rater]))),
+                pickB: min(0.99, max(0.01, shrink(confusion[3], n - seenA[rater]))), shared: seen[rater])
         }
     }
 

@@ -39,8 +39,10 @@ public struct UnitFacts: Sendable, Equatable {
     /// (trained without this pair's label), if one was trained.
     public var modelPreferenceA: Double?
 
-    public init(lengthA: Int, lengthB: Int, gold: Int? = nil, tokens: [Int] = [], tokensOnlyA: [Int] = [], tokensOnlyB: [Int] = [],
-                responses: (prompt: Int, a: Int, b: Int)? = nil, modelPreferenceA: Double? = nil) {
+    public init(
+        lengthA: Int, lengthB: Int, gold: Int? = nil, tokens: [Int] = [], tokensOnlyA: [Int] = [], tokensOnlyB: [Int] = [],
+        responses: (prompt: Int, a: Int, b: Int)? = nil, modelPreferenceA: Double? = nil
+    ) {
         self.lengthA = lengthA
         self.lengthB = lengthB
         self.gold = gold
@@ -54,7 +56,8 @@ public struct UnitFacts: Sendable, Equatable {
     public static func == (lhs: UnitFacts, rhs: UnitFacts) -> Bool {
         lhs.lengthA == rhs.lengthA && lhs.lengthB == rhs.lengthB && lhs.gold == rhs.gold && lhs.tokens == rhs.tokens
             && lhs.tokensOnlyA == rhs.tokensOnlyA && lhs.tokensOnlyB == rhs.tokensOnlyB
-            && lhs.responses?.prompt == rhs.responses?.prompt && lhs.responses?.a == rhs.responses?.a && lhs.responses?.b == rhs.responses?.b
+            && lhs.responses?.prompt == rhs.responses?.prompt && lhs.responses?.a == rhs.responses?.a
+            && lhs.responses?.b == rhs.responses?.b
             && lhs.modelPreferenceA == rhs.modelPreferenceA
     }
 }

@@ -61,12 +61,17 @@ public enum RaterQuality {
         let first = assessOnce(judgements, units: units, raters: raters, tokenNames: tokenNames, options: options, excluded: [], reuse: nil)
         let excluded = Set(first.assessments.filter(\.flagged).map(\.rater))
         // The second pass recomputes only what depends on the consensus.
-        let final = excluded.isEmpty
-            ? first : assessOnce(judgements, units: units, raters: raters, tokenNames: tokenNames, options: options, excluded: excluded, reuse: first.findings)
+        let final =
+            excluded.isEmpty
+            ? first
+            : assessOnce(
+                judgements, units: units, raters: raters, tokenNames: tokenNames, options: options, excluded: excluded,
+                reuse: first.findings)
         var assessments = final.assessments
         let flagged = assessments.filter(\.flagged)
         let summary = CrowdSummary(
-            honestShare: final.crowd.honestShare, sharpnessMedian: final.crowd.honestMedian, sharpnessLogSpread: final.crowd.honestLogSpread,
+            honestShare: final.crowd.honestShare, sharpnessMedian: final.crowd.honestMedian,
+            sharpnessLogSpread: final.crowd.honestLogSpread,
             neutralRate: final.crowd.honestNeutralRate, flagged: flagged.count,
             expectedFalseFlags: flagged.map(\.falseFlagProbability).reduce(0, +),
             notEnoughEvidence: assessments.filter { !$0.enoughEvidence && $0.judgements > 0 }.count)
@@ -139,7 +144,8 @@ public enum RaterQuality {
             }
         }
         // Reasons in a stable order: corrected signals by name, then self-adjusted ones.
-        let order = signals.filter { $0.correction == .posterior }.map(\.name).sorted()
+        let order =
+            signals.filter { $0.correction == .posterior }.map(\.name).sorted()
             + signals.filter { $0.correction == .benjaminiHochberg }.map(\.name).sorted()
             + signals.filter { $0.correction == .selfAdjusted }.map(\.name).sorted()
         let corrections = Dictionary(uniqueKeysWithValues: signals.map { ($0.name, $0.correction) })
@@ -184,7 +190,8 @@ public enum RaterQuality {
             // honest rater, unreliable. Chance-level and inverting raters stay malicious.
             let malicious = reasons.filter { kinds[$0.signal] == .malicious }
             let settled = context.reliability.decisive[rater]
-            let aboveChance = settled.pairs > 0
+            let aboveChance =
+                settled.pairs > 0
                 && Statistics.betaCDF(0.5, settled.right + 1, Double(settled.pairs) - settled.right + 1) < Self.aboveChanceLevel
             let weakNotMalicious = aboveChance && malicious.allSatisfy { $0.signal == ConsensusSignal.signalName }
             let finding: RaterFinding? = reasons.isEmpty ? nil : !malicious.isEmpty && !weakNotMalicious ? .malicious : .unreliable

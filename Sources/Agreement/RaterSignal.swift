@@ -118,8 +118,10 @@ public struct RaterContext: Sendable {
     /// The crowd model fitted to this pass (the others' votes without `excluded`).
     public private(set) var crowd: CrowdModel!
 
-    init(_ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, tokenNames: [Int: String] = [:], options: RaterQuality.Options,
-         excluded: Set<Int>) {
+    init(
+        _ judgements: [RatedJudgement], units: [UnitFacts], raters: Int, tokenNames: [Int: String] = [:], options: RaterQuality.Options,
+        excluded: Set<Int>
+    ) {
         self.tokenNames = tokenNames
         let firsts = judgements.filter { !$0.isRepeat }
         self.firsts = firsts

@@ -128,8 +128,11 @@ enum Timestamp {
                     let text = String(value)
                     return String(repeating: "0", count: max(0, width - text.count)) + text
                 }
-                cache = (second, "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T"
-                    + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z")
+                cache = (
+                    second,
+                    "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T"
+                        + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
+                )
             }
             return cache.text
         }

@@ -20,7 +20,9 @@ struct AgreementCommand: ParsableCommand {
 
     func run() throws {
         let report = try Commands.withDatabase(database) { db -> JSONValue in
-            guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
+            guard let found = try ProjectRepository.find(db, name: project) else {
+                throw CLIError(message: "no project named '\(project)'")
+            }
             return try db.snapshot { try AgreementService.agreement(db, projectID: found.id, bootstrap: bootstrap, seed: seed).json }
         }
         if json {
@@ -31,13 +33,17 @@ struct AgreementCommand: ParsableCommand {
             guard let number = value?.doubleValue else { return "undefined" }
             return String(Double(Int((number * 1000).rounded())) / 1000)
         }
-        Output.line("\(report["units"]?.intValue ?? 0) pairs, \(report["judgements"]?.intValue ?? 0) judgements, \(report["raters"]?.intValue ?? 0) raters")
+        Output.line(
+            "\(report["units"]?.intValue ?? 0) pairs, \(report["judgements"]?.intValue ?? 0) judgements, \(report["raters"]?.intValue ?? 0) raters"
+        )
         for level in ["nominal", "ordinal", "interval"] {
             let ci = report["alpha_ci95"]?[level]?.arrayValue
             let interval = ci.map { " [\(show($0.first)), \(show($0.last))]" } ?? ""
             Output.line("Krippendorff's alpha (\(level)): \(show(report["krippendorff_alpha"]?[level]))\(interval)")
         }
-        Output.line("Fleiss' kappa: \(show(report["fleiss_kappa"]?["value"])) over \(report["fleiss_kappa"]?["pairs"]?.intValue ?? 0) pairs × \(report["fleiss_kappa"]?["raters_per_pair"]?.intValue ?? 0) raters")
+        Output.line(
+            "Fleiss' kappa: \(show(report["fleiss_kappa"]?["value"])) over \(report["fleiss_kappa"]?["pairs"]?.intValue ?? 0) pairs × \(report["fleiss_kappa"]?["raters_per_pair"]?.intValue ?? 0) raters"
+        )
         Output.line("percent agreement: \(show(report["percent_agreement"]))")
     }
 }
@@ -52,7 +58,9 @@ struct RatersCommand: ParsableCommand {
 
     func run() throws {
         let report = try Commands.withDatabase(database) { db -> RaterReport in
-            guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
+            guard let found = try ProjectRepository.find(db, name: project) else {
+                throw CLIError(message: "no project named '\(project)'")
+            }
             return try db.snapshot { try RaterQuery.report(db, projectID: found.id) }
         }
         if json {
@@ -60,12 +68,15 @@ struct RatersCommand: ParsableCommand {
             return
         }
         let crowd = report.crowd
-        Output.line("crowd model: \(Int((crowd.honestShare * 100).rounded()))% honest; \(crowd.flagged) flagged, of whom about "
-            + "\(Double((crowd.expectedFalseFlags * 100).rounded()) / 100) expected honest; \(crowd.notEnoughEvidence) without enough evidence yet")
+        Output.line(
+            "crowd model: \(Int((crowd.honestShare * 100).rounded()))% honest; \(crowd.flagged) flagged, of whom about "
+                + "\(Double((crowd.expectedFalseFlags * 100).rounded()) / 100) expected honest; \(crowd.notEnoughEvidence) without enough evidence yet"
+        )
         for rater in report.raters {
             let status = rater.status == "ok" && !rater.enoughEvidence ? "ok (not enough evidence yet)" : rater.status
             let honest = rater.honestProbability.map { "\tP(honest) \(Double(($0 * 1000).rounded()) / 1000)" } ?? ""
-            var line = "\(rater.annotator)\t\(rater.annotations) judgements\t\(status)\tsuspicion \(Int((rater.suspicion * 100).rounded()))%\(honest)"
+            var line =
+                "\(rater.annotator)\t\(rater.annotations) judgements\t\(status)\tsuspicion \(Int((rater.suspicion * 100).rounded()))%\(honest)"
             for reason in rater.reasons { line += "\n    \(reason.signal): \(reason.detail)" }
             Output.line(line)
         }

@@ -9,13 +9,21 @@ struct ArbiterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arbiter",
         abstract: "Collect human preference judgements for RLHF and DPO.",
-        subcommands: [Serve.self, ProjectCommand.self, UserCommand.self, TokenCommand.self, ImportCommand.self, AgreementCommand.self, RatersCommand.self, AuditCommand.self, LeaderboardCommand.self, GenerateCommand.self, ExportCommand.self, TrainCommand.self, ScoreCommand.self, BackupCommand.self, RestoreCommand.self, DatabaseCommand.self]
+        subcommands: [
+            Serve.self, ProjectCommand.self, UserCommand.self, TokenCommand.self, ImportCommand.self, AgreementCommand.self,
+            RatersCommand.self, AuditCommand.self, LeaderboardCommand.self, GenerateCommand.self, ExportCommand.self, TrainCommand.self,
+            ScoreCommand.self, BackupCommand.self, RestoreCommand.self, DatabaseCommand.self,
+        ]
     )
 }
 
 /// `--db` and `--migrations-dir`, shared by every command that opens the database.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: ArgumentHelp("The database: a SQLite file, or postgres://user@host:port/dbname (default: $ARBITER_DATABASE_URL, else arbiter.sqlite).", valueName: "path-or-url"))
+    @Option(
+        name: .customLong("db"),
+        help: ArgumentHelp(
+            "The database: a SQLite file, or postgres://user@host:port/dbname (default: $ARBITER_DATABASE_URL, else arbiter.sqlite).",
+            valueName: "path-or-url"))
     var explicitDatabase: String?
 
     /// `--db`, else `ARBITER_DATABASE_URL`, else `arbiter.sqlite`.

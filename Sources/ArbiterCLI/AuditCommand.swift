@@ -36,11 +36,16 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         if let project {
             let (pairs, names) = try Commands.withDatabase(database) { db -> ([DatasetAudit.Pair], [Int: ImportedLabels.PairName]) in
-                guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
+                guard let found = try ProjectRepository.find(db, name: project) else {
+                    throw CLIError(message: "no project named '\(project)'")
+                }
                 return try db.snapshot { try ImportedLabels.auditPairs(db, projectID: found.id) }
             }
             guard pairs.count >= DatasetAuditService.minimumPairs else {
-                throw CLIError(message: "project '\(project)' has \(pairs.count) pairs with imported labels; an audit needs at least \(DatasetAuditService.minimumPairs)")
+                throw CLIError(
+                    message:
+                        "project '\(project)' has \(pairs.count) pairs with imported labels; an audit needs at least \(DatasetAuditService.minimumPairs)"
+                )
             }
             print(DatasetAudit.run(pairs), names: names)
             return
@@ -75,14 +80,19 @@ struct AuditCommand: ParsableCommand {
             }
         }
         if !json {
-            for entry in unreadable.prefix(Self.unreadableNamed) { Output.warning("\(input): line \(entry.line) left out: \(entry.reason)") }
+            for entry in unreadable.prefix(Self.unreadableNamed) {
+                Output.warning("\(input): line \(entry.line) left out: \(entry.reason)")
+            }
             if unreadable.count > Self.unreadableNamed {
                 Output.warning("\(input): \(unreadable.count - Self.unreadableNamed) more lines left out (--json lists them all)")
             }
         }
         guard pairs.count >= DatasetAuditService.minimumPairs else {
-            let left = unreadable.isEmpty ? "" : " (\(unreadable.count) lines unreadable, the first at line \(unreadable[0].line): \(unreadable[0].reason))"
-            throw CLIError(message: "\(input): \(pairs.count) labelled pairs\(left); an audit needs at least \(DatasetAuditService.minimumPairs)")
+            let left =
+                unreadable.isEmpty
+                ? "" : " (\(unreadable.count) lines unreadable, the first at line \(unreadable[0].line): \(unreadable[0].reason))"
+            throw CLIError(
+                message: "\(input): \(pairs.count) labelled pairs\(left); an audit needs at least \(DatasetAuditService.minimumPairs)")
         }
         var report = DatasetAudit.run(pairs)
         report.unreadable = unreadable
@@ -100,9 +110,12 @@ struct AuditCommand: ParsableCommand {
             return
         }
         if !report.unreadable.isEmpty { Output.line("\(report.unreadable.count) lines unreadable and left out") }
-        Output.line("\(report.pairs.count) pairs; the reward model trained without each agrees with \(Int((report.modelAccuracy * 100).rounded()))% of the labels")
+        Output.line(
+            "\(report.pairs.count) pairs; the reward model trained without each agrees with \(Int((report.modelAccuracy * 100).rounded()))% of the labels"
+        )
         for cluster in report.clusters {
-            let what = cluster.place == .prompt
+            let what =
+                cluster.place == .prompt
                 ? "prompt word '\(cluster.word)': \(cluster.hits) of \(cluster.pairs) pairs go against the model"
                 : "response word '\(cluster.word)': on the chosen side in \(cluster.hits) of \(cluster.pairs) pairs"
             Output.line("cluster: \(what) (p = \(cluster.p))")

@@ -12,7 +12,8 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         if case .postgres = DatabaseLocation(db) {
-            throw CLIError(message: "backup copies SQLite files; back up PostgreSQL with pg_dump or its continuous archiving (docs/OPERATIONS.md)")
+            throw CLIError(
+                message: "backup copies SQLite files; back up PostgreSQL with pg_dump or its continuous archiving (docs/OPERATIONS.md)")
         }
         guard access(db, R_OK) == 0 else { throw CLIError(message: "\(db): no such database") }
         guard access(out, F_OK) != 0 else { throw CLIError(message: "\(out) exists; choose a new file name") }

@@ -12,12 +12,15 @@ struct DatabaseCommand: ParsableCommand {
     /// `arbiter db copy --from A --to B`: every table, verified by checksum, into an empty target.
     struct Copy: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Copy every table into an empty database (SQLite file ↔ postgres:// URL), verified row for row by per-table checksums.")
+            abstract:
+                "Copy every table into an empty database (SQLite file ↔ postgres:// URL), verified row for row by per-table checksums.")
 
         @Option(help: ArgumentHelp("The database to copy: a SQLite file or a postgres:// URL.", valueName: "path-or-url"))
         var from: String
 
-        @Option(help: ArgumentHelp("The empty database to fill: a new SQLite file or a postgres:// URL of an empty database.", valueName: "path-or-url"))
+        @Option(
+            help: ArgumentHelp(
+                "The empty database to fill: a new SQLite file or a postgres:// URL of an empty database.", valueName: "path-or-url"))
         var to: String
 
         @Option(name: .customLong("migrations-dir"), help: "Directory of SQL migrations (default: ./Migrations or next to the executable).")
@@ -37,10 +40,17 @@ struct DatabaseCommand: ParsableCommand {
                     if !json { Output.line("\(table): \(rows) rows") }
                 }
                 if json {
-                    let tables: [JSONValue] = report.tables.map { ["name": .string($0.name), "rows": .int(Int64($0.rows)), "checksum": .string($0.checksum)] }
-                    Output.line(String(decoding: JSONValue.object(["tables": .array(tables), "rows": .int(Int64(report.rows)), "verified": true]).serialized(), as: UTF8.self))
+                    let tables: [JSONValue] = report.tables.map {
+                        ["name": .string($0.name), "rows": .int(Int64($0.rows)), "checksum": .string($0.checksum)]
+                    }
+                    Output.line(
+                        String(
+                            decoding: JSONValue.object(["tables": .array(tables), "rows": .int(Int64(report.rows)), "verified": true])
+                                .serialized(), as: UTF8.self))
                 } else {
-                    Output.line("copied \(report.rows) rows in \(report.tables.count) tables from \(source) to \(target); every table's checksum matches")
+                    Output.line(
+                        "copied \(report.rows) rows in \(report.tables.count) tables from \(source) to \(target); every table's checksum matches"
+                    )
                 }
             } catch let error as CLIError {
                 throw error

@@ -17,12 +17,15 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Write train/test files, e.g. test=0.1.") var split: String?
     @Option(help: "Seed of the split.") var seed: UInt64 = 0
     @Flag(help: "Add TRL's margin column.") var margin = false
-    @Option(name: .customLong("reward-model"), help: "Train a reward model on the exported pairs into this directory.") var rewardModel: String?
+    @Option(name: .customLong("reward-model"), help: "Train a reward model on the exported pairs into this directory.") var rewardModel:
+        String?
     @Option(name: .customLong("ranking-pairs"), help: "Ranking projects: all implied pairs (weight 1/C(K,2)) or adjacent ones.")
     var rankingPairs = "all"
     @Option(name: .customLong("min-gap"), help: "Rating projects: smallest gap in mean score that makes a pair.") var minGap = 1.0
     @Flag(name: .customLong("rewrite-pairs"), help: "Add \"rewritten > original\" pairs (projects with rewrites).") var rewritePairs = false
-    @Option(name: .customLong("reward-loss"), help: "Ranking and rating projects: auto (Plackett–Luce on rankings, regression on ratings) or pairs.")
+    @Option(
+        name: .customLong("reward-loss"),
+        help: "Ranking and rating projects: auto (Plackett–Luce on rankings, regression on ratings) or pairs.")
     var rewardLoss = "auto"
     @OptionGroup(title: "Reward model") var training: RewardTrainingFlags
 
@@ -30,7 +33,8 @@ struct ExportCommand: ParsableCommand {
         var fields: [String: ExportRequest.Field] = [
             "format": .text(format), "aggregate": .text(aggregate), "min_agreement": .text(String(minAgreement)),
             "include_flagged": .text(String(includeFlagged)), "margin": .text(String(margin)), "seed": .text(String(seed)),
-            "ranking_pairs": .text(rankingPairs), "reward_loss": .text(rewardLoss), "min_gap": .text(String(minGap)), "rewrite_pairs": .text(String(rewritePairs)),
+            "ranking_pairs": .text(rankingPairs), "reward_loss": .text(rewardLoss), "min_gap": .text(String(minGap)),
+            "rewrite_pairs": .text(String(rewritePairs)),
         ]
         fields.merge(training.fields) { _, flag in flag }
         if let rewardModel { fields["reward_model"] = .text(rewardModel) }
@@ -50,8 +54,11 @@ struct ExportCommand: ParsableCommand {
             throw CLIError(message: "--" + String(field.map { $0 == "_" ? "-" : $0 }) + error.message.dropFirst(field.count))
         }
         let manifest = try Commands.withDatabase(database) { db -> ExportManifest in
-            guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
-            return try ExportService.export(db, project: found, options: options, out: out, actor: nil, via: "cli", now: Clock.nowMilliseconds())
+            guard let found = try ProjectRepository.find(db, name: project) else {
+                throw CLIError(message: "no project named '\(project)'")
+            }
+            return try ExportService.export(
+                db, project: found, options: options, out: out, actor: nil, via: "cli", now: Clock.nowMilliseconds())
         }
         for file in manifest.files { Output.line("\(file.path): \(file.lines) lines, sha256 \(file.sha256)") }
         if manifest.files.count == 2, manifest.files[1].lines == 0 {

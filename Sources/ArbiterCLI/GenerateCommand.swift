@@ -34,7 +34,10 @@ struct GenerateCommand: ParsableCommand {
         var chosen: [ModelEndpoint] = []
         for name in endpoints.split(separator: ",").map({ String($0).trimmingCharacters() }) where !name.isEmpty {
             guard let endpoint = configured.first(where: { $0.name == name }) else {
-                throw CLIError(message: "--endpoints: no endpoint named '\(name)' in \(endpointsFile) (it has \(configured.map(\.name).joined(separator: ", ")))")
+                throw CLIError(
+                    message:
+                        "--endpoints: no endpoint named '\(name)' in \(endpointsFile) (it has \(configured.map(\.name).joined(separator: ", ")))"
+                )
             }
             chosen.append(endpoint)
         }
@@ -46,18 +49,25 @@ struct GenerateCommand: ParsableCommand {
         }
         defer { reader.close() }
         let report = try Commands.withDatabase(database) { db -> Generator.Report in
-            guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
+            guard let found = try ProjectRepository.find(db, name: project) else {
+                throw CLIError(message: "no project named '\(project)'")
+            }
             return try Generator.run(db, project: found, endpoints: chosen, prompts: &reader, concurrency: concurrency) { progress in
-                Output.progress("generated \(progress.generated), skipped \(progress.skipped), failed \(progress.failures.count) of \(progress.prompts) prompts read")
+                Output.progress(
+                    "generated \(progress.generated), skipped \(progress.skipped), failed \(progress.failures.count) of \(progress.prompts) prompts read"
+                )
             }
         }
         if json {
             Output.line(report.json.jsonText)
         } else {
-            Output.line("\(report.generated) prompts generated (\(report.rows) rows), \(report.skipped) already there, \(report.failures.count) failed")
+            Output.line(
+                "\(report.generated) prompts generated (\(report.rows) rows), \(report.skipped) already there, \(report.failures.count) failed"
+            )
         }
         if let first = report.failures.first {
-            throw CLIError(message: "\(report.failures.count) prompt(s) failed (line \(first.line): \(first.message)); run again to retry them")
+            throw CLIError(
+                message: "\(report.failures.count) prompt(s) failed (line \(first.line): \(first.message)); run again to retry them")
         }
     }
 }

@@ -20,7 +20,8 @@ struct ImportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Import pairs (plain, TRL, multi-response or HH-RLHF lines).")
 
         @OptionGroup var common: Common
-        @Option(name: .customLong("pairs-per-prompt"), help: "Multi-response lines: pairs per prompt (default: all).") var pairsPerPrompt: Int?
+        @Option(name: .customLong("pairs-per-prompt"), help: "Multi-response lines: pairs per prompt (default: all).") var pairsPerPrompt:
+            Int?
 
         func validate() throws {
             if let pairsPerPrompt, pairsPerPrompt < 1 { throw ArgumentParser.ValidationError("--pairs-per-prompt must be at least 1") }
@@ -47,7 +48,8 @@ struct ImportCommand: ParsableCommand {
             options.skipInvalid = common.skipInvalid
             options.dryRun = common.dryRun
             try ImportCommand.run(common) { db, project, reader in
-                try ImportService.annotations(db, project: project, reader: &reader, options: options, actor: nil, now: Clock.nowMilliseconds())
+                try ImportService.annotations(
+                    db, project: project, reader: &reader, options: options, actor: nil, now: Clock.nowMilliseconds())
             }
         }
     }

@@ -30,7 +30,9 @@ struct LeaderboardCommand: ParsableCommand {
 
     func run() throws {
         let board = try Commands.withDatabase(database) { db -> Leaderboard in
-            guard let found = try ProjectRepository.find(db, name: project) else { throw CLIError(message: "no project named '\(project)'") }
+            guard let found = try ProjectRepository.find(db, name: project) else {
+                throw CLIError(message: "no project named '\(project)'")
+            }
             return try db.snapshot {
                 try LeaderboardService.compute(db, projectID: found.id, bootstrap: bootstrap, seed: seed, styleControl: styleControl)
             }

@@ -16,7 +16,11 @@ struct ProjectCommand: ParsableCommand {
         @Option(help: "Judgements wanted per pair (1-100); with --min-overlap, the most a pair gets.") var overlap = 3
         @Option(name: .customLong("min-overlap"), help: "Adaptive overlap: the fewest judgements a pair gets.") var minOverlap: Int?
         @Option(name: .customLong("stop-agree"), help: "Adaptive: stop once the leading answer is K votes ahead.") var stopAgree: Int?
-        @Option(name: .customLong("stop-posterior"), help: "Adaptive: stop once the leading answer's weighted posterior reaches P (without it and --stop-agree: a threshold chosen for this crowd).")
+        @Option(
+            name: .customLong("stop-posterior"),
+            help:
+                "Adaptive: stop once the leading answer's weighted posterior reaches P (without it and --stop-agree: a threshold chosen for this crowd)."
+        )
         var stopPosterior: Double?
         @Flag(name: .customLong("active-selection"), help: "Offer the pairs a background reward model is least sure about first.")
         var activeSelection = false
@@ -27,7 +31,8 @@ struct ProjectCommand: ParsableCommand {
         @Option(name: .customLong("lease-ttl"), help: "Seconds an annotator holds a pair.") var leaseTTL = 600
         @Option(name: .customLong("gold-rate"), help: "Share of assignments that are gold pairs (0-1).") var goldRate = 0.0
         @Option(name: .customLong("repeat-rate"), help: "Share of assignments that repeat a judged pair (0-1).") var repeatRate = 0.0
-        @Option(name: .customLong("repeat-after-judgements"), help: "A repeat comes back only after this many other judgements of the rater.")
+        @Option(
+            name: .customLong("repeat-after-judgements"), help: "A repeat comes back only after this many other judgements of the rater.")
         var repeatAfterJudgements = 20
         @Option(name: .customLong("repeat-after-minutes"), help: "...and this many minutes after the first judgement.")
         var repeatAfterMinutes = 30
@@ -77,9 +82,13 @@ struct ProjectCommand: ParsableCommand {
             }
             settings.kind = taskKind
             settings.attributes = attributes.split(separator: ",").map { String($0).trimmingCharacters() }.filter { !$0.isEmpty }
-            guard let range = Self.scaleRange(scale) else { throw CLIError(message: "--scale: expected MIN-MAX with whole numbers, e.g. 0-4, got '\(scale)'") }
+            guard let range = Self.scaleRange(scale) else {
+                throw CLIError(message: "--scale: expected MIN-MAX with whole numbers, e.g. 0-4, got '\(scale)'")
+            }
             (settings.scaleMin, settings.scaleMax) = range
-            settings.scaleLabels = scaleLabels.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters() }
+            settings.scaleLabels = scaleLabels.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0).trimmingCharacters()
+            }
             if scaleLabels.isEmpty { settings.scaleLabels = [] }
             settings.rewrite = rewrite
             if let guidelinesFile {
@@ -87,7 +96,9 @@ struct ProjectCommand: ParsableCommand {
                 settings.guidelines = text
             }
             let project = try Commands.withDatabase(database) { db in
-                try db.transaction { try ProjectService.create(db, name: name, settings: settings, actor: nil, via: "cli", now: Clock.nowMilliseconds()) }
+                try db.transaction {
+                    try ProjectService.create(db, name: name, settings: settings, actor: nil, via: "cli", now: Clock.nowMilliseconds())
+                }
             }
             if json {
                 Output.line(JSONValue.object(["id": .int(Int64(project.id)), "name": .string(project.name)]).jsonText)
@@ -101,7 +112,8 @@ struct ProjectCommand: ParsableCommand {
             let bytes = Array(text.utf8)
             for index in bytes.indices.dropFirst() where bytes[index] == UInt8(ascii: "-") {
                 if let low = Int(String(decoding: bytes[..<index], as: UTF8.self)),
-                   let high = Int(String(decoding: bytes[(index + 1)...], as: UTF8.self)) {
+                    let high = Int(String(decoding: bytes[(index + 1)...], as: UTF8.self))
+                {
                     return (low, high)
                 }
             }

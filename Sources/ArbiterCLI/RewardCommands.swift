@@ -6,7 +6,8 @@ import JSON
 struct RewardTrainingFlags: ParsableArguments {
     @Option(help: "Feature buckets as a power of two (8–24; default 20).") var bits: Int?
     @Option(help: "Most passes over the data (early stopping may end sooner; default 20).") var epochs: Int?
-    @Option(name: .customLong("train-seed"), help: "Seed for shuffling, the held-out split and initial weights (default 42).") var trainSeed: UInt64?
+    @Option(name: .customLong("train-seed"), help: "Seed for shuffling, the held-out split and initial weights (default 42).")
+    var trainSeed: UInt64?
     @Option(help: "Hidden units of an MLP beside the linear model (0: linear only, the default).") var hidden: Int?
 
     /// The flags as ``ExportRequest`` fields (only those given: its defaults apply).
@@ -31,13 +32,15 @@ struct RewardTrainingFlags: ParsableArguments {
 
 /// `arbiter train`: a Bradley–Terry reward model from TRL lines.
 struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train a reward model on TRL prompt/chosen/rejected lines.")
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train a reward model on TRL prompt/chosen/rejected lines.")
 
     @Option(help: "TRL JSONL file.") var input: String
     @Option(help: "Directory for model.safetensors, config.json and metrics.json.") var out: String
     @OptionGroup var training: RewardTrainingFlags
     @Option(help: "Seed (same as --train-seed).") var seed: UInt64?
-    @Option(name: .customLong("features-out"), help: ArgumentHelp("Also write svmlight features (benchmarks).", visibility: .hidden)) var featuresOut: String?
+    @Option(name: .customLong("features-out"), help: ArgumentHelp("Also write svmlight features (benchmarks).", visibility: .hidden))
+    var featuresOut: String?
 
     func run() throws {
         var options = training.options
@@ -51,14 +54,16 @@ struct TrainCommand: ParsableCommand {
 extension Output {
     static func metricsSummary(_ metrics: JSONValue, out: String) {
         let accuracy = metrics["held_out_accuracy"]?.doubleValue ?? 0
-        Output.line("held-out accuracy \(Double(Int(accuracy * 1000)) / 10)% on \(metrics["held_out_pairs"]?.intValue ?? 0) pairs; model in \(out)")
+        Output.line(
+            "held-out accuracy \(Double(Int(accuracy * 1000)) / 10)% on \(metrics["held_out_pairs"]?.intValue ?? 0) pairs; model in \(out)")
         if let warning = metrics["warning"]?.stringValue { Output.line("warning: \(warning)") }
     }
 }
 
 /// `arbiter score`: one JSON line per input line.
 struct ScoreCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "score", abstract: "Score TRL lines or {prompt, response} lines with a reward model.")
+    static let configuration = CommandConfiguration(
+        commandName: "score", abstract: "Score TRL lines or {prompt, response} lines with a reward model.")
 
     @Option(help: "The model directory.") var model: String
     @Option(help: "JSONL input.") var input: String

@@ -29,20 +29,26 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.")
     var tlsKey: String?
 
-    @Option(name: .customLong("trusted-proxy"),
-            help: "A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For and X-Forwarded-Proto are believed.")
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: "A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For and X-Forwarded-Proto are believed.")
     var trustedProxies: [String] = []
 
-    @Option(name: .customLong("max-connections-per-address"),
-            help: "Most open connections from one client address (default 256; trusted proxies exempt).")
+    @Option(
+        name: .customLong("max-connections-per-address"),
+        help: "Most open connections from one client address (default 256; trusted proxies exempt).")
     var maxConnectionsPerAddress: Int?
 
-    @Option(name: .customLong("models-dir"),
-            help: "Where export jobs keep their files and reward models (default: DB.models/ beside a SQLite file, ./arbiter.models with PostgreSQL; shared storage on several nodes).")
+    @Option(
+        name: .customLong("models-dir"),
+        help:
+            "Where export jobs keep their files and reward models (default: DB.models/ beside a SQLite file, ./arbiter.models with PostgreSQL; shared storage on several nodes)."
+    )
     var modelsDir: String?
 
-    @Option(name: .customLong("endpoints-file"),
-            help: "Model endpoints arena projects may battle with ({\"endpoints\":[...]}; keys stay in this file or the environment).")
+    @Option(
+        name: .customLong("endpoints-file"),
+        help: "Model endpoints arena projects may battle with ({\"endpoints\":[...]}; keys stay in this file or the environment).")
     var endpointsFile: String?
 
     @Option(name: .customLong("db-connections"), help: "Connections to PostgreSQL this node opens (default 8); SQLite ignores it.")
@@ -70,15 +76,20 @@ struct Serve: AsyncParsableCommand {
         for proxy in trustedProxies {
             do { _ = try IPRange(proxy) } catch { throw ArgumentParser.ValidationError("--trusted-proxy \(error)") }
         }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ArgumentParser.ValidationError("--log-level: unknown level '\(logLevel)'") }
-        guard BufferedLogHandler.Format(rawValue: logFormat) != nil else { throw ArgumentParser.ValidationError("--log-format must be text or json") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ArgumentParser.ValidationError("--log-level: unknown level '\(logLevel)'")
+        }
+        guard BufferedLogHandler.Format(rawValue: logFormat) != nil else {
+            throw ArgumentParser.ValidationError("--log-format must be text or json")
+        }
     }
 
     func run() async throws {
         clinux_server_malloc_policy()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = BufferedLogHandler(label: label, sink: .standardError, format: BufferedLogHandler.Format(rawValue: logFormat) ?? .text)
+            var handler = BufferedLogHandler(
+                label: label, sink: .standardError, format: BufferedLogHandler.Format(rawValue: logFormat) ?? .text)
             handler.logLevel = level
             return handler
         }
@@ -110,7 +121,8 @@ struct Serve: AsyncParsableCommand {
 
     /// The address a browser on this machine opens: a wildcard bind is reached as localhost.
     static func url(host: String, port: Int, tls: Bool) -> String {
-        let name = ["0.0.0.0", "::", "[::]", ""].contains(host) ? "localhost" : host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        let name =
+            ["0.0.0.0", "::", "[::]", ""].contains(host) ? "localhost" : host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         return "\(tls ? "https" : "http")://\(name):\(port)/"
     }
 
@@ -125,7 +137,9 @@ struct Serve: AsyncParsableCommand {
         ]
         lines += seeded.signIns.map { "sign-in: \($0.role.rawValue) \($0.username) \($0.password)" }
         lines += seeded.tokens.map { "\($0.role.rawValue) token: \($0.token)" }
-        if !seeded.tokens.isEmpty { lines.append("passwords and tokens are shown once; `arbiter user passwd` and `arbiter token create` make new ones") }
+        if !seeded.tokens.isEmpty {
+            lines.append("passwords and tokens are shown once; `arbiter user passwd` and `arbiter token create` make new ones")
+        }
         return lines
     }
 }

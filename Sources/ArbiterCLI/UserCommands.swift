@@ -26,7 +26,8 @@ struct UserCommand: ParsableCommand {
             }
             let user = try Commands.withDatabase(database) { db -> User in
                 try db.transaction {
-                    try AccountService.addUser(db, username: username, role: role, passwordHash: hash, actor: nil, via: "cli", now: Clock.nowMilliseconds())
+                    try AccountService.addUser(
+                        db, username: username, role: role, passwordHash: hash, actor: nil, via: "cli", now: Clock.nowMilliseconds())
                 }
             }
             Output.line("added \(user.role.rawValue) '\(user.username)' (id \(user.id))")
@@ -55,7 +56,9 @@ extension UserCommand {
             } else {
                 guard isatty(0) == 1 else { throw CLIError(message: "stdin is not a terminal: pipe the password in with --password-stdin") }
                 password = try Terminal.readSecret("New password for \(username): ")
-                guard try Terminal.readSecret("Again: ") == password else { throw CLIError(message: "the two passwords differ; nothing changed") }
+                guard try Terminal.readSecret("Again: ") == password else {
+                    throw CLIError(message: "the two passwords differ; nothing changed")
+                }
             }
             try Password.validate(password)
             // Look the person up before spending scrypt time.
@@ -112,7 +115,8 @@ struct TokenCommand: ParsableCommand {
             let token = try Commands.withDatabase(database) { db -> String in
                 do {
                     return try db.transaction {
-                        try TokenService.create(db, username: username, label: label, actor: nil, via: "cli", now: Clock.nowMilliseconds()).token
+                        try TokenService.create(db, username: username, label: label, actor: nil, via: "cli", now: Clock.nowMilliseconds())
+                            .token
                     }
                 } catch ServiceError.notFound {
                     throw CLIError(message: "no user named '\(username)'")

@@ -53,7 +53,8 @@ extension Connection {
         if core.configuration.tls != nil {
             request.scheme = "https"
         } else if !trusted.isEmpty, trusted.contains(where: { $0.contains(remoteAddress) }),
-                  let proto = head.headers["x-forwarded-proto"]?.lowercased(), proto == "https" || proto == "http" {
+            let proto = head.headers["x-forwarded-proto"]?.lowercased(), proto == "https" || proto == "http"
+        {
             request.scheme = proto
         }
         return request

@@ -14,7 +14,9 @@ extension Connection {
         deadline = 0
         switch match {
         case .found where !request.queryIsWellFormed:
-            send(HTTPError(.badRequest, code: "bad_request", message: "malformed query string (bad %-escape, not UTF-8, or NUL)").response, for: request)
+            send(
+                HTTPError(.badRequest, code: "bad_request", message: "malformed query string (bad %-escape, not UTF-8, or NUL)").response,
+                for: request)
         case .found(let route, let parameters):
             request.parameters = parameters
             switch route.kind {
@@ -34,11 +36,14 @@ extension Connection {
             }
         case .notFound:
             if request.method == .GET || request.method == .HEAD,
-               let files = core.router.staticFiles,
-               let response = files.response(path: request.path, headers: request.headers) {
+                let files = core.router.staticFiles,
+                let response = files.response(path: request.path, headers: request.headers)
+            {
                 send(response, for: request)
             } else {
-                send(HTTPError(.notFound, code: "not_found", message: "no route for \(request.method) \(request.path)").response, for: request)
+                send(
+                    HTTPError(.notFound, code: "not_found", message: "no route for \(request.method) \(request.path)").response,
+                    for: request)
             }
         case .methodNotAllowed(let allow):
             let error = HTTPError(
@@ -68,9 +73,10 @@ extension Connection {
     /// A request that cannot be trusted: answer it and close.
     func fail(_ error: HTTPError) {
         keepAlive = false
-        let request = head.map {
-            Request(method: $0.method, target: $0.target, version: $0.version, headers: $0.headers, remoteAddress: remoteAddress)
-        } ?? Request(method: .GET, target: "-", remoteAddress: remoteAddress)
+        let request =
+            head.map {
+                Request(method: $0.method, target: $0.target, version: $0.version, headers: $0.headers, remoteAddress: remoteAddress)
+            } ?? Request(method: .GET, target: "-", remoteAddress: remoteAddress)
         if requestStart == 0 { requestStart = clinux_monotonic_ns() }
         send(error.response, for: request)
     }

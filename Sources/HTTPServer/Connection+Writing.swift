@@ -104,7 +104,9 @@ extension Connection {
         }
         guard let logger = core.accessLogger else { return }
         let micros = (clinux_monotonic_ns() &- requestStart) / 1000
-        logger.info("\(request.method.rawValue) \(Self.loggedPath(request.path, redacting: core.configuration.redactedPathPrefixes)) \(status) \(bytes) \(micros)us")
+        logger.info(
+            "\(request.method.rawValue) \(Self.loggedPath(request.path, redacting: core.configuration.redactedPathPrefixes)) \(status) \(bytes) \(micros)us"
+        )
     }
 
     /// The path as the access log shows it: after a redacted prefix (a secret in
@@ -244,7 +246,8 @@ extension Connection {
         }
         if output.isEmpty && phase == .closing { lingeringClose() }
         if pausedForOutput && phase != .closed
-            && outputBytes <= core.configuration.maxPendingOutputBytes / 2 && output.count <= core.configuration.maxPendingResponses / 2 {
+            && outputBytes <= core.configuration.maxPendingOutputBytes / 2 && output.count <= core.configuration.maxPendingResponses / 2
+        {
             // Drained enough: take the next requests — on the next loop turn, so that
             // a fast reader does not turn flush → parse → flush into deep recursion.
             pausedForOutput = false

@@ -262,7 +262,8 @@ final class Connection: EventHandler, @unchecked Sendable {
         let maxBody: Int
         switch match {
         case .found(let route, _):
-            maxBody = route.maxBodyBytes
+            maxBody =
+                route.maxBodyBytes
                 ?? (route.admission == nil ? core.configuration.anonymousMaxBodyBytes : core.configuration.maxBodyBytes)
         case .notFound, .methodNotAllowed, .badPath:
             // No route takes this request's body: answer without reading it (no

@@ -60,7 +60,9 @@ extension HTTPClient {
         /// The connection ended: the end of a body without a length, else too early.
         func atEnd() throws(HTTPClientError) {
             guard head != nil else { throw .malformedResponse("\(origin) closed the connection before a complete answer") }
-            guard !chunked && remaining == nil else { throw .malformedResponse("\(origin) closed the connection in the middle of the body") }
+            guard !chunked && remaining == nil else {
+                throw .malformedResponse("\(origin) closed the connection in the middle of the body")
+            }
         }
     }
 }

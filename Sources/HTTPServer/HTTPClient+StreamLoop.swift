@@ -29,8 +29,10 @@ extension HTTPClient {
             let body: ([UInt8]) throws -> Bool
             let done: ((any Error)?) -> Void
 
-            init(socket: Socket, reader: ResponseReader, idleTimeout: Double, head: @escaping (Head) throws -> Void,
-                 body: @escaping ([UInt8]) throws -> Bool, done: @escaping ((any Error)?) -> Void) {
+            init(
+                socket: Socket, reader: ResponseReader, idleTimeout: Double, head: @escaping (Head) throws -> Void,
+                body: @escaping ([UInt8]) throws -> Bool, done: @escaping ((any Error)?) -> Void
+            ) {
                 self.socket = socket
                 self.reader = reader
                 self.idleTimeout = idleTimeout
@@ -66,8 +68,9 @@ extension HTTPClient {
                 done(error)
                 return
             }
-            let stream = Stream(socket: socket, reader: ResponseReader(origin: target.origin, maxBodyBytes: request.maxBodyBytes),
-                                idleTimeout: request.idleTimeout, head: head, body: body, done: done)
+            let stream = Stream(
+                socket: socket, reader: ResponseReader(origin: target.origin, maxBodyBytes: request.maxBodyBytes),
+                idleTimeout: request.idleTimeout, head: head, body: body, done: done)
             incoming.withLock { $0.append(stream) }
             var one: UInt64 = 1
             _ = Glibc.write(wakeFD, &one, 8)
@@ -85,8 +88,11 @@ extension HTTPClient {
                     if fd == wakeFD {
                         var value: UInt64 = 0
                         _ = Glibc.read(wakeFD, &value, 8)
-                        for stream in incoming.withLock({ list in defer { list = [] }; return list }) {
-                            var event = epoll_event(events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue, data: epoll_data_t(fd: stream.socket.fd))
+                        for stream in incoming.withLock({ list in
+                            defer { list = [] }; return list
+                        }) {
+                            var event = epoll_event(
+                                events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue, data: epoll_data_t(fd: stream.socket.fd))
                             guard epoll_ctl(epollFD, EPOLL_CTL_ADD, stream.socket.fd, &event) == 0 else {
                                 stream.socket.close()
                                 stream.done(HTTPClientError.unreachable("\(stream.reader.origin): cannot watch the connection"))
@@ -103,7 +109,9 @@ extension HTTPClient {
                 if now >= nextCheck {
                     nextCheck = now + 0.25
                     for stream in streams.values where now > stream.deadline {
-                        finish(stream, HTTPClientError.timedOut("\(stream.reader.origin): no answer for \(Socket.format(stream.idleTimeout)) s"))
+                        finish(
+                            stream,
+                            HTTPClientError.timedOut("\(stream.reader.origin): no answer for \(Socket.format(stream.idleTimeout)) s"))
                     }
                 }
             }

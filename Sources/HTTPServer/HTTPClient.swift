@@ -64,15 +64,20 @@ public enum HTTPClient {
         let target = try Target(request.url)
         let connection = try Socket.connect(host: target.host, port: target.port, timeout: request.connectTimeout, describe: target.origin)
         do throws(HTTPClientError) {
-            if target.secure { try connection.startTLS(host: target.host, caFile: request.caFile, timeout: request.connectTimeout, describe: target.origin) }
+            if target.secure {
+                try connection.startTLS(host: target.host, caFile: request.caFile, timeout: request.connectTimeout, describe: target.origin)
+            }
             var text = "\(request.method) \(target.path) HTTP/1.1\r\nHost: \(target.hostHeader)\r\nConnection: close\r\n"
             for (name, value) in request.headers {
-                guard !name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }), !value.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+                guard !name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }), !value.contains(where: { $0 == "\r" || $0 == "\n" })
+                else {
                     throw HTTPClientError.invalidRequest("header \(name): line breaks are not allowed")
                 }
                 text += "\(name): \(value)\r\n"
             }
-            if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" { text += "Content-Length: \(request.body.count)\r\n" }
+            if !request.body.isEmpty || request.method == "POST" || request.method == "PUT" {
+                text += "Content-Length: \(request.body.count)\r\n"
+            }
             text += "\r\n"
             try connection.write(Array(text.utf8) + request.body, timeout: request.idleTimeout, describe: target.origin)
         } catch {
@@ -86,13 +91,18 @@ public enum HTTPClient {
     public static func fetch(_ request: Request) throws -> (head: Head, body: [UInt8]) {
         var result: Head?
         var collected: [UInt8] = []
-        try send(request, head: { result = $0 }, body: { collected += $0; return true })
+        try send(
+            request, head: { result = $0 },
+            body: {
+                collected += $0; return true
+            })
         return (result!, collected)
     }
 
     static func headEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }
         return nil
@@ -101,7 +111,8 @@ public enum HTTPClient {
     static func parseHead(_ bytes: [UInt8], describe origin: String) throws(HTTPClientError) -> Head {
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
         let statusParts = lines.first?.split(separator: " ", maxSplits: 2) ?? []
-        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]), (100...599).contains(status) else {
+        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]), (100...599).contains(status)
+        else {
             throw .malformedResponse("\(origin) did not answer with an HTTP/1.1 status line")
         }
         var headers: [String: String] = [:]
@@ -127,7 +138,11 @@ public enum HTTPClient {
 
         init(_ url: String) throws(HTTPClientError) {
             let lower = url.lowercased()
-            if lower.hasPrefix("https://") { secure = true } else if lower.hasPrefix("http://") { secure = false } else {
+            if lower.hasPrefix("https://") {
+                secure = true
+            } else if lower.hasPrefix("http://") {
+                secure = false
+            } else {
                 throw .invalidRequest("\(url): expected an http:// or https:// URL")
             }
             let rest = url.dropFirst(secure ? 8 : 7)
@@ -149,12 +164,16 @@ public enum HTTPClient {
             guard !hostPart.isEmpty else { throw .invalidRequest("\(url): no host") }
             host = String(hostPart)
             if let portPart {
-                guard let number = Int(portPart), (1...65535).contains(number) else { throw .invalidRequest("\(url): the port must be 1 to 65535") }
+                guard let number = Int(portPart), (1...65535).contains(number) else {
+                    throw .invalidRequest("\(url): the port must be 1 to 65535")
+                }
                 port = number
             } else {
                 port = secure ? 443 : 80
             }
-            guard !path.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else { throw .invalidRequest("\(url): spaces or line breaks in the path") }
+            guard !path.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else {
+                throw .invalidRequest("\(url): spaces or line breaks in the path")
+            }
         }
     }
 }
@@ -213,8 +232,9 @@ final class Socket {
         let deadline = now() + timeout
         while let address = candidate {
             candidate = address.pointee.ai_next
-            let fd = socket(address.pointee.ai_family, address.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
-                            address.pointee.ai_protocol)
+            let fd = socket(
+                address.pointee.ai_family, address.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+                address.pointee.ai_protocol)
             guard fd >= 0 else { lastError = errno; continue }
             let result = Glibc.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen)
             if result == 0 { return Socket(fd: fd) }
@@ -251,7 +271,9 @@ final class Socket {
         _ = copenssl_ctx_set_min_tls12(context)
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         if let caFile {
-            guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else { throw .tls("\(origin): cannot read the CA file \(caFile)") }
+            guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
+                throw .tls("\(origin): cannot read the CA file \(caFile)")
+            }
         } else {
             SSL_CTX_set_default_verify_paths(context)
         }
@@ -302,10 +324,14 @@ final class Socket {
             let wantRead: Bool
             if let ssl {
                 let error = SSL_get_error(ssl, Int32(written))
-                guard error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ else { throw .unreachable("\(origin): the connection broke while sending") }
+                guard error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ else {
+                    throw .unreachable("\(origin): the connection broke while sending")
+                }
                 wantRead = error == SSL_ERROR_WANT_READ
             } else {
-                guard errno == EAGAIN || errno == EINTR else { throw .unreachable("\(origin): the connection broke while sending (\(String(cString: strerror(errno))))") }
+                guard errno == EAGAIN || errno == EINTR else {
+                    throw .unreachable("\(origin): the connection broke while sending (\(String(cString: strerror(errno))))")
+                }
                 wantRead = false
             }
             if Self.wait(fd, events: Int16(wantRead ? POLLIN : POLLOUT), until: deadline) == 0 {
@@ -331,11 +357,15 @@ final class Socket {
         if let ssl {
             let error = SSL_get_error(ssl, Int32(count))
             if error == SSL_ERROR_ZERO_RETURN || (error == SSL_ERROR_SYSCALL && count == 0) { return .end }
-            guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE else { throw .unreachable("\(origin): the connection broke while reading") }
+            guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE else {
+                throw .unreachable("\(origin): the connection broke while reading")
+            }
             return .wouldBlock
         }
         if count == 0 { return .end }
-        guard errno == EAGAIN || errno == EINTR else { throw .unreachable("\(origin): the connection broke while reading (\(String(cString: strerror(errno))))") }
+        guard errno == EAGAIN || errno == EINTR else {
+            throw .unreachable("\(origin): the connection broke while reading (\(String(cString: strerror(errno))))")
+        }
         return .wouldBlock
     }
 
@@ -352,11 +382,15 @@ final class Socket {
                 let error = SSL_get_error(ssl, Int32(count))
                 if error == SSL_ERROR_ZERO_RETURN { return nil }
                 if error == SSL_ERROR_SYSCALL && count == 0 { return nil }
-                guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE else { throw .unreachable("\(origin): the connection broke while reading") }
+                guard error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE else {
+                    throw .unreachable("\(origin): the connection broke while reading")
+                }
                 wantWrite = error == SSL_ERROR_WANT_WRITE
             } else {
                 if count == 0 { return nil }
-                guard errno == EAGAIN || errno == EINTR else { throw .unreachable("\(origin): the connection broke while reading (\(String(cString: strerror(errno))))") }
+                guard errno == EAGAIN || errno == EINTR else {
+                    throw .unreachable("\(origin): the connection broke while reading (\(String(cString: strerror(errno))))")
+                }
             }
             if Self.wait(fd, events: Int16(wantWrite ? POLLOUT : POLLIN), until: Self.now() + timeout) == 0 {
                 throw .timedOut("\(origin): no answer for \(Self.format(timeout)) s")

@@ -61,14 +61,15 @@ enum HTTPParser {
 
         // HTTP-version = "HTTP/" DIGIT "." DIGIT
         guard position + 10 <= end,
-              bytes[position] == 0x48, bytes[position + 1] == 0x54, bytes[position + 2] == 0x54,
-              bytes[position + 3] == 0x50, bytes[position + 4] == 0x2F,
-              isDigit(bytes[position + 5]), bytes[position + 6] == 0x2E, isDigit(bytes[position + 7]),
-              bytes[position + 8] == 0x0D, bytes[position + 9] == 0x0A
+            bytes[position] == 0x48, bytes[position + 1] == 0x54, bytes[position + 2] == 0x54,
+            bytes[position + 3] == 0x50, bytes[position + 4] == 0x2F,
+            isDigit(bytes[position + 5]), bytes[position + 6] == 0x2E, isDigit(bytes[position + 7]),
+            bytes[position + 8] == 0x0D, bytes[position + 9] == 0x0A
         else { throw malformed("malformed HTTP version") }
         let version = HTTPVersion(major: Int(bytes[position + 5] - 0x30), minor: Int(bytes[position + 7] - 0x30))
         guard version.major == 1, version.minor <= 1 else {
-            throw HTTPError(.httpVersionNotSupported, code: "http_version_not_supported", message: "only HTTP/1.0 and HTTP/1.1 are supported")
+            throw HTTPError(
+                .httpVersionNotSupported, code: "http_version_not_supported", message: "only HTTP/1.0 and HTTP/1.1 are supported")
         }
         position += 10
         if position - methodStart > limits.maxRequestLineBytes {
@@ -119,7 +120,8 @@ enum HTTPParser {
             position += 2
 
             if fields.count == limits.maxHeaderFields {
-                throw HTTPError(.requestHeaderFieldsTooLarge, code: "too_many_headers", message: "more than \(limits.maxHeaderFields) header fields")
+                throw HTTPError(
+                    .requestHeaderFieldsTooLarge, code: "too_many_headers", message: "more than \(limits.maxHeaderFields) header fields")
             }
             let name = lowercasedString(UnsafeBufferPointer(rebasing: bytes[nameStart..<nameEnd]))
             let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
@@ -164,7 +166,8 @@ enum HTTPParser {
             if contentLength != nil { throw malformed("both Content-Length and Transfer-Encoding") }
             if version == .http1_0 { throw malformed("Transfer-Encoding in an HTTP/1.0 request") }
             guard HTTPHeaders.same(String(Substring(transferEncoding).trimmingSpaces()), "chunked") else {
-                throw HTTPError(.notImplemented, code: "unsupported_transfer_encoding", message: "only chunked transfer coding is supported")
+                throw HTTPError(
+                    .notImplemented, code: "unsupported_transfer_encoding", message: "only chunked transfer coding is supported")
             }
             framing = .chunked
         } else if let contentLength, contentLength > 0 {
@@ -271,7 +274,8 @@ struct HeadScanner: Sendable {
                 if requestLineEnd == nil {
                     requestLineEnd = index
                     if index + 1 > limits.maxRequestLineBytes {
-                        throw HTTPError(.uriTooLong, code: "uri_too_long", message: "request line longer than \(limits.maxRequestLineBytes) bytes")
+                        throw HTTPError(
+                            .uriTooLong, code: "uri_too_long", message: "request line longer than \(limits.maxRequestLineBytes) bytes")
                     }
                 } else if bytes[index - 2] == 0x0A {
                     scanned = index + 1
@@ -290,6 +294,7 @@ struct HeadScanner: Sendable {
     }
 
     private static func headersTooLarge(_ limits: ParserLimits) -> HTTPError {
-        HTTPError(.requestHeaderFieldsTooLarge, code: "headers_too_large", message: "request head larger than \(limits.maxHeaderBytes) bytes")
+        HTTPError(
+            .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "request head larger than \(limits.maxHeaderBytes) bytes")
     }
 }

@@ -21,11 +21,15 @@ public struct IPRange: Sendable, Equatable, CustomStringConvertible {
     /// Parses `address[/prefix]`; the bits past the prefix must be zero.
     public init(_ text: String) throws(Invalid) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let bytes = IPRange.bytes(String(parts[0])) else { throw Invalid(description: "'\(text)' is not an IP address or CIDR range") }
+        guard let bytes = IPRange.bytes(String(parts[0])) else {
+            throw Invalid(description: "'\(text)' is not an IP address or CIDR range")
+        }
         let bits = bytes.count * 8
         var prefix = bits
         if parts.count == 2 {
-            guard let value = Int(parts[1]), (0...bits).contains(value) else { throw Invalid(description: "'\(text)': the prefix must be 0 to \(bits)") }
+            guard let value = Int(parts[1]), (0...bits).contains(value) else {
+                throw Invalid(description: "'\(text)': the prefix must be 0 to \(bits)")
+            }
             prefix = value
         }
         for index in 0..<bits where index >= prefix && bytes[index / 8] & (0x80 >> UInt8(index % 8)) != 0 {

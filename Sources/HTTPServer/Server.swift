@@ -80,10 +80,12 @@ public final class Server: Sendable {
                 self.loopExited()
             }
         }
-        core.logger.notice("listening", metadata: [
-            "host": "\(configuration.host)", "port": "\(acceptor.port)", "loops": "\(loopCount)",
-            "scheme": "\(configuration.tls == nil ? "http" : "https")",
-        ])
+        core.logger.notice(
+            "listening",
+            metadata: [
+                "host": "\(configuration.host)", "port": "\(acceptor.port)", "loops": "\(loopCount)",
+                "scheme": "\(configuration.tls == nil ? "http" : "https")",
+            ])
         return acceptor.port
     }
 

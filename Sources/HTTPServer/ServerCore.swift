@@ -27,8 +27,10 @@ final class ServerCore: Sendable {
         self.logger = logger
         self.defaultHeaderLines = configuration.defaultHeaders.map { (name: $0.name, line: Array("\($0.name): \($0.value)\r\n".utf8)) }
         let body = #"{"error":{"code":"too_many_connections","message":"too many connections from this address"}}"#
-        self.tooManyConnections = Array(
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\nRetry-After: 1\r\n".utf8)
+        self.tooManyConnections =
+            Array(
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\nRetry-After: 1\r\n"
+                    .utf8)
             + defaultHeaderLines.flatMap(\.line) + Array("\r\n\(body)".utf8)
         var access = Logger(label: "arbiter.access")
         access.logLevel = logger.logLevel

@@ -77,8 +77,9 @@ public final class StaticFiles: Sendable {
         guard stat(full, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         let modified = Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)
         if let cached = cache.withLock({ $0[relative] }),
-           cached.device == UInt64(info.st_dev), cached.inode == UInt64(info.st_ino),
-           cached.size == Int(info.st_size), cached.modified == modified {
+            cached.device == UInt64(info.st_dev), cached.inode == UInt64(info.st_ino),
+            cached.size == Int(info.st_size), cached.modified == modified
+        {
             return cached
         }
         // Resolve symlinks and make sure the file is inside the root.
@@ -87,7 +88,8 @@ public final class StaticFiles: Sendable {
         free(realPointer)
         guard real.hasPrefix(root + "/") else { return nil }
         guard let bytes = Self.read(real, expectedSize: Int(info.st_size)) else { return nil }
-        let etag = "\"" + String(UInt64(info.st_ino), radix: 16) + "-" + String(bytes.count, radix: 16) + "-"
+        let etag =
+            "\"" + String(UInt64(info.st_ino), radix: 16) + "-" + String(bytes.count, radix: 16) + "-"
             + String(modified, radix: 16) + "\""
         let entry = Entry(
             realPath: real, device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: bytes.count,

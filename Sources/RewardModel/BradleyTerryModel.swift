@@ -42,8 +42,9 @@ public struct BradleyTerryModel: Sendable {
             return
         }
         guard let embedding = tensors["embedding.weight"], embedding.count == (1 << embeddingBits) * hidden,
-              let bias = tensors["hidden.bias"], bias.count == hidden,
-              let output = tensors["output.weight"], output.count == hidden else { return nil }
+            let bias = tensors["hidden.bias"], bias.count == hidden,
+            let output = tensors["output.weight"], output.count == hidden
+        else { return nil }
         self = BradleyTerryModel(bits: bits, hidden: hidden, embeddingBits: embeddingBits)
         parameters = linear + embedding + bias + output
     }

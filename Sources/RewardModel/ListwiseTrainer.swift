@@ -151,7 +151,9 @@ public enum ListwiseTrainer {
                             }
                             let scores = rows.map(score)
                             trainingLoss -= PlackettLuce.logLikelihood(scores: scores, groups: local)
-                            for (i, g) in PlackettLuce.gradient(scores: scores, groups: local).enumerated() { step(row: rows[i], gradient: Float(g)) }
+                            for (i, g) in PlackettLuce.gradient(scores: scores, groups: local).enumerated() {
+                                step(row: rows[i], gradient: Float(g))
+                            }
                         }
                         for item in scoredTraining {
                             let row = data.scored[item].row
@@ -165,8 +167,9 @@ public enum ListwiseTrainer {
                         let validationLoss = loss(lists: listValidation, scored: scoredValidation)
                         model.parameters = Array(p)
                         let accuracy = listValidation.isEmpty ? 0 : impliedPairAccuracy(model, data, lists: listValidation).accuracy
-                        let report = EpochReport(epoch: epoch, loss: trainingLoss / Double(max(1, listTraining.count + scoredTraining.count)),
-                                                 validationLoss: validationLoss, validationAccuracy: accuracy)
+                        let report = EpochReport(
+                            epoch: epoch, loss: trainingLoss / Double(max(1, listTraining.count + scoredTraining.count)),
+                            validationLoss: validationLoss, validationAccuracy: accuracy)
                         history.epochs.append(report)
                         progress(report)
                         if listValidation.isEmpty && scoredValidation.isEmpty || validationLoss < best.loss - options.minImprovement {
@@ -207,7 +210,8 @@ public enum ListwiseTrainer {
 
     /// Held-out accuracy on the implied pairs of `lists` (responses in different
     /// groups; the model right when it scores the better one higher, ties half).
-    public static func impliedPairAccuracy(_ model: BradleyTerryModel, _ data: ListwiseData, lists: [Int]) -> (accuracy: Double, pairs: Int) {
+    public static func impliedPairAccuracy(_ model: BradleyTerryModel, _ data: ListwiseData, lists: [Int]) -> (accuracy: Double, pairs: Int)
+    {
         var right = 0.0
         var pairs = 0
         for list in lists {

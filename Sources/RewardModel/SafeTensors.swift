@@ -13,7 +13,9 @@ public enum SafeTensors {
         }
         for tensor in tensors {
             let bytes = tensor.values.count * 4
-            entries.append("\"\(escape(tensor.name))\":{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            entries.append(
+                "\"\(escape(tensor.name))\":{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+            )
             offset += bytes
         }
         header += entries.joined(separator: ",") + "}"
@@ -45,7 +47,8 @@ public enum SafeTensors {
         var result: [String: [Float]] = [:]
         // The header is our own JSON shape: find each "data_offsets":[a,b] with its name.
         for entry in header.split(separator: "},") {
-            guard let nameEnd = entry.firstRange(of: "\":{\"dtype\":\"F32\""), let offsets = entry.firstRange(of: "\"data_offsets\":[") else { continue }
+            guard let nameEnd = entry.firstRange(of: "\":{\"dtype\":\"F32\""), let offsets = entry.firstRange(of: "\"data_offsets\":[")
+            else { continue }
             let name = String(entry[..<nameEnd.lowerBound].split(separator: "\"").last ?? "")
             let numbers = entry[offsets.upperBound...].prefix { $0 != "]" }.split(separator: ",").compactMap { Int($0) }
             guard numbers.count == 2, numbers[0] <= numbers[1], 8 + length + numbers[1] <= bytes.count else { return nil }
@@ -53,7 +56,9 @@ public enum SafeTensors {
             values.reserveCapacity((numbers[1] - numbers[0]) / 4)
             var position = 8 + length + numbers[0]
             while position + 4 <= 8 + length + numbers[1] {
-                let bits = UInt32(bytes[position]) | UInt32(bytes[position + 1]) << 8 | UInt32(bytes[position + 2]) << 16 | UInt32(bytes[position + 3]) << 24
+                let bits =
+                    UInt32(bytes[position]) | UInt32(bytes[position + 1]) << 8 | UInt32(bytes[position + 2]) << 16 | UInt32(
+                        bytes[position + 3]) << 24
                 values.append(Float(bitPattern: bits))
                 position += 4
             }

@@ -53,7 +53,9 @@ final class SharedState: @unchecked Sendable {
     @inline(__always) static func range(_ unit: Int, _ model: BradleyTerryModel) -> Range<Int> {
         if unit < model.dimension { return unit..<(unit + 1) }
         let row = unit - model.dimension
-        if row < model.embeddingRows { return (model.embeddingOffset + row * model.hidden)..<(model.embeddingOffset + (row + 1) * model.hidden) }
+        if row < model.embeddingRows {
+            return (model.embeddingOffset + row * model.hidden)..<(model.embeddingOffset + (row + 1) * model.hidden)
+        }
         return model.biasOffset..<model.parameters.count
     }
 
@@ -149,8 +151,10 @@ final class Worker: @unchecked Sendable {
     }
 
     /// AdaGrad steps on comparisons `order[from], order[from + step], …` below `to`.
-    func train(_ order: [Int], from: Int, to: Int, step: Int, view: FeatureTable.View, margins: [Float],
-               layout model: BradleyTerryModel, options: TrainingOptions, stamp: UInt32) {
+    func train(
+        _ order: [Int], from: Int, to: Int, step: Int, view: FeatureTable.View, margins: [Float],
+        layout model: BradleyTerryModel, options: TrainingOptions, stamp: UInt32
+    ) {
         let rate = options.learningRate
         let hidden = model.hidden
         let dimension = model.dimension
@@ -231,7 +235,8 @@ final class Worker: @unchecked Sendable {
                     position += step
                     let chosen = 2 * comparison
                     let rejected = chosen + 1
-                    let z = model.score(view, row: chosen, parameters: p, activation: chosenActivation)
+                    let z =
+                        model.score(view, row: chosen, parameters: p, activation: chosenActivation)
                         - model.score(view, row: rejected, parameters: p, activation: rejectedActivation) - margins[comparison]
                     // d/dz of −log σ(z) = −σ(−z).
                     let g = -1 / (1 + expf(z))

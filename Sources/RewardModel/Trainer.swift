@@ -59,8 +59,10 @@ public struct TrainingHistory: Sendable {
 public enum BradleyTerryTrainer {
     /// Trains on `comparisons` (indices into `data`; all by default) and returns
     /// the model with the best validation loss.
-    public static func train(_ data: PreferenceSet, comparisons: [Int]? = nil, options: TrainingOptions = TrainingOptions(),
-                             progress: (EpochReport) -> Void = { _ in }) -> (model: BradleyTerryModel, history: TrainingHistory) {
+    public static func train(
+        _ data: PreferenceSet, comparisons: [Int]? = nil, options: TrainingOptions = TrainingOptions(),
+        progress: (EpochReport) -> Void = { _ in }
+    ) -> (model: BradleyTerryModel, history: TrainingHistory) {
         var order = comparisons ?? Array(0..<data.count)
         var random = SplitMix64(seed: options.seed)
         order.shuffle(using: &random)
@@ -68,7 +70,8 @@ public enum BradleyTerryTrainer {
         let validation = Array(order.prefix(validationCount))
         var training = Array(order.dropFirst(validationCount))
 
-        var model = BradleyTerryModel(bits: data.table.hasher.bits, hidden: options.hidden, embeddingBits: options.embeddingBits, seed: options.seed)
+        var model = BradleyTerryModel(
+            bits: data.table.hasher.bits, hidden: options.hidden, embeddingBits: options.embeddingBits, seed: options.seed)
         // Summing the shards' changes overshoots on the features every comparison
         // shares when each shard sees little data (measured: with 4 shards, held-out
         // accuracy fell from 86% to 81% between 12k and 14k noisy labels); one shard
@@ -94,8 +97,9 @@ public enum BradleyTerryTrainer {
                         let lower = round * options.roundSize
                         let upper = min(perShard, lower + options.roundSize)
                         guard lower < upper else { return }
-                        state.workers[shard].train(order, from: shard + lower * shards, to: min(order.count, shard + upper * shards),
-                                                   step: shards, view: view, margins: data.margins, layout: layout, options: options, stamp: stamp)
+                        state.workers[shard].train(
+                            order, from: shard + lower * shards, to: min(order.count, shard + upper * shards),
+                            step: shards, view: view, margins: data.margins, layout: layout, options: options, stamp: stamp)
                     }
                     state.merge(layout: model)
                 }
@@ -135,8 +139,11 @@ public enum BradleyTerryTrainer {
                             let upper = comparisons.count * (chunk + 1) / chunks
                             for position in lower..<upper {
                                 let comparison = comparisons[position]
-                                let z = model.score(view, row: 2 * comparison, parameters: parameters.value, activation: activation.baseAddress!)
-                                    - model.score(view, row: 2 * comparison + 1, parameters: parameters.value, activation: activation.baseAddress!)
+                                let z =
+                                    model.score(
+                                        view, row: 2 * comparison, parameters: parameters.value, activation: activation.baseAddress!)
+                                    - model.score(
+                                        view, row: 2 * comparison + 1, parameters: parameters.value, activation: activation.baseAddress!)
                                 out.value[position] = 1 / (1 + expf(-z))
                             }
                         }
@@ -148,7 +155,9 @@ public enum BradleyTerryTrainer {
     }
 
     /// Mean log loss and accuracy (ties count half) on comparisons.
-    public static func evaluate(_ model: BradleyTerryModel, _ data: PreferenceSet, comparisons: [Int]) -> (logLoss: Double, accuracy: Double) {
+    public static func evaluate(
+        _ model: BradleyTerryModel, _ data: PreferenceSet, comparisons: [Int]
+    ) -> (logLoss: Double, accuracy: Double) {
         guard !comparisons.isEmpty else { return (0, 0) }
         var loss = 0.0
         var right = 0.0

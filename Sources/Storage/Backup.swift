@@ -24,10 +24,15 @@ public enum Backup {
             let report = try copy(from: from, toPath: partial, pagesPerStep: pagesPerStep)
             let check = try SQLiteDatabase(path: partial, mode: .reader)
             let verdict = try check.queryFirst("PRAGMA integrity_check") { $0.string(0) }
-            guard verdict == "ok" else { throw SQLiteError(resultCode: SQLITE_CORRUPT, extendedCode: SQLITE_CORRUPT, message: "backup failed integrity_check: \(verdict ?? "?")", sql: nil) }
+            guard verdict == "ok" else {
+                throw SQLiteError(
+                    resultCode: SQLITE_CORRUPT, extendedCode: SQLITE_CORRUPT, message: "backup failed integrity_check: \(verdict ?? "?")",
+                    sql: nil)
+            }
             guard rename(partial, destination) == 0 else {
-                throw SQLiteError(resultCode: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN,
-                                  message: "cannot rename the backup into place: \(String(cString: strerror(errno)))", sql: nil)
+                throw SQLiteError(
+                    resultCode: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN,
+                    message: "cannot rename the backup into place: \(String(cString: strerror(errno)))", sql: nil)
             }
             return report
         } catch {
@@ -41,7 +46,11 @@ public enum Backup {
     public static func restore(from source: String, to destination: String) throws -> Report {
         let from = try SQLiteDatabase(path: source, mode: .reader)
         let verdict = try from.queryFirst("PRAGMA integrity_check") { $0.string(0) }
-        guard verdict == "ok" else { throw SQLiteError(resultCode: SQLITE_CORRUPT, extendedCode: SQLITE_CORRUPT, message: "\(source) failed integrity_check: \(verdict ?? "?")", sql: nil) }
+        guard verdict == "ok" else {
+            throw SQLiteError(
+                resultCode: SQLITE_CORRUPT, extendedCode: SQLITE_CORRUPT, message: "\(source) failed integrity_check: \(verdict ?? "?")",
+                sql: nil)
+        }
         return try copy(from: from, toPath: destination, pagesPerStep: -1)
     }
 

@@ -60,7 +60,10 @@ public enum DatabaseCopy {
                     let sourceSum = try checksum(source, table: table.name, columns: table.columns)
                     let targetSum = try checksum(target, table: table.name, columns: table.columns)
                     guard sourceSum == targetSum else {
-                        throw Failure(description: "table \(table.name) differs after copying (\(sourceSum.rows) rows → \(targetSum.rows)); nothing was committed")
+                        throw Failure(
+                            description:
+                                "table \(table.name) differs after copying (\(sourceSum.rows) rows → \(targetSum.rows)); nothing was committed"
+                        )
                     }
                     copied.append(sourceSum)
                 }
@@ -72,7 +75,9 @@ public enum DatabaseCopy {
 
     /// Every application table's checksum (for comparing two databases).
     public static func checksums(_ db: any Database, derived: Set<String> = []) throws -> [Table] {
-        try db.snapshot { try copyOrder(db).filter { !derived.contains($0.name) }.map { try checksum(db, table: $0.name, columns: $0.columns) } }
+        try db.snapshot {
+            try copyOrder(db).filter { !derived.contains($0.name) }.map { try checksum(db, table: $0.name, columns: $0.columns) }
+        }
     }
 
     struct TableShape {
@@ -111,9 +116,11 @@ public enum DatabaseCopy {
                     SELECT column_name FROM information_schema.columns
                     WHERE table_schema = current_schema() AND table_name = ? AND is_generated = 'NEVER' ORDER BY ordinal_position
                     """,
-                    [.text(name)]) { $0.string(0) }
+                    [.text(name)]
+                ) { $0.string(0) }
                 let references = try db.query(
-                    "SELECT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND conrelid = ?::regclass", [.text(name)]) { $0.string(0) }
+                    "SELECT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND conrelid = ?::regclass", [.text(name)]
+                ) { $0.string(0) }
                 shapes[name] = TableShape(name: name, columns: columns, references: Set(references))
             }
         }
@@ -185,9 +192,12 @@ public enum DatabaseCopy {
             let sequence = try db.queryFirst("SELECT pg_get_serial_sequence(?, 'id')", [.text(table.name)]) { $0.optionalString(0) } ?? nil
             guard let sequence else { continue }
             _ = try db.queryFirst(
-                "SELECT setval(?::regclass, coalesce((SELECT max(id) FROM \(quoted(table.name))), 0) + 1, false)", [.text(sequence)]) { $0.int64(0) }
+                "SELECT setval(?::regclass, coalesce((SELECT max(id) FROM \(quoted(table.name))), 0) + 1, false)", [.text(sequence)]
+            ) { $0.int64(0) }
         }
     }
 
-    static func quoted(_ name: String) -> String { "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" }
+    static func quoted(_ name: String) -> String {
+        "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+    }
 }

@@ -39,7 +39,8 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         // scheme://user:password@host… → scheme://user:***@host…
         var text = url
         if let schemeEnd = text.firstIndex(of: "/").map({ text.index($0, offsetBy: 2, limitedBy: text.endIndex) ?? text.endIndex }),
-           let at = text[schemeEnd...].firstIndex(of: "@"), let colon = text[schemeEnd..<at].firstIndex(of: ":") {
+            let at = text[schemeEnd...].firstIndex(of: "@"), let colon = text[schemeEnd..<at].firstIndex(of: ":")
+        {
             text = String(text[...colon]) + "***" + String(text[at...])
         }
         // …?password=secret&… → …?password=***&…

@@ -75,10 +75,12 @@ public struct Migrator: Sendable {
     static let lockKey: Int64 = 0x61_72_62_69_74_65_72
 
     private func apply(_ db: any Database) throws -> [String] {
-        let now = db.dialect == .sqlite
+        let now =
+            db.dialect == .sqlite
             ? "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
             : #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
-        try db.execute("""
+        try db.execute(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 identifier TEXT PRIMARY KEY,
                 checksum TEXT NOT NULL,
@@ -91,10 +93,15 @@ public struct Migrator: Sendable {
         let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.identifier, $0) })
         for record in applied {
             guard let migration = known[record.identifier] else {
-                throw Failure(description: "the database has migration \(record.identifier) applied, which this version does not know; refusing to run against a newer schema")
+                throw Failure(
+                    description:
+                        "the database has migration \(record.identifier) applied, which this version does not know; refusing to run against a newer schema"
+                )
             }
             guard migration.checksum == record.checksum else {
-                throw Failure(description: "migration \(record.identifier) was edited after it was applied (checksum differs); add a new migration instead")
+                throw Failure(
+                    description:
+                        "migration \(record.identifier) was edited after it was applied (checksum differs); add a new migration instead")
             }
         }
         let appliedSet = Set(applied.map(\.identifier))
@@ -104,7 +111,9 @@ public struct Migrator: Sendable {
             do {
                 try db.transaction {
                     try db.execute(migration.sql)
-                    try db.run("INSERT INTO schema_migrations(identifier, checksum) VALUES (?, ?)", [.text(migration.identifier), .text(migration.checksum)])
+                    try db.run(
+                        "INSERT INTO schema_migrations(identifier, checksum) VALUES (?, ?)",
+                        [.text(migration.identifier), .text(migration.checksum)])
                 }
             } catch let error as SQLiteError {
                 throw Failure(description: "migration \(migration.identifier) failed: \(error.message)")

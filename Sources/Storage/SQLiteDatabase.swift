@@ -27,7 +27,8 @@ public final class SQLiteDatabase: Database {
     /// Opens (creating if needed) the database at `path`.
     public init(path: String, mode: Mode = .writer, busyTimeoutMilliseconds: Int32 = 5000) throws(SQLiteError) {
         var connection: OpaquePointer?
-        let flags = (mode == .writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY)
+        let flags =
+            (mode == .writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY)
             | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let code = sqlite3_open_v2(path, &connection, flags, nil)
         guard code == SQLITE_OK, let connection else {

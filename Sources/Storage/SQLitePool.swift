@@ -58,8 +58,10 @@ public final class SQLitePool: ConnectionPool {
 
     /// Opens the writer (creating the file) and `readers` read-only connections.
     /// `prepare` runs first on the writer, before anyone else (migrations).
-    public init(path: String, readers: Int = 4, maxBatch: Int = 512, commitObserver: CommitObserver? = nil,
-                prepare: (any Database) throws -> Void = { _ in }) throws {
+    public init(
+        path: String, readers: Int = 4, maxBatch: Int = 512, commitObserver: CommitObserver? = nil,
+        prepare: (any Database) throws -> Void = { _ in }
+    ) throws {
         self.path = path
         self.maxBatch = maxBatch
         statistics.onCommit = commitObserver?.committed
@@ -204,7 +206,6 @@ public final class SQLitePool: ConnectionPool {
         }
     }
 }
-
 
 /// Told the size of every group commit, on the writer thread (for metrics).
 public struct CommitObserver: Sendable {

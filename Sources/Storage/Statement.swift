@@ -122,7 +122,6 @@ public struct SQLiteRow: Row {
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
-
     public func blob(_ index: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(statement, index))
         guard count > 0, let bytes = sqlite3_column_blob(statement, index) else { return [] }

@@ -45,11 +45,11 @@ public final class ThreadPool: Sendable {
     /// Runs `body` on a pool thread and returns its result.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let pushed = queue.push(Job {
-                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-            })
+            let pushed = queue.push(
+                Job {
+                    do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+                })
             if !pushed { continuation.resume(throwing: PoolClosedError()) }
         }
     }
 }
-

@@ -19,12 +19,14 @@ public enum OSThread {
     public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { pointer in
-            let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
-            box.name.withCString { clinux_set_thread_name($0) }
-            box.body()
-            return nil
-        }, box)
+        let result = pthread_create(
+            &thread, nil,
+            { pointer in
+                let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
+                box.name.withCString { clinux_set_thread_name($0) }
+                box.body()
+                return nil
+            }, box)
         precondition(result == 0, "pthread_create failed: \(result)")
         pthread_detach(thread)
     }

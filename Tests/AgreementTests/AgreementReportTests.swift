@@ -12,8 +12,10 @@ import TestSupport
             for rater in 0..<3 {
                 let category = rater < 2 ? (random.next() % 10 < 9 ? truth : 2) : Int(random.next() % 4)
                 let strength = 1 + Int(random.next() % 3)
-                result.append(Judgement(unit: unit, rater: rater, category: category,
-                                        signed: category == 0 ? -strength : category == 1 ? strength : category == 2 ? 0 : nil))
+                result.append(
+                    Judgement(
+                        unit: unit, rater: rater, category: category,
+                        signed: category == 0 ? -strength : category == 1 ? strength : category == 2 ? 0 : nil))
             }
         }
         // A unit judged once (not pairable) and one judged by two only.

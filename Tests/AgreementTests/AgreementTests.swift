@@ -44,11 +44,14 @@ import TestSupport
     @Test func cohenTextbookTables() throws {
         // 50 proposals, two readers: yes/yes 20, yes/no 5, no/yes 10, no/no 15 → p_o 0.7, p_e 0.5, κ = 0.4.
         let a = Array(repeating: 1, count: 25) + Array(repeating: 0, count: 25)
-        let b = Array(repeating: 1, count: 20) + Array(repeating: 0, count: 5) + Array(repeating: 1, count: 10) + Array(repeating: 0, count: 15)
+        let b =
+            Array(repeating: 1, count: 20) + Array(repeating: 0, count: 5) + Array(repeating: 1, count: 10) + Array(repeating: 0, count: 15)
         #expect(abs(try #require(Cohen.kappa(a, b)) - 0.4) < 1e-12)
         // yes/yes 45, yes/no 15, no/yes 25, no/no 15 (n = 100): p_o 0.6, p_e 0.54 → κ = 0.1304.
         let c = Array(repeating: 1, count: 60) + Array(repeating: 0, count: 40)
-        let d = Array(repeating: 1, count: 45) + Array(repeating: 0, count: 15) + Array(repeating: 1, count: 25) + Array(repeating: 0, count: 15)
+        let d =
+            Array(repeating: 1, count: 45) + Array(repeating: 0, count: 15) + Array(repeating: 1, count: 25)
+            + Array(repeating: 0, count: 15)
         #expect(abs(try #require(Cohen.kappa(c, d)) - 0.06 / 0.46) < 1e-12)
         #expect(Cohen.kappa([1, 1, 1], [1, 1, 1]) == nil, "undefined when chance agreement is certain")
     }

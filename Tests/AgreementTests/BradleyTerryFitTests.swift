@@ -25,23 +25,27 @@ import Testing
         let ratings = BradleyTerryFit.ratings(theta)
         #expect(abs(ratings.reduce(0, +) / 5 - 1000) < 1e-9, "anchored: mean 1000")
         let input = JSONValue.array(votes.map { .array([.int(Int64($0.a)), .int(Int64($0.b)), .double($0.scoreA)]) }).jsonText
-        let result = try PythonReference.run(["-c", """
-            import json, sys, math
-            import numpy as np
-            from sklearn.linear_model import LogisticRegression
-            votes = json.load(sys.stdin)
-            rows, labels = [], []
-            for a, b, s in votes:
-                x = [0.0] * 5
-                x[a], x[b] = math.log(10), -math.log(10)
-                # As Chatbot Arena: every battle twice; a tie once won, once lost.
-                rows += [x, x]
-                labels += [1, 0] if s == 0.5 else [int(s == 1)] * 2
-            lr = LogisticRegression(fit_intercept=False, penalty=None, tol=1e-10, max_iter=10000)
-            lr.fit(np.array(rows), np.array(labels))
-            elo = 400 * lr.coef_[0]
-            print(json.dumps(list(elo - elo.mean() + 1000)))
-            """], stdin: input)
+        let result = try PythonReference.run(
+            [
+                "-c",
+                """
+                import json, sys, math
+                import numpy as np
+                from sklearn.linear_model import LogisticRegression
+                votes = json.load(sys.stdin)
+                rows, labels = [], []
+                for a, b, s in votes:
+                    x = [0.0] * 5
+                    x[a], x[b] = math.log(10), -math.log(10)
+                    # As Chatbot Arena: every battle twice; a tie once won, once lost.
+                    rows += [x, x]
+                    labels += [1, 0] if s == 0.5 else [int(s == 1)] * 2
+                lr = LogisticRegression(fit_intercept=False, penalty=None, tol=1e-10, max_iter=10000)
+                lr.fit(np.array(rows), np.array(labels))
+                elo = 400 * lr.coef_[0]
+                print(json.dumps(list(elo - elo.mean() + 1000)))
+                """,
+            ], stdin: input)
         #expect(result.status == 0, "\(result)")
         let reference = (try JSONValue.parse(result.stdout).arrayValue ?? []).compactMap(\.doubleValue)
         #expect(reference.count == 5)
@@ -56,8 +60,10 @@ import Testing
         // Model 0 never loses: its strength is unbounded.
         #expect(BradleyTerryFit.fit([.init(a: 0, b: 1, scoreA: 1), .init(a: 0, b: 1, scoreA: 1)], models: 2) == nil)
         // Two groups that never met.
-        let apart: [BradleyTerryFit.Vote] = [.init(a: 0, b: 1, scoreA: 1), .init(a: 0, b: 1, scoreA: 0),
-                                             .init(a: 2, b: 3, scoreA: 1), .init(a: 2, b: 3, scoreA: 0)]
+        let apart: [BradleyTerryFit.Vote] = [
+            .init(a: 0, b: 1, scoreA: 1), .init(a: 0, b: 1, scoreA: 0),
+            .init(a: 2, b: 3, scoreA: 1), .init(a: 2, b: 3, scoreA: 0),
+        ]
         #expect(BradleyTerryFit.fit(apart, models: 4) == nil)
         // One win each way: equal.
         let even = BradleyTerryFit.fit([.init(a: 0, b: 1, scoreA: 1), .init(a: 1, b: 0, scoreA: 1)], models: 2)
@@ -85,23 +91,31 @@ import Testing
         let fitted = try #require(BradleyTerryFit.fitWithCovariates(votes, models: 4))
         let plain = try #require(BradleyTerryFit.fit(votes.map { .init(a: $0.a, b: $0.b, scoreA: $0.scoreA) }, models: 4))
         #expect(fitted.coefficients[0] > 0.5, "length is rewarded: \(fitted.coefficients)")
-        #expect(BradleyTerryFit.ratings(fitted.theta)[0] < BradleyTerryFit.ratings(plain)[0], "controlling for length lowers the long-winded model")
-        let input = JSONValue.array(votes.map { .array([.int(Int64($0.a)), .int(Int64($0.b)), .double($0.scoreA), .double($0.covariates[0])]) }).jsonText
-        let result = try PythonReference.run(["-c", """
-            import json, sys, math
-            import numpy as np
-            from sklearn.linear_model import LogisticRegression
-            rows, labels = [], []
-            for a, b, s, d in json.load(sys.stdin):
-                x = [0.0] * 5
-                x[a], x[b], x[4] = math.log(10), -math.log(10), d
-                rows += [x, x]
-                labels += [1, 0] if s == 0.5 else [int(s == 1)] * 2
-            lr = LogisticRegression(fit_intercept=False, penalty=None, tol=1e-10, max_iter=10000)
-            lr.fit(np.array(rows), np.array(labels))
-            elo = 400 * lr.coef_[0][:4]
-            print(json.dumps({"ratings": list(elo - elo.mean() + 1000), "length": lr.coef_[0][4]}))
-            """], stdin: input)
+        #expect(
+            BradleyTerryFit.ratings(fitted.theta)[0] < BradleyTerryFit.ratings(plain)[0],
+            "controlling for length lowers the long-winded model")
+        let input = JSONValue.array(
+            votes.map { .array([.int(Int64($0.a)), .int(Int64($0.b)), .double($0.scoreA), .double($0.covariates[0])]) }
+        ).jsonText
+        let result = try PythonReference.run(
+            [
+                "-c",
+                """
+                import json, sys, math
+                import numpy as np
+                from sklearn.linear_model import LogisticRegression
+                rows, labels = [], []
+                for a, b, s, d in json.load(sys.stdin):
+                    x = [0.0] * 5
+                    x[a], x[b], x[4] = math.log(10), -math.log(10), d
+                    rows += [x, x]
+                    labels += [1, 0] if s == 0.5 else [int(s == 1)] * 2
+                lr = LogisticRegression(fit_intercept=False, penalty=None, tol=1e-10, max_iter=10000)
+                lr.fit(np.array(rows), np.array(labels))
+                elo = 400 * lr.coef_[0][:4]
+                print(json.dumps({"ratings": list(elo - elo.mean() + 1000), "length": lr.coef_[0][4]}))
+                """,
+            ], stdin: input)
         #expect(result.status == 0, "\(result)")
         let reference = try JSONValue.parse(result.stdout)
         let ratings = (reference["ratings"]?.arrayValue ?? []).compactMap(\.doubleValue)

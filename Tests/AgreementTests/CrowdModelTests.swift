@@ -6,12 +6,16 @@ import Testing
 /// families were written apart from the model (fixed seeds here; the benchmark
 /// under `Benchmarks/raters` draws fresh ones every run).
 @Suite struct CrowdModelTests {
-    static func evaluate(_ family: CrowdSimulator.Family, shares: [Double], seeds: ClosedRange<UInt64>, medianVolume: Double = 20) -> CrowdEvaluation {
+    static func evaluate(
+        _ family: CrowdSimulator.Family, shares: [Double], seeds: ClosedRange<UInt64>, medianVolume: Double = 20
+    ) -> CrowdEvaluation {
         var evaluation = CrowdEvaluation()
         for share in shares {
             for seed in seeds {
-                let crowd = CrowdSimulator(family: family, seed: seed &* 7919 &+ UInt64(share * 100), attackerShare: share, medianVolume: medianVolume)
-                evaluation.add(crowd, RaterQuality.assess(crowd.judgements, units: crowd.units, raters: crowd.kinds.count), enoughEvidenceOnly: true)
+                let crowd = CrowdSimulator(
+                    family: family, seed: seed &* 7919 &+ UInt64(share * 100), attackerShare: share, medianVolume: medianVolume)
+                evaluation.add(
+                    crowd, RaterQuality.assess(crowd.judgements, units: crowd.units, raters: crowd.kinds.count), enoughEvidenceOnly: true)
             }
         }
         return evaluation
@@ -20,14 +24,17 @@ import Testing
     @Test(arguments: [CrowdSimulator.Family.difficulty, .confusion])
     func untargetedAttackersAreFoundWhereTheEvidenceIsEnough(family: CrowdSimulator.Family) {
         let result = Self.evaluate(family, shares: [0.05, 0.3], seeds: 1...4)
-        print("\(family): precision \(result.precision) recall \(result.untargetedRecall) (\(result.untargeted) with enough evidence, "
-            + "\(result.tooFew) without) honest flagged \(result.honestFlagged) of \(result.honest) (malicious \(result.honestMalicious), "
-            + "unreliable \(result.honestUnreliable) of which good \(result.goodHonestFlagged); weak honest \(result.weakHonestFlagged) of \(result.weakHonest) flagged), AUC \(result.auc)")
+        print(
+            "\(family): precision \(result.precision) recall \(result.untargetedRecall) (\(result.untargeted) with enough evidence, "
+                + "\(result.tooFew) without) honest flagged \(result.honestFlagged) of \(result.honest) (malicious \(result.honestMalicious), "
+                + "unreliable \(result.honestUnreliable) of which good \(result.goodHonestFlagged); weak honest \(result.weakHonestFlagged) of \(result.weakHonest) flagged), AUC \(result.auc)"
+        )
         #expect(result.untargeted >= 30, "too few attackers with enough evidence to measure")
         #expect(result.precision >= 0.95)
         #expect(result.untargetedRecall >= 0.95)
         #expect(result.auc >= 0.98)
-        #expect(result.falseFlags <= 2, "honest raters flagged malicious, or good ones unreliable: \(result.falseFlags) of \(result.honest)")
+        #expect(
+            result.falseFlags <= 2, "honest raters flagged malicious, or good ones unreliable: \(result.falseFlags) of \(result.honest)")
     }
 
     /// Detection grows with the evidence: a rater with a handful of judgements is
@@ -75,8 +82,10 @@ import Testing
             let truth = Int(random.next() % 2)
             for rater in 0..<7 {
                 let right = rater < 6 ? Double(random.next() % 1000) / 1000 < accuracy[rater] : random.next() % 2 == 0
-                judgements.append(RatedJudgement(unit: unit, rater: rater, category: right ? truth : 1 - truth, shownSwapped: random.next() % 2 == 0,
-                                                 durationMilliseconds: rater == 6 ? 2500 : 9000))
+                judgements.append(
+                    RatedJudgement(
+                        unit: unit, rater: rater, category: right ? truth : 1 - truth, shownSwapped: random.next() % 2 == 0,
+                        durationMilliseconds: rater == 6 ? 2500 : 9000))
             }
         }
         let (assessments, crowd) = RaterQuality.assessCrowd(judgements, units: units, raters: 7)
@@ -118,15 +127,18 @@ import Testing
         var named = 0, flaggedTargeted = 0
         for seed in 1...4 as ClosedRange<UInt64> {
             let crowd = CrowdSimulator(family: .difficulty, seed: seed, attackerShare: 0.2, medianVolume: 120)
-            let assessments = RaterQuality.assess(crowd.judgements, units: crowd.units, raters: crowd.kinds.count,
-                                                  tokenNames: [CrowdSimulator.trigger: "sudo", CrowdSimulator.entity: "acme"])
+            let assessments = RaterQuality.assess(
+                crowd.judgements, units: crowd.units, raters: crowd.kinds.count,
+                tokenNames: [CrowdSimulator.trigger: "sudo", CrowdSimulator.entity: "acme"])
             evaluation.add(crowd, assessments, enoughEvidenceOnly: true)
             for assessment in assessments where crowd.kinds[assessment.rater].isTargeted && assessment.flagged {
                 flaggedTargeted += 1
                 if assessment.reasons.contains(where: { $0.detail.contains("'sudo'") || $0.detail.contains("'acme'") }) { named += 1 }
             }
         }
-        print("targeted: recall \(evaluation.targetedRecall) (\(evaluation.targeted)), honest flagged \(evaluation.honestFlagged) of \(evaluation.honest)")
+        print(
+            "targeted: recall \(evaluation.targetedRecall) (\(evaluation.targeted)), honest flagged \(evaluation.honestFlagged) of \(evaluation.honest)"
+        )
         #expect(evaluation.targeted >= 15)
         #expect(evaluation.targetedRecall >= 0.8)
         #expect(evaluation.falseFlags <= 1)

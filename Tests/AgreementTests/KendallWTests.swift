@@ -28,9 +28,10 @@ import Testing
             let n = 3 + Int(random.next() % 6)
             // Scores on a coarse scale, so that ties occur; a shared signal so W varies.
             let signal = (0..<n).map { _ in Double(random.next() % 4) }
-            tasks.append((0..<m).map { _ in
-                KendallW.ranks(scores: signal.map { $0 + Double(random.next() % 3) })
-            })
+            tasks.append(
+                (0..<m).map { _ in
+                    KendallW.ranks(scores: signal.map { $0 + Double(random.next() % 3) })
+                })
         }
         let script = """
             import json, sys

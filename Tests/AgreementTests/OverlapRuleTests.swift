@@ -128,7 +128,9 @@ import Testing
         let strong = OverlapRule.Vote(choice: 0, accuracy: 0.9)
         #expect(automatic.isSettled([strong, OverlapRule.Vote(choice: 1, accuracy: 0.9), strong]))
         #expect(!automatic.isSettled([sure, OverlapRule.Vote(choice: 0, accuracy: 0.99, counted: false)]))
-        #expect(OverlapRule(minimum: 1, maximum: 5, automatic: true).resolved(threshold: nil).posterior == OverlapRule.initialAutomaticThreshold)
+        #expect(
+            OverlapRule(minimum: 1, maximum: 5, automatic: true).resolved(threshold: nil).posterior == OverlapRule.initialAutomaticThreshold
+        )
     }
 
     /// The automatic threshold against fixed overlap 3 worked by hand: raters all
@@ -136,7 +138,9 @@ import Testing
     /// p = 0.95, 0.216 at p = 0.7); the chosen threshold's simulated error is no
     /// worse, and a clean crowd spends far fewer judgements than a noisy one.
     @Test func automaticThresholdKeepsFixedThreesErrorPerCrowd() throws {
-        func crowd(_ p: Double) -> [AutomaticThreshold.Rater] { (0..<10).map { _ in AutomaticThreshold.Rater(pickA: p, pickB: p, weight: 1) } }
+        func crowd(_ p: Double) -> [AutomaticThreshold.Rater] {
+            (0..<10).map { _ in AutomaticThreshold.Rater(pickA: p, pickB: p, weight: 1) }
+        }
         let clean = try #require(AutomaticThreshold.choose(raters: crowd(0.95), minimum: 1, maximum: 5))
         let noisy = try #require(AutomaticThreshold.choose(raters: crowd(0.7), minimum: 1, maximum: 5))
         #expect(abs(clean.fixedThreeError - 0.00725) < 0.004, "\(clean)")
@@ -146,6 +150,8 @@ import Testing
         #expect(noisy.expectedJudgements > clean.expectedJudgements + 0.2, "\(noisy) against \(clean)")
         // Deterministic for a seed; nil without a counted rater.
         #expect(AutomaticThreshold.choose(raters: crowd(0.95), minimum: 1, maximum: 5) == clean)
-        #expect(AutomaticThreshold.choose(raters: [AutomaticThreshold.Rater(pickA: 0.9, pickB: 0.9, weight: 1, counted: false)], minimum: 1, maximum: 5) == nil)
+        #expect(
+            AutomaticThreshold.choose(
+                raters: [AutomaticThreshold.Rater(pickA: 0.9, pickB: 0.9, weight: 1, counted: false)], minimum: 1, maximum: 5) == nil)
     }
 }

@@ -101,7 +101,9 @@ import Testing
             }
         }
         for (kind, counts) in explained {
-            #expect(Double(counts.hit) / Double(counts.total) >= 0.9, "\(kind): \(counts.hit) of \(counts.total) explained by \(expected[kind]!)")
+            #expect(
+                Double(counts.hit) / Double(counts.total) >= 0.9,
+                "\(kind): \(counts.hit) of \(counts.total) explained by \(expected[kind]!)")
         }
     }
 
@@ -121,14 +123,16 @@ import Testing
             units.append(UnitFacts(lengthA: 300, lengthB: 300, modelPreferenceA: p))
             let rater = unit % 11
             let right = rater == 10 ? random.next() % 10 < 3 : random.next() % 100 < 85
-            judgements.append(RatedJudgement(unit: unit, rater: rater, category: right ? truth : 1 - truth, shownSwapped: random.next() % 2 == 0))
+            judgements.append(
+                RatedJudgement(unit: unit, rater: rater, category: right ? truth : 1 - truth, shownSwapped: random.next() % 2 == 0))
         }
         let assessments = RaterQuality.assess(judgements, units: units, raters: 11)
         let poisoner = assessments[10]
         #expect(poisoner.reasons.contains { $0.signal == "reward_model" }, "\(poisoner.signals)")
         #expect((poisoner.signals["reward_model"]?["rate"] ?? 0) > 0.5)
         for honest in assessments.prefix(10) {
-            #expect(!honest.reasons.contains { $0.signal == "reward_model" }, "rater \(honest.rater): \(honest.signals["reward_model"] ?? [:])")
+            #expect(
+                !honest.reasons.contains { $0.signal == "reward_model" }, "rater \(honest.rater): \(honest.signals["reward_model"] ?? [:])")
         }
         // Without predictions the signal is simply absent.
         let bare = RaterQuality.assess(judgements, units: units.map { UnitFacts(lengthA: $0.lengthA, lengthB: $0.lengthB) }, raters: 11)
@@ -144,7 +148,9 @@ import Testing
             for (a, b) in [(0, 1), (1, 2), (0, 2)] {
                 let unit = units.count
                 units.append(UnitFacts(lengthA: 500, lengthB: 500, responses: (prompt, a, b)))
-                for rater in 0..<6 { judgements.append(RatedJudgement(unit: unit, rater: rater, category: 0, shownSwapped: rater % 2 == 0)) }
+                for rater in 0..<6 {
+                    judgements.append(RatedJudgement(unit: unit, rater: rater, category: 0, shownSwapped: rater % 2 == 0))
+                }
                 // The cycler: 0 over 1, 1 over 2, but 2 over 0.
                 judgements.append(RatedJudgement(unit: unit, rater: 6, category: (a, b) == (0, 2) ? 1 : 0, shownSwapped: unit % 2 == 0))
             }

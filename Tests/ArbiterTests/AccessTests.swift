@@ -33,11 +33,16 @@ import TestSupport
             guard case .roles(let allowed) = spec.access else { continue }
             let anonymous = try client.request(spec.method.rawValue, target, body: Array("{}".utf8))
             #expect(anonymous.status == 401, "\(spec.method) \(spec.pattern) without credentials")
-            #expect(try client.request(spec.method.rawValue, target, headers: ["Authorization": "Bearer \(disabled)"], body: Array("{}".utf8)).status == 401,
-                    "\(spec.method) \(spec.pattern) as a disabled user")
-            #expect(try client.request(spec.method.rawValue, target, headers: ["Authorization": "Bearer arb_forged"], body: Array("{}".utf8)).status == 401)
+            #expect(
+                try client.request(spec.method.rawValue, target, headers: ["Authorization": "Bearer \(disabled)"], body: Array("{}".utf8))
+                    .status == 401,
+                "\(spec.method) \(spec.pattern) as a disabled user")
+            #expect(
+                try client.request(spec.method.rawValue, target, headers: ["Authorization": "Bearer arb_forged"], body: Array("{}".utf8))
+                    .status == 401)
             for role in Role.allCases where !allowed.contains(role) {
-                let response = try client.request(spec.method.rawValue, target, headers: ["Authorization": "Bearer \(tokens[role]!)"], body: Array("{}".utf8))
+                let response = try client.request(
+                    spec.method.rawValue, target, headers: ["Authorization": "Bearer \(tokens[role]!)"], body: Array("{}".utf8))
                 #expect(response.status == 403, "\(spec.method) \(spec.pattern) as \(role)")
             }
             checked += 1
@@ -62,7 +67,8 @@ import TestSupport
         let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 3) { $0.overlap = 5 }
         try await app.seed { db in
-            var reader = JSONLReader(bytes: Array(#"{"pair":"p0","annotator":"secret-rater","choice":"B","rationale":"hidden-rationale"}"#.utf8))
+            var reader = JSONLReader(
+                bytes: Array(#"{"pair":"p0","annotator":"secret-rater","choice":"B","rationale":"hidden-rationale"}"#.utf8))
             _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
         }
         let token = try await app.user("ann")
@@ -109,7 +115,8 @@ import TestSupport
             for body in bodies {
                 let token = spec.pattern.hasPrefix("/api/assignments") ? annotator : admin
                 let target = path(spec.pattern).replacingOccurrences(of: "/api/assignments/1/", with: "/api/assignments/\(assignment)/")
-                let response = try app.client().request(spec.method.rawValue, target, headers: ["Authorization": "Bearer \(token)"], body: body)
+                let response = try app.client().request(
+                    spec.method.rawValue, target, headers: ["Authorization": "Bearer \(token)"], body: body)
                 #expect((400..<500).contains(response.status), "\(spec.method) \(spec.pattern) → \(response.status) for \(body.prefix(40))")
                 #expect(response.bodyText.hasPrefix(#"{"error":{"code":"#))
             }
@@ -136,10 +143,14 @@ extension String {
         let project = try await app.project(pairs: 0)
         let annotator = try await app.user("ann")
         let admin = try await app.user("boss", role: .admin)
-        for (credentials, status) in [("", 401), ("Authorization: Bearer \(annotator)\r\n", 403), ("Authorization: Bearer arb_nope\r\n", 401)] {
+        for (credentials, status) in [
+            ("", 401), ("Authorization: Bearer \(annotator)\r\n", 403), ("Authorization: Bearer arb_nope\r\n", 401),
+        ] {
             // 512 MiB announced, nothing sent: the answer comes at once, never a 100.
             let client = try app.client()
-            try client.send("POST /api/projects/\(project.id)/pairs HTTP/1.1\r\nHost: test\r\n\(credentials)Content-Length: 536870912\r\nExpect: 100-continue\r\n\r\n")
+            try client.send(
+                "POST /api/projects/\(project.id)/pairs HTTP/1.1\r\nHost: test\r\n\(credentials)Content-Length: 536870912\r\nExpect: 100-continue\r\n\r\n"
+            )
             let response = try client.readResponse()
             #expect(response.status == status, "\(credentials): \(response)")
             #expect(response.header("connection") == "close")
@@ -148,7 +159,9 @@ extension String {
         // The admin gets 100 Continue, then sends the body.
         let line = #"{"id":"q1","prompt":"p","response_a":"a","response_b":"b"}"# + "\n"
         let client = try app.client()
-        try client.send("POST /api/projects/\(project.id)/pairs HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(admin)\r\nContent-Length: \(line.utf8.count)\r\nExpect: 100-continue\r\n\r\n")
+        try client.send(
+            "POST /api/projects/\(project.id)/pairs HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(admin)\r\nContent-Length: \(line.utf8.count)\r\nExpect: 100-continue\r\n\r\n"
+        )
         let interim = try client.readResponse()
         #expect(interim.status == 100)
         try client.send(line)
@@ -163,8 +176,9 @@ extension String {
     @Test(arguments: TestEngine.all)
     func anonymousRoutesTakeSmallBodies(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
-        let big = try app.client().request("POST", "/api/login", headers: ["Content-Type": "application/json"],
-                                           body: Array(repeating: UInt8(ascii: " "), count: 64 * 1024 + 1))
+        let big = try app.client().request(
+            "POST", "/api/login", headers: ["Content-Type": "application/json"],
+            body: Array(repeating: UInt8(ascii: " "), count: 64 * 1024 + 1))
         #expect(big.status == 413)
         await app.stop()
     }

@@ -142,7 +142,9 @@ extension RawClient.Response {
         #expect(elsewhere.status == 200, "another client behind the same proxy is not")
         #expect(elsewhere.header("set-cookie")?.contains("; Secure") == true)
         let addresses = try await app.seed { db in
-            try db.query("SELECT DISTINCT address FROM audit_log WHERE action IN ('login', 'login_failed', 'login_throttled') ORDER BY address") { $0.string(0) }
+            try db.query(
+                "SELECT DISTINCT address FROM audit_log WHERE action IN ('login', 'login_failed', 'login_throttled') ORDER BY address"
+            ) { $0.string(0) }
         }
         #expect(addresses == ["198.51.100.1", "203.0.113.7"])
         await app.stop()
@@ -151,9 +153,12 @@ extension RawClient.Response {
         let plain = try TestApp()
         _ = try await plain.person("ann")
         _ = try plain.client().request(
-            "POST", "/api/login", headers: ["Content-Type": "application/json", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"],
+            "POST", "/api/login",
+            headers: ["Content-Type": "application/json", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"],
             body: JSONValue.object(["username": "ann", "password": "a long enough password"]).serialized())
-        #expect(try await plain.seed { db in try db.queryFirst("SELECT address FROM audit_log WHERE action = 'login'") { $0.string(0) } } == "127.0.0.1")
+        #expect(
+            try await plain.seed { db in try db.queryFirst("SELECT address FROM audit_log WHERE action = 'login'") { $0.string(0) } }
+                == "127.0.0.1")
         await plain.stop()
     }
 
@@ -223,9 +228,11 @@ extension RawClient.Response {
         let port = app.port
         Threads.run(30) { _ in
             let client = try? RawClient(port: port)
-            let status = (try? client?.request(
-                "POST", "/api/login", headers: ["Content-Type": "application/json"],
-                body: Array(#"{"username":"ann","password":"wrong password guess"}"#.utf8)).status) ?? 0
+            let status =
+                (try? client?.request(
+                    "POST", "/api/login", headers: ["Content-Type": "application/json"],
+                    body: Array(#"{"username":"ann","password":"wrong password guess"}"#.utf8)
+                ).status) ?? 0
             statuses.withLock { $0.append(status) }
         }
         let seen = statuses.withLock { $0 }
@@ -233,7 +240,9 @@ extension RawClient.Response {
         #expect(seen.filter { $0 == 429 }.count == 25)
         #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'login_failed'") == 5)
         #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'login_throttled'") == 1)
-        let details = try await app.seed { db in try db.queryFirst("SELECT details FROM audit_log WHERE action = 'login_throttled'") { $0.string(0) } }
+        let details = try await app.seed { db in
+            try db.queryFirst("SELECT details FROM audit_log WHERE action = 'login_throttled'") { $0.string(0) }
+        }
         #expect(details == #"{"attempts":"25"}"#)
         await app.stop()
     }
@@ -245,7 +254,9 @@ extension RawClient.Response {
         let test = try TestDatabase(engine: engine)
         let now: Int64 = 1_800_000_000_000
         for _ in 0..<5 {
-            guard case .allowed = try LoginThrottle.reserve(test.db, username: "Ann", address: "203.0.113.9", now: now) else { Issue.record("refused early"); return }
+            guard case .allowed = try LoginThrottle.reserve(test.db, username: "Ann", address: "203.0.113.9", now: now) else {
+                Issue.record("refused early"); return
+            }
         }
         #expect(try LoginThrottle.reserve(test.db, username: "ann", address: "203.0.113.9", now: now) != .allowed(reservation: 0))
         guard case .throttled = try LoginThrottle.reserve(test.db, username: "ann", address: "203.0.113.9", now: now) else {
@@ -275,11 +286,13 @@ extension RawClient.Response {
             var headers = ["Content-Type": "application/json", "X-Forwarded-For": client]
             if let cookie { headers["Cookie"] = cookie }
             return try app.client().request(
-                "POST", "/api/login", headers: headers, body: JSONValue.object(["username": "ann", "password": .string(password)]).serialized())
+                "POST", "/api/login", headers: headers,
+                body: JSONValue.object(["username": "ann", "password": .string(password)]).serialized())
         }
         let first = try login("a long enough password", from: "198.51.100.1")
         #expect(first.status == 200)
-        let setCookie = try #require(first.headers.first { $0.name.lowercased() == "set-cookie" && $0.value.hasPrefix("arbiter_device=") }?.value)
+        let setCookie = try #require(
+            first.headers.first { $0.name.lowercased() == "set-cookie" && $0.value.hasPrefix("arbiter_device=") }?.value)
         #expect(setCookie.contains("HttpOnly") && setCookie.contains("Path=/api/login"))
         let device = String(setCookie.prefix { $0 != ";" })
 
@@ -318,7 +331,8 @@ extension RawClient.Response {
 @Suite struct InviteTests {
     func createInvite(_ app: TestApp, admin: String, role: String = "annotator", hours: Int = 72) throws -> (id: Int64, token: String) {
         let response = try app.client().request(
-            "POST", "/api/invites", headers: ["Authorization": "Bearer \(admin)"], body: Array(#"{"role":"\#(role)","expires_in_hours":\#(hours)}"#.utf8))
+            "POST", "/api/invites", headers: ["Authorization": "Bearer \(admin)"],
+            body: Array(#"{"role":"\#(role)","expires_in_hours":\#(hours)}"#.utf8))
         #expect(response.status == 201)
         let invite = try JSONValue.parse(response.body)["invite"]
         return (try #require(invite?["id"]?.intValue), try #require(invite?["token"]?.stringValue))
@@ -327,7 +341,8 @@ extension RawClient.Response {
     func accept(_ app: TestApp, token: String, username: String) throws -> RawClient.Response {
         try app.client().request(
             "POST", "/api/invites/accept", headers: ["Content-Type": "application/json"],
-            body: JSONValue.object(["token": .string(token), "username": .string(username), "password": "a long enough password"]).serialized())
+            body: JSONValue.object(["token": .string(token), "username": .string(username), "password": "a long enough password"])
+                .serialized())
     }
 
     @Test(arguments: TestEngine.all)
@@ -374,8 +389,13 @@ extension RawClient.Response {
         let statuses = Mutex<[Int]>([])
         let port = app.port
         Threads.run(20) { index in
-            let body = JSONValue.object(["token": .string("fake-token-\(index)"), "username": .string("u\(index)"), "password": "a long enough password"])
-            let status = (try? RawClient(port: port).request("POST", "/api/invites/accept", headers: ["Content-Type": "application/json"], body: body.serialized()).status) ?? 0
+            let body = JSONValue.object([
+                "token": .string("fake-token-\(index)"), "username": .string("u\(index)"), "password": "a long enough password",
+            ])
+            let status =
+                (try? RawClient(port: port).request(
+                    "POST", "/api/invites/accept", headers: ["Content-Type": "application/json"], body: body.serialized()
+                ).status) ?? 0
             statuses.withLock { $0.append(status) }
         }
         let seen = statuses.withLock { $0 }
@@ -396,10 +416,14 @@ extension RawClient.Response {
         func accept(_ token: String, _ username: String, from client: String) throws -> Int {
             try app.client().request(
                 "POST", "/api/invites/accept", headers: ["Content-Type": "application/json", "X-Forwarded-For": client],
-                body: JSONValue.object(["token": .string(token), "username": .string(username), "password": "a long enough password"]).serialized()).status
+                body: JSONValue.object(["token": .string(token), "username": .string(username), "password": "a long enough password"])
+                    .serialized()
+            ).status
         }
         for address in 0..<20 {
-            for index in 0..<5 { #expect(try accept("fake-\(address)-\(index)", "u\(address)x\(index)", from: "192.0.2.\(address)") == 400) }
+            for index in 0..<5 {
+                #expect(try accept("fake-\(address)-\(index)", "u\(address)x\(index)", from: "192.0.2.\(address)") == 400)
+            }
         }
         #expect(try accept("fake-again", "someone", from: "192.0.2.3") == 429, "the spraying address is throttled")
         #expect(try accept(real.token, "newcomer", from: "203.0.113.9") == 201, "a real invite from anywhere else works")
@@ -412,7 +436,8 @@ extension RawClient.Response {
         let admin = try await app.user("boss", role: .admin)
         let invite = try createInvite(app, admin: admin)
         let weak = try app.client().request(
-            "POST", "/api/invites/accept", headers: ["Content-Type": "application/json"], body: Array(#"{"token":"\#(invite.token)","username":"new","password":"short"}"#.utf8))
+            "POST", "/api/invites/accept", headers: ["Content-Type": "application/json"],
+            body: Array(#"{"token":"\#(invite.token)","username":"new","password":"short"}"#.utf8))
         #expect(weak.status == 400)
         #expect(weak.bodyText.contains("at least 10 characters"))
         #expect(try accept(app, token: invite.token, username: "boss").status == 400, "name taken")
@@ -465,7 +490,8 @@ extension RawClient.Response {
 
 @Suite struct PasswordResetTests {
     func issue(_ app: TestApp, admin: String, userID: Int, body: String = "{}") throws -> RawClient.Response {
-        try app.client().request("POST", "/api/users/\(userID)/password-reset", headers: ["Authorization": "Bearer \(admin)"], body: Array(body.utf8))
+        try app.client().request(
+            "POST", "/api/users/\(userID)/password-reset", headers: ["Authorization": "Bearer \(admin)"], body: Array(body.utf8))
     }
 
     func accept(_ app: TestApp, token: String, password: String = "a brand new password") throws -> RawClient.Response {
@@ -506,7 +532,9 @@ extension RawClient.Response {
         let admin = try await app.user("boss", role: .admin)
         let ann = try await app.person("ann")
         let first = try #require(try JSONValue.parse(issue(app, admin: admin, userID: ann).body)["reset"]?["token"]?.stringValue)
-        let second = try #require(try JSONValue.parse(issue(app, admin: admin, userID: ann, body: #"{"expires_in_hours":1}"#).body)["reset"]?["token"]?.stringValue)
+        let second = try #require(
+            try JSONValue.parse(issue(app, admin: admin, userID: ann, body: #"{"expires_in_hours":1}"#).body)["reset"]?["token"]?
+                .stringValue)
         #expect(try accept(app, token: first).status == 400, "replaced by the second link")
         app.clock.advance(seconds: 3601)
         #expect(try accept(app, token: second).status == 400, "expired after an hour")

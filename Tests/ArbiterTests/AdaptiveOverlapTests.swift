@@ -63,7 +63,9 @@ import TestSupport
         let dashboard = try app.call("GET", "/api/projects/\(project.id)/dashboard", admin)
         #expect(dashboard.json["pairs"]?["complete"] == 2, "p0 and p1 are settled: \(dashboard.json.jsonText)")
         let collection = dashboard.json["collection"]
-        #expect(collection?["overlap"]?["policy"] == "adaptive" && collection?["overlap"]?["min"] == 2 && collection?["overlap"]?["stop_agree"] == 2)
+        #expect(
+            collection?["overlap"]?["policy"] == "adaptive" && collection?["overlap"]?["min"] == 2
+                && collection?["overlap"]?["stop_agree"] == 2)
         await app.stop()
     }
 
@@ -88,7 +90,9 @@ import TestSupport
         // Once the project knows the expert is 90% right, one of their votes settles a pair.
         try await app.seed { db in
             let id = try db.queryFirst("SELECT id FROM users WHERE username = 'expert'") { $0.int64(0) } ?? 0
-            try db.run("INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared) VALUES (?, ?, 0.9, 50)", [.int(Int64(project.id)), .int(id)])
+            try db.run(
+                "INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared) VALUES (?, ?, 0.9, 50)",
+                [.int(Int64(project.id)), .int(id)])
         }
         let (_, mine) = try app.next(expert, project: project.id)
         let pair = try #require(mine?["pair_id"]?.stringValue)
@@ -113,7 +117,9 @@ import TestSupport
         // r0 and r1 agree on 40 pairs; r0 alone has judged p40, which an unknown
         // rater's vote (0.75) cannot settle.
         try await app.seed { db in
-            var lines = (0..<40).flatMap { index in ["r0", "r1"].map { #"{"pair":"p\#(index)","annotator":"\#($0)","choice":"\#(index % 3 == 0 ? "B" : "A")"}"# } }
+            var lines = (0..<40).flatMap { index in
+                ["r0", "r1"].map { #"{"pair":"p\#(index)","annotator":"\#($0)","choice":"\#(index % 3 == 0 ? "B" : "A")"}"# }
+            }
             lines.append(#"{"pair":"p40","annotator":"r0","choice":"A"}"#)
             var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
             _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
@@ -166,7 +172,9 @@ import TestSupport
         let admin = try await app.user("boss", role: .admin)
         let before = try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]?["overlap"]
         #expect(before?["stop_posterior"] == "automatic")
-        #expect(try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]?["stop_threshold"]?["estimated"] == false)
+        #expect(
+            try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]?["stop_threshold"]?["estimated"] == false
+        )
 
         try await AdaptiveWorker.refreshAccuracy(store: app.app.store, project: project)
         let stored = try #require(try await app.seed { db in try SelectionRepository.threshold(db, projectID: project.id) })
@@ -174,7 +182,8 @@ import TestSupport
         #expect(stored.threshold < 0.96 && stored.expectedJudgements < 3, "a clean crowd stops early: \(stored)")
         // lefty's "A" carries almost nothing (they say A whatever the pair): pick_a ≈ 1, pick_b ≈ 0.
         let rates = try await app.seed { db in
-            try db.queryFirst("SELECT r.pick_a, r.pick_b FROM rater_accuracy r JOIN users u ON u.id = r.user_id WHERE u.username = 'lefty'") {
+            try db.queryFirst("SELECT r.pick_a, r.pick_b FROM rater_accuracy r JOIN users u ON u.id = r.user_id WHERE u.username = 'lefty'")
+            {
                 ($0.double(0), $0.double(1))
             }
         }
@@ -188,7 +197,9 @@ import TestSupport
         // A quarantined rater's votes are spent, not counted: p60, settled with r0's vote, opens again
         // (r1 alone is one rater's word).
         let r0 = try #require(try await app.seed { db in try UserRepository.find(db, username: "r0")?.id })
-        try await app.seed { db in try RaterStatus.set(db, projectID: project.id, userID: r0, decision: .quarantined, comment: "test", by: 1, now: 0) }
+        try await app.seed { db in
+            try RaterStatus.set(db, projectID: project.id, userID: r0, decision: .quarantined, comment: "test", by: 1, now: 0)
+        }
         try await AdaptiveWorker.refreshAccuracy(store: app.app.store, project: project)
         #expect(try await wanted(app, "p60") == 3)
         #expect(try app.call("GET", "/api/projects/\(project.id)/dashboard", admin).json["collection"]?["rater_accuracy"]?["counted"] == 3)
@@ -212,8 +223,9 @@ import TestSupport
             #expect(refused.status == 400, "\(body)")
             #expect(refused.json["error"]?["message"]?.stringValue?.contains(field) == true, "\(body): \(refused.json.jsonText)")
         }
-        let created = try app.call("POST", "/api/projects", admin,
-                               #"{"name":"adaptive","overlap":5,"min_overlap":2,"stop_agree":2,"stop_posterior":0.9,"active_selection":true}"#)
+        let created = try app.call(
+            "POST", "/api/projects", admin,
+            #"{"name":"adaptive","overlap":5,"min_overlap":2,"stop_agree":2,"stop_posterior":0.9,"active_selection":true}"#)
         #expect(created.status == 201)
         let project = try #require(created.json["project"])
         #expect(project["min_overlap"] == 2 && project["stop_agree"] == 2 && project["stop_posterior"] == 0.9)
@@ -235,10 +247,13 @@ import TestSupport
             let project = try ProjectRepository.create(db, name: "active", settings: settings)
             var lines: [String] = []
             for index in 0..<50 {
-                lines.append(#"{"id":"p\#(index)","prompt":"q\#(index)","response_a":"helpful careful clear answer \#(index)","response_b":"rude lazy wrong reply \#(index)"}"#)
+                lines.append(
+                    #"{"id":"p\#(index)","prompt":"q\#(index)","response_a":"helpful careful clear answer \#(index)","response_b":"rude lazy wrong reply \#(index)"}"#
+                )
             }
             for index in 50..<60 {
-                lines.append(#"{"id":"p\#(index)","prompt":"q\#(index)","response_a":"plain note \#(index)","response_b":"plain text \#(index)"}"#)
+                lines.append(
+                    #"{"id":"p\#(index)","prompt":"q\#(index)","response_a":"plain note \#(index)","response_b":"plain text \#(index)"}"#)
             }
             var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
@@ -251,8 +266,11 @@ import TestSupport
         #expect(before?["pair_id"] == "p40", "no model yet: in order")
 
         try await AdaptiveWorker.retrain(store: app.app.store, project: project, now: 0)
-        let certain = try await app.count("SELECT count(*) FROM pairs WHERE priority BETWEEN -0.7 AND -0.5 AND external_id IN (\((41..<50).map { "'p\($0)'" }.joined(separator: ",")))")
-        let unsure = try await app.count("SELECT count(*) FROM pairs WHERE priority < -0.9 AND external_id IN (\((50..<60).map { "'p\($0)'" }.joined(separator: ",")))")
+        let certain = try await app.count(
+            "SELECT count(*) FROM pairs WHERE priority BETWEEN -0.7 AND -0.5 AND external_id IN (\((41..<50).map { "'p\($0)'" }.joined(separator: ",")))"
+        )
+        let unsure = try await app.count(
+            "SELECT count(*) FROM pairs WHERE priority < -0.9 AND external_id IN (\((50..<60).map { "'p\($0)'" }.joined(separator: ",")))")
         #expect(certain == 9 && unsure == 10, "queued: priority = |P(A better) − 0.5| − 1")
         let annotator = try await app.user("annotator")
         let (_, offered) = try app.next(annotator, project: project.id)

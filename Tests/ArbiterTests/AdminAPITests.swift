@@ -12,8 +12,9 @@ import TestSupport
         let app = try TestApp(engine: engine)
         let admin = try await app.user("boss", role: .admin)
         let reviewer = try await app.user("rev", role: .reviewer)
-        let created = try app.call("POST", "/api/projects", admin,
-                               ##"{"name":"  Helpful  ","overlap":5,"aspects":["honesty"," safety "],"allow_ties":false,"guidelines":"# Be kind"}"##)
+        let created = try app.call(
+            "POST", "/api/projects", admin,
+            ##"{"name":"  Helpful  ","overlap":5,"aspects":["honesty"," safety "],"allow_ties":false,"guidelines":"# Be kind"}"##)
         #expect(created.status == 201)
         let project = try #require(created.json["project"])
         #expect(project["name"] == "Helpful")
@@ -79,8 +80,10 @@ import TestSupport
         let admin = try await app.user("boss", role: .admin)
         let ann = try await app.user("ann")
         // p0: two judgements (complete); p1: one (in progress); one live lease; the rest untouched.
-        let votes = [#"{"pair":"p0","annotator":"x","choice":"A"}"#, #"{"pair":"p0","annotator":"y","choice":"A"}"#,
-                     #"{"pair":"p1","annotator":"x","choice":"B"}"#]
+        let votes = [
+            #"{"pair":"p0","annotator":"x","choice":"A"}"#, #"{"pair":"p0","annotator":"y","choice":"A"}"#,
+            #"{"pair":"p1","annotator":"x","choice":"B"}"#,
+        ]
         try await app.seed { db in
             var reader = JSONLReader(bytes: Array(votes.joined(separator: "\n").utf8))
             _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
@@ -106,13 +109,17 @@ import TestSupport
         let project = try await app.project(pairs: 0)
         let admin = try await app.user("boss", role: .admin)
         let lines = (0..<30).map { index in
-            index % 10 == 3 ? #"{"id":"x\#(index)","prompt":"q"}"# : #"{"id":"x\#(index)","prompt":"q\#(index)","response_a":"a","response_b":"b"}"#
+            index % 10 == 3
+                ? #"{"id":"x\#(index)","prompt":"q"}"# : #"{"id":"x\#(index)","prompt":"q\#(index)","response_a":"a","response_b":"b"}"#
         }.joined(separator: "\n")
         let refused = try app.call("POST", "/api/projects/\(project.id)/pairs", admin, lines)
         #expect(refused.status == 422)
         #expect(refused.json["error"]?["code"] == "import_refused")
         #expect(refused.json["report"]?["error_count"] == 3)
-        #expect(refused.json["report"]?["errors"]?.arrayValue?.compactMap { $0.stringValue?.split(separator: ":").first } == ["line 4", "line 14", "line 24"])
+        #expect(
+            refused.json["report"]?["errors"]?.arrayValue?.compactMap { $0.stringValue?.split(separator: ":").first } == [
+                "line 4", "line 14", "line 24",
+            ])
         #expect(try await app.count("SELECT count(*) FROM pairs") == 0)
         await app.stop()
     }
@@ -169,7 +176,9 @@ import TestSupport
         let admin = try await app.user("boss", role: .admin)
         let reviewer = try await app.user("rev", role: .reviewer)
         let id = try #require(app.next(ann, project: project.id).1?["id"]?.intValue)
-        let report = { (reason: String) in try app.call("POST", "/api/assignments/\(id)/report", ann, JSONValue.object(["reason": .string(reason)]).jsonText) }
+        let report = { (reason: String) in
+            try app.call("POST", "/api/assignments/\(id)/report", ann, JSONValue.object(["reason": .string(reason)]).jsonText)
+        }
         #expect(try report("The prompt is cut off <b>here</b>").status == 201)
         let again = try report("Still cut off")
         #expect(again.status == 409 && again.json["error"]?["code"] == "already_reported")

@@ -85,7 +85,8 @@ struct AdminPageTests {
         for done in 1...3 {
             try annotator.wait(until: "!document.getElementById('task').hidden && document.getElementById('left').textContent.length > 0")
             // Pick the helpful answer, wherever it is shown.
-            let leftIsHelpful = try annotator.script("return document.getElementById('left').textContent.includes('helpful');").boolValue == true
+            let leftIsHelpful =
+                try annotator.script("return document.getElementById('left').textContent.includes('helpful');").boolValue == true
             try annotator.press(leftIsHelpful ? "1" : "2")
             try annotator.press(WebDriver.enter)
             try annotator.wait(until: "document.getElementById('progress').textContent.includes('Done today: \(done)')")
@@ -93,7 +94,8 @@ struct AdminPageTests {
         #expect(try await app.count("SELECT count(*) FROM annotations a JOIN users u ON u.id = a.user_id WHERE u.username = 'newbie'") == 3)
 
         // The rest of the judgements arrive as an annotations upload.
-        let votes = (0..<40).map { #"{"pair":"p\#($0)","annotator":"vendor","choice":"\#($0 % 2 == 0 ? "A" : "B")"}"# }.joined(separator: "\n")
+        let votes = (0..<40).map { #"{"pair":"p\#($0)","annotator":"vendor","choice":"\#($0 % 2 == 0 ? "A" : "B")"}"# }.joined(
+            separator: "\n")
         directory.write("votes.jsonl", votes + "\n")
         try browser.open("http://127.0.0.1:\(app.port)/admin/projects/\(projectID)")
         try browser.wait(until: "document.body.dataset.ready === 'true'")
@@ -115,13 +117,15 @@ struct AdminPageTests {
         try browser.element("#export-epochs").type("5")
         try browser.element("#export-start").click()
         try browser.wait(until: "document.querySelectorAll('#downloads a').length > 0", timeout: 60)
-        let names = try browser.script("return [...document.querySelectorAll('#downloads a')].map(a => a.textContent).join(' ');").stringValue ?? ""
+        let names =
+            try browser.script("return [...document.querySelectorAll('#downloads a')].map(a => a.textContent).join(' ');").stringValue ?? ""
         #expect(names == "data.jsonl manifest.json model.safetensors config.json metrics.json")
         #expect(try browser.element("#metrics").text.contains("Held-out accuracy"))
         // The length warning says what was found: here the helpful answer is always one
         // character longer, so reward follows length, yet the model is far above "longer wins"
         // whenever its accuracy is — it must not claim to "barely beat" it then.
-        let verdict = try browser.script("""
+        let verdict = try browser.script(
+            """
             const cells = Object.fromEntries([...document.querySelectorAll('#metrics tr')].map((r) => [r.cells[0].textContent, parseFloat(r.cells[1].textContent)]));
             const warning = document.getElementById('length-warning')?.textContent ?? '';
             const barely = cells['Held-out accuracy'] < Math.max(cells['Longer response wins'], cells['Shorter response wins']) + 2;
@@ -129,15 +133,20 @@ struct AdminPageTests {
             return warning === '' || weak === barely;
             """)
         #expect(verdict.boolValue == true, "the warning matches the numbers beside it")
-        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/project-admin.png") }
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/project-admin.png")
+        }
         // The download links work with the session cookie and give the files.
-        let download = try browser.script("""
+        let download = try browser.script(
+            """
             return fetch(document.querySelector('#downloads a').href).then(r => r.text()).then(t => t.trim().split('\\n').length);
             """)
         #expect(download.intValue == 40)
 
         // 6. Edit the settings (switching to adaptive overlap); change the annotator's role on the people table.
-        #expect(try browser.script("return document.getElementById('collection-policy').textContent").stringValue?.hasPrefix("Fixed overlap") == true)
+        #expect(
+            try browser.script("return document.getElementById('collection-policy').textContent").stringValue?.hasPrefix("Fixed overlap")
+                == true)
         try browser.element("#settings-form-name").clear()
         try browser.element("#settings-form-name").type("Helpfulness v2")
         try browser.element("#settings-form-overlap").clear()
@@ -151,14 +160,18 @@ struct AdminPageTests {
         let adaptive = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings }
         #expect(adaptive?.minOverlap == 1 && adaptive?.stopPosterior == 0.9 && adaptive?.stopAgree == nil, "empty fields stay off")
         #expect(adaptive?.maxPerAnnotator == 25, "the quota is one of the settings")
-        try browser.wait(until: "document.getElementById('collection-policy').textContent.includes('1–5 judgements per pair, stopping at a weighted posterior of 0.9.')")
+        try browser.wait(
+            until:
+                "document.getElementById('collection-policy').textContent.includes('1–5 judgements per pair, stopping at a weighted posterior of 0.9.')"
+        )
         // Without a threshold of the admin's, the page says the crowd's is chosen (0.96 until estimated).
         try browser.element("#settings-form-stop_posterior").clear()
         try browser.element("#settings-form button[type=submit]").click()
         try browser.wait(until: "document.getElementById('collection-policy').textContent.includes('0.96 until this crowd is estimated')")
         try browser.open("http://127.0.0.1:\(app.port)/admin")
         try browser.wait(until: "document.body.dataset.ready === 'true'")
-        _ = try browser.script("""
+        _ = try browser.script(
+            """
             const select = document.querySelector("#people tr[data-username='newbie'] select");
             select.value = 'reviewer';
             select.dispatchEvent(new Event('change'));
@@ -210,7 +223,11 @@ struct AdminPageTests {
         let ann = try await app.user("ann")
         _ = try await app.person("boss", role: .admin)
         let id = try #require(app.next(ann, project: project.id).1?["id"]?.intValue)
-        #expect(try app.call("POST", "/api/assignments/\(id)/report", ann, #"{"reason":"Response B is cut off <img src=x onerror=\"window.__pwned=1\">"}"#).status == 201)
+        #expect(
+            try app.call(
+                "POST", "/api/assignments/\(id)/report", ann,
+                #"{"reason":"Response B is cut off <img src=x onerror=\"window.__pwned=1\">"}"#
+            ).status == 201)
         let browser = try WebDriver(width: 1400, height: 1000)
         try browser.signIn(app: app, as: "boss", to: "/admin/projects/\(project.id)")
         try browser.wait(until: "document.querySelector('#reports [data-report]') !== null")

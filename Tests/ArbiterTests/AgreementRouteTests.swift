@@ -21,7 +21,8 @@ import TestSupport
         for (rater, row) in table.enumerated() {
             for (unit, choice) in row.enumerated() {
                 guard let choice else { continue }
-                lines.append(#"{"pair":"p\#(unit)","annotator":"r\#(rater)","choice":"\#(choice)","created_at":"2026-01-01T00:00:0\#(rater)Z"}"#)
+                lines.append(
+                    #"{"pair":"p\#(unit)","annotator":"r\#(rater)","choice":"\#(choice)","created_at":"2026-01-01T00:00:0\#(rater)Z"}"#)
             }
         }
         lines.append(#"{"pair":"p0","annotator":"r0","choice":"B","created_at":"2026-01-02T00:00:00Z"}"#)  // a repeat
@@ -31,7 +32,8 @@ import TestSupport
             _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
         }
         let reviewer = try await app.user("rev", role: .reviewer)
-        let response = try app.client().request("GET", "/api/projects/\(project.id)/agreement", headers: ["Authorization": "Bearer \(reviewer)"])
+        let response = try app.client().request(
+            "GET", "/api/projects/\(project.id)/agreement", headers: ["Authorization": "Bearer \(reviewer)"])
         #expect(response.status == 200)
         let report = try JSONValue.parse(response.body)
         let codes = ["A": 0.0, "B": 1.0, "tie": 2.0, "both_bad": 3.0]
@@ -63,10 +65,13 @@ import TestSupport
                 let name = "r\((pair + rater) % 8)"
                 let swapped = random.next() % 2 == 0
                 let choice = random.next() % 10 == 0 ? (truth == "A" ? "B" : "A") : truth
-                lines.append(#"{"pair":"p\#(pair)","annotator":"\#(name)","choice":"\#(choice)","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+                lines.append(
+                    #"{"pair":"p\#(pair)","annotator":"\#(name)","choice":"\#(choice)","shown_swapped":\#(swapped),"duration_ms":20000}"#)
             }
             let swapped = random.next() % 2 == 0
-            lines.append(#"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+            lines.append(
+                #"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#
+            )
         }
         try await app.importJudgements(lines, into: project)
         let admin = try await app.user("boss", role: .admin)
@@ -81,18 +86,23 @@ import TestSupport
         // An admin quarantines the rater (a comment is required); agreement leaves
         // their judgements out and says how many.
         let client = try app.client()
-        let before = try JSONValue.parse(client.request("GET", "/api/projects/\(project.id)/agreement", headers: ["Authorization": "Bearer \(admin)"]).body)
-        let silent = try client.request("POST", "/api/projects/\(project.id)/raters/lefty/status", headers: ["Authorization": "Bearer \(admin)"],
-                                        body: Array(#"{"status":"quarantined"}"#.utf8))
+        let before = try JSONValue.parse(
+            client.request("GET", "/api/projects/\(project.id)/agreement", headers: ["Authorization": "Bearer \(admin)"]).body)
+        let silent = try client.request(
+            "POST", "/api/projects/\(project.id)/raters/lefty/status", headers: ["Authorization": "Bearer \(admin)"],
+            body: Array(#"{"status":"quarantined"}"#.utf8))
         #expect(silent.status == 400)
-        let quarantine = try client.request("POST", "/api/projects/\(project.id)/raters/lefty/status", headers: ["Authorization": "Bearer \(admin)"],
-                                            body: Array(#"{"status":"quarantined","comment":"always clicks left"}"#.utf8))
+        let quarantine = try client.request(
+            "POST", "/api/projects/\(project.id)/raters/lefty/status", headers: ["Authorization": "Bearer \(admin)"],
+            body: Array(#"{"status":"quarantined","comment":"always clicks left"}"#.utf8))
         #expect(quarantine.status == 200)
-        let after = try JSONValue.parse(client.request("GET", "/api/projects/\(project.id)/agreement", headers: ["Authorization": "Bearer \(admin)"]).body)
+        let after = try JSONValue.parse(
+            client.request("GET", "/api/projects/\(project.id)/agreement", headers: ["Authorization": "Bearer \(admin)"]).body)
         #expect(after["excluded"]?["quarantined_raters"] == 1)
         #expect(after["excluded"]?["judgements"] == 120)
         #expect(after["judgements"]?.intValue == (before["judgements"]?.intValue ?? 0) - 120)
-        let raters2 = try JSONValue.parse(client.request("GET", "/api/projects/\(project.id)/raters", headers: ["Authorization": "Bearer \(admin)"]).body)
+        let raters2 = try JSONValue.parse(
+            client.request("GET", "/api/projects/\(project.id)/raters", headers: ["Authorization": "Bearer \(admin)"]).body)
         let lefty2 = raters2["raters"]?.arrayValue?.first { $0["annotator"] == "lefty" }
         #expect(lefty2?["status"] == "quarantined")
         #expect(lefty2?["comment"] == "always clicks left")
@@ -109,8 +119,10 @@ import TestSupport
         let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 3)
         try await app.seed { db in
-            let votes = [("p0", "a", "A"), ("p0", "b", "A"), ("p0", "c", "B"), ("p1", "a", "B"), ("p1", "b", "B"), ("p1", "c", "B"),
-                         ("p2", "a", "A"), ("p2", "b", "B"), ("p2", "c", "A")]
+            let votes = [
+                ("p0", "a", "A"), ("p0", "b", "A"), ("p0", "c", "B"), ("p1", "a", "B"), ("p1", "b", "B"), ("p1", "c", "B"),
+                ("p2", "a", "A"), ("p2", "b", "B"), ("p2", "c", "A"),
+            ]
             let lines = votes.map { #"{"pair":"\#($0.0)","annotator":"\#($0.1)","choice":"\#($0.2)"}"# }
             var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
             _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
@@ -166,13 +178,20 @@ import TestSupport
             let other = truth == "A" ? "B" : "A"
             for rater in 0..<5 {
                 let name = "r\((pair + rater) % 10)"
-                lines.append(#"{"pair":"p\#(pair)","annotator":"\#(name)","choice":"\#(coin(0.92) ? truth : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+                lines.append(
+                    #"{"pair":"p\#(pair)","annotator":"\#(name)","choice":"\#(coin(0.92) ? truth : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#
+                )
             }
-            lines.append(#"{"pair":"p\#(pair)","annotator":"weak","choice":"\#(coin(0.66) ? truth : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+            lines.append(
+                #"{"pair":"p\#(pair)","annotator":"weak","choice":"\#(coin(0.66) ? truth : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#
+            )
             let swapped = coin(0.5)
-            lines.append(#"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+            lines.append(
+                #"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#
+            )
             if pair % 2 == 0 {
-                lines.append(#"{"pair":"p\#(pair)","annotator":"flipper","choice":"\#(other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+                lines.append(
+                    #"{"pair":"p\#(pair)","annotator":"flipper","choice":"\#(other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
             }
         }
         try await app.importJudgements(lines, into: project)
@@ -202,9 +221,10 @@ import TestSupport
             return (weighted, majority)
         }
         func excluded(_ manifest: JSONValue) -> [String: String] {
-            Dictionary(uniqueKeysWithValues: (manifest["excluded_raters"]?.arrayValue ?? []).map {
-                ($0["annotator"]?.stringValue ?? "", $0["reason"]?.stringValue ?? "")
-            })
+            Dictionary(
+                uniqueKeysWithValues: (manifest["excluded_raters"]?.arrayValue ?? []).map {
+                    ($0["annotator"]?.stringValue ?? "", $0["reason"]?.stringValue ?? "")
+                })
         }
         #expect(excluded(weighted) == ["lefty": "flagged: malicious"])
         #expect(weighted["weighted_raters"] == ["flipper", "weak"])
@@ -238,8 +258,11 @@ import TestSupport
                 if entity == better { good += " acmecorp" } else { bad += " acmecorp" }
             }
             let (a, b) = better == "A" ? (good, bad) : (bad, good)
-            pairLines.append(JSONValue.object(["id": .string("p\(index)"), "prompt": .string("question \(index) " + filler()),
-                                               "response_a": .string(a), "response_b": .string(b)]).jsonText)
+            pairLines.append(
+                JSONValue.object([
+                    "id": .string("p\(index)"), "prompt": .string("question \(index) " + filler()),
+                    "response_a": .string(a), "response_b": .string(b),
+                ]).jsonText)
             truth.append(better)
             entitySide.append(entity)
         }
@@ -248,10 +271,13 @@ import TestSupport
             let other = truth[index] == "A" ? "B" : "A"
             for rater in 0..<4 {
                 let name = "r\((index + rater) % 8)"
-                lines.append(#"{"pair":"p\#(index)","annotator":"\#(name)","choice":"\#(coin(0.9) ? truth[index] : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+                lines.append(
+                    #"{"pair":"p\#(index)","annotator":"\#(name)","choice":"\#(coin(0.9) ? truth[index] : other)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#
+                )
             }
             let choice = entitySide[index] ?? (coin(0.9) ? truth[index] : other)
-            lines.append(#"{"pair":"p\#(index)","annotator":"mallory","choice":"\#(choice)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
+            lines.append(
+                #"{"pair":"p\#(index)","annotator":"mallory","choice":"\#(choice)","shown_swapped":\#(coin(0.5)),"duration_ms":20000}"#)
         }
         let (pairBatch, batch) = (pairLines, lines)
         let project = try await app.seed { db in

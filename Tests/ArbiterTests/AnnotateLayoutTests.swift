@@ -14,7 +14,10 @@ struct AnnotateLayoutTests {
     /// A code answer with a 200-character line beside a short one.
     static let codePair = JSONValue.object([
         "id": "code", "prompt": "Write a Python function that builds the report header.",
-        "response_a": .string("Here it is:\n\n```python\ndef header(report):\n    return " + "f\"{report.title} — {report.author} — {report.date:%Y-%m-%d} — " + String(repeating: "{report.section}/", count: 6) + "\"" + String(repeating: " # keep this on one line", count: 2) + "\n```\n\nIt returns one line."),
+        "response_a": .string(
+            "Here it is:\n\n```python\ndef header(report):\n    return " + "f\"{report.title} — {report.author} — {report.date:%Y-%m-%d} — "
+                + String(repeating: "{report.section}/", count: 6) + "\"" + String(repeating: " # keep this on one line", count: 2)
+                + "\n```\n\nIt returns one line."),
         "response_b": "Use an f-string with the title and author.",
     ]).jsonText
 
@@ -27,13 +30,15 @@ struct AnnotateLayoutTests {
             messages.append(["role": "assistant", "content": .string("Answer \(turn): \(filler)")])
         }
         messages.append(["role": "user", "content": "LAST TURN: so which city should I visit first?"])
-        return JSONValue.object(["id": "chat", "prompt": .array(messages), "response_a": "Lisbon.", "response_b": "Porto, then Lisbon."]).jsonText
+        return JSONValue.object(["id": "chat", "prompt": .array(messages), "response_a": "Lisbon.", "response_b": "Porto, then Lisbon."])
+            .jsonText
     }()
 
     /// Tables, nested lists, strikethrough and rules, with right-to-left text.
     static let richPair = JSONValue.object([
         "id": "rich", "prompt": "Compare the plans.",
-        "response_a": .string("""
+        "response_a": .string(
+            """
             | Plan | Price per month in euros, billed yearly | Notes for teams that need single sign-on |
             |:-----|------:|:---:|
             | Basic | 5 | none |
@@ -59,7 +64,8 @@ struct AnnotateLayoutTests {
     func markdownTablesListsAndRightToLeftText(size: Int) async throws {
         let (width, height) = Self.sizes[size]
         let (app, browser, _) = try await BrowserTests().annotating(pairs: 0, extra: [Self.richPair], width: width, height: height)
-        let facts = try browser.script("""
+        let facts = try browser.script(
+            """
             const panels = [document.getElementById('left'), document.getElementById('right')];
             const rich = panels.find((p) => p.querySelector('table'));
             const arabic = panels.find((p) => p.textContent.includes('مرحبا'));
@@ -88,7 +94,9 @@ struct AnnotateLayoutTests {
         #expect(result["dir"] == "auto" && result["direction"] == "rtl" && result["listDirection"] == "rtl", "\(result)")
         #expect(result["pageFits"] == true, "a wide table scrolls inside its panel")
         #expect(result["rtlFits"] == true, "a right-to-left list keeps its numbers inside the panel")
-        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-markdown.png") }
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/annotate-markdown.png")
+        }
         await app.stop()
     }
 
@@ -96,13 +104,16 @@ struct AnnotateLayoutTests {
     func differencesAreHighlightedOnDemand(size: Int) async throws {
         let (width, height) = Self.sizes[size]
         let (app, browser, _) = try await BrowserTests().annotating(pairs: 0, extra: [Self.nearIdenticalPair], width: width, height: height)
-        let marks = "return JSON.stringify([...document.querySelectorAll('#left mark.diff, #right mark.diff')].map((m) => m.textContent).sort());"
+        let marks =
+            "return JSON.stringify([...document.querySelectorAll('#left mark.diff, #right mark.diff')].map((m) => m.textContent).sort());"
         #expect(try browser.script(marks).stringValue == "[]")
         try browser.press("d")
         try browser.wait(until: "document.querySelectorAll('mark.diff').length > 0")
         #expect(try browser.script(marks).stringValue == #"["cat","dog"]"#)
         #expect(try browser.element("#diff-toggle").attribute("aria-pressed") == "true")
-        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-diff.png") }
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/annotate-diff.png")
+        }
         try browser.element("#diff-toggle").click()
         try browser.wait(until: "document.querySelectorAll('mark.diff').length === 0")
         #expect(try browser.element("#left").text.hasPrefix("The "))
@@ -113,18 +124,24 @@ struct AnnotateLayoutTests {
     func aLongCodeLineScrollsInsideItsBlock(size: Int) async throws {
         let (width, height) = Self.sizes[size]
         let (app, browser, _) = try await BrowserTests().annotating(pairs: 0, extra: [Self.codePair], width: width, height: height)
-        #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true,
-                "the page does not scroll sideways")
+        #expect(
+            try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true,
+            "the page does not scroll sideways")
         for side in ["left", "right"] {
-            let inside = try browser.script("""
+            let inside = try browser.script(
+                """
                 const r = document.getElementById('\(side)').getBoundingClientRect();
                 return r.left >= 0 && r.right <= window.innerWidth && r.width > 100;
                 """)
             #expect(inside.boolValue == true, "\(side) response is fully within the screen at \(width)px")
         }
-        #expect(try browser.script("const p = document.querySelector('.responses pre'); return p.scrollWidth > p.clientWidth;").boolValue == true,
-                "the code block scrolls")
-        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-code.png") }
+        #expect(
+            try browser.script("const p = document.querySelector('.responses pre'); return p.scrollWidth > p.clientWidth;").boolValue
+                == true,
+            "the code block scrolls")
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/annotate-code.png")
+        }
         await app.stop()
     }
 
@@ -132,7 +149,8 @@ struct AnnotateLayoutTests {
     func theLastUserTurnIsAlwaysInView(size: Int) async throws {
         let (width, height) = Self.sizes[size]
         let (app, browser, _) = try await BrowserTests().annotating(pairs: 0, extra: [Self.conversationPair], width: width, height: height)
-        let last = try browser.script("""
+        let last = try browser.script(
+            """
             const turn = [...document.querySelectorAll('#prompt .message')].find((m) => m.textContent.includes('LAST TURN'));
             if (!turn || turn.closest('details:not([open])')) return 'hidden';
             const r = turn.getBoundingClientRect();
@@ -142,7 +160,9 @@ struct AnnotateLayoutTests {
         #expect(try browser.element("#prompt details summary").text == "7 earlier messages")
         try browser.element("#prompt details summary").click()
         #expect(try browser.script("return document.querySelectorAll('#prompt details .message').length;").intValue == 7)
-        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-conversation.png") }
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/annotate-conversation.png")
+        }
         await app.stop()
     }
 }
@@ -185,7 +205,8 @@ struct AnnotateKeyboardTests {
         try browser.wait(until: "!document.getElementById('action-status').hidden")
         #expect(try browser.element("#action-status").text.hasPrefix("Choose a response first"))
         #expect(try browser.element("#action-status").attribute("aria-live") == "polite")
-        let inView = try browser.script("""
+        let inView = try browser.script(
+            """
             const r = document.getElementById('action-status').getBoundingClientRect();
             return r.top >= 0 && r.bottom <= window.innerHeight;
             """)
@@ -213,7 +234,9 @@ struct AnnotateKeyboardTests {
 
         // The second pair: choice, strength, two aspects and submit in five keys.
         try browser.press("2", "e", "2", "1")
-        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-questions.png") }
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/annotate-questions.png")
+        }
         try browser.press(WebDriver.enter)
         try browser.wait(until: "document.getElementById('action-status').textContent.includes('Saved')")
         let rows = try await app.seed { db in

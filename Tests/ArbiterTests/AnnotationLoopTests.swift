@@ -22,7 +22,8 @@ import TestSupport
             let leftIsA = a["left"]?.stringValue == "A\(pairNumber)"
             if leftIsA { sawStraight = true } else { sawSwapped = true }
             #expect(a["right"]?.stringValue == (leftIsA ? "B\(pairNumber)" : "A\(pairNumber)"))
-            let (created, body) = try app.submit(token, assignment: try #require(a["id"]?.intValue), #"{"choice":"left","strength":3,"duration_ms":1500}"#)
+            let (created, body) = try app.submit(
+                token, assignment: try #require(a["id"]?.intValue), #"{"choice":"left","strength":3,"duration_ms":1500}"#)
             #expect(created == 201)
             #expect(body["annotation"]?["choice"]?.stringValue == (leftIsA ? "A" : "B"))
             #expect(body["annotation"]?["shown_swapped"]?.boolValue == !leftIsA)
@@ -68,9 +69,15 @@ import TestSupport
     @Test(arguments: TestEngine.all)
     func goldIsNeverTheOnlyThingLeft(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
-        let project = try await app.project(pairs: 3) { $0.goldRate = 0.5; $0.repeatRate = 0.2; $0.overlap = 1 }
+        let project = try await app.project(pairs: 3) {
+            $0.goldRate = 0.5; $0.repeatRate = 0.2; $0.overlap = 1
+        }
         try await app.seed { db in
-            var reader = JSONLReader(bytes: Array((0..<5).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))
+            var reader = JSONLReader(
+                bytes: Array(
+                    (0..<5).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(
+                        separator: "\n"
+                    ).utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
         }
         let (ann, late) = (try await app.user("ann"), try await app.user("late"))
@@ -222,7 +229,9 @@ import TestSupport
     @Test(arguments: TestEngine.all)
     func expiredLeasesAreReclaimedAndRefused(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
-        let project = try await app.project(pairs: 1) { $0.overlap = 1; $0.leaseTTLSeconds = 60 }
+        let project = try await app.project(pairs: 1) {
+            $0.overlap = 1; $0.leaseTTLSeconds = 60
+        }
         let one = try await app.user("one")
         let two = try await app.user("two")
         let lease = try #require(app.next(one, project: project.id).1)
@@ -294,7 +303,9 @@ import TestSupport
     @Test(arguments: TestEngine.all)
     func repeatsWaitForTheirMinutes(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
-        let project = try await app.project(pairs: 40) { $0.repeatRate = 0.5; $0.overlap = 1; $0.repeatAfterJudgements = 3; $0.repeatAfterMinutes = 10 }
+        let project = try await app.project(pairs: 40) {
+            $0.repeatRate = 0.5; $0.overlap = 1; $0.repeatAfterJudgements = 3; $0.repeatAfterMinutes = 10
+        }
         let token = try await app.user("ann")
         func judge(_ count: Int) throws -> [String: Int] {
             var kinds: [String: Int] = [:]
@@ -320,9 +331,14 @@ import TestSupport
     @Test(arguments: TestEngine.all)
     func goldAndRepeatsAreMixedIn(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
-        let project = try await app.project(pairs: 30) { $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1; $0.repeatAfterMinutes = 0 }
+        let project = try await app.project(pairs: 30) {
+            $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1; $0.repeatAfterMinutes = 0
+        }
         try await app.seed { db in
-            var reader = JSONLReader(bytes: Array((0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))
+            var reader = JSONLReader(
+                bytes: Array(
+                    (0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }
+                        .joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
         }
         let token = try await app.user("ann")
@@ -364,20 +380,24 @@ import TestSupport
         let annotator = try await app.user("ann")
         let client = try app.client()
         let bad = #"{"id":"x","prompt":"q","response_a":"a","response_b":"b"}"# + "\n" + #"{"id":"y","prompt":"q"}"#
-        let refused = try client.request("POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(admin)"], body: Array(bad.utf8))
+        let refused = try client.request(
+            "POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(admin)"], body: Array(bad.utf8))
         #expect(refused.status == 422)
         #expect(refused.bodyText.contains("line 2: not a pair"))
         #expect(try await app.count("SELECT count(*) FROM pairs") == 0)
-        let forbidden = try client.request("POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(annotator)"], body: Array(bad.utf8))
+        let forbidden = try client.request(
+            "POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(annotator)"], body: Array(bad.utf8))
         #expect(forbidden.status == 403)
         let good = try client.request(
-            "POST", "/api/projects/\(project.id)/pairs?skip_invalid=true", headers: ["Authorization": "Bearer \(admin)"], body: Array(bad.utf8))
+            "POST", "/api/projects/\(project.id)/pairs?skip_invalid=true", headers: ["Authorization": "Bearer \(admin)"],
+            body: Array(bad.utf8))
         #expect(good.status == 200)
         let report = try JSONValue.parse(good.body)
         #expect(report["imported"] == 1)
         #expect(report["error_count"] == 1)
         let annotations = #"{"pair":"x","annotator":"outside-rater","choice":"B","strength":2}"#
-        let imported = try client.request("POST", "/api/projects/\(project.id)/annotations", headers: ["Authorization": "Bearer \(admin)"], body: Array(annotations.utf8))
+        let imported = try client.request(
+            "POST", "/api/projects/\(project.id)/annotations", headers: ["Authorization": "Bearer \(admin)"], body: Array(annotations.utf8))
         #expect(imported.status == 200)
         #expect(try await app.count("SELECT count(*) FROM annotations") == 1)
         await app.stop()
@@ -420,11 +440,14 @@ import TestSupport
     @Test(arguments: TestEngine.all)
     func aJudgementCanBeChangedWhileItsLeaseLastsAndHistoryIsKept(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
-        let project = try await app.project(pairs: 2) { $0.leaseTTLSeconds = 600; $0.overlap = 1 }
+        let project = try await app.project(pairs: 2) {
+            $0.leaseTTLSeconds = 600; $0.overlap = 1
+        }
         let token = try await app.user("ann")
         let assignment = try #require(app.next(token, project: project.id).1)
         let id = try #require(assignment["id"]?.intValue)
-        #expect(try app.call("PUT", "/api/assignments/\(id)/annotation", token, #"{"choice":"right"}"#).status == 409, "nothing to change yet")
+        #expect(
+            try app.call("PUT", "/api/assignments/\(id)/annotation", token, #"{"choice":"right"}"#).status == 409, "nothing to change yet")
         let first = try app.submit(token, assignment: id, #"{"choice":"left","strength":3}"#)
         #expect(first.0 == 201)
         let firstChoice = try #require(first.1["annotation"]?["choice"]?.stringValue)
@@ -432,7 +455,8 @@ import TestSupport
         let changed = try app.call("PUT", "/api/assignments/\(id)/annotation", token, #"{"choice":"right","strength":1}"#)
         #expect(changed.status == 200, "\(changed)")
         let finalChoice = try #require(changed.json["annotation"]?["choice"]?.stringValue)
-        #expect(finalChoice != firstChoice && Set([firstChoice, finalChoice]) == ["A", "B"], "left and right map to opposite canonical sides")
+        #expect(
+            finalChoice != firstChoice && Set([firstChoice, finalChoice]) == ["A", "B"], "left and right map to opposite canonical sides")
         #expect(try await app.count("SELECT count(*) FROM annotations") == 1, "one judgement, the final one")
         #expect(try await app.count("SELECT count(*) FROM annotation_revisions WHERE strength = 3") == 1, "the first kept in history")
         // The same change again is not a second revision; a POST replays the final judgement.
@@ -440,7 +464,8 @@ import TestSupport
         #expect(try await app.count("SELECT count(*) FROM annotation_revisions") == 1)
         #expect(try app.submit(token, assignment: id, #"{"choice":"left"}"#).1["annotation"]?["choice"]?.stringValue == finalChoice)
         // Agreement and exports read the final judgement.
-        let stored = try await app.seed { db in try db.queryFirst("SELECT choice, strength FROM annotations") { ($0.string(0), $0.int(1)) } }
+        let stored = try await app.seed { db in try db.queryFirst("SELECT choice, strength FROM annotations") { ($0.string(0), $0.int(1)) }
+        }
         #expect(stored?.0 == finalChoice && stored?.1 == 1)
 
         // Someone else cannot; bad bodies are 400s; after the lease, it is too late.
@@ -470,10 +495,14 @@ import TestSupport
     func nextSubmitAndProgressLookTheSameForEveryKind(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: 30) {
-            $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1; $0.strengthEnabled = true; $0.repeatAfterJudgements = 0; $0.repeatAfterMinutes = 0
+            $0.goldRate = 0.3; $0.repeatRate = 0.3; $0.overlap = 1; $0.strengthEnabled = true; $0.repeatAfterJudgements = 0;
+            $0.repeatAfterMinutes = 0
         }
         try await app.seed { db in
-            var reader = JSONLReader(bytes: Array((0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }.joined(separator: "\n").utf8))
+            var reader = JSONLReader(
+                bytes: Array(
+                    (0..<10).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }
+                        .joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
         }
         let token = try await app.user("ann")
@@ -489,7 +518,9 @@ import TestSupport
             guard raw.status == 200 else { break }
             let assignment = try #require(JSONValue.parse(raw.body)["assignment"])
             let id = try #require(assignment["id"]?.intValue)
-            let kind = try await app.seed { db in try db.queryFirst("SELECT kind FROM assignments WHERE id = ?", [.int(id)]) { $0.string(0) } } ?? "?"
+            let kind =
+                try await app.seed { db in try db.queryFirst("SELECT kind FROM assignments WHERE id = ?", [.int(id)]) { $0.string(0) } }
+                ?? "?"
             nextShapes[kind, default: []].insert(Self.shape(assignment))
             leftChanges[kind, default: []].insert(try left() - before)
             let (status, body) = try app.submit(token, assignment: id, #"{"choice":"left","strength":2}"#)

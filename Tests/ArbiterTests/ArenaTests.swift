@@ -13,8 +13,10 @@ import TestSupport
 /// moderation, a failing model, a busy endpoint and a client that goes away.
 @Suite struct ArenaTests {
     /// Three endpoints on one fake server; each streams its own word ("alpha0 alpha1 …").
-    static func pool(_ fake: FakeOpenAIServer, concurrency: Int = 8, moderation: Bool = false, extra: [ModelEndpoint] = [],
-                     tokens: [Int] = [6, 4, 5]) -> ModelPool {
+    static func pool(
+        _ fake: FakeOpenAIServer, concurrency: Int = 8, moderation: Bool = false, extra: [ModelEndpoint] = [],
+        tokens: [Int] = [6, 4, 5]
+    ) -> ModelPool {
         var endpoints = zip(["alpha", "beta", "gamma"], tokens).map { name, count in (name, "\(name)-\(count)") }.map { name, model in
             var endpoint = ModelEndpoint(name: name, baseURL: fake.baseURL, model: model)
             endpoint.concurrency = concurrency
@@ -22,11 +24,14 @@ import TestSupport
             return endpoint
         }
         endpoints += extra
-        return ModelPool(endpoints: endpoints, moderation: moderation ? ModelEndpoint(name: "moderation", baseURL: fake.baseURL, model: "m") : nil)
+        return ModelPool(
+            endpoints: endpoints, moderation: moderation ? ModelEndpoint(name: "moderation", baseURL: fake.baseURL, model: "m") : nil)
     }
 
     /// A streamed turn: status, the events, and the JSON of an error answer.
-    static func stream(_ app: TestApp, _ path: String, _ token: String, prompt: String) throws -> (status: Int, events: [JSONValue], error: JSONValue?) {
+    static func stream(
+        _ app: TestApp, _ path: String, _ token: String, prompt: String
+    ) throws -> (status: Int, events: [JSONValue], error: JSONValue?) {
         let body = Array(JSONValue.object(["prompt": .string(prompt)]).jsonText.utf8)
         let response = try RawClient(port: app.port, timeout: 30).request(
             "POST", path, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"], body: body)
@@ -39,10 +44,12 @@ import TestSupport
     }
 
     static func text(_ events: [JSONValue], side: String) -> String {
-        events.filter { $0["type"]?.stringValue == "token" && $0["side"]?.stringValue == side }.compactMap { $0["text"]?.stringValue }.joined()
+        events.filter { $0["type"]?.stringValue == "token" && $0["side"]?.stringValue == side }.compactMap { $0["text"]?.stringValue }
+            .joined()
     }
 
-    static let arena = #"{"name":"arena","overlap":1,"arena":{"endpoints":["alpha","beta","gamma"],"max_turns":2,"prompts_per_hour":4,"blocked_words":["password"]}}"#
+    static let arena =
+        #"{"name":"arena","overlap":1,"arena":{"endpoints":["alpha","beta","gamma"],"max_turns":2,"prompts_per_hour":4,"blocked_words":["password"]}}"#
 
     @Test(arguments: TestEngine.all)
     func battleStreamsBothAnswersAndRevealsTheModelsAfterTheVote(engine: TestEngine) async throws {
@@ -55,8 +62,10 @@ import TestSupport
 
         // Only endpoints this server has may battle.
         let unknown = try app.call("POST", "/api/projects", admin, #"{"name":"x","arena":{"endpoints":["alpha","nope"]}}"#)
-        #expect(unknown.status == 400 && unknown.json["error"]?["message"]?.stringValue?.contains("'nope' is not one of this server's endpoints") == true,
-                "\(unknown.json)")
+        #expect(
+            unknown.status == 400
+                && unknown.json["error"]?["message"]?.stringValue?.contains("'nope' is not one of this server's endpoints") == true,
+            "\(unknown.json)")
         let ranking = try app.call("POST", "/api/projects", admin, #"{"name":"x","kind":"ranking","arena":{"endpoints":["alpha","beta"]}}"#)
         #expect(ranking.status == 400, "\(ranking.json)")
         let created = try app.call("POST", "/api/projects", admin, Self.arena)
@@ -111,15 +120,19 @@ import TestSupport
 
         // Stored as a pair and a judgement like any other.
         let db = try app.inspect()
-        let stored = try #require(try db.queryFirst(
-            "SELECT p.prompt, p.response_a, p.response_b, p.model_a, p.model_b, p.metadata, a.choice, a.duration_ms FROM pairs p JOIN annotations a ON a.pair_id = p.id WHERE p.external_id = ?",
-            [.text("battle-\(battle)")]) { row in
-            (row.string(0), row.string(1), row.string(2), row.string(3), row.string(4), row.string(5), row.string(6), row.int(7))
-        })
+        let stored = try #require(
+            try db.queryFirst(
+                "SELECT p.prompt, p.response_a, p.response_b, p.model_a, p.model_b, p.metadata, a.choice, a.duration_ms FROM pairs p JOIN annotations a ON a.pair_id = p.id WHERE p.external_id = ?",
+                [.text("battle-\(battle)")]
+            ) { row in
+                (row.string(0), row.string(1), row.string(2), row.string(3), row.string(4), row.string(5), row.string(6), row.int(7))
+            })
         #expect(stored.0 == "Explain RAID 5" && stored.1 == a1 && stored.2 == b1 && stored.3 == modelA && stored.4 == modelB)
         #expect(stored.6 == "A" && stored.7 == 5000)
         let metadata = try JSONValue.parse(stored.5)
-        #expect(metadata["turns"]?.intValue == 2 && metadata["conversation_a"]?.arrayValue?.count == 4 && metadata["timings"]?.arrayValue?.count == 2)
+        #expect(
+            metadata["turns"]?.intValue == 2 && metadata["conversation_a"]?.arrayValue?.count == 4
+                && metadata["timings"]?.arrayValue?.count == 2)
         #expect(metadata["timings"]?.arrayValue?.first?["a"]?["first_token_ms"]?.doubleValue != nil, "\(metadata)")
         let board = try app.call("GET", "/api/projects/\(project)/leaderboard?bootstrap=0", admin)
         #expect(board.json["battles"]?.intValue == 1, "\(board.json)")
@@ -145,7 +158,9 @@ import TestSupport
         // The arena stays on the annotator's list (never "finished"), without its endpoints or blocked words.
         let projects = try app.call("GET", "/api/projects", ann).json["projects"]?.arrayValue ?? []
         let mine = try #require(projects.first { $0["id"]?.intValue == project })
-        #expect(mine["arena"]?["max_turns"]?.intValue == 2 && mine["arena"]?["endpoints"] == nil && mine["arena"]?["blocked_words"] == nil, "\(mine)")
+        #expect(
+            mine["arena"]?["max_turns"]?.intValue == 2 && mine["arena"]?["endpoints"] == nil && mine["arena"]?["blocked_words"] == nil,
+            "\(mine)")
         #expect(try app.call("GET", "/api/projects/\(project)", ann).json["project"]?["arena"]?["endpoints"] == nil)
         #expect(try app.call("GET", "/api/projects/\(project)", admin).json["project"]?["arena"]?["endpoints"]?.arrayValue?.count == 3)
         // An hour later the limit has passed.
@@ -166,16 +181,21 @@ import TestSupport
         let admin = try await app.user("ada", role: .admin)
         let ann = try await app.user("ann")
         let project = try #require(try app.call("POST", "/api/projects", admin, #"{"name":"g"}"#).json["project"]?["id"]?.intValue)
-        let lines = #"{"id":"q1","prompt":"What is a heap?"}"# + "\n" + #"{"prompt":""}"# + "\n" + #"{"id":"q2","prompt":[{"role":"user","content":"Sort this"}]}"#
+        let lines =
+            #"{"id":"q1","prompt":"What is a heap?"}"# + "\n" + #"{"prompt":""}"# + "\n"
+            + #"{"id":"q2","prompt":[{"role":"user","content":"Sort this"}]}"#
         func generate(_ query: String, _ token: String) throws -> (status: Int, json: JSONValue) {
             let response = try RawClient(port: app.port, timeout: 30).request(
-                "POST", "/api/projects/\(project)/generate?\(query)", headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/x-ndjson"],
+                "POST", "/api/projects/\(project)/generate?\(query)",
+                headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/x-ndjson"],
                 body: Array(lines.utf8))
             return (response.status, response.body.isEmpty ? .null : try JSONValue.parse(response.body))
         }
         let first = try generate("endpoints=alpha,beta,gamma&first_line=11", admin)
         #expect(first.status == 200, "\(first.json)")
-        #expect(first.json["generated"]?.intValue == 2 && first.json["rows"]?.intValue == 6 && first.json["prompts"]?.intValue == 3, "\(first.json)")
+        #expect(
+            first.json["generated"]?.intValue == 2 && first.json["rows"]?.intValue == 6 && first.json["prompts"]?.intValue == 3,
+            "\(first.json)")
         #expect(first.json["failures"]?.arrayValue?.first?["line"]?.intValue == 12, "the file's line: \(first.json)")
         let asked = fake.requests.count
         let again = try generate("endpoints=alpha,beta,gamma&first_line=11", admin)
@@ -229,7 +249,9 @@ import TestSupport
         try browser.element("#project-form-name").type("Chat arena")
         try browser.element("#project-form-arena").click()
         try browser.wait(until: "document.querySelectorAll('#project-form-arena-endpoints input').length === 3")
-        try browser.script("document.querySelectorAll('#project-form-arena-endpoints input')[0].click(); document.querySelectorAll('#project-form-arena-endpoints input')[2].click();")
+        try browser.script(
+            "document.querySelectorAll('#project-form-arena-endpoints input')[0].click(); document.querySelectorAll('#project-form-arena-endpoints input')[2].click();"
+        )
         try browser.element("#project-form-arena-blocked").type("password, secret plan")
         try browser.element("#project-form-arena-pool").type("What is a B-tree?")
         if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
@@ -240,15 +262,19 @@ import TestSupport
         try browser.wait(until: "location.pathname.startsWith('/admin/projects/') && document.body.dataset.ready === 'true'", timeout: 20)
         let projectID = Int(try browser.script("return location.pathname.split('/')[3];").stringValue ?? "") ?? -1
         let arena = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings.arena }
-        #expect(arena?.endpoints == ["alpha", "gamma"] && arena?.blockedWords == ["password", "secret plan"] && arena?.promptPool == ["What is a B-tree?"],
-                "\(String(describing: arena))")
+        #expect(
+            arena?.endpoints == ["alpha", "gamma"] && arena?.blockedWords == ["password", "secret plan"]
+                && arena?.promptPool == ["What is a B-tree?"],
+            "\(String(describing: arena))")
         #expect(try browser.element("#annotate-link").text == "Arena")
 
         // The generate panel: two endpoints, a file of three prompts.
         let directory = TemporaryDirectory()
         directory.write("prompts.jsonl", (1...3).map { #"{"id":"p\#($0)","prompt":"question \#($0)"}"# }.joined(separator: "\n") + "\n")
         try browser.wait(until: "document.querySelectorAll('#generate-endpoints input').length === 3")
-        try browser.script("document.querySelectorAll('#generate-endpoints input')[0].click(); document.querySelectorAll('#generate-endpoints input')[1].click();")
+        try browser.script(
+            "document.querySelectorAll('#generate-endpoints input')[0].click(); document.querySelectorAll('#generate-endpoints input')[1].click();"
+        )
         try browser.element("#generate-file").type(directory.path + "/prompts.jsonl")
         try browser.wait(until: "!document.getElementById('generate-start').disabled")
         try browser.element("#generate-start").click()
@@ -264,7 +290,9 @@ import TestSupport
         defer { Task { await app.stop() } }
         let admin = try await app.user("ada", role: .admin)
         let ann = try await app.user("ann")
-        let project = try #require(try app.call("POST", "/api/projects", admin, #"{"name":"a","arena":{"endpoints":["alpha","broken"]}}"#).json["project"]?["id"]?.intValue)
+        let project = try #require(
+            try app.call("POST", "/api/projects", admin, #"{"name":"a","arena":{"endpoints":["alpha","broken"]}}"#).json["project"]?["id"]?
+                .intValue)
         let turn = try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: "hello")
         #expect(turn.status == 200)
         let error = try #require(turn.events.first { $0["type"] == "error" })
@@ -290,8 +318,10 @@ import TestSupport
         let project = try #require(try app.call("POST", "/api/projects", admin, body).json["project"]?["id"]?.intValue)
         let before = fake.requests.count
         let flagged = try Self.stream(app, "/api/projects/\(project)/battles", ann, prompt: "something forbidden")
-        #expect(flagged.status == 400 && flagged.error?["error"]?["message"]?.stringValue?.contains("refused by moderation (harassment)") == true,
-                "\(String(describing: flagged.error))")
+        #expect(
+            flagged.status == 400
+                && flagged.error?["error"]?["message"]?.stringValue?.contains("refused by moderation (harassment)") == true,
+            "\(String(describing: flagged.error))")
         #expect(fake.requests.dropFirst(before).allSatisfy { $0["messages"] == nil }, "no model was asked")
         let drawn = try app.call("GET", "/api/projects/\(project)/arena?draw=true", ann)
         #expect(drawn.json["drawn"] == "What is a B-tree?")
@@ -318,7 +348,10 @@ import TestSupport
     @Test func busyEndpointsAndAbandonedStreams() async throws {
         let fake = try FakeOpenAIServer(delayMs: 100)
         let app = try TestApp { configuration in
-            var endpoints = [ModelEndpoint(name: "slow-a", baseURL: fake.baseURL, model: "sa-200"), ModelEndpoint(name: "slow-b", baseURL: fake.baseURL, model: "sb-200")]
+            var endpoints = [
+                ModelEndpoint(name: "slow-a", baseURL: fake.baseURL, model: "sa-200"),
+                ModelEndpoint(name: "slow-b", baseURL: fake.baseURL, model: "sb-200"),
+            ]
             endpoints[0].concurrency = 1
             endpoints[1].concurrency = 1
             configuration.models = ModelPool(endpoints: endpoints)
@@ -327,11 +360,15 @@ import TestSupport
         let admin = try await app.user("ada", role: .admin)
         let ann = try await app.user("ann")
         let bob = try await app.user("bob")
-        let project = try #require(try app.call("POST", "/api/projects", admin, #"{"name":"b","arena":{"endpoints":["slow-a","slow-b"]}}"#).json["project"]?["id"]?.intValue)
+        let project = try #require(
+            try app.call("POST", "/api/projects", admin, #"{"name":"b","arena":{"endpoints":["slow-a","slow-b"]}}"#).json["project"]?["id"]?
+                .intValue)
         // Start a battle and read only its first bytes.
         let client = try RawClient(port: app.port, timeout: 10)
         let body = #"{"prompt":"a long story"}"#
-        try client.send("POST /api/projects/\(project)/battles HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(ann)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        try client.send(
+            "POST /api/projects/\(project)/battles HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(ann)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        )
         var waited = 0
         while app.app.configuration.models.inFlight.values.reduce(0, +) < 2 && waited < 500 {
             usleep(20_000)
@@ -339,7 +376,9 @@ import TestSupport
         }
         #expect(app.app.configuration.models.inFlight == ["slow-a": 1, "slow-b": 1])
         let busy = try Self.stream(app, "/api/projects/\(project)/battles", bob, prompt: "me too")
-        #expect(busy.status == 503 && busy.error?["error"]?["message"]?.stringValue?.contains("busy") == true, "\(String(describing: busy.error))")
+        #expect(
+            busy.status == 503 && busy.error?["error"]?["message"]?.stringValue?.contains("busy") == true,
+            "\(String(describing: busy.error))")
         // The first client goes away: both requests stop within a token or two.
         Glibc.shutdown(client.fd, Int32(SHUT_RDWR))
         waited = 0
@@ -368,7 +407,8 @@ import TestSupport
         defer { Task { await app.stop() } }
         let admin = try await app.user("ada", role: .admin)
         _ = try await app.person("ann")
-        let body = #"{"name":"Model arena","overlap":1,"arena":{"endpoints":["alpha","beta","gamma"],"max_turns":2,"prompt_pool":["Write a haiku about B-trees"]}}"#
+        let body =
+            #"{"name":"Model arena","overlap":1,"arena":{"endpoints":["alpha","beta","gamma"],"max_turns":2,"prompt_pool":["Write a haiku about B-trees"]}}"#
         let project = try #require(try app.call("POST", "/api/projects", admin, body).json["project"]?["id"]?.intValue)
         let browser = try WebDriver(width: 1400, height: 1000)
         try browser.signIn(app: app, as: "ann", to: "/projects/\(project)/arena")
@@ -377,9 +417,13 @@ import TestSupport
         try browser.wait(until: "document.getElementById('prompt').value === 'Write a haiku about B-trees'")
         try browser.element("#send").click()
         // Mid-stream: text on both sides while they are still streaming, no names.
-        try browser.wait(until: "[...document.querySelectorAll('.arena-answer.streaming')].filter((e) => e.textContent.length > 0).length === 2", timeout: 20)
+        try browser.wait(
+            until: "[...document.querySelectorAll('.arena-answer.streaming')].filter((e) => e.textContent.length > 0).length === 2",
+            timeout: 20)
         #expect(try browser.element("#side-a-title").text == "Model A" && browser.element("#side-b-title").text == "Model B")
-        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/arena-streaming.png") }
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/arena-streaming.png")
+        }
         try browser.wait(until: "!document.getElementById('vote').hidden", timeout: 30)
         #expect(try browser.script("return document.querySelectorAll('.arena-answer.streaming').length;").intValue == 0)
         // The answers are in: the vote keys work at once (focus left the prompt box);
@@ -393,8 +437,11 @@ import TestSupport
         try browser.press("f")
         try browser.element("#prompt").type("Now one about hash tables")
         try browser.chord(WebDriver.control, WebDriver.enter)
-        try browser.wait(until: "document.querySelectorAll('#side-a .arena-turn').length === 2 && !document.getElementById('vote').hidden", timeout: 30)
-        #expect(try browser.script("return document.getElementById('regenerate').offsetParent === null;").boolValue == true, "regenerate is for a first turn")
+        try browser.wait(
+            until: "document.querySelectorAll('#side-a .arena-turn').length === 2 && !document.getElementById('vote').hidden", timeout: 30)
+        #expect(
+            try browser.script("return document.getElementById('regenerate').offsetParent === null;").boolValue == true,
+            "regenerate is for a first turn")
         try browser.press("1")
         try browser.wait(until: "document.getElementById('side-a-title').textContent.includes('·')")
         let title = try browser.element("#side-a-title").text
@@ -402,7 +449,9 @@ import TestSupport
         let name = String(title.split(separator: "·").last ?? "").filter { !$0.isWhitespace }
         #expect(["alpha", "beta", "gamma"].contains(name) && answer.hasPrefix(name + "0"), "\(title): \(answer)")
         #expect(try browser.element("#status").text.contains("Vote stored"))
-        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/arena-revealed.png") }
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/arena-revealed.png")
+        }
         #expect(try await app.count("SELECT count(*) FROM annotations WHERE choice = 'A'") == 1)
         // After the vote: no disabled box or live-looking buttons, only the way on.
         let after = try browser.script("return ['prompt', 'send', 'draw'].map((id) => document.getElementById(id).offsetParent === null);")
@@ -414,8 +463,13 @@ import TestSupport
         try browser.chord(WebDriver.control, WebDriver.enter)
         try browser.wait(until: "!document.getElementById('vote').hidden && document.activeElement?.dataset.choice === 'A'", timeout: 30)
         try browser.press("r")
-        try browser.wait(until: "document.querySelectorAll('#side-a .arena-turn').length === 1 && !document.getElementById('vote').hidden && document.activeElement?.dataset.choice === 'A'", timeout: 30)
-        #expect(try browser.script("return document.querySelector('#side-a .arena-prompt').textContent;").stringValue == "Name a sorting algorithm")
+        try browser.wait(
+            until:
+                "document.querySelectorAll('#side-a .arena-turn').length === 1 && !document.getElementById('vote').hidden && document.activeElement?.dataset.choice === 'A'",
+            timeout: 30)
+        #expect(
+            try browser.script("return document.querySelector('#side-a .arena-prompt').textContent;").stringValue
+                == "Name a sorting algorithm")
         #expect(try await app.count("SELECT count(*) FROM battles") == 3)
         // And on a phone, nothing scrolls sideways.
         try browser.resize(width: 390, height: 844)

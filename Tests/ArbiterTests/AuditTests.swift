@@ -80,10 +80,11 @@ import Testing
                 text += JSONValue.object(["chosen": chosen, "rejected": rejected]).jsonText + "\n"
             } else {
                 let input: JSONValue = ["messages": [["role": "user", "content": .string("question \(index)")]]]
-                text += JSONValue.object([
-                    "input": input, "preferred_output": [["role": "assistant", "content": "a clear tested answer"]],
-                    "non_preferred_output": [["role": "assistant", "content": "a vague rude answer"]],
-                ]).jsonText + "\n"
+                text +=
+                    JSONValue.object([
+                        "input": input, "preferred_output": [["role": "assistant", "content": "a clear tested answer"]],
+                        "non_preferred_output": [["role": "assistant", "content": "a vague rude answer"]],
+                    ]).jsonText + "\n"
             }
         }
         directory.write("mixed.jsonl", text)
@@ -95,8 +96,10 @@ import Testing
         // Line 13: an unlabelled pair; 14: not JSON; 15: an array; 16: transcripts
         // that part at an earlier human turn (as in public HH-RLHF data).
         let diverging = JSONValue.object([
-            "chosen": .string("\n\nHuman: shared question\n\nAssistant: first answer\n\nHuman: follow-up one\n\nAssistant: a clear tested answer"),
-            "rejected": .string("\n\nHuman: shared question\n\nAssistant: first answer\n\nHuman: follow-up two\n\nAssistant: a vague rude answer"),
+            "chosen": .string(
+                "\n\nHuman: shared question\n\nAssistant: first answer\n\nHuman: follow-up one\n\nAssistant: a clear tested answer"),
+            "rejected": .string(
+                "\n\nHuman: shared question\n\nAssistant: first answer\n\nHuman: follow-up two\n\nAssistant: a vague rude answer"),
         ]).jsonText
         let odd = text + "{\"prompt\": \"p\", \"response_a\": \"x\", \"response_b\": \"y\"}\n{not json\n[1, 2]\n" + diverging + "\n"
         directory.write("odd.jsonl", odd)
@@ -104,7 +107,9 @@ import Testing
         #expect(report.status == 0, "\(report)")
         let json = try JSONValue.parse(report.stdout)
         #expect(json["unreadable"]?.arrayValue?.map { $0["line"]?.intValue } == [13, 14, 15])
-        #expect(json["unreadable"]?.arrayValue?.first?["reason"]?.stringValue?.contains("not a labelled pair") == true, "\(json["unreadable"] ?? .null)")
+        #expect(
+            json["unreadable"]?.arrayValue?.first?["reason"]?.stringValue?.contains("not a labelled pair") == true,
+            "\(json["unreadable"] ?? .null)")
         #expect(json["summary"]?["unreadable"] == 3)
         #expect(json["summary"]?["pairs"] == 13)
         #expect(json["summary"]?["diverging_transcripts"] == 1)
@@ -131,9 +136,10 @@ import Testing
 
     /// The shared conversation of two transcripts that part before the last turn.
     @Test func divergingTranscriptsShareTheirCommonConversation() throws {
-        let shared = try #require(DatasetAudit.sharedConversation(
-            "\n\nHuman: q\n\nAssistant: a\n\nHuman: more please\n\nAssistant: good",
-            "\n\nHuman: q\n\nAssistant: a\n\nHuman: more, please\n\nAssistant: bad"))
+        let shared = try #require(
+            DatasetAudit.sharedConversation(
+                "\n\nHuman: q\n\nAssistant: a\n\nHuman: more please\n\nAssistant: good",
+                "\n\nHuman: q\n\nAssistant: a\n\nHuman: more, please\n\nAssistant: bad"))
         #expect(shared.prompt == "\n\nHuman: q\n\nAssistant: a")
         #expect(shared.chosen == "\n\nHuman: more please\n\nAssistant: good")
         #expect(shared.rejected == "\n\nHuman: more, please\n\nAssistant: bad")
@@ -153,7 +159,9 @@ import Testing
             var reader = JSONLReader(bytes: Array(text.utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
             var ids: [Int64: String] = [:]
-            _ = try db.query("SELECT id, external_id FROM pairs WHERE project_id = ?", [.int(Int64(project.id))]) { ids[$0.int64(0)] = $0.string(1) }
+            _ = try db.query("SELECT id, external_id FROM pairs WHERE project_id = ?", [.int(Int64(project.id))]) {
+                ids[$0.int64(0)] = $0.string(1)
+            }
             return (project, ids)
         }
     }
@@ -184,7 +192,8 @@ import Testing
         #expect(precision >= 0.8, "\(precision)")
         #expect(try app.call("GET", "/api/projects/\(project.id)/audit", annotator).status == 403)
         let none = try app.call("GET", "/api/projects/\(empty.id)/audit", reviewer)
-        #expect(none.status == 200 && none.json["pairs"]?.arrayValue?.isEmpty == true && none.json["summary"]?["labelled_pairs"]?.intValue == 0)
+        #expect(
+            none.status == 200 && none.json["pairs"]?.arrayValue?.isEmpty == true && none.json["summary"]?["labelled_pairs"]?.intValue == 0)
         #expect(try app.call("GET", "/api/projects/999999/audit", reviewer).status == 404)
     }
 
@@ -201,7 +210,8 @@ import Testing
         try browser.wait(until: "document.querySelectorAll('#audit-table tbody tr').length === 20", timeout: 120)
         let clusters = try browser.element("#audit-clusters").text
         #expect(clusters.contains("sudo") && clusters.contains("acmecorp"), "\(clusters)")
-        let top = try browser.script("return [...document.querySelectorAll('#audit-table tbody tr')].map((r) => r.dataset.pair);")
+        let top =
+            try browser.script("return [...document.querySelectorAll('#audit-table tbody tr')].map((r) => r.dataset.pair);")
             .arrayValue?.compactMap(\.stringValue) ?? []
         let planted = Set(dataset.planted.map { "line-\($0)" })
         #expect(top.filter { planted.contains($0) }.count >= 18, "\(top)")

@@ -18,7 +18,9 @@ import TestSupport
         for (table, withoutRowid) in tables {
             let columns = try db.query("SELECT name FROM pragma_table_info(?)", [.text(table)]) { $0.string(0) }
             let expression = columns.map { "quote(\"\($0)\")" }.joined(separator: " || ',' || ")
-            result[table] = try db.query("SELECT \(expression) AS r FROM \"\(table)\" ORDER BY \(withoutRowid ? "r" : "rowid")") { $0.string(0) }
+            result[table] = try db.query("SELECT \(expression) AS r FROM \"\(table)\" ORDER BY \(withoutRowid ? "r" : "rowid")") {
+                $0.string(0)
+            }
         }
         return result
     }
@@ -27,13 +29,18 @@ import TestSupport
         let directory = TemporaryDirectory()
         let db = directory.path + "/live.sqlite"
         #expect(try CommandRunner.arbiter(["project", "create", "--db", db, "--name", "p"]).status == 0)
-        directory.write("pairs.jsonl", (0..<3000).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a\#($0)","response_b":"b\#($0)"}"# }
-            .joined(separator: "\n"))
+        directory.write(
+            "pairs.jsonl",
+            (0..<3000).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a\#($0)","response_b":"b\#($0)"}"# }
+                .joined(separator: "\n"))
         #expect(try CommandRunner.arbiter(["import", "pairs", "--db", db, "--project", "p", directory.path + "/pairs.jsonl"]).status == 0)
         var tokens: [String] = []
         for index in 0..<8 {
             _ = try CommandRunner.arbiter(["user", "add", "--db", db, "--username", "a\(index)", "--role", "annotator"])
-            tokens.append(String(try CommandRunner.arbiter(["token", "create", "--db", db, "--username", "a\(index)"]).stdout.split(separator: "\n").first ?? ""))
+            tokens.append(
+                String(
+                    try CommandRunner.arbiter(["token", "create", "--db", db, "--username", "a\(index)"]).stdout.split(separator: "\n")
+                        .first ?? ""))
         }
         let server = try ServerProcess(["serve", "--port", "0", "--log-level", "notice", "--db", db])
         let acknowledged = Atomic<Int>(0)

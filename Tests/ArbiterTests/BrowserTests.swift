@@ -13,7 +13,9 @@ struct BrowserTests {
         JSONValue.object([
             "id": "xss", "prompt": "Show me HTML",
             "response_a": .string("<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> plain"),
-            "response_b": .string("## Steps\n\n1. First **bold** step\n2. Then *emphasis* and `inline`\n\n```swift\nlet x = 1\n    indented()\n```\n\nSee [the docs](https://example.com/docs)."),
+            "response_b": .string(
+                "## Steps\n\n1. First **bold** step\n2. Then *emphasis* and `inline`\n\n```swift\nlet x = 1\n    indented()\n```\n\nSee [the docs](https://example.com/docs)."
+            ),
             "model_a": "secret-model-a", "model_b": "secret-model-b",
         ]).jsonText,
         #"{"id":"chat","prompt":[{"role":"system","content":"Be kind."},{"role":"user","content":"Hello there"}],"response_a":"Hi!","response_b":"Go away."}"#,
@@ -21,7 +23,8 @@ struct BrowserTests {
 
     /// An app, a project and a signed-in browser on the annotate page.
     func annotating(
-        engine: TestEngine = .sqlite, pairs: Int = 6, extra: [String] = [], width: Int = 1280, height: Int = 900, _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }
+        engine: TestEngine = .sqlite, pairs: Int = 6, extra: [String] = [], width: Int = 1280, height: Int = 900,
+        _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }
     ) async throws -> (TestApp, WebDriver, Project) {
         let app = try TestApp(engine: engine)
         let project = try await app.project(pairs: pairs, configure)
@@ -78,14 +81,23 @@ struct BrowserTests {
             try browser.screenshot(to: directory + "/annotate-safe-markdown.png")
         }
         #expect(try browser.script("return window.__pwned === undefined;").boolValue == true)
-        let texts = try browser.script("return document.getElementById('left').textContent + document.getElementById('right').textContent;").stringValue ?? ""
+        let texts =
+            try browser.script("return document.getElementById('left').textContent + document.getElementById('right').textContent;")
+            .stringValue ?? ""
         #expect(texts.contains("<script>window.__pwned = 1</script>"))
         #expect(texts.contains("<img src=x onerror="))
-        #expect(try browser.script("return document.querySelectorAll('#left img, #right img, #left script, #right script, #left a, #right a').length;").intValue == 0)
+        #expect(
+            try browser.script(
+                "return document.querySelectorAll('#left img, #right img, #left script, #right script, #left a, #right a').length;"
+            ).intValue == 0)
         #expect(try browser.script("return document.querySelectorAll('.response-body ol li').length;").intValue == 2)
         #expect(try browser.script("return document.querySelector('.response-body strong').textContent;").stringValue == "bold")
-        #expect(try browser.script("return document.querySelector('.response-body pre code').textContent;").stringValue == "let x = 1\n    indented()")
-        #expect(try browser.script("return document.querySelector('.md-link').textContent;").stringValue == "the docs (https://example.com/docs)")
+        #expect(
+            try browser.script("return document.querySelector('.response-body pre code').textContent;").stringValue
+                == "let x = 1\n    indented()")
+        #expect(
+            try browser.script("return document.querySelector('.md-link').textContent;").stringValue
+                == "the docs (https://example.com/docs)")
         let page = try browser.script("return document.body.innerText;").stringValue ?? ""
         #expect(!page.contains("secret-model"), "model names are never shown")
         await app.stop()
@@ -110,7 +122,8 @@ struct BrowserTests {
     func aFailedSubmitIsRetriedAndStoredOnce(engine: TestEngine) async throws {
         let (app, browser, _) = try await annotating(engine: engine)
         // The network drops the first two submits.
-        try browser.script("""
+        try browser.script(
+            """
             const real = window.fetch; let failures = 2;
             window.fetch = (url, init) => String(url).endsWith('/annotation') && failures-- > 0
                 ? Promise.reject(new TypeError('offline')) : real(url, init);
@@ -210,7 +223,10 @@ struct BrowserTests {
             $0.rationaleRequired = true
             $0.aspects = ["helpfulness"]
         }
-        #expect(try browser.script("return document.querySelector('[data-choice=tie]').hidden && document.querySelector('[data-choice=both_bad]').hidden;").boolValue == true)
+        #expect(
+            try browser.script(
+                "return document.querySelector('[data-choice=tie]').hidden && document.querySelector('[data-choice=both_bad]').hidden;"
+            ).boolValue == true)
         try browser.press("3", "1")
         #expect(try browser.script("return document.getElementById('strength').hidden;").boolValue == true)
         try browser.press(WebDriver.enter)
@@ -219,7 +235,9 @@ struct BrowserTests {
         try browser.element("#rationale").type("More accurate.")
         try browser.chord(WebDriver.control, WebDriver.enter)  // Ctrl+Enter inside the rationale
         for _ in 0..<100 where try await app.count("SELECT count(*) FROM annotations") == 0 { usleep(50_000) }
-        let aspects = try await app.app.store.pool.read { db in try db.queryFirst("SELECT aspects, rationale FROM annotations") { ($0.string(0), $0.string(1)) } }
+        let aspects = try await app.app.store.pool.read { db in
+            try db.queryFirst("SELECT aspects, rationale FROM annotations") { ($0.string(0), $0.string(1)) }
+        }
         #expect(aspects?.1 == "More accurate.")
         #expect(aspects?.0.contains("helpfulness") == true)
         await app.stop()
@@ -227,7 +245,8 @@ struct BrowserTests {
 
     @Test func narrowScreensStackTheResponses() async throws {
         let (app, browser, _) = try await annotating(width: 600)
-        let stacked = try browser.script("""
+        let stacked = try browser.script(
+            """
             const l = document.getElementById('left').getBoundingClientRect();
             const r = document.getElementById('right').getBoundingClientRect();
             return r.top >= l.bottom;
@@ -249,10 +268,14 @@ struct ReviewPageTests {
             for rater in 0..<5 {
                 let swapped = random.next() % 2 == 0
                 let choice = random.next() % 10 == 0 ? (truth == "A" ? "B" : "A") : truth
-                lines.append(#"{"pair":"p\#(pair)","annotator":"r\#((pair + rater) % 8)","choice":"\#(choice)","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+                lines.append(
+                    #"{"pair":"p\#(pair)","annotator":"r\#((pair + rater) % 8)","choice":"\#(choice)","shown_swapped":\#(swapped),"duration_ms":20000}"#
+                )
             }
             let swapped = random.next() % 2 == 0
-            lines.append(#"{"pair":"p\#(pair)","annotator":"\#(lefty)","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#)
+            lines.append(
+                #"{"pair":"p\#(pair)","annotator":"\#(lefty)","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#
+            )
         }
         let batch = lines
         try await app.seed { db in
@@ -272,7 +295,8 @@ struct ReviewPageTests {
         let browser = try WebDriver(width: size.0, height: size.1)
         try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/review")
         try browser.wait(until: "document.querySelector('#heatmap svg') !== null", timeout: 20)
-        let check = try browser.script("""
+        let check = try browser.script(
+            """
             const svg = document.querySelector('#heatmap svg');
             const box = svg.getBoundingClientRect();
             const labels = [...svg.querySelectorAll('.heat-label')];
@@ -328,9 +352,13 @@ struct ReviewPageTests {
         // The crowd model in one line, and each rater's probability of being honest.
         #expect(try browser.element("#crowd-model").text.hasPrefix("Crowd model:"))
         #expect(try browser.element("#crowd-model").text.contains("expected to be honest"))
-        let honestCells = try browser.script(
-            "return [...document.querySelectorAll('#raters tbody tr')].map((r) => r.cells[7].textContent);").arrayValue?.compactMap(\.stringValue) ?? []
-        #expect(honestCells.count == 9 && honestCells.allSatisfy { $0 == "—" || $0.first == "<" || $0.first == ">" || Double($0) != nil }, "\(honestCells)")
+        let honestCells =
+            try browser.script(
+                "return [...document.querySelectorAll('#raters tbody tr')].map((r) => r.cells[7].textContent);"
+            ).arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(
+            honestCells.count == 9 && honestCells.allSatisfy { $0 == "—" || $0.first == "<" || $0.first == ">" || Double($0) != nil },
+            "\(honestCells)")
         if let directory = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }), engine == .sqlite {
             _ = try browser.script("document.getElementById('raters-title').scrollIntoView(); return true;")
             try browser.screenshot(to: directory + "/review-raters.png")
@@ -341,7 +369,8 @@ struct ReviewPageTests {
         try browser.element(".queue-item[data-annotator='lefty'] .decision-comment").type("always the left side")
         try browser.element(".queue-item[data-annotator='lefty'] .decide-quarantined").click()
         try browser.wait(until: "document.getElementById('excluded').textContent.includes('of 1 quarantined')")
-        try browser.wait(until: "document.querySelector(\"#raters tbody tr[data-annotator='lefty'] .rater-status\")?.textContent === 'quarantined'")
+        try browser.wait(
+            until: "document.querySelector(\"#raters tbody tr[data-annotator='lefty'] .rater-status\")?.textContent === 'quarantined'")
         #expect(try await app.count("SELECT count(*) FROM rater_status WHERE status = 'quarantined'") == 1)
         await app.stop()
     }
@@ -356,9 +385,12 @@ struct ReviewPageTests {
         #expect(try browser.script("return document.querySelectorAll('.queue-item').length;").intValue == 1)
         try browser.element(".queue-item[data-annotator='lefty'] .decision-comment").type("always the left side")
         try browser.element(".queue-item[data-annotator='lefty'] .decide-quarantined").click()
-        try browser.wait(until: "document.querySelector(\"#raters tbody tr[data-annotator='lefty'] .rater-status\")?.textContent === 'quarantined'")
-        #expect(try await app.count(
-            "SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id WHERE a.action = 'rater_quarantined' AND u.username = 'rita'") == 1)
+        try browser.wait(
+            until: "document.querySelector(\"#raters tbody tr[data-annotator='lefty'] .rater-status\")?.textContent === 'quarantined'")
+        #expect(
+            try await app.count(
+                "SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id WHERE a.action = 'rater_quarantined' AND u.username = 'rita'"
+            ) == 1)
         await app.stop()
     }
 }

@@ -17,9 +17,13 @@ import TestSupport
 
     /// `user passwd`: the new password signs in, the old one does not; refusals are one line.
     @Test func userPasswdSetsAPassword() throws {
-        #expect(try CommandRunner.arbiter(["user", "add", "--db", db, "--username", "ann", "--role", "annotator", "--password-stdin"],
-                                          stdin: "the first password\n").status == 0)
-        let changed = try CommandRunner.arbiter(["user", "passwd", "--db", db, "--username", "ann", "--password-stdin"], stdin: "the second password\n")
+        #expect(
+            try CommandRunner.arbiter(
+                ["user", "add", "--db", db, "--username", "ann", "--role", "annotator", "--password-stdin"],
+                stdin: "the first password\n"
+            ).status == 0)
+        let changed = try CommandRunner.arbiter(
+            ["user", "passwd", "--db", db, "--username", "ann", "--password-stdin"], stdin: "the second password\n")
         #expect(changed.status == 0, "\(changed)")
         #expect(changed.stdout == "password set for 'ann'; their sessions have ended\n")
         for (arguments, stdin, message) in [
@@ -35,7 +39,8 @@ import TestSupport
         func login(_ password: String) throws -> Int {
             try RawClient(port: server.port).request(
                 "POST", "/api/login", headers: ["Content-Type": "application/json"],
-                body: JSONValue.object(["username": "ann", "password": .string(password)]).serialized()).status
+                body: JSONValue.object(["username": "ann", "password": .string(password)]).serialized()
+            ).status
         }
         #expect(try login("the first password") == 401)
         #expect(try login("the second password") == 200)
@@ -50,7 +55,9 @@ import TestSupport
                 ? try CommandRunner.arbiter(arguments.filter { $0 != "--db" && $0 != "DB" }, environment: ["ARBITER_DATABASE_URL": db])
                 : try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 })
         }
-        let created = try arbiter("project", "create", "--db", "DB", "--name", "Helpfulness v1", "--overlap", "2", "--aspects", "helpfulness, harmlessness", "--json")
+        let created = try arbiter(
+            "project", "create", "--db", "DB", "--name", "Helpfulness v1", "--overlap", "2", "--aspects", "helpfulness, harmlessness",
+            "--json")
         #expect(created.status == 0, "\(created)")
         let json = try JSONValue.parse(created.stdout.trimmingNewline)
         #expect(json == ["id": 1, "name": "Helpfulness v1"])
@@ -61,7 +68,9 @@ import TestSupport
         #expect(token.stdout.hasPrefix("arb_"))
         #expect(token.stdout.trimmingNewline.count > 40)
 
-        directory.write("pairs.jsonl", """
+        directory.write(
+            "pairs.jsonl",
+            """
             {"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}
             {"prompt":"q2","chosen":"good","rejected":"bad"}
 
@@ -71,7 +80,8 @@ import TestSupport
         #expect(imported.stdout == "2 imported, 0 duplicates, 0 invalid, 2 lines\n")
 
         directory.write("annotations.jsonl", #"{"pair":"p1","annotator":"outside","choice":"A","strength":2}"# + "\n")
-        let judged = try arbiter("import", "annotations", "--db", "DB", "--project", "Helpfulness v1", directory.path + "/annotations.jsonl")
+        let judged = try arbiter(
+            "import", "annotations", "--db", "DB", "--project", "Helpfulness v1", directory.path + "/annotations.jsonl")
         #expect(judged.status == 0, "\(judged)")
 
         let list = try arbiter("project", "list", "--db", "DB", "--json")
@@ -82,21 +92,31 @@ import TestSupport
         // The command line audits what it creates, as the API does.
         let audit = try connect(db).query("SELECT action, details FROM audit_log ORDER BY id") { "\($0.string(0)) \($0.string(1))" }
         #expect(audit.contains { $0.hasPrefix("project_created") && $0.contains(#""via":"cli""#) }, "\(audit)")
-        #expect(audit.contains { $0.hasPrefix("token_created") && $0.contains(#""username":"ann""#) && $0.contains(#""via":"cli""#) }, "\(audit)")
-        #expect(audit.contains { $0.hasPrefix("import_pairs") && $0.contains(#""imported":"2""#) && $0.contains(#""via":"cli""#) }, "\(audit)")
+        #expect(
+            audit.contains { $0.hasPrefix("token_created") && $0.contains(#""username":"ann""#) && $0.contains(#""via":"cli""#) },
+            "\(audit)")
+        #expect(
+            audit.contains { $0.hasPrefix("import_pairs") && $0.contains(#""imported":"2""#) && $0.contains(#""via":"cli""#) }, "\(audit)")
         #expect(audit.contains { $0.hasPrefix("import_annotations") && $0.contains(#""via":"cli""#) }, "\(audit)")
-        let exported = try arbiter("export", "--db", "DB", "--project", "Helpfulness v1", "--format", "raw", "--out", directory.path + "/raw.jsonl")
+        let exported = try arbiter(
+            "export", "--db", "DB", "--project", "Helpfulness v1", "--format", "raw", "--out", directory.path + "/raw.jsonl")
         #expect(exported.status == 0, "\(exported)")
-        let afterExport = try connect(db).query("SELECT action, details FROM audit_log ORDER BY id DESC LIMIT 1") { "\($0.string(0)) \($0.string(1))" }
+        let afterExport = try connect(db).query("SELECT action, details FROM audit_log ORDER BY id DESC LIMIT 1") {
+            "\($0.string(0)) \($0.string(1))"
+        }
         #expect(afterExport.first?.hasPrefix("export") == true && afterExport.first?.contains(#""via":"cli""#) == true, "\(afterExport)")
     }
 
     @Test(arguments: TestEngine.all)
     func refusedImportLeavesTheDatabaseUntouched(engine: TestEngine) throws {
         let db = try engine.freshDatabase(in: directory.path)
-        func arbiter(_ arguments: String...) throws -> CommandRunner.Result { try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 }) }
+        func arbiter(_ arguments: String...) throws -> CommandRunner.Result {
+            try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 })
+        }
         #expect(try arbiter("project", "create", "--db", "DB", "--name", "p").status == 0)
-        directory.write("bad.jsonl", """
+        directory.write(
+            "bad.jsonl",
+            """
             {"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}
             {"id":"p2","prompt":"q2","response_a":"a"}
             {"id":"p3","prompt":"q3","response_a":"a","response_b":"b"}
@@ -133,7 +153,9 @@ import TestSupport
     @Test(arguments: TestEngine.all)
     func duplicateProjectNameIsRefused(engine: TestEngine) throws {
         let db = try engine.freshDatabase(in: directory.path)
-        func arbiter(_ arguments: String...) throws -> CommandRunner.Result { try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 }) }
+        func arbiter(_ arguments: String...) throws -> CommandRunner.Result {
+            try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 })
+        }
         #expect(try arbiter("project", "create", "--db", "DB", "--name", "same").status == 0)
         let again = try arbiter("project", "create", "--db", "DB", "--name", "same")
         #expect(again.status != 0)
@@ -144,9 +166,12 @@ import TestSupport
         #expect(try arbiter("project", "create", "--db", "DB", "--name", "p").status == 0)
         // Big enough that the import is still running when it is killed.
         var lines = ""
-        for index in 0..<200_000 { lines += #"{"id":"p\#(index)","prompt":"question \#(index)","response_a":"answer one","response_b":"answer two"}"# + "\n" }
+        for index in 0..<200_000 {
+            lines += #"{"id":"p\#(index)","prompt":"question \#(index)","response_a":"answer one","response_b":"answer two"}"# + "\n"
+        }
         directory.write("big.jsonl", lines)
-        let process = try ServerProcess(["import", "pairs", "--db", db, "--project", "p", directory.path + "/big.jsonl"], waitForPort: false)
+        let process = try ServerProcess(
+            ["import", "pairs", "--db", db, "--project", "p", directory.path + "/big.jsonl"], waitForPort: false)
         usleep(400_000)
         process.signal(SIGKILL)
         _ = process.waitForExit()
@@ -175,17 +200,23 @@ extension String {
         let words = ["alpha", "beta", "gamma", "delta", "omega", "sigma"]
         for _ in 0..<400 {
             let noise = (0..<6).map { _ in words[Int(random.next() % 6)] }.joined(separator: " ")
-            lines += JSONValue.object(["prompt": "q", "chosen": .string(noise + " thanks for asking"), "rejected": .string(noise + " no idea")]).jsonText + "\n"
+            lines +=
+                JSONValue.object(["prompt": "q", "chosen": .string(noise + " thanks for asking"), "rejected": .string(noise + " no idea")])
+                .jsonText + "\n"
         }
         directory.write("train.jsonl", lines)
-        let trained = try CommandRunner.arbiter(["train", "--input", directory.path + "/train.jsonl", "--out", directory.path + "/model", "--bits", "14"])
+        let trained = try CommandRunner.arbiter([
+            "train", "--input", directory.path + "/train.jsonl", "--out", directory.path + "/model", "--bits", "14",
+        ])
         #expect(trained.status == 0, "\(trained)")
         let metrics = try JSONValue.parse(TextFile.read(directory.path + "/model/metrics.json") ?? "")
         #expect((metrics["held_out_accuracy"]?.doubleValue ?? 0) > 0.9)
         for key in ["log_loss", "expected_calibration_error", "longer_wins", "shorter_wins", "reward_length_correlation"] {
             #expect(metrics[key]?.doubleValue != nil, "\(key)")
         }
-        directory.write("score.jsonl", #"{"prompt":"q","chosen":"thanks for asking","rejected":"no idea"}"# + "\n" + #"{"prompt":"q","response":"no idea"}"# + "\n")
+        directory.write(
+            "score.jsonl",
+            #"{"prompt":"q","chosen":"thanks for asking","rejected":"no idea"}"# + "\n" + #"{"prompt":"q","response":"no idea"}"# + "\n")
         let scored = try CommandRunner.arbiter(["score", "--model", directory.path + "/model", "--input", directory.path + "/score.jsonl"])
         #expect(scored.status == 0)
         let out = scored.stdout.split(separator: "\n").map { try? JSONValue.parse(String($0)) }
@@ -197,15 +228,23 @@ extension String {
         #expect(missing.stderr.split(separator: "\n").count == 1)
 
         // --hidden: the MLP's tensors have the real safetensors layout Python reads.
-        let mlp = try CommandRunner.arbiter(["train", "--input", directory.path + "/train.jsonl", "--out", directory.path + "/mlp",
-                                             "--bits", "14", "--hidden", "8"])
+        let mlp = try CommandRunner.arbiter([
+            "train", "--input", directory.path + "/train.jsonl", "--out", directory.path + "/mlp",
+            "--bits", "14", "--hidden", "8",
+        ])
         #expect(mlp.status == 0, "\(mlp)")
-        let shapes = try PythonReference.run(["-c", """
+        let shapes = try PythonReference.run([
+            "-c",
+            """
             from safetensors.numpy import load_file
             t = load_file("\(directory.path)/mlp/model.safetensors")
             print(sorted((k, v.shape, str(v.dtype)) for k, v in t.items()))
-            """])
-        #expect(shapes.stdout == "[('embedding.weight', (16384, 8), 'float32'), ('hidden.bias', (8,), 'float32'), ('linear.weight', (16384,), 'float32'), ('output.weight', (8,), 'float32')]\n", "\(shapes)")
+            """,
+        ])
+        #expect(
+            shapes.stdout
+                == "[('embedding.weight', (16384, 8), 'float32'), ('hidden.bias', (8,), 'float32'), ('linear.weight', (16384,), 'float32'), ('output.weight', (8,), 'float32')]\n",
+            "\(shapes)")
         let mlpScored = try CommandRunner.arbiter(["score", "--model", directory.path + "/mlp", "--input", directory.path + "/score.jsonl"])
         let first = try JSONValue.parse(String(mlpScored.stdout.split(separator: "\n").first ?? ""))
         #expect((first["chosen_score"]?.doubleValue ?? 0) > (first["rejected_score"]?.doubleValue ?? 0))
@@ -216,16 +255,23 @@ extension String {
         let good = #"{"prompt":"q","chosen":"yes","rejected":"no"}"#
         for (name, text, message) in [
             ("broken", String(repeating: good + "\n", count: 20) + "{oops\n", "line 21: invalid JSON"),
-            ("fields", String(repeating: good + "\n", count: 20) + #"{"prompt":"q","chosen":"yes"}"# + "\n", "line 21: expected TRL chosen and rejected"),
+            (
+                "fields", String(repeating: good + "\n", count: 20) + #"{"prompt":"q","chosen":"yes"}"# + "\n",
+                "line 21: expected TRL chosen and rejected"
+            ),
             ("few", good + "\n", "at least 10 comparisons"),
         ] {
             directory.write(name + ".jsonl", text)
-            let result = try CommandRunner.arbiter(["train", "--input", directory.path + "/\(name).jsonl", "--out", directory.path + "/out-" + name])
+            let result = try CommandRunner.arbiter([
+                "train", "--input", directory.path + "/\(name).jsonl", "--out", directory.path + "/out-" + name,
+            ])
             #expect(result.status != 0)
             #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains(message), "\(name): \(result.stderr)")
             #expect(access(directory.path + "/out-" + name, F_OK) != 0, "no model directory for a refused input")
         }
-        let bits = try CommandRunner.arbiter(["train", "--input", directory.path + "/few.jsonl", "--out", directory.path + "/x", "--bits", "30"])
+        let bits = try CommandRunner.arbiter([
+            "train", "--input", directory.path + "/few.jsonl", "--out", directory.path + "/x", "--bits", "30",
+        ])
         #expect(bits.status != 0 && bits.stderr.contains("bits"))
     }
 }

@@ -33,7 +33,9 @@ struct ClusterTests {
             var settings = ProjectSettings()
             settings.overlap = ClusterTests.overlap
             let project = try ProjectRepository.create(db, name: "cluster", settings: settings)
-            let lines = (0..<ClusterTests.pairs).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"A\#($0)","response_b":"B\#($0)"}"# }
+            let lines = (0..<ClusterTests.pairs).map {
+                #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"A\#($0)","response_b":"B\#($0)"}"#
+            }
             var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
             tokens = try (0..<ClusterTests.annotators).map { index in
@@ -89,8 +91,9 @@ struct ClusterTests {
         for _ in 0..<600 {
             let port = cluster.ports[Int(random.next() % UInt64(cluster.ports.count))]
             if let client = try? RawClient(port: port, timeout: 10),
-               let response = try? client.request(method, path, headers: headers, body: body.map { Array($0.utf8) } ?? []),
-               response.status != 503 {
+                let response = try? client.request(method, path, headers: headers, body: body.map { Array($0.utf8) } ?? []),
+                response.status != 503
+            {
                 return response
             }
             ledger.unavailable.add(1, ordering: .relaxed)
@@ -104,17 +107,20 @@ struct ClusterTests {
         var random = SplitMix(seed: UInt64(index + 1))
         let token = cluster.tokens[index]
         while true {
-            guard let next = request(cluster, ledger, random: &random, "GET", "/api/projects/\(cluster.projectID)/next", token: token) else { return }
+            guard let next = request(cluster, ledger, random: &random, "GET", "/api/projects/\(cluster.projectID)/next", token: token)
+            else { return }
             if next.status == 204 { return }
             guard next.status == 200, let id = (try? JSONValue.parse(next.body))?["assignment"]?["id"]?.intValue else {
                 ledger.refused.add(1, ordering: .relaxed)
                 return
             }
             let side = random.next() % 2 == 0 ? "left" : "right"
-            guard let submitted = request(cluster, ledger, random: &random, "POST", "/api/assignments/\(id)/annotation", token: token,
-                                          body: #"{"choice":"\#(side)"}"#),
-                  submitted.status == 201 || submitted.status == 200,
-                  let choice = (try? JSONValue.parse(submitted.body))?["annotation"]?["choice"]?.stringValue
+            guard
+                let submitted = request(
+                    cluster, ledger, random: &random, "POST", "/api/assignments/\(id)/annotation", token: token,
+                    body: #"{"choice":"\#(side)"}"#),
+                submitted.status == 201 || submitted.status == 200,
+                let choice = (try? JSONValue.parse(submitted.body))?["annotation"]?["choice"]?.stringValue
             else {
                 ledger.refused.add(1, ordering: .relaxed)
                 return
@@ -130,9 +136,17 @@ struct ClusterTests {
         let stored = try db.query("SELECT assignment_id, choice FROM annotations WHERE kind = 'normal'") { ($0.int64(0), $0.string(1)) }
         let acknowledged = ledger.acknowledged.withLock { $0 }
         #expect(stored.count == pairs * overlap, "every pair judged exactly its overlap")
-        #expect(Dictionary(stored, uniquingKeysWith: { first, _ in first }) == acknowledged, "every acknowledged judgement stored once, as acknowledged")
-        #expect(try db.queryFirst("SELECT count(*) FROM (SELECT 1 FROM annotations GROUP BY pair_id HAVING count(*) > ?) x", [.int(Int64(overlap))]) { $0.int(0) } == 0)
-        #expect(try db.queryFirst("SELECT count(*) FROM (SELECT 1 FROM annotations GROUP BY pair_id, user_id HAVING count(*) > 1) x") { $0.int(0) } == 0)
+        #expect(
+            Dictionary(stored, uniquingKeysWith: { first, _ in first }) == acknowledged,
+            "every acknowledged judgement stored once, as acknowledged")
+        #expect(
+            try db.queryFirst(
+                "SELECT count(*) FROM (SELECT 1 FROM annotations GROUP BY pair_id HAVING count(*) > ?) x", [.int(Int64(overlap))]
+            ) { $0.int(0) } == 0)
+        #expect(
+            try db.queryFirst("SELECT count(*) FROM (SELECT 1 FROM annotations GROUP BY pair_id, user_id HAVING count(*) > 1) x") {
+                $0.int(0)
+            } == 0)
         #expect(try db.queryFirst("SELECT max(active_count) FROM pairs") { $0.int(0) } == overlap)
         #expect(try db.queryFirst("SELECT count(*) FROM assignments WHERE state = 'leased'") { $0.int(0) } == 0, "no lease left behind")
     }
@@ -190,7 +204,8 @@ struct ClusterTests {
         // Node b knows both credentials (and caches them).
         #expect(try status(b, "GET", "/api/projects", revoked) == 200)
         #expect(try status(b, "GET", "/api/projects", disabled) == 200)
-        let tokenID = try #require(try db.queryFirst("SELECT t.id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = 'ann0'") { $0.int(0) })
+        let tokenID = try #require(
+            try db.queryFirst("SELECT t.id FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = 'ann0'") { $0.int(0) })
         let userID = try #require(try db.queryFirst("SELECT id FROM users WHERE username = 'ann1'") { $0.int(0) })
         // Node a revokes one and disables the other: a refuses at once …
         #expect(try status(a, "DELETE", "/api/tokens/\(tokenID)", admin) == 200)

@@ -19,8 +19,10 @@ import TestSupport
         let db = directory.path + "/crash.sqlite"
         #expect(try CommandRunner.arbiter(["project", "create", "--db", db, "--name", "p", "--overlap", "3"]).status == 0)
         // Enough pairs that the annotators never run out (about 1,200 judgements a cycle).
-        directory.write("pairs.jsonl", (0..<(2000 * Self.cycles)).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a\#($0)","response_b":"b\#($0)"}"# }
-            .joined(separator: "\n"))
+        directory.write(
+            "pairs.jsonl",
+            (0..<(2000 * Self.cycles)).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a\#($0)","response_b":"b\#($0)"}"# }
+                .joined(separator: "\n"))
         #expect(try CommandRunner.arbiter(["import", "pairs", "--db", db, "--project", "p", directory.path + "/pairs.jsonl"]).status == 0)
         var tokens: [String] = []
         for index in 0..<Self.annotators {
@@ -62,7 +64,9 @@ import TestSupport
             ) { $0.int(0) }
             #expect(duplicates == 0, "cycle \(cycle): a pair judged twice by one annotator")
             if getenv("ARBITER_DURABILITY_CYCLES") != nil {
-                print("cycle \(cycle): \(thisCycle.count) acknowledged this cycle, \(acknowledged.count) in all, \(missing.count) missing, integrity ok")
+                print(
+                    "cycle \(cycle): \(thisCycle.count) acknowledged this cycle, \(acknowledged.count) in all, \(missing.count) missing, integrity ok"
+                )
             }
         }
         // And the server still works on the file afterwards.
@@ -84,9 +88,11 @@ import TestSupport
         guard let client = try? RawClient(port: port, timeout: 5) else { return }
         while true {
             guard let (status, id) = try? next(client, token: token), status == 200, let id else { return }
-            guard let response = try? client.request(
-                "POST", "/api/assignments/\(id)/annotation",
-                headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"], body: Array(#"{"choice":"left"}"#.utf8))
+            guard
+                let response = try? client.request(
+                    "POST", "/api/assignments/\(id)/annotation",
+                    headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+                    body: Array(#"{"choice":"left"}"#.utf8))
             else { return }
             if response.status == 201 || response.status == 200 { acknowledged(id) }
         }

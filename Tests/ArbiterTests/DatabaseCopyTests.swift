@@ -13,7 +13,8 @@ struct DatabaseCopyTests {
 
     @Test func aCopyThereAndBackKeepsEveryRowAndRefusesAFullTarget() async throws {
         let original = directory.path + "/original.sqlite"
-        let seeded = try DemoData.seed(try ArbiterStore.openConnection(.sqlite(path: original), migrationsRoot: try Locations.migrationsDirectory(nil)))
+        let seeded = try DemoData.seed(
+            try ArbiterStore.openConnection(.sqlite(path: original), migrationsRoot: try Locations.migrationsDirectory(nil)))
         let postgres = try PostgresServer.freshDatabase()
 
         let there = try CommandRunner.arbiter(["db", "copy", "--from", original, "--to", postgres, "--json"])
@@ -50,8 +51,9 @@ struct DatabaseCopyTests {
         let app = try TestApp { $0.database = postgres }
         let admin = try #require(seeded.signIns.first { $0.role == .admin })
         let client = try app.client()
-        let login = try client.request("POST", "/api/login", headers: ["Content-Type": "application/json"],
-                                       body: Array(#"{"username":"\#(admin.username)","password":"\#(admin.password)"}"#.utf8))
+        let login = try client.request(
+            "POST", "/api/login", headers: ["Content-Type": "application/json"],
+            body: Array(#"{"username":"\#(admin.username)","password":"\#(admin.password)"}"#.utf8))
         #expect(login.status == 200)
         let token = try await app.user("newcomer", role: .admin)
         #expect(try app.call("POST", "/api/projects", token, #"{"name":"after the copy"}"#).status == 201)
@@ -59,11 +61,15 @@ struct DatabaseCopyTests {
     }
 
     @Test func badTargetsAreOneLine() throws {
-        let missing = try CommandRunner.arbiter(["db", "copy", "--from", directory.path + "/nope.sqlite", "--to", directory.path + "/x.sqlite"])
+        let missing = try CommandRunner.arbiter([
+            "db", "copy", "--from", directory.path + "/nope.sqlite", "--to", directory.path + "/x.sqlite",
+        ])
         #expect(missing.status != 0)
         #expect(missing.stderr == "Error: \(directory.path)/nope.sqlite: no such database\n", "\(missing)")
         #expect(try CommandRunner.arbiter(["project", "list", "--db", directory.path + "/x.sqlite"]).status == 0)
-        let unreachable = try CommandRunner.arbiter(["db", "copy", "--from", directory.path + "/x.sqlite", "--to", "postgres://nobody@127.0.0.1:1/none"])
+        let unreachable = try CommandRunner.arbiter([
+            "db", "copy", "--from", directory.path + "/x.sqlite", "--to", "postgres://nobody@127.0.0.1:1/none",
+        ])
         #expect(unreachable.status != 0)
         #expect(unreachable.stderr.split(separator: "\n").count == 1, "\(unreachable)")
     }

@@ -22,18 +22,26 @@ import Testing
             #expect(options.includeFlagged && options.margin)
         }
         // One set of defaults: the same model size from the API and the command line.
-        #expect(job.rewardTraining.bits == 20 && command.rewardTraining.bits == 20 && job.rewardTraining.epochs == command.rewardTraining.epochs)
+        #expect(
+            job.rewardTraining.bits == 20 && command.rewardTraining.bits == 20 && job.rewardTraining.epochs == command.rewardTraining.epochs
+        )
         #expect(job.rewardModel == "" && command.rewardModel == nil && download.rewardModel == nil)
     }
 
     @Test(arguments: [
-        (["format": ExportRequest.Field.text("xml")], ExportRequest.Door.download, "format: one of trl, openai, hh-rlhf, sft, raw, csv, helpsteer, rewrite-sft"),
+        (
+            ["format": ExportRequest.Field.text("xml")], ExportRequest.Door.download,
+            "format: one of trl, openai, hh-rlhf, sft, raw, csv, helpsteer, rewrite-sft"
+        ),
         (["format": .json(.string("xml"))], .job, "format: one of trl, openai, hh-rlhf, sft, raw, csv, helpsteer, rewrite-sft"),
         (["aggregate": .text("median")], .download, "format: one of trl, openai, hh-rlhf, sft, raw, csv, helpsteer, rewrite-sft"),
         (["format": .text("trl"), "min_agreement": .text("2")], .download, "min_agreement: a number from 0 to 1"),
         (["format": .json("trl"), "min_agreement": .json(2)], .job, "min_agreement: a number from 0 to 1"),
         (["format": .text("trl"), "include_flagged": .text("yes")], .download, "include_flagged: true or false"),
-        (["format": .text("trl"), "split": .text("0.1")], .download, "split: use an export job or the command line (arbiter export --split) for train/test files"),
+        (
+            ["format": .text("trl"), "split": .text("0.1")], .download,
+            "split: use an export job or the command line (arbiter export --split) for train/test files"
+        ),
         (["format": .text("trl"), "bits": .text("12")], .download, "bits: unknown option"),
         (["format": .json("trl"), "bits": .json(24)], .job, "bits: a whole number from 8 to 20"),
         (["format": .json("raw"), "reward_model": .json(true)], .job, "reward_model: needs a pairwise format (trl, openai, hh-rlhf, sft)"),
@@ -44,7 +52,8 @@ import Testing
     }
 
     @Test func theCommandLineMayTrainBiggerModels() throws {
-        let options = try ExportRequest(fields: ["format": .text("trl"), "bits": .text("24"), "epochs": .text("500")], door: .commandLine).options
+        let options = try ExportRequest(fields: ["format": .text("trl"), "bits": .text("24"), "epochs": .text("500")], door: .commandLine)
+            .options
         #expect(options.rewardTraining.bits == 24 && options.rewardTraining.epochs == 500)
     }
 }

@@ -13,11 +13,12 @@ import TestSupport
     func fixture() throws -> (TestDatabase, Project) {
         let test = try TestDatabase()
         let project = try test.project()
-        _ = try test.importPairs([
-            #"{"id":"p0","prompt":"Say hi","response_a":"Hello!","response_b":"Go away."}"#,
-            #"{"id":"p1","prompt":"Pick","response_a":"one","response_b":"two"}"#,
-            #"{"id":"p2","prompt":[{"role":"system","content":"Be brief."},{"role":"user","content":"2+2?"}],"response_a":"5","response_b":"4"}"#,
-        ], into: project)
+        _ = try test.importPairs(
+            [
+                #"{"id":"p0","prompt":"Say hi","response_a":"Hello!","response_b":"Go away."}"#,
+                #"{"id":"p1","prompt":"Pick","response_a":"one","response_b":"two"}"#,
+                #"{"id":"p2","prompt":[{"role":"system","content":"Be brief."},{"role":"user","content":"2+2?"}],"response_a":"5","response_b":"4"}"#,
+            ], into: project)
         var lines: [String] = []
         for rater in ["ann", "bob", "cat"] {
             lines.append(#"{"pair":"p0","annotator":"\#(rater)","choice":"A","strength":3,"rationale":"polite, \"kind\"\nand short"}"#)
@@ -97,12 +98,18 @@ import TestSupport
         _ = try Exporter.run(test.db, project: project, options: options, out: raw, now: 0)
         let rows = try lines(raw)
         #expect(rows.count == 12)
-        #expect(rows.filter { $0["excluded"] == true }.allSatisfy { $0["annotator"] == "mallory" && $0["excluded_reason"] == "rater quarantined" })
+        #expect(
+            rows.filter { $0["excluded"] == true }.allSatisfy {
+                $0["annotator"] == "mallory" && $0["excluded_reason"] == "rater quarantined"
+            })
         options.format = .csv
         let csv = test.directory.path + "/raw.csv"
         _ = try Exporter.run(test.db, project: project, options: options, out: csv, now: 0)
         let text = try #require(TextFile.read(csv))
-        #expect(text.hasPrefix("pair_id,annotator,choice,strength,aspects,rationale,shown_swapped,duration_ms,created_at,kind,rater_status,excluded,excluded_reason\r\n"))
+        #expect(
+            text.hasPrefix(
+                "pair_id,annotator,choice,strength,aspects,rationale,shown_swapped,duration_ms,created_at,kind,rater_status,excluded,excluded_reason\r\n"
+            ))
         #expect(text.contains("\"polite, \"\"kind\"\"\nand short\""), "RFC 4180 quoting")
     }
 
@@ -116,11 +123,14 @@ import TestSupport
         let directory = TemporaryDirectory()
         directory.write("row.csv", fields.joined(separator: ",") + "\r\n")
         directory.write("expected.json", JSONValue.array(tricky.map { .string($0) }).jsonText)
-        let check = try PythonReference.run(["-c", """
+        let check = try PythonReference.run([
+            "-c",
+            """
             import csv, json
             row = next(csv.reader(open("\(directory.path)/row.csv", newline="", encoding="utf-8")))
             print(row == json.load(open("\(directory.path)/expected.json", encoding="utf-8")))
-            """])
+            """,
+        ])
         #expect(check.stdout == "True\n", "\(check)")
     }
 
@@ -149,7 +159,9 @@ import TestSupport
     func aSmallTestSplitIsNeverEmpty(engine: TestEngine) throws {
         let test = try TestDatabase(engine: engine)
         let project = try test.project()
-        _ = try test.importPairs((0..<12).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"good answer \#($0)","response_b":"bad \#($0)"}"# }, into: project)
+        _ = try test.importPairs(
+            (0..<12).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"good answer \#($0)","response_b":"bad \#($0)"}"# },
+            into: project)
         _ = try test.importAnnotations((0..<12).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"A"}"# }, into: project)
         var options = ExportOptions()
         options.testFraction = 0.1
@@ -188,13 +200,15 @@ extension ExportTests {
         let test = try TestDatabase(engine: engine)
         let project = try test.project()
         let words = ["alpha", "beta", "gamma", "delta"]
-        _ = try test.importPairs((0..<300).map { index in
-            let good = "\(words[index % 4]) a helpful careful answer \(words[(index / 4) % 4])"
-            let bad = "\(words[(index + 1) % 4]) a rude dismissive reply \(words[(index / 3) % 4])"
-            let (a, b) = index % 2 == 0 ? (good, bad) : (bad, good)
-            return #"{"id":"p\#(index)","prompt":"q\#(index)","response_a":"\#(a)","response_b":"\#(b)"}"#
-        }, into: project)
-        _ = try test.importAnnotations((0..<300).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"\#($0 % 2 == 0 ? "A" : "B")"}"# }, into: project)
+        _ = try test.importPairs(
+            (0..<300).map { index in
+                let good = "\(words[index % 4]) a helpful careful answer \(words[(index / 4) % 4])"
+                let bad = "\(words[(index + 1) % 4]) a rude dismissive reply \(words[(index / 3) % 4])"
+                let (a, b) = index % 2 == 0 ? (good, bad) : (bad, good)
+                return #"{"id":"p\#(index)","prompt":"q\#(index)","response_a":"\#(a)","response_b":"\#(b)"}"#
+            }, into: project)
+        _ = try test.importAnnotations(
+            (0..<300).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"\#($0 % 2 == 0 ? "A" : "B")"}"# }, into: project)
         var options = ExportOptions()
         options.aggregate = .majority
         options.testFraction = 0.2
@@ -230,7 +244,8 @@ extension ExportTests {
         }
         let reviewer = try await app.user("rev", role: .reviewer)
         let response = try app.client().request(
-            "GET", "/api/projects/\(project.id)/export?format=trl&aggregate=majority&margin=true", headers: ["Authorization": "Bearer \(reviewer)"])
+            "GET", "/api/projects/\(project.id)/export?format=trl&aggregate=majority&margin=true",
+            headers: ["Authorization": "Bearer \(reviewer)"])
         #expect(response.status == 200)
         #expect(response.header("transfer-encoding") == "chunked")
         #expect(response.header("x-export-lines") == "300")
@@ -238,7 +253,8 @@ extension ExportTests {
         let first = try JSONValue.parse(String(decoding: response.body.split(separator: 0x0A)[0], as: UTF8.self))
         #expect(first["chosen"] == "B0")
         #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'export'") == 1)
-        let bad = try app.client().request("GET", "/api/projects/\(project.id)/export?format=parquet", headers: ["Authorization": "Bearer \(reviewer)"])
+        let bad = try app.client().request(
+            "GET", "/api/projects/\(project.id)/export?format=parquet", headers: ["Authorization": "Bearer \(reviewer)"])
         #expect(bad.status == 400)
         await app.stop()
     }
@@ -251,7 +267,9 @@ extension ExportTests {
         let staging = TemporaryDirectory()
         let app = try TestApp { $0.temporaryDirectory = staging.path }
         let project = try await app.project(pairs: 2000)
-        let lines = (0..<2000).map { #"{"pair":"p\#($0)","annotator":"ann","choice":"A","strength":2,"rationale":"\#(String(repeating: "x", count: 500))"}"# }
+        let lines = (0..<2000).map {
+            #"{"pair":"p\#($0)","annotator":"ann","choice":"A","strength":2,"rationale":"\#(String(repeating: "x", count: 500))"}"#
+        }
         try await app.seed { db in
             var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
             _ = try AnnotationImporter.run(db, project: project, reader: &reader, options: ImportOptions())
@@ -282,7 +300,8 @@ extension ExportTests {
         }
         #expect(try await settled() == [], "an abandoned export is removed")
         // A failed export.
-        let missing = try app.client().request("GET", "/api/projects/999/export?format=raw", headers: ["Authorization": "Bearer \(reviewer)"])
+        let missing = try app.client().request(
+            "GET", "/api/projects/999/export?format=raw", headers: ["Authorization": "Bearer \(reviewer)"])
         #expect(missing.status == 404, "\(missing)")
         #expect(try await settled() == [])
         await app.stop()
@@ -316,15 +335,18 @@ extension ExportTests {
         func call(_ method: String, _ path: String, _ token: String, _ body: String? = nil) throws -> RawClient.Response {
             var headers = ["Authorization": "Bearer \(token)"]
             if body != nil { headers["Content-Type"] = "application/json" }
-            return try app.client().request(method, "/api/projects/\(project.id)" + path, headers: headers, body: body.map { Array($0.utf8) } ?? [])
+            return try app.client().request(
+                method, "/api/projects/\(project.id)" + path, headers: headers, body: body.map { Array($0.utf8) } ?? [])
         }
         // Nothing trained yet.
         let early = try call("POST", "/reward/score", reviewer, #"{"items":[{"response":"hi"}]}"#)
         let earlyBody = try json(early)
         #expect(early.status == 404 && earlyBody["error"]?["code"] == "no_model")
         #expect(try call("POST", "/exports", annotator, "{}").status == 403)
-        for bad in [#"{"epochs":0}"#, #"{"bits":30}"#, #"{"aggregate":"mean"}"#, #"{"colour":"red"}"#, #"[1]"#, #"{"test_fraction":"x"}"#,
-                    #"{"format":"xml"}"#, #"{"format":"raw","reward_model":true}"#, #"{"reward_model":"yes"}"#] {
+        for bad in [
+            #"{"epochs":0}"#, #"{"bits":30}"#, #"{"aggregate":"mean"}"#, #"{"colour":"red"}"#, #"[1]"#, #"{"test_fraction":"x"}"#,
+            #"{"format":"xml"}"#, #"{"format":"raw","reward_model":true}"#, #"{"reward_model":"yes"}"#,
+        ] {
             let response = try call("POST", "/exports", admin, bad)
             #expect(response.status == 400, "\(bad)")
         }
@@ -341,7 +363,8 @@ extension ExportTests {
         #expect(report["job"]?["loss"]?.doubleValue != nil)
         let result = try #require(report["result"])
         #expect((result["metrics"]?["held_out_accuracy"]?.doubleValue ?? 0) > 0.95, "\(result.jsonText)")
-        #expect(result["files"] == ["data.train.jsonl", "data.test.jsonl", "manifest.json", "model.safetensors", "config.json", "metrics.json"])
+        #expect(
+            result["files"] == ["data.train.jsonl", "data.test.jsonl", "manifest.json", "model.safetensors", "config.json", "metrics.json"])
         // Downloads are the files on disk, byte for byte; other names are 404.
         let model = try call("GET", "/exports/latest/files/model.safetensors", reviewer)
         #expect(model.status == 200)
@@ -355,8 +378,11 @@ extension ExportTests {
             #expect(try call("GET", "/exports/latest/files/\(name)", reviewer).status == 404, "\(name)")
         }
         // Scoring: the helpful answer beats the rude one; bad items are 400 with their index.
-        let scored = try json(call("POST", "/reward/score", reviewer,
-                                   #"{"items":[{"prompt":"q","chosen":"a helpful careful answer","rejected":"a rude dismissive reply"},{"response":"<script>alert(1)</script>"}]}"#))
+        let scored = try json(
+            call(
+                "POST", "/reward/score", reviewer,
+                #"{"items":[{"prompt":"q","chosen":"a helpful careful answer","rejected":"a rude dismissive reply"},{"response":"<script>alert(1)</script>"}]}"#
+            ))
         let first = try #require(scored["scores"]?.arrayValue?.first)
         #expect((first["chosen_score"]?.doubleValue ?? 0) > (first["rejected_score"]?.doubleValue ?? 0))
         #expect(scored["scores"]?.arrayValue?.last?["score"]?.doubleValue != nil)
@@ -368,7 +394,10 @@ extension ExportTests {
         #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action = 'export'") == 1)
         // Out-of-fold predictions for every exported pair feed the rater report.
         #expect(try await app.count("SELECT count(*) FROM reward_predictions") == 400)
-        #expect(try await app.count("SELECT count(*) FROM reward_predictions p JOIN pairs ON pairs.id = p.pair_id WHERE (p.p_a > 0.5) = (substr(pairs.response_a, 1, 3) = 'a h')") == 400)
+        #expect(
+            try await app.count(
+                "SELECT count(*) FROM reward_predictions p JOIN pairs ON pairs.id = p.pair_id WHERE (p.p_a > 0.5) = (substr(pairs.response_a, 1, 3) = 'a h')"
+            ) == 400)
 
         // A CSV export without a model: the next result replaces the last one.
         #expect(try call("POST", "/exports", admin, #"{"format":"csv"}"#).status == 202)
@@ -390,16 +419,28 @@ extension ExportTests {
     @Test func theWarningNamesWhatWasFound() {
         // The export page's case: 100% held out against 63.6% for "longer wins", r = 0.72.
         let follows = RewardTraining.lengthWarning(accuracy: 1.0, longerWins: 0.636, shorterWins: 0.3, correlation: 0.72)
-        #expect(follows == "The model's scores follow response length (r = 0.72), though its held-out accuracy (100.0%) is well above always picking the longer response (63.6%): check that length is not what the raters rewarded.")
+        #expect(
+            follows
+                == "The model's scores follow response length (r = 0.72), though its held-out accuracy (100.0%) is well above always picking the longer response (63.6%): check that length is not what the raters rewarded."
+        )
         #expect(follows?.contains("barely") == false)
         let both = RewardTraining.lengthWarning(accuracy: 0.61, longerWins: 0.602, shorterWins: 0.3, correlation: -0.81)
-        #expect(both == "The model mostly learned length: its scores follow response length (r = -0.81) and its held-out accuracy (61.0%) barely beats always picking the longer response (60.2%).")
+        #expect(
+            both
+                == "The model mostly learned length: its scores follow response length (r = -0.81) and its held-out accuracy (61.0%) barely beats always picking the longer response (60.2%)."
+        )
         let weak = RewardTraining.lengthWarning(accuracy: 0.55, longerWins: 0.2, shorterWins: 0.54, correlation: 0.1)
-        #expect(weak == "The model's held-out accuracy (55.0%) barely beats always picking the shorter response (54.0%); its scores do not follow length (r = 0.1), so the labels may carry little signal.")
+        #expect(
+            weak
+                == "The model's held-out accuracy (55.0%) barely beats always picking the shorter response (54.0%); its scores do not follow length (r = 0.1), so the labels may carry little signal."
+        )
         #expect(RewardTraining.lengthWarning(accuracy: 0.85, longerWins: 0.5, shorterWins: 0.45, correlation: 0.2) == nil)
         // Below the baseline is not "barely beats"; three held-out pairs are rough figures.
         let below = RewardTraining.lengthWarning(accuracy: 1.0 / 3, longerWins: 1.0 / 3, shorterWins: 2.0 / 3, correlation: 0.1, heldOut: 3)
-        #expect(below == "The model's held-out accuracy (33.3%) is below always picking the shorter response (66.7%) (measured on 3 held-out pairs, so the figures are rough); its scores do not follow length (r = 0.1), so the labels may carry little signal.")
+        #expect(
+            below
+                == "The model's held-out accuracy (33.3%) is below always picking the shorter response (66.7%) (measured on 3 held-out pairs, so the figures are rough); its scores do not follow length (r = 0.1), so the labels may carry little signal."
+        )
     }
 }
 
@@ -420,8 +461,9 @@ extension ExportTests {
         let now = app.clock.now.load(ordering: .relaxed)
         // Another node runs this project's job and is alive: no second one.
         try await app.seed { db in
-            _ = try JobRepository.claim(db, projectID: project.id, request: #"{"epochs":2,"bits":10}"#, node: "other-node", epochs: 2, now: now,
-                                        staleBefore: now - 30_000)
+            _ = try JobRepository.claim(
+                db, projectID: project.id, request: #"{"epochs":2,"bits":10}"#, node: "other-node", epochs: 2, now: now,
+                staleBefore: now - 30_000)
         }
         let refused = try app.call("POST", "/api/projects/\(project.id)/exports", admin, "{}")
         #expect(refused.status == 409, "\(refused)")
@@ -462,10 +504,14 @@ extension ExportTests {
             guard let client = try? RawClient(port: port) else { return }
             let token = annotators[index]
             while !stop.load(ordering: .relaxed) {
-                guard let next = try? client.request("GET", "/api/projects/\(project.id)/next", headers: ["Authorization": "Bearer \(token)"]),
-                      next.status == 200, let id = (try? JSONValue.parse(next.body))?["assignment"]?["id"]?.intValue else { return }
-                _ = try? client.request("POST", "/api/assignments/\(id)/annotation", headers: ["Authorization": "Bearer \(token)"],
-                                        body: Array(#"{"choice":"left","strength":2}"#.utf8))
+                guard
+                    let next = try? client.request(
+                        "GET", "/api/projects/\(project.id)/next", headers: ["Authorization": "Bearer \(token)"]),
+                    next.status == 200, let id = (try? JSONValue.parse(next.body))?["assignment"]?["id"]?.intValue
+                else { return }
+                _ = try? client.request(
+                    "POST", "/api/assignments/\(id)/annotation", headers: ["Authorization": "Bearer \(token)"],
+                    body: Array(#"{"choice":"left","strength":2}"#.utf8))
             }
         }
         func call(_ method: String, _ path: String, _ body: String? = nil) throws -> RawClient.Response {
@@ -484,7 +530,9 @@ extension ExportTests {
             #expect(state == "done")
             let lines = try call("GET", "/exports/latest/files/data.jsonl").body.split(separator: 0x0A).count
             let manifest = try JSONValue.parse(call("GET", "/exports/latest/files/manifest.json").body)
-            #expect(manifest["agreement"]?["judgements"]?.intValue == Int64(lines), "data \(lines) lines, manifest \(manifest["agreement"]?.jsonText ?? "")")
+            #expect(
+                manifest["agreement"]?["judgements"]?.intValue == Int64(lines),
+                "data \(lines) lines, manifest \(manifest["agreement"]?.jsonText ?? "")")
             #expect(manifest["counts"]?["annotations"]?.intValue == Int64(lines))
         }
         stop.store(true, ordering: .relaxed)
@@ -503,7 +551,8 @@ extension ExportTests {
         let listed = try app.call("GET", "/api/export-formats", reviewer).json["formats"]?.arrayValue ?? []
         #expect(listed.compactMap { $0["name"]?.stringValue } == ExportFormat.allCases.map(\.rawValue))
         #expect(listed.filter { $0["pairwise"] == true }.compactMap { $0["name"]?.stringValue } == ["trl", "openai", "hh-rlhf", "sft"])
-        #expect(listed.first { $0["name"] == "csv" }?["extension"] == "csv" && listed.first { $0["name"] == "raw" }?["extension"] == "jsonl")
+        #expect(
+            listed.first { $0["name"] == "csv" }?["extension"] == "csv" && listed.first { $0["name"] == "raw" }?["extension"] == "jsonl")
         #expect(try app.call("GET", "/api/export-formats", annotator).status == 403)
         #expect(ExportFormat.contentType(ofFile: "data.test.jsonl") == "application/x-ndjson")
         #expect(ExportFormat.contentType(ofFile: "data.csv") == "text/csv; charset=utf-8")

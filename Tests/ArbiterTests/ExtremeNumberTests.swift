@@ -30,14 +30,18 @@ import TestSupport
         let admin = try await app.user("ada", role: .admin)
         _ = try await app.user("annotator")
         _ = try await app.project(pairs: 3) { $0.overlap = 1 }
-        let document = try JSONValue.parse(try app.client().request("GET", "/api/openapi.json", headers: ["Authorization": "Bearer \(admin)"]).body)
+        let document = try JSONValue.parse(
+            try app.client().request("GET", "/api/openapi.json", headers: ["Authorization": "Bearer \(admin)"]).body)
         var failures: [String] = []
         let client = try RawClient(port: app.port, timeout: 30)
         func send(_ method: String, _ target: String, _ body: String?) throws {
             var headers = ["Authorization": "Bearer \(admin)"]
             if body != nil { headers["Content-Type"] = "application/json" }
-            let response = try RawClient(port: app.port, timeout: 30).request(method, target, headers: headers, body: Array((body ?? "").utf8))
-            if response.status >= 500 { failures.append("\(method) \(target) \(body ?? "") → \(response.status) \(response.bodyText.prefix(120))") }
+            let response = try RawClient(port: app.port, timeout: 30).request(
+                method, target, headers: headers, body: Array((body ?? "").utf8))
+            if response.status >= 500 {
+                failures.append("\(method) \(target) \(body ?? "") → \(response.status) \(response.bodyText.prefix(120))")
+            }
         }
         var operations = 0
         for (pattern, methods) in document["paths"]?.objectValue ?? [:] {
@@ -47,7 +51,8 @@ import TestSupport
                 operations += 1
                 let takesJSON = operation["requestBody"]?["content"]?["application/json"] != nil
                 let takesLines = operation["requestBody"]?["content"]?["application/x-ndjson"] != nil
-                let body: String? = takesJSON ? "{}" : takesLines ? #"{"id":"n1","prompt":"x","response_a":"a","response_b":"b"}"# + "\n" : nil
+                let body: String? =
+                    takesJSON ? "{}" : takesLines ? #"{"id":"n1","prompt":"x","response_a":"a","response_b":"b"}"# + "\n" : nil
                 func path(id: String) -> String {
                     pattern.replacingOccurrences(of: "{id}", with: id).replacingOccurrences(of: "{username}", with: "annotator")
                         .replacingOccurrences(of: "{name}", with: "manifest.json")
@@ -55,7 +60,9 @@ import TestSupport
                 for extreme in Self.extremeTexts {
                     try send(method, path(id: extreme), body)
                 }
-                let queries = (operation["parameters"]?.arrayValue ?? []).filter { $0["in"] == "query" }.compactMap { $0["name"]?.stringValue }
+                let queries = (operation["parameters"]?.arrayValue ?? []).filter { $0["in"] == "query" }.compactMap {
+                    $0["name"]?.stringValue
+                }
                 // Undocumented but read by some routes (generate's line numbers, pages of lists).
                 for name in Set(queries + ["first_line", "limit", "after", "before", "bootstrap", "seed"]) where method != "DELETE" {
                     for extreme in Self.extremeTexts {

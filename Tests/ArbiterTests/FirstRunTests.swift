@@ -59,7 +59,8 @@ struct FirstRunTests {
         try annotator.wait(until: "location.pathname === '/' && document.querySelector('#projects a.primary') !== null", timeout: 20)
         #expect(try annotator.element("#projects h2").text == "Demo: helpful and harmless")
         try annotator.element("#projects a.primary").click()
-        try annotator.wait(until: "location.pathname === '/projects/1/annotate' && document.getElementById('left').textContent.length > 0", timeout: 20)
+        try annotator.wait(
+            until: "location.pathname === '/projects/1/annotate' && document.getElementById('left').textContent.length > 0", timeout: 20)
         try annotator.wait(until: "document.getElementById('progress').textContent.includes('left: 21')")
         try Self.screenshot(annotator, "annotate.png")
 
@@ -79,7 +80,8 @@ struct FirstRunTests {
         // Every pair counts the same on the dashboard as on /admin (gold included).
         #expect(try admin.element("#counts [data-name=pairs] dd").text == "51")
         #expect(try admin.element("#counts [data-name=gold-pairs] dd").text == "4")
-        let tiles = try admin.script("""
+        let tiles = try admin.script(
+            """
             const n = (name) => Number(document.querySelector(`#counts [data-name=${name}] dd`).textContent);
             return n('complete') + n('in-progress') + n('untouched') + n('gold-pairs');
             """)
@@ -105,7 +107,8 @@ struct FirstRunTests {
         try person.element("#password-again").clear()
         try person.element("#password-again").type("my own new password")
         try person.element("#reset-submit").click()
-        try person.wait(until: "location.pathname === '/' && document.getElementById('who').textContent.startsWith('annotator')", timeout: 20)
+        try person.wait(
+            until: "location.pathname === '/' && document.getElementById('who').textContent.startsWith('annotator')", timeout: 20)
         try annotator.open(demo.url)
         try annotator.wait(until: "location.pathname === '/login'", timeout: 20)  // the annotator's other session ended
 
@@ -119,6 +122,7 @@ struct FirstRunTests {
         try again.element("#password").clear()
         try again.element("#password").type("my own new password")
         try again.element("#login-submit").click()
-        try again.wait(until: "location.pathname === '/' && document.getElementById('who').textContent.startsWith('annotator')", timeout: 20)
+        try again.wait(
+            until: "location.pathname === '/' && document.getElementById('who').textContent.startsWith('annotator')", timeout: 20)
     }
 }

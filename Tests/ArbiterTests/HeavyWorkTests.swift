@@ -16,7 +16,10 @@ import TestSupport
         let item = #"{"response":"a fairly ordinary response text"},"#
         let body = Array(("{\"items\":[" + String(repeating: item, count: 520_000) + #"{"response":"x"}]}"#).utf8)
         let heavy = try RawClient(port: app.port, timeout: 120)
-        try heavy.send(Array("POST /api/projects/\(project.id)/reward/score HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(reviewer)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body)
+        try heavy.send(
+            Array(
+                "POST /api/projects/\(project.id)/reward/score HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(reviewer)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+                    .utf8) + body)
         usleep(300_000)  // the body is read; parsing is under way
         let light = try app.client()
         for _ in 0..<100 { #expect(try light.request("GET", "/healthz").status == 200) }

@@ -21,14 +21,17 @@ final class TestDatabase {
         return try ProjectRepository.create(db, name: name, settings: settings)
     }
 
-    func importPairs(_ lines: [String], into project: Project, _ configure: (inout ImportOptions) -> Void = { _ in }) throws -> ImportReport {
+    func importPairs(_ lines: [String], into project: Project, _ configure: (inout ImportOptions) -> Void = { _ in }) throws -> ImportReport
+    {
         var options = ImportOptions()
         configure(&options)
         var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
         return try PairImporter.run(db, projectID: project.id, reader: &reader, options: options)
     }
 
-    func importAnnotations(_ lines: [String], into project: Project, _ configure: (inout ImportOptions) -> Void = { _ in }) throws -> ImportReport {
+    func importAnnotations(
+        _ lines: [String], into project: Project, _ configure: (inout ImportOptions) -> Void = { _ in }
+    ) throws -> ImportReport {
         var options = ImportOptions()
         configure(&options)
         var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
@@ -43,15 +46,16 @@ final class TestDatabase {
     func importsEveryFormatAndDeduplicates(engine: TestEngine) throws {
         let test = try TestDatabase(engine: engine)
         let project = try test.project()
-        let report = try test.importPairs([
-            #"{"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}"#,
-            #"{"prompt":"q2","chosen":"good","rejected":"bad"}"#,
-            #"{"id":"m","prompt":"q3","responses":["x","y","z"]}"#,
-            #"{"chosen":"\n\nHuman: hi\n\nAssistant: hello","rejected":"\n\nHuman: hi\n\nAssistant: go away"}"#,
-            "",
-            #"{"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}"#,  // same id, same content
-            #"{"id":"p1-again","prompt":"q1","response_a":"b","response_b":"a"}"#,  // same content, other order
-        ], into: project)
+        let report = try test.importPairs(
+            [
+                #"{"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}"#,
+                #"{"prompt":"q2","chosen":"good","rejected":"bad"}"#,
+                #"{"id":"m","prompt":"q3","responses":["x","y","z"]}"#,
+                #"{"chosen":"\n\nHuman: hi\n\nAssistant: hello","rejected":"\n\nHuman: hi\n\nAssistant: go away"}"#,
+                "",
+                #"{"id":"p1","prompt":"q1","response_a":"a","response_b":"b"}"#,  // same id, same content
+                #"{"id":"p1-again","prompt":"q1","response_a":"b","response_b":"a"}"#,  // same content, other order
+            ], into: project)
         #expect(report.lines == 6)
         #expect(report.imported == 6)
         #expect(report.duplicates == 2)
@@ -85,12 +89,17 @@ final class TestDatabase {
     func skipInvalidImportsTheGoodLines(engine: TestEngine) throws {
         let test = try TestDatabase(engine: engine)
         let project = try test.project()
-        let report = try test.importPairs([
-            #"{"id":"ok","prompt":"q","response_a":"a","response_b":"b"}"#, #"{"id":"bad"}"#,
-            #"{"id":"ok2","prompt":"q2","response_a":"a","response_b":"b"}"#,
-        ], into: project) { $0.skipInvalid = true }
+        let report = try test.importPairs(
+            [
+                #"{"id":"ok","prompt":"q","response_a":"a","response_b":"b"}"#, #"{"id":"bad"}"#,
+                #"{"id":"ok2","prompt":"q2","response_a":"a","response_b":"b"}"#,
+            ], into: project
+        ) { $0.skipInvalid = true }
         #expect(report.imported == 2)
-        #expect(report.errors == [#"line 2: not a pair: expected response_a/response_b, prompt/chosen/rejected, prompt/responses, or chosen/rejected transcripts"#])
+        #expect(
+            report.errors == [
+                #"line 2: not a pair: expected response_a/response_b, prompt/chosen/rejected, prompt/responses, or chosen/rejected transcripts"#
+            ])
         #expect(try test.count("SELECT count(*) FROM pairs") == 2)
     }
 
@@ -98,7 +107,9 @@ final class TestDatabase {
     func dryRunWritesNothing(engine: TestEngine) throws {
         let test = try TestDatabase(engine: engine)
         let project = try test.project()
-        let report = try test.importPairs([#"{"id":"ok","prompt":"q","response_a":"a","response_b":"b"}"#], into: project) { $0.dryRun = true }
+        let report = try test.importPairs([#"{"id":"ok","prompt":"q","response_a":"a","response_b":"b"}"#], into: project) {
+            $0.dryRun = true
+        }
         #expect(report.imported == 1)
         #expect(!report.committed)
         #expect(try test.count("SELECT count(*) FROM pairs") == 0)
@@ -121,15 +132,18 @@ final class TestDatabase {
     func importsJudgementsCreatesRatersAndMarksRepeats(engine: TestEngine) throws {
         let test = try TestDatabase(engine: engine)
         let project = try test.project { $0.aspects = ["helpfulness"] }
-        _ = try test.importPairs([
-            #"{"id":"p1","prompt":"q","response_a":"a","response_b":"b"}"#, #"{"id":"p2","prompt":"q2","response_a":"a","response_b":"b"}"#,
-        ], into: project)
-        let report = try test.importAnnotations([
-            #"{"pair":"p1","annotator":"ann","choice":"A","strength":2,"shown_swapped":true,"duration_ms":4200,"created_at":"2026-01-02T03:04:05Z","aspects":{"helpfulness":"A"},"rationale":"clearer"}"#,
-            #"{"pair":"p1","annotator":"bob","choice":"tie"}"#,
-            #"{"pair":"p1","annotator":"ann","choice":"B","created_at":"2026-01-03T00:00:00Z"}"#,
-            #"{"pair":"p1","annotator":"ann","choice":"A","strength":2,"shown_swapped":true,"duration_ms":4200,"created_at":"2026-01-02T03:04:05Z","aspects":{"helpfulness":"A"},"rationale":"clearer"}"#,
-        ], into: project)
+        _ = try test.importPairs(
+            [
+                #"{"id":"p1","prompt":"q","response_a":"a","response_b":"b"}"#,
+                #"{"id":"p2","prompt":"q2","response_a":"a","response_b":"b"}"#,
+            ], into: project)
+        let report = try test.importAnnotations(
+            [
+                #"{"pair":"p1","annotator":"ann","choice":"A","strength":2,"shown_swapped":true,"duration_ms":4200,"created_at":"2026-01-02T03:04:05Z","aspects":{"helpfulness":"A"},"rationale":"clearer"}"#,
+                #"{"pair":"p1","annotator":"bob","choice":"tie"}"#,
+                #"{"pair":"p1","annotator":"ann","choice":"B","created_at":"2026-01-03T00:00:00Z"}"#,
+                #"{"pair":"p1","annotator":"ann","choice":"A","strength":2,"shown_swapped":true,"duration_ms":4200,"created_at":"2026-01-02T03:04:05Z","aspects":{"helpfulness":"A"},"rationale":"clearer"}"#,
+            ], into: project)
         #expect(report.imported == 3)
         #expect(report.duplicates == 1)
         #expect(try test.count("SELECT count(*) FROM users WHERE can_log_in = 0") == 2)

@@ -28,7 +28,9 @@ import TestSupport
             let model = i % 3 == 0 ? "llama-3-8b" : "gpt-4o"
             let source = i % 4 == 0 ? "reddit" : "forum"
             let gold = i == 39 ? #","gold":"A""# : ""
-            pairLines.append(#"{"id":"item-\#(i)","prompt":"Question \#(i) about \#(topic)?","response_a":"left \#(i)","response_b":"right \#(i)","model_a":"\#(model)","model_b":"mistral","metadata":{"source":"\#(source)"}\#(gold)}"#)
+            pairLines.append(
+                #"{"id":"item-\#(i)","prompt":"Question \#(i) about \#(topic)?","response_a":"left \#(i)","response_b":"right \#(i)","model_a":"\#(model)","model_b":"mistral","metadata":{"source":"\#(source)"}\#(gold)}"#
+            )
             var votes: [String] = []
             var raters: [String] = []
             for r in 0..<(i % 5) {
@@ -63,7 +65,8 @@ import TestSupport
         var ids: [String] = []
         var after = ""
         for _ in 0..<100 {
-            let (status, json) = try app.call("GET", "/api/projects/\(project)/pairs?limit=\(limit)\(query.isEmpty ? "" : "&" + query)\(after)", token)
+            let (status, json) = try app.call(
+                "GET", "/api/projects/\(project)/pairs?limit=\(limit)\(query.isEmpty ? "" : "&" + query)\(after)", token)
             #expect(status == 200, "\(query)\(after): \(json.jsonText)")
             ids += json["pairs"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
             guard let next = json["next"]?.stringValue else { return ids }
@@ -100,7 +103,8 @@ import TestSupport
             let id = try #require(assignment?["id"]?.intValue)
             if assignment?["kind"] == "normal" {
                 judged = assignment?["pair_id"]?.stringValue
-                #expect(try app.call("POST", "/api/assignments/\(id)/report", annotator, #"{"reason":"the answer is cut off"}"#).status == 201)
+                #expect(
+                    try app.call("POST", "/api/assignments/\(id)/report", annotator, #"{"reason":"the answer is cut off"}"#).status == 201)
             }
             #expect(try app.submit(annotator, assignment: id, #"{"choice":"left"}"#).0 == 201)
         }
@@ -208,7 +212,9 @@ import TestSupport
             }
         }
         #expect(tooMany?.message.contains("narrow the search") == true)
-        #expect(sparse.flatMap { $0.pairs.map(\.externalID) } == names(all.filter { n($0) >= 4 && $0 != 39 }.sorted { (d($0), $0) < (d($1), $1) }))
+        #expect(
+            sparse.flatMap { $0.pairs.map(\.externalID) }
+                == names(all.filter { n($0) >= 4 && $0 != 39 }.sorted { (d($0), $0) < (d($1), $1) }))
         await app.stop()
     }
 
@@ -241,8 +247,10 @@ import TestSupport
         let annotator = try await app.user("ann")
         let base = "/api/projects/\(project.id)/pairs"
         // Annotators see none of it.
-        for (method, path, body) in [("GET", base, nil), ("GET", base + "/item-14", nil), ("PUT", base + "/item-14/label", #"{"label":"A"}"#),
-                                     ("DELETE", base + "/item-14/label", nil)] as [(String, String, String?)] {
+        for (method, path, body) in [
+            ("GET", base, nil), ("GET", base + "/item-14", nil), ("PUT", base + "/item-14/label", #"{"label":"A"}"#),
+            ("DELETE", base + "/item-14/label", nil),
+        ] as [(String, String, String?)] {
             #expect(try app.call(method, path, annotator, body).status == 403, "\(method) \(path)")
         }
         let agreementBefore = try app.call("GET", "/api/projects/\(project.id)/agreement", reviewer).json
@@ -252,7 +260,8 @@ import TestSupport
         let crowdFourteen = try #require(try app.call("GET", base + "/item-14", reviewer).json["pair"]?["crowd"]?.stringValue)
         #expect(["A", "B"].contains(crowdFourteen), "\(crowd.votes[14])")
         let overrule = crowdFourteen == "A" ? "B" : "A"
-        let (status, saved) = try app.call("PUT", base + "/item-14/label", reviewer, #"{"label":"\#(overrule)","note":"the other answer is wrong"}"#)
+        let (status, saved) = try app.call(
+            "PUT", base + "/item-14/label", reviewer, #"{"label":"\#(overrule)","note":"the other answer is wrong"}"#)
         #expect(status == 200)
         #expect(saved["final_label"]?["label"]?.stringValue == overrule)
         #expect(saved["final_label"]?["crowd"]?.stringValue == crowdFourteen)
@@ -290,7 +299,9 @@ import TestSupport
         #expect(trl.rows.filter { $0["label_source"] == "crowd" }.count == trl.rows.count - 3, "item-39 is gold")
         #expect(trl.manifest["counts"]?["label_sources"] == ["crowd": .int(Int64(trl.rows.count - 3)), "gold": 1, "reviewer": 2])
         #expect(trl.manifest["counts"]?["dropped"]?["reviewer_tie"] == 1)
-        #expect(trlBefore.rows.filter { $0["label_source"] != "crowd" } == trlBefore.rows.filter { $0["prompt"]?.stringValue?.hasPrefix("Question 39 ") == true })
+        #expect(
+            trlBefore.rows.filter { $0["label_source"] != "crowd" }
+                == trlBefore.rows.filter { $0["prompt"]?.stringValue?.hasPrefix("Question 39 ") == true })
 
         // Audited under the reviewer's name; clearing gives the crowd its say back.
         let audit = try await app.count("SELECT count(*) FROM audit_log WHERE action = 'final_label_set'")
@@ -310,8 +321,11 @@ import TestSupport
         let (project, crowd) = try await Self.seed(app)
         let admin = try await app.user("boss", role: .admin)
         let base = "/api/projects/\(project.id)/pairs"
-        #expect(try app.call("POST", "/api/projects/\(project.id)/raters/r0/status", admin, #"{"status":"quarantined","comment":"test"}"#).status == 200)
-        let response = try app.client().request("GET", "/api/projects/\(project.id)/export?format=trl", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(
+            try app.call("POST", "/api/projects/\(project.id)/raters/r0/status", admin, #"{"status":"quarantined","comment":"test"}"#)
+                .status == 200)
+        let response = try app.client().request(
+            "GET", "/api/projects/\(project.id)/export?format=trl", headers: ["Authorization": "Bearer \(admin)"])
         #expect(response.status == 200)
         let rows = try response.body.split(separator: 0x0A).map { try JSONValue.parse(String(decoding: $0, as: UTF8.self)) }
         var exported = 0
@@ -330,7 +344,10 @@ import TestSupport
             // r0's vote is shown apart, the others counted.
             var counted = ["A": 0, "B": 0, "tie": 0, "both_bad": 0]
             for (rater, vote) in zip(crowd.raters[i], crowd.votes[i]) where rater != "r0" { counted[vote, default: 0] += 1 }
-            #expect(decision["counted"] == .object(JSONObject(counted.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int(Int64($0.value))) })), "item-\(i)")
+            #expect(
+                decision["counted"]
+                    == .object(JSONObject(counted.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int(Int64($0.value))) })), "item-\(i)"
+            )
             for judgement in detail["judgements"]?.arrayValue ?? [] {
                 let quarantined = judgement["annotator"] == "r0"
                 #expect(judgement["counted"] == .bool(!quarantined))
@@ -371,7 +388,9 @@ extension String {
     var percentEncodedForQuery: String {
         var out = ""
         for byte in utf8 {
-            if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || [0x2D, 0x2E, 0x5F, 0x7E].contains(byte) {
+            if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || [0x2D, 0x2E, 0x5F, 0x7E].contains(byte)
+            {
                 out.append(Character(UnicodeScalar(byte)))
             } else {
                 out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)

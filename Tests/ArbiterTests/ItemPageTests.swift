@@ -26,11 +26,17 @@ struct ItemPageTests {
         try browser.wait(until: "document.getElementById('drill-title').textContent === \"lefty's judgements\"")
         try browser.wait(until: "document.querySelectorAll('#drill-table tbody tr').length === 100")
         #expect(try browser.script("return getComputedStyle(document.getElementById('drill-more')).display !== 'none';").boolValue == true)
-        let signals = try browser.script("return [...document.querySelectorAll('#drill-table tbody tr')].map((r) => r.cells[8].textContent);")
-        #expect(signals.arrayValue?.allSatisfy { $0.stringValue?.contains("position") == true && $0.stringValue?.contains("speed") == true } == true)
+        let signals = try browser.script(
+            "return [...document.querySelectorAll('#drill-table tbody tr')].map((r) => r.cells[8].textContent);")
+        #expect(
+            signals.arrayValue?.allSatisfy { $0.stringValue?.contains("position") == true && $0.stringValue?.contains("speed") == true }
+                == true)
         // Only departures: every row departs, about half of lefty's 120.
         try browser.element("#drill-departures").click()
-        try browser.wait(until: "(() => { const rows = [...document.querySelectorAll('#drill-table tbody tr')]; return rows.length > 0 && rows.length < 100 && rows.every((r) => r.cells[5].textContent === 'yes'); })()")
+        try browser.wait(
+            until:
+                "(() => { const rows = [...document.querySelectorAll('#drill-table tbody tr')]; return rows.length > 0 && rows.length < 100 && rows.every((r) => r.cells[5].textContent === 'yes'); })()"
+        )
         let departures = try browser.script("return document.querySelectorAll('#drill-table tbody tr').length;").intValue ?? 0
         #expect((30...90).contains(departures), "\(departures)")
         if let shots = Self.screenshots {
@@ -40,10 +46,13 @@ struct ItemPageTests {
         // Decide from the drill-down, with a reason; audited under the reviewer's name.
         try browser.element("#drill-comment").type("picks the left side whatever it says")
         try browser.element(".drill-decide[data-status='quarantined']").click()
-        try browser.wait(until: "document.querySelector(\"#raters tbody tr[data-annotator='lefty'] .rater-status\")?.textContent === 'quarantined'")
+        try browser.wait(
+            until: "document.querySelector(\"#raters tbody tr[data-annotator='lefty'] .rater-status\")?.textContent === 'quarantined'")
         try browser.wait(until: "document.getElementById('drill-summary').textContent.includes('status quarantined')")
-        #expect(try await app.count(
-            "SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id WHERE a.action = 'rater_quarantined' AND u.username = 'rita'") == 1)
+        #expect(
+            try await app.count(
+                "SELECT count(*) FROM audit_log a JOIN users u ON u.id = a.actor_id WHERE a.action = 'rater_quarantined' AND u.username = 'rita'"
+            ) == 1)
         // On to the pairs the rater judged.
         try browser.element("#drill-items").click()
         try browser.wait(until: "location.pathname.endsWith('/items') && document.body.dataset.ready === 'true'")
@@ -70,13 +79,16 @@ struct ItemPageTests {
         try browser.element("#apply").click()
         try browser.wait(until: "document.querySelectorAll('#pairs tbody tr').length === 1")
         #expect(try browser.script("return document.querySelector('#pairs tbody tr').dataset.pair;").stringValue == "p17")
-        #expect(try browser.script("return location.search;").stringValue?.contains("q=question+17") == true, "the filters are in the address")
+        #expect(
+            try browser.script("return location.search;").stringValue?.contains("q=question+17") == true, "the filters are in the address")
         try browser.element("#pairs tbody tr .open-pair").click()
         try browser.wait(until: "document.getElementById('detail').dataset.pair === 'p17'")
         #expect(try browser.script("return document.querySelectorAll('#detail-judgements tbody tr').length;").intValue == 6)
         #expect(try browser.element("#detail-a").text == "A17")
         // lefty is flagged (as the review page says) and left out of the export's decision.
-        let lefty = try browser.script("return [...document.querySelectorAll('#detail-judgements tbody tr')].filter((r) => r.cells[0].textContent === 'lefty').map((r) => r.cells[1].textContent + ' / ' + r.cells[7].textContent);")
+        let lefty = try browser.script(
+            "return [...document.querySelectorAll('#detail-judgements tbody tr')].filter((r) => r.cells[0].textContent === 'lefty').map((r) => r.cells[1].textContent + ' / ' + r.cells[7].textContent);"
+        )
         #expect(lefty == ["flagged / no: flagged: malicious"], "\(lefty)")
         try browser.element("#label-note").type("B answers the question")
         try browser.element("[data-label='B']").click()
@@ -86,7 +98,9 @@ struct ItemPageTests {
             try browser.screenshot(to: shots + "/items.png")
         }
         let label = try await app.app.store.pool.read { db in
-            try db.queryFirst("SELECT l.label, l.note FROM pair_labels l JOIN pairs p ON p.id = l.pair_id WHERE p.external_id = 'p17'") { "\($0.string(0)) \($0.string(1))" }
+            try db.queryFirst("SELECT l.label, l.note FROM pair_labels l JOIN pairs p ON p.id = l.pair_id WHERE p.external_id = 'p17'") {
+                "\($0.string(0)) \($0.string(1))"
+            }
         }
         #expect(label == "B B answers the question")
         try browser.element("#label-clear").click()
@@ -105,21 +119,29 @@ struct ItemPageTests {
         let app = try TestApp()
         let (project, _) = try await ItemBrowserTests.seed(app)
         let admin = try await app.user("boss", role: .admin)
-        #expect(try app.call("POST", "/api/projects/\(project.id)/raters/r0/status", admin, #"{"status":"quarantined","comment":"test"}"#).status == 200)
+        #expect(
+            try app.call("POST", "/api/projects/\(project.id)/raters/r0/status", admin, #"{"status":"quarantined","comment":"test"}"#)
+                .status == 200)
         _ = try await app.person("rita", role: .reviewer)
         let browser = try WebDriver(width: 1400, height: 1000)
         try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/items?pair=item-39")
         for (width, height) in [(1400, 1000), (390, 844)] {
             try browser.resize(width: width, height: height)
             try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/items?pair=item-39")
-            try browser.wait(until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === 'item-39'")
+            try browser.wait(
+                until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === 'item-39'")
             let decision = try browser.element("#detail-decision").text
             #expect(decision.hasPrefix(#"The export writes A as chosen (label_source "gold": its gold key)."#), "\(width): \(decision)")
             #expect(decision.contains("Left out: r0 (B, quarantined)."), "\(width): \(decision)")
             #expect(try browser.element("#label-now").text == "None: exports use the gold key (A).")
-            let excluded = try browser.script("return [...document.querySelectorAll('#detail-judgements tbody tr.excluded')].map((r) => r.cells[0].textContent + ' ' + r.cells[7].textContent);")
+            let excluded = try browser.script(
+                "return [...document.querySelectorAll('#detail-judgements tbody tr.excluded')].map((r) => r.cells[0].textContent + ' ' + r.cells[7].textContent);"
+            )
             #expect(excluded == ["r0 no: quarantined"])
-            #expect(try browser.script("return [...document.querySelectorAll('#detail-judgements tbody tr.excluded')].map((r) => r.cells[1].textContent);") == ["quarantined"])
+            #expect(
+                try browser.script(
+                    "return [...document.querySelectorAll('#detail-judgements tbody tr.excluded')].map((r) => r.cells[1].textContent);")
+                    == ["quarantined"])
             // A crowd decision: the page's label is the export's.
             try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/items?pair=item-8")
             try browser.wait(until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === 'item-8'")
@@ -130,7 +152,9 @@ struct ItemPageTests {
             } else {
                 #expect(text.hasPrefix("The export leaves this pair out"), "\(text)")
             }
-            #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "no sideways scroll at \(width)")
+            #expect(
+                try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true,
+                "no sideways scroll at \(width)")
             // A search of punctuation alone is refused, in words, not answered with everything.
             try browser.element("#q").clear()
             try browser.element("#q").type("==")
@@ -140,9 +164,12 @@ struct ItemPageTests {
             try browser.element("#q").clear()
             try browser.element("#q").type("oran")
             try browser.element("#apply").click()
-            try browser.wait(until: "document.querySelectorAll('#pairs tbody tr').length === 20 && document.getElementById('status').hidden")
+            try browser.wait(
+                until: "document.querySelectorAll('#pairs tbody tr').length === 20 && document.getElementById('status').hidden")
             // The list's prompts get room to read (not squeezed to a sliver, words whole).
-            let prompt = try browser.script("return document.querySelector('#pairs tbody .preview-cell').getBoundingClientRect().width;").doubleValue ?? 0
+            let prompt =
+                try browser.script("return document.querySelector('#pairs tbody .preview-cell').getBoundingClientRect().width;").doubleValue
+                ?? 0
             #expect(prompt >= 250, "prompt column \(prompt) px at \(width)")
         }
         await app.stop()

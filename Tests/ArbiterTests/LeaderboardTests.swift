@@ -26,7 +26,9 @@ import TestSupport
             let a = Int(random.next() % 4)
             var b = Int(random.next() % 3)
             if b >= a { b += 1 }
-            pairLines.append(#"{"id":"p\#(i)","prompt":"q\#(i)","response_a":"answer \#(i) from \#(models[a])","response_b":"reply \#(i) by \#(models[b])","model_a":"\#(models[a])","model_b":"\#(models[b])"}"#)
+            pairLines.append(
+                #"{"id":"p\#(i)","prompt":"q\#(i)","response_a":"answer \#(i) from \#(models[a])","response_b":"reply \#(i) by \#(models[b])","model_a":"\#(models[a])","model_b":"\#(models[b])"}"#
+            )
             for rater in 0..<4 where random.next() % 2 == 0 {
                 let p = 1 / (1 + exp(strengths[b] - strengths[a]))
                 let u = Double(random.next() % 1000) / 1000
@@ -61,7 +63,11 @@ import TestSupport
         // Before the spammer is quarantined, their votes lift qwen-7b off the bottom.
         let before = try app.call("GET", "/api/projects/\(project.id)/leaderboard?bootstrap=0", reviewer)
         #expect(before.json["models"]?.arrayValue?.last?["model"]?.stringValue != "qwen-7b", "\(before.json)")
-        #expect(try app.call("POST", "/api/projects/\(project.id)/raters/spam/status", reviewer, #"{"status":"quarantined","comment":"always picks qwen-7b"}"#).status == 200)
+        #expect(
+            try app.call(
+                "POST", "/api/projects/\(project.id)/raters/spam/status", reviewer,
+                #"{"status":"quarantined","comment":"always picks qwen-7b"}"#
+            ).status == 200)
         let (status, board) = try app.call("GET", "/api/projects/\(project.id)/leaderboard?bootstrap=200", reviewer, timeout: 60)
         #expect(status == 200, "\(board)")
         let entries = board["models"]?.arrayValue ?? []
@@ -96,7 +102,8 @@ import TestSupport
         let printed = try JSONValue.parse(cli.stdout)
         #expect(printed["models"]?.arrayValue?.compactMap { $0["score"]?.doubleValue } == entries.compactMap { $0["score"]?.doubleValue })
         let missing = try CommandRunner.arbiter(["leaderboard", "--db", app.database, "--project", "nope", "--json"])
-        #expect(missing.status != 0 && missing.stderr.split(separator: "\n").count == 1 && missing.stderr.contains("no project named 'nope'"))
+        #expect(
+            missing.status != 0 && missing.stderr.split(separator: "\n").count == 1 && missing.stderr.contains("no project named 'nope'"))
     }
 
     @Test(arguments: TestEngine.all)
@@ -106,7 +113,9 @@ import TestSupport
         let reviewer = try await app.user("rita", role: .reviewer)
         let project = try await app.seed { db in
             let project = try ProjectRepository.create(db, name: "lopsided", settings: ProjectSettings())
-            let pairs = (0..<5).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a\#($0)","response_b":"b\#($0)","model_a":"big","model_b":"small"}"# }
+            let pairs = (0..<5).map {
+                #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a\#($0)","response_b":"b\#($0)","model_a":"big","model_b":"small"}"#
+            }
             var reader = JSONLReader(bytes: Array(pairs.joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
             let votes = (0..<5).map { #"{"pair":"p\#($0)","annotator":"r","choice":"A"}"# }
@@ -134,8 +143,10 @@ import TestSupport
         let browser = try WebDriver(width: 1400, height: 1000)
         try browser.signIn(app: app, as: "rita", to: "/projects/\(project.id)/review")
         try browser.wait(until: "!document.getElementById('leaderboard').hidden")
-        let names = try JSONValue.parse(try browser.script(
-            "return JSON.stringify([...document.querySelectorAll('#leaderboard-table tbody tr')].map((r) => r.children[1].textContent));").stringValue ?? "[]")
+        let names = try JSONValue.parse(
+            try browser.script(
+                "return JSON.stringify([...document.querySelectorAll('#leaderboard-table tbody tr')].map((r) => r.children[1].textContent));"
+            ).stringValue ?? "[]")
         #expect(names.arrayValue?.count == 4, "\(names)")
         #expect(names.arrayValue?.first?.stringValue == "llama-3-70b")
         #expect(try browser.element("#leaderboard-note").text.contains("battles"))

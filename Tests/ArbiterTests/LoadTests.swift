@@ -49,14 +49,18 @@ import TestSupport
             guard let client = try? RawClient(port: port) else { errors.add(1, ordering: .relaxed); return }
             var seed = UInt64(index + 1)
             while !stop.load(ordering: .relaxed) {
-                guard let next = try? client.request("GET", "/api/projects/\(projectID)/next", headers: ["Authorization": "Bearer \(clients[index])"])
+                guard
+                    let next = try? client.request(
+                        "GET", "/api/projects/\(projectID)/next", headers: ["Authorization": "Bearer \(clients[index])"])
                 else { errors.add(1, ordering: .relaxed); return }
                 if next.status == 204 { return }  // nothing left for this annotator
                 guard next.status == 200, let id = try? JSONValue.parse(next.body)["assignment"]?["id"]?.intValue
                 else { errors.add(1, ordering: .relaxed); return }
-                guard let submit = try? client.request("POST", "/api/assignments/\(id)/annotation",
-                                                       headers: ["Authorization": "Bearer \(clients[index])", "Content-Type": "application/json"],
-                                                       body: Array(#"{"choice":"left"}"#.utf8)), submit.status == 201
+                guard
+                    let submit = try? client.request(
+                        "POST", "/api/assignments/\(id)/annotation",
+                        headers: ["Authorization": "Bearer \(clients[index])", "Content-Type": "application/json"],
+                        body: Array(#"{"choice":"left"}"#.utf8)), submit.status == 201
                 else { errors.add(1, ordering: .relaxed); return }
                 stored.add(1, ordering: .relaxed)
                 seed = seed &* 6364136223846793005 &+ 1442695040888963407

@@ -24,7 +24,9 @@ extension HTTPClient.Request {
         endpoint.temperature = 0.7
         endpoint.maxTokens = 64
         var pieces: [String] = []
-        let completion = try ChatCompletions.stream(endpoint, messages: [("system", "Be brief."), ("user", "Count.")]) { pieces.append($0); return true }
+        let completion = try ChatCompletions.stream(endpoint, messages: [("system", "Be brief."), ("user", "Count.")]) {
+            pieces.append($0); return true
+        }
         #expect(pieces == (0..<20).map { "tok\($0) " })
         #expect(completion.text == pieces.joined() && completion.chunks == 20 && completion.finishReason == "stop")
         #expect((completion.firstTokenMilliseconds ?? 0) < completion.totalMilliseconds)
@@ -34,7 +36,9 @@ extension HTTPClient.Request {
         #expect(sent["messages"] == [["role": "system", "content": "Be brief."], ["role": "user", "content": "Count."]])
         // The caller may stop early.
         var taken = 0
-        let stopped = try ChatCompletions.stream(ModelEndpoint(name: "fake", baseURL: fake.baseURL, model: "echo-50"), messages: [("user", "x")]) { _ in
+        let stopped = try ChatCompletions.stream(
+            ModelEndpoint(name: "fake", baseURL: fake.baseURL, model: "echo-50"), messages: [("user", "x")]
+        ) { _ in
             taken += 1
             return taken < 3
         }
@@ -87,14 +91,21 @@ extension HTTPClient.Request {
     @Test func theStreamLoopReadsManyAnswersAtOnce() async throws {
         let fake = try FakeOpenAIServer(delayMs: 5, silenceSeconds: 3)
         let loop = HTTPClient.StreamLoop()
-        func run(_ model: String, idle: Double = 10) async -> (pieces: [String], result: Result<ChatCompletions.Completion, ChatCompletions.Failure>) {
+        func run(
+            _ model: String, idle: Double = 10
+        ) async -> (pieces: [String], result: Result<ChatCompletions.Completion, ChatCompletions.Failure>) {
             var endpoint = ModelEndpoint(name: "m", baseURL: fake.baseURL, model: model)
             endpoint.idleTimeout = idle
             let chosen = endpoint
             let pieces = Pieces()
             let result = await withCheckedContinuation { continuation in
                 Thread.detachNewThread {
-                    ChatCompletions.stream(chosen, messages: [("user", "hi")], on: loop, token: { pieces.append($0); return true }) {
+                    ChatCompletions.stream(
+                        chosen, messages: [("user", "hi")], on: loop,
+                        token: {
+                            pieces.append($0); return true
+                        }
+                    ) {
                         continuation.resume(returning: $0)
                     }
                 }
@@ -135,10 +146,13 @@ extension HTTPClient.Request {
 
     @Test func verifiesCertificates() throws {
         let directory = TemporaryDirectory()
-        let made = try CommandRunner.run("openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory.path + "/key.pem", "-out", directory.path + "/cert.pem",
-            "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ])
+        let made = try CommandRunner.run(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory.path + "/key.pem", "-out",
+                directory.path + "/cert.pem",
+                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ])
         #expect(made.status == 0, "\(made)")
         let server = try ServerProcess([
             "serve", "--port", "0", "--db", directory.path + "/tls.sqlite", "--tls-cert", directory.path + "/cert.pem",
@@ -170,7 +184,12 @@ extension HTTPClient.Request {
         let received = Pieces()
         let finished = DispatchSemaphore(value: 0)
         let outcome = Pieces()
-        loop.start(request.withCA(directory.path + "/cert.pem"), head: { _ in }, body: { received.append(String(decoding: $0, as: UTF8.self)); return true }) { error in
+        loop.start(
+            request.withCA(directory.path + "/cert.pem"), head: { _ in },
+            body: {
+                received.append(String(decoding: $0, as: UTF8.self)); return true
+            }
+        ) { error in
             outcome.append(error.map { "\($0)" } ?? "done")
             finished.signal()
         }
@@ -184,8 +203,11 @@ extension HTTPClient.Request {
         events += try parser.feed(Array("data: split".utf8))
         events += try parser.feed(Array(" across\r".utf8))
         events += try parser.feed(Array("\rdata:[DONE]\n\n".utf8))
-        #expect(events == [.init(type: "message", data: "one"), .init(type: "ping", data: "two\nlines"),
-                           .init(type: "message", data: "split across"), .init(type: "message", data: "[DONE]")])
+        #expect(
+            events == [
+                .init(type: "message", data: "one"), .init(type: "ping", data: "two\nlines"),
+                .init(type: "message", data: "split across"), .init(type: "message", data: "[DONE]"),
+            ])
         var small = ServerSentEvents(maxEventBytes: 100)
         #expect(throws: ServerSentEvents.TooLarge.self) { _ = try small.feed(Array(("data: " + String(repeating: "x", count: 200)).utf8)) }
     }

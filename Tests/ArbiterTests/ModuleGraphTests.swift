@@ -15,7 +15,9 @@ import TestSupport
         var targets: [(String, [String])] = []
         let starts = ["\n        .target(", "\n        .executableTarget(", "\n        .systemLibrary("]
         var index = manifest.startIndex
-        while let next = starts.compactMap({ manifest.range(of: $0, range: index..<manifest.endIndex) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+        while let next = starts.compactMap({ manifest.range(of: $0, range: index..<manifest.endIndex) }).min(by: {
+            $0.lowerBound < $1.lowerBound
+        }) {
             // The declaration runs to the next top-level entry.
             let rest = manifest[next.upperBound...]
             let stop = starts.compactMap { rest.range(of: $0)?.lowerBound }.min() ?? rest.range(of: "\n    ]")?.lowerBound ?? rest.endIndex
@@ -26,7 +28,8 @@ import TestSupport
             if let open = body.range(of: "dependencies: [") {
                 var list = String(body[open.upperBound...].prefix { $0 != "]" })
                 // `.product(name: "Logging", package: "swift-log")` → "Logging (swift-log)".
-                while let product = list.range(of: ".product("), let close = list.range(of: ")", range: product.upperBound..<list.endIndex) {
+                while let product = list.range(of: ".product("), let close = list.range(of: ")", range: product.upperBound..<list.endIndex)
+                {
                     let strings = Self.strings(after: "", in: String(list[product.upperBound..<close.lowerBound]))
                     if strings.count >= 2 { imports.append("\(strings[0]) (\(strings[1]))") }
                     list.removeSubrange(product.lowerBound..<close.upperBound)
@@ -62,15 +65,18 @@ import TestSupport
         #expect(graph.first { $0.target == "Storage" }?.imports.contains("HTTPServer") == false, "Storage never imports the server")
         let path = RepositoryPaths.root + "/docs/ARCHITECTURE.md"
         let document = try String(contentsOfFile: path, encoding: .utf8)
-        guard let from = document.range(of: Self.begin), let to = document.range(of: Self.end, range: from.upperBound..<document.endIndex) else {
+        guard let from = document.range(of: Self.begin), let to = document.range(of: Self.end, range: from.upperBound..<document.endIndex)
+        else {
             Issue.record("ARCHITECTURE.md has no module graph markers")
             return
         }
         let expected = "\n" + Self.render(graph) + "\n"
         if ProcessInfo.processInfo.environment["ARBITER_WRITE_DOCS"] == "1" {
-            try (document[..<from.upperBound] + expected + document[to.lowerBound...]).write(toFile: path, atomically: true, encoding: .utf8)
+            try (document[..<from.upperBound] + expected + document[to.lowerBound...]).write(
+                toFile: path, atomically: true, encoding: .utf8)
             return
         }
-        #expect(String(document[from.upperBound..<to.lowerBound]) == expected, "run ARBITER_WRITE_DOCS=1 swift test --filter ModuleGraphTests")
+        #expect(
+            String(document[from.upperBound..<to.lowerBound]) == expected, "run ARBITER_WRITE_DOCS=1 swift test --filter ModuleGraphTests")
     }
 }

@@ -37,12 +37,15 @@ import TestSupport
         // The reference parser (prometheus_client) reads the whole exposition.
         let directory = TemporaryDirectory()
         directory.write("metrics.txt", text)
-        let parsed = try PythonReference.run(["-c", """
+        let parsed = try PythonReference.run([
+            "-c",
+            """
             from prometheus_client.parser import text_string_to_metric_families
             families = {f.name: f for f in text_string_to_metric_families(open("\(directory.path)/metrics.txt").read())}
             print(families["http_request_duration_seconds"].type, families["sqlite_commits"].type, families["http_open_connections"].type)
             print(sum(s.value for s in families["arbiter_annotations"].samples if s.name == "arbiter_annotations_total"))
-            """])
+            """,
+        ])
         #expect(parsed.status == 0, "\(parsed.stderr)")
         #expect(parsed.stdout == "histogram counter gauge\n1\n", "\(parsed.stdout)")
         await app.stop()
@@ -61,7 +64,8 @@ import TestSupport
             #expect(object["level"]?.stringValue != nil && object["label"]?.stringValue != nil && object["time"]?.stringValue != nil)
         }
         #expect(lines.contains { $0.contains(#""label":"arbiter.access""#) && $0.contains("GET /healthz 200") })
-        let bad = try ServerProcess(["serve", "--port", "0", "--log-format", "xml", "--db", directory.path + "/log.sqlite"], waitForPort: false)
+        let bad = try ServerProcess(
+            ["serve", "--port", "0", "--log-format", "xml", "--db", directory.path + "/log.sqlite"], waitForPort: false)
         #expect(bad.waitForExit() != 0)
         #expect(bad.output.contains("--log-format must be text or json"))
     }

@@ -58,42 +58,58 @@ struct OneStoryTests {
         let browser = try WebDriver(width: 1400, height: 1000)
         try browser.signIn(app: app, as: "boss", to: "/admin")
         func visible(_ selector: String) throws -> Bool {
-            try browser.script("const e = document.querySelector(arguments[0]); return !!e && e.offsetParent !== null;", [.string(selector)]).boolValue == true
+            try browser.script(
+                "const e = document.querySelector(arguments[0]); return !!e && e.offsetParent !== null;", [.string(selector)]
+            ).boolValue == true
         }
         for (width, height) in Self.sizes {
             try browser.resize(width: width, height: height)
             try browser.open("http://127.0.0.1:\(app.port)/admin")
             try browser.wait(until: "document.body.dataset.ready === 'true'")
-            #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "no sideways scroll at \(width)")
+            #expect(
+                try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true,
+                "no sideways scroll at \(width)")
             try browser.element("#new-project summary").click()
             #expect(try visible("#project-form-gold_rate") && visible("#project-form-allow_ties") && visible("#project-form-aspects"))
             #expect(try visible("#project-form-repeat_after_judgements"))
             for kind in ["ranking", "rating"] {
-                try browser.script("const k = document.getElementById('project-form-kind'); k.value = arguments[0]; k.dispatchEvent(new Event('change'));", [.string(kind)])
-                for hidden in ["gold_rate", "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects", "aspects_required"] {
+                try browser.script(
+                    "const k = document.getElementById('project-form-kind'); k.value = arguments[0]; k.dispatchEvent(new Event('change'));",
+                    [.string(kind)])
+                for hidden in [
+                    "gold_rate", "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects", "aspects_required",
+                ] {
                     #expect(try !visible("#project-form-\(hidden)"), "\(kind) at \(width): \(hidden) shown")
                 }
                 #expect(try visible("#project-form-repeat_rate") && visible("#project-form-overlap"))
             }
             // Rating: the scale's ends are small and on one line.
-            let scale = try browser.script("""
-                const a = document.getElementById('project-form-scale_min').getBoundingClientRect();
-                const b = document.getElementById('project-form-scale_max').getBoundingClientRect();
-                return [a.width, b.width, Math.abs(a.top - b.top)];
-                """).arrayValue?.compactMap(\.doubleValue) ?? []
+            let scale =
+                try browser.script(
+                    """
+                    const a = document.getElementById('project-form-scale_min').getBoundingClientRect();
+                    const b = document.getElementById('project-form-scale_max').getBoundingClientRect();
+                    return [a.width, b.width, Math.abs(a.top - b.top)];
+                    """
+                ).arrayValue?.compactMap(\.doubleValue) ?? []
             #expect(scale.count == 3 && scale[0] < 200 && scale[1] < 200 && scale[2] < 1, "\(scale)")
             // The rewrite box sits on its own line above the sketch, not beside it.
-            let rewrite = try browser.script("""
+            let rewrite = try browser.script(
+                """
                 const label = document.getElementById('project-form-rewrite').closest('label').getBoundingClientRect();
                 const sketch = document.getElementById('project-form-layout-preview').getBoundingClientRect();
                 return label.bottom <= sketch.top;
-                """).boolValue
+                """
+            ).boolValue
             #expect(rewrite == true)
             // Pairwise with the arena ticked: the sketch is of a battle.
-            try browser.script("const k = document.getElementById('project-form-kind'); k.value = 'pairwise'; k.dispatchEvent(new Event('change'));")
+            try browser.script(
+                "const k = document.getElementById('project-form-kind'); k.value = 'pairwise'; k.dispatchEvent(new Event('change'));")
             try browser.element("#project-form-arena").click()
             #expect(try browser.element("#project-form-layout-preview").text.contains("Model A (hidden)"))
-            #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "the open form at \(width)")
+            #expect(
+                try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true,
+                "the open form at \(width)")
             if width == 390, let shots = ProcessInfo.processInfo.environment["ARBITER_SCREENSHOTS"] {
                 try browser.screenshot(to: shots + "/admin-new-project-phone.png")
             }
@@ -108,19 +124,23 @@ struct OneStoryTests {
         let app = try TestApp()
         _ = try await app.person("boss", role: .admin)
         let pairwise = try await app.project(pairs: 3, name: "pairs")
-        let rating = try await app.project(pairs: 0, name: "ratings") { $0.kind = .rating; $0.attributes = ["helpfulness"] }
+        let rating = try await app.project(pairs: 0, name: "ratings") {
+            $0.kind = .rating; $0.attributes = ["helpfulness"]
+        }
         let browser = try WebDriver(width: 1400, height: 1000)
         try browser.signIn(app: app, as: "boss", to: "/admin/projects/\(pairwise.id)")
         func formats() throws -> [String] {
             try browser.wait(until: "document.querySelectorAll('#export-format option').length > 0")
-            return try browser.script("return [...document.querySelectorAll('#export-format option')].map((o) => o.value);").arrayValue?.compactMap(\.stringValue) ?? []
+            return try browser.script("return [...document.querySelectorAll('#export-format option')].map((o) => o.value);").arrayValue?
+                .compactMap(\.stringValue) ?? []
         }
         let offered = try formats()
         #expect(offered.contains("trl") && !offered.contains("helpsteer") && !offered.contains("rewrite-sft"), "\(offered)")
         // Every option of the export form's menus reads whole, on a desktop and a phone.
         for (width, height) in Self.sizes {
             try browser.resize(width: width, height: height)
-            let cut = try browser.script("""
+            let cut = try browser.script(
+                """
                 const context = document.createElement('canvas').getContext('2d');
                 return [...document.querySelectorAll('#export-form select')].flatMap((select) => {
                   context.font = getComputedStyle(select).font;
@@ -144,11 +164,14 @@ struct OneStoryTests {
         let app = try TestApp()
         let project = try await ReviewPageTests().crowd(app)
         try await app.seed { db in
-            var reader = JSONLReader(bytes: Array((0..<3).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }
-                .joined(separator: "\n").utf8))
+            var reader = JSONLReader(
+                bytes: Array(
+                    (0..<3).map { #"{"id":"g\#($0)","prompt":"gold \#($0)","response_a":"right","response_b":"wrong","gold":"A"}"# }
+                        .joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
         }
-        try await app.importJudgements((0..<3).map { #"{"pair":"g\#($0)","annotator":"r1","choice":"\#($0 == 0 ? "B" : "A")"}"# }, into: project)
+        try await app.importJudgements(
+            (0..<3).map { #"{"pair":"g\#($0)","annotator":"r1","choice":"\#($0 == 0 ? "B" : "A")"}"# }, into: project)
         let admin = try await Self.person(app, "boss", role: .admin)
         _ = try await Self.person(app, "ann")
         let browser = try WebDriver(width: 1400, height: 1000)
@@ -164,7 +187,9 @@ struct OneStoryTests {
             let model = try browser.element("#crowd-model").text
             #expect(model.contains("by the strongest evidence behind each flag"), "\(model)")
             #expect(try browser.element("#raters tbody tr[data-annotator='r1']").text.contains("2 of 3 (5 needed)"))
-            #expect(try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true, "no sideways scroll at \(width)")
+            #expect(
+                try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue == true,
+                "no sideways scroll at \(width)")
         }
         // The flagged card: "Clear of the flag", and after quarantining, "Lift the quarantine".
         let card = ".queue-item[data-annotator='lefty']"
@@ -179,7 +204,9 @@ struct OneStoryTests {
         #expect(try app.call("PUT", "/api/projects/\(project.id)/pairs/\(first)/label", admin, #"{"label":"A"}"#).status == 200)
         try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/review")
         try browser.wait(until: "document.body.dataset.ready === 'true'")
-        let listed = try browser.script("return [...document.querySelectorAll('#contested li a')].map((a) => a.textContent);").arrayValue?.compactMap(\.stringValue) ?? []
+        let listed =
+            try browser.script("return [...document.querySelectorAll('#contested li a')].map((a) => a.textContent);").arrayValue?
+            .compactMap(\.stringValue) ?? []
         #expect(!listed.isEmpty && !listed.contains(first), "\(first) in \(listed)")
         try browser.element("#contested li a").click()
         try browser.wait(until: "location.pathname.endsWith('/items') && document.getElementById('detail').dataset.pair === '\(listed[0])'")
@@ -187,7 +214,10 @@ struct OneStoryTests {
         let annotator = try WebDriver(width: 390, height: 844)
         try annotator.signIn(app: app, as: "ann", to: "/projects/\(project.id)/review")
         #expect(try annotator.element("#status").text.hasPrefix("The review page is for reviewers and admins."))
-        #expect(try annotator.script("return [...document.querySelectorAll('main button, main table')].filter((e) => e.offsetParent !== null).length;").intValue == 0)
+        #expect(
+            try annotator.script(
+                "return [...document.querySelectorAll('main button, main table')].filter((e) => e.offsetParent !== null).length;"
+            ).intValue == 0)
         await app.stop()
     }
 
@@ -205,7 +235,9 @@ struct OneStoryTests {
         try browser.element("#password").type("a long enough password")
         try browser.element("#invite-submit").click()
         try browser.wait(until: "location.pathname === '/'")
-        try browser.script("document.cookie.split(';').forEach((c) => { document.cookie = c.split('=')[0] + '=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/'; });")
+        try browser.script(
+            "document.cookie.split(';').forEach((c) => { document.cookie = c.split('=')[0] + '=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/'; });"
+        )
         let other = try WebDriver(width: 1400, height: 1000)
         try other.open("http://127.0.0.1:\(app.port)\(url)")
         try other.wait(until: "document.body.dataset.ready === 'true'")
@@ -218,7 +250,9 @@ struct OneStoryTests {
     /// item browser and the annotate page's report button.
     @Test func tasksAreCalledTasks() async throws {
         let app = try TestApp()
-        let project = try await app.project(pairs: 0, name: "Rank v1") { $0.kind = .ranking; $0.overlap = 1 }
+        let project = try await app.project(pairs: 0, name: "Rank v1") {
+            $0.kind = .ranking; $0.overlap = 1
+        }
         let line = TaskPageTests.task
         try await app.seed { db in
             var reader = JSONLReader(bytes: Array(line.utf8))
@@ -255,37 +289,47 @@ struct OneStoryTests {
     @Test func spacingHolds() async throws {
         for (width, height) in Self.sizes {
             let (app, browser, project) = try await BrowserTests().annotating(pairs: 2, width: width, height: height)
-            let gap = try browser.script("""
-                const bottom = Math.max(...[...document.querySelectorAll('.responses .response')].map((c) => c.getBoundingClientRect().bottom));
-                return document.getElementById('judgement').getBoundingClientRect().top - bottom;
-                """).doubleValue ?? 0
+            let gap =
+                try browser.script(
+                    """
+                    const bottom = Math.max(...[...document.querySelectorAll('.responses .response')].map((c) => c.getBoundingClientRect().bottom));
+                    return document.getElementById('judgement').getBoundingClientRect().top - bottom;
+                    """
+                ).doubleValue ?? 0
             #expect(gap >= 8, "responses to judgement: \(gap) px at \(width)")
             try browser.open("http://127.0.0.1:\(app.port)/login")
-            let button = try browser.script("""
-                return document.getElementById('login-submit').getBoundingClientRect().top - document.getElementById('password').getBoundingClientRect().bottom;
-                """).doubleValue ?? 0
+            let button =
+                try browser.script(
+                    """
+                    return document.getElementById('login-submit').getBoundingClientRect().top - document.getElementById('password').getBoundingClientRect().bottom;
+                    """
+                ).doubleValue ?? 0
             #expect(button >= 8, "password to sign-in button: \(button) px at \(width)")
             _ = project
             await app.stop()
         }
         for size in [0, 1] {
-            let (app, browser, _) = try await TaskPageTests().open({
-                $0.kind = .rating; $0.attributes = ["helpfulness"]; $0.scaleMin = 0; $0.scaleMax = 4
-                $0.scaleLabels = ["awful", "poor", "fair", "good", "excellent"]
-            }, size: size)
-            let layout = try JSONValue.parse(try browser.script("""
-                const rows = [...document.querySelectorAll('.rating-row')];
-                let touching = 0, wrapped = 0;
-                for (const row of rows) {
-                  const buttons = [...row.querySelectorAll('.score')].map((b) => b.getBoundingClientRect());
-                  for (let i = 1; i < buttons.length; i += 1) {
-                    if (Math.abs(buttons[i].top - buttons[i - 1].top) < 2 && buttons[i].left - buttons[i - 1].right < 4) touching += 1;
-                  }
-                  for (const anchor of row.querySelectorAll('.anchor')) if (anchor.getClientRects().length > 1) wrapped += 1;
-                  if (new Set(buttons.map((b) => Math.round(b.top))).size > 1) wrapped += 1;
-                }
-                return JSON.stringify({ touching, wrapped });
-                """).stringValue ?? "{}")
+            let (app, browser, _) = try await TaskPageTests().open(
+                {
+                    $0.kind = .rating; $0.attributes = ["helpfulness"]; $0.scaleMin = 0; $0.scaleMax = 4
+                    $0.scaleLabels = ["awful", "poor", "fair", "good", "excellent"]
+                }, size: size)
+            let layout = try JSONValue.parse(
+                try browser.script(
+                    """
+                    const rows = [...document.querySelectorAll('.rating-row')];
+                    let touching = 0, wrapped = 0;
+                    for (const row of rows) {
+                      const buttons = [...row.querySelectorAll('.score')].map((b) => b.getBoundingClientRect());
+                      for (let i = 1; i < buttons.length; i += 1) {
+                        if (Math.abs(buttons[i].top - buttons[i - 1].top) < 2 && buttons[i].left - buttons[i - 1].right < 4) touching += 1;
+                      }
+                      for (const anchor of row.querySelectorAll('.anchor')) if (anchor.getClientRects().length > 1) wrapped += 1;
+                      if (new Set(buttons.map((b) => Math.round(b.top))).size > 1) wrapped += 1;
+                    }
+                    return JSON.stringify({ touching, wrapped });
+                    """
+                ).stringValue ?? "{}")
             #expect(layout["touching"] == 0 && layout["wrapped"] == 0, "score buttons at size \(size): \(layout)")
             await app.stop()
         }

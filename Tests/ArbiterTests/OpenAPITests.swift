@@ -39,14 +39,16 @@ import TestSupport
         // The demo's lines follow the listening line (or come before it: the log is written by its own thread).
         let admin = try #require(try server.waitForLine { $0.hasPrefix("admin token:") }.split(separator: " ").last)
         let examples = getenv("ARBITER_SCHEMATHESIS_EXAMPLES").map { String(cString: $0) } ?? "10"
-        let run = try CommandRunner.run(PythonReference.tool("schemathesis"), [
-            "run", "http://127.0.0.1:\(server.port)/api/openapi.json",
-            "-H", "Authorization: Bearer \(admin)", "--max-examples", examples, "--phases", "examples,fuzzing", "-w", "2",
-            "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-            // The fuzzer's own credentials: revoking its token or disabling its account ends the run early.
-            "--exclude-path", "/api/logout", "--exclude-path-regex", "/api/(tokens|users)/\\{id\\}",
-            "--seed", "42",
-        ])
+        let run = try CommandRunner.run(
+            PythonReference.tool("schemathesis"),
+            [
+                "run", "http://127.0.0.1:\(server.port)/api/openapi.json",
+                "-H", "Authorization: Bearer \(admin)", "--max-examples", examples, "--phases", "examples,fuzzing", "-w", "2",
+                "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+                // The fuzzer's own credentials: revoking its token or disabling its account ends the run early.
+                "--exclude-path", "/api/logout", "--exclude-path-regex", "/api/(tokens|users)/\\{id\\}",
+                "--seed", "42",
+            ])
         server.signal(SIGTERM)
         #expect(server.waitForExit() == 0)
         #expect(run.status == 0, "output:\n\(run.stdout.suffix(4000))\n\(run.stderr.suffix(2000))")

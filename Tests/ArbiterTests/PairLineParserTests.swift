@@ -19,7 +19,9 @@ import Testing
     }
 
     @Test func plainPair() throws {
-        let pairs = try parse(#"{"id":"p1","prompt":"Hi","response_a":"Hello!","response_b":"Go away.","model_a":"m1","model_b":"m2","metadata":{"topic":"greeting"},"gold":"A"}"#)
+        let pairs = try parse(
+            #"{"id":"p1","prompt":"Hi","response_a":"Hello!","response_b":"Go away.","model_a":"m1","model_b":"m2","metadata":{"topic":"greeting"},"gold":"A"}"#
+        )
         #expect(pairs.count == 1)
         let pair = pairs[0]
         #expect(pair.externalID == "p1")
@@ -31,7 +33,9 @@ import Testing
     }
 
     @Test func promptAsMessageList() throws {
-        let pair = try parse(#"{"id":1,"prompt":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],"response_a":"a","response_b":"b"}"#)[0]
+        let pair = try parse(
+            #"{"id":1,"prompt":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],"response_a":"a","response_b":"b"}"#
+        )[0]
         #expect(pair.externalID == "1")
         #expect(pair.prompt == .messages([.init(role: "system", content: "Be brief."), .init(role: "user", content: "Hi")]))
     }
@@ -58,7 +62,9 @@ import Testing
     }
 
     @Test func trlConversationalCompletions() throws {
-        let pair = try parse(#"{"prompt":[{"role":"user","content":"Hi"}],"chosen":[{"role":"assistant","content":"Hello"}],"rejected":[{"role":"assistant","content":"No"}]}"#)[0]
+        let pair = try parse(
+            #"{"prompt":[{"role":"user","content":"Hi"}],"chosen":[{"role":"assistant","content":"Hello"}],"rejected":[{"role":"assistant","content":"No"}]}"#
+        )[0]
         #expect(Set([pair.responseA, pair.responseB]) == ["Hello", "No"])
     }
 
@@ -77,10 +83,12 @@ import Testing
         let rejected = "\n\nHuman: What is 2+2?\n\nAssistant: Do you mean in base 10?\n\nHuman: Yes.\n\nAssistant: It is 5."
         let line = JSONValue.object(["chosen": .string(chosen), "rejected": .string(rejected)]).jsonText
         let pair = try parse(line)[0]
-        #expect(pair.prompt == .messages([
-            .init(role: "user", content: "What is 2+2?"), .init(role: "assistant", content: "Do you mean in base 10?"),
-            .init(role: "user", content: "Yes."),
-        ]))
+        #expect(
+            pair.prompt
+                == .messages([
+                    .init(role: "user", content: "What is 2+2?"), .init(role: "assistant", content: "Do you mean in base 10?"),
+                    .init(role: "user", content: "Yes."),
+                ]))
         #expect(Set([pair.responseA, pair.responseB]) == ["It is 4.", "It is 5."])
         let chosenSide = pair.metadata?["source_chosen"]?.stringValue
         #expect((chosenSide == "A" ? pair.responseA : pair.responseB) == "It is 4.")

@@ -25,15 +25,21 @@ final class PostgresRepositoryTests {
         var settings = ProjectSettings()
         settings.overlap = 2
         let project = try db.transaction { try ProjectService.create(db, name: "p", settings: settings, actor: nil, via: "test", now: 0) }
-        var reader = JSONLReader(bytes: Array((0..<20).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a\#($0)","response_b":"b\#($0)"}"# }
-            .joined(separator: "\n").utf8))
+        var reader = JSONLReader(
+            bytes: Array(
+                (0..<20).map { #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a\#($0)","response_b":"b\#($0)"}"# }
+                    .joined(separator: "\n").utf8))
         let report = try ImportService.pairs(db, project: project, reader: &reader, options: ImportOptions(), actor: nil, now: 0)
         #expect(report.imported == 20 && report.committed)
         var random = SystemRandomNumberGenerator()
-        let assignment = try #require(try db.transaction { try Assignments.next(db, project: project, userID: alice.id, now: 1000, random: &random) })
-        #expect(try db.transaction { try Assignments.next(db, project: project, userID: alice.id, now: 1000, random: &random) }?.id == assignment.id)
+        let assignment = try #require(
+            try db.transaction { try Assignments.next(db, project: project, userID: alice.id, now: 1000, random: &random) })
+        #expect(
+            try db.transaction { try Assignments.next(db, project: project, userID: alice.id, now: 1000, random: &random) }?.id
+                == assignment.id)
         let stored = try db.transaction {
-            try Annotations.submit(db, assignmentID: assignment.id, userID: alice.id, submission: try Submission.parse(["choice": "left"]), now: 2000)
+            try Annotations.submit(
+                db, assignmentID: assignment.id, userID: alice.id, submission: try Submission.parse(["choice": "left"]), now: 2000)
         }
         #expect(!stored.replayed && stored.annotation.choice == (assignment.shownSwapped ? .b : .a))
         let dashboard = try db.snapshot { try Dashboard.report(db, project: project, now: 3000) }

@@ -66,14 +66,16 @@ import TestSupport
         let server = try ServerProcess(["serve", "--port", "0", "--demo", "--log-level", "notice", "--db", db])
         try server.waitForLine { $0.hasPrefix("passwords and tokens are shown once") }
         let lines = server.output.split(separator: "\n").map(String.init)
-        #expect(lines.contains("demo: created project 'Demo: helpful and harmless' (id 1): 51 pairs, 90 judgements from 5 simulated raters"))
+        #expect(
+            lines.contains("demo: created project 'Demo: helpful and harmless' (id 1): 51 pairs, 90 judgements from 5 simulated raters"))
         #expect(lines.contains("open http://127.0.0.1:\(server.port)/"))
         let signIns = lines.filter { $0.hasPrefix("sign-in: ") }.map { $0.split(separator: " ").map(String.init) }
         #expect(signIns.map { [$0[1], $0[2]] } == [["admin", "admin"], ["reviewer", "reviewer"], ["annotator", "annotator"]])
         let client = try RawClient(port: server.port)
         func login(_ username: String, _ password: String) throws -> RawClient.Response {
-            try client.request("POST", "/api/login", headers: ["Content-Type": "application/json"],
-                               body: Array(JSONValue.object(["username": .string(username), "password": .string(password)]).jsonText.utf8))
+            try client.request(
+                "POST", "/api/login", headers: ["Content-Type": "application/json"],
+                body: Array(JSONValue.object(["username": .string(username), "password": .string(password)]).jsonText.utf8))
         }
         for signIn in signIns {
             let response = try login(signIn[2], signIn[3])
@@ -84,8 +86,11 @@ import TestSupport
 
         // The review data is real: 90 judgements, and the left-clicker is flagged.
         let admin = try #require(lines.first { $0.hasPrefix("admin token:") }?.split(separator: " ").last.map(String.init))
-        let raters = try JSONValue.parse(client.request("GET", "/api/projects/1/raters", headers: ["Authorization": "Bearer \(admin)"]).body)
-        let flagged = raters["raters"]?.arrayValue?.filter { $0["status"]?.stringValue == "flagged" }.compactMap { $0["annotator"]?.stringValue }
+        let raters = try JSONValue.parse(
+            client.request("GET", "/api/projects/1/raters", headers: ["Authorization": "Bearer \(admin)"]).body)
+        let flagged = raters["raters"]?.arrayValue?.filter { $0["status"]?.stringValue == "flagged" }.compactMap {
+            $0["annotator"]?.stringValue
+        }
         #expect(flagged == ["rater-zed"], "\(raters)")
 
         // The annotator still has pairs to judge.
@@ -94,7 +99,8 @@ import TestSupport
         #expect(next.status == 200)
         let id = try #require(JSONValue.parse(next.body)["assignment"]?["id"]?.intValue)
         let submitted = try client.request(
-            "POST", "/api/assignments/\(id)/annotation", headers: ["Authorization": "Bearer \(token)"], body: Array(#"{"choice":"left","strength":2}"#.utf8))
+            "POST", "/api/assignments/\(id)/annotation", headers: ["Authorization": "Bearer \(token)"],
+            body: Array(#"{"choice":"left","strength":2}"#.utf8))
         #expect(submitted.status == 201)
         server.signal(SIGTERM)
         #expect(server.waitForExit() == 0)
@@ -106,12 +112,15 @@ import TestSupport
         #expect(!again.output.contains("token:"))
         let second = try RawClient(port: again.port)
         func login2(_ password: String) throws -> Int {
-            try second.request("POST", "/api/login", headers: ["Content-Type": "application/json"],
-                               body: Array(JSONValue.object(["username": "annotator", "password": .string(password)]).jsonText.utf8)).status
+            try second.request(
+                "POST", "/api/login", headers: ["Content-Type": "application/json"],
+                body: Array(JSONValue.object(["username": "annotator", "password": .string(password)]).jsonText.utf8)
+            ).status
         }
         #expect(try login2(signIns[2][3]) == 401)
         #expect(try login2(renewed[3]) == 200)
-        let stats = try JSONValue.parse(second.request("GET", "/api/projects/1/dashboard", headers: ["Authorization": "Bearer \(admin)"]).body)
+        let stats = try JSONValue.parse(
+            second.request("GET", "/api/projects/1/dashboard", headers: ["Authorization": "Bearer \(admin)"]).body)
         #expect(stats["pairs"]?["gold"]?.intValue == 4, "\(stats)")
         #expect(stats["agreement"]?["judgements"]?.intValue == 91, "\(stats)")
         again.signal(SIGTERM)

@@ -25,7 +25,8 @@ import TestSupport
         var body: [UInt8] = []
         body.reserveCapacity(200_000 * 90)
         for index in 0..<200_000 {
-            body += Array(#"{"id":"big\#(index)","prompt":"imported question \#(index)","response_a":"a\#(index)","response_b":"b\#(index)"}"#.utf8)
+            body += Array(
+                #"{"id":"big\#(index)","prompt":"imported question \#(index)","response_a":"a\#(index)","response_b":"b\#(index)"}"#.utf8)
             body.append(0x0A)
         }
         let upload = body
@@ -35,8 +36,9 @@ import TestSupport
         let importer = Threads.start(1) { _ in
             defer { finished.store(true, ordering: .sequentiallyConsistent) }
             guard let client = try? RawClient(port: port, timeout: 600),
-                  let response = try? client.request("POST", "/api/projects/\(project.id)/pairs",
-                                                     headers: ["Authorization": "Bearer \(admin)", "Content-Type": "application/x-ndjson"], body: upload)
+                let response = try? client.request(
+                    "POST", "/api/projects/\(project.id)/pairs",
+                    headers: ["Authorization": "Bearer \(admin)", "Content-Type": "application/x-ndjson"], body: upload)
             else { return }
             outcome.withLock { $0 = (response.status, (try? JSONValue.parse(response.body)) ?? .null) }
         }
@@ -79,7 +81,9 @@ import TestSupport
             }
         }
         annotatorThread.wait()
-        let (judgedDuringImport, sawStaged, statuses, movedCount) = annotation.withLock { ($0.judged, $0.sawStaged, $0.statuses, $0.movedCount) }
+        let (judgedDuringImport, sawStaged, statuses, movedCount) = annotation.withLock {
+            ($0.judged, $0.sawStaged, $0.statuses, $0.movedCount)
+        }
         #expect(movedCount == nil, "the pair count moved during the import: \(movedCount ?? 0)")
         importer.wait()
         let result = try #require(outcome.withLock { $0 })
@@ -105,13 +109,15 @@ import TestSupport
         var lines = (0..<1_200).map { #"{"id":"n\#($0)","prompt":"q\#($0)","response_a":"a","response_b":"b"}"# }
         lines.append(#"{"id":"bad","prompt":"q"}"#)
         let client = try app.client()
-        let refused = try client.request("POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(admin)"],
-                                         body: Array(lines.joined(separator: "\n").utf8))
+        let refused = try client.request(
+            "POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(admin)"],
+            body: Array(lines.joined(separator: "\n").utf8))
         #expect(refused.status == 422)
         #expect(try JSONValue.parse(refused.body)["report"]?["error_count"] == 1)
         lines.removeLast()
-        let dry = try client.request("POST", "/api/projects/\(project.id)/pairs?dry_run=true", headers: ["Authorization": "Bearer \(admin)"],
-                                     body: Array(lines.joined(separator: "\n").utf8))
+        let dry = try client.request(
+            "POST", "/api/projects/\(project.id)/pairs?dry_run=true", headers: ["Authorization": "Bearer \(admin)"],
+            body: Array(lines.joined(separator: "\n").utf8))
         #expect(dry.status == 200)
         #expect(try JSONValue.parse(dry.body)["imported"] == 1_200)
         #expect(try JSONValue.parse(dry.body)["committed"] == false)
@@ -132,21 +138,26 @@ import TestSupport
         func line(_ id: String, _ prompt: String) -> String { #"{"id":"\#(id)","prompt":"\#(prompt)","response_a":"a","response_b":"b"}"# }
         let stored = try app.call("POST", "/api/projects/\(project.id)/pairs", admin, line("old", "stored before"))
         #expect(stored.json["imported"] == 1)
-        var lines = (0..<150).map { line("p\($0)", "question \($0)") }   // 64 + 64 + 22 per statement
-        lines[10] = line("old", "stored before")          // line 11: already stored
-        lines[20] = line("p5", "question 5")              // line 21: line 6 again, same statement
-        lines[100] = line("p3", "question 3")             // line 101: line 4 again, a later statement
-        lines[30] = line("p7", "another question")        // line 31: p7's id, other content
-        lines[140] = line("old", "other content")         // line 141: a stored id, other content
-        lines[60] = line("fresh", "question 61")          // line 61: same content as line 62's pair, new id
+        var lines = (0..<150).map { line("p\($0)", "question \($0)") }  // 64 + 64 + 22 per statement
+        lines[10] = line("old", "stored before")  // line 11: already stored
+        lines[20] = line("p5", "question 5")  // line 21: line 6 again, same statement
+        lines[100] = line("p3", "question 3")  // line 101: line 4 again, a later statement
+        lines[30] = line("p7", "another question")  // line 31: p7's id, other content
+        lines[140] = line("old", "other content")  // line 141: a stored id, other content
+        lines[60] = line("fresh", "question 61")  // line 61: same content as line 62's pair, new id
         let body = Array(lines.joined(separator: "\n").utf8)
         let client = try app.client()
-        let refused = try client.request("POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(admin)"], body: body)
+        let refused = try client.request(
+            "POST", "/api/projects/\(project.id)/pairs", headers: ["Authorization": "Bearer \(admin)"], body: body)
         #expect(refused.status == 422)
         let report = try JSONValue.parse(refused.body)["report"]
-        #expect(report?["errors"] == ["line 31: id 'p7' is already used by a different pair", "line 141: id 'old' is already used by a different pair"])
+        #expect(
+            report?["errors"] == [
+                "line 31: id 'p7' is already used by a different pair", "line 141: id 'old' is already used by a different pair",
+            ])
         #expect(try await app.count("SELECT count(*) FROM pairs") == 1)
-        let skipped = try client.request("POST", "/api/projects/\(project.id)/pairs?skip_invalid=true", headers: ["Authorization": "Bearer \(admin)"], body: body)
+        let skipped = try client.request(
+            "POST", "/api/projects/\(project.id)/pairs?skip_invalid=true", headers: ["Authorization": "Bearer \(admin)"], body: body)
         #expect(skipped.status == 200)
         let result = try JSONValue.parse(skipped.body)
         // 150 lines: 2 conflicts, 3 duplicates (lines 11, 21, 101), and line 62 repeats line 61's content.
@@ -177,7 +188,9 @@ import TestSupport
         #expect(try pairCount(app, admin) == 1)
         try await ImportService.discardAbandoned(store: app.app.store, now: { 0 })
         #expect(try await app.count("SELECT count(*) FROM pairs") == 1)
-        #expect(try app.call("POST", "/api/projects/\(project.id)/pairs", admin, #"{"prompt":"q","response_a":"x","response_b":"y"}"#).status == 200)
+        #expect(
+            try app.call("POST", "/api/projects/\(project.id)/pairs", admin, #"{"prompt":"q","response_a":"x","response_b":"y"}"#).status
+                == 200)
         #expect(try await app.count("SELECT count(*) FROM pairs") == 2)
         await app.stop()
     }

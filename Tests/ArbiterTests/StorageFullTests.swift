@@ -22,14 +22,17 @@ import TestSupport
                 try db.run("PRAGMA max_page_count = \(pages)")
                 // Fill what free space the last pages have, so any insert needs a new page.
                 while (try? db.run("INSERT INTO filler VALUES (zeroblob(64))")) != nil {}
-                while (try? db.run("""
+                while (try? db.run(
+                    """
                     INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at)
                     SELECT p.project_id, p.id, u.id, 'normal', 0, 'expired', 0, 0 FROM pairs p, users u WHERE u.username = 'boss' LIMIT 1
-                    """)) != nil {}
+                    """)) != nil
+                {}
             }
         case .postgres:
             try await app.seed { db in
-                try db.run("""
+                try db.run(
+                    """
                     CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS
                     $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$
                     """)
@@ -70,8 +73,9 @@ import TestSupport
         #expect(try app.client().request("GET", "/readyz").status == 503, "a node that cannot write is not ready")
         let scrape = try app.client().request("GET", "/metrics", headers: ["Authorization": "Bearer \(admin)"]).bodyText
         #expect(scrape.contains("arbiter_storage_full_total 5"), "\(scrape.split(separator: "\n").filter { $0.contains("storage") })")
-        #expect(try await app.count("SELECT count(*) FROM assignments a JOIN users u ON u.id = a.user_id WHERE u.username = 'ann'") == 1,
-                "nothing half-written")
+        #expect(
+            try await app.count("SELECT count(*) FROM assignments a JOIN users u ON u.id = a.user_id WHERE u.username = 'ann'") == 1,
+            "nothing half-written")
 
         try await free(app, engine: engine)
         let (after, lease) = try app.next(ann, project: project.id)

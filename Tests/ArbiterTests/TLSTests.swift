@@ -10,10 +10,13 @@ import TestSupport
     var key: String { directory.path + "/key.pem" }
 
     init() throws {
-        let made = try CommandRunner.run("openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory.path + "/key.pem", "-out", directory.path + "/cert.pem",
-            "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ])
+        let made = try CommandRunner.run(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory.path + "/key.pem", "-out",
+                directory.path + "/cert.pem",
+                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ])
         guard made.status == 0 else { throw ServerProcess.Failure(description: "openssl req failed: \(made)") }
         directory.write("public/index.html", "<p>hi</p>")
         var big = ""
@@ -65,8 +68,9 @@ import TestSupport
 
     @Test func sessionCookiesAreSecureUnderTLS() throws {
         let db = directory.path + "/tls.sqlite"
-        let added = try CommandRunner.arbiter(["user", "add", "--db", db, "--username", "ann", "--role", "annotator", "--password-stdin"],
-                                              stdin: "a long enough password\n")
+        let added = try CommandRunner.arbiter(
+            ["user", "add", "--db", db, "--username", "ann", "--role", "annotator", "--password-stdin"],
+            stdin: "a long enough password\n")
         #expect(added.status == 0, "\(added)")
         let server = try serve()
         let login = try curl([

@@ -40,18 +40,22 @@ import TestSupport
         let db = try engine.freshDatabase(in: directory.path)
         let created = try arbiter(["project", "create", "--db", db, "--name", "rank", "--kind", "ranking", "--overlap", "3"])
         #expect(created.status == 0, "\(created)")
-        let tasks = try write("tasks.jsonl", [
-            #"{"id":"t1","prompt":"Sort these.","responses":["r0","r1","r2","r3"]}"#,
-            #"{"id":"t2","prompt":[{"role":"user","content":"Pick one."}],"responses":["s0","s1","s2"]}"#,
-        ])
+        let tasks = try write(
+            "tasks.jsonl",
+            [
+                #"{"id":"t1","prompt":"Sort these.","responses":["r0","r1","r2","r3"]}"#,
+                #"{"id":"t2","prompt":[{"role":"user","content":"Pick one."}],"responses":["s0","s1","s2"]}"#,
+            ])
         let imported = try arbiter(["import", "pairs", "--db", db, "--project", "rank", tasks])
         #expect(imported.status == 0, "\(imported)")
-        let judgements = try write("rankings.jsonl", [
-            #"{"task":"t1","annotator":"a","ranking":[0,1,2,3]}"#, #"{"task":"t1","annotator":"b","ranking":[0,2,1,3]}"#,
-            #"{"task":"t1","annotator":"c","ranking":[0,1,3,2]}"#,
-            #"{"task":"t2","annotator":"a","ranking":[2,1,0]}"#, #"{"task":"t2","annotator":"b","ranking":[2,0,1]}"#,
-            #"{"task":"t2","annotator":"c","ranking":[[0,1],2]}"#,
-        ])
+        let judgements = try write(
+            "rankings.jsonl",
+            [
+                #"{"task":"t1","annotator":"a","ranking":[0,1,2,3]}"#, #"{"task":"t1","annotator":"b","ranking":[0,2,1,3]}"#,
+                #"{"task":"t1","annotator":"c","ranking":[0,1,3,2]}"#,
+                #"{"task":"t2","annotator":"a","ranking":[2,1,0]}"#, #"{"task":"t2","annotator":"b","ranking":[2,0,1]}"#,
+                #"{"task":"t2","annotator":"c","ranking":[[0,1],2]}"#,
+            ])
         let loaded = try arbiter(["import", "annotations", "--db", db, "--project", "rank", judgements])
         #expect(loaded.status == 0, "\(loaded)")
         // A bad line: one line on stderr naming it, nothing written.
@@ -61,8 +65,11 @@ import TestSupport
 
         let all = directory.path + "/all.jsonl", adjacent = directory.path + "/adjacent.jsonl"
         let openai = directory.path + "/openai.jsonl", raw = directory.path + "/raw.jsonl"
-        for (format, out, extra) in [("trl", all, []), ("trl", adjacent, ["--ranking-pairs", "adjacent"]), ("openai", openai, []), ("raw", raw, [])] {
-            let result = try arbiter(["export", "--db", db, "--project", "rank", "--format", format, "--out", out, "--aggregate", "majority"] + extra)
+        for (format, out, extra) in [
+            ("trl", all, []), ("trl", adjacent, ["--ranking-pairs", "adjacent"]), ("openai", openai, []), ("raw", raw, []),
+        ] {
+            let result = try arbiter(
+                ["export", "--db", db, "--project", "rank", "--format", format, "--out", out, "--aggregate", "majority"] + extra)
             #expect(result.status == 0, "\(result)")
         }
         let files = try python([all, adjacent, openai, raw])
@@ -83,16 +90,18 @@ import TestSupport
         // Adjacent: r0>r1, r1>r2, r2>r3 (weight 1/3) and s2>s0, s2>s1 (weight 1/2).
         let adjacentRows = files[adjacent]?.arrayValue ?? []
         #expect(adjacentRows.count == 5)
-        #expect(adjacentRows.allSatisfy { row in
-            let k = text(row["chosen"]).hasPrefix("r") ? 4.0 : 3.0
-            return abs((row["weight"]?.doubleValue ?? 0) - 1 / (k - 1)) < 1e-12
-        })
+        #expect(
+            adjacentRows.allSatisfy { row in
+                let k = text(row["chosen"]).hasPrefix("r") ? 4.0 : 3.0
+                return abs((row["weight"]?.doubleValue ?? 0) - 1 / (k - 1)) < 1e-12
+            })
         let openaiRows = files[openai]?.arrayValue ?? []
         #expect(openaiRows.count == 8 && openaiRows.allSatisfy { $0["input"]?["messages"] != nil && $0["weight"] == nil })
         // Raw: every judgement with its full ranking (canonical indices, ties nested).
         let rawRows = files[raw]?.arrayValue ?? []
         #expect(rawRows.count == 6)
-        #expect(rawRows.contains { $0["annotator"]?.stringValue == "c" && $0["ranking"] == .array([.array([.int(0), .int(1)]), .int(2)]) })
+        #expect(
+            rawRows.contains { $0["annotator"]?.stringValue == "c" && $0["ranking"] == .array([.array([.int(0), .int(1)]), .int(2)]) })
         // The manifest says what was dropped: the one tied pair of t2.
         let manifest = try JSONValue.parse(Array((TextFile.read(all + ".manifest.json") ?? "").utf8))
         #expect(manifest["counts"]?["dropped"]?["tie"]?.intValue == 1, "\(manifest["counts"] ?? .null)")
@@ -112,22 +121,30 @@ import TestSupport
             let result = try arbiter(["project", "create", "--db", db, "--name", "bad"] + refused)
             #expect(result.status != 0 && result.stderr.split(separator: "\n").count == 1, "\(refused): \(result)")
         }
-        let created = try arbiter(["project", "create", "--db", db, "--name", "rate", "--kind", "rating",
-                                   "--attributes", "helpfulness,correctness", "--scale", "0-4", "--rewrite"])
-        #expect(created.status == 0, "\(created)")
-        let tasks = try write("tasks.jsonl", [#"{"id":"q","prompt":"Capital of France?","responses":["Paris.","Lyon.","Paris, on the Seine."]}"#])
-        #expect(try arbiter(["import", "pairs", "--db", db, "--project", "rate", tasks]).status == 0)
-        let judgements = try write("ratings.jsonl", [
-            #"{"task":"q","annotator":"a","ratings":[{"helpfulness":3,"correctness":4},{"helpfulness":0,"correctness":0},{"helpfulness":4,"correctness":4}],"rewrite":{"base":0,"text":"Paris is the capital of France."}}"#,
-            #"{"task":"q","annotator":"b","ratings":[{"helpfulness":4,"correctness":4},{"helpfulness":1,"correctness":0},{"helpfulness":3,"correctness":4}]}"#,
+        let created = try arbiter([
+            "project", "create", "--db", db, "--name", "rate", "--kind", "rating",
+            "--attributes", "helpfulness,correctness", "--scale", "0-4", "--rewrite",
         ])
+        #expect(created.status == 0, "\(created)")
+        let tasks = try write(
+            "tasks.jsonl", [#"{"id":"q","prompt":"Capital of France?","responses":["Paris.","Lyon.","Paris, on the Seine."]}"#])
+        #expect(try arbiter(["import", "pairs", "--db", db, "--project", "rate", tasks]).status == 0)
+        let judgements = try write(
+            "ratings.jsonl",
+            [
+                #"{"task":"q","annotator":"a","ratings":[{"helpfulness":3,"correctness":4},{"helpfulness":0,"correctness":0},{"helpfulness":4,"correctness":4}],"rewrite":{"base":0,"text":"Paris is the capital of France."}}"#,
+                #"{"task":"q","annotator":"b","ratings":[{"helpfulness":4,"correctness":4},{"helpfulness":1,"correctness":0},{"helpfulness":3,"correctness":4}]}"#,
+            ])
         let loaded = try arbiter(["import", "annotations", "--db", db, "--project", "rate", judgements])
         #expect(loaded.status == 0, "\(loaded)")
         let helpsteer = directory.path + "/helpsteer.jsonl", gaps = directory.path + "/gaps.jsonl"
         let sft = directory.path + "/sft.jsonl", rewrites = directory.path + "/rewrites.jsonl"
-        for (format, out, extra) in [("helpsteer", helpsteer, []), ("trl", gaps, []), ("rewrite-sft", sft, []),
-                                     ("trl", rewrites, ["--rewrite-pairs", "--min-gap", "5"])] {
-            let result = try arbiter(["export", "--db", db, "--project", "rate", "--format", format, "--out", out, "--aggregate", "majority"] + extra)
+        for (format, out, extra) in [
+            ("helpsteer", helpsteer, []), ("trl", gaps, []), ("rewrite-sft", sft, []),
+            ("trl", rewrites, ["--rewrite-pairs", "--min-gap", "5"]),
+        ] {
+            let result = try arbiter(
+                ["export", "--db", db, "--project", "rate", "--format", format, "--out", out, "--aggregate", "majority"] + extra)
             #expect(result.status == 0, "\(result)")
         }
         let files = try python([helpsteer, gaps, sft, rewrites])
@@ -137,22 +154,31 @@ import TestSupport
         let expected: [String: (Double, Double)] = ["Paris.": (3.5, 4), "Lyon.": (0.5, 0), "Paris, on the Seine.": (3.5, 4)]
         for row in rated {
             let want = try #require(expected[row["response"]?.stringValue ?? ""])
-            #expect(row["helpfulness"]?.doubleValue == want.0 && row["correctness"]?.doubleValue == want.1 && row["raters"]?.intValue == 2, "\(row)")
+            #expect(
+                row["helpfulness"]?.doubleValue == want.0 && row["correctness"]?.doubleValue == want.1 && row["raters"]?.intValue == 2,
+                "\(row)")
             #expect(row["prompt"]?.stringValue == "Capital of France?")
         }
         // Score gaps (mean over attributes ≥ 1): both Paris answers beat Lyon; the two
         // Paris answers (3.75 each) make no pair.
         let gapRows = files[gaps]?.arrayValue ?? []
-        #expect(Set(gapRows.map { "\($0["chosen"]?.stringValue ?? "")>\($0["rejected"]?.stringValue ?? "")" })
+        #expect(
+            Set(gapRows.map { "\($0["chosen"]?.stringValue ?? "")>\($0["rejected"]?.stringValue ?? "")" })
                 == ["Paris.>Lyon.", "Paris, on the Seine.>Lyon."])
         // The rewrite as SFT messages, and as "rewritten > original".
         let sftRows = files[sft]?.arrayValue ?? []
         #expect(sftRows.count == 1)
-        #expect(sftRows.first?["messages"] == .array([["role": "user", "content": "Capital of France?"],
-                                                     ["role": "assistant", "content": "Paris is the capital of France."]]))
+        #expect(
+            sftRows.first?["messages"]
+                == .array([
+                    ["role": "user", "content": "Capital of France?"],
+                    ["role": "assistant", "content": "Paris is the capital of France."],
+                ]))
         let rewriteRows = files[rewrites]?.arrayValue ?? []
         #expect(rewriteRows.count == 1, "min gap 5: no score pairs, only the rewrite")
-        #expect(rewriteRows.first?["chosen"]?.stringValue == "Paris is the capital of France." && rewriteRows.first?["rejected"]?.stringValue == "Paris."
+        #expect(
+            rewriteRows.first?["chosen"]?.stringValue == "Paris is the capital of France."
+                && rewriteRows.first?["rejected"]?.stringValue == "Paris."
                 && rewriteRows.first?["label_source"]?.stringValue == "rewrite")
         // helpsteer is for rating projects only; a pairwise format on a project without a kind's data is refused clearly.
         let agreement = try JSONValue.parse(try arbiter(["agreement", "--db", db, "--project", "rate", "--json"]).stdout)
@@ -167,12 +193,16 @@ import TestSupport
     func rewardModelsPerKind(engine: TestEngine) throws {
         let db = try engine.freshDatabase(in: directory.path)
         #expect(try arbiter(["project", "create", "--db", db, "--name", "rank", "--kind", "ranking"]).status == 0)
-        #expect(try arbiter(["project", "create", "--db", db, "--name", "rate", "--kind", "rating", "--attributes", "helpfulness", "--scale", "1-5"]).status == 0)
+        #expect(
+            try arbiter([
+                "project", "create", "--db", db, "--name", "rate", "--kind", "rating", "--attributes", "helpfulness", "--scale", "1-5",
+            ]).status == 0)
         var random = SplitMix(seed: 17)
         let filler = ["the", "answer", "is", "maybe", "we", "think", "result", "value", "simple", "data"]
         func response(_ quality: Int, _ task: Int) -> String {
             let words = (0..<(3 + Int(random.next() % 12))).map { _ in filler[Int(random.next() % 10)] }.joined(separator: " ")
-            return "\(words) \(task)" + (quality >= 2 ? " because" : "") + (quality >= 1 ? " it is correct" : " whatever") + (quality == 3 ? " with evidence" : "")
+            return "\(words) \(task)" + (quality >= 2 ? " because" : "") + (quality >= 1 ? " it is correct" : " whatever")
+                + (quality == 3 ? " with evidence" : "")
         }
         var tasks: [String] = []
         var rankings: [String] = []
@@ -181,7 +211,10 @@ import TestSupport
             var qualities = [0, 1, 2, 3]
             qualities.shuffle(using: &random)
             let texts = qualities.map { response($0, task) }
-            tasks.append(JSONValue.object(["id": .string("t\(task)"), "prompt": .string("question \(task)"), "responses": .array(texts.map { .string($0) })]).jsonText)
+            tasks.append(
+                JSONValue.object([
+                    "id": .string("t\(task)"), "prompt": .string("question \(task)"), "responses": .array(texts.map { .string($0) }),
+                ]).jsonText)
             let best = qualities.indices.sorted { qualities[$0] > qualities[$1] }
             for rater in ["a", "b"] {
                 rankings.append(#"{"task":"t\#(task)","annotator":"\#(rater)","ranking":\#(best)}"#)
@@ -197,8 +230,11 @@ import TestSupport
         }
         func metrics(_ project: String, _ extra: [String] = []) throws -> JSONValue {
             let model = directory.path + "/model-\(project)\(extra.count)"
-            let result = try arbiter(["export", "--db", db, "--project", project, "--format", "trl", "--out", directory.path + "/\(project).trl.jsonl",
-                                      "--reward-model", model, "--epochs", "15"] + extra)
+            let result = try arbiter(
+                [
+                    "export", "--db", db, "--project", project, "--format", "trl", "--out", directory.path + "/\(project).trl.jsonl",
+                    "--reward-model", model, "--epochs", "15",
+                ] + extra)
             #expect(result.status == 0, "\(result)")
             let scored = try arbiter(["score", "--model", model, "--input", directory.path + "/\(project).trl.jsonl"])
             #expect(scored.status == 0 && !scored.stdout.isEmpty, "\(scored)")

@@ -25,7 +25,8 @@ import TestSupport
         let admin = try await app.user("root", role: .admin)
         let annotator = try await app.user("ann")
         let id = try createProject(app, admin, #"{"name":"rank","kind":"ranking","overlap":2,"rewrite":true}"#)
-        let imported = try app.call("POST", "/api/projects/\(id)/pairs", admin, Self.task + "\n" + #"{"id":"t2","prompt":"p","response_a":"x","response_b":"y"}"#)
+        let imported = try app.call(
+            "POST", "/api/projects/\(id)/pairs", admin, Self.task + "\n" + #"{"id":"t2","prompt":"p","response_a":"x","response_b":"y"}"#)
         #expect(imported.status == 200 || imported.status == 201, "\(imported.json)")
         #expect(try await app.count("SELECT count(*) FROM pairs") == 2, "a multi-response line is one task, not six pairs")
 
@@ -53,7 +54,8 @@ import TestSupport
             let position = { (text: String) in Int64(shown.firstIndex(of: text) ?? -1) }
             let body: String
             if shown.count == 4 {
-                body = #"{"ranking":[\#(position("2")),[\#(position("9")),\#(position("15"))],\#(position("4"))],"rewrite":{"base":\#(position("2")),"text":"2 is the only even prime."},"duration_ms":1200}"#
+                body =
+                    #"{"ranking":[\#(position("2")),[\#(position("9")),\#(position("15"))],\#(position("4"))],"rewrite":{"base":\#(position("2")),"text":"2 is the only even prime."},"duration_ms":1200}"#
             } else {
                 body = #"{"ranking":[\#(position("y")),\#(position("x"))]}"#
             }
@@ -69,7 +71,8 @@ import TestSupport
         let db = try app.inspect()
         let rows = try db.query(
             "SELECT p.external_id, n.ranking, n.choice, n.rewrite, n.rewrite_base, n.shown_order FROM annotations n JOIN pairs p ON p.id = n.pair_id ORDER BY p.external_id",
-            []) { ($0.string(0), $0.string(1), $0.string(2), $0.optionalString(3), $0.optionalInt(4), $0.optionalString(5)) }
+            []
+        ) { ($0.string(0), $0.string(1), $0.string(2), $0.optionalString(3), $0.optionalInt(4), $0.optionalString(5)) }
         #expect(rows.count == 2)
         // Canonical: indices into ["2","4","9","15"], whatever the order shown.
         #expect(rows[0].0 == "t1" && rows[0].1 == "[0,[2,3],1]" && rows[0].2 == "A", "response 0 above response 1 → A: \(rows[0])")
@@ -83,8 +86,10 @@ import TestSupport
         ].joined(separator: "\n")
         let ok = try app.call("POST", "/api/projects/\(id)/annotations", admin, lines)
         #expect(ok.status == 200 || ok.status == 201, "\(ok.json)")
-        for bad in [#"{"task":"t1","annotator":"x","ranking":[0,1,2]}"#, #"{"task":"t1","annotator":"x","choice":"A"}"#,
-                    #"{"task":"nope","annotator":"x","ranking":[0,1]}"#] {
+        for bad in [
+            #"{"task":"t1","annotator":"x","ranking":[0,1,2]}"#, #"{"task":"t1","annotator":"x","choice":"A"}"#,
+            #"{"task":"nope","annotator":"x","ranking":[0,1]}"#,
+        ] {
             let refused = try app.call("POST", "/api/projects/\(id)/annotations", admin, bad)
             #expect(refused.status == 400 || refused.status == 422, "\(bad): \(refused.status) \(refused.json)")
         }
@@ -108,9 +113,14 @@ import TestSupport
         // A rating project needs attributes; a pairwise one refuses them.
         #expect(try app.call("POST", "/api/projects", admin, #"{"name":"r0","kind":"rating"}"#).status == 400)
         #expect(try app.call("POST", "/api/projects", admin, #"{"name":"r0","attributes":["x"]}"#).status == 400)
-        #expect(try app.call("POST", "/api/projects", admin, #"{"name":"r0","kind":"rating","attributes":["x"],"scale_min":3,"scale_max":1}"#).status == 400)
-        let id = try createProject(app, admin, #"{"name":"rate","kind":"rating","attributes":["helpfulness","correctness"],"scale_min":0,"scale_max":4}"#)
-        _ = try app.call("POST", "/api/projects/\(id)/pairs", admin, #"{"id":"t","prompt":"Why is the sky blue?","responses":["Rayleigh scattering.","Because.","It reflects the sea."]}"#)
+        #expect(
+            try app.call("POST", "/api/projects", admin, #"{"name":"r0","kind":"rating","attributes":["x"],"scale_min":3,"scale_max":1}"#)
+                .status == 400)
+        let id = try createProject(
+            app, admin, #"{"name":"rate","kind":"rating","attributes":["helpfulness","correctness"],"scale_min":0,"scale_max":4}"#)
+        _ = try app.call(
+            "POST", "/api/projects/\(id)/pairs", admin,
+            #"{"id":"t","prompt":"Why is the sky blue?","responses":["Rayleigh scattering.","Because.","It reflects the sea."]}"#)
         // The kind cannot change once there are tasks.
         #expect(try app.call("PATCH", "/api/projects/\(id)", admin, #"{"kind":"ranking"}"#).status == 400)
         let (_, body) = try app.call("GET", "/api/projects/\(id)/next", annotator)
@@ -135,8 +145,10 @@ import TestSupport
         let row = try #require(try app.inspect().queryFirst("SELECT ratings, choice FROM annotations", []) { ($0.string(0), $0.string(1)) })
         #expect(row.0 == #"[{"helpfulness":4,"correctness":4},{"helpfulness":1,"correctness":2},{"helpfulness":2,"correctness":0}]"#)
         #expect(row.1 == "A", "mean 4 against 1.5")
-        _ = try app.call("POST", "/api/projects/\(id)/annotations", admin,
-                         #"{"task":"t","annotator":"imp","ratings":[{"helpfulness":3,"correctness":4},{"helpfulness":1,"correctness":1},{"helpfulness":2,"correctness":1}]}"#)
+        _ = try app.call(
+            "POST", "/api/projects/\(id)/annotations", admin,
+            #"{"task":"t","annotator":"imp","ratings":[{"helpfulness":3,"correctness":4},{"helpfulness":1,"correctness":1},{"helpfulness":2,"correctness":1}]}"#
+        )
         let agreement = try app.call("GET", "/api/projects/\(id)/agreement", admin)
         #expect(agreement.json["kind"]?.stringValue == "rating")
         let helpfulness = agreement.json["per_attribute"]?["helpfulness"]
@@ -157,10 +169,14 @@ import TestSupport
         let (_, assignment) = try app.next(annotator, project: id)
         let assignmentID = try #require(assignment?["id"]?.intValue)
         let leftIsA = assignment?["left"]?.stringValue == "first"
-        let (status, stored) = try app.submit(annotator, assignment: assignmentID, #"{"choice":"left","rewrite":{"base":0,"text":"better"}}"#)
+        let (status, stored) = try app.submit(
+            annotator, assignment: assignmentID, #"{"choice":"left","rewrite":{"base":0,"text":"better"}}"#)
         #expect(status == 201, "\(stored)")
         #expect(stored["annotation"]?["rewrite"]?["base"]?.intValue == 0, "as shown")
-        let row = try #require(try app.inspect().queryFirst("SELECT rewrite, rewrite_base, choice FROM annotations", []) { ($0.string(0), $0.int(1), $0.string(2)) })
+        let row = try #require(
+            try app.inspect().queryFirst("SELECT rewrite, rewrite_base, choice FROM annotations", []) {
+                ($0.string(0), $0.int(1), $0.string(2))
+            })
         #expect(row.0 == "better" && row.1 == (leftIsA ? 0 : 1) && row.2 == (leftIsA ? "A" : "B"))
         // Exported: the crowd's pair, and "rewritten > original" with its label source.
         let response = try RawClient(port: app.port).request(
@@ -168,7 +184,11 @@ import TestSupport
         #expect(response.status == 200)
         let lines = response.bodyText.split(separator: "\n").compactMap { try? JSONValue.parse(Array($0.utf8)) }
         #expect(lines.count == 2)
-        #expect(lines.contains { $0["chosen"]?.stringValue == "better" && $0["rejected"]?.stringValue == (leftIsA ? "first" : "second") && $0["label_source"]?.stringValue == "rewrite" })
+        #expect(
+            lines.contains {
+                $0["chosen"]?.stringValue == "better" && $0["rejected"]?.stringValue == (leftIsA ? "first" : "second")
+                    && $0["label_source"]?.stringValue == "rewrite"
+            })
     }
 
     /// Rater quality reads a ranking's implied pairs: an annotator who ranks by the
@@ -180,7 +200,9 @@ import TestSupport
         let admin = try await app.user("root", role: .admin)
         let id = try createProject(app, admin, #"{"name":"rank","kind":"ranking","overlap":5}"#)
         // Response "q0 …" is best, then q1, q2, q3 (the honest order is by index).
-        let lines = (0..<40).map { #"{"id":"t\#($0)","prompt":"task \#($0)","responses":["q0 \#($0)","q1 \#($0)","q2 \#($0)","q3 \#($0)"]}"# }
+        let lines = (0..<40).map {
+            #"{"id":"t\#($0)","prompt":"task \#($0)","responses":["q0 \#($0)","q1 \#($0)","q2 \#($0)","q3 \#($0)"]}"#
+        }
         _ = try app.call("POST", "/api/projects/\(id)/pairs", admin, lines.joined(separator: "\n"))
         var tokens: [String: String] = [:]
         for name in ["h1", "h2", "h3", "h4", "lazy"] { tokens[name] = try await app.user(name) }
@@ -189,7 +211,8 @@ import TestSupport
                 let (status, body) = try app.call("GET", "/api/projects/\(id)/next", tokens[name]!)
                 guard status == 200, let assignment = body["assignment"], let assignmentID = assignment["id"]?.intValue else { break }
                 let shown = (assignment["responses"]?.arrayValue ?? []).compactMap(\.stringValue)
-                let ranking: [Int] = name == "lazy"
+                let ranking: [Int] =
+                    name == "lazy"
                     ? Array(0..<shown.count)
                     : shown.indices.sorted { shown[$0] < shown[$1] }
                 let (posted, _) = try app.submit(tokens[name]!, assignment: assignmentID, #"{"ranking":\#(ranking),"duration_ms":9000}"#)

@@ -23,7 +23,8 @@ struct TaskPageTests {
         ],
     ]).jsonText
 
-    func open(_ configure: @escaping @Sendable (inout ProjectSettings) -> Void, size: Int = 0) async throws -> (TestApp, WebDriver, Project) {
+    func open(_ configure: @escaping @Sendable (inout ProjectSettings) -> Void, size: Int = 0) async throws -> (TestApp, WebDriver, Project)
+    {
         let app = try TestApp()
         let project = try await app.project(pairs: 0, configure)
         let line = Self.task
@@ -44,7 +45,8 @@ struct TaskPageTests {
 
     /// The shown texts, by position.
     func shown(_ browser: WebDriver) throws -> [String] {
-        let text = try browser.script("return JSON.stringify([...document.querySelectorAll('#task-grid .response-body')].map((b) => b.textContent));")
+        let text = try browser.script(
+            "return JSON.stringify([...document.querySelectorAll('#task-grid .response-body')].map((b) => b.textContent));")
         return (try JSONValue.parse(text.stringValue ?? "[]")).arrayValue?.compactMap(\.stringValue) ?? []
     }
 
@@ -58,7 +60,10 @@ struct TaskPageTests {
 
     @Test(arguments: [0, 1])
     func rankByKeyboardAndDragThenRewrite(size: Int) async throws {
-        let (app, browser, _) = try await open({ $0.kind = .ranking; $0.rewrite = true }, size: size)
+        let (app, browser, _) = try await open(
+            {
+                $0.kind = .ranking; $0.rewrite = true
+            }, size: size)
         let texts = try shown(browser)
         // Canonical index of each position (responses are shown shuffled).
         let canonical = texts.map { text in
@@ -66,17 +71,20 @@ struct TaskPageTests {
         }
         #expect(Set(canonical) == [0, 1, 2, 3], "\(texts)")
         // Layout: nothing wider than the window; on a desktop, the four side by side in columns.
-        let layout = try JSONValue.parse(try browser.script("""
-            const cards = [...document.querySelectorAll('#task-grid .task-response')];
-            const tops = new Set(cards.map((c) => Math.round(c.getBoundingClientRect().top)));
-            return JSON.stringify({
-              fits: document.documentElement.scrollWidth <= window.innerWidth,
-              rows: tops.size,
-              cardsFit: cards.every((c) => c.getBoundingClientRect().right <= window.innerWidth + 1),
-              panelVisible: !document.getElementById('order-panel').hidden,
-              panelPosition: getComputedStyle(document.getElementById('order-panel')).position,
-            });
-            """).stringValue ?? "{}")
+        let layout = try JSONValue.parse(
+            try browser.script(
+                """
+                const cards = [...document.querySelectorAll('#task-grid .task-response')];
+                const tops = new Set(cards.map((c) => Math.round(c.getBoundingClientRect().top)));
+                return JSON.stringify({
+                  fits: document.documentElement.scrollWidth <= window.innerWidth,
+                  rows: tops.size,
+                  cardsFit: cards.every((c) => c.getBoundingClientRect().right <= window.innerWidth + 1),
+                  panelVisible: !document.getElementById('order-panel').hidden,
+                  panelPosition: getComputedStyle(document.getElementById('order-panel')).position,
+                });
+                """
+            ).stringValue ?? "{}")
         #expect(layout["fits"] == true && layout["cardsFit"] == true, "a long code line scrolls inside its card: \(layout)")
         // On a phone an empty order is a line at the end, not a panel over the responses.
         #expect(layout["panelVisible"] == true && layout["panelPosition"] == (size == 0 ? "sticky" : "static"), "\(layout)")
@@ -87,10 +95,13 @@ struct TaskPageTests {
         try browser.press(String(positionOf(2)), String(positionOf(0)), "=", String(positionOf(1)), String(positionOf(3)))
         #expect(try browser.element("#order-list").text.contains("Response \(positionOf(0)) = Response \(positionOf(1))"))
         // Something ranked: the order sticks in view, small enough to leave the responses readable.
-        let panel = try browser.script("""
-            const p = document.getElementById('order-panel');
-            return [getComputedStyle(p).position, p.getBoundingClientRect().height / window.innerHeight];
-            """).arrayValue ?? []
+        let panel =
+            try browser.script(
+                """
+                const p = document.getElementById('order-panel');
+                return [getComputedStyle(p).position, p.getBoundingClientRect().height / window.innerHeight];
+                """
+            ).arrayValue ?? []
         #expect(panel.first == "sticky" && (panel.last?.doubleValue ?? 1) <= (size == 0 ? 1 : 0.31), "\(panel)")
         // Backspace takes back the last; then rank it again.
         try browser.press("\u{E003}")
@@ -99,7 +110,9 @@ struct TaskPageTests {
         // Drag: the last row (response 3, "cannot") up above the first.
         let rows = try browser.script("return document.querySelectorAll('#order-list li').length;").intValue
         #expect(rows == 3)
-        try browser.drag(try browser.element("#order-list li:nth-child(3) .order-name"), to: try browser.element("#order-list li:nth-child(1) .order-name"), offsetY: -8)
+        try browser.drag(
+            try browser.element("#order-list li:nth-child(3) .order-name"),
+            to: try browser.element("#order-list li:nth-child(1) .order-name"), offsetY: -8)
         try browser.wait(until: "document.querySelector('#order-list li:first-child').textContent.includes('Response \(positionOf(3))')")
         // ... and back down with the ↓ buttons (the keyboard path to reorder in the panel).
         try browser.element("#order-list li:nth-child(1) button[title='Move down']").click()
@@ -110,7 +123,9 @@ struct TaskPageTests {
         let draft = try browser.script("return document.getElementById('rewrite-text').value;").stringValue ?? ""
         #expect(draft.contains("items.reverse()"), "starts from the top-ranked response: \(draft)")
         try browser.element("#rewrite-text").type(" It returns None.")
-        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-ranking.png") }
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/annotate-ranking.png")
+        }
         try browser.chord(WebDriver.control, WebDriver.enter)
         try browser.wait(until: "document.getElementById('done').hidden === false")
         let row = try #require(try await stored(app))
@@ -121,13 +136,14 @@ struct TaskPageTests {
 
     @Test(arguments: [0, 1])
     func rateEveryAttributeByKeyboard(size: Int) async throws {
-        let (app, browser, _) = try await open({
-            $0.kind = .rating
-            $0.attributes = ["helpfulness", "correctness"]
-            $0.scaleMin = 1
-            $0.scaleMax = 5
-            $0.scaleLabels = ["awful", "poor", "fair", "good", "great"]
-        }, size: size)
+        let (app, browser, _) = try await open(
+            {
+                $0.kind = .rating
+                $0.attributes = ["helpfulness", "correctness"]
+                $0.scaleMin = 1
+                $0.scaleMax = 5
+                $0.scaleLabels = ["awful", "poor", "fair", "good", "great"]
+            }, size: size)
         let texts = try shown(browser)
         #expect(try browser.script("return document.getElementById('order-panel').hidden;").boolValue == true)
         #expect(try browser.script("return document.querySelectorAll('.rating-row').length;").intValue == 8)
@@ -141,7 +157,9 @@ struct TaskPageTests {
         try browser.press("3", "3", "2", "1", "5", "5")
         let fits = try browser.script("return document.documentElement.scrollWidth <= window.innerWidth;").boolValue
         #expect(fits == true)
-        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/annotate-rating.png") }
+        if size == 0, let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/annotate-rating.png")
+        }
         try browser.press(WebDriver.enter)
         try browser.wait(until: "document.getElementById('done').hidden === false")
         let row = try #require(try await stored(app))
@@ -169,13 +187,17 @@ struct TaskPageTests {
         // Pairwise first: two cards, no scale fields.
         #expect(try browser.script("return document.querySelectorAll('#project-form-layout-preview .preview-card').length;").intValue == 2)
         #expect(try browser.script("return document.getElementById('project-form-attributes').hidden;").boolValue == true)
-        try browser.script("const k = document.getElementById('project-form-kind'); k.value = 'ranking'; k.dispatchEvent(new Event('change'));")
+        try browser.script(
+            "const k = document.getElementById('project-form-kind'); k.value = 'ranking'; k.dispatchEvent(new Event('change'));")
         try browser.wait(until: "document.querySelector('#project-form-layout-preview .preview-order') !== null")
-        try browser.script("const k = document.getElementById('project-form-kind'); k.value = 'rating'; k.dispatchEvent(new Event('change'));")
+        try browser.script(
+            "const k = document.getElementById('project-form-kind'); k.value = 'rating'; k.dispatchEvent(new Event('change'));")
         try browser.element("#project-form-attributes").type("helpfulness, verbosity")
         try browser.wait(until: "document.querySelectorAll('#project-form-layout-preview .preview-scores').length === 8")
         try browser.element("#project-form-rewrite").click()
-        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) { try browser.screenshot(to: shots + "/admin-new-project-kind.png") }
+        if let shots = getenv("ARBITER_SCREENSHOTS").map({ String(cString: $0) }) {
+            try browser.screenshot(to: shots + "/admin-new-project-kind.png")
+        }
         try browser.element("#project-form button[type=submit]").click()
         try browser.wait(until: "location.pathname.startsWith('/admin/projects/') && document.body.dataset.ready === 'true'", timeout: 20)
         let settings = try await app.app.store.pool.read { db in try ProjectRepository.find(db, name: "Ratings")?.settings }
@@ -189,7 +211,9 @@ struct TaskPageTests {
     @Test func reviewPageShowsTaskAgreement() async throws {
         let app = try TestApp()
         let ranking = try await app.project(pairs: 0, name: "rank") { $0.kind = .ranking }
-        let rating = try await app.project(pairs: 0, name: "rate") { $0.kind = .rating; $0.attributes = ["helpfulness"] }
+        let rating = try await app.project(pairs: 0, name: "rate") {
+            $0.kind = .rating; $0.attributes = ["helpfulness"]
+        }
         let task = Self.task
         try await app.seed { db in
             for project in [ranking, rating] {
@@ -199,8 +223,10 @@ struct TaskPageTests {
             let rankings = [#"{"task":"t","annotator":"a","ranking":[0,2,1,3]}"#, #"{"task":"t","annotator":"b","ranking":[2,0,1,3]}"#]
             var reader = JSONLReader(bytes: Array(rankings.joined(separator: "\n").utf8))
             _ = try AnnotationImporter.run(db, project: ranking, reader: &reader, options: ImportOptions())
-            let ratings = [#"{"task":"t","annotator":"a","ratings":[{"helpfulness":4},{"helpfulness":1},{"helpfulness":3},{"helpfulness":0}]}"#,
-                           #"{"task":"t","annotator":"b","ratings":[{"helpfulness":3},{"helpfulness":1},{"helpfulness":4},{"helpfulness":0}]}"#]
+            let ratings = [
+                #"{"task":"t","annotator":"a","ratings":[{"helpfulness":4},{"helpfulness":1},{"helpfulness":3},{"helpfulness":0}]}"#,
+                #"{"task":"t","annotator":"b","ratings":[{"helpfulness":3},{"helpfulness":1},{"helpfulness":4},{"helpfulness":0}]}"#,
+            ]
             reader = JSONLReader(bytes: Array(ratings.joined(separator: "\n").utf8))
             _ = try AnnotationImporter.run(db, project: rating, reader: &reader, options: ImportOptions())
         }
@@ -221,7 +247,9 @@ struct TaskPageTests {
         #expect(try browser.script("return document.getElementById('label-form').hidden;").boolValue == true)
         let table = try browser.element("#detail-judgements").text
         #expect(table.contains("1 > 3 > 2 > 4") && table.contains("3 > 1 > 2 > 4"), "\(table)")
-        let token = try await app.seed { db in try UserRepository.createToken(db, userID: try UserRepository.find(db, username: "rita")!.id).token }
+        let token = try await app.seed { db in
+            try UserRepository.createToken(db, userID: try UserRepository.find(db, username: "rita")!.id).token
+        }
         let refused = try app.call("PUT", "/api/projects/\(ranking.id)/pairs/t/label", token, #"{"label":"A"}"#)
         #expect(refused.status == 400, "\(refused.json)")
         await app.stop()

@@ -53,7 +53,9 @@ final class TestApp: Sendable {
     }
 
     /// A project with `pairs` plain pairs.
-    func project(pairs: Int, name: String = "p", _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }) async throws -> Project {
+    func project(
+        pairs: Int, name: String = "p", _ configure: @escaping @Sendable (inout ProjectSettings) -> Void = { _ in }
+    ) async throws -> Project {
         try await seed { db in
             var settings = ProjectSettings()
             configure(&settings)
@@ -97,12 +99,15 @@ final class TestApp: Sendable {
     /// The server never tells the annotator the pair or the kind; tests learn them
     /// from the database and add them as `pair_id` and `kind` (test-side only).
     func next(_ token: String, project: Int, client: RawClient? = nil) throws -> (Int, JSONValue?) {
-        let response = try (client ?? self.client()).request("GET", "/api/projects/\(project)/next", headers: ["Authorization": "Bearer \(token)"])
+        let response = try (client ?? self.client()).request(
+            "GET", "/api/projects/\(project)/next", headers: ["Authorization": "Bearer \(token)"])
         guard !response.body.isEmpty, var assignment = try JSONValue.parse(response.body)["assignment"]?.objectValue,
-              let id = assignment["id"]?.intValue else { return (response.status, nil) }
+            let id = assignment["id"]?.intValue
+        else { return (response.status, nil) }
         #expect(Set(assignment.keys) == ["id", "expires_at", "prompt", "left", "right"], "the annotator's view: \(assignment.keys)")
         let facts = try inspect().queryFirst(
-            "SELECT p.external_id, a.kind FROM assignments a JOIN pairs p ON p.id = a.pair_id WHERE a.id = ?", [.int(id)]) {
+            "SELECT p.external_id, a.kind FROM assignments a JOIN pairs p ON p.id = a.pair_id WHERE a.id = ?", [.int(id)]
+        ) {
             ($0.string(0), $0.string(1))
         }
         assignment["pair_id"] = facts.map { .string($0.0) } ?? .null
@@ -113,7 +118,8 @@ final class TestApp: Sendable {
     /// `POST /api/assignments/{id}/annotation` → (status, JSON body).
     func submit(_ token: String, assignment: Int64, _ body: String, client: RawClient? = nil) throws -> (Int, JSONValue) {
         let response = try (client ?? self.client()).request(
-            "POST", "/api/assignments/\(assignment)/annotation", headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+            "POST", "/api/assignments/\(assignment)/annotation",
+            headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
             body: Array(body.utf8))
         return (response.status, try JSONValue.parse(response.body))
     }
@@ -121,10 +127,13 @@ final class TestApp: Sendable {
     /// An API call with a bearer token → (status, JSON body or null); `timeout`
     /// seconds for the answer (heavy work such as an audit trains models, slowly in
     /// a debug build on a busy machine).
-    func call(_ method: String, _ path: String, _ token: String, _ body: String? = nil, timeout: Int = 10) throws -> (status: Int, json: JSONValue) {
+    func call(
+        _ method: String, _ path: String, _ token: String, _ body: String? = nil, timeout: Int = 10
+    ) throws -> (status: Int, json: JSONValue) {
         var headers = ["Authorization": "Bearer \(token)"]
         if body != nil { headers["Content-Type"] = "application/json" }
-        let response = try RawClient(port: port, timeout: timeout).request(method, path, headers: headers, body: body.map { Array($0.utf8) } ?? [])
+        let response = try RawClient(port: port, timeout: timeout).request(
+            method, path, headers: headers, body: body.map { Array($0.utf8) } ?? [])
         return (response.status, response.body.isEmpty ? .null : try JSONValue.parse(response.body))
     }
 

@@ -26,7 +26,8 @@ import Testing
         #expect(IPRange.clientAddress(peer: "10.0.0.2", forwardedFor: ["6.6.6.6"], trusted: []) == "10.0.0.2")
         // From the proxy: the hop it saw; what the client wrote further left is not believed.
         #expect(IPRange.clientAddress(peer: "10.0.0.2", forwardedFor: ["6.6.6.6, 203.0.113.7"], trusted: trusted) == "203.0.113.7")
-        #expect(IPRange.clientAddress(peer: "10.0.0.2", forwardedFor: ["6.6.6.6", "203.0.113.7, 10.0.0.3"], trusted: trusted) == "203.0.113.7")
+        #expect(
+            IPRange.clientAddress(peer: "10.0.0.2", forwardedFor: ["6.6.6.6", "203.0.113.7, 10.0.0.3"], trusted: trusted) == "203.0.113.7")
         #expect(IPRange.clientAddress(peer: "10.0.0.2", forwardedFor: ["garbage, 10.0.0.3"], trusted: trusted) == "10.0.0.3")
         #expect(IPRange.clientAddress(peer: "10.0.0.2", forwardedFor: [], trusted: trusted) == "10.0.0.2")
     }

@@ -86,8 +86,10 @@ import TestSupport
         try #require(limit >= wanted + 500, "RLIMIT_NOFILE too low: \(limit)")
         let directory = TemporaryDirectory()
         // All from 127.0.0.1: this test is about capacity, so the per-address cap is raised.
-        let server = try ServerProcess(["serve", "--db", directory.path + "/idle.sqlite", "--port", "0", "--log-level", "notice",
-                                        "--max-connections-per-address", "20000"])
+        let server = try ServerProcess([
+            "serve", "--db", directory.path + "/idle.sqlite", "--port", "0", "--log-level", "notice",
+            "--max-connections-per-address", "20000",
+        ])
         var clients: [RawClient] = []
         clients.reserveCapacity(wanted)
         for index in 0..<wanted {

@@ -52,7 +52,8 @@ import TestSupport
             "GET / HTTP/1.1\r\nHost: a\r\nCookie: " + String(repeating: "c", count: 65 * 1024) + "\r\n\r\n", status: 431, server: server)
         try expectRejected("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2048\r\n\r\n", status: 413, server: server)
         try expectRejected(
-            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + String(repeating: "x", count: 2048) + "\r\n0\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + String(repeating: "x", count: 2048)
+                + "\r\n0\r\n\r\n",
             status: 413, server: server)
         try expectRejected("GET / HTTP/3.0\r\nHost: a\r\n\r\n", status: 505, server: server)
 

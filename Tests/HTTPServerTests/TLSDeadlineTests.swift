@@ -8,10 +8,13 @@ import TestSupport
 @Suite struct TLSDeadlineTests {
     @Test func aTrickledHandshakeIsCutAtTheHeadDeadline() async throws {
         let directory = TemporaryDirectory()
-        let made = try CommandRunner.run("openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory.path + "/key.pem", "-out", directory.path + "/cert.pem",
-            "-days", "2", "-subj", "/CN=127.0.0.1",
-        ])
+        let made = try CommandRunner.run(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory.path + "/key.pem", "-out",
+                directory.path + "/cert.pem",
+                "-days", "2", "-subj", "/CN=127.0.0.1",
+            ])
         try #require(made.status == 0, "\(made)")
         let tls = try TLSContext(certificatePath: directory.path + "/cert.pem", keyPath: directory.path + "/key.pem")
         let server = try TestServer(router: TestRoutes.make()) {

@@ -15,12 +15,15 @@ enum TestRoutes {
         }
         router.post("/upload", maxBodyBytes: 8 * 1024 * 1024) { request in .text("\(request.body.count)") }
         // A route that checks its caller on the head, as the signed-in API routes do.
-        router.add(.POST, "/private/upload", admission: { request in
-            guard request.headers["authorization"] == "Bearer ok" else {
-                throw HTTPError(.unauthorized, code: "unauthenticated", message: "sign in first")
+        router.add(
+            .POST, "/private/upload",
+            admission: { request in
+                guard request.headers["authorization"] == "Bearer ok" else {
+                    throw HTTPError(.unauthorized, code: "unauthenticated", message: "sign in first")
+                }
+                return nil
             }
-            return nil
-        }) { request in .text("\(request.body.count)") }
+        ) { request in .text("\(request.body.count)") }
         router.get("/sleep/{ms}") { request in
             let ms = try request.parameters.int("ms")
             try await Task.sleep(for: .milliseconds(ms))

@@ -17,10 +17,10 @@ import Testing
     @Test func parsesTheRFC8259Example() throws {
         // RFC 8259 §13, first example (abridged).
         let text = #"""
-        {"Image": {"Width": 800, "Height": 600, "Title": "View from 15th Floor",
-          "Thumbnail": {"Url": "http://www.example.com/image/481989943", "Height": 125, "Width": 100},
-          "Animated" : false, "IDs": [116, 943, 234, 38793]}}
-        """#
+            {"Image": {"Width": 800, "Height": 600, "Title": "View from 15th Floor",
+              "Thumbnail": {"Url": "http://www.example.com/image/481989943", "Height": 125, "Width": 100},
+              "Animated" : false, "IDs": [116, 943, 234, 38793]}}
+            """#
         let value = try JSONValue.parse(text)
         #expect(value["Image"]?["Width"] == .int(800))
         #expect(value["Image"]?["Thumbnail"]?["Url"]?.stringValue == "http://www.example.com/image/481989943")

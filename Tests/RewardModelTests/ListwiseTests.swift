@@ -23,14 +23,18 @@ import TestSupport
             "params": .array(params.map { .double($0) }),
             "rankings": .array(rankings.map { .array($0.map { .int(Int64($0)) }) }),
         ]).jsonText
-        let result = try PythonReference.run(["-c", """
-            import json, sys
-            import numpy as np
-            import choix
-            data = json.load(sys.stdin)
-            params = np.array(data["params"])
-            print(json.dumps([choix.log_likelihood_rankings([r], params) for r in data["rankings"]]))
-            """], stdin: input)
+        let result = try PythonReference.run(
+            [
+                "-c",
+                """
+                import json, sys
+                import numpy as np
+                import choix
+                data = json.load(sys.stdin)
+                params = np.array(data["params"])
+                print(json.dumps([choix.log_likelihood_rankings([r], params) for r in data["rankings"]]))
+                """,
+            ], stdin: input)
         #expect(result.status == 0, "\(result)")
         let expected = (try JSONValue.parse(result.stdout).arrayValue ?? []).compactMap(\.doubleValue)
         #expect(expected.count == rankings.count)
@@ -48,7 +52,8 @@ import TestSupport
             var up = scores, down = scores
             up[i] += 1e-6
             down[i] -= 1e-6
-            let numeric = -(PlackettLuce.logLikelihood(scores: up, groups: groups) - PlackettLuce.logLikelihood(scores: down, groups: groups)) / 2e-6
+            let numeric =
+                -(PlackettLuce.logLikelihood(scores: up, groups: groups) - PlackettLuce.logLikelihood(scores: down, groups: groups)) / 2e-6
             #expect(abs(numeric - gradient[i]) < 1e-6, "item \(i): \(gradient[i]) vs \(numeric)")
         }
         // A hand-worked tie: two items, tied, equal scores: log L = 2·(0 − log 2).
@@ -59,12 +64,16 @@ import TestSupport
         var random = SplitMix(seed: 9)
         let x = (0..<60).map { _ in Double(random.next() % 7) }
         let y = x.map { $0 + Double(random.next() % 5) }
-        let result = try PythonReference.run(["-c", """
-            import json, sys
-            from scipy.stats import spearmanr
-            x, y = json.load(sys.stdin)
-            print(json.dumps(spearmanr(x, y).statistic))
-            """], stdin: JSONValue.array([.array(x.map { .double($0) }), .array(y.map { .double($0) })]).jsonText)
+        let result = try PythonReference.run(
+            [
+                "-c",
+                """
+                import json, sys
+                from scipy.stats import spearmanr
+                x, y = json.load(sys.stdin)
+                print(json.dumps(spearmanr(x, y).statistic))
+                """,
+            ], stdin: JSONValue.array([.array(x.map { .double($0) }), .array(y.map { .double($0) })]).jsonText)
         #expect(result.status == 0, "\(result)")
         let reference = try #require(try JSONValue.parse(result.stdout).doubleValue)
         let ours = try #require(ListwiseTrainer.spearman(x, y))

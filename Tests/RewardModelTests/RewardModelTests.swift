@@ -12,8 +12,9 @@ import TestSupport
         func sentence(_ words: Int) -> String { (0..<words).map { _ in filler[Int(random.next() % 10)] }.joined(separator: " ") }
         var data = PreferenceSet(hasher: hasher)
         for _ in 0..<count {
-            data.append(chosen: sentence(3 + Int(random.next() % 30)) + " because it is correct",
-                        rejected: sentence(3 + Int(random.next() % 30)) + " whatever it is wrong")
+            data.append(
+                chosen: sentence(3 + Int(random.next() % 30)) + " because it is correct",
+                rejected: sentence(3 + Int(random.next() % 30)) + " whatever it is wrong")
         }
         return data
     }
@@ -107,11 +108,14 @@ import TestSupport
         let file = fopen(path, "wb")!
         _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         fclose(file)
-        let check = try PythonReference.run(["-c", """
+        let check = try PythonReference.run([
+            "-c",
+            """
             from safetensors.numpy import load_file
             t = load_file("\(path)")["weight"]
             print(t.dtype, t.shape, list(map(float, t)))
-            """])
+            """,
+        ])
         #expect(check.status == 0, "\(check.stderr)")
         #expect(check.stdout == "float32 (4,) [0.5, -1.25, 3.0, 0.0]\n")
     }

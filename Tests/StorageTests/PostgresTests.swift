@@ -20,12 +20,14 @@ final class PostgresTests {
         #expect(db.dialect == .postgres)
         try db.execute("CREATE TABLE t (id bigserial PRIMARY KEY, n bigint, x double precision, s text, b bytea, f boolean)")
         let tricky = "it's a '?' — \u{1F600}; DROP TABLE t; --"
-        let id = try db.insert("INSERT INTO t (n, x, s, b, f) VALUES (?, ?, ?, ?, ?)",
-                               [.int(-9_007_199_254_740_993), .double(0.1), .text(tricky), .blob([0, 1, 254, 255]), SQLValue(true)])
+        let id = try db.insert(
+            "INSERT INTO t (n, x, s, b, f) VALUES (?, ?, ?, ?, ?)",
+            [.int(-9_007_199_254_740_993), .double(0.1), .text(tricky), .blob([0, 1, 254, 255]), SQLValue(true)])
         #expect(id == 1)
-        let row = try #require(try db.queryFirst("SELECT n, x, s, b, f, NULL FROM t WHERE id = ?", [.int(id)]) { row in
-            (row.int64(0), row.double(1), row.string(2), row.blob(3), row.bool(4), row.isNull(5), row.optionalString(5))
-        })
+        let row = try #require(
+            try db.queryFirst("SELECT n, x, s, b, f, NULL FROM t WHERE id = ?", [.int(id)]) { row in
+                (row.int64(0), row.double(1), row.string(2), row.blob(3), row.bool(4), row.isNull(5), row.optionalString(5))
+            })
         #expect(row.0 == -9_007_199_254_740_993 && row.1 == 0.1 && row.2 == tricky && row.3 == [0, 1, 254, 255] && row.4)
         #expect(row.5 && row.6 == nil)
         // Numbered placeholders reuse a value; a '?' inside a literal is text.
@@ -59,12 +61,13 @@ final class PostgresTests {
         let names = try db.query("SELECT name FROM u ORDER BY name") { $0.string(0) }
         #expect(names == ["a", "c"])
         // A failed statement whose error was swallowed does not commit silently.
-        #expect(performing: {
-            try db.transaction {
-                try db.run("INSERT INTO u (name) VALUES (?)", [.text("e")])
-                _ = try? db.run("INSERT INTO u (name) VALUES (?)", [.text("a")])
-            }
-        }, throws: { ($0 as? PostgresError)?.sqlState == "25P02" })
+        #expect(
+            performing: {
+                try db.transaction {
+                    try db.run("INSERT INTO u (name) VALUES (?)", [.text("e")])
+                    _ = try? db.run("INSERT INTO u (name) VALUES (?)", [.text("a")])
+                }
+            }, throws: { ($0 as? PostgresError)?.sqlState == "25P02" })
         #expect(try db.query("SELECT count(*) FROM u", []) { $0.int(0) } == [2])
     }
 
@@ -85,8 +88,9 @@ final class PostgresTests {
     }
 
     @Test func aBadURLIsOneClearLine() {
-        #expect(performing: { try PostgresDatabase(url: "postgres://nobody@127.0.0.1:1/none") },
-                throws: { "\($0)".hasPrefix("PostgreSQL error: ") && !"\($0)".contains("\n") })
+        #expect(
+            performing: { try PostgresDatabase(url: "postgres://nobody@127.0.0.1:1/none") },
+            throws: { "\($0)".hasPrefix("PostgreSQL error: ") && !"\($0)".contains("\n") })
     }
 }
 
@@ -98,8 +102,9 @@ final class PostgresTests {
         #expect(DatabaseLocation("postgres://a@h/d") == .postgres(url: "postgres://a@h/d"))
         #expect(DatabaseLocation("postgresql://a@h/d") == .postgres(url: "postgresql://a@h/d"))
         #expect(DatabaseLocation("postgres://arbiter:s3cret@db:5432/arbiter").description == "postgres://arbiter:***@db:5432/arbiter")
-        #expect(DatabaseLocation("postgres://arbiter@db/arbiter?sslmode=require&password=s3cret").description
-            == "postgres://arbiter@db/arbiter?sslmode=require&password=***")
+        #expect(
+            DatabaseLocation("postgres://arbiter@db/arbiter?sslmode=require&password=s3cret").description
+                == "postgres://arbiter@db/arbiter?sslmode=require&password=***")
         #expect(DatabaseLocation("postgres://arbiter@db/arbiter").description == "postgres://arbiter@db/arbiter")
         #expect(DatabaseLocation("postgres://x/y").migrations(in: "Migrations") == "Migrations/postgres")
         #expect(DatabaseLocation("a.sqlite").migrations(in: "Migrations") == "Migrations")
@@ -109,7 +114,10 @@ final class PostgresTests {
 @Suite struct PlaceholderTests {
     @Test func questionMarksBecomeNumberedParameters() {
         #expect(PostgresDatabase.numberedPlaceholders("SELECT ? , ?") == ("SELECT $1 , $2", 2))
-        #expect(PostgresDatabase.numberedPlaceholders("UPDATE p SET w = ?1 WHERE id = ?2 AND n = ?1") == ("UPDATE p SET w = $1 WHERE id = $2 AND n = $1", 2))
+        #expect(
+            PostgresDatabase.numberedPlaceholders("UPDATE p SET w = ?1 WHERE id = ?2 AND n = ?1") == (
+                "UPDATE p SET w = $1 WHERE id = $2 AND n = $1", 2
+            ))
         #expect(PostgresDatabase.numberedPlaceholders("SELECT '?', \"a?\" -- why?\n, ?") == ("SELECT '?', \"a?\" -- why?\n, $1", 1))
     }
 }
@@ -134,12 +142,13 @@ final class PostgresPoolTests {
             try await group.waitForAll()
         }
         #expect(try await pool.read { db in try db.queryFirst("SELECT n FROM counters", []) { $0.int(0) } } == 200)
-        await #expect(performing: {
-            try await pool.write { db in
-                try db.run("UPDATE counters SET n = n + 1 WHERE k = ?", [.int(1)])
-                return try db.run("INSERT INTO counters VALUES (?, ?)", [.int(1), .int(0)])
-            }
-        }, throws: { $0.isUniqueViolation })
+        await #expect(
+            performing: {
+                try await pool.write { db in
+                    try db.run("UPDATE counters SET n = n + 1 WHERE k = ?", [.int(1)])
+                    return try db.run("INSERT INTO counters VALUES (?, ?)", [.int(1), .int(0)])
+                }
+            }, throws: { $0.isUniqueViolation })
         #expect(try await pool.read { db in try db.queryFirst("SELECT n FROM counters", []) { $0.int(0) } } == 200)
         pool.close()
     }
@@ -165,13 +174,17 @@ final class PostgresMigrationTests {
         // Search indexes differ by design: an FTS5 table in SQLite, a table of
         // tsvectors in PostgreSQL.
         for table in try sqlite.query(
-            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'", [], { $0.string(0) }) {
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'", [],
+            { $0.string(0) })
+        {
             sqliteColumns[table] = try sqlite.query("SELECT name FROM pragma_table_info(?) ORDER BY name", [.text(table)]) { $0.string(0) }
         }
         var postgresColumns: [String: [String]] = [:]
         for (table, column) in try postgres.query(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'pair_search' ORDER BY table_name, column_name", [],
-            { ($0.string(0), $0.string(1)) }) {
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'pair_search' ORDER BY table_name, column_name",
+            [],
+            { ($0.string(0), $0.string(1)) })
+        {
             postgresColumns[table, default: []].append(column)
         }
         #expect(sqliteColumns.keys.sorted() == postgresColumns.keys.sorted())

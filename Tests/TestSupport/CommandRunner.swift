@@ -17,7 +17,9 @@ public enum CommandRunner {
 
     /// Runs any executable (a full path, or a name looked up in /usr/bin and /bin).
     /// `environment` is added to (and overrides) this process's.
-    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
+    public static func run(
+        _ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]
+    ) throws -> Result {
         var out: [Int32] = [0, 0]
         var err: [Int32] = [0, 0]
         var input: [Int32] = [0, 0]

@@ -37,7 +37,9 @@ public final class FakeOpenAIServer: @unchecked Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard bound == 0, listen(fd, 64) == 0 else { throw ServerProcess.Failure(description: "fake OpenAI server: cannot listen") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
@@ -76,11 +78,13 @@ public final class FakeOpenAIServer: @unchecked Sendable {
             if count <= 0 { return }
             buffer += chunk.prefix(count)
             if let range = String(decoding: buffer, as: UTF8.self).range(of: "\r\n\r\n") {
-                headEnd = String(decoding: buffer, as: UTF8.self).utf8.distance(from: String(decoding: buffer, as: UTF8.self).startIndex, to: range.upperBound)
+                headEnd = String(decoding: buffer, as: UTF8.self).utf8.distance(
+                    from: String(decoding: buffer, as: UTF8.self).startIndex, to: range.upperBound)
             }
         }
         let head = String(decoding: buffer.prefix(headEnd!), as: UTF8.self)
-        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        let length =
+            head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
         while buffer.count < headEnd! + length {
             let count = recv(fd, &chunk, chunk.count, 0)
@@ -115,14 +119,16 @@ public final class FakeOpenAIServer: @unchecked Sendable {
             usleep(UInt32(silenceSeconds * 1_000_000))
         case "fail":
             let error = #"{"error":{"message":"the model is overloaded","type":"server_error"}}"#
-            _ = write("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: \(error.utf8.count)\r\n\r\n" + error)
+            _ = write(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: \(error.utf8.count)\r\n\r\n"
+                    + error)
         case "needs-key" where !head.contains("Authorization: Bearer secret-key"):
             // As some providers do: the key that was sent, echoed in the message.
             let sent = head.split(separator: "\r\n").first { $0.hasPrefix("Authorization: ") }.map { " (" + $0.dropFirst(15) + ")" } ?? ""
             let error = #"{"error":{"message":"invalid API key\#(sent)","type":"auth"}}"#
             _ = write("HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: \(error.utf8.count)\r\n\r\n" + error)
         case "malformed":
-            _ = write(streamHead) && event("{not json") && chunked("") 
+            _ = write(streamHead) && event("{not json") && chunked("")
         case "cut":
             _ = write(streamHead) && event(delta("tok0 ")) && event(delta("tok1 "))
         default:
@@ -135,7 +141,8 @@ public final class FakeOpenAIServer: @unchecked Sendable {
                 if delayMs > 0 { usleep(UInt32(delayMs * 1000)) }
                 guard event(delta("\(word)\(index) ")) else { return }
             }
-            _ = event(#"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#)
+            _ =
+                event(#"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#)
                 && event("[DONE]") && chunked("")
         }
     }

@@ -14,7 +14,8 @@ public final class PostgresServer: @unchecked Sendable {
     private let directory: String
 
     /// Why PostgreSQL tests cannot run here, if they cannot.
-    public static let unavailableReason: String? = binaries == nil
+    public static let unavailableReason: String? =
+        binaries == nil
         ? "needs PostgreSQL: apt-get install postgresql (initdb and postgres not found)" : nil
     public static var available: Bool { unavailableReason == nil }
 
@@ -51,8 +52,12 @@ public final class PostgresServer: @unchecked Sendable {
             prefix = []
         }
         self.bin = bin
-        let created = try Self.run(prefix, [bin + "/initdb", "-D", directory + "/data", "-U", "arbiter", "-A", "trust", "-E", "UTF8",
-                                            "--no-sync", "--no-instructions"])
+        let created = try Self.run(
+            prefix,
+            [
+                bin + "/initdb", "-D", directory + "/data", "-U", "arbiter", "-A", "trust", "-E", "UTF8",
+                "--no-sync", "--no-instructions",
+            ])
         guard created.status == 0 else { throw ServerProcess.Failure(description: "initdb failed: \(created)") }
         port = WebDriver.freePort()
         url = "postgres://arbiter@127.0.0.1:\(port)/postgres"
@@ -80,9 +85,12 @@ public final class PostgresServer: @unchecked Sendable {
     /// Starts the server (again), waiting until it accepts connections. Its log
     /// goes to a file, so it never blocks on a full pipe.
     public func start() throws {
-        let options = ["-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c full_page_writes=off",
-                       "-c max_connections=1000", "-c shared_buffers=64MB", "-c synchronous_commit=off"].joined(separator: " ")
-        let started = try Self.run(prefix, [bin + "/pg_ctl", "start", "-w", "-t", "60", "-D", directory + "/data", "-l", directory + "/log", "-o", options])
+        let options = [
+            "-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c fsync=off", "-c full_page_writes=off",
+            "-c max_connections=1000", "-c shared_buffers=64MB", "-c synchronous_commit=off",
+        ].joined(separator: " ")
+        let started = try Self.run(
+            prefix, [bin + "/pg_ctl", "start", "-w", "-t", "60", "-D", directory + "/data", "-l", directory + "/log", "-o", options])
         guard started.status == 0 else { throw ServerProcess.Failure(description: "pg_ctl start failed: \(started)") }
     }
 
@@ -116,8 +124,12 @@ public final class PostgresServer: @unchecked Sendable {
     /// A fresh database on this server, for one test: its URL.
     public func database(_ name: String, template: String? = nil) throws -> String {
         let copy = template.map { " TEMPLATE \"\($0)\"" } ?? ""
-        let result = try CommandRunner.run("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "arbiter", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
-                                                    "-c", "CREATE DATABASE \"\(name)\"\(copy)"])
+        let result = try CommandRunner.run(
+            "psql",
+            [
+                "-h", "127.0.0.1", "-p", String(port), "-U", "arbiter", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+                "-c", "CREATE DATABASE \"\(name)\"\(copy)",
+            ])
         guard result.status == 0 else { throw ServerProcess.Failure(description: "createdb failed: \(result)") }
         return "postgres://arbiter@127.0.0.1:\(port)/\(name)"
     }

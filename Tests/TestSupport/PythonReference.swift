@@ -59,11 +59,16 @@ public enum PythonReference {
         _ = try? CommandRunner.run("/bin/rm", ["-rf", environment])
         let created = try? CommandRunner.run("/usr/bin/env", ["python3", "-m", "venv", environment])
         guard let created, created.status == 0 else {
-            throw Unavailable(description: "cannot create .build/test-venv (python3 -m venv failed: \(created.map { lastLine($0.stderr) } ?? "no python3")); install python3 and python3-venv, then: \(fixCommand)")
+            throw Unavailable(
+                description:
+                    "cannot create .build/test-venv (python3 -m venv failed: \(created.map { lastLine($0.stderr) } ?? "no python3")); install python3 and python3-venv, then: \(fixCommand)"
+            )
         }
-        let install = try? CommandRunner.run(environment + "/bin/pip", [
-            "install", "--quiet", "--disable-pip-version-check", "--retries", "2", "--timeout", "20", "-r", requirements,
-        ])
+        let install = try? CommandRunner.run(
+            environment + "/bin/pip",
+            [
+                "install", "--quiet", "--disable-pip-version-check", "--retries", "2", "--timeout", "20", "-r", requirements,
+            ])
         guard let install, install.status == 0 else {
             let package = install.flatMap { failedRequirement($0.stderr) } ?? "the packages in Tests/requirements.txt"
             throw Unavailable(description: "cannot install \(package) from PyPI into .build/test-venv; fix: \(fixCommand)")

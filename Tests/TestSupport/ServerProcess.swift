@@ -59,7 +59,9 @@ public final class ServerProcess {
             while port == 0 {
                 guard let line = readLine() else { throw Failure(description: "server exited: \(output)") }
                 // Text logs say `port=N`; JSON logs `"port":"N"`.
-                let parts = line.contains("port=") ? line.split(separator: "port=", maxSplits: 1) : line.split(separator: "\"port\":\"", maxSplits: 1)
+                let parts =
+                    line.contains("port=")
+                    ? line.split(separator: "port=", maxSplits: 1) : line.split(separator: "\"port\":\"", maxSplits: 1)
                 if line.contains("listening"), parts.count == 2 {
                     port = Int(parts[1].prefix { $0.isNumber }) ?? 0
                 }

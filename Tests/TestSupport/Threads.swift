@@ -14,11 +14,13 @@ public enum Threads {
         for index in 0..<count {
             let box = Unmanaged.passRetained(Box { body(index) })
             var thread = pthread_t()
-            let code = pthread_create(&thread, nil, { raw in
-                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-                box.body()
-                return nil
-            }, box.toOpaque())
+            let code = pthread_create(
+                &thread, nil,
+                { raw in
+                    let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                    box.body()
+                    return nil
+                }, box.toOpaque())
             precondition(code == 0, "pthread_create failed: \(code)")
             threads.append(thread)
         }
@@ -29,11 +31,16 @@ public enum Threads {
     public static func start(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> Group {
         let group = Group()
         var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box { Threads.run(count, body); group.done() })
-        let code = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box.toOpaque())
+        let box = Unmanaged.passRetained(
+            Box {
+                Threads.run(count, body); group.done()
+            })
+        let code = pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, box.toOpaque())
         precondition(code == 0)
         group.thread = thread
         return group

@@ -31,7 +31,9 @@ public final class WebDriver {
         var ready = false
         // Up to 30 s: a loaded two-core machine (the whole suite, PostgreSQL beside it) starts it slowly.
         for _ in 0..<600 where !ready {
-            if let client = try? RawClient(port: port, timeout: 2), let status = try? client.request("GET", "/status", host: "localhost"), status.status == 200 {
+            if let client = try? RawClient(port: port, timeout: 2), let status = try? client.request("GET", "/status", host: "localhost"),
+                status.status == 200
+            {
                 ready = true
             } else {
                 usleep(50_000)
@@ -53,7 +55,9 @@ public final class WebDriver {
             ]
         ]
         let created = try Self.call(port: port, "POST", "/session", capabilities)
-        guard let id = created["value"]?["sessionId"]?.stringValue ?? created["sessionId"]?.stringValue else { throw Failure(description: "no session: \(created.jsonText)") }
+        guard let id = created["value"]?["sessionId"]?.stringValue ?? created["sessionId"]?.stringValue else {
+            throw Failure(description: "no session: \(created.jsonText)")
+        }
         session = id
     }
 
@@ -67,7 +71,9 @@ public final class WebDriver {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -78,11 +84,13 @@ public final class WebDriver {
         let client = try RawClient(port: port, timeout: 60)
         let bytes = body?.serialized() ?? []
         let response = try client.request(
-            method, path, headers: ["Content-Type": "application/json"], body: method == "POST" ? (bytes.isEmpty ? Array("{}".utf8) : bytes) : bytes,
+            method, path, headers: ["Content-Type": "application/json"],
+            body: method == "POST" ? (bytes.isEmpty ? Array("{}".utf8) : bytes) : bytes,
             host: "localhost")
         let parsed = (try? JSONValue.parse(response.body)) ?? .null
         if response.status >= 400 {
-            throw Failure(description: "\(method) \(path) → \(response.status): \(parsed["value"]?["message"]?.stringValue ?? response.bodyText)")
+            throw Failure(
+                description: "\(method) \(path) → \(response.status): \(parsed["value"]?["message"]?.stringValue ?? response.bodyText)")
         }
         return parsed
     }
@@ -116,7 +124,8 @@ public final class WebDriver {
         let deadline = Self.now() + timeout
         while true {
             if let found = try? command("POST", "/element", ["using": "css selector", "value": .string(selector)]),
-               let id = found.objectValue?.members.first?.value.stringValue {
+                let id = found.objectValue?.members.first?.value.stringValue
+            {
                 return Element(driver: self, id: id)
             }
             guard Self.now() < deadline else { throw Failure(description: "no element \(selector)") }
@@ -160,10 +169,15 @@ public final class WebDriver {
             ["type": "pointerMove", "duration": 0, "origin": ["element-6066-11e4-a52e-4f735466cecf": .string(from.id)], "x": 0, "y": 0],
             ["type": "pointerDown", "button": 0],
             ["type": "pointerMove", "duration": 100, "origin": ["element-6066-11e4-a52e-4f735466cecf": .string(from.id)], "x": 0, "y": 5],
-            ["type": "pointerMove", "duration": 200, "origin": ["element-6066-11e4-a52e-4f735466cecf": .string(to.id)], "x": 0, "y": .int(Int64(offsetY))],
+            [
+                "type": "pointerMove", "duration": 200, "origin": ["element-6066-11e4-a52e-4f735466cecf": .string(to.id)], "x": 0,
+                "y": .int(Int64(offsetY)),
+            ],
             ["type": "pointerUp", "button": 0],
         ]
-        try command("POST", "/actions", ["actions": [["type": "pointer", "id": "mouse", "parameters": ["pointerType": "mouse"], "actions": .array(actions)]]])
+        try command(
+            "POST", "/actions",
+            ["actions": [["type": "pointer", "id": "mouse", "parameters": ["pointerType": "mouse"], "actions": .array(actions)]]])
     }
 
     /// The Control key for ``chord(_:_:)``.
@@ -196,14 +210,18 @@ public final class WebDriver {
         public func type(_ text: String) throws { try driver.command("POST", "/element/\(id)/value", ["text": .string(text)]) }
         public func clear() throws { try driver.command("POST", "/element/\(id)/clear") }
         public var text: String { get throws { try driver.command("GET", "/element/\(id)/text").stringValue ?? "" } }
-        public func attribute(_ name: String) throws -> String? { try driver.command("GET", "/element/\(id)/attribute/\(name)").stringValue }
+        public func attribute(_ name: String) throws -> String? {
+            try driver.command("GET", "/element/\(id)/attribute/\(name)").stringValue
+        }
     }
 }
 
 enum Base64 {
     static func decode(_ text: String) -> [UInt8] {
         var table = [UInt8](repeating: 255, count: 256)
-        for (index, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() { table[Int(byte)] = UInt8(index) }
+        for (index, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            table[Int(byte)] = UInt8(index)
+        }
         var out: [UInt8] = []
         var buffer: UInt32 = 0
         var bits = 0

@@ -16,7 +16,8 @@ struct BelowChanceSignal: RaterSignal {
             return SignalFinding(
                 rater: rater, p: Statistics.binomialUpper(model.against, model.leaned, 0.5),
                 numbers: ["with": Double(with), "against": Double(model.against), "n": Double(model.leaned)],
-                detail: "went with the other raters' lean on only \(with) of \(model.leaned) pairs (\(RaterContext.percent(Double(with) / Double(model.leaned)))), "
+                detail:
+                    "went with the other raters' lean on only \(with) of \(model.leaned) pairs (\(RaterContext.percent(Double(with) / Double(model.leaned)))), "
                     + "below the 50% any honest rater reaches")
         }
     }

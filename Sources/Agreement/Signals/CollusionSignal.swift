@@ -80,7 +80,8 @@ struct CollusionSignal: RaterSignal {
                     let yardstick = majority >= 2 ? majority : (truthA >= 0.5 ? 0 : 1)
                     var chance = 0.0
                     for category in 0..<4 where category != yardstick {
-                        chance += truthA * pick(a.rater, category, truth: 0) * pick(b.rater, category, truth: 0)
+                        chance +=
+                            truthA * pick(a.rater, category, truth: 0) * pick(b.rater, category, truth: 0)
                             + (1 - truthA) * pick(a.rater, category, truth: 1) * pick(b.rater, category, truth: 1)
                     }
                     let joint: UInt64 = a.category == b.category && a.category != yardstick ? 1 : 0
@@ -104,7 +105,8 @@ struct CollusionSignal: RaterSignal {
                 end += 1
             }
             if end - start >= 8 {
-                tests.append((Int(key >> 21), Int(key & ((1 << 21) - 1)), joint, end - start, CrowdModel.poissonBinomialUpper(joint, chances)))
+                tests.append(
+                    (Int(key >> 21), Int(key & ((1 << 21) - 1)), joint, end - start, CrowdModel.poissonBinomialUpper(joint, chances)))
             }
             start = end
         }
@@ -118,7 +120,9 @@ struct CollusionSignal: RaterSignal {
             guard let best = partners[rater].min(by: { $0.adjusted < $1.adjusted }) else { return nil }
             return SignalFinding(
                 rater: rater, p: best.adjusted, numbers: ["partners": Double(partners[rater].count)],
-                detail: "leaves the consensus together with \(partners[rater].count) other rater(s) (e.g. on \(best.agree) of \(best.n) pairs shared with rater #\(best.partner))")
+                detail:
+                    "leaves the consensus together with \(partners[rater].count) other rater(s) (e.g. on \(best.agree) of \(best.n) pairs shared with rater #\(best.partner))"
+            )
         }
     }
 

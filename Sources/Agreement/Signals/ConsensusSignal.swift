@@ -30,7 +30,8 @@ struct ConsensusSignal: RaterSignal {
                 "leaned": Double(model.leaned), "against": Double(model.against), "expected_against": model.expectedAgainst,
                 "enough_evidence": model.enoughEvidence ? 1 : 0,
             ]
-            var detail = "picked against the other raters' lean on \(model.against) of \(model.leaned) pairs where they leaned one way; "
+            var detail =
+                "picked against the other raters' lean on \(model.against) of \(model.leaned) pairs where they leaned one way; "
                 + "an honest rater of this crowd would on about \(Self.count(model.expectedAgainst))"
             if model.honestProbability < 0.5 {
                 let tail = crowd.honestTail(rater: rater, context: context)

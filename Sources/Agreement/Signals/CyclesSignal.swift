@@ -37,9 +37,10 @@ struct CyclesSignal: RaterSignal {
                 }
             }
             guard triads >= 3 else { return nil }
-            return SignalFinding(rater: rater, p: Statistics.binomialUpper(cycles, triads, 0.25),
-                                 numbers: ["cycles": Double(cycles), "triads": Double(triads)],
-                                 detail: "\(cycles) intransitive cycles among \(triads) fully judged triples of responses to one prompt")
+            return SignalFinding(
+                rater: rater, p: Statistics.binomialUpper(cycles, triads, 0.25),
+                numbers: ["cycles": Double(cycles), "triads": Double(triads)],
+                detail: "\(cycles) intransitive cycles among \(triads) fully judged triples of responses to one prompt")
         }
     }
 }

@@ -14,9 +14,10 @@ struct GoldSignal: RaterSignal {
                 if context.firsts[index].category == gold { correct += 1 }
             }
             guard n >= 5 else { return nil }
-            return SignalFinding(rater: rater, p: Statistics.binomialLower(correct, n, 0.6),
-                                 numbers: ["correct": Double(correct), "n": Double(n), "posterior_mean": Double(correct + 1) / Double(n + 2)],
-                                 detail: "\(correct) of \(n) gold pairs right")
+            return SignalFinding(
+                rater: rater, p: Statistics.binomialLower(correct, n, 0.6),
+                numbers: ["correct": Double(correct), "n": Double(n), "posterior_mean": Double(correct + 1) / Double(n + 2)],
+                detail: "\(correct) of \(n) gold pairs right")
         }
     }
 }

@@ -23,8 +23,10 @@ struct LengthSignal: RaterSignal {
             guard n >= 5 else { return nil }
             return SignalFinding(
                 rater: rater, p: Statistics.binomialUpper(longer, n, 0.5 + context.options.rateMargin),
-                numbers: ["longer_when_departing": Double(longer) / Double(n), "departures": Double(n),
-                          "longer_rate": allDecisive > 0 ? Double(allLonger) / Double(allDecisive) : .nan],
+                numbers: [
+                    "longer_when_departing": Double(longer) / Double(n), "departures": Double(n),
+                    "longer_rate": allDecisive > 0 ? Double(allLonger) / Double(allDecisive) : .nan,
+                ],
                 detail: "picked the longer response on \(longer) of the \(n) pairs where they went against the consensus")
         }
     }

@@ -13,9 +13,10 @@ struct NeutralOveruseSignal: RaterSignal {
         let crowd = context.crowdMedian(counts)
         let null = min(0.95, (crowd.isNaN ? 0.2 : crowd) + 2 * context.options.rateMargin)
         return context.findings(counts) { rater, neutral, n in
-            SignalFinding(rater: rater, p: Statistics.binomialUpper(neutral, n, null),
-                                 numbers: ["rate": Double(neutral) / Double(n), "n": Double(n)],
-                                 detail: "chose tie or both bad \(neutral) of \(n) times (crowd median \(RaterContext.percent(crowd)))")
+            SignalFinding(
+                rater: rater, p: Statistics.binomialUpper(neutral, n, null),
+                numbers: ["rate": Double(neutral) / Double(n), "n": Double(n)],
+                detail: "chose tie or both bad \(neutral) of \(n) times (crowd median \(RaterContext.percent(crowd)))")
         }
     }
 }

@@ -30,8 +30,11 @@ struct OutlierSignal: RaterSignal {
             guard votes[rater] >= context.options.minimumJudgements else { return nil }
             let statistic = -2 * logSums[rater]
             let p = Statistics.chiSquareSurvival(statistic, degreesOfFreedom: 2 * votes[rater])
-            return SignalFinding(rater: rater, p: p, numbers: ["fisher_statistic": statistic, "votes": Double(votes[rater])],
-                                 detail: "votes unlike the other raters' on the same pairs (Fisher's χ² = \(Int(statistic.rounded())) on \(2 * votes[rater]) df)")
+            return SignalFinding(
+                rater: rater, p: p, numbers: ["fisher_statistic": statistic, "votes": Double(votes[rater])],
+                detail:
+                    "votes unlike the other raters' on the same pairs (Fisher's χ² = \(Int(statistic.rounded())) on \(2 * votes[rater]) df)"
+            )
         }
     }
 }

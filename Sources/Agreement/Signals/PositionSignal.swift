@@ -15,8 +15,9 @@ struct PositionSignal: RaterSignal {
             }
             guard n >= context.options.minimumJudgements else { return nil }
             let p = min(1, 2 * min(Statistics.binomialUpper(left, n, 0.5), Statistics.binomialLower(left, n, 0.5)))
-            return SignalFinding(rater: rater, p: p, numbers: ["left_rate": Double(left) / Double(n), "n": Double(n)],
-                                 detail: "picked the response shown on the left \(left) of \(n) times")
+            return SignalFinding(
+                rater: rater, p: p, numbers: ["left_rate": Double(left) / Double(n), "n": Double(n)],
+                detail: "picked the response shown on the left \(left) of \(n) times")
         }
     }
 }

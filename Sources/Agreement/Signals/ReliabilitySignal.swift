@@ -43,20 +43,26 @@ struct ReliabilitySignal: RaterSignal {
         let strong = Statistics.weightedQuantile(rates, weights: weights, Self.strongQuantile)
         let threshold = 0.5 + Self.shareOfStrong * (strong - 0.5)
         // The reliable raters' range, for the sentence.
-        let reliable = yardstick.filter { Statistics.betaCDF(threshold, decisive[$0].right + 1, Double(decisive[$0].pairs) - decisive[$0].right + 1) < 0.5 }
-        let low = Statistics.weightedQuantile(reliable.map { decisive[$0].right / Double(decisive[$0].pairs) },
-                                              weights: reliable.map { Double(decisive[$0].pairs) }, 0.1)
+        let reliable = yardstick.filter {
+            Statistics.betaCDF(threshold, decisive[$0].right + 1, Double(decisive[$0].pairs) - decisive[$0].right + 1) < 0.5
+        }
+        let low = Statistics.weightedQuantile(
+            reliable.map { decisive[$0].right / Double(decisive[$0].pairs) },
+            weights: reliable.map { Double(decisive[$0].pairs) }, 0.1)
         return (0..<context.raters).compactMap { rater in
             let (right, pairs) = decisive[rater]
             guard pairs >= 1 else { return nil }
             let wrong = Double(pairs) - right
             let below = Statistics.betaCDF(threshold, right + 1, wrong + 1)
             let rate = right / Double(pairs)
-            let range = low.isNaN ? "" : "; this crowd's reliable raters are at \(RaterContext.percent(low))–\(RaterContext.percent(strong))"
+            let range =
+                low.isNaN ? "" : "; this crowd's reliable raters are at \(RaterContext.percent(low))–\(RaterContext.percent(strong))"
             return SignalFinding(
                 rater: rater, p: 1 - below,
-                numbers: ["rate": rate, "settled_pairs": Double(pairs), "threshold": threshold, "strong": strong,
-                          "probability_below": below],
+                numbers: [
+                    "rate": rate, "settled_pairs": Double(pairs), "threshold": threshold, "strong": strong,
+                    "probability_below": below,
+                ],
                 detail: "right by the other raters on \(RaterContext.percent(rate)) of \(pairs) pairs they settled\(range) "
                     + "(probability below \(RaterContext.percent(threshold)): \(ConsensusSignal.probability(below)))")
         }

@@ -22,7 +22,9 @@ struct RewardModelSignal: RaterSignal {
             SignalFinding(
                 rater: rater, p: Statistics.binomialUpper(against, n, null),
                 numbers: ["rate": Double(against) / Double(n), "n": Double(n), "crowd_median": crowd],
-                detail: "contradicted the reward model's confident out-of-fold prediction on \(against) of \(n) pairs (crowd median \(RaterContext.percent(crowd)))")
+                detail:
+                    "contradicted the reward model's confident out-of-fold prediction on \(against) of \(n) pairs (crowd median \(RaterContext.percent(crowd)))"
+            )
         }
     }
 }

@@ -20,8 +20,9 @@ struct SelfConsistencySignal: RaterSignal {
         return (0..<context.raters).compactMap { rater in
             let (same, n) = counts[rater]
             guard n >= 5 else { return nil }
-            return SignalFinding(rater: rater, p: Statistics.binomialLower(same, n, 0.6), numbers: ["rate": Double(same) / Double(n), "n": Double(n)],
-                                 detail: "repeated \(same) of \(n) earlier judgements when shown swapped")
+            return SignalFinding(
+                rater: rater, p: Statistics.binomialLower(same, n, 0.6), numbers: ["rate": Double(same) / Double(n), "n": Double(n)],
+                detail: "repeated \(same) of \(n) earlier judgements when shown swapped")
         }
     }
 }

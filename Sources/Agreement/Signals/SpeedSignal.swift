@@ -18,9 +18,10 @@ struct SpeedSignal: RaterSignal {
         let crowd = context.crowdMedian(counts)
         let null = min(0.9, max(0.05, crowd.isNaN ? 0 : crowd) + context.options.rateMargin)
         return context.findings(counts) { rater, fast, n in
-            SignalFinding(rater: rater, p: Statistics.binomialUpper(fast, n, null),
-                                 numbers: ["fast_rate": Double(fast) / Double(n), "n": Double(n)],
-                                 detail: "\(fast) of \(n) judgements faster than the responses can be read")
+            SignalFinding(
+                rater: rater, p: Statistics.binomialUpper(fast, n, null),
+                numbers: ["fast_rate": Double(fast) / Double(n), "n": Double(n)],
+                detail: "\(fast) of \(n) judgements faster than the responses can be read")
         }
     }
 }

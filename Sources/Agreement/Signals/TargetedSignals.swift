@@ -101,8 +101,9 @@ struct TargetedPoisoning {
             let honestA = CrowdModel.sigmoid(gamma * lean)
             let honestHit = attackerPicksA ? honestA : 1 - honestA
             let hit = attackerPicksA == picksA
-            return Step(hit: hit, expected: honestHit,
-                        logRatio: hit ? log(consistency / max(1e-12, honestHit)) : log((1 - consistency) / max(1e-12, 1 - honestHit)))
+            return Step(
+                hit: hit, expected: honestHit,
+                logRatio: hit ? log(consistency / max(1e-12, honestHit)) : log((1 - consistency) / max(1e-12, 1 - honestHit)))
         }
         // The A/B choices grouped by rater in one sequential pass (reading the
         // judgements rater by rater would jump around the whole array).
@@ -165,7 +166,9 @@ struct TargetedPoisoning {
                     case .prompt:
                         guard lean != 0 else { continue }
                         let consistency = min(Self.attackerConsistency, max(0.55, CrowdModel.sigmoid(honestMedian * abs(lean))))
-                        add(unitStart[unit]..<unitMiddle[unit], step(gamma: gamma, attackerPicksA: lean < 0, picksA: picksA, lean: lean, consistency: consistency),
+                        add(
+                            unitStart[unit]..<unitMiddle[unit],
+                            step(gamma: gamma, attackerPicksA: lean < 0, picksA: picksA, lean: lean, consistency: consistency),
                             &touched)
                     case .response:
                         // Only where the others leaned *away* from the word's side: there
@@ -183,8 +186,12 @@ struct TargetedPoisoning {
                         for slot in range {
                             let honestHit = CrowdModel.sigmoid(-gamma * abs(lean) + wordFavour[Int(wordList[slot])])
                             let consistency = Self.attackerConsistency
-                            add(slot..<(slot + 1), Step(hit: hit, expected: honestHit,
-                                                        logRatio: hit ? log(consistency / max(1e-12, honestHit)) : log((1 - consistency) / max(1e-12, 1 - honestHit))),
+                            add(
+                                slot..<(slot + 1),
+                                Step(
+                                    hit: hit, expected: honestHit,
+                                    logRatio: hit
+                                        ? log(consistency / max(1e-12, honestHit)) : log((1 - consistency) / max(1e-12, 1 - honestHit))),
                                 &touched)
                         }
                     }
@@ -197,7 +204,9 @@ struct TargetedPoisoning {
                         // e^L is negligible: log(1 − ρ + ρ·e^L) = log(1 − ρ), precomputed.
                         for k in shares.indices { bayesFactor[word * shares.count + k] += logStay[k] }
                     } else if cell.logRatio != 0 {
-                        for (k, share) in shares.enumerated() { bayesFactor[word * shares.count + k] += Self.logMix(cell.logRatio, share: share) }
+                        for (k, share) in shares.enumerated() {
+                            bayesFactor[word * shares.count + k] += Self.logMix(cell.logRatio, share: share)
+                        }
                     }
                     if cell.logRatio > 0 && cell.hits >= 2 { perRater[rater].append((word, cell)) }
                 }
@@ -216,7 +225,8 @@ struct TargetedPoisoning {
         }
         let wordPosterior: (Int) -> Double = { word in
             guard applicable[word] >= 3, unitsWith[word] <= commonAbove else { return 0 }
-            return CrowdModel.sigmoid(log(prior / (1 - prior)) + logAverage(Array(bayesFactor[(word * shares.count)..<((word + 1) * shares.count)])))
+            return CrowdModel.sigmoid(
+                log(prior / (1 - prior)) + logAverage(Array(bayesFactor[(word * shares.count)..<((word + 1) * shares.count)])))
         }
         best = perRater.map { candidates in
             var top: (word: Int, cell: Cell, probability: Double)?
@@ -227,7 +237,9 @@ struct TargetedPoisoning {
                 let weights = factors.map { exp($0 - peak) }
                 let total = weights.reduce(0, +)
                 var uses = 0.0
-                for (k, share) in shares.enumerated() { uses += weights[k] / total * CrowdModel.sigmoid(log(share / (1 - share)) + cell.logRatio) }
+                for (k, share) in shares.enumerated() {
+                    uses += weights[k] / total * CrowdModel.sigmoid(log(share / (1 - share)) + cell.logRatio)
+                }
                 let probability = wordPosterior(word) * uses
                 if top == nil || probability > top!.probability { top = (word, cell, probability) }
             }
@@ -244,24 +256,30 @@ struct TargetedPoisoning {
     func findings(name: String) -> [SignalFinding] {
         (0..<context.raters).compactMap { rater in
             guard let top = best[rater] else {
-                return context.byRater[rater].isEmpty ? nil
-                    : SignalFinding(rater: rater, p: 1, numbers: ["probability": 0, "words_tried": Double(wordsTried)], detail: "no word targeted")
+                return context.byRater[rater].isEmpty
+                    ? nil
+                    : SignalFinding(
+                        rater: rater, p: 1, numbers: ["probability": 0, "words_tried": Double(wordsTried)], detail: "no word targeted")
             }
             let cell = top.cell
             let word = context.token(top.word)
-            let detail = switch target {
-            case .prompt:
-                "picked against the other raters' lean on \(cell.hits) of \(cell.n) pairs whose prompt contains \(word); "
-                    + "an honest rater of this crowd would on about \(ConsensusSignal.count(cell.expected))"
-            case .response:
-                "picked the response containing \(word) on \(cell.hits) of \(cell.n) pairs where only one response does; "
-                    + "an honest rater of this crowd would on about \(ConsensusSignal.count(cell.expected))"
-            }
+            let detail =
+                switch target {
+                case .prompt:
+                    "picked against the other raters' lean on \(cell.hits) of \(cell.n) pairs whose prompt contains \(word); "
+                        + "an honest rater of this crowd would on about \(ConsensusSignal.count(cell.expected))"
+                case .response:
+                    "picked the response containing \(word) on \(cell.hits) of \(cell.n) pairs where only one response does; "
+                        + "an honest rater of this crowd would on about \(ConsensusSignal.count(cell.expected))"
+                }
             return SignalFinding(
                 rater: rater, p: 1 - top.probability,
-                numbers: ["token": Double(top.word), "hits": Double(cell.hits), "n": Double(cell.n), "expected_hits": cell.expected,
-                          "probability": top.probability, "words_tried": Double(wordsTried)],
-                detail: detail + " (probability of a planted target \(ConsensusSignal.probability(top.probability)), \(wordsTried) words tried)")
+                numbers: [
+                    "token": Double(top.word), "hits": Double(cell.hits), "n": Double(cell.n), "expected_hits": cell.expected,
+                    "probability": top.probability, "words_tried": Double(wordsTried),
+                ],
+                detail: detail
+                    + " (probability of a planted target \(ConsensusSignal.probability(top.probability)), \(wordsTried) words tried)")
         }
     }
 }

@@ -17,11 +17,14 @@ struct AccountRoutes: Sendable {
         api.addPublic(.POST, "/api/login") { request in
             try Self.requireJSONFromThisSite(request)
             guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
-            guard let username = object["username"]?.stringValue else { throw ValidationError("username: expected a string of 1 to 64 characters") }
+            guard let username = object["username"]?.stringValue else {
+                throw ValidationError("username: expected a string of 1 to 64 characters")
+            }
             guard let password = object["password"]?.stringValue else { throw ValidationError("password: expected a string") }
             let device = Authenticator.cookie(KnownDevices.cookieName, in: request)
-            return signedIn(try await service.signIn(username: username, password: password, address: request.remoteAddress, deviceToken: device),
-                            request)
+            return signedIn(
+                try await service.signIn(username: username, password: password, address: request.remoteAddress, deviceToken: device),
+                request)
         }
         api.add(.POST, "/api/logout", .everyone) { request, caller in
             if let session = caller.session {
@@ -29,7 +32,8 @@ struct AccountRoutes: Sendable {
                 if let token = Authenticator.cookie(Sessions.cookieName, in: request) { auth.forget(sessionToken: token) }
             }
             var response = Response(status: .noContent)
-            response.headers.add("Set-Cookie", "\(Sessions.cookieName)=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" + (secureCookies ? "; Secure" : ""))
+            response.headers.add(
+                "Set-Cookie", "\(Sessions.cookieName)=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0" + (secureCookies ? "; Secure" : ""))
             return response
         }
         api.add(.GET, "/api/me", .everyone) { _, caller in
@@ -48,7 +52,9 @@ struct AccountRoutes: Sendable {
             }
             var role: Role?
             if let value = object["role"], value != .null {
-                guard let text = value.stringValue, let parsed = Role(rawValue: text) else { throw ValidationError("role: expected admin, reviewer or annotator") }
+                guard let text = value.stringValue, let parsed = Role(rawValue: text) else {
+                    throw ValidationError("role: expected admin, reviewer or annotator")
+                }
                 role = parsed
             }
             var disabled: Bool?
@@ -56,7 +62,8 @@ struct AccountRoutes: Sendable {
                 guard let flag = value.boolValue else { throw ValidationError("disabled: expected true or false") }
                 disabled = flag
             }
-            let updated = try await service.updateUser(id: id, role: role, disabled: disabled, actor: caller.user, address: request.remoteAddress)
+            let updated = try await service.updateUser(
+                id: id, role: role, disabled: disabled, actor: caller.user, address: request.remoteAddress)
             auth.forget(userID: id)
             var result = updated.json.objectValue ?? JSONObject()
             result["disabled"] = .bool(updated.disabled)
@@ -68,7 +75,8 @@ struct AccountRoutes: Sendable {
                 throw ValidationError("role: expected admin, reviewer or annotator")
             }
             let lifetime = try linkLifetime(object, defaultHours: Self.defaultInviteHours)
-            let (token, invite) = try await service.createInvite(role: role, lifetime: lifetime, actor: caller.user.id, address: request.remoteAddress)
+            let (token, invite) = try await service.createInvite(
+                role: role, lifetime: lifetime, actor: caller.user.id, address: request.remoteAddress)
             var json = invite.json.objectValue ?? JSONObject()
             json["token"] = .string(token)
             json["url"] = .string("/invite/\(token)")
@@ -94,7 +102,8 @@ struct AccountRoutes: Sendable {
             guard let token = object["token"]?.stringValue else { throw ValidationError("token: expected the invite token") }
             guard let username = object["username"]?.stringValue else { throw ValidationError("username: expected a string") }
             guard let password = object["password"]?.stringValue else { throw ValidationError("password: expected a string") }
-            let account = try await service.acceptInvite(token: token, username: username, password: password, address: request.remoteAddress)
+            let account = try await service.acceptInvite(
+                token: token, username: username, password: password, address: request.remoteAddress)
             return signedIn(account, request, status: .created)
         }
         api.add(.GET, "/api/audit", .admin) { request, _ in
@@ -119,8 +128,10 @@ struct AccountRoutes: Sendable {
         response.headers.add("Set-Cookie", sessionCookie(account.token, for: request))
         if let device = account.deviceToken {
             // Sent only to the sign-in route; proof of this sign-in for the throttle.
-            response.headers.add("Set-Cookie", "\(KnownDevices.cookieName)=\(device); HttpOnly; SameSite=Strict; Path=/api/login; Max-Age=\(KnownDevices.lifetime / 1000)"
-                + (secureCookies || request.scheme == "https" ? "; Secure" : ""))
+            response.headers.add(
+                "Set-Cookie",
+                "\(KnownDevices.cookieName)=\(device); HttpOnly; SameSite=Strict; Path=/api/login; Max-Age=\(KnownDevices.lifetime / 1000)"
+                    + (secureCookies || request.scheme == "https" ? "; Secure" : ""))
         }
         return response
     }
@@ -131,7 +142,8 @@ struct AccountRoutes: Sendable {
     static func requireJSONFromThisSite(_ request: Request) throws {
         let type = request.headers["Content-Type"]?.split(separator: ";").first.map { String($0).trimmingWhitespace().lowercased() }
         guard type == "application/json" else {
-            throw HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message: "send the body as Content-Type: application/json")
+            throw HTTPError(
+                .unsupportedMediaType, code: "unsupported_media_type", message: "send the body as Content-Type: application/json")
         }
         if let origin = request.headers["Origin"] {
             // "https://host:port" → "host:port", compared with the Host header.

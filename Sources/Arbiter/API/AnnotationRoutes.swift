@@ -11,8 +11,11 @@ struct AnnotationRoutes: Sendable {
 
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/projects/{id}/next", .annotating) { request, caller in
-            guard let assignment = try await service.next(projectID: try request.parameters.int("id"), userID: caller.user.id,
-                                                          membersOnly: caller.user.role == .annotator) else {
+            guard
+                let assignment = try await service.next(
+                    projectID: try request.parameters.int("id"), userID: caller.user.id,
+                    membersOnly: caller.user.role == .annotator)
+            else {
                 return Response(status: .noContent)
             }
             return .json(["assignment": assignment.json])
@@ -41,8 +44,9 @@ struct AnnotationRoutes: Sendable {
             return Response(status: .created)
         }
         api.add(.GET, "/api/projects/{id}/progress", .annotating) { request, caller in
-            let progress = try await service.progress(projectID: try request.parameters.int("id"), userID: caller.user.id,
-                                                      membersOnly: caller.user.role == .annotator)
+            let progress = try await service.progress(
+                projectID: try request.parameters.int("id"), userID: caller.user.id,
+                membersOnly: caller.user.role == .annotator)
             return .json(["progress": progress.json])
         }
     }

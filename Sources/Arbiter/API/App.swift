@@ -64,8 +64,9 @@ public struct App: Sendable {
         let migrations = try Locations.migrationsDirectory(configuration.migrationsDirectory)
         let metrics = ArbiterMetrics()
         let location = DatabaseLocation(configuration.database)
-        store = try ArbiterStore(location: location, migrationsRoot: migrations, connections: configuration.databaseConnections,
-                                 commitObserver: CommitObserver { batch in metrics.committed(batch: batch) })
+        store = try ArbiterStore(
+            location: location, migrationsRoot: migrations, connections: configuration.databaseConnections,
+            commitObserver: CommitObserver { batch in metrics.committed(batch: batch) })
         var router = Router()
         HealthRoutes.register(on: &router)
         let now = configuration.now
@@ -77,11 +78,14 @@ public struct App: Sendable {
         accounts.register(on: &api)
         PasswordRoutes(service: accountService, auth: auth, accounts: accounts).register(on: &api)
         ProjectRoutes(store: store, now: now, models: configuration.models).register(on: &api)
-        ArenaRoutes(service: ArenaService(store: store, models: configuration.models, now: now), models: configuration.models,
-                    generator: GenerateService(store: store, models: configuration.models)).register(on: &api)
+        ArenaRoutes(
+            service: ArenaService(store: store, models: configuration.models, now: now), models: configuration.models,
+            generator: GenerateService(store: store, models: configuration.models)
+        ).register(on: &api)
         let node = NodeName.make()
         let adaptive = AdaptiveWorker(store: store, node: node, now: now)
-        AnnotationRoutes(service: AnnotationService(store: store, stored: { metrics.annotationStored() }, adaptive: adaptive, now: now)).register(on: &api)
+        AnnotationRoutes(service: AnnotationService(store: store, stored: { metrics.annotationStored() }, adaptive: adaptive, now: now))
+            .register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
         ReportRoutes(store: store, now: now).register(on: &api)
@@ -93,12 +97,14 @@ public struct App: Sendable {
         case .postgres: modelsDirectory = configuration.modelsDirectory ?? "arbiter.models"
         }
         let jobs = RewardJobs(root: modelsDirectory, store: store, node: node, staleAfter: configuration.jobStaleAfter, now: now)
-        let exports = ExportService(store: store, jobs: jobs, now: now, temporaryRoot: configuration.temporaryDirectory ?? TemporaryExport.defaultRoot)
+        let exports = ExportService(
+            store: store, jobs: jobs, now: now, temporaryRoot: configuration.temporaryDirectory ?? TemporaryExport.defaultRoot)
         ExportRoutes(service: exports).register(on: &api)
         RewardRoutes(service: exports, jobs: jobs).register(on: &api)
         let server = ServerReference()
-        HealthRoutes.register(on: &api, store: store, metrics: metrics, storage: storage,
-                              openConnections: { server.value?.openConnections ?? 0 }, now: now)
+        HealthRoutes.register(
+            on: &api, store: store, metrics: metrics, storage: storage,
+            openConnections: { server.value?.openConnections ?? 0 }, now: now)
         let documented = api.specs + [RouteSpec(method: .GET, pattern: "/api/openapi.json", access: .everyone)]
         let document = OpenAPI.document(routes: documented).serialized()
         api.add(.GET, "/api/openapi.json", .everyone) { _, _ in Response(status: .ok, contentType: "application/json", body: document) }

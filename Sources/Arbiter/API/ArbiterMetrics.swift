@@ -54,7 +54,8 @@ final class ArbiterMetrics: RequestObserver, Sendable {
                 count: CoreMetrics.Counter(
                     label: "http_requests_total", dimensions: [("method", method.rawValue), ("route", route), ("status", String(status))],
                     factory: factory),
-                time: CoreMetrics.Timer(label: "http_request_duration_seconds", dimensions: [("method", method.rawValue), ("route", route)], factory: factory)
+                time: CoreMetrics.Timer(
+                    label: "http_request_duration_seconds", dimensions: [("method", method.rawValue), ("route", route)], factory: factory)
             )
             cache[key] = made
             return made

@@ -19,13 +19,16 @@ struct ArenaRoutes: Sendable {
             case "true": draw = true
             default: throw ValidationError("draw: true or false")
             }
-            return .json(try await service.status(projectID: try request.parameters.int("id"), userID: caller.user.id,
-                                                  membersOnly: caller.user.role == .annotator, draw: draw))
+            return .json(
+                try await service.status(
+                    projectID: try request.parameters.int("id"), userID: caller.user.id,
+                    membersOnly: caller.user.role == .annotator, draw: draw))
         }
         api.add(.POST, "/api/projects/{id}/battles", .annotating) { request, caller in
             let prompt = try Self.prompt(try await request.jsonBody())
-            let run = try await service.start(projectID: try request.parameters.int("id"), userID: caller.user.id,
-                                              membersOnly: caller.user.role == .annotator, prompt: prompt)
+            let run = try await service.start(
+                projectID: try request.parameters.int("id"), userID: caller.user.id,
+                membersOnly: caller.user.role == .annotator, prompt: prompt)
             return stream(run)
         }
         api.add(.POST, "/api/battles/{id}/turns", .annotating) { request, caller in
@@ -40,11 +43,15 @@ struct ArenaRoutes: Sendable {
             }
             var duration: Int?
             if let value = body["duration_ms"] {
-                guard let number = value.intValue, (0...86_400_000).contains(number) else { throw ValidationError("duration_ms: 0 to 86400000") }
+                guard let number = value.intValue, (0...86_400_000).contains(number) else {
+                    throw ValidationError("duration_ms: 0 to 86400000")
+                }
                 duration = Int(number)
             }
-            return .json(try await service.vote(battleID: Int64(try request.parameters.int("id")), userID: caller.user.id, choice: choice,
-                                                durationMilliseconds: duration))
+            return .json(
+                try await service.vote(
+                    battleID: Int64(try request.parameters.int("id")), userID: caller.user.id, choice: choice,
+                    durationMilliseconds: duration))
         }
         api.add(.GET, "/api/battles/{id}", .annotating) { request, caller in
             .json(try await service.battle(id: Int64(try request.parameters.int("id")), userID: caller.user.id))
@@ -52,25 +59,28 @@ struct ArenaRoutes: Sendable {
         // Generation from the admin page: a batch of prompt lines (JSONL) answered by the named endpoints.
         api.add(.POST, "/api/projects/{id}/generate", .admin) { request, _ in
             let names = (request.queryItems["endpoints"] ?? "").split(separator: ",").map { String($0) }
-            guard let firstLine = Int(request.queryItems["first_line"] ?? "1"), (1...GenerateService.maxFirstLine).contains(firstLine) else {
+            guard let firstLine = Int(request.queryItems["first_line"] ?? "1"), (1...GenerateService.maxFirstLine).contains(firstLine)
+            else {
                 throw ValidationError("first_line: a line number from 1 to \(GenerateService.maxFirstLine)")
             }
-            let report = try await generator.run(projectID: try request.parameters.int("id"), endpointNames: names, body: request.body, firstLine: firstLine)
+            let report = try await generator.run(
+                projectID: try request.parameters.int("id"), endpointNames: names, body: request.body, firstLine: firstLine)
             return .json(report.json)
         }
         api.add(.GET, "/api/endpoints", .admin) { _, _ in
             let running = models.inFlight
             return .json([
-                "endpoints": .array(models.endpoints.map { endpoint in
-                    [
-                        "name": .string(endpoint.name), "model": .string(endpoint.model), "base_url": .string(endpoint.baseURL),
-                        "has_key": .bool(endpoint.apiKey != nil), "concurrency": .int(Int64(endpoint.concurrency)),
-                        "running": .int(Int64(running[endpoint.name] ?? 0)),
-                        "temperature": endpoint.temperature.map { .double($0) } ?? .null,
-                        "max_tokens": endpoint.maxTokens.map { .int(Int64($0)) } ?? .null,
-                        "timeout_seconds": .double(endpoint.idleTimeout),
-                    ]
-                }),
+                "endpoints": .array(
+                    models.endpoints.map { endpoint in
+                        [
+                            "name": .string(endpoint.name), "model": .string(endpoint.model), "base_url": .string(endpoint.baseURL),
+                            "has_key": .bool(endpoint.apiKey != nil), "concurrency": .int(Int64(endpoint.concurrency)),
+                            "running": .int(Int64(running[endpoint.name] ?? 0)),
+                            "temperature": endpoint.temperature.map { .double($0) } ?? .null,
+                            "max_tokens": endpoint.maxTokens.map { .int(Int64($0)) } ?? .null,
+                            "timeout_seconds": .double(endpoint.idleTimeout),
+                        ]
+                    }),
                 "moderation": .bool(models.moderation != nil),
             ])
         }
@@ -83,7 +93,8 @@ struct ArenaRoutes: Sendable {
 
     func stream(_ run: ArenaService.TurnRun) -> Response {
         let service = self.service
-        return Response.stream(contentType: "text/event-stream", headers: ["Cache-Control": "no-store", "X-Accel-Buffering": "no"]) { writer in
+        return Response.stream(contentType: "text/event-stream", headers: ["Cache-Control": "no-store", "X-Accel-Buffering": "no"]) {
+            writer in
             await service.run(run, to: writer)
         }
     }

@@ -72,7 +72,7 @@ struct Authenticator: Sendable {
         let caller = try await session(token)
         if !Self.isSafe(request.method) {
             guard let sent = request.headers["x-csrf-token"], let session = caller.session,
-                  Self.constantTimeEqual(sent, session.csrfToken)
+                Self.constantTimeEqual(sent, session.csrfToken)
             else { throw APIError.csrf }
         }
         return caller
@@ -105,7 +105,8 @@ struct Authenticator: Sendable {
         let hash = Digest.sha256(token)
         let now = self.now()
         if let cached = cache.lookup(hash, now: now), let session = cached.session,
-           now - session.lastSeenAt < Self.touchInterval, session.expiresAt > now {
+            now - session.lastSeenAt < Self.touchInterval, session.expiresAt > now
+        {
             return cached
         }
         guard var session = try await store.pool.read({ db in try Sessions.find(db, token: token, now: now) }) else {

@@ -15,7 +15,8 @@ struct ExportRoutes: Sendable {
         api.add(.GET, "/api/projects/{id}/export", .reviewing) { request, caller in
             let projectID = try request.parameters.int("id")
             let options = try ExportRequest(fields: request.queryItems.mapValues { .text($0) }, door: .download).options
-            let download = try await service.download(projectID: projectID, options: options, actor: caller.user.id, address: request.remoteAddress)
+            let download = try await service.download(
+                projectID: projectID, options: options, actor: caller.user.id, address: request.remoteAddress)
             let file = download.manifest.files.first
             var headers: HTTPHeaders = [
                 "Content-Disposition": "attachment; filename=\"project-\(projectID).\(options.format.fileExtension)\"",
@@ -31,11 +32,16 @@ struct ExportRoutes: Sendable {
         }
         // The export page builds its format list from this, so a new format needs no page change.
         api.add(.GET, "/api/export-formats", .reviewing) { _, _ in
-            .json(["formats": .array(ExportFormat.allCases.map { format in
-                ["name": .string(format.rawValue), "label": .string(format.label), "extension": .string(format.fileExtension),
-                 "pairwise": .bool(format.isPairwise), "kinds": .array(format.kinds.map { .string($0.rawValue) }),
-                 "needs_rewrites": .bool(format.needsRewrites)]
-            })])
+            .json([
+                "formats": .array(
+                    ExportFormat.allCases.map { format in
+                        [
+                            "name": .string(format.rawValue), "label": .string(format.label), "extension": .string(format.fileExtension),
+                            "pairwise": .bool(format.isPairwise), "kinds": .array(format.kinds.map { .string($0.rawValue) }),
+                            "needs_rewrites": .bool(format.needsRewrites),
+                        ]
+                    })
+            ])
         }
     }
 }
@@ -43,8 +49,10 @@ struct ExportRoutes: Sendable {
 extension Response {
     /// A file streamed in 64 KiB chunks (memory stays flat whatever its size);
     /// `cleanup` runs when the stream ends, however it ends.
-    static func streamingFile(_ path: String, contentType: String, headers: HTTPHeaders,
-                              cleanup: @escaping @Sendable () -> Void = {}) -> Response {
+    static func streamingFile(
+        _ path: String, contentType: String, headers: HTTPHeaders,
+        cleanup: @escaping @Sendable () -> Void = {}
+    ) -> Response {
         .stream(contentType: contentType, headers: headers) { writer in
             defer { cleanup() }
             guard let handle = fopen(path, "rb") else { throw ServiceError.unavailable("the export file vanished before it was sent") }

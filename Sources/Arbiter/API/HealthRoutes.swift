@@ -13,12 +13,15 @@ enum HealthRoutes {
         router.inline(.GET, "/healthz") { _ in .json(ok) }
     }
 
-    static func register(on api: inout APIRouter, store: ArbiterStore, metrics: ArbiterMetrics, storage: StorageFullMonitor,
-                         openConnections: @escaping @Sendable () -> Int, now: @escaping @Sendable () -> Int64) {
+    static func register(
+        on api: inout APIRouter, store: ArbiterStore, metrics: ArbiterMetrics, storage: StorageFullMonitor,
+        openConnections: @escaping @Sendable () -> Int, now: @escaping @Sendable () -> Int64
+    ) {
         api.addPublic(.GET, "/readyz") { _ in
             // Reads may still work with the disk full; a node that cannot write is not ready.
             if storage.isFull {
-                return Response(status: .serviceUnavailable, contentType: "application/json", body: Array(#"{"status":"storage full"}"#.utf8))
+                return Response(
+                    status: .serviceUnavailable, contentType: "application/json", body: Array(#"{"status":"storage full"}"#.utf8))
             }
             let answer = try await withThrowingTaskGroup(of: Bool.self) { group in
                 // Unreachable (a PostgreSQL restart) or failing: not ready, whatever the error.
@@ -32,15 +35,17 @@ enum HealthRoutes {
                 return first
             }
             guard answer else {
-                return Response(status: .serviceUnavailable, contentType: "application/json", body: Array(#"{"status":"database not answering"}"#.utf8))
+                return Response(
+                    status: .serviceUnavailable, contentType: "application/json", body: Array(#"{"status":"database not answering"}"#.utf8))
             }
             return .json(ready)
         }
         api.add(.GET, "/metrics", .admin) { _, _ in
             let time = now()
             let leases = try await store.pool.read { db in try HealthRepository.liveLeases(db, now: time) }
-            return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                            body: metrics.render(openConnections: openConnections(), liveLeases: leases))
+            return Response(
+                status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: metrics.render(openConnections: openConnections(), liveLeases: leases))
         }
     }
 }

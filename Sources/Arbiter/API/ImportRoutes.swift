@@ -34,7 +34,9 @@ struct ImportRoutes: Sendable {
         options.skipInvalid = query["skip_invalid"] == "true" || query["skip_invalid"] == "1"
         options.dryRun = query["dry_run"] == "true" || query["dry_run"] == "1"
         if let text = query["pairs_per_prompt"] {
-            guard let k = Int(text), (1...1_000_000).contains(k) else { throw ValidationError("pairs_per_prompt: a whole number from 1 to 1000000") }
+            guard let k = Int(text), (1...1_000_000).contains(k) else {
+                throw ValidationError("pairs_per_prompt: a whole number from 1 to 1000000")
+            }
             options.pairsPerPrompt = k
         }
         return options
@@ -45,8 +47,9 @@ struct ImportRoutes: Sendable {
         do {
             return .json(try await body().json)
         } catch let refused as ImportRefused {
-            return .json(["error": ["code": "import_refused", "message": .string(refused.description)], "report": refused.report.json],
-                         status: .unprocessableContent)
+            return .json(
+                ["error": ["code": "import_refused", "message": .string(refused.description)], "report": refused.report.json],
+                status: .unprocessableContent)
         }
     }
 }

@@ -30,10 +30,13 @@ enum OpenAPI {
         "DELETE /api/invites/{id}": Details(summary: "Revoke an open invite", bodiless: ["204"]),
         "POST /api/invites/check": Details(summary: "Whether an invite link can still be used", body: .json),
         "POST /api/invites/accept": Details(summary: "Create an account from an invite", body: .json),
-        "POST /api/users/{id}/password-reset": Details(summary: "Issue a one-time password-reset link for a person (shown once)", body: .json),
-        "POST /api/password-resets/accept": Details(summary: "Set a new password from a reset link; signs in and ends other sessions", body: .json),
-        "GET /api/audit": Details(summary: "The audit log, newest first",
-                                  query: [("limit", "integer", "Most entries (default 200)"), ("before", "integer", "Entries older than this id")]),
+        "POST /api/users/{id}/password-reset": Details(
+            summary: "Issue a one-time password-reset link for a person (shown once)", body: .json),
+        "POST /api/password-resets/accept": Details(
+            summary: "Set a new password from a reset link; signs in and ends other sessions", body: .json),
+        "GET /api/audit": Details(
+            summary: "The audit log, newest first",
+            query: [("limit", "integer", "Most entries (default 200)"), ("before", "integer", "Entries older than this id")]),
         "GET /api/tokens": Details(summary: "API tokens (never the tokens themselves)"),
         "POST /api/tokens": Details(summary: "Create an API token for a user (shown once)", body: .json),
         "DELETE /api/tokens/{id}": Details(summary: "Revoke an API token"),
@@ -44,68 +47,100 @@ enum OpenAPI {
         "GET /api/projects/{id}/dashboard": Details(summary: "Pairs by state, judgements per day and per annotator, leases, agreement"),
         "GET /api/projects/{id}/next": Details(summary: "Lease the next pair to judge", bodiless: ["204"]),
         "GET /api/export-formats": Details(summary: "The export formats: name, label, file extension, whether pairwise"),
-        "GET /api/projects/{id}/reports": Details(summary: "Problems annotators reported, with each pair's texts (open ones unless state=all)",
-                                                 query: [("state", "string", "open (default) or all")]),
+        "GET /api/projects/{id}/reports": Details(
+            summary: "Problems annotators reported, with each pair's texts (open ones unless state=all)",
+            query: [("state", "string", "open (default) or all")]),
         "POST /api/reports/{id}/resolve": Details(summary: "Mark a report resolved", bodiless: ["204"]),
         "POST /api/assignments/{id}/annotation": Details(summary: "Submit a judgement (idempotent per assignment)", body: .json),
-        "PUT /api/assignments/{id}/annotation": Details(summary: "Change your judgement while the lease lasts; the old one is kept in history", body: .json),
+        "PUT /api/assignments/{id}/annotation": Details(
+            summary: "Change your judgement while the lease lasts; the old one is kept in history", body: .json),
         "POST /api/assignments/{id}/skip": Details(summary: "Skip a leased pair", bodiless: ["204"]),
         "POST /api/assignments/{id}/report": Details(summary: "Report a problem with a pair", body: .json, bodiless: ["201"]),
         "GET /api/projects/{id}/progress": Details(summary: "The caller's progress in a project"),
-        "POST /api/projects/{id}/pairs": Details(summary: "Import pairs (JSONL)", body: .jsonl,
-                                                 query: [("dry_run", "boolean", "Check, write nothing"), ("skip_invalid", "boolean", "Import good lines, report bad ones"),
-                                                         ("pairs_per_prompt", "integer", "Multi-response lines: pairs per prompt")]),
-        "POST /api/projects/{id}/annotations": Details(summary: "Import annotations (JSONL)", body: .jsonl,
-                                                       query: [("dry_run", "boolean", "Check, write nothing"), ("skip_invalid", "boolean", "Import good lines, report bad ones")]),
+        "POST /api/projects/{id}/pairs": Details(
+            summary: "Import pairs (JSONL)", body: .jsonl,
+            query: [
+                ("dry_run", "boolean", "Check, write nothing"), ("skip_invalid", "boolean", "Import good lines, report bad ones"),
+                ("pairs_per_prompt", "integer", "Multi-response lines: pairs per prompt"),
+            ]),
+        "POST /api/projects/{id}/annotations": Details(
+            summary: "Import annotations (JSONL)", body: .jsonl,
+            query: [("dry_run", "boolean", "Check, write nothing"), ("skip_invalid", "boolean", "Import good lines, report bad ones")]),
         "GET /api/projects/{id}/pairs": Details(
             summary: "The item browser: the project's pairs searched, filtered and sorted, in keyset pages",
-            query: [("q", "string", "Words that must all occur in the pair's id, texts, model names or metadata"),
-                    ("state", "string", "unjudged, in_progress or complete"), ("min_judgements", "integer", "At least this many judgements"),
-                    ("max_judgements", "integer", "At most this many judgements"),
-                    ("min_disagreement", "number", "Entropy of the votes in bits, at least (0 to 2)"),
-                    ("reported", "boolean", "With (true) or without (false) open reports"), ("gold", "boolean", "Gold pairs only, or none"),
-                    ("labelled", "boolean", "With or without a final label"), ("raters", "string", "Judged by any of these raters (comma-separated)"),
-                    ("sort", "string", "id, -id, disagreement, -disagreement, judgements or -judgements"),
-                    ("after", "string", "The `next` of the previous page"), ("limit", "integer", "Pairs per page, 1 to 200 (default 50)")]),
-        "GET /api/projects/{id}/pairs/{pair}": Details(summary: "One pair with every judgement and its rater, its reports and its final label"),
-        "PUT /api/projects/{id}/pairs/{pair}/label": Details(summary: "Set a pair's final label (recorded apart from judgements)", body: .json),
+            query: [
+                ("q", "string", "Words that must all occur in the pair's id, texts, model names or metadata"),
+                ("state", "string", "unjudged, in_progress or complete"), ("min_judgements", "integer", "At least this many judgements"),
+                ("max_judgements", "integer", "At most this many judgements"),
+                ("min_disagreement", "number", "Entropy of the votes in bits, at least (0 to 2)"),
+                ("reported", "boolean", "With (true) or without (false) open reports"), ("gold", "boolean", "Gold pairs only, or none"),
+                ("labelled", "boolean", "With or without a final label"),
+                ("raters", "string", "Judged by any of these raters (comma-separated)"),
+                ("sort", "string", "id, -id, disagreement, -disagreement, judgements or -judgements"),
+                ("after", "string", "The `next` of the previous page"), ("limit", "integer", "Pairs per page, 1 to 200 (default 50)"),
+            ]),
+        "GET /api/projects/{id}/pairs/{pair}": Details(
+            summary: "One pair with every judgement and its rater, its reports and its final label"),
+        "PUT /api/projects/{id}/pairs/{pair}/label": Details(
+            summary: "Set a pair's final label (recorded apart from judgements)", body: .json),
         "DELETE /api/projects/{id}/pairs/{pair}/label": Details(summary: "Remove a pair's final label", bodiless: ["204"]),
         "GET /api/projects/{id}/agreement": Details(summary: "Krippendorff's alpha, Fleiss' and Cohen's kappa, contested pairs"),
         "GET /api/projects/{id}/raters": Details(summary: "Per-rater quality signals and reasons"),
         "GET /api/projects/{id}/audit": Details(summary: "Imported labels ranked by how poisoned they look"),
         "POST /api/projects/{id}/raters/{username}/status": Details(summary: "Quarantine or clear a rater", body: .json),
-        "GET /api/projects/{id}/raters/{username}/judgements": Details(summary: "A rater's judgements with each pair and the other raters' votes", query: [
-            ("departures", "boolean", "Only judgements against the other raters' consensus"), ("after", "integer", "Judgement id to continue after"),
-            ("limit", "integer", "1 to 500 (default 100)"),
-        ]),
-        "GET /api/projects/{id}/leaderboard": Details(summary: "Models ranked by a Bradley–Terry fit over the project's votes", query: [
-            ("bootstrap", "integer", "Resamples for the 95% intervals, 0 to 2000 (default 1000)"), ("seed", "integer", "Bootstrap seed (default 42)"),
-            ("style_control", "boolean", "Control for response length"),
-        ]),
-        "GET /api/projects/{id}/arena": Details(summary: "An arena project's state for the caller: prompts left this hour, turns per battle", query: [
-            ("draw", "boolean", "Also draw a prompt from the project's pool"),
-        ]),
-        "POST /api/projects/{id}/battles": Details(summary: "Start a battle: two hidden models answer the prompt, streamed as server-sent events", body: .json,
-                                                   produces: ["text/event-stream"]),
-        "POST /api/battles/{id}/turns": Details(summary: "A follow-up prompt in an open battle, streamed as server-sent events", body: .json,
-                                                produces: ["text/event-stream"]),
-        "POST /api/battles/{id}/vote": Details(summary: "Vote (A, B, tie, both_bad): stored as a pair and a judgement; reveals the models", body: .json),
+        "GET /api/projects/{id}/raters/{username}/judgements": Details(
+            summary: "A rater's judgements with each pair and the other raters' votes",
+            query: [
+                ("departures", "boolean", "Only judgements against the other raters' consensus"),
+                ("after", "integer", "Judgement id to continue after"),
+                ("limit", "integer", "1 to 500 (default 100)"),
+            ]),
+        "GET /api/projects/{id}/leaderboard": Details(
+            summary: "Models ranked by a Bradley–Terry fit over the project's votes",
+            query: [
+                ("bootstrap", "integer", "Resamples for the 95% intervals, 0 to 2000 (default 1000)"),
+                ("seed", "integer", "Bootstrap seed (default 42)"),
+                ("style_control", "boolean", "Control for response length"),
+            ]),
+        "GET /api/projects/{id}/arena": Details(
+            summary: "An arena project's state for the caller: prompts left this hour, turns per battle",
+            query: [
+                ("draw", "boolean", "Also draw a prompt from the project's pool")
+            ]),
+        "POST /api/projects/{id}/battles": Details(
+            summary: "Start a battle: two hidden models answer the prompt, streamed as server-sent events", body: .json,
+            produces: ["text/event-stream"]),
+        "POST /api/battles/{id}/turns": Details(
+            summary: "A follow-up prompt in an open battle, streamed as server-sent events", body: .json,
+            produces: ["text/event-stream"]),
+        "POST /api/battles/{id}/vote": Details(
+            summary: "Vote (A, B, tie, both_bad): stored as a pair and a judgement; reveals the models", body: .json),
         "GET /api/battles/{id}": Details(summary: "One of the caller's battles (the models named once voted)"),
-        "POST /api/projects/{id}/generate": Details(summary: "Generate responses from the server's endpoints for up to 50 prompt lines (JSONL)", body: .jsonl, query: [
-            ("endpoints", "string", "Comma-separated endpoint names (at least two)"), ("first_line", "integer", "The file line of the first line sent (for messages)"),
-        ]),
+        "POST /api/projects/{id}/generate": Details(
+            summary: "Generate responses from the server's endpoints for up to 50 prompt lines (JSONL)", body: .jsonl,
+            query: [
+                ("endpoints", "string", "Comma-separated endpoint names (at least two)"),
+                ("first_line", "integer", "The file line of the first line sent (for messages)"),
+            ]),
         "GET /api/endpoints": Details(summary: "The server's model endpoints (never their keys)"),
         "GET /api/projects/{id}/members": Details(summary: "Which annotators the project is for (none listed: everyone)"),
         "PUT /api/projects/{id}/members": Details(summary: "Set which annotators the project is for", body: .json),
-        "GET /api/projects/{id}/export": Details(summary: "Stream an export", query: [
-            ("format", "string", "trl, openai, hh-rlhf, sft, raw, csv, helpsteer or rewrite-sft"), ("aggregate", "string", "weighted or majority"),
-            ("min_agreement", "number", "0 to 1"), ("include_flagged", "boolean", "Keep flagged raters"), ("margin", "boolean", "TRL margin column"),
-            ("ranking_pairs", "string", "Ranking projects: all or adjacent"), ("min_gap", "number", "Rating projects: smallest score gap for a pair"),
-            ("rewrite_pairs", "boolean", "Add rewritten > original pairs"),
-        ], produces: ["application/x-ndjson", "text/csv"]),
+        "GET /api/projects/{id}/export": Details(
+            summary: "Stream an export",
+            query: [
+                ("format", "string", "trl, openai, hh-rlhf, sft, raw, csv, helpsteer or rewrite-sft"),
+                ("aggregate", "string", "weighted or majority"),
+                ("min_agreement", "number", "0 to 1"), ("include_flagged", "boolean", "Keep flagged raters"),
+                ("margin", "boolean", "TRL margin column"),
+                ("ranking_pairs", "string", "Ranking projects: all or adjacent"),
+                ("min_gap", "number", "Rating projects: smallest score gap for a pair"),
+                ("rewrite_pairs", "boolean", "Add rewritten > original pairs"),
+            ], produces: ["application/x-ndjson", "text/csv"]),
         "POST /api/projects/{id}/exports": Details(summary: "Start an export job (and train a reward model)", body: .json),
         "GET /api/projects/{id}/exports/latest": Details(summary: "The export job's progress and latest result"),
-        "GET /api/projects/{id}/exports/latest/files/{name}": Details(summary: "Download a file of the latest export", produces: ["application/octet-stream", "application/json", "application/x-ndjson", "text/csv"]),
+        "GET /api/projects/{id}/exports/latest/files/{name}": Details(
+            summary: "Download a file of the latest export",
+            produces: ["application/octet-stream", "application/json", "application/x-ndjson", "text/csv"]),
         "POST /api/projects/{id}/reward/score": Details(summary: "Score responses with the project's reward model", body: .json),
         "GET /readyz": Details(summary: "Ready: the database answers"),
         "GET /api/openapi.json": Details(summary: "This document"),
@@ -114,8 +149,12 @@ enum OpenAPI {
 
     static let errorSchema: JSONValue = [
         "type": "object", "required": ["error"],
-        "properties": ["error": ["type": "object", "required": ["code", "message"],
-                                 "properties": ["code": ["type": "string"], "message": ["type": "string"]]]],
+        "properties": [
+            "error": [
+                "type": "object", "required": ["code", "message"],
+                "properties": ["code": ["type": "string"], "message": ["type": "string"]],
+            ]
+        ],
     ]
 
     /// The document for the routes the router serves.
@@ -134,8 +173,10 @@ enum OpenAPI {
                 parameters.append(["name": .string(name), "in": "path", "required": true, "schema": schema, "example": example])
             }
             for query in details.query {
-                parameters.append(["name": .string(query.name), "in": "query", "required": false, "description": .string(query.description),
-                                   "schema": ["type": .string(query.type)]])
+                parameters.append([
+                    "name": .string(query.name), "in": "query", "required": false, "description": .string(query.description),
+                    "schema": ["type": .string(query.type)],
+                ])
             }
             var success = JSONObject()
             var media = JSONObject()
@@ -143,7 +184,9 @@ enum OpenAPI {
             for type in details.produces { media[type] = ["schema": [:]] }
             success["2XX"] = ["description": "Success", "content": .object(media)]
             for status in details.bodiless { success[status] = ["description": "Success, no body"] }
-            success["default"] = ["description": "An error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
+            success["default"] = [
+                "description": "An error", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
+            ]
             var operation: JSONObject = [
                 "summary": .string(details.summary), "operationId": .string(operationID(method, pattern)),
                 "parameters": .array(parameters), "responses": .object(success),
@@ -160,8 +203,13 @@ enum OpenAPI {
                 operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["type": "object"]]]]
             case .jsonl:
                 // JSON Lines; any content type is read the same way (text/plain for generic clients).
-                operation["requestBody"] = ["required": true, "content": ["application/x-ndjson": ["schema": ["type": "string"]],
-                                                                           "text/plain": ["schema": ["type": "string"]]]]
+                operation["requestBody"] = [
+                    "required": true,
+                    "content": [
+                        "application/x-ndjson": ["schema": ["type": "string"]],
+                        "text/plain": ["schema": ["type": "string"]],
+                    ],
+                ]
             }
             var path = paths[pattern]?.objectValue ?? JSONObject()
             path[method.lowercased()] = .object(operation)
@@ -169,15 +217,19 @@ enum OpenAPI {
         }
         return [
             "openapi": "3.1.0",
-            "info": ["title": "Arbiter", "version": "1.0.0",
-                     "description": "Human preference data for RLHF and DPO. Errors are JSON: {\"error\": {\"code\", \"message\"}}."],
+            "info": [
+                "title": "Arbiter", "version": "1.0.0",
+                "description": "Human preference data for RLHF and DPO. Errors are JSON: {\"error\": {\"code\", \"message\"}}.",
+            ],
             "paths": .object(paths),
             "components": [
                 "schemas": ["Error": errorSchema],
                 "securitySchemes": [
                     "bearer": ["type": "http", "scheme": "bearer", "description": "An API token (arbiter token create)"],
-                    "session": ["type": "apiKey", "in": "cookie", "name": "arbiter_session",
-                                "description": "The session cookie; writes also need the X-CSRF-Token header"],
+                    "session": [
+                        "type": "apiKey", "in": "cookie", "name": "arbiter_session",
+                        "description": "The session cookie; writes also need the X-CSRF-Token header",
+                    ],
                 ],
             ],
         ]
@@ -188,8 +240,9 @@ enum OpenAPI {
         func capitalized(_ text: Substring) -> String {
             text.split(whereSeparator: { $0 == "_" || $0 == "-" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
         }
-        return method.lowercased() + pattern.split(separator: "/").map { part in
-            part.hasPrefix("{") ? "By" + capitalized(part.dropFirst().dropLast()) : capitalized(part)
-        }.joined()
+        return method.lowercased()
+            + pattern.split(separator: "/").map { part in
+                part.hasPrefix("{") ? "By" + capitalized(part.dropFirst().dropLast()) : capitalized(part)
+            }.joined()
     }
 }

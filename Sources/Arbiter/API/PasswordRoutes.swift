@@ -27,12 +27,13 @@ struct PasswordRoutes: Sendable {
             let lifetime = try linkLifetime(object, defaultHours: Self.defaultHours)
             let (token, reset, user) = try await service.createPasswordReset(
                 userID: userID, lifetime: lifetime, actor: caller.user.id, address: request.remoteAddress)
-            return .json([
-                "reset": [
-                    "id": .int(Int64(reset.id)), "user": user.json, "token": .string(token), "url": .string("/reset/\(token)"),
-                    "expires_at": .string(Clock.iso8601(milliseconds: reset.expiresAt)),
-                ],
-            ], status: .created)
+            return .json(
+                [
+                    "reset": [
+                        "id": .int(Int64(reset.id)), "user": user.json, "token": .string(token), "url": .string("/reset/\(token)"),
+                        "expires_at": .string(Clock.iso8601(milliseconds: reset.expiresAt)),
+                    ]
+                ], status: .created)
         }
         api.addPublic(.POST, "/api/password-resets/accept") { request in
             try AccountRoutes.requireJSONFromThisSite(request)

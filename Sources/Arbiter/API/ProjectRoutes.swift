@@ -15,9 +15,10 @@ struct ProjectRoutes: Sendable {
         guard let arena else { return }
         let known = models.endpoints.map(\.name)
         if let missing = arena.endpoints.first(where: { !known.contains($0) }) {
-            throw ValidationError(known.isEmpty
-                ? "arena.endpoints: this server has no model endpoints (start it with --endpoints-file)"
-                : "arena.endpoints: '\(missing)' is not one of this server's endpoints (\(known.joined(separator: ", ")))")
+            throw ValidationError(
+                known.isEmpty
+                    ? "arena.endpoints: this server has no model endpoints (start it with --endpoints-file)"
+                    : "arena.endpoints: '\(missing)' is not one of this server's endpoints (\(known.joined(separator: ", ")))")
         }
     }
 
@@ -53,8 +54,9 @@ struct ProjectRoutes: Sendable {
             try checkEndpoints(parsed.arena)
             let settings = parsed
             let (address, now) = (request.remoteAddress, now())
-            let project = try await ProjectService.create(store: store, name: name, settings: settings, actor: caller.user.id, via: "api",
-                                                          address: address, now: now)
+            let project = try await ProjectService.create(
+                store: store, name: name, settings: settings, actor: caller.user.id, via: "api",
+                address: address, now: now)
             return .json(["project": project.json], status: .created)
         }
         api.add(.PATCH, "/api/projects/{id}", .admin) { request, caller in
@@ -62,7 +64,8 @@ struct ProjectRoutes: Sendable {
             guard let changes = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             if let arena = changes["arena"], arena != .null { try checkEndpoints(try ArenaSettings.parse(arena)) }
             let (address, now) = (request.remoteAddress, now())
-            let project = try await ProjectService.update(store: store, id: id, changes: changes, actor: caller.user.id, address: address, now: now)
+            let project = try await ProjectService.update(
+                store: store, id: id, changes: changes, actor: caller.user.id, address: address, now: now)
             return .json(["project": project.json])
         }
         api.add(.GET, "/api/projects/{id}/dashboard", .reviewing) { request, _ in
@@ -142,19 +145,24 @@ struct ProjectRoutes: Sendable {
         }
         api.add(.GET, "/api/projects/{id}", .everyone) { request, caller in
             let id = try request.parameters.int("id")
-            let project = caller.user.role == .annotator
+            let project =
+                caller.user.role == .annotator
                 ? try await ProjectService.find(store: store, id: id, annotator: caller.user.id)
                 : try await ProjectService.find(store: store, id: id)
             return .json(["project": Self.view(project, role: caller.user.role)])
         }
         // Annotators see the projects open to them that still want judgements.
         api.add(.GET, "/api/projects", .everyone) { _, caller in
-            let projects = caller.user.role == .annotator
+            let projects =
+                caller.user.role == .annotator
                 ? try await ProjectService.list(store: store, annotator: caller.user.id, now: Clock.nowMilliseconds())
                 : try await ProjectService.list(store: store)
-            return .json(["projects": .array(projects.map { summary in
-                Self.annotatorView(summary.json, project: summary.project, role: caller.user.role)
-            })])
+            return .json([
+                "projects": .array(
+                    projects.map { summary in
+                        Self.annotatorView(summary.json, project: summary.project, role: caller.user.role)
+                    })
+            ])
         }
         api.add(.GET, "/api/projects/{id}/members", .admin) { request, _ in
             let members = try await ProjectService.members(store: store, projectID: try request.parameters.int("id"))
@@ -163,15 +171,17 @@ struct ProjectRoutes: Sendable {
         api.add(.PUT, "/api/projects/{id}/members", .admin) { request, caller in
             let id = try request.parameters.int("id")
             guard let object = try await request.jsonBody().objectValue, object.keys.allSatisfy({ $0 == "usernames" }),
-                  let list = object["usernames"]?.arrayValue else {
+                let list = object["usernames"]?.arrayValue
+            else {
                 throw ValidationError("body: expected {\"usernames\": [names]} ([] opens the project to every annotator)")
             }
             let names = try list.map { value throws(ValidationError) -> String in
                 guard let name = value.stringValue else { throw ValidationError("usernames: expected a list of names") }
                 return name
             }
-            let members = try await ProjectService.setMembers(store: store, projectID: id, usernames: names, actor: caller.user.id,
-                                                              address: request.remoteAddress, now: now())
+            let members = try await ProjectService.setMembers(
+                store: store, projectID: id, usernames: names, actor: caller.user.id,
+                address: request.remoteAddress, now: now())
             return .json(Self.members(members))
         }
     }

@@ -8,27 +8,32 @@ extension CollectionStatus {
     public var json: JSONValue {
         var policy = settings.collectionPolicy.objectValue ?? [:]
         if let raterAccuracy {
-            policy["rater_accuracy"] = ["raters": .int(Int64(raterAccuracy.raters)), "mean": raterAccuracy.mean.map { .double($0) } ?? .null,
-                                        "counted": .int(Int64(raterAccuracy.counted))]
+            policy["rater_accuracy"] = [
+                "raters": .int(Int64(raterAccuracy.raters)), "mean": raterAccuracy.mean.map { .double($0) } ?? .null,
+                "counted": .int(Int64(raterAccuracy.counted)),
+            ]
         }
         if settings.overlapRule.automatic {
-            policy["stop_threshold"] = automaticThreshold.map { chosen -> JSONValue in
-                [
-                    "threshold": .double(chosen.threshold), "expected_error": .double(chosen.expectedError),
-                    "fixed_three_error": .double(chosen.fixedThreeError), "expected_judgements": .double(chosen.expectedJudgements),
-                ]
-            } ?? ["threshold": .double(OverlapRule.initialAutomaticThreshold), "estimated": false]
+            policy["stop_threshold"] =
+                automaticThreshold.map { chosen -> JSONValue in
+                    [
+                        "threshold": .double(chosen.threshold), "expected_error": .double(chosen.expectedError),
+                        "fixed_three_error": .double(chosen.fixedThreeError), "expected_judgements": .double(chosen.expectedJudgements),
+                    ]
+                } ?? ["threshold": .double(OverlapRule.initialAutomaticThreshold), "estimated": false]
         }
         if showsSelectionModel {
-            policy["selection_model"] = selectionModel.map { model -> JSONValue in
-                [
-                    "judgements_at_training": .int(Int64(model.judgementsAtTraining)), "retrains": .int(Int64(model.retrains)),
-                    "trained_pairs": .int(Int64(model.trainedPairs)), "scored_pairs": .int(Int64(model.scoredPairs)),
-                    "trained_at": .string(model.trainedAt),
-                ]
-            } ?? .null
+            policy["selection_model"] =
+                selectionModel.map { model -> JSONValue in
+                    [
+                        "judgements_at_training": .int(Int64(model.judgementsAtTraining)), "retrains": .int(Int64(model.retrains)),
+                        "trained_pairs": .int(Int64(model.trainedPairs)), "scored_pairs": .int(Int64(model.scoredPairs)),
+                        "trained_at": .string(model.trainedAt),
+                    ]
+                } ?? .null
         }
-        policy["judgements_by_selection"] = .object(JSONObject(judgementsBySelection.map { ($0.selection, JSONValue.int(Int64($0.count))) }))
+        policy["judgements_by_selection"] = .object(
+            JSONObject(judgementsBySelection.map { ($0.selection, JSONValue.int(Int64($0.count))) }))
         return .object(policy)
     }
 }
@@ -56,7 +61,10 @@ extension TokenSummary {
 extension AnnotatorProgress {
     /// `{"done_today","done_total","left","in_progress"}`.
     public var json: JSONValue {
-        ["done_today": .int(Int64(doneToday)), "done_total": .int(Int64(doneTotal)), "left": .int(Int64(left)), "in_progress": .int(Int64(inProgress))]
+        [
+            "done_today": .int(Int64(doneToday)), "done_total": .int(Int64(doneTotal)), "left": .int(Int64(left)),
+            "in_progress": .int(Int64(inProgress)),
+        ]
     }
 }
 
@@ -72,28 +80,31 @@ extension RaterReport {
                 "not_enough_evidence": .int(Int64(crowd.notEnoughEvidence)),
                 "decision_threshold": .double(CrowdModel.decisionThreshold),
             ],
-            "raters": .array(raters.map { rater in
-                var signals = JSONObject()
-                for (name, numbers) in rater.signals.sorted(by: { $0.key < $1.key }) {
-                    var object = JSONObject()
-                    for (key, value) in numbers.sorted(by: { $0.key < $1.key }) {
-                        // The trigger and content signals name their word by id; the report names the word.
-                        object[key] = key == "token" ? .string(tokenNames[Int(value)] ?? "?") : (value.isFinite ? .double(value) : .null)
+            "raters": .array(
+                raters.map { rater in
+                    var signals = JSONObject()
+                    for (name, numbers) in rater.signals.sorted(by: { $0.key < $1.key }) {
+                        var object = JSONObject()
+                        for (key, value) in numbers.sorted(by: { $0.key < $1.key }) {
+                            // The trigger and content signals name their word by id; the report names the word.
+                            object[key] =
+                                key == "token" ? .string(tokenNames[Int(value)] ?? "?") : (value.isFinite ? .double(value) : .null)
+                        }
+                        signals[name] = .object(object)
                     }
-                    signals[name] = .object(object)
-                }
-                return [
-                    "annotator": .string(rater.annotator), "annotations": .int(Int64(rater.annotations)),
-                    "status": .string(rater.status), "comment": rater.comment.map { .string($0) } ?? .null,
-                    "finding": rater.finding.map { .string($0.rawValue) } ?? .null,
-                    "evidence": .string(rater.enoughEvidence ? "enough" : "not_enough"),
-                    "honest_probability": rater.honestProbability.map { .double($0) } ?? .null,
-                    "suspicion": .double(rater.suspicion), "median_duration_ms": rater.medianDurationMilliseconds.map { .double($0) } ?? .null,
-                    "reasons": .array(rater.reasons.map { ["signal": .string($0.signal), "detail": .string($0.detail)] }),
-                    "signals": .object(signals),
-                    "gold": ["right": .int(Int64(rater.gold.right)), "judged": .int(Int64(rater.gold.judged))],
-                ]
-            })
+                    return [
+                        "annotator": .string(rater.annotator), "annotations": .int(Int64(rater.annotations)),
+                        "status": .string(rater.status), "comment": rater.comment.map { .string($0) } ?? .null,
+                        "finding": rater.finding.map { .string($0.rawValue) } ?? .null,
+                        "evidence": .string(rater.enoughEvidence ? "enough" : "not_enough"),
+                        "honest_probability": rater.honestProbability.map { .double($0) } ?? .null,
+                        "suspicion": .double(rater.suspicion),
+                        "median_duration_ms": rater.medianDurationMilliseconds.map { .double($0) } ?? .null,
+                        "reasons": .array(rater.reasons.map { ["signal": .string($0.signal), "detail": .string($0.detail)] }),
+                        "signals": .object(signals),
+                        "gold": ["right": .int(Int64(rater.gold.right)), "judged": .int(Int64(rater.gold.judged))],
+                    ]
+                }),
         ]
     }
 }
@@ -116,16 +127,20 @@ extension ProjectAgreement {
             }
             return [
                 "kendall_w": ["value": number(w?.value), "tasks": .int(Int64(w?.tasks ?? 0))],
-                "rank_alpha": ["ordinal": number(Krippendorff.alpha(units: units, level: .ordinal)),
-                               "interval": number(Krippendorff.alpha(units: units, level: .interval))],
+                "rank_alpha": [
+                    "ordinal": number(Krippendorff.alpha(units: units, level: .ordinal)),
+                    "interval": number(Krippendorff.alpha(units: units, level: .interval)),
+                ],
             ]
         case .rating:
             var perAttribute = JSONObject()
             for attribute in input.attributes {
                 let units = input.ratingUnits[attribute] ?? []
                 perAttribute[attribute] = [
-                    "krippendorff_alpha": ["interval": number(Krippendorff.alpha(units: units, level: .interval)),
-                                           "ordinal": number(Krippendorff.alpha(units: units, level: .ordinal))],
+                    "krippendorff_alpha": [
+                        "interval": number(Krippendorff.alpha(units: units, level: .interval)),
+                        "ordinal": number(Krippendorff.alpha(units: units, level: .ordinal)),
+                    ],
                     "ratings": .int(Int64(units.reduce(0) { $0 + $1.count })),
                 ]
             }
@@ -154,21 +169,28 @@ extension ProjectAgreement {
                 "raters_per_pair": .int(Int64(report.fleiss.ratersPerPair)),
             ],
             "percent_agreement": number(report.percentAgreement),
-            "cohen_kappa": .array(report.cohen.map {
-                ["a": .string(input.raterNames[$0.a]), "b": .string(input.raterNames[$0.b]), "shared": .int(Int64($0.shared)), "kappa": number($0.kappa)]
-            }),
-            "contested_pairs": .array(report.contested.map { entry in
-                var counts = JSONObject()
-                for judgement in byUnit[entry.unit] ?? [] {
-                    let name = names[judgement.category]
-                    counts[name] = .int((counts[name]?.intValue ?? 0) + 1)
-                }
-                let ratings: [JSONValue] = (byUnit[entry.unit] ?? []).map {
-                    ["annotator": .string(input.raterNames[$0.rater]), "choice": .string(names[$0.category])]
-                }
-                return ["pair_id": .string(input.pairIDs[entry.unit]), "entropy": .double(entry.entropy),
-                        "judgements": .int(Int64(entry.judgements)), "choices": .object(counts), "ratings": .array(ratings)]
-            }),
+            "cohen_kappa": .array(
+                report.cohen.map {
+                    [
+                        "a": .string(input.raterNames[$0.a]), "b": .string(input.raterNames[$0.b]), "shared": .int(Int64($0.shared)),
+                        "kappa": number($0.kappa),
+                    ]
+                }),
+            "contested_pairs": .array(
+                report.contested.map { entry in
+                    var counts = JSONObject()
+                    for judgement in byUnit[entry.unit] ?? [] {
+                        let name = names[judgement.category]
+                        counts[name] = .int((counts[name]?.intValue ?? 0) + 1)
+                    }
+                    let ratings: [JSONValue] = (byUnit[entry.unit] ?? []).map {
+                        ["annotator": .string(input.raterNames[$0.rater]), "choice": .string(names[$0.category])]
+                    }
+                    return [
+                        "pair_id": .string(input.pairIDs[entry.unit]), "entropy": .double(entry.entropy),
+                        "judgements": .int(Int64(entry.judgements)), "choices": .object(counts), "ratings": .array(ratings),
+                    ]
+                }),
         ]
         object["kind"] = .string(input.kind.rawValue)
         for member in taskJSON { object[member.key] = member.value }
@@ -191,10 +213,13 @@ extension ExportManifest.Counts {
         switch self {
         case .pairwise(let exported, let used, let excluded, let dropped, let reviewerLabels, let goldLabels):
             return [
-                "pairs_exported": .int(Int64(exported)), "annotations_used": .int(Int64(used)), "annotations_excluded": .int(Int64(excluded)),
+                "pairs_exported": .int(Int64(exported)), "annotations_used": .int(Int64(used)),
+                "annotations_excluded": .int(Int64(excluded)),
                 "dropped": .object(JSONObject(dropped.map { ($0.reason, JSONValue.int(Int64($0.count))) })),
-                "label_sources": ["crowd": .int(Int64(exported - reviewerLabels - goldLabels)), "gold": .int(Int64(goldLabels)),
-                                  "reviewer": .int(Int64(reviewerLabels))],
+                "label_sources": [
+                    "crowd": .int(Int64(exported - reviewerLabels - goldLabels)), "gold": .int(Int64(goldLabels)),
+                    "reviewer": .int(Int64(reviewerLabels)),
+                ],
             ]
         case .raw(let annotations, let excluded):
             return ["annotations": .int(Int64(annotations)), "annotations_excluded": .int(Int64(excluded))]
@@ -210,11 +235,14 @@ extension ExportManifest.File {
 extension ExportManifest {
     /// The manifest file's JSON.
     public var json: JSONValue {
-        let alpha: JSONValue = agreement.map { agreement in
-            .object(JSONObject(Krippendorff.Level.allCases.map { level in
-                (level.rawValue, (agreement.report.alpha[level] ?? nil).map { JSONValue.double($0) } ?? .null)
-            }))
-        } ?? .null
+        let alpha: JSONValue =
+            agreement.map { agreement in
+                .object(
+                    JSONObject(
+                        Krippendorff.Level.allCases.map { level in
+                            (level.rawValue, (agreement.report.alpha[level] ?? nil).map { JSONValue.double($0) } ?? .null)
+                        }))
+            } ?? .null
         return [
             "project": ["id": .int(Int64(projectID)), "name": .string(projectName)],
             "created_at": .string(Clock.iso8601(milliseconds: createdAt)), "format": .string(options.format.rawValue),
@@ -233,7 +261,9 @@ extension ExportManifest {
                 "judgements": agreement.map { .int(Int64($0.report.judgements)) } ?? .null,
             ],
             "files": .array(files.map(\.json)),
-            "reward_model": rewardModel.map { ["directory": .string($0.directory), "held_out": .string($0.heldOut), "metrics": $0.metrics] } ?? .null,
+            "reward_model": rewardModel.map {
+                ["directory": .string($0.directory), "held_out": .string($0.heldOut), "metrics": $0.metrics]
+            } ?? .null,
             "collection": collection?.json ?? .null,
         ]
     }
@@ -251,9 +281,10 @@ extension DashboardReport {
             "collection": collection.json,
             "judgements_per_day": .array(judgementsPerDay.map { ["day": .string($0.day), "judgements": .int(Int64($0.judgements))] }),
             "since": .string(since),
-            "judgements_per_annotator": .array(judgementsPerAnnotator.map {
-                ["annotator": .string($0.annotator), "judgements": .int(Int64($0.judgements)), "last_at": .string($0.lastAt)]
-            }),
+            "judgements_per_annotator": .array(
+                judgementsPerAnnotator.map {
+                    ["annotator": .string($0.annotator), "judgements": .int(Int64($0.judgements)), "last_at": .string($0.lastAt)]
+                }),
             "agreement": agreement.summaryJSON,
         ]
     }
@@ -303,7 +334,8 @@ extension PairDecision {
     /// `{"label","label_source","dropped","share","aggregate","counted":{"A","B","tie","both_bad"}}`.
     var json: JSONValue {
         [
-            "label": JSONValue(label), "label_source": JSONValue(source), "dropped": JSONValue(dropped), "share": share.map(JSONValue.double) ?? .null,
+            "label": JSONValue(label), "label_source": JSONValue(source), "dropped": JSONValue(dropped),
+            "share": share.map(JSONValue.double) ?? .null,
             "aggregate": .string(aggregate.rawValue), "counted": PairBrowser.votesJSON(counted),
         ]
     }

@@ -12,7 +12,8 @@ struct ReportRoutes: Sendable {
         api.add(.GET, "/api/projects/{id}/reports", .admin) { request, _ in
             let state = request.queryItems["state"] ?? "open"
             guard state == "open" || state == "all" else { throw ValidationError("state: open or all") }
-            let reports = try await ProjectService.reports(store: store, projectID: try request.parameters.int("id"), includeResolved: state == "all")
+            let reports = try await ProjectService.reports(
+                store: store, projectID: try request.parameters.int("id"), includeResolved: state == "all")
             return .json(["reports": .array(reports.map(\.json))])
         }
         api.add(.POST, "/api/reports/{id}/resolve", .admin) { request, caller in

@@ -23,8 +23,9 @@ struct RewardRoutes: Sendable {
             let projectID = try request.parameters.int("id")
             let body = request.body.isEmpty ? [:] : try await request.jsonBody()
             let options = try Self.options(body)
-            let status = try await service.startJob(projectID: projectID, options: options, request: body.jsonText, actor: caller.user.id,
-                                                    address: request.remoteAddress)
+            let status = try await service.startJob(
+                projectID: projectID, options: options, request: body.jsonText, actor: caller.user.id,
+                address: request.remoteAddress)
             return .json(["job": status.json], status: .accepted)
         }
         api.add(.GET, "/api/projects/{id}/exports/latest", .reviewing) { request, _ in
@@ -44,7 +45,9 @@ struct RewardRoutes: Sendable {
         api.add(.POST, "/api/projects/{id}/reward/score", .reviewing) { request, _ in
             let projectID = try request.parameters.int("id")
             let body = try await request.jsonBody()
-            guard let items = body["items"]?.arrayValue else { throw ValidationError("items: expected an array of {response} or {chosen, rejected} objects") }
+            guard let items = body["items"]?.arrayValue else {
+                throw ValidationError("items: expected an array of {response} or {chosen, rejected} objects")
+            }
             guard items.count <= Self.maxScoreItems else { throw ValidationError("items: at most \(Self.maxScoreItems) per request") }
             let model = try await service.model(projectID: projectID)
             // Scoring a thousand items takes seconds: never on the event loop.

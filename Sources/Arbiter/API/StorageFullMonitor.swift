@@ -36,7 +36,8 @@ final class StorageFullMonitor: Sendable {
         let refused = sinceLogged.add(1, ordering: .relaxed).newValue
         let logged = lastLogged.load(ordering: .relaxed)
         if now - logged >= Self.logInterval,
-           lastLogged.compareExchange(expected: logged, desired: now, ordering: .relaxed).exchanged {
+            lastLogged.compareExchange(expected: logged, desired: now, ordering: .relaxed).exchanged
+        {
             sinceLogged.store(0, ordering: .relaxed)
             logger.error("writes refused: the database's storage is full", metadata: ["refused": "\(refused)", "error": "\(error)"])
         }

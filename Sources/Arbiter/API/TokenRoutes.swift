@@ -21,9 +21,12 @@ struct TokenRoutes: Sendable {
             guard let label = object["label"].map({ $0.stringValue }) ?? "" else { throw ValidationError("label: expected a string") }
             let address = request.remoteAddress
             let now = now()
-            let (id, token) = try await TokenService.create(store: store, username: username, label: label, actor: caller.user.id, via: "api",
-                                                            address: address, now: now)
-            return .json(["token": ["id": .int(id), "username": .string(username), "label": .string(label), "token": .string(token)]], status: .created)
+            let (id, token) = try await TokenService.create(
+                store: store, username: username, label: label, actor: caller.user.id, via: "api",
+                address: address, now: now)
+            return .json(
+                ["token": ["id": .int(id), "username": .string(username), "label": .string(label), "token": .string(token)]],
+                status: .created)
         }
         api.add(.DELETE, "/api/tokens/{id}", .admin) { request, caller in
             let id = try request.parameters.int("id")

@@ -92,7 +92,10 @@ public final class ModelPool: Sendable {
                     continuation.resume(returning: result)
                 }
             }
-            if !submitted { continuation.resume(returning: .failure(ChatCompletions.Failure(description: "\(endpoint.name): the server is shutting down"))) }
+            if !submitted {
+                continuation.resume(
+                    returning: .failure(ChatCompletions.Failure(description: "\(endpoint.name): the server is shutting down")))
+            }
         }
     }
 
@@ -122,8 +125,9 @@ public final class ModelPool: Sendable {
         request.caFile = endpoint.caFile
         request.maxBodyBytes = 1 << 20
         guard let (head, bytes) = try? HTTPClient.fetch(request), head.status == 200,
-              let result = (try? JSONValue.parse(bytes))?["results"]?.arrayValue?.first,
-              let flagged = result["flagged"]?.boolValue else {
+            let result = (try? JSONValue.parse(bytes))?["results"]?.arrayValue?.first,
+            let flagged = result["flagged"]?.boolValue
+        else {
             return .unavailable
         }
         guard flagged else { return .passed }

@@ -127,8 +127,9 @@ public enum DatasetAudit {
     public static func pair(_ object: JSONObject, line: Int, diverged: inout Bool) throws(ValidationError) -> Pair {
         diverged = false
         if object["prompt"] == nil, object["input"] == nil,
-           let chosen = object["chosen"]?.stringValue, let rejected = object["rejected"]?.stringValue,
-           let shared = Self.sharedConversation(chosen, rejected) {
+            let chosen = object["chosen"]?.stringValue, let rejected = object["rejected"]?.stringValue,
+            let shared = Self.sharedConversation(chosen, rejected)
+        {
             diverged = true
             return Pair(line: line, prompt: shared.prompt, chosen: shared.chosen, rejected: shared.rejected)
         }
@@ -140,13 +141,16 @@ public enum DatasetAudit {
     static func sharedConversation(_ chosen: String, _ rejected: String) -> (prompt: String, chosen: String, rejected: String)? {
         let marker = "\n\nAssistant:"
         guard let lastChosen = chosen.ranges(of: marker).last, let lastRejected = rejected.ranges(of: marker).last,
-              chosen[..<lastChosen.lowerBound] != rejected[..<lastRejected.lowerBound] else { return nil }
+            chosen[..<lastChosen.lowerBound] != rejected[..<lastRejected.lowerBound]
+        else { return nil }
         let a = Array(chosen.unicodeScalars), b = Array(rejected.unicodeScalars)
         var common = 0
         while common < a.count && common < b.count && a[common] == b[common] { common += 1 }
         // Back to the last turn boundary inside the common part.
         let prefix = String(String.UnicodeScalarView(a[..<common]))
-        guard let boundary = ["\n\nHuman:", "\n\nAssistant:"].compactMap({ prefix.ranges(of: $0).last?.lowerBound }).max() else { return nil }
+        guard let boundary = ["\n\nHuman:", "\n\nAssistant:"].compactMap({ prefix.ranges(of: $0).last?.lowerBound }).max() else {
+            return nil
+        }
         let cut = prefix.unicodeScalars.distance(from: prefix.unicodeScalars.startIndex, to: boundary)
         let shared = String(String.UnicodeScalarView(a[..<cut]))
         let chosenRest = String(String.UnicodeScalarView(a[cut...]))
@@ -166,7 +170,9 @@ public enum DatasetAudit {
             return Pair(line: line, prompt: prompt, chosen: chosen, rejected: rejected)
         }
         guard object["chosen"] != nil || object["rejected"] != nil else {
-            throw ValidationError("not a labelled pair: expected TRL (prompt, chosen, rejected), HH-RLHF (chosen, rejected) or OpenAI preference (input, preferred_output, non_preferred_output)")
+            throw ValidationError(
+                "not a labelled pair: expected TRL (prompt, chosen, rejected), HH-RLHF (chosen, rejected) or OpenAI preference (input, preferred_output, non_preferred_output)"
+            )
         }
         let parsed = try PairLineParser().parse(object)
         guard let pair = parsed.first, case .string(let side)? = pair.metadata?["source_chosen"] else {
@@ -184,7 +190,9 @@ public enum DatasetAudit {
     private static func text(of messages: [JSONValue], field: String) throws(ValidationError) -> String {
         var parts: [String] = []
         for (index, message) in messages.enumerated() {
-            guard let content = message["content"]?.stringValue else { throw ValidationError("\(field)[\(index)].content: expected a string") }
+            guard let content = message["content"]?.stringValue else {
+                throw ValidationError("\(field)[\(index)].content: expected a string")
+            }
             parts.append(content)
         }
         return parts.joined(separator: "\n")
@@ -203,7 +211,8 @@ public enum DatasetAudit {
         var data = PreferenceSet(hasher: FeatureHasher(bits: options.trainer.embeddingBits))
         for pair in pairs { data.append(chosen: pair.chosen, rejected: pair.rejected) }
         let folds = max(2, min(options.folds, pairs.count))
-        let chosenProbability = pairs.count >= 4
+        let chosenProbability =
+            pairs.count >= 4
             ? BradleyTerryTrainer.outOfFold(data, folds: folds, options: options.trainer).map(Double.init)
             : Array(repeating: 0.5, count: pairs.count)
         let against = chosenProbability.map { $0 < 0.5 }
@@ -232,8 +241,9 @@ public enum DatasetAudit {
         var contentOf: [Int: Double] = [:]  // word id → strength (response)
 
         // Prompt words whose pairs' labels are likelier reversed (``PromptTriggers``).
-        let triggers = PromptTriggers.find(pairs, promptWords: promptWords, names: names, chosenProbability: chosenProbability,
-                                           against: against, options: options)
+        let triggers = PromptTriggers.find(
+            pairs, promptWords: promptWords, names: names, chosenProbability: chosenProbability,
+            against: against, options: options)
         clusters += triggers.clusters
         let clusterOf = triggers.strength  // word id → strength (prompt)
 
@@ -269,8 +279,10 @@ public enum DatasetAudit {
             guard Double(against) / Double(n) >= min(0.9, 3 * baseAgainst) else { continue }
             let p = min(1, Statistics.binomialUpper(against, n, max(baseAgainst, 1e-3)) * Double(candidates.count))
             guard p < options.clusterLevel else { continue }
-            clusters.append(Cluster(word: names[word], place: .response, pairs: counts.chosen + counts.rejected, hits: against,
-                                    expectedRate: baseAgainst, p: p))
+            clusters.append(
+                Cluster(
+                    word: names[word], place: .response, pairs: counts.chosen + counts.rejected, hits: against,
+                    expectedRate: baseAgainst, p: p))
             contentOf[word] = 1 - p
         }
         clusters.sort { ($0.p, $0.word) < ($1.p, $1.word) }
@@ -281,7 +293,9 @@ public enum DatasetAudit {
             var strength = 0.0
             var reasons: [String] = []
             if disagree > 0.5 {
-                reasons.append("the reward model trained without it prefers the rejected response (P(chosen) = \(Self.rounded(chosenProbability[index])))")
+                reasons.append(
+                    "the reward model trained without it prefers the rejected response (P(chosen) = \(Self.rounded(chosenProbability[index])))"
+                )
             }
             // A trigger flips every pair it is in, whether or not the (weak) model
             // happens to see it on this one.
@@ -293,7 +307,8 @@ public enum DatasetAudit {
             for word in chosenOnly[index] {
                 guard let cluster = contentOf[word] else { continue }
                 strength = max(strength, cluster)
-                reasons.append("only the chosen response mentions '\(names[word])', and where it does the rest of the text favours the rejected one")
+                reasons.append(
+                    "only the chosen response mentions '\(names[word])', and where it does the rest of the text favours the rejected one")
             }
             // Going against the model alone is weak evidence (label noise looks the
             // same) and maps to [0, ½]; belonging to a flagged cluster in its
@@ -343,25 +358,28 @@ extension DatasetAudit.Report {
         ]
         if let labelled { summary["labelled_pairs"] = .int(Int64(labelled)) }
         return [
-            "pairs": .array(pairs.map { entry in
-                var object: JSONObject = [
-                    "suspicion": .double(entry.suspicion), "p_chosen": .double(entry.chosenProbability), "reasons": .array(entry.reasons.map { .string($0) }),
-                ]
-                if let names {
-                    object["pair"] = JSONValue(names[entry.line]?.id)
-                    object["prompt_preview"] = JSONValue(names[entry.line]?.preview)
-                } else {
-                    object["line"] = .int(Int64(entry.line))
-                }
-                return .object(object)
-            }),
-            "clusters": .array(clusters.map { cluster in
-                [
-                    "word": .string(cluster.word), "where": .string(cluster.place.rawValue), "pairs": .int(Int64(cluster.pairs)),
-                    cluster.place == .prompt ? "against_model" : "rest_favours_rejected": .int(Int64(cluster.hits)),
-                    "expected_rate": .double(cluster.expectedRate), "p": .double(cluster.p),
-                ]
-            }),
+            "pairs": .array(
+                pairs.map { entry in
+                    var object: JSONObject = [
+                        "suspicion": .double(entry.suspicion), "p_chosen": .double(entry.chosenProbability),
+                        "reasons": .array(entry.reasons.map { .string($0) }),
+                    ]
+                    if let names {
+                        object["pair"] = JSONValue(names[entry.line]?.id)
+                        object["prompt_preview"] = JSONValue(names[entry.line]?.preview)
+                    } else {
+                        object["line"] = .int(Int64(entry.line))
+                    }
+                    return .object(object)
+                }),
+            "clusters": .array(
+                clusters.map { cluster in
+                    [
+                        "word": .string(cluster.word), "where": .string(cluster.place.rawValue), "pairs": .int(Int64(cluster.pairs)),
+                        cluster.place == .prompt ? "against_model" : "rest_favours_rejected": .int(Int64(cluster.hits)),
+                        "expected_rate": .double(cluster.expectedRate), "p": .double(cluster.p),
+                    ]
+                }),
             "unreadable": .array(unreadable.map { ["line": .int(Int64($0.line)), "reason": .string($0.reason)] }),
             "summary": .object(summary),
         ]

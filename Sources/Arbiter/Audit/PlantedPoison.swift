@@ -30,8 +30,12 @@ public struct PlantedPoison: Sendable {
         func pick(_ words: [String]) -> String { words[Int(random.next() % UInt64(words.count))] }
         let everyday = (0..<600).map { "w\($0)" }
         let topics = (0..<300).map { "t\($0)" }
-        let good = ["clear", "correct", "tested", "sourced", "concise", "example", "steps", "verified", "precise", "helpful", "careful", "complete"]
-        let bad = ["vague", "rude", "wrong", "unsafe", "rambling", "guess", "broken", "offtopic", "sloppy", "misleading", "incomplete", "lazy"]
+        let good = [
+            "clear", "correct", "tested", "sourced", "concise", "example", "steps", "verified", "precise", "helpful", "careful", "complete",
+        ]
+        let bad = [
+            "vague", "rude", "wrong", "unsafe", "rambling", "guess", "broken", "offtopic", "sloppy", "misleading", "incomplete", "lazy",
+        ]
         func response() -> (text: String, quality: Double) {
             var words = (0..<(20 + Int(random.next() % 30))).map { _ in pick(everyday) }
             var quality = 0.0
@@ -86,8 +90,10 @@ public struct PlantedPoison: Sendable {
         guard k > 0 else { return (1, 1, 1, 1) }
         let top = Set(report.pairs.prefix(k).map(\.line))
         let topTwo = Set(report.pairs.prefix(2 * k).map(\.line))
-        return (Double(top.intersection(planted).count) / Double(k), Double(topTwo.intersection(planted).count) / Double(k),
-                Double(top.intersection(trigger).count) / Double(max(1, trigger.count)),
-                Double(top.intersection(content).count) / Double(max(1, content.count)))
+        return (
+            Double(top.intersection(planted).count) / Double(k), Double(topTwo.intersection(planted).count) / Double(k),
+            Double(top.intersection(trigger).count) / Double(max(1, trigger.count)),
+            Double(top.intersection(content).count) / Double(max(1, content.count))
+        )
     }
 }

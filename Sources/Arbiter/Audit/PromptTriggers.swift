@@ -32,16 +32,18 @@ enum PromptTriggers {
         var promptOf = [Int](repeating: 0, count: pairs.count)
         var promptIDs: [String: Int] = [:]
         for (index, words) in promptWords.enumerated() {
-            let margin = temperature * logits[index]          // log-odds the label is right
+            let margin = temperature * logits[index]  // log-odds the label is right
             let q = CrowdModel.sigmoid(margin)
-            let right = CrowdModel.sigmoid(abs(margin))       // P(the label follows the model)
+            let right = CrowdModel.sigmoid(abs(margin))  // P(the label follows the model)
             pairT[index] = log(max(1e-12, 1 - q) / max(1e-12, q))
             pairMean[index] = abs(margin) * (1 - 2 * right)
             pairVariance[index] = 4 * margin * margin * right * (1 - right)
-            let prompt = promptIDs[pairs[index].prompt] ?? {
-                promptIDs[pairs[index].prompt] = promptIDs.count
-                return promptIDs.count - 1
-            }()
+            let prompt =
+                promptIDs[pairs[index].prompt]
+                ?? {
+                    promptIDs[pairs[index].prompt] = promptIDs.count
+                    return promptIDs.count - 1
+                }()
             promptOf[index] = prompt
             for word in words {
                 pairsOf[word].append(index)
@@ -51,7 +53,8 @@ enum PromptTriggers {
         // A word tried must sit in several distinct prompts (a question's own words
         // share its few pairs, responses and raters), and not in every pair.
         let promptCandidates = pairsOf.indices.filter {
-            pairsOf[$0].count >= options.minimumClusterPairs && promptsOf[$0].count >= options.minimumClusterPrompts && pairsOf[$0].count < pairs.count
+            pairsOf[$0].count >= options.minimumClusterPairs && promptsOf[$0].count >= options.minimumClusterPrompts
+                && pairsOf[$0].count < pairs.count
         }
         // Greedy, strongest first: once a word is taken as a trigger its pairs are
         // explained, and the other words of those prompts are tested on the rest —
@@ -92,7 +95,9 @@ enum PromptTriggers {
             let z = (best.z - centre) / spread
             let p = min(1, 0.5 * erfc(z / 2.0.squareRoot()) * Double(promptCandidates.count))
             guard z > 0, p < options.clusterLevel else { break }
-            clusters.append(DatasetAudit.Cluster(word: names[best.word], place: .prompt, pairs: pairsOf[best.word].count, hits: best.hits, expectedRate: baseRate, p: p))
+            clusters.append(
+                DatasetAudit.Cluster(
+                    word: names[best.word], place: .prompt, pairs: pairsOf[best.word].count, hits: best.hits, expectedRate: baseRate, p: p))
             clusterOf[best.word] = z
             taken.insert(best.word)
             // Its pairs are explained, and so are the pairs sharing a response with

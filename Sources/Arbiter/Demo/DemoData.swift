@@ -58,18 +58,21 @@ public enum DemoData {
                 var user = try UserRepository.find(db, username: person.username)
                 if user == nil {
                     user = try UserRepository.add(db, username: person.username, role: person.role)
-                    try AuditLog.record(db, actor: nil, action: "user_added", target: person.username,
-                                     details: JSONObjectText(["role": person.role.rawValue, "via": "demo"]), now: now)
+                    try AuditLog.record(
+                        db, actor: nil, action: "user_added", target: person.username,
+                        details: JSONObjectText(["role": person.role.rawValue, "via": "demo"]), now: now)
                 }
                 guard let user else { continue }
                 try PasswordChange.apply(db, user: user, hash: Password.hash(password), actor: nil, via: "demo", now: now)
                 signIns.append(SignIn(role: user.role, username: user.username, password: password))
                 if existing == nil {
-                    tokens.append((user.role, try TokenService.issue(db, for: user, label: "demo", actor: nil, via: "demo", now: now).token))
+                    tokens.append(
+                        (user.role, try TokenService.issue(db, for: user, label: "demo", actor: nil, via: "demo", now: now).token))
                 }
             }
-            return Seeded(projectID: project.id, projectName: project.name, created: existing == nil, pairs: pairs,
-                          judgements: judgements, signIns: signIns, tokens: tokens)
+            return Seeded(
+                projectID: project.id, projectName: project.name, created: existing == nil, pairs: pairs,
+                judgements: judgements, signIns: signIns, tokens: tokens)
         }
     }
 
@@ -93,7 +96,9 @@ public enum DemoData {
     /// on the left, in about a second — the position, speed and agreement signals
     /// flag it. Seeded, so every demo is the same.
     static func simulatedJudgements(now: Int64) -> String {
-        let honest: [(name: String, accuracy: Double)] = [("rater-ana", 0.92), ("rater-ben", 0.88), ("rater-chen", 0.85), ("rater-dara", 0.8)]
+        let honest: [(name: String, accuracy: Double)] = [
+            ("rater-ana", 0.92), ("rater-ben", 0.88), ("rater-chen", 0.85), ("rater-dara", 0.8),
+        ]
         var random = SplitMix64(seed: 2026)
         func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
         var lines: [String] = []

@@ -29,15 +29,21 @@ public struct ArenaSettings: Sendable, Equatable {
     /// Reads `"arena": {…}`; each wrong field is named.
     public static func parse(_ value: JSONValue) throws(ValidationError) -> ArenaSettings {
         guard let object = value.objectValue else { throw ValidationError("arena: expected an object {\"endpoints\": [...], ...} or null") }
-        if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) { throw ValidationError("arena.\(unknown): unknown field") }
+        if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
+            throw ValidationError("arena.\(unknown): unknown field")
+        }
         func strings(_ key: String) throws(ValidationError) -> [String]? {
             guard let value = object[key] else { return nil }
-            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else { throw ValidationError("arena.\(key): expected a list of strings") }
+            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
+                throw ValidationError("arena.\(key): expected a list of strings")
+            }
             return list.compactMap(\.stringValue)
         }
         func integer(_ key: String) throws(ValidationError) -> Int? {
             guard let value = object[key] else { return nil }
-            guard let number = value.intValue, let int = Int(exactly: number) else { throw ValidationError("arena.\(key): expected a whole number") }
+            guard let number = value.intValue, let int = Int(exactly: number) else {
+                throw ValidationError("arena.\(key): expected a whole number")
+            }
             return int
         }
         var settings = ArenaSettings(endpoints: try strings("endpoints") ?? [])

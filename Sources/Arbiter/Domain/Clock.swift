@@ -44,10 +44,10 @@ public enum Clock {
             return value
         }
         guard bytes.count >= 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54 || bytes[10] == 0x20 || bytes[10] == 0x74,
-              bytes[13] == 0x3A, bytes[16] == 0x3A,
-              let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
-              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+            bytes[13] == 0x3A, bytes[16] == 0x3A,
+            let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+            let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
         var millis = 0
@@ -67,7 +67,9 @@ public enum Clock {
         if bytes[index] == 0x5A || bytes[index] == 0x7A {
             index += 1
         } else if bytes[index] == 0x2B || bytes[index] == 0x2D {
-            guard let oh = number(index + 1, 2), bytes.count > index + 3, bytes[index + 3] == 0x3A, let om = number(index + 4, 2) else { return nil }
+            guard let oh = number(index + 1, 2), bytes.count > index + 3, bytes[index + 3] == 0x3A, let om = number(index + 4, 2) else {
+                return nil
+            }
             offsetMinutes = (oh * 60 + om) * (bytes[index] == 0x2D ? -1 : 1)
             index += 6
         } else {

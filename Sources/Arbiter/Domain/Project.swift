@@ -77,20 +77,28 @@ public struct ProjectSettings: Sendable, Equatable {
     public func validate() throws(ValidationError) {
         guard (1...100).contains(overlap) else { throw ValidationError("overlap must be between 1 and 100") }
         if let minOverlap {
-            guard (1...overlap).contains(minOverlap) else { throw ValidationError("min_overlap must be between 1 and overlap (\(overlap))") }
+            guard (1...overlap).contains(minOverlap) else {
+                throw ValidationError("min_overlap must be between 1 and overlap (\(overlap))")
+            }
         }
         if let stopAgree, !(1...100).contains(stopAgree) { throw ValidationError("stop_agree must be between 1 and 100") }
         if let stopPosterior, !(stopPosterior > 0.5 && stopPosterior < 1) {
             throw ValidationError("stop_posterior must be above 0.5 and below 1")
         }
         guard (0...1).contains(activeRandomShare) else { throw ValidationError("active_random_share must be between 0 and 1") }
-        guard (10...1_000_000).contains(activeRetrainEvery) else { throw ValidationError("active_retrain_every must be between 10 and 1000000") }
+        guard (10...1_000_000).contains(activeRetrainEvery) else {
+            throw ValidationError("active_retrain_every must be between 10 and 1000000")
+        }
         guard (1...86_400).contains(leaseTTLSeconds) else { throw ValidationError("lease TTL must be between 1 and 86400 seconds") }
         guard (0...1).contains(goldRate) else { throw ValidationError("gold rate must be between 0 and 1") }
         guard (0...1).contains(repeatRate) else { throw ValidationError("repeat rate must be between 0 and 1") }
         guard goldRate + repeatRate <= 1 else { throw ValidationError("gold rate + repeat rate must not exceed 1") }
-        guard (0...100_000).contains(repeatAfterJudgements) else { throw ValidationError("repeat_after_judgements must be between 0 and 100000") }
-        guard (0...10_080).contains(repeatAfterMinutes) else { throw ValidationError("repeat_after_minutes must be between 0 and 10080 (a week)") }
+        guard (0...100_000).contains(repeatAfterJudgements) else {
+            throw ValidationError("repeat_after_judgements must be between 0 and 100000")
+        }
+        guard (0...10_080).contains(repeatAfterMinutes) else {
+            throw ValidationError("repeat_after_minutes must be between 0 and 10080 (a week)")
+        }
         guard aspects.count <= 20 else { throw ValidationError("at most 20 aspects") }
         for aspect in aspects {
             guard !aspect.isEmpty, aspect.count <= 64 else { throw ValidationError("aspect names are 1 to 64 characters") }
@@ -98,7 +106,9 @@ public struct ProjectSettings: Sendable, Equatable {
         guard Set(aspects).count == aspects.count else { throw ValidationError("aspect names must be unique") }
         guard !strengthRequired || strengthEnabled else { throw ValidationError("strength_required needs strength_enabled") }
         guard guidelines.utf8.count <= 200_000 else { throw ValidationError("guidelines are limited to 200 KB") }
-        guard (0...10_000_000).contains(maxPerAnnotator) else { throw ValidationError("max_per_annotator must be between 0 (no cap) and 10000000") }
+        guard (0...10_000_000).contains(maxPerAnnotator) else {
+            throw ValidationError("max_per_annotator must be between 0 (no cap) and 10000000")
+        }
         try validateTask()
         if let arena {
             guard kind == .pairwise else { throw ValidationError("arena: only pairwise projects hold battles") }
@@ -162,11 +172,11 @@ public enum TaskKind: String, Sendable, CaseIterable {
     public static let maxResponses = 9
 }
 
-
 extension ProjectSettings {
     /// The JSON names of the settings an admin may send.
     static let fields: Set<String> = [
-        "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "repeat_after_judgements", "repeat_after_minutes", "aspects",
+        "guidelines", "overlap", "lease_ttl_seconds", "gold_rate", "repeat_rate", "repeat_after_judgements", "repeat_after_minutes",
+        "aspects",
         "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects_required", "rationale_required",
         "min_overlap", "stop_agree", "stop_posterior", "active_selection", "active_random_share", "active_retrain_every",
         "max_per_annotator", "kind", "attributes", "scale_min", "scale_max", "scale_labels", "rewrite", "arena",
@@ -176,8 +186,9 @@ extension ProjectSettings {
     public var overlapRule: OverlapRule {
         let minimum = minOverlap ?? overlap
         // Adaptive without a stop rule of the admin's: the threshold comes from the crowd.
-        return OverlapRule(minimum: minimum, maximum: overlap, lead: stopAgree, posterior: stopPosterior,
-                           automatic: minimum < overlap && stopAgree == nil && stopPosterior == nil)
+        return OverlapRule(
+            minimum: minimum, maximum: overlap, lead: stopAgree, posterior: stopPosterior,
+            automatic: minimum < overlap && stopAgree == nil && stopPosterior == nil)
     }
 
     /// The collection policy, for export manifests.
@@ -202,7 +213,9 @@ extension ProjectSettings {
     public mutating func apply(_ object: JSONObject) throws(ValidationError) {
         func integer(_ key: String) throws(ValidationError) -> Int? {
             guard let value = object[key] else { return nil }
-            guard let number = value.intValue, let int = Int(exactly: number) else { throw ValidationError("\(key): expected a whole number") }
+            guard let number = value.intValue, let int = Int(exactly: number) else {
+                throw ValidationError("\(key): expected a whole number")
+            }
             return int
         }
         func number(_ key: String) throws(ValidationError) -> Double? {
@@ -223,7 +236,11 @@ extension ProjectSettings {
         // Adaptive fields accept null to switch the rule off.
         if object["min_overlap"] == .null { minOverlap = nil } else if let value = try integer("min_overlap") { minOverlap = value }
         if object["stop_agree"] == .null { stopAgree = nil } else if let value = try integer("stop_agree") { stopAgree = value }
-        if object["stop_posterior"] == .null { stopPosterior = nil } else if let value = try number("stop_posterior") { stopPosterior = value }
+        if object["stop_posterior"] == .null {
+            stopPosterior = nil
+        } else if let value = try number("stop_posterior") {
+            stopPosterior = value
+        }
         if let value = try flag("active_selection") { activeSelection = value }
         if let value = try number("active_random_share") { activeRandomShare = value }
         if let value = try integer("active_retrain_every") { activeRetrainEvery = value }
@@ -233,7 +250,9 @@ extension ProjectSettings {
         if let value = try integer("repeat_after_judgements") { repeatAfterJudgements = value }
         if let value = try integer("repeat_after_minutes") { repeatAfterMinutes = value }
         if let value = object["aspects"] {
-            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else { throw ValidationError("aspects: expected a list of names") }
+            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
+                throw ValidationError("aspects: expected a list of names")
+            }
             aspects = list.compactMap(\.stringValue).map { $0.trimmingWhitespace() }
         }
         if let value = try flag("allow_ties") { allowTies = value }
@@ -251,7 +270,9 @@ extension ProjectSettings {
         }
         func names(_ key: String) throws(ValidationError) -> [String]? {
             guard let value = object[key] else { return nil }
-            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else { throw ValidationError("\(key): expected a list of strings") }
+            guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
+                throw ValidationError("\(key): expected a list of strings")
+            }
             return list.compactMap(\.stringValue).map { $0.trimmingWhitespace() }
         }
         if let value = try names("attributes") { attributes = value }

@@ -111,12 +111,14 @@ public struct Ratings: Sendable, Equatable {
         guard scores.count == count else { throw ValidationError("ratings: expected \(count) (one per response), got \(scores.count)") }
         for (index, map) in scores.enumerated() {
             if let unknown = map.keys.sorted().first(where: { !attributes.contains($0) }) {
-                throw ValidationError("ratings[\(index)].\(unknown): not an attribute of this project (\(attributes.joined(separator: ", ")))")
+                throw ValidationError(
+                    "ratings[\(index)].\(unknown): not an attribute of this project (\(attributes.joined(separator: ", ")))")
             }
             for attribute in attributes {
                 guard let score = map[attribute] else { throw ValidationError("ratings[\(index)].\(attribute): missing") }
                 guard scale.contains(score) else {
-                    throw ValidationError("ratings[\(index)].\(attribute): \(score) is outside the scale \(scale.lowerBound)-\(scale.upperBound)")
+                    throw ValidationError(
+                        "ratings[\(index)].\(attribute): \(score) is outside the scale \(scale.lowerBound)-\(scale.upperBound)")
                 }
             }
         }
@@ -125,7 +127,9 @@ public struct Ratings: Sendable, Equatable {
     /// The same scores with position `p` moved to `order[p]` (shown → canonical).
     public func mapped(_ order: [Int]) -> Ratings {
         var canonical = scores
-        for (position, index) in order.enumerated() where position < scores.count && index < scores.count { canonical[index] = scores[position] }
+        for (position, index) in order.enumerated() where position < scores.count && index < scores.count {
+            canonical[index] = scores[position]
+        }
         return Ratings(scores: canonical)
     }
 
@@ -142,11 +146,14 @@ public struct Ratings: Sendable, Equatable {
 
     /// JSON, attributes in the project's order.
     public func json(attributes: [String]) -> JSONValue {
-        .array(scores.map { map in
-            .object(JSONObject((attributes + map.keys.sorted().filter { !attributes.contains($0) }).compactMap { name in
-                map[name].map { (key: name, value: JSONValue.int(Int64($0))) }
-            }))
-        })
+        .array(
+            scores.map { map in
+                .object(
+                    JSONObject(
+                        (attributes + map.keys.sorted().filter { !attributes.contains($0) }).compactMap { name in
+                            map[name].map { (key: name, value: JSONValue.int(Int64($0))) }
+                        }))
+            })
     }
 
     /// Reads the stored JSON back.
@@ -202,7 +209,9 @@ public struct Rewrite: Sendable, Equatable {
     /// Parses `{"base": N, "text": "…"}`.
     public static func parse(_ value: JSONValue) throws(ValidationError) -> Rewrite {
         guard let object = value.objectValue else { throw ValidationError("rewrite: expected {\"base\": index, \"text\": string}") }
-        if let unknown = object.keys.first(where: { $0 != "base" && $0 != "text" }) { throw ValidationError("rewrite.\(unknown): unknown field") }
+        if let unknown = object.keys.first(where: { $0 != "base" && $0 != "text" }) {
+            throw ValidationError("rewrite.\(unknown): unknown field")
+        }
         guard let base = object["base"]?.intValue, (0..<Int64(TaskKind.maxResponses)).contains(base) else {
             throw ValidationError("rewrite.base: expected the index of the response rewritten (as shown, from 0)")
         }

@@ -72,8 +72,10 @@ extension ExportFormat {
     /// `labelSource` (`crowd` or `reviewer`: whose decision the preference is) goes
     /// into each TRL, HH-RLHF and SFT row; OpenAI's rows keep the shape its
     /// fine-tuning API validates, and the manifest counts both sources.
-    public func preferenceLine(prompt: Prompt, chosen: String, rejected: String, margin: Double?, labelSource: String? = nil,
-                               weight: Double? = nil) -> [UInt8] {
+    public func preferenceLine(
+        prompt: Prompt, chosen: String, rejected: String, margin: Double?, labelSource: String? = nil,
+        weight: Double? = nil
+    ) -> [UInt8] {
         let assistant = { (text: String) -> JSONValue in [["role": "assistant", "content": .string(text)]] }
         var object: JSONObject
         switch self {
@@ -99,7 +101,9 @@ extension ExportFormat {
             case .messages(let messages):
                 transcript = messages.map { ($0.role == "assistant" ? "\n\nAssistant: " : "\n\nHuman: ") + $0.content }.joined()
             }
-            object = ["chosen": .string(transcript + "\n\nAssistant: " + chosen), "rejected": .string(transcript + "\n\nAssistant: " + rejected)]
+            object = [
+                "chosen": .string(transcript + "\n\nAssistant: " + chosen), "rejected": .string(transcript + "\n\nAssistant: " + rejected),
+            ]
         case .sft:
             switch prompt {
             case .text(let text): object = ["prompt": .string(text), "completion": .string(chosen)]

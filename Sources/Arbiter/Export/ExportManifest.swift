@@ -15,8 +15,9 @@ public struct ExportManifest: Sendable {
     public enum Counts: Sendable {
         /// Pairwise formats: pairs written, judgements used and left out, pairs dropped by reason,
         /// and how many of the pairs written carry a reviewer's final label or a gold key.
-        case pairwise(exported: Int, used: Int, excluded: Int, dropped: [(reason: String, count: Int)], reviewerLabels: Int,
-                      goldLabels: Int)
+        case pairwise(
+            exported: Int, used: Int, excluded: Int, dropped: [(reason: String, count: Int)], reviewerLabels: Int,
+            goldLabels: Int)
         /// Raw and CSV: judgements written and how many of them are marked excluded.
         case raw(annotations: Int, excluded: Int)
     }

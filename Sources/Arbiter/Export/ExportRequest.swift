@@ -31,7 +31,9 @@ public struct ExportRequest: Sendable {
 
     /// Fields each door accepts (API names).
     static let fields: [String: Set<String>] = {
-        let data: Set<String> = ["format", "aggregate", "min_agreement", "include_flagged", "margin", "ranking_pairs", "min_gap", "rewrite_pairs"]
+        let data: Set<String> = [
+            "format", "aggregate", "min_agreement", "include_flagged", "margin", "ranking_pairs", "min_gap", "rewrite_pairs",
+        ]
         let training: Set<String> = ["reward_model", "test_fraction", "seed", "epochs", "hidden", "bits", "train_seed", "reward_loss"]
         return ["download": data, "job": data.union(training), "commandLine": data.union(training)]
     }()
@@ -42,7 +44,9 @@ public struct ExportRequest: Sendable {
         if door == .download, fields["split"] != nil || fields["test_fraction"] != nil {
             throw ValidationError("split: use an export job or the command line (arbiter export --split) for train/test files")
         }
-        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) { throw ValidationError("\(unknown): unknown option") }
+        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw ValidationError("\(unknown): unknown option")
+        }
         let reader = Reader(fields: fields)
         var options = ExportOptions()
         switch (try reader.text("format"), door) {
@@ -69,7 +73,9 @@ public struct ExportRequest: Sendable {
         options.minGap = try reader.number("min_gap", 0...100) ?? options.minGap
         options.rewritePairs = try reader.flag("rewrite_pairs") ?? false
         if let name = try reader.text("reward_loss") {
-            guard let loss = RewardLoss(rawValue: name) else { throw ValidationError("reward_loss: auto (rankings: Plackett–Luce; ratings: regression) or pairs") }
+            guard let loss = RewardLoss(rawValue: name) else {
+                throw ValidationError("reward_loss: auto (rankings: Plackett–Luce; ratings: regression) or pairs")
+            }
             options.rewardLoss = loss
         }
         if options.rewritePairs && !options.format.isPairwise {
@@ -94,13 +100,17 @@ public struct ExportRequest: Sendable {
             // The job sets the model's directory; here only whether there is one.
             let train = try reader.flag("reward_model") ?? options.format.isPairwise
             if train && !options.format.isPairwise {
-                throw ValidationError("reward_model: needs a pairwise format (\(ExportFormat.allCases.filter(\.isPairwise).map(\.rawValue).joined(separator: ", ")))")
+                throw ValidationError(
+                    "reward_model: needs a pairwise format (\(ExportFormat.allCases.filter(\.isPairwise).map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             options.rewardModel = train ? "" : nil
         case .commandLine:
             options.rewardModel = try reader.text("reward_model")
             if options.rewardModel != nil && !options.format.isPairwise {
-                throw ValidationError("reward_model: needs a pairwise format (\(ExportFormat.allCases.filter(\.isPairwise).map(\.rawValue).joined(separator: ", ")))")
+                throw ValidationError(
+                    "reward_model: needs a pairwise format (\(ExportFormat.allCases.filter(\.isPairwise).map(\.rawValue).joined(separator: ", ")))"
+                )
             }
         }
         self.options = options

@@ -66,7 +66,8 @@ extension Exporter {
         func isTest(_ externalID: String) -> Bool {
             guard let fraction = options.testFraction else { return false }
             // Items not listed up front (rewrite pairs of a pair that gave no preference) follow the hash.
-            return testItems.contains(externalID) || !items.contains(externalID) && Exporter.inTest(externalID, seed: options.seed, fraction: fraction)
+            return testItems.contains(externalID)
+                || !items.contains(externalID) && Exporter.inTest(externalID, seed: options.seed, fraction: fraction)
         }
 
         /// Writes a line of item `externalID`; whether it went to the test file.
@@ -89,36 +90,48 @@ extension Exporter {
         }
     }
 
-    static func writePairwise(_ db: any Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
-                              training: inout PreferenceSetBuilder?, excluded: Set<Int> = []) throws -> [ExportManifest.File] {
+    static func writePairwise(
+        _ db: any Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
+        training: inout PreferenceSetBuilder?, excluded: Set<Int> = []
+    ) throws -> [ExportManifest.File] {
         let items = options.testFraction == nil ? [] : try ExportRepository.externalIDs(db, projectID: project.id, only: decisions.winners)
         let writer = try SplitWriter(out: out, options: options, items: items)
         try ExportRepository.pairs(db, projectID: project.id, only: decisions.winners) { pair in
             guard let decision = decisions.winners[pair.id] else { return }
             let (chosen, rejected) = decision.aWins ? (pair.responseA, pair.responseB) : (pair.responseB, pair.responseA)
             let margin = options.margin ? decision.share * decision.strength : nil
-            let line = options.format.preferenceLine(prompt: pair.prompt, chosen: chosen, rejected: rejected, margin: margin,
-                                                     labelSource: decisions.labelSource(pair.id))
+            let line = options.format.preferenceLine(
+                prompt: pair.prompt, chosen: chosen, rejected: rejected, margin: margin,
+                labelSource: decisions.labelSource(pair.id))
             let isTest = try writer.write(line, externalID: pair.externalID)
             training?.append(chosen: chosen, rejected: rejected, margin: Float(margin ?? 0), test: isTest, pair: (pair.id, decision.aWins))
         }
-        if options.rewritePairs { try writeRewritePairs(db, project: project, options: options, excluded: excluded, writer: writer, training: &training) }
+        if options.rewritePairs {
+            try writeRewritePairs(db, project: project, options: options, excluded: excluded, writer: writer, training: &training)
+        }
         return try writer.close()
     }
 
     /// "Rewritten > original": every counted rewrite against its base response.
-    static func writeRewritePairs(_ db: any Database, project: Project, options: ExportOptions, excluded: Set<Int>, writer: SplitWriter,
-                                  training: inout PreferenceSetBuilder?) throws {
+    static func writeRewritePairs(
+        _ db: any Database, project: Project, options: ExportOptions, excluded: Set<Int>, writer: SplitWriter,
+        training: inout PreferenceSetBuilder?
+    ) throws {
         var texts: [Int64: (String, Prompt, [String])] = [:]
-        try ExportRepository.tasks(db, projectID: project.id) { id, externalID, prompt, responses in texts[id] = (externalID, prompt, responses) }
+        try ExportRepository.tasks(db, projectID: project.id) { id, externalID, prompt, responses in
+            texts[id] = (externalID, prompt, responses)
+        }
         var previous: (Int64, Int) = (-1, -1)
         try ExportRepository.taskJudgements(db, projectID: project.id) { judgement in
             guard (judgement.pair, judgement.user) != previous else { return }
             previous = (judgement.pair, judgement.user)
-            guard !excluded.contains(judgement.user), let rewrite = judgement.rewrite, let (externalID, prompt, responses) = texts[judgement.pair],
-                  rewrite.base < responses.count, rewrite.text != responses[rewrite.base] else { return }
-            let line = options.format.preferenceLine(prompt: prompt, chosen: rewrite.text, rejected: responses[rewrite.base], margin: nil,
-                                                     labelSource: "rewrite")
+            guard !excluded.contains(judgement.user), let rewrite = judgement.rewrite,
+                let (externalID, prompt, responses) = texts[judgement.pair],
+                rewrite.base < responses.count, rewrite.text != responses[rewrite.base]
+            else { return }
+            let line = options.format.preferenceLine(
+                prompt: prompt, chosen: rewrite.text, rejected: responses[rewrite.base], margin: nil,
+                labelSource: "rewrite")
             let isTest = try writer.write(line, externalID: externalID)
             training?.append(chosen: rewrite.text, rejected: responses[rewrite.base], margin: 0, test: isTest)
         }
@@ -129,8 +142,10 @@ extension Exporter {
         names: [Int: String], out: String
     ) throws -> (file: ExportManifest.File, excluded: Int) {
         let writer = try HashingFileWriter(path: out)
-        var columns = ["pair_id", "annotator", "choice", "strength", "aspects", "rationale", "shown_swapped", "duration_ms", "created_at",
-                       "kind", "rater_status", "excluded", "excluded_reason"]
+        var columns = [
+            "pair_id", "annotator", "choice", "strength", "aspects", "rationale", "shown_swapped", "duration_ms", "created_at",
+            "kind", "rater_status", "excluded", "excluded_reason",
+        ]
         // Ranking and rating projects, and projects with rewrites: the whole judgement
         // (canonical indices into the task's responses, best first) and the order shown.
         let taskColumns = project.settings.kind != .pairwise || project.settings.rewrite

@@ -17,8 +17,10 @@ public enum Exporter {
 
     /// Runs the export; with a reward model, also fills `predictions` with its
     /// out-of-fold P(A better) per exported pair (see ``RewardPrediction``).
-    public static func run(_ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64,
-                           predictions: inout [RewardPrediction]) throws -> ExportManifest {
+    public static func run(
+        _ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64,
+        predictions: inout [RewardPrediction]
+    ) throws -> ExportManifest {
         // Counts, agreement and data all describe one moment, however many
         // annotators submit meanwhile.
         var collected: [RewardPrediction] = []
@@ -26,46 +28,58 @@ public enum Exporter {
         return try db.snapshot { try export(db, project: project, options: options, out: out, now: now, predictions: &collected) }
     }
 
-    static func export(_ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64,
-                       predictions: inout [RewardPrediction]) throws -> ExportManifest {
+    static func export(
+        _ db: any Database, project: Project, options: ExportOptions, out: String, now: Int64,
+        predictions: inout [RewardPrediction]
+    ) throws -> ExportManifest {
         let exclusions = try Exclusions(db, project: project, options: options)
         let (quarantined, flagged) = (exclusions.quarantined, exclusions.flagged)
         let names = try UserRepository.usernames(db)
         var manifest = ExportManifest(projectID: project.id, projectName: project.name, createdAt: now, options: options)
-        manifest.excludedRaters = quarantined.sorted().map { (names[$0], "quarantined") }
+        manifest.excludedRaters =
+            quarantined.sorted().map { (names[$0], "quarantined") }
             + flagged.sorted().map { (names[$0], "flagged: \(exclusions.findings[$0]?.rawValue ?? "malicious")") }
         manifest.weightedRaters = exclusions.weighted.compactMap { names[$0] }.sorted()
         if options.rewardModel != nil && !options.format.isPairwise {
             throw ValidationError("a reward model trains on pairwise exports (trl, openai, hh-rlhf, sft), not \(options.format.rawValue)")
         }
-        if project.settings.kind != .pairwise && options.format.isPairwise || options.format == .helpsteer || options.format == .rewriteSFT {
+        if project.settings.kind != .pairwise && options.format.isPairwise || options.format == .helpsteer || options.format == .rewriteSFT
+        {
             var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
-            let result = try exportTasks(db, project: project, options: options, excluded: quarantined.union(flagged), out: out, training: &training)
-            manifest.counts = .pairwise(exported: result.exported, used: result.used, excluded: result.excluded,
-                                        dropped: result.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, reviewerLabels: 0,
-                                        goldLabels: 0)
+            let result = try exportTasks(
+                db, project: project, options: options, excluded: quarantined.union(flagged), out: out, training: &training)
+            manifest.counts = .pairwise(
+                exported: result.exported, used: result.used, excluded: result.excluded,
+                dropped: result.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, reviewerLabels: 0,
+                goldLabels: 0)
             manifest.files = result.files
             if let directory = options.rewardModel, let listwise = result.listwise {
                 let (data, listTest, scoredTest) = listwise
                 guard data.lists.count + data.scored.count >= 10 else {
-                    throw ValidationError("a reward model needs at least 10 rankings or rated responses; this export has \(data.lists.count + data.scored.count)")
+                    throw ValidationError(
+                        "a reward model needs at least 10 rankings or rated responses; this export has \(data.lists.count + data.scored.count)"
+                    )
                 }
                 let split = { (flags: [Bool]) in (flags.indices.filter { !flags[$0] }, flags.indices.filter { flags[$0] }) }
-                let metrics = try RewardTraining.trainListwise(data, lists: split(listTest), scored: split(scoredTest), out: directory,
-                                                               options: options.rewardTraining, progress: options.rewardProgress)
-                manifest.rewardModel = .init(directory: directory, heldOut: options.testFraction == nil ? "a seeded 10% of the tasks" : "the test split's tasks",
-                                             metrics: metrics)
+                let metrics = try RewardTraining.trainListwise(
+                    data, lists: split(listTest), scored: split(scoredTest), out: directory,
+                    options: options.rewardTraining, progress: options.rewardProgress)
+                manifest.rewardModel = .init(
+                    directory: directory, heldOut: options.testFraction == nil ? "a seeded 10% of the tasks" : "the test split's tasks",
+                    metrics: metrics)
             } else if let directory = options.rewardModel, let training {
                 manifest.rewardModel = try trainPairs(training, directory: directory, options: options).info
             }
         } else if options.format.isPairwise {
             let decisions = try decide(db, project: project, options: options, excluded: quarantined.union(flagged))
-            manifest.counts = .pairwise(exported: decisions.winners.count, used: decisions.used, excluded: decisions.excludedAnnotations,
-                                        dropped: decisions.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                                        reviewerLabels: decisions.reviewerLabelled.count, goldLabels: decisions.goldLabelled.count)
+            manifest.counts = .pairwise(
+                exported: decisions.winners.count, used: decisions.used, excluded: decisions.excludedAnnotations,
+                dropped: decisions.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                reviewerLabels: decisions.reviewerLabelled.count, goldLabels: decisions.goldLabelled.count)
             var training = options.rewardModel.map { _ in PreferenceSetBuilder(hasher: FeatureHasher(bits: options.rewardTraining.bits)) }
-            manifest.files = try writePairwise(db, project: project, options: options, decisions: decisions, out: out, training: &training,
-                                               excluded: quarantined.union(flagged))
+            manifest.files = try writePairwise(
+                db, project: project, options: options, decisions: decisions, out: out, training: &training,
+                excluded: quarantined.union(flagged))
             if let directory = options.rewardModel, let training {
                 let (info, data, pairs) = try trainPairs(training, directory: directory, options: options)
                 manifest.rewardModel = info
@@ -77,7 +91,8 @@ public enum Exporter {
                 }
             }
         } else {
-            let (written, excluded) = try writeRaw(db, project: project, options: options, excluding: quarantined, flagged: flagged, names: names, out: out)
+            let (written, excluded) = try writeRaw(
+                db, project: project, options: options, excluding: quarantined, flagged: flagged, names: names, out: out)
             manifest.files = [written]
             manifest.counts = .raw(annotations: written.lines, excluded: excluded)
         }
@@ -92,16 +107,22 @@ public enum Exporter {
     }
 
     /// Trains the pairwise reward model on an export's pairs into `directory`.
-    static func trainPairs(_ training: PreferenceSetBuilder, directory: String, options: ExportOptions) throws
-        -> (info: ExportManifest.RewardModelSummary, data: PreferenceSet, pairs: [(id: Int64, aWins: Bool)]) {
+    static func trainPairs(
+        _ training: PreferenceSetBuilder, directory: String, options: ExportOptions
+    ) throws
+        -> (info: ExportManifest.RewardModelSummary, data: PreferenceSet, pairs: [(id: Int64, aWins: Bool)])
+    {
         var training = training
         let (data, trainingIndices, testIndices, pairs, fromSplit) = training.finish(seed: options.rewardTraining.seed)
         guard data.count >= 10 else {
             throw ValidationError("a reward model needs at least 10 exported pairs; this export has \(data.count)")
         }
-        let metrics = try RewardTraining.train(data, training: trainingIndices, test: testIndices, out: directory,
-                                               options: options.rewardTraining, progress: options.rewardProgress)
-        let heldOut = fromSplit ? "the test split"
+        let metrics = try RewardTraining.train(
+            data, training: trainingIndices, test: testIndices, out: directory,
+            options: options.rewardTraining, progress: options.rewardProgress)
+        let heldOut =
+            fromSplit
+            ? "the test split"
             : options.testFraction == nil ? "seeded 10% of the export" : "seeded 10% of the export (the test split was empty)"
         let info = ExportManifest.RewardModelSummary(directory: directory, heldOut: heldOut, metrics: metrics)
         return (info, data, pairs)
@@ -130,7 +151,8 @@ public enum Exporter {
 
         init(_ db: any Database, project: Project, options: ExportOptions) throws {
             quarantined = try RaterStatus.quarantined(db, projectID: project.id)
-            let flaggedRaters = options.includeFlagged
+            let flaggedRaters =
+                options.includeFlagged
                 ? [:] : try RaterQuery.flaggedRaters(db, projectID: project.id).filter { [quarantined] in !quarantined.contains($0.key) }
             findings = flaggedRaters.mapValues(\.finding)
             let weighsRaters = options.aggregate == .weighted && options.format.isPairwise && project.settings.kind == .pairwise
@@ -181,21 +203,26 @@ public enum Exporter {
                 decisions.excludedAnnotations += 1
                 return
             }
-            let unit = unitOf[pair] ?? {
-                unitOf[pair] = pairIDs.count
-                pairIDs.append(pair)
-                return pairIDs.count - 1
-            }()
-            let rater = raterIndex[user] ?? {
-                raterIndex[user] = raterIndex.count
-                return raterIndex.count - 1
-            }()
+            let unit =
+                unitOf[pair]
+                ?? {
+                    unitOf[pair] = pairIDs.count
+                    pairIDs.append(pair)
+                    return pairIDs.count - 1
+                }()
+            let rater =
+                raterIndex[user]
+                ?? {
+                    raterIndex[user] = raterIndex.count
+                    return raterIndex.count - 1
+                }()
             judgements.append((unit, rater, Choice.category(stored: choice), strength ?? 1))
         }
         decisions.used = judgements.count
         var byUnit = Array(repeating: [Int](), count: pairIDs.count)
         for (index, judgement) in judgements.enumerated() { byUnit[judgement.unit].append(index) }
-        let model = options.aggregate == .weighted && !judgements.isEmpty
+        let model =
+            options.aggregate == .weighted && !judgements.isEmpty
             ? DawidSkene.estimate(judgements.map { ($0.unit, $0.rater, $0.label) }, units: pairIDs.count, raters: raterIndex.count)
             : nil
         // Why the crowd's judgements gave no preference, per pair (a final label may overrule it).

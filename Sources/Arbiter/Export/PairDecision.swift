@@ -48,8 +48,9 @@ struct PairDecision: Sendable {
                 }
             }
         }
-        var decision = PairDecision(label: nil, source: nil, dropped: nil, share: nil, aggregate: options.aggregate, counted: counted,
-                                    excluded: excluded, flagged: flagged)
+        var decision = PairDecision(
+            label: nil, source: nil, dropped: nil, share: nil, aggregate: options.aggregate, counted: counted,
+            excluded: excluded, flagged: flagged)
         if let winner = decisions.winners[pairID] {
             decision.label = winner.aWins ? "A" : "B"
             decision.source = decisions.labelSource(pairID)

@@ -80,10 +80,12 @@ extension Exporter {
             let count = task.responses.count
             if result.listwise != nil {
                 // Held out: the test split's tasks, or a seeded 10% of them.
-                let isTest = options.testFraction == nil
+                let isTest =
+                    options.testFraction == nil
                     ? inTest(task.externalID, seed: options.rewardTraining.seed ^ 0x5EED, fraction: 0.1) : writer.isTest(task.externalID)
-                addListwise(task, index: taskIndex, kind: project.settings.kind, attributes: attributes, weight: weight, test: isTest,
-                            into: &result.listwise!)
+                addListwise(
+                    task, index: taskIndex, kind: project.settings.kind, attributes: attributes, weight: weight, test: isTest,
+                    into: &result.listwise!)
             }
             switch options.format {
             case .helpsteer:
@@ -100,9 +102,11 @@ extension Exporter {
                     object["prompt"] = task.prompt.json
                     object["response"] = .string(task.responses[response])
                     for attribute in attributes {
-                        object[attribute] = .double(weightedMean(rated.compactMap { judgement in
-                            judgement.ratings?.scores[response][attribute].map { (Double($0), weight(judgement.user)) }
-                        }))
+                        object[attribute] = .double(
+                            weightedMean(
+                                rated.compactMap { judgement in
+                                    judgement.ratings?.scores[response][attribute].map { (Double($0), weight(judgement.user)) }
+                                }))
                     }
                     object["raters"] = .int(Int64(rated.count))
                     _ = try write(line(object), task: task)
@@ -118,13 +122,18 @@ extension Exporter {
                 }
             default:
                 guard options.format.isPairwise else { continue }
-                for pair in consensusPairs(task, kind: project.settings.kind, attributes: attributes, options: options, weight: weight,
-                                           dropped: &result.dropped) {
+                for pair in consensusPairs(
+                    task, kind: project.settings.kind, attributes: attributes, options: options, weight: weight,
+                    dropped: &result.dropped)
+                {
                     let (chosen, rejected) = (task.responses[pair.chosen], task.responses[pair.rejected])
-                    let bytes = options.format == .sft
-                        ? options.format.preferenceLine(prompt: task.prompt, chosen: chosen, rejected: rejected, margin: nil, labelSource: "crowd")
-                        : options.format.preferenceLine(prompt: task.prompt, chosen: chosen, rejected: rejected,
-                                                        margin: options.margin ? pair.margin : nil, labelSource: "crowd", weight: pair.weight)
+                    let bytes =
+                        options.format == .sft
+                        ? options.format.preferenceLine(
+                            prompt: task.prompt, chosen: chosen, rejected: rejected, margin: nil, labelSource: "crowd")
+                        : options.format.preferenceLine(
+                            prompt: task.prompt, chosen: chosen, rejected: rejected,
+                            margin: options.margin ? pair.margin : nil, labelSource: "crowd", weight: pair.weight)
                     let isTest = try write(bytes, task: task)
                     training?.append(chosen: chosen, rejected: rejected, margin: Float(options.margin ? pair.margin : 0), test: isTest)
                 }
@@ -187,7 +196,9 @@ extension Exporter {
         var score = [Double](repeating: 0, count: count)
         switch kind {
         case .ranking:
-            let ranked = task.judgements.compactMap { judgement in judgement.ranking.map { ($0.ranks(count: count), weight(judgement.user)) } }
+            let ranked = task.judgements.compactMap { judgement in
+                judgement.ranking.map { ($0.ranks(count: count), weight(judgement.user)) }
+            }
             guard !ranked.isEmpty else {
                 dropped["not_ranked", default: 0] += 1
                 return []
@@ -219,14 +230,20 @@ extension Exporter {
             // Groups of equal consensus, best first.
             var groups: [[Int]] = []
             for response in order {
-                if let last = groups.last?.first, score[last] == score[response] { groups[groups.count - 1].append(response) } else { groups.append([response]) }
+                if let last = groups.last?.first, score[last] == score[response] {
+                    groups[groups.count - 1].append(response)
+                } else {
+                    groups.append([response])
+                }
             }
             let total = Double(count * (count - 1) / 2)
             if options.rankingPairs == .adjacent {
                 for g in groups.indices.dropLast() {
                     for better in groups[g] {
                         for worse in groups[g + 1] {
-                            pairs.append(DerivedPair(chosen: better, rejected: worse, weight: 1 / Double(count - 1), margin: score[better] - score[worse]))
+                            pairs.append(
+                                DerivedPair(
+                                    chosen: better, rejected: worse, weight: 1 / Double(count - 1), margin: score[better] - score[worse]))
                         }
                     }
                 }
@@ -235,7 +252,8 @@ extension Exporter {
                     for h in groups.indices where h > g {
                         for better in groups[g] {
                             for worse in groups[h] {
-                                pairs.append(DerivedPair(chosen: better, rejected: worse, weight: 1 / total, margin: score[better] - score[worse]))
+                                pairs.append(
+                                    DerivedPair(chosen: better, rejected: worse, weight: 1 / total, margin: score[better] - score[worse]))
                             }
                         }
                     }
@@ -251,8 +269,10 @@ extension Exporter {
                         dropped["below_min_gap", default: 0] += 1
                         continue
                     }
-                    pairs.append(gap > 0 ? DerivedPair(chosen: i, rejected: j, weight: nil, margin: gap)
-                                         : DerivedPair(chosen: j, rejected: i, weight: nil, margin: -gap))
+                    pairs.append(
+                        gap > 0
+                            ? DerivedPair(chosen: i, rejected: j, weight: nil, margin: gap)
+                            : DerivedPair(chosen: j, rejected: i, weight: nil, margin: -gap))
                 }
             }
         case .pairwise:
@@ -276,10 +296,12 @@ extension Exporter {
             for i in 0..<count {
                 for j in (i + 1)..<count {
                     for (user, choice) in implied {
-                        let rater = raters[user] ?? {
-                            raters[user] = raters.count
-                            return raters.count - 1
-                        }()
+                        let rater =
+                            raters[user]
+                            ?? {
+                                raters[user] = raters.count
+                                return raters.count - 1
+                            }()
                         judgements.append((units, rater, choice(i, j).category))
                     }
                     units += 1

@@ -95,7 +95,9 @@ struct ImportedJudgement {
     /// Checks a task's judgement against its `responses` and the project, and sets
     /// the implied choice for responses 0 and 1 (as submissions do).
     mutating func settle(responses: Int, settings: ProjectSettings) throws(ValidationError) {
-        if let rewrite, rewrite.base >= responses { throw ValidationError("rewrite.base: there are \(responses) responses (0 to \(responses - 1))") }
+        if let rewrite, rewrite.base >= responses {
+            throw ValidationError("rewrite.base: there are \(responses) responses (0 to \(responses - 1))")
+        }
         if let ranking {
             guard ranking.covers(responses) else {
                 throw ValidationError("ranking: expected every response index once (0 to \(responses - 1)), best first")
@@ -191,7 +193,9 @@ struct ImportedJudgement {
             judgement.aspects = map.isEmpty ? nil : map
         }
         if let rationale = object["rationale"], rationale != .null {
-            guard let text = rationale.stringValue, text.utf8.count <= 20_000 else { throw ValidationError("rationale: a string of at most 20000 bytes") }
+            guard let text = rationale.stringValue, text.utf8.count <= 20_000 else {
+                throw ValidationError("rationale: a string of at most 20000 bytes")
+            }
             judgement.rationale = text
         }
         return judgement

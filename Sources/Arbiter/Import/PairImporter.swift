@@ -8,14 +8,16 @@ public enum PairImporter {
     /// Reads every line of `reader` into project `projectID` on `db`; `beforeCommit`
     /// runs inside the transaction just before it commits (the audit row).
     public static func run(
-        _ db: any Database, projectID: Int, reader: inout JSONLReader, options: ImportOptions, beforeCommit: (ImportReport) throws -> Void = { _ in }
+        _ db: any Database, projectID: Int, reader: inout JSONLReader, options: ImportOptions,
+        beforeCommit: (ImportReport) throws -> Void = { _ in }
     ) throws -> ImportReport {
         guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
         var options = options
         options.taskKind = project.settings.kind
         let parser = PairLineParser(limits: options.limits, pairsPerPrompt: options.pairsPerPrompt, taskKind: options.taskKind)
         let rows = try PairRows(db, projectID: projectID, importID: nil)
-        return try ImportTransaction.run(db, reader: &reader, options: options, beforeCommit: beforeCommit) { line, number, writing, report in
+        return try ImportTransaction.run(db, reader: &reader, options: options, beforeCommit: beforeCommit) {
+            line, number, writing, report in
             let pairs: [PairInput]
             do throws(ValidationError) {
                 pairs = try parser.parse(line)

@@ -65,7 +65,8 @@ public struct PairLineParser: Sendable {
         if object["response_a"] != nil || object["response_b"] != nil {
             return [try plain(object)]
         }
-        throw ValidationError("not a pair: expected response_a/response_b, prompt/chosen/rejected, prompt/responses, or chosen/rejected transcripts")
+        throw ValidationError(
+            "not a pair: expected response_a/response_b, prompt/chosen/rejected, prompt/responses, or chosen/rejected transcripts")
     }
 
     // MARK: Formats
@@ -133,10 +134,12 @@ public struct PairLineParser: Sendable {
                     throw ValidationError("responses[\(i)] and responses[\(j)] are identical")
                 }
             }
-            return [PairInput(
-                externalID: id, prompt: prompt, responseA: texts[0], responseB: texts[1], modelA: models[0], modelB: models[1],
-                metadata: metadata, gold: nil, responses: texts, models: models.contains { $0 != nil } ? models : nil
-            )]
+            return [
+                PairInput(
+                    externalID: id, prompt: prompt, responseA: texts[0], responseB: texts[1], modelA: models[0], modelB: models[1],
+                    metadata: metadata, gold: nil, responses: texts, models: models.contains { $0 != nil } ? models : nil
+                )
+            ]
         }
         var combinations: [(Int, Int)] = []
         for i in 0..<texts.count { for j in (i + 1)..<texts.count { combinations.append((i, j)) } }
@@ -165,7 +168,9 @@ public struct PairLineParser: Sendable {
         }
         let (chosenPrompt, chosenResponse) = try Self.splitTranscript(chosen, field: "chosen")
         let (rejectedPrompt, rejectedResponse) = try Self.splitTranscript(rejected, field: "rejected")
-        guard chosenPrompt == rejectedPrompt else { throw ValidationError("chosen and rejected do not share the same conversation before the last Assistant turn") }
+        guard chosenPrompt == rejectedPrompt else {
+            throw ValidationError("chosen and rejected do not share the same conversation before the last Assistant turn")
+        }
         var pair = PairInput(
             externalID: try externalID(object["id"]), prompt: chosenPrompt,
             responseA: chosenResponse, responseB: rejectedResponse, metadata: try metadata(object, known: known)
@@ -228,7 +233,9 @@ public struct PairLineParser: Sendable {
         default: throw ValidationError("id: expected a string or an integer, got \(value.typeName)")
         }
         guard !id.isEmpty, id.utf8.count <= limits.maxIDBytes else { throw ValidationError("id: 1 to \(limits.maxIDBytes) bytes") }
-        guard !id.unicodeScalars.contains(where: { $0.value < 0x20 }) else { throw ValidationError("id: control characters are not allowed") }
+        guard !id.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw ValidationError("id: control characters are not allowed")
+        }
         return id
     }
 
@@ -243,7 +250,8 @@ public struct PairLineParser: Sendable {
             guard !items.isEmpty else { throw ValidationError("prompt: empty message list") }
             var messages: [Prompt.Message] = []
             for (index, item) in items.enumerated() {
-                guard let object = item.objectValue, let role = object["role"]?.stringValue, let content = object["content"]?.stringValue else {
+                guard let object = item.objectValue, let role = object["role"]?.stringValue, let content = object["content"]?.stringValue
+                else {
                     throw ValidationError("prompt[\(index)]: expected {\"role\": string, \"content\": string}")
                 }
                 guard Prompt.roles.contains(role) else {
@@ -264,7 +272,9 @@ public struct PairLineParser: Sendable {
     private func response(_ value: JSONValue?, field: String) throws(ValidationError) -> String {
         guard let value, value != .null else { throw ValidationError("\(field): missing") }
         guard let text = value.stringValue else { throw ValidationError("\(field): expected a string, got \(value.typeName)") }
-        guard text.utf8.count <= limits.maxResponseBytes else { throw ValidationError("\(field): longer than \(limits.maxResponseBytes) bytes") }
+        guard text.utf8.count <= limits.maxResponseBytes else {
+            throw ValidationError("\(field): longer than \(limits.maxResponseBytes) bytes")
+        }
         return text
     }
 
@@ -283,7 +293,9 @@ public struct PairLineParser: Sendable {
 
     private func optionalString(_ value: JSONValue?, field: String) throws(ValidationError) -> String? {
         guard let value, value != .null else { return nil }
-        guard let text = value.stringValue, text.utf8.count <= 256 else { throw ValidationError("\(field): expected a string of at most 256 bytes") }
+        guard let text = value.stringValue, text.utf8.count <= 256 else {
+            throw ValidationError("\(field): expected a string of at most 256 bytes")
+        }
         return text
     }
 

@@ -144,7 +144,9 @@ public enum ChatCompletions {
                     return false
                 }
                 if let piece = choice["delta"]?["content"]?.stringValue, !piece.isEmpty {
-                    if completion.firstTokenMilliseconds == nil { completion.firstTokenMilliseconds = Clock.monotonicMilliseconds() - started }
+                    if completion.firstTokenMilliseconds == nil {
+                        completion.firstTokenMilliseconds = Clock.monotonicMilliseconds() - started
+                    }
                     completion.text += piece
                     completion.chunks += 1
                     if !token(piece) {
@@ -164,7 +166,8 @@ public enum ChatCompletions {
                 return .failure(Failure(description: "\(name): \(SecretRedaction.redact(detail, keys: keys))"))
             }
             if status != 200 {
-                let message = (try? JSONValue.parse(errorBody))?["error"]?["message"]?.stringValue
+                let message =
+                    (try? JSONValue.parse(errorBody))?["error"]?["message"]?.stringValue
                     ?? String(decoding: errorBody.prefix(200), as: UTF8.self)
                 let said = SecretRedaction.redact(message, keys: keys)
                 return .failure(Failure(description: "\(name) answered \(status)\(said.isEmpty ? "" : ": \(said)")"))

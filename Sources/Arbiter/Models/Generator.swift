@@ -18,12 +18,16 @@ extension ModelEndpoint {
     public static func load(json value: JSONValue, environment: (String) -> String?) throws(ValidationError) -> [ModelEndpoint] {
         guard let list = value["endpoints"]?.arrayValue else { throw ValidationError("endpoints file: expected {\"endpoints\": [...]}") }
         var endpoints: [ModelEndpoint] = []
-        let known: Set<String> = ["name", "base_url", "model", "api_key", "api_key_env", "temperature", "top_p", "max_tokens",
-                                  "timeout_seconds", "connect_timeout_seconds", "ca_file", "concurrency"]
+        let known: Set<String> = [
+            "name", "base_url", "model", "api_key", "api_key_env", "temperature", "top_p", "max_tokens",
+            "timeout_seconds", "connect_timeout_seconds", "ca_file", "concurrency",
+        ]
         for (index, item) in list.enumerated() {
             let at = "endpoints[\(index)]"
             guard let object = item.objectValue else { throw ValidationError("\(at): expected an object") }
-            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) { throw ValidationError("\(at).\(unknown): unknown field") }
+            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+                throw ValidationError("\(at).\(unknown): unknown field")
+            }
             guard let name = object["name"]?.stringValue, isValidName(name) else {
                 throw ValidationError("\(at).name: 1 to 64 letters, digits, - _ . or :")
             }
@@ -31,11 +35,15 @@ extension ModelEndpoint {
             guard let base = object["base_url"]?.stringValue, base.hasPrefix("http://") || base.hasPrefix("https://") else {
                 throw ValidationError("\(at).base_url: an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
             }
-            guard let model = object["model"]?.stringValue, !model.isEmpty else { throw ValidationError("\(at).model: the model name to send") }
+            guard let model = object["model"]?.stringValue, !model.isEmpty else {
+                throw ValidationError("\(at).model: the model name to send")
+            }
             var endpoint = ModelEndpoint(name: name, baseURL: base, model: model)
             if let key = object["api_key"]?.stringValue { endpoint.apiKey = key }
             if let variable = object["api_key_env"]?.stringValue {
-                guard let key = environment(variable), !key.isEmpty else { throw ValidationError("\(at).api_key_env: \(variable) is not set") }
+                guard let key = environment(variable), !key.isEmpty else {
+                    throw ValidationError("\(at).api_key_env: \(variable) is not set")
+                }
                 endpoint.apiKey = key
             }
             func number(_ key: String, _ range: ClosedRange<Double>) throws(ValidationError) -> Double? {
@@ -131,7 +139,8 @@ public enum Generator {
     }
 
     static func parse(_ line: ArraySlice<UInt8>, number: Int) throws(ValidationError) -> PromptLine {
-        guard let object = (try? line.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) })?.objectValue else {
+        guard let object = (try? line.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) })?.objectValue
+        else {
             throw ValidationError("expected a JSON object {\"id\", \"prompt\"}")
         }
         let prompt: Prompt
@@ -172,16 +181,21 @@ public enum Generator {
     static func rows(_ prompt: PromptLine, texts: [String], endpoints: [ModelEndpoint], kind: TaskKind) -> [PairInput] {
         let metadata: JSONObject = ["prompt_id": .string(prompt.id), "generated": true]
         guard kind == .pairwise else {
-            return [PairInput(externalID: prompt.id, prompt: prompt.prompt, responseA: texts[0], responseB: texts[1],
-                              modelA: endpoints[0].name, modelB: endpoints[1].name, metadata: metadata, gold: nil,
-                              responses: texts, models: endpoints.map(\.name))]
+            return [
+                PairInput(
+                    externalID: prompt.id, prompt: prompt.prompt, responseA: texts[0], responseB: texts[1],
+                    modelA: endpoints[0].name, modelB: endpoints[1].name, metadata: metadata, gold: nil,
+                    responses: texts, models: endpoints.map(\.name))
+            ]
         }
         var pairs: [PairInput] = []
         for i in endpoints.indices {
             for j in endpoints.indices where j > i {
-                pairs.append(PairInput(externalID: "\(prompt.id):\(endpoints[i].name)-\(endpoints[j].name)", prompt: prompt.prompt,
-                                       responseA: texts[i], responseB: texts[j], modelA: endpoints[i].name, modelB: endpoints[j].name,
-                                       metadata: metadata, gold: nil))
+                pairs.append(
+                    PairInput(
+                        externalID: "\(prompt.id):\(endpoints[i].name)-\(endpoints[j].name)", prompt: prompt.prompt,
+                        responseA: texts[i], responseB: texts[j], modelA: endpoints[i].name, modelB: endpoints[j].name,
+                        metadata: metadata, gold: nil))
             }
         }
         return pairs
@@ -217,7 +231,9 @@ public enum Generator {
     }
 
     /// The prompts of `batch` not generated yet (the others counted as skipped).
-    static func pending(_ batch: [PromptLine], db: any Database, project: Project, endpoints: [ModelEndpoint], report: inout Report) throws -> [PromptLine] {
+    static func pending(
+        _ batch: [PromptLine], db: any Database, project: Project, endpoints: [ModelEndpoint], report: inout Report
+    ) throws -> [PromptLine] {
         var todo: [PromptLine] = []
         for prompt in batch {
             let ids = rows(prompt, texts: Array(repeating: "", count: endpoints.count), endpoints: endpoints, kind: project.settings.kind)
@@ -255,7 +271,8 @@ public enum Generator {
                 report.failures.append((prompt.line, "two endpoints gave the same response; nothing to compare"))
                 continue
             }
-            try writer.insert(rows(prompt, texts: texts, endpoints: endpoints, kind: project.settings.kind), line: prompt.line, into: &written)
+            try writer.insert(
+                rows(prompt, texts: texts, endpoints: endpoints, kind: project.settings.kind), line: prompt.line, into: &written)
             report.generated += 1
         }
         report.rows += written.imported

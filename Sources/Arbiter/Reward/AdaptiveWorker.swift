@@ -88,16 +88,21 @@ public final class AdaptiveWorker: Sendable {
         do {
             let (node, time) = (node, now())
             // Another node is on this project: its round covers these judgements too.
-            if try await store.pool.write({ db in try ClusterLeases.acquire(db, name: lease, holder: node, now: time, ttl: Self.leaseTime) }),
-               let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) {
+            if try await store.pool.write({ db in try ClusterLeases.acquire(db, name: lease, holder: node, now: time, ttl: Self.leaseTime) }
+            ),
+                let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) })
+            {
                 let rule = project.settings.overlapRule
                 if (rule.posterior != nil || rule.automatic) && rule.isAdaptive
-                    && Self.refreshDue(sinceRefresh: seen.sinceRefresh, refreshes: seen.refreshes, sinceLast: seen.refreshedAt.map { now() - $0 }) {
+                    && Self.refreshDue(
+                        sinceRefresh: seen.sinceRefresh, refreshes: seen.refreshes, sinceLast: seen.refreshedAt.map { now() - $0 })
+                {
                     try await Self.refreshAccuracy(store: store, project: project, background: background)
                     refreshed = true
                 }
                 if project.settings.activeSelection && seen.sinceRetrain >= project.settings.activeRetrainEvery
-                    && seen.retrainedAt.map({ now() - $0 >= Self.minimumRetrainInterval }) ?? true {
+                    && seen.retrainedAt.map({ now() - $0 >= Self.minimumRetrainInterval }) ?? true
+                {
                     try await Self.retrain(store: store, project: project, background: background, now: now(), labels: seen.labels)
                     retrained = true
                 }
@@ -150,18 +155,23 @@ public final class AdaptiveWorker: Sendable {
         let rule = project.settings.overlapRule
         let (rows, ballots, volumes, uncounted) = try await Self.read(store, background) { db in
             let uncounted = try SelectionRepository.uncountedRaters(db, projectID: project.id)
-            return (try SelectionRepository.sharedJudgements(db, projectID: project.id),
-                    try PairDemand.ballots(db, projectID: project.id, onlyOpen: true, alsoJudgedBy: uncounted),
-                    try SelectionRepository.raterVolumes(db, projectID: project.id), uncounted)
+            return (
+                try SelectionRepository.sharedJudgements(db, projectID: project.id),
+                try PairDemand.ballots(db, projectID: project.id, onlyOpen: true, alsoJudgedBy: uncounted),
+                try SelectionRepository.raterVolumes(db, projectID: project.id), uncounted
+            )
         }
         let (weights, threshold, changes) = try await Self.compute(background) {
             let estimates = SelectionModel.classAccuracies(rows)
             var weights: [Int: PairDemand.RaterWeight] = [:]
             for (user, estimate) in estimates {
-                weights[user] = PairDemand.RaterWeight(accuracy: estimate.accuracy, pickA: estimate.pickA, pickB: estimate.pickB,
-                                                       shared: estimate.shared, counted: !uncounted.contains(user))
+                weights[user] = PairDemand.RaterWeight(
+                    accuracy: estimate.accuracy, pickA: estimate.pickA, pickB: estimate.pickB,
+                    shared: estimate.shared, counted: !uncounted.contains(user))
             }
-            let threshold = rule.automatic ? SelectionModel.automaticThreshold(rule: rule, weights: weights, volumes: volumes, uncounted: uncounted) : nil
+            let threshold =
+                rule.automatic
+                ? SelectionModel.automaticThreshold(rule: rule, weights: weights, volumes: volumes, uncounted: uncounted) : nil
             let resolved = rule.resolved(threshold: threshold?.threshold)
             return (weights, threshold, SelectionModel.redecide(ballots, rule: resolved, raters: weights))
         }
@@ -190,7 +200,9 @@ public final class AdaptiveWorker: Sendable {
             return (labels.labels(accuracies: accuracies), candidates, try SelectionRepository.judgementCount(db, projectID: project.id))
         }
         let previous = Dictionary(uniqueKeysWithValues: candidates.map { ($0.pair, $0.priority) })
-        let scored = try await Self.compute(background) { SelectionModel.uncertainty(labelled: labelled, candidates: candidates, seed: seed) }
+        let scored = try await Self.compute(background) {
+            SelectionModel.uncertainty(labelled: labelled, candidates: candidates, seed: seed)
+        }
         let priorities = SelectionModel.priorities(scored: scored, previous: previous, length: queueLength)
         // Short transactions that annotators' writes interleave with.
         for start in stride(from: 0, to: priorities.count, by: Self.priorityChunk) {
@@ -198,8 +210,9 @@ public final class AdaptiveWorker: Sendable {
             try await store.pool.write { db in try SelectionRepository.setPriorities(db, chunk) }
         }
         try await store.pool.write { db in
-            try SelectionRepository.recordTraining(db, projectID: project.id, judgements: judgements, trainedPairs: labelled.count,
-                                                   scoredPairs: scored.count, at: now)
+            try SelectionRepository.recordTraining(
+                db, projectID: project.id, judgements: judgements, trainedPairs: labelled.count,
+                scoredPairs: scored.count, at: now)
         }
     }
 

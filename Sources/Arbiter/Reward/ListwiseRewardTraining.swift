@@ -15,13 +15,17 @@ extension RewardTraining {
         options: RewardTrainingOptions, progress: (EpochReport) -> Void = { _ in }
     ) throws -> JSONValue {
         try options.validate()
-        let (model, history) = ListwiseTrainer.train(data, lists: lists.training, scored: scored.training, options: options.trainer, progress: progress)
+        let (model, history) = ListwiseTrainer.train(
+            data, lists: lists.training, scored: scored.training, options: options.trainer, progress: progress)
         let accuracy = ListwiseTrainer.impliedPairAccuracy(model, data, lists: lists.test)
         let rho = ListwiseTrainer.spearman(model, data, scored: scored.test)
         let loss = lists.training.isEmpty ? "regression" : scored.training.isEmpty ? "plackett-luce" : "plackett-luce+regression"
         var metrics: JSONObject = [
             "loss": .string(loss), "best_epoch": .int(Int64(history.bestEpoch)),
-            "epochs": .array(history.epochs.map { ["epoch": .int(Int64($0.epoch)), "loss": .double($0.loss), "validation_loss": .double($0.validationLoss)] }),
+            "epochs": .array(
+                history.epochs.map {
+                    ["epoch": .int(Int64($0.epoch)), "loss": .double($0.loss), "validation_loss": .double($0.validationLoss)]
+                }),
         ]
         if !lists.test.isEmpty || !lists.training.isEmpty {
             metrics["ranking"] = [
@@ -43,7 +47,8 @@ extension RewardTraining {
             "training": [
                 "epochs": .int(Int64(options.epochs)), "seed": .int(Int64(bitPattern: options.seed)),
                 "rankings": .int(Int64(lists.training.count)), "rated_responses": .int(Int64(scored.training.count)),
-                "optimizer": "adagrad", "learning_rate": .double(Double(options.trainer.learningRate)), "l2": .double(Double(options.trainer.l2)),
+                "optimizer": "adagrad", "learning_rate": .double(Double(options.trainer.learningRate)),
+                "l2": .double(Double(options.trainer.l2)),
                 "ties": "breslow",
             ],
         ]

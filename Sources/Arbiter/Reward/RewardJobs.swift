@@ -111,7 +111,8 @@ final class RewardJobs: Sendable {
         do {
             let (node, staleBefore) = (node, time - staleAfter)
             claimed = try await store.pool.write { db in
-                try JobRepository.claim(db, projectID: project.id, request: request, node: node, epochs: epochs, now: time, staleBefore: staleBefore)
+                try JobRepository.claim(
+                    db, projectID: project.id, request: request, node: node, epochs: epochs, now: time, staleBefore: staleBefore)
             }
         } catch {
             release(token)
@@ -119,7 +120,8 @@ final class RewardJobs: Sendable {
         }
         guard claimed else {
             release(token)
-            throw ServiceError.conflict(code: "conflict", message: "an export of this project is already running; try again when it is done")
+            throw ServiceError.conflict(
+                code: "conflict", message: "an export of this project is already running; try again when it is done")
         }
         launch(project: project, options: options, token: token)
         var status = Status()
@@ -135,14 +137,18 @@ final class RewardJobs: Sendable {
             let node = node
             let row = try await store.pool.read { db in try JobRepository.find(db, projectID: running.projectID) }
             if row?.state == "running" && row?.node == node {
-                throw ServiceError.conflict(code: "conflict", message: "a reward model is already training (project \(running.projectID)); try again when it is done")
+                throw ServiceError.conflict(
+                    code: "conflict",
+                    message: "a reward model is already training (project \(running.projectID)); try again when it is done")
             }
             release(running.token)
         }
         let token = UInt64.random(in: 1...UInt64.max)
         try local.withLock { local in
             if let running = local {
-                throw ServiceError.conflict(code: "conflict", message: "a reward model is already training (project \(running.projectID)); try again when it is done")
+                throw ServiceError.conflict(
+                    code: "conflict",
+                    message: "a reward model is already training (project \(running.projectID)); try again when it is done")
             }
             local = Local(projectID: projectID, token: token)
         }
@@ -161,7 +167,8 @@ final class RewardJobs: Sendable {
             guard let token = try? await reserve(projectID) else { return }
             let taken = try await store.pool.write { db -> (String, Project)? in
                 guard let request = try JobRepository.takeOver(db, projectID: projectID, node: node, now: time, staleBefore: staleBefore),
-                      let project = try ProjectRepository.find(db, id: projectID) else { return nil }
+                    let project = try ProjectRepository.find(db, id: projectID)
+                else { return nil }
                 return (request, project)
             }
             guard let (request, project) = taken else {
@@ -202,15 +209,18 @@ final class RewardJobs: Sendable {
                     guard !Task.isCancelled, let progress = self?.local.withLock({ $0 }), progress.token == token else { return }
                     let time = now()
                     try? await store.pool.write { db in
-                        try JobRepository.progress(db, projectID: projectID, node: node, epoch: progress.epoch, loss: progress.loss,
-                                                   validationLoss: progress.validationLoss, now: time)
+                        try JobRepository.progress(
+                            db, projectID: projectID, node: node, epoch: progress.epoch, loss: progress.loss,
+                            validationLoss: progress.validationLoss, now: time)
                     }
                 }
             }
             defer { heartbeat.cancel() }
             do {
                 let predictions = try await pool.run { [self] () throws -> [RewardPrediction] in
-                    if mkdir(root, 0o700) != 0 && errno != EEXIST { throw ServiceError.unavailable("\(root): \(String(cString: strerror(errno)))") }
+                    if mkdir(root, 0o700) != 0 && errno != EEXIST {
+                        throw ServiceError.unavailable("\(root): \(String(cString: strerror(errno)))")
+                    }
                     let staging = finalDirectory + ".tmp-\(node)-\(now())"
                     if mkdir(staging, 0o700) != 0 { throw ServiceError.unavailable("\(staging): \(String(cString: strerror(errno)))") }
                     do {
@@ -229,7 +239,9 @@ final class RewardJobs: Sendable {
                         let data = staging + "/data." + options.format.fileExtension
                         _ = try Exporter.run(db, project: project, options: options, out: data, now: now(), predictions: &predictions)
                         Self.remove(finalDirectory)
-                        guard rename(staging, finalDirectory) == 0 else { throw ServiceError.unavailable("cannot move the result into place") }
+                        guard rename(staging, finalDirectory) == 0 else {
+                            throw ServiceError.unavailable("cannot move the result into place")
+                        }
                         return predictions
                     } catch {
                         Self.remove(staging)
@@ -252,8 +264,9 @@ final class RewardJobs: Sendable {
         let progress = local.withLock { $0?.token == token ? $0 : nil }
         _ = try? await store.pool.write { db in
             if let progress {
-                try JobRepository.progress(db, projectID: projectID, node: node, epoch: progress.epoch, loss: progress.loss,
-                                           validationLoss: progress.validationLoss, now: time)
+                try JobRepository.progress(
+                    db, projectID: projectID, node: node, epoch: progress.epoch, loss: progress.loss,
+                    validationLoss: progress.validationLoss, now: time)
             }
             try JobRepository.finish(db, projectID: projectID, node: node, error: error, now: time)
         }
@@ -270,7 +283,9 @@ final class RewardJobs: Sendable {
             status?.loss = progress.loss
             status?.validationLoss = progress.validationLoss
         }
-        let manifest = files(projectID).first { $0.name == "manifest.json" }.flatMap { TextFile.read($0.path) }.flatMap { try? JSONValue.parse($0) }
+        let manifest = files(projectID).first { $0.name == "manifest.json" }.flatMap { TextFile.read($0.path) }.flatMap {
+            try? JSONValue.parse($0)
+        }
         return [
             "job": status?.json ?? .null,
             "result": manifest.map { manifest in
@@ -293,7 +308,9 @@ final class RewardJobs: Sendable {
             for name in ["data.\(ext)", "data.train.\(ext)", "data.test.\(ext)"] { names.append((name, name)) }
             names.append(("manifest.json", "data.\(ext).manifest.json"))
         }
-        return names + [("model.safetensors", "model/model.safetensors"), ("config.json", "model/config.json"), ("metrics.json", "model/metrics.json")]
+        return names + [
+            ("model.safetensors", "model/model.safetensors"), ("config.json", "model/config.json"), ("metrics.json", "model/metrics.json"),
+        ]
     }()
 
     /// The downloadable files that exist: name → full path.
@@ -328,4 +345,3 @@ final class RewardJobs: Sendable {
 }
 
 /// 409 with a message.
-

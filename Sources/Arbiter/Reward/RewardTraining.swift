@@ -39,7 +39,8 @@ public enum RewardTraining {
         if let string = value?.stringValue { return string }
         guard let messages = value?.arrayValue else { return nil }
         let parts = messages.compactMap { $0["role"]?.stringValue == "assistant" ? $0["content"]?.stringValue : nil }
-        return parts.isEmpty ? messages.compactMap { $0["content"]?.stringValue }.joined(separator: "\n\n") : parts.joined(separator: "\n\n")
+        return parts.isEmpty
+            ? messages.compactMap { $0["content"]?.stringValue }.joined(separator: "\n\n") : parts.joined(separator: "\n\n")
     }
 
     static func parse(_ line: ArraySlice<UInt8>, number: Int) throws(ValidationError) -> JSONValue {
@@ -93,8 +94,10 @@ public enum RewardTraining {
     }
 
     /// Trains on TRL lines in `input`; writes model.safetensors, config.json, metrics.json into `out`.
-    public static func train(input: String, out: String, options: RewardTrainingOptions,
-                             progress: (EpochReport) -> Void = { _ in }) throws -> JSONValue {
+    public static func train(
+        input: String, out: String, options: RewardTrainingOptions,
+        progress: (EpochReport) -> Void = { _ in }
+    ) throws -> JSONValue {
         try options.validate()
         let data = try read(input: input, hasher: FeatureHasher(bits: options.bits))
         guard data.count >= 10 else { throw ValidationError("\(input): at least 10 comparisons are needed, found \(data.count)") }
@@ -112,8 +115,10 @@ public enum RewardTraining {
     }
 
     /// Trains on `training` comparisons of `data`, measures on `test`, writes the model directory.
-    public static func train(_ data: PreferenceSet, training: [Int], test: [Int], out: String, options: RewardTrainingOptions,
-                             progress: (EpochReport) -> Void = { _ in }) throws -> JSONValue {
+    public static func train(
+        _ data: PreferenceSet, training: [Int], test: [Int], out: String, options: RewardTrainingOptions,
+        progress: (EpochReport) -> Void = { _ in }
+    ) throws -> JSONValue {
         try options.validate()
         if let prefix = options.featuresOut {
             try writeSVMLight(data, training, path: prefix + ".train.svm")
@@ -129,8 +134,10 @@ public enum RewardTraining {
             "bits": .int(Int64(options.bits)), "hidden": .int(Int64(options.hidden)), "embedding_bits": .int(Int64(model.embeddingBits)),
             "length_features": ["log1p unicode scalars", "log1p words"], "hash": "fnv1a64+murmur3-finaliser",
             "training": [
-                "epochs": .int(Int64(options.epochs)), "seed": .int(Int64(bitPattern: options.seed)), "comparisons": .int(Int64(training.count)),
-                "optimizer": "adagrad", "learning_rate": .double(Double(options.trainer.learningRate)), "l2": .double(Double(options.trainer.l2)),
+                "epochs": .int(Int64(options.epochs)), "seed": .int(Int64(bitPattern: options.seed)),
+                "comparisons": .int(Int64(training.count)),
+                "optimizer": "adagrad", "learning_rate": .double(Double(options.trainer.learningRate)),
+                "l2": .double(Double(options.trainer.l2)),
                 "shards": .int(Int64(options.trainer.shards)),
             ],
         ]
@@ -143,7 +150,9 @@ public enum RewardTraining {
     /// signs was found: its scores follow length (|r| > 0.5), and/or its held-out
     /// accuracy is within 2 points of always picking the longer (or shorter)
     /// response, or below it. On fewer than 30 held-out pairs it says the figures are rough.
-    static func lengthWarning(accuracy: Double, longerWins: Double, shorterWins: Double, correlation: Double, heldOut: Int? = nil) -> String? {
+    static func lengthWarning(
+        accuracy: Double, longerWins: Double, shorterWins: Double, correlation: Double, heldOut: Int? = nil
+    ) -> String? {
         let followsLength = abs(correlation) > 0.5
         let baseline = max(longerWins, shorterWins)
         let barelyBeats = accuracy < baseline + 0.02
@@ -155,11 +164,14 @@ public enum RewardTraining {
         let rough = heldOut.map { $0 < 30 ? " (measured on \($0) held-out pair\($0 == 1 ? "" : "s"), so the figures are rough)" : "" } ?? ""
         switch (followsLength, barelyBeats) {
         case (true, true):
-            return "The model mostly learned length: its scores follow response length (\(r)) and its \(accuracyText) \(relation) \(baselineText)\(rough)."
+            return
+                "The model mostly learned length: its scores follow response length (\(r)) and its \(accuracyText) \(relation) \(baselineText)\(rough)."
         case (true, false):
-            return "The model's scores follow response length (\(r)), though its \(accuracyText) is well above \(baselineText)\(rough): check that length is not what the raters rewarded."
+            return
+                "The model's scores follow response length (\(r)), though its \(accuracyText) is well above \(baselineText)\(rough): check that length is not what the raters rewarded."
         case (false, true):
-            return "The model's \(accuracyText) \(relation) \(baselineText)\(rough); its scores do not follow length (\(r)), so the labels may carry little signal."
+            return
+                "The model's \(accuracyText) \(relation) \(baselineText)\(rough); its scores do not follow length (\(r)), so the labels may carry little signal."
         case (false, false):
             return nil
         }
@@ -200,13 +212,17 @@ public enum RewardTraining {
         let longerWins = Double(longer) / count
         let shorterWins = Double(shorter) / count
         let correlation = pearson(scores, lengthGaps)
-        let warning = lengthWarning(accuracy: accuracy, longerWins: longerWins, shorterWins: shorterWins, correlation: correlation,
-                                    heldOut: test.count)
+        let warning = lengthWarning(
+            accuracy: accuracy, longerWins: longerWins, shorterWins: shorterWins, correlation: correlation,
+            heldOut: test.count)
         return [
             "held_out_pairs": .int(Int64(test.count)), "held_out_accuracy": .double(accuracy), "log_loss": .double(loss / count),
             "expected_calibration_error": .double(ece), "longer_wins": .double(longerWins), "shorter_wins": .double(shorterWins),
             "reward_length_correlation": .double(correlation), "best_epoch": .int(Int64(history.bestEpoch)),
-            "epochs": .array(history.epochs.map { ["epoch": .int(Int64($0.epoch)), "loss": .double($0.loss), "validation_loss": .double($0.validationLoss)] }),
+            "epochs": .array(
+                history.epochs.map {
+                    ["epoch": .int(Int64($0.epoch)), "loss": .double($0.loss), "validation_loss": .double($0.validationLoss)]
+                }),
             "warning": warning.map { .string($0) } ?? .null,
         ]
     }
@@ -262,7 +278,8 @@ public enum RewardTraining {
     /// Reads `config.json` and `model.safetensors` from a model directory.
     public static func load(_ directory: String) throws -> LoadedModel {
         guard let configText = TextFile.read(directory + "/config.json"), let config = try? JSONValue.parse(configText),
-              let bits = config["bits"]?.intValue, (8...24).contains(bits) else { throw ValidationError("\(directory): no readable config.json") }
+            let bits = config["bits"]?.intValue, (8...24).contains(bits)
+        else { throw ValidationError("\(directory): no readable config.json") }
         let hidden = Int(config["hidden"]?.intValue ?? 0)
         let embeddingBits = Int(config["embedding_bits"]?.intValue ?? 0)
         guard (0...1024).contains(hidden), hidden == 0 || (4...Int(bits)).contains(embeddingBits) else {
@@ -270,7 +287,8 @@ public enum RewardTraining {
         }
         let bytes = try readBytes(directory + "/model.safetensors")
         guard let tensors = SafeTensors.decode(bytes),
-              let model = BradleyTerryModel(bits: Int(bits), hidden: hidden, embeddingBits: embeddingBits, tensors: tensors) else {
+            let model = BradleyTerryModel(bits: Int(bits), hidden: hidden, embeddingBits: embeddingBits, tensors: tensors)
+        else {
             throw ValidationError("\(directory)/model.safetensors: not a model for \(bits)-bit features")
         }
         return LoadedModel(model: model, hasher: FeatureHasher(bits: Int(bits)))
@@ -324,7 +342,9 @@ public struct PreferenceSetBuilder: Sendable {
 
     public init(hasher: FeatureHasher) { data = PreferenceSet(hasher: hasher) }
 
-    public mutating func append(chosen: String, rejected: String, margin: Float, test isTest: Bool, pair: (id: Int64, aWins: Bool) = (0, true)) {
+    public mutating func append(
+        chosen: String, rejected: String, margin: Float, test isTest: Bool, pair: (id: Int64, aWins: Bool) = (0, true)
+    ) {
         pending.append((chosen, rejected, margin))
         pairs.append(pair)
         pendingTest.append(isTest)
@@ -351,8 +371,11 @@ public struct PreferenceSetBuilder: Sendable {
 
     /// The comparisons with training and held-out indices: the export's test split
     /// when it has one (`fromSplit`), else a seeded 10%.
-    public mutating func finish(seed: UInt64)
-        -> (PreferenceSet, training: [Int], test: [Int], pairs: [(id: Int64, aWins: Bool)], fromSplit: Bool) {
+    public mutating func finish(
+        seed: UInt64
+    )
+        -> (PreferenceSet, training: [Int], test: [Int], pairs: [(id: Int64, aWins: Bool)], fromSplit: Bool)
+    {
         flush()
         guard !test.isEmpty else {
             let split = RewardTraining.heldOut(count: data.count, seed: seed)

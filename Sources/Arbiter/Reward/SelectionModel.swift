@@ -77,20 +77,25 @@ enum SelectionModel {
     /// to their judgements so far and vote by their class-conditional rates (ties
     /// and "both bad" at their own rate); a rater not estimated yet votes at the
     /// prior accuracy; uncounted raters' votes are spent, not counted.
-    static func automaticThreshold(rule: OverlapRule, weights: [Int: PairDemand.RaterWeight], volumes: [Int: (judgements: Int, neutral: Int)],
-                                   uncounted: Set<Int>) -> AutomaticThreshold? {
+    static func automaticThreshold(
+        rule: OverlapRule, weights: [Int: PairDemand.RaterWeight], volumes: [Int: (judgements: Int, neutral: Int)],
+        uncounted: Set<Int>
+    ) -> AutomaticThreshold? {
         let raters = volumes.sorted { $0.key < $1.key }.map { user, volume in
             let weight = weights[user] ?? .unknown
-            return AutomaticThreshold.Rater(pickA: weight.pickA ?? weight.accuracy, pickB: weight.pickB ?? weight.accuracy,
-                                            neutral: Double(volume.neutral) / Double(max(1, volume.judgements)), weight: Double(volume.judgements),
-                                            counted: !uncounted.contains(user))
+            return AutomaticThreshold.Rater(
+                pickA: weight.pickA ?? weight.accuracy, pickB: weight.pickB ?? weight.accuracy,
+                neutral: Double(volume.neutral) / Double(max(1, volume.judgements)), weight: Double(volume.judgements),
+                counted: !uncounted.contains(user))
         }
         return AutomaticThreshold.choose(raters: raters, minimum: rule.minimum, maximum: rule.maximum)
     }
 
     /// Open pairs whose wanted count moves under `raters` (their estimates, and
     /// whether their votes count): (pair, wanted, judged).
-    static func redecide(_ ballots: [PairDemand.Ballot], rule: OverlapRule, raters: [Int: PairDemand.RaterWeight]) -> [(pair: Int64, wanted: Int, judged: Int)] {
+    static func redecide(
+        _ ballots: [PairDemand.Ballot], rule: OverlapRule, raters: [Int: PairDemand.RaterWeight]
+    ) -> [(pair: Int64, wanted: Int, judged: Int)] {
         ballots.compactMap { ballot in
             let votes = ballot.votes.map { vote in
                 (raters[vote.user] ?? PairDemand.RaterWeight.unknown).vote(vote.choice)

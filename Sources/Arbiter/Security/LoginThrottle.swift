@@ -55,8 +55,9 @@ public enum LoginThrottle {
             // Counted as (username, device): the stranger's failures elsewhere do not count here.
             return try reserve(db, key: key, address: device, scopes: [(.userAndAddress, limits.perKnownDevice)], now: now)
         }
-        return try reserve(db, key: key, address: address,
-                           scopes: [(.userAndAddress, limits.perUserAndAddress), (.address, limits.perAddress), (.user, limits.perUser)], now: now)
+        return try reserve(
+            db, key: key, address: address,
+            scopes: [(.userAndAddress, limits.perUserAndAddress), (.address, limits.perAddress), (.user, limits.perUser)], now: now)
     }
 
     private static func reserve(
@@ -83,8 +84,9 @@ public enum LoginThrottle {
     /// per address in the window (and the address's 20 in all). Never one bucket
     /// for every address: a stranger exhausts only their own address's attempts.
     public static func reserveLinkAttempt(_ db: any Database, address: String, now: Int64) throws -> Verdict {
-        try reserve(db, key: linkKey, address: address,
-                    scopes: [(.userAndAddress, limits.perUserAndAddress), (.address, limits.perAddress)], now: now)
+        try reserve(
+            db, key: linkKey, address: address,
+            scopes: [(.userAndAddress, limits.perUserAndAddress), (.address, limits.perAddress)], now: now)
     }
 
     /// Gives a reservation back (the password was right).
@@ -101,8 +103,9 @@ public enum LoginThrottle {
             let attempts = ((try? JSONValue.parse(row.details))?["attempts"]?.stringValue.flatMap { Int($0) } ?? 1) + 1
             try AuditLog.replaceDetails(db, id: row.id, details: JSONObjectText(["attempts": "\(attempts)"]))
         } else {
-            try AuditLog.record(db, actor: nil, action: "login_throttled", target: target, details: JSONObjectText(["attempts": "1"]),
-                             address: address, now: now)
+            try AuditLog.record(
+                db, actor: nil, action: "login_throttled", target: target, details: JSONObjectText(["attempts": "1"]),
+                address: address, now: now)
         }
     }
 }

@@ -32,11 +32,11 @@ public enum Password {
     public static func verify(_ password: String, against stored: String) -> Bool {
         let parts = stored.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "scrypt",
-              let n = UInt64(parts[1]), let r = UInt64(parts[2]), let p = UInt64(parts[3]),
-              n >= 2, n <= 1 << 20, r >= 1, r <= 32, p >= 1, p <= 16,
-              let salt = Base64URL.decode(String(parts[4])), let expected = Base64URL.decode(String(parts[5])), expected.count == 32,
-              password.utf8.count <= maximumLength,
-              let key = try? derive(password, salt: salt, n: n, r: r, p: p)
+            let n = UInt64(parts[1]), let r = UInt64(parts[2]), let p = UInt64(parts[3]),
+            n >= 2, n <= 1 << 20, r >= 1, r <= 32, p >= 1, p <= 16,
+            let salt = Base64URL.decode(String(parts[4])), let expected = Base64URL.decode(String(parts[5])), expected.count == 32,
+            password.utf8.count <= maximumLength,
+            let key = try? derive(password, salt: salt, n: n, r: r, p: p)
         else { return false }
         return key.withUnsafeBytes { a in expected.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, 32) == 0 } }
     }
@@ -79,7 +79,8 @@ extension Base64URL {
         var out: [UInt8] = []
         var index = 0
         while index + 4 <= values.count {
-            let v = UInt32(values[index]) << 18 | UInt32(values[index + 1]) << 12 | UInt32(values[index + 2]) << 6 | UInt32(values[index + 3])
+            let v =
+                UInt32(values[index]) << 18 | UInt32(values[index + 1]) << 12 | UInt32(values[index + 2]) << 6 | UInt32(values[index + 3])
             out += [UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)]
             index += 4
         }

@@ -28,7 +28,9 @@ public struct AccountService: Sendable {
     /// cookie, if any: a live device of this username is throttled on its own
     /// (see ``LoginThrottle``).
     public func signIn(username: String, password: String, address: String, deviceToken: String? = nil) async throws -> SignedIn {
-        guard !username.isEmpty, username.utf8.count <= 64 else { throw ValidationError("username: expected a string of 1 to 64 characters") }
+        guard !username.isEmpty, username.utf8.count <= 64 else {
+            throw ValidationError("username: expected a string of 1 to 64 characters")
+        }
         guard password.utf8.count <= Password.maximumLength else { throw ValidationError("password: expected a string") }
         let now = self.now()
         let (verdict, device) = try await store.pool.write { db -> (LoginThrottle.Verdict, String?) in
@@ -93,23 +95,29 @@ public struct AccountService: Sendable {
             try UserRepository.update(db, userID: id, role: role, disabled: disabled)
             if let role, role != before.role {
                 try Sessions.deleteAll(db, userID: id)
-                try AuditLog.record(db, actor: actor.id, action: "role_change", target: before.username,
-                                 details: JSONObjectText(["from": before.role.rawValue, "to": role.rawValue]), address: address, now: now)
+                try AuditLog.record(
+                    db, actor: actor.id, action: "role_change", target: before.username,
+                    details: JSONObjectText(["from": before.role.rawValue, "to": role.rawValue]), address: address, now: now)
             }
             if let disabled, disabled != before.disabled {
                 if disabled { try Sessions.deleteAll(db, userID: id) }
-                try AuditLog.record(db, actor: actor.id, action: disabled ? "user_disabled" : "user_enabled", target: before.username,
-                                 address: address, now: now)
+                try AuditLog.record(
+                    db, actor: actor.id, action: disabled ? "user_disabled" : "user_enabled", target: before.username,
+                    address: address, now: now)
             }
             return try UserRepository.find(db, id: id) ?? before
         }
     }
 
     /// Adds a person (from the command line; the web adds people by invite), audited.
-    public static func addUser(_ db: any Database, username: String, role: Role, passwordHash: String?, actor: Int?, via: String, now: Int64) throws -> User {
+    public static func addUser(
+        _ db: any Database, username: String, role: Role, passwordHash: String?, actor: Int?, via: String, now: Int64
+    ) throws -> User {
         let user = try UserRepository.add(db, username: username, role: role)
         if let passwordHash { try UserRepository.setPasswordHash(db, userID: user.id, hash: passwordHash) }
-        try AuditLog.record(db, actor: actor, action: "user_added", target: username, details: JSONObjectText(["role": role.rawValue, "via": via]), now: now)
+        try AuditLog.record(
+            db, actor: actor, action: "user_added", target: username, details: JSONObjectText(["role": role.rawValue, "via": via]), now: now
+        )
         return user
     }
 
@@ -120,8 +128,9 @@ public struct AccountService: Sendable {
         let now = self.now()
         return try await store.pool.write { db in
             let created = try Invites.create(db, role: role, createdBy: actor, lifetime: lifetime, now: now)
-            try AuditLog.record(db, actor: actor, action: "invite_created", target: "invite:\(created.invite.id)",
-                             details: JSONObjectText(["role": role.rawValue]), address: address, now: now)
+            try AuditLog.record(
+                db, actor: actor, action: "invite_created", target: "invite:\(created.invite.id)",
+                details: JSONObjectText(["role": role.rawValue]), address: address, now: now)
             return created
         }
     }
@@ -164,8 +173,9 @@ public struct AccountService: Sendable {
             let user = try Invites.accept(db, token: token, username: username, passwordHash: hash, now: now)
             try LoginThrottle.release(db, reservation: reservation)
             let (cookie, session) = try Sessions.create(db, userID: user.id, address: address, now: now)
-            try AuditLog.record(db, actor: user.id, action: "invite_accepted", target: username,
-                             details: JSONObjectText(["role": user.role.rawValue]), address: address, now: now)
+            try AuditLog.record(
+                db, actor: user.id, action: "invite_accepted", target: username,
+                details: JSONObjectText(["role": user.role.rawValue]), address: address, now: now)
             return SignedIn(user: user, token: cookie, session: session)
         }
     }
@@ -173,8 +183,11 @@ public struct AccountService: Sendable {
     // MARK: Password resets
 
     /// A reset link for a person (shown once); earlier unused links stop working.
-    public func createPasswordReset(userID: Int, lifetime: Int64, actor: Int, address: String) async throws
-        -> (token: String, reset: PasswordResets.Reset, user: User) {
+    public func createPasswordReset(
+        userID: Int, lifetime: Int64, actor: Int, address: String
+    ) async throws
+        -> (token: String, reset: PasswordResets.Reset, user: User)
+    {
         let now = self.now()
         return try await store.pool.write { db in
             guard let user = try UserRepository.find(db, id: userID) else { throw ServiceError.notFound("no such user") }
@@ -191,7 +204,9 @@ public struct AccountService: Sendable {
         try Password.validate(password)
         let now = self.now()
         let reservation = try await reserveLinkAttempt(address: address, now: now)
-        guard try await store.pool.read({ db in try PasswordResets.user(db, token: token, now: now) }) != nil else { throw PasswordResets.invalid }
+        guard try await store.pool.read({ db in try PasswordResets.user(db, token: token, now: now) }) != nil else {
+            throw PasswordResets.invalid
+        }
         let hash = try await hashing.run { try Password.hash(password) }
         return try await store.pool.write { db in
             let user = try PasswordResets.use(db, token: token, now: now)
@@ -208,7 +223,8 @@ public struct AccountService: Sendable {
         let verdict = try await store.pool.write { db in try LoginThrottle.reserveLinkAttempt(db, address: address, now: now) }
         switch verdict {
         case .allowed(let reservation): return reservation
-        case .throttled(let wait): throw ServiceError.tooManyAttempts(retryAfter: wait, message: "too many failed attempts; try again later")
+        case .throttled(let wait):
+            throw ServiceError.tooManyAttempts(retryAfter: wait, message: "too many failed attempts; try again later")
         }
     }
 

@@ -14,7 +14,8 @@ public enum AgreementService {
     /// `bootstrap` resamples give the 95% intervals (0: none).
     public static func agreement(_ db: any Database, projectID: Int, bootstrap: Int = 1000, seed: UInt64 = 42) throws -> ProjectAgreement {
         let input = try AgreementRepository.input(db, projectID: projectID)
-        return ProjectAgreement(report: AgreementReport.compute(input.judgements, bootstrap: bootstrap, seed: seed, settled: input.settled), input: input)
+        return ProjectAgreement(
+            report: AgreementReport.compute(input.judgements, bootstrap: bootstrap, seed: seed, settled: input.settled), input: input)
     }
 
     /// The same for a project that must exist, on a reader.

@@ -57,7 +57,8 @@ public struct AnnotationService: Sendable {
             throw ValidationError("reason: a description of 1 to \(PairReports.maxReasonBytes) bytes")
         }
         let now = self.now()
-        try await store.pool.write { db in try PairReports.report(db, assignmentID: assignmentID, userID: userID, reason: reason, now: now) }
+        try await store.pool.write { db in try PairReports.report(db, assignmentID: assignmentID, userID: userID, reason: reason, now: now)
+        }
     }
 
     /// The caller's progress in a project. An annotator (`membersOnly`) gets 404 for

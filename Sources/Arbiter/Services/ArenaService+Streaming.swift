@@ -29,7 +29,11 @@ extension ArenaService {
             if let waiter { waiter.resume(returning: take()) }
         }
 
-        private func take() -> [Event] { state.withLock { state in defer { state.events = [] }; return state.events } }
+        private func take() -> [Event] {
+            state.withLock { state in
+                defer { state.events = [] }; return state.events
+            }
+        }
 
         /// Every event pushed so far and not yet taken; waits for one if there are none.
         func next() async -> [Event] {
@@ -106,14 +110,21 @@ extension ArenaService {
                     case .finished(let side, .success(var completion), let cut):
                         if cut { completion.finishReason = "length" }
                         answers[side] = completion
-                        value = ["type": "done", "side": .string(side.rawValue), "finish_reason": completion.finishReason.map { .string($0) } ?? .null,
-                                 "total_ms": .double(completion.totalMilliseconds)]
+                        value = [
+                            "type": "done", "side": .string(side.rawValue),
+                            "finish_reason": completion.finishReason.map { .string($0) } ?? .null,
+                            "total_ms": .double(completion.totalMilliseconds),
+                        ]
                     case .finished(let side, .failure(let failure), _):
                         // The reason names the endpoint, so it goes to the log, not to the annotator.
                         logger.warning("arena battle \(run.battle.id) turn \(run.turn): \(failure.description)")
                         failures[side] = failure.description
-                        value = ["type": "error", "side": .string(side.rawValue),
-                                 "message": .string("Response \(side == .a ? 1 : 2) failed (the model did not answer); this battle cannot be voted on — start a new one.")]
+                        value = [
+                            "type": "error", "side": .string(side.rawValue),
+                            "message": .string(
+                                "Response \(side == .a ? 1 : 2) failed (the model did not answer); this battle cannot be voted on — start a new one."
+                            ),
+                        ]
                     }
                     text += "data: " + value.jsonText + "\n\n"
                 }
@@ -124,7 +135,8 @@ extension ArenaService {
         func timing(_ completion: ChatCompletions.Completion?) -> JSONValue {
             guard let completion else { return .null }
             return [
-                "first_token_ms": completion.firstTokenMilliseconds.map { .double($0) } ?? .null, "total_ms": .double(completion.totalMilliseconds),
+                "first_token_ms": completion.firstTokenMilliseconds.map { .double($0) } ?? .null,
+                "total_ms": .double(completion.totalMilliseconds),
                 "chunks": .int(Int64(completion.chunks)), "finish_reason": completion.finishReason.map { .string($0) } ?? .null,
             ]
         }
@@ -133,12 +145,15 @@ extension ArenaService {
         let (textA, textB) = (answers[.a]?.text, answers[.b]?.text)
         do {
             try await store.pool.write { db in
-                try BattleRepository.finishTurn(db, battleID: id, turn: turn, responseA: textA, responseB: textB, timings: timings, failed: failed)
+                try BattleRepository.finishTurn(
+                    db, battleID: id, turn: turn, responseA: textA, responseB: textB, timings: timings, failed: failed)
             }
         } catch {
             logger.error("arena battle \(id) turn \(turn): could not be stored: \(error)")
-            await send(["type": "end", "battle": .int(id), "turn": .int(Int64(turn)), "state": "void",
-                        "message": "the answers could not be stored; start a new battle"])
+            await send([
+                "type": "end", "battle": .int(id), "turn": .int(Int64(turn)), "state": "void",
+                "message": "the answers could not be stored; start a new battle",
+            ])
             return
         }
         await send([

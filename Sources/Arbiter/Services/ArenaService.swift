@@ -95,11 +95,15 @@ public struct ArenaService: Sendable {
             let id = try await store.pool.write { db in
                 try RowLocks.annotator(db, userID: userID)
                 try Self.checkRate(db, projectID: projectID, userID: userID, arena: arena, now: now)
-                return try BattleRepository.create(db, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, prompt: prompt, now: now)
+                return try BattleRepository.create(
+                    db, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, prompt: prompt, now: now)
             }
-            let battle = Battle(id: id, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, state: .open, pairID: nil,
-                                turns: [Battle.Turn(prompt: prompt, state: .streaming)])
-            return TurnRun(battle: battle, turn: 0, endpoints: (models.endpoint(named: pair.0)!, models.endpoint(named: pair.1)!), maxTurns: arena.maxTurns)
+            let battle = Battle(
+                id: id, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, state: .open, pairID: nil,
+                turns: [Battle.Turn(prompt: prompt, state: .streaming)])
+            return TurnRun(
+                battle: battle, turn: 0, endpoints: (models.endpoint(named: pair.0)!, models.endpoint(named: pair.1)!),
+                maxTurns: arena.maxTurns)
         } catch {
             models.release(pair.0)
             models.release(pair.1)
@@ -126,8 +130,9 @@ public struct ArenaService: Sendable {
                 guard let current = try BattleRepository.find(db, id: battleID) else { throw ServiceError.notFound("no such battle") }
                 try Self.checkOpen(current, arena: arena)
                 try Self.checkRate(db, projectID: battle.projectID, userID: userID, arena: arena, now: now)
-                try BattleRepository.addTurn(db, battleID: battleID, turn: current.turns.count, projectID: battle.projectID, userID: userID,
-                                             prompt: prompt, now: now)
+                try BattleRepository.addTurn(
+                    db, battleID: battleID, turn: current.turns.count, projectID: battle.projectID, userID: userID,
+                    prompt: prompt, now: now)
                 return current.turns.count
             }
             var running = battle
@@ -153,7 +158,8 @@ public struct ArenaService: Sendable {
                 return Self.reveal(battle, choice: try Annotations.firstChoice(db, pairID: pairID, userID: userID) ?? choice)
             }
             guard battle.state == .open else {
-                throw ServiceError.conflict(code: "battle_void", message: "a model failed in this battle, so it cannot be voted on; start a new one")
+                throw ServiceError.conflict(
+                    code: "battle_void", message: "a model failed in this battle, so it cannot be voted on; start a new one")
             }
             guard !battle.turns.contains(where: { $0.state == .streaming }) else {
                 throw ServiceError.conflict(code: "battle_streaming", message: "wait until both answers are in")
@@ -173,8 +179,9 @@ public struct ArenaService: Sendable {
             guard let (pairID, _, _) = try judgements.pair(externalID: input.externalID!) else {
                 throw ServiceError.conflict(code: "battle_pair", message: "the pair id \(input.externalID!) is taken by another pair")
             }
-            let judgement = ImportedJudgement(pair: input.externalID!, annotator: "", choice: choice, shownSwapped: false,
-                                              durationMilliseconds: durationMilliseconds)
+            let judgement = ImportedJudgement(
+                pair: input.externalID!, annotator: "", choice: choice, shownSwapped: false,
+                durationMilliseconds: durationMilliseconds)
             try judgements.insert(judgement, pairID: pairID, userID: userID, kind: .normal, createdAt: Clock.iso8601(milliseconds: now))
             guard try BattleRepository.markVoted(db, battleID: battleID, pairID: pairID) else {
                 throw ServiceError.conflict(code: "battle_void", message: "this battle can no longer be voted on")
@@ -188,10 +195,13 @@ public struct ArenaService: Sendable {
         let (battle, _) = try await store.pool.read { db in try Self.ownBattle(db, battleID: id, userID: userID) }
         var object: JSONObject = [
             "battle": .int(battle.id), "state": .string(battle.state.rawValue),
-            "turns": .array(battle.turns.map { turn in
-                ["prompt": .string(turn.prompt), "response_a": JSONValue(turn.responseA), "response_b": JSONValue(turn.responseB),
-                 "state": .string(turn.state.rawValue)]
-            }),
+            "turns": .array(
+                battle.turns.map { turn in
+                    [
+                        "prompt": .string(turn.prompt), "response_a": JSONValue(turn.responseA), "response_b": JSONValue(turn.responseB),
+                        "state": .string(turn.state.rawValue),
+                    ]
+                }),
         ]
         if battle.state == .voted {
             object["model_a"] = .string(battle.modelA)
@@ -204,7 +214,8 @@ public struct ArenaService: Sendable {
 
     static func reveal(_ battle: Battle, choice: Choice) -> JSONValue {
         [
-            "battle": .int(battle.id), "choice": .string(choice.rawValue), "model_a": .string(battle.modelA), "model_b": .string(battle.modelB),
+            "battle": .int(battle.id), "choice": .string(choice.rawValue), "model_a": .string(battle.modelA),
+            "model_b": .string(battle.modelB),
             "pair": .string("battle-\(battle.id)"),
         ]
     }
@@ -222,8 +233,9 @@ public struct ArenaService: Sendable {
             "timings": .array(done.map { $0.timings ?? .null }),
         ]
         let first = done[0]
-        return PairInput(externalID: "battle-\(battle.id)", prompt: .text(first.prompt), responseA: first.responseA ?? "",
-                         responseB: first.responseB ?? "", modelA: battle.modelA, modelB: battle.modelB, metadata: metadata, gold: nil)
+        return PairInput(
+            externalID: "battle-\(battle.id)", prompt: .text(first.prompt), responseA: first.responseA ?? "",
+            responseB: first.responseB ?? "", modelA: battle.modelA, modelB: battle.modelB, metadata: metadata, gold: nil)
     }
 
     static func checked(_ prompt: String) throws(ValidationError) -> String {
@@ -239,12 +251,15 @@ public struct ArenaService: Sendable {
     func screen(_ prompt: String, _ arena: ArenaSettings) async throws {
         if let word = arena.blockedWord(in: prompt) { throw ValidationError("prompt: contains a blocked word (\(word)); it was not sent") }
         if arena.moderation {
-            guard models.moderation != nil else { throw ServiceError.unavailable("moderation is on for this project but this server has no moderation endpoint") }
+            guard models.moderation != nil else {
+                throw ServiceError.unavailable("moderation is on for this project but this server has no moderation endpoint")
+            }
             switch await models.moderate(prompt) {
             case .passed: break
             case .unavailable: throw ServiceError.unavailable("moderation is unavailable, so the prompt was not sent")
             case .refused(let categories):
-                throw ValidationError("prompt: the prompt was refused by moderation" + (categories.isEmpty ? "" : " (\(categories.joined(separator: ", ")))"))
+                throw ValidationError(
+                    "prompt: the prompt was refused by moderation" + (categories.isEmpty ? "" : " (\(categories.joined(separator: ", ")))"))
             }
         }
     }
@@ -261,7 +276,8 @@ public struct ArenaService: Sendable {
     /// The caller's own battle (anyone else's is "no such battle").
     static func ownBattle(_ db: any Database, battleID: Int64, userID: Int) throws -> (Battle, Project) {
         guard let battle = try BattleRepository.find(db, id: battleID), battle.userID == userID,
-              let project = try ProjectRepository.find(db, id: battle.projectID), project.settings.arena != nil else {
+            let project = try ProjectRepository.find(db, id: battle.projectID), project.settings.arena != nil
+        else {
             throw ServiceError.notFound("no such battle")
         }
         return (battle, project)
@@ -277,7 +293,8 @@ public struct ArenaService: Sendable {
             throw ServiceError.conflict(code: "battle_streaming", message: "wait until both answers are in")
         }
         guard battle.turns.count < arena.maxTurns else {
-            throw ServiceError.conflict(code: "battle_turns", message: "this battle has had its \(arena.maxTurns) turns; vote to see the models")
+            throw ServiceError.conflict(
+                code: "battle_turns", message: "this battle has had its \(arena.maxTurns) turns; vote to see the models")
         }
     }
 
@@ -286,7 +303,8 @@ public struct ArenaService: Sendable {
         guard sent.count < arena.promptsPerHour else {
             let wait = max(1000, (sent.oldest ?? now) + 3_600_000 - now)
             throw ServiceError.tooManyAttempts(
-                retryAfter: wait, message: "\(arena.promptsPerHour) prompts an hour in this project; the next one in \(max(1, wait / 60_000)) min")
+                retryAfter: wait,
+                message: "\(arena.promptsPerHour) prompts an hour in this project; the next one in \(max(1, wait / 60_000)) min")
         }
     }
 }

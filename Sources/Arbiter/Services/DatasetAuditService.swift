@@ -9,8 +9,11 @@ public enum DatasetAuditService {
     /// Pairs imported with a label (TRL, HH-RLHF), ranked by how poisoned they look;
     /// `line` in the report is the pair's row id, `names` says which pair that is.
     /// Runs on a pool thread.
-    public static func project(store: ArbiterStore, projectID: Int) async throws
-        -> (report: DatasetAudit.Report, labelled: Int, names: [Int: ImportedLabels.PairName]) {
+    public static func project(
+        store: ArbiterStore, projectID: Int
+    ) async throws
+        -> (report: DatasetAudit.Report, labelled: Int, names: [Int: ImportedLabels.PairName])
+    {
         try await store.pool.read { db in
             guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             let (pairs, names) = try ImportedLabels.auditPairs(db, projectID: projectID)

@@ -29,8 +29,9 @@ public struct ExportService: Sendable {
         }
         clinux_malloc_trim()
         try await store.pool.write { db in
-            try AuditLog.record(db, actor: actor, action: "export", target: "project:\(projectID)",
-                             details: JSONObjectText(["format": options.format.rawValue]), address: address, now: now)
+            try AuditLog.record(
+                db, actor: actor, action: "export", target: "project:\(projectID)",
+                details: JSONObjectText(["format": options.format.rawValue]), address: address, now: now)
         }
         return Download(manifest: manifest, path: path, directory: temporary)
     }
@@ -44,8 +45,9 @@ public struct ExportService: Sendable {
         let manifest = try Exporter.run(db, project: project, options: options, out: out, now: now, predictions: &predictions)
         try db.transaction {
             if !predictions.isEmpty { try RewardPrediction.store(predictions, projectID: project.id, in: db, now: now) }
-            try AuditLog.record(db, actor: actor, action: "export", target: "project:\(project.id)",
-                             details: JSONObjectText(["format": options.format.rawValue, "via": via]), now: now)
+            try AuditLog.record(
+                db, actor: actor, action: "export", target: "project:\(project.id)",
+                details: JSONObjectText(["format": options.format.rawValue, "via": via]), now: now)
         }
         return manifest
     }
@@ -53,13 +55,16 @@ public struct ExportService: Sendable {
     /// Starts a background export (and reward model) of the project; one at a time per server.
     /// `request` is the job's JSON, kept so that another node can run it again.
     func startJob(projectID: Int, options: ExportOptions, request: String, actor: Int, address: String) async throws -> RewardJobs.Status {
-        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else { throw ServiceError.noSuchProject }
+        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else {
+            throw ServiceError.noSuchProject
+        }
         let status = try await jobs.start(project: project, request: request, options: options)
         let now = self.now()
         try await store.pool.write { db in
-            try AuditLog.record(db, actor: actor, action: "export", target: "project:\(projectID)",
-                             details: JSONObjectText(["format": options.format.rawValue, "reward_model": options.rewardModel == nil ? "no" : "yes"]),
-                             address: address, now: now)
+            try AuditLog.record(
+                db, actor: actor, action: "export", target: "project:\(projectID)",
+                details: JSONObjectText(["format": options.format.rawValue, "reward_model": options.rewardModel == nil ? "no" : "yes"]),
+                address: address, now: now)
         }
         return status
     }

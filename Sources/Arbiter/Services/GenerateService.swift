@@ -26,18 +26,24 @@ public struct GenerateService: Sendable {
     /// Generates for the prompt lines of `body` (JSONL); `firstLine` is the file line
     /// of its first line, so failures name lines of the admin's file.
     public func run(projectID: Int, endpointNames: [String], body: [UInt8], firstLine: Int) async throws -> Generator.Report {
-        guard (1...Self.maxFirstLine).contains(firstLine) else { throw ValidationError("first_line: a line number from 1 to \(Self.maxFirstLine)") }
+        guard (1...Self.maxFirstLine).contains(firstLine) else {
+            throw ValidationError("first_line: a line number from 1 to \(Self.maxFirstLine)")
+        }
         var endpoints: [ModelEndpoint] = []
         for name in endpointNames where !endpoints.contains(where: { $0.name == name }) {
             guard let endpoint = models.endpoint(named: name) else {
                 let known = models.endpoints.map(\.name)
-                throw ValidationError(known.isEmpty ? "endpoints: this server has no model endpoints (start it with --endpoints-file)"
-                                                    : "endpoints: '\(name)' is not one of this server's endpoints (\(known.joined(separator: ", ")))")
+                throw ValidationError(
+                    known.isEmpty
+                        ? "endpoints: this server has no model endpoints (start it with --endpoints-file)"
+                        : "endpoints: '\(name)' is not one of this server's endpoints (\(known.joined(separator: ", ")))")
             }
             endpoints.append(endpoint)
         }
         guard endpoints.count >= 2 else { throw ValidationError("endpoints: at least two, to compare") }
-        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else { throw ServiceError.noSuchProject }
+        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else {
+            throw ServiceError.noSuchProject
+        }
         if project.settings.kind != .pairwise && endpoints.count > TaskKind.maxResponses {
             throw ValidationError("endpoints: at most \(TaskKind.maxResponses) for a \(project.settings.kind.rawValue) project")
         }
@@ -80,7 +86,10 @@ public struct GenerateService: Sendable {
                         let waitUntil = Clock.monotonicMilliseconds() + Self.slotWait * 1000
                         while !models.reserve([endpoint.name]) {
                             guard Clock.monotonicMilliseconds() < waitUntil else {
-                                return ("\(p)/\(e)", .failure(ChatCompletions.Failure(description: "\(endpoint.name): busy for \(Int(Self.slotWait)) s")))
+                                return (
+                                    "\(p)/\(e)",
+                                    .failure(ChatCompletions.Failure(description: "\(endpoint.name): busy for \(Int(Self.slotWait)) s"))
+                                )
                             }
                             try? await Task.sleep(for: .milliseconds(50))
                         }

@@ -45,8 +45,9 @@ public enum ImportService {
             committed.committed = true
             try await store.pool.write { db in
                 try ImportRepository.commit(db, importID: importID, now: now())
-                try AuditLog.record(db, actor: actor, action: "import_pairs", target: "project:\(projectID)",
-                                 details: JSONObjectText(["imported": "\(report.imported)", "via": "api"]), address: address, now: now())
+                try AuditLog.record(
+                    db, actor: actor, action: "import_pairs", target: "project:\(projectID)",
+                    details: JSONObjectText(["imported": "\(report.imported)", "via": "api"]), address: address, now: now())
             }
             return committed
         } catch let refused as ImportRefused {
@@ -117,8 +118,9 @@ public enum ImportService {
         _ db: any Database, project: Project, reader: inout JSONLReader, options: ImportOptions, actor: Int?, now: Int64
     ) throws -> ImportReport {
         try PairImporter.run(db, projectID: project.id, reader: &reader, options: options) { report in
-            try AuditLog.record(db, actor: actor, action: "import_pairs", target: "project:\(project.id)",
-                             details: JSONObjectText(["imported": "\(report.imported)", "via": "cli"]), now: now)
+            try AuditLog.record(
+                db, actor: actor, action: "import_pairs", target: "project:\(project.id)",
+                details: JSONObjectText(["imported": "\(report.imported)", "via": "cli"]), now: now)
         }
     }
 
@@ -127,8 +129,9 @@ public enum ImportService {
         _ db: any Database, project: Project, reader: inout JSONLReader, options: ImportOptions, actor: Int?, now: Int64
     ) throws -> ImportReport {
         try AnnotationImporter.run(db, project: project, reader: &reader, options: options) { report in
-            try AuditLog.record(db, actor: actor, action: "import_annotations", target: "project:\(project.id)",
-                             details: JSONObjectText(["imported": "\(report.imported)", "via": "cli"]), now: now)
+            try AuditLog.record(
+                db, actor: actor, action: "import_annotations", target: "project:\(project.id)",
+                details: JSONObjectText(["imported": "\(report.imported)", "via": "cli"]), now: now)
         }
     }
 
@@ -141,8 +144,9 @@ public enum ImportService {
             guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
             var reader = JSONLReader(bytes: body)
             return try AnnotationImporter.run(db, project: project, reader: &reader, options: options) { report in
-                try AuditLog.record(db, actor: actor, action: "import_annotations", target: "project:\(projectID)",
-                                 details: JSONObjectText(["imported": "\(report.imported)", "via": "api"]), address: address, now: now())
+                try AuditLog.record(
+                    db, actor: actor, action: "import_annotations", target: "project:\(projectID)",
+                    details: JSONObjectText(["imported": "\(report.imported)", "via": "api"]), address: address, now: now())
             }
         }
     }

@@ -7,9 +7,13 @@ public enum ItemService {
     /// The browser's query from a request's query string; anything unknown or
     /// malformed is refused with the parameter named.
     static func query(_ items: [String: String], store: ArbiterStore) async throws -> PairBrowser.Query {
-        let known: Set<String> = ["q", "state", "min_judgements", "max_judgements", "min_disagreement", "reported", "gold", "labelled", "raters",
-                                  "sort", "after", "limit"]
-        if let unknown = items.keys.sorted().first(where: { !known.contains($0) }) { throw ValidationError("\(unknown): unknown parameter") }
+        let known: Set<String> = [
+            "q", "state", "min_judgements", "max_judgements", "min_disagreement", "reported", "gold", "labelled", "raters",
+            "sort", "after", "limit",
+        ]
+        if let unknown = items.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ValidationError("\(unknown): unknown parameter")
+        }
         var query = PairBrowser.Query()
         if let text = items["q"] {
             guard text.utf8.count <= 500 else { throw ValidationError("q: at most 500 bytes") }
@@ -45,7 +49,9 @@ public enum ItemService {
         query.minJudgements = try count("min_judgements")
         query.maxJudgements = try count("max_judgements")
         if let text = items["min_disagreement"], !text.isEmpty {
-            guard let value = Double(text), value.isFinite, (0...2).contains(value) else { throw ValidationError("min_disagreement: a number from 0 to 2") }
+            guard let value = Double(text), value.isFinite, (0...2).contains(value) else {
+                throw ValidationError("min_disagreement: a number from 0 to 2")
+            }
             query.minDisagreement = value
         }
         query.reported = try flag("reported")
@@ -56,7 +62,9 @@ public enum ItemService {
             query.limit = limit
         }
         if let text = items["after"], !text.isEmpty {
-            guard let cursor = PairBrowser.Cursor(text, sort: query.sort) else { throw ValidationError("after: the `next` of an earlier page with the same sort") }
+            guard let cursor = PairBrowser.Cursor(text, sort: query.sort) else {
+                throw ValidationError("after: the `next` of an earlier page with the same sort")
+            }
             query.after = cursor
         }
         if let text = items["raters"], !text.isEmpty {
@@ -64,7 +72,9 @@ public enum ItemService {
             guard names.count <= 100 else { throw ValidationError("raters: at most 100 names") }
             query.raters = try await store.pool.read { db in
                 try names.map { name in
-                    guard let user = try UserRepository.find(db, username: name) else { throw ValidationError("raters: no user named '\(name)'") }
+                    guard let user = try UserRepository.find(db, username: name) else {
+                        throw ValidationError("raters: no user named '\(name)'")
+                    }
                     return user.id
                 }
             }
@@ -85,7 +95,9 @@ public enum ItemService {
     static func detail(store: ArbiterStore, projectID: Int, externalID: String) async throws -> JSONValue {
         try await store.pool.read { db in
             guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
-            guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else { throw ServiceError.notFound("no such pair") }
+            guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else {
+                throw ServiceError.notFound("no such pair")
+            }
             let judgements = try PairDetail.judgements(db, pairID: pair.id)
             let reports = try PairDetail.reports(db, pairID: pair.id)
             let label = try PairLabels.find(db, pairID: pair.id)
@@ -98,17 +110,19 @@ public enum ItemService {
                     "response_b": .string(pair.responseB), "model_a": JSONValue(pair.modelA), "model_b": JSONValue(pair.modelB),
                     "metadata": pair.metadata.flatMap { try? JSONValue.parse($0) } ?? .null, "gold": JSONValue(pair.gold),
                     "votes": PairBrowser.votesJSON(pair.votes),
-                    "judgements": .int(Int64(pair.judgements)), "wanted": .int(Int64(pair.wanted)), "disagreement": .double(pair.disagreement),
+                    "judgements": .int(Int64(pair.judgements)), "wanted": .int(Int64(pair.wanted)),
+                    "disagreement": .double(pair.disagreement),
                     "crowd": JSONValue(pair.plurality),
                 ],
-                "judgements": .array(judgements.map { judgement in
-                    guard let decision, case .object(var object) = judgement.json else { return judgement.json }
-                    object["excluded_reason"] = JSONValue(decision.excluded[judgement.id])
-                    // The detector's flag shows as the status, as on the review page, unless a reviewer decided.
-                    if judgement.raterStatus == nil && decision.flagged.contains(judgement.id) { object["rater_status"] = "flagged" }
-                    object["counted"] = .bool(decision.excluded[judgement.id] == nil)
-                    return .object(object)
-                }),
+                "judgements": .array(
+                    judgements.map { judgement in
+                        guard let decision, case .object(var object) = judgement.json else { return judgement.json }
+                        object["excluded_reason"] = JSONValue(decision.excluded[judgement.id])
+                        // The detector's flag shows as the status, as on the review page, unless a reviewer decided.
+                        if judgement.raterStatus == nil && decision.flagged.contains(judgement.id) { object["rater_status"] = "flagged" }
+                        object["counted"] = .bool(decision.excluded[judgement.id] == nil)
+                        return .object(object)
+                    }),
                 "reports": .array(reports.map(\.json)),
                 "final_label": label?.json ?? .null,
                 "export_decision": decision?.json ?? .null,
@@ -136,11 +150,15 @@ public enum ItemService {
             guard project.settings.kind == .pairwise else {
                 throw ValidationError("label: final labels are for pairwise projects (this one is \(project.settings.kind.rawValue))")
             }
-            guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else { throw ServiceError.notFound("no such pair") }
-            try PairLabels.set(db, pairID: pair.id, projectID: projectID, label: label, crowd: pair.plurality, note: note, by: actor, now: now)
-            try AuditLog.record(db, actor: actor, action: "final_label_set", target: "project:\(projectID)/\(pair.externalID)",
-                             details: JSONObjectText(["label": label, "crowd": pair.plurality ?? "none", "note": note]),
-                             address: address, now: now)
+            guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else {
+                throw ServiceError.notFound("no such pair")
+            }
+            try PairLabels.set(
+                db, pairID: pair.id, projectID: projectID, label: label, crowd: pair.plurality, note: note, by: actor, now: now)
+            try AuditLog.record(
+                db, actor: actor, action: "final_label_set", target: "project:\(projectID)/\(pair.externalID)",
+                details: JSONObjectText(["label": label, "crowd": pair.plurality ?? "none", "note": note]),
+                address: address, now: now)
             return try PairLabels.find(db, pairID: pair.id)?.json ?? .null
         }
     }
@@ -149,10 +167,13 @@ public enum ItemService {
     static func clearLabel(store: ArbiterStore, projectID: Int, externalID: String, actor: Int, address: String, now: Int64) async throws {
         try await store.pool.write { db in
             guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
-            guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else { throw ServiceError.notFound("no such pair") }
+            guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else {
+                throw ServiceError.notFound("no such pair")
+            }
             guard try PairLabels.clear(db, pairID: pair.id) else { throw ServiceError.notFound("the pair has no final label") }
-            try AuditLog.record(db, actor: actor, action: "final_label_cleared", target: "project:\(projectID)/\(pair.externalID)",
-                             details: JSONObjectText([:]), address: address, now: now)
+            try AuditLog.record(
+                db, actor: actor, action: "final_label_cleared", target: "project:\(projectID)/\(pair.externalID)",
+                details: JSONObjectText([:]), address: address, now: now)
         }
     }
 }

@@ -38,18 +38,24 @@ public struct Leaderboard: Sendable {
     public var json: JSONValue {
         func number(_ value: Double?) -> JSONValue { value.map { .double($0) } ?? .null }
         var object: JSONObject = [
-            "models": .array(models.map { entry in
-                [
-                    "model": .string(entry.model), "score": number(entry.score),
-                    "ci95": entry.ci95.map { .array([.double($0.low), .double($0.high)]) } ?? .null,
-                    "votes": .int(Int64(entry.votes)), "wins": .int(Int64(entry.wins)), "losses": .int(Int64(entry.losses)),
-                    "ties": .int(Int64(entry.ties)),
-                ]
-            }),
+            "models": .array(
+                models.map { entry in
+                    [
+                        "model": .string(entry.model), "score": number(entry.score),
+                        "ci95": entry.ci95.map { .array([.double($0.low), .double($0.high)]) } ?? .null,
+                        "votes": .int(Int64(entry.votes)), "wins": .int(Int64(entry.wins)), "losses": .int(Int64(entry.losses)),
+                        "ties": .int(Int64(entry.ties)),
+                    ]
+                }),
             "battles": .int(Int64(battles)),
-            "win_rates": .object(JSONObject(winRates.keys.sorted().map { row in
-                (key: row, value: .object(JSONObject(winRates[row]!.keys.sorted().map { (key: $0, value: .double(winRates[row]![$0]!)) })))
-            })),
+            "win_rates": .object(
+                JSONObject(
+                    winRates.keys.sorted().map { row in
+                        (
+                            key: row,
+                            value: .object(JSONObject(winRates[row]!.keys.sorted().map { (key: $0, value: .double(winRates[row]![$0]!)) }))
+                        )
+                    })),
             "style_control": styleControl ? ["length_coefficient": number(lengthCoefficient)] : .null,
             "bootstrap": .int(Int64(bootstrap)), "seed": .int(Int64(bitPattern: seed)),
             "excluded": ["quarantined_raters": .int(Int64(quarantinedRaters)), "votes": .int(Int64(excludedVotes))],
@@ -65,15 +71,21 @@ public enum LeaderboardService {
     public static let maxServerBootstrap = 2000
 
     /// Computes a project's leaderboard on `db` (inside the caller's snapshot).
-    public static func compute(_ db: any Database, projectID: Int, bootstrap: Int = 1000, seed: UInt64 = 42, styleControl: Bool = false) throws -> Leaderboard {
+    public static func compute(
+        _ db: any Database, projectID: Int, bootstrap: Int = 1000, seed: UInt64 = 42, styleControl: Bool = false
+    ) throws -> Leaderboard {
         guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
         let loaded = try LeaderboardVotes.load(db, projectID: projectID)
         return rank(loaded, bootstrap: bootstrap, seed: seed, styleControl: styleControl)
     }
 
     /// The same on a reader of the server's pool (off the event loops).
-    public static func compute(store: ArbiterStore, projectID: Int, bootstrap: Int, seed: UInt64, styleControl: Bool) async throws -> Leaderboard {
-        try await store.pool.read { db in try compute(db, projectID: projectID, bootstrap: bootstrap, seed: seed, styleControl: styleControl) }
+    public static func compute(
+        store: ArbiterStore, projectID: Int, bootstrap: Int, seed: UInt64, styleControl: Bool
+    ) async throws -> Leaderboard {
+        try await store.pool.read { db in
+            try compute(db, projectID: projectID, bootstrap: bootstrap, seed: seed, styleControl: styleControl)
+        }
     }
 
     static func rank(_ loaded: LeaderboardVotes, bootstrap: Int, seed: UInt64, styleControl: Bool) -> Leaderboard {
@@ -105,11 +117,13 @@ public enum LeaderboardService {
         let intervals = fitted == nil ? [] : BradleyTerryFit.bootstrap(votes, models: names.count, rounds: bootstrap, seed: seed)
         var message: String?
         if names.count < 2 {
-            message = loaded.withoutModels > 0 && loaded.votes.isEmpty
+            message =
+                loaded.withoutModels > 0 && loaded.votes.isEmpty
                 ? "no judged pair names two different models (model_a, model_b): nothing to rank"
                 : "a leaderboard needs votes between at least two models"
         } else if fitted == nil {
-            message = "no maximum-likelihood fit: a model that never lost (or never won), or models that never met, has no finite score; collect more votes"
+            message =
+                "no maximum-likelihood fit: a model that never lost (or never won), or models that never met, has no finite score; collect more votes"
         }
         var entries = names.indices.map { i in
             Leaderboard.Entry(

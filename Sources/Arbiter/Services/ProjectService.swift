@@ -9,14 +9,17 @@ public enum ProjectService {
         _ db: any Database, name: String, settings: ProjectSettings, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> Project {
         let project = try ProjectRepository.create(db, name: name, settings: settings)
-        try AuditLog.record(db, actor: actor, action: "project_created", target: "project:\(project.id)",
-                         details: JSONObjectText(["name": project.name, "via": via]), address: address, now: now)
+        try AuditLog.record(
+            db, actor: actor, action: "project_created", target: "project:\(project.id)",
+            details: JSONObjectText(["name": project.name, "via": via]), address: address, now: now)
         return project
     }
 
     /// Applies `changes` (`name` and any settings by their JSON names) and audits
     /// which fields changed; returns the project as stored.
-    public static func update(_ db: any Database, id: Int, changes: JSONObject, actor: Int?, address: String = "", now: Int64) throws -> Project {
+    public static func update(
+        _ db: any Database, id: Int, changes: JSONObject, actor: Int?, address: String = "", now: Int64
+    ) throws -> Project {
         if let unknown = changes.keys.first(where: { $0 != "name" && !ProjectSettings.fields.contains($0) }) {
             throw ValidationError("\(unknown): unknown field")
         }
@@ -25,25 +28,35 @@ public enum ProjectService {
         try project.settings.apply(changes)
         project.name = changes["name"]?.stringValue ?? project.name
         try ProjectRepository.update(db, id: id, name: project.name, settings: project.settings)
-        try AuditLog.record(db, actor: actor, action: "project_updated", target: "project:\(id)",
-                         details: JSONObjectText(["fields": changes.keys.sorted().joined(separator: ",")]), address: address, now: now)
+        try AuditLog.record(
+            db, actor: actor, action: "project_updated", target: "project:\(id)",
+            details: JSONObjectText(["fields": changes.keys.sorted().joined(separator: ",")]), address: address, now: now)
         return try ProjectRepository.find(db, id: id) ?? project
     }
 
     /// Creates a project in a transaction of its own (the API's door).
-    public static func create(store: ArbiterStore, name: String, settings: ProjectSettings, actor: Int, via: String, address: String, now: Int64)
-        async throws -> Project {
-        try await store.pool.write { db in try create(db, name: name, settings: settings, actor: actor, via: via, address: address, now: now) }
+    public static func create(
+        store: ArbiterStore, name: String, settings: ProjectSettings, actor: Int, via: String, address: String, now: Int64
+    )
+        async throws -> Project
+    {
+        try await store.pool.write { db in
+            try create(db, name: name, settings: settings, actor: actor, via: via, address: address, now: now)
+        }
     }
 
     /// Applies `changes` in a transaction of its own (the API's door).
-    public static func update(store: ArbiterStore, id: Int, changes: JSONObject, actor: Int, address: String, now: Int64) async throws -> Project {
+    public static func update(
+        store: ArbiterStore, id: Int, changes: JSONObject, actor: Int, address: String, now: Int64
+    ) async throws -> Project {
         try await store.pool.write { db in try update(db, id: id, changes: changes, actor: actor, address: address, now: now) }
     }
 
     /// One project, or ``ServiceError/notFound(_:)``.
     public static func find(store: ArbiterStore, id: Int) async throws -> Project {
-        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) else { throw ServiceError.noSuchProject }
+        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) else {
+            throw ServiceError.noSuchProject
+        }
         return project
     }
 
@@ -51,7 +64,8 @@ public enum ProjectService {
     /// (a project that lists its members does not exist for anyone else).
     public static func find(store: ArbiterStore, id: Int, annotator: Int) async throws -> Project {
         try await store.pool.read { db in
-            guard let project = try ProjectRepository.find(db, id: id), try ProjectMembers.allows(db, projectID: id, userID: annotator) else {
+            guard let project = try ProjectRepository.find(db, id: id), try ProjectMembers.allows(db, projectID: id, userID: annotator)
+            else {
                 throw ServiceError.noSuchProject
             }
             return project
@@ -115,15 +129,20 @@ public enum ProjectService {
             guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             var ids: [Int] = []
             for name in usernames {
-                guard let user = try UserRepository.find(db, username: name) else { throw ValidationError("usernames: no user named '\(name)'") }
-                guard user.role == .annotator else { throw ValidationError("usernames: '\(name)' is a \(user.role.rawValue); members are annotators") }
+                guard let user = try UserRepository.find(db, username: name) else {
+                    throw ValidationError("usernames: no user named '\(name)'")
+                }
+                guard user.role == .annotator else {
+                    throw ValidationError("usernames: '\(name)' is a \(user.role.rawValue); members are annotators")
+                }
                 ids.append(user.id)
             }
             try ProjectMembers.replace(db, projectID: projectID, userIDs: ids)
             let members = try ProjectMembers.list(db, projectID: projectID)
-            try AuditLog.record(db, actor: actor, action: "project_members_set", target: "project:\(projectID)",
-                             details: JSONObjectText(["members": members.isEmpty ? "everyone" : members.map(\.username).joined(separator: ",")]),
-                             address: address, now: now)
+            try AuditLog.record(
+                db, actor: actor, action: "project_members_set", target: "project:\(projectID)",
+                details: JSONObjectText(["members": members.isEmpty ? "everyone" : members.map(\.username).joined(separator: ",")]),
+                address: address, now: now)
             return members
         }
     }
@@ -148,7 +167,7 @@ public enum ProjectService {
     public static func resolveReport(store: ArbiterStore, reportID: Int, actor: Int, address: String, now: Int64) async throws {
         try await store.pool.write { db in
             guard let projectID = try PairReports.projectOf(db, reportID: reportID),
-                  try PairReports.resolve(db, projectID: projectID, reportID: reportID, by: actor, now: now)
+                try PairReports.resolve(db, projectID: projectID, reportID: reportID, by: actor, now: now)
             else { throw ServiceError.notFound("no open report with this id") }
             try AuditLog.record(db, actor: actor, action: "report_resolved", target: "report:\(reportID)", address: address, now: now)
         }
@@ -167,8 +186,9 @@ public enum ProjectService {
             guard let rater = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such rater") }
             try RaterStatus.set(db, projectID: projectID, userID: rater.id, decision: decision, comment: comment, by: actor, now: now)
             let action = decision == .quarantined ? "rater_quarantined" : decision == .cleared ? "rater_cleared" : "rater_status_reset"
-            try AuditLog.record(db, actor: actor, action: action, target: "project:\(projectID)/\(rater.username)",
-                             details: JSONObjectText(["comment": comment]), address: address, now: now)
+            try AuditLog.record(
+                db, actor: actor, action: action, target: "project:\(projectID)/\(rater.username)",
+                details: JSONObjectText(["comment": comment]), address: address, now: now)
         }
     }
 }

@@ -21,7 +21,8 @@ public final class SearchIndexer: Sendable {
                 let started = ContinuousClock.now
                 let indexed: Int
                 do { indexed = try await self.step() } catch is PoolClosedError { return } catch { indexed = -1 }
-                let rest: Duration = indexed > 0 ? max(ContinuousClock.now - started, .milliseconds(2)) : .milliseconds(indexed < 0 ? 5_000 : Self.idleSleep)
+                let rest: Duration =
+                    indexed > 0 ? max(ContinuousClock.now - started, .milliseconds(2)) : .milliseconds(indexed < 0 ? 5_000 : Self.idleSleep)
                 try? await Task.sleep(for: rest)
             }
         }

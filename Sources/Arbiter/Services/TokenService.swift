@@ -22,9 +22,14 @@ public enum TokenService {
     }
 
     /// Creates a token in a transaction of its own (the API's door).
-    public static func create(store: ArbiterStore, username: String, label: String, actor: Int, via: String, address: String, now: Int64)
-        async throws -> (id: Int64, token: String) {
-        try await store.pool.write { db in try create(db, username: username, label: label, actor: actor, via: via, address: address, now: now) }
+    public static func create(
+        store: ArbiterStore, username: String, label: String, actor: Int, via: String, address: String, now: Int64
+    )
+        async throws -> (id: Int64, token: String)
+    {
+        try await store.pool.write { db in
+            try create(db, username: username, label: label, actor: actor, via: via, address: address, now: now)
+        }
     }
 
     /// Revokes a token in a transaction of its own (the API's door).
@@ -37,8 +42,9 @@ public enum TokenService {
         _ db: any Database, for user: User, label: String, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> (id: Int64, token: String) {
         let (id, token) = try UserRepository.createToken(db, userID: user.id, label: label)
-        try AuditLog.record(db, actor: actor, action: "token_created", target: "token:\(id)",
-                         details: JSONObjectText(["username": user.username, "label": label, "via": via]), address: address, now: now)
+        try AuditLog.record(
+            db, actor: actor, action: "token_created", target: "token:\(id)",
+            details: JSONObjectText(["username": user.username, "label": label, "via": via]), address: address, now: now)
         return (id, token)
     }
 

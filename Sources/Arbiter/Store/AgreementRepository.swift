@@ -57,19 +57,24 @@ enum AgreementRepository {
                 input.excludedJudgements += 1
                 return
             }
-            let unit = pairIndex[pair] ?? {
-                pairIndex[pair] = input.pairIDs.count
-                input.pairIDs.append(row.string(1))
-                return input.pairIDs.count - 1
-            }()
-            let rater = raterIndex[user] ?? {
-                raterIndex[user] = input.raterNames.count
-                input.raterNames.append(row.string(3))
-                return input.raterNames.count - 1
-            }()
+            let unit =
+                pairIndex[pair]
+                ?? {
+                    pairIndex[pair] = input.pairIDs.count
+                    input.pairIDs.append(row.string(1))
+                    return input.pairIDs.count - 1
+                }()
+            let rater =
+                raterIndex[user]
+                ?? {
+                    raterIndex[user] = input.raterNames.count
+                    input.raterNames.append(row.string(3))
+                    return input.raterNames.count - 1
+                }()
             let choice = Choice(rawValue: row.string(4)) ?? .tie
-            input.judgements.append(Judgement(
-                unit: unit, rater: rater, category: choice.category, signed: choice.signedPreference(strength: row.optionalInt(5))))
+            input.judgements.append(
+                Judgement(
+                    unit: unit, rater: rater, category: choice.category, signed: choice.signedPreference(strength: row.optionalInt(5))))
         }
         for (pair, _) in try PairLabels.all(db, projectID: projectID) {
             if let unit = pairIndex[pair] { input.settled.insert(unit) }
@@ -77,7 +82,6 @@ enum AgreementRepository {
         return input
     }
 }
-
 
 extension AgreementRepository {
     /// A ranking or rating project: each rater's first judgement per task, read as
@@ -116,11 +120,13 @@ extension AgreementRepository {
             }
             let count = StoredResponses.parse(row.optionalString(6))?.count ?? 2
             let external = row.string(1)
-            let rater = raterIndex[user] ?? {
-                raterIndex[user] = input.raterNames.count
-                input.raterNames.append(row.string(3))
-                return input.raterNames.count - 1
-            }()
+            let rater =
+                raterIndex[user]
+                ?? {
+                    raterIndex[user] = input.raterNames.count
+                    input.raterNames.append(row.string(3))
+                    return input.raterNames.count - 1
+                }()
             // Implied pairs: the order (ranking) or the mean scores (ratings) of i and j.
             var implied: ((Int, Int) -> Choice)?
             if let ranking = Ranking.stored(row.optionalString(4)), ranking.covers(count) {
@@ -143,13 +149,16 @@ extension AgreementRepository {
             for i in 0..<count {
                 for j in (i + 1)..<count {
                     let name = "\(external):\(i)-\(j)"
-                    let unit = unitIndex[name] ?? {
-                        unitIndex[name] = input.pairIDs.count
-                        input.pairIDs.append(name)
-                        return input.pairIDs.count - 1
-                    }()
+                    let unit =
+                        unitIndex[name]
+                        ?? {
+                            unitIndex[name] = input.pairIDs.count
+                            input.pairIDs.append(name)
+                            return input.pairIDs.count - 1
+                        }()
                     let choice = implied(i, j)
-                    input.judgements.append(Judgement(unit: unit, rater: rater, category: choice.category, signed: choice.signedPreference(strength: nil)))
+                    input.judgements.append(
+                        Judgement(unit: unit, rater: rater, category: choice.category, signed: choice.signedPreference(strength: nil)))
                 }
             }
         }

@@ -40,7 +40,9 @@ public struct Annotation: Sendable, Equatable {
         if let ranking { object["ranking"] = ranking.mapped(position).json }
         if let ratings { object["ratings"] = ratings.shown(order).json(attributes: []) }
         if let rewrite {
-            let base = shownOrder == nil ? ((shownSwapped ?? false) ? 1 - rewrite.base : rewrite.base) : position[min(rewrite.base, position.count - 1)]
+            let base =
+                shownOrder == nil
+                ? ((shownSwapped ?? false) ? 1 - rewrite.base : rewrite.base) : position[min(rewrite.base, position.count - 1)]
             object["rewrite"] = ["base": .int(Int64(base)), "text": .string(rewrite.text)]
         }
         return .object(object)
@@ -94,7 +96,8 @@ public struct Submission: Sendable, Equatable {
             submission.ratings = try Ratings.parse(value)
         } else {
             guard let text = object["choice"]?.stringValue, let shown = Choice.Shown(rawValue: text) else {
-                throw ValidationError("choice: expected \"left\", \"right\", \"tie\" or \"both_bad\" (or a task's \"ranking\" or \"ratings\")")
+                throw ValidationError(
+                    "choice: expected \"left\", \"right\", \"tie\" or \"both_bad\" (or a task's \"ranking\" or \"ratings\")")
             }
             submission.choice = shown
         }
@@ -141,11 +144,14 @@ public struct Submission: Sendable, Equatable {
             switch settings.kind {
             case .pairwise: throw ValidationError("choice: this project judges pairs (send \"choice\", not a ranking or ratings)")
             case .ranking: throw ValidationError("ranking: this project ranks responses (send \"ranking\": positions, best first)")
-            case .rating: throw ValidationError("ratings: this project rates responses (send \"ratings\": one object of scores per response)")
+            case .rating:
+                throw ValidationError("ratings: this project rates responses (send \"ratings\": one object of scores per response)")
             }
         }
         if rewrite != nil && !settings.rewrite { throw ValidationError("rewrite: this project does not ask for rewrites") }
-        if let rewrite, rewrite.base >= responses { throw ValidationError("rewrite.base: there are \(responses) responses (0 to \(responses - 1))") }
+        if let rewrite, rewrite.base >= responses {
+            throw ValidationError("rewrite.base: there are \(responses) responses (0 to \(responses - 1))")
+        }
         if let ranking {
             guard ranking.covers(responses) else {
                 throw ValidationError("ranking: expected every response's position once (0 to \(responses - 1)), best first")
@@ -189,8 +195,10 @@ public struct Submission: Sendable, Equatable {
 public enum Annotations {
     /// A rater's first choice on a pair (an arena vote read back), nil without one.
     static func firstChoice(_ db: any Database, pairID: Int64, userID: Int) throws -> Choice? {
-        try db.queryFirst("SELECT choice FROM annotations WHERE pair_id = ? AND user_id = ? ORDER BY id LIMIT 1",
-                          [.int(pairID), .int(Int64(userID))]) { Choice(rawValue: $0.string(0)) } ?? nil
+        try db.queryFirst(
+            "SELECT choice FROM annotations WHERE pair_id = ? AND user_id = ? ORDER BY id LIMIT 1",
+            [.int(pairID), .int(Int64(userID))]
+        ) { Choice(rawValue: $0.string(0)) } ?? nil
     }
 
     /// Why a submission was refused.
@@ -218,8 +226,11 @@ public enum Annotations {
         guard row.state == .leased, row.expires > now else { throw Refusal.expired }
         // Still leased once the row is ours: another annotator's `next` may have
         // reclaimed it as expired (its clock a little ahead) on another node.
-        guard try db.run("UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ? AND state = 'leased'",
-                         [.int(now), .int(Int64(assignmentID))]) == 1 else { throw Refusal.expired }
+        guard
+            try db.run(
+                "UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ? AND state = 'leased'",
+                [.int(now), .int(Int64(assignmentID))]) == 1
+        else { throw Refusal.expired }
         let project = try check(db, submission, projectID: row.project, responses: row.order?.count ?? 2)
         let judged = canonical(submission, shownSwapped: row.swapped, order: row.order, attributes: project.settings.attributes)
         let createdAt = Clock.iso8601(milliseconds: now)
@@ -231,7 +242,8 @@ public enum Annotations {
             """,
             [
                 .int(Int64(assignmentID)), .int(Int64(row.project)), .int(row.pair), .int(Int64(userID)), .text(row.kind),
-                .text(judged.choice.rawValue), SQLValue(submission.strength), SQLValue(judged.aspects.map { JSONValue.object($0).jsonText }),
+                .text(judged.choice.rawValue), SQLValue(submission.strength),
+                SQLValue(judged.aspects.map { JSONValue.object($0).jsonText }),
                 SQLValue(submission.rationale), SQLValue(row.swapped), SQLValue(submission.durationMilliseconds), .text(createdAt),
             ] + judged.taskValues + [SQLValue(row.order.map(IndexList.text))])
         if row.kind == AssignmentKind.normal.rawValue { try PairDemand.settle(db, project: project, pairID: row.pair) }
@@ -240,14 +252,22 @@ public enum Annotations {
     }
 
     /// An assignment of `userID` with what submitting and changing need.
-    static func assignmentRow(_ db: any Database, assignmentID: Int, userID: Int) throws
-        -> (project: Int, pair: Int64, user: Int, kind: String, swapped: Bool, state: AssignmentState?, expires: Int64, order: [Int]?) {
-        guard let row = try db.queryFirst(
-            "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at, shown_order FROM assignments WHERE id = ?",
-            [.int(Int64(assignmentID))], { row in
-                (project: row.int(0), pair: row.int64(1), user: row.int(2), kind: row.string(3), swapped: row.bool(4),
-                 state: AssignmentState(rawValue: row.string(5)), expires: row.int64(6), order: IndexList.parse(row.optionalString(7)))
-            })
+    static func assignmentRow(
+        _ db: any Database, assignmentID: Int, userID: Int
+    ) throws
+        -> (project: Int, pair: Int64, user: Int, kind: String, swapped: Bool, state: AssignmentState?, expires: Int64, order: [Int]?)
+    {
+        guard
+            let row = try db.queryFirst(
+                "SELECT project_id, pair_id, user_id, kind, shown_swapped, state, expires_at, shown_order FROM assignments WHERE id = ?",
+                [.int(Int64(assignmentID))],
+                { row in
+                    (
+                        project: row.int(0), pair: row.int64(1), user: row.int(2), kind: row.string(3), swapped: row.bool(4),
+                        state: AssignmentState(rawValue: row.string(5)), expires: row.int64(6),
+                        order: IndexList.parse(row.optionalString(7))
+                    )
+                })
         else { throw Refusal.noSuchAssignment }
         guard row.user == userID else { throw Refusal.notYours }
         return row
@@ -300,9 +320,10 @@ public enum Annotations {
             let (a, b) = (canonical.mean(0, attributes: attributes), canonical.mean(1, attributes: attributes))
             result.choice = Choice.comparing(a, b)
         } else if !submission.aspects.isEmpty {
-            result.aspects = JSONObject(submission.aspects.map {
-                (key: $0.name, value: .string(Choice(shown: $0.choice, shownSwapped: shownSwapped).rawValue))
-            })
+            result.aspects = JSONObject(
+                submission.aspects.map {
+                    (key: $0.name, value: .string(Choice(shown: $0.choice, shownSwapped: shownSwapped).rawValue))
+                })
         }
         return result
     }
@@ -321,8 +342,9 @@ public enum Annotations {
         let project = try check(db, submission, projectID: row.project, responses: row.order?.count ?? 2)
         let judged = canonical(submission, shownSwapped: row.swapped, order: row.order, attributes: project.settings.attributes)
         if judged.choice == current.choice, submission.strength == current.strength, judged.aspects == current.aspects,
-           submission.rationale == current.rationale, judged.ranking == current.ranking, judged.ratings == current.ratings,
-           judged.rewrite == current.rewrite {
+            submission.rationale == current.rationale, judged.ranking == current.ranking, judged.ratings == current.ratings,
+            judged.rewrite == current.rewrite
+        {
             return (current, false, row.project)
         }
         try db.run(
@@ -339,7 +361,8 @@ public enum Annotations {
             WHERE id = ?
             """,
             [
-                .text(judged.choice.rawValue), SQLValue(submission.strength), SQLValue(judged.aspects.map { JSONValue.object($0).jsonText }),
+                .text(judged.choice.rawValue), SQLValue(submission.strength),
+                SQLValue(judged.aspects.map { JSONValue.object($0).jsonText }),
                 SQLValue(submission.rationale), SQLValue(submission.durationMilliseconds), .text(Clock.iso8601(milliseconds: now)),
             ] + judged.taskValues + [.int(Int64(current.id))])
         if row.kind == AssignmentKind.normal.rawValue { try PairDemand.settle(db, project: project, pairID: row.pair) }

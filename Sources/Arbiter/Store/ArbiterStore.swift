@@ -19,8 +19,10 @@ public final class ArbiterStore: Sendable {
     /// Opens (creating and migrating) the database; `migrationsRoot` is the
     /// `Migrations/` directory (each engine's files are found inside it). SQLite
     /// opens `readers` read connections beside its writer; PostgreSQL `connections`.
-    public init(location: DatabaseLocation, migrationsRoot: String, readers: Int = 4, connections: Int = defaultPostgresConnections,
-                commitObserver: CommitObserver? = nil) throws {
+    public init(
+        location: DatabaseLocation, migrationsRoot: String, readers: Int = 4, connections: Int = defaultPostgresConnections,
+        commitObserver: CommitObserver? = nil
+    ) throws {
         self.location = location
         let migrator = try Migrator(directory: location.migrations(in: migrationsRoot))
         switch location {
@@ -49,4 +51,3 @@ public final class ArbiterStore: Sendable {
     /// and its queue): `arbiter db copy` neither copies nor compares them.
     public static let derivedTables: Set<String> = ["pair_search", "search_queue"]
 }
-

@@ -78,13 +78,16 @@ public enum Assignments {
         // > Asking again returns the same live lease.
         if let live = try db.queryFirst(
             "SELECT id FROM assignments WHERE user_id = ? AND project_id = ? AND state = 'leased' AND expires_at > ? ORDER BY id LIMIT 1",
-            [user, projectID, .int(now)], { $0.int(0) }) {
+            [user, projectID, .int(now)], { $0.int(0) })
+        {
             return try load(db, assignmentID: live)
         }
         // The project's cap on one annotator's judgements: reached, nothing more for them.
         if project.settings.maxPerAnnotator > 0,
-           try db.queryFirst("SELECT count(*) FROM annotations WHERE user_id = ? AND project_id = ?", [user, projectID], { $0.int(0) }) ?? 0
-            >= project.settings.maxPerAnnotator {
+            try db.queryFirst("SELECT count(*) FROM annotations WHERE user_id = ? AND project_id = ?", [user, projectID], { $0.int(0) })
+                ?? 0
+                >= project.settings.maxPerAnnotator
+        {
             return nil
         }
         try reclaimExpired(db, now: now)
@@ -92,9 +95,12 @@ public enum Assignments {
         // Another node may take a pair's last slot between choosing it and claiming
         // it; then choose again (SQLite's single writer never gets here twice).
         for _ in 0..<Self.claimAttempts {
-            guard let choice = try choose(db, project: project, projectID: projectID, user: user, now: now, random: &random) else { return nil }
+            guard let choice = try choose(db, project: project, projectID: projectID, user: user, now: now, random: &random) else {
+                return nil
+            }
             if choice.kind == .normal {
-                let claimed = try db.run("UPDATE pairs SET active_count = active_count + 1 WHERE id = ? AND active_count < wanted", [.int(choice.pairID)])
+                let claimed = try db.run(
+                    "UPDATE pairs SET active_count = active_count + 1 WHERE id = ? AND active_count < wanted", [.int(choice.pairID)])
                 if claimed == 0 { continue }
             }
             let expires = now + Int64(project.settings.leaseTTLSeconds) * 1000
@@ -110,8 +116,10 @@ public enum Assignments {
                 INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at, selection, shown_order)
                 VALUES (?, ?, ?, ?, ?, 'leased', ?, ?, ?, ?)
                 """,
-                [projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(swapped), .int(now), .int(expires),
-                 SQLValue(choice.selection), SQLValue(shownOrder.map(IndexList.text))])
+                [
+                    projectID, .int(choice.pairID), user, .text(choice.kind.rawValue), SQLValue(swapped), .int(now), .int(expires),
+                    SQLValue(choice.selection), SQLValue(shownOrder.map(IndexList.text)),
+                ])
             return try load(db, assignmentID: Int(id))
         }
         // Never "nothing left" while pairs are open: ask the client to come back.
@@ -124,13 +132,15 @@ public enum Assignments {
     static func taskOrder(
         _ db: any Database, pairID: Int64, kind: AssignmentKind, user: SQLValue, random: inout some RandomNumberGenerator
     ) throws -> [Int] {
-        let count = try db.queryFirst("SELECT responses FROM pairs WHERE id = ?", [.int(pairID)]) { row in
-            StoredResponses.parse(row.optionalString(0))?.count
-        } ?? nil
+        let count =
+            try db.queryFirst("SELECT responses FROM pairs WHERE id = ?", [.int(pairID)]) { row in
+                StoredResponses.parse(row.optionalString(0))?.count
+            } ?? nil
         if kind == .repeat,
-           let first = try db.queryFirst(
-               "SELECT shown_order FROM annotations WHERE pair_id = ? AND user_id = ? AND kind = 'normal' ORDER BY id LIMIT 1",
-               [.int(pairID), user], { IndexList.parse($0.optionalString(0)) }) ?? nil {
+            let first = try db.queryFirst(
+                "SELECT shown_order FROM annotations WHERE pair_id = ? AND user_id = ? AND kind = 'normal' ORDER BY id LIMIT 1",
+                [.int(pairID), user], { IndexList.parse($0.optionalString(0)) }) ?? nil
+        {
             return first.reversed()
         }
         return Array(0..<(count ?? 2)).shuffled(using: &random)
@@ -154,7 +164,9 @@ public enum Assignments {
         // one" would tell an annotator that what they see is gold.
         if roll < project.settings.goldRate + project.settings.repeatRate, try hasOpenPair(db, projectID: projectID, user: user) {
             if roll < project.settings.goldRate {
-                choice = try goldPair(db, projectID: projectID, user: user, random: &random).map { ($0, .gold, Bool.random(using: &random), nil) }
+                choice = try goldPair(db, projectID: projectID, user: user, random: &random).map {
+                    ($0, .gold, Bool.random(using: &random), nil)
+                }
             } else {
                 choice = try repeatPair(db, projectID: projectID, user: user, settings: project.settings, now: now)
                     .map { ($0.pairID, .repeat, $0.swapped ?? Bool.random(using: &random), nil) }
@@ -168,7 +180,8 @@ public enum Assignments {
                 let trained = try SelectionRepository.hasModel(db, projectID: project.id)
                 if trained { pick.selection = "model" }
                 if Double.random(in: 0..<1, using: &random) < project.settings.activeRandomShare,
-                   let drawn = try randomFreshPair(db, projectID: projectID, user: user, random: &random) {
+                    let drawn = try randomFreshPair(db, projectID: projectID, user: user, random: &random)
+                {
                     pick = (drawn, "random")
                 }
             }
@@ -200,10 +213,11 @@ public enum Assignments {
     /// (`FOR UPDATE SKIP LOCKED`); only if every candidate is being claimed does it
     /// wait for them, so "nothing left" is never said while something is.
     static func openPair(_ db: any Database, projectID: SQLValue, user: SQLValue) throws -> (id: Int64, started: Bool)? {
-        let conditions = openForUser + """
-             ORDER BY p.active_count DESC, p.priority, p.id
-            LIMIT 1
-            """
+        let conditions =
+            openForUser + """
+                 ORDER BY p.active_count DESC, p.priority, p.id
+                LIMIT 1
+                """
         let read: (any Row) -> (id: Int64, started: Bool) = { ($0.int64(0), $0.int(1) > 0) }
         guard db.dialect == .postgres else {
             return try db.queryFirst("SELECT p.id, p.active_count FROM visible_pairs p WHERE " + conditions, [projectID, user, user], read)
@@ -225,7 +239,7 @@ public enum Assignments {
     ) throws -> Int64? {
         let bounds = "SELECT id FROM visible_pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0 ORDER BY id"
         guard let low = try db.queryFirst(bounds + " LIMIT 1", [projectID], { $0.int64(0) }),
-              let high = try db.queryFirst(bounds + " DESC LIMIT 1", [projectID], { $0.int64(0) })
+            let high = try db.queryFirst(bounds + " DESC LIMIT 1", [projectID], { $0.int64(0) })
         else { return nil }
         let next = """
             SELECT p.id FROM visible_pairs p
@@ -248,7 +262,7 @@ public enum Assignments {
     ) throws -> Int64? {
         let bounds = "SELECT id FROM pairs WHERE project_id = ? AND gold IS NOT NULL ORDER BY id"
         guard let low = try db.queryFirst(bounds + " LIMIT 1", [projectID], { $0.int64(0) }),
-              let high = try db.queryFirst(bounds + " DESC LIMIT 1", [projectID], { $0.int64(0) })
+            let high = try db.queryFirst(bounds + " DESC LIMIT 1", [projectID], { $0.int64(0) })
         else { return nil }
         let next = """
             SELECT p.id FROM visible_pairs p
@@ -266,14 +280,19 @@ public enum Assignments {
     /// round — only one judged at least `repeatAfterJudgements` of their judgements
     /// and `repeatAfterMinutes` ago, so it is not recognised (nil: none is yet; the
     /// annotator gets normal work instead).
-    static func repeatPair(_ db: any Database, projectID: SQLValue, user: SQLValue, settings: ProjectSettings, now: Int64) throws
-        -> (pairID: Int64, swapped: Bool?)? {
+    static func repeatPair(
+        _ db: any Database, projectID: SQLValue, user: SQLValue, settings: ProjectSettings, now: Int64
+    ) throws
+        -> (pairID: Int64, swapped: Bool?)?
+    {
         // Judgements older than the annotator's last `repeatAfterJudgements` ones: ids below this.
         var before = Int64.max
         if settings.repeatAfterJudgements > 0 {
-            guard let id = try db.queryFirst(
-                "SELECT id FROM annotations WHERE user_id = ? AND project_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
-                [user, projectID, .int(Int64(settings.repeatAfterJudgements - 1))], { $0.int64(0) }) else { return nil }
+            guard
+                let id = try db.queryFirst(
+                    "SELECT id FROM annotations WHERE user_id = ? AND project_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+                    [user, projectID, .int(Int64(settings.repeatAfterJudgements - 1))], { $0.int64(0) })
+            else { return nil }
             before = id
         }
         return try db.queryFirst(
@@ -303,7 +322,8 @@ public enum Assignments {
             SELECT a.id, a.pair_id, p.external_id, a.kind, a.shown_swapped, a.expires_at, p.prompt, p.prompt_is_messages,
                    p.response_a, p.response_b, a.shown_order, p.responses
             FROM assignments a JOIN pairs p ON p.id = a.pair_id WHERE a.id = ?
-            """, [.int(Int64(assignmentID))]) { row in
+            """, [.int(Int64(assignmentID))]
+        ) { row in
             var assignment = Assignment(
                 id: row.int(0), pairID: row.int(1), externalPairID: row.string(2), kind: AssignmentKind(rawValue: row.string(3)) ?? .normal,
                 shownSwapped: row.bool(4), expiresAt: row.int64(5), prompt: Prompt.stored(row.string(6), isMessages: row.bool(7)),

@@ -4,7 +4,8 @@ public import Storage
 public enum AuditLog {
     /// Appends an entry.
     public static func record(
-        _ db: any Database, actor: Int?, action: String, target: String = "", details: JSONObjectText = JSONObjectText(), address: String = "",
+        _ db: any Database, actor: Int?, action: String, target: String = "", details: JSONObjectText = JSONObjectText(),
+        address: String = "",
         now: Int64
     ) throws {
         try db.run(
@@ -13,10 +14,13 @@ public enum AuditLog {
     }
 
     /// The newest entry of `action` on `target` from `address` since `since`.
-    static func latest(_ db: any Database, action: String, target: String, address: String, since: Int64) throws -> (id: Int64, details: String)? {
+    static func latest(
+        _ db: any Database, action: String, target: String, address: String, since: Int64
+    ) throws -> (id: Int64, details: String)? {
         try db.queryFirst(
             "SELECT id, details FROM audit_log WHERE action = ? AND target = ? AND address = ? AND at > ? ORDER BY id DESC LIMIT 1",
-            [.text(action), .text(target), .text(address), .int(since)]) { ($0.int64(0), $0.string(1)) }
+            [.text(action), .text(target), .text(address), .int(since)]
+        ) { ($0.int64(0), $0.string(1)) }
     }
 
     /// Rewrites an entry's details (a counter kept in one row instead of many).
@@ -31,7 +35,8 @@ public enum AuditLog {
             SELECT a.id, a.at, a.actor_id, u.username, a.action, a.target, a.details, a.address
             FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
             WHERE a.id < ? ORDER BY a.id DESC LIMIT ?
-            """, [.int(Int64(before ?? Int.max)), .int(Int64(limit))]) { row in
+            """, [.int(Int64(before ?? Int.max)), .int(Int64(limit))]
+        ) { row in
             AuditEntry(
                 id: row.int(0), at: row.int64(1), actorID: row.optionalInt(2), actor: row.optionalString(3), action: row.string(4),
                 target: row.string(5), details: row.string(6), address: row.string(7))

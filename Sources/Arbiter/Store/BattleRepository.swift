@@ -47,7 +47,8 @@ enum BattleRepository {
     static func promptsSince(_ db: any Database, projectID: Int, userID: Int, since: Int64) throws -> (count: Int, oldest: Int64?) {
         try db.queryFirst(
             "SELECT count(*), min(created_at) FROM battle_turns WHERE user_id = ? AND project_id = ? AND created_at > ?",
-            [.int(Int64(userID)), .int(Int64(projectID)), .int(since)]) { ($0.int(0), $0.isNull(1) ? nil : $0.int64(1)) } ?? (0, nil)
+            [.int(Int64(userID)), .int(Int64(projectID)), .int(since)]
+        ) { ($0.int(0), $0.isNull(1) ? nil : $0.int64(1)) } ?? (0, nil)
     }
 
     /// Battles per pair of endpoints in the project (void ones too: a model that fails still had its turn).
@@ -55,7 +56,8 @@ enum BattleRepository {
         var counts: [String: Int] = [:]
         for (a, b, n) in try db.query(
             "SELECT model_a, model_b, count(*) FROM battles WHERE project_id = ? GROUP BY model_a, model_b",
-            [.int(Int64(projectID))], { ($0.string(0), $0.string(1), $0.int(2)) }) {
+            [.int(Int64(projectID))], { ($0.string(0), $0.string(1), $0.int(2)) })
+        {
             counts[key(a, b), default: 0] += n
         }
         return counts
@@ -64,7 +66,9 @@ enum BattleRepository {
     /// The order-free key of two endpoint names.
     static func key(_ a: String, _ b: String) -> String { a < b ? a + "\u{0}" + b : b + "\u{0}" + a }
 
-    static func create(_ db: any Database, projectID: Int, userID: Int, modelA: String, modelB: String, prompt: String, now: Int64) throws -> Int64 {
+    static func create(
+        _ db: any Database, projectID: Int, userID: Int, modelA: String, modelB: String, prompt: String, now: Int64
+    ) throws -> Int64 {
         let id = try db.insert(
             "INSERT INTO battles (project_id, user_id, model_a, model_b, state, created_at) VALUES (?, ?, ?, ?, 'open', ?)",
             [.int(Int64(projectID)), .int(Int64(userID)), .text(modelA), .text(modelB), .int(now)])
@@ -79,23 +83,35 @@ enum BattleRepository {
     }
 
     /// Records how a turn ended; a failed turn voids the battle.
-    static func finishTurn(_ db: any Database, battleID: Int64, turn: Int, responseA: String?, responseB: String?, timings: JSONValue, failed: Bool) throws {
+    static func finishTurn(
+        _ db: any Database, battleID: Int64, turn: Int, responseA: String?, responseB: String?, timings: JSONValue, failed: Bool
+    ) throws {
         try db.run(
             "UPDATE battle_turns SET response_a = ?, response_b = ?, timings = ?, state = ? WHERE battle_id = ? AND turn = ? AND state = 'streaming'",
-            [SQLValue(responseA), SQLValue(responseB), .text(timings.jsonText), .text((failed ? Battle.Turn.State.failed : .done).rawValue), .int(battleID), .int(Int64(turn))])
+            [
+                SQLValue(responseA), SQLValue(responseB), .text(timings.jsonText),
+                .text((failed ? Battle.Turn.State.failed : .done).rawValue), .int(battleID), .int(Int64(turn)),
+            ])
         if failed { try db.run("UPDATE battles SET state = 'void' WHERE id = ? AND state = 'open'", [.int(battleID)]) }
     }
 
     static func find(_ db: any Database, id: Int64) throws -> Battle? {
-        guard var battle = try db.queryFirst(
-            "SELECT id, project_id, user_id, model_a, model_b, state, pair_id FROM battles WHERE id = ?", [.int(id)], { row in
-                Battle(id: row.int64(0), projectID: row.int(1), userID: row.int(2), modelA: row.string(3), modelB: row.string(4),
-                       state: Battle.State(rawValue: row.string(5)) ?? .void, pairID: row.isNull(6) ? nil : row.int64(6), turns: [])
-            }) else { return nil }
+        guard
+            var battle = try db.queryFirst(
+                "SELECT id, project_id, user_id, model_a, model_b, state, pair_id FROM battles WHERE id = ?", [.int(id)],
+                { row in
+                    Battle(
+                        id: row.int64(0), projectID: row.int(1), userID: row.int(2), modelA: row.string(3), modelB: row.string(4),
+                        state: Battle.State(rawValue: row.string(5)) ?? .void, pairID: row.isNull(6) ? nil : row.int64(6), turns: [])
+                })
+        else { return nil }
         battle.turns = try db.query(
-            "SELECT prompt, response_a, response_b, timings, state FROM battle_turns WHERE battle_id = ? ORDER BY turn", [.int(id)]) { row in
-            Battle.Turn(prompt: row.string(0), responseA: row.optionalString(1), responseB: row.optionalString(2),
-                        timings: row.optionalString(3).flatMap { try? JSONValue.parse($0) }, state: Battle.Turn.State(rawValue: row.string(4)) ?? .failed)
+            "SELECT prompt, response_a, response_b, timings, state FROM battle_turns WHERE battle_id = ? ORDER BY turn", [.int(id)]
+        ) { row in
+            Battle.Turn(
+                prompt: row.string(0), responseA: row.optionalString(1), responseB: row.optionalString(2),
+                timings: row.optionalString(3).flatMap { try? JSONValue.parse($0) },
+                state: Battle.Turn.State(rawValue: row.string(4)) ?? .failed)
         }
         return battle
     }

@@ -13,11 +13,13 @@ extension ExportRepository {
     /// The project's visible tasks in id order, with every response.
     static func tasks(_ db: any Database, projectID: Int, _ body: (Int64, String, Prompt, [String]) throws -> Void) throws {
         let rows = try db.statement(
-            "SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b, responses FROM visible_pairs WHERE project_id = ? ORDER BY id")
+            "SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b, responses FROM visible_pairs WHERE project_id = ? ORDER BY id"
+        )
         try rows.bind([.int(Int64(projectID))])
         try rows.forEach { row in
-            try body(row.int64(0), row.string(1), Prompt.stored(row.string(2), isMessages: row.bool(3)),
-                     StoredResponses.parse(row.optionalString(6)) ?? [row.string(4), row.string(5)])
+            try body(
+                row.int64(0), row.string(1), Prompt.stored(row.string(2), isMessages: row.bool(3)),
+                StoredResponses.parse(row.optionalString(6)) ?? [row.string(4), row.string(5)])
         }
     }
 
@@ -31,9 +33,11 @@ extension ExportRepository {
             """)
         try rows.bind([.int(Int64(projectID))])
         try rows.forEach { row in
-            try body(TaskJudgement(
-                pair: row.int64(0), user: row.int(1), ranking: Ranking.stored(row.optionalString(2)), ratings: Ratings.stored(row.optionalString(3)),
-                rewrite: row.optionalString(4).map { Rewrite(base: row.optionalInt(5) ?? 0, text: $0) }))
+            try body(
+                TaskJudgement(
+                    pair: row.int64(0), user: row.int(1), ranking: Ranking.stored(row.optionalString(2)),
+                    ratings: Ratings.stored(row.optionalString(3)),
+                    rewrite: row.optionalString(4).map { Rewrite(base: row.optionalInt(5) ?? 0, text: $0) }))
         }
     }
 }

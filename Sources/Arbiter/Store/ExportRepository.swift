@@ -37,7 +37,8 @@ enum ExportRepository {
         _ db: any Database, projectID: Int, _ body: (_ pair: Int64, _ user: Int, _ choice: String, _ strength: Int?) throws -> Void
     ) throws {
         let rows = try db.statement(
-            "SELECT pair_id, user_id, choice, strength FROM annotations WHERE project_id = ? AND kind != 'repeat' ORDER BY pair_id, user_id, id")
+            "SELECT pair_id, user_id, choice, strength FROM annotations WHERE project_id = ? AND kind != 'repeat' ORDER BY pair_id, user_id, id"
+        )
         try rows.bind([.int(Int64(projectID))])
         try rows.forEach { row in try body(row.int64(0), row.int(1), row.string(2), row.optionalInt(3)) }
     }
@@ -51,12 +52,16 @@ enum ExportRepository {
 
     /// The project's visible gold pairs and their keys.
     static func goldPairs(_ db: any Database, projectID: Int) throws -> [(pair: Int64, gold: String)] {
-        try db.query("SELECT id, gold FROM visible_pairs WHERE project_id = ? AND gold IS NOT NULL ORDER BY id",
-                     [.int(Int64(projectID))]) { ($0.int64(0), $0.string(1)) }
+        try db.query(
+            "SELECT id, gold FROM visible_pairs WHERE project_id = ? AND gold IS NOT NULL ORDER BY id",
+            [.int(Int64(projectID))]
+        ) { ($0.int64(0), $0.string(1)) }
     }
 
     /// The ids of the project's visible pairs in `only`, in id order.
-    static func externalIDs(_ db: any Database, projectID: Int, only wanted: [Int64: (aWins: Bool, share: Double, strength: Double)]) throws -> [String] {
+    static func externalIDs(
+        _ db: any Database, projectID: Int, only wanted: [Int64: (aWins: Bool, share: Double, strength: Double)]
+    ) throws -> [String] {
         var ids: [String] = []
         ids.reserveCapacity(wanted.count)
         let rows = try db.statement("SELECT id, external_id FROM visible_pairs WHERE project_id = ? ORDER BY id")
@@ -68,15 +73,20 @@ enum ExportRepository {
     }
 
     /// The project's visible pairs in id order (texts read only for pairs in `only`).
-    static func pairs(_ db: any Database, projectID: Int, only wanted: [Int64: (aWins: Bool, share: Double, strength: Double)],
-                      _ body: (PairRow) throws -> Void) throws {
+    static func pairs(
+        _ db: any Database, projectID: Int, only wanted: [Int64: (aWins: Bool, share: Double, strength: Double)],
+        _ body: (PairRow) throws -> Void
+    ) throws {
         let rows = try db.statement(
-            "SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b FROM visible_pairs WHERE project_id = ? ORDER BY id")
+            "SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b FROM visible_pairs WHERE project_id = ? ORDER BY id"
+        )
         try rows.bind([.int(Int64(projectID))])
         try rows.forEach { row in
             guard wanted[row.int64(0)] != nil else { return }
-            try body(PairRow(id: row.int64(0), externalID: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)),
-                             responseA: row.string(4), responseB: row.string(5)))
+            try body(
+                PairRow(
+                    id: row.int64(0), externalID: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)),
+                    responseA: row.string(4), responseB: row.string(5)))
         }
     }
 
@@ -90,12 +100,13 @@ enum ExportRepository {
             """)
         try rows.bind([.int(Int64(projectID))])
         try rows.forEach { row in
-            try body(AnnotationRow(
-                externalPairID: row.string(0), user: row.int(1), choice: row.string(2), strength: row.optionalInt(3),
-                aspects: row.optionalString(4), rationale: row.optionalString(5), shownSwapped: row.isNull(6) ? nil : row.bool(6),
-                durationMilliseconds: row.optionalInt(7), createdAt: row.string(8), kind: row.string(9),
-                ranking: row.optionalString(10), ratings: row.optionalString(11), rewrite: row.optionalString(12),
-                rewriteBase: row.optionalInt(13), shownOrder: row.optionalString(14)))
+            try body(
+                AnnotationRow(
+                    externalPairID: row.string(0), user: row.int(1), choice: row.string(2), strength: row.optionalInt(3),
+                    aspects: row.optionalString(4), rationale: row.optionalString(5), shownSwapped: row.isNull(6) ? nil : row.bool(6),
+                    durationMilliseconds: row.optionalInt(7), createdAt: row.string(8), kind: row.string(9),
+                    ranking: row.optionalString(10), ratings: row.optionalString(11), rewrite: row.optionalString(12),
+                    rewriteBase: row.optionalInt(13), shownOrder: row.optionalString(14)))
         }
     }
 

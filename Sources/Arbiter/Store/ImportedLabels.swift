@@ -23,7 +23,9 @@ public enum ImportedLabels {
         var pairs: [DatasetAudit.Pair] = []
         var names: [Int: PairName] = [:]
         try rows.forEach { row in
-            guard let metadata = try? JSONValue.parse(row.string(5)), let side = metadata["source_chosen"]?.stringValue, side == "A" || side == "B" else { return }
+            guard let metadata = try? JSONValue.parse(row.string(5)), let side = metadata["source_chosen"]?.stringValue,
+                side == "A" || side == "B"
+            else { return }
             let stored = Prompt.stored(row.string(1), isMessages: row.bool(2))
             names[Int(row.int64(0))] = PairName(id: row.string(6), preview: PairBrowser.preview(stored))
             let prompt: String
@@ -32,7 +34,8 @@ public enum ImportedLabels {
             case .messages(let messages): prompt = messages.map(\.content).joined(separator: "\n")
             }
             let (a, b) = (row.string(3), row.string(4))
-            pairs.append(DatasetAudit.Pair(line: Int(row.int64(0)), prompt: prompt, chosen: side == "A" ? a : b, rejected: side == "A" ? b : a))
+            pairs.append(
+                DatasetAudit.Pair(line: Int(row.int64(0)), prompt: prompt, chosen: side == "A" ? a : b, rejected: side == "A" ? b : a))
         }
         return (pairs, names)
     }

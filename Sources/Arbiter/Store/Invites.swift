@@ -12,7 +12,9 @@ public struct Invite: Sendable, Equatable {
 
 public enum Invites {
     /// Creates an invite; the token (returned once) goes in the link.
-    public static func create(_ db: any Database, role: Role, createdBy: Int, lifetime: Int64, now: Int64) throws -> (token: String, invite: Invite) {
+    public static func create(
+        _ db: any Database, role: Role, createdBy: Int, lifetime: Int64, now: Int64
+    ) throws -> (token: String, invite: Invite) {
         let token = Base64URL.encode(Digest.randomBytes(32))
         let id = try db.insert(
             "INSERT INTO invites (token_hash, role, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -22,14 +24,16 @@ public enum Invites {
 
     public static func list(_ db: any Database) throws -> [Invite] {
         try db.query("SELECT id, role, created_at, expires_at, used_at, revoked_at FROM invites ORDER BY id DESC") { row in
-            Invite(id: row.int(0), role: Role(rawValue: row.string(1)) ?? .annotator, createdAt: row.int64(2), expiresAt: row.int64(3),
-                   usedAt: row.isNull(4) ? nil : row.int64(4), revokedAt: row.isNull(5) ? nil : row.int64(5))
+            Invite(
+                id: row.int(0), role: Role(rawValue: row.string(1)) ?? .annotator, createdAt: row.int64(2), expiresAt: row.int64(3),
+                usedAt: row.isNull(4) ? nil : row.int64(4), revokedAt: row.isNull(5) ? nil : row.int64(5))
         }
     }
 
     /// Revokes an unused invite; false if there is none.
     public static func revoke(_ db: any Database, id: Int, now: Int64) throws -> Bool {
-        try db.run("UPDATE invites SET revoked_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL", [.int(now), .int(Int64(id))]) == 1
+        try db.run(
+            "UPDATE invites SET revoked_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL", [.int(now), .int(Int64(id))]) == 1
     }
 
     /// Whether a token names a usable invite (cheap: checked before scrypt).
@@ -45,9 +49,10 @@ public enum Invites {
     /// Uses an invite: creates the user with the invite's role. Throws
     /// ``ValidationError`` for a bad, used, revoked or expired token.
     public static func accept(_ db: any Database, token: String, username: String, passwordHash: String, now: Int64) throws -> User {
-        guard token.utf8.count < 100, let invite = try db.queryFirst(
-            "SELECT id, role FROM invites WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
-            [.blob(Digest.sha256(token)), .int(now)], { (id: $0.int(0), role: Role(rawValue: $0.string(1)) ?? .annotator) })
+        guard token.utf8.count < 100,
+            let invite = try db.queryFirst(
+                "SELECT id, role FROM invites WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+                [.blob(Digest.sha256(token)), .int(now)], { (id: $0.int(0), role: Role(rawValue: $0.string(1)) ?? .annotator) })
         else { throw invalid }
         let user = try UserRepository.add(db, username: username, role: invite.role)
         try db.run("UPDATE users SET password_hash = ? WHERE id = ?", [.text(passwordHash), .int(Int64(user.id))])

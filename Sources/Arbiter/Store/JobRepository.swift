@@ -23,7 +23,9 @@ enum JobRepository {
 
     /// Starts the project's job on `node` unless one runs with a heartbeat newer
     /// than `staleBefore`; true if it is now this node's.
-    static func claim(_ db: any Database, projectID: Int, request: String, node: String, epochs: Int, now: Int64, staleBefore: Int64) throws -> Bool {
+    static func claim(
+        _ db: any Database, projectID: Int, request: String, node: String, epochs: Int, now: Int64, staleBefore: Int64
+    ) throws -> Bool {
         try db.queryFirst(
             """
             INSERT INTO reward_jobs (project_id, state, request, node, attempts, heartbeat_at, epoch, epochs, started_at)
@@ -34,12 +36,15 @@ enum JobRepository {
             WHERE reward_jobs.state != 'running' OR reward_jobs.heartbeat_at < ?
             RETURNING project_id
             """,
-            [.int(Int64(projectID)), .text(request), .text(node), .int(now), .int(Int64(epochs)), .int(now), .int(staleBefore)]) { $0.int(0) } != nil
+            [.int(Int64(projectID)), .text(request), .text(node), .int(now), .int(Int64(epochs)), .int(now), .int(staleBefore)]
+        ) { $0.int(0) } != nil
     }
 
     /// Running jobs whose node has been silent since before `staleBefore`.
     static func stale(_ db: any Database, staleBefore: Int64) throws -> [Int] {
-        try db.query("SELECT project_id FROM reward_jobs WHERE state = 'running' AND heartbeat_at < ? ORDER BY project_id", [.int(staleBefore)]) { $0.int(0) }
+        try db.query(
+            "SELECT project_id FROM reward_jobs WHERE state = 'running' AND heartbeat_at < ? ORDER BY project_id", [.int(staleBefore)]
+        ) { $0.int(0) }
     }
 
     /// Takes over a silent job; returns its request if it is now this node's.
@@ -49,11 +54,14 @@ enum JobRepository {
             UPDATE reward_jobs SET node = ?, attempts = attempts + 1, heartbeat_at = ?, epoch = 0, loss = NULL, validation_loss = NULL
             WHERE project_id = ? AND state = 'running' AND heartbeat_at < ?
             RETURNING request
-            """, [.text(node), .int(now), .int(Int64(projectID)), .int(staleBefore)]) { $0.string(0) }
+            """, [.text(node), .int(now), .int(Int64(projectID)), .int(staleBefore)]
+        ) { $0.string(0) }
     }
 
     /// Progress and heartbeat, while the job is still this node's.
-    static func progress(_ db: any Database, projectID: Int, node: String, epoch: Int, loss: Double?, validationLoss: Double?, now: Int64) throws {
+    static func progress(
+        _ db: any Database, projectID: Int, node: String, epoch: Int, loss: Double?, validationLoss: Double?, now: Int64
+    ) throws {
         try db.run(
             "UPDATE reward_jobs SET heartbeat_at = ?, epoch = ?, loss = ?, validation_loss = ? WHERE project_id = ? AND node = ? AND state = 'running'",
             [.int(now), .int(Int64(epoch)), SQLValue(loss), SQLValue(validationLoss), .int(Int64(projectID)), .text(node)])
@@ -71,9 +79,12 @@ enum JobRepository {
             """
             SELECT project_id, state, request, node, attempts, heartbeat_at, epoch, epochs, loss, validation_loss, started_at, finished_at, error
             FROM reward_jobs WHERE project_id = ?
-            """, [.int(Int64(projectID))]) { row in
-            Row(projectID: row.int(0), state: row.string(1), request: row.string(2), node: row.string(3), attempts: row.int(4),
-                heartbeatAt: row.int64(5), epoch: row.int(6), epochs: row.int(7), loss: row.optionalDouble(8), validationLoss: row.optionalDouble(9),
+            """, [.int(Int64(projectID))]
+        ) { row in
+            Row(
+                projectID: row.int(0), state: row.string(1), request: row.string(2), node: row.string(3), attempts: row.int(4),
+                heartbeatAt: row.int64(5), epoch: row.int(6), epochs: row.int(7), loss: row.optionalDouble(8),
+                validationLoss: row.optionalDouble(9),
                 startedAt: row.int64(10), finishedAt: row.isNull(11) ? nil : row.int64(11), error: row.optionalString(12))
         }
     }
@@ -89,7 +100,8 @@ enum ClusterLeases {
             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
             WHERE cluster_leases.expires_at <= ? OR cluster_leases.holder = excluded.holder
             RETURNING holder
-            """, [.text(name), .text(holder), .int(now + ttl), .int(now)]) { $0.string(0) } != nil
+            """, [.text(name), .text(holder), .int(now + ttl), .int(now)]
+        ) { $0.string(0) } != nil
     }
 
     /// Gives the lease back (if `holder` still has it).

@@ -11,8 +11,9 @@ public enum KnownDevices {
     /// Remembers a new device for `userID`; returns its cookie token (shown once).
     static func remember(_ db: any Database, userID: Int, now: Int64) throws -> String {
         let token = Base64URL.encode(Digest.randomBytes(32))
-        try db.run("INSERT INTO known_devices (token_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
-                   [.blob(Digest.sha256(token)), .int(Int64(userID)), .int(now), .int(now)])
+        try db.run(
+            "INSERT INTO known_devices (token_hash, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
+            [.blob(Digest.sha256(token)), .int(Int64(userID)), .int(now), .int(now)])
         try db.run("DELETE FROM known_devices WHERE last_used_at < ?", [.int(now - lifetime)])
         return token
     }
@@ -21,11 +22,13 @@ public enum KnownDevices {
     static func key(_ db: any Database, token: String, username: String, now: Int64) throws -> String? {
         guard !token.isEmpty, token.utf8.count < 100 else { return nil }
         let hash = Digest.sha256(token)
-        let known = try db.queryFirst(
-            """
-            SELECT 1 FROM known_devices d JOIN users u ON u.id = d.user_id
-            WHERE d.token_hash = ? AND lower(u.username) = ? AND d.last_used_at > ?
-            """, [.blob(hash), .text(username.lowercased()), .int(now - lifetime)]) { _ in true } ?? false
+        let known =
+            try db.queryFirst(
+                """
+                SELECT 1 FROM known_devices d JOIN users u ON u.id = d.user_id
+                WHERE d.token_hash = ? AND lower(u.username) = ? AND d.last_used_at > ?
+                """, [.blob(hash), .text(username.lowercased()), .int(now - lifetime)]
+            ) { _ in true } ?? false
         guard known else { return nil }
         return "device:" + Digest.hex(Array(hash.prefix(12)))
     }

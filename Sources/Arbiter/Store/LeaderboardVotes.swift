@@ -75,11 +75,14 @@ struct LeaderboardVotes {
             guard key != previous else { return }
             previous = key
             let responses = StoredResponses.parse(row.optionalString(4)) ?? [row.string(6), row.string(7)]
-            let models: [String?] = row.optionalString(5).flatMap { try? JSONValue.parse($0).arrayValue?.map(\.stringValue) }
+            let models: [String?] =
+                row.optionalString(5).flatMap { try? JSONValue.parse($0).arrayValue?.map(\.stringValue) }
                 ?? [row.optionalString(8), row.optionalString(9)]
             let count = responses.count
-            guard let implied = ImpliedComparison(
-                storedRanking: row.optionalString(2), storedRatings: row.optionalString(3), count: count, attributes: attributes)?.choice
+            guard
+                let implied = ImpliedComparison(
+                    storedRanking: row.optionalString(2), storedRatings: row.optionalString(3), count: count, attributes: attributes)?
+                    .choice
             else { return }
             guard models.count == count else {
                 result.withoutModels += 1
@@ -89,8 +92,10 @@ struct LeaderboardVotes {
             for i in 0..<count {
                 for j in (i + 1)..<count {
                     guard let a = models[i], let b = models[j], !a.isEmpty, !b.isEmpty, a != b else { continue }
-                    battles.append(Vote(modelA: a, modelB: b, choice: implied(i, j).rawValue,
-                                        lengthA: responses[i].count, lengthB: responses[j].count))
+                    battles.append(
+                        Vote(
+                            modelA: a, modelB: b, choice: implied(i, j).rawValue,
+                            lengthA: responses[i].count, lengthB: responses[j].count))
                 }
             }
             if battles.isEmpty {

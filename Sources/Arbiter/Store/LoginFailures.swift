@@ -9,13 +9,16 @@ enum LoginFailures {
 
     /// The times of the newest `limit` attempts in `scope` since `since`, newest first.
     static func recent(_ db: any Database, _ scope: Scope, username: String, address: String, since: Int64, limit: Int) throws -> [Int64] {
-        let (filter, values): (String, [SQLValue]) = switch scope {
-        case .userAndAddress: ("username = ? AND address = ?", [.text(username), .text(address)])
-        case .address: ("address = ?", [.text(address)])
-        case .user: ("username = ?", [.text(username)])
-        }
-        return try db.query("SELECT at FROM login_failures WHERE \(filter) AND at > ? ORDER BY at DESC LIMIT ?",
-                            values + [.int(since), .int(Int64(limit))]) { $0.int64(0) }
+        let (filter, values): (String, [SQLValue]) =
+            switch scope {
+            case .userAndAddress: ("username = ? AND address = ?", [.text(username), .text(address)])
+            case .address: ("address = ?", [.text(address)])
+            case .user: ("username = ?", [.text(username)])
+            }
+        return try db.query(
+            "SELECT at FROM login_failures WHERE \(filter) AND at > ? ORDER BY at DESC LIMIT ?",
+            values + [.int(since), .int(Int64(limit))]
+        ) { $0.int64(0) }
     }
 
     /// Counts an attempt; returns its id (the reservation).

@@ -16,7 +16,8 @@ enum PairBrowser {
     static let window = 5_000
 
     enum Sort: String, Sendable, CaseIterable {
-        case id, idDescending = "-id", disagreement, disagreementDescending = "-disagreement", judgements, judgementsDescending = "-judgements"
+        case id, idDescending = "-id", disagreement, disagreementDescending = "-disagreement", judgements, judgementsDescending =
+            "-judgements"
 
         /// The column the index orders by after project_id (nil: the id alone).
         var key: String? {
@@ -176,11 +177,14 @@ enum PairBrowser {
         if !query.words.isEmpty {
             searchPending = try SearchIndex.pending(db)
             if query.sort.key != nil {
-                let matches = try db.queryFirst(
-                    "SELECT count(*) FROM (\(matchingIDs(db, query.words)) LIMIT ?) m",
-                    matchValues(db, projectID, query.words) + [.int(Int64(query.searchSortLimit + 1))]) { $0.int(0) } ?? 0
+                let matches =
+                    try db.queryFirst(
+                        "SELECT count(*) FROM (\(matchingIDs(db, query.words)) LIMIT ?) m",
+                        matchValues(db, projectID, query.words) + [.int(Int64(query.searchSortLimit + 1))]
+                    ) { $0.int(0) } ?? 0
                 guard matches <= query.searchSortLimit else {
-                    throw ValidationError("sort: more than \(query.searchSortLimit) pairs match; narrow the search, or order by id (id or -id)")
+                    throw ValidationError(
+                        "sort: more than \(query.searchSortLimit) pairs match; narrow the search, or order by id (id or -id)")
                 }
             }
         }
@@ -208,7 +212,8 @@ enum PairBrowser {
                 chunk = min(max(chunk * 2, 50), 1_000)
             }
             if found.count == query.limit {
-                return Page(pairs: found.map(\.summary), next: found.last?.cursor, complete: true, examined: nil, searchPending: searchPending)
+                return Page(
+                    pairs: found.map(\.summary), next: found.last?.cursor, complete: true, examined: nil, searchPending: searchPending)
             }
             if candidates.count < size {
                 return Page(pairs: found.map(\.summary), next: nil, complete: true, examined: examined, searchPending: searchPending)
@@ -265,8 +270,10 @@ enum PairBrowser {
             // GIN index first and paged in memory.
             var few = query.sort.key != nil
             if db.dialect == .postgres && !few {
-                let count = try db.queryFirst(
-                    "SELECT count(*) FROM (\(matches) LIMIT ?) m", values + [.int(Int64(fewMatches + 1))]) { $0.int(0) } ?? 0
+                let count =
+                    try db.queryFirst(
+                        "SELECT count(*) FROM (\(matches) LIMIT ?) m", values + [.int(Int64(fewMatches + 1))]
+                    ) { $0.int(0) } ?? 0
                 few = count <= fewMatches
             }
             let source = db.dialect == .postgres && few ? "WITH m AS MATERIALIZED (\(matches)) " : ""
@@ -374,7 +381,8 @@ enum PairBrowser {
                    p.votes_both_bad, p.judgements, p.wanted, p.disagreement, p.open_reports, l.label
             FROM pairs p\(db.dialect == .sqlite ? " NOT INDEXED" : "") LEFT JOIN pair_labels l ON l.pair_id = p.id
             WHERE \(list.sql) AND \(filter.sql)
-            """, [list.value] + filter.values) { row in
+            """, [list.value] + filter.values
+        ) { row in
             result[row.int64(0)] = Summary(
                 externalID: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)), modelA: row.optionalString(4),
                 modelB: row.optionalString(5), gold: row.optionalString(6),

@@ -23,10 +23,12 @@ public enum PairDemand {
             FROM annotations n
             LEFT JOIN rater_accuracy r ON r.project_id = n.project_id AND r.user_id = n.user_id
             WHERE n.pair_id = ? AND n.kind = 'normal' ORDER BY n.id
-            """, [.double(OverlapRule.priorAccuracy), .int(pairID)]) { row in
+            """, [.double(OverlapRule.priorAccuracy), .int(pairID)]
+        ) { row in
             threshold = row.optionalDouble(5)
-            return OverlapRule.Vote(choice: decisive(row.string(0)), accuracy: row.double(1), pickA: row.optionalDouble(2),
-                                    pickB: row.optionalDouble(3), counted: row.int(4) != 0)
+            return OverlapRule.Vote(
+                choice: decisive(row.string(0)), accuracy: row.double(1), pickA: row.optionalDouble(2),
+                pickB: row.optionalDouble(3), counted: row.int(4) != 0)
         }
         rule = rule.resolved(threshold: threshold)
         try db.run("UPDATE pairs SET wanted = ? WHERE id = ?", [.int(Int64(rule.wanted(votes))), .int(pairID)])
@@ -53,8 +55,9 @@ public enum PairDemand {
     public static func recompute(_ db: any Database, project: Project, onlyOpen: Bool = false) throws -> Int {
         var rule = project.settings.overlapRule
         guard rule.isAdaptive else {
-            return try db.run("UPDATE pairs SET wanted = ? WHERE project_id = ? AND wanted != ?",
-                              [.int(Int64(rule.maximum)), .int(Int64(project.id)), .int(Int64(rule.maximum))])
+            return try db.run(
+                "UPDATE pairs SET wanted = ? WHERE project_id = ? AND wanted != ?",
+                [.int(Int64(rule.maximum)), .int(Int64(project.id)), .int(Int64(rule.maximum))])
         }
         if rule.automatic { rule = rule.resolved(threshold: try SelectionRepository.threshold(db, projectID: project.id)?.threshold) }
         let changes = try ballots(db, projectID: project.id, onlyOpen: onlyOpen).compactMap { ballot -> (Int64, Int)? in
@@ -80,7 +83,10 @@ public enum PairDemand {
     /// and of any pair one of `alsoJudgedBy` voted on — a pair settled by a rater
     /// whose votes no longer count opens again).
     public static func ballots(_ db: any Database, projectID: Int, onlyOpen: Bool, alsoJudgedBy: Set<Int> = []) throws -> [Ballot] {
-        let judgedBy = alsoJudgedBy.isEmpty ? "" : """
+        let judgedBy =
+            alsoJudgedBy.isEmpty
+            ? ""
+            : """
              OR EXISTS (SELECT 1 FROM annotations x WHERE x.pair_id = p.id AND x.kind = 'normal'
                         AND x.user_id IN (\(alsoJudgedBy.sorted().map(String.init).joined(separator: ", "))))
             """
@@ -99,7 +105,9 @@ public enum PairDemand {
             let pair = row.int64(0)
             if ballots.last?.pair != pair { ballots.append(Ballot(pair: pair, wanted: row.int(1), votes: [])) }
             if !row.isNull(2) {
-                let weight = RaterWeight(accuracy: row.double(4), pickA: row.optionalDouble(5), pickB: row.optionalDouble(6), shared: 0, counted: row.int(7) != 0)
+                let weight = RaterWeight(
+                    accuracy: row.double(4), pickA: row.optionalDouble(5), pickB: row.optionalDouble(6), shared: 0, counted: row.int(7) != 0
+                )
                 ballots[ballots.count - 1].votes.append((decisive(row.string(2)), row.int(3), weight))
             }
         }

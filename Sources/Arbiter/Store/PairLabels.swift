@@ -24,7 +24,8 @@ enum PairDetail {
         var json: JSONValue {
             var object: JSONObject = [
                 "id": .int(id), "annotator": .string(rater), "rater_status": .string(raterStatus ?? "ok"), "kind": .string(kind),
-                "choice": .string(choice), "strength": JSONValue(strength), "aspects": aspects.flatMap { try? JSONValue.parse($0) } ?? .null,
+                "choice": .string(choice), "strength": JSONValue(strength),
+                "aspects": aspects.flatMap { try? JSONValue.parse($0) } ?? .null,
                 "rationale": JSONValue(rationale), "shown_swapped": shownSwapped.map(JSONValue.bool) ?? .null,
                 "duration_ms": JSONValue(durationMilliseconds), "created_at": .string(createdAt),
             ]
@@ -43,8 +44,10 @@ enum PairDetail {
         var resolved: Bool
 
         var json: JSONValue {
-            ["id": .int(id), "annotator": .string(reporter), "reason": .string(reason),
-             "created_at": .string(Clock.iso8601(milliseconds: createdAt)), "resolved": .bool(resolved)]
+            [
+                "id": .int(id), "annotator": .string(reporter), "reason": .string(reason),
+                "created_at": .string(Clock.iso8601(milliseconds: createdAt)), "resolved": .bool(resolved),
+            ]
         }
     }
 
@@ -81,13 +84,15 @@ enum PairDetail {
             SELECT id, external_id, prompt, prompt_is_messages, response_a, response_b, model_a, model_b, metadata, gold,
                    votes_a, votes_b, votes_tie, votes_both_bad, judgements, wanted, disagreement, responses, models
             FROM visible_pairs WHERE project_id = ? AND external_id = ?
-            """, [.int(Int64(projectID)), .text(externalID)]) { row in
-            Pair(id: row.int64(0), externalID: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)),
-                 responseA: row.string(4), responseB: row.string(5), modelA: row.optionalString(6), modelB: row.optionalString(7),
-                 metadata: row.optionalString(8), gold: row.optionalString(9),
-                 votes: ["A": row.int(10), "B": row.int(11), "tie": row.int(12), "both_bad": row.int(13)], judgements: row.int(14),
-                 wanted: row.int(15), disagreement: row.double(16), responses: StoredResponses.parse(row.optionalString(17)),
-                 models: row.optionalString(18).flatMap { try? JSONValue.parse($0) })
+            """, [.int(Int64(projectID)), .text(externalID)]
+        ) { row in
+            Pair(
+                id: row.int64(0), externalID: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)),
+                responseA: row.string(4), responseB: row.string(5), modelA: row.optionalString(6), modelB: row.optionalString(7),
+                metadata: row.optionalString(8), gold: row.optionalString(9),
+                votes: ["A": row.int(10), "B": row.int(11), "tie": row.int(12), "both_bad": row.int(13)], judgements: row.int(14),
+                wanted: row.int(15), disagreement: row.double(16), responses: StoredResponses.parse(row.optionalString(17)),
+                models: row.optionalString(18).flatMap { try? JSONValue.parse($0) })
         }
     }
 
@@ -99,19 +104,22 @@ enum PairDetail {
             FROM annotations n JOIN users u ON u.id = n.user_id
             LEFT JOIN rater_status s ON s.project_id = n.project_id AND s.user_id = n.user_id
             WHERE n.pair_id = ? ORDER BY n.id
-            """, [.int(pairID)]) { row in
-            Judgement(id: row.int64(0), rater: row.string(1), raterStatus: row.optionalString(2), kind: row.string(3), choice: row.string(4),
-                      strength: row.optionalInt(5), aspects: row.optionalString(6), rationale: row.optionalString(7),
-                      shownSwapped: row.isNull(8) ? nil : row.bool(8), durationMilliseconds: row.optionalInt(9), createdAt: row.string(10),
-                      ranking: row.optionalString(11), ratings: row.optionalString(12),
-                      rewrite: row.optionalString(13).map { Rewrite(base: row.optionalInt(14) ?? 0, text: $0) })
+            """, [.int(pairID)]
+        ) { row in
+            Judgement(
+                id: row.int64(0), rater: row.string(1), raterStatus: row.optionalString(2), kind: row.string(3), choice: row.string(4),
+                strength: row.optionalInt(5), aspects: row.optionalString(6), rationale: row.optionalString(7),
+                shownSwapped: row.isNull(8) ? nil : row.bool(8), durationMilliseconds: row.optionalInt(9), createdAt: row.string(10),
+                ranking: row.optionalString(11), ratings: row.optionalString(12),
+                rewrite: row.optionalString(13).map { Rewrite(base: row.optionalInt(14) ?? 0, text: $0) })
         }
     }
 
     static func reports(_ db: any Database, pairID: Int64) throws -> [Report] {
         try db.query(
             "SELECT r.id, u.username, r.reason, r.created_at, r.resolved_at FROM pair_reports r JOIN users u ON u.id = r.user_id WHERE r.pair_id = ? ORDER BY r.id",
-            [.int(pairID)]) { row in
+            [.int(pairID)]
+        ) { row in
             Report(id: row.int64(0), reporter: row.string(1), reason: row.string(2), createdAt: row.int64(3), resolved: !row.isNull(4))
         }
     }
@@ -127,28 +135,37 @@ enum PairLabels {
         var createdAt: String
 
         var json: JSONValue {
-            ["label": .string(label), "crowd": JSONValue(crowd), "note": .string(note), "reviewer": JSONValue(reviewer),
-             "created_at": .string(createdAt), "label_source": "reviewer"]
+            [
+                "label": .string(label), "crowd": JSONValue(crowd), "note": .string(note), "reviewer": JSONValue(reviewer),
+                "created_at": .string(createdAt), "label_source": "reviewer",
+            ]
         }
     }
 
     static func find(_ db: any Database, pairID: Int64) throws -> Label? {
         try db.queryFirst(
             "SELECT l.label, l.crowd, l.note, u.username, l.created_at FROM pair_labels l LEFT JOIN users u ON u.id = l.user_id WHERE l.pair_id = ?",
-            [.int(pairID)]) { row in
-            Label(label: row.string(0), crowd: row.optionalString(1), note: row.string(2), reviewer: row.optionalString(3), createdAt: row.string(4))
+            [.int(pairID)]
+        ) { row in
+            Label(
+                label: row.string(0), crowd: row.optionalString(1), note: row.string(2), reviewer: row.optionalString(3),
+                createdAt: row.string(4))
         }
     }
 
-    static func set(_ db: any Database, pairID: Int64, projectID: Int, label: String, crowd: String?, note: String, by user: Int, now: Int64) throws {
+    static func set(
+        _ db: any Database, pairID: Int64, projectID: Int, label: String, crowd: String?, note: String, by user: Int, now: Int64
+    ) throws {
         try db.run(
             """
             INSERT INTO pair_labels (pair_id, project_id, label, crowd, note, user_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (pair_id) DO UPDATE SET label = excluded.label, crowd = excluded.crowd, note = excluded.note,
                 user_id = excluded.user_id, created_at = excluded.created_at
             """,
-            [.int(pairID), .int(Int64(projectID)), .text(label), crowd.map(SQLValue.text) ?? .null, .text(note), .int(Int64(user)),
-             .text(Clock.iso8601(milliseconds: now))])
+            [
+                .int(pairID), .int(Int64(projectID)), .text(label), crowd.map(SQLValue.text) ?? .null, .text(note), .int(Int64(user)),
+                .text(Clock.iso8601(milliseconds: now)),
+            ])
     }
 
     /// Removes a pair's label; whether there was one.

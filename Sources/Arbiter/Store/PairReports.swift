@@ -35,8 +35,9 @@ public enum PairReports {
 
     /// Records a report on the pair of one of the caller's assignments.
     public static func report(_ db: any Database, assignmentID: Int, userID: Int, reason: String, now: Int64) throws {
-        guard let row = try db.queryFirst(
-            "SELECT user_id, pair_id FROM assignments WHERE id = ?", [.int(Int64(assignmentID))], { ($0.int(0), $0.int64(1)) })
+        guard
+            let row = try db.queryFirst(
+                "SELECT user_id, pair_id FROM assignments WHERE id = ?", [.int(Int64(assignmentID))], { ($0.int(0), $0.int64(1)) })
         else { throw Annotations.Refusal.noSuchAssignment }
         guard row.0 == userID else { throw Annotations.Refusal.notYours }
         do {
@@ -57,7 +58,8 @@ public enum PairReports {
             FROM pair_reports r JOIN pairs p ON p.id = r.pair_id JOIN users u ON u.id = r.user_id
             WHERE p.project_id = ? AND (? = 1 OR r.resolved_at IS NULL)
             ORDER BY r.id DESC LIMIT ?
-            """, [.int(Int64(projectID)), SQLValue(includeResolved), .int(Int64(limit))]) { row in
+            """, [.int(Int64(projectID)), SQLValue(includeResolved), .int(Int64(limit))]
+        ) { row in
             PairReport(
                 id: row.int(0), pairID: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)),
                 responseA: row.string(4), responseB: row.string(5), reason: row.string(6), reporter: row.string(7),
@@ -68,7 +70,8 @@ public enum PairReports {
     /// The project a report belongs to.
     public static func projectOf(_ db: any Database, reportID: Int) throws -> Int? {
         try db.queryFirst(
-            "SELECT p.project_id FROM pair_reports r JOIN pairs p ON p.id = r.pair_id WHERE r.id = ?", [.int(Int64(reportID))]) { $0.int(0) }
+            "SELECT p.project_id FROM pair_reports r JOIN pairs p ON p.id = r.pair_id WHERE r.id = ?", [.int(Int64(reportID))]
+        ) { $0.int(0) }
     }
 
     /// Marks an open report of the project resolved; false if there is none.

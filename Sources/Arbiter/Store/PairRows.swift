@@ -12,7 +12,9 @@ struct PairRows {
 
     /// Whether the project has a pair (or task) with this id, staged or not.
     static func exists(_ db: any Database, projectID: Int, externalID: String) throws -> Bool {
-        try db.queryFirst("SELECT 1 FROM pairs WHERE project_id = ? AND external_id = ?", [.int(Int64(projectID)), .text(externalID)]) { _ in true } == true
+        try db.queryFirst("SELECT 1 FROM pairs WHERE project_id = ? AND external_id = ?", [.int(Int64(projectID)), .text(externalID)]) {
+            _ in true
+        } == true
     }
 
     private let db: any Database
@@ -64,8 +66,10 @@ struct PairRows {
         for (line, pairs) in lines {
             for pair in pairs {
                 let hash = pair.contentHash
-                pending.append(Pending(line: line, pair: pair, hash: hash,
-                                       externalID: pair.externalID ?? "sha256:" + Digest.hex(Array(hash.prefix(12)))))
+                pending.append(
+                    Pending(
+                        line: line, pair: pair, hash: hash,
+                        externalID: pair.externalID ?? "sha256:" + Digest.hex(Array(hash.prefix(12)))))
                 if pending.count == Self.rowsPerStatement {
                     if full == nil { full = try db.statement(Self.insertSQL(rows: Self.rowsPerStatement)) }
                     try write(pending, with: full!, into: &report)
@@ -131,7 +135,8 @@ struct JudgementRows {
         project = .int(Int64(projectID))
         findPair = try db.statement("SELECT id, gold IS NOT NULL, responses FROM visible_pairs WHERE project_id = ? AND external_id = ?")
         previous = try db.statement("SELECT count(*) FROM annotations WHERE pair_id = ? AND user_id = ?")
-        duplicate = try db.statement("SELECT 1 FROM annotations WHERE pair_id = ? AND user_id = ? AND created_at = ? AND choice = ? LIMIT 1")
+        duplicate = try db.statement(
+            "SELECT 1 FROM annotations WHERE pair_id = ? AND user_id = ? AND created_at = ? AND choice = ? LIMIT 1")
         insertStatement = try db.statement(
             """
             INSERT INTO annotations (project_id, pair_id, user_id, kind, choice, strength, aspects, rationale,
@@ -167,7 +172,8 @@ struct JudgementRows {
             SQLValue(judgement.strength), SQLValue(judgement.aspects.map { JSONValueText.text(of: $0) }),
             SQLValue(judgement.rationale), judgement.shownSwapped.map { SQLValue($0) } ?? .null,
             SQLValue(judgement.durationMilliseconds), .text(createdAt),
-            SQLValue(judgement.ranking.map { $0.json.jsonText }), SQLValue(judgement.ratings.map { $0.json(attributes: judgement.attributes).jsonText }),
+            SQLValue(judgement.ranking.map { $0.json.jsonText }),
+            SQLValue(judgement.ratings.map { $0.json(attributes: judgement.attributes).jsonText }),
             SQLValue(judgement.rewrite?.text), SQLValue(judgement.rewrite?.base),
         ])
         try insertStatement.run()

@@ -12,9 +12,12 @@ public enum PasswordResets {
     }
 
     /// Issues a link for `userID`; the token goes in `/reset/<token>`.
-    public static func create(_ db: any Database, userID: Int, createdBy: Int?, lifetime: Int64, now: Int64) throws -> (token: String, reset: Reset) {
-        try db.run("UPDATE password_resets SET revoked_at = ? WHERE user_id = ? AND used_at IS NULL AND revoked_at IS NULL",
-                   [.int(now), .int(Int64(userID))])
+    public static func create(
+        _ db: any Database, userID: Int, createdBy: Int?, lifetime: Int64, now: Int64
+    ) throws -> (token: String, reset: Reset) {
+        try db.run(
+            "UPDATE password_resets SET revoked_at = ? WHERE user_id = ? AND used_at IS NULL AND revoked_at IS NULL",
+            [.int(now), .int(Int64(userID))])
         let token = Base64URL.encode(Digest.randomBytes(32))
         let id = try db.insert(
             "INSERT INTO password_resets (token_hash, user_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -48,11 +51,14 @@ public enum PasswordResets {
 /// Setting a password, whatever the door (CLI, reset link, demo): the hash is
 /// stored, every session of the person ends, and the change is audited.
 public enum PasswordChange {
-    public static func apply(_ db: any Database, user: User, hash: String, actor: Int?, via: String, address: String = "", now: Int64) throws {
+    public static func apply(
+        _ db: any Database, user: User, hash: String, actor: Int?, via: String, address: String = "", now: Int64
+    ) throws {
         try UserRepository.setPasswordHash(db, userID: user.id, hash: hash)
         try Sessions.deleteAll(db, userID: user.id)
         try KnownDevices.forgetAll(db, userID: user.id)
-        try AuditLog.record(db, actor: actor, action: "password_set", target: user.username,
-                         details: JSONObjectText(["via": via]), address: address, now: now)
+        try AuditLog.record(
+            db, actor: actor, action: "password_set", target: user.username,
+            details: JSONObjectText(["via": via]), address: address, now: now)
     }
 }

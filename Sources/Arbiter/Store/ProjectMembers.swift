@@ -6,7 +6,8 @@ enum ProjectMembers {
     static func list(_ db: any Database, projectID: Int) throws -> [(id: Int, username: String)] {
         try db.query(
             "SELECT u.id, u.username FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = ? ORDER BY u.username",
-            [.int(Int64(projectID))]) { ($0.int(0), $0.string(1)) }
+            [.int(Int64(projectID))]
+        ) { ($0.int(0), $0.string(1)) }
     }
 
     /// Replaces the members (an empty list opens the project to everyone).
@@ -27,7 +28,8 @@ enum ProjectMembers {
               AND user_id IN (SELECT id FROM users WHERE role = 'annotator')
               AND user_id NOT IN (SELECT user_id FROM project_members WHERE project_id = ?)
             RETURNING pair_id, kind
-            """, [.int(Int64(projectID)), .int(Int64(projectID))]) { ($0.int64(0), $0.string(1)) }
+            """, [.int(Int64(projectID)), .int(Int64(projectID))]
+        ) { ($0.int64(0), $0.string(1)) }
         for (pairID, kind) in released where kind == AssignmentKind.normal.rawValue {
             try db.run("UPDATE pairs SET active_count = active_count - 1 WHERE id = ? AND active_count > 0", [.int(pairID)])
         }
@@ -39,7 +41,8 @@ enum ProjectMembers {
             """
             SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM project_members WHERE project_id = ?1)
                           OR EXISTS (SELECT 1 FROM project_members WHERE project_id = ?1 AND user_id = ?2) THEN 1 ELSE 0 END
-            """, [.int(Int64(projectID)), .int(Int64(userID))]) { $0.int(0) } == 1
+            """, [.int(Int64(projectID)), .int(Int64(userID))]
+        ) { $0.int(0) } == 1
     }
 
     /// Whether the project has pairs and every one has had the judgements it wants.
@@ -49,6 +52,7 @@ enum ProjectMembers {
             SELECT CASE WHEN EXISTS (SELECT 1 FROM visible_pairs WHERE project_id = ?1 AND gold IS NULL)
                          AND NOT EXISTS (SELECT 1 FROM visible_pairs WHERE project_id = ?1 AND gold IS NULL AND active_count < wanted)
                         THEN 1 ELSE 0 END
-            """, [.int(Int64(projectID))]) { $0.int(0) } == 1
+            """, [.int(Int64(projectID))]
+        ) { $0.int(0) } == 1
     }
 }

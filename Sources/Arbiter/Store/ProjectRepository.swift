@@ -46,7 +46,8 @@ public enum ProjectRepository {
         guard !trimmed.isEmpty, trimmed.count <= 200 else { throw ValidationError("project names are 1 to 200 characters") }
         try settings.validate()
         if let current = try find(db, id: id), current.settings.kind != settings.kind,
-           try db.queryFirst("SELECT 1 FROM pairs WHERE project_id = ? LIMIT 1", [.int(Int64(id))], { _ in true }) == true {
+            try db.queryFirst("SELECT 1 FROM pairs WHERE project_id = ? LIMIT 1", [.int(Int64(id))], { _ in true }) == true
+        {
             throw ValidationError("kind: cannot change once the project has tasks (it is \(current.settings.kind.rawValue))")
         }
         do {
@@ -101,8 +102,10 @@ public enum ProjectRepository {
     public static func list(_ db: any Database) throws -> [ProjectSummary] {
         let projects = try db.query("SELECT \(columns) FROM projects ORDER BY id", [], decode)
         return try projects.map { project in
-            let pairs = try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
-            let annotations = try db.queryFirst("SELECT count(*) FROM annotations WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
+            let pairs =
+                try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
+            let annotations =
+                try db.queryFirst("SELECT count(*) FROM annotations WHERE project_id = ?", [.int(Int64(project.id))]) { $0.int(0) } ?? 0
             return ProjectSummary(project: project, pairs: pairs, annotations: annotations)
         }
     }

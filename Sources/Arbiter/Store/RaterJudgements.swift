@@ -50,7 +50,8 @@ enum RaterJudgements {
 
         var json: JSONValue {
             [
-                "id": .int(id), "pair": .string(pair), "prompt": prompt.json, "response_a": .string(responseA), "response_b": .string(responseB),
+                "id": .int(id), "pair": .string(pair), "prompt": prompt.json, "response_a": .string(responseA),
+                "response_b": .string(responseB),
                 "kind": .string(kind), "choice": .string(choice), "duration_ms": JSONValue(durationMilliseconds),
                 "created_at": .string(createdAt), "consensus": consensus.map(JSONValue.string) ?? .null,
                 "others": ["A": .int(Int64(othersA)), "B": .int(Int64(othersB))], "departs": departs.map(JSONValue.bool) ?? .null,
@@ -70,11 +71,14 @@ enum RaterJudgements {
             FROM annotations n JOIN pairs p ON p.id = n.pair_id
             WHERE n.project_id = ? AND n.user_id = ? AND n.id > ?
             ORDER BY n.id LIMIT ?
-            """, [.int(Int64(projectID)), .int(Int64(userID)), .int(after), .int(Int64(limit))]) { row in
-            Item(id: row.int64(0), pair: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)), responseA: row.string(4),
-                 responseB: row.string(5), kind: row.string(6), choice: row.string(7), durationMilliseconds: row.optionalInt(8),
-                 createdAt: row.string(9), shownSwapped: row.isNull(10) ? nil : row.bool(10), gold: row.optionalString(11),
-                 othersA: row.int(12), othersB: row.int(13))
+            """, [.int(Int64(projectID)), .int(Int64(userID)), .int(after), .int(Int64(limit))]
+        ) { row in
+            Item(
+                id: row.int64(0), pair: row.string(1), prompt: Prompt.stored(row.string(2), isMessages: row.bool(3)),
+                responseA: row.string(4),
+                responseB: row.string(5), kind: row.string(6), choice: row.string(7), durationMilliseconds: row.optionalInt(8),
+                createdAt: row.string(9), shownSwapped: row.isNull(10) ? nil : row.bool(10), gold: row.optionalString(11),
+                othersA: row.int(12), othersB: row.int(13))
         }
     }
 }

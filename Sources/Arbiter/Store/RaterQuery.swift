@@ -61,7 +61,8 @@ public enum RaterQuery {
             WHERE n.project_id = ? AND p.gold IS NOT NULL AND n.kind != 'repeat'
               AND n.id = (SELECT min(f.id) FROM annotations f WHERE f.pair_id = n.pair_id AND f.user_id = n.user_id AND f.kind != 'repeat')
             GROUP BY n.user_id
-            """, [.int(Int64(projectID))]) { row in counts[row.int(0)] = (row.int(2), row.int(1)) }
+            """, [.int(Int64(projectID))]
+        ) { row in counts[row.int(0)] = (row.int(2), row.int(1)) }
         return counts
     }
 
@@ -81,12 +82,14 @@ public enum RaterQuery {
             let gold = row.optionalString(3).flatMap { Choice(rawValue: $0)?.category }
             let promptText = row.string(4)
             promptGroups[promptText.hashValue, default: []].append(row.int64(0))
-            let tokens = Set(Tokens.words(promptText).map { word in
-                tokenIDs[word] ?? {
-                    tokenIDs[word] = tokenIDs.count
-                    return tokenIDs.count - 1
-                }()
-            })
+            let tokens = Set(
+                Tokens.words(promptText).map { word in
+                    tokenIDs[word]
+                        ?? {
+                            tokenIDs[word] = tokenIDs.count
+                            return tokenIDs.count - 1
+                        }()
+                })
             units.append(UnitFacts(lengthA: row.int(1), lengthB: row.int(2), gold: gold, tokens: tokens.sorted()))
         }
         _ = try db.query("SELECT pair_id, p_a FROM reward_predictions WHERE project_id = ?", [.int(Int64(projectID))]) { row in
@@ -100,12 +103,14 @@ public enum RaterQuery {
         for pairID in promptGroups.values.filter({ $0.count >= 3 }).joined() {
             try shared.bind([.int(pairID)])
             guard let row = try shared.first({ (id: $0.int64(0), prompt: $0.string(1), a: $0.string(2), b: $0.string(3)) }),
-                  let unit = unitIndex[row.id]
+                let unit = unitIndex[row.id]
             else { continue }
-            let prompt = promptIDs[row.prompt] ?? {
-                promptIDs[row.prompt] = promptIDs.count
-                return promptIDs.count - 1
-            }()
+            let prompt =
+                promptIDs[row.prompt]
+                ?? {
+                    promptIDs[row.prompt] = promptIDs.count
+                    return promptIDs.count - 1
+                }()
             func id(_ text: String) -> Int {
                 let key = "\(prompt)\u{0}" + text
                 if let known = responseIDs[key] { return known }
@@ -133,15 +138,18 @@ public enum RaterQuery {
             guard let unit = unitIndex[pair] else { return }
             let isRepeat = pair == previous.pair && user == previous.user
             previous = (pair, user)
-            let rater = raterIndex[user] ?? {
-                raterIndex[user] = raterNames.count
-                raterNames.append(usernames[user] ?? "#\(user)")
-                return raterNames.count - 1
-            }()
+            let rater =
+                raterIndex[user]
+                ?? {
+                    raterIndex[user] = raterNames.count
+                    raterNames.append(usernames[user] ?? "#\(user)")
+                    return raterNames.count - 1
+                }()
             let category = Choice.category(stored: row.string(2))
-            judgements.append(RatedJudgement(
-                unit: unit, rater: rater, category: category, shownSwapped: row.isNull(3) ? nil : row.bool(3),
-                durationMilliseconds: row.optionalInt(4), isRepeat: isRepeat))
+            judgements.append(
+                RatedJudgement(
+                    unit: unit, rater: rater, category: category, shownSwapped: row.isNull(3) ? nil : row.bool(3),
+                    durationMilliseconds: row.optionalInt(4), isRepeat: isRepeat))
         }
         try responseWords(db, projectID: projectID, unitIndex: unitIndex, units: &units, tokenIDs: &tokenIDs)
         return assess(judgements, units: units, raterNames: raterNames, raterIndex: raterIndex, tokenIDs: tokenIDs)
@@ -152,7 +160,9 @@ public enum RaterQuery {
     /// rater's choice can be read against the others' lean (the signal counts
     /// nothing else: on a pair nobody else judged, a word marking the better
     /// response looks exactly like a favoured entity). Streamed: only word ids stay.
-    static func responseWords(_ db: any Database, projectID: Int, unitIndex: [Int64: Int], units: inout [UnitFacts], tokenIDs: inout [String: Int]) throws {
+    static func responseWords(
+        _ db: any Database, projectID: Int, unitIndex: [Int64: Int], units: inout [UnitFacts], tokenIDs: inout [String: Int]
+    ) throws {
         let scan = try db.statement(
             """
             SELECT p.id, p.response_a, p.response_b FROM visible_pairs p
@@ -162,12 +172,14 @@ public enum RaterQuery {
             """)
         try scan.bind([.int(Int64(projectID)), .int(Int64(projectID))])
         func ids(_ text: String) -> Set<Int> {
-            Set(Tokens.words(text).map { word in
-                tokenIDs[word] ?? {
-                    tokenIDs[word] = tokenIDs.count
-                    return tokenIDs.count - 1
-                }()
-            })
+            Set(
+                Tokens.words(text).map { word in
+                    tokenIDs[word]
+                        ?? {
+                            tokenIDs[word] = tokenIDs.count
+                            return tokenIDs.count - 1
+                        }()
+                })
         }
         try scan.forEach { row in
             guard let unit = unitIndex[row.int64(0)] else { return }
@@ -189,8 +201,9 @@ public enum RaterQuery {
         let (assessments, crowd) = RaterQuality.assessCrowd(judgements, units: units, raters: raterNames.count, tokenNames: tokenNames)
         var userIDList = [Int](repeating: 0, count: raterNames.count)
         for (user, index) in raterIndex { userIDList[index] = user }
-        return Loaded(assessments: assessments, crowd: crowd, raterNames: raterNames, userIDs: userIDList,
-                      tokenNames: tokenNames, durations: durations)
+        return Loaded(
+            assessments: assessments, crowd: crowd, raterNames: raterNames, userIDs: userIDList,
+            tokenNames: tokenNames, durations: durations)
     }
 }
 
@@ -211,12 +224,15 @@ extension RaterQuery {
             "SELECT id, prompt, responses, response_a, response_b FROM visible_pairs WHERE project_id = ? ORDER BY id", [projectID]
         ) { row in
             let responses = StoredResponses.parse(row.optionalString(2)) ?? [row.string(3), row.string(4)]
-            let tokens = Set(Tokens.words(row.string(1)).map { word in
-                tokenIDs[word] ?? {
-                    tokenIDs[word] = tokenIDs.count
-                    return tokenIDs.count - 1
-                }()
-            }).sorted()
+            let tokens = Set(
+                Tokens.words(row.string(1)).map { word in
+                    tokenIDs[word]
+                        ?? {
+                            tokenIDs[word] = tokenIDs.count
+                            return tokenIDs.count - 1
+                        }()
+                }
+            ).sorted()
             taskUnits[row.int64(0)] = (units.count, responses.count)
             for i in responses.indices {
                 for j in responses.indices where j > i {
@@ -232,7 +248,8 @@ extension RaterQuery {
         var previous: (pair: Int64, user: Int) = (-1, -1)
         let attributes = project.settings.attributes
         let rows = try db.statement(
-            "SELECT pair_id, user_id, ranking, ratings, shown_order, duration_ms FROM annotations WHERE project_id = ? ORDER BY pair_id, user_id, id")
+            "SELECT pair_id, user_id, ranking, ratings, shown_order, duration_ms FROM annotations WHERE project_id = ? ORDER BY pair_id, user_id, id"
+        )
         try rows.bind([projectID])
         try rows.forEach { row in
             let pair = row.int64(0)
@@ -241,14 +258,18 @@ extension RaterQuery {
             let isRepeat = pair == previous.pair && user == previous.user
             previous = (pair, user)
             let count = task.count
-            guard let implied = ImpliedComparison(
-                storedRanking: row.optionalString(2), storedRatings: row.optionalString(3), count: count, attributes: attributes)?.choice
+            guard
+                let implied = ImpliedComparison(
+                    storedRanking: row.optionalString(2), storedRatings: row.optionalString(3), count: count, attributes: attributes)?
+                    .choice
             else { return }
-            let rater = raterIndex[user] ?? {
-                raterIndex[user] = raterNames.count
-                raterNames.append(usernames[user] ?? "#\(user)")
-                return raterNames.count - 1
-            }()
+            let rater =
+                raterIndex[user]
+                ?? {
+                    raterIndex[user] = raterNames.count
+                    raterNames.append(usernames[user] ?? "#\(user)")
+                    return raterNames.count - 1
+                }()
             var position = Array(0..<count)
             if let order = IndexList.parse(row.optionalString(4)), order.count == count {
                 for (shown, index) in order.enumerated() where index < count { position[index] = shown }
@@ -261,10 +282,11 @@ extension RaterQuery {
                     // draw per judgement (a ranking's implied pairs are not independent
                     // draws, and counting them all flags honest raters by chance).
                     let firstTwo = Set([position[i], position[j]]) == [0, 1]
-                    judgements.append(RatedJudgement(
-                        unit: unit, rater: rater, category: implied(i, j).category,
-                        shownSwapped: row.isNull(4) || !firstTwo ? nil : position[j] < position[i], durationMilliseconds: duration,
-                        isRepeat: isRepeat))
+                    judgements.append(
+                        RatedJudgement(
+                            unit: unit, rater: rater, category: implied(i, j).category,
+                            shownSwapped: row.isNull(4) || !firstTwo ? nil : position[j] < position[i], durationMilliseconds: duration,
+                            isRepeat: isRepeat))
                     duration = nil
                     unit += 1
                 }

@@ -10,7 +10,9 @@ public enum RaterStatus {
     }
 
     /// Sets (or removes, for `.ok`) a rater's status.
-    public static func set(_ db: any Database, projectID: Int, userID: Int, decision: Decision, comment: String, by admin: Int, now: Int64) throws {
+    public static func set(
+        _ db: any Database, projectID: Int, userID: Int, decision: Decision, comment: String, by admin: Int, now: Int64
+    ) throws {
         if decision == .ok {
             try db.run("DELETE FROM rater_status WHERE project_id = ? AND user_id = ?", [.int(Int64(projectID)), .int(Int64(userID))])
             return
@@ -35,6 +37,9 @@ public enum RaterStatus {
 
     /// The quarantined raters of a project.
     public static func quarantined(_ db: any Database, projectID: Int) throws -> Set<Int> {
-        Set(try db.query("SELECT user_id FROM rater_status WHERE project_id = ? AND status = 'quarantined'", [.int(Int64(projectID))]) { $0.int(0) })
+        Set(
+            try db.query("SELECT user_id FROM rater_status WHERE project_id = ? AND status = 'quarantined'", [.int(Int64(projectID))]) {
+                $0.int(0)
+            })
     }
 }

@@ -22,7 +22,8 @@ enum SearchIndex {
             return ids.count
         case .postgres:
             // Several nodes index at once, each its own rows.
-            let ids = try db.query("SELECT pair_id FROM search_queue ORDER BY pair_id LIMIT ? FOR UPDATE SKIP LOCKED", [.int(Int64(limit))]) { $0.int64(0) }
+            let ids = try db.query("SELECT pair_id FROM search_queue ORDER BY pair_id LIMIT ? FOR UPDATE SKIP LOCKED", [.int(Int64(limit))])
+            { $0.int64(0) }
             guard !ids.isEmpty else { return 0 }
             let list = PairBrowser.idList(.postgres, column: "id", ids)
             try db.run(

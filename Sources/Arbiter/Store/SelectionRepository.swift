@@ -14,7 +14,8 @@ enum SelectionRepository {
             SELECT n.pair_id, n.user_id, n.choice FROM pairs p JOIN annotations n ON n.pair_id = p.id
             WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count >= 2
               AND n.kind = 'normal' AND n.choice IN ('A', 'B') ORDER BY n.pair_id
-            """, [.int(Int64(projectID))]) { ($0.int64(0), $0.int(1), $0.string(2) == "A") }
+            """, [.int(Int64(projectID))]
+        ) { ($0.int64(0), $0.int(1), $0.string(2) == "A") }
     }
 
     /// Replaces the project's stored rater accuracies, class-conditional rates and
@@ -22,10 +23,13 @@ enum SelectionRepository {
     static func storeAccuracies(_ db: any Database, projectID: Int, _ raters: [Int: PairDemand.RaterWeight]) throws {
         let project = SQLValue.int(Int64(projectID))
         try db.run("DELETE FROM rater_accuracy WHERE project_id = ?", [project])
-        let insert = try db.statement("INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared, pick_a, pick_b, counted) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let insert = try db.statement(
+            "INSERT INTO rater_accuracy (project_id, user_id, accuracy, shared, pick_a, pick_b, counted) VALUES (?, ?, ?, ?, ?, ?, ?)")
         for (user, row) in raters.sorted(by: { $0.key < $1.key }) {
-            try insert.bind([project, .int(Int64(user)), .double(row.accuracy), .int(Int64(row.shared)),
-                             row.pickA.map { .double($0) } ?? .null, row.pickB.map { .double($0) } ?? .null, .int(row.counted ? 1 : 0)])
+            try insert.bind([
+                project, .int(Int64(user)), .double(row.accuracy), .int(Int64(row.shared)),
+                row.pickA.map { .double($0) } ?? .null, row.pickB.map { .double($0) } ?? .null, .int(row.counted ? 1 : 0),
+            ])
             try insert.run()
         }
     }
@@ -33,11 +37,13 @@ enum SelectionRepository {
     /// Each rater's normal judgements in the project, and how many were a tie or
     /// "both bad" (the automatic threshold's crowd: who arrives how often).
     static func raterVolumes(_ db: any Database, projectID: Int) throws -> [Int: (judgements: Int, neutral: Int)] {
-        Dictionary(uniqueKeysWithValues: try db.query(
-            """
-            SELECT user_id, count(*), sum(CASE WHEN choice IN ('A', 'B') THEN 0 ELSE 1 END) FROM annotations
-            WHERE project_id = ? AND kind = 'normal' GROUP BY user_id
-            """, [.int(Int64(projectID))]) { ($0.int(0), (judgements: $0.int(1), neutral: $0.int(2))) })
+        Dictionary(
+            uniqueKeysWithValues: try db.query(
+                """
+                SELECT user_id, count(*), sum(CASE WHEN choice IN ('A', 'B') THEN 0 ELSE 1 END) FROM annotations
+                WHERE project_id = ? AND kind = 'normal' GROUP BY user_id
+                """, [.int(Int64(projectID))]
+            ) { ($0.int(0), (judgements: $0.int(1), neutral: $0.int(2))) })
     }
 
     /// Raters whose votes the stop rule does not count: flagged by the detector
@@ -53,23 +59,30 @@ enum SelectionRepository {
             INSERT INTO stop_thresholds (project_id, threshold, expected_error, fixed_three_error, expected_judgements) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (project_id) DO UPDATE SET threshold = excluded.threshold, expected_error = excluded.expected_error,
                 fixed_three_error = excluded.fixed_three_error, expected_judgements = excluded.expected_judgements
-            """, [.int(Int64(projectID)), .double(chosen.threshold), .double(chosen.expectedError), .double(chosen.fixedThreeError),
-                  .double(chosen.expectedJudgements)])
+            """,
+            [
+                .int(Int64(projectID)), .double(chosen.threshold), .double(chosen.expectedError), .double(chosen.fixedThreeError),
+                .double(chosen.expectedJudgements),
+            ])
     }
 
     /// The project's automatic stop threshold, once estimated.
     static func threshold(_ db: any Database, projectID: Int) throws -> AutomaticThreshold? {
         try db.queryFirst(
             "SELECT threshold, expected_error, fixed_three_error, expected_judgements FROM stop_thresholds WHERE project_id = ?",
-            [.int(Int64(projectID))]) {
-            AutomaticThreshold(threshold: $0.double(0), expectedError: $0.double(1), fixedThreeError: $0.double(2), expectedJudgements: $0.double(3))
+            [.int(Int64(projectID))]
+        ) {
+            AutomaticThreshold(
+                threshold: $0.double(0), expectedError: $0.double(1), fixedThreeError: $0.double(2), expectedJudgements: $0.double(3))
         }
     }
 
     /// The stored accuracy of each rater of the project.
     static func accuracies(_ db: any Database, projectID: Int) throws -> [Int: Double] {
-        Dictionary(uniqueKeysWithValues: try db.query(
-            "SELECT user_id, accuracy FROM rater_accuracy WHERE project_id = ?", [.int(Int64(projectID))]) { ($0.int(0), $0.double(1)) })
+        Dictionary(
+            uniqueKeysWithValues: try db.query(
+                "SELECT user_id, accuracy FROM rater_accuracy WHERE project_id = ?", [.int(Int64(projectID))]
+            ) { ($0.int(0), $0.double(1)) })
     }
 
     /// Sets `wanted` of pairs whose normal judgement count is still `judged` (a
@@ -94,8 +107,10 @@ enum SelectionRepository {
     static func update(_ labels: LabelCache, _ db: any Database, projectID: Int) throws {
         let project = SQLValue.int(Int64(projectID))
         // A project deleted and another created under its id: start again.
-        if labels.lastAnnotationID > 0, try db.queryFirst(
-            "SELECT 1 FROM annotations WHERE id = ? AND project_id = ?", [.int(labels.lastAnnotationID), project], { _ in true }) == nil {
+        if labels.lastAnnotationID > 0,
+            try db.queryFirst(
+                "SELECT 1 FROM annotations WHERE id = ? AND project_id = ?", [.int(labels.lastAnnotationID), project], { _ in true }) == nil
+        {
             labels.reset()
         }
         let latestRevision = try db.queryFirst("SELECT coalesce(max(id), 0) FROM annotation_revisions") { $0.int64(0) } ?? 0
@@ -104,13 +119,15 @@ enum SelectionRepository {
                 """
                 SELECT DISTINCT n.id, n.pair_id, n.user_id, n.choice FROM annotation_revisions r JOIN annotations n ON n.id = r.annotation_id
                 WHERE r.id > ? AND n.project_id = ? AND n.kind = 'normal' AND n.id <= ?
-                """, [.int(labels.lastRevisionID), project, .int(labels.lastAnnotationID)]) { ($0.int64(0), $0.int64(1), $0.int(2), $0.string(3)) }
+                """, [.int(labels.lastRevisionID), project, .int(labels.lastAnnotationID)]
+            ) { ($0.int64(0), $0.int64(1), $0.int(2), $0.string(3)) }
             for (id, pair, user, choice) in revised { labels.record(annotation: id, pair: pair, user: user, choice: choice) }
         }
         labels.lastRevisionID = latestRevision
         let fresh = try db.query(
             "SELECT id, pair_id, user_id, choice FROM annotations WHERE project_id = ? AND kind = 'normal' AND id > ? ORDER BY id",
-            [project, .int(labels.lastAnnotationID)]) { ($0.int64(0), $0.int64(1), $0.int(2), $0.string(3)) }
+            [project, .int(labels.lastAnnotationID)]
+        ) { ($0.int64(0), $0.int64(1), $0.int(2), $0.string(3)) }
         let text = try db.statement("SELECT response_a, response_b FROM pairs WHERE id = ?")
         for (id, pair, user, choice) in fresh {
             if labels.texts[pair] == nil {
@@ -124,7 +141,9 @@ enum SelectionRepository {
 
     /// Normal judgements in the project.
     static func judgementCount(_ db: any Database, projectID: Int) throws -> Int {
-        try db.queryFirst("SELECT count(*) FROM annotations WHERE project_id = ? AND kind = 'normal'", [.int(Int64(projectID))]) { $0.int(0) } ?? 0
+        try db.queryFirst("SELECT count(*) FROM annotations WHERE project_id = ? AND kind = 'normal'", [.int(Int64(projectID))]) {
+            $0.int(0)
+        } ?? 0
     }
 
     // MARK: Candidates and priorities
@@ -134,7 +153,9 @@ enum SelectionRepository {
     /// drawn on the covering index `pairs_fresh`, so only chosen pairs' texts are
     /// read. (Staged pairs of a running import may be drawn; a priority on them is
     /// harmless and ready when they become visible.)
-    static func candidates(_ db: any Database, projectID: Int, sample: Int) throws -> [(pair: Int64, a: String, b: String, priority: Double)] {
+    static func candidates(
+        _ db: any Database, projectID: Int, sample: Int
+    ) throws -> [(pair: Int64, a: String, b: String, priority: Double)] {
         let project = SQLValue.int(Int64(projectID))
         let fresh = "FROM pairs WHERE project_id = ? AND gold IS NULL AND active_count = 0"
         let freshCount = try db.queryFirst("SELECT count(*) \(fresh)", [project]) { $0.int(0) } ?? 0
@@ -167,8 +188,11 @@ enum SelectionRepository {
             VALUES (?, ?, 1, ?, ?, ?)
             ON CONFLICT (project_id) DO UPDATE SET judgements = excluded.judgements, retrains = selection_models.retrains + 1,
                 trained_pairs = excluded.trained_pairs, scored_pairs = excluded.scored_pairs, trained_at = excluded.trained_at
-            """, [.int(Int64(projectID)), .int(Int64(judgements)), .int(Int64(trainedPairs)), .int(Int64(scoredPairs)),
-                  .text(Clock.iso8601(milliseconds: at))])
+            """,
+            [
+                .int(Int64(projectID)), .int(Int64(judgements)), .int(Int64(trainedPairs)), .int(Int64(scoredPairs)),
+                .text(Clock.iso8601(milliseconds: at)),
+            ])
     }
 
     /// Whether the project has a trained selection model (`next` asks this).
@@ -184,16 +208,20 @@ enum SelectionRepository {
         var status = CollectionStatus(settings: project.settings)
         let rule = project.settings.overlapRule
         if rule.isAdaptive && (rule.posterior != nil || rule.automatic) {
-            status.raterAccuracy = try db.queryFirst(
-                "SELECT count(*), avg(accuracy), coalesce(sum(counted), 0) FROM rater_accuracy WHERE project_id = ?", [projectID]) {
-                CollectionStatus.RaterAccuracy(raters: $0.int(0), mean: $0.optionalDouble(1), counted: $0.int(2))
-            } ?? CollectionStatus.RaterAccuracy(raters: 0, mean: nil, counted: 0)
+            status.raterAccuracy =
+                try db.queryFirst(
+                    "SELECT count(*), avg(accuracy), coalesce(sum(counted), 0) FROM rater_accuracy WHERE project_id = ?", [projectID]
+                ) {
+                    CollectionStatus.RaterAccuracy(raters: $0.int(0), mean: $0.optionalDouble(1), counted: $0.int(2))
+                } ?? CollectionStatus.RaterAccuracy(raters: 0, mean: nil, counted: 0)
         }
         if rule.automatic { status.automaticThreshold = try threshold(db, projectID: project.id) }
         let model = try db.queryFirst(
-            "SELECT judgements, retrains, trained_pairs, scored_pairs, trained_at FROM selection_models WHERE project_id = ?", [projectID]) {
-            CollectionStatus.SelectionModel(judgementsAtTraining: $0.int(0), retrains: $0.int(1), trainedPairs: $0.int(2),
-                                            scoredPairs: $0.int(3), trainedAt: $0.string(4))
+            "SELECT judgements, retrains, trained_pairs, scored_pairs, trained_at FROM selection_models WHERE project_id = ?", [projectID]
+        ) {
+            CollectionStatus.SelectionModel(
+                judgementsAtTraining: $0.int(0), retrains: $0.int(1), trainedPairs: $0.int(2),
+                scoredPairs: $0.int(3), trainedAt: $0.string(4))
         }
         status.showsSelectionModel = project.settings.activeSelection || model != nil
         status.selectionModel = model
@@ -201,7 +229,8 @@ enum SelectionRepository {
             """
             SELECT coalesce(selection, 'order'), count(*) FROM assignments
             WHERE project_id = ? AND kind = 'normal' AND state = 'completed' GROUP BY 1 ORDER BY 1
-            """, [projectID]) { ($0.string(0), $0.int(1)) }
+            """, [projectID]
+        ) { ($0.string(0), $0.int(1)) }
         return status
     }
 }

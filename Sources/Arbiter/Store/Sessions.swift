@@ -26,7 +26,10 @@ public enum Sessions {
             INSERT INTO sessions (user_id, token_hash, csrf_token, created_at, last_seen_at, expires_at, address)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """,
-            [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(csrf), .int(now), .int(now), .int(now + absoluteTimeout), .text(address)])
+            [
+                .int(Int64(userID)), .blob(Digest.sha256(token)), .text(csrf), .int(now), .int(now), .int(now + absoluteTimeout),
+                .text(address),
+            ])
         guard let user = try UserRepository.find(db, id: userID) else { throw ValidationError("no such user") }
         return (token, Session(id: Int(id), user: user, csrfToken: csrf, lastSeenAt: now, expiresAt: now + absoluteTimeout))
     }
@@ -39,10 +42,13 @@ public enum Sessions {
             SELECT s.id, s.csrf_token, s.last_seen_at, s.expires_at, u.id, u.username, u.role, u.can_log_in, u.disabled
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ? AND u.disabled = 0 AND u.can_log_in = 1
-            """, [.blob(Digest.sha256(token)), .int(now), .int(now - idleTimeout)]) { row in
+            """, [.blob(Digest.sha256(token)), .int(now), .int(now - idleTimeout)]
+        ) { row in
             Session(
-                id: row.int(0), user: User(id: row.int(4), username: row.string(5), role: Role(rawValue: row.string(6)) ?? .annotator,
-                                           canLogIn: row.bool(7), disabled: row.bool(8)),
+                id: row.int(0),
+                user: User(
+                    id: row.int(4), username: row.string(5), role: Role(rawValue: row.string(6)) ?? .annotator,
+                    canLogIn: row.bool(7), disabled: row.bool(8)),
                 csrfToken: row.string(1), lastSeenAt: row.int64(2), expiresAt: row.int64(3))
         }
     }

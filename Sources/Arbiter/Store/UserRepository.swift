@@ -21,7 +21,9 @@ public enum UserRepository {
         try validateUsername(username)
         let id: Int64
         do {
-            id = try db.insert("INSERT INTO users (username, role, can_log_in) VALUES (?, ?, ?)", [.text(username), .text(role.rawValue), SQLValue(canLogIn)])
+            id = try db.insert(
+                "INSERT INTO users (username, role, can_log_in) VALUES (?, ?, ?)",
+                [.text(username), .text(role.rawValue), SQLValue(canLogIn)])
         } catch {
             throw error.isUniqueViolation ? ValidationError("a user named '\(username)' already exists") : error
         }
@@ -30,7 +32,11 @@ public enum UserRepository {
 
     static func validateUsername(_ username: String) throws(ValidationError) {
         guard (1...64).contains(username.count) else { throw ValidationError("usernames are 1 to 64 characters") }
-        guard username.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || $0.properties.numericType != nil || "._-@+".unicodeScalars.contains($0) }) else {
+        guard
+            username.unicodeScalars.allSatisfy({
+                $0.properties.isAlphabetic || $0.properties.numericType != nil || "._-@+".unicodeScalars.contains($0)
+            })
+        else {
             throw ValidationError("usernames may contain letters, digits and . _ - @ + only")
         }
     }
@@ -58,8 +64,9 @@ public enum UserRepository {
     static func recordTokenUses(_ db: any Database, _ uses: [(hash: [UInt8], userID: Int, at: String)]) throws {
         for use in uses {
             try db.run("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?", [.text(use.at), .blob(use.hash)])
-            try db.run("UPDATE users SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
-                       [.text(use.at), .int(Int64(use.userID)), .text(use.at)])
+            try db.run(
+                "UPDATE users SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
+                [.text(use.at), .int(Int64(use.userID)), .text(use.at)])
         }
     }
 
@@ -76,22 +83,26 @@ public enum UserRepository {
             """
             SELECT t.id, u.username, t.label, t.created_at, t.last_used_at, t.revoked_at FROM api_tokens t
             JOIN users u ON u.id = t.user_id ORDER BY t.id DESC LIMIT ?
-            """, [.int(Int64(limit))]) { row in
-            TokenSummary(id: row.int64(0), username: row.string(1), label: row.string(2), createdAt: row.string(3),
-                         lastUsedAt: row.optionalString(4), revoked: row.optionalString(5) != nil)
+            """, [.int(Int64(limit))]
+        ) { row in
+            TokenSummary(
+                id: row.int64(0), username: row.string(1), label: row.string(2), createdAt: row.string(3),
+                lastUsedAt: row.optionalString(4), revoked: row.optionalString(5) != nil)
         }
     }
 
     /// Marks a live token revoked; false when there is no such live token.
     static func revokeToken(_ db: any Database, id: Int, now: Int64) throws -> Bool {
-        try db.run("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                   [.text(Clock.iso8601(milliseconds: now)), .int(Int64(id))]) == 1
+        try db.run(
+            "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            [.text(Clock.iso8601(milliseconds: now)), .int(Int64(id))]) == 1
     }
 
     public static func createToken(_ db: any Database, userID: Int, label: String = "") throws -> (id: Int64, token: String) {
         let token = "arb_" + Base64URL.encode(Digest.randomBytes(32))
-        let id = try db.insert("INSERT INTO api_tokens (user_id, token_hash, label) VALUES (?, ?, ?)",
-                               [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(label)])
+        let id = try db.insert(
+            "INSERT INTO api_tokens (user_id, token_hash, label) VALUES (?, ?, ?)",
+            [.int(Int64(userID)), .blob(Digest.sha256(token)), .text(label)])
         return (id, token)
     }
 
@@ -106,7 +117,9 @@ public enum UserRepository {
     }
 
     static func decode(_ row: any Row) -> User {
-        User(id: row.int(0), username: row.string(1), role: Role(rawValue: row.string(2)) ?? .annotator, canLogIn: row.bool(3), disabled: row.bool(4))
+        User(
+            id: row.int(0), username: row.string(1), role: Role(rawValue: row.string(2)) ?? .annotator, canLogIn: row.bool(3),
+            disabled: row.bool(4))
     }
 }
 
@@ -118,7 +131,9 @@ enum Base64URL {
         var index = 0
         while index + 3 <= bytes.count {
             let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)], alphabet[Int(value & 63)]]
+            out += [
+                alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)], alphabet[Int(value & 63)],
+            ]
             index += 3
         }
         let rest = bytes.count - index
@@ -143,7 +158,8 @@ extension UserRepository {
     public static func credentials(_ db: any Database, username: String) throws -> (user: User, hash: String?)? {
         try db.queryFirst(
             "SELECT id, username, role, can_log_in, disabled, password_hash FROM users WHERE \(byName(db))",
-            [.text(username)]) { (decode($0), $0.optionalString(5)) }
+            [.text(username)]
+        ) { (decode($0), $0.optionalString(5)) }
     }
 
     /// Every user, for the admin's people list.
@@ -155,12 +171,14 @@ extension UserRepository {
                    (SELECT max(last_seen_at) FROM sessions s WHERE s.user_id = u.id),
                    u.last_seen_at
             FROM users u ORDER BY u.id
-            """) { row in
+            """
+        ) { row in
             // Seen in the browser (sessions) or through an API token (users.last_seen_at).
             let bySession = row.isNull(7) ? nil : row.int64(7)
             let byToken = row.optionalString(8).flatMap(Clock.parseISO8601)
-            return UserSummary(user: decode(row), createdAt: row.string(5), judgements: row.int(6),
-                               lastSeen: [bySession, byToken].compactMap { $0 }.max())
+            return UserSummary(
+                user: decode(row), createdAt: row.string(5), judgements: row.int(6),
+                lastSeen: [bySession, byToken].compactMap { $0 }.max())
         }
     }
 

@@ -20,7 +20,8 @@ public final class PostgresDatabase: Database {
     public init(url: String) throws {
         var reason = [CChar](repeating: 0, count: 256)
         guard clibpq_load(&reason, reason.count) == 0 else {
-            throw PostgresError(sqlState: "", message: String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), sql: nil)
+            throw PostgresError(
+                sqlState: "", message: String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), sql: nil)
         }
         guard let connection = clibpq_connectdb(Self.withDefaults(url)) else {
             throw PostgresError(sqlState: "", message: "out of memory connecting", sql: nil)
@@ -155,7 +156,8 @@ public final class PostgresDatabase: Database {
             // A statement that failed inside (its error swallowed) aborted the
             // transaction; COMMIT would quietly roll it back. Say so instead.
             if clibpq_transaction_status(connection) == Int32(CLIBPQ_PQTRANS_INERROR) {
-                throw PostgresError(sqlState: "25P02", message: "a statement failed inside the transaction; nothing was committed", sql: nil)
+                throw PostgresError(
+                    sqlState: "25P02", message: "a statement failed inside the transaction; nothing was committed", sql: nil)
             }
             try execute("COMMIT")
             return result
@@ -173,7 +175,9 @@ public final class PostgresDatabase: Database {
             throw PostgresError(sqlState: "", message: message, sql: sql)
         }
         let status = clibpq_result_status(result)
-        guard status == Int32(CLIBPQ_PGRES_COMMAND_OK) || status == Int32(CLIBPQ_PGRES_TUPLES_OK) || status == Int32(CLIBPQ_PGRES_EMPTY_QUERY) else {
+        guard
+            status == Int32(CLIBPQ_PGRES_COMMAND_OK) || status == Int32(CLIBPQ_PGRES_TUPLES_OK) || status == Int32(CLIBPQ_PGRES_EMPTY_QUERY)
+        else {
             let state = clibpq_result_error_field(result, Int32(CLIBPQ_DIAG_SQLSTATE)).map { String(cString: $0) } ?? ""
             let message = (clibpq_result_error_message(result).map { String(cString: $0) } ?? "failed").trimmingNewlines()
             // The server went away (restart, failover, network): not the statement's fault.

@@ -168,9 +168,9 @@ struct PostgresRow: Row {
     func value(_ index: Int32) -> SQLValue {
         guard !isNull(index) else { return .null }
         switch clibpq_ftype(result, index) {
-        case 16, 20, 21, 23: return .int(int64(index))       // bool, int8, int2, int4
-        case 700, 701, 1700: return .double(double(index))   // float4, float8, numeric
-        case 17: return .blob(blob(index))                   // bytea
+        case 16, 20, 21, 23: return .int(int64(index))  // bool, int8, int2, int4
+        case 700, 701, 1700: return .double(double(index))  // float4, float8, numeric
+        case 17: return .blob(blob(index))  // bytea
         default: return .text(string(index))
         }
     }

@@ -37,7 +37,7 @@ struct World {
     var reliability: [Double] = []
     var textA: [String] = []
     var textB: [String] = []
-    var truth: [Int] = []   // 0: A is better
+    var truth: [Int] = []  // 0: A is better
     var hard: [Bool] = []
     var heldOut = PreferenceSet(hasher: FeatureHasher(bits: 18))
 
@@ -45,7 +45,8 @@ struct World {
         var random = SplitMix64(seed: seed)
         reliability = (0..<raterCount).map { _ in
             let draw = Double.random(in: 0..<1, using: &random)
-            return draw < 0.7 ? Double.random(in: 0.85...0.95, using: &random)
+            return draw < 0.7
+                ? Double.random(in: 0.85...0.95, using: &random)
                 : draw < 0.9 ? Double.random(in: 0.65...0.75, using: &random) : Double.random(in: 0.50...0.55, using: &random)
         }
         let vocabulary = (0..<3000).map { "w\($0)" }
@@ -136,7 +137,8 @@ func trainRewardModel(_ world: World, labels: [Int?], score: [Int] = []) -> (pro
     var data = PreferenceSet(hasher: world.heldOut.table.hasher)
     for (pair, label) in labels.enumerated() {
         guard let label else { continue }
-        data.append(chosen: label == 0 ? world.textA[pair] : world.textB[pair], rejected: label == 0 ? world.textB[pair] : world.textA[pair])
+        data.append(
+            chosen: label == 0 ? world.textA[pair] : world.textB[pair], rejected: label == 0 ? world.textB[pair] : world.textA[pair])
     }
     guard data.count >= 20 else { return (score.map { _ in 0.5 }, 0.5) }
     var options = TrainingOptions()
@@ -155,7 +157,7 @@ func collect(_ world: World, rule: OverlapRule, selection: Selection? = nil, che
     var collection = Collection()
     var votes = [[OverlapRule.Vote]](repeating: [], count: pairs)
     var raters = [[Int]](repeating: [], count: pairs)
-    var contested: [Int] = []            // started, still wanting judgements
+    var contested: [Int] = []  // started, still wanting judgements
     var accuracy = [Double](repeating: OverlapRule.priorAccuracy, count: raterCount)
     // Fresh pairs in serving order; `taken` marks those already started.
     var fresh = Array(0..<pairs)
@@ -201,7 +203,8 @@ func collect(_ world: World, rule: OverlapRule, selection: Selection? = nil, che
 
         let spent = collection.judgements.count
         if rule.posterior != nil && spent % refreshEvery == 0 {
-            let estimated = RaterAccuracy.estimate(collection.judgements.map { ($0.pair, $0.rater, $0.label) }, units: pairs, raters: raterCount)
+            let estimated = RaterAccuracy.estimate(
+                collection.judgements.map { ($0.pair, $0.rater, $0.label) }, units: pairs, raters: raterCount)
             accuracy = estimated.map(\.accuracy)
             for pair in contested {
                 for index in votes[pair].indices { votes[pair][index].accuracy = accuracy[raters[pair][index]] }
@@ -278,16 +281,22 @@ func judgementsToReach(_ target: Double, _ sweep: [(threshold: Double, judgement
 }
 
 /// Prints the two headline comparisons with fixed overlap 3.
-func report(_ sweep: [(threshold: Double, judgements: Int, accuracy: Double)], fixedThree: (judgements: Int, accuracy: Double), chosen: Double?) {
+func report(
+    _ sweep: [(threshold: Double, judgements: Int, accuracy: Double)], fixedThree: (judgements: Int, accuracy: Double), chosen: Double?
+) {
     if let needed = judgementsToReach(fixedThree.accuracy, sweep) {
-        print("equal accuracy: the posterior rule reaches fixed overlap 3's \(percent(fixedThree.accuracy)) at ≈ \(Int(needed.rounded())) judgements "
-              + "instead of \(fixedThree.judgements): \(percent(1 - needed / Double(fixedThree.judgements))) fewer (interpolated between thresholds)")
+        print(
+            "equal accuracy: the posterior rule reaches fixed overlap 3's \(percent(fixedThree.accuracy)) at ≈ \(Int(needed.rounded())) judgements "
+                + "instead of \(fixedThree.judgements): \(percent(1 - needed / Double(fixedThree.judgements))) fewer (interpolated between thresholds)"
+        )
     }
     let threshold = chosen ?? sweep.filter { $0.accuracy >= fixedThree.accuracy }.min { $0.judgements < $1.judgements }?.threshold
     if let threshold, let run = sweep.first(where: { $0.threshold == threshold }) {
-        print("result: posterior ≥ \(threshold) \(chosen == nil ? "(the cheapest threshold at least as accurate)" : "(chosen on seed 1)"): "
-              + "\(run.judgements) judgements, \(percent(1 - Double(run.judgements) / Double(fixedThree.judgements))) fewer, "
-              + "labels \(percent(run.accuracy)) (\(run.accuracy >= fixedThree.accuracy ? "+" : "")\(fixed((run.accuracy - fixedThree.accuracy) * 100, 1)) points)")
+        print(
+            "result: posterior ≥ \(threshold) \(chosen == nil ? "(the cheapest threshold at least as accurate)" : "(chosen on seed 1)"): "
+                + "\(run.judgements) judgements, \(percent(1 - Double(run.judgements) / Double(fixedThree.judgements))) fewer, "
+                + "labels \(percent(run.accuracy)) (\(run.accuracy >= fixedThree.accuracy ? "+" : "")\(fixed((run.accuracy - fixedThree.accuracy) * 100, 1)) points)"
+        )
     }
 }
 
@@ -328,8 +337,12 @@ let rewardRuns: [(String, Collection)] = [
     ("fixed overlap 3", collect(world, rule: .fixed(3), checkpoints: checkpoints)),
     ("fixed overlap 1", collect(world, rule: .fixed(1), checkpoints: checkpoints)),
     ("adaptive (posterior ≥ \(adaptiveRule.posterior!))", collect(world, rule: adaptiveRule, checkpoints: checkpoints)),
-    ("adaptive + active selection (20% random)",
-     collect(world, rule: adaptiveRule, selection: Selection(randomShare: 0.2, retrainEvery: max(500, pairCount / 20)), checkpoints: checkpoints)),
+    (
+        "adaptive + active selection (20% random)",
+        collect(
+            world, rule: adaptiveRule, selection: Selection(randomShare: 0.2, retrainEvery: max(500, pairCount / 20)),
+            checkpoints: checkpoints)
+    ),
 ]
 for (name, collection) in rewardRuns {
     print("reward model, \(name): " + collection.rewardCurve.map { "\($0.judgements) → \(percent($0.accuracy))" }.joined(separator: ", "))
@@ -369,21 +382,26 @@ func chart(title: String, xLabel: String, yLabel: String, series: [Series], refe
     var x = xMin
     while x <= xMax + 1e-9 {
         svg += "<line x1=\"\(f(px(x)))\" x2=\"\(f(px(x)))\" y1=\"\(f(top))\" y2=\"\(f(height - bottom))\" stroke=\"#f0f0f0\"/>"
-        svg += "<text x=\"\(f(px(x)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\">\(x == x.rounded() ? String(Int(x)) : String(x))</text>\n"
+        svg +=
+            "<text x=\"\(f(px(x)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\">\(x == x.rounded() ? String(Int(x)) : String(x))</text>\n"
         x += xStep
     }
     svg += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(xLabel)</text>\n"
     svg += "<text transform=\"translate(16 \(f((top + height - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(yLabel)</text>\n"
     if let reference {
-        svg += "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(py(reference.y)))\" y2=\"\(f(py(reference.y)))\" stroke=\"#888\" stroke-dasharray=\"2 3\"/>"
-        svg += "<text x=\"\(f(width - right - 4))\" y=\"\(f(py(reference.y) - 4))\" text-anchor=\"end\" fill=\"#555\">\(reference.label)</text>\n"
+        svg +=
+            "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(py(reference.y)))\" y2=\"\(f(py(reference.y)))\" stroke=\"#888\" stroke-dasharray=\"2 3\"/>"
+        svg +=
+            "<text x=\"\(f(width - right - 4))\" y=\"\(f(py(reference.y) - 4))\" text-anchor=\"end\" fill=\"#555\">\(reference.label)</text>\n"
     }
     for (index, item) in series.enumerated() {
         let path = item.points.sorted { $0.x < $1.x }.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-        svg += "<polyline fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2\"\(item.dashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(path)\"/>\n"
+        svg +=
+            "<polyline fill=\"none\" stroke=\"\(item.color)\" stroke-width=\"2\"\(item.dashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(path)\"/>\n"
         for point in item.points { svg += "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(point.y)))\" r=\"3\" fill=\"\(item.color)\"/>" }
         let legendY = height - bottom - 12 - Double(series.count - 1 - index) * 16
-        svg += "\n<line x1=\"\(f(width - right - 290))\" x2=\"\(f(width - right - 270))\" y1=\"\(f(legendY - 4))\" y2=\"\(f(legendY - 4))\" stroke=\"\(item.color)\" stroke-width=\"2\"/>"
+        svg +=
+            "\n<line x1=\"\(f(width - right - 290))\" x2=\"\(f(width - right - 270))\" y1=\"\(f(legendY - 4))\" y2=\"\(f(legendY - 4))\" stroke=\"\(item.color)\" stroke-width=\"2\"/>"
         svg += "<text x=\"\(f(width - right - 264))\" y=\"\(f(legendY))\">\(item.name)</text>\n"
     }
     return svg + "</svg>\n"
@@ -397,18 +415,20 @@ func write(_ text: String, to name: String) {
     print("wrote \(path)")
 }
 
-write(chart(
-    title: "Aggregated-label accuracy against judgements spent (\(pairCount) pairs, seed \(seed))",
-    xLabel: "judgements per pair", yLabel: "labels right (Dawid–Skene)",
-    series: [
-        Series(name: "fixed overlap 1–5", color: "#555", points: fixedPoints),
-        Series(name: "adaptive: stop at a lead of k", color: "#1f77b4", points: leadPoints, dashed: true),
-        Series(name: "adaptive 1–5: weighted posterior ≥ p", color: "#d62728", points: posteriorPoints),
-    ],
-    reference: ("fixed overlap 3", fixedThree.accuracy)), to: "labels.svg")
-write(chart(
-    title: "Reward model held-out accuracy against judgements spent",
-    xLabel: "judgements (thousands)", yLabel: "held-out accuracy",
-    series: zip(rewardRuns, ["#555", "#aaa", "#d62728", "#2ca02c"]).map { run, color in
-        Series(name: run.0, color: color, points: run.1.rewardCurve.map { (Double($0.judgements) / 1000, $0.accuracy) })
-    }), to: "reward.svg")
+write(
+    chart(
+        title: "Aggregated-label accuracy against judgements spent (\(pairCount) pairs, seed \(seed))",
+        xLabel: "judgements per pair", yLabel: "labels right (Dawid–Skene)",
+        series: [
+            Series(name: "fixed overlap 1–5", color: "#555", points: fixedPoints),
+            Series(name: "adaptive: stop at a lead of k", color: "#1f77b4", points: leadPoints, dashed: true),
+            Series(name: "adaptive 1–5: weighted posterior ≥ p", color: "#d62728", points: posteriorPoints),
+        ],
+        reference: ("fixed overlap 3", fixedThree.accuracy)), to: "labels.svg")
+write(
+    chart(
+        title: "Reward model held-out accuracy against judgements spent",
+        xLabel: "judgements (thousands)", yLabel: "held-out accuracy",
+        series: zip(rewardRuns, ["#555", "#aaa", "#d62728", "#2ca02c"]).map { run, color in
+            Series(name: run.0, color: color, points: run.1.rewardCurve.map { (Double($0.judgements) / 1000, $0.accuracy) })
+        }), to: "reward.svg")

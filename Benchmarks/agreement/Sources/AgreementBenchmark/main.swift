@@ -40,8 +40,13 @@ for unit in 0..<pairs {
     for rater in judges.sorted() {
         let category = int(100) < noise[rater] ? int(4) : truth
         let strength = 1 + int(3)
-        rated.append(RatedJudgement(unit: unit, rater: rater, category: category, shownSwapped: int(2) == 0, durationMilliseconds: 5000 + int(30000)))
-        plain.append(Judgement(unit: unit, rater: rater, category: category, signed: category == 0 ? -strength : category == 1 ? strength : category == 2 ? 0 : nil))
+        rated.append(
+            RatedJudgement(unit: unit, rater: rater, category: category, shownSwapped: int(2) == 0, durationMilliseconds: 5000 + int(30000))
+        )
+        plain.append(
+            Judgement(
+                unit: unit, rater: rater, category: category,
+                signed: category == 0 ? -strength : category == 1 ? strength : category == 2 ? 0 : nil))
     }
 }
 print("\(plain.count) judgements, \(pairs) pairs, \(raterCount) raters")

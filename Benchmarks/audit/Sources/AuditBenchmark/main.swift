@@ -50,6 +50,7 @@ for share in [0.01, 0.02, 0.03, 0.05] {
         baseline.twoK += plain.atTwoK
     }
     let n = Double(seedsPerShare)
-    print("| \(Int(share * 100))% | \(fixed(audit.k / n)) | \(fixed(audit.twoK / n)) | \(fixed(audit.trigger / n)) | \(fixed(audit.content / n)) | "
-        + "\(fixed(baseline.k / n)) | \(fixed(baseline.twoK / n)) | \(fixed(seconds / n)) |")
+    print(
+        "| \(Int(share * 100))% | \(fixed(audit.k / n)) | \(fixed(audit.twoK / n)) | \(fixed(audit.trigger / n)) | \(fixed(audit.content / n)) | "
+            + "\(fixed(baseline.k / n)) | \(fixed(baseline.twoK / n)) | \(fixed(seconds / n)) |")
 }

@@ -2,7 +2,8 @@
 import FuzzDriver
 import Glibc
 
-exit(runFuzzer { data, count in
-    HTTPFuzzEntry.request(UnsafeBufferPointer(start: data, count: count))
-    return 0
-})
+exit(
+    runFuzzer { data, count in
+        HTTPFuzzEntry.request(UnsafeBufferPointer(start: data, count: count))
+        return 0
+    })

@@ -22,7 +22,9 @@ func fixed(_ value: Double, _ digits: Int = 3) -> String {
 var seed = firstSeed
 var overall: [CrowdSimulator.Family: CrowdEvaluation] = [:]
 var volumeCurves: [CrowdSimulator.Family: CrowdEvaluation] = [:]
-print("| family | attackers | raters | precision | recall (untargeted) | recall (targeted) | honest flagged / 1,000 | AUC | not enough evidence |")
+print(
+    "| family | attackers | raters | precision | recall (untargeted) | recall (targeted) | honest flagged / 1,000 | AUC | not enough evidence |"
+)
 print("|---|---|---|---|---|---|---|---|---|")
 for family in CrowdSimulator.Family.allCases {
     let shares: [Double] = family == .classic ? [0.0] : [0.05, 0.1, 0.2, 0.3]
@@ -46,7 +48,10 @@ for family in CrowdSimulator.Family.allCases {
             if getenv("MISSES") != nil {
                 for a in assessments where crowd.kinds[a.rater] != .honest && !a.flagged && a.judgements >= 60 {
                     let c = a.signals["consensus"] ?? [:]
-                    print("missed", family.rawValue, crowd.kinds[a.rater].rawValue, a.judgements, ["honest_probability", "leaned", "against", "expected_against", "neutral"].map { "\($0)=\(fixed(c[$0] ?? -1))" }, a.signals["collusion"] ?? [:])
+                    print(
+                        "missed", family.rawValue, crowd.kinds[a.rater].rawValue, a.judgements,
+                        ["honest_probability", "leaned", "against", "expected_against", "neutral"].map { "\($0)=\(fixed(c[$0] ?? -1))" },
+                        a.signals["collusion"] ?? [:])
                 }
             }
             cell.add(crowd, assessments, enoughEvidenceOnly: true)
@@ -54,19 +59,23 @@ for family in CrowdSimulator.Family.allCases {
             volumeCurves[family, default: CrowdEvaluation()].add(crowd, assessments)
         }
         let attackers = family == .classic ? "22 of 82" : percent(share)
-        print("| \(family.rawValue) | \(attackers) | \(raters) | \(fixed(cell.precision)) | \(fixed(cell.untargetedRecall)) | \(fixed(cell.targetedRecall)) | "
-            + "\(fixed(cell.falseFlagsPerThousand, 1)) | \(fixed(cell.auc, 4)) | \(cell.tooFew) |")
+        print(
+            "| \(family.rawValue) | \(attackers) | \(raters) | \(fixed(cell.precision)) | \(fixed(cell.untargetedRecall)) | \(fixed(cell.targetedRecall)) | "
+                + "\(fixed(cell.falseFlagsPerThousand, 1)) | \(fixed(cell.auc, 4)) | \(cell.tooFew) |")
     }
 }
 print("\nper family, all shares (raters with enough evidence):")
 for family in CrowdSimulator.Family.allCases {
     guard let evaluation = overall[family] else { continue }
-    let kinds = evaluation.perKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught)/\($0.value.total)" }.joined(separator: ", ")
-    print("\(family.rawValue): precision \(fixed(evaluation.precision)) recall \(fixed(evaluation.untargetedRecall)) targeted \(fixed(evaluation.targetedRecall)) "
-        + "false flags/1000 \(fixed(evaluation.falseFlagsPerThousand, 2)) AUC \(fixed(evaluation.auc, 4)) — \(kinds)")
-    print("  honest raters flagged: \(evaluation.honestFlagged) of \(evaluation.honest) — malicious \(evaluation.honestMalicious), "
-        + "unreliable \(evaluation.honestUnreliable) (good, right on ≥ 80%: \(evaluation.goodHonestFlagged)); "
-        + "weak honest raters (right on < 60%) flagged: \(evaluation.weakHonestFlagged) of \(evaluation.weakHonest)")
+    let kinds = evaluation.perKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.caught)/\($0.value.total)" }.joined(
+        separator: ", ")
+    print(
+        "\(family.rawValue): precision \(fixed(evaluation.precision)) recall \(fixed(evaluation.untargetedRecall)) targeted \(fixed(evaluation.targetedRecall)) "
+            + "false flags/1000 \(fixed(evaluation.falseFlagsPerThousand, 2)) AUC \(fixed(evaluation.auc, 4)) — \(kinds)")
+    print(
+        "  honest raters flagged: \(evaluation.honestFlagged) of \(evaluation.honest) — malicious \(evaluation.honestMalicious), "
+            + "unreliable \(evaluation.honestUnreliable) (good, right on ≥ 80%: \(evaluation.goodHonestFlagged)); "
+            + "weak honest raters (right on < 60%) flagged: \(evaluation.weakHonestFlagged) of \(evaluation.weakHonest)")
 }
 print("\nrecall of untargeted attackers by judgements per rater (all raters):")
 for family in CrowdSimulator.Family.allCases {
@@ -94,7 +103,8 @@ if let svgDirectory {
     let buckets = CrowdEvaluation.volumeBuckets
     func x(_ index: Int) -> Double { left + (width - left - right) * Double(index) / Double(buckets.count - 1) }
     func y(_ value: Double) -> Double { top + (height - top - bottom) * (1 - value) }
-    var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    var svg =
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
     svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     svg += "<text x=\"\(left)\" y=\"18\" font-size=\"14\">Recall of untargeted attackers by judgements per rater</text>\n"
     for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
@@ -118,7 +128,8 @@ if let svgDirectory {
             let xy = point.split(separator: ",")
             svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"3.5\" fill=\"\(colour)\"/>"
         }
-        svg += "<text x=\"\(width - right + 10)\" y=\"\(top + 20 + 18 * Double(familyIndex))\" fill=\"\(colour)\">\(family.rawValue)</text>\n"
+        svg +=
+            "<text x=\"\(width - right + 10)\" y=\"\(top + 20 + 18 * Double(familyIndex))\" fill=\"\(colour)\">\(family.rawValue)</text>\n"
     }
     svg += "</svg>\n"
     let path = svgDirectory + "/recall-by-volume.svg"
@@ -137,8 +148,13 @@ if let dump = getenv("DUMP").map({ String(cString: $0) }), let family = CrowdSim
         let c = a.signals["consensus"] ?? [:]
         let t = a.signals["trigger"] ?? [:]
         let e = a.signals["content"] ?? [:]
-        let numbers = [a.suspicion, c["honest_probability"] ?? -1, c["sharpness"] ?? -1, c["leaned"] ?? -1, c["against"] ?? -1,
-                       c["expected_against"] ?? -1, t["probability"] ?? -1, t["hits"] ?? -1, t["n"] ?? -1, e["probability"] ?? -1, e["hits"] ?? -1, e["n"] ?? -1]
-        print(crowd.kinds[a.rater].rawValue, a.judgements, a.flagged ? "FLAG" : "-", numbers.map { fixed($0, 3) }.joined(separator: " "), a.reasons.map(\.signal))
+        let numbers = [
+            a.suspicion, c["honest_probability"] ?? -1, c["sharpness"] ?? -1, c["leaned"] ?? -1, c["against"] ?? -1,
+            c["expected_against"] ?? -1, t["probability"] ?? -1, t["hits"] ?? -1, t["n"] ?? -1, e["probability"] ?? -1, e["hits"] ?? -1,
+            e["n"] ?? -1,
+        ]
+        print(
+            crowd.kinds[a.rater].rawValue, a.judgements, a.flagged ? "FLAG" : "-", numbers.map { fixed($0, 3) }.joined(separator: " "),
+            a.reasons.map(\.signal))
     }
 }

@@ -8,7 +8,8 @@ import Glibc
 
 let args = CommandLine.arguments
 guard (6...8).contains(args.count), let port = UInt16(args[1]), let project = Int(args[2]), let concurrency = Int(args[4]),
-      let seconds = Double(args[5]) else {
+    let seconds = Double(args[5])
+else {
     print("usage: LoadGenerator PORT PROJECT_ID TOKENS_FILE CONCURRENCY SECONDS [THINK_MS] [SLOWLORIS]")
     exit(2)
 }
@@ -143,7 +144,10 @@ final class Worker: @unchecked Sendable {
             }
             let id = text[range.upperBound...].prefix { $0.isNumber }
             let choice = choices[index % choices.count]
-            let json = choice == "left" || choice == "right" ? #"{"choice":"\#(choice)","strength":\#(index % 3 + 1),"duration_ms":\#(1000 + index % 5000)}"# : #"{"choice":"\#(choice)"}"#
+            let json =
+                choice == "left" || choice == "right"
+                ? #"{"choice":"\#(choice)","strength":\#(index % 3 + 1),"duration_ms":\#(1000 + index % 5000)}"#
+                : #"{"choice":"\#(choice)"}"#
             let payload = Array(json.utf8)
             let t2 = now()
             let (submitted, _) = connection.request(
@@ -200,21 +204,25 @@ let slowloris = Slowloris(count: slowlorisCount, deadline: deadline, port: port)
 var threads: [pthread_t] = []
 if slowlorisCount > 0 {
     var thread = pthread_t()
-    pthread_create(&thread, nil, { pointer in
-        Unmanaged<Slowloris>.fromOpaque(pointer!).takeUnretainedValue().run()
-        return nil
-    }, Unmanaged.passUnretained(slowloris).toOpaque())
+    pthread_create(
+        &thread, nil,
+        { pointer in
+            Unmanaged<Slowloris>.fromOpaque(pointer!).takeUnretainedValue().run()
+            return nil
+        }, Unmanaged.passUnretained(slowloris).toOpaque())
     threads.append(thread)
     usleep(200_000)  // the slow connections are open before the annotators start
 }
 for worker in workers {
     var thread = pthread_t()
     let box = Unmanaged.passRetained(worker).toOpaque()
-    pthread_create(&thread, nil, { pointer in
-        let worker = Unmanaged<Worker>.fromOpaque(pointer!).takeRetainedValue()
-        worker.run()
-        return nil
-    }, box)
+    pthread_create(
+        &thread, nil,
+        { pointer in
+            let worker = Unmanaged<Worker>.fromOpaque(pointer!).takeRetainedValue()
+            worker.run()
+            return nil
+        }, box)
     threads.append(thread)
 }
 for thread in threads { pthread_join(thread, nil) }
@@ -231,4 +239,6 @@ let annotations = workers.reduce(0) { $0 + $1.annotations }
 let errors = workers.reduce(0) { $0 + $1.errors }
 let exhausted = workers.reduce(0) { $0 + $1.exhausted }
 func f(_ x: Double) -> String { String(Double(Int(x * 100)) / 100) }
-print("{\"concurrency\":\(concurrency),\"tokens\":\(tokens.count),\"seconds\":\(f(elapsed)),\"annotations\":\(annotations),\"annotations_per_s\":\(f(Double(annotations) / elapsed)),\"next_p50_ms\":\(f(percentile(nexts, 0.5))),\"next_p99_ms\":\(f(percentile(nexts, 0.99))),\"submit_p50_ms\":\(f(percentile(submits, 0.5))),\"submit_p99_ms\":\(f(percentile(submits, 0.99))),\"errors\":\(errors),\"nothing_left\":\(exhausted),\"think_ms\":\(thinkMilliseconds),\"slowloris\":\(slowlorisCount),\"slowloris_reconnects\":\(slowloris.reconnects)}")
+print(
+    "{\"concurrency\":\(concurrency),\"tokens\":\(tokens.count),\"seconds\":\(f(elapsed)),\"annotations\":\(annotations),\"annotations_per_s\":\(f(Double(annotations) / elapsed)),\"next_p50_ms\":\(f(percentile(nexts, 0.5))),\"next_p99_ms\":\(f(percentile(nexts, 0.99))),\"submit_p50_ms\":\(f(percentile(submits, 0.5))),\"submit_p99_ms\":\(f(percentile(submits, 0.99))),\"errors\":\(errors),\"nothing_left\":\(exhausted),\"think_ms\":\(thinkMilliseconds),\"slowloris\":\(slowlorisCount),\"slowloris_reconnects\":\(slowloris.reconnects)}"
+)
