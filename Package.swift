@@ -51,9 +51,20 @@ let package = Package(
             dependencies: ["CSQLite", "COpenSSL", "CLibPQ", "CLinux", "Threads"],
             swiftSettings: swiftSettings
         ),
+        // What the server and the client share: status codes, headers, errors that
+        // become responses, the chunked transfer coding.
+        .target(name: "HTTPCore", swiftSettings: swiftSettings),
+        // Outbound HTTP/1.1 (model endpoints, moderation): blocking requests and a
+        // streaming loop; TLS verified, no redirects followed.
+        .target(
+            name: "HTTPClient",
+            dependencies: ["HTTPCore", "CLinux", "COpenSSL", "Threads"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HTTPServer",
             dependencies: [
+                "HTTPCore",
                 "CLinux",
                 "Threads",
                 "COpenSSL",
@@ -64,6 +75,7 @@ let package = Package(
         .target(
             name: "Arbiter",
             dependencies: [
+                "HTTPClient",
                 "Threads",
                 "HTTPServer",
                 "Storage",
@@ -101,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["HTTPServer", "TestSupport", "CLinux"],
+            dependencies: ["HTTPServer", "HTTPCore", "HTTPClient", "TestSupport", "CLinux"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -126,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArbiterTests",
-            dependencies: ["Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer", "RewardModel"],
+            dependencies: ["Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer", "HTTPClient", "RewardModel"],
             swiftSettings: swiftSettings
         ),
     ]

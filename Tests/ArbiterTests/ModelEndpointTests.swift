@@ -1,4 +1,5 @@
 @testable import Arbiter
+@testable import HTTPClient
 import HTTPServer
 import JSON
 import Dispatch

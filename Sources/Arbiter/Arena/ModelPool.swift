@@ -1,4 +1,4 @@
-import HTTPServer
+import HTTPClient
 public import JSON
 public import Storage
 import Synchronization

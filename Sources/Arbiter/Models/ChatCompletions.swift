@@ -1,4 +1,4 @@
-public import HTTPServer
+public import HTTPClient
 public import JSON
 
 /// A model served behind an OpenAI-compatible chat completions API (vLLM,

@@ -18,7 +18,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         fields = elements.map { (name: $0.0, value: $0.1) }
     }
 
-    init(lowercasedFields: [(name: String, value: String)]) { fields = lowercasedFields }
+    public init(lowercasedFields: [(name: String, value: String)]) { fields = lowercasedFields }
 
     /// The number of fields.
     public var count: Int { fields.count }
@@ -53,7 +53,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     }
 
     /// ASCII case-insensitive comparison of two field names.
-    static func same(_ a: String, _ b: String) -> Bool {
+    public static func same(_ a: String, _ b: String) -> Bool {
         if a == b { return true }
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()

@@ -304,7 +304,7 @@ final class Socket {
             if verify != X509_V_OK {
                 throw .tls("\(origin): the certificate did not verify (\(String(cString: X509_verify_cert_error_string(verify))))")
             }
-            throw .tls("\(origin): TLS handshake failed (\(TLSContext.lastError()))")
+            throw .tls("\(origin): TLS handshake failed (\(OpenSSLErrors.last()))")
         }
     }
 
@@ -425,4 +425,14 @@ final class Socket {
     }
 
     static func format(_ seconds: Double) -> String { seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds) }
+}
+
+/// OpenSSL's most recent error on this thread, as text.
+enum OpenSSLErrors {
+    static func last() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        copenssl_last_error(&buffer, buffer.count)
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.isEmpty ? "unknown error" : text
+    }
 }

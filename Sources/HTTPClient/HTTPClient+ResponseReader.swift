@@ -1,3 +1,4 @@
+import HTTPCore
 extension HTTPClient {
     /// Reads an answer from the bytes as they come: the head (at most 64 KiB),
     /// then the body, chunked or by length, bounded; `onBody` gets each decoded piece.

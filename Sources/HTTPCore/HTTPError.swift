@@ -14,14 +14,8 @@ public protocol HTTPResponseError: Error {
 extension HTTPResponseError {
     public var headers: HTTPHeaders { HTTPHeaders() }
 
-    /// The JSON error response for this error.
-    public var response: Response {
-        var response = Response(status: status, headers: headers, body: .bytes(Array(Self.body(code: code, message: message).utf8)))
-        response.headers["Content-Type"] = "application/json"
-        return response
-    }
-
-    static func body(code: String, message: String) -> String {
+    /// The JSON body of this error: `{"error":{"code","message"}}`.
+    public static func body(code: String, message: String) -> String {
         #"{"error":{"code":""# + JSONText.escape(code) + #"","message":""# + JSONText.escape(message) + #""}}"#
     }
 }

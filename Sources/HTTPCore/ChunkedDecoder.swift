@@ -8,7 +8,7 @@
 /// Strict: bare LF, a missing size, a size longer than 15 hex digits, or data not
 /// followed by CRLF is a 400; the decoded body may not pass `maxBodyBytes` (413);
 /// chunk extensions and trailers are skipped within a byte budget (64 KiB).
-struct ChunkedDecoder: Sendable {
+public struct ChunkedDecoder: Sendable {
     private enum State: Sendable {
         case size(value: Int, digits: Int)
         case extensions
@@ -28,38 +28,38 @@ struct ChunkedDecoder: Sendable {
     private let maxBodyBytes: Int
     private let maxOverheadBytes: Int
 
-    init(maxBodyBytes: Int, maxOverheadBytes: Int = 64 * 1024) {
+    public init(maxBodyBytes: Int, maxOverheadBytes: Int = 64 * 1024) {
         self.maxBodyBytes = maxBodyBytes
         self.maxOverheadBytes = maxOverheadBytes
     }
 
     /// Whether the last chunk and the trailer section have been read.
-    var isDone: Bool {
+    public var isDone: Bool {
         if case .done = state { return true }
         return false
     }
 
     /// Decodes as much of `bytes` as belongs to this body, appending data to `body`.
     /// Returns how many bytes were consumed (less than `bytes.count` only when done).
-    mutating func decode(_ bytes: UnsafeBufferPointer<UInt8>, into body: inout [UInt8]) throws(HTTPError) -> Int {
+    public mutating func decode(_ bytes: UnsafeBufferPointer<UInt8>, into body: inout [UInt8]) throws(HTTPError) -> Int {
         var index = 0
         let count = bytes.count
         while index < count {
             let byte = bytes[index]
             switch state {
             case .size(let value, let digits):
-                if let digit = PercentDecoding.hexValue(byte) {
-                    guard digits < 15 else { throw HTTPParser.malformed("chunk size too long") }
+                if let digit = Self.hexValue(byte) {
+                    guard digits < 15 else { throw Self.malformed("chunk size too long") }
                     state = .size(value: value << 4 | Int(digit), digits: digits + 1)
                 } else {
-                    guard digits > 0 else { throw HTTPParser.malformed("missing chunk size") }
+                    guard digits > 0 else { throw Self.malformed("missing chunk size") }
                     pendingSize = value
                     if byte == 0x0D {
                         state = .sizeLF
                     } else if byte == 0x3B || byte == 0x20 || byte == 0x09 {
                         state = .extensions
                     } else {
-                        throw HTTPParser.malformed("invalid chunk size")
+                        throw Self.malformed("invalid chunk size")
                     }
                 }
                 index += 1
@@ -67,12 +67,12 @@ struct ChunkedDecoder: Sendable {
                 if byte == 0x0D {
                     state = .sizeLF
                 } else if byte == 0x0A || byte < 0x20 && byte != 0x09 {
-                    throw HTTPParser.malformed("invalid chunk extension")
+                    throw Self.malformed("invalid chunk extension")
                 }
                 index += 1
                 try countOverhead(1)
             case .sizeLF:
-                guard byte == 0x0A else { throw HTTPParser.malformed("chunk size line not ended by CRLF") }
+                guard byte == 0x0A else { throw Self.malformed("chunk size line not ended by CRLF") }
                 index += 1
                 if pendingSize == 0 {
                     state = .trailerLineStart
@@ -86,11 +86,11 @@ struct ChunkedDecoder: Sendable {
                 index += take
                 state = take == remaining ? .dataCR : .data(remaining: remaining - take)
             case .dataCR:
-                guard byte == 0x0D else { throw HTTPParser.malformed("chunk data not followed by CRLF") }
+                guard byte == 0x0D else { throw Self.malformed("chunk data not followed by CRLF") }
                 index += 1
                 state = .dataLF
             case .dataLF:
-                guard byte == 0x0A else { throw HTTPParser.malformed("chunk data not followed by CRLF") }
+                guard byte == 0x0A else { throw Self.malformed("chunk data not followed by CRLF") }
                 index += 1
                 state = .size(value: 0, digits: 0)
             case .trailerLineStart:
@@ -99,7 +99,7 @@ struct ChunkedDecoder: Sendable {
                 if byte == 0x0D {
                     state = .trailerLF(empty: true)
                 } else if byte == 0x0A {
-                    throw HTTPParser.malformed("bare LF in trailer section")
+                    throw Self.malformed("bare LF in trailer section")
                 } else {
                     state = .trailerLine
                 }
@@ -109,10 +109,10 @@ struct ChunkedDecoder: Sendable {
                 if byte == 0x0D {
                     state = .trailerLF(empty: false)
                 } else if byte == 0x0A {
-                    throw HTTPParser.malformed("bare LF in trailer section")
+                    throw Self.malformed("bare LF in trailer section")
                 }
             case .trailerLF(let empty):
-                guard byte == 0x0A else { throw HTTPParser.malformed("trailer line not ended by CRLF") }
+                guard byte == 0x0A else { throw Self.malformed("trailer line not ended by CRLF") }
                 index += 1
                 if empty {
                     state = .done
@@ -128,10 +128,21 @@ struct ChunkedDecoder: Sendable {
 
     private mutating func countOverhead(_ bytes: Int) throws(HTTPError) {
         overheadBytes += bytes
-        if overheadBytes > maxOverheadBytes { throw HTTPParser.malformed("chunk framing too large") }
+        if overheadBytes > maxOverheadBytes { throw Self.malformed("chunk framing too large") }
     }
 
     private func tooLarge() -> HTTPError {
         HTTPError(.contentTooLarge, code: "content_too_large", message: "request body larger than \(maxBodyBytes) bytes")
+    }
+
+    static func malformed(_ message: String) -> HTTPError { HTTPError(.badRequest, code: "bad_request", message: message) }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 }
