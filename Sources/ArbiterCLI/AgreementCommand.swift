@@ -19,32 +19,29 @@ struct AgreementCommand: ParsableCommand {
     }
 
     func run() throws {
-        let report = try Commands.withDatabase(database) { db -> JSONValue in
+        let agreement = try Commands.withDatabase(database) { db -> ProjectAgreement in
             guard let found = try ProjectRepository.find(db, name: project) else {
                 throw CLIError(message: "no project named '\(project)'")
             }
-            return try db.snapshot { try AgreementService.agreement(db, projectID: found.id, bootstrap: bootstrap, seed: seed).json }
+            return try db.snapshot { try AgreementService.agreement(db, projectID: found.id, bootstrap: bootstrap, seed: seed) }
         }
         if json {
-            Output.line(report.jsonText)
+            Output.line(agreement.json.jsonText)
             return
         }
-        func show(_ value: JSONValue?) -> String {
-            guard let number = value?.doubleValue else { return "undefined" }
-            return String(Double(Int((number * 1000).rounded())) / 1000)
+        // The typed report, as the API renders it (no JSON read back by key).
+        let report = agreement.report
+        func show(_ value: Double?) -> String {
+            guard let value, value.isFinite else { return "undefined" }
+            return String(Double(Int((value * 1000).rounded())) / 1000)
         }
-        Output.line(
-            "\(report["units"]?.intValue ?? 0) pairs, \(report["judgements"]?.intValue ?? 0) judgements, \(report["raters"]?.intValue ?? 0) raters"
-        )
-        for level in ["nominal", "ordinal", "interval"] {
-            let ci = report["alpha_ci95"]?[level]?.arrayValue
-            let interval = ci.map { " [\(show($0.first)), \(show($0.last))]" } ?? ""
-            Output.line("Krippendorff's alpha (\(level)): \(show(report["krippendorff_alpha"]?[level]))\(interval)")
+        Output.line("\(report.units) pairs, \(report.judgements) judgements, \(report.raters) raters")
+        for level in [Krippendorff.Level.nominal, .ordinal, .interval] {
+            let interval = (report.alphaCI95[level] ?? nil).map { " [\(show($0.low)), \(show($0.high))]" } ?? ""
+            Output.line("Krippendorff's alpha (\(level.rawValue)): \(show(report.alpha[level] ?? nil))\(interval)")
         }
-        Output.line(
-            "Fleiss' kappa: \(show(report["fleiss_kappa"]?["value"])) over \(report["fleiss_kappa"]?["pairs"]?.intValue ?? 0) pairs × \(report["fleiss_kappa"]?["raters_per_pair"]?.intValue ?? 0) raters"
-        )
-        Output.line("percent agreement: \(show(report["percent_agreement"]))")
+        Output.line("Fleiss' kappa: \(show(report.fleiss.value)) over \(report.fleiss.pairs) pairs × \(report.fleiss.ratersPerPair) raters")
+        Output.line("percent agreement: \(show(report.percentAgreement))")
     }
 }
 
@@ -73,7 +70,7 @@ struct RatersCommand: ParsableCommand {
                 + "\(Double((crowd.expectedFalseFlags * 100).rounded()) / 100) expected honest; \(crowd.notEnoughEvidence) without enough evidence yet"
         )
         for rater in report.raters {
-            let status = rater.status == "ok" && !rater.enoughEvidence ? "ok (not enough evidence yet)" : rater.status
+            let status = rater.status == "ok" && !rater.enoughEvidence ? "ok (too few judgements to tell from chance yet)" : rater.status
             let honest = rater.honestProbability.map { "\tP(honest) \(Double(($0 * 1000).rounded()) / 1000)" } ?? ""
             var line =
                 "\(rater.annotator)\t\(rater.annotations) judgements\t\(status)\tsuspicion \(Int((rater.suspicion * 100).rounded()))%\(honest)"
