@@ -23,25 +23,6 @@ public struct Assignment: Sendable, Equatable {
             && lhs.task?.responses == rhs.task?.responses && lhs.task?.shownOrder == rhs.task?.shownOrder
     }
 
-    /// The annotator's view: an id, the lease's end and the texts as shown
-    /// (left/right; a task's `responses` in the order shown). Never the pair's id,
-    /// its kind (gold, repeat, normal), the canonical order or model names — the
-    /// three kinds look exactly alike, so a rater cannot answer gold and repeats
-    /// carefully and the rest at random.
-    public var json: JSONValue {
-        if let task {
-            return [
-                "id": .int(Int64(id)),
-                "expires_at": .string(Clock.iso8601(milliseconds: expiresAt)), "prompt": prompt.json,
-                "responses": .array(task.shownOrder.map { .string(task.responses[$0]) }),
-            ]
-        }
-        return [
-            "id": .int(Int64(id)),
-            "expires_at": .string(Clock.iso8601(milliseconds: expiresAt)), "prompt": prompt.json,
-            "left": .string(shownSwapped ? responseB : responseA), "right": .string(shownSwapped ? responseA : responseB),
-        ]
-    }
 }
 
 /// The JSON text of a list of indices, and back.

@@ -104,15 +104,6 @@ enum PairBrowser {
         var openReports: Int
         var label: String?
 
-        var json: JSONValue {
-            [
-                "id": .string(externalID), "prompt_preview": .string(PairBrowser.preview(prompt)), "model_a": JSONValue(modelA),
-                "model_b": JSONValue(modelB), "gold": JSONValue(gold),
-                "votes": PairBrowser.votesJSON(votes),
-                "judgements": .int(Int64(judgements)), "wanted": .int(Int64(wanted)), "disagreement": .double(disagreement),
-                "open_reports": .int(Int64(openReports)), "final_label": JSONValue(label),
-            ]
-        }
     }
 
     struct Page: Sendable {

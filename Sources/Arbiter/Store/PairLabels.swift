@@ -21,19 +21,6 @@ enum PairDetail {
         var ratings: String? = nil
         var rewrite: Rewrite? = nil
 
-        var json: JSONValue {
-            var object: JSONObject = [
-                "id": .int(id), "annotator": .string(rater), "rater_status": .string(raterStatus ?? "ok"), "kind": .string(kind),
-                "choice": .string(choice), "strength": JSONValue(strength),
-                "aspects": aspects.flatMap { try? JSONValue.parse($0) } ?? .null,
-                "rationale": JSONValue(rationale), "shown_swapped": shownSwapped.map(JSONValue.bool) ?? .null,
-                "duration_ms": JSONValue(durationMilliseconds), "created_at": .string(createdAt),
-            ]
-            if let ranking { object["ranking"] = (try? JSONValue.parse(ranking)) ?? .null }
-            if let ratings { object["ratings"] = (try? JSONValue.parse(ratings)) ?? .null }
-            if let rewrite { object["rewrite"] = ["base": .int(Int64(rewrite.base)), "text": .string(rewrite.text)] }
-            return .object(object)
-        }
     }
 
     struct Report: Sendable {
@@ -43,12 +30,6 @@ enum PairDetail {
         var createdAt: Int64
         var resolved: Bool
 
-        var json: JSONValue {
-            [
-                "id": .int(id), "annotator": .string(reporter), "reason": .string(reason),
-                "created_at": .string(Clock.iso8601(milliseconds: createdAt)), "resolved": .bool(resolved),
-            ]
-        }
     }
 
     struct Pair: Sendable {
@@ -134,12 +115,6 @@ enum PairLabels {
         var reviewer: String?
         var createdAt: String
 
-        var json: JSONValue {
-            [
-                "label": .string(label), "crowd": JSONValue(crowd), "note": .string(note), "reviewer": JSONValue(reviewer),
-                "created_at": .string(createdAt), "label_source": "reviewer",
-            ]
-        }
     }
 
     static func find(_ db: any Database, pairID: Int64) throws -> Label? {

@@ -13,14 +13,6 @@ public struct PairReport: Sendable, Equatable {
     public var createdAt: Int64
     public var resolvedAt: Int64?
 
-    public var json: JSONValue {
-        [
-            "id": .int(Int64(id)), "pair_id": .string(pairID), "prompt": prompt.json,
-            "response_a": .string(responseA), "response_b": .string(responseB), "reason": .string(reason),
-            "reporter": .string(reporter), "created_at": .string(Clock.iso8601(milliseconds: createdAt)),
-            "resolved_at": resolvedAt.map { .string(Clock.iso8601(milliseconds: $0)) } ?? .null,
-        ]
-    }
 }
 
 /// Pair reports in SQL: one open report per annotator and pair.

@@ -48,17 +48,6 @@ enum RaterJudgements {
             return (choice == "A") != shownSwapped ? "left" : "right"
         }
 
-        var json: JSONValue {
-            [
-                "id": .int(id), "pair": .string(pair), "prompt": prompt.json, "response_a": .string(responseA),
-                "response_b": .string(responseB),
-                "kind": .string(kind), "choice": .string(choice), "duration_ms": JSONValue(durationMilliseconds),
-                "created_at": .string(createdAt), "consensus": consensus.map(JSONValue.string) ?? .null,
-                "others": ["A": .int(Int64(othersA)), "B": .int(Int64(othersB))], "departs": departs.map(JSONValue.bool) ?? .null,
-                "signals": .array(signals.map(JSONValue.string)), "picked_side": JSONValue(pickedSide),
-                "gold_correct": kind == "gold" && gold != nil ? .bool(gold == choice) : .null,
-            ]
-        }
     }
 
     /// The rater's judgements in id order after `after`, at most `limit`.
