@@ -91,11 +91,41 @@ struct ArenaRoutes: Sendable {
         return prompt
     }
 
+    /// The turn as server-sent events (`data: {json}` lines):
+    /// `{"type":"start","battle","turn"}`, `{"type":"token","side":"a","text":…}` as
+    /// pieces arrive, `{"type":"done","side","finish_reason","total_ms"}` or
+    /// `{"type":"error","side","message"}` per side, then `{"type":"end",…}` once
+    /// the turn is stored. Events that arrived together go out in one write.
     func stream(_ run: ArenaService.TurnRun) -> Response {
         let service = self.service
         return Response.stream(contentType: "text/event-stream", headers: ["Cache-Control": "no-store", "X-Accel-Buffering": "no"]) {
             writer in
-            await service.run(run, to: writer)
+            await service.run(run) { events in
+                do {
+                    try await writer.write(events.map { "data: " + Self.json($0).jsonText + "\n\n" }.joined())
+                    return true
+                } catch {
+                    return false
+                }
+            }
+        }
+    }
+
+    static func json(_ event: ArenaService.TurnEvent) -> JSONValue {
+        switch event {
+        case .start(let battle, let turn):
+            return ["type": "start", "battle": .int(battle), "turn": .int(Int64(turn))]
+        case .token(let side, let text):
+            return ["type": "token", "side": .string(side.rawValue), "text": .string(text)]
+        case .done(let side, let finishReason, let total):
+            return ["type": "done", "side": .string(side.rawValue), "finish_reason": JSONValue(finishReason), "total_ms": .double(total)]
+        case .failed(let side, let message):
+            return ["type": "error", "side": .string(side.rawValue), "message": .string(message)]
+        case .end(let battle, let turn, let state, let turnsLeft, let message):
+            var object: JSONObject = ["type": "end", "battle": .int(battle), "turn": .int(Int64(turn)), "state": .string(state.rawValue)]
+            if let turnsLeft { object["turns_left"] = .int(Int64(turnsLeft)) }
+            if let message { object["message"] = .string(message) }
+            return .object(object)
         }
     }
 }

@@ -1,4 +1,3 @@
-public import HTTPServer
 public import JSON
 import Logging
 import Storage
@@ -56,27 +55,36 @@ extension ArenaService {
         case finished(Battle.Side, Result<ChatCompletions.Completion, ChatCompletions.Failure>, cut: Bool)
     }
 
-    /// Streams both answers of `run` as server-sent events (`data: {json}` lines):
-    /// `{"type":"token","side":"a","text":…}` as pieces arrive, `{"type":"done","side",…}`
-    /// or `{"type":"error","side","message"}` per side, then `{"type":"end",…}`
-    /// once the turn is stored. A client that goes away stops both requests.
-    public func run(_ run: TurnRun, to writer: BodyWriter) async {
+    /// What a turn tells its client as it runs: the turn started, a piece of an
+    /// answer, an answer done or failed, and the end once the turn is stored.
+    public enum TurnEvent: Sendable {
+        case start(battle: Int64, turn: Int)
+        case token(Battle.Side, String)
+        case done(Battle.Side, finishReason: String?, totalMilliseconds: Double)
+        /// A side failed; `message` is for the annotator (it never names the model).
+        case failed(Battle.Side, message: String)
+        /// The turn is stored: the battle is `open` (with turns left) or `void`;
+        /// `message` when it could not be stored.
+        case end(battle: Int64, turn: Int, state: Battle.State, turnsLeft: Int?, message: String?)
+    }
+
+    /// Runs both answers of `run`, handing `emit` the events as they come (several
+    /// at once when they arrived together; `emit` returns false once the client is
+    /// gone, which stops both requests), and stores the turn.
+    public func run(_ run: TurnRun, emit: @escaping ([TurnEvent]) async -> Bool) async {
         let stop = Flags()
         let events = EventQueue()
         let models = self.models
         var clientGone = false
         var answers: [Battle.Side: ChatCompletions.Completion] = [:]
         var failures: [Battle.Side: String] = [:]
-        func sendText(_ text: String) async {
-            guard !clientGone, !text.isEmpty else { return }
-            do {
-                try await writer.write(text)
-            } catch {
+        func send(_ batch: [TurnEvent]) async {
+            guard !clientGone, !batch.isEmpty else { return }
+            if await !emit(batch) {
                 clientGone = true
                 stop.set.store(true, ordering: .relaxed)
             }
         }
-        func send(_ value: JSONValue) async { await sendText("data: " + value.jsonText + "\n\n") }
         // Child tasks, so they keep the connection's event loop as their executor
         // (the cooperative pool may be busy with other work).
         await withTaskGroup(of: Void.self) { group in
@@ -98,37 +106,31 @@ extension ArenaService {
                     events.push(.finished(side, result, cut: answer.set.load(ordering: .relaxed)))
                 }
             }
-            await send(["type": "start", "battle": .int(run.battle.id), "turn": .int(Int64(run.turn))])
+            await send([.start(battle: run.battle.id, turn: run.turn)])
             // Whatever arrived meanwhile goes out in one write (a busy loop sends fewer, larger chunks).
             while answers.count + failures.count < 2 {
-                var text = ""
+                var batch: [TurnEvent] = []
                 for event in await events.next() {
-                    let value: JSONValue
                     switch event {
                     case .token(let side, let piece):
-                        value = ["type": "token", "side": .string(side.rawValue), "text": .string(piece)]
+                        batch.append(.token(side, piece))
                     case .finished(let side, .success(var completion), let cut):
                         if cut { completion.finishReason = "length" }
                         answers[side] = completion
-                        value = [
-                            "type": "done", "side": .string(side.rawValue),
-                            "finish_reason": completion.finishReason.map { .string($0) } ?? .null,
-                            "total_ms": .double(completion.totalMilliseconds),
-                        ]
+                        batch.append(.done(side, finishReason: completion.finishReason, totalMilliseconds: completion.totalMilliseconds))
                     case .finished(let side, .failure(let failure), _):
                         // The reason names the endpoint, so it goes to the log, not to the annotator.
                         logger.warning("arena battle \(run.battle.id) turn \(run.turn): \(failure.description)")
                         failures[side] = failure.description
-                        value = [
-                            "type": "error", "side": .string(side.rawValue),
-                            "message": .string(
-                                "Response \(side == .a ? 1 : 2) failed (the model did not answer); this battle cannot be voted on — start a new one."
-                            ),
-                        ]
+                        batch.append(
+                            .failed(
+                                side,
+                                message:
+                                    "Response \(side == .a ? 1 : 2) failed (the model did not answer); this battle cannot be voted on — start a new one."
+                            ))
                     }
-                    text += "data: " + value.jsonText + "\n\n"
                 }
-                await sendText(text)
+                await send(batch)
             }
         }
         let failed = !failures.isEmpty || clientGone
@@ -151,14 +153,14 @@ extension ArenaService {
         } catch {
             logger.error("arena battle \(id) turn \(turn): could not be stored: \(error)")
             await send([
-                "type": "end", "battle": .int(id), "turn": .int(Int64(turn)), "state": "void",
-                "message": "the answers could not be stored; start a new battle",
+                .end(battle: id, turn: turn, state: .void, turnsLeft: nil, message: "the answers could not be stored; start a new battle")
             ])
             return
         }
         await send([
-            "type": "end", "battle": .int(id), "turn": .int(Int64(turn)), "state": .string(failed ? "void" : "open"),
-            "turns_left": .int(Int64(failed ? 0 : max(0, run.maxTurns - turn - 1))),
+            .end(
+                battle: id, turn: turn, state: failed ? .void : .open, turnsLeft: failed ? 0 : max(0, run.maxTurns - turn - 1), message: nil
+            )
         ])
     }
 }

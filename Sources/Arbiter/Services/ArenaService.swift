@@ -1,4 +1,3 @@
-public import HTTPServer
 public import JSON
 import Logging
 public import Storage
