@@ -20,7 +20,7 @@ struct AgreementCommand: ParsableCommand {
 
     func run() throws {
         let agreement = try Commands.withDatabase(database) { db -> ProjectAgreement in
-            guard let found = try ProjectRepository.find(db, name: project) else {
+            guard let found = try Projects.find(db, name: project) else {
                 throw CLIError(message: "no project named '\(project)'")
             }
             return try db.snapshot { try AgreementService.agreement(db, projectID: found.id, bootstrap: bootstrap, seed: seed) }
@@ -55,7 +55,7 @@ struct RatersCommand: ParsableCommand {
 
     func run() throws {
         let report = try Commands.withDatabase(database) { db -> RaterReport in
-            guard let found = try ProjectRepository.find(db, name: project) else {
+            guard let found = try Projects.find(db, name: project) else {
                 throw CLIError(message: "no project named '\(project)'")
             }
             return try db.snapshot { try RaterQuery.report(db, projectID: found.id) }

@@ -36,7 +36,7 @@ struct AuditCommand: ParsableCommand {
     func run() throws {
         if let project {
             let (pairs, names) = try Commands.withDatabase(database) { db -> ([DatasetAudit.Pair], [Int: ImportedLabels.PairName]) in
-                guard let found = try ProjectRepository.find(db, name: project) else {
+                guard let found = try Projects.find(db, name: project) else {
                     throw CLIError(message: "no project named '\(project)'")
                 }
                 return try db.snapshot { try ImportedLabels.auditPairs(db, projectID: found.id) }

@@ -54,7 +54,7 @@ struct ExportCommand: ParsableCommand {
             throw CLIError(message: "--" + String(field.map { $0 == "_" ? "-" : $0 }) + error.message.dropFirst(field.count))
         }
         let manifest = try Commands.withDatabase(database) { db -> ExportManifest in
-            guard let found = try ProjectRepository.find(db, name: project) else {
+            guard let found = try Projects.find(db, name: project) else {
                 throw CLIError(message: "no project named '\(project)'")
             }
             return try ExportService.export(

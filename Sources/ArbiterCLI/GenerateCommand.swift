@@ -49,7 +49,7 @@ struct GenerateCommand: ParsableCommand {
         }
         defer { reader.close() }
         let report = try Commands.withDatabase(database) { db -> Generator.Report in
-            guard let found = try ProjectRepository.find(db, name: project) else {
+            guard let found = try Projects.find(db, name: project) else {
                 throw CLIError(message: "no project named '\(project)'")
             }
             return try Generator.run(db, project: found, endpoints: chosen, prompts: &reader, concurrency: concurrency) { progress in

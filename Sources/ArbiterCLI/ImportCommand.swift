@@ -59,7 +59,7 @@ struct ImportCommand: ParsableCommand {
         defer { reader.close() }
         do {
             let report = try Commands.withDatabase(common.database) { db -> ImportReport in
-                guard let project = try ProjectRepository.find(db, name: common.project) else {
+                guard let project = try Projects.find(db, name: common.project) else {
                     throw CLIError(message: "no project named '\(common.project)'")
                 }
                 return try body(db, project, &reader)

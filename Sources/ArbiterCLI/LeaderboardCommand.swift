@@ -30,7 +30,7 @@ struct LeaderboardCommand: ParsableCommand {
 
     func run() throws {
         let board = try Commands.withDatabase(database) { db -> Leaderboard in
-            guard let found = try ProjectRepository.find(db, name: project) else {
+            guard let found = try Projects.find(db, name: project) else {
                 throw CLIError(message: "no project named '\(project)'")
             }
             return try db.snapshot {

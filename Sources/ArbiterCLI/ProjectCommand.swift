@@ -128,7 +128,7 @@ struct ProjectCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let projects = try Commands.withDatabase(database) { db in try ProjectRepository.list(db) }
+            let projects = try Commands.withDatabase(database) { db in try Projects.list(db) }
             if json {
                 Output.line(JSONValue.array(projects.map(\.json)).jsonText)
                 return

@@ -75,7 +75,7 @@ extension UserCommand {
         }
 
         static func user(_ db: any Database, _ username: String) throws -> User {
-            guard let user = try UserRepository.find(db, username: username) else { throw CLIError(message: "no user named '\(username)'") }
+            guard let user = try Users.find(db, username: username) else { throw CLIError(message: "no user named '\(username)'") }
             return user
         }
     }

@@ -20,8 +20,8 @@ import TestSupport
         for role in Role.allCases { tokens[role] = try await app.user("user-\(role.rawValue)", role: role) }
         let disabledID = try await app.person("gone", role: .admin)
         let disabled = try await app.seed { db in
-            let token = try UserRepository.createToken(db, userID: disabledID).token
-            try UserRepository.update(db, userID: disabledID, role: nil, disabled: true)
+            let token = try Users.createToken(db, userID: disabledID).token
+            try Users.update(db, userID: disabledID, role: nil, disabled: true)
             return token
         }
         let table = app.app.routeTable

@@ -47,8 +47,8 @@ extension TestApp {
     func person(_ name: String, role: Role = .annotator, password: String = "a long enough password") async throws -> Int {
         let hash = try Password.hash(password)
         return try await seed { db in
-            let user = try UserRepository.add(db, username: name, role: role)
-            try UserRepository.setPasswordHash(db, userID: user.id, hash: hash)
+            let user = try Users.add(db, username: name, role: role)
+            try Users.setPasswordHash(db, userID: user.id, hash: hash)
             return user.id
         }
     }
@@ -316,7 +316,7 @@ extension RawClient.Response {
     func disabledUsersCannotSignInOrUseTokens(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
         let id = try await app.person("ann")
-        let token = try await app.seed { db in try UserRepository.createToken(db, userID: id).token }
+        let token = try await app.seed { db in try Users.createToken(db, userID: id).token }
         let admin = try await app.user("boss", role: .admin)
         let patch = try app.client().request(
             "PATCH", "/api/users/\(id)", headers: ["Authorization": "Bearer \(admin)"], body: Array(#"{"disabled":true}"#.utf8))

@@ -177,7 +177,7 @@ import TestSupport
         )
 
         try await AdaptiveWorker.refreshAccuracy(store: app.app.store, project: project)
-        let stored = try #require(try await app.seed { db in try SelectionRepository.threshold(db, projectID: project.id) })
+        let stored = try #require(try await app.seed { db in try SelectionModels.threshold(db, projectID: project.id) })
         #expect(stored.expectedError <= stored.fixedThreeError, "\(stored)")
         #expect(stored.threshold < 0.96 && stored.expectedJudgements < 3, "a clean crowd stops early: \(stored)")
         // lefty's "A" carries almost nothing (they say A whatever the pair): pick_a ≈ 1, pick_b ≈ 0.
@@ -196,7 +196,7 @@ import TestSupport
 
         // A quarantined rater's votes are spent, not counted: p60, settled with r0's vote, opens again
         // (r1 alone is one rater's word).
-        let r0 = try #require(try await app.seed { db in try UserRepository.find(db, username: "r0")?.id })
+        let r0 = try #require(try await app.seed { db in try Users.find(db, username: "r0")?.id })
         try await app.seed { db in
             try RaterStatus.set(db, projectID: project.id, userID: r0, decision: .quarantined, comment: "test", by: 1, now: 0)
         }
@@ -244,7 +244,7 @@ import TestSupport
             settings.overlap = 1
             settings.activeSelection = true
             settings.activeRandomShare = 0
-            let project = try ProjectRepository.create(db, name: "active", settings: settings)
+            let project = try Projects.create(db, name: "active", settings: settings)
             var lines: [String] = []
             for index in 0..<50 {
                 lines.append(
@@ -293,7 +293,7 @@ import TestSupport
         let directory = TemporaryDirectory()
         let out = directory.path + "/data.jsonl"
         let manifest = try await app.app.store.pool.read { db in
-            let project = try #require(try ProjectRepository.find(db, id: project.id))
+            let project = try #require(try Projects.find(db, id: project.id))
             return try Exporter.run(db, project: project, options: ExportOptions(), out: out, now: 0).json
         }
         #expect(manifest["collection"]?["selection"]?["policy"] == "active")

@@ -42,7 +42,7 @@ import TestSupport
         #expect(edited.json["project"]?["overlap"] == 5)
         #expect(try app.call("PATCH", "/api/projects/\(id)", admin, #"{"overlap":-1}"#).status == 400)
         #expect(try app.call("PATCH", "/api/projects/999", admin, #"{"overlap":2}"#).status == 404)
-        let stored = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: Int(id)) }
+        let stored = try await app.app.store.pool.read { db in try Projects.find(db, id: Int(id)) }
         #expect(stored?.settings.overlap == 5 && stored?.name == "Helpfulness", "a refused edit changed nothing")
         #expect(try await app.count("SELECT count(*) FROM audit_log WHERE action IN ('project_created', 'project_updated')") == 2)
         await app.stop()

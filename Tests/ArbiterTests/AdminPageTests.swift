@@ -37,7 +37,7 @@ struct AdminPageTests {
         try browser.element("#project-form button[type=submit]").click()
         try browser.wait(until: "location.pathname.startsWith('/admin/projects/') && document.body.dataset.ready === 'true'", timeout: 20)
         let projectID = Int(try browser.script("return location.pathname.split('/')[3];").stringValue ?? "") ?? -1
-        let overlap = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings.overlap }
+        let overlap = try await app.app.store.pool.read { db in try Projects.find(db, id: projectID)?.settings.overlap }
         #expect(overlap == 1)
         #expect(try browser.script("return window.__pwned === undefined;").boolValue == true)
 
@@ -157,7 +157,7 @@ struct AdminPageTests {
         try browser.element("#settings-form-max_per_annotator").type("25")
         try browser.element("#settings-form button[type=submit]").click()
         try browser.wait(until: "document.getElementById('project-name').textContent === 'Helpfulness v2'")
-        let adaptive = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings }
+        let adaptive = try await app.app.store.pool.read { db in try Projects.find(db, id: projectID)?.settings }
         #expect(adaptive?.minOverlap == 1 && adaptive?.stopPosterior == 0.9 && adaptive?.stopAgree == nil, "empty fields stay off")
         #expect(adaptive?.maxPerAnnotator == 25, "the quota is one of the settings")
         try browser.wait(

@@ -283,7 +283,7 @@ import TestSupport
         let project = try await app.seed { db in
             var settings = ProjectSettings()
             settings.overlap = 5
-            let project = try ProjectRepository.create(db, name: "content", settings: settings)
+            let project = try Projects.create(db, name: "content", settings: settings)
             var pairs = JSONLReader(bytes: Array(pairBatch.joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &pairs, options: ImportOptions())
             var reader = JSONLReader(bytes: Array(batch.joined(separator: "\n").utf8))

@@ -261,7 +261,7 @@ import TestSupport
         try browser.element("#project-form button[type=submit]").click()
         try browser.wait(until: "location.pathname.startsWith('/admin/projects/') && document.body.dataset.ready === 'true'", timeout: 20)
         let projectID = Int(try browser.script("return location.pathname.split('/')[3];").stringValue ?? "") ?? -1
-        let arena = try await app.app.store.pool.read { db in try ProjectRepository.find(db, id: projectID)?.settings.arena }
+        let arena = try await app.app.store.pool.read { db in try Projects.find(db, id: projectID)?.settings.arena }
         #expect(
             arena?.endpoints == ["alpha", "gamma"] && arena?.blockedWords == ["password", "secret plan"]
                 && arena?.promptPool == ["What is a B-tree?"],

@@ -155,7 +155,7 @@ import Testing
             return JSONValue.object(object).jsonText
         }.joined(separator: "\n")
         return try await app.seed { db in
-            let project = try ProjectRepository.create(db, name: "imported", settings: ProjectSettings())
+            let project = try Projects.create(db, name: "imported", settings: ProjectSettings())
             var reader = JSONLReader(bytes: Array(text.utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
             var ids: [Int64: String] = [:]
@@ -173,7 +173,7 @@ import Testing
         let app = try TestApp(engine: engine)
         let dataset = PlantedPoison(pairs: 1500, poisonShare: 0.05, seed: 26)
         let (project, ids) = try await Self.imported(dataset, into: app)
-        let empty = try await app.seed { db in try ProjectRepository.create(db, name: "empty", settings: ProjectSettings()) }
+        let empty = try await app.seed { db in try Projects.create(db, name: "empty", settings: ProjectSettings()) }
         let reviewer = try await app.user("rev", role: .reviewer)
         let annotator = try await app.user("ann", role: .annotator)
         let (status, json) = try app.call("GET", "/api/projects/\(project.id)/audit", reviewer, timeout: 120)

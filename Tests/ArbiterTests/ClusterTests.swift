@@ -32,15 +32,15 @@ struct ClusterTests {
             let db = try ArbiterStore.openConnection(.postgres(url: url), migrationsRoot: try Locations.migrationsDirectory(nil))
             var settings = ProjectSettings()
             settings.overlap = ClusterTests.overlap
-            let project = try ProjectRepository.create(db, name: "cluster", settings: settings)
+            let project = try Projects.create(db, name: "cluster", settings: settings)
             let lines = (0..<ClusterTests.pairs).map {
                 #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"A\#($0)","response_b":"B\#($0)"}"#
             }
             var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
             tokens = try (0..<ClusterTests.annotators).map { index in
-                let user = try UserRepository.add(db, username: "ann\(index)", role: .annotator)
-                return try UserRepository.createToken(db, userID: user.id).token
+                let user = try Users.add(db, username: "ann\(index)", role: .annotator)
+                return try Users.createToken(db, userID: user.id).token
             }
             projectID = project.id
             var started: [Int: ServerProcess] = [:]
@@ -193,7 +193,7 @@ struct ClusterTests {
         let cluster = try Cluster(url: try PostgresServer.freshDatabase(), nodes: 2)
         defer { cluster.stop() }
         let db = try PostgresDatabase(url: cluster.url)
-        let admin = try UserRepository.createToken(db, userID: try UserRepository.add(db, username: "boss", role: .admin).id).token
+        let admin = try Users.createToken(db, userID: try Users.add(db, username: "boss", role: .admin).id).token
         let (a, b) = (cluster.ports[0], cluster.ports[1])
         func status(_ port: Int, _ method: String, _ path: String, _ token: String, _ body: String? = nil) throws -> Int {
             var headers = ["Authorization": "Bearer \(token)"]

@@ -27,7 +27,7 @@ import TestSupport
         }
         for pair in ["p0", "p1", "p2"] { lines.append(#"{"pair":"\#(pair)","annotator":"mallory","choice":"A"}"#) }
         _ = try test.importAnnotations(lines, into: project)
-        let mallory = try #require(try UserRepository.find(test.db, username: "mallory"))
+        let mallory = try #require(try Users.find(test.db, username: "mallory"))
         try RaterStatus.set(test.db, projectID: project.id, userID: mallory.id, decision: .quarantined, comment: "test", by: 1, now: 0)
         return (test, project)
     }
@@ -315,7 +315,7 @@ extension ExportTests {
     func trainsInTheBackgroundReportsProgressServesFilesAndScores(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
         let project = try await app.seed { db in
-            let project = try ProjectRepository.create(db, name: "reward", settings: ProjectSettings())
+            let project = try Projects.create(db, name: "reward", settings: ProjectSettings())
             let lines = (0..<400).map { index in
                 let good = "a helpful careful answer number \(index % 7)"
                 let bad = "a rude dismissive reply number \(index % 5)"
@@ -461,7 +461,7 @@ extension ExportTests {
         let now = app.clock.now.load(ordering: .relaxed)
         // Another node runs this project's job and is alive: no second one.
         try await app.seed { db in
-            _ = try JobRepository.claim(
+            _ = try Jobs.claim(
                 db, projectID: project.id, request: #"{"epochs":2,"bits":10}"#, node: "other-node", epochs: 2, now: now,
                 staleBefore: now - 30_000)
         }
@@ -479,7 +479,7 @@ extension ExportTests {
         #expect(job["state"] == "done", "\(job.jsonText)")
         #expect(job["attempts"] == 2)
         #expect(job["epochs"] == 2)
-        let node = try await app.seed { db in try JobRepository.find(db, projectID: project.id)?.node }
+        let node = try await app.seed { db in try Jobs.find(db, projectID: project.id)?.node }
         #expect(node != "other-node")
         #expect(access(app.directory.path + "/models/project-\(project.id)/model/model.safetensors", F_OK) == 0)
         await app.stop()

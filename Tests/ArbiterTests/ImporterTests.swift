@@ -18,7 +18,7 @@ final class TestDatabase {
     func project(_ name: String = "p", _ configure: (inout ProjectSettings) -> Void = { _ in }) throws -> Project {
         var settings = ProjectSettings()
         configure(&settings)
-        return try ProjectRepository.create(db, name: name, settings: settings)
+        return try Projects.create(db, name: name, settings: settings)
     }
 
     func importPairs(_ lines: [String], into project: Project, _ configure: (inout ImportOptions) -> Void = { _ in }) throws -> ImportReport

@@ -44,7 +44,7 @@ import TestSupport
         }
         let (pairText, annotationText) = (pairLines.joined(separator: "\n"), annotationLines.joined(separator: "\n"))
         let project = try await app.seed { db in
-            let project = try ProjectRepository.create(db, name: "browse", settings: ProjectSettings())
+            let project = try Projects.create(db, name: "browse", settings: ProjectSettings())
             var pairs = JSONLReader(bytes: Array(pairText.utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &pairs, options: ImportOptions())
             var annotations = JSONLReader(bytes: Array(annotationText.utf8))

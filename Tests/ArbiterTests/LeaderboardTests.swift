@@ -44,7 +44,7 @@ import TestSupport
         }
         let (pairs, annotations) = (pairLines.joined(separator: "\n"), annotationLines.joined(separator: "\n"))
         let project = try await app.seed { db in
-            let project = try ProjectRepository.create(db, name: "arena", settings: ProjectSettings())
+            let project = try Projects.create(db, name: "arena", settings: ProjectSettings())
             var reader = JSONLReader(bytes: Array(pairs.utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
             reader = JSONLReader(bytes: Array(annotations.utf8))
@@ -112,7 +112,7 @@ import TestSupport
         defer { Task { await app.stop() } }
         let reviewer = try await app.user("rita", role: .reviewer)
         let project = try await app.seed { db in
-            let project = try ProjectRepository.create(db, name: "lopsided", settings: ProjectSettings())
+            let project = try Projects.create(db, name: "lopsided", settings: ProjectSettings())
             let pairs = (0..<5).map {
                 #"{"id":"p\#($0)","prompt":"q\#($0)","response_a":"a\#($0)","response_b":"b\#($0)","model_a":"big","model_b":"small"}"#
             }

@@ -14,7 +14,7 @@ struct OneStoryTests {
     /// A person who can sign in, and a token of theirs for the API.
     static func person(_ app: TestApp, _ name: String, role: Role = .annotator) async throws -> String {
         let id = try await app.person(name, role: role)
-        return try await app.seed { db in try UserRepository.createToken(db, userID: id).token }
+        return try await app.seed { db in try Users.createToken(db, userID: id).token }
     }
 
     /// The home page keeps a project whose last task the annotator holds: "1 in

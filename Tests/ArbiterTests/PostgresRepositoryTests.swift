@@ -19,9 +19,9 @@ final class PostgresRepositoryTests {
     @Test func theAnnotationLoopsRepositoriesRunOnPostgres() throws {
         let db = try PostgresDatabase(url: try server.database("repositories"))
         try Migrator(directory: RepositoryPaths.postgresMigrations).migrate(db)
-        let alice = try UserRepository.add(db, username: "Alice", role: .annotator)
-        #expect(try UserRepository.find(db, username: "ALICE")?.id == alice.id)
-        #expect(performing: { try UserRepository.add(db, username: "alice", role: .annotator) }, throws: { $0 is ValidationError })
+        let alice = try Users.add(db, username: "Alice", role: .annotator)
+        #expect(try Users.find(db, username: "ALICE")?.id == alice.id)
+        #expect(performing: { try Users.add(db, username: "alice", role: .annotator) }, throws: { $0 is ValidationError })
         var settings = ProjectSettings()
         settings.overlap = 2
         let project = try db.transaction { try ProjectService.create(db, name: "p", settings: settings, actor: nil, via: "test", now: 0) }
@@ -45,6 +45,6 @@ final class PostgresRepositoryTests {
         let dashboard = try db.snapshot { try Dashboard.report(db, project: project, now: 3000) }
         #expect(dashboard.total == 20 && dashboard.inProgress == 1 && dashboard.untouched == 19)
         #expect(try AgreementService.agreement(db, projectID: project.id, bootstrap: 0).report.judgements == 1)
-        #expect(try SelectionRepository.candidates(db, projectID: project.id, sample: 5).count >= 1)
+        #expect(try SelectionModels.candidates(db, projectID: project.id, sample: 5).count >= 1)
     }
 }

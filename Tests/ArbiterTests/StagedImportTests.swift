@@ -177,7 +177,7 @@ import TestSupport
         let admin = try await app.user("boss", role: .admin)
         // A server that stopped midway left an import staging, with one row.
         try await app.seed { db in
-            let id = try ImportRepository.begin(db, projectID: project.id, actor: nil, now: 0)
+            let id = try Imports.begin(db, projectID: project.id, actor: nil, now: 0)
             var report = ImportReport()
             try PairRows(db, projectID: project.id, importID: id).insert(
                 [PairInput(externalID: "left-over", prompt: .text("q"), responseA: "a", responseB: "b")], line: 1, into: &report)

@@ -200,7 +200,7 @@ struct TaskPageTests {
         }
         try browser.element("#project-form button[type=submit]").click()
         try browser.wait(until: "location.pathname.startsWith('/admin/projects/') && document.body.dataset.ready === 'true'", timeout: 20)
-        let settings = try await app.app.store.pool.read { db in try ProjectRepository.find(db, name: "Ratings")?.settings }
+        let settings = try await app.app.store.pool.read { db in try Projects.find(db, name: "Ratings")?.settings }
         #expect(settings?.kind == .rating && settings?.attributes == ["helpfulness", "verbosity"] && settings?.rewrite == true)
         #expect(settings?.scaleMin == 0 && settings?.scaleMax == 4)
         await app.stop()
@@ -248,7 +248,7 @@ struct TaskPageTests {
         let table = try browser.element("#detail-judgements").text
         #expect(table.contains("1 > 3 > 2 > 4") && table.contains("3 > 1 > 2 > 4"), "\(table)")
         let token = try await app.seed { db in
-            try UserRepository.createToken(db, userID: try UserRepository.find(db, username: "rita")!.id).token
+            try Users.createToken(db, userID: try Users.find(db, username: "rita")!.id).token
         }
         let refused = try app.call("PUT", "/api/projects/\(ranking.id)/pairs/t/label", token, #"{"label":"A"}"#)
         #expect(refused.status == 400, "\(refused.json)")

@@ -59,7 +59,7 @@ final class TestApp: Sendable {
         try await seed { db in
             var settings = ProjectSettings()
             configure(&settings)
-            let project = try ProjectRepository.create(db, name: name, settings: settings)
+            let project = try Projects.create(db, name: name, settings: settings)
             let lines = (0..<pairs).map { #"{"id":"p\#($0)","prompt":"question \#($0)","response_a":"A\#($0)","response_b":"B\#($0)"}"# }
             var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
             _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
@@ -85,8 +85,8 @@ final class TestApp: Sendable {
     /// A user with a token.
     func user(_ name: String, role: Role = .annotator) async throws -> String {
         try await seed { db in
-            let user = try UserRepository.add(db, username: name, role: role)
-            return try UserRepository.createToken(db, userID: user.id).token
+            let user = try Users.add(db, username: name, role: role)
+            return try Users.createToken(db, userID: user.id).token
         }
     }
 

@@ -92,7 +92,7 @@ struct Authenticator: Sendable {
             usage.note(tokenHash: hash, userID: cached.user.id, now: now)
             return cached
         }
-        guard let user = try await store.pool.read({ db in try UserRepository.authenticate(db, token: token) }) else {
+        guard let user = try await store.pool.read({ db in try Users.authenticate(db, token: token) }) else {
             throw APIError.unauthenticated
         }
         let caller = Caller(user: user, session: nil)

@@ -41,7 +41,7 @@ public enum DemoData {
     /// Scrypt runs here, so call it before the server starts, not on an event loop.
     public static func seed(_ db: any Database, now: Int64 = Clock.nowMilliseconds()) throws -> Seeded {
         try db.transaction {
-            let existing = try ProjectRepository.find(db, name: projectName)
+            let existing = try Projects.find(db, name: projectName)
             let project = try existing ?? createProject(db, now: now)
             var pairs = 0
             var judgements = 0
@@ -55,9 +55,9 @@ public enum DemoData {
             var tokens: [(role: Role, token: String)] = []
             for person in people {
                 let password = randomPassword()
-                var user = try UserRepository.find(db, username: person.username)
+                var user = try Users.find(db, username: person.username)
                 if user == nil {
-                    user = try UserRepository.add(db, username: person.username, role: person.role)
+                    user = try Users.add(db, username: person.username, role: person.role)
                     try AuditLog.record(
                         db, actor: nil, action: "user_added", target: person.username,
                         details: JSONObjectText(["role": person.role.rawValue, "via": "demo"]), now: now)

@@ -67,7 +67,7 @@ public struct RewardPrediction: Sendable, Equatable {
     /// Replaces a project's stored predictions (atomically: in the caller's
     /// transaction, or in one of its own).
     public static func store(_ predictions: [RewardPrediction], projectID: Int, in db: any Database, now: Int64) throws {
-        let body = { try ExportRepository.storePredictions(db, predictions, projectID: projectID, now: now) }
+        let body = { try ExportReads.storePredictions(db, predictions, projectID: projectID, now: now) }
         if db.inTransaction { try body() } else { try db.transaction(body) }
     }
 }

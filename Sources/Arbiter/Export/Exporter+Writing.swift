@@ -94,9 +94,9 @@ extension Exporter {
         _ db: any Database, project: Project, options: ExportOptions, decisions: Decisions, out: String,
         training: inout PreferenceSetBuilder?, excluded: Set<Int> = []
     ) throws -> [ExportManifest.File] {
-        let items = options.testFraction == nil ? [] : try ExportRepository.externalIDs(db, projectID: project.id, only: decisions.winners)
+        let items = options.testFraction == nil ? [] : try ExportReads.externalIDs(db, projectID: project.id, only: decisions.winners)
         let writer = try SplitWriter(out: out, options: options, items: items)
-        try ExportRepository.pairs(db, projectID: project.id, only: decisions.winners) { pair in
+        try ExportReads.pairs(db, projectID: project.id, only: decisions.winners) { pair in
             guard let decision = decisions.winners[pair.id] else { return }
             let (chosen, rejected) = decision.aWins ? (pair.responseA, pair.responseB) : (pair.responseB, pair.responseA)
             let margin = options.margin ? decision.share * decision.strength : nil
@@ -118,11 +118,11 @@ extension Exporter {
         training: inout PreferenceSetBuilder?
     ) throws {
         var texts: [Int64: (String, Prompt, [String])] = [:]
-        try ExportRepository.tasks(db, projectID: project.id) { id, externalID, prompt, responses in
+        try ExportReads.tasks(db, projectID: project.id) { id, externalID, prompt, responses in
             texts[id] = (externalID, prompt, responses)
         }
         var previous: (Int64, Int) = (-1, -1)
-        try ExportRepository.taskJudgements(db, projectID: project.id) { judgement in
+        try ExportReads.taskJudgements(db, projectID: project.id) { judgement in
             guard (judgement.pair, judgement.user) != previous else { return }
             previous = (judgement.pair, judgement.user)
             guard !excluded.contains(judgement.user), let rewrite = judgement.rewrite,
@@ -153,7 +153,7 @@ extension Exporter {
         if let header = options.format.annotationHeader(columns) { try writer.write(header) }
         var lines = 0
         var excluded = 0
-        try ExportRepository.annotations(db, projectID: project.id) { row in
+        try ExportReads.annotations(db, projectID: project.id) { row in
             let user = row.user
             let reason: String? = quarantined.contains(user) ? "rater quarantined" : flagged.contains(user) ? "rater flagged" : nil
             if reason != nil { excluded += 1 }

@@ -34,7 +34,7 @@ public enum Exporter {
     ) throws -> ExportManifest {
         let exclusions = try Exclusions(db, project: project, options: options)
         let (quarantined, flagged) = (exclusions.quarantined, exclusions.flagged)
-        let names = try UserRepository.usernames(db)
+        let names = try Users.usernames(db)
         var manifest = ExportManifest(projectID: project.id, projectName: project.name, createdAt: now, options: options)
         manifest.excludedRaters =
             quarantined.sorted().map { (names[$0], "quarantined") }
@@ -99,7 +99,7 @@ public enum Exporter {
         manifest.agreement = try AgreementService.agreement(db, projectID: project.id, bootstrap: 0)
         // How the judgements were collected: overlap rule, pair selection, and how
         // many first judgements each selection gave (the random share is unbiased).
-        manifest.collection = try SelectionRepository.status(db, project: project)
+        manifest.collection = try SelectionModels.status(db, project: project)
         let writer = try HashingFileWriter(path: out + ".manifest.json")
         try writer.write(manifest.json.jsonText + "\n")
         _ = try writer.close()
@@ -196,7 +196,7 @@ public enum Exporter {
         var judgements: [(unit: Int, rater: Int, label: Int, strength: Int)] = []
         var raterIndex: [Int: Int] = [:]
         var previous: (Int64, Int) = (-1, -1)
-        try ExportRepository.firstJudgements(db, projectID: project.id) { pair, user, choice, strength in
+        try ExportReads.firstJudgements(db, projectID: project.id) { pair, user, choice, strength in
             guard (pair, user) != previous else { return }
             previous = (pair, user)
             if excluded.contains(user) {
@@ -276,7 +276,7 @@ public enum Exporter {
         }
         // A gold pair's label is its key (label_source "gold"): the crowd is
         // measured against it, never the other way round.
-        for (pair, gold) in try ExportRepository.goldPairs(db, projectID: project.id) where impose(gold, on: pair, source: "gold") {
+        for (pair, gold) in try ExportReads.goldPairs(db, projectID: project.id) where impose(gold, on: pair, source: "gold") {
             decisions.goldLabelled.insert(pair)
         }
         // Reviewers' final labels replace the crowd's decision and a gold key.

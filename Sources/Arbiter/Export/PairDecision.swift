@@ -33,7 +33,7 @@ struct PairDecision: Sendable {
         var excluded: [Int64: String] = [:]
         var seen: Set<Int> = []
         var flagged: Set<Int64> = []
-        for judgement in try ExportRepository.pairJudgements(db, pairID: pairID) {
+        for judgement in try ExportReads.pairJudgements(db, pairID: pairID) {
             if exclusions.flagged.contains(judgement.user) || exclusions.weighted.contains(judgement.user) { flagged.insert(judgement.id) }
             if judgement.kind == "repeat" {
                 excluded[judgement.id] = "repeat"

@@ -25,7 +25,7 @@ extension Exporter {
         var externalID: String
         var prompt: Prompt
         var responses: [String]
-        var judgements: [ExportRepository.TaskJudgement] = []
+        var judgements: [ExportReads.TaskJudgement] = []
     }
 
     /// What a task export wrote.
@@ -46,13 +46,13 @@ extension Exporter {
     ) throws -> TaskExportResult {
         var tasks: [TaskRecord] = []
         var index: [Int64: Int] = [:]
-        try ExportRepository.tasks(db, projectID: project.id) { id, externalID, prompt, responses in
+        try ExportReads.tasks(db, projectID: project.id) { id, externalID, prompt, responses in
             index[id] = tasks.count
             tasks.append(TaskRecord(id: id, externalID: externalID, prompt: prompt, responses: responses))
         }
         var result = TaskExportResult(files: [])
         var previous: (Int64, Int) = (-1, -1)
-        try ExportRepository.taskJudgements(db, projectID: project.id) { judgement in
+        try ExportReads.taskJudgements(db, projectID: project.id) { judgement in
             guard (judgement.pair, judgement.user) != previous else { return }
             previous = (judgement.pair, judgement.user)
             if excluded.contains(judgement.user) {

@@ -51,7 +51,7 @@ public enum AnnotationImporter {
                 raterID = known
             } else {
                 do {
-                    raterID = try UserRepository.rater(db, username: judgement.annotator)
+                    raterID = try Users.rater(db, username: judgement.annotator)
                 } catch let error as ValidationError {
                     report.record(line: number, "annotator: \(error.message)")
                     return

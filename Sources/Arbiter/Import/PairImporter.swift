@@ -11,7 +11,7 @@ public enum PairImporter {
         _ db: any Database, projectID: Int, reader: inout JSONLReader, options: ImportOptions,
         beforeCommit: (ImportReport) throws -> Void = { _ in }
     ) throws -> ImportReport {
-        guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+        guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
         var options = options
         options.taskKind = project.settings.kind
         let parser = PairLineParser(limits: options.limits, pairsPerPrompt: options.pairsPerPrompt, taskKind: options.taskKind)

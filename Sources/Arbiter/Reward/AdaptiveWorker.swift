@@ -90,7 +90,7 @@ public final class AdaptiveWorker: Sendable {
             // Another node is on this project: its round covers these judgements too.
             if try await store.pool.write({ db in try ClusterLeases.acquire(db, name: lease, holder: node, now: time, ttl: Self.leaseTime) }
             ),
-                let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) })
+                let project = try await store.pool.read({ db in try Projects.find(db, id: projectID) })
             {
                 let rule = project.settings.overlapRule
                 if (rule.posterior != nil || rule.automatic) && rule.isAdaptive
@@ -154,11 +154,11 @@ public final class AdaptiveWorker: Sendable {
     public static func refreshAccuracy(store: ArbiterStore, project: Project, background: Background? = nil) async throws {
         let rule = project.settings.overlapRule
         let (rows, ballots, volumes, uncounted) = try await Self.read(store, background) { db in
-            let uncounted = try SelectionRepository.uncountedRaters(db, projectID: project.id)
+            let uncounted = try SelectionModels.uncountedRaters(db, projectID: project.id)
             return (
-                try SelectionRepository.sharedJudgements(db, projectID: project.id),
+                try SelectionModels.sharedJudgements(db, projectID: project.id),
                 try PairDemand.ballots(db, projectID: project.id, onlyOpen: true, alsoJudgedBy: uncounted),
-                try SelectionRepository.raterVolumes(db, projectID: project.id), uncounted
+                try SelectionModels.raterVolumes(db, projectID: project.id), uncounted
             )
         }
         let (weights, threshold, changes) = try await Self.compute(background) {
@@ -176,11 +176,11 @@ public final class AdaptiveWorker: Sendable {
             return (weights, threshold, SelectionModel.redecide(ballots, rule: resolved, raters: weights))
         }
         try await store.pool.write { db in
-            try SelectionRepository.storeAccuracies(db, projectID: project.id, weights)
-            if let threshold { try SelectionRepository.storeThreshold(db, projectID: project.id, threshold) }
+            try SelectionModels.storeAccuracies(db, projectID: project.id, weights)
+            if let threshold { try SelectionModels.storeThreshold(db, projectID: project.id, threshold) }
             // A settings change since the read re-decided every pair already.
-            guard try ProjectRepository.find(db, id: project.id)?.settings.overlapRule == rule else { return }
-            try SelectionRepository.setWanted(db, changes)
+            guard try Projects.find(db, id: project.id)?.settings.overlapRule == rule else { return }
+            try SelectionModels.setWanted(db, changes)
         }
     }
 
@@ -193,11 +193,11 @@ public final class AdaptiveWorker: Sendable {
     ) async throws {
         let queueLength = Self.queueLength(project.settings)
         let (labelled, candidates, judgements) = try await Self.read(store, background) { db in
-            try SelectionRepository.update(labels, db, projectID: project.id)
-            let accuracies = try SelectionRepository.accuracies(db, projectID: project.id)
+            try SelectionModels.update(labels, db, projectID: project.id)
+            let accuracies = try SelectionModels.accuracies(db, projectID: project.id)
             // Candidates: four queues' worth of untouched pairs plus the current queue.
-            let candidates = try SelectionRepository.candidates(db, projectID: project.id, sample: 4 * queueLength)
-            return (labels.labels(accuracies: accuracies), candidates, try SelectionRepository.judgementCount(db, projectID: project.id))
+            let candidates = try SelectionModels.candidates(db, projectID: project.id, sample: 4 * queueLength)
+            return (labels.labels(accuracies: accuracies), candidates, try SelectionModels.judgementCount(db, projectID: project.id))
         }
         let previous = Dictionary(uniqueKeysWithValues: candidates.map { ($0.pair, $0.priority) })
         let scored = try await Self.compute(background) {
@@ -207,10 +207,10 @@ public final class AdaptiveWorker: Sendable {
         // Short transactions that annotators' writes interleave with.
         for start in stride(from: 0, to: priorities.count, by: Self.priorityChunk) {
             let chunk = priorities[start..<min(priorities.count, start + Self.priorityChunk)]
-            try await store.pool.write { db in try SelectionRepository.setPriorities(db, chunk) }
+            try await store.pool.write { db in try SelectionModels.setPriorities(db, chunk) }
         }
         try await store.pool.write { db in
-            try SelectionRepository.recordTraining(
+            try SelectionModels.recordTraining(
                 db, projectID: project.id, judgements: judgements, trainedPairs: labelled.count,
                 scoredPairs: scored.count, at: now)
         }

@@ -12,7 +12,7 @@ import Synchronization
 /// A job writes into a fresh directory and swaps it in only when it succeeded,
 /// so downloads and scoring never see half a result.
 ///
-/// The job itself is a row in `reward_jobs` (``JobRepository``): whichever node
+/// The job itself is a row in `reward_jobs` (``Jobs``): whichever node
 /// answers, it reports the same progress; the node running it writes a heartbeat
 /// every ``heartbeatEvery``; a job silent for ``staleAfter`` (its node died, or the
 /// server restarted mid-job) is taken over by the next node that sweeps
@@ -33,7 +33,7 @@ final class RewardJobs: Sendable {
 
         init() {}
 
-        init(_ row: JobRepository.Row) {
+        init(_ row: Jobs.Row) {
             state = row.state
             epoch = row.epoch
             epochs = row.epochs
@@ -111,7 +111,7 @@ final class RewardJobs: Sendable {
         do {
             let (node, staleBefore) = (node, time - staleAfter)
             claimed = try await store.pool.write { db in
-                try JobRepository.claim(
+                try Jobs.claim(
                     db, projectID: project.id, request: request, node: node, epochs: epochs, now: time, staleBefore: staleBefore)
             }
         } catch {
@@ -135,7 +135,7 @@ final class RewardJobs: Sendable {
     private func reserve(_ projectID: Int) async throws -> UInt64 {
         if let running = local.withLock({ $0 }) {
             let node = node
-            let row = try await store.pool.read { db in try JobRepository.find(db, projectID: running.projectID) }
+            let row = try await store.pool.read { db in try Jobs.find(db, projectID: running.projectID) }
             if row?.state == "running" && row?.node == node {
                 throw ServiceError.conflict(
                     code: "conflict",
@@ -162,12 +162,12 @@ final class RewardJobs: Sendable {
     /// Takes over jobs whose node went silent, one at a time, when this node is free.
     func sweep() async throws {
         let (node, staleBefore, time) = (node, now() - staleAfter, now())
-        let silent = try await store.pool.read { db in try JobRepository.stale(db, staleBefore: staleBefore) }
+        let silent = try await store.pool.read { db in try Jobs.stale(db, staleBefore: staleBefore) }
         for projectID in silent {
             guard let token = try? await reserve(projectID) else { return }
             let taken = try await store.pool.write { db -> (String, Project)? in
-                guard let request = try JobRepository.takeOver(db, projectID: projectID, node: node, now: time, staleBefore: staleBefore),
-                    let project = try ProjectRepository.find(db, id: projectID)
+                guard let request = try Jobs.takeOver(db, projectID: projectID, node: node, now: time, staleBefore: staleBefore),
+                    let project = try Projects.find(db, id: projectID)
                 else { return nil }
                 return (request, project)
             }
@@ -209,7 +209,7 @@ final class RewardJobs: Sendable {
                     guard !Task.isCancelled, let progress = self?.local.withLock({ $0 }), progress.token == token else { return }
                     let time = now()
                     try? await store.pool.write { db in
-                        try JobRepository.progress(
+                        try Jobs.progress(
                             db, projectID: projectID, node: node, epoch: progress.epoch, loss: progress.loss,
                             validationLoss: progress.validationLoss, now: time)
                     }
@@ -264,18 +264,18 @@ final class RewardJobs: Sendable {
         let progress = local.withLock { $0?.token == token ? $0 : nil }
         _ = try? await store.pool.write { db in
             if let progress {
-                try JobRepository.progress(
+                try Jobs.progress(
                     db, projectID: projectID, node: node, epoch: progress.epoch, loss: progress.loss,
                     validationLoss: progress.validationLoss, now: time)
             }
-            try JobRepository.finish(db, projectID: projectID, node: node, error: error, now: time)
+            try Jobs.finish(db, projectID: projectID, node: node, error: error, now: time)
         }
         release(token)
     }
 
     /// The job's status (whichever node runs or ran it) and the latest result on disk.
     func report(_ projectID: Int) async throws -> JSONValue {
-        let row = try await store.pool.read { db in try JobRepository.find(db, projectID: projectID) }
+        let row = try await store.pool.read { db in try Jobs.find(db, projectID: projectID) }
         var status = row.map(Status.init)
         // This node's own job: progress since the last heartbeat.
         if let progress = local.withLock({ $0 }), progress.projectID == projectID, row?.node == node, row?.state == "running" {
@@ -322,7 +322,7 @@ final class RewardJobs: Sendable {
     /// The trained model of a project, loaded once per finished job (a job that
     /// finished on any node since replaces it).
     func model(_ projectID: Int) async throws -> RewardTraining.LoadedModel? {
-        let finishedAt = try await store.pool.read { db in try JobRepository.find(db, projectID: projectID)?.finishedAt }
+        let finishedAt = try await store.pool.read { db in try Jobs.find(db, projectID: projectID)?.finishedAt }
         if let cached = models.withLock({ $0[projectID] }), cached.finishedAt == finishedAt { return cached.model }
         guard access(directory(projectID) + "/model/config.json", R_OK) == 0 else { return nil }
         let model = try RewardTraining.load(directory(projectID) + "/model")

@@ -4,7 +4,7 @@ import RewardModel
 import Synchronization
 
 /// The decisive normal judgements of one project, kept between retrains so that
-/// each retrain reads only what is new (``SelectionRepository/update(_:_:projectID:)``).
+/// each retrain reads only what is new (``SelectionModels/update(_:_:projectID:)``).
 public final class LabelCache: @unchecked Sendable {
     // @unchecked Sendable: used by one retrain at a time (the worker's `busy` flag),
     // on its background thread; handed between runs under the worker's mutex.

@@ -46,7 +46,7 @@ final class TokenUsage: Sendable {
             if batch.isEmpty { return }
             let uses = batch.map { (hash: $0.key, userID: $0.value.userID, at: Clock.iso8601(milliseconds: $0.value.at)) }
             // A lost write only loses a "last used" time; never fail a request for it.
-            try? await store.pool.write { db in try UserRepository.recordTokenUses(db, uses) }
+            try? await store.pool.write { db in try Users.recordTokenUses(db, uses) }
         }
     }
 }

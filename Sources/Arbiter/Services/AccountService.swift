@@ -43,7 +43,7 @@ public struct AccountService: Sendable {
             let wait: Int64 = if case .throttled(let retryAfter) = verdict { retryAfter } else { LoginThrottle.window }
             throw ServiceError.tooManyAttempts(retryAfter: wait, message: "too many failed sign-ins; try again later")
         }
-        let credentials = try await store.pool.read { db in try UserRepository.credentials(db, username: username) }
+        let credentials = try await store.pool.read { db in try Users.credentials(db, username: username) }
         let stored = credentials?.hash ?? Password.decoy
         let matches = try await hashing.run { Password.verify(password, against: stored) }
         guard let credentials, credentials.hash != nil, matches, credentials.user.canLogIn, !credentials.user.disabled else {
@@ -80,7 +80,7 @@ public struct AccountService: Sendable {
 
     /// Everyone, with when they were last seen and how much they judged.
     public func users() async throws -> [UserSummary] {
-        try await store.pool.read { db in try UserRepository.list(db) }
+        try await store.pool.read { db in try Users.list(db) }
     }
 
     /// Changes a person's role or disables them; their sessions end. Nobody can
@@ -91,8 +91,8 @@ public struct AccountService: Sendable {
         }
         let now = self.now()
         return try await store.pool.write { db -> User in
-            guard let before = try UserRepository.find(db, id: id) else { throw ServiceError.notFound("no such user") }
-            try UserRepository.update(db, userID: id, role: role, disabled: disabled)
+            guard let before = try Users.find(db, id: id) else { throw ServiceError.notFound("no such user") }
+            try Users.update(db, userID: id, role: role, disabled: disabled)
             if let role, role != before.role {
                 try Sessions.deleteAll(db, userID: id)
                 try AuditLog.record(
@@ -105,7 +105,7 @@ public struct AccountService: Sendable {
                     db, actor: actor.id, action: disabled ? "user_disabled" : "user_enabled", target: before.username,
                     address: address, now: now)
             }
-            return try UserRepository.find(db, id: id) ?? before
+            return try Users.find(db, id: id) ?? before
         }
     }
 
@@ -113,8 +113,8 @@ public struct AccountService: Sendable {
     public static func addUser(
         _ db: any Database, username: String, role: Role, passwordHash: String?, actor: Int?, via: String, now: Int64
     ) throws -> User {
-        let user = try UserRepository.add(db, username: username, role: role)
-        if let passwordHash { try UserRepository.setPasswordHash(db, userID: user.id, hash: passwordHash) }
+        let user = try Users.add(db, username: username, role: role)
+        if let passwordHash { try Users.setPasswordHash(db, userID: user.id, hash: passwordHash) }
         try AuditLog.record(
             db, actor: actor, action: "user_added", target: username, details: JSONObjectText(["role": role.rawValue, "via": via]), now: now
         )
@@ -163,7 +163,7 @@ public struct AccountService: Sendable {
     }
 
     public func acceptInvite(token: String, username: String, password: String, address: String) async throws -> SignedIn {
-        try UserRepository.validateUsername(username)
+        try Users.validateUsername(username)
         try Password.validate(password)
         let now = self.now()
         let reservation = try await reserveLinkAttempt(address: address, now: now)
@@ -190,7 +190,7 @@ public struct AccountService: Sendable {
     {
         let now = self.now()
         return try await store.pool.write { db in
-            guard let user = try UserRepository.find(db, id: userID) else { throw ServiceError.notFound("no such user") }
+            guard let user = try Users.find(db, id: userID) else { throw ServiceError.notFound("no such user") }
             guard !user.disabled else { throw ValidationError("user '\(user.username)' is disabled; enable them first") }
             let (token, reset) = try PasswordResets.create(db, userID: user.id, createdBy: actor, lifetime: lifetime, now: now)
             try AuditLog.record(db, actor: actor, action: "password_reset_created", target: user.username, address: address, now: now)

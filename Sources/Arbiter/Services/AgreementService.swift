@@ -13,7 +13,7 @@ public enum AgreementService {
     /// Computes a project's agreement on `db` (inside the caller's snapshot).
     /// `bootstrap` resamples give the 95% intervals (0: none).
     public static func agreement(_ db: any Database, projectID: Int, bootstrap: Int = 1000, seed: UInt64 = 42) throws -> ProjectAgreement {
-        let input = try AgreementRepository.input(db, projectID: projectID)
+        let input = try AgreementReads.input(db, projectID: projectID)
         return ProjectAgreement(
             report: AgreementReport.compute(input.judgements, bootstrap: bootstrap, seed: seed, settled: input.settled), input: input)
     }
@@ -21,7 +21,7 @@ public enum AgreementService {
     /// The same for a project that must exist, on a reader.
     public static func agreement(store: ArbiterStore, projectID: Int) async throws -> ProjectAgreement {
         try await store.pool.read { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try agreement(db, projectID: projectID)
         }
     }
@@ -29,7 +29,7 @@ public enum AgreementService {
     /// Every rater's signals, status and suspicion, on a reader.
     public static func raters(store: ArbiterStore, projectID: Int) async throws -> RaterReport {
         try await store.pool.read { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try RaterQuery.report(db, projectID: projectID)
         }
     }

@@ -17,7 +17,7 @@ public struct AnnotationService: Sendable {
     public func next(projectID: Int, userID: Int, membersOnly: Bool = false) async throws -> Assignment? {
         let now = self.now()
         return try await store.pool.write { db -> Assignment? in
-            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
             if membersOnly, try !ProjectMembers.allows(db, projectID: projectID, userID: userID) { throw ServiceError.noSuchProject }
             var random = SystemRandomNumberGenerator()
             return try Assignments.next(db, project: project, userID: userID, now: now, random: &random)
@@ -66,7 +66,7 @@ public struct AnnotationService: Sendable {
     public func progress(projectID: Int, userID: Int, membersOnly: Bool = false) async throws -> AnnotatorProgress {
         let now = self.now()
         return try await store.pool.read { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             if membersOnly, try !ProjectMembers.allows(db, projectID: projectID, userID: userID) { throw ServiceError.noSuchProject }
             return try Progress.of(db, projectID: projectID, userID: userID, now: now)
         }

@@ -147,7 +147,7 @@ extension ArenaService {
         let (textA, textB) = (answers[.a]?.text, answers[.b]?.text)
         do {
             try await store.pool.write { db in
-                try BattleRepository.finishTurn(
+                try Battles.finishTurn(
                     db, battleID: id, turn: turn, responseA: textA, responseB: textB, timings: timings, failed: failed)
             }
         } catch {

@@ -45,7 +45,7 @@ public struct ArenaService: Sendable {
         let now = now()
         let (project, sent) = try await store.pool.read { db in
             let project = try Self.arenaProject(db, projectID: projectID, userID: userID, membersOnly: membersOnly)
-            return (project, try BattleRepository.promptsSince(db, projectID: projectID, userID: userID, since: now - 3_600_000))
+            return (project, try Battles.promptsSince(db, projectID: projectID, userID: userID, since: now - 3_600_000))
         }
         let arena = project.settings.arena!
         let available = arena.endpoints.filter { models.endpoint(named: $0) != nil }
@@ -79,11 +79,11 @@ public struct ArenaService: Sendable {
             throw ServiceError.unavailable("this project's models are not configured on this server (arbiter serve --endpoints-file)")
         }
         // The least-battled pair first (ties at random), whose endpoints both have a free slot.
-        let counts = try await store.pool.read { db in try BattleRepository.battlesPerPair(db, projectID: projectID) }
+        let counts = try await store.pool.read { db in try Battles.battlesPerPair(db, projectID: projectID) }
         var candidates: [(String, String)] = []
         for i in available.indices { for j in available.indices where j > i { candidates.append((available[i], available[j])) } }
         candidates.shuffle()
-        candidates.sort { counts[BattleRepository.key($0.0, $0.1), default: 0] < counts[BattleRepository.key($1.0, $1.1), default: 0] }
+        candidates.sort { counts[Battles.key($0.0, $0.1), default: 0] < counts[Battles.key($1.0, $1.1), default: 0] }
         guard var chosen = candidates.first(where: { models.reserve([$0.0, $0.1]) }) else {
             throw ServiceError.unavailable("every model is busy; try again in a moment")
         }
@@ -94,7 +94,7 @@ public struct ArenaService: Sendable {
             let id = try await store.pool.write { db in
                 try RowLocks.annotator(db, userID: userID)
                 try Self.checkRate(db, projectID: projectID, userID: userID, arena: arena, now: now)
-                return try BattleRepository.create(
+                return try Battles.create(
                     db, projectID: projectID, userID: userID, modelA: pair.0, modelB: pair.1, prompt: prompt, now: now)
             }
             let battle = Battle(
@@ -126,10 +126,10 @@ public struct ArenaService: Sendable {
             let turn = try await store.pool.write { db in
                 try RowLocks.annotator(db, userID: userID)
                 // Again inside the lock: two follow-ups sent at once make one turn.
-                guard let current = try BattleRepository.find(db, id: battleID) else { throw ServiceError.notFound("no such battle") }
+                guard let current = try Battles.find(db, id: battleID) else { throw ServiceError.notFound("no such battle") }
                 try Self.checkOpen(current, arena: arena)
                 try Self.checkRate(db, projectID: battle.projectID, userID: userID, arena: arena, now: now)
-                try BattleRepository.addTurn(
+                try Battles.addTurn(
                     db, battleID: battleID, turn: current.turns.count, projectID: battle.projectID, userID: userID,
                     prompt: prompt, now: now)
                 return current.turns.count
@@ -182,7 +182,7 @@ public struct ArenaService: Sendable {
                 pair: input.externalID!, annotator: "", choice: choice, shownSwapped: false,
                 durationMilliseconds: durationMilliseconds)
             try judgements.insert(judgement, pairID: pairID, userID: userID, kind: .normal, createdAt: Clock.iso8601(milliseconds: now))
-            guard try BattleRepository.markVoted(db, battleID: battleID, pairID: pairID) else {
+            guard try Battles.markVoted(db, battleID: battleID, pairID: pairID) else {
                 throw ServiceError.conflict(code: "battle_void", message: "this battle can no longer be voted on")
             }
             return Self.reveal(battle, choice: choice)
@@ -264,7 +264,7 @@ public struct ArenaService: Sendable {
     }
 
     static func arenaProject(_ db: any Database, projectID: Int, userID: Int, membersOnly: Bool) throws -> Project {
-        guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+        guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
         if membersOnly, try !ProjectMembers.allows(db, projectID: projectID, userID: userID) { throw ServiceError.noSuchProject }
         guard project.settings.arena != nil else {
             throw ServiceError.conflict(code: "not_arena", message: "project '\(project.name)' is not an arena project")
@@ -274,8 +274,8 @@ public struct ArenaService: Sendable {
 
     /// The caller's own battle (anyone else's is "no such battle").
     static func ownBattle(_ db: any Database, battleID: Int64, userID: Int) throws -> (Battle, Project) {
-        guard let battle = try BattleRepository.find(db, id: battleID), battle.userID == userID,
-            let project = try ProjectRepository.find(db, id: battle.projectID), project.settings.arena != nil
+        guard let battle = try Battles.find(db, id: battleID), battle.userID == userID,
+            let project = try Projects.find(db, id: battle.projectID), project.settings.arena != nil
         else {
             throw ServiceError.notFound("no such battle")
         }
@@ -298,7 +298,7 @@ public struct ArenaService: Sendable {
     }
 
     static func checkRate(_ db: any Database, projectID: Int, userID: Int, arena: ArenaSettings, now: Int64) throws {
-        let sent = try BattleRepository.promptsSince(db, projectID: projectID, userID: userID, since: now - 3_600_000)
+        let sent = try Battles.promptsSince(db, projectID: projectID, userID: userID, since: now - 3_600_000)
         guard sent.count < arena.promptsPerHour else {
             let wait = max(1000, (sent.oldest ?? now) + 3_600_000 - now)
             throw ServiceError.tooManyAttempts(

@@ -15,7 +15,7 @@ public enum DatasetAuditService {
         -> (report: DatasetAudit.Report, labelled: Int, names: [Int: ImportedLabels.PairName])
     {
         try await store.pool.read { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             let (pairs, names) = try ImportedLabels.auditPairs(db, projectID: projectID)
             guard pairs.count >= minimumPairs else {
                 return (DatasetAudit.Report(pairs: [], clusters: [], modelAccuracy: 0, folds: 0), pairs.count, names)

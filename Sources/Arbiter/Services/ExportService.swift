@@ -24,7 +24,7 @@ public struct ExportService: Sendable {
         guard let temporary = TemporaryExport(root: temporaryRoot) else { throw ServiceError.unavailable("cannot create a temporary file") }
         let path = temporary.directory + "/export"
         let manifest = try await store.pool.read { db -> ExportManifest in
-            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
             return try Exporter.run(db, project: project, options: options, out: path, now: now)
         }
         clinux_malloc_trim()
@@ -55,7 +55,7 @@ public struct ExportService: Sendable {
     /// Starts a background export (and reward model) of the project; one at a time per server.
     /// `request` is the job's JSON, kept so that another node can run it again.
     func startJob(projectID: Int, options: ExportOptions, request: String, actor: Int, address: String) async throws -> RewardJobs.Status {
-        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else {
+        guard let project = try await store.pool.read({ db in try Projects.find(db, id: projectID) }) else {
             throw ServiceError.noSuchProject
         }
         let status = try await jobs.start(project: project, request: request, options: options)

@@ -41,7 +41,7 @@ public struct GenerateService: Sendable {
             endpoints.append(endpoint)
         }
         guard endpoints.count >= 2 else { throw ValidationError("endpoints: at least two, to compare") }
-        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: projectID) }) else {
+        guard let project = try await store.pool.read({ db in try Projects.find(db, id: projectID) }) else {
             throw ServiceError.noSuchProject
         }
         if project.settings.kind != .pairwise && endpoints.count > TaskKind.maxResponses {

@@ -29,8 +29,8 @@ public enum ImportService {
         now: @escaping @Sendable () -> Int64, parse: ThreadPool? = nil
     ) async throws -> ImportReport {
         let (importID, kind) = try await store.pool.write { db in
-            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
-            return (try ImportRepository.begin(db, projectID: projectID, actor: actor, now: now()), project.settings.kind)
+            guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            return (try Imports.begin(db, projectID: projectID, actor: actor, now: now()), project.settings.kind)
         }
         var options = options
         options.taskKind = kind
@@ -44,7 +44,7 @@ public enum ImportService {
             var committed = report
             committed.committed = true
             try await store.pool.write { db in
-                try ImportRepository.commit(db, importID: importID, now: now())
+                try Imports.commit(db, importID: importID, now: now())
                 try AuditLog.record(
                     db, actor: actor, action: "import_pairs", target: "project:\(projectID)",
                     details: JSONObjectText(["imported": "\(report.imported)", "via": "api"]), address: address, now: now())
@@ -87,13 +87,13 @@ public enum ImportService {
 
     /// Deletes a staged import's rows in short transactions, then marks it discarded.
     static func discard(store: ArbiterStore, importID: Int64, now: @escaping @Sendable () -> Int64) async throws {
-        while try await store.pool.write({ db in try ImportRepository.deleteStaged(db, importID: importID, limit: discardChunk) }) > 0 {}
-        try await store.pool.write { db in try ImportRepository.finish(db, importID: importID, state: "discarded", now: now()) }
+        while try await store.pool.write({ db in try Imports.deleteStaged(db, importID: importID, limit: discardChunk) }) > 0 {}
+        try await store.pool.write { db in try Imports.finish(db, importID: importID, state: "discarded", now: now()) }
     }
 
     /// Imports left staging by a server that stopped midway: their rows go.
     public static func discardAbandoned(store: ArbiterStore, now: @escaping @Sendable () -> Int64) async throws {
-        for importID in try await store.pool.read({ db in try ImportRepository.staging(db) }) {
+        for importID in try await store.pool.read({ db in try Imports.staging(db) }) {
             try await discard(store: store, importID: importID, now: now)
         }
     }
@@ -141,7 +141,7 @@ public enum ImportService {
         now: @escaping @Sendable () -> Int64
     ) async throws -> ImportReport {
         try await store.pool.exclusive { db -> ImportReport in
-            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
             var reader = JSONLReader(bytes: body)
             return try AnnotationImporter.run(db, project: project, reader: &reader, options: options) { report in
                 try AuditLog.record(

@@ -72,7 +72,7 @@ public enum ItemService {
             guard names.count <= 100 else { throw ValidationError("raters: at most 100 names") }
             query.raters = try await store.pool.read { db in
                 try names.map { name in
-                    guard let user = try UserRepository.find(db, username: name) else {
+                    guard let user = try Users.find(db, username: name) else {
                         throw ValidationError("raters: no user named '\(name)'")
                     }
                     return user.id
@@ -86,7 +86,7 @@ public enum ItemService {
     static func browse(store: ArbiterStore, projectID: Int, items: [String: String]) async throws -> PairBrowser.Page {
         let query = try await self.query(items, store: store)
         return try await store.pool.read { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try PairBrowser.page(db, projectID: projectID, query: query)
         }
     }
@@ -94,7 +94,7 @@ public enum ItemService {
     /// One pair with its judgements, reports and final label.
     static func detail(store: ArbiterStore, projectID: Int, externalID: String) async throws -> JSONValue {
         try await store.pool.read { db in
-            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
             guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else {
                 throw ServiceError.notFound("no such pair")
             }
@@ -146,7 +146,7 @@ public enum ItemService {
         guard Choice(rawValue: label) != nil else { throw ValidationError("label: A, B, tie or both_bad") }
         guard note.utf8.count <= 2000 else { throw ValidationError("note: at most 2000 bytes") }
         return try await store.pool.write { db in
-            guard let project = try ProjectRepository.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
             guard project.settings.kind == .pairwise else {
                 throw ValidationError("label: final labels are for pairwise projects (this one is \(project.settings.kind.rawValue))")
             }
@@ -166,7 +166,7 @@ public enum ItemService {
     /// Removes a pair's final label (the crowd's decision applies again); audited.
     static func clearLabel(store: ArbiterStore, projectID: Int, externalID: String, actor: Int, address: String, now: Int64) async throws {
         try await store.pool.write { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else {
                 throw ServiceError.notFound("no such pair")
             }

@@ -74,7 +74,7 @@ public enum LeaderboardService {
     public static func compute(
         _ db: any Database, projectID: Int, bootstrap: Int = 1000, seed: UInt64 = 42, styleControl: Bool = false
     ) throws -> Leaderboard {
-        guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+        guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
         let loaded = try LeaderboardVotes.load(db, projectID: projectID)
         return rank(loaded, bootstrap: bootstrap, seed: seed, styleControl: styleControl)
     }

@@ -8,7 +8,7 @@ public enum ProjectService {
     public static func create(
         _ db: any Database, name: String, settings: ProjectSettings, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> Project {
-        let project = try ProjectRepository.create(db, name: name, settings: settings)
+        let project = try Projects.create(db, name: name, settings: settings)
         try AuditLog.record(
             db, actor: actor, action: "project_created", target: "project:\(project.id)",
             details: JSONObjectText(["name": project.name, "via": via]), address: address, now: now)
@@ -24,14 +24,14 @@ public enum ProjectService {
             throw ValidationError("\(unknown): unknown field")
         }
         if let value = changes["name"], value.stringValue == nil { throw ValidationError("name: expected a string") }
-        guard var project = try ProjectRepository.find(db, id: id) else { throw ServiceError.noSuchProject }
+        guard var project = try Projects.find(db, id: id) else { throw ServiceError.noSuchProject }
         try project.settings.apply(changes)
         project.name = changes["name"]?.stringValue ?? project.name
-        try ProjectRepository.update(db, id: id, name: project.name, settings: project.settings)
+        try Projects.update(db, id: id, name: project.name, settings: project.settings)
         try AuditLog.record(
             db, actor: actor, action: "project_updated", target: "project:\(id)",
             details: JSONObjectText(["fields": changes.keys.sorted().joined(separator: ",")]), address: address, now: now)
-        return try ProjectRepository.find(db, id: id) ?? project
+        return try Projects.find(db, id: id) ?? project
     }
 
     /// Creates a project in a transaction of its own (the API's door).
@@ -54,7 +54,7 @@ public enum ProjectService {
 
     /// One project, or ``ServiceError/notFound(_:)``.
     public static func find(store: ArbiterStore, id: Int) async throws -> Project {
-        guard let project = try await store.pool.read({ db in try ProjectRepository.find(db, id: id) }) else {
+        guard let project = try await store.pool.read({ db in try Projects.find(db, id: id) }) else {
             throw ServiceError.noSuchProject
         }
         return project
@@ -64,7 +64,7 @@ public enum ProjectService {
     /// (a project that lists its members does not exist for anyone else).
     public static func find(store: ArbiterStore, id: Int, annotator: Int) async throws -> Project {
         try await store.pool.read { db in
-            guard let project = try ProjectRepository.find(db, id: id), try ProjectMembers.allows(db, projectID: id, userID: annotator)
+            guard let project = try Projects.find(db, id: id), try ProjectMembers.allows(db, projectID: id, userID: annotator)
             else {
                 throw ServiceError.noSuchProject
             }
@@ -74,7 +74,7 @@ public enum ProjectService {
 
     /// Every project with its size.
     public static func list(store: ArbiterStore) async throws -> [ProjectSummary] {
-        try await store.pool.read { db in try ProjectRepository.list(db) }
+        try await store.pool.read { db in try Projects.list(db) }
     }
 
     /// The projects an annotator works on: open to them, and not finished (an arena
@@ -82,7 +82,7 @@ public enum ProjectService {
     public static func list(store: ArbiterStore, annotator: Int, now: Int64) async throws -> [ProjectSummary] {
         try await store.pool.read { db in
             let leased = try Assignments.projectsWithLiveLeases(db, userID: annotator, now: now)
-            return try ProjectRepository.list(db).filter { summary in
+            return try Projects.list(db).filter { summary in
                 try ProjectMembers.allows(db, projectID: summary.project.id, userID: annotator)
                     && (summary.project.settings.arena != nil || leased.contains(summary.project.id)
                         || !ProjectMembers.finished(db, projectID: summary.project.id))
@@ -96,8 +96,8 @@ public enum ProjectService {
         store: ArbiterStore, projectID: Int, username: String, departures: Bool, after: Int64, limit: Int
     ) async throws -> [RaterJudgements.Item] {
         try await store.pool.read { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
-            guard let rater = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such rater") }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard let rater = try Users.find(db, username: username) else { throw ServiceError.notFound("no such rater") }
             var items: [RaterJudgements.Item] = []
             var cursor = after
             // Departures are filtered after reading: read pages until enough are found or none are left.
@@ -114,7 +114,7 @@ public enum ProjectService {
     /// Who the project is for: its listed annotators (none: everyone).
     public static func members(store: ArbiterStore, projectID: Int) async throws -> [(id: Int, username: String)] {
         try await store.pool.read { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try ProjectMembers.list(db, projectID: projectID)
         }
     }
@@ -126,10 +126,10 @@ public enum ProjectService {
     ) async throws -> [(id: Int, username: String)] {
         guard usernames.count <= 10_000 else { throw ValidationError("usernames: at most 10000") }
         return try await store.pool.write { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             var ids: [Int] = []
             for name in usernames {
-                guard let user = try UserRepository.find(db, username: name) else {
+                guard let user = try Users.find(db, username: name) else {
                     throw ValidationError("usernames: no user named '\(name)'")
                 }
                 guard user.role == .annotator else {
@@ -150,7 +150,7 @@ public enum ProjectService {
     /// The project at a glance, one snapshot.
     public static func dashboard(store: ArbiterStore, id: Int, now: Int64) async throws -> DashboardReport {
         try await store.pool.read { db in
-            guard let project = try ProjectRepository.find(db, id: id) else { throw ServiceError.noSuchProject }
+            guard let project = try Projects.find(db, id: id) else { throw ServiceError.noSuchProject }
             return try Dashboard.report(db, project: project, now: now)
         }
     }
@@ -158,7 +158,7 @@ public enum ProjectService {
     /// What annotators reported about the project's pairs, newest first (500 at most).
     public static func reports(store: ArbiterStore, projectID: Int, includeResolved: Bool) async throws -> [PairReport] {
         try await store.pool.read { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try PairReports.list(db, projectID: projectID, includeResolved: includeResolved, limit: 500)
         }
     }
@@ -182,8 +182,8 @@ public enum ProjectService {
         guard comment.utf8.count <= 2000 else { throw ValidationError("comment: at most 2000 bytes") }
         if decision != .ok && comment.trimmingWhitespace().isEmpty { throw ValidationError("comment: say why") }
         try await store.pool.write { db in
-            guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
-            guard let rater = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such rater") }
+            guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+            guard let rater = try Users.find(db, username: username) else { throw ServiceError.notFound("no such rater") }
             try RaterStatus.set(db, projectID: projectID, userID: rater.id, decision: decision, comment: comment, by: actor, now: now)
             let action = decision == .quarantined ? "rater_quarantined" : decision == .cleared ? "rater_cleared" : "rater_status_reset"
             try AuditLog.record(

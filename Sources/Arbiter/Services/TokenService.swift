@@ -8,7 +8,7 @@ public enum TokenService {
 
     /// The newest 500 tokens, without their secrets.
     public static func list(_ store: ArbiterStore) async throws -> [TokenSummary] {
-        try await store.pool.read { db in try UserRepository.tokens(db, limit: 500) }
+        try await store.pool.read { db in try Users.tokens(db, limit: 500) }
     }
 
     /// Creates a token for `username`; returns its id and the token (shown once).
@@ -16,7 +16,7 @@ public enum TokenService {
         _ db: any Database, username: String, label: String, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> (id: Int64, token: String) {
         guard label.count <= maxLabel else { throw ValidationError("label: at most \(maxLabel) characters") }
-        guard let user = try UserRepository.find(db, username: username) else { throw ServiceError.notFound("no such user") }
+        guard let user = try Users.find(db, username: username) else { throw ServiceError.notFound("no such user") }
         guard user.canLogIn, !user.disabled else { throw ValidationError("username: the account is disabled or cannot log in") }
         return try issue(db, for: user, label: label, actor: actor, via: via, address: address, now: now)
     }
@@ -41,7 +41,7 @@ public enum TokenService {
     static func issue(
         _ db: any Database, for user: User, label: String, actor: Int?, via: String, address: String = "", now: Int64
     ) throws -> (id: Int64, token: String) {
-        let (id, token) = try UserRepository.createToken(db, userID: user.id, label: label)
+        let (id, token) = try Users.createToken(db, userID: user.id, label: label)
         try AuditLog.record(
             db, actor: actor, action: "token_created", target: "token:\(id)",
             details: JSONObjectText(["username": user.username, "label": label, "via": via]), address: address, now: now)
@@ -50,7 +50,7 @@ public enum TokenService {
 
     /// Revokes a live token; it stops working within the authenticator's cache time.
     public static func revoke(_ db: any Database, id: Int, actor: Int?, address: String = "", now: Int64) throws {
-        guard try UserRepository.revokeToken(db, id: id, now: now) else { throw ServiceError.notFound("no such live token") }
+        guard try Users.revokeToken(db, id: id, now: now) else { throw ServiceError.notFound("no such live token") }
         try AuditLog.record(db, actor: actor, action: "token_revoked", target: "token:\(id)", address: address, now: now)
     }
 }

@@ -109,7 +109,7 @@ public enum Annotations {
 
     /// The project, with the submission checked against its rules.
     static func check(_ db: any Database, _ submission: Submission, projectID: Int, responses: Int) throws -> Project {
-        guard let project = try ProjectRepository.find(db, id: projectID) else { throw Refusal.noSuchAssignment }
+        guard let project = try Projects.find(db, id: projectID) else { throw Refusal.noSuchAssignment }
         do {
             try submission.check(against: project.settings, responses: responses)
         } catch {

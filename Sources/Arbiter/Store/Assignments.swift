@@ -158,7 +158,7 @@ public enum Assignments {
             // Active selection: a fresh pair is the model's least certain (once there
             // is a model), or with the random share, any untouched pair.
             if project.settings.activeSelection && !open.started {
-                let trained = try SelectionRepository.hasModel(db, projectID: project.id)
+                let trained = try SelectionModels.hasModel(db, projectID: project.id)
                 if trained { pick.selection = "model" }
                 if Double.random(in: 0..<1, using: &random) < project.settings.activeRandomShare,
                     let drawn = try randomFreshPair(db, projectID: projectID, user: user, random: &random)

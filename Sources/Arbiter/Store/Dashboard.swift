@@ -60,7 +60,7 @@ enum Dashboard {
         let agreement = try AgreementService.agreement(db, projectID: project.id, bootstrap: 0)
         return DashboardReport(
             total: states.total, complete: states.complete, inProgress: states.inProgress, untouched: states.untouched, gold: gold,
-            liveLeases: liveLeases, collection: try SelectionRepository.status(db, project: project), since: String(since),
+            liveLeases: liveLeases, collection: try SelectionModels.status(db, project: project), since: String(since),
             judgementsPerDay: perDay, judgementsPerAnnotator: perAnnotator, agreement: agreement)
     }
 }

@@ -54,7 +54,7 @@ public enum Invites {
                 "SELECT id, role FROM invites WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
                 [.blob(Digest.sha256(token)), .int(now)], { (id: $0.int(0), role: Role(rawValue: $0.string(1)) ?? .annotator) })
         else { throw invalid }
-        let user = try UserRepository.add(db, username: username, role: invite.role)
+        let user = try Users.add(db, username: username, role: invite.role)
         try db.run("UPDATE users SET password_hash = ? WHERE id = ?", [.text(passwordHash), .int(Int64(user.id))])
         try db.run("UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?", [.int(now), .int(Int64(user.id)), .int(Int64(invite.id))])
         return user

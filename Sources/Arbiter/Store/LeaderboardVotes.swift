@@ -26,7 +26,7 @@ struct LeaderboardVotes {
         var result = LeaderboardVotes()
         let quarantined = try RaterStatus.quarantined(db, projectID: projectID)
         result.quarantinedRaters = quarantined.count
-        if let project = try ProjectRepository.find(db, id: projectID), project.settings.kind != .pairwise {
+        if let project = try Projects.find(db, id: projectID), project.settings.kind != .pairwise {
             try loadTasks(db, project: project, quarantined: quarantined, into: &result)
             return result
         }

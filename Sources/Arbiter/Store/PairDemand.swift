@@ -59,7 +59,7 @@ public enum PairDemand {
                 "UPDATE pairs SET wanted = ? WHERE project_id = ? AND wanted != ?",
                 [.int(Int64(rule.maximum)), .int(Int64(project.id)), .int(Int64(rule.maximum))])
         }
-        if rule.automatic { rule = rule.resolved(threshold: try SelectionRepository.threshold(db, projectID: project.id)?.threshold) }
+        if rule.automatic { rule = rule.resolved(threshold: try SelectionModels.threshold(db, projectID: project.id)?.threshold) }
         let changes = try ballots(db, projectID: project.id, onlyOpen: onlyOpen).compactMap { ballot -> (Int64, Int)? in
             let wanted = rule.wanted(ballot.votes.map { $0.weight.vote($0.choice) })
             return wanted == ballot.wanted ? nil : (ballot.pair, wanted)

@@ -34,7 +34,7 @@ struct PairRows {
         self.db = db
         insert = try db.statement(Self.insertSQL(rows: 1))
         existing = try db.statement("SELECT content_hash FROM pairs WHERE project_id = ? AND external_id = ?")
-        guard let settings = try ProjectRepository.find(db, id: projectID)?.settings else { throw ServiceError.noSuchProject }
+        guard let settings = try Projects.find(db, id: projectID)?.settings else { throw ServiceError.noSuchProject }
         project = .int(Int64(projectID))
         wanted = .int(Int64(PairDemand.initial(settings)))
         self.importID = SQLValue(importID)

@@ -33,7 +33,7 @@ public enum PasswordResets {
             """
             SELECT u.id, u.username, u.role, u.can_log_in, u.disabled FROM password_resets r JOIN users u ON u.id = r.user_id
             WHERE r.token_hash = ? AND r.used_at IS NULL AND r.revoked_at IS NULL AND r.expires_at > ? AND u.disabled = 0
-            """, [.blob(Digest.sha256(token)), .int(now)], UserRepository.decode)
+            """, [.blob(Digest.sha256(token)), .int(now)], Users.decode)
     }
 
     /// Uses a link: marks it used and returns its person; a used, revoked or expired
@@ -54,7 +54,7 @@ public enum PasswordChange {
     public static func apply(
         _ db: any Database, user: User, hash: String, actor: Int?, via: String, address: String = "", now: Int64
     ) throws {
-        try UserRepository.setPasswordHash(db, userID: user.id, hash: hash)
+        try Users.setPasswordHash(db, userID: user.id, hash: hash)
         try Sessions.deleteAll(db, userID: user.id)
         try KnownDevices.forgetAll(db, userID: user.id)
         try AuditLog.record(

@@ -67,7 +67,7 @@ public enum RaterQuery {
     }
 
     static func load(_ db: any Database, projectID: Int) throws -> Loaded {
-        if let project = try ProjectRepository.find(db, id: projectID), project.settings.kind != .pairwise {
+        if let project = try Projects.find(db, id: projectID), project.settings.kind != .pairwise {
             return try loadTasks(db, project: project)
         }
         var unitIndex: [Int64: Int] = [:]

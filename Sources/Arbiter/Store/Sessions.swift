@@ -30,7 +30,7 @@ public enum Sessions {
                 .int(Int64(userID)), .blob(Digest.sha256(token)), .text(csrf), .int(now), .int(now), .int(now + absoluteTimeout),
                 .text(address),
             ])
-        guard let user = try UserRepository.find(db, id: userID) else { throw ValidationError("no such user") }
+        guard let user = try Users.find(db, id: userID) else { throw ValidationError("no such user") }
         return (token, Session(id: Int(id), user: user, csrfToken: csrf, lastSeenAt: now, expiresAt: now + absoluteTimeout))
     }
 

@@ -10,7 +10,7 @@ public struct User: Sendable, Equatable {
 }
 
 /// Users and API tokens in SQL.
-public enum UserRepository {
+public enum Users {
     /// A username compared without case, on the engine's index (`users_username`).
     static func byName(_ db: any Database) -> String {
         db.dialect == .sqlite ? "username = ? COLLATE NOCASE" : "lower(username) = lower(?)"
@@ -148,7 +148,7 @@ enum Base64URL {
     }
 }
 
-extension UserRepository {
+extension Users {
     /// Sets (or replaces) a user's password hash.
     public static func setPasswordHash(_ db: any Database, userID: Int, hash: String) throws {
         try db.run("UPDATE users SET password_hash = ?, can_log_in = 1 WHERE id = ?", [.text(hash), .int(Int64(userID))])

@@ -4,7 +4,7 @@ import Storage
 /// claims a job by writing its name; while it runs it writes progress (the
 /// heartbeat); a job whose heartbeat is older than the stale limit is taken over
 /// by another node, which runs the stored request again.
-enum JobRepository {
+enum Jobs {
     struct Row: Sendable {
         var projectID: Int
         var state: String

@@ -2,7 +2,7 @@ import Storage
 
 /// The reads of an export, streamed row by row (an export of millions of
 /// judgements never holds them all); the caller's snapshot makes them one moment.
-enum ExportRepository {
+enum ExportReads {
     /// A pair as the data file needs it.
     struct PairRow {
         var id: Int64

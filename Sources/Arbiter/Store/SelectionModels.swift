@@ -4,7 +4,7 @@ import Storage
 /// The SQL of adaptive overlap and active selection: rater accuracies, the labels
 /// the selection model learns from (read incrementally), candidate pairs and
 /// their priorities, and the status the dashboard and manifest show.
-enum SelectionRepository {
+enum SelectionModels {
     // MARK: Rater accuracy
 
     /// Decisive normal judgements on pairs judged more than once: (pair, user, chose A).

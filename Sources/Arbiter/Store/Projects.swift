@@ -2,7 +2,7 @@ import JSON
 public import Storage
 
 /// Projects in SQL.
-public enum ProjectRepository {
+public enum Projects {
     static let columns = """
         id, name, guidelines, overlap, lease_ttl_seconds, gold_rate, repeat_rate, aspects,
         allow_ties, allow_both_bad, strength_enabled, rationale_required,

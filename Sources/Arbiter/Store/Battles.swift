@@ -42,7 +42,7 @@ public struct Battle: Sendable {
 }
 
 /// Battles and their turns in SQL.
-enum BattleRepository {
+enum Battles {
     /// Prompts the user sent in the project since `since` (ms), failed ones too.
     static func promptsSince(_ db: any Database, projectID: Int, userID: Int, since: Int64) throws -> (count: Int, oldest: Int64?) {
         try db.queryFirst(

@@ -28,9 +28,9 @@ public struct AgreementInput: Sendable {
 }
 
 /// The SQL behind agreement.
-enum AgreementRepository {
+enum AgreementReads {
     static func input(_ db: any Database, projectID: Int) throws -> AgreementInput {
-        if let project = try ProjectRepository.find(db, id: projectID), project.settings.kind != .pairwise {
+        if let project = try Projects.find(db, id: projectID), project.settings.kind != .pairwise {
             return try taskInput(db, project: project)
         }
         var input = AgreementInput()
@@ -83,7 +83,7 @@ enum AgreementRepository {
     }
 }
 
-extension AgreementRepository {
+extension AgreementReads {
     /// A ranking or rating project: each rater's first judgement per task, read as
     /// implied pairs (the units of α, κ and contested items), as ranks per task
     /// (Kendall's W) and as scores per attribute (α per attribute).

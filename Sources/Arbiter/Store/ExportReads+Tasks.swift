@@ -1,6 +1,6 @@
 import Storage
 
-extension ExportRepository {
+extension ExportReads {
     /// A judgement of a task as the task exports read it.
     struct TaskJudgement {
         var pair: Int64

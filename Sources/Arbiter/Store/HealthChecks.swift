@@ -1,7 +1,7 @@
 import Storage
 
 /// What `/readyz` and `/metrics` ask the database.
-enum HealthRepository {
+enum HealthChecks {
     /// Whether the database answers a trivial read.
     static func answers(_ db: any Database) throws -> Bool {
         try db.queryFirst("SELECT 1") { $0.int(0) } == 1

@@ -1,10 +1,10 @@
 import Storage
 
 /// The `imports` table: staged pair imports and their state.
-enum ImportRepository {
+enum Imports {
     /// Starts a staged import into `projectID`; one at a time per project.
     static func begin(_ db: any Database, projectID: Int, actor: Int?, now: Int64) throws -> Int64 {
-        guard try ProjectRepository.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
+        guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
         guard
             let id = try db.queryFirst(
                 "INSERT INTO imports (project_id, user_id, started_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
