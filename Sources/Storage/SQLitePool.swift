@@ -220,10 +220,6 @@ final class StatisticsBox: @unchecked Sendable {
 }
 
 /// The pool was closed before the work ran.
-public struct PoolClosedError: Error, CustomStringConvertible {
-    public var description: String { "the database is closed" }
-}
-
 /// Moves a connection to the one thread that will use it.
 private final class ConnectionBox: @unchecked Sendable {
     // @unchecked Sendable: handed over once, then used by a single thread.

@@ -1,3 +1,4 @@
+import Threads
 public import HTTPServer
 import JSON
 public import Storage

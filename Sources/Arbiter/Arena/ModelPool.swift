@@ -1,3 +1,4 @@
+import Threads
 import HTTPClient
 public import JSON
 public import Storage

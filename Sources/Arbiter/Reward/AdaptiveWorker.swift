@@ -1,3 +1,4 @@
+import Threads
 import Agreement
 import Glibc
 import JSON

@@ -1,3 +1,4 @@
+import Threads
 import Glibc
 import JSON
 import RewardModel

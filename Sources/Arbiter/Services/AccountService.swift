@@ -1,3 +1,4 @@
+import Threads
 public import Storage
 
 /// People and access: signing in and out, accounts, invites, password resets and

@@ -1,3 +1,4 @@
+public import Threads
 import Glibc
 public import Storage
 

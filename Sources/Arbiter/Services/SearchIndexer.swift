@@ -1,3 +1,4 @@
+import Threads
 import Storage
 
 /// Keeps the text-search index up with new pairs: one per server, in the

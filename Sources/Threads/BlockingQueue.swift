@@ -2,7 +2,7 @@ import Glibc
 
 /// A FIFO that blocks its consumer threads while empty (pthread mutex + condition).
 /// For the database threads, which block in SQLite anyway.
-final class BlockingQueue<Element>: @unchecked Sendable {
+public final class BlockingQueue<Element>: @unchecked Sendable {
     // @unchecked Sendable: every access to `items` and `closed` holds `mutex`.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -10,7 +10,7 @@ final class BlockingQueue<Element>: @unchecked Sendable {
     private var head = 0
     private var closed = false
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
     }
@@ -24,7 +24,7 @@ final class BlockingQueue<Element>: @unchecked Sendable {
 
     /// Appends; false if the queue is closed.
     @discardableResult
-    func push(_ element: Element) -> Bool {
+    public func push(_ element: Element) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard !closed else { return false }
@@ -34,7 +34,7 @@ final class BlockingQueue<Element>: @unchecked Sendable {
     }
 
     /// Waits for at least one element, then takes up to `limit`; empty once closed and drained.
-    func popBatch(limit: Int) -> [Element] {
+    public func popBatch(limit: Int) -> [Element] {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while head == items.count && !closed { pthread_cond_wait(condition, mutex) }
@@ -52,10 +52,17 @@ final class BlockingQueue<Element>: @unchecked Sendable {
     }
 
     /// Wakes every consumer; pending elements are still handed out.
-    func close() {
+    public func close() {
         pthread_mutex_lock(mutex)
         closed = true
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
     }
+}
+
+/// Work handed to a pool (database connections, worker threads) after it closed:
+/// the server is stopping.
+public struct PoolClosedError: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the pool is closed: the server is stopping" }
 }
