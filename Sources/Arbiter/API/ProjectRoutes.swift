@@ -7,6 +7,7 @@ import Storage
 /// the dashboard, agreement and rater reports and rater decisions (reviewers and admins).
 struct ProjectRoutes: Sendable {
     let store: ArbiterStore
+    var projects: ProjectService { ProjectService(store: store) }
     let now: @Sendable () -> Int64
     let models: ModelPool
 
@@ -54,8 +55,8 @@ struct ProjectRoutes: Sendable {
             try checkEndpoints(parsed.arena)
             let settings = parsed
             let (address, now) = (request.remoteAddress, now())
-            let project = try await ProjectService.create(
-                store: store, name: name, settings: settings, actor: caller.user.id, via: "api",
+            let project = try await projects.create(
+                name: name, settings: settings, actor: caller.user.id, via: "api",
                 address: address, now: now)
             return .json(["project": project.json], status: .created)
         }
@@ -64,12 +65,11 @@ struct ProjectRoutes: Sendable {
             guard let changes = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             if let arena = changes["arena"], arena != .null { try checkEndpoints(try ArenaSettings.parse(arena)) }
             let (address, now) = (request.remoteAddress, now())
-            let project = try await ProjectService.update(
-                store: store, id: id, changes: changes, actor: caller.user.id, address: address, now: now)
+            let project = try await projects.update(id: id, changes: changes, actor: caller.user.id, address: address, now: now)
             return .json(["project": project.json])
         }
         api.add(.GET, "/api/projects/{id}/dashboard", .reviewing) { request, _ in
-            .json(try await ProjectService.dashboard(store: store, id: try request.parameters.int("id"), now: now()).json)
+            .json(try await projects.dashboard(id: try request.parameters.int("id"), now: now()).json)
         }
         api.add(.POST, "/api/projects/{id}/raters/{username}/status", .reviewing) { request, caller in
             let projectID = try request.parameters.int("id")
@@ -79,8 +79,8 @@ struct ProjectRoutes: Sendable {
                 throw ValidationError("status: expected quarantined, cleared or ok")
             }
             guard let comment = object["comment"].map({ $0.stringValue }) ?? "" else { throw ValidationError("comment: expected a string") }
-            try await ProjectService.setRaterStatus(
-                store: store, projectID: projectID, username: username, decision: decision, comment: comment, actor: caller.user.id,
+            try await projects.setRaterStatus(
+                projectID: projectID, username: username, decision: decision, comment: comment, actor: caller.user.id,
                 address: request.remoteAddress, now: now())
             return .json(["annotator": .string(username), "status": .string(decision.rawValue)])
         }
@@ -95,8 +95,8 @@ struct ProjectRoutes: Sendable {
             }
             guard let after = Int64(query["after"] ?? "0"), after >= 0 else { throw ValidationError("after: a judgement id") }
             guard let limit = Int(query["limit"] ?? "100"), (1...500).contains(limit) else { throw ValidationError("limit: 1 to 500") }
-            let items = try await ProjectService.raterJudgements(
-                store: store, projectID: try request.parameters.int("id"), username: try request.parameters.require("username"),
+            let items = try await projects.raterJudgements(
+                projectID: try request.parameters.int("id"), username: try request.parameters.require("username"),
                 departures: departures, after: after, limit: limit)
             return .json(["judgements": .array(items.map(\.json)), "next_after": items.count == limit ? .int(items.last!.id) : .null])
         }
@@ -147,25 +147,25 @@ struct ProjectRoutes: Sendable {
             let id = try request.parameters.int("id")
             let project =
                 caller.user.role == .annotator
-                ? try await ProjectService.find(store: store, id: id, annotator: caller.user.id)
-                : try await ProjectService.find(store: store, id: id)
+                ? try await projects.find(id: id, annotator: caller.user.id)
+                : try await projects.find(id: id)
             return .json(["project": Self.view(project, role: caller.user.role)])
         }
         // Annotators see the projects open to them that still want judgements.
         api.add(.GET, "/api/projects", .everyone) { _, caller in
-            let projects =
+            let list =
                 caller.user.role == .annotator
-                ? try await ProjectService.list(store: store, annotator: caller.user.id, now: Clock.nowMilliseconds())
-                : try await ProjectService.list(store: store)
+                ? try await projects.list(annotator: caller.user.id, now: Clock.nowMilliseconds())
+                : try await projects.list()
             return .json([
                 "projects": .array(
-                    projects.map { summary in
+                    list.map { summary in
                         Self.annotatorView(summary.json, project: summary.project, role: caller.user.role)
                     })
             ])
         }
         api.add(.GET, "/api/projects/{id}/members", .admin) { request, _ in
-            let members = try await ProjectService.members(store: store, projectID: try request.parameters.int("id"))
+            let members = try await projects.members(projectID: try request.parameters.int("id"))
             return .json(Self.members(members))
         }
         api.add(.PUT, "/api/projects/{id}/members", .admin) { request, caller in
@@ -179,8 +179,8 @@ struct ProjectRoutes: Sendable {
                 guard let name = value.stringValue else { throw ValidationError("usernames: expected a list of names") }
                 return name
             }
-            let members = try await ProjectService.setMembers(
-                store: store, projectID: id, usernames: names, actor: caller.user.id,
+            let members = try await projects.setMembers(
+                projectID: id, usernames: names, actor: caller.user.id,
                 address: request.remoteAddress, now: now())
             return .json(Self.members(members))
         }

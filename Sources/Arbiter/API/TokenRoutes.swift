@@ -6,11 +6,12 @@ import Storage
 /// the work. A revoked token stops working within the authenticator's 5-second cache.
 struct TokenRoutes: Sendable {
     let store: ArbiterStore
+    var tokens: TokenService { TokenService(store: store) }
     let now: @Sendable () -> Int64
 
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/tokens", .admin) { _, _ in
-            .json(["tokens": .array(try await TokenService.list(store).map(\.json))])
+            .json(["tokens": .array(try await tokens.list().map(\.json))])
         }
         api.add(.POST, "/api/tokens", .admin) { request, caller in
             guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
@@ -21,8 +22,8 @@ struct TokenRoutes: Sendable {
             guard let label = object["label"].map({ $0.stringValue }) ?? "" else { throw ValidationError("label: expected a string") }
             let address = request.remoteAddress
             let now = now()
-            let (id, token) = try await TokenService.create(
-                store: store, username: username, label: label, actor: caller.user.id, via: "api",
+            let (id, token) = try await tokens.create(
+                username: username, label: label, actor: caller.user.id, via: "api",
                 address: address, now: now)
             return .json(
                 ["token": ["id": .int(id), "username": .string(username), "label": .string(label), "token": .string(token)]],
@@ -32,7 +33,7 @@ struct TokenRoutes: Sendable {
             let id = try request.parameters.int("id")
             let address = request.remoteAddress
             let now = now()
-            try await TokenService.revoke(store: store, id: id, actor: caller.user.id, address: address, now: now)
+            try await tokens.revoke(id: id, actor: caller.user.id, address: address, now: now)
             return .json(["revoked": .int(Int64(id))])
         }
     }

@@ -71,13 +71,13 @@ public struct ExportService: Sendable {
 
     /// The files of the project's latest result (a job's), by download name.
     func files(projectID: Int) async throws -> [(name: String, path: String)] {
-        _ = try await ProjectService.find(store: store, id: projectID)
+        _ = try await ProjectService(store: store).find(id: projectID)
         return jobs.files(projectID)
     }
 
     /// The project's trained reward model, or ``ServiceError/notFound(_:)``.
     func model(projectID: Int) async throws -> RewardTraining.LoadedModel {
-        _ = try await ProjectService.find(store: store, id: projectID)
+        _ = try await ProjectService(store: store).find(id: projectID)
         guard let model = try await jobs.model(projectID) else {
             throw ServiceError.notFound("no reward model has been trained for this project yet", code: "no_model")
         }

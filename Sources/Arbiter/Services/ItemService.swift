@@ -3,10 +3,14 @@ import Storage
 
 /// The item browser and final labels: reviewers and admins find pairs, open one
 /// with everything said about it, and settle its label.
-public enum ItemService {
+public struct ItemService: Sendable {
+    let store: ArbiterStore
+
+    public init(store: ArbiterStore) { self.store = store }
+
     /// The browser's query from a request's query string; anything unknown or
     /// malformed is refused with the parameter named.
-    static func query(_ items: [String: String], store: ArbiterStore) async throws -> PairBrowser.Query {
+    func query(_ items: [String: String]) async throws -> PairBrowser.Query {
         let known: Set<String> = [
             "q", "state", "min_judgements", "max_judgements", "min_disagreement", "reported", "gold", "labelled", "raters",
             "sort", "after", "limit",
@@ -83,8 +87,8 @@ public enum ItemService {
     }
 
     /// A page of the project's pairs.
-    static func browse(store: ArbiterStore, projectID: Int, items: [String: String]) async throws -> PairBrowser.Page {
-        let query = try await self.query(items, store: store)
+    func browse(projectID: Int, items: [String: String]) async throws -> PairBrowser.Page {
+        let query = try await self.query(items)
         return try await store.pool.read { db in
             guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try PairBrowser.page(db, projectID: projectID, query: query)
@@ -92,7 +96,7 @@ public enum ItemService {
     }
 
     /// One pair with its judgements, reports and final label.
-    static func detail(store: ArbiterStore, projectID: Int, externalID: String) async throws -> JSONValue {
+    func detail(projectID: Int, externalID: String) async throws -> JSONValue {
         try await store.pool.read { db in
             guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
             guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else {
@@ -140,8 +144,8 @@ public enum ItemService {
     }
 
     /// Sets a pair's final label (A, B, tie or both_bad) with an optional note; audited.
-    static func setLabel(
-        store: ArbiterStore, projectID: Int, externalID: String, label: String, note: String, actor: Int, address: String, now: Int64
+    func setLabel(
+        projectID: Int, externalID: String, label: String, note: String, actor: Int, address: String, now: Int64
     ) async throws -> JSONValue {
         guard Choice(rawValue: label) != nil else { throw ValidationError("label: A, B, tie or both_bad") }
         guard note.utf8.count <= 2000 else { throw ValidationError("note: at most 2000 bytes") }
@@ -164,7 +168,7 @@ public enum ItemService {
     }
 
     /// Removes a pair's final label (the crowd's decision applies again); audited.
-    static func clearLabel(store: ArbiterStore, projectID: Int, externalID: String, actor: Int, address: String, now: Int64) async throws {
+    func clearLabel(projectID: Int, externalID: String, actor: Int, address: String, now: Int64) async throws {
         try await store.pool.write { db in
             guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else {

@@ -3,7 +3,15 @@ public import Storage
 
 /// Projects: create, change, list, the dashboard, and decisions about raters.
 /// Every change is audited here, whatever the door (API, command line, demo).
-public enum ProjectService {
+///
+/// Like every service, an instance over the store that owns its transactions;
+/// the `static` functions taking a `Database` are the same rules for callers that
+/// already hold a transaction (the demo seeding everything at once, the CLI).
+public struct ProjectService: Sendable {
+    let store: ArbiterStore
+
+    public init(store: ArbiterStore) { self.store = store }
+
     /// Creates a project (a taken name is a ``ValidationError``) and audits it.
     public static func create(
         _ db: any Database, name: String, settings: ProjectSettings, actor: Int?, via: String, address: String = "", now: Int64
@@ -35,25 +43,25 @@ public enum ProjectService {
     }
 
     /// Creates a project in a transaction of its own (the API's door).
-    public static func create(
-        store: ArbiterStore, name: String, settings: ProjectSettings, actor: Int, via: String, address: String, now: Int64
+    public func create(
+        name: String, settings: ProjectSettings, actor: Int, via: String, address: String, now: Int64
     )
         async throws -> Project
     {
         try await store.pool.write { db in
-            try create(db, name: name, settings: settings, actor: actor, via: via, address: address, now: now)
+            try Self.create(db, name: name, settings: settings, actor: actor, via: via, address: address, now: now)
         }
     }
 
     /// Applies `changes` in a transaction of its own (the API's door).
-    public static func update(
-        store: ArbiterStore, id: Int, changes: JSONObject, actor: Int, address: String, now: Int64
+    public func update(
+        id: Int, changes: JSONObject, actor: Int, address: String, now: Int64
     ) async throws -> Project {
-        try await store.pool.write { db in try update(db, id: id, changes: changes, actor: actor, address: address, now: now) }
+        try await store.pool.write { db in try Self.update(db, id: id, changes: changes, actor: actor, address: address, now: now) }
     }
 
     /// One project, or ``ServiceError/notFound(_:)``.
-    public static func find(store: ArbiterStore, id: Int) async throws -> Project {
+    public func find(id: Int) async throws -> Project {
         guard let project = try await store.pool.read({ db in try Projects.find(db, id: id) }) else {
             throw ServiceError.noSuchProject
         }
@@ -62,7 +70,7 @@ public enum ProjectService {
 
     /// The project as an annotator may see it: 404 unless it is open to them
     /// (a project that lists its members does not exist for anyone else).
-    public static func find(store: ArbiterStore, id: Int, annotator: Int) async throws -> Project {
+    public func find(id: Int, annotator: Int) async throws -> Project {
         try await store.pool.read { db in
             guard let project = try Projects.find(db, id: id), try ProjectMembers.allows(db, projectID: id, userID: annotator)
             else {
@@ -73,13 +81,13 @@ public enum ProjectService {
     }
 
     /// Every project with its size.
-    public static func list(store: ArbiterStore) async throws -> [ProjectSummary] {
+    public func list() async throws -> [ProjectSummary] {
         try await store.pool.read { db in try Projects.list(db) }
     }
 
     /// The projects an annotator works on: open to them, and not finished (an arena
     /// never is) or holding a task of theirs (the last pair, leased to them).
-    public static func list(store: ArbiterStore, annotator: Int, now: Int64) async throws -> [ProjectSummary] {
+    public func list(annotator: Int, now: Int64) async throws -> [ProjectSummary] {
         try await store.pool.read { db in
             let leased = try Assignments.projectsWithLiveLeases(db, userID: annotator, now: now)
             return try Projects.list(db).filter { summary in
@@ -92,8 +100,8 @@ public enum ProjectService {
 
     /// One rater's judgements with each pair and the other raters' votes on it
     /// (keyset pages by judgement id); `departures` keeps only those against the consensus.
-    static func raterJudgements(
-        store: ArbiterStore, projectID: Int, username: String, departures: Bool, after: Int64, limit: Int
+    func raterJudgements(
+        projectID: Int, username: String, departures: Bool, after: Int64, limit: Int
     ) async throws -> [RaterJudgements.Item] {
         try await store.pool.read { db in
             guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
@@ -112,7 +120,7 @@ public enum ProjectService {
     }
 
     /// Who the project is for: its listed annotators (none: everyone).
-    public static func members(store: ArbiterStore, projectID: Int) async throws -> [(id: Int, username: String)] {
+    public func members(projectID: Int) async throws -> [(id: Int, username: String)] {
         try await store.pool.read { db in
             guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try ProjectMembers.list(db, projectID: projectID)
@@ -121,8 +129,8 @@ public enum ProjectService {
 
     /// Replaces who the project is for (an empty list: everyone); each name must
     /// be an annotator. Audited.
-    public static func setMembers(
-        store: ArbiterStore, projectID: Int, usernames: [String], actor: Int, address: String, now: Int64
+    public func setMembers(
+        projectID: Int, usernames: [String], actor: Int, address: String, now: Int64
     ) async throws -> [(id: Int, username: String)] {
         guard usernames.count <= 10_000 else { throw ValidationError("usernames: at most 10000") }
         return try await store.pool.write { db in
@@ -148,7 +156,7 @@ public enum ProjectService {
     }
 
     /// The project at a glance, one snapshot.
-    public static func dashboard(store: ArbiterStore, id: Int, now: Int64) async throws -> DashboardReport {
+    public func dashboard(id: Int, now: Int64) async throws -> DashboardReport {
         try await store.pool.read { db in
             guard let project = try Projects.find(db, id: id) else { throw ServiceError.noSuchProject }
             return try Dashboard.report(db, project: project, now: now)
@@ -156,7 +164,7 @@ public enum ProjectService {
     }
 
     /// What annotators reported about the project's pairs, newest first (500 at most).
-    public static func reports(store: ArbiterStore, projectID: Int, includeResolved: Bool) async throws -> [PairReport] {
+    public func reports(projectID: Int, includeResolved: Bool) async throws -> [PairReport] {
         try await store.pool.read { db in
             guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try PairReports.list(db, projectID: projectID, includeResolved: includeResolved, limit: 500)
@@ -164,7 +172,7 @@ public enum ProjectService {
     }
 
     /// Marks an open report resolved; audited.
-    public static func resolveReport(store: ArbiterStore, reportID: Int, actor: Int, address: String, now: Int64) async throws {
+    public func resolveReport(reportID: Int, actor: Int, address: String, now: Int64) async throws {
         try await store.pool.write { db in
             guard let projectID = try PairReports.projectOf(db, reportID: reportID),
                 try PairReports.resolve(db, projectID: projectID, reportID: reportID, by: actor, now: now)
@@ -175,8 +183,8 @@ public enum ProjectService {
 
     /// Quarantines, clears or resets a rater in a project, with a reason (required
     /// unless resetting); audited.
-    public static func setRaterStatus(
-        store: ArbiterStore, projectID: Int, username: String, decision: RaterStatus.Decision, comment: String, actor: Int,
+    public func setRaterStatus(
+        projectID: Int, username: String, decision: RaterStatus.Decision, comment: String, actor: Int,
         address: String, now: Int64
     ) async throws {
         guard comment.utf8.count <= 2000 else { throw ValidationError("comment: at most 2000 bytes") }

@@ -2,12 +2,16 @@ public import Storage
 
 /// API tokens for scripts: list, create (the token is shown once; only its
 /// SHA-256 is stored), revoke — audited alike from the API and the command line.
-public enum TokenService {
+public struct TokenService: Sendable {
+    let store: ArbiterStore
+
+    public init(store: ArbiterStore) { self.store = store }
+
     /// Longest label.
     static let maxLabel = 100
 
     /// The newest 500 tokens, without their secrets.
-    public static func list(_ store: ArbiterStore) async throws -> [TokenSummary] {
+    public func list() async throws -> [TokenSummary] {
         try await store.pool.read { db in try Users.tokens(db, limit: 500) }
     }
 
@@ -22,19 +26,19 @@ public enum TokenService {
     }
 
     /// Creates a token in a transaction of its own (the API's door).
-    public static func create(
-        store: ArbiterStore, username: String, label: String, actor: Int, via: String, address: String, now: Int64
+    public func create(
+        username: String, label: String, actor: Int, via: String, address: String, now: Int64
     )
         async throws -> (id: Int64, token: String)
     {
         try await store.pool.write { db in
-            try create(db, username: username, label: label, actor: actor, via: via, address: address, now: now)
+            try Self.create(db, username: username, label: label, actor: actor, via: via, address: address, now: now)
         }
     }
 
     /// Revokes a token in a transaction of its own (the API's door).
-    public static func revoke(store: ArbiterStore, id: Int, actor: Int, address: String, now: Int64) async throws {
-        try await store.pool.write { db in try revoke(db, id: id, actor: actor, address: address, now: now) }
+    public func revoke(id: Int, actor: Int, address: String, now: Int64) async throws {
+        try await store.pool.write { db in try Self.revoke(db, id: id, actor: actor, address: address, now: now) }
     }
 
     /// Creates a token for `user` (no checks: the demo and `create` call this) and audits it.
