@@ -67,7 +67,12 @@ import TestSupport
                 usleep(UInt32(20_000 + (seed >> 33) % 40_000))
             }
         }
-        try await Task.sleep(for: .seconds(3))
+        // Until what the test checks has happened (not a fixed time): 100 judgements
+        // stored and every slow connection cut once, within 30 s.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline && (stored.load(ordering: .relaxed) <= 100 || cut.load(ordering: .relaxed) < 50) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         stop.store(true, ordering: .relaxed)
         annotators.wait()
         slow.wait()
