@@ -92,7 +92,7 @@ struct Authenticator: Sendable {
             usage.note(tokenHash: hash, userID: cached.user.id, now: now)
             return cached
         }
-        guard let user = try await store.pool.read({ db in try Users.authenticate(db, token: token) }) else {
+        guard let user = try await CredentialService(store: store).user(forToken: token) else {
             throw APIError.unauthenticated
         }
         let caller = Caller(user: user, session: nil)
@@ -109,13 +109,14 @@ struct Authenticator: Sendable {
         {
             return cached
         }
-        guard var session = try await store.pool.read({ db in try Sessions.find(db, token: token, now: now) }) else {
+        let credentials = CredentialService(store: store)
+        guard var session = try await credentials.session(forToken: token, now: now) else {
             cache.forget(hash)
             throw APIError.unauthenticated
         }
         if now - session.lastSeenAt >= Self.touchInterval {
             let id = session.id
-            try await store.pool.write { db in try Sessions.touch(db, sessionID: id, now: now) }
+            try await credentials.touch(sessionID: id, now: now)
             session.lastSeenAt = now
         }
         let caller = Caller(user: session.user, session: session)

@@ -25,7 +25,7 @@ enum HealthRoutes {
             }
             let answer = try await withThrowingTaskGroup(of: Bool.self) { group in
                 // Unreachable (a PostgreSQL restart) or failing: not ready, whatever the error.
-                group.addTask { (try? await store.pool.read { db in try HealthChecks.answers(db) }) ?? false }
+                group.addTask { (try? await HealthService(store: store).databaseAnswers()) ?? false }
                 group.addTask {
                     try await Task.sleep(for: .seconds(1))
                     return false
@@ -42,7 +42,7 @@ enum HealthRoutes {
         }
         api.add(.GET, "/metrics", .admin) { _, _ in
             let time = now()
-            let leases = try await store.pool.read { db in try HealthChecks.liveLeases(db, now: time) }
+            let leases = try await HealthService(store: store).liveLeases(now: time)
             return Response(
                 status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
                 body: metrics.render(openConnections: openConnections(), liveLeases: leases))

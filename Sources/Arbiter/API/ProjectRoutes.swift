@@ -102,12 +102,12 @@ struct ProjectRoutes: Sendable {
         }
         api.add(.GET, "/api/projects/{id}/raters", .reviewing) { request, _ in
             let id = try request.parameters.int("id")
-            let report = try await AgreementService.raters(store: store, projectID: id)
+            let report = try await AgreementService(store: store).raters(projectID: id)
             clinux_malloc_trim()  // the signals' working set (hundreds of MB at scale) goes back to the OS
             return .json(report.json)
         }
         api.add(.GET, "/api/projects/{id}/audit", .reviewing) { request, _ in
-            let (report, labelled, names) = try await DatasetAuditService.project(store: store, projectID: try request.parameters.int("id"))
+            let (report, labelled, names) = try await DatasetAuditService(store: store).project(projectID: try request.parameters.int("id"))
             return .json(report.json(labelled: labelled, names: names))
         }
         api.add(.GET, "/api/projects/{id}/leaderboard", .reviewing) { request, _ in
@@ -133,13 +133,13 @@ struct ProjectRoutes: Sendable {
             case "true", "1": styleControl = true
             default: throw ValidationError("style_control: true or false")
             }
-            let board = try await LeaderboardService.compute(
-                store: store, projectID: try request.parameters.int("id"), bootstrap: bootstrap, seed: seed, styleControl: styleControl)
+            let board = try await LeaderboardService(store: store).compute(
+                projectID: try request.parameters.int("id"), bootstrap: bootstrap, seed: seed, styleControl: styleControl)
             return .json(board.json)
         }
         api.add(.GET, "/api/projects/{id}/agreement", .reviewing) { request, _ in
             let id = try request.parameters.int("id")
-            let report = try await AgreementService.agreement(store: store, projectID: id)
+            let report = try await AgreementService(store: store).agreement(projectID: id)
             clinux_malloc_trim()
             return .json(report.json)
         }

@@ -9,7 +9,11 @@ public struct ProjectAgreement: Sendable {
 
 /// Agreement and rater quality of a project, for the API, the command line, the
 /// dashboard and export manifests alike.
-public enum AgreementService {
+public struct AgreementService: Sendable {
+    let store: ArbiterStore
+
+    public init(store: ArbiterStore) { self.store = store }
+
     /// Computes a project's agreement on `db` (inside the caller's snapshot).
     /// `bootstrap` resamples give the 95% intervals (0: none).
     public static func agreement(_ db: any Database, projectID: Int, bootstrap: Int = 1000, seed: UInt64 = 42) throws -> ProjectAgreement {
@@ -19,15 +23,15 @@ public enum AgreementService {
     }
 
     /// The same for a project that must exist, on a reader.
-    public static func agreement(store: ArbiterStore, projectID: Int) async throws -> ProjectAgreement {
+    public func agreement(projectID: Int) async throws -> ProjectAgreement {
         try await store.pool.read { db in
             guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
-            return try agreement(db, projectID: projectID)
+            return try Self.agreement(db, projectID: projectID)
         }
     }
 
     /// Every rater's signals, status and suspicion, on a reader.
-    public static func raters(store: ArbiterStore, projectID: Int) async throws -> RaterReport {
+    public func raters(projectID: Int) async throws -> RaterReport {
         try await store.pool.read { db in
             guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
             return try RaterQuery.report(db, projectID: projectID)

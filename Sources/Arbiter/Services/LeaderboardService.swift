@@ -66,7 +66,11 @@ public struct Leaderboard: Sendable {
     }
 }
 
-public enum LeaderboardService {
+public struct LeaderboardService: Sendable {
+    let store: ArbiterStore
+
+    public init(store: ArbiterStore) { self.store = store }
+
     /// The most bootstrap resamples the server computes per request.
     public static let maxServerBootstrap = 2000
 
@@ -80,11 +84,11 @@ public enum LeaderboardService {
     }
 
     /// The same on a reader of the server's pool (off the event loops).
-    public static func compute(
-        store: ArbiterStore, projectID: Int, bootstrap: Int, seed: UInt64, styleControl: Bool
+    public func compute(
+        projectID: Int, bootstrap: Int, seed: UInt64, styleControl: Bool
     ) async throws -> Leaderboard {
         try await store.pool.read { db in
-            try compute(db, projectID: projectID, bootstrap: bootstrap, seed: seed, styleControl: styleControl)
+            try Self.compute(db, projectID: projectID, bootstrap: bootstrap, seed: seed, styleControl: styleControl)
         }
     }
 
