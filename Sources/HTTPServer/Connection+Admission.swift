@@ -3,12 +3,10 @@ import CLinux
 /// Checking the caller on the request head before its body is read (a route's
 /// ``Admission``), and the request as handlers see it.
 extension Connection {
-    /// Runs the route's admission check on the head, if it has one; true when it
-    /// was started (the body then waits until it answers).
-    func admit(_ parsed: RequestHead) -> Bool {
-        guard case .found(let route, let parameters) = match, let check = route.admission else { return false }
-        phase = .admitting
-        deadline = clinux_monotonic_ns() + core.configuration.headerReadTimeout.nanoseconds
+    /// Runs the route's admission check on the head (the state is `admitting`; the
+    /// body waits until it answers).
+    func admit(_ parsed: RequestHead) {
+        guard case .found(let route, let parameters) = match, let check = route.admission else { return }
         var head = makeRequest(parsed, body: [])
         head.parameters = parameters
         let request = head
@@ -22,21 +20,21 @@ extension Connection {
                 self.onLoop { connection in connection.refused(response, for: request) }
             }
         }
-        return true
     }
 
     func admitted(_ value: (any Sendable)?, _ parsed: RequestHead) {
-        guard phase == .admitting else { return }  // closed meanwhile
+        let buffered = inbox.count - inboxStart
+        guard let sendContinue = state.admitted(now: clinux_monotonic_ns(), expectsContinue: parsed.expectsContinue, buffered: buffered)
+        else { return }  // closed meanwhile
         admission = value
         if case .contentLength(let length) = parsed.framing { body.reserveCapacity(min(length, 1 << 20)) }
-        startBody(parsed)
+        if sendContinue { enqueue(Self.continueLine) }
         resume()
     }
 
     /// The caller may not send this body: answer and close without reading it.
     func refused(_ response: Response, for request: Request) {
-        guard phase == .admitting else { return }
-        keepAlive = false
+        guard state.refused() else { return }
         send(response, for: request)
         if !output.isEmpty { flush() }
     }

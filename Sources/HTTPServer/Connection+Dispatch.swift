@@ -11,7 +11,7 @@ extension Connection {
         var request = makeRequest(head, body: requestBody)
         request.admission = admission
         admission = nil
-        deadline = 0
+        state.dispatched(async: false)  // no timer runs while the request is answered
         switch match {
         case .found where !request.queryIsWellFormed:
             send(
@@ -25,7 +25,7 @@ extension Connection {
                 do { response = try handler(request) } catch { response = core.response(for: error, request: request) }
                 send(response, for: request)
             case .async(let handler):
-                phase = .handling
+                state.dispatched(async: true)
                 let core = self.core
                 let request = request
                 Task(executorPreference: loop) {
@@ -58,7 +58,7 @@ extension Connection {
 
     /// An async handler finished.
     func complete(_ response: Response, for request: Request) {
-        guard phase == .handling else { return }  // closed meanwhile
+        guard state.awaitsResponse else { return }  // closed meanwhile
         send(response, for: request)
         resume()
     }
@@ -72,7 +72,7 @@ extension Connection {
 
     /// A request that cannot be trusted: answer it and close.
     func fail(_ error: HTTPError) {
-        keepAlive = false
+        state.failing()
         let request =
             head.map {
                 Request(method: $0.method, target: $0.target, version: $0.version, headers: $0.headers, remoteAddress: remoteAddress)

@@ -9,14 +9,19 @@ extension Connection {
 
     /// Serialises a response (head and body in one buffer when small) and queues it.
     func send(_ response: Response, for request: Request) {
-        guard phase != .closed else { return }
-        if core.draining.load(ordering: .relaxed) { keepAlive = false }
+        guard !state.isClosed else { return }
         let isHead = request.method == .HEAD
         let code = response.status.code
         let bodyless = code < 200 || code == 204 || code == 304
-        var streamed = false
         var bodyBytes: [UInt8] = []
         var chunked = false
+        var streamBody = false
+        if case .stream = response.body { streamBody = true }
+        let streamed = streamBody && !isHead && !bodyless
+        // Draining, or a stream HTTP/1.0 cannot frame: the connection closes after this response.
+        state.responding(
+            streamBody: streamBody, streamed: streamed, http10: request.version != .http1_1,
+            draining: core.draining.load(ordering: .relaxed))
 
         var out: [UInt8] = []
         out.reserveCapacity(256)
@@ -42,12 +47,9 @@ extension Connection {
             }
             if !isHead && !bodyless { bodyBytes = bytes }
         case .stream:
-            streamed = !isHead && !bodyless
             if request.version == .http1_1 {
                 out.append(contentsOf: Self.chunkedHeader)
                 chunked = true
-            } else {
-                keepAlive = false  // HTTP/1.0: the body ends when the connection does
             }
         }
         out.append(contentsOf: Self.datePrefix)
@@ -71,7 +73,6 @@ extension Connection {
         logAccess(request, status: code, bytes: bodyBytes.count)
 
         if streamed, case .stream(let produce) = response.body {
-            phase = .streaming
             startStream(produce, chunked: chunked)
             return
         }
@@ -82,14 +83,7 @@ extension Connection {
     func finishRequest() {
         head = nil
         requestStart = 0
-        if keepAlive {
-            phase = .idle
-            deadline = clinux_monotonic_ns() + core.configuration.idleTimeout.nanoseconds
-        } else {
-            phase = .closing
-            deadline = 0
-            if output.isEmpty { lingeringClose() }
-        }
+        if state.requestFinished(now: clinux_monotonic_ns()) == .closeWhenWritten && output.isEmpty { lingeringClose() }
     }
 
     private func logAccess(_ request: Request, status: Int, bytes: Int) {
@@ -175,7 +169,7 @@ extension Connection {
     /// Queues one piece of a streamed body; `continuation` resumes when the client
     /// has taken enough of it.
     func streamChunk(_ bytes: [UInt8], chunked: Bool, continuation: CheckedContinuation<Void, any Error>) {
-        guard phase == .streaming else {
+        guard state.isStreaming else {
             continuation.resume(throwing: ConnectionClosedError())
             return
         }
@@ -187,7 +181,7 @@ extension Connection {
             enqueue(bytes)
         }
         flush()
-        guard phase == .streaming else {
+        guard state.isStreaming else {
             continuation.resume(throwing: ConnectionClosedError())
             return
         }
@@ -199,7 +193,7 @@ extension Connection {
     }
 
     private func finishStream(succeeded: Bool, chunked: Bool) {
-        guard phase == .streaming else { return }
+        guard state.isStreaming else { return }
         guard succeeded else {
             // The body cannot be completed: cut the connection so the client sees
             // a truncated message rather than a short one that looks whole.
@@ -326,21 +320,19 @@ extension Connection {
     /// still sending gets our final response instead of a reset.
     func lingeringClose() {
         guard phase != .closed && phase != .lingering else { return }
-        if peerHungUp || core.draining.load(ordering: .relaxed) {
+        if state.linger(peerHungUp: peerHungUp, draining: core.draining.load(ordering: .relaxed), now: clinux_monotonic_ns()) == .close {
             close()
             return
         }
-        phase = .lingering
         if let tls { SSL_shutdown(tls) }  // close_notify, best effort
         Glibc.shutdown(fd, Int32(SHUT_WR))
-        deadline = clinux_monotonic_ns() + 2_000_000_000
         if canRead { readAvailable() }
     }
 
     /// Closes the socket at once.
     func close() {
         guard phase != .closed else { return }
-        phase = .closed
+        state.closed()
         loop.unregister(fd: fd)
         if let tls {
             SSL_free(tls)
@@ -364,31 +356,20 @@ extension Connection {
             close()
             return
         }
-        guard deadline != 0 && now >= deadline else { return }
-        switch phase {
-        case .idle, .lingering:
+        switch state.timedOut(now: now) {
+        case .none:
+            break
+        case .close:
             close()
-        case .head, .body:
-            deadline = 0
+        case .requestTimeout:
             fail(HTTPError(.requestTimeout, code: "request_timeout", message: "request not received in time"))
             if !output.isEmpty { flush() }
-        case .admitting:
-            close()  // the check itself hung (the database, say): the client may retry
-        case .handling, .streaming, .closing, .closed:
-            deadline = 0
         }
     }
 
     /// Graceful shutdown: close now if nothing is under way, else after the response.
     func drain() {
-        switch phase {
-        case .idle:
-            if output.isEmpty { close() } else { phase = .closing }
-        case .lingering:
-            close()
-        default:
-            keepAlive = false
-        }
+        if state.drain(outputPending: !output.isEmpty) == .close { close() }
     }
 }
 

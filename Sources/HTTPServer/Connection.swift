@@ -10,25 +10,7 @@ import Synchronization
 final class Connection: EventHandler, @unchecked Sendable {
     // @unchecked Sendable: confined to `loop`'s thread, see above.
 
-    enum Phase {
-        /// Waiting for the first byte of a request.
-        case idle
-        /// Reading a request head.
-        case head
-        /// The route's admission check runs on the head; the body waits unread.
-        case admitting
-        /// Reading a request body.
-        case body
-        /// A handler is running.
-        case handling
-        /// A streamed response body is being produced.
-        case streaming
-        /// The last response is queued; close once it is written.
-        case closing
-        /// Write side shut; discarding input briefly so the client reads our answer.
-        case lingering
-        case closed
-    }
+    typealias Phase = ConnectionState.Phase
 
     let fd: Int32
     let loop: EventLoop
@@ -38,7 +20,11 @@ final class Connection: EventHandler, @unchecked Sendable {
     /// Position in `owner`'s list, for O(1) removal.
     var slot = 0
 
-    var phase = Phase.idle
+    /// The phase, keep-alive and deadline, changed only by its transitions.
+    var state: ConnectionState
+    var phase: Phase { state.phase }
+    var keepAlive: Bool { state.keepAlive }
+    var deadline: UInt64 { state.deadline }
     // Input.
     var inbox: [UInt8] = []
     var inboxStart = 0
@@ -51,10 +37,7 @@ final class Connection: EventHandler, @unchecked Sendable {
     var body: [UInt8] = []
     var bodyRemaining = 0
     var chunkedDecoder: ChunkedDecoder?
-    /// When the body began (monotonic ns): its deadline is counted from here.
-    var bodyStart: UInt64 = 0
     var requestStart: UInt64 = 0
-    var keepAlive = true
     /// What the route's admission check returned for the request being read.
     var admission: (any Sendable)?
     // Output.
@@ -68,8 +51,7 @@ final class Connection: EventHandler, @unchecked Sendable {
     var tls: OpaquePointer?
     /// The TLS handshake is not finished yet (its deadline is the head's).
     var handshaking = false
-    // Timeouts (monotonic ns; 0 = none).
-    var deadline: UInt64 = 0
+    /// When unsent output must have moved (monotonic ns; 0 = none).
     var writeDeadline: UInt64 = 0
 
     init(fd: Int32, loop: EventLoop, core: ServerCore, remoteAddress: String, owner: LoopConnections) {
@@ -78,7 +60,12 @@ final class Connection: EventHandler, @unchecked Sendable {
         self.core = core
         self.remoteAddress = remoteAddress
         self.owner = owner
-        deadline = clinux_monotonic_ns() + core.configuration.idleTimeout.nanoseconds
+        let configuration = core.configuration
+        state = ConnectionState(
+            timeouts: .init(
+                idle: configuration.idleTimeout.nanoseconds, header: configuration.headerReadTimeout.nanoseconds,
+                body: configuration.bodyReadTimeout.nanoseconds, minBodyBytesPerSecond: configuration.minBodyBytesPerSecond),
+            now: clinux_monotonic_ns())
     }
 
     /// Runs `work` on the loop thread: now if already there, else queued.
@@ -156,7 +143,7 @@ final class Connection: EventHandler, @unchecked Sendable {
         let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
         if handshaking && SSL_is_init_finished(ssl) == 1 {
             handshaking = false
-            if phase == .idle { deadline = clinux_monotonic_ns() + core.configuration.idleTimeout.nanoseconds }
+            state.handshakeFinished(now: clinux_monotonic_ns())
         }
         if count > 0 { return Int(count) }
         switch SSL_get_error(ssl, count) {
@@ -176,16 +163,7 @@ final class Connection: EventHandler, @unchecked Sendable {
 
     /// The client sent FIN: answer what is complete, then close.
     private func endOfInput() {
-        switch phase {
-        case .idle:
-            if output.isEmpty { close() } else { phase = .closing }
-        case .head, .admitting, .body, .lingering:
-            close()
-        case .handling, .streaming:
-            keepAlive = false
-        case .closing, .closed:
-            break
-        }
+        if state.endOfInput(outputPending: !output.isEmpty) == .close { close() }
     }
 
     // MARK: Parsing
@@ -210,8 +188,7 @@ final class Connection: EventHandler, @unchecked Sendable {
                         compactInbox()
                         return
                     }
-                    phase = .head
-                    deadline = clinux_monotonic_ns() + core.configuration.headerReadTimeout.nanoseconds
+                    state.headStarted(now: clinux_monotonic_ns())
                 }
                 let outcome: HeadScanner.Outcome
                 do {
@@ -256,75 +233,55 @@ final class Connection: EventHandler, @unchecked Sendable {
     private func beginRequest(_ parsed: RequestHead) {
         requestStart = clinux_monotonic_ns()
         head = parsed
-        keepAlive = parsed.keepAlive
         let path = parsed.target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(parsed.target[..<$0]) } ?? parsed.target
         match = core.router.match(parsed.method, path: path)
-        let maxBody: Int
-        switch match {
-        case .found(let route, _):
-            maxBody =
+        var plan = ConnectionState.BodyPlan(
+            framing: parsed.framing, routed: false, maxBodyBytes: 0, admission: false, buffered: inbox.count - inboxStart,
+            expectsContinue: parsed.expectsContinue)
+        if case .found(let route, _) = match {
+            plan.routed = true
+            plan.admission = route.admission != nil
+            plan.maxBodyBytes =
                 route.maxBodyBytes
                 ?? (route.admission == nil ? core.configuration.anonymousMaxBodyBytes : core.configuration.maxBodyBytes)
-        case .notFound, .methodNotAllowed, .badPath:
-            // No route takes this request's body: answer without reading it (no
-            // `100 Continue`), then close, since the unread body still follows.
-            maxBody = 0
         }
         body = []
         admission = nil
-        switch parsed.framing {
-        case .none, .contentLength(0):
+        switch state.headParsed(keepAlive: parsed.keepAlive, body: plan, now: clinux_monotonic_ns()) {
+        case .dispatch:
             dispatch()
-        case .contentLength, .chunked:
-            if maxBody == 0, case .found = match {
-                fail(HTTPError(.contentTooLarge, code: "content_too_large", message: "this route takes no request body"))
-                return
-            }
-            if maxBody == 0 {
-                keepAlive = false
-                dispatch()
-                return
-            }
-            if case .contentLength(let length) = parsed.framing {
-                guard length <= maxBody else {
-                    fail(HTTPError(.contentTooLarge, code: "content_too_large", message: "request body larger than \(maxBody) bytes"))
-                    return
-                }
-                bodyRemaining = length
-                // A body that came whole with its head costs nothing more to read: the
-                // handler checks the caller as usual. Otherwise the caller is checked first.
-                if inbox.count - inboxStart < length, admit(parsed) { return }
-                body.reserveCapacity(min(length, 1 << 20))
-            } else {
-                chunkedDecoder = ChunkedDecoder(maxBodyBytes: maxBody)
-                if admit(parsed) { return }
-            }
-            startBody(parsed)
+        case .refuse(let error):
+            fail(error)
+        case .admit:
+            // Nothing is allocated for the body before the caller is admitted.
+            prepareBody(parsed, maxBody: plan.maxBodyBytes, reserve: false)
+            admit(parsed)
+        case .readBody(let sendContinue):
+            prepareBody(parsed, maxBody: plan.maxBodyBytes, reserve: true)
+            if sendContinue { enqueue(Self.continueLine) }
         }
     }
 
-    func startBody(_ parsed: RequestHead) {
-        phase = .body
-        bodyStart = clinux_monotonic_ns()
-        // A deadline for the whole body, not an idle timer that each byte restarts:
-        // a grace, then time earned only by the bytes received (see `readBody`).
-        deadline = bodyDeadline(received: 0)
-        if parsed.expectsContinue && inboxStart == inbox.count {
-            enqueue(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-        }
-    }
+    static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
-    /// `bodyStart + bodyReadTimeout + received / minBodyBytesPerSecond`, in ns:
-    /// a body keeps its connection only by arriving at the minimum rate.
-    private func bodyDeadline(received: Int) -> UInt64 {
-        let earned = UInt64(received) * 1_000_000_000 / UInt64(max(1, core.configuration.minBodyBytesPerSecond))
-        return bodyStart + core.configuration.bodyReadTimeout.nanoseconds + earned
+    /// How the body is read (its length, or a chunked decoder), with its buffer
+    /// reserved once the body will be read.
+    func prepareBody(_ parsed: RequestHead, maxBody: Int, reserve: Bool) {
+        switch parsed.framing {
+        case .contentLength(let length):
+            bodyRemaining = length
+            if reserve { body.reserveCapacity(min(length, 1 << 20)) }
+        case .chunked:
+            if chunkedDecoder == nil { chunkedDecoder = ChunkedDecoder(maxBodyBytes: maxBody) }
+        case .none:
+            break
+        }
     }
 
     /// Moves body bytes out of the inbox; true when the body is complete.
     private func readBody() -> Bool {
         if var decoder = chunkedDecoder {
-            defer { deadline = bodyDeadline(received: body.count) }
+            defer { state.bodyProgressed(received: body.count) }
             do {
                 let consumed = try inbox.withUnsafeBufferPointer { all throws(HTTPError) in
                     try decoder.decode(UnsafeBufferPointer(rebasing: all[inboxStart...]), into: &body)
@@ -347,7 +304,7 @@ final class Connection: EventHandler, @unchecked Sendable {
             body.append(contentsOf: inbox[inboxStart..<(inboxStart + take)])
             inboxStart += take
             bodyRemaining -= take
-            deadline = bodyDeadline(received: body.count)
+            state.bodyProgressed(received: body.count)
         }
         return bodyRemaining == 0
     }

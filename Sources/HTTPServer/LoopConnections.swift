@@ -45,7 +45,7 @@ final class LoopConnections: @unchecked Sendable {
             // The handshake is held to the head's deadline, not the idle timer: a
             // client trickling it a byte at a time is cut as a slow head would be.
             connection.handshaking = true
-            connection.deadline = clinux_monotonic_ns() + core.configuration.headerReadTimeout.nanoseconds
+            connection.state.handshakeStarted(now: clinux_monotonic_ns())
         }
         do {
             let events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
