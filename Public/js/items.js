@@ -169,9 +169,10 @@ async function showPair(id) {
   }
   openPair = id;
   writeAddress();
-  const { pair, judgements, reports, final_label: label, export_decision: decision } = result.data;
+  const { pair, judgements, reports, final_label: label } = result.data;
   $("detail").hidden = false;
   $("detail").dataset.pair = id;
+  delete $("detail").dataset.decided;
   $("detail-title").textContent = `Pair ${pair.id}`;
   const facts = [
     `${pair.judgements} judgement${pair.judgements === 1 ? "" : "s"} (${pair.wanted} wanted)`,
@@ -180,8 +181,11 @@ async function showPair(id) {
   if (pair.gold) facts.push(`gold answer ${CHOICE_NAMES[pair.gold]}`);
   if (pair.metadata) facts.push(`metadata ${JSON.stringify(pair.metadata)}`);
   $("detail-facts").textContent = facts.join(" · ");
-  $("detail-decision").hidden = !decision;
-  $("detail-decision").textContent = decision ? decisionText(decision, judgements) : "";
+  // What the export writes comes from the whole project: asked apart, so the
+  // pair shows at once; rows and the sentence fill in when it answers.
+  const pairwise = !Array.isArray(pair.responses);
+  $("detail-decision").hidden = !pairwise;
+  $("detail-decision").textContent = pairwise ? "Working out what the export writes for this pair…" : "";
   renderPrompt(pair.prompt, $("detail-prompt"));
   $("detail-a-title").textContent = pair.model_a ? `Response A (${pair.model_a})` : "Response A";
   $("detail-b-title").textContent = pair.model_b ? `Response B (${pair.model_b})` : "Response B";
@@ -221,8 +225,8 @@ async function showPair(id) {
     cell(row, judgement.strength == null ? "—" : String(judgement.strength));
     cell(row, task || judgement.shown_swapped == null ? "—" : judgement.shown_swapped ? "B on the left" : "A on the left");
     cell(row, judgement.duration_ms == null ? "—" : `${(judgement.duration_ms / 1000).toFixed(1)} s`);
-    cell(row, judgement.counted === false ? `no: ${judgement.excluded_reason}` : judgement.counted ? "yes" : "—", "counted");
-    if (judgement.counted === false) row.classList.add("excluded");
+    row.dataset.judgement = String(judgement.id);
+    cell(row, "—", "counted");
     const rewrite = judgement.rewrite ? `Rewrite of response ${judgement.rewrite.base + 1}: ${judgement.rewrite.text}` : "";
     cell(row, [judgement.rationale ?? "", rewrite].filter(Boolean).join(" — "), "report-reason");
     body.append(row);
@@ -242,6 +246,29 @@ async function showPair(id) {
   }
   if (reports.length === 0) list.textContent = "No reports.";
   $("detail").scrollIntoView({ block: "start" });
+  if (pairwise) await showDecision(id, judgements);
+}
+
+/** The export's decision for the open pair, and which judgements it counts. */
+async function showDecision(id, judgements) {
+  const result = await api("GET", `/api/projects/${projectID}/pairs/${encodeURIComponent(id)}/decision`);
+  if (openPair !== id) return;  // another pair opened meanwhile
+  if (!result.ok) {
+    $("detail-decision").textContent = errorMessage(result);
+    return;
+  }
+  const byID = new Map(result.data.judgements.map((entry) => [String(entry.id), entry]));
+  for (const judgement of judgements) Object.assign(judgement, byID.get(String(judgement.id)) ?? {});
+  for (const row of $("detail-judgements").querySelectorAll("tbody tr[data-judgement]")) {
+    const entry = byID.get(row.dataset.judgement);
+    if (!entry) continue;
+    row.cells[1].textContent = entry.rater_status;
+    row.cells[1].className = `rater-status ${entry.rater_status}`;
+    row.cells[7].textContent = entry.counted ? "yes" : `no: ${entry.excluded_reason}`;
+    row.classList.toggle("excluded", !entry.counted);
+  }
+  $("detail-decision").textContent = decisionText(result.data.export_decision, judgements);
+  $("detail").dataset.decided = id;
 }
 
 async function setLabel(label) {

@@ -330,7 +330,7 @@ import TestSupport
         let rows = try response.body.split(separator: 0x0A).map { try JSONValue.parse(String(decoding: $0, as: UTF8.self)) }
         var exported = 0
         for i in 0..<40 {
-            let detail = try app.call("GET", base + "/item-\(i)", admin).json
+            let detail = try app.call("GET", base + "/item-\(i)/decision", admin).json
             let decision = try #require(detail["export_decision"])
             let row = rows.first { $0["prompt"]?.stringValue?.hasPrefix("Question \(i) ") == true }
             if let label = decision["label"]?.stringValue {
@@ -348,10 +348,15 @@ import TestSupport
                 decision["counted"]
                     == .object(JSONObject(counted.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int(Int64($0.value))) })), "item-\(i)"
             )
-            for judgement in detail["judgements"]?.arrayValue ?? [] {
+            let pairJudgements = try app.call("GET", base + "/item-\(i)", admin).json["judgements"]?.arrayValue ?? []
+            let decided = detail["judgements"]?.arrayValue ?? []
+            #expect(decided.count == pairJudgements.count)
+            for (judgement, entry) in zip(pairJudgements, decided) {
                 let quarantined = judgement["annotator"] == "r0"
-                #expect(judgement["counted"] == .bool(!quarantined))
-                #expect(judgement["excluded_reason"] == (quarantined ? "quarantined" : .null))
+                #expect(entry["id"] == judgement["id"])
+                #expect(entry["counted"] == .bool(!quarantined))
+                #expect(entry["excluded_reason"] == (quarantined ? "quarantined" : .null))
+                #expect(entry["rater_status"] == (quarantined ? "quarantined" : "ok"))
             }
             if crowd.votes[i].isEmpty || crowd.raters[i] == ["r0"] {
                 #expect(decision["dropped"] == (i == 39 ? .null : "no_counted_judgements"), "item-\(i)")
@@ -359,12 +364,21 @@ import TestSupport
         }
         #expect(exported == rows.count)
         // item-39 is gold A: its key, whatever the votes say (B, tie, both bad, A).
-        let gold = try app.call("GET", base + "/item-39", admin).json["export_decision"]
+        let gold = try app.call("GET", base + "/item-39/decision", admin).json["export_decision"]
         #expect(gold?["label"] == "A")
         #expect(gold?["label_source"] == "gold")
         // A final label overrules the key, and the page follows.
         #expect(try app.call("PUT", base + "/item-39/label", admin, #"{"label":"B"}"#).status == 200)
-        let relabelled = try app.call("GET", base + "/item-39", admin).json["export_decision"]
+        let relabelled = try app.call("GET", base + "/item-39/decision", admin).json["export_decision"]
+        // The project-wide part is kept per state of the project: lifting r0's
+        // quarantine (or a new judgement) is seen at once.
+        #expect(
+            try app.call("POST", "/api/projects/\(project.id)/raters/r0/status", admin, #"{"status":"ok","comment":"back"}"#).status == 200)
+        let lifted = try app.call("GET", base + "/item-38/decision", admin).json
+        #expect(lifted["judgements"]?.arrayValue?.allSatisfy { $0["counted"] == true } == true, "\(lifted)")
+        // A ranking project has no pairwise decision to show.
+        let ranking = try await app.project(pairs: 0, name: "ranked") { $0.kind = .ranking }
+        #expect(try app.call("GET", "/api/projects/\(ranking.id)/pairs/item-1/decision", admin).status == 404)
         #expect(relabelled?["label"] == "B")
         #expect(relabelled?["label_source"] == "reviewer")
         await app.stop()

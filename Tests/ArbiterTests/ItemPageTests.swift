@@ -82,7 +82,7 @@ struct ItemPageTests {
         #expect(
             try browser.script("return location.search;").stringValue?.contains("q=question+17") == true, "the filters are in the address")
         try browser.element("#pairs tbody tr .open-pair").click()
-        try browser.wait(until: "document.getElementById('detail').dataset.pair === 'p17'")
+        try browser.wait(until: "document.getElementById('detail').dataset.decided === 'p17'")
         #expect(try browser.script("return document.querySelectorAll('#detail-judgements tbody tr').length;").intValue == 6)
         #expect(try browser.element("#detail-a").text == "A17")
         // lefty is flagged (as the review page says) and left out of the export's decision.
@@ -129,7 +129,7 @@ struct ItemPageTests {
             try browser.resize(width: width, height: height)
             try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/items?pair=item-39")
             try browser.wait(
-                until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === 'item-39'")
+                until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.decided === 'item-39'")
             let decision = try browser.element("#detail-decision").text
             #expect(decision.hasPrefix(#"The export writes A as chosen (label_source "gold": its gold key)."#), "\(width): \(decision)")
             #expect(decision.contains("Left out: r0 (B, quarantined)."), "\(width): \(decision)")
@@ -144,8 +144,9 @@ struct ItemPageTests {
                     == ["quarantined"])
             // A crowd decision: the page's label is the export's.
             try browser.open("http://127.0.0.1:\(app.port)/projects/\(project.id)/items?pair=item-8")
-            try browser.wait(until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.pair === 'item-8'")
-            let api = try app.call("GET", "/api/projects/\(project.id)/pairs/item-8", admin).json["export_decision"]
+            try browser.wait(
+                until: "document.body.dataset.ready === 'true' && document.getElementById('detail').dataset.decided === 'item-8'")
+            let api = try app.call("GET", "/api/projects/\(project.id)/pairs/item-8/decision", admin).json["export_decision"]
             let text = try browser.element("#detail-decision").text
             if let label = api?["label"]?.stringValue {
                 #expect(text.hasPrefix("The export writes \(label) as chosen (label_source \"crowd\""), "\(text)")

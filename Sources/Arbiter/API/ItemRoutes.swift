@@ -23,6 +23,10 @@ struct ItemRoutes: Sendable {
             .json(
                 try await items.detail(projectID: try request.parameters.int("id"), externalID: try request.parameters.require("pair")))
         }
+        api.add(.GET, "/api/projects/{id}/pairs/{pair}/decision", .reviewing) { request, _ in
+            .json(
+                try await items.decision(projectID: try request.parameters.int("id"), externalID: try request.parameters.require("pair")))
+        }
         api.add(.PUT, "/api/projects/{id}/pairs/{pair}/label", .reviewing) { request, caller in
             guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             if let unknown = object.keys.sorted().first(where: { $0 != "label" && $0 != "note" }) {

@@ -79,6 +79,8 @@ enum OpenAPI {
                 ("sort", "string", "id, -id, disagreement, -disagreement, judgements or -judgements"),
                 ("after", "string", "The `next` of the previous page"), ("limit", "integer", "Pairs per page, 1 to 200 (default 50)"),
             ]),
+        "GET /api/projects/{id}/pairs/{pair}/decision": Details(
+            summary: "What a default export writes for the pair, and which judgements it leaves out"),
         "GET /api/projects/{id}/pairs/{pair}": Details(
             summary: "One pair with every judgement and its rater, its reports and its final label"),
         "PUT /api/projects/{id}/pairs/{pair}/label": Details(

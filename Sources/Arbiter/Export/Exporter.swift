@@ -141,7 +141,7 @@ public enum Exporter {
     /// partners, target words) are left out. Dropping an informative vote can only
     /// lose label quality. The item browser uses the same rules, so the decision a
     /// reviewer sees is the one the export writes.
-    struct Exclusions {
+    struct Exclusions: Sendable {
         var quarantined: Set<Int>
         /// Flagged raters left out (not quarantined, not weighted).
         var flagged: Set<Int>
@@ -170,7 +170,7 @@ public enum Exporter {
         }
     }
 
-    struct Decisions {
+    struct Decisions: Sendable {
         /// pair row id → (winner is A, winning share, mean strength of the winning votes).
         var winners: [Int64: (aWins: Bool, share: Double, strength: Double)] = [:]
         var dropped: [String: Int] = [:]

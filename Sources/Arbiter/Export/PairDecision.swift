@@ -1,4 +1,5 @@
 import Storage
+import Synchronization
 
 /// What a default export writes for one pair, and why: the item browser shows
 /// it so the page and the file tell one story.
@@ -25,10 +26,66 @@ struct PairDecision: Sendable {
     /// Judgements whose rater the detector flags (left out or weighted), by annotation id.
     var flagged: Set<Int64> = []
 
-    /// The decision of an export with `options` (the defaults: weighted, flagged raters left out).
-    static func find(_ db: any Database, project: Project, pairID: Int64, options: ExportOptions = ExportOptions()) throws -> PairDecision {
-        let exclusions = try Exporter.Exclusions(db, project: project, options: options)
-        let decisions = try Exporter.decide(db, project: project, options: options, excluded: exclusions.excluded)
+    /// The decision of a default export (weighted, flagged raters left out).
+    /// The project-wide part — who is left out, every pair's decision — is
+    /// computed once per state of the project (``Fingerprint``) and kept for the
+    /// next pair a reviewer opens; `cacheKey` names the database.
+    static func find(_ db: any Database, project: Project, pairID: Int64, cacheKey: String) throws -> PairDecision {
+        let options = ExportOptions()
+        let fingerprint = try Fingerprint(db, projectID: project.id)
+        let key = "\(cacheKey)#\(project.id)"
+        let whole: ProjectDecisions
+        if let cached = cache.withLock({ $0[key] }), cached.fingerprint == fingerprint {
+            whole = cached
+        } else {
+            let exclusions = try Exporter.Exclusions(db, project: project, options: options)
+            let decisions = try Exporter.decide(db, project: project, options: options, excluded: exclusions.excluded)
+            whole = ProjectDecisions(fingerprint: fingerprint, exclusions: exclusions, decisions: decisions)
+            cache.withLock { entries in
+                if entries.count >= Self.cachedProjects { entries.removeAll() }
+                entries[key] = whole
+            }
+        }
+        return try find(db, pairID: pairID, exclusions: whole.exclusions, decisions: whole.decisions, aggregate: options.aggregate)
+    }
+
+    /// The project-wide part of the decisions, for one state of the project.
+    struct ProjectDecisions: Sendable {
+        var fingerprint: Fingerprint
+        var exclusions: Exporter.Exclusions
+        var decisions: Exporter.Decisions
+    }
+
+    /// What the decisions depend on, read cheaply through indexes: the newest
+    /// judgement and revision, the reviewers' rater decisions and final labels,
+    /// the pairs and their imports. Any change there computes them again.
+    struct Fingerprint: Sendable, Equatable {
+        var values: [String]
+
+        init(_ db: any Database, projectID: Int) throws {
+            let project = SQLValue.int(Int64(projectID))
+            values =
+                try db.queryFirst(
+                    """
+                    SELECT (SELECT coalesce(max(id), 0) FROM annotations WHERE project_id = ?),
+                           (SELECT coalesce(max(id), 0) FROM annotation_revisions),
+                           (SELECT count(*) FROM rater_status WHERE project_id = ?), (SELECT coalesce(max(set_at), 0) FROM rater_status WHERE project_id = ?),
+                           (SELECT count(*) FROM pair_labels WHERE project_id = ?), (SELECT coalesce(max(created_at), '') FROM pair_labels WHERE project_id = ?),
+                           (SELECT coalesce(max(id), 0) FROM pairs WHERE project_id = ?),
+                           (SELECT count(*) FROM imports WHERE project_id = ? AND state = 'committed')
+                    """, [project, project, project, project, project, project, project]
+                ) { row in (0..<8).map { row.isNull($0) ? "" : row.string($0) } } ?? []
+        }
+    }
+
+    /// Projects whose decisions are kept (a few reviewers' projects, not every one).
+    static let cachedProjects = 4
+    static let cache = Mutex<[String: ProjectDecisions]>([:])
+
+    /// One pair's part, from the project-wide decisions.
+    static func find(
+        _ db: any Database, pairID: Int64, exclusions: Exporter.Exclusions, decisions: Exporter.Decisions, aggregate: Aggregation
+    ) throws -> PairDecision {
         var counted = ["A": 0, "B": 0, "tie": 0, "both_bad": 0]
         var excluded: [Int64: String] = [:]
         var seen: Set<Int> = []
@@ -49,7 +106,7 @@ struct PairDecision: Sendable {
             }
         }
         var decision = PairDecision(
-            label: nil, source: nil, dropped: nil, share: nil, aggregate: options.aggregate, counted: counted,
+            label: nil, source: nil, dropped: nil, share: nil, aggregate: aggregate, counted: counted,
             excluded: excluded, flagged: flagged)
         if let winner = decisions.winners[pairID] {
             decision.label = winner.aWins ? "A" : "B"

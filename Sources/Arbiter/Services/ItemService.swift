@@ -106,8 +106,6 @@ public struct ItemService: Sendable {
             let reports = try PairDetail.reports(db, pairID: pair.id)
             let label = try PairLabels.find(db, pairID: pair.id)
             let kind = project.settings.kind
-            // A pair: the decision a default export writes, and which judgements it leaves out.
-            let decision = kind == .pairwise ? try PairDecision.find(db, project: project, pairID: pair.id) : nil
             var detail: JSONValue = [
                 "pair": [
                     "id": .string(pair.externalID), "prompt": pair.prompt.json, "response_a": .string(pair.responseA),
@@ -118,18 +116,9 @@ public struct ItemService: Sendable {
                     "disagreement": .double(pair.disagreement),
                     "crowd": JSONValue(pair.plurality),
                 ],
-                "judgements": .array(
-                    judgements.map { judgement in
-                        guard let decision, case .object(var object) = judgement.json else { return judgement.json }
-                        object["excluded_reason"] = JSONValue(decision.excluded[judgement.id])
-                        // The detector's flag shows as the status, as on the review page, unless a reviewer decided.
-                        if judgement.raterStatus == nil && decision.flagged.contains(judgement.id) { object["rater_status"] = "flagged" }
-                        object["counted"] = .bool(decision.excluded[judgement.id] == nil)
-                        return .object(object)
-                    }),
+                "judgements": .array(judgements.map(\.json)),
                 "reports": .array(reports.map(\.json)),
                 "final_label": label?.json ?? .null,
-                "export_decision": decision?.json ?? .null,
             ]
             // A ranking or rating task: every response (canonical order) and the kind.
             if kind != .pairwise, case .object(var object) = detail, case .object(var pairObject)? = object["pair"] {
@@ -140,6 +129,38 @@ public struct ItemService: Sendable {
                 detail = .object(object)
             }
             return detail
+        }
+    }
+
+    /// What a default export writes for a pair of a pairwise project, and which
+    /// of its judgements that leaves out (a flagged rater's status says so, as on
+    /// the review page). Apart from ``detail(projectID:externalID:)``: it rests on
+    /// the whole project's decisions (kept per state of the project, see
+    /// ``PairDecision``), so the pair's texts never wait for them.
+    func decision(projectID: Int, externalID: String) async throws -> JSONValue {
+        let cacheKey = store.location.description
+        return try await store.pool.read { db in
+            guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
+            guard let pair = try PairDetail.find(db, projectID: projectID, externalID: externalID) else {
+                throw ServiceError.notFound("no such pair")
+            }
+            guard project.settings.kind == .pairwise else {
+                throw ValidationError("pair: export decisions are for pairwise projects (this one is \(project.settings.kind.rawValue))")
+            }
+            let decision = try PairDecision.find(db, project: project, pairID: pair.id, cacheKey: cacheKey)
+            let judgements = try PairDetail.judgements(db, pairID: pair.id)
+            return [
+                "export_decision": decision.json,
+                "judgements": .array(
+                    judgements.map { judgement in
+                        let flagged = judgement.raterStatus == nil && decision.flagged.contains(judgement.id)
+                        return [
+                            "id": .int(judgement.id), "counted": .bool(decision.excluded[judgement.id] == nil),
+                            "excluded_reason": JSONValue(decision.excluded[judgement.id]),
+                            "rater_status": .string(flagged ? "flagged" : judgement.raterStatus ?? "ok"),
+                        ]
+                    }),
+            ]
         }
     }
 
