@@ -63,10 +63,16 @@ scenarios = [
     (f"walk, search a common word", lambda: walk("q=" + words["common"])),
     (f"walk, search a word in 1% of pairs", lambda: walk("q=" + words["middling"])),
     (f"search a rare word", lambda: repeat(lambda: pages("q=" + words["rare"]), 50)),
+    # Words of three letters or more match as prefixes: the first three letters of a common word.
+    (f"walk, search the first three letters of a common word", lambda: walk("q=" + words["common"][:3])),
+    (f"walk, search the first three letters of a word in 1%", lambda: walk("q=" + words["middling"][:3])),
     (f"walk, search two words (model and source)", lambda: walk(f"q={words['model']}+{words['source']}")),
     (f"walk, search ordered by disagreement", lambda: walk(f"q={words['sortable']}&sort=-disagreement")),
     ("no match: each request examines a full window", lambda: repeat(lambda: pages(f"min_judgements=50&after={rng.randrange(max_id)}"))),
     ("a pair's detail", lambda: repeat(lambda: f"/api/projects/{project}/pairs/pair-{rng.randrange(max_id)}")),
+    # The export's decision: the first request computes the project's decisions, the rest read them.
+    ("a pair's export decision, the first (computes the project's)", lambda: repeat(lambda: f"/api/projects/{project}/pairs/pair-1/decision", 1)),
+    ("a pair's export decision, after the first", lambda: repeat(lambda: f"/api/projects/{project}/pairs/pair-{rng.randrange(max_id)}/decision")),
 ]
 
 results = []

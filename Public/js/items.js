@@ -267,7 +267,11 @@ async function showDecision(id, judgements) {
     row.cells[7].textContent = entry.counted ? "yes" : `no: ${entry.excluded_reason}`;
     row.classList.toggle("excluded", !entry.counted);
   }
-  $("detail-decision").textContent = decisionText(result.data.export_decision, judgements);
+  const decision = result.data.export_decision;
+  const since = decision.judgements_since > 0
+    ? ` As of ${new Date(decision.as_of).toLocaleTimeString()}: ${decision.judgements_since} judgement${decision.judgements_since === 1 ? "" : "s"} came in since, which an export now would count.`
+    : "";
+  $("detail-decision").textContent = decisionText(decision, judgements) + since;
   $("detail").dataset.decided = id;
 }
 

@@ -376,6 +376,15 @@ import TestSupport
             try app.call("POST", "/api/projects/\(project.id)/raters/r0/status", admin, #"{"status":"ok","comment":"back"}"#).status == 200)
         let lifted = try app.call("GET", base + "/item-38/decision", admin).json
         #expect(lifted["judgements"]?.arrayValue?.allSatisfy { $0["counted"] == true } == true, "\(lifted)")
+        // While raters judge, the decisions are kept a minute and say how many
+        // judgements came since; after that they are computed again.
+        #expect(try app.call("GET", base + "/item-38/decision", admin).json["export_decision"]?["judgements_since"] == 0)
+        try await app.importJudgements([#"{"pair":"item-38","annotator":"r9","choice":"A"}"#], into: project)
+        let since = try app.call("GET", base + "/item-38/decision", admin).json
+        #expect(since["export_decision"]?["judgements_since"] == 1, "\(since)")
+        #expect(since["judgements"]?.arrayValue?.count == 4, "the pair's own judgements are read live")
+        app.clock.advance(seconds: 61)
+        #expect(try app.call("GET", base + "/item-38/decision", admin).json["export_decision"]?["judgements_since"] == 0)
         // A ranking project has no pairwise decision to show.
         let ranking = try await app.project(pairs: 0, name: "ranked") { $0.kind = .ranking }
         #expect(try app.call("GET", "/api/projects/\(ranking.id)/pairs/item-1/decision", admin).status == 404)

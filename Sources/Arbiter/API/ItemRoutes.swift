@@ -25,7 +25,8 @@ struct ItemRoutes: Sendable {
         }
         api.add(.GET, "/api/projects/{id}/pairs/{pair}/decision", .reviewing) { request, _ in
             .json(
-                try await items.decision(projectID: try request.parameters.int("id"), externalID: try request.parameters.require("pair")))
+                try await items.decision(
+                    projectID: try request.parameters.int("id"), externalID: try request.parameters.require("pair"), now: now()))
         }
         api.add(.PUT, "/api/projects/{id}/pairs/{pair}/label", .reviewing) { request, caller in
             guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }

@@ -337,6 +337,7 @@ extension PairDecision {
             "label": JSONValue(label), "label_source": JSONValue(source), "dropped": JSONValue(dropped),
             "share": share.map(JSONValue.double) ?? .null,
             "aggregate": .string(aggregate.rawValue), "counted": PairBrowser.votesJSON(counted),
+            "as_of": .string(Clock.iso8601(milliseconds: asOf)), "judgements_since": .int(Int64(judgementsSince)),
         ]
     }
 }

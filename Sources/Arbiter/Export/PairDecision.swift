@@ -25,35 +25,56 @@ struct PairDecision: Sendable {
     var excluded: [Int64: String]
     /// Judgements whose rater the detector flags (left out or weighted), by annotation id.
     var flagged: Set<Int64> = []
+    /// When the project-wide decisions were computed (Unix ms), and how many
+    /// judgements (or changes of one) came in since — 0 when they are current.
+    var asOf: Int64 = 0
+    var judgementsSince = 0
 
     /// The decision of a default export (weighted, flagged raters left out).
     /// The project-wide part — who is left out, every pair's decision — is
     /// computed once per state of the project (``Fingerprint``) and kept for the
-    /// next pair a reviewer opens; `cacheKey` names the database.
-    static func find(_ db: any Database, project: Project, pairID: Int64, cacheKey: String) throws -> PairDecision {
+    /// next pair a reviewer opens; `cacheKey` names the database. While raters
+    /// judge, it is kept up to ``freshFor`` ms and says how many judgements came
+    /// since (at a million judgements the whole takes seconds); anything a
+    /// reviewer changes — a rater's status, a final label — and new pairs are seen at once.
+    static func find(_ db: any Database, project: Project, pairID: Int64, cacheKey: String, now: Int64) throws -> PairDecision {
         let options = ExportOptions()
         let fingerprint = try Fingerprint(db, projectID: project.id)
         let key = "\(cacheKey)#\(project.id)"
-        let whole: ProjectDecisions
+        var whole: ProjectDecisions
+        var since = 0
         if let cached = cache.withLock({ $0[key] }), cached.fingerprint == fingerprint {
             whole = cached
+        } else if let cached = cache.withLock({ $0[key] }), now - cached.computedAt < freshFor,
+            cached.fingerprint.onlyJudgedSince(fingerprint)
+        {
+            whole = cached
+            since = try Fingerprint.judgementsSince(db, projectID: project.id, cached.fingerprint)
         } else {
             let exclusions = try Exporter.Exclusions(db, project: project, options: options)
             let decisions = try Exporter.decide(db, project: project, options: options, excluded: exclusions.excluded)
-            whole = ProjectDecisions(fingerprint: fingerprint, exclusions: exclusions, decisions: decisions)
+            whole = ProjectDecisions(fingerprint: fingerprint, exclusions: exclusions, decisions: decisions, computedAt: now)
+            let entry = whole
             cache.withLock { entries in
                 if entries.count >= Self.cachedProjects { entries.removeAll() }
-                entries[key] = whole
+                entries[key] = entry
             }
         }
-        return try find(db, pairID: pairID, exclusions: whole.exclusions, decisions: whole.decisions, aggregate: options.aggregate)
+        var decision = try find(db, pairID: pairID, exclusions: whole.exclusions, decisions: whole.decisions, aggregate: options.aggregate)
+        decision.asOf = whole.computedAt
+        decision.judgementsSince = since
+        return decision
     }
+
+    /// How long decisions are kept while only new judgements come in (ms).
+    static let freshFor: Int64 = 60_000
 
     /// The project-wide part of the decisions, for one state of the project.
     struct ProjectDecisions: Sendable {
         var fingerprint: Fingerprint
         var exclusions: Exporter.Exclusions
         var decisions: Exporter.Decisions
+        var computedAt: Int64
     }
 
     /// What the decisions depend on, read cheaply through indexes: the newest
@@ -75,6 +96,23 @@ struct PairDecision: Sendable {
                            (SELECT count(*) FROM imports WHERE project_id = ? AND state = 'committed')
                     """, [project, project, project, project, project, project, project]
                 ) { row in (0..<8).map { row.isNull($0) ? "" : row.string($0) } } ?? []
+        }
+
+        /// Whether `later` differs from this only by newer judgements or revisions.
+        func onlyJudgedSince(_ later: Fingerprint) -> Bool {
+            values.count == 8 && later.values.count == 8 && Array(values[2...]) == Array(later.values[2...])
+        }
+
+        /// Judgements and revisions newer than `earlier`'s.
+        static func judgementsSince(_ db: any Database, projectID: Int, _ earlier: Fingerprint) throws -> Int {
+            let annotation = Int64(earlier.values[0]) ?? 0
+            let revision = Int64(earlier.values[1]) ?? 0
+            return try db.queryFirst(
+                """
+                SELECT (SELECT count(*) FROM annotations WHERE project_id = ? AND id > ?)
+                     + (SELECT count(*) FROM annotation_revisions WHERE id > ?)
+                """, [.int(Int64(projectID)), .int(annotation), .int(revision)]
+            ) { $0.int(0) } ?? 0
         }
     }
 

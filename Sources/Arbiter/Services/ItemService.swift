@@ -137,7 +137,7 @@ public struct ItemService: Sendable {
     /// the review page). Apart from ``detail(projectID:externalID:)``: it rests on
     /// the whole project's decisions (kept per state of the project, see
     /// ``PairDecision``), so the pair's texts never wait for them.
-    func decision(projectID: Int, externalID: String) async throws -> JSONValue {
+    func decision(projectID: Int, externalID: String, now: Int64) async throws -> JSONValue {
         let cacheKey = store.location.description
         return try await store.pool.read { db in
             guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
@@ -147,7 +147,7 @@ public struct ItemService: Sendable {
             guard project.settings.kind == .pairwise else {
                 throw ValidationError("pair: export decisions are for pairwise projects (this one is \(project.settings.kind.rawValue))")
             }
-            let decision = try PairDecision.find(db, project: project, pairID: pair.id, cacheKey: cacheKey)
+            let decision = try PairDecision.find(db, project: project, pairID: pair.id, cacheKey: cacheKey, now: now)
             let judgements = try PairDetail.judgements(db, pairID: pair.id)
             return [
                 "export_decision": decision.json,
