@@ -70,8 +70,8 @@ enum PairBrowser {
     }
 
     struct Query: Sendable {
-        /// Words that must all occur, each as a word or (three characters or more) the start of one (in the id,
-        /// texts, model names or metadata).
+        /// Words that must all occur (in the id, texts, model names or metadata); one
+        /// of three characters or more that is no whole word matches as a prefix.
         var words: [String] = []
         var state: State?
         var minJudgements: Int?
@@ -157,7 +157,9 @@ enum PairBrowser {
     /// index (PostgreSQL; SQLite's FTS5 walks its index in id order by itself).
     static let fewMatches = 5_000
 
-    static func page(_ db: any Database, projectID: Int, query: Query) throws -> Page {
+    static func page(_ db: any Database, projectID: Int, query asked: Query) throws -> Page {
+        var query = asked
+        query.words = try completions(db, projectID: projectID, asked.words)
         if db.dialect == .postgres {
             // Plans for the values at hand, not a generic plan cached for the
             // statement: a search word in three pairs and one in half of them want
@@ -225,19 +227,30 @@ enum PairBrowser {
         }
     }
 
-    /// Words at least this long match as prefixes.
+    /// Words at least this long may match as prefixes.
     static let prefixLength = 3
 
+    /// A search's words as they are matched: a word found as a whole word is
+    /// searched as one (as fast as before); a word of three characters or more
+    /// that is no word in the index becomes a prefix, marked with a trailing `*`
+    /// ("kilomet" finds "kilometres"). Shorter words are always whole (a one-letter
+    /// prefix would merge the postings of a good part of the vocabulary).
+    static func completions(_ db: any Database, projectID: Int, _ words: [String]) throws -> [String] {
+        try words.map { word in
+            guard word.count >= prefixLength else { return word }
+            let exists = try db.queryFirst(matchingIDs(db, [word]) + " LIMIT 1", matchValues(db, projectID, [word])) { _ in true } ?? false
+            return exists ? word : word + "*"
+        }
+    }
+
     private static func matchValues(_ db: any Database, _ projectID: Int, _ words: [String]) -> [SQLValue] {
-        // A word of three characters or more matches as a prefix ("kilomet" finds
-        // "kilometres"); shorter ones whole (a one-letter prefix would merge the
-        // postings of a good part of the vocabulary on every page).
-        let prefix = { (word: String) in word.count >= prefixLength }
         switch db.dialect {
-        // FTS5: each word quoted, so nothing in them is query syntax, then `*`.
-        case .sqlite: return [.text(words.map { "\"\($0)\"" + (prefix($0) ? "*" : "") }.joined(separator: " "))]
-        // Words are letters and digits only, each `:*`, joined with AND.
-        case .postgres: return [.int(Int64(projectID)), .text(words.map { $0 + (prefix($0) ? ":*" : "") }.joined(separator: " & "))]
+        // FTS5: each word quoted, so nothing in it is query syntax; a prefix then `*`.
+        case .sqlite:
+            return [.text(words.map { $0.hasSuffix("*") ? "\"\($0.dropLast())\"*" : "\"\($0)\"" }.joined(separator: " "))]
+        // Words are letters and digits only; a prefix `:*`; joined with AND.
+        case .postgres:
+            return [.int(Int64(projectID)), .text(words.map { $0.hasSuffix("*") ? $0.dropLast() + ":*" : $0 }.joined(separator: " & "))]
         }
     }
 
