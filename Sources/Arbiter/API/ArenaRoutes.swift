@@ -22,7 +22,8 @@ struct ArenaRoutes: Sendable {
             return .json(
                 try await service.status(
                     projectID: try request.parameters.int("id"), userID: caller.user.id,
-                    membersOnly: caller.user.role == .annotator, draw: draw))
+                    membersOnly: caller.user.role == .annotator, draw: draw
+                ).json)
         }
         api.add(.POST, "/api/projects/{id}/battles", .annotating) { request, caller in
             let prompt = try Self.prompt(try await request.jsonBody())
@@ -51,10 +52,11 @@ struct ArenaRoutes: Sendable {
             return .json(
                 try await service.vote(
                     battleID: Int64(try request.parameters.int("id")), userID: caller.user.id, choice: choice,
-                    durationMilliseconds: duration))
+                    durationMilliseconds: duration
+                ).json)
         }
         api.add(.GET, "/api/battles/{id}", .annotating) { request, caller in
-            .json(try await service.battle(id: Int64(try request.parameters.int("id")), userID: caller.user.id))
+            .json(try await service.battle(id: Int64(try request.parameters.int("id")), userID: caller.user.id).annotatorJSON)
         }
         // Generation from the admin page: a batch of prompt lines (JSONL) answered by the named endpoints.
         api.add(.POST, "/api/projects/{id}/generate", .admin) { request, _ in
@@ -127,5 +129,54 @@ struct ArenaRoutes: Sendable {
             if let message { object["message"] = .string(message) }
             return .object(object)
         }
+    }
+}
+
+extension ArenaService.ArenaStatus {
+    /// `{"project","prompts_per_hour","prompts_left","retry_after_ms","max_turns","pool","models","ready",
+    /// "allow_ties","allow_both_bad","guidelines","drawn"?}`.
+    var json: JSONValue {
+        var object: JSONObject = [
+            "project": ["id": .int(Int64(project.id)), "name": .string(project.name)],
+            "prompts_per_hour": .int(Int64(arena.promptsPerHour)), "prompts_left": .int(Int64(promptsLeft)),
+            "retry_after_ms": retryAfterMilliseconds.map { .int($0) } ?? .null,
+            "max_turns": .int(Int64(arena.maxTurns)), "pool": .int(Int64(arena.promptPool.count)),
+            "models": .int(Int64(modelsAvailable)), "ready": .bool(modelsAvailable >= 2),
+            "allow_ties": .bool(project.settings.allowTies), "allow_both_bad": .bool(project.settings.allowBothBad),
+            "guidelines": .string(project.settings.guidelines),
+        ]
+        if let drawn { object["drawn"] = .string(drawn) }
+        return .object(object)
+    }
+}
+
+extension ArenaService.Reveal {
+    /// `{"battle","choice","model_a","model_b","pair"}`.
+    var json: JSONValue {
+        [
+            "battle": .int(battle), "choice": .string(choice.rawValue), "model_a": .string(modelA), "model_b": .string(modelB),
+            "pair": .string(pair),
+        ]
+    }
+}
+
+extension Battle {
+    /// A battle as its annotator sees it: the names only once voted.
+    var annotatorJSON: JSONValue {
+        var object: JSONObject = [
+            "battle": .int(id), "state": .string(state.rawValue),
+            "turns": .array(
+                turns.map { turn in
+                    [
+                        "prompt": .string(turn.prompt), "response_a": JSONValue(turn.responseA), "response_b": JSONValue(turn.responseB),
+                        "state": .string(turn.state.rawValue),
+                    ]
+                }),
+        ]
+        if state == .voted {
+            object["model_a"] = .string(modelA)
+            object["model_b"] = .string(modelB)
+        }
+        return .object(object)
     }
 }

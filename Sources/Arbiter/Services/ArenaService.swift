@@ -41,26 +41,41 @@ public struct ArenaService: Sendable {
 
     /// The arena's state for this annotator: prompts left this hour, turns per
     /// battle, the vote options; with `draw`, a prompt from the pool.
-    public func status(projectID: Int, userID: Int, membersOnly: Bool, draw: Bool) async throws -> JSONValue {
+    public func status(projectID: Int, userID: Int, membersOnly: Bool, draw: Bool) async throws -> ArenaStatus {
         let now = now()
         let (project, sent) = try await store.pool.read { db in
             let project = try Self.arenaProject(db, projectID: projectID, userID: userID, membersOnly: membersOnly)
             return (project, try Battles.promptsSince(db, projectID: projectID, userID: userID, since: now - 3_600_000))
         }
         let arena = project.settings.arena!
-        let available = arena.endpoints.filter { models.endpoint(named: $0) != nil }
-        var object: JSONObject = [
-            "project": ["id": .int(Int64(project.id)), "name": .string(project.name)],
-            "prompts_per_hour": .int(Int64(arena.promptsPerHour)),
-            "prompts_left": .int(Int64(max(0, arena.promptsPerHour - sent.count))),
-            "retry_after_ms": sent.count >= arena.promptsPerHour ? .int(max(0, (sent.oldest ?? now) + 3_600_000 - now)) : .null,
-            "max_turns": .int(Int64(arena.maxTurns)), "pool": .int(Int64(arena.promptPool.count)),
-            "models": .int(Int64(available.count)), "ready": .bool(available.count >= 2),
-            "allow_ties": .bool(project.settings.allowTies), "allow_both_bad": .bool(project.settings.allowBothBad),
-            "guidelines": .string(project.settings.guidelines),
-        ]
-        if draw, !arena.promptPool.isEmpty { object["drawn"] = .string(arena.promptPool.randomElement()!) }
-        return .object(object)
+        let available = arena.endpoints.filter { models.endpoint(named: $0) != nil }.count
+        return ArenaStatus(
+            project: project, arena: arena, promptsLeft: max(0, arena.promptsPerHour - sent.count),
+            retryAfterMilliseconds: sent.count >= arena.promptsPerHour ? max(0, (sent.oldest ?? now) + 3_600_000 - now) : nil,
+            modelsAvailable: available, drawn: draw ? arena.promptPool.randomElement() : nil)
+    }
+
+    /// What the arena page needs to know.
+    public struct ArenaStatus: Sendable {
+        public var project: Project
+        public var arena: ArenaSettings
+        public var promptsLeft: Int
+        /// When the hour's quota runs out: how long until a prompt may be sent again.
+        public var retryAfterMilliseconds: Int64?
+        /// Endpoints of the arena this server has (two are needed).
+        public var modelsAvailable: Int
+        /// A prompt drawn from the pool, when asked for.
+        public var drawn: String?
+    }
+
+    /// The models named after a vote.
+    public struct Reveal: Sendable, Equatable {
+        public var battle: Int64
+        public var choice: Choice
+        public var modelA: String
+        public var modelB: String
+        /// The pair the vote is stored as.
+        public var pair: String
     }
 
     // MARK: Starting a battle, following up
@@ -148,7 +163,7 @@ public struct ArenaService: Sendable {
 
     /// Stores the vote as a pair and a judgement and reveals the names. Voting
     /// again returns the first vote's result.
-    public func vote(battleID: Int64, userID: Int, choice: Choice, durationMilliseconds: Int?) async throws -> JSONValue {
+    public func vote(battleID: Int64, userID: Int, choice: Choice, durationMilliseconds: Int?) async throws -> Reveal {
         let now = now()
         return try await store.pool.write { db in
             try RowLocks.annotator(db, userID: userID)
@@ -189,34 +204,15 @@ public struct ArenaService: Sendable {
         }
     }
 
-    /// A battle as its annotator may see it: names only once voted.
-    public func battle(id: Int64, userID: Int) async throws -> JSONValue {
-        let (battle, _) = try await store.pool.read { db in try Self.ownBattle(db, battleID: id, userID: userID) }
-        var object: JSONObject = [
-            "battle": .int(battle.id), "state": .string(battle.state.rawValue),
-            "turns": .array(
-                battle.turns.map { turn in
-                    [
-                        "prompt": .string(turn.prompt), "response_a": JSONValue(turn.responseA), "response_b": JSONValue(turn.responseB),
-                        "state": .string(turn.state.rawValue),
-                    ]
-                }),
-        ]
-        if battle.state == .voted {
-            object["model_a"] = .string(battle.modelA)
-            object["model_b"] = .string(battle.modelB)
-        }
-        return .object(object)
+    /// A battle of its annotator's (the route shows the names only once voted).
+    public func battle(id: Int64, userID: Int) async throws -> Battle {
+        try await store.pool.read { db in try Self.ownBattle(db, battleID: id, userID: userID) }.0
     }
 
     // MARK: Checks
 
-    static func reveal(_ battle: Battle, choice: Choice) -> JSONValue {
-        [
-            "battle": .int(battle.id), "choice": .string(choice.rawValue), "model_a": .string(battle.modelA),
-            "model_b": .string(battle.modelB),
-            "pair": .string("battle-\(battle.id)"),
-        ]
+    static func reveal(_ battle: Battle, choice: Choice) -> Reveal {
+        Reveal(battle: battle.id, choice: choice, modelA: battle.modelA, modelB: battle.modelB, pair: "battle-\(battle.id)")
     }
 
     /// The stored pair: the first turn's prompt and answers (what every export
