@@ -186,7 +186,7 @@ import TestSupport
         #expect(busy.status == 409)
         #expect(busy.json["error"]?["code"] == "import_running")
         #expect(try pairCount(app, admin) == 1)
-        try await ImportService.discardAbandoned(store: app.app.store, now: { 0 })
+        try await ImportService(store: app.app.store).discardAbandoned(now: { 0 })
         #expect(try await app.count("SELECT count(*) FROM pairs") == 1)
         #expect(
             try app.call("POST", "/api/projects/\(project.id)/pairs", admin, #"{"prompt":"q","response_a":"x","response_b":"y"}"#).status

@@ -131,7 +131,7 @@ public struct App: Sendable {
     /// the bound port once the server listens.
     public func run(onStarted: (Int) -> Void = { _ in }) async throws {
         // Pairs staged by an import that a previous run did not finish go first.
-        try await ImportService.discardAbandoned(store: store, now: configuration.now)
+        try await ImportService(store: store).discardAbandoned(now: configuration.now)
         try await server.run(onStarted: onStarted)
         store.close()
     }

@@ -14,15 +14,15 @@ struct ImportRoutes: Sendable {
     func register(on api: inout APIRouter) {
         api.add(.POST, "/api/projects/{id}/pairs", .admin, maxBodyBytes: Self.maxBodyBytes) { request, caller in
             try await respond {
-                try await ImportService.pairs(
-                    store: store, projectID: try request.parameters.int("id"), body: request.body, options: try options(request),
+                try await ImportService(store: store).pairs(
+                    projectID: try request.parameters.int("id"), body: request.body, options: try options(request),
                     actor: caller.user.id, address: request.remoteAddress, now: now, parse: Workers.importing)
             }
         }
         api.add(.POST, "/api/projects/{id}/annotations", .admin, maxBodyBytes: Self.maxBodyBytes) { request, caller in
             try await respond {
-                try await ImportService.annotations(
-                    store: store, projectID: try request.parameters.int("id"), body: request.body, options: try options(request),
+                try await ImportService(store: store).annotations(
+                    projectID: try request.parameters.int("id"), body: request.body, options: try options(request),
                     actor: caller.user.id, address: request.remoteAddress, now: now)
             }
         }

@@ -14,7 +14,11 @@ public import Storage
 ///   (``pairs(_:project:reader:options:actor:now:)``).
 /// - Annotation imports run alone on the writer as one transaction (they touch
 ///   counts that `next` reads; they are rare and small next to pair imports).
-public enum ImportService {
+public struct ImportService: Sendable {
+    let store: ArbiterStore
+
+    public init(store: ArbiterStore) { self.store = store }
+
     /// Parsed pairs written per staging transaction.
     static let stagingChunk = 250
     /// Staged rows deleted per transaction when an import is discarded.
@@ -25,8 +29,8 @@ public enum ImportService {
     /// Stages `body` (JSONL pair lines) into project `projectID` and commits it in
     /// one step; refused (bad lines without `skipInvalid`) or a dry run, the staged
     /// rows are deleted and nothing was ever visible.
-    public static func pairs(
-        store: ArbiterStore, projectID: Int, body: [UInt8], options: ImportOptions, actor: Int?, address: String,
+    public func pairs(
+        projectID: Int, body: [UInt8], options: ImportOptions, actor: Int?, address: String,
         now: @escaping @Sendable () -> Int64, parse: ThreadPool? = nil
     ) async throws -> ImportReport {
         let (importID, kind) = try await store.pool.write { db in
@@ -36,9 +40,9 @@ public enum ImportService {
         var options = options
         options.taskKind = kind
         do {
-            let report = try await stage(store: store, projectID: projectID, importID: importID, body: body, options: options, parse: parse)
+            let report = try await stage(projectID: projectID, importID: importID, body: body, options: options, parse: parse)
             if options.dryRun || (report.errorCount > 0 && !options.skipInvalid) {
-                try await discard(store: store, importID: importID, now: now)
+                try await discard(importID: importID, now: now)
                 if report.errorCount > 0 && !options.skipInvalid && !options.dryRun { throw ImportRefused(report: report) }
                 return report
             }
@@ -54,20 +58,20 @@ public enum ImportService {
         } catch let refused as ImportRefused {
             throw refused
         } catch {
-            try? await discard(store: store, importID: importID, now: now)
+            try? await discard(importID: importID, now: now)
             throw error
         }
     }
 
     /// Parses a chunk of lines (off the writer), writes it (on the writer, in the
     /// group commit), until the body is read.
-    private static func stage(
-        store: ArbiterStore, projectID: Int, importID: Int64, body: [UInt8], options: ImportOptions, parse: ThreadPool?
+    private func stage(
+        projectID: Int, importID: Int64, body: [UInt8], options: ImportOptions, parse: ThreadPool?
     ) async throws -> ImportReport {
         let lines = PairLineBatches(body: body, options: options)
         var report = ImportReport()
         while true {
-            let batch = try await run(on: parse) { lines.next(maxPairs: stagingChunk) }
+            let batch = try await Self.run(on: parse) { lines.next(maxPairs: Self.stagingChunk) }
             report.lines += batch.lines
             for (line, message) in batch.errors { report.record(line: line, message) }
             // After a refusal-worthy error, keep validating but stop writing.
@@ -87,15 +91,15 @@ public enum ImportService {
     }
 
     /// Deletes a staged import's rows in short transactions, then marks it discarded.
-    static func discard(store: ArbiterStore, importID: Int64, now: @escaping @Sendable () -> Int64) async throws {
-        while try await store.pool.write({ db in try Imports.deleteStaged(db, importID: importID, limit: discardChunk) }) > 0 {}
+    func discard(importID: Int64, now: @escaping @Sendable () -> Int64) async throws {
+        while try await store.pool.write({ db in try Imports.deleteStaged(db, importID: importID, limit: Self.discardChunk) }) > 0 {}
         try await store.pool.write { db in try Imports.finish(db, importID: importID, state: "discarded", now: now()) }
     }
 
     /// Imports left staging by a server that stopped midway: their rows go.
-    public static func discardAbandoned(store: ArbiterStore, now: @escaping @Sendable () -> Int64) async throws {
+    public func discardAbandoned(now: @escaping @Sendable () -> Int64) async throws {
         for importID in try await store.pool.read({ db in try Imports.staging(db) }) {
-            try await discard(store: store, importID: importID, now: now)
+            try await discard(importID: importID, now: now)
         }
     }
 
@@ -137,8 +141,8 @@ public enum ImportService {
     }
 
     /// Imports annotation lines from `body` alone on the server's writer, audited.
-    public static func annotations(
-        store: ArbiterStore, projectID: Int, body: [UInt8], options: ImportOptions, actor: Int?, address: String,
+    public func annotations(
+        projectID: Int, body: [UInt8], options: ImportOptions, actor: Int?, address: String,
         now: @escaping @Sendable () -> Int64
     ) async throws -> ImportReport {
         try await store.pool.exclusive { db -> ImportReport in
