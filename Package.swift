@@ -61,6 +61,13 @@ let package = Package(
             dependencies: ["HTTPCore", "CLinux", "COpenSSL", "Threads"],
             swiftSettings: swiftSettings
         ),
+        // Model endpoints: OpenAI-style chat completions streamed as server-sent
+        // events, secrets kept out of messages, the pool of endpoints and moderation.
+        .target(
+            name: "ModelEndpoints",
+            dependencies: ["HTTPClient", "JSON", "Threads"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HTTPServer",
             dependencies: [
@@ -75,6 +82,7 @@ let package = Package(
         .target(
             name: "Arbiter",
             dependencies: [
+                "ModelEndpoints",
                 "HTTPClient",
                 "Threads",
                 "HTTPServer",
@@ -138,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ArbiterTests",
-            dependencies: ["Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer", "HTTPClient", "RewardModel"],
+            dependencies: ["Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer", "HTTPClient", "ModelEndpoints", "RewardModel"],
             swiftSettings: swiftSettings
         ),
     ]

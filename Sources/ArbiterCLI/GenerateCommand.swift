@@ -1,3 +1,4 @@
+import ModelEndpoints
 import ArgumentParser
 import Arbiter
 import Glibc

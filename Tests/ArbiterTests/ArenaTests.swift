@@ -1,3 +1,4 @@
+@testable import ModelEndpoints
 import Glibc
 @testable import Arbiter
 import JSON

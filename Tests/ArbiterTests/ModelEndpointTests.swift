@@ -1,3 +1,4 @@
+@testable import ModelEndpoints
 @testable import Arbiter
 @testable import HTTPClient
 import HTTPServer

@@ -1,3 +1,4 @@
+public import ModelEndpoints
 import Threads
 public import HTTPServer
 import JSON

@@ -1,3 +1,4 @@
+import ModelEndpoints
 import HTTPServer
 import JSON
 import Storage

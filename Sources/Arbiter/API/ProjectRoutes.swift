@@ -1,3 +1,4 @@
+import ModelEndpoints
 import CLinux
 import HTTPServer
 import JSON

@@ -1,3 +1,4 @@
+import ModelEndpoints
 public import JSON
 
 /// An arena project's settings: which of the server's model endpoints battle, how

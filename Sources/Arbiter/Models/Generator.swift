@@ -1,3 +1,4 @@
+public import ModelEndpoints
 import Dispatch
 public import JSON
 public import Storage

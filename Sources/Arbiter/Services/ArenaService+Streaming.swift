@@ -1,3 +1,4 @@
+import ModelEndpoints
 public import JSON
 import Logging
 import Storage

@@ -1,3 +1,4 @@
+public import ModelEndpoints
 public import JSON
 import Logging
 public import Storage

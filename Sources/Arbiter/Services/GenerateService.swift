@@ -1,3 +1,4 @@
+public import ModelEndpoints
 import JSON
 import Storage
 

@@ -1,3 +1,4 @@
+import Glibc
 public import HTTPClient
 public import JSON
 
@@ -46,6 +47,7 @@ public enum ChatCompletions {
     /// Why a completion failed, for a person (never with the API key).
     public struct Failure: Error, CustomStringConvertible, Sendable, Equatable {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Streams a completion of `messages` (`{"role","content"}`) from `endpoint`;
@@ -98,7 +100,7 @@ public enum ChatCompletions {
     final class Reading {
         let name: String
         let token: (String) -> Bool
-        let started = Clock.monotonicMilliseconds()
+        let started = ChatCompletions.monotonicMilliseconds()
         var status = 0
         var errorBody: [UInt8] = []
         var parser = ServerSentEvents()
@@ -145,7 +147,7 @@ public enum ChatCompletions {
                 }
                 if let piece = choice["delta"]?["content"]?.stringValue, !piece.isEmpty {
                     if completion.firstTokenMilliseconds == nil {
-                        completion.firstTokenMilliseconds = Clock.monotonicMilliseconds() - started
+                        completion.firstTokenMilliseconds = ChatCompletions.monotonicMilliseconds() - started
                     }
                     completion.text += piece
                     completion.chunks += 1
@@ -176,8 +178,17 @@ public enum ChatCompletions {
             guard done || completion.finishReason != nil else {
                 return .failure(Failure(description: "\(name) ended the stream before finishing (no [DONE] and no finish_reason)"))
             }
-            completion.totalMilliseconds = Clock.monotonicMilliseconds() - started
+            completion.totalMilliseconds = ChatCompletions.monotonicMilliseconds() - started
             return .success(completion)
         }
+    }
+}
+
+extension ChatCompletions {
+    /// A monotonic clock in milliseconds (for the timings of an answer).
+    static func monotonicMilliseconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Double(spec.tv_sec) * 1000 + Double(spec.tv_nsec) / 1_000_000
     }
 }

@@ -1,7 +1,6 @@
 import Threads
 import HTTPClient
 public import JSON
-public import Storage
 import Synchronization
 
 /// The model endpoints a server may call (from its endpoints file), with each
@@ -38,26 +37,6 @@ public final class ModelPool: Sendable {
     /// No endpoints: arena projects are refused with a message.
     public static let none = ModelPool(endpoints: [])
 
-    /// Reads an endpoints file (see ``ModelEndpoint/load(json:environment:)``),
-    /// with an optional `"moderation": {"base_url", "model"?, "api_key"|"api_key_env"}`.
-    public static func load(json value: JSONValue, environment: (String) -> String?) throws(ValidationError) -> ModelPool {
-        let endpoints = try ModelEndpoint.load(json: value, environment: environment)
-        var moderation: ModelEndpoint?
-        if let object = value["moderation"] {
-            var entry = object.objectValue ?? [:]
-            guard object.objectValue != nil else { throw ValidationError("moderation: expected an object {\"base_url\", ...}") }
-            if entry["name"] == nil { entry["name"] = .string("moderation") }
-            if entry["model"] == nil { entry["model"] = .string("omni-moderation-latest") }
-            do {
-                moderation = try ModelEndpoint.load(json: ["endpoints": .array([.object(entry)])], environment: environment).first
-            } catch {
-                let message = error.message
-                throw ValidationError(message.hasPrefix("endpoints[0]") ? "moderation" + message.dropFirst("endpoints[0]".count) : message)
-            }
-        }
-        return ModelPool(endpoints: endpoints, moderation: moderation)
-    }
-
     public func endpoint(named name: String) -> ModelEndpoint? { endpoints.first { $0.name == name } }
 
     /// Takes one slot of each named endpoint, or none (false) if one is full.
@@ -82,7 +61,7 @@ public final class ModelPool: Sendable {
     /// Streams a completion: opened on a model thread, read on the stream loop;
     /// `token` gets each piece there (return false to stop). The caller holds a
     /// slot of the endpoint.
-    func complete(
+    public func complete(
         _ endpoint: ModelEndpoint, messages: [(role: String, content: String)], token: @escaping @Sendable (String) -> Bool
     ) async -> Result<ChatCompletions.Completion, ChatCompletions.Failure> {
         guard let threads, let loop else { return .failure(ChatCompletions.Failure(description: "\(endpoint.name): no model threads")) }
@@ -101,7 +80,7 @@ public final class ModelPool: Sendable {
     }
 
     /// What the moderation endpoint said of a prompt.
-    enum Moderation: Sendable, Equatable {
+    public enum Moderation: Sendable, Equatable {
         case passed
         /// Flagged, with the categories it named.
         case refused(categories: [String])
@@ -110,7 +89,7 @@ public final class ModelPool: Sendable {
     }
 
     /// Asks the moderation endpoint about `text` (passed when there is none).
-    func moderate(_ text: String) async -> Moderation {
+    public func moderate(_ text: String) async -> Moderation {
         guard let moderation, let threads else { return .passed }
         return (try? await threads.run { Self.ask(moderation, text) }) ?? .unavailable
     }
