@@ -239,15 +239,18 @@ struct ConnectionState: Sendable, Equatable {
         return .none
     }
 
+    /// An idle connection closes now, or once its answers are written.
+    private mutating func closeIdle(outputPending: Bool) -> EndAction {
+        guard outputPending else { return .close }
+        phase = .closing
+        return .closeWhenWritten
+    }
+
     /// The client sent FIN.
     mutating func endOfInput(outputPending: Bool) -> EndAction {
         switch phase {
         case .idle:
-            if outputPending {
-                phase = .closing
-                return .closeWhenWritten
-            }
-            return .close
+            return closeIdle(outputPending: outputPending)
         case .head, .admitting, .body, .lingering:
             return .close
         case .handling, .streaming:
@@ -262,11 +265,7 @@ struct ConnectionState: Sendable, Equatable {
     mutating func drain(outputPending: Bool) -> EndAction {
         switch phase {
         case .idle:
-            if outputPending {
-                phase = .closing
-                return .closeWhenWritten
-            }
-            return .close
+            return closeIdle(outputPending: outputPending)
         case .lingering:
             return .close
         default:
