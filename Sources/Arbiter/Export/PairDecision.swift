@@ -43,11 +43,10 @@ struct PairDecision: Sendable {
         let key = "\(cacheKey)#\(project.id)"
         var whole: ProjectDecisions
         var since = 0
-        if let cached = cache.withLock({ $0[key] }), cached.fingerprint == fingerprint {
+        let cached = cache.withLock { $0[key] }
+        if let cached, cached.fingerprint == fingerprint {
             whole = cached
-        } else if let cached = cache.withLock({ $0[key] }), now - cached.computedAt < freshFor,
-            cached.fingerprint.onlyJudgedSince(fingerprint)
-        {
+        } else if let cached, now - cached.computedAt < freshFor, cached.fingerprint.onlyJudgedSince(fingerprint) {
             whole = cached
             since = try Fingerprint.judgementsSince(db, projectID: project.id, cached.fingerprint)
         } else {
