@@ -47,6 +47,13 @@ extension Database {
         return id
     }
 
+    /// Runs `body` atomically: inside the transaction already open (its statements
+    /// commit or roll back with it), else in a transaction of its own. For the few
+    /// steps of ``ConnectionPool/autocommit(_:)`` work that must go together.
+    public func atomically<T>(_ body: () throws -> T) throws -> T {
+        inTransaction ? try body() : try transaction(body)
+    }
+
     /// ``savepoint(_:_:)`` named `s`.
     public func savepoint<T>(_ body: () throws -> T) throws -> T { try savepoint("s", body) }
 }

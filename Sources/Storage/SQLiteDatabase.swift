@@ -15,6 +15,8 @@ public final class SQLiteDatabase: Database {
     /// The file path.
     public let path: String
     private var cache: [String: SQLiteStatement] = [:]
+    /// Counts this connection's statements (set by its pool).
+    public var counter: StatementCounter?
 
     /// How a connection is opened.
     public enum Mode: Sendable {
@@ -61,6 +63,7 @@ public final class SQLiteDatabase: Database {
 
     /// Runs one or more statements without results (`sqlite3_exec`).
     public func execute(_ sql: String) throws(SQLiteError) {
+        counter?.add()
         let code = sqlite3_exec(handle, sql, nil, nil, nil)
         guard code == SQLITE_OK else { throw SQLiteError(connection: handle, code: code, sql: sql) }
     }

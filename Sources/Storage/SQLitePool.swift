@@ -24,6 +24,7 @@ public final class SQLitePool: ConnectionPool {
     private let writes = BlockingQueue<WriteJob>()
     private let reads = BlockingQueue<ReadJob>()
     private let statistics = StatisticsBox()
+    public let statements = StatementCounter()
     /// Most writes in one group commit.
     public let maxBatch: Int
 
@@ -69,6 +70,8 @@ public final class SQLitePool: ConnectionPool {
         try prepare(writer)
         var readerConnections: [SQLiteDatabase] = []
         for _ in 0..<max(1, readers) { readerConnections.append(try SQLiteDatabase(path: path, mode: .reader)) }
+        writer.counter = statements
+        for reader in readerConnections { reader.counter = statements }
         startWriter(writer)
         for (index, reader) in readerConnections.enumerated() { startReader(reader, index: index) }
     }
@@ -79,6 +82,11 @@ public final class SQLitePool: ConnectionPool {
     /// Runs `body` in a group-committed transaction on the writer thread and
     /// returns once the transaction is durable.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
+        try await submit(exclusive: false, body)
+    }
+
+    /// A ``write(_:)``: inside the group commit every statement of `body` is already atomic together.
+    public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
         try await submit(exclusive: false, body)
     }
 
@@ -154,7 +162,8 @@ public final class SQLitePool: ConnectionPool {
         }
     }
 
-    /// One transaction for `jobs`, a savepoint each; answers them after COMMIT.
+    /// One transaction for `jobs`, a savepoint each (a batch of one needs none: if
+    /// it throws, the whole transaction is its own); answers them after COMMIT.
     private static func commit(_ jobs: [WriteJob], on db: SQLiteDatabase, statistics: StatisticsBox) {
         guard !jobs.isEmpty else { return }
         var outcomes: [(any Error)?] = []
@@ -165,17 +174,28 @@ public final class SQLitePool: ConnectionPool {
             for job in jobs { job.finish(error) }
             return
         }
-        for job in jobs {
+        if jobs.count == 1 {
             do {
-                // Prepared once and cached: sqlite3_exec would re-parse these per job.
-                try db.run("SAVEPOINT job")
-                try job.run(db)
-                try db.run("RELEASE job")
+                try jobs[0].run(db)
                 outcomes.append(nil)
             } catch {
-                _ = try? db.run("ROLLBACK TO job")
-                _ = try? db.run("RELEASE job")
-                outcomes.append(error)
+                if db.inTransaction { try? db.execute("ROLLBACK") }
+                jobs[0].finish(error)
+                return
+            }
+        } else {
+            for job in jobs {
+                do {
+                    // Prepared once and cached: sqlite3_exec would re-parse these per job.
+                    try db.run("SAVEPOINT job")
+                    try job.run(db)
+                    try db.run("RELEASE job")
+                    outcomes.append(nil)
+                } catch {
+                    _ = try? db.run("ROLLBACK TO job")
+                    _ = try? db.run("RELEASE job")
+                    outcomes.append(error)
+                }
             }
         }
         do {

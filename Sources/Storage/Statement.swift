@@ -76,6 +76,7 @@ public final class SQLiteStatement: PreparedStatement {
     /// Runs to completion; returns the number of changed rows.
     @discardableResult
     public func run() throws(SQLiteError) -> Int {
+        database.counter?.add()
         while try step() {}
         sqlite3_reset(handle)
         return Int(sqlite3_changes(database.handle))
@@ -83,6 +84,7 @@ public final class SQLiteStatement: PreparedStatement {
 
     /// Maps every row.
     public func rows<T>(_ transform: (any Row) throws -> T) throws -> [T] {
+        database.counter?.add()
         var result: [T] = []
         defer { sqlite3_reset(handle) }
         while try step() { result.append(try transform(SQLiteRow(statement: handle))) }
@@ -91,12 +93,14 @@ public final class SQLiteStatement: PreparedStatement {
 
     /// Calls `body` for every row, streaming (nothing is collected).
     public func forEach(_ body: (any Row) throws -> Void) throws {
+        database.counter?.add()
         defer { sqlite3_reset(handle) }
         while try step() { try body(SQLiteRow(statement: handle)) }
     }
 
     /// The first row, mapped, or nil.
     public func first<T>(_ transform: (any Row) throws -> T) throws -> T? {
+        database.counter?.add()
         defer { sqlite3_reset(handle) }
         guard try step() else { return nil }
         return try transform(SQLiteRow(statement: handle))

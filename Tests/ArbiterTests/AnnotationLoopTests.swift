@@ -49,14 +49,22 @@ import TestSupport
     @Test(arguments: TestEngine.all)
     func submitIsIdempotent(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
-        let project = try await app.project(pairs: 3)
+        let project = try await app.project(pairs: 3) {
+            $0.aspects = ["helpfulness", "honesty"]
+            $0.strengthEnabled = true
+        }
         let token = try await app.user("ann")
         let id = try #require(app.next(token, project: project.id).1?["id"]?.intValue)
-        let (first, body) = try app.submit(token, assignment: id, #"{"choice":"right"}"#)
-        let (again, replay) = try app.submit(token, assignment: id, #"{"choice":"right"}"#)
+        // Every field a judgement stores: the first answer is built from what was
+        // written (no read-back), the replay is read from the database.
+        let judgement =
+            #"{"choice":"right","strength":2,"rationale":"clearer","aspects":{"helpfulness":"right","honesty":"left"},"duration_ms":4100}"#
+        let (first, body) = try app.submit(token, assignment: id, judgement)
+        let (again, replay) = try app.submit(token, assignment: id, #"{"choice":"left"}"#)
         #expect(first == 201)
         #expect(again == 200)
-        #expect(replay == body)
+        #expect(replay == body, "\(replay) != \(body)")
+        #expect(body["annotation"]?["strength"]?.intValue == 2 && body["annotation"]?["duration_ms"]?.intValue == 4100)
         #expect(try await app.count("SELECT count(*) FROM annotations") == 1)
         await app.stop()
     }
@@ -185,6 +193,55 @@ import TestSupport
         #expect(raised.status == 200, "\(raised.json)")
         #expect(raised.json["max_per_annotator"] == 4 || raised.json["project"]?["max_per_annotator"] == 4, "\(raised.json)")
         #expect(try app.next(ann, project: project.id).0 == 200, "one more after raising the cap")
+        await app.stop()
+    }
+
+    /// One annotator asking many times at once (tabs, retries landing on other
+    /// connections): one lease, the same answer to every request. On PostgreSQL
+    /// these race on separate connections with no lock between them; the unique
+    /// index `assignments_live` makes all but the first insert fail and answer
+    /// with the first one's lease.
+    @Test(arguments: TestEngine.all)
+    func concurrentNextsOfOneAnnotatorShareOneLease(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 20) { $0.overlap = 3 }
+        let token = try await app.user("ann")
+        for round in 0..<5 {
+            let ids = try await withThrowingTaskGroup(of: Int64?.self) { group in
+                for _ in 0..<8 { group.addTask { try app.next(token, project: project.id).1?["id"]?.intValue } }
+                var ids: [Int64?] = []
+                for try await id in group { ids.append(id) }
+                return ids
+            }
+            #expect(Set(ids).count == 1 && ids.first! != nil, "round \(round): \(ids)")
+            #expect(try await app.count("SELECT count(*) FROM assignments WHERE state = 'leased'") == 1)
+            #expect(try await app.count("SELECT sum(active_count) FROM pairs") == round + 1, "no slot taken by a lease that lost")
+            _ = try app.submit(token, assignment: try #require(ids.first ?? nil), #"{"choice":"left"}"#)
+        }
+        await app.stop()
+    }
+
+    /// The same submit sent many times at once (a retry on another node while the
+    /// first is still running): one judgement stored, one 201, the rest 200 with
+    /// the same judgement. The completion is conditional on the lease, and the
+    /// insert is fed by it, so the losers store nothing.
+    @Test(arguments: TestEngine.all)
+    func concurrentSubmitsStoreOneJudgement(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 5)
+        let token = try await app.user("ann")
+        for _ in 0..<3 {
+            let id = try #require(app.next(token, project: project.id).1?["id"]?.intValue)
+            let answers = try await withThrowingTaskGroup(of: (Int, JSONValue).self) { group in
+                for _ in 0..<6 { group.addTask { try app.submit(token, assignment: id, #"{"choice":"left","rationale":"same"}"#) } }
+                var answers: [(Int, JSONValue)] = []
+                for try await answer in group { answers.append(answer) }
+                return answers
+            }
+            #expect(answers.filter { $0.0 == 201 }.count == 1 && answers.filter { $0.0 == 200 }.count == 5, "\(answers.map(\.0))")
+            #expect(Set(answers.map { $0.1["annotation"]?["id"]?.intValue }).count == 1)
+            #expect(try await app.count("SELECT count(*) FROM annotations WHERE assignment_id = \(id)") == 1)
+        }
         await app.stop()
     }
 

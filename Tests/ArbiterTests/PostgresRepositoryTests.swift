@@ -33,9 +33,11 @@ final class PostgresRepositoryTests {
         #expect(report.imported == 20 && report.committed)
         var random = SystemRandomNumberGenerator()
         let assignment = try #require(
-            try db.transaction { try Assignments.next(db, project: project, userID: alice.id, now: 1000, random: &random) })
+            try Assignments.next(
+                db, projectID: project.id, userID: alice.id, membersOnly: false, now: 1000, sweep: LeaseSweep(), random: &random))
         #expect(
-            try db.transaction { try Assignments.next(db, project: project, userID: alice.id, now: 1000, random: &random) }?.id
+            try Assignments.next(
+                db, projectID: project.id, userID: alice.id, membersOnly: false, now: 1000, sweep: LeaseSweep(), random: &random)?.id
                 == assignment.id)
         let stored = try db.transaction {
             try Annotations.submit(

@@ -63,7 +63,9 @@ import TestSupport
             #expect(status2 == 201, "\(stored)")
             // The same POST again: the same annotation.
             let (again, replay) = try app.submit(annotator, assignment: assignmentID, body)
-            #expect(again == 200 && replay["annotation"]?["id"] == stored["annotation"]?["id"])
+            #expect(
+                again == 200 && replay == stored, "the first answer (built from what was written) is what is stored: \(replay) != \(stored)"
+            )
             // Given back as sent (positions), never the canonical order.
             #expect(stored["annotation"]?["ranking"] == (try JSONValue.parse(Array(body.utf8)))["ranking"])
         }
@@ -142,6 +144,9 @@ import TestSupport
         let ratings = shown.map { #"{"helpfulness":\#(score[$0]!.0),"correctness":\#(score[$0]!.1)}"# }.joined(separator: ",")
         let (status, stored) = try app.submit(annotator, assignment: assignmentID, #"{"ratings":[\#(ratings)]}"#)
         #expect(status == 201, "\(stored)")
+        #expect(
+            try app.submit(annotator, assignment: assignmentID, #"{"ratings":[\#(ratings)]}"#).1 == stored,
+            "the replay reads what was stored")
         let row = try #require(try app.inspect().queryFirst("SELECT ratings, choice FROM annotations", []) { ($0.string(0), $0.string(1)) })
         #expect(row.0 == #"[{"helpfulness":4,"correctness":4},{"helpfulness":1,"correctness":2},{"helpfulness":2,"correctness":0}]"#)
         #expect(row.1 == "A", "mean 4 against 1.5")

@@ -2,6 +2,7 @@ import CoreMetrics
 import HTTPServer
 import Metrics
 import Prometheus
+import Storage
 import Synchronization
 
 /// The server's metrics, in Prometheus text at `GET /metrics`: recorded with
@@ -12,6 +13,8 @@ import Synchronization
 /// - `arbiter_storage_full_total` (requests refused with 503 `storage_full`)
 /// - `arbiter_annotations_total`, `sqlite_commits_total`, `sqlite_group_commit_batch_size` (histogram)
 /// - `http_open_connections`, `arbiter_live_leases` (gauges, read when scraped)
+/// - `arbiter_database_statements_total` (statements this process sent to its
+///   database, read when scraped: per request, what the annotation loop is designed against)
 final class ArbiterMetrics: RequestObserver, Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
@@ -22,6 +25,9 @@ final class ArbiterMetrics: RequestObserver, Sendable {
     private let batchSizes: CoreMetrics.Recorder
     private let openConnections: CoreMetrics.Gauge
     private let liveLeases: CoreMetrics.Gauge
+    private let statements: CoreMetrics.Counter
+    /// The statement count last added to `statements`.
+    private let statementsSeen = Mutex<Int>(0)
 
     struct RequestKey: Hashable {
         let method: HTTPMethod
@@ -44,6 +50,7 @@ final class ArbiterMetrics: RequestObserver, Sendable {
         batchSizes = CoreMetrics.Recorder(label: "sqlite_group_commit_batch_size", factory: factory)
         openConnections = CoreMetrics.Gauge(label: "http_open_connections", factory: factory)
         liveLeases = CoreMetrics.Gauge(label: "arbiter_live_leases", factory: factory)
+        statements = CoreMetrics.Counter(label: "arbiter_database_statements_total", factory: factory)
     }
 
     func observe(method: HTTPMethod, route: String, status: Int, nanoseconds: UInt64) {
@@ -77,9 +84,15 @@ final class ArbiterMetrics: RequestObserver, Sendable {
     }
 
     /// The text exposition, with the gauges read now.
-    func render(openConnections connections: Int, liveLeases leases: Int) -> [UInt8] {
+    func render(openConnections connections: Int, liveLeases leases: Int, statements statementTotal: Int) -> [UInt8] {
         openConnections.record(connections)
         liveLeases.record(leases)
+        let now = statementTotal
+        let added = statementsSeen.withLock { seen in
+            defer { seen = max(seen, now) }
+            return max(0, now - seen)
+        }
+        statements.increment(by: added)
         return registry.emitToBuffer()
     }
 }

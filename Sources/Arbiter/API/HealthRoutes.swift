@@ -45,7 +45,7 @@ enum HealthRoutes {
             let leases = try await HealthService(store: store).liveLeases(now: time)
             return Response(
                 status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                body: metrics.render(openConnections: openConnections(), liveLeases: leases))
+                body: metrics.render(openConnections: openConnections(), liveLeases: leases, statements: store.pool.statements.total))
         }
     }
 }

@@ -16,18 +16,22 @@ public struct AnnotationService: Sendable {
     /// left). An annotator (`membersOnly`) gets 404 for a project not open to them.
     public func next(projectID: Int, userID: Int, membersOnly: Bool = false) async throws -> Assignment? {
         let now = self.now()
-        return try await store.pool.write { db -> Assignment? in
-            guard let project = try Projects.find(db, id: projectID) else { throw ServiceError.noSuchProject }
-            if membersOnly, try !ProjectMembers.allows(db, projectID: projectID, userID: userID) { throw ServiceError.noSuchProject }
-            var random = SystemRandomNumberGenerator()
-            return try Assignments.next(db, project: project, userID: userID, now: now, random: &random)
+        let sweep = store.leaseSweep
+        do {
+            return try await store.pool.autocommit { db -> Assignment? in
+                var random = SystemRandomNumberGenerator()
+                return try Assignments.next(
+                    db, projectID: projectID, userID: userID, membersOnly: membersOnly, now: now, sweep: sweep, random: &random)
+            }
+        } catch is Assignments.NoSuchProject {
+            throw ServiceError.noSuchProject
         }
     }
 
     /// Records a judgement; a repeated submit returns the first one (`replayed`).
     public func submit(assignmentID: Int, userID: Int, _ submission: Submission) async throws -> (annotation: Annotation, replayed: Bool) {
         let now = self.now()
-        let (annotation, replayed, projectID) = try await store.pool.write { db in
+        let (annotation, replayed, projectID) = try await store.pool.autocommit { db in
             try Annotations.submit(db, assignmentID: assignmentID, userID: userID, submission: submission, now: now)
         }
         if !replayed {

@@ -1,3 +1,4 @@
+import Agreement
 public import JSON
 public import Storage
 
@@ -49,40 +50,146 @@ public enum Annotations {
 
     /// Records `submission` on assignment `assignmentID`. Returns the annotation,
     /// whether it already existed (a repeated POST returns the first result), and its project.
+    ///
+    /// Runs as ``ConnectionPool/autocommit(_:)`` work: on PostgreSQL two statements
+    /// — the assignment with its pair and project, then completing it and inserting
+    /// the judgement in one (``record(_:assignmentID:context:judged:submission:createdAt:now:)``),
+    /// atomic on its own. The completion is conditional (`WHERE state = 'leased'`), so a
+    /// retry of the same submit on another node, or a `next` reclaiming the lease,
+    /// changes nothing once the other committed; this submit then answers with the
+    /// first judgement, or 409. An adaptive project's pair is re-decided in the same
+    /// transaction as its judgement.
     public static func submit(
         _ db: any Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
     ) throws -> (annotation: Annotation, replayed: Bool, projectID: Int) {
-        try RowLocks.annotator(db, userID: userID)
-        let row = try assignmentRow(db, assignmentID: assignmentID, userID: userID)
-        if row.state == .completed, let existing = try find(db, assignmentID: assignmentID) {
-            return (existing, true, row.project)
+        let context = try submissionContext(db, assignmentID: assignmentID, userID: userID)
+        let project = context.project
+        if context.state == .completed { return (try firstJudgement(db, assignmentID: assignmentID), true, project.id) }
+        guard context.state == .leased, context.expires > now else { throw Refusal.expired }
+        do {
+            try submission.check(against: project.settings, responses: context.order?.count ?? 2)
+        } catch {
+            throw Refusal.invalid(error)
         }
-        guard row.state == .leased, row.expires > now else { throw Refusal.expired }
-        // Still leased once the row is ours: another annotator's `next` may have
-        // reclaimed it as expired (its clock a little ahead) on another node.
+        let judged = canonical(submission, shownSwapped: context.swapped, order: context.order, attributes: project.settings.attributes)
+        let createdAt = Clock.iso8601(milliseconds: now)
+        let record = {
+            try Self.record(
+                db, assignmentID: assignmentID, context: context, judged: judged, submission: submission, createdAt: createdAt, now: now)
+        }
+        let stored: Int64?
+        if context.kind == .normal, project.settings.overlapRule.isAdaptive {
+            stored = try db.atomically {
+                guard let id = try record() else { return nil }
+                try PairDemand.settle(db, project: project, pairID: context.pair)
+                return id
+            }
+        } else {
+            stored = try record()
+        }
+        guard let id = stored else {
+            // Completed by a retry of this submit that committed first, or reclaimed as expired.
+            let state = try db.queryFirst("SELECT state FROM assignments WHERE id = ?", [.int(Int64(assignmentID))]) {
+                AssignmentState(rawValue: $0.string(0))
+            }
+            guard state == .completed else { throw Refusal.expired }
+            return (try firstJudgement(db, assignmentID: assignmentID), true, project.id)
+        }
+        let annotation = Annotation(
+            id: Int(id), assignmentID: assignmentID, externalPairID: context.externalPairID, kind: context.kind, choice: judged.choice,
+            strength: submission.strength, aspects: judged.aspects, rationale: submission.rationale, shownSwapped: context.swapped,
+            durationMilliseconds: submission.durationMilliseconds, createdAt: createdAt, ranking: judged.ranking, ratings: judged.ratings,
+            rewrite: judged.rewrite, shownOrder: context.order)
+        return (annotation, false, project.id)
+    }
+
+    /// The judgement stored for an assignment that is completed.
+    static func firstJudgement(_ db: any Database, assignmentID: Int) throws -> Annotation {
+        guard let existing = try find(db, assignmentID: assignmentID) else { throw Refusal.noSuchAssignment }
+        return existing
+    }
+
+    /// What a submit needs of its assignment, its pair and its project, in one statement.
+    struct SubmissionContext {
+        var project: Project
+        var pair: Int64
+        var kind: AssignmentKind
+        var swapped: Bool
+        var state: AssignmentState?
+        var expires: Int64
+        var order: [Int]?
+        var externalPairID: String
+        var user: Int
+    }
+
+    static func submissionContext(_ db: any Database, assignmentID: Int, userID: Int) throws -> SubmissionContext {
+        let base = Int32(Projects.columnCount)
+        guard
+            let (context, user) = try db.queryFirst(
+                """
+                SELECT \(Projects.qualifiedColumns), a.user_id, a.pair_id, a.kind, a.shown_swapped, a.state, a.expires_at, a.shown_order,
+                       pr.external_id
+                FROM assignments a JOIN pairs pr ON pr.id = a.pair_id JOIN projects p ON p.id = a.project_id WHERE a.id = ?
+                """, [.int(Int64(assignmentID))],
+                { row in
+                    (
+                        SubmissionContext(
+                            project: Projects.decode(row), pair: row.int64(base + 1),
+                            kind: AssignmentKind(rawValue: row.string(base + 2)) ?? .normal, swapped: row.bool(base + 3),
+                            state: AssignmentState(rawValue: row.string(base + 4)), expires: row.int64(base + 5),
+                            order: IndexList.parse(row.optionalString(base + 6)), externalPairID: row.string(base + 7), user: row.int(base)),
+                        row.int(base)
+                    )
+                })
+        else { throw Refusal.noSuchAssignment }
+        guard user == userID else { throw Refusal.notYours }
+        return context
+    }
+
+    /// Completes the assignment if it is still leased and stores the judgement;
+    /// returns the annotation's id, or nil if the assignment was no longer leased.
+    /// PostgreSQL: one statement (the completion feeds the insert); SQLite: two,
+    /// inside the writer's transaction.
+    static func record(
+        _ db: any Database, assignmentID: Int, context: SubmissionContext, judged: Canonical, submission: Submission,
+        createdAt: String, now: Int64
+    ) throws -> Int64? {
+        let judgement: [SQLValue] =
+            [
+                .text(judged.choice.rawValue), SQLValue(submission.strength),
+                SQLValue(judged.aspects.map { JSONValue.object($0).jsonText }),
+                SQLValue(submission.rationale), SQLValue(submission.durationMilliseconds), .text(createdAt),
+            ] + judged.taskValues
+        let columns = """
+            assignment_id, project_id, pair_id, user_id, kind, shown_swapped, shown_order,
+            choice, strength, aspects, rationale, duration_ms, created_at, ranking, ratings, rewrite, rewrite_base
+            """
+        if db.dialect == .postgres {
+            return try db.queryFirst(
+                """
+                WITH done AS (
+                    UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ? AND state = 'leased'
+                    RETURNING id, project_id, pair_id, user_id, kind, shown_swapped, shown_order
+                )
+                INSERT INTO annotations (\(columns))
+                SELECT id, project_id, pair_id, user_id, kind, shown_swapped, shown_order,
+                       CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT),
+                       CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)
+                FROM done
+                RETURNING id
+                """, [.int(now), .int(Int64(assignmentID))] + judgement, { $0.int64(0) })
+        }
         guard
             try db.run(
                 "UPDATE assignments SET state = 'completed', completed_at = ? WHERE id = ? AND state = 'leased'",
                 [.int(now), .int(Int64(assignmentID))]) == 1
-        else { throw Refusal.expired }
-        let project = try check(db, submission, projectID: row.project, responses: row.order?.count ?? 2)
-        let judged = canonical(submission, shownSwapped: row.swapped, order: row.order, attributes: project.settings.attributes)
-        let createdAt = Clock.iso8601(milliseconds: now)
-        try db.run(
-            """
-            INSERT INTO annotations (assignment_id, project_id, pair_id, user_id, kind, choice, strength, aspects, rationale,
-                shown_swapped, duration_ms, created_at, ranking, ratings, rewrite, rewrite_base, shown_order)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                .int(Int64(assignmentID)), .int(Int64(row.project)), .int(row.pair), .int(Int64(userID)), .text(row.kind),
-                .text(judged.choice.rawValue), SQLValue(submission.strength),
-                SQLValue(judged.aspects.map { JSONValue.object($0).jsonText }),
-                SQLValue(submission.rationale), SQLValue(row.swapped), SQLValue(submission.durationMilliseconds), .text(createdAt),
-            ] + judged.taskValues + [SQLValue(row.order.map(IndexList.text))])
-        if row.kind == AssignmentKind.normal.rawValue { try PairDemand.settle(db, project: project, pairID: row.pair) }
-        guard let annotation = try find(db, assignmentID: assignmentID) else { throw Refusal.noSuchAssignment }
-        return (annotation, false, row.project)
+        else { return nil }
+        let assignment: [SQLValue] = [
+            .int(Int64(assignmentID)), .int(Int64(context.project.id)), .int(context.pair), .int(Int64(context.user)),
+            .text(context.kind.rawValue), SQLValue(context.swapped), SQLValue(context.order.map(IndexList.text)),
+        ]
+        return try db.insert(
+            "INSERT INTO annotations (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", assignment + judgement)
     }
 
     /// An assignment of `userID` with what submitting and changing need.

@@ -12,6 +12,8 @@ public final class ArbiterStore: Sendable {
     public let pool: any ConnectionPool
     /// Where the data lives.
     public let location: DatabaseLocation
+    /// When this node last gave expired leases back.
+    public let leaseSweep = LeaseSweep()
 
     /// Connections a PostgreSQL pool opens per node, unless told otherwise.
     public static let defaultPostgresConnections = 8

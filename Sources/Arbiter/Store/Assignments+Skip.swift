@@ -34,7 +34,8 @@ extension Assignments {
                 "UPDATE assignments SET state = 'skipped', completed_at = ? WHERE id = ? AND state = 'leased'",
                 [.int(now), .int(Int64(assignmentID))]) == 1
         else { return }
-        if row.kind == AssignmentKind.normal.rawValue && row.expires > now {
+        // Its slot goes back even if the lease ran out meanwhile: nothing else will give it back once it is no longer leased.
+        if row.kind == AssignmentKind.normal.rawValue {
             try db.run("UPDATE pairs SET active_count = active_count - 1 WHERE id = ? AND active_count > 0", [.int(row.pair)])
         }
     }

@@ -48,36 +48,78 @@ enum StoredResponses {
 /// Leasing pairs to annotators (`next`). Runs inside the writer's transaction, so
 /// the read-check-lease sequence is serialised and overlap is never exceeded.
 public enum Assignments {
-    /// The user's live lease in the project, else a new one, else nil (nothing left).
+    /// The user's live lease in the project, else a new one, else nil (nothing
+    /// left). Runs as ``ConnectionPool/autocommit(_:)`` work: the common lease is
+    /// two statements on PostgreSQL (``leaseState(_:projectID:userID:)``, then
+    /// ``leaseOpenPair(_:project:userID:now:swapped:)``), each atomic on its own;
+    /// the rest (gold, repeats, tasks, active selection, the last open pairs) is one
+    /// transaction. One live lease per annotator is the unique index
+    /// `assignments_live`: when another `next` of theirs (on another node) leased
+    /// first, this one's insert fails and it answers with that lease.
     public static func next(
-        _ db: any Database, project: Project, userID: Int, now: Int64,
+        _ db: any Database, projectID: Int, userID: Int, membersOnly: Bool, now: Int64, sweep: LeaseSweep,
         random: inout some RandomNumberGenerator
+    ) throws -> Assignment? {
+        for _ in 0..<claimAttempts {
+            do {
+                return try lease(
+                    db, projectID: projectID, userID: userID, membersOnly: membersOnly, now: now, sweep: sweep, random: &random)
+            } catch  where db.dialect == .postgres && error.isUniqueViolation {
+                continue  // asked twice at once: the next round finds the other's lease
+            }
+        }
+        throw Contended()
+    }
+
+    /// No project with that id, or not one open to this annotator (HTTP 404 either way).
+    public struct NoSuchProject: Error {}
+
+    static func lease(
+        _ db: any Database, projectID: Int, userID: Int, membersOnly: Bool, now: Int64, sweep: LeaseSweep,
+        random: inout some RandomNumberGenerator
+    ) throws -> Assignment? {
+        guard let state = try leaseState(db, projectID: projectID, userID: userID), state.member || !membersOnly else {
+            throw NoSuchProject()
+        }
+        let settings = state.project.settings
+        if let lease = state.lease {
+            // > Asking again returns the same live lease.
+            if lease.expiresAt > now { return try load(db, assignmentID: lease.id) }
+            try db.atomically { try reclaimExpired(db, now: now) }
+        }
+        // The project's cap on one annotator's judgements: reached, nothing more for them.
+        if settings.maxPerAnnotator > 0, state.judged >= settings.maxPerAnnotator { return nil }
+        if sweep.due(now: now) { try db.atomically { try reclaimExpired(db, now: now) } }
+        let roll = Double.random(in: 0..<1, using: &random)
+        if settings.kind == .pairwise, !settings.activeSelection, roll >= settings.goldRate + settings.repeatRate,
+            let leased = try leaseOpenPair(db, project: state.project, userID: userID, now: now, swapped: Bool.random(using: &random))
+        {
+            return leased
+        }
+        return try db.atomically {
+            try leaseInTransaction(db, project: state.project, userID: userID, now: now, roll: roll, random: &random)
+        }
+    }
+
+    /// Every other lease, as one transaction: choose (gold, repeat, model or random
+    /// draw, or the next open pair; expired leases reclaimed first if nothing is
+    /// open), claim, insert, read back.
+    static func leaseInTransaction(
+        _ db: any Database, project: Project, userID: Int, now: Int64, roll: Double, random: inout some RandomNumberGenerator
     ) throws -> Assignment? {
         let projectID = SQLValue.int(Int64(project.id))
         let user = SQLValue.int(Int64(userID))
-        try RowLocks.annotator(db, userID: userID)
-        // > Asking again returns the same live lease.
-        if let live = try db.queryFirst(
-            "SELECT id FROM assignments WHERE user_id = ? AND project_id = ? AND state = 'leased' AND expires_at > ? ORDER BY id LIMIT 1",
-            [user, projectID, .int(now)], { $0.int(0) })
-        {
-            return try load(db, assignmentID: live)
-        }
-        // The project's cap on one annotator's judgements: reached, nothing more for them.
-        if project.settings.maxPerAnnotator > 0,
-            try db.queryFirst("SELECT count(*) FROM annotations WHERE user_id = ? AND project_id = ?", [user, projectID], { $0.int(0) })
-                ?? 0
-                >= project.settings.maxPerAnnotator
-        {
-            return nil
-        }
-        try reclaimExpired(db, now: now)
-
+        var reclaimed = false
         // Another node may take a pair's last slot between choosing it and claiming
         // it; then choose again (SQLite's single writer never gets here twice).
         for _ in 0..<Self.claimAttempts {
-            guard let choice = try choose(db, project: project, projectID: projectID, user: user, now: now, random: &random) else {
-                return nil
+            guard let choice = try choose(db, project: project, projectID: projectID, user: user, now: now, roll: roll, random: &random)
+            else {
+                if reclaimed { return nil }
+                // Nothing open: perhaps only because leases expired since the last sweep.
+                try reclaimExpired(db, now: now)
+                reclaimed = true
+                continue
             }
             if choice.kind == .normal {
                 let claimed = try db.run(
@@ -136,9 +178,9 @@ public enum Assignments {
 
     /// The pair to lease next, with its kind, side order and how it was selected.
     static func choose(
-        _ db: any Database, project: Project, projectID: SQLValue, user: SQLValue, now: Int64, random: inout some RandomNumberGenerator
+        _ db: any Database, project: Project, projectID: SQLValue, user: SQLValue, now: Int64, roll: Double,
+        random: inout some RandomNumberGenerator
     ) throws -> (pairID: Int64, kind: AssignmentKind, swapped: Bool, selection: String?)? {
-        let roll = Double.random(in: 0..<1, using: &random)
         var choice: (pairID: Int64, kind: AssignmentKind, swapped: Bool, selection: String?)?
         // Gold pairs and repeats are only mixed into normal work, never served as
         // the only thing left: otherwise "nothing left to judge, yet `next` serves

@@ -11,6 +11,12 @@ public enum Projects {
         kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena, repeat_after_judgements, repeat_after_minutes
         """
 
+    /// ``columns`` of a project aliased `p`, for statements that join it.
+    static let qualifiedColumns = columns.split(separator: ",").map { "p." + String($0).trimmingWhitespace() }.joined(separator: ", ")
+
+    /// How many columns ``decode(_:)`` reads (those after them are the caller's).
+    static let columnCount = columns.split(separator: ",").count
+
     /// Creates a project; a taken name is a ``ValidationError``.
     public static func create(_ db: any Database, name: String, settings: ProjectSettings) throws -> Project {
         let trimmed = name.trimmingWhitespace()

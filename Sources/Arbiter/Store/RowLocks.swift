@@ -6,10 +6,12 @@ public import Storage
 /// each of these holds until its transaction ends.
 ///
 /// The annotation loop's invariants and what keeps each across nodes:
-/// - one live lease per annotator and project, idempotent submits: ``annotator(_:userID:)``
-///   (one annotator's `next`, submit, change, skip and report run one at a time);
-/// - a pair never over its wanted count: the conditional `active_count` update in
-///   ``Assignments/next(_:project:userID:now:random:)`` (a row lock, re-checked after waiting);
+/// - one live lease per annotator and project: the unique index `assignments_live`
+///   (``Assignments/next(_:projectID:userID:membersOnly:now:sweep:random:)`` takes no lock);
+/// - idempotent submits: the conditional completion in ``Annotations/submit(_:assignmentID:userID:submission:now:)``;
+/// - one annotator's changes and skips run one at a time: ``annotator(_:userID:)``;
+/// - a pair never over its wanted count: the conditional `active_count` update
+///   (a row lock, re-checked after waiting);
 /// - adaptive overlap decided on every vote: ``pair(_:pairID:)`` before a pair's votes are read;
 /// - sign-in throttling counted before the password check: ``signIn(_:username:address:)``.
 public enum RowLocks {

@@ -15,6 +15,8 @@ import Glibc
 public final class PostgresDatabase: Database {
     private let connection: OpaquePointer
     private var cache: [String: PostgresStatement] = [:]
+    /// Counts this connection's statements (set by its pool).
+    public var counter: StatementCounter?
 
     /// Connects to `url` (`postgres://user[:password]@host[:port]/dbname[?…]`).
     public init(url: String) throws {
@@ -74,6 +76,7 @@ public final class PostgresDatabase: Database {
     public var inTransaction: Bool { clibpq_transaction_status(connection) != Int32(CLIBPQ_PQTRANS_IDLE) }
 
     public func execute(_ sql: String) throws {
+        counter?.add()
         let result = clibpq_exec(connection, sql)
         defer { clibpq_clear(result) }
         try check(result, sql: sql)

@@ -17,6 +17,7 @@ public final class PostgresPool: ConnectionPool {
     /// The database's URL.
     public let url: String
     private let jobs = BlockingQueue<Job>()
+    public let statements = StatementCounter()
 
     final class Job: @unchecked Sendable {
         // @unchecked Sendable: run once, on one pool thread; its continuation is resumed exactly once.
@@ -30,12 +31,17 @@ public final class PostgresPool: ConnectionPool {
         self.url = url
         var opened: [PostgresDatabase] = []
         for _ in 0..<max(1, connections) { opened.append(try PostgresDatabase(url: url)) }
+        for connection in opened { connection.counter = statements }
         try prepare(opened[0])
         for (index, connection) in opened.enumerated() { start(connection, index: index) }
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
         try await submit { db in try db.transaction { try body(db) } }
+    }
+
+    public func autocommit<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {
+        try await submit { db in try body(db) }
     }
 
     public func exclusive<T: Sendable>(_ body: @escaping @Sendable (any Database) throws -> T) async throws -> T {

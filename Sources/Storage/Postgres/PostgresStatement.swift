@@ -26,6 +26,7 @@ public final class PostgresStatement: PreparedStatement {
 
     /// Executes with the bound values; the caller clears the result.
     private func execute() throws -> OpaquePointer {
+        database.counter?.add()
         // Each parameter's bytes live in one buffer until the call returns.
         var buffers: [[CChar]?] = []
         var lengths: [Int32] = []
