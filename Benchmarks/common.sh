@@ -9,15 +9,16 @@ build_arbiter() { (cd "$root" && swift build -c release --product arbiter 2>&1 |
 build_load_generator() { (cd "$root/Benchmarks/annotate/LoadGenerator" && swift build -c release 2>&1 | tail -1); }
 
 # seed_project DB NAME PAIRS ANNOTATORS TOKENS_FILE → prints the project id.
-# PROJECT_OPTIONS replaces "--overlap 3", e.g. "--overlap 5 --min-overlap 1 --stop-posterior 0.87".
+# PROJECT_OPTIONS replaces "--overlap 3", e.g. "--overlap 5 --min-overlap 1 --stop-posterior 0.87";
+# MIGRATIONS_DIR (default: this tree's) for an older $arbiter.
 seed_project() {
     local db="$1" name="$2" pairs="$3" annotators="$4" tokens="$5"
     local id
     # shellcheck disable=SC2086
-    id=$("$arbiter" project create --db "$db" --migrations-dir "$root/Migrations" --name "$name" ${PROJECT_OPTIONS:---overlap 3} --json \
+    id=$("$arbiter" project create --db "$db" --migrations-dir "${MIGRATIONS_DIR:-$root/Migrations}" --name "$name" ${PROJECT_OPTIONS:---overlap 3} --json \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     python3 "$root/Benchmarks/import/generate.py" "$pairs" > "$db.pairs.jsonl"
-    "$arbiter" import pairs --db "$db" --migrations-dir "$root/Migrations" --project "$name" "$db.pairs.jsonl" >/dev/null
+    "$arbiter" import pairs --db "$db" --migrations-dir "${MIGRATIONS_DIR:-$root/Migrations}" --project "$name" "$db.pairs.jsonl" >/dev/null
     python3 "$root/Benchmarks/annotate/seed_annotators.py" "$db" "$annotators" > "$tokens"
     echo "$id"
 }

@@ -1,4 +1,5 @@
--- One live lease per annotator and project, kept by the database (issue 36): a
+-- The annotation loop in fewer statements (issue 36). One live lease per
+-- annotator and project, kept by the database: a
 -- unique index instead of a per-annotator lock held across the statements of
 -- `next`, so `next` and submit need no transaction of their own. Two `next`s of
 -- one annotator racing on two nodes: the second insert fails, and it answers

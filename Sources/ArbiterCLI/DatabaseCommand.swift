@@ -36,7 +36,9 @@ struct DatabaseCommand: ParsableCommand {
                 let migrations = try Locations.migrationsDirectory(migrationsDir)
                 let sourceDB = try ArbiterStore.openConnection(source, migrationsRoot: migrations)
                 let targetDB = try ArbiterStore.openConnection(target, migrationsRoot: migrations)
-                let report = try DatabaseCopy.run(from: sourceDB, to: targetDB, derived: ArbiterStore.derivedTables) { table, rows in
+                let report = try DatabaseCopy.run(
+                    from: sourceDB, to: targetDB, derived: ArbiterStore.derivedTables, tallied: ArbiterStore.talliedTables
+                ) { table, rows in
                     if !json { Output.line("\(table): \(rows) rows") }
                 }
                 if json {

@@ -25,6 +25,9 @@ static struct {
     int (*PQgetlength)(const PGresult *, int, int);
     char *(*PQcmdTuples)(PGresult *);
     void (*PQclear)(PGresult *);
+    int (*PQputCopyData)(PGconn *, const char *, int);
+    int (*PQputCopyEnd)(PGconn *, const char *);
+    PGresult *(*PQgetResult)(PGconn *);
 } api;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -50,7 +53,7 @@ static void load(void) {
     LOAD(PQconnectdb); LOAD(PQstatus); LOAD(PQerrorMessage); LOAD(PQfinish); LOAD(PQreset); LOAD(PQftype); LOAD(PQtransactionStatus);
     LOAD(PQexec); LOAD(PQprepare); LOAD(PQexecPrepared); LOAD(PQresultStatus); LOAD(PQresultErrorField);
     LOAD(PQresultErrorMessage); LOAD(PQntuples); LOAD(PQnfields); LOAD(PQgetisnull); LOAD(PQgetvalue);
-    LOAD(PQgetlength); LOAD(PQcmdTuples); LOAD(PQclear);
+    LOAD(PQgetlength); LOAD(PQcmdTuples); LOAD(PQclear); LOAD(PQputCopyData); LOAD(PQputCopyEnd); LOAD(PQgetResult);
     loaded = 0;
 }
 
@@ -85,3 +88,6 @@ const char *clibpq_getvalue(const PGresult *result, int row, int column) { retur
 int clibpq_getlength(const PGresult *result, int row, int column) { return api.PQgetlength(result, row, column); }
 const char *clibpq_cmd_tuples(PGresult *result) { return api.PQcmdTuples(result); }
 void clibpq_clear(PGresult *result) { api.PQclear(result); }
+int clibpq_put_copy_data(PGconn *conn, const char *buffer, int bytes) { return api.PQputCopyData(conn, buffer, bytes); }
+int clibpq_put_copy_end(PGconn *conn, const char *error) { return api.PQputCopyEnd(conn, error); }
+PGresult *clibpq_get_result(PGconn *conn) { return api.PQgetResult(conn); }

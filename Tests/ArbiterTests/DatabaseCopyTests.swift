@@ -13,8 +13,18 @@ struct DatabaseCopyTests {
 
     @Test func aCopyThereAndBackKeepsEveryRowAndRefusesAFullTarget() async throws {
         let original = directory.path + "/original.sqlite"
-        let seeded = try DemoData.seed(
-            try ArbiterStore.openConnection(.sqlite(path: original), migrationsRoot: try Locations.migrationsDirectory(nil)))
+        // Text COPY must escape: tabs, line breaks, backslashes, a literal \N, non-ASCII.
+        let (seeded, demo) = try {
+            let db = try ArbiterStore.openConnection(.sqlite(path: original), migrationsRoot: try Locations.migrationsDirectory(nil))
+            let seeded = try DemoData.seed(db)
+            let demo = try #require(try Projects.list(db).first?.project)
+            var reader = JSONLReader(
+                bytes: Array(
+                    #"{"id":"awkward","prompt":"tab\there\nline\r\nback\\slash \\N \\. end","response_a":"ünïcödé 🙂","response_b":"\\x00ff"}"#
+                        .utf8))
+            #expect(try PairImporter.run(db, projectID: demo.id, reader: &reader, options: ImportOptions()).imported == 1)
+            return (seeded, demo)
+        }()
         let postgres = try PostgresServer.freshDatabase()
 
         let there = try CommandRunner.arbiter(["db", "copy", "--from", original, "--to", postgres, "--json"])
@@ -23,7 +33,7 @@ struct DatabaseCopyTests {
         #expect(report["verified"] == true)
         let tables = report["tables"]?.arrayValue ?? []
         #expect(tables.first { $0["name"] == "annotations" }?["rows"] == .int(Int64(seeded.judgements)))
-        #expect(tables.first { $0["name"] == "pairs" }?["rows"] == .int(Int64(seeded.pairs)))
+        #expect(tables.first { $0["name"] == "pairs" }?["rows"] == .int(Int64(seeded.pairs + 1)))
         // Tables come after those they refer to.
         let order = tables.compactMap { $0["name"]?.stringValue }
         #expect(order.firstIndex(of: "projects")! < order.firstIndex(of: "pairs")!)
@@ -57,6 +67,22 @@ struct DatabaseCopyTests {
         #expect(login.status == 200)
         let token = try await app.user("newcomer", role: .admin)
         #expect(try app.call("POST", "/api/projects", token, #"{"name":"after the copy"}"#).status == 201)
+        // The tally triggers, off while judgements were copied, are on again.
+        let copied = try connect(postgres)
+        #expect(
+            try copied.queryFirst("SELECT prompt FROM pairs WHERE external_id = 'awkward'") { $0.string(0) }
+                == "tab\there\nline\r\nback\\slash \\N \\. end")
+        let annotator = try await app.user("judge")
+        let (_, next) = try app.call("GET", "/api/projects/\(demo.id)/next", annotator)
+        let leaseID = try #require(next["assignment"]?["id"]?.intValue)
+        #expect(try app.call("POST", "/api/assignments/\(leaseID)/annotation", annotator, #"{"choice":"left"}"#).status == 201)
+        let tallied = try copied.queryFirst(
+            """
+            SELECT p.judgements, (SELECT count(*) FROM annotations n WHERE n.pair_id = p.id AND n.kind <> 'repeat')
+            FROM pairs p JOIN assignments a ON a.pair_id = p.id WHERE a.id = ?
+            """, [.int(leaseID)]
+        ) { ($0.int(0), $0.int(1)) }
+        #expect(tallied != nil && tallied?.0 == tallied?.1, "\(String(describing: tallied))")
         await app.stop()
     }
 

@@ -67,6 +67,15 @@ public final class AdaptiveWorker: Sendable {
     }
 
     /// A normal judgement was stored in `projectID`.
+    /// Whether a project's judgements give this worker anything to do: rater
+    /// accuracies for a posterior or automatic stop rule, or a selection model to
+    /// retrain. Any other project is never looked at (a round costs a cluster
+    /// lease and a read, every ``checkEvery`` judgements).
+    static func hasWork(_ settings: ProjectSettings) -> Bool {
+        let rule = settings.overlapRule
+        return ((rule.posterior != nil || rule.automatic) && rule.isAdaptive) || settings.activeSelection
+    }
+
     func judged(projectID: Int) {
         let check = counters.withLock { all -> Counters? in
             var counter = all[projectID] ?? Counters()

@@ -31,12 +31,12 @@ public struct AnnotationService: Sendable {
     /// Records a judgement; a repeated submit returns the first one (`replayed`).
     public func submit(assignmentID: Int, userID: Int, _ submission: Submission) async throws -> (annotation: Annotation, replayed: Bool) {
         let now = self.now()
-        let (annotation, replayed, projectID) = try await store.pool.autocommit { db in
+        let (annotation, replayed, project) = try await store.pool.autocommit { db in
             try Annotations.submit(db, assignmentID: assignmentID, userID: userID, submission: submission, now: now)
         }
         if !replayed {
             stored()
-            if annotation.kind == .normal { adaptive?.judged(projectID: projectID) }
+            if annotation.kind == .normal, AdaptiveWorker.hasWork(project.settings) { adaptive?.judged(projectID: project.id) }
         }
         return (annotation, replayed)
     }

@@ -49,7 +49,8 @@ public enum Annotations {
     }
 
     /// Records `submission` on assignment `assignmentID`. Returns the annotation,
-    /// whether it already existed (a repeated POST returns the first result), and its project.
+    /// whether it already existed (a repeated POST returns the first result), and
+    /// its project as it was read.
     ///
     /// Runs as ``ConnectionPool/autocommit(_:)`` work: on PostgreSQL two statements
     /// — the assignment with its pair and project, then completing it and inserting
@@ -61,10 +62,10 @@ public enum Annotations {
     /// transaction as its judgement.
     public static func submit(
         _ db: any Database, assignmentID: Int, userID: Int, submission: Submission, now: Int64
-    ) throws -> (annotation: Annotation, replayed: Bool, projectID: Int) {
+    ) throws -> (annotation: Annotation, replayed: Bool, project: Project) {
         let context = try submissionContext(db, assignmentID: assignmentID, userID: userID)
         let project = context.project
-        if context.state == .completed { return (try firstJudgement(db, assignmentID: assignmentID), true, project.id) }
+        if context.state == .completed { return (try firstJudgement(db, assignmentID: assignmentID), true, project) }
         guard context.state == .leased, context.expires > now else { throw Refusal.expired }
         do {
             try submission.check(against: project.settings, responses: context.order?.count ?? 2)
@@ -93,14 +94,14 @@ public enum Annotations {
                 AssignmentState(rawValue: $0.string(0))
             }
             guard state == .completed else { throw Refusal.expired }
-            return (try firstJudgement(db, assignmentID: assignmentID), true, project.id)
+            return (try firstJudgement(db, assignmentID: assignmentID), true, project)
         }
         let annotation = Annotation(
             id: Int(id), assignmentID: assignmentID, externalPairID: context.externalPairID, kind: context.kind, choice: judged.choice,
             strength: submission.strength, aspects: judged.aspects, rationale: submission.rationale, shownSwapped: context.swapped,
             durationMilliseconds: submission.durationMilliseconds, createdAt: createdAt, ranking: judged.ranking, ratings: judged.ratings,
             rewrite: judged.rewrite, shownOrder: context.order)
-        return (annotation, false, project.id)
+        return (annotation, false, project)
     }
 
     /// The judgement stored for an assignment that is completed.

@@ -52,4 +52,9 @@ public final class ArbiterStore: Sendable {
     /// Tables a database rebuilds by itself from its other rows (the search index
     /// and its queue): `arbiter db copy` neither copies nor compares them.
     public static let derivedTables: Set<String> = ["pair_search", "search_queue"]
+
+    /// Tables whose triggers only keep tallies on `pairs` (votes, open reports),
+    /// which a copy of `pairs` already carries: `arbiter db copy` writes them with
+    /// those triggers off (migration 0014 defines them).
+    public static let talliedTables: Set<String> = ["annotations", "pair_reports"]
 }

@@ -15,7 +15,7 @@ typedef struct pg_result PGresult;
 enum { CLIBPQ_CONNECTION_OK = 0 };
 enum {
     CLIBPQ_PGRES_EMPTY_QUERY = 0, CLIBPQ_PGRES_COMMAND_OK = 1, CLIBPQ_PGRES_TUPLES_OK = 2,
-    CLIBPQ_PGRES_FATAL_ERROR = 7,
+    CLIBPQ_PGRES_COPY_IN = 4, CLIBPQ_PGRES_FATAL_ERROR = 7,
 };
 enum { CLIBPQ_PQTRANS_IDLE = 0, CLIBPQ_PQTRANS_ACTIVE = 1, CLIBPQ_PQTRANS_INTRANS = 2, CLIBPQ_PQTRANS_INERROR = 3 };
 // PG_DIAG_SQLSTATE
@@ -48,5 +48,9 @@ const char *clibpq_getvalue(const PGresult *result, int row, int column);
 int clibpq_getlength(const PGresult *result, int row, int column);
 const char *clibpq_cmd_tuples(PGresult *result);
 void clibpq_clear(PGresult *result);
+// COPY … FROM STDIN: data in chunks, then the end (error: NULL, or why to abort), then results until NULL.
+int clibpq_put_copy_data(PGconn *conn, const char *buffer, int bytes);
+int clibpq_put_copy_end(PGconn *conn, const char *error);
+PGresult *clibpq_get_result(PGconn *conn);
 
 #endif
