@@ -32,6 +32,9 @@ import TestSupport
         #expect(text.contains(#"route="unmatched",status="404""#))
         #expect(text.contains("arbiter_annotations_total 1"))
         #expect(text.contains("arbiter_live_leases 0"))
+        // Statements the app's pool sent: at least the judgement's and this scrape's own.
+        let statements = text.split(separator: "\n").first { $0.hasPrefix("arbiter_database_statements_total ") }
+        #expect(statements.flatMap { Int($0.split(separator: " ").last ?? "") }.map { $0 >= 4 } == true, "\(statements ?? "none")")
         #expect(text.contains("http_open_connections "))
         #expect(text.contains("sqlite_group_commit_batch_size_bucket"))
         // The reference parser (prometheus_client) reads the whole exposition.

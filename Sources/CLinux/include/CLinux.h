@@ -20,6 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/// `sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0)` (variadic): SQLite stops counting
+/// its allocations, a global mutex taken on every malloc and free. Call before
+/// the first connection opens; returns SQLITE_OK (0) or SQLITE_MISUSE (21) once
+/// SQLite is already initialised.
+int sqlite3_config(int option, ...);
+static inline int clinux_sqlite_memstatus_off(void) { return sqlite3_config(9 /* SQLITE_CONFIG_MEMSTATUS */, 0); }
+
 /// `fcntl(fd, F_SETFL, flags | O_NONBLOCK)`; fcntl is variadic, so Swift cannot call it.
 static inline int clinux_set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL, 0);
