@@ -61,6 +61,12 @@ public enum DatabaseCopy {
                 }
             }
             return try target.transaction {
+                if target.dialect == .postgres {
+                    // Emptied (they are empty) in this transaction, so COPY may write the
+                    // rows frozen: readers find them visible without first setting each
+                    // row's hint bits, which would dirty every page of a fresh copy again.
+                    try target.execute("TRUNCATE " + targetTables.sorted().map(quoted).joined(separator: ", "))
+                }
                 var copied: [Table] = []
                 for table in tables {
                     let quiet = target.dialect == .postgres && tallied.contains(table.name)
@@ -161,7 +167,7 @@ public enum DatabaseCopy {
             let scan = try source.statement("SELECT \(columns) FROM \(quoted(table.name))")
             try scan.bind([])
             let width = Int32(table.columns.count)
-            return try postgres.copyIn(table: table.name, columns: table.columns) { send in
+            return try postgres.copyIn(table: table.name, columns: table.columns, freeze: true) { send in
                 try scan.forEach { row in try send((0..<width).map { row.value($0) }) }
             }
         }

@@ -215,6 +215,30 @@ import TestSupport
         #expect(
             sparse.flatMap { $0.pairs.map(\.externalID) }
                 == names(all.filter { n($0) >= 4 && $0 != 39 }.sorted { (d($0), $0) < (d($1), $1) }))
+        // A prefix in many pairs is walked in id order on PostgreSQL (here "many"
+        // is 3 of the first 10): the same pages, in every order, as through the index.
+        for (words, sort) in [(["appl*"], PairBrowser.Sort.id), (["appl*"], .idDescending), (["reddi*"], .disagreementDescending)] {
+            let walked = try await app.app.store.pool.read { db -> [[String]] in
+                var results: [[String]] = []
+                for dense in [false, true] {
+                    var query = PairBrowser.Query()
+                    query.words = words
+                    query.sort = sort
+                    query.limit = 3
+                    if dense { (query.densePrefixMatches, query.prefixProbe) = (3, 10) }
+                    var seen: [String] = []
+                    while true {
+                        let page = try PairBrowser.page(db, projectID: project.id, query: query)
+                        seen += page.pairs.map(\.externalID)
+                        guard let next = page.next, seen.count < 100 else { break }
+                        query.after = next
+                    }
+                    results.append(seen)
+                }
+                return results
+            }
+            #expect(walked[0] == walked[1] && !walked[0].isEmpty, "\(words) \(sort): \(walked)")
+        }
         await app.stop()
     }
 

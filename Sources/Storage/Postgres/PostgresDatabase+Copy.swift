@@ -5,9 +5,14 @@ extension PostgresDatabase {
     /// message per ~1 MiB of rows instead of a round trip per row (`arbiter db copy`).
     /// `rows` calls its argument once per row, values in `columns` order. Returns
     /// the rows the server stored. Row-level triggers fire as for inserts; disable
-    /// them first where they only keep what the rows already carry.
-    public func copyIn(table: String, columns: [String], rows: (_ send: ([SQLValue]) throws -> Void) throws -> Void) throws -> Int {
-        let sql = "COPY \(Self.quoted(table)) (\(columns.map(Self.quoted).joined(separator: ", "))) FROM STDIN"
+    /// them first where they only keep what the rows already carry. `freeze`
+    /// writes the rows frozen (`FREEZE`: the table must have been created or
+    /// truncated in this transaction).
+    public func copyIn(
+        table: String, columns: [String], freeze: Bool = false, rows: (_ send: ([SQLValue]) throws -> Void) throws -> Void
+    ) throws -> Int {
+        let sql =
+            "COPY \(Self.quoted(table)) (\(columns.map(Self.quoted).joined(separator: ", "))) FROM STDIN" + (freeze ? " (FREEZE)" : "")
         counter?.add()
         let started = clibpq_exec(handle, sql)
         let status = started.map { clibpq_result_status($0) }
