@@ -6,6 +6,14 @@ arbiter="$root/.build/release/arbiter"
 load="$root/Benchmarks/annotate/LoadGenerator/.build/release/LoadGenerator"
 
 build_arbiter() { (cd "$root" && swift build -c release --product arbiter 2>&1 | tail -1); }
+# build_base COMMIT → a release build of an earlier commit in its own worktree
+# (.build-compare is git-ignored); sets $base_tree and $base_arbiter.
+build_base() {
+    base_tree="$root/.build-compare/$1"
+    if [ ! -d "$base_tree" ]; then git -C "$root" worktree add -f "$base_tree" "$1" >/dev/null; fi
+    (cd "$base_tree" && swift build -c release --product arbiter 2>&1 | tail -1)
+    base_arbiter="$base_tree/.build/release/arbiter"
+}
 build_load_generator() { (cd "$root/Benchmarks/annotate/LoadGenerator" && swift build -c release 2>&1 | tail -1); }
 
 # seed_project DB NAME PAIRS ANNOTATORS TOKENS_FILE → prints the project id.

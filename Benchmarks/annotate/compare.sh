@@ -16,10 +16,8 @@ seconds="${SECONDS_EACH:-15}"
 port="${PORT:-18593}"
 build_arbiter
 build_load_generator
-# The base version in a worktree of its own (.build-compare is git-ignored).
-tree="$root/.build-compare/$base"
-if [ ! -d "$tree" ]; then git -C "$root" worktree add -f "$tree" "$base" >/dev/null; fi
-(cd "$tree" && swift build -c release --product arbiter 2>&1 | tail -1)
+build_base "$base"
+tree="$base_tree"
 work="$(mktemp -d)"
 server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -26,11 +26,9 @@ declare -A binary=([head]="$arbiter")
 declare -A migrations=([head]="$root/Migrations")
 versions=(head)
 if [ -n "${BASE:-}" ]; then
-    tree="$root/.build-compare/$BASE"
-    if [ ! -d "$tree" ]; then git -C "$root" worktree add -f "$tree" "$BASE" >/dev/null; fi
-    (cd "$tree" && swift build -c release --product arbiter 2>&1 | tail -1)
-    binary[base]="$tree/.build/release/arbiter"
-    migrations[base]="$tree/Migrations"
+    build_base "$BASE"
+    binary[base]="$base_arbiter"
+    migrations[base]="$base_tree/Migrations"
     versions+=(base)
 fi
 

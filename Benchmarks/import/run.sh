@@ -10,20 +10,17 @@
 #   N=100000 bash Benchmarks/import/run.sh
 #   BASE=0de40ad ROUNDS=2 bash Benchmarks/import/run.sh
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
+source "$(dirname "$0")/../common.sh"
 n="${N:-1000000}"
 rounds="${ROUNDS:-2}"
-export PATH="/opt/swift/usr/bin:$PATH"
-(cd "$root" && swift build -c release --product arbiter 2>&1 | tail -1)
+build_arbiter
 declare -A binary=([head]="$root/.build/release/arbiter")
 declare -A migrations=([head]="$root/Migrations")
 versions=(head)
 if [ -n "${BASE:-}" ]; then
-    tree="$root/.build-compare/$BASE"
-    if [ ! -d "$tree" ]; then git -C "$root" worktree add -f "$tree" "$BASE" >/dev/null; fi
-    (cd "$tree" && swift build -c release --product arbiter 2>&1 | tail -1)
-    binary[base]="$tree/.build/release/arbiter"
-    migrations[base]="$tree/Migrations"
+    build_base "$BASE"
+    binary[base]="$base_arbiter"
+    migrations[base]="$base_tree/Migrations"
     versions+=(base)
 else
     rounds=1
