@@ -178,8 +178,8 @@ enum PairBrowser {
         if dense { _ = try db.queryFirst("SELECT set_config('enable_bitmapscan', 'off', true)") { $0.string(0) } }
         if !query.words.isEmpty {
             searchPending = try SearchIndex.pending(db)
-            // PostgreSQL counts them with the page (`candidates`): reading a word's
-            // matches twice per page was two thirds of a sorted search's time.
+            // PostgreSQL counts them with the page (`candidates`), reading the
+            // matches once per page instead of twice.
             if query.sort.key != nil && db.dialect == .sqlite {
                 let matches =
                     try db.queryFirst(
