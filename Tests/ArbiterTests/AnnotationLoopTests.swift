@@ -302,6 +302,25 @@ import TestSupport
         await app.stop()
     }
 
+    /// Skipping gives the pair's slot back, also when the lease ran out before
+    /// anyone reclaimed it (it used to keep the slot forever: a skipped lease is
+    /// no longer leased, so no reclaim would find it).
+    @Test(arguments: TestEngine.all)
+    func skippingAnExpiredLeaseGivesItsSlotBack(engine: TestEngine) async throws {
+        let app = try TestApp(engine: engine)
+        let project = try await app.project(pairs: 1) {
+            $0.overlap = 1; $0.leaseTTLSeconds = 60
+        }
+        let one = try await app.user("one")
+        let two = try await app.user("two")
+        let lease = try #require(app.next(one, project: project.id).1?["id"]?.intValue)
+        app.clock.advance(seconds: 61)
+        #expect(try app.call("POST", "/api/assignments/\(lease)/skip", one).status == 204)
+        #expect(try await app.count("SELECT active_count FROM pairs") == 0)
+        #expect(try app.next(two, project: project.id).0 == 200, "the slot is free for someone else")
+        await app.stop()
+    }
+
     @Test(arguments: TestEngine.all)
     func otherPeoplesAssignmentsAndRolesAreRefused(engine: TestEngine) async throws {
         let app = try TestApp(engine: engine)
