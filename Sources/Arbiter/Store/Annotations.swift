@@ -67,11 +67,7 @@ public enum Annotations {
         let project = context.project
         if context.state == .completed { return (try firstJudgement(db, assignmentID: assignmentID), true, project) }
         guard context.state == .leased, context.expires > now else { throw Refusal.expired }
-        do {
-            try submission.check(against: project.settings, responses: context.order?.count ?? 2)
-        } catch {
-            throw Refusal.invalid(error)
-        }
+        try validate(submission, against: project, responses: context.order?.count ?? 2)
         let judged = canonical(submission, shownSwapped: context.swapped, order: context.order, attributes: project.settings.attributes)
         let createdAt = Clock.iso8601(milliseconds: now)
         let record = {
@@ -218,12 +214,17 @@ public enum Annotations {
     /// The project, with the submission checked against its rules.
     static func check(_ db: any Database, _ submission: Submission, projectID: Int, responses: Int) throws -> Project {
         guard let project = try Projects.find(db, id: projectID) else { throw Refusal.noSuchAssignment }
+        try validate(submission, against: project, responses: responses)
+        return project
+    }
+
+    /// The submission checked against the project's rules (a refusal says why).
+    static func validate(_ submission: Submission, against project: Project, responses: Int) throws(Refusal) {
         do {
             try submission.check(against: project.settings, responses: responses)
         } catch {
             throw Refusal.invalid(error)
         }
-        return project
     }
 
     /// A submission relative to the stored pair or task.
