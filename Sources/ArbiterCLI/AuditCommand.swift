@@ -54,49 +54,27 @@ struct AuditCommand: ParsableCommand {
         var reader: JSONLReader
         do { reader = try JSONLReader(path: input) } catch { throw CLIError(message: "\(input): \(error)") }
         defer { reader.close() }
-        var pairs: [DatasetAudit.Pair] = []
-        var unreadable: [DatasetAudit.Unreadable] = []
-        var diverging = 0
+        var reading = DatasetAudit.Reading(strict: strict)
         while true {
             let bytes: ArraySlice<UInt8>?
             do { bytes = try reader.nextLine() } catch { throw CLIError(message: "\(input): \(error)") }
             guard let bytes else { break }
-            let line = reader.lineNumber
-            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do throws(Arbiter.ValidationError) {
-                let value: JSONValue
-                do {
-                    value = try bytes.withUnsafeBufferPointer { buffer throws(JSONError) in try JSONValue.parse(buffer) }
-                } catch {
-                    throw Arbiter.ValidationError("invalid JSON: \(error)")
-                }
-                guard let object = value.objectValue else { throw Arbiter.ValidationError("expected a JSON object") }
-                var diverged = false
-                pairs.append(try DatasetAudit.pair(object, line: line, diverged: &diverged))
-                if diverged { diverging += 1 }
+                try reading.add(bytes, line: reader.lineNumber)
             } catch {
-                if strict { throw CLIError(message: "\(input): line \(line): \(error)") }
-                unreadable.append(DatasetAudit.Unreadable(line: line, reason: "\(error)"))
+                throw CLIError(message: "\(input): \(error)")
             }
         }
         if !json {
-            for entry in unreadable.prefix(Self.unreadableNamed) {
+            for entry in reading.unreadable.prefix(Self.unreadableNamed) {
                 Output.warning("\(input): line \(entry.line) left out: \(entry.reason)")
             }
-            if unreadable.count > Self.unreadableNamed {
-                Output.warning("\(input): \(unreadable.count - Self.unreadableNamed) more lines left out (--json lists them all)")
+            if reading.unreadable.count > Self.unreadableNamed {
+                Output.warning("\(input): \(reading.unreadable.count - Self.unreadableNamed) more lines left out (--json lists them all)")
             }
         }
-        guard pairs.count >= DatasetAuditService.minimumPairs else {
-            let left =
-                unreadable.isEmpty
-                ? "" : " (\(unreadable.count) lines unreadable, the first at line \(unreadable[0].line): \(unreadable[0].reason))"
-            throw CLIError(
-                message: "\(input): \(pairs.count) labelled pairs\(left); an audit needs at least \(DatasetAuditService.minimumPairs)")
-        }
-        var report = DatasetAudit.run(pairs)
-        report.unreadable = unreadable
-        report.divergingTranscripts = diverging
+        if let tooFew = reading.tooFew { throw CLIError(message: "\(input): \(tooFew)") }
+        let report = reading.run()
         print(report, names: nil)
     }
 

@@ -42,8 +42,12 @@ public enum PythonReference {
     public static func tool(_ name: String) throws -> String { try prepared.get() + "/bin/" + name }
 
     /// Runs the environment's Python with `arguments`.
-    public static func run(_ arguments: [String], stdin: String? = nil) throws -> CommandRunner.Result {
-        try CommandRunner.run(interpreter(), arguments, stdin: stdin)
+    public static func run(
+        _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]
+    ) throws
+        -> CommandRunner.Result
+    {
+        try CommandRunner.run(interpreter(), arguments, stdin: stdin, environment: environment)
     }
 
     private static func prepare() throws(Unavailable) -> String {

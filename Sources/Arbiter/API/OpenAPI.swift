@@ -89,6 +89,9 @@ enum OpenAPI {
         "GET /api/projects/{id}/agreement": Details(summary: "Krippendorff's alpha, Fleiss' and Cohen's kappa, contested pairs"),
         "GET /api/projects/{id}/raters": Details(summary: "Per-rater quality signals and reasons"),
         "GET /api/projects/{id}/audit": Details(summary: "Imported labels ranked by how poisoned they look"),
+        "POST /api/dataset-audits": Details(
+            summary: "Audit an uploaded preference file (TRL, HH-RLHF or OpenAI JSONL) as `arbiter audit --input` does",
+            body: .jsonl, query: [("strict", "boolean", "Refuse the file at its first unreadable line")]),
         "POST /api/projects/{id}/raters/{username}/status": Details(summary: "Quarantine or clear a rater", body: .json),
         "GET /api/projects/{id}/raters/{username}/judgements": Details(
             summary: "A rater's judgements with each pair and the other raters' votes",

@@ -3,14 +3,18 @@ import CLinux
 import HTTPServer
 import JSON
 import Storage
+import Threads
 
 /// Projects: create and edit (admins), the list and one project (everyone signed in),
-/// the dashboard, agreement and rater reports and rater decisions (reviewers and admins).
+/// the dashboard, agreement and rater reports and rater decisions, the dataset audit
+/// of a project or of an uploaded file (reviewers and admins).
 struct ProjectRoutes: Sendable {
     let store: ArbiterStore
     var projects: ProjectService { ProjectService(store: store) }
     let now: @Sendable () -> Int64
     let models: ModelPool
+    /// Largest file `POST /api/dataset-audits` takes (the CLI reads any size).
+    static let maxAuditBytes = 64 * 1024 * 1024
 
     /// An arena's endpoints must be ones this server can call.
     func checkEndpoints(_ arena: ArenaSettings?) throws(ValidationError) {
@@ -110,6 +114,23 @@ struct ProjectRoutes: Sendable {
         api.add(.GET, "/api/projects/{id}/audit", .reviewing) { request, _ in
             let (report, labelled, names) = try await DatasetAuditService(store: store).project(projectID: try request.parameters.int("id"))
             return .json(report.json(labelled: labelled, names: names))
+        }
+        api.add(.POST, "/api/dataset-audits", .reviewing, maxBodyBytes: Self.maxAuditBytes) { request, _ in
+            let query = request.queryItems
+            if let unknown = query.keys.sorted().first(where: { $0 != "strict" }) {
+                throw ValidationError("\(unknown): unknown option (strict)")
+            }
+            let strict: Bool
+            switch query["strict"] {
+            case nil, "false", "0": strict = false
+            case "true", "1": strict = true
+            default: throw ValidationError("strict: true or false")
+            }
+            let body = request.body
+            // Five reward models are trained: seconds of work, never on an event loop.
+            let report = try await Workers.heavy.run { try DatasetAuditService(store: store).file(body: body, strict: strict) }
+            clinux_malloc_trim()
+            return .json(report.json())
         }
         api.add(.GET, "/api/projects/{id}/leaderboard", .reviewing) { request, _ in
             let query = request.queryItems

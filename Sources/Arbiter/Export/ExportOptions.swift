@@ -45,6 +45,9 @@ public struct ExportOptions: Sendable {
     public var rewardTraining = RewardTrainingOptions()
     /// Also train 5 fold models for out-of-fold predictions (the rater signal).
     public var rewardOutOfFold = true
+    /// Name files in the manifest relative to the data file's directory (an export
+    /// job's files are written in a staging directory, then moved and served by name).
+    public var manifestPathsRelative = false
     /// Ranking projects: which implied pairs of the consensus ranking become rows.
     public var rankingPairs = RankingPairs.all
     /// Rating projects: the smallest gap in mean score for two responses to make a pair.

@@ -100,6 +100,11 @@ public enum Exporter {
         // How the judgements were collected: overlap rule, pair selection, and how
         // many first judgements each selection gave (the random share is unbiased).
         manifest.collection = try SelectionModels.status(db, project: project)
+        if options.manifestPathsRelative {
+            let base = { (path: String) in String(path.split(separator: "/", omittingEmptySubsequences: false).last ?? "") }
+            for index in manifest.files.indices { manifest.files[index].path = base(manifest.files[index].path) }
+            if let directory = manifest.rewardModel?.directory { manifest.rewardModel?.directory = base(directory) }
+        }
         let writer = try HashingFileWriter(path: out + ".manifest.json")
         try writer.write(manifest.json.jsonText + "\n")
         _ = try writer.close()

@@ -227,6 +227,7 @@ final class RewardJobs: Sendable {
                     do {
                         var options = options
                         if options.rewardModel != nil { options.rewardModel = staging + "/model" }
+                        options.manifestPathsRelative = true
                         options.rewardProgress = { [self] report in
                             local.withLock { local in
                                 guard local?.token == token else { return }

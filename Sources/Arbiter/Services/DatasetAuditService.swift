@@ -27,4 +27,15 @@ public struct DatasetAuditService: Sendable {
             return (DatasetAudit.run(pairs), pairs.count, names)
         }
     }
+
+    /// An uploaded JSONL file (TRL, HH-RLHF or OpenAI preference lines), read as
+    /// `arbiter audit --input` reads one: unreadable lines listed and left out, or
+    /// with `strict` the file refused at its first. Runs on the calling thread (the
+    /// route puts it on a worker); touches no database.
+    public func file(body: [UInt8], strict: Bool) throws(ValidationError) -> DatasetAudit.Report {
+        var reading = DatasetAudit.Reading(strict: strict)
+        try reading.add(body: body)
+        if let tooFew = reading.tooFew { throw ValidationError(tooFew) }
+        return reading.run()
+    }
 }
