@@ -134,6 +134,38 @@ import Testing
         #expect(short.stderr.split(separator: "\n").count == 1)
     }
 
+    /// The same reading over HTTP (`POST /api/dataset-audits`, what the Python client's
+    /// `audit_file` sends): odd lines listed and the rest audited, `strict` refusing at
+    /// the first, reviewers and admins only.
+    @Test func anUploadedFileIsAuditedAsTheCommandLineDoes() async throws {
+        let app = try TestApp(engine: .sqlite)
+        let reviewer = try await app.user("rev", role: .reviewer)
+        let annotator = try await app.user("ann", role: .annotator)
+        let dataset = PlantedPoison(pairs: 1500, poisonShare: 0.05, seed: 26)
+        var lines = dataset.jsonl.split(separator: "\n").map(String.init)
+        lines.insert("{not json", at: 4)
+        lines.insert(#"{"prompt": "p", "response_a": "x", "response_b": "y"}"#, at: 9)
+        let body = lines.joined(separator: "\n") + "\n"
+        let (status, json) = try app.call("POST", "/api/dataset-audits", reviewer, body, timeout: 120)
+        #expect(status == 200, "\(json)")
+        #expect(json["unreadable"]?.arrayValue?.map { $0["line"]?.intValue } == [5, 10])
+        #expect(json["summary"]?["pairs"] == 1500)
+        // Lines as in the file: the planted pairs (1-based before the two odd lines) come first.
+        let planted = Set(dataset.planted.map { $0 < 5 ? $0 : ($0 < 9 ? $0 + 1 : $0 + 2) })
+        let ranked = (json["pairs"]?.arrayValue ?? []).prefix(planted.count).compactMap { $0["line"]?.intValue.map { Int($0) } }
+        let precision = Double(Set(ranked).intersection(planted).count) / Double(planted.count)
+        #expect(precision >= 0.8, "\(precision)")
+        let strict = try app.call("POST", "/api/dataset-audits?strict=true", reviewer, body)
+        #expect(strict.status == 400 && strict.json["error"]?["message"]?.stringValue?.hasPrefix("line 5: invalid JSON") == true, "\(strict)")
+        let few = try app.call("POST", "/api/dataset-audits", reviewer, lines.prefix(3).joined(separator: "\n"))
+        #expect(few.status == 400 && few.json["error"]?["message"]?.stringValue?.contains("at least 10") == true, "\(few)")
+        #expect(try app.call("POST", "/api/dataset-audits?strict=maybe", reviewer, body).status == 400)
+        #expect(try app.call("POST", "/api/dataset-audits?top=3", reviewer, body).status == 400)
+        #expect(try app.call("POST", "/api/dataset-audits", annotator, body).status == 403)
+        #expect(try app.client().request("POST", "/api/dataset-audits", body: Array(body.utf8)).status == 401)
+        await app.stop()
+    }
+
     /// The shared conversation of two transcripts that part before the last turn.
     @Test func divergingTranscriptsShareTheirCommonConversation() throws {
         let shared = try #require(
