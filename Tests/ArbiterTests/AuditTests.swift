@@ -156,7 +156,8 @@ import Testing
         let precision = Double(Set(ranked).intersection(planted).count) / Double(planted.count)
         #expect(precision >= 0.8, "\(precision)")
         let strict = try app.call("POST", "/api/dataset-audits?strict=true", reviewer, body)
-        #expect(strict.status == 400 && strict.json["error"]?["message"]?.stringValue?.hasPrefix("line 5: invalid JSON") == true, "\(strict)")
+        #expect(
+            strict.status == 400 && strict.json["error"]?["message"]?.stringValue?.hasPrefix("line 5: invalid JSON") == true, "\(strict)")
         let few = try app.call("POST", "/api/dataset-audits", reviewer, lines.prefix(3).joined(separator: "\n"))
         #expect(few.status == 400 && few.json["error"]?["message"]?.stringValue?.contains("at least 10") == true, "\(few)")
         #expect(try app.call("POST", "/api/dataset-audits?strict=maybe", reviewer, body).status == 400)
