@@ -194,6 +194,33 @@ class RoundTrip(unittest.TestCase):
 
 
 @unittest.skipUnless(URL and TOKEN, "set ARBITER_TEST_URL and ARBITER_TEST_TOKEN")
+class RankingTasks(unittest.TestCase):
+    """Multi-response tasks go in as rows with ``responses`` and come back as pairs."""
+
+    def test_rank_from_code_and_export_pairs(self) -> None:
+        admin = client()
+        project = admin.projects.create("python ranking", kind="ranking", overlap=1, gold_rate=0, repeat_rate=0)
+        rows = [
+            {"id": f"task-{index}", "prompt": f"Order these answers to question {index}", "responses": ["best", "middle", "worst"]}
+            for index in range(4)
+        ]
+        self.assertEqual(project.add_pairs(rows, progress=False).imported, 4)
+        annotator = admin.users.create("py-ranker")
+        with client(annotator.token) as session:
+            mine = session.projects.get(project.id)
+            while (task := mine.next()) is not None:
+                self.assertIsNotNone(task.responses)
+                self.assertIsNone(task.left)
+                shown = list(task.responses or [])
+                order = sorted(range(len(shown)), key=lambda position: ["best", "middle", "worst"].index(shown[position]))
+                self.assertEqual(task.submit(ranking=order)["ranking"], order, "the annotation comes back as sent")
+        exported = project.export("trl", progress=False)
+        self.assertEqual(exported["train"].num_rows, 4 * 3, "every implied pair of each ranking")
+        order = {"best": 0, "middle": 1, "worst": 2}
+        self.assertTrue(all(order[c] < order[r] for c, r in zip(exported["train"]["chosen"], exported["train"]["rejected"])))
+
+
+@unittest.skipUnless(URL and TOKEN, "set ARBITER_TEST_URL and ARBITER_TEST_TOKEN")
 class Errors(unittest.TestCase):
     def test_a_bad_token_is_401_with_the_servers_message_and_never_shown(self) -> None:
         secret = "arb_this-token-does-not-exist-0123456789"
