@@ -239,19 +239,11 @@ extension Connection {
             waiter.resume()
         }
         if output.isEmpty && phase == .closing { lingeringClose() }
-        if pausedForOutput && phase != .closed
-            && outputBytes <= core.configuration.maxPendingOutputBytes / 2 && output.count <= core.configuration.maxPendingResponses / 2
-        {
+        if state.outputWritten(pendingBytes: outputBytes, pendingResponses: output.count) {
             // Drained enough: take the next requests — on the next loop turn, so that
             // a fast reader does not turn flush → parse → flush into deep recursion.
-            pausedForOutput = false
             loop.execute { [self] in if phase != .closed { resume() } }
         }
-    }
-
-    /// Pipelining back-pressure: more unsent output than the configuration allows.
-    func outputIsBacklogged() -> Bool {
-        outputBytes > core.configuration.maxPendingOutputBytes || output.count > core.configuration.maxPendingResponses
     }
 
     /// `SSL_write` of the first queued bytes (up to 64 KiB gathered from the

@@ -46,7 +46,6 @@ final class Connection: EventHandler, @unchecked Sendable {
     var outputBytes = 0
     var drainWaiter: CheckedContinuation<Void, any Error>?
     /// Too much unsent output: no reading and no parsing until it drains.
-    var pausedForOutput = false
     /// The TLS session (OpenSSL `SSL*`), or nil for plain HTTP.
     var tls: OpaquePointer?
     /// The TLS handshake is not finished yet (its deadline is the head's).
@@ -65,6 +64,7 @@ final class Connection: EventHandler, @unchecked Sendable {
             timeouts: .init(
                 idle: configuration.idleTimeout.nanoseconds, header: configuration.headerReadTimeout.nanoseconds,
                 body: configuration.bodyReadTimeout.nanoseconds, minBodyBytesPerSecond: configuration.minBodyBytesPerSecond),
+            outputLimits: .init(bytes: configuration.maxPendingOutputBytes, responses: configuration.maxPendingResponses),
             now: clinux_monotonic_ns())
     }
 
@@ -102,7 +102,7 @@ final class Connection: EventHandler, @unchecked Sendable {
     /// Reads while the socket has data and the connection may take more input.
     func readAvailable() {
         let buffer = loop.readBuffer
-        reading: while canRead && !pausedForOutput {
+        reading: while canRead && !state.pausedForOutput {
             switch phase {
             case .idle, .head, .body, .lingering: break
             case .admitting, .handling, .streaming, .closing: break reading
@@ -173,9 +173,8 @@ final class Connection: EventHandler, @unchecked Sendable {
         while true {
             switch phase {
             case .idle, .head:
-                if phase == .idle && outputIsBacklogged() {
+                if !state.nextRequestWanted(pendingBytes: outputBytes, pendingResponses: output.count) {
                     // The client is not reading its answers: stop taking questions.
-                    pausedForOutput = true
                     compactInbox()
                     return
                 }

@@ -38,6 +38,14 @@ struct ConnectionState: Sendable, Equatable {
         var linger: UInt64 = 2_000_000_000
     }
 
+    /// Pipelining back-pressure: a client that sends requests without reading the
+    /// answers gets no more of them parsed once this much output waits unsent, and
+    /// more only when half of it has gone (so it does not flap at the edge).
+    struct OutputLimits: Sendable, Equatable {
+        var bytes: Int
+        var responses: Int
+    }
+
     /// The request's body as its head and route describe it.
     struct BodyPlan: Sendable, Equatable {
         var framing: BodyFraming
@@ -86,16 +94,22 @@ struct ConnectionState: Sendable, Equatable {
     private(set) var keepAlive = true
     /// When the current phase times out (monotonic ns; 0: never).
     private(set) var deadline: UInt64
+    /// Input is left unread until the client reads its answers (``OutputLimits``).
+    private(set) var pausedForOutput = false
     let timeouts: Timeouts
+    let outputLimits: OutputLimits
 
-    init(timeouts: Timeouts, now: UInt64) {
+    init(timeouts: Timeouts, outputLimits: OutputLimits = .init(bytes: .max, responses: .max), now: UInt64) {
         self.timeouts = timeouts
+        self.outputLimits = outputLimits
         deadline = now + timeouts.idle
     }
 
-    /// Whether input is read in this phase (the rest wait for a response, or are done).
+    /// Whether input is read now: in these phases, and not while paused for output
+    /// (the rest wait for a response, or are done).
     var readsInput: Bool {
-        switch phase {
+        guard !pausedForOutput else { return false }
+        return switch phase {
         case .idle, .head, .body, .lingering: true
         case .admitting, .handling, .streaming, .closing, .closed: false
         }
@@ -104,6 +118,24 @@ struct ConnectionState: Sendable, Equatable {
     var isClosed: Bool { phase == .closed }
 
     // MARK: Transitions
+
+    /// Before parsing the next pipelined request: with this much output unsent, stop
+    /// taking requests (true: pause, leaving the rest of the input unread).
+    mutating func nextRequestWanted(pendingBytes: Int, pendingResponses: Int) -> Bool {
+        guard phase == .idle, !pausedForOutput else { return !pausedForOutput }
+        if pendingBytes > outputLimits.bytes || pendingResponses > outputLimits.responses { pausedForOutput = true }
+        return !pausedForOutput
+    }
+
+    /// Output was written: true when a paused connection has drained to half its
+    /// limits and should take requests again.
+    mutating func outputWritten(pendingBytes: Int, pendingResponses: Int) -> Bool {
+        guard pausedForOutput, phase != .closed,
+            pendingBytes <= outputLimits.bytes / 2, pendingResponses <= outputLimits.responses / 2
+        else { return false }
+        pausedForOutput = false
+        return true
+    }
 
     /// The first byte of a request arrived: its head must come within the header timeout.
     mutating func headStarted(now: UInt64) {
@@ -299,5 +331,6 @@ struct ConnectionState: Sendable, Equatable {
     mutating func closed() {
         phase = .closed
         deadline = 0
+        pausedForOutput = false
     }
 }

@@ -39,6 +39,35 @@ import Testing
         }
     }
 
+    /// A client pipelining requests without reading the answers: parsing stops once
+    /// the unsent output passes a limit, nothing is read meanwhile, and it starts
+    /// again only when half of it has gone — not at the first byte written.
+    @Test func backPressurePausesPipelinedRequestsUntilHalfTheOutputIsWritten() {
+        var state = ConnectionState(timeouts: Self.timeouts, outputLimits: .init(bytes: 1000, responses: 8), now: 0)
+        func wanted(_ bytes: Int, _ responses: Int) -> Bool { state.nextRequestWanted(pendingBytes: bytes, pendingResponses: responses) }
+        func written(_ bytes: Int, _ responses: Int) -> Bool { state.outputWritten(pendingBytes: bytes, pendingResponses: responses) }
+        #expect(wanted(1000, 8), "at the limit: still taken")
+        #expect(!state.pausedForOutput && state.readsInput)
+        #expect(!wanted(1001, 1), "over it in bytes: paused")
+        #expect(state.pausedForOutput && !state.readsInput, "and the socket is left unread")
+        #expect(!wanted(0, 0), "only writing resumes it")
+        #expect(!written(501, 0), "not at the first bytes written")
+        #expect(!written(400, 5), "both limits must be half-drained")
+        #expect(written(500, 4))
+        #expect(!state.pausedForOutput && state.readsInput)
+        #expect(!written(0, 0), "resumed once")
+        #expect(!wanted(10, 9), "over it in responses: paused")
+        // Closing while paused: nothing resumes a closed connection.
+        state.closed()
+        #expect(!state.pausedForOutput && !written(0, 0) && !state.readsInput)
+
+        // A head already begun is finished: the limit applies between requests.
+        var reading = ConnectionState(timeouts: Self.timeouts, outputLimits: .init(bytes: 10, responses: 1), now: 0)
+        reading.headStarted(now: 0)
+        let midHead = reading.nextRequestWanted(pendingBytes: 1 << 20, pendingResponses: 50)
+        #expect(midHead)
+    }
+
     @Test func continueIsSentOnlyWhenAskedNothingIsBufferedAndTheCallerIsAdmitted() {
         var state = fresh()
         #expect(

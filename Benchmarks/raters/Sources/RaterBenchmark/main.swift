@@ -41,7 +41,11 @@ for family in CrowdSimulator.Family.allCases {
                     let t = max(a.signals["trigger"]?["probability"] ?? 0, a.signals["content"]?["probability"] ?? 0)
                     let kind = crowd.kinds[a.rater]
                     if kind == .honest && t > 0.05 || kind.isTargeted {
-                        print("targeted", family.rawValue, kind.rawValue, crowd.targetedPairs(rater: a.rater), fixed(t, 4))
+                        let g = a.signals["trigger"] ?? [:]
+                        print(
+                            "targeted", family.rawValue, kind.rawValue, crowd.targetedPairs(rater: a.rater), fixed(t, 4),
+                            "tok=\(Int(g["token"] ?? -1)) hits=\(Int(g["hits"] ?? -1))/\(Int(g["n"] ?? -1)) exp=\(fixed(g["expected_hits"] ?? -1, 1)) p=\(fixed(g["probability"] ?? -1, 3))"
+                        )
                     }
                 }
             }
