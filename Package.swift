@@ -146,7 +146,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ArbiterTests",
-            dependencies: ["Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer", "HTTPClient", "ModelEndpoints", "RewardModel"],
+            dependencies: [
+                "Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer", "HTTPClient", "ModelEndpoints", "RewardModel", "Threads",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

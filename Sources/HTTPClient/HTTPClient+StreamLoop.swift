@@ -41,6 +41,35 @@ extension HTTPClient {
                 self.body = body
                 self.done = done
             }
+
+            /// The answer's end, if it came: nil while more is to come (the socket
+            /// would block), else how it ended (`error` nil: complete).
+            struct Ending { var error: (any Error)? }
+
+            /// Reads everything available on the socket.
+            func readAvailable() -> Ending? {
+                do {
+                    while true {
+                        switch try socket.readAvailable(describe: reader.origin) {
+                        case .bytes(let bytes):
+                            deadline = Socket.now() + idleTimeout
+                            if try reader.feed(bytes, onHead: head, onBody: body) == .done { return Ending(error: nil) }
+                        case .wouldBlock:
+                            return nil
+                        case .end:
+                            try reader.atEnd()
+                            return Ending(error: nil)
+                        }
+                    }
+                } catch {
+                    return Ending(error: error)
+                }
+            }
+
+            /// The idle-timeout error, once its deadline has passed.
+            func timedOut(now: Double) -> (any Error)? {
+                now > deadline ? HTTPClientError.timedOut("\(reader.origin): no answer for \(Socket.format(idleTimeout)) s") : nil
+            }
         }
 
         /// Starts the loop's thread.
@@ -108,10 +137,8 @@ extension HTTPClient {
                 let now = Socket.now()
                 if now >= nextCheck {
                     nextCheck = now + 0.25
-                    for stream in streams.values where now > stream.deadline {
-                        finish(
-                            stream,
-                            HTTPClientError.timedOut("\(stream.reader.origin): no answer for \(Socket.format(stream.idleTimeout)) s"))
+                    for stream in streams.values {
+                        if let error = stream.timedOut(now: now) { finish(stream, error) }
                     }
                 }
             }
@@ -119,26 +146,7 @@ extension HTTPClient {
 
         /// Reads everything available on the stream's socket.
         private func service(_ stream: Stream) {
-            do {
-                while true {
-                    switch try stream.socket.readAvailable(describe: stream.reader.origin) {
-                    case .bytes(let bytes):
-                        stream.deadline = Socket.now() + stream.idleTimeout
-                        if try stream.reader.feed(bytes, onHead: stream.head, onBody: stream.body) == .done {
-                            finish(stream, nil)
-                            return
-                        }
-                    case .wouldBlock:
-                        return
-                    case .end:
-                        try stream.reader.atEnd()
-                        finish(stream, nil)
-                        return
-                    }
-                }
-            } catch {
-                finish(stream, error)
-            }
+            if let outcome = stream.readAvailable() { finish(stream, outcome.error) }
         }
 
         private func finish(_ stream: Stream, _ error: (any Error)?) {

@@ -1,6 +1,7 @@
 import CLinux
 import Glibc
 import Synchronization
+import Threads
 
 /// Something registered with an event loop for readiness events on one descriptor.
 protocol EventHandler: AnyObject {
@@ -32,6 +33,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     private var handlers: [(any EventHandler)?] = []
     private var running = true
     private var tickHandler: (() -> Void)?
+    /// Other modules' periodic checks (``DescriptorWatcher/everyTick(_:)``).
+    private var tickChecks: [() -> Bool] = []
     /// See ``Server/Configuration/yieldAfterBusyBatch``.
     var yieldAfterBusyBatch = true
     /// The scratch buffer every read on this loop goes through.
@@ -134,6 +137,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// Runs until `stop()`; call on the loop's own thread.
     func run() {
         threadID.store(UInt(pthread_self()), ordering: .relaxed)
+        DescriptorWatchers.setCurrent(self)
+        defer { DescriptorWatchers.clearCurrent() }
         let capacity = 512
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
@@ -174,6 +179,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                 nextTick = now + tickInterval
                 refreshDate()
                 tickHandler?()
+                if !tickChecks.isEmpty { tickChecks = tickChecks.filter { $0() } }
             }
         }
         // Run what is left so that no task is stranded.
@@ -200,4 +206,28 @@ enum HTTPDate {
         return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
+}
+
+// MARK: Descriptors of other modules
+
+extension EventLoop: DescriptorWatcher {
+    /// Adapts a closure to ``EventHandler``.
+    private final class Watched: EventHandler {
+        let readable: () -> Void
+        init(_ readable: @escaping () -> Void) { self.readable = readable }
+        func handle(events: UInt32) { readable() }
+    }
+
+    func watch(_ fd: Int32, _ readable: @escaping () -> Void) -> Bool {
+        do throws(SocketError) {
+            try register(fd: fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue, handler: Watched(readable))
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func unwatch(_ fd: Int32) { unregister(fd: fd) }
+
+    func everyTick(_ check: @escaping () -> Bool) { tickChecks.append(check) }
 }

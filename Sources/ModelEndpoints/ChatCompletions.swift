@@ -1,6 +1,7 @@
 import Glibc
 public import HTTPClient
 public import JSON
+public import Threads
 
 /// A model served behind an OpenAI-compatible chat completions API (vLLM,
 /// llama.cpp's server, Ollama, TGI, hosted APIs).
@@ -75,6 +76,19 @@ public enum ChatCompletions {
     ) {
         let reading = Reading(endpoint, token: token)
         loop.start(request(endpoint, messages: messages), head: reading.head, body: reading.body) { error in done(reading.finish(error)) }
+    }
+
+    /// The same read on `watcher`'s thread (the event loop of the connection the
+    /// answer goes to): opens the request on the calling thread, then `token` and
+    /// `done` run on the watcher's.
+    public static func stream(
+        _ endpoint: ModelEndpoint, messages: [(role: String, content: String)], readOn watcher: any DescriptorWatcher,
+        token: @escaping (String) -> Bool, done: @escaping (Result<Completion, Failure>) -> Void
+    ) {
+        let reading = Reading(endpoint, token: token)
+        HTTPClient.stream(request(endpoint, messages: messages), readOn: watcher, head: reading.head, body: reading.body) { error in
+            done(reading.finish(error))
+        }
     }
 
     /// The request: `stream: true` with the endpoint's sampling parameters and key.

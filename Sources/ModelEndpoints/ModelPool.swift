@@ -1,4 +1,4 @@
-import Threads
+public import Threads
 import HTTPClient
 public import JSON
 import Synchronization
@@ -7,9 +7,11 @@ import Synchronization
 /// one's concurrency limit kept, and the threads the calls run on.
 ///
 /// A call is opened (connect, TLS, the request sent) on one of a few dedicated
-/// threads, then its streamed answer is read on one ``HTTPClient/StreamLoop``
-/// thread with every other answer — never on an event loop or in Swift's
-/// cooperative pool. A call is only started once its endpoint has a free slot
+/// threads, then its streamed answer is read on the event loop of the caller's
+/// connection when the call comes from one (``DescriptorWatchers/current``: a
+/// token goes from the model's socket to the annotator's on one thread), else on
+/// one ``HTTPClient/StreamLoop`` thread with every other answer — never blocking
+/// an event loop or Swift's cooperative pool. A call is only started once its endpoint has a free slot
 /// (``reserve(_:)``), so nothing waits in a queue longer than an open takes.
 public final class ModelPool: Sendable {
     /// In the file's order.
@@ -58,18 +60,27 @@ public final class ModelPool: Sendable {
     /// Requests running per endpoint (for `/metrics`-style diagnostics and tests).
     public var inFlight: [String: Int] { running.withLock { $0 } }
 
-    /// Streams a completion: opened on a model thread, read on the stream loop;
-    /// `token` gets each piece there (return false to stop). The caller holds a
-    /// slot of the endpoint.
+    /// Streams a completion: opened on a model thread, read on the calling
+    /// thread's event loop if it has one (`watcher`, by default the current one),
+    /// else on the stream loop; `token` gets each piece there (return false to
+    /// stop). The caller holds a slot of the endpoint.
     public func complete(
-        _ endpoint: ModelEndpoint, messages: [(role: String, content: String)], token: @escaping @Sendable (String) -> Bool
+        _ endpoint: ModelEndpoint, messages: [(role: String, content: String)],
+        readOn watcher: (any DescriptorWatcher)? = DescriptorWatchers.current, token: @escaping @Sendable (String) -> Bool
     ) async -> Result<ChatCompletions.Completion, ChatCompletions.Failure> {
         guard let threads, let loop else { return .failure(ChatCompletions.Failure(description: "\(endpoint.name): no model threads")) }
         let messages = messages.map { Message(role: $0.role, content: $0.content) }
+        let relay = watcher.map(Relay.init)
         return await withCheckedContinuation { continuation in
             let submitted = threads.submit {
-                ChatCompletions.stream(endpoint, messages: messages.map { ($0.role, $0.content) }, on: loop, token: token) { result in
+                let pairs = messages.map { ($0.role, $0.content) }
+                let finish = { (result: Result<ChatCompletions.Completion, ChatCompletions.Failure>) in
                     continuation.resume(returning: result)
+                }
+                if let relay {
+                    ChatCompletions.stream(endpoint, messages: pairs, readOn: relay.watcher, token: token, done: finish)
+                } else {
+                    ChatCompletions.stream(endpoint, messages: pairs, on: loop, token: token, done: finish)
                 }
             }
             if !submitted {
@@ -112,6 +123,12 @@ public final class ModelPool: Sendable {
         }
         guard flagged else { return .passed }
         return .refused(categories: (result["categories"]?.objectValue ?? [:]).filter { $0.value.boolValue == true }.map(\.key).sorted())
+    }
+
+    /// A watcher handed to a model thread.
+    private struct Relay: @unchecked Sendable {
+        // @unchecked Sendable: DescriptorWatcher is Sendable; the existential box is not inferred so.
+        let watcher: any DescriptorWatcher
     }
 
     private struct Message: Sendable {

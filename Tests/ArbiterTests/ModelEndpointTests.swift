@@ -3,6 +3,7 @@
 @testable import HTTPClient
 import HTTPServer
 import JSON
+import Threads
 import Dispatch
 import Foundation
 import Testing
@@ -138,6 +139,52 @@ extension HTTPClient.Request {
         let cut = await failure("cut")
         #expect(cut.contains("in the middle of the body") || cut.contains("before finishing"), "\(cut)")
         #expect(await failure("slow", idle: 0.5).hasSuffix("no answer for 0.5 s"))
+    }
+
+    /// Called from a request handler, a model's answer is read on the event loop
+    /// of that handler's connection: every token arrives on the loop thread the
+    /// handler runs on (no hand-off to another thread), in order, and the idle
+    /// timeout and upstream failures end the call as on the stream loop.
+    @Test func answersAreReadOnTheCallersOwnEventLoop() async throws {
+        let fake = try FakeOpenAIServer(delayMs: 2, silenceSeconds: 3)
+        let pool = ModelPool(endpoints: [
+            ModelEndpoint(name: "m", baseURL: fake.baseURL, model: "loop-30"),
+            {
+                var slow = ModelEndpoint(name: "slow", baseURL: fake.baseURL, model: "slow")
+                slow.idleTimeout = 0.5
+                return slow
+            }(),
+            ModelEndpoint(name: "fail", baseURL: fake.baseURL, model: "fail"),
+        ])
+        var router = Router()
+        router.get("/relay/{name}") { request in
+            let name = try request.parameters.require("name")
+            let endpoint = try #require(pool.endpoint(named: name))
+            let watcher = try #require(DescriptorWatchers.current, "handlers run on a loop that can watch descriptors")
+            let handlerThread = UInt(pthread_self())
+            let threads = Pieces()
+            let result = await pool.complete(endpoint, messages: [("user", "hi")], readOn: watcher) { piece in
+                threads.append("\(UInt(pthread_self()) == handlerThread ? "loop" : "other"):\(piece)")
+                return true
+            }
+            switch result {
+            case .success(let completion):
+                return .text(threads.all.joined(separator: "|") + "#" + completion.text)
+            case .failure(let failure):
+                return .text("failed: " + failure.description)
+            }
+        }
+        let server = try TestServer(router: router)
+        let answer = try server.client().request("GET", "/relay/m")
+        let text = String(decoding: answer.body, as: UTF8.self)
+        let expected = (0..<30).map { "loop\($0) " }
+        #expect(text == expected.map { "loop:" + $0 }.joined(separator: "|") + "#" + expected.joined(), "\(text.prefix(300))")
+        let silent = String(decoding: try server.client().request("GET", "/relay/slow").body, as: UTF8.self)
+        #expect(silent.hasPrefix("failed:") && silent.hasSuffix("no answer for 0.5 s"), "\(silent)")
+        let failing = String(decoding: try server.client().request("GET", "/relay/fail").body, as: UTF8.self)
+        #expect(failing == "failed: fail answered 500: the model is overloaded", "\(failing)")
+        #expect(DescriptorWatchers.current == nil, "a test's own thread is no loop")
+        await server.stop()
     }
 
     final class Pieces: @unchecked Sendable {

@@ -1,4 +1,4 @@
-public import JSON
+import JSON
 
 extension DatasetAudit {
     /// Reads a file's lines into labelled pairs, the one way `arbiter audit --input`
