@@ -1,4 +1,4 @@
-import Agreement
+@testable import Agreement
 import TestSupport
 import Testing
 
@@ -160,6 +160,46 @@ import Testing
         #expect(assessments[6].reasons.contains { $0.signal == "cycles" })
         #expect(assessments[0].signals["cycles"]?["cycles"] == 0)
         #expect(!assessments[0].reasons.contains { $0.signal == "cycles" })
+    }
+
+    /// A rater right on every pair, whose better responses the random sides happened
+    /// to put on the left only 43% of the time, follows the responses, not a side:
+    /// not flagged (a test against a fair coin flagged exactly this, p ≈ 0.003). A
+    /// rater who picks left whenever unsure is. Rater 0 and rater 1 judge every pair,
+    /// four of 40 others each pair; a fifth of the pairs are hard (the others wrong
+    /// on 40% of them).
+    @Test func positionIsJudgedAgainstWhereTheBetterResponseWasShown() {
+        var units: [UnitFacts] = []
+        var judgements: [RatedJudgement] = []
+        var random = CrowdSimulator.Generator(state: 5)
+        for unit in 0..<600 {
+            units.append(UnitFacts(lengthA: 500, lengthB: 500))
+            let truth = unit % 2  // 0: A is better
+            let hard = unit % 5 == 0
+            var raters: Set<Int> = [0, 1]
+            while raters.count < 6 { raters.insert(2 + Int(random.uniform() * 40)) }
+            for rater in raters.sorted() {
+                // Where the better response is shown: on the left half the time, for rater 0 43%.
+                let betterLeft = random.uniform() < (rater == 0 ? 0.43 : 0.5)
+                let shownSwapped = truth == 0 ? !betterLeft : betterLeft  // swapped: B on the left
+                var choice = truth
+                if rater == 1 && hard {
+                    choice = shownSwapped ? 1 : 0  // left when unsure
+                } else if rater > 1 && hard && random.uniform() < 0.4 {
+                    choice = 1 - truth
+                }
+                judgements.append(RatedJudgement(unit: unit, rater: rater, category: choice, shownSwapped: shownSwapped))
+            }
+        }
+        let assessments = RaterQuality.assess(judgements, units: units, raters: 42)
+        let careful = assessments[0]
+        let leftRate = careful.signals["position"]?["left_rate"] ?? 0
+        #expect(leftRate > 0.40 && leftRate < 0.46, "\(leftRate)")
+        #expect(Statistics.binomialLower(Int(leftRate * 600), 600, 0.5) < 0.01, "a fair coin would call this biased")
+        #expect(!careful.reasons.contains { $0.signal == "position" }, "\(careful.signals["position"] ?? [:])")
+        #expect(!careful.flagged, "\(careful.reasons)")
+        #expect(assessments[1].reasons.contains { $0.signal == "position" }, "\(assessments[1].signals["position"] ?? [:])")
+        #expect(assessments[2...].allSatisfy { !$0.reasons.contains { $0.signal == "position" } })
     }
 
     @Test func reasonsCarryTheirNumbers() {
