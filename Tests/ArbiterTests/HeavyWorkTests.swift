@@ -4,9 +4,10 @@ import JSON
 import Testing
 import TestSupport
 
-/// CPU-heavy request work never runs on an event loop: on a one-loop server, 100
-/// `/healthz` requests are all answered while a 25 MB JSON body is being parsed.
-/// A test by order, not by clock.
+/// CPU-heavy request work never runs on an event loop: on a one-loop server,
+/// `/healthz` requests are answered while a 25 MB JSON body is being parsed (on
+/// the loop, not one would be until the parse ended). A test by order, not by
+/// clock: it counts the answers that came before the heavy request's.
 @Suite struct HeavyWorkTests {
     @Test(arguments: TestEngine.all)
     func healthzIsAnsweredWhileALargeBodyIsParsed(engine: TestEngine) async throws {
@@ -22,8 +23,13 @@ import TestSupport
                     .utf8) + body)
         usleep(300_000)  // the body is read; parsing is under way
         let light = try app.client()
-        for _ in 0..<100 { #expect(try light.request("GET", "/healthz").status == 200) }
-        #expect(!heavy.hasPendingData(), "all 100 answered before the heavy request finished")
+        var answeredFirst = 0
+        for _ in 0..<100 {
+            #expect(try light.request("GET", "/healthz").status == 200)
+            if heavy.hasPendingData() { break }
+            answeredFirst += 1
+        }
+        #expect(answeredFirst >= 10, "answered while the body was parsed: \(answeredFirst)")
         let answer = try heavy.readResponse()
         #expect(answer.status == 400 && answer.bodyText.contains("at most 1000"), "\(answer)")
         await app.stop()
