@@ -14,8 +14,14 @@
 # processes share this machine's cores, so the cluster's three nodes measure the
 # cost of the extra hops and cross-node locking, not added capacity.
 #
+# DB_CONNECTIONS (default 8, the server's) is each PostgreSQL node's connection
+# pool; CLUSTER_DB_CONNECTIONS (default: the same) each cluster node's — three
+# nodes on one machine with a third of the connections each keep as many
+# PostgreSQL backends busy as one node does.
+#
 #   bash Benchmarks/cluster/run.sh
 #   ROUNDS=3 SECONDS_EACH=20 PAIRS=150000 bash Benchmarks/cluster/run.sh
+#   CLUSTER_DB_CONNECTIONS=3 bash Benchmarks/cluster/run.sh
 #
 # Needs Debian's postgresql and nginx-light (apt-get install postgresql nginx-light).
 set -euo pipefail
@@ -57,9 +63,11 @@ for name in single cluster; do
     echo "  ($(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')") s)"
 done
 
-serve() {  # serve DB PORT
+connections="${DB_CONNECTIONS:-8}"
+cluster_connections="${CLUSTER_DB_CONNECTIONS:-$connections}"
+serve() {  # serve DB PORT [DB_CONNECTIONS]
     "$arbiter" serve --db "$1" --migrations-dir "$root/Migrations" --public-dir "$root/Public" --port "$2" --log-level notice \
-        --max-connections-per-address 100000 >/dev/null 2>&1 &
+        --max-connections-per-address 100000 --db-connections "${3:-$connections}" >/dev/null 2>&1 &
     servers+=($!)
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null && return 0; sleep 0.1; done
     echo "a server did not start" >&2
@@ -103,7 +111,7 @@ for deployment in sqlite single; do
     stop_servers
 done
 
-echo "== $(nproc) cores; $pairs pairs; 64 annotators back to back; $rounds rounds × ${seconds} s per deployment, alternating"
+echo "== $(nproc) cores; $pairs pairs; 64 annotators back to back; $rounds rounds × ${seconds} s per deployment, alternating; PostgreSQL connections per node: $connections, per cluster node: $cluster_connections"
 : > "$work/results"
 for round in $(seq 1 "$rounds"); do
     for deployment in sqlite postgres cluster; do
@@ -111,7 +119,7 @@ for round in $(seq 1 "$rounds"); do
             sqlite) serve "$work/sqlite.sqlite" "$port"; target=$port ;;
             postgres) serve "$(url single)" "$port"; target=$port ;;
             cluster)
-                serve "$(url cluster)" $((port + 1)); serve "$(url cluster)" $((port + 2)); serve "$(url cluster)" $((port + 3))
+                for node in 1 2 3; do serve "$(url cluster)" $((port + node)) "$cluster_connections"; done
                 start_nginx "$port" $((port + 1)) $((port + 2)) $((port + 3)); target=$port ;;
         esac
         result=$("$load" "$target" "$project" "$work/tokens" 64 "$seconds")
