@@ -271,13 +271,18 @@ enum PairBrowser {
             let range = after.map { _ in "AND (p.\(key), p.id) \(comparison) (?, ?)" } ?? ""
             let afterValues = after.map { [keyValue($0.key ?? 0), .int($0.id)] } ?? []
             if db.dialect == .postgres {
-                // The matches read once, counted with the page.
+                // The matches read once, counted with the page; their keys read by id
+                // (k) before the cursor applies. With the cursor in the same query the
+                // planner took `(key, id) < (…)` for one row and hashed every pair of
+                // the project past it from the key's index (616,490 rows, 153 ms a page).
                 var total = 0
+                let range = after.map { _ in "WHERE (\(key), id) \(comparison) (?, ?)" } ?? ""
                 let rows = try db.query(
                     """
-                    WITH m AS MATERIALIZED (\(matches) LIMIT ?)
-                    SELECT p.id, p.\(key), (SELECT count(*) FROM m) FROM pairs p WHERE p.id IN (SELECT id FROM m) AND p.project_id = ? \(range)
-                    ORDER BY p.\(key) \(direction), p.id \(direction) LIMIT ?
+                    WITH m AS MATERIALIZED (\(matches) LIMIT ?),
+                    k AS MATERIALIZED (SELECT p.id, p.\(key) FROM pairs p WHERE p.id IN (SELECT id FROM m) AND p.project_id = ?)
+                    SELECT id, \(key), (SELECT count(*) FROM m) FROM k \(range)
+                    ORDER BY \(key) \(direction), id \(direction) LIMIT ?
                     """, values + [.int(Int64(query.searchSortLimit + 1)), project] + afterValues + [.int(Int64(limit))]
                 ) { row -> Cursor in
                     total = row.int(2)
