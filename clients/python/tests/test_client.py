@@ -221,6 +221,43 @@ class RankingTasks(unittest.TestCase):
 
 
 @unittest.skipUnless(URL and TOKEN, "set ARBITER_TEST_URL and ARBITER_TEST_TOKEN")
+class EveryOtherCall(unittest.TestCase):
+    """Settings, members, progress, a pair's detail, a rater's status, judgements
+    imported from elsewhere, skip and report — each call's answer read as the
+    server writes it."""
+
+    def test_the_rest_of_a_projects_calls(self) -> None:
+        admin = client()
+        project = admin.projects.create("python other calls", overlap=2, gold_rate=0, repeat_rate=0)
+        self.assertEqual(project.update(guidelines="Pick the careful answer.", overlap=3).settings["overlap"], 3)
+        self.assertEqual(project.refresh().settings["guidelines"], "Pick the careful answer.")
+        project.add_pairs(pair_rows(6, "other"), progress=False)
+        worker = admin.users.create("py-other")
+        self.assertEqual(project.set_members(["py-other"]), ["py-other"])
+        imported = project.add_annotations(
+            [{"pair": "other-0", "annotator": "py-other", "choice": "A"}, {"pair": "other-1", "annotator": "py-other", "choice": "B"}],
+            progress=False,
+        )
+        self.assertEqual((imported.imported, imported.committed), (2, True))
+        with client(worker.token) as session:
+            mine = session.projects.get(project.id)
+            first = mine.next()
+            assert first is not None
+            first.skip()
+            second = mine.next()
+            assert second is not None
+            second.report("the answer is cut off")
+            self.assertEqual(set(mine.progress()), {"done_today", "done_total", "left", "in_progress"})
+        detail = project.pair("other-0")
+        self.assertEqual([judgement["annotator"] for judgement in detail["judgements"]], ["py-other"])
+        quarantined = project.set_rater_status("py-other", "quarantined", comment="testing the client")
+        self.assertEqual(quarantined, {"annotator": "py-other", "status": "quarantined"})
+        self.assertEqual({rater.annotator: rater.status for rater in project.raters().raters}["py-other"], "quarantined")
+        self.assertEqual(project.set_rater_status("py-other", "cleared", comment="a test, not a finding")["status"], "cleared")
+        self.assertEqual(project.set_members([]), [])
+
+
+@unittest.skipUnless(URL and TOKEN, "set ARBITER_TEST_URL and ARBITER_TEST_TOKEN")
 class Errors(unittest.TestCase):
     def test_a_bad_token_is_401_with_the_servers_message_and_never_shown(self) -> None:
         secret = "arb_this-token-does-not-exist-0123456789"

@@ -165,8 +165,8 @@ class Project:
 
     def progress(self) -> dict[str, Any]:
         """This client's user's progress: ``done_today``, ``done_total``, ``left``, ``in_progress``."""
-        result: dict[str, Any] = self._transport.json("GET", self._path + "/progress")
-        return result
+        answer = self._transport.json("GET", self._path + "/progress")
+        return dict(answer.get("progress", answer))
 
     # MARK: reading pairs
 
@@ -212,7 +212,8 @@ class Project:
 
     def set_rater_status(self, username: str, status: str, comment: str | None = None) -> dict[str, Any]:
         """Quarantine a rater (``"quarantined"``), clear a flag or quarantine
-        (``"cleared"``) or leave a note (``"ok"`` with ``comment``)."""
+        (``"cleared"``, saying why in ``comment``) or leave a note (``"ok"`` with
+        ``comment``); audited on the server."""
         body: dict[str, Any] = {"status": status}
         if comment is not None:
             body["comment"] = comment
