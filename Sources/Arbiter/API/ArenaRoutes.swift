@@ -35,7 +35,8 @@ struct ArenaRoutes: Sendable {
         }
         api.add(.POST, "/api/battles/{id}/turns", .annotating) { request, caller in
             let prompt = try Self.prompt(try await request.jsonBody())
-            let run = try await service.followUp(battleID: Int64(try request.parameters.int("id")), userID: caller.user.id, prompt: prompt)
+            let run = try await service.followUp(
+                battleID: BattleID(Int64(try request.parameters.int("id"))), userID: caller.user.id, prompt: prompt)
             return stream(run)
         }
         api.add(.POST, "/api/battles/{id}/vote", .annotating) { request, caller in
@@ -52,12 +53,12 @@ struct ArenaRoutes: Sendable {
             }
             return .json(
                 try await service.vote(
-                    battleID: Int64(try request.parameters.int("id")), userID: caller.user.id, choice: choice,
+                    battleID: BattleID(Int64(try request.parameters.int("id"))), userID: caller.user.id, choice: choice,
                     durationMilliseconds: duration
                 ).json)
         }
         api.add(.GET, "/api/battles/{id}", .annotating) { request, caller in
-            .json(try await service.battle(id: Int64(try request.parameters.int("id")), userID: caller.user.id).annotatorJSON)
+            .json(try await service.battle(id: BattleID(Int64(try request.parameters.int("id"))), userID: caller.user.id).annotatorJSON)
         }
         // Generation from the admin page: a batch of prompt lines (JSONL) answered by the named endpoints.
         api.add(.POST, "/api/projects/{id}/generate", .admin) { request, _ in
@@ -117,7 +118,7 @@ struct ArenaRoutes: Sendable {
     static func json(_ event: ArenaService.TurnEvent) -> JSONValue {
         switch event {
         case .start(let battle, let turn):
-            return ["type": "start", "battle": .int(battle), "turn": .int(Int64(turn))]
+            return ["type": "start", "battle": battle.json, "turn": .int(Int64(turn))]
         case .token(let side, let text):
             return ["type": "token", "side": .string(side.rawValue), "text": .string(text)]
         case .done(let side, let finishReason, let total):
@@ -125,7 +126,7 @@ struct ArenaRoutes: Sendable {
         case .failed(let side, let message):
             return ["type": "error", "side": .string(side.rawValue), "message": .string(message)]
         case .end(let battle, let turn, let state, let turnsLeft, let message):
-            var object: JSONObject = ["type": "end", "battle": .int(battle), "turn": .int(Int64(turn)), "state": .string(state.rawValue)]
+            var object: JSONObject = ["type": "end", "battle": battle.json, "turn": .int(Int64(turn)), "state": .string(state.rawValue)]
             if let turnsLeft { object["turns_left"] = .int(Int64(turnsLeft)) }
             if let message { object["message"] = .string(message) }
             return .object(object)
@@ -155,7 +156,7 @@ extension ArenaService.Reveal {
     /// `{"battle","choice","model_a","model_b","pair"}`.
     var json: JSONValue {
         [
-            "battle": .int(battle), "choice": .string(choice.rawValue), "model_a": .string(modelA), "model_b": .string(modelB),
+            "battle": battle.json, "choice": .string(choice.rawValue), "model_a": .string(modelA), "model_b": .string(modelB),
             "pair": .string(pair),
         ]
     }
@@ -165,7 +166,7 @@ extension Battle {
     /// A battle as its annotator sees it: the names only once voted.
     var annotatorJSON: JSONValue {
         var object: JSONObject = [
-            "battle": .int(id), "state": .string(state.rawValue),
+            "battle": id.json, "state": .string(state.rawValue),
             "turns": .array(
                 turns.map { turn in
                     [

@@ -59,14 +59,14 @@ extension ArenaService {
     /// What a turn tells its client as it runs: the turn started, a piece of an
     /// answer, an answer done or failed, and the end once the turn is stored.
     public enum TurnEvent: Sendable {
-        case start(battle: Int64, turn: Int)
+        case start(battle: BattleID, turn: Int)
         case token(Battle.Side, String)
         case done(Battle.Side, finishReason: String?, totalMilliseconds: Double)
         /// A side failed; `message` is for the annotator (it never names the model).
         case failed(Battle.Side, message: String)
         /// The turn is stored: the battle is `open` (with turns left) or `void`;
         /// `message` when it could not be stored.
-        case end(battle: Int64, turn: Int, state: Battle.State, turnsLeft: Int?, message: String?)
+        case end(battle: BattleID, turn: Int, state: Battle.State, turnsLeft: Int?, message: String?)
     }
 
     /// Runs both answers of `run`, handing `emit` the events as they come (several

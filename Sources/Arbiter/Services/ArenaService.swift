@@ -71,7 +71,7 @@ public struct ArenaService: Sendable {
 
     /// The models named after a vote.
     public struct Reveal: Sendable, Equatable {
-        public var battle: Int64
+        public var battle: BattleID
         public var choice: Choice
         public var modelA: String
         public var modelB: String
@@ -127,7 +127,7 @@ public struct ArenaService: Sendable {
     }
 
     /// Checks and records a follow-up prompt in an open battle.
-    public func followUp(battleID: Int64, userID: Int, prompt: String) async throws -> TurnRun {
+    public func followUp(battleID: BattleID, userID: Int, prompt: String) async throws -> TurnRun {
         let prompt = try Self.checked(prompt)
         let (battle, project) = try await store.pool.read { db in try Self.ownBattle(db, battleID: battleID, userID: userID) }
         let arena = project.settings.arena!
@@ -164,7 +164,7 @@ public struct ArenaService: Sendable {
 
     /// Stores the vote as a pair and a judgement and reveals the names. Voting
     /// again returns the first vote's result.
-    public func vote(battleID: Int64, userID: Int, choice: Choice, durationMilliseconds: Int?) async throws -> Reveal {
+    public func vote(battleID: BattleID, userID: Int, choice: Choice, durationMilliseconds: Int?) async throws -> Reveal {
         let now = now()
         return try await store.pool.write { db in
             try RowLocks.annotator(db, userID: userID)
@@ -206,7 +206,7 @@ public struct ArenaService: Sendable {
     }
 
     /// A battle of its annotator's (the route shows the names only once voted).
-    public func battle(id: Int64, userID: Int) async throws -> Battle {
+    public func battle(id: BattleID, userID: Int) async throws -> Battle {
         try await store.pool.read { db in try Self.ownBattle(db, battleID: id, userID: userID) }.0
     }
 
@@ -224,7 +224,7 @@ public struct ArenaService: Sendable {
             .array(battle.messages(side: side).map { ["role": .string($0.role), "content": .string($0.content)] })
         }
         let metadata: JSONObject = [
-            "arena": true, "battle": .int(battle.id), "turns": .int(Int64(done.count)),
+            "arena": true, "battle": battle.id.json, "turns": .int(Int64(done.count)),
             "conversation_a": conversation(.a), "conversation_b": conversation(.b),
             "timings": .array(done.map { $0.timings ?? .null }),
         ]
@@ -270,7 +270,7 @@ public struct ArenaService: Sendable {
     }
 
     /// The caller's own battle (anyone else's is "no such battle").
-    static func ownBattle(_ db: any Database, battleID: Int64, userID: Int) throws -> (Battle, Project) {
+    static func ownBattle(_ db: any Database, battleID: BattleID, userID: Int) throws -> (Battle, Project) {
         guard let battle = try Battles.find(db, id: battleID), battle.userID == userID,
             let project = try Projects.find(db, id: battle.projectID), project.settings.arena != nil
         else {

@@ -72,7 +72,7 @@ extension Assignments {
         let texts = "external_id, prompt, prompt_is_messages, response_a, response_b"
         func assignment(id: Int, _ row: any Row, from column: Int32) -> Assignment {
             Assignment(
-                id: id, pairID: row.int(column), externalPairID: row.string(column + 1), kind: .normal, shownSwapped: swapped,
+                id: id, pairID: row.int64(column), externalPairID: row.string(column + 1), kind: .normal, shownSwapped: swapped,
                 expiresAt: expires, prompt: Prompt.stored(row.string(column + 2), isMessages: row.bool(column + 3)),
                 responseA: row.string(column + 4), responseB: row.string(column + 5))
         }
@@ -111,7 +111,7 @@ extension Assignments {
             """
             INSERT INTO assignments (project_id, pair_id, user_id, kind, shown_swapped, state, leased_at, expires_at, selection)
             VALUES (?, ?, ?, 'normal', ?, 'leased', ?, ?, 'order')
-            """, [projectID, .int(Int64(claimed.pairID)), user, SQLValue(swapped), .int(now), .int(expires)])
+            """, [projectID, .int(claimed.pairID), user, SQLValue(swapped), .int(now), .int(expires)])
         var leased = claimed
         leased.id = Int(id)
         return leased

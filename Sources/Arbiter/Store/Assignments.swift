@@ -4,7 +4,7 @@ public import Storage
 /// A pair leased to one annotator, as the annotator sees it.
 public struct Assignment: Sendable, Equatable {
     public var id: Int
-    public var pairID: Int
+    public var pairID: Int64
     public var externalPairID: String
     public var kind: AssignmentKind
     public var shownSwapped: Bool
@@ -348,7 +348,8 @@ public enum Assignments {
             """, [.int(Int64(assignmentID))]
         ) { row in
             var assignment = Assignment(
-                id: row.int(0), pairID: row.int(1), externalPairID: row.string(2), kind: AssignmentKind(rawValue: row.string(3)) ?? .normal,
+                id: row.int(0), pairID: row.int64(1), externalPairID: row.string(2),
+                kind: AssignmentKind(rawValue: row.string(3)) ?? .normal,
                 shownSwapped: row.bool(4), expiresAt: row.int64(5), prompt: Prompt.stored(row.string(6), isMessages: row.bool(7)),
                 responseA: row.string(8), responseB: row.string(9))
             if let order = IndexList.parse(row.optionalString(10)) {

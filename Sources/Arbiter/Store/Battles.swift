@@ -3,7 +3,7 @@ public import Storage
 
 /// A battle while it runs: the two endpoints (hidden until the vote), its turns.
 public struct Battle: Sendable {
-    public var id: Int64
+    public var id: BattleID
     public var projectID: Int
     public var userID: Int
     public var modelA: String
@@ -68,45 +68,46 @@ enum Battles {
 
     static func create(
         _ db: any Database, projectID: Int, userID: Int, modelA: String, modelB: String, prompt: String, now: Int64
-    ) throws -> Int64 {
-        let id = try db.insert(
-            "INSERT INTO battles (project_id, user_id, model_a, model_b, state, created_at) VALUES (?, ?, ?, ?, 'open', ?)",
-            [.int(Int64(projectID)), .int(Int64(userID)), .text(modelA), .text(modelB), .int(now)])
+    ) throws -> BattleID {
+        let id = BattleID(
+            try db.insert(
+                "INSERT INTO battles (project_id, user_id, model_a, model_b, state, created_at) VALUES (?, ?, ?, ?, 'open', ?)",
+                [.int(Int64(projectID)), .int(Int64(userID)), .text(modelA), .text(modelB), .int(now)]))
         try addTurn(db, battleID: id, turn: 0, projectID: projectID, userID: userID, prompt: prompt, now: now)
         return id
     }
 
-    static func addTurn(_ db: any Database, battleID: Int64, turn: Int, projectID: Int, userID: Int, prompt: String, now: Int64) throws {
+    static func addTurn(_ db: any Database, battleID: BattleID, turn: Int, projectID: Int, userID: Int, prompt: String, now: Int64) throws {
         try db.run(
             "INSERT INTO battle_turns (battle_id, turn, project_id, user_id, prompt, state, created_at) VALUES (?, ?, ?, ?, ?, 'streaming', ?)",
-            [.int(battleID), .int(Int64(turn)), .int(Int64(projectID)), .int(Int64(userID)), .text(prompt), .int(now)])
+            [battleID.sql, .int(Int64(turn)), .int(Int64(projectID)), .int(Int64(userID)), .text(prompt), .int(now)])
     }
 
     /// Records how a turn ended; a failed turn voids the battle.
     static func finishTurn(
-        _ db: any Database, battleID: Int64, turn: Int, responseA: String?, responseB: String?, timings: JSONValue, failed: Bool
+        _ db: any Database, battleID: BattleID, turn: Int, responseA: String?, responseB: String?, timings: JSONValue, failed: Bool
     ) throws {
         try db.run(
             "UPDATE battle_turns SET response_a = ?, response_b = ?, timings = ?, state = ? WHERE battle_id = ? AND turn = ? AND state = 'streaming'",
             [
                 SQLValue(responseA), SQLValue(responseB), .text(timings.jsonText),
-                .text((failed ? Battle.Turn.State.failed : .done).rawValue), .int(battleID), .int(Int64(turn)),
+                .text((failed ? Battle.Turn.State.failed : .done).rawValue), battleID.sql, .int(Int64(turn)),
             ])
-        if failed { try db.run("UPDATE battles SET state = 'void' WHERE id = ? AND state = 'open'", [.int(battleID)]) }
+        if failed { try db.run("UPDATE battles SET state = 'void' WHERE id = ? AND state = 'open'", [battleID.sql]) }
     }
 
-    static func find(_ db: any Database, id: Int64) throws -> Battle? {
+    static func find(_ db: any Database, id: BattleID) throws -> Battle? {
         guard
             var battle = try db.queryFirst(
-                "SELECT id, project_id, user_id, model_a, model_b, state, pair_id FROM battles WHERE id = ?", [.int(id)],
+                "SELECT id, project_id, user_id, model_a, model_b, state, pair_id FROM battles WHERE id = ?", [id.sql],
                 { row in
                     Battle(
-                        id: row.int64(0), projectID: row.int(1), userID: row.int(2), modelA: row.string(3), modelB: row.string(4),
+                        id: row.id(0), projectID: row.int(1), userID: row.int(2), modelA: row.string(3), modelB: row.string(4),
                         state: Battle.State(rawValue: row.string(5)) ?? .void, pairID: row.isNull(6) ? nil : row.int64(6), turns: [])
                 })
         else { return nil }
         battle.turns = try db.query(
-            "SELECT prompt, response_a, response_b, timings, state FROM battle_turns WHERE battle_id = ? ORDER BY turn", [.int(id)]
+            "SELECT prompt, response_a, response_b, timings, state FROM battle_turns WHERE battle_id = ? ORDER BY turn", [id.sql]
         ) { row in
             Battle.Turn(
                 prompt: row.string(0), responseA: row.optionalString(1), responseB: row.optionalString(2),
@@ -116,7 +117,7 @@ enum Battles {
         return battle
     }
 
-    static func markVoted(_ db: any Database, battleID: Int64, pairID: Int64) throws -> Bool {
-        try db.run("UPDATE battles SET state = 'voted', pair_id = ? WHERE id = ? AND state = 'open'", [.int(pairID), .int(battleID)]) == 1
+    static func markVoted(_ db: any Database, battleID: BattleID, pairID: Int64) throws -> Bool {
+        try db.run("UPDATE battles SET state = 'voted', pair_id = ? WHERE id = ? AND state = 'open'", [.int(pairID), battleID.sql]) == 1
     }
 }
