@@ -49,7 +49,9 @@ trap cleanup EXIT
 
 # PostgreSQL on a free port.
 pg_port=$((port + 10))
-start_postgres "$work/pg" "$pg_port" max_connections=200
+# PG_SETTINGS: extra server settings, e.g. "synchronous_commit=off" (what the
+# WAL flushes cost: an experiment, not a deployment — it gives up durability).
+start_postgres "$work/pg" "$pg_port" max_connections=200 ${PG_SETTINGS:-}
 url() { echo "postgres://arbiter@127.0.0.1:$pg_port/$1"; }
 for name in single cluster; do psql -q -h 127.0.0.1 -p "$pg_port" -U arbiter -d postgres -c "CREATE DATABASE $name"; done
 
