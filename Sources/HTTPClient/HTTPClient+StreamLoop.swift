@@ -42,6 +42,24 @@ extension HTTPClient {
                 self.done = done
             }
 
+            /// Opens `request` on the calling thread (blocking up to its connect
+            /// timeout) and returns its answer to read; nil after handing an error
+            /// opening it to `done`.
+            static func open(
+                _ request: Request, head: @escaping (Head) throws -> Void, body: @escaping ([UInt8]) throws -> Bool,
+                done: @escaping ((any Error)?) -> Void
+            ) -> Stream? {
+                do {
+                    let (socket, target) = try HTTPClient.open(request)
+                    return Stream(
+                        socket: socket, reader: ResponseReader(origin: target.origin, maxBodyBytes: request.maxBodyBytes),
+                        idleTimeout: request.idleTimeout, head: head, body: body, done: done)
+                } catch {
+                    done(error)
+                    return nil
+                }
+            }
+
             /// The answer's end, if it came: nil while more is to come (the socket
             /// would block), else how it ended (`error` nil: complete).
             struct Ending { var error: (any Error)? }
@@ -89,17 +107,7 @@ extension HTTPClient {
             _ request: Request, head: @escaping (Head) throws -> Void, body: @escaping ([UInt8]) throws -> Bool,
             done: @escaping ((any Error)?) -> Void
         ) {
-            let socket: Socket
-            let target: Target
-            do {
-                (socket, target) = try HTTPClient.open(request)
-            } catch {
-                done(error)
-                return
-            }
-            let stream = Stream(
-                socket: socket, reader: ResponseReader(origin: target.origin, maxBodyBytes: request.maxBodyBytes),
-                idleTimeout: request.idleTimeout, head: head, body: body, done: done)
+            guard let stream = Stream.open(request, head: head, body: body, done: done) else { return }
             incoming.withLock { $0.append(stream) }
             var one: UInt64 = 1
             _ = Glibc.write(wakeFD, &one, 8)

@@ -11,17 +11,7 @@ extension HTTPClient {
         _ request: Request, readOn watcher: any DescriptorWatcher, head: @escaping (Head) throws -> Void,
         body: @escaping ([UInt8]) throws -> Bool, done: @escaping ((any Error)?) -> Void
     ) {
-        let socket: Socket
-        let target: Target
-        do {
-            (socket, target) = try HTTPClient.open(request)
-        } catch {
-            done(error)
-            return
-        }
-        let stream = StreamLoop.Stream(
-            socket: socket, reader: ResponseReader(origin: target.origin, maxBodyBytes: request.maxBodyBytes),
-            idleTimeout: request.idleTimeout, head: head, body: body, done: done)
+        guard let stream = StreamLoop.Stream.open(request, head: head, body: body, done: done) else { return }
         let watched = Watched(stream, watcher)
         watcher.execute { watched.start() }
     }
