@@ -46,6 +46,9 @@ class Recording(httpx.BaseTransport):
     def __init__(self) -> None:
         self._inner = httpx.HTTPTransport()
 
+    def close(self) -> None:
+        self._inner.close()
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         keys = frozenset(key for key, _ in parse_qsl(request.url.query.decode(), keep_blank_values=True))
         Recording.seen.append((request.method, request.url.path, keys))
@@ -53,11 +56,14 @@ class Recording(httpx.BaseTransport):
 
 
 _open: list[Arbiter] = []
+_transports: list[Recording] = []
 
 
 def client(token: str | None = None) -> Arbiter:
-    """A client that records its requests; closed when the tests end."""
-    session = Arbiter(URL, token or TOKEN, transport=Recording(), timeout=120)
+    """A client that records its requests; its transport (ours, not the client's) closed when the tests end."""
+    recording = Recording()
+    _transports.append(recording)
+    session = Arbiter(URL, token or TOKEN, transport=recording, timeout=120)
     _open.append(session)
     return session
 
@@ -65,6 +71,8 @@ def client(token: str | None = None) -> Arbiter:
 def tearDownModule() -> None:
     for session in _open:
         session.close()
+    for recording in _transports:
+        recording.close()
 
 
 def pair_rows(count: int, tag: str) -> list[dict[str, Any]]:
@@ -261,7 +269,9 @@ class EveryOtherCall(unittest.TestCase):
 class Errors(unittest.TestCase):
     def test_a_bad_token_is_401_with_the_servers_message_and_never_shown(self) -> None:
         secret = "arb_this-token-does-not-exist-0123456789"
-        session = Arbiter(URL, secret, transport=Recording())
+        recording = Recording()
+        _transports.append(recording)
+        session = Arbiter(URL, secret, transport=recording)
         _open.append(session)
         self.assertNotIn(secret, repr(session))
         with self.assertRaises(AuthenticationError) as caught:
@@ -388,6 +398,22 @@ class Retries(unittest.TestCase):
         self.assertEqual(report.imported, 50)
         self.assertEqual(len(bodies), 2)
         self.assertEqual(bodies[0], bodies[1])
+
+    def test_a_transport_passed_in_outlives_the_clients_sharing_it(self) -> None:
+        class Shared(httpx.MockTransport):
+            closed = False
+
+            def close(self) -> None:
+                Shared.closed = True
+
+        shared = Shared(lambda request: httpx.Response(200, json={"projects": []}))
+        parent = Arbiter("http://arbiter.invalid", "arb_parent", transport=shared)
+        with parent.as_user("arb_child") as child:
+            self.assertEqual(child.projects.list(), [])
+        self.assertFalse(Shared.closed, "closing the annotator's client left the shared transport open")
+        self.assertEqual(parent.projects.list(), [])
+        parent.close()
+        self.assertFalse(Shared.closed, "the caller's transport is the caller's to close")
 
     def test_no_token_is_refused_before_any_request(self) -> None:
         saved = os.environ.pop("ARBITER_TOKEN", None)

@@ -39,6 +39,8 @@ class Transport:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        # A transport passed in is the caller's (shared by `as_user` clients too): closing this client leaves it open.
+        self._owns_transport = transport is None
         self.retries = retries
         self.max_retry_wait = max_retry_wait
         self._client = httpx.Client(
@@ -53,7 +55,8 @@ class Transport:
         return f"Transport(url={self.url!r})"
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_transport:
+            self._client.close()
 
     def request(
         self,

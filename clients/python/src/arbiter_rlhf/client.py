@@ -22,7 +22,9 @@ class Arbiter:
     to ``$ARBITER_TOKEN`` (``arbiter token create``, or the admin page). Requests
     time out after ``timeout`` seconds (long reports and uploads allow more); a 503
     is retried ``retries`` times after the server's ``Retry-After``. The token is
-    never shown: not in ``repr``, not in any exception.
+    never shown: not in ``repr``, not in any exception. An httpx ``transport``
+    (tests, proxies) is the caller's: it is shared with ``as_user`` clients and
+    closing a client leaves it open.
 
     >>> client = Arbiter("http://127.0.0.1:8080", token)
     >>> project = client.projects.create("helpfulness", overlap=3)
