@@ -1,5 +1,5 @@
 import ModelEndpoints
-public import JSON
+import JSON
 import Logging
 import Storage
 import Synchronization

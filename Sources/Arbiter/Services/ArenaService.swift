@@ -1,7 +1,7 @@
 public import ModelEndpoints
-public import JSON
+import JSON
 import Logging
-public import Storage
+import Storage
 import Synchronization
 
 /// Arena battles: the annotator's prompt goes to two endpoints drawn so that every
