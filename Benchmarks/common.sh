@@ -14,6 +14,20 @@ build_base() {
     (cd "$base_tree" && swift build -c release --product arbiter 2>&1 | tail -1)
     base_arbiter="$base_tree/.build/release/arbiter"
 }
+# head_and_base → `binary` and `migrations` (associative arrays by version) and
+# `versions`: this tree's release build ("head"), and with BASE=COMMIT that
+# commit's too ("base", built by build_base), for side-by-side rounds.
+head_and_base() {
+    declare -gA binary=([head]="$arbiter")
+    declare -gA migrations=([head]="$root/Migrations")
+    versions=(head)
+    if [ -n "${BASE:-}" ]; then
+        build_base "$BASE"
+        binary[base]="$base_arbiter"
+        migrations[base]="$base_tree/Migrations"
+        versions+=(base)
+    fi
+}
 build_load_generator() { (cd "$root/Benchmarks/annotate/LoadGenerator" && swift build -c release 2>&1 | tail -1); }
 
 # seed_project DB NAME PAIRS ANNOTATORS TOKENS_FILE → prints the project id.

@@ -22,15 +22,7 @@ port="${PORT:-18621}"
 pg_port=$((port + 10))
 build_arbiter
 build_load_generator
-declare -A binary=([head]="$arbiter")
-declare -A migrations=([head]="$root/Migrations")
-versions=(head)
-if [ -n "${BASE:-}" ]; then
-    build_base "$BASE"
-    binary[base]="$base_arbiter"
-    migrations[base]="$base_tree/Migrations"
-    versions+=(base)
-fi
+head_and_base
 
 work="$(mktemp -d)"
 chmod 755 "$work"

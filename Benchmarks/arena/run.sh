@@ -24,15 +24,7 @@ rounds="${ROUNDS:-2}"
 port="${PORT:-18590}"
 fake_port="${FAKE_PORT:-18591}"
 build_arbiter
-declare -A binaries=([head]="$arbiter")
-declare -A migrations=([head]="$root/Migrations")
-versions=(head)
-if [ -n "${BASE:-}" ]; then
-    build_base "$BASE"
-    binaries[base]="$base_arbiter"
-    migrations[base]="$base_tree/Migrations"
-    versions+=(base)
-fi
+head_and_base
 work="$(mktemp -d)"
 servers=()
 hogs=()
@@ -48,9 +40,9 @@ cat > "$work/endpoints.json" <<JSON
 JSON
 # start_server VERSION PORT → a seeded arena project on its own database; sets project_$VERSION.
 start_server() {
-    local version="$1" port="$2" db="$work/$1.sqlite" binary="${binaries[$1]}"
+    local version="$1" port="$2" db="$work/$1.sqlite" executable="${binary[$1]}"
     local id
-    id=$("$binary" project create --db "$db" --migrations-dir "${migrations[$version]}" --name arena --overlap 1 --json \
+    id=$("$executable" project create --db "$db" --migrations-dir "${migrations[$version]}" --name arena --overlap 1 --json \
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     python3 "$root/Benchmarks/annotate/seed_annotators.py" "$db" "$concurrency" > "$work/tokens.$version"
     python3 - "$db" "$id" <<'PY'
@@ -60,7 +52,7 @@ with db:
     db.execute("UPDATE projects SET arena = ? WHERE id = ?",
                (json.dumps({"endpoints": ["model-1", "model-2"], "prompts_per_hour": 10000, "max_turns": 1}), int(sys.argv[2])))
 PY
-    "$binary" serve --db "$db" --migrations-dir "${migrations[$version]}" --public-dir "$root/Public" --port "$port" --log-level error \
+    "$executable" serve --db "$db" --migrations-dir "${migrations[$version]}" --public-dir "$root/Public" --port "$port" --log-level error \
         --max-connections-per-address 100000 --endpoints-file "$work/endpoints.json" >/dev/null 2>&1 &
     servers+=($!)
     eval "pid_$version=$!"

@@ -14,15 +14,8 @@ source "$(dirname "$0")/../common.sh"
 n="${N:-1000000}"
 rounds="${ROUNDS:-2}"
 build_arbiter
-declare -A binary=([head]="$root/.build/release/arbiter")
-declare -A migrations=([head]="$root/Migrations")
-versions=(head)
-if [ -n "${BASE:-}" ]; then
-    build_base "$BASE"
-    binary[base]="$base_arbiter"
-    migrations[base]="$base_tree/Migrations"
-    versions+=(base)
-else
+head_and_base
+if [ -z "${BASE:-}" ]; then
     rounds=1
 fi
 work="$(mktemp -d)"
