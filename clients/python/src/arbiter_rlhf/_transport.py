@@ -73,7 +73,7 @@ class Transport:
 
         ``content`` makes a fresh body iterator per attempt (an upload sent again
         after a 503 starts over)."""
-        query = {key: _query_value(value) for key, value in (params or {}).items() if value is not None}
+        query = _query(params)
         headers: dict[str, str] = {}
         if content_type:
             headers["Content-Type"] = content_type
@@ -118,8 +118,7 @@ class Transport:
 
     def stream_lines(self, path: str, params: Params | None = None) -> Iterator[bytes]:
         """A streamed GET's lines (exports), without holding the whole body."""
-        query = {key: _query_value(value) for key, value in (params or {}).items() if value is not None}
-        with self._client.stream("GET", path, params=query) as response:
+        with self._client.stream("GET", path, params=_query(params)) as response:
             if not response.is_success:
                 response.read()
                 raise self._error(response, "GET", path)
@@ -149,6 +148,11 @@ class Transport:
         except ValueError:
             pass
         return error_for(response.status_code, code, message, method, path, details)
+
+
+def _query(params: Params | None) -> dict[str, str]:
+    """The query string's values, booleans as `true`/`false`; None leaves a key out."""
+    return {key: _query_value(value) for key, value in (params or {}).items() if value is not None}
 
 
 def _query_value(value: str | int | float | bool | None) -> str:
