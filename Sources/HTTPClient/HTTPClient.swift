@@ -26,6 +26,9 @@ public enum HTTPClient {
         public var maxBodyBytes = 64 * 1024 * 1024
         /// A PEM file of CA certificates to trust instead of the system's.
         public var caFile: String?
+        /// Refuse to connect to loopback, private, link-local, carrier-grade NAT and
+        /// unique-local addresses (``PrivateAddress``), whatever the name resolves to.
+        public var refusePrivateAddresses = false
 
         public init(method: String = "POST", url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
             self.method = method
@@ -62,7 +65,9 @@ public enum HTTPClient {
     /// Connects (and finishes TLS) within the connect timeout and sends the request.
     static func open(_ request: Request) throws(HTTPClientError) -> (Socket, Target) {
         let target = try Target(request.url)
-        let connection = try Socket.connect(host: target.host, port: target.port, timeout: request.connectTimeout, describe: target.origin)
+        let connection = try Socket.connect(
+            host: target.host, port: target.port, timeout: request.connectTimeout, refusePrivate: request.refusePrivateAddresses,
+            describe: target.origin)
         do throws(HTTPClientError) {
             if target.secure {
                 try connection.startTLS(host: target.host, caFile: request.caFile, timeout: request.connectTimeout, describe: target.origin)
@@ -98,6 +103,9 @@ public enum HTTPClient {
             })
         return (result!, collected)
     }
+
+    /// Checks that `url` is an `http://` or `https://` URL this client can send to.
+    public static func check(url: String) throws(HTTPClientError) { _ = try Target(url) }
 
     static func headEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
@@ -190,10 +198,14 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
     case tls(String)
     /// The answer is not HTTP/1.1 as expected.
     case malformedResponse(String)
+    /// The address is one this request may not reach (``Request/refusePrivateAddresses``).
+    case refused(String)
 
     public var description: String {
         switch self {
-        case .invalidRequest(let text), .unreachable(let text), .timedOut(let text), .tls(let text), .malformedResponse(let text): text
+        case .invalidRequest(let text), .unreachable(let text), .timedOut(let text), .tls(let text), .malformedResponse(let text),
+            .refused(let text):
+            text
         }
     }
 }

@@ -12,7 +12,9 @@ final class Socket {
 
     init(fd: Int32) { self.fd = fd }
 
-    static func connect(host: String, port: Int, timeout: Double, describe origin: String) throws(HTTPClientError) -> Socket {
+    static func connect(
+        host: String, port: Int, timeout: Double, refusePrivate: Bool = false, describe origin: String
+    ) throws(HTTPClientError) -> Socket {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -23,10 +25,19 @@ final class Socket {
         }
         defer { freeaddrinfo(list) }
         var lastError: Int32 = ECONNREFUSED
+        var refused = 0
+        var tried = 0
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         let deadline = now() + timeout
         while let address = candidate {
             candidate = address.pointee.ai_next
+            tried += 1
+            // Checked on the address connected to, not on the name: a name that
+            // resolves to a private address (or is made to later) is refused too.
+            if refusePrivate, PrivateAddress.contains(address.pointee.ai_addr) {
+                refused += 1
+                continue
+            }
             let fd = socket(
                 address.pointee.ai_family, address.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
                 address.pointee.ai_protocol)
@@ -55,6 +66,9 @@ final class Socket {
             }
             lastError = code
             Glibc.close(fd)
+        }
+        if refused == tried {
+            throw .refused("\(origin): the host resolves only to private, loopback or link-local addresses, which are refused here")
         }
         let reason = lastError == ECONNREFUSED ? "connection refused: is the endpoint running?" : String(cString: strerror(lastError))
         throw .unreachable("\(origin): \(reason)")

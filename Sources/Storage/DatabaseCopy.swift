@@ -33,10 +33,11 @@ public enum DatabaseCopy {
     ///
     /// `derived` names tables the target rebuilds by itself (kept by triggers, such
     /// as a search index and its queue): they are neither copied nor compared.
-    /// `tallied` names tables whose triggers only keep tallies the copied rows
-    /// already carry (vote counts on pairs): on PostgreSQL they are copied with
-    /// those triggers off, instead of recounting a pair's votes per judgement, and
-    /// the checksums prove the tallies equal the source's.
+    /// `tallied` names tables whose triggers only keep rows the copy already carries
+    /// (vote counts on pairs, the webhook queue): they are copied with those
+    /// triggers off, instead of recounting a pair's votes per judgement (or queueing
+    /// every copied judgement again), and the checksums prove the result equals the
+    /// source.
     ///
     /// Into PostgreSQL each table streams with `COPY … FROM STDIN`; into SQLite,
     /// in-process, row by row.
@@ -69,10 +70,9 @@ public enum DatabaseCopy {
                 }
                 var copied: [Table] = []
                 for table in tables {
-                    let quiet = target.dialect == .postgres && tallied.contains(table.name)
-                    if quiet { try target.execute("ALTER TABLE \(quoted(table.name)) DISABLE TRIGGER USER") }
-                    let rows = try copy(table, from: source, to: target)
-                    if quiet { try target.execute("ALTER TABLE \(quoted(table.name)) ENABLE TRIGGER USER") }
+                    let rows = try quietly(tallied.contains(table.name), table: table.name, on: target) {
+                        try copy(table, from: source, to: target)
+                    }
                     progress(table.name, rows)
                     let sourceSum = try checksum(source, table: table.name, columns: table.columns)
                     let targetSum = try checksum(target, table: table.name, columns: table.columns)
@@ -158,6 +158,26 @@ public enum DatabaseCopy {
             }
         }
         return ordered
+    }
+
+    /// Runs `body` with the triggers of `table` off when `quiet`: on PostgreSQL
+    /// disabled, on SQLite (which cannot disable one) dropped and created again from
+    /// their stored text, both inside the copy's transaction.
+    static func quietly<T>(_ quiet: Bool, table: String, on target: any Database, _ body: () throws -> T) throws -> T {
+        guard quiet else { return try body() }
+        if target.dialect == .postgres {
+            try target.execute("ALTER TABLE \(quoted(table)) DISABLE TRIGGER USER")
+            let result = try body()
+            try target.execute("ALTER TABLE \(quoted(table)) ENABLE TRIGGER USER")
+            return result
+        }
+        let triggers = try target.query(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? ORDER BY name", [.text(table)]
+        ) { ($0.string(0), $0.string(1)) }
+        for (name, _) in triggers { try target.execute("DROP TRIGGER \(quoted(name))") }
+        let result = try body()
+        for (_, sql) in triggers { try target.execute(sql) }
+        return result
     }
 
     /// Copies one table's rows; returns how many.

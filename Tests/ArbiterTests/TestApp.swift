@@ -43,6 +43,7 @@ final class TestApp: Sendable {
     }
 
     func stop() async {
+        app.webhooks.stop()
         await app.server.shutdown()
         app.store.close()
     }

@@ -40,6 +40,8 @@ public struct App: Sendable {
         public var jobStaleAfter = RewardJobs.defaultStaleAfter
         /// The model endpoints arena projects battle with (`serve --endpoints-file`); none by default.
         public var models = ModelPool.none
+        /// How webhooks are sent (retry window, timeouts, private addresses).
+        public var webhooks = WebhookDispatcher.Configuration()
         /// The lease clock (Unix ms). Tests replace it.
         public var now: @Sendable () -> Int64 = { Clock.nowMilliseconds() }
 
@@ -57,6 +59,8 @@ public struct App: Sendable {
     let routeTable: [RouteSpec]
     /// Indexes new pairs for the item browser's search, in the background.
     public let searchIndexer: SearchIndexer
+    /// Sends webhook events (on one node of a cluster at a time).
+    public let webhooks: WebhookDispatcher
     /// scrypt runs here, off the event loops (≈ 32 MiB and tens of ms each).
     static let hashing = ThreadPool(name: "scrypt", threads: 2)
 
@@ -103,6 +107,8 @@ public struct App: Sendable {
             store: store, jobs: jobs, now: now, temporaryRoot: configuration.temporaryDirectory ?? TemporaryExport.defaultRoot)
         ExportRoutes(service: exports).register(on: &api)
         RewardRoutes(service: exports, jobs: jobs).register(on: &api)
+        WebhookRoutes(service: WebhookService(store: store), now: now).register(on: &api)
+        webhooks = WebhookDispatcher(store: store, node: node, configuration: configuration.webhooks, now: now)
         let server = ServerReference()
         HealthRoutes.register(
             on: &api, store: store, metrics: metrics, storage: storage,
@@ -126,6 +132,7 @@ public struct App: Sendable {
         http.observer = metrics
         self.server = Server(configuration: http, router: router, logger: logger)
         server.value = self.server
+        webhooks.start()
     }
 
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully; `onStarted` gets
@@ -134,6 +141,7 @@ public struct App: Sendable {
         // Pairs staged by an import that a previous run did not finish go first.
         try await ImportService(store: store).discardAbandoned(now: configuration.now)
         try await server.run(onStarted: onStarted)
+        webhooks.stop()
         store.close()
     }
 }

@@ -40,6 +40,13 @@ enum OpenAPI {
         "GET /api/tokens": Details(summary: "API tokens (never the tokens themselves)"),
         "POST /api/tokens": Details(summary: "Create an API token for a user (shown once)", body: .json),
         "DELETE /api/tokens/{id}": Details(summary: "Revoke an API token"),
+        "GET /api/webhooks": Details(summary: "Webhook endpoints with their delivery counts (never their secrets), and the event types"),
+        "POST /api/webhooks": Details(summary: "Register a webhook endpoint (its signing secret is shown once)", body: .json),
+        "DELETE /api/webhooks/{id}": Details(summary: "Remove a webhook endpoint and what it has not received"),
+        "GET /api/webhooks/{id}/deliveries": Details(
+            summary: "An endpoint's deliveries, newest first, with the last answer",
+            query: [("state", "string", "pending, delivered or failed"), ("limit", "integer", "1 to 1000 (default 50)")]),
+        "POST /api/webhooks/{id}/retry": Details(summary: "Send an endpoint's failed deliveries again"),
         "GET /api/projects": Details(summary: "Projects the caller may see"),
         "POST /api/projects": Details(summary: "Create a project", body: .json),
         "GET /api/projects/{id}": Details(summary: "A project and its settings"),

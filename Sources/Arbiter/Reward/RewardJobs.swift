@@ -270,7 +270,9 @@ final class RewardJobs: Sendable {
                     db, projectID: projectID, node: node, epoch: progress.epoch, loss: progress.loss,
                     validationLoss: progress.validationLoss, now: time)
             }
-            try Jobs.finish(db, projectID: projectID, node: node, error: error, now: time)
+            if try Jobs.finish(db, projectID: projectID, node: node, error: error, now: time) {
+                try WebhookEvents.exportReady(db, projectID: projectID, error: error, now: time)
+            }
         }
         release(token)
     }

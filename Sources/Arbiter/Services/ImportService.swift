@@ -53,6 +53,7 @@ public struct ImportService: Sendable {
                 try AuditLog.record(
                     db, actor: actor, action: "import_pairs", target: "project:\(projectID)",
                     details: JSONObjectText(["imported": "\(report.imported)", "via": "api"]), address: address, now: now())
+                try WebhookEvents.importFinished(db, projectID: projectID, kind: "pairs", report: report, via: "api", now: now())
             }
             return committed
         } catch let refused as ImportRefused {
@@ -126,6 +127,7 @@ public struct ImportService: Sendable {
             try AuditLog.record(
                 db, actor: actor, action: "import_pairs", target: "project:\(project.id)",
                 details: JSONObjectText(["imported": "\(report.imported)", "via": "cli"]), now: now)
+            try WebhookEvents.importFinished(db, projectID: project.id, kind: "pairs", report: report, via: "cli", now: now)
         }
     }
 
@@ -137,6 +139,7 @@ public struct ImportService: Sendable {
             try AuditLog.record(
                 db, actor: actor, action: "import_annotations", target: "project:\(project.id)",
                 details: JSONObjectText(["imported": "\(report.imported)", "via": "cli"]), now: now)
+            try WebhookEvents.importFinished(db, projectID: project.id, kind: "annotations", report: report, via: "cli", now: now)
         }
     }
 
@@ -152,6 +155,7 @@ public struct ImportService: Sendable {
                 try AuditLog.record(
                     db, actor: actor, action: "import_annotations", target: "project:\(projectID)",
                     details: JSONObjectText(["imported": "\(report.imported)", "via": "api"]), address: address, now: now())
+                try WebhookEvents.importFinished(db, projectID: projectID, kind: "annotations", report: report, via: "api", now: now())
             }
         }
     }

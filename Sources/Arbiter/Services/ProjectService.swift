@@ -197,6 +197,9 @@ public struct ProjectService: Sendable {
             try AuditLog.record(
                 db, actor: actor, action: action, target: "project:\(projectID)/\(rater.username)",
                 details: JSONObjectText(["comment": comment]), address: address, now: now)
+            if decision == .quarantined {
+                try WebhookEvents.raterQuarantined(db, projectID: projectID, rater: rater.username, comment: comment, by: actor, now: now)
+            }
         }
     }
 }

@@ -53,8 +53,8 @@ public final class ArbiterStore: Sendable {
     /// and its queue): `arbiter db copy` neither copies nor compares them.
     public static let derivedTables: Set<String> = ["pair_search", "search_queue"]
 
-    /// Tables whose triggers only keep tallies on `pairs` (votes, open reports),
-    /// which a copy of `pairs` already carries: `arbiter db copy` writes them with
-    /// those triggers off (migration 0014 defines them).
+    /// Tables whose triggers only keep rows a copy already carries — tallies on
+    /// `pairs` (votes, open reports; migration 0014) and the webhook queue of new
+    /// judgements (0022): `arbiter db copy` writes them with those triggers off.
     public static let talliedTables: Set<String> = ["annotations", "pair_reports"]
 }

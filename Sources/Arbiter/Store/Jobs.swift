@@ -67,11 +67,13 @@ enum Jobs {
             [.int(now), .int(Int64(epoch)), SQLValue(loss), SQLValue(validationLoss), .int(Int64(projectID)), .text(node)])
     }
 
-    /// The end of this node's run: done, or failed with a reason.
-    static func finish(_ db: any Database, projectID: Int, node: String, error: String?, now: Int64) throws {
+    /// The end of this node's run: done, or failed with a reason; false if the job
+    /// was no longer this node's (taken over, or replaced).
+    @discardableResult
+    static func finish(_ db: any Database, projectID: Int, node: String, error: String?, now: Int64) throws -> Bool {
         try db.run(
             "UPDATE reward_jobs SET state = ?, error = ?, finished_at = ?, heartbeat_at = ? WHERE project_id = ? AND node = ? AND state = 'running'",
-            [.text(error == nil ? "done" : "failed"), SQLValue(error), .int(now), .int(now), .int(Int64(projectID)), .text(node)])
+            [.text(error == nil ? "done" : "failed"), SQLValue(error), .int(now), .int(now), .int(Int64(projectID)), .text(node)]) > 0
     }
 
     static func find(_ db: any Database, projectID: Int) throws -> Row? {

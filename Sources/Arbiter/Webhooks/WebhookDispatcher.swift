@@ -1,0 +1,327 @@
+import Agreement
+import HTTPClient
+import JSON
+import Storage
+import Synchronization
+import Threads
+
+/// Sends the outbox: one per server, and on a cluster only the node holding the
+/// `webhooks` lease (``ClusterLeases``) works, so each event leaves one node.
+///
+/// Each round (every ``Configuration/pollInterval``, or sooner when woken):
+/// 1. turns queued judgements into batched `judgement.created` events and the
+///    `pair.completed` / `project.completed` they lead to, in one transaction that
+///    also empties what it read;
+/// 2. for projects with new judgements, at most every ``Configuration/raterCheckInterval``,
+///    runs the rater detector and reports newly flagged raters (`rater.flagged`);
+/// 3. sends, per endpoint, the oldest pending delivery whose time has come — the
+///    next waits for it, so an endpoint sees its events in id order — on a few
+///    threads of its own, and records each outcome: a 2xx answer delivers; anything
+///    else (another status, a redirect, which is never followed, no answer within
+///    the timeout) is tried again after an exponentially growing delay until
+///    ``Configuration/retryWindow`` has passed, then marked failed with the last
+///    answer kept for the admin page.
+///
+/// Delivery is at least once: a node that dies after a send and before recording
+/// it sends that event again; receivers drop duplicates by `webhook-id`.
+public final class WebhookDispatcher: Sendable {
+    /// Timings and limits.
+    public struct Configuration: Sendable {
+        /// Seconds between two rounds when nothing wakes the dispatcher.
+        public var pollInterval = 1.0
+        /// Milliseconds a delivery is retried before it is marked failed (24 h).
+        public var retryWindow: Int64 = 24 * 3_600_000
+        /// Milliseconds before the first retry; each next one waits twice as long…
+        public var firstRetryDelay: Int64 = 5_000
+        /// …up to this (1 h).
+        public var maxRetryDelay: Int64 = 3_600_000
+        /// Seconds to connect, and that the receiver may stay silent.
+        public var timeout = 10.0
+        /// Refuse endpoints that resolve to loopback, private or link-local
+        /// addresses (``PrivateAddress``). Off by default: self-hosted receivers
+        /// usually live on the same network.
+        public var refusePrivateAddresses = false
+        /// A PEM file of CA certificates to trust instead of the system's (tests).
+        public var caFile: String?
+        /// Judgements in one `judgement.created` event, at most.
+        public var judgementsPerEvent = 100
+        /// Milliseconds between two rater checks of a project, at least.
+        public var raterCheckInterval: Int64 = 60_000
+        /// Deliveries in flight at once (to different endpoints).
+        public var concurrency = 4
+
+        /// Defaults.
+        public init() {}
+    }
+
+    /// Queued judgements read per transaction.
+    static let queueChunk = 500
+    /// How long (ms) the `webhooks` lease lasts without renewal.
+    static let leaseTime: Int64 = 30_000
+    /// Bytes of a receiver's answer kept for the admin page.
+    static let keptResponseBytes = 1024
+
+    let store: ArbiterStore
+    let node: String
+    let configuration: Configuration
+    let now: @Sendable () -> Int64
+    private let senders: ThreadPool
+    private let state = Mutex(State())
+
+    struct State {
+        var wake: AsyncStream<Void>.Continuation?
+        var stopped = false
+        /// Projects with judgements the rater check has not seen, and when each was last checked.
+        var dirtyProjects: Set<Int> = []
+        var raterCheckedAt: [Int: Int64] = [:]
+    }
+
+    init(store: ArbiterStore, node: String, configuration: Configuration, now: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.node = node
+        self.configuration = configuration
+        self.now = now
+        senders = ThreadPool(name: "webhooks", threads: configuration.concurrency)
+    }
+
+    /// Starts the rounds in the background.
+    func start() {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        state.withLock { $0.wake = continuation }
+        let interval = configuration.pollInterval
+        Task.detached { [self] in
+            var waker = stream.makeAsyncIterator()
+            while !state.withLock({ $0.stopped }) {
+                do {
+                    try await round()
+                } catch is PoolClosedError {
+                    return
+                } catch {
+                    // A database error (a failover, a full disk): the next round tries again.
+                }
+                // Sleep until the interval passes or someone wakes us.
+                let sleeper = Task {
+                    try? await Task.sleep(nanoseconds: UInt64(interval * 1e9)); continuation.yield()
+                }
+                _ = await waker.next()
+                sleeper.cancel()
+            }
+        }
+    }
+
+    /// Starts a round now (an event was written on this node).
+    func wake() { _ = state.withLock { $0.wake }?.yield() }
+
+    /// Stops after the current round.
+    func stop() {
+        let continuation = state.withLock { state -> AsyncStream<Void>.Continuation? in
+            state.stopped = true
+            return state.wake
+        }
+        continuation?.yield()
+        continuation?.finish()
+    }
+
+    /// One round; see the type's documentation.
+    func round() async throws {
+        guard try await store.pool.read({ db in try Webhooks.exist(db) }) else { return }
+        // A SQLite file has one server; on PostgreSQL one node of the cluster sends.
+        if case .postgres = store.location {
+            let (node, time) = (node, now())
+            guard
+                try await store.pool.write({ db in
+                    try ClusterLeases.acquire(db, name: "webhooks", holder: node, now: time, ttl: Self.leaseTime)
+                })
+            else { return }
+        }
+        while try await batchJudgements() {}
+        try await checkRaters()
+        try await deliver()
+    }
+
+    // MARK: Judgements → events
+
+    /// One chunk of the judgement queue into events; true if the queue was full (more may wait).
+    func batchJudgements() async throws -> Bool {
+        let (perEvent, time) = (configuration.judgementsPerEvent, now())
+        let (touched, full) = try await store.pool.write { db -> (Set<Int>, Bool) in
+            let queued = try Webhooks.queuedJudgements(db, limit: Self.queueChunk)
+            guard let last = queued.last else { return ([], false) }
+            var byProject: [Int: [QueuedJudgement]] = [:]
+            for judgement in queued { byProject[judgement.projectID, default: []].append(judgement) }
+            for (projectID, judgements) in byProject.sorted(by: { $0.key < $1.key }) {
+                try Self.events(db, projectID: projectID, judgements: judgements, perEvent: perEvent, now: time)
+            }
+            try Webhooks.dequeue(db, through: last.annotationID)
+            return (Set(byProject.keys), queued.count == Self.queueChunk)
+        }
+        state.withLock { $0.dirtyProjects.formUnion(touched) }
+        return full
+    }
+
+    static func events(_ db: any Database, projectID: Int, judgements: [QueuedJudgement], perEvent: Int, now: Int64) throws {
+        var start = 0
+        while start < judgements.count {
+            let chunk = judgements[start..<min(start + perEvent, judgements.count)]
+            start += perEvent
+            try WebhookEvents.record(db, projectID: projectID, type: .judgementCreated, now: now) {
+                ["judgements": .array(chunk.map(\.json))]
+            }
+        }
+        let wantsPairs = try Webhooks.anyWants(db, projectID: projectID, type: .pairCompleted)
+        let wantsProject = try Webhooks.anyWants(db, projectID: projectID, type: .projectCompleted)
+        guard wantsPairs || wantsProject else { return }
+        var seen = Set<Int64>()
+        let pairIDs = judgements.map(\.pairID).filter { seen.insert($0).inserted }
+        var completed = 0
+        for pair in try Webhooks.completedPairs(db, pairIDs: pairIDs)
+        where try Webhooks.mark(db, projectID: projectID, subject: "pair:\(pair.id)", value: "done") {
+            completed += 1
+            try WebhookEvents.record(db, projectID: projectID, type: .pairCompleted, now: now) {
+                ["pair": .string(pair.externalID), "judgements": .int(Int64(pair.judgements))]
+            }
+        }
+        guard completed > 0 else { return }
+        let (pairs, open) = try Webhooks.openPairs(db, projectID: projectID)
+        if open == 0, pairs > 0, try Webhooks.mark(db, projectID: projectID, subject: "project", value: String(pairs)) {
+            try WebhookEvents.record(db, projectID: projectID, type: .projectCompleted, now: now) { ["pairs": .int(Int64(pairs))] }
+        }
+    }
+
+    // MARK: Rater flags
+
+    /// Runs the detector on projects with new judgements (at most every
+    /// ``Configuration/raterCheckInterval`` each) and reports raters newly flagged.
+    func checkRaters() async throws {
+        let time = now()
+        let due = state.withLock { state -> [Int] in
+            let due = state.dirtyProjects.filter { time - (state.raterCheckedAt[$0] ?? .min / 2) >= configuration.raterCheckInterval }
+            for project in due {
+                state.dirtyProjects.remove(project)
+                state.raterCheckedAt[project] = time
+            }
+            return due.sorted()
+        }
+        for projectID in due {
+            guard try await store.pool.read({ db in try Webhooks.anyWants(db, projectID: projectID, type: .raterFlagged) }) else {
+                continue
+            }
+            let flagged = try await store.pool.read { db in try RaterQuery.flaggedUsers(db, projectID: projectID) }
+            try await store.pool.write { db in
+                let marked = try Webhooks.marks(db, projectID: projectID, prefix: "rater:")
+                for (userID, finding) in flagged.sorted(by: { $0.key < $1.key })
+                where try Webhooks.mark(db, projectID: projectID, subject: "rater:\(userID)", value: finding.rawValue) {
+                    let name = try Users.find(db, id: userID)?.username ?? "user \(userID)"
+                    try WebhookEvents.record(db, projectID: projectID, type: .raterFlagged, now: time) {
+                        ["rater": .string(name), "finding": .string(finding.rawValue)]
+                    }
+                }
+                // No longer flagged (or decided by a person): may be reported again later.
+                for subject in marked.keys where flagged[Int(subject.dropFirst(6)) ?? -1] == nil {
+                    try Webhooks.unmark(db, projectID: projectID, subject: subject)
+                }
+            }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends what is due, endpoint by endpoint in event order, until nothing more is.
+    func deliver() async throws {
+        for _ in 0..<100 {
+            let time = now()
+            let due = try await store.pool.read { db in try Webhooks.due(db, now: time, limit: 64) }
+            if due.isEmpty { return }
+            let outcomes = await withTaskGroup(of: (DueDelivery, Outcome).self) { group in
+                for delivery in due {
+                    group.addTask { [self] in
+                        let outcome =
+                            (try? await senders.run { [self] in send(delivery) })
+                            ?? Outcome(status: nil, response: "the server is stopping")
+                        return (delivery, outcome)
+                    }
+                }
+                var all: [(DueDelivery, Outcome)] = []
+                for await outcome in group { all.append(outcome) }
+                return all
+            }
+            let finished = now()
+            let (window, first, cap) = (configuration.retryWindow, configuration.firstRetryDelay, configuration.maxRetryDelay)
+            try await store.pool.write { db in
+                for (delivery, outcome) in outcomes {
+                    let retryAt: Int64? =
+                        outcome.delivered || finished - delivery.startedAt >= window
+                        ? nil : finished + Self.retryDelay(attempt: delivery.attempts, first: first, cap: cap)
+                    try Webhooks.attempted(
+                        db, webhookID: delivery.webhookID, eventID: delivery.eventID, delivered: outcome.delivered, status: outcome.status,
+                        response: outcome.response, retryAt: retryAt, now: finished)
+                }
+            }
+            // Only a success can make the next event of an endpoint due at once.
+            if !outcomes.contains(where: { $0.1.delivered }) { return }
+        }
+    }
+
+    /// The wait before retry `attempt + 1`: `first · 2^attempt`, at most `cap`.
+    static func retryDelay(attempt: Int, first: Int64, cap: Int64) -> Int64 {
+        attempt >= 40 ? cap : min(cap, first << Int64(attempt))
+    }
+
+    struct Outcome: Sendable {
+        var status: Int?
+        var response: String
+        var delivered: Bool { status.map { (200..<300).contains($0) } ?? false }
+    }
+
+    /// The body of an event: `{"id","type","timestamp","data"}`, the same bytes on every attempt.
+    static func body(_ delivery: DueDelivery) -> [UInt8] {
+        let head: JSONValue = [
+            "id": .string("evt_\(delivery.eventID)"), "type": .string(delivery.type),
+            "timestamp": .string(Clock.iso8601(milliseconds: delivery.createdAt)),
+        ]
+        // The stored payload is JSON text already; spliced in as `data` (the
+        // serialized object ends with `}`).
+        return head.serialized().dropLast() + Array(",\"data\":\(delivery.payload)}".utf8)
+    }
+
+    /// One attempt, on a sender thread. The signature's timestamp is the wall
+    /// clock's (receivers check it against theirs), never the test clock.
+    func send(_ delivery: DueDelivery) -> Outcome {
+        let body = Self.body(delivery)
+        let id = "evt_\(delivery.eventID)"
+        var request = HTTPClient.Request(
+            method: "POST", url: delivery.url,
+            headers: [("Content-Type", "application/json"), ("User-Agent", "Arbiter-Webhooks/1")]
+                + WebhookSignature.headers(secret: delivery.secret, id: id, timestamp: Clock.nowMilliseconds() / 1000, body: body),
+            body: body)
+        request.connectTimeout = configuration.timeout
+        request.idleTimeout = configuration.timeout
+        request.caFile = configuration.caFile
+        request.refusePrivateAddresses = configuration.refusePrivateAddresses
+        var status: Int?
+        var kept: [UInt8] = []
+        do {
+            try HTTPClient.send(
+                request, head: { status = $0.status },
+                body: { bytes in
+                    kept += bytes.prefix(Self.keptResponseBytes - kept.count)
+                    return kept.count < Self.keptResponseBytes
+                })
+            return Outcome(status: status, response: String(decoding: kept, as: UTF8.self))
+        } catch {
+            // An answer cut short after its status still counts as that status.
+            if let status { return Outcome(status: status, response: String(decoding: kept, as: UTF8.self)) }
+            return Outcome(status: nil, response: "\(error)")
+        }
+    }
+}
+
+extension QueuedJudgement {
+    /// One judgement in a `judgement.created` event.
+    var json: JSONValue {
+        [
+            "id": .int(annotationID), "pair": .string(pair), "annotator": .string(annotator), "choice": .string(choice),
+            "strength": strength.map { .int(Int64($0)) } ?? .null, "kind": .string(kind), "created_at": .string(createdAt),
+        ]
+    }
+}

@@ -1,0 +1,253 @@
+@testable import Arbiter
+import Foundation
+import HTTPClient
+import JSON
+import Storage
+import Testing
+import TestSupport
+
+/// Webhooks against a local receiver: signatures a reference verifier accepts,
+/// every event once per endpoint in id order, retries until the receiver is back,
+/// nothing for a write that rolled back, failures kept for the admin page.
+@Suite struct WebhookTests {
+    /// The Standard Webhooks specification's published vector.
+    @Test func signaturesMatchThePublishedStandardWebhooksVector() {
+        let signature = WebhookSignature.sign(
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
+            body: Array(#"{"test": 2432232314}"#.utf8))
+        #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        #expect(WebhookSignature.key("whsec_not base64!") == nil)
+        #expect(WebhookSignature.key(WebhookSignature.newSecret())?.count == 24)
+    }
+
+    @Test func privateAddressesAreTheSpecialPurposeRanges() {
+        for address: [UInt8] in [
+            [10, 1, 2, 3], [127, 0, 0, 1], [192, 168, 0, 9], [172, 31, 255, 1], [169, 254, 169, 254], [100, 64, 0, 1], [0, 0, 0, 0],
+        ] {
+            #expect(PrivateAddress.contains(ipv4: address), "\(address)")
+        }
+        for address: [UInt8] in [[8, 8, 8, 8], [172, 32, 0, 1], [100, 128, 0, 1], [192, 169, 0, 1]] {
+            #expect(!PrivateAddress.contains(ipv4: address), "\(address)")
+        }
+        let loopback: [UInt8] = Array(repeating: 0, count: 15) + [1]
+        let uniqueLocal: [UInt8] = [0xFD] + Array(repeating: 0, count: 15)
+        let linkLocal: [UInt8] = [0xFE, 0x80] + Array(repeating: 0, count: 14)
+        let mapped: [UInt8] = Array(repeating: 0, count: 10) + [0xFF, 0xFF, 192, 168, 1, 1]
+        let documentation: [UInt8] = [0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [1]
+        for address in [loopback, uniqueLocal, linkLocal, mapped] { #expect(PrivateAddress.contains(ipv6: address), "\(address)") }
+        #expect(!PrivateAddress.contains(ipv6: documentation))
+    }
+
+    /// Everything a project says, to one endpoint: signed (checked by the
+    /// `standardwebhooks` package), in id order, each id once after a retry.
+    @Test(arguments: TestEngine.all)
+    func eventsArriveSignedInOrderAndOnceEach(engine: TestEngine) async throws {
+        let receiver = try WebhookReceiver(statuses: [503])
+        let app = try TestApp(engine: engine) { $0.webhooks.pollInterval = 0.05 }
+        let project = try await app.project(pairs: 2) { $0.overlap = 1 }
+        let admin = try await app.user("root", role: .admin)
+        let annotator = try await app.user("ann")
+
+        let (created, body) = try app.call(
+            "POST", "/api/webhooks", admin, #"{"url":"\#(receiver.url)","events":"*","project":\#(project.id),"description":"ci"}"#)
+        #expect(created == 201)
+        let secret = try #require(body["webhook"]?["secret"]?.stringValue)
+        #expect(secret.hasPrefix("whsec_"))
+        let listed = try app.call("GET", "/api/webhooks", admin).json
+        #expect(!listed.jsonText.contains(secret), "the secret is shown once, at creation")
+
+        // A refused import (a bad line) rolls back: no event. A good one commits one.
+        let refused = try app.call("POST", "/api/projects/\(project.id)/pairs", admin, "{\"prompt\":\"x\"}\n")
+        #expect(refused.status == 422)
+        let imported = try app.call(
+            "POST", "/api/projects/\(project.id)/pairs", admin, #"{"id":"p2","prompt":"q","response_a":"a","response_b":"b"}"# + "\n")
+        #expect(imported.status == 200 || imported.status == 201)
+        // Judge every pair; quarantine the annotator.
+        while true {
+            let (status, assignment) = try app.next(annotator, project: project.id)
+            guard status == 200, let id = assignment?["id"]?.intValue else { break }
+            #expect(try app.submit(annotator, assignment: id, #"{"choice":"left"}"#).0 == 201)
+        }
+        #expect(
+            try app.call("POST", "/api/projects/\(project.id)/raters/ann/status", admin, #"{"status":"quarantined","comment":"test"}"#)
+                .status == 200)
+
+        // The first attempt met a 503; the retry is due once the clock passes it.
+        #expect(await receiver.wait { !$0.isEmpty })
+        app.clock.advance(seconds: 60)
+        let types = ["import.finished", "judgement.created", "pair.completed", "project.completed", "rater.quarantined"]
+        let arrived = await receiver.wait { deliveries in
+            let seen = Set(deliveries.compactMap { try? JSONValue.parse($0.body)["type"]?.stringValue })
+            return Set(types).isSubset(of: seen) && deliveries.count >= 7
+        }
+        #expect(arrived, "\(receiver.deliveries.map(\.text))")
+        let deliveries = receiver.deliveries
+        try #require(deliveries.count >= 2)
+        // Ids: the first one twice (503, then 204), then each once, increasing.
+        let ids = deliveries.map { $0.headers["webhook-id"] ?? "" }
+        #expect(ids[0] == ids[1])
+        let events = try deliveries.dropFirst().map { try JSONValue.parse($0.body) }
+        let numbers = ids.dropFirst().map { Int($0.dropFirst(4)) ?? 0 }
+        #expect(numbers == numbers.sorted() && Set(numbers).count == numbers.count, "\(ids)")
+        #expect(zip(ids.dropFirst(), events).allSatisfy { $0 == $1["id"]?.stringValue })
+        #expect(events.filter { $0["type"]?.stringValue == "import.finished" }.count == 1, "the refused import said nothing")
+        let pairsDone = events.filter { $0["type"]?.stringValue == "pair.completed" }.compactMap { $0["data"]?["pair"]?.stringValue }
+        #expect(pairsDone.sorted() == ["p0", "p1", "p2"])
+        let judged = events.filter { $0["type"]?.stringValue == "judgement.created" }.flatMap {
+            $0["data"]?["judgements"]?.arrayValue ?? []
+        }
+        #expect(judged.count == 3)
+        #expect(judged.allSatisfy { $0["annotator"]?.stringValue == "ann" && $0["choice"] != nil })
+        #expect(events.allSatisfy { $0["data"]?["project"]?["name"]?.stringValue == "p" })
+
+        // The reference verifier accepts every delivery, and refuses a changed body.
+        try verify(deliveries, secret: secret)
+
+        let list = try app.call("GET", "/api/webhooks", admin).json
+        let counts = list["webhooks"]?.arrayValue?.first?["deliveries"]
+        #expect(counts?["pending"] == 0 && counts?["failed"] == 0)
+        #expect(counts?["delivered"]?.intValue == Int64(Set(ids).count))
+        await app.stop()
+        receiver.close()
+    }
+
+    /// A receiver that is down gets everything once it is back, in order; a
+    /// delivery past the retry window is marked failed with the last answer, and
+    /// an admin can send it again.
+    @Test(arguments: TestEngine.all)
+    func aReceiverThatWasDownGetsEverythingOnceBack(engine: TestEngine) async throws {
+        let receiver = try WebhookReceiver(listening: false)
+        let app = try TestApp(engine: engine) {
+            $0.webhooks.pollInterval = 0.05
+            $0.webhooks.retryWindow = 3_600_000
+        }
+        let project = try await app.project(pairs: 1)
+        let admin = try await app.user("root", role: .admin)
+        let (created, body) = try app.call(
+            "POST", "/api/webhooks", admin, #"{"url":"\#(receiver.url)","events":["import.finished"]}"#)
+        #expect(created == 201)
+        let id = try #require(body["webhook"]?["id"]?.intValue)
+        for index in 0..<3 {
+            let line = #"{"id":"n\#(index)","prompt":"q\#(index)","response_a":"a","response_b":"b"}"#
+            #expect(try app.call("POST", "/api/projects/\(project.id)/pairs", admin, line + "\n").status < 300)
+        }
+        // Tried, refused, waiting.
+        let tried = try await poll {
+            try app.call("GET", "/api/webhooks/\(id)/deliveries?state=pending", admin).json["deliveries"]?.arrayValue?
+                .contains { ($0["attempts"]?.intValue ?? 0) >= 1 } ?? false
+        }
+        #expect(tried)
+        let pending = try app.call("GET", "/api/webhooks/\(id)/deliveries", admin).json["deliveries"]?.arrayValue ?? []
+        #expect(pending.count == 3)
+        #expect(pending.first { ($0["attempts"]?.intValue ?? 0) >= 1 }?["last_response"]?.stringValue?.contains("refused") == true)
+        #expect(pending.filter { $0["attempts"] == 0 }.count == 2, "later events wait for the first: per-endpoint order")
+
+        // Past the retry window: failed, with the reason kept.
+        app.clock.advance(seconds: 3_700)
+        #expect(
+            try await poll {
+                try app.call("GET", "/api/webhooks", admin).json["webhooks"]?.arrayValue?.first?["deliveries"]?["failed"] == 1
+            })
+        // Back up; the failed one is sent again on request, then the rest follow in order.
+        try receiver.listen()
+        #expect(try app.call("POST", "/api/webhooks/\(id)/retry", admin).json["retried"] == 1)
+        app.clock.advance(seconds: 3_700)
+        #expect(await receiver.wait { $0.count >= 3 }, "\(receiver.deliveries.map(\.text))")
+        let names = receiver.deliveries.compactMap { try? JSONValue.parse($0.body)["id"]?.stringValue }
+        #expect(names.count == 3 && names == names.sorted { Int($0.dropFirst(4))! < Int($1.dropFirst(4))! })
+        #expect(Set(names).count == 3)
+        await app.stop()
+        receiver.close()
+    }
+
+    /// With private addresses refused, a loopback endpoint is never connected to.
+    @Test func privateAddressesCanBeRefused() async throws {
+        let receiver = try WebhookReceiver()
+        let app = try TestApp {
+            $0.webhooks.pollInterval = 0.05; $0.webhooks.refusePrivateAddresses = true
+        }
+        let project = try await app.project(pairs: 1)
+        let admin = try await app.user("root", role: .admin)
+        let id = try #require(
+            try app.call("POST", "/api/webhooks", admin, #"{"url":"\#(receiver.url)","events":["import.finished"]}"#).json["webhook"]?[
+                "id"]?
+                .intValue)
+        _ = try app.call(
+            "POST", "/api/projects/\(project.id)/pairs", admin, #"{"id":"n","prompt":"q","response_a":"a","response_b":"b"}"# + "\n")
+        #expect(
+            try await poll {
+                try app.call("GET", "/api/webhooks/\(id)/deliveries", admin).json["deliveries"]?.arrayValue?.first?["last_response"]?
+                    .stringValue?.contains("private") ?? false
+            })
+        #expect(receiver.deliveries.isEmpty)
+        await app.stop()
+        receiver.close()
+    }
+
+    @Test func registrationRefusesBadInput() async throws {
+        let app = try TestApp()
+        let admin = try await app.user("root", role: .admin)
+        let annotator = try await app.user("ann")
+        for (body, message) in [
+            (#"{"url":"ftp://x","events":"*"}"#, "url"), (#"{"url":"http://x","events":["nope"]}"#, "unknown event"),
+            (#"{"url":"http://x","events":[]}"#, "events"), (#"{"url":"http://x","events":"*","project":"missing"}"#, "no such project"),
+            (#"{"url":"http://x","events":"*","extra":1}"#, "unknown field"), (#"{"events":"*"}"#, "url"),
+            (#"{"url":"http://\#(String(repeating: "x", count: 3000))","events":"*"}"#, "url"),
+        ] {
+            let (status, json) = try app.call("POST", "/api/webhooks", admin, body)
+            #expect((400..<500).contains(status), "\(body)")
+            #expect(json["error"]?["message"]?.stringValue?.contains(message) == true, "\(json)")
+        }
+        #expect(try app.call("POST", "/api/webhooks", annotator, #"{"url":"http://x","events":"*"}"#).status == 403)
+        #expect(try app.call("GET", "/api/webhooks/99/deliveries?state=odd", admin).status == 400)
+        #expect(try app.call("GET", "/api/webhooks/99/deliveries?limit=99999999999999999999", admin).status == 400)
+        #expect(try app.call("DELETE", "/api/webhooks/99", admin).status == 404)
+        #expect(try await app.count("SELECT count(*) FROM webhooks") == 0)
+        await app.stop()
+    }
+
+    func poll(timeout: Double = 20, _ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return try condition()
+    }
+
+    /// Runs the `standardwebhooks` package's verifier over what arrived.
+    func verify(_ deliveries: [WebhookReceiver.Delivery], secret: String) throws {
+        let directory = TemporaryDirectory()
+        let file = directory.path + "/deliveries.json"
+        let list: JSONValue = [
+            "secret": .string(secret),
+            "deliveries": .array(
+                deliveries.map { delivery in
+                    [
+                        "headers": .object(
+                            JSONObject(delivery.headers.sorted { $0.key < $1.key }.map { (key: $0.key, value: .string($0.value)) })),
+                        "body": .string(Data(delivery.body).base64EncodedString()),
+                    ]
+                }),
+        ]
+        try Data(list.serialized()).write(to: URL(fileURLWithPath: file))
+        let script = """
+            import base64, json, sys
+            from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+            data = json.load(open(sys.argv[1]))
+            hook = Webhook(data["secret"])
+            for d in data["deliveries"]:
+                body = base64.b64decode(d["body"])
+                hook.verify(body, d["headers"])
+                try:
+                    hook.verify(body + b" ", d["headers"])
+                    sys.exit("a changed body verified")
+                except WebhookVerificationError:
+                    pass
+            print("verified", len(data["deliveries"]))
+            """
+        let run = try PythonReference.run(["-c", script, file])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("verified \(deliveries.count)"))
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Glibc
+
+/// A webhook receiver on 127.0.0.1 for tests: keeps every request's headers and
+/// raw body, and answers each with the next status of `statuses` (then 204). It
+/// can start down (its port bound, connections refused) and come up later.
+public final class WebhookReceiver: @unchecked Sendable {
+    // @unchecked Sendable: `received` and `statuses` are guarded by `lock`; the rest is set in init.
+    public let port: Int
+    private let listener: Int32
+    private let lock = NSLock()
+    private var received: [Delivery] = []
+    private var statuses: [Int]
+
+    /// One request as it arrived.
+    public struct Delivery: Sendable {
+        /// Header names lower-cased.
+        public var headers: [String: String]
+        public var body: [UInt8]
+        public var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    /// Listens on a free port; with `listening` false the port is only bound, so
+    /// connections are refused (a receiver that is down) until ``listen()``.
+    public init(statuses: [Int] = [], listening: Bool = true) throws {
+        self.statuses = statuses
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            Glibc.close(fd)
+            throw ServerProcess.Failure(description: "webhook receiver: cannot bind")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        listener = fd
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+        if listening { try listen() }
+    }
+
+    /// Starts accepting (a receiver that was down comes back on the same port,
+    /// which no one else could take meanwhile).
+    public func listen() throws {
+        guard Glibc.listen(listener, 64) == 0 else { throw ServerProcess.Failure(description: "webhook receiver: cannot listen") }
+        Thread { [self] in acceptLoop() }.start()
+    }
+
+    /// Stops listening.
+    public func close() {
+        Glibc.shutdown(listener, Int32(SHUT_RDWR))
+        Glibc.close(listener)
+    }
+
+    public var url: String { "http://127.0.0.1:\(port)/hook" }
+
+    /// What arrived so far.
+    public var deliveries: [Delivery] {
+        lock.lock()
+        defer { lock.unlock() }
+        return received
+    }
+
+    /// Waits until `condition` holds on what arrived (at most `timeout` seconds),
+    /// sleeping without holding a thread of Swift's small cooperative pool.
+    @discardableResult
+    public func wait(timeout: Double = 20, until condition: ([Delivery]) -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition(deliveries) { return true }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return condition(deliveries)
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 { return }
+            Thread { [self] in serve(client) }.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { Glibc.close(fd) }
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        var headEnd: Int?
+        while headEnd == nil {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { return }
+            buffer += chunk.prefix(count)
+            if buffer.count >= 4 {
+                for index in 0...(buffer.count - 4) where buffer[index..<(index + 4)] == [13, 10, 13, 10] {
+                    headEnd = index + 4
+                    break
+                }
+            }
+        }
+        var headers: [String: String] = [:]
+        for line in String(decoding: buffer.prefix(headEnd!), as: UTF8.self).split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        while buffer.count < headEnd! + length {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { return }
+            buffer += chunk.prefix(count)
+        }
+        lock.lock()
+        received.append(Delivery(headers: headers, body: Array(buffer[headEnd!..<(headEnd! + length)])))
+        let status = statuses.isEmpty ? 204 : statuses.removeFirst()
+        lock.unlock()
+        let text = "HTTP/1.1 \(status) X\r\nContent-Length: 7\r\nConnection: close\r\n\r\nanswer\n"
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+}
