@@ -12,7 +12,7 @@ struct ArbiterCommand: AsyncParsableCommand {
         subcommands: [
             Serve.self, ProjectCommand.self, UserCommand.self, TokenCommand.self, ImportCommand.self, AgreementCommand.self,
             RatersCommand.self, AuditCommand.self, LeaderboardCommand.self, GenerateCommand.self, ExportCommand.self, TrainCommand.self,
-            ScoreCommand.self, BackupCommand.self, RestoreCommand.self, DatabaseCommand.self,
+            ScoreCommand.self, BackupCommand.self, RestoreCommand.self, DatabaseCommand.self, WebhookCommand.self,
         ]
     )
 }

@@ -57,6 +57,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Event loop threads (default: one per core).")
     var threads: Int?
 
+    @Flag(
+        name: .customLong("webhooks-refuse-private-addresses"),
+        help: "Never send webhooks to loopback, private or link-local addresses (checked on the address connected to).")
+    var webhooksRefusePrivateAddresses = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -106,6 +111,7 @@ struct Serve: AsyncParsableCommand {
         configuration.modelsDirectory = modelsDir
         if let endpointsFile { configuration.models = try GenerateCommand.endpoints(file: endpointsFile) }
         if let tlsCert, let tlsKey { configuration.tls = (tlsCert, tlsKey) }
+        configuration.webhooks.refusePrivateAddresses = webhooksRefusePrivateAddresses
         defer { BufferedLogHandler.Sink.standardError.flush() }
         do {
             let app = try App(configuration: configuration, logger: Logger(label: "arbiter"))

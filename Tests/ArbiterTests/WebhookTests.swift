@@ -1,5 +1,6 @@
 @testable import Arbiter
 import Foundation
+import Glibc
 import HTTPClient
 import JSON
 import Storage
@@ -249,5 +250,69 @@ import TestSupport
         let run = try PythonReference.run(["-c", script, file])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("verified \(deliveries.count)"))
+    }
+}
+
+/// The real executable: the command line, and a SIGKILL after events committed.
+@Suite struct WebhookProcessTests {
+    @Test func theCommandLineRegistersListsAndRemoves() throws {
+        let directory = TemporaryDirectory()
+        let db = directory.path + "/hooks.sqlite"
+        #expect(try CommandRunner.arbiter(["project", "create", "--db", db, "--name", "p"]).status == 0)
+        let added = try CommandRunner.arbiter([
+            "webhook", "add", "--db", db, "--url", "https://example.org/hook", "--events", "import.finished, export.ready", "--project",
+            "p",
+        ])
+        #expect(added.status == 0, "\(added.stderr)")
+        let lines = added.stdout.split(separator: "\n")
+        #expect(lines.first == "webhook 1: https://example.org/hook")
+        let secret = try #require(lines.last?.split(separator: " ").last)
+        #expect(secret.hasPrefix("whsec_"))
+        let listed = try CommandRunner.arbiter(["webhook", "list", "--db", db, "--json"])
+        let webhook = try JSONValue.parse(Array(listed.stdout.utf8))["webhooks"]?.arrayValue?.first
+        #expect(webhook?["events"] == ["export.ready", "import.finished"])
+        #expect(webhook?["project"]?["name"] == "p")
+        #expect(!listed.stdout.contains(secret), "listing never shows the secret")
+        for bad in [
+            ["--url", "gopher://x", "--events", "*"], ["--url", "http://x", "--events", "nope"],
+            ["--url", "http://x", "--events", "*", "--project", "q"],
+        ] {
+            let refused = try CommandRunner.arbiter(["webhook", "add", "--db", db] + bad)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        }
+        #expect(try CommandRunner.arbiter(["webhook", "remove", "--db", db, "--id", "1"]).status == 0)
+        #expect(try CommandRunner.arbiter(["webhook", "remove", "--db", db, "--id", "1"]).status != 0)
+    }
+
+    /// Events committed and acknowledged, the server SIGKILLed before it could
+    /// send them: the next run sends every one (at least once; ids tell repeats).
+    @Test func eventsCommittedBeforeASIGKILLAreSentByTheNextRun() async throws {
+        let directory = TemporaryDirectory()
+        let db = directory.path + "/hooks.sqlite"
+        let receiver = try WebhookReceiver(listening: false)
+        #expect(try CommandRunner.arbiter(["project", "create", "--db", db, "--name", "p"]).status == 0)
+        #expect(try CommandRunner.arbiter(["user", "add", "--db", db, "--username", "root", "--role", "admin"]).status == 0)
+        let token = String(
+            try CommandRunner.arbiter(["token", "create", "--db", db, "--username", "root"]).stdout.split(separator: "\n")[0])
+        #expect(
+            try CommandRunner.arbiter(["webhook", "add", "--db", db, "--url", receiver.url, "--events", "import.finished"]).status == 0)
+        var server = try ServerProcess(["serve", "--port", "0", "--log-level", "notice", "--db", db])
+        for index in 0..<3 {
+            let line = #"{"id":"n\#(index)","prompt":"q\#(index)","response_a":"a","response_b":"b"}"# + "\n"
+            let response = try RawClient(port: server.port).request(
+                "POST", "/api/projects/1/pairs", headers: ["Authorization": "Bearer \(token)"], body: Array(line.utf8))
+            #expect(response.status < 300)
+        }
+        server.signal(SIGKILL)
+        _ = server.waitForExit()
+        try receiver.listen()
+        server = try ServerProcess(["serve", "--port", "0", "--log-level", "notice", "--db", db])
+        #expect(await receiver.wait { Set($0.map { $0.headers["webhook-id"] ?? "" }).count == 3 }, "\(receiver.deliveries.map(\.text))")
+        let imported = receiver.deliveries.compactMap { try? JSONValue.parse($0.body)["data"]?["imported"] }
+        #expect(imported.allSatisfy { $0 == 1 })
+        server.signal(SIGTERM)
+        #expect(server.waitForExit() == 0)
+        receiver.close()
     }
 }

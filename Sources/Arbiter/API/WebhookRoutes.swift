@@ -1,5 +1,5 @@
 import HTTPServer
-import JSON
+public import JSON
 import Storage
 
 /// Webhook endpoints (server admins): register, list, remove, deliveries, send
@@ -79,7 +79,7 @@ struct WebhookRoutes: Sendable {
 
 extension Webhook {
     /// An endpoint as admins see it: never its secret.
-    var json: JSONValue {
+    public var json: JSONValue {
         [
             "id": .int(id), "url": .string(url),
             "events": events.map { .array($0.sorted().map { .string($0.rawValue) }) } ?? .string("*"),
