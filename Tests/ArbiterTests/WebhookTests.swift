@@ -185,6 +185,50 @@ import TestSupport
         receiver.close()
     }
 
+    /// An imported crowd with a rater who always clicks left: the judgements
+    /// arrive in batches, the detector's flag once.
+    @Test(arguments: TestEngine.all)
+    func aFlaggedRaterIsReportedOnceAndJudgementsInBatches(engine: TestEngine) async throws {
+        let receiver = try WebhookReceiver()
+        let app = try TestApp(engine: engine) { $0.webhooks.pollInterval = 0.05 }
+        let project = try await app.project(pairs: 60)
+        let admin = try await app.user("root", role: .admin)
+        let events = #"["rater.flagged","judgement.created"]"#
+        #expect(try app.call("POST", "/api/webhooks", admin, #"{"url":"\#(receiver.url)","events":\#(events)}"#).status == 201)
+        var lines: [String] = []
+        var random = SplitMix(seed: 5)
+        for pair in 0..<60 {
+            let truth = pair % 2 == 0 ? "A" : "B"
+            for rater in 0..<5 {
+                let choice = random.next() % 10 == 0 ? (truth == "A" ? "B" : "A") : truth
+                lines.append(
+                    #"{"pair":"p\#(pair)","annotator":"r\#((pair + rater) % 8)","choice":"\#(choice)","shown_swapped":\#(random.next() % 2 == 0),"duration_ms":20000}"#
+                )
+            }
+            let swapped = random.next() % 2 == 0
+            lines.append(
+                #"{"pair":"p\#(pair)","annotator":"lefty","choice":"\#(swapped ? "B" : "A")","shown_swapped":\#(swapped),"duration_ms":20000}"#
+            )
+        }
+        try await app.importJudgements(lines, into: project)
+        let flagged = await receiver.wait { deliveries in
+            deliveries.contains { (try? JSONValue.parse($0.body)["type"]) == "rater.flagged" }
+        }
+        #expect(flagged)
+        let all = await receiver.wait { deliveries in
+            deliveries.compactMap { try? JSONValue.parse($0.body)["data"]?["judgements"]?.arrayValue?.count }.reduce(0, +) >= 360
+        }
+        #expect(all)
+        let parsed = receiver.deliveries.compactMap { try? JSONValue.parse($0.body) }
+        let judged = parsed.filter { $0["type"] == "judgement.created" }.map { $0["data"]?["judgements"]?.arrayValue?.count ?? 0 }
+        #expect(judged.reduce(0, +) == 360 && judged.allSatisfy { $0 <= 100 }, "\(judged)")
+        let flags = parsed.filter { $0["type"] == "rater.flagged" }
+        #expect(
+            flags.count == 1 && flags.first?["data"]?["rater"] == "lefty" && flags.first?["data"]?["finding"] == "malicious", "\(flags)")
+        await app.stop()
+        receiver.close()
+    }
+
     @Test func registrationRefusesBadInput() async throws {
         let app = try TestApp()
         let admin = try await app.user("root", role: .admin)
