@@ -1,8 +1,9 @@
-// /admin: projects (list, create), people (role, disable), invites, API tokens.
+// /admin: projects (list, create), people (role, disable), invites, API tokens, webhooks (admin-webhooks.js).
 // Everything goes through the JSON API; untrusted text only via textContent.
 import { api, errorMessage, me, signOut } from "./api.js";
 import { buildSettingsForm } from "./settings-form.js";
 import { stackOnPhones } from "./dom.js";
+import { startWebhooks } from "./admin-webhooks.js";
 
 for (const id of ["projects", "people", "invites", "tokens"]) stackOnPhones(document.getElementById(id));
 
@@ -223,7 +224,7 @@ async function start() {
     location.assign(`/admin/projects/${answer.data.project.id}`);
     return null;
   });
-  await Promise.all([loadProjects(), loadPeople(), loadInvites(), loadTokens()]);
+  await Promise.all([loadProjects(), loadPeople(), loadInvites(), loadTokens(), startWebhooks(status)]);
   document.body.dataset.ready = "true";
 }
 
