@@ -23,12 +23,15 @@ final class TestApp: Sendable {
     /// The database: a SQLite file or a PostgreSQL URL.
     let database: String
 
-    init(engine: TestEngine = .sqlite, threads: Int = 2, _ configure: (inout App.Configuration) -> Void = { _ in }) throws {
+    /// A new app on a new database, or a second node on `sharing`'s (PostgreSQL).
+    init(
+        engine: TestEngine = .sqlite, threads: Int = 2, sharing: TestApp? = nil, _ configure: (inout App.Configuration) -> Void = { _ in }
+    ) throws {
         var configuration = App.Configuration()
         configuration.http.port = 0
         configuration.http.eventLoops = threads
         configuration.http.accessLog = false
-        database = try engine.migratedDatabase(in: directory.path)
+        database = try sharing?.database ?? engine.migratedDatabase(in: directory.path)
         configuration.database = database
         configuration.modelsDirectory = directory.path + "/models"
         // Tests run side by side on one PostgreSQL server.

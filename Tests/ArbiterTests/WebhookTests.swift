@@ -185,6 +185,30 @@ import TestSupport
         receiver.close()
     }
 
+    /// Two nodes on one PostgreSQL database, both writing events: one sends
+    /// (the `webhooks` lease), so the receiver gets each event once.
+    @Test(.enabled(if: PostgresServer.available, "needs PostgreSQL"))
+    func twoNodesSendEachEventOnce() async throws {
+        let receiver = try WebhookReceiver()
+        let first = try TestApp(engine: .postgres) { $0.webhooks.pollInterval = 0.02 }
+        let second = try TestApp(engine: .postgres, sharing: first) { $0.webhooks.pollInterval = 0.02 }
+        let project = try await first.project(pairs: 1)
+        let admin = try await first.user("root", role: .admin)
+        #expect(try first.call("POST", "/api/webhooks", admin, #"{"url":"\#(receiver.url)","events":["import.finished"]}"#).status == 201)
+        for index in 0..<10 {
+            let node = index % 2 == 0 ? first : second
+            let line = #"{"id":"n\#(index)","prompt":"q\#(index)","response_a":"a","response_b":"b"}"# + "\n"
+            #expect(try node.call("POST", "/api/projects/\(project.id)/pairs", admin, line).status < 300)
+        }
+        #expect(await receiver.wait { $0.count >= 10 })
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let ids = receiver.deliveries.map { $0.headers["webhook-id"] ?? "" }
+        #expect(ids.count == 10 && Set(ids).count == 10, "\(ids)")
+        await second.stop()
+        await first.stop()
+        receiver.close()
+    }
+
     /// An imported crowd with a rater who always clicks left: the judgements
     /// arrive in batches, the detector's flag once.
     @Test(arguments: TestEngine.all)
