@@ -66,6 +66,8 @@ public final class WebhookDispatcher: Sendable {
     let configuration: Configuration
     let now: @Sendable () -> Int64
     private let senders: ThreadPool
+    /// The rounds run here, never on Swift's cooperative pool.
+    private let executor = ThreadExecutor(name: "webhooks-rounds")
     private let state = Mutex(State())
 
     struct State {
@@ -89,7 +91,8 @@ public final class WebhookDispatcher: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         state.withLock { $0.wake = continuation }
         let interval = configuration.pollInterval
-        Task.detached { [self] in
+        Task(executorPreference: executor) { [self] in
+            defer { executor.shutdown() }
             var waker = stream.makeAsyncIterator()
             while !state.withLock({ $0.stopped }) {
                 do {
