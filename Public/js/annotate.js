@@ -4,7 +4,7 @@
 // idempotent per assignment, so a failed submit is retried with the same body
 // until it is stored — never a double, never a loss.
 
-import { api, errorMessage, me, SignedOut } from "./api.js";
+import { api, currentStudy, errorMessage, me, SignedOut } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
 import { renderDiff, wordDiff } from "./diff.js";
 import { renderPrompt } from "./prompt-view.js";
@@ -69,6 +69,11 @@ async function loadNext() {
   resetJudgement();
   const result = await api("GET", `/api/projects/${projectID}/next`);
   if (result.status === 204) {
+    // A study participant who is done (or out) goes to the study's last page.
+    if (currentStudy()) {
+      location.assign(`/s/${currentStudy().token}/done`);
+      return;
+    }
     state.assignment = null;
     $("task").hidden = true;
     $("done").hidden = false;
@@ -126,6 +131,14 @@ function toggleDiff() {
 
 async function refreshProgress() {
   try {
+    if (currentStudy()) {
+      const status = (await api("GET", "/api/study")).data;
+      if (!status) return;
+      $("progress").textContent = status.participant.screening
+        ? "Qualification questions first"
+        : `Judged ${status.participant.judged} of ${status.study.judgements}`;
+      return;
+    }
     const result = await api("GET", `/api/projects/${projectID}/progress`);
     const p = result.data?.progress;
     if (!p) return;

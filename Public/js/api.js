@@ -2,6 +2,10 @@
 // a trip to the sign-in page (and back) when the session has ended.
 
 let csrfToken = null;
+let study = null;
+
+/** A study participant's session: `{token, project_id}`, else null (after `me()`). */
+export const currentStudy = () => study;
 
 /** Thrown after redirecting to the sign-in page. */
 export class SignedOut extends Error {}
@@ -10,7 +14,7 @@ export class SignedOut extends Error {}
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET" && method !== "HEAD" && !["/api/login", "/api/invites/check", "/api/invites/accept", "/api/password-resets/accept"].includes(path)) {
+  if (method !== "GET" && method !== "HEAD" && !["/api/login", "/api/invites/check", "/api/invites/accept", "/api/password-resets/accept", "/api/studies/join"].includes(path)) {
     if (!csrfToken) await me();
     if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
   }
@@ -44,6 +48,7 @@ export async function me() {
   }
   const data = await response.json();
   csrfToken = data.csrf_token ?? null;
+  study = data.study ?? null;
   return data.user;
 }
 

@@ -88,6 +88,7 @@ enum APIError {
         .unauthorized, code: "unauthenticated", message: "sign in or send Authorization: Bearer <token>",
         headers: ["WWW-Authenticate": "Bearer"])
     static let forbidden = HTTPError(.forbidden, code: "forbidden", message: "your role does not allow this")
+    static let studyScope = HTTPError(.forbidden, code: "study_scope", message: "a study session reaches only its study's project")
     static let csrf = HTTPError(.forbidden, code: "csrf", message: "missing or wrong X-CSRF-Token header")
 
     static func invalidJSON(_ error: JSONError) -> HTTPError {

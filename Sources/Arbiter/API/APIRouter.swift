@@ -49,17 +49,36 @@ struct APIRouter {
         guard case .roles(let roles) = access else { return }
         // The caller is checked on the head, before a body that has not arrived
         // yet is read (`Admission`); the handler reuses that answer.
+        let study = Self.studyRoutes.contains("\(method.rawValue) \(pattern)")
         let admission: Admission = { request in
-            do { return try await auth.require(request, roles) } catch { throw storage.map(error) }
+            do { return try Self.scoped(try await auth.require(request, roles), request, allowed: study) } catch {
+                throw storage.map(error)
+            }
         }
         router.add(method, pattern, maxBodyBytes: maxBodyBytes, admission: admission) { request in
             do {
                 if let caller = request.admission as? Caller { return try await handler(request, caller) }
-                return try await handler(request, try await auth.require(request, roles))
+                return try await handler(request, try Self.scoped(try await auth.require(request, roles), request, allowed: study))
             } catch {
                 throw storage.map(error)
             }
         }
+    }
+
+    /// What a study participant's session may call (deny by default): their own
+    /// account, their study's status, and the annotation loop of the study's project.
+    static let studyRoutes: Set<String> = [
+        "GET /api/me", "POST /api/logout", "GET /api/study", "GET /api/projects/{id}", "GET /api/projects/{id}/next",
+        "GET /api/projects/{id}/progress", "POST /api/assignments/{id}/annotation", "PUT /api/assignments/{id}/annotation",
+        "POST /api/assignments/{id}/skip", "POST /api/assignments/{id}/report",
+    ]
+
+    /// The caller, unless a study session asks for what its study does not grant (403).
+    static func scoped(_ caller: Caller, _ request: Request, allowed: Bool) throws -> Caller {
+        guard let study = caller.session?.study else { return caller }
+        guard allowed else { throw APIError.studyScope }
+        if request.path.hasPrefix("/api/projects/"), (try? request.parameters.int("id")) != study.projectID { throw APIError.studyScope }
+        return caller
     }
 
     /// The body limit of routes anyone may call (sign-in, accepting a link).

@@ -39,6 +39,9 @@ struct AccountRoutes: Sendable {
         api.add(.GET, "/api/me", .everyone) { _, caller in
             var body: JSONObject = ["user": caller.user.json]
             if let session = caller.session { body["csrf_token"] = .string(session.csrfToken) }
+            if let study = caller.session?.study {
+                body["study"] = ["token": .string(study.token), "project_id": .int(Int64(study.projectID))]
+            }
             return .json(.object(body))
         }
         api.add(.GET, "/api/users", .admin) { _, _ in

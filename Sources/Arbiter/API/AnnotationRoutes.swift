@@ -8,9 +8,17 @@ import Storage
 /// Parse → ``AnnotationService`` → render.
 struct AnnotationRoutes: Sendable {
     let service: AnnotationService
+    let studies: StudyService
 
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/projects/{id}/next", .annotating) { request, caller in
+            if let scope = caller.session?.study {
+                // A study participant: the study's rules (screener, count, time limit).
+                guard let assignment = try await studies.next(scope: scope, userID: caller.user.id, annotations: service) else {
+                    return Response(status: .noContent)
+                }
+                return .json(["assignment": assignment.json])
+            }
             guard
                 let assignment = try await service.next(
                     projectID: try request.parameters.int("id"), userID: caller.user.id,

@@ -90,8 +90,12 @@ public struct App: Sendable {
         ).register(on: &api)
         let node = NodeName.make()
         let adaptive = AdaptiveWorker(store: store, node: node, now: now)
-        AnnotationRoutes(service: AnnotationService(store: store, stored: { metrics.annotationStored() }, adaptive: adaptive, now: now))
-            .register(on: &api)
+        let studies = StudyService(store: store, now: now)
+        AnnotationRoutes(
+            service: AnnotationService(store: store, stored: { metrics.annotationStored() }, adaptive: adaptive, now: now), studies: studies
+        )
+        .register(on: &api)
+        StudyRoutes(service: studies, accounts: accounts).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
         ReportRoutes(store: store, now: now).register(on: &api)
@@ -125,7 +129,7 @@ public struct App: Sendable {
         var http = configuration.http
         http.defaultHeaders = SecurityHeaders.all(tls: configuration.tls != nil)
         // One-time links carry their token in the path.
-        http.redactedPathPrefixes = ["/invite/", "/reset/"]
+        http.redactedPathPrefixes = ["/invite/", "/reset/", "/s/"]
         if let tls = configuration.tls {
             http.tls = try TLSContext(certificatePath: tls.certificate, keyPath: tls.key)
         }

@@ -40,6 +40,17 @@ enum OpenAPI {
         "GET /api/tokens": Details(summary: "API tokens (never the tokens themselves)"),
         "POST /api/tokens": Details(summary: "Create an API token for a user (shown once)", body: .json),
         "DELETE /api/tokens/{id}": Details(summary: "Revoke an API token"),
+        "POST /api/projects/{id}/studies": Details(summary: "Make a study link for recruited participants", body: .json),
+        "GET /api/projects/{id}/studies": Details(summary: "A project's studies with their links and places taken"),
+        "POST /api/studies/{id}/close": Details(summary: "Close a study to new participants", bodiless: ["204"]),
+        "GET /api/studies/{id}/participants": Details(
+            summary: "A study's participants: platform id, state, review, judgements, times",
+            query: [("format", "string", "json (default) or csv")], produces: ["application/json", "text/csv"]),
+        "POST /api/studies/{id}/participants/{participant}/review": Details(
+            summary: "Approve or reject a participant's work (rejected: quarantined)", body: .json),
+        "POST /api/studies/join": Details(
+            summary: "A participant joins (or resumes) a study from its link; sets a session for it only", body: .json),
+        "GET /api/study": Details(summary: "A study participant's progress, and the completion code once done"),
         "GET /api/webhooks": Details(summary: "Webhook endpoints with their delivery counts (never their secrets), and the event types"),
         "POST /api/webhooks": Details(summary: "Register a webhook endpoint (its signing secret is shown once)", body: .json),
         "DELETE /api/webhooks/{id}": Details(summary: "Remove a webhook endpoint and what it has not received"),

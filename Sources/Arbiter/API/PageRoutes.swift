@@ -12,6 +12,8 @@ enum PageRoutes {
         ("/projects/{id}/items", "/items.html"),
         ("/invite/{token}", "/invite.html"),
         ("/reset/{token}", "/reset.html"),
+        ("/s/{token}", "/study.html"),
+        ("/s/{token}/done", "/study.html"),
         ("/admin", "/admin.html"),
         ("/admin/projects/{id}", "/project-admin.html"),
     ]

@@ -3,6 +3,7 @@ import HTTPClient
 import JSON
 import Storage
 import Synchronization
+import Glibc
 import Threads
 
 /// Sends the outbox: one per server, and on a cluster only the node holding the
@@ -102,12 +103,17 @@ public final class WebhookDispatcher: Sendable {
                 } catch {
                     // A database error (a failover, a full disk): the next round tries again.
                 }
-                // Sleep until the interval passes or someone wakes us.
-                let sleeper = Task {
-                    try? await Task.sleep(nanoseconds: UInt64(interval * 1e9)); continuation.yield()
-                }
+                // Until the ticker or someone wakes us.
                 _ = await waker.next()
-                sleeper.cancel()
+            }
+        }
+        // The ticker is a thread of its own: a timer of Swift's (`Task.sleep`)
+        // fires through the cooperative pool, which blocking code elsewhere may hold.
+        let microseconds = UInt32(min(max(interval, 0.001), 3600) * 1_000_000)
+        OSThread.spawn(name: "webhooks-ticker") { [self] in
+            while !state.withLock({ $0.stopped }) {
+                usleep(microseconds)
+                continuation.yield()
             }
         }
     }
