@@ -7,6 +7,7 @@ import { setUpExports } from "./project-export.js";
 import { loadReports } from "./reports.js";
 import { buildSettingsForm } from "./settings-form.js";
 import { setUpGenerate } from "./generate-panel.js";
+import { setUpStudies } from "./project-studies.js";
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
 
@@ -318,7 +319,7 @@ async function start() {
     return null;
   });
   await exports.loadFormats();
-  await Promise.all([loadDashboard(), exports.poll(), loadReports(projectID, $("reports"), status), loadMembers()]);
+  await Promise.all([loadDashboard(), exports.poll(), loadReports(projectID, $("reports"), status), loadMembers(), setUpStudies(projectID, status)]);
   document.body.dataset.ready = "true";
 }
 
