@@ -148,6 +148,7 @@ let package = Package(
             name: "ArbiterTests",
             dependencies: [
                 "Arbiter", "TestSupport", "Storage", "JSON", "HTTPServer", "HTTPClient", "ModelEndpoints", "RewardModel", "Threads",
+                "COpenSSL",
             ],
             swiftSettings: swiftSettings
         ),

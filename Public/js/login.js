@@ -3,6 +3,21 @@ import { api, safeNext } from "./api.js";
 const form = document.getElementById("login-form");
 const error = document.getElementById("login-error");
 
+// What this server offers: single sign-on, passwords, or both; and why an SSO sign-in failed.
+(async () => {
+  const reason = new URLSearchParams(location.search).get("sso_error");
+  if (reason) {
+    document.getElementById("sso-error").textContent = `Single sign-on failed: ${reason}`;
+    document.getElementById("sso-error").hidden = false;
+  }
+  const methods = (await api("GET", "/api/auth-methods")).data ?? { password: true };
+  if (methods.single_sign_on) {
+    document.getElementById("sso").hidden = false;
+    document.getElementById("login-title").textContent = "Or with a password";
+  }
+  if (methods.password === false) form.hidden = true;
+})().catch(() => {});
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   error.hidden = true;

@@ -1,3 +1,4 @@
+import Glibc
 import ArgumentParser
 import Arbiter
 import HTTPServer
@@ -62,6 +63,37 @@ struct Serve: AsyncParsableCommand {
         help: "Never send webhooks to loopback, private or link-local addresses (checked on the address connected to).")
     var webhooksRefusePrivateAddresses = false
 
+    @Option(name: .customLong("oidc-issuer"), help: "Single sign-on: the OpenID Connect issuer URL (its discovery document is read).")
+    var oidcIssuer: String?
+
+    @Option(name: .customLong("oidc-client-id"), help: "Single sign-on: this server's client id at the provider.")
+    var oidcClientID: String?
+
+    @Option(
+        name: .customLong("oidc-client-secret-env"),
+        help: "Single sign-on: the environment variable that holds the client secret (never on the command line).")
+    var oidcClientSecretEnv: String?
+
+    @Option(
+        name: .customLong("public-url"),
+        help: "This server's URL as browsers reach it (https://arbiter.example); the OIDC redirect URI is it + /auth/oidc/callback.")
+    var publicURL: String?
+
+    @Option(name: .customLong("oidc-role-claim"), help: "Single sign-on: the claim mapped to roles (default groups).")
+    var oidcRoleClaim = "groups"
+
+    @Option(name: .customLong("oidc-admin-values"), help: "Single sign-on: comma-separated claim values that make an admin.")
+    var oidcAdminValues: String?
+
+    @Option(name: .customLong("oidc-reviewer-values"), help: "Single sign-on: comma-separated claim values that make a reviewer.")
+    var oidcReviewerValues: String?
+
+    @Flag(name: .customLong("oidc-invited-only"), help: "Single sign-on: only people an admin added (username = their email) may sign in.")
+    var oidcInvitedOnly = false
+
+    @Flag(name: .customLong("no-password-sign-in"), help: "Turn password sign-in off (with --oidc-issuer; API tokens keep working).")
+    var noPasswordSignIn = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -81,6 +113,20 @@ struct Serve: AsyncParsableCommand {
         for proxy in trustedProxies {
             do { _ = try IPRange(proxy) } catch { throw ArgumentParser.ValidationError("--trusted-proxy \(error)") }
         }
+        let oidc = [oidcIssuer, oidcClientID, oidcClientSecretEnv].filter { $0 != nil }.count
+        guard oidc == 0 || oidc == 3 else {
+            throw ArgumentParser.ValidationError("--oidc-issuer, --oidc-client-id and --oidc-client-secret-env go together")
+        }
+        if oidc == 3 {
+            guard let publicURL, publicURL.hasPrefix("https://") || publicURL.hasPrefix("http://") else {
+                throw ArgumentParser.ValidationError("--oidc-issuer needs --public-url (http:// or https://), the address browsers use")
+            }
+            guard let variable = oidcClientSecretEnv, let value = getenv(variable), value.pointee != 0 else {
+                throw ArgumentParser.ValidationError(
+                    "--oidc-client-secret-env: the environment variable \(oidcClientSecretEnv ?? "") is not set")
+            }
+        }
+        if noPasswordSignIn, oidc == 0 { throw ArgumentParser.ValidationError("--no-password-sign-in needs --oidc-issuer") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ArgumentParser.ValidationError("--log-level: unknown level '\(logLevel)'")
         }
@@ -112,6 +158,17 @@ struct Serve: AsyncParsableCommand {
         if let endpointsFile { configuration.models = try GenerateCommand.endpoints(file: endpointsFile) }
         if let tlsCert, let tlsKey { configuration.tls = (tlsCert, tlsKey) }
         configuration.webhooks.refusePrivateAddresses = webhooksRefusePrivateAddresses
+        if let oidcIssuer, let oidcClientID, let variable = oidcClientSecretEnv, let secret = getenv(variable), let publicURL {
+            var sso = SingleSignOn.Configuration(
+                issuer: oidcIssuer, clientID: oidcClientID, clientSecret: String(cString: secret),
+                publicURL: String(publicURL.reversed().drop { $0 == "/" }.reversed()))
+            sso.roleClaim = oidcRoleClaim
+            sso.adminValues = (oidcAdminValues ?? "").split(separator: ",").map(String.init)
+            sso.reviewerValues = (oidcReviewerValues ?? "").split(separator: ",").map(String.init)
+            sso.invitedOnly = oidcInvitedOnly
+            configuration.singleSignOn = sso
+        }
+        configuration.passwordSignIn = !noPasswordSignIn
         defer { BufferedLogHandler.Sink.standardError.flush() }
         do {
             let app = try App(configuration: configuration, logger: Logger(label: "arbiter"))

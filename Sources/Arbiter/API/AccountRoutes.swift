@@ -10,11 +10,18 @@ struct AccountRoutes: Sendable {
     let auth: Authenticator
     /// Add `Secure` to the cookie (served over TLS).
     let secureCookies: Bool
+    /// Whether people may sign in with a password (off with single sign-on only).
+    var passwordSignIn = true
 
     static let defaultInviteHours = 72
 
     func register(on api: inout APIRouter) {
+        let passwordSignIn = self.passwordSignIn
         api.addPublic(.POST, "/api/login") { request in
+            guard passwordSignIn else {
+                throw HTTPError(
+                    .forbidden, code: "password_sign_in_off", message: "password sign-in is turned off here: use single sign-on")
+            }
             try Self.requireJSONFromThisSite(request)
             guard let object = try await request.jsonBody().objectValue else { throw ValidationError("body: expected a JSON object") }
             guard let username = object["username"]?.stringValue else {

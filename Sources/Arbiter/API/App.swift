@@ -40,6 +40,10 @@ public struct App: Sendable {
         public var jobStaleAfter = RewardJobs.defaultStaleAfter
         /// The model endpoints arena projects battle with (`serve --endpoints-file`); none by default.
         public var models = ModelPool.none
+        /// Single sign-on with OpenID Connect (`serve --oidc-issuer …`); nil: off.
+        public var singleSignOn: SingleSignOn.Configuration?
+        /// Whether people may sign in with a password (`serve --no-password-sign-in` turns it off).
+        public var passwordSignIn = true
         /// How webhooks are sent (retry window, timeouts, private addresses).
         public var webhooks = WebhookDispatcher.Configuration()
         /// The lease clock (Unix ms). Tests replace it.
@@ -80,8 +84,15 @@ public struct App: Sendable {
         let storage = StorageFullMonitor(logger: logger) { metrics.storageFull() }
         var api = APIRouter(router: router, auth: auth, storage: storage)
         let accountService = AccountService(store: store, hashing: Self.hashing, now: now)
-        let accounts = AccountRoutes(service: accountService, auth: auth, secureCookies: configuration.tls != nil)
+        var accounts = AccountRoutes(service: accountService, auth: auth, secureCookies: configuration.tls != nil)
+        accounts.passwordSignIn = configuration.passwordSignIn
         accounts.register(on: &api)
+        var singleSignOn: SingleSignOn?
+        if let sso = configuration.singleSignOn { singleSignOn = SingleSignOn(configuration: sso, store: store, now: now) }
+        SingleSignOnRoutes(
+            singleSignOn: singleSignOn,
+            passwordSignIn: configuration.passwordSignIn, store: store, accounts: accounts, now: now
+        ).register(on: &api)
         PasswordRoutes(service: accountService, auth: auth, accounts: accounts).register(on: &api)
         ProjectRoutes(store: store, now: now, models: configuration.models).register(on: &api)
         ArenaRoutes(

@@ -51,6 +51,7 @@ enum OpenAPI {
         "POST /api/studies/join": Details(
             summary: "A participant joins (or resumes) a study from its link; sets a session for it only", body: .json),
         "GET /api/study": Details(summary: "A study participant's progress, and the completion code once done"),
+        "GET /api/auth-methods": Details(summary: "How people sign in here: {\"password\": bool, \"single_sign_on\": bool}"),
         "GET /api/webhooks": Details(summary: "Webhook endpoints with their delivery counts (never their secrets), and the event types"),
         "POST /api/webhooks": Details(summary: "Register a webhook endpoint (its signing secret is shown once)", body: .json),
         "DELETE /api/webhooks/{id}": Details(summary: "Remove a webhook endpoint and what it has not received"),
