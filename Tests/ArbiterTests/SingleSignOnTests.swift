@@ -124,6 +124,21 @@ import TestSupport
         await provider.stop()
     }
 
+    @Test func serveRefusesIncompleteSingleSignOnFlags() throws {
+        for (arguments, message) in [
+            (["--oidc-issuer", "https://idp.example"], "go together"),
+            (["--no-password-sign-in"], "needs --oidc-issuer"),
+            (
+                ["--oidc-issuer", "https://idp.example", "--oidc-client-id", "a", "--oidc-client-secret-env", "ARBITER_TEST_UNSET_SECRET"],
+                "--public-url"
+            ),
+        ] {
+            let run = try CommandRunner.arbiter(["serve", "--port", "0"] + arguments)
+            #expect(run.status != 0)
+            #expect(run.stderr.contains(message), "\(run.stderr)")
+        }
+    }
+
     @Test func invitedOnlyLetsInOnlyPeopleAnAdminAdded() async throws {
         let provider = try TestIdentityProvider()
         let app = try Self.app(provider, password: true) { $0.invitedOnly = true }
