@@ -122,7 +122,8 @@ import TestSupport
         }
 
         // Places: a second participant (MTurk) fits, a third does not; a returning one always does.
-        #expect(try Self.join(app, token: study.token, query: #"{"workerId":"A1B2C3","assignmentId":"ASG1","hitId":"H1"}"#).status == 200)
+        let worker = try Self.join(app, token: study.token, query: #"{"workerId":"A1B2C3","assignmentId":"ASG 1&x","hitId":"H1"}"#)
+        #expect(worker.status == 200)
         let full = try Self.join(app, token: study.token, query: #"{"participant":"walk-in"}"#)
         #expect(full.status == 409 && full.json["error"]?["code"] == "study_full")
         #expect(try Self.join(app, token: study.token, query: prolific).status == 200)
@@ -130,6 +131,18 @@ import TestSupport
             #expect(try Self.join(app, token: study.token, query: bad).status == 400, "\(bad)")
         }
         #expect(try Self.join(app, token: "nope", query: prolific).status == 404)
+
+        // MTurk: back to externalSubmit with the worker's assignment, every value percent-encoded.
+        let hit = try Self.study(
+            app, project, admin: admin,
+            #"{"name":"hit","max_participants":5,"judgements_per_participant":1,"completion_code":"OK-1","return_url":"https://www.mturk.com/mturk/externalSubmit?assignmentId={assignmentId}&code={code}"}"#
+        )
+        let turker = try #require(
+            try Self.join(app, token: hit.token, query: #"{"workerId":"W9","assignmentId":"ASG 1&x=2","hitId":"H1"}"#).participant)
+        #expect(try await turker.judgeAll(project: project.id, app: app) == 1)
+        #expect(
+            try turker.call("GET", "/api/study").json["return_url"]
+                == "https://www.mturk.com/mturk/externalSubmit?assignmentId=ASG%201%26x%3D2&code=OK-1")
         await app.stop()
     }
 

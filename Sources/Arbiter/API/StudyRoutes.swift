@@ -85,7 +85,15 @@ struct StudyRoutes: Sendable {
     /// A participant's view: never the screener's answers, only their own progress and, once done, the code.
     static func status(_ study: Study, _ participant: Participant) -> JSONValue {
         let done = participant.state == .completed
-        let returnURL = study.returnURL.replacing("{code}", with: study.completionCode)
+        // `{code}`, `{participant}` and what the platform sent (`{assignmentId}` for MTurk's
+        // externalSubmit, `{STUDY_ID}`, …) — each percent-encoded, so none can add parameters.
+        var returnURL = study.returnURL.replacing("{code}", with: FormEncoding.escape(study.completionCode))
+        returnURL = returnURL.replacing("{participant}", with: FormEncoding.escape(participant.platformID))
+        if case .object(let details)? = try? JSONValue.parse(Array(participant.details.utf8)) {
+            for (key, value) in details {
+                if let text = value.stringValue { returnURL = returnURL.replacing("{\(key)}", with: FormEncoding.escape(text)) }
+            }
+        }
         return [
             "study": [
                 "name": .string(study.name), "judgements": .int(Int64(study.judgementsPerParticipant)),
