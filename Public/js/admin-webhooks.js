@@ -2,18 +2,10 @@
 // endpoint's deliveries and the last answer of those that failed, send failed
 // ones again, remove. Untrusted text (URLs, answers) only via textContent.
 import { api, errorMessage } from "./api.js";
-import { element, number, stackOnPhones } from "./dom.js";
+import { cell, element, number, stackOnPhones } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 const when = (text) => (text ? new Date(text).toLocaleString() : "—");
-
-function cell(row, content) {
-  const td = document.createElement("td");
-  if (content instanceof Node) td.append(content);
-  else td.textContent = content ?? "";
-  row.append(td);
-  return td;
-}
 
 function button(text, onClick) {
   const node = element("button", text);

@@ -2,7 +2,7 @@
 // Everything goes through the JSON API; untrusted text only via textContent.
 import { api, errorMessage, me, signOut } from "./api.js";
 import { buildSettingsForm } from "./settings-form.js";
-import { stackOnPhones } from "./dom.js";
+import { cell, stackOnPhones } from "./dom.js";
 import { startWebhooks } from "./admin-webhooks.js";
 
 for (const id of ["projects", "people", "invites", "tokens"]) stackOnPhones(document.getElementById(id));
@@ -17,14 +17,6 @@ function status(text, ok = false) {
   box.textContent = text;
   box.className = ok ? "status ok" : "status error";
   box.hidden = !text;
-}
-
-function cell(row, content) {
-  const td = document.createElement("td");
-  if (content instanceof Node) td.append(content);
-  else td.textContent = content ?? "";
-  row.append(td);
-  return td;
 }
 
 function link(href, text, className = "") {

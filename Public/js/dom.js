@@ -38,3 +38,12 @@ export function itemWord(kind, count = 2) {
 
 /** "1 judgement", "3 judgements". */
 export const plural = (count, word) => `${number(count)} ${word}${count === 1 ? "" : "s"}`;
+
+/** A table cell with `content` (a node, or text — never HTML) appended to `row`. */
+export function cell(row, content) {
+  const td = document.createElement("td");
+  if (content instanceof Node) td.append(content);
+  else td.textContent = content ?? "";
+  row.append(td);
+  return td;
+}

@@ -24,24 +24,7 @@ public final class WebhookReceiver: @unchecked Sendable {
     /// connections are refused (a receiver that is down) until ``listen()``.
     public init(statuses: [Int] = [], listening: Bool = true) throws {
         self.statuses = statuses
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else {
-            Glibc.close(fd)
-            throw ServerProcess.Failure(description: "webhook receiver: cannot bind")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        listener = fd
-        self.port = Int(UInt16(bigEndian: address.sin_port))
+        (listener, port) = try LoopbackListener.bind(listening: false)
         if listening { try listen() }
     }
 
