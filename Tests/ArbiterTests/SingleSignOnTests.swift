@@ -102,7 +102,7 @@ import TestSupport
         #expect(try await app.count("SELECT count(*) FROM users WHERE username = 'mallory@example.org'") == 0)
 
         // A replayed callback (the same state and code) is refused; so is a callback without this browser's state cookie.
-        provider.next(["sub": "u-1", "email": "ada@example.org", "groups": ["arbiter-admins"]])
+        provider.next(["sub": "u-1", "email": "ada@example.org", "email_verified": true, "groups": ["arbiter-admins"]])
         var replay = Browser(app: app)
         let replayed = try replay.signIn(replayCallback: true)
         #expect(replayed.removingPercentEncodingForTest.contains("already been used"), "\(replayed)")
@@ -142,17 +142,20 @@ import TestSupport
     @Test func invitedOnlyLetsInOnlyPeopleAnAdminAdded() async throws {
         let provider = try TestIdentityProvider()
         let app = try Self.app(provider, password: true) { $0.invitedOnly = true }
-        provider.next(["sub": "u-9", "email": "grace@example.org", "groups": ["arbiter-reviewers"]])
+        provider.next(["sub": "u-9", "email": "grace@example.org", "email_verified": true, "groups": ["arbiter-reviewers"]])
         var grace = Browser(app: app)
         #expect(try grace.signIn().removingPercentEncodingForTest.contains("ask an admin"))
         _ = try await app.seed { db in try Users.add(db, username: "grace@example.org", role: .annotator) }
         var invited = Browser(app: app)
         #expect(try invited.signIn() == "/")
         #expect(try invited.me()["user"]?["role"] == "reviewer", "the claim's role wins")
-        // An unverified email links to no one.
+        // An unverified email links to no one (here: refused, invited-only).
         provider.next(["sub": "u-10", "email": "grace@example.org", "email_verified": false])
         var spoof = Browser(app: app)
         #expect(try spoof.signIn().hasPrefix("/login?sso_error="))
+        provider.next(["sub": "u-11", "email": "grace@example.org"])
+        var unsaid = Browser(app: app)
+        #expect(try unsaid.signIn().hasPrefix("/login?sso_error="), "no email_verified claim: not verified")
         await app.stop()
         await provider.stop()
     }

@@ -140,22 +140,30 @@ public final class SingleSignOn: Sendable {
     func person(_ claims: JSONObject) async throws -> User {
         let configuration = self.configuration
         let subject = claims["sub"]?.stringValue ?? ""
-        let verified = claims["email_verified"]?.boolValue ?? true
-        let email = verified ? claims["email"]?.stringValue : nil
+        // Only an email the provider says it verified links to an existing person
+        // (a provider that lets people type any email must not hand out accounts).
+        let verifiedEmail = claims["email_verified"]?.boolValue == true ? claims["email"]?.stringValue : nil
         let role = Self.role(claims[configuration.roleClaim], configuration)
         let time = now()
         return try await store.pool.write { db -> User in
             var user: User?
             if let id = try SingleSignOnRecords.user(db, issuer: configuration.issuer, subject: subject) {
                 user = try Users.find(db, id: id)
-            } else if let email, let existing = try Users.find(db, username: email) {
+            } else if let email = verifiedEmail, let existing = try Users.find(db, username: email) {
                 user = existing
                 try SingleSignOnRecords.link(db, issuer: configuration.issuer, subject: subject, userID: existing.id, now: time)
             } else if configuration.invitedOnly {
-                throw Failure("no account here for \(email ?? "this person"): ask an admin to add you")
+                throw Failure("no account here for \(verifiedEmail ?? "this person (no verified email)"): ask an admin to add you")
             } else {
-                let name = Self.username(email: email, claims: claims)
-                let created = try Users.add(db, username: name, role: role ?? .annotator)
+                let name = Self.username(email: claims["email"]?.stringValue, claims: claims)
+                // Taken (by someone this subject is not): the first free `name-2`, `name-3`, ….
+                var candidate = name
+                var suffix = 1
+                while try Users.find(db, username: candidate) != nil, suffix < 100 {
+                    suffix += 1
+                    candidate = String(name.prefix(58)) + "-\(suffix)"
+                }
+                let created = try Users.add(db, username: candidate, role: role ?? .annotator)
                 try SingleSignOnRecords.link(db, issuer: configuration.issuer, subject: subject, userID: created.id, now: time)
                 try AuditLog.record(
                     db, actor: created.id, action: "user_added", target: "user:\(created.id)",
