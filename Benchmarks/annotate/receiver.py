@@ -14,7 +14,8 @@ class Handler(BaseHTTPRequestHandler):
         event = json.loads(body)
         counts["events"] += 1
         counts["ids"].add(event["id"])
-        counts["judgements"] += len(event["data"].get("judgements", []))
+        if event["type"] == "judgement.created":
+            counts["judgements"] += len(event["data"]["judgements"])
         self.send_response(204)
         self.end_headers()
 

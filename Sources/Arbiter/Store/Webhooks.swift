@@ -191,6 +191,27 @@ public enum Webhooks {
         ) { row in (row.int64(0), row.string(1), row.int(2)) }
     }
 
+    /// Marks pairs completed; returns those that were not already (in the order given).
+    public static func markCompleted(
+        _ db: any Database, projectID: Int, pairs: [(id: Int64, externalID: String, judgements: Int)]
+    ) throws -> [(id: Int64, externalID: String, judgements: Int)] {
+        guard !pairs.isEmpty else { return [] }
+        let rows = Array(repeating: "(CAST(? AS BIGINT), CAST(? AS TEXT), 'done')", count: pairs.count).joined(separator: ", ")
+        let marked = Set(
+            try db.query(
+                "INSERT INTO webhook_marks (project_id, subject, value) VALUES \(rows) ON CONFLICT (project_id, subject) DO NOTHING RETURNING subject",
+                pairs.flatMap { [SQLValue.int(Int64(projectID)), .text("pair:\($0.id)")] }
+            ) { $0.string(0) })
+        return pairs.filter { marked.contains("pair:\($0.id)") }
+    }
+
+    /// Whether any pair (not gold) of the project still wants judgements.
+    public static func hasOpenPairs(_ db: any Database, projectID: Int) throws -> Bool {
+        try db.queryFirst(
+            "SELECT 1 FROM visible_pairs WHERE project_id = ? AND gold IS NULL AND judgements < wanted LIMIT 1", [.int(Int64(projectID))]
+        ) { _ in true } ?? false
+    }
+
     /// The project's pairs (not gold) and how many still want judgements.
     public static func openPairs(_ db: any Database, projectID: Int) throws -> (pairs: Int, open: Int) {
         try db.queryFirst(
@@ -228,16 +249,25 @@ public enum Webhooks {
 
     // MARK: Delivery
 
-    /// The head of each endpoint's pending queue, when its time has come.
-    public static func due(_ db: any Database, now: Int64, limit: Int) throws -> [DueDelivery] {
+    /// For each endpoint whose oldest pending delivery's time has come, its
+    /// oldest `perEndpoint` pending deliveries, in event order.
+    public static func due(_ db: any Database, now: Int64, perEndpoint: Int) throws -> [DueDelivery] {
         try db.query(
             """
-            SELECT d.webhook_id, d.event_id, w.url, w.secret, e.type, e.payload, e.created_at, d.attempts, d.started_at
-            FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN webhook_events e ON e.id = d.event_id
-            WHERE d.state = 'pending' AND d.next_attempt_at <= ?
-              AND d.event_id = (SELECT min(x.event_id) FROM webhook_deliveries x WHERE x.webhook_id = d.webhook_id AND x.state = 'pending')
-            ORDER BY d.event_id LIMIT ?
-            """, [.int(now), .int(Int64(limit))]
+            WITH ready AS (
+                SELECT h.webhook_id FROM webhook_deliveries h
+                WHERE h.state = 'pending' AND h.next_attempt_at <= ?
+                  AND h.event_id = (SELECT min(x.event_id) FROM webhook_deliveries x WHERE x.webhook_id = h.webhook_id AND x.state = 'pending')
+            ),
+            queued AS (
+                SELECT d.webhook_id, d.event_id, d.attempts, d.started_at,
+                       row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.event_id) AS place
+                FROM webhook_deliveries d WHERE d.state = 'pending' AND d.webhook_id IN (SELECT webhook_id FROM ready)
+            )
+            SELECT q.webhook_id, q.event_id, w.url, w.secret, e.type, e.payload, e.created_at, q.attempts, q.started_at
+            FROM queued q JOIN webhooks w ON w.id = q.webhook_id JOIN webhook_events e ON e.id = q.event_id
+            WHERE q.place <= ? ORDER BY q.webhook_id, q.event_id
+            """, [.int(now), .int(Int64(perEndpoint))]
         ) { row in
             DueDelivery(
                 webhookID: row.int64(0), eventID: row.int64(1), url: row.string(2), secret: row.string(3), type: row.string(4),

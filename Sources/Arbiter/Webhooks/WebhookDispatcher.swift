@@ -182,17 +182,20 @@ public final class WebhookDispatcher: Sendable {
         guard wantsPairs || wantsProject else { return }
         var seen = Set<Int64>()
         let pairIDs = judgements.map(\.pairID).filter { seen.insert($0).inserted }
-        var completed = 0
-        for pair in try Webhooks.completedPairs(db, pairIDs: pairIDs)
-        where try Webhooks.mark(db, projectID: projectID, subject: "pair:\(pair.id)", value: "done") {
-            completed += 1
-            try WebhookEvents.record(db, projectID: projectID, type: .pairCompleted, now: now) {
-                ["pair": .string(pair.externalID), "judgements": .int(Int64(pair.judgements))]
+        let completed = try Webhooks.markCompleted(db, projectID: projectID, pairs: try Webhooks.completedPairs(db, pairIDs: pairIDs))
+        guard !completed.isEmpty else { return }
+        if wantsPairs {
+            // Batched like judgements: a busy project completes hundreds of pairs a second.
+            for start in stride(from: 0, to: completed.count, by: perEvent) {
+                let chunk = completed[start..<min(start + perEvent, completed.count)]
+                try WebhookEvents.record(db, projectID: projectID, type: .pairCompleted, now: now) {
+                    ["pairs": .array(chunk.map { ["pair": .string($0.externalID), "judgements": .int(Int64($0.judgements))] })]
+                }
             }
         }
-        guard completed > 0 else { return }
-        let (pairs, open) = try Webhooks.openPairs(db, projectID: projectID)
-        if open == 0, pairs > 0, try Webhooks.mark(db, projectID: projectID, subject: "project", value: String(pairs)) {
+        guard try !Webhooks.hasOpenPairs(db, projectID: projectID) else { return }
+        let pairs = try Webhooks.openPairs(db, projectID: projectID).pairs
+        if pairs > 0, try Webhooks.mark(db, projectID: projectID, subject: "project", value: String(pairs)) {
             try WebhookEvents.record(db, projectID: projectID, type: .projectCompleted, now: now) { ["pairs": .int(Int64(pairs))] }
         }
     }
@@ -235,25 +238,37 @@ public final class WebhookDispatcher: Sendable {
 
     // MARK: Sending
 
-    /// Sends what is due, endpoint by endpoint in event order, until nothing more is.
+    /// Sends what is due: per endpoint whose oldest pending delivery's time has
+    /// come, up to ``queueRun`` deliveries in event order, one after the other on
+    /// a sender thread, stopping at the first that fails (the rest wait behind
+    /// it); endpoints in parallel; every outcome recorded in one transaction.
+    /// Again while a run was cut at its length, so a backlog drains without waiting
+    /// for the next round.
     func deliver() async throws {
-        for _ in 0..<100 {
+        for _ in 0..<1000 {
             let time = now()
-            let due = try await store.pool.read { db in try Webhooks.due(db, now: time, limit: 64) }
+            let due = try await store.pool.read { db in try Webhooks.due(db, now: time, perEndpoint: Self.queueRun) }
             if due.isEmpty { return }
-            let outcomes = await withTaskGroup(of: (DueDelivery, Outcome).self) { group in
-                for delivery in due {
+            let runs = Dictionary(grouping: due, by: \.webhookID).values.map { $0.sorted { $0.eventID < $1.eventID } }
+            let outcomes = await withTaskGroup(of: [(DueDelivery, Outcome)].self) { group in
+                for run in runs {
                     group.addTask { [self] in
-                        let outcome =
-                            (try? await senders.run { [self] in send(delivery) })
-                            ?? Outcome(status: nil, response: "the server is stopping")
-                        return (delivery, outcome)
+                        (try? await senders.run { [self] in
+                            var done: [(DueDelivery, Outcome)] = []
+                            for delivery in run {
+                                let outcome = send(delivery)
+                                done.append((delivery, outcome))
+                                if !outcome.delivered { break }
+                            }
+                            return done
+                        }) ?? []
                     }
                 }
                 var all: [(DueDelivery, Outcome)] = []
-                for await outcome in group { all.append(outcome) }
+                for await outcome in group { all += outcome }
                 return all
             }
+            if outcomes.isEmpty { return }
             let finished = now()
             let (window, first, cap) = (configuration.retryWindow, configuration.firstRetryDelay, configuration.maxRetryDelay)
             try await store.pool.write { db in
@@ -266,10 +281,16 @@ public final class WebhookDispatcher: Sendable {
                         response: outcome.response, retryAt: retryAt, now: finished)
                 }
             }
-            // Only a success can make the next event of an endpoint due at once.
-            if !outcomes.contains(where: { $0.1.delivered }) { return }
+            // Go on only while some endpoint's run was cut at its length with all delivered.
+            let full = runs.contains { run in
+                run.count == Self.queueRun && outcomes.filter { $0.0.webhookID == run[0].webhookID && $0.1.delivered }.count == run.count
+            }
+            if !full { return }
         }
     }
+
+    /// Deliveries sent to one endpoint in a row before the outcomes are written.
+    static let queueRun = 50
 
     /// The wait before retry `attempt + 1`: `first · 2^attempt`, at most `cap`.
     static func retryDelay(attempt: Int, first: Int64, cap: Int64) -> Int64 {
