@@ -1,6 +1,7 @@
 @testable import Arbiter
 import JSON
 import Storage
+import Synchronization
 import Testing
 import TestSupport
 
@@ -131,6 +132,17 @@ import TestSupport
             #expect(try Self.join(app, token: study.token, query: bad).status == 400, "\(bad)")
         }
         #expect(try Self.join(app, token: "nope", query: prolific).status == 404)
+
+        // The same new participant arriving eight times at once: one person, every arrival let in.
+        let open = try Self.study(app, project, admin: admin, #"{"name":"open","max_participants":5,"judgements_per_participant":1}"#)
+        let statuses = Mutex<[Int]>([])
+        let token = open.token
+        Threads.run(8) { _ in
+            let status = (try? Self.join(app, token: token, query: #"{"participant":"twin"}"#).status) ?? -1
+            statuses.withLock { $0.append(status) }
+        }
+        #expect(statuses.withLock { $0 } == Array(repeating: 200, count: 8), "\(statuses.withLock { $0 })")
+        #expect(try await app.count("SELECT count(*) FROM users WHERE username LIKE 'generic-twin@%'") == 1)
 
         // MTurk: back to externalSubmit with the worker's assignment, every value percent-encoded.
         let hit = try Self.study(

@@ -122,8 +122,9 @@ public struct App: Sendable {
             store: store, jobs: jobs, now: now, temporaryRoot: configuration.temporaryDirectory ?? TemporaryExport.defaultRoot)
         ExportRoutes(service: exports).register(on: &api)
         RewardRoutes(service: exports, jobs: jobs).register(on: &api)
-        WebhookRoutes(service: WebhookService(store: store), now: now).register(on: &api)
-        webhooks = WebhookDispatcher(store: store, node: node, configuration: configuration.webhooks, now: now)
+        let webhooks = WebhookDispatcher(store: store, node: node, configuration: configuration.webhooks, now: now)
+        self.webhooks = webhooks
+        WebhookRoutes(service: WebhookService(store: store), now: now, registered: { webhooks.wake() }).register(on: &api)
         let server = ServerReference()
         HealthRoutes.register(
             on: &api, store: store, metrics: metrics, storage: storage,
@@ -147,7 +148,7 @@ public struct App: Sendable {
         http.observer = metrics
         self.server = Server(configuration: http, router: router, logger: logger)
         server.value = self.server
-        webhooks.start()
+        self.webhooks.start()
     }
 
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully; `onStarted` gets

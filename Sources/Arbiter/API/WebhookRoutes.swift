@@ -7,6 +7,8 @@ import Storage
 struct WebhookRoutes: Sendable {
     let service: WebhookService
     let now: @Sendable () -> Int64
+    /// Told when an endpoint is registered (the sender starts looking at once).
+    var registered: @Sendable () -> Void = {}
 
     func register(on api: inout APIRouter) {
         api.add(.GET, "/api/webhooks", .admin) { _, _ in
@@ -19,6 +21,7 @@ struct WebhookRoutes: Sendable {
             let registration = try Self.registration(try await request.jsonBody())
             let (webhook, secret) = try await service.create(
                 registration, actor: caller.user.id, address: request.remoteAddress, now: now())
+            registered()
             guard case .object(var object) = webhook.json else { return .json(webhook.json, status: .created) }
             object["secret"] = .string(secret)
             return .json(["webhook": .object(object)], status: .created)

@@ -147,6 +147,18 @@ public struct StudyService: Sendable {
     public func join(
         token: String, arrival: Arrival, address: String
     ) async throws -> (participant: Participant, cookie: String, study: Study) {
+        do {
+            return try await joinOnce(token: token, arrival: arrival, address: address)
+        } catch let error as ValidationError where error.message.hasSuffix("already exists") {
+            // The same participant arriving twice at once (two tabs, two nodes): the
+            // other made them; this one resumes them.
+            return try await joinOnce(token: token, arrival: arrival, address: address)
+        }
+    }
+
+    func joinOnce(
+        token: String, arrival: Arrival, address: String
+    ) async throws -> (participant: Participant, cookie: String, study: Study) {
         let now = self.now()
         return try await store.pool.write { db in
             guard let study = try Studies.find(db, token: token) else { throw ServiceError.notFound("no such study") }

@@ -77,7 +77,16 @@ public final class WebhookDispatcher: Sendable {
         /// Projects with judgements the rater check has not seen, and when each was last checked.
         var dirtyProjects: Set<Int> = []
         var raterCheckedAt: [Int: Int64] = [:]
+        /// Whether an endpoint was seen, and when (monotonic ms) the database was last asked.
+        var endpointsSeen = false
+        var endpointsCheckedAt: Double = -.infinity
+        /// Look at once (an endpoint was registered here since the last look began).
+        var lookNow = true
     }
+
+    /// Milliseconds between two looks for endpoints while there are none (one
+    /// registered on this node is noticed at once; on another node, within this).
+    static let endpointCheckInterval = 10_000.0
 
     init(store: ArbiterStore, node: String, configuration: Configuration, now: @escaping @Sendable () -> Int64) {
         self.store = store
@@ -118,8 +127,14 @@ public final class WebhookDispatcher: Sendable {
         }
     }
 
-    /// Starts a round now (an event was written on this node).
-    func wake() { _ = state.withLock { $0.wake }?.yield() }
+    /// Starts a round now, looking for endpoints at once (one was registered on this node).
+    func wake() {
+        let continuation = state.withLock { state -> AsyncStream<Void>.Continuation? in
+            state.lookNow = true
+            return state.wake
+        }
+        continuation?.yield()
+    }
 
     /// Stops after the current round.
     func stop() {
@@ -133,7 +148,20 @@ public final class WebhookDispatcher: Sendable {
 
     /// One round; see the type's documentation.
     func round() async throws {
-        guard try await store.pool.read({ db in try Webhooks.exist(db) }) else { return }
+        // A server without endpoints (the usual one) asks the database only now and then.
+        let clock = Clock.monotonicMilliseconds()
+        let ask = state.withLock { state -> Bool in
+            let ask = state.endpointsSeen || state.lookNow || clock - state.endpointsCheckedAt >= Self.endpointCheckInterval
+            if ask { state.lookNow = false }
+            return ask
+        }
+        guard ask else { return }
+        let exist = try await store.pool.read({ db in try Webhooks.exist(db) })
+        state.withLock {
+            $0.endpointsSeen = exist
+            $0.endpointsCheckedAt = clock
+        }
+        guard exist else { return }
         // A SQLite file has one server; on PostgreSQL one node of the cluster sends.
         if case .postgres = store.location {
             let (node, time) = (node, now())
