@@ -2,17 +2,9 @@
 // endpoint's deliveries and the last answer of those that failed, send failed
 // ones again, remove. Untrusted text (URLs, answers) only via textContent.
 import { api, errorMessage } from "./api.js";
-import { cell, element, number, stackOnPhones } from "./dom.js";
+import { button, cell, element, number, stackOnPhones, when } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
-const when = (text) => (text ? new Date(text).toLocaleString() : "—");
-
-function button(text, onClick) {
-  const node = element("button", text);
-  node.type = "button";
-  node.addEventListener("click", onClick);
-  return node;
-}
 
 /** Wires the section; `status(text, ok)` is the page's message line. */
 export async function startWebhooks(status) {

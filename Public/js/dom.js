@@ -47,3 +47,14 @@ export function cell(row, content) {
   row.append(td);
   return td;
 }
+
+/** A button (type=button) labelled `text` that calls `onClick`. */
+export function button(text, onClick) {
+  const node = element("button", text);
+  node.type = "button";
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+/** An ISO time in the reader's locale, or "—". */
+export const when = (text) => (text ? new Date(text).toLocaleString() : "—");

@@ -2,17 +2,9 @@
 // participants (platform id, state, judgements, times), reject or approve their
 // work, download the list for payment. Untrusted text only via textContent.
 import { api, errorMessage } from "./api.js";
-import { element, number, stackOnPhones } from "./dom.js";
+import { button, element, number, stackOnPhones, when } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
-const when = (text) => (text ? new Date(text).toLocaleString() : "—");
-
-function button(text, onClick) {
-  const node = element("button", text);
-  node.type = "button";
-  node.addEventListener("click", onClick);
-  return node;
-}
 
 /** Wires the section for `projectID`; `status(text, ok)` is the page's message line. */
 export async function setUpStudies(projectID, status) {

@@ -56,28 +56,9 @@ public final class FakeOpenAIServer: @unchecked Sendable {
 
     private func serve(_ fd: Int32) {
         defer { Glibc.close(fd) }
-        var buffer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        var headEnd: Int?
-        while headEnd == nil {
-            let count = recv(fd, &chunk, chunk.count, 0)
-            if count <= 0 { return }
-            buffer += chunk.prefix(count)
-            if let range = String(decoding: buffer, as: UTF8.self).range(of: "\r\n\r\n") {
-                headEnd = String(decoding: buffer, as: UTF8.self).utf8.distance(
-                    from: String(decoding: buffer, as: UTF8.self).startIndex, to: range.upperBound)
-            }
-        }
-        let head = String(decoding: buffer.prefix(headEnd!), as: UTF8.self)
-        let length =
-            head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
-        while buffer.count < headEnd! + length {
-            let count = recv(fd, &chunk, chunk.count, 0)
-            if count <= 0 { return }
-            buffer += chunk.prefix(count)
-        }
-        let body = (try? JSONValue.parse(Array(buffer[headEnd!..<(headEnd! + length)]))) ?? .null
+        guard let request = LoopbackListener.readRequest(fd) else { return }
+        let head = request.head
+        let body = (try? JSONValue.parse(request.body)) ?? .null
         lock.lock()
         received.append(body)
         lock.unlock()

@@ -24,4 +24,37 @@ public enum LoopbackListener {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
+
+    /// One HTTP/1.1 request read from `fd`: its head (request line and header
+    /// lines), header names lower-cased, and the `Content-Length` body; nil if the
+    /// peer closed first.
+    public static func readRequest(_ fd: Int32) -> (head: String, headers: [String: String], body: [UInt8])? {
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        var headEnd: Int?
+        while headEnd == nil {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { return nil }
+            buffer += chunk.prefix(count)
+            if buffer.count >= 4 {
+                for index in 0...(buffer.count - 4) where buffer[index..<(index + 4)] == [13, 10, 13, 10] {
+                    headEnd = index + 4
+                    break
+                }
+            }
+        }
+        let head = String(decoding: buffer.prefix(headEnd!), as: UTF8.self)
+        var headers: [String: String] = [:]
+        for line in head.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        while buffer.count < headEnd! + length {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count <= 0 { return nil }
+            buffer += chunk.prefix(count)
+        }
+        return (head, headers, Array(buffer[headEnd!..<(headEnd! + length)]))
+    }
 }

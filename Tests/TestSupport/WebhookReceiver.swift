@@ -72,33 +72,9 @@ public final class WebhookReceiver: @unchecked Sendable {
 
     private func serve(_ fd: Int32) {
         defer { Glibc.close(fd) }
-        var buffer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        var headEnd: Int?
-        while headEnd == nil {
-            let count = recv(fd, &chunk, chunk.count, 0)
-            if count <= 0 { return }
-            buffer += chunk.prefix(count)
-            if buffer.count >= 4 {
-                for index in 0...(buffer.count - 4) where buffer[index..<(index + 4)] == [13, 10, 13, 10] {
-                    headEnd = index + 4
-                    break
-                }
-            }
-        }
-        var headers: [String: String] = [:]
-        for line in String(decoding: buffer.prefix(headEnd!), as: UTF8.self).split(separator: "\r\n").dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        let length = Int(headers["content-length"] ?? "0") ?? 0
-        while buffer.count < headEnd! + length {
-            let count = recv(fd, &chunk, chunk.count, 0)
-            if count <= 0 { return }
-            buffer += chunk.prefix(count)
-        }
+        guard let request = LoopbackListener.readRequest(fd) else { return }
         lock.lock()
-        received.append(Delivery(headers: headers, body: Array(buffer[headEnd!..<(headEnd! + length)])))
+        received.append(Delivery(headers: request.headers, body: request.body))
         let status = statuses.isEmpty ? 204 : statuses.removeFirst()
         lock.unlock()
         let text = "HTTP/1.1 \(status) X\r\nContent-Length: 7\r\nConnection: close\r\n\r\nanswer\n"
