@@ -16,14 +16,6 @@ public enum WebhookEventType: String, CaseIterable, Sendable, Comparable {
     /// A pair or annotation import committed.
     case importFinished = "import.finished"
 
-    /// Events that come from judgements, found by the dispatcher from the queue of new judgements.
-    public var comesFromJudgements: Bool {
-        switch self {
-        case .judgementCreated, .pairCompleted, .projectCompleted, .raterFlagged: true
-        case .exportReady, .raterQuarantined, .importFinished: false
-        }
-    }
-
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// Parses a subscription list: names, or `*` for every event; nil for `*`.

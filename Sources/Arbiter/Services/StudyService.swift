@@ -1,3 +1,4 @@
+import JSON
 public import Storage
 
 /// Study links: an admin makes a study for a project; a participant arriving
@@ -193,7 +194,7 @@ public struct StudyService: Sendable {
     }
 
     static func detailsText(_ pairs: [(String, String)]) -> String {
-        "{" + pairs.map { "\"\(JSONEscape.escape($0.0))\":\"\(JSONEscape.escape($0.1))\"" }.joined(separator: ",") + "}"
+        JSONValue.object(JSONObject(pairs.map { (key: $0.0, value: .string($0.1)) })).jsonText
     }
 
     /// Moves a participant on by what they did and the clock: the screener

@@ -212,13 +212,11 @@ public enum Webhooks {
         ) { _ in true } ?? false
     }
 
-    /// The project's pairs (not gold) and how many still want judgements.
-    public static func openPairs(_ db: any Database, projectID: Int) throws -> (pairs: Int, open: Int) {
-        try db.queryFirst(
-            """
-            SELECT count(*), count(*) FILTER (WHERE judgements < wanted) FROM visible_pairs WHERE project_id = ? AND gold IS NULL
-            """, [.int(Int64(projectID))]
-        ) { ($0.int(0), $0.int(1)) } ?? (0, 0)
+    /// The project's pairs (not gold).
+    public static func pairCount(_ db: any Database, projectID: Int) throws -> Int {
+        try db.queryFirst("SELECT count(*) FROM visible_pairs WHERE project_id = ? AND gold IS NULL", [.int(Int64(projectID))]) {
+            $0.int(0)
+        } ?? 0
     }
 
     /// Sets a mark; true if it is new or its value changed (the event is due).
@@ -273,14 +271,6 @@ public enum Webhooks {
                 webhookID: row.int64(0), eventID: row.int64(1), url: row.string(2), secret: row.string(3), type: row.string(4),
                 payload: row.string(5), createdAt: row.int64(6), attempts: row.int(7), startedAt: row.int64(8))
         }
-    }
-
-    /// The earliest time a pending delivery is due (nil: none pending).
-    public static func nextDue(_ db: any Database) throws -> Int64? {
-        try db.queryFirst("SELECT min(next_attempt_at) FROM webhook_deliveries WHERE state = 'pending'") {
-            $0.isNull(0) ? nil : $0.int64(0)
-        }
-            ?? nil
     }
 
     /// Records an attempt: delivered, pending again at `retryAt`, or failed (given up) when `retryAt` is nil.

@@ -222,7 +222,7 @@ public final class WebhookDispatcher: Sendable {
             }
         }
         guard try !Webhooks.hasOpenPairs(db, projectID: projectID) else { return }
-        let pairs = try Webhooks.openPairs(db, projectID: projectID).pairs
+        let pairs = try Webhooks.pairCount(db, projectID: projectID)
         if pairs > 0, try Webhooks.mark(db, projectID: projectID, subject: "project", value: String(pairs)) {
             try WebhookEvents.record(db, projectID: projectID, type: .projectCompleted, now: now) { ["pairs": .int(Int64(pairs))] }
         }
@@ -309,11 +309,9 @@ public final class WebhookDispatcher: Sendable {
                         response: outcome.response, retryAt: retryAt, now: finished)
                 }
             }
-            // Go on only while some endpoint's run was cut at its length with all delivered.
-            let full = runs.contains { run in
-                run.count == Self.queueRun && outcomes.filter { $0.0.webhookID == run[0].webhookID && $0.1.delivered }.count == run.count
-            }
-            if !full { return }
+            // Go on only while some endpoint's run was cut at its length, every one delivered.
+            let delivered = Dictionary(grouping: outcomes.filter(\.1.delivered), by: \.0.webhookID).mapValues(\.count)
+            if !runs.contains(where: { $0.count == Self.queueRun && delivered[$0[0].webhookID] == $0.count }) { return }
         }
     }
 
