@@ -14,6 +14,10 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "weighted (Dawid–Skene) or majority.") var aggregate = "weighted"
     @Option(name: .customLong("min-agreement"), help: "Drop pairs whose winning share is below this (0–1).") var minAgreement = 0.0
     @Flag(name: .customLong("include-flagged"), help: "Keep raters the detector flagged.") var includeFlagged = false
+    @Flag(
+        name: .customLong("include-judges"), inversion: .prefixedNo,
+        help: "Count model judges' verdicts, weighted by their estimated accuracy (default: the project's count_judges).")
+    var includeJudges: Bool?
     @Option(help: "Write train/test files, e.g. test=0.1.") var split: String?
     @Option(help: "Seed of the split.") var seed: UInt64 = 0
     @Flag(help: "Add TRL's margin column.") var margin = false
@@ -38,6 +42,7 @@ struct ExportCommand: ParsableCommand {
         ]
         fields.merge(training.fields) { _, flag in flag }
         if let rewardModel { fields["reward_model"] = .text(rewardModel) }
+        if let includeJudges { fields["include_judges"] = .text(String(includeJudges)) }
         if let split {
             let parts = split.split(separator: "=")
             guard parts.count == 2, parts[0] == "test", let fraction = Double(parts[1]), fraction > 0, fraction < 1 else {

@@ -24,6 +24,9 @@ public struct ModelEndpoint: Sendable, Equatable {
     public var caFile: String?
     /// The most requests the server sends at once (arena battles; `generate` has its own `--concurrency`).
     public var concurrency = 8
+    /// Ask for token counts (`stream_options.include_usage`, sent in a last chunk
+    /// with no choices): judges report what they cost.
+    public var requestsUsage = false
 
     public init(name: String, baseURL: String, model: String, apiKey: String? = nil) {
         self.name = name
@@ -43,6 +46,9 @@ public enum ChatCompletions {
         /// Milliseconds from the request to the first token, and to the end.
         public var firstTokenMilliseconds: Double?
         public var totalMilliseconds: Double
+        /// Tokens in and out, when the endpoint sent `usage`.
+        public var promptTokens: Int?
+        public var completionTokens: Int?
     }
 
     /// Why a completion failed, for a person (never with the API key).
@@ -101,6 +107,7 @@ public enum ChatCompletions {
         if let temperature = endpoint.temperature { body["temperature"] = .double(temperature) }
         if let topP = endpoint.topP { body["top_p"] = .double(topP) }
         if let maxTokens = endpoint.maxTokens { body["max_tokens"] = .int(Int64(maxTokens)) }
+        if endpoint.requestsUsage { body["stream_options"] = ["include_usage": true] }
         var request = HTTPClient.Request(url: base + "/chat/completions", body: Array(JSONValue.object(body).jsonText.utf8))
         request.headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream")]
         if let key = endpoint.apiKey { request.headers.append(("Authorization", "Bearer " + key)) }
@@ -151,8 +158,15 @@ public enum ChatCompletions {
                     done = true
                     return false
                 }
-                guard let object = try? JSONValue.parse(Array(event.data.utf8)), let choice = object["choices"]?.arrayValue?.first else {
-                    if let message = (try? JSONValue.parse(Array(event.data.utf8)))?["error"]?["message"]?.stringValue {
+                let object = try? JSONValue.parse(Array(event.data.utf8))
+                if let usage = object?["usage"], usage != .null {
+                    // OpenAI sends it alone (empty `choices`) before [DONE]; others in the last chunk.
+                    completion.promptTokens = usage["prompt_tokens"]?.intValue.map { Int(clamping: max(0, $0)) }
+                    completion.completionTokens = usage["completion_tokens"]?.intValue.map { Int(clamping: max(0, $0)) }
+                    if object?["choices"]?.arrayValue?.isEmpty == true { continue }
+                }
+                guard let object, let choice = object["choices"]?.arrayValue?.first else {
+                    if let message = object?["error"]?["message"]?.stringValue {
                         problem = "\(name) stopped with an error: \(message)"
                     } else {
                         problem = "\(name) sent a malformed event: \(event.data.prefix(120))"

@@ -15,6 +15,10 @@ public import JSON
 /// - `cut`: two tokens, then closes the connection mid-stream;
 /// - `needs-key`: 401 unless `Authorization: Bearer secret-key`.
 ///
+/// - `judge-good`, `judge-first`, `judge-random`, `judge-refuse`, `judge-malformed`:
+///   a model judge (see ``judgeAnswer(model:content:)``): its answer streamed in
+///   one chunk, with `usage` in a chunk of its own when the request asks for it.
+///
 /// `POST /v1/moderations` flags an `input` containing "forbidden".
 ///
 /// Every request's body is kept (`requests`), to check what was sent.
@@ -98,6 +102,20 @@ public final class FakeOpenAIServer: @unchecked Sendable {
             _ = write(streamHead) && event("{not json") && chunked("")
         case "cut":
             _ = write(streamHead) && event(delta("tok0 ")) && event(delta("tok1 "))
+        case _ where model.hasPrefix("judge-"):
+            let content = body["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
+            let answer = Self.judgeAnswer(model: model, content: content)
+            guard write(streamHead) else { return }
+            if delayMs > 0 { usleep(UInt32(delayMs * 1000)) }
+            let usage = body["stream_options"]?["include_usage"]?.boolValue == true
+            _ =
+                event(delta(answer))
+                && event(#"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#)
+                && (!usage
+                    || event(
+                        #"{"id":"x","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":\#(content.utf8.count / 4),"completion_tokens":\#(answer.utf8.count / 4),"total_tokens":0}}"#
+                    ))
+                && event("[DONE]") && chunked("")
         default:
             // `echo-N`: "tok0 " … ; `WORD-N`: "WORD0 " …
             let dash = model.lastIndex(of: "-")
@@ -111,6 +129,29 @@ public final class FakeOpenAIServer: @unchecked Sendable {
             _ =
                 event(#"{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#)
                 && event("[DONE]") && chunked("")
+        }
+    }
+
+    /// A planted judge's answer to a judging prompt whose better response (if
+    /// any) contains "[better]": `judge-good` names it (tie when neither does),
+    /// `judge-first` always says Response 1, `judge-random` flips a coin,
+    /// `judge-refuse` declines, `judge-malformed` answers without a verdict line.
+    public static func judgeAnswer(model: String, content: String) -> String {
+        let first = content.range(of: "[Response 1]").map { content[$0.upperBound...] } ?? ""
+        let firstText = first.range(of: "[Response 2]").map { first[..<$0.lowerBound] } ?? first
+        let secondText = first.range(of: "[Response 2]").map { first[$0.upperBound...] } ?? ""
+        switch model {
+        case "judge-good":
+            let verdict = firstText.contains("[better]") ? "1" : secondText.contains("[better]") ? "2" : "tie"
+            return "Response \(verdict) answers the question; the other does not.\nVerdict: \(verdict)"
+        case "judge-first":
+            return "The first response seems fine.\n**Verdict:** Response 1"
+        case "judge-random":
+            return "Hard to say.\nVerdict: \(Bool.random() ? "1" : "2")"
+        case "judge-refuse":
+            return "I'm sorry, but I can't help with comparing these responses."
+        default:
+            return "{\"verdict\": 1} — Verdict: probably the first"
         }
     }
 }

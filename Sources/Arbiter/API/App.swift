@@ -65,6 +65,8 @@ public struct App: Sendable {
     public let searchIndexer: SearchIndexer
     /// Sends webhook events (on one node of a cluster at a time).
     public let webhooks: WebhookDispatcher
+    /// Runs model judges in the background.
+    public let judges: JudgeService
     /// scrypt runs here, off the event loops (≈ 32 MiB and tens of ms each).
     static let hashing = ThreadPool(name: "scrypt", threads: 2)
 
@@ -108,6 +110,8 @@ public struct App: Sendable {
         .register(on: &api)
         StudyRoutes(service: studies, accounts: accounts).register(on: &api)
         ImportRoutes(store: store, now: now).register(on: &api)
+        judges = JudgeService(store: store, models: configuration.models, now: now)
+        JudgeRoutes(service: judges).register(on: &api)
         TokenRoutes(store: store, now: now).register(on: &api)
         ReportRoutes(store: store, now: now).register(on: &api)
         ItemRoutes(store: store, now: now).register(on: &api)
@@ -158,6 +162,7 @@ public struct App: Sendable {
         try await ImportService(store: store).discardAbandoned(now: configuration.now)
         try await server.run(onStarted: onStarted)
         webhooks.stop()
+        judges.stop()
         store.close()
     }
 }

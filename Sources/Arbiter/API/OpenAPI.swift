@@ -59,6 +59,17 @@ enum OpenAPI {
             summary: "An endpoint's deliveries, newest first, with the last answer",
             query: [("state", "string", "pending, delivered or failed"), ("limit", "integer", "1 to 1000 (default 50)")]),
         "POST /api/webhooks/{id}/retry": Details(summary: "Send an endpoint's failed deliveries again"),
+        "GET /api/projects/{id}/judges": Details(
+            summary:
+                "The project's model judges: state, cost, and the judge–human table (agreement with people and gold, position, consistency)"
+        ),
+        "POST /api/projects/{id}/judges": Details(summary: "Add a model judge (an endpoint and a judging prompt)", body: .json),
+        "DELETE /api/projects/{id}/judges/{name}": Details(summary: "Remove a judge and its verdicts"),
+        "POST /api/projects/{id}/judges/{name}/run": Details(
+            summary: "Start a judge's run over the pairs it has not judged (in the background)"),
+        "GET /api/projects/{id}/judges/{name}/verdicts": Details(
+            summary: "A judge's verdicts: both answers, the verdict, the rationale",
+            query: [("after", "integer", "The `next_after` of the previous page"), ("limit", "integer", "1 to 500 (default 100)")]),
         "GET /api/projects": Details(summary: "Projects the caller may see"),
         "POST /api/projects": Details(summary: "Create a project", body: .json),
         "GET /api/projects/{id}": Details(summary: "A project and its settings"),

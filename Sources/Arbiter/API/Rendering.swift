@@ -103,6 +103,7 @@ extension RaterReport {
                         "reasons": .array(rater.reasons.map { ["signal": .string($0.signal), "detail": .string($0.detail)] }),
                         "signals": .object(signals),
                         "gold": ["right": .int(Int64(rater.gold.right)), "judged": .int(Int64(rater.gold.judged))],
+                        "kind": .string(rater.kind.rawValue),
                     ]
                 }),
         ]
@@ -252,6 +253,12 @@ extension ExportManifest {
                 "seed": .int(Int64(bitPattern: options.seed)), "margin": .bool(options.margin),
                 "ranking_pairs": .string(options.rankingPairs.rawValue), "min_gap": .double(options.minGap),
                 "rewrite_pairs": .bool(options.rewritePairs), "reward_loss": .string(options.rewardLoss.rawValue),
+                "include_judges": options.includeJudges.map { .bool($0) } ?? .null,
+            ],
+            "judges": [
+                "counted": .bool(judges.counted), "reason": judges.reason.map { .string($0) } ?? .null,
+                "judges": .array(judges.names.map { .string($0) }), "votes": .int(Int64(judges.votes)),
+                "left_out": .array(judges.leftOut.map { ["judge": .string($0.name), "reason": .string($0.reason)] }),
             ],
             "counts": counts.json,
             "excluded_raters": .array(excludedRaters.map { ["annotator": JSONValue($0.annotator), "reason": .string($0.reason)] }),

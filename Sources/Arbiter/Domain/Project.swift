@@ -70,6 +70,9 @@ public struct ProjectSettings: Sendable, Equatable {
     public var rewrite = false
     /// Pairwise projects: battles between live models instead of imported pairs (nil: none).
     public var arena: ArenaSettings?
+    /// Count model judges' verdicts in exports, each judge weighted by its estimated
+    /// accuracy (an export may still say otherwise).
+    public var countJudges = false
 
     public init() {}
 
@@ -154,7 +157,7 @@ public struct ProjectSettings: Sendable, Equatable {
             "kind": .string(kind.rawValue), "attributes": .array(attributes.map { .string($0) }),
             "scale_min": .int(Int64(scaleMin)), "scale_max": .int(Int64(scaleMax)),
             "scale_labels": .array(scaleLabels.map { .string($0) }), "rewrite": .bool(rewrite),
-            "arena": arena?.json ?? .null,
+            "arena": arena?.json ?? .null, "count_judges": .bool(countJudges),
         ]
     }
 }
@@ -180,6 +183,7 @@ extension ProjectSettings {
         "allow_ties", "allow_both_bad", "strength_enabled", "strength_required", "aspects_required", "rationale_required",
         "min_overlap", "stop_agree", "stop_posterior", "active_selection", "active_random_share", "active_retrain_every",
         "max_per_annotator", "kind", "attributes", "scale_min", "scale_max", "scale_labels", "rewrite", "arena",
+        "count_judges",
     ]
 
     /// When a pair has had enough judgements.
@@ -280,6 +284,7 @@ extension ProjectSettings {
         if let value = try integer("scale_max") { scaleMax = value }
         if let value = try names("scale_labels") { scaleLabels = value }
         if let value = try flag("rewrite") { rewrite = value }
+        if let value = try flag("count_judges") { countJudges = value }
         if let value = object["arena"] { arena = value == .null ? nil : try ArenaSettings.parse(value) }
         try validate()
     }

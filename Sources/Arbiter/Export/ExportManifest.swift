@@ -45,11 +45,25 @@ public struct ExportManifest: Sendable {
     /// accuracy (weighted pairwise exports).
     public var weightedRaters: [String] = []
     public var files: [File] = []
+    /// Whether model judges' verdicts were counted, and whose.
+    public var judges = JudgeUse()
     public var rewardModel: RewardModelSummary?
     /// Agreement of the judgements exported, at the same moment.
     public var agreement: ProjectAgreement?
     /// How the judgements were collected.
     public var collection: CollectionStatus?
+
+    /// Model judges in an export: counted or not, and why.
+    public struct JudgeUse: Sendable {
+        public var counted = false
+        /// Why they were not counted (nil when counted or when the project has none).
+        public var reason: String?
+        /// Judges whose verdicts count, and how many verdicts that is.
+        public var names: [String] = []
+        public var votes = 0
+        /// Judges left out though counting was asked for, with why.
+        public var leftOut: [(name: String, reason: String)] = []
+    }
 
     init(projectID: Int, projectName: String, createdAt: Int64, options: ExportOptions) {
         self.projectID = projectID

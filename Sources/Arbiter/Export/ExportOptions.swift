@@ -34,6 +34,8 @@ public struct ExportOptions: Sendable {
     public var minAgreement = 0.0
     /// Keep raters the detector flagged (quarantined raters are always left out).
     public var includeFlagged = false
+    /// Count model judges' verdicts (nil: as the project's `count_judges` says).
+    public var includeJudges: Bool?
     /// Fraction of pairs written to a test file (nil: one file).
     public var testFraction: Double?
     /// Seed of the train/test split.

@@ -33,6 +33,7 @@ public struct ExportRequest: Sendable {
     static let fields: [String: Set<String>] = {
         let data: Set<String> = [
             "format", "aggregate", "min_agreement", "include_flagged", "margin", "ranking_pairs", "min_gap", "rewrite_pairs",
+            "include_judges",
         ]
         let training: Set<String> = ["reward_model", "test_fraction", "seed", "epochs", "hidden", "bits", "train_seed", "reward_loss"]
         return ["download": data, "job": data.union(training), "commandLine": data.union(training)]
@@ -65,6 +66,7 @@ public struct ExportRequest: Sendable {
         }
         options.minAgreement = try reader.number("min_agreement", 0...1) ?? 0
         options.includeFlagged = try reader.flag("include_flagged") ?? false
+        options.includeJudges = try reader.flag("include_judges")
         options.margin = try reader.flag("margin") ?? false
         if let name = try reader.text("ranking_pairs") {
             guard let pairs = RankingPairs(rawValue: name) else { throw ValidationError("ranking_pairs: all or adjacent") }

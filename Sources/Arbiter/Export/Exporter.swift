@@ -71,7 +71,10 @@ public enum Exporter {
                 manifest.rewardModel = try trainPairs(training, directory: directory, options: options).info
             }
         } else if options.format.isPairwise {
-            let decisions = try decide(db, project: project, options: options, excluded: quarantined.union(flagged))
+            manifest.judges = try judgeUse(db, project: project, options: options)
+            let decisions = try decide(
+                db, project: project, options: options, excluded: quarantined.union(flagged), judges: manifest.judges)
+            manifest.judges.votes = decisions.judgeVotes
             manifest.counts = .pairwise(
                 exported: decisions.winners.count, used: decisions.used, excluded: decisions.excludedAnnotations,
                 dropped: decisions.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
@@ -187,6 +190,8 @@ public enum Exporter {
         var goldLabelled: Set<Int64> = []
         /// Why each pair without a winner has none (`no_majority`, `tie`, `reviewer_tie`, …).
         var droppedPairs: [Int64: String] = [:]
+        /// Judges' verdicts counted.
+        var judgeVotes = 0
 
         /// Whose decision a pair's exported label is.
         func labelSource(_ pair: Int64) -> String {
@@ -194,7 +199,41 @@ public enum Exporter {
         }
     }
 
-    static func decide(_ db: any Database, project: Project, options: ExportOptions, excluded: Set<Int>) throws -> Decisions {
+    /// Whether a pairwise export counts the project's judges, and whose verdicts.
+    /// Judges count only where each vote can be weighed (weighted aggregation:
+    /// Dawid–Skene estimates each judge's accuracy from the same data as people's),
+    /// and a judge the detector flags (position bias, inconsistent, at chance) is
+    /// left out as a person would be.
+    static func judgeUse(_ db: any Database, project: Project, options: ExportOptions) throws -> ExportManifest.JudgeUse {
+        var use = ExportManifest.JudgeUse()
+        let judges = try Judges.list(db, projectID: project.id)
+        guard !judges.isEmpty else { return use }
+        guard options.includeJudges ?? project.settings.countJudges else {
+            use.reason = options.includeJudges == false ? "the export asked not to" : "the project does not count judges (count_judges)"
+            return use
+        }
+        guard options.aggregate == .weighted else {
+            use.reason = "majority aggregation counts people only: judges count with their estimated accuracy (aggregate=weighted)"
+            return use
+        }
+        let entries = try RaterQuery.report(db, projectID: project.id).raters.filter { $0.kind == .judge }
+        for judge in judges {
+            if let entry = entries.first(where: { $0.annotator == judge.raterName }), entry.status == "flagged" {
+                use.leftOut.append((judge.name, "flagged: \(entry.reasons.first?.signal ?? entry.finding?.rawValue ?? "detector")"))
+            } else if judge.verdicts == 0 {
+                use.leftOut.append((judge.name, "no verdicts yet"))
+            } else {
+                use.names.append(judge.name)
+            }
+        }
+        use.counted = !use.names.isEmpty
+        if !use.counted { use.reason = "no judge could be counted" }
+        return use
+    }
+
+    static func decide(
+        _ db: any Database, project: Project, options: ExportOptions, excluded: Set<Int>, judges: ExportManifest.JudgeUse = .init()
+    ) throws -> Decisions {
         var decisions = Decisions()
         var pairIDs: [Int64] = []
         var unitOf: [Int64: Int] = [:]
@@ -224,6 +263,23 @@ public enum Exporter {
             judgements.append((unit, rater, Choice.category(stored: choice), strength ?? 1))
         }
         decisions.used = judgements.count
+        // Judges' verdicts, as raters of their own, on the pairs people judged (a
+        // pair no person judged is not settled by models alone).
+        if judges.counted {
+            let counted = Set(try Judges.list(db, projectID: project.id).filter { judges.names.contains($0.name) }.map(\.id))
+            for verdict in try Judges.verdicts(db, projectID: project.id) where counted.contains(verdict.judgeID) {
+                guard let choice = verdict.choice, let unit = unitOf[verdict.pairID] else { continue }
+                let key = -Int(verdict.judgeID)
+                let rater =
+                    raterIndex[key]
+                    ?? {
+                        raterIndex[key] = raterIndex.count
+                        return raterIndex.count - 1
+                    }()
+                judgements.append((unit, rater, choice.category, 1))
+                decisions.judgeVotes += 1
+            }
+        }
         var byUnit = Array(repeating: [Int](), count: pairIDs.count)
         for (index, judgement) in judgements.enumerated() { byUnit[judgement.unit].append(index) }
         let model =

@@ -51,7 +51,9 @@ struct PairDecision: Sendable {
             since = try Fingerprint.judgementsSince(db, projectID: project.id, cached.fingerprint)
         } else {
             let exclusions = try Exporter.Exclusions(db, project: project, options: options)
-            let decisions = try Exporter.decide(db, project: project, options: options, excluded: exclusions.excluded)
+            // Judges count here as in an export with the project's defaults.
+            let judges = try Exporter.judgeUse(db, project: project, options: options)
+            let decisions = try Exporter.decide(db, project: project, options: options, excluded: exclusions.excluded, judges: judges)
             whole = ProjectDecisions(fingerprint: fingerprint, exclusions: exclusions, decisions: decisions, computedAt: now)
             let entry = whole
             cache.withLock { entries in
@@ -92,14 +94,16 @@ struct PairDecision: Sendable {
                            (SELECT count(*) FROM rater_status WHERE project_id = ?), (SELECT coalesce(max(set_at), 0) FROM rater_status WHERE project_id = ?),
                            (SELECT count(*) FROM pair_labels WHERE project_id = ?), (SELECT coalesce(max(created_at), '') FROM pair_labels WHERE project_id = ?),
                            (SELECT coalesce(max(id), 0) FROM pairs WHERE project_id = ?),
-                           (SELECT count(*) FROM imports WHERE project_id = ? AND state = 'committed')
-                    """, [project, project, project, project, project, project, project]
-                ) { row in (0..<8).map { row.isNull($0) ? "" : row.string($0) } } ?? []
+                           (SELECT count(*) FROM imports WHERE project_id = ? AND state = 'committed'),
+                           (SELECT count(*) FROM judge_verdicts v JOIN judges j ON j.id = v.judge_id WHERE j.project_id = ?),
+                           (SELECT count_judges FROM projects WHERE id = ?)
+                    """, [project, project, project, project, project, project, project, project, project]
+                ) { row in (0..<10).map { row.isNull($0) ? "" : row.string($0) } } ?? []
         }
 
         /// Whether `later` differs from this only by newer judgements or revisions.
         func onlyJudgedSince(_ later: Fingerprint) -> Bool {
-            values.count == 8 && later.values.count == 8 && Array(values[2...]) == Array(later.values[2...])
+            values.count == 10 && later.values.count == 10 && Array(values[2...]) == Array(later.values[2...])
         }
 
         /// Judgements and revisions newer than `earlier`'s.

@@ -8,7 +8,7 @@ public enum Projects {
         allow_ties, allow_both_bad, strength_enabled, rationale_required,
         min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
         strength_required, aspects_required, max_per_annotator,
-        kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena, repeat_after_judgements, repeat_after_minutes
+        kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena, repeat_after_judgements, repeat_after_minutes, count_judges
         """
 
     /// ``columns`` of a project aliased `p`, for statements that join it.
@@ -30,8 +30,9 @@ public enum Projects {
                     allow_ties, allow_both_bad, strength_enabled, rationale_required,
                     min_overlap, stop_agree, stop_posterior, active_selection, active_random_share, active_retrain_every,
                     strength_required, aspects_required, max_per_annotator,
-                    kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena, repeat_after_judgements, repeat_after_minutes)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    kind, attributes, scale_min, scale_max, scale_labels, rewrite, arena, repeat_after_judgements, repeat_after_minutes,
+                    count_judges)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     .text(trimmed), .text(settings.guidelines), .int(Int64(settings.overlap)), .int(Int64(settings.leaseTTLSeconds)),
@@ -64,7 +65,7 @@ public enum Projects {
                     min_overlap = ?, stop_agree = ?, stop_posterior = ?, active_selection = ?, active_random_share = ?,
                     active_retrain_every = ?, strength_required = ?, aspects_required = ?, max_per_annotator = ?,
                     kind = ?, attributes = ?, scale_min = ?, scale_max = ?, scale_labels = ?, rewrite = ?, arena = ?,
-                    repeat_after_judgements = ?, repeat_after_minutes = ?
+                    repeat_after_judgements = ?, repeat_after_minutes = ?, count_judges = ?
                 WHERE id = ?
                 """,
                 [
@@ -90,7 +91,7 @@ public enum Projects {
             .int(Int64(settings.scaleMin)), .int(Int64(settings.scaleMax)),
             .text(JSONValue.array(settings.scaleLabels.map { .string($0) }).jsonText), SQLValue(settings.rewrite),
             SQLValue(settings.arena.map { $0.json.jsonText }),
-            .int(Int64(settings.repeatAfterJudgements)), .int(Int64(settings.repeatAfterMinutes)),
+            .int(Int64(settings.repeatAfterJudgements)), .int(Int64(settings.repeatAfterMinutes)), SQLValue(settings.countJudges),
         ]
     }
 
@@ -146,6 +147,7 @@ public enum Projects {
         settings.arena = row.optionalString(27).flatMap { try? JSONValue.parse($0) }.flatMap { try? ArenaSettings.parse($0) }
         settings.repeatAfterJudgements = row.int(28)
         settings.repeatAfterMinutes = row.int(29)
+        settings.countJudges = row.bool(30)
         return Project(id: row.int(0), name: row.string(1), settings: settings)
     }
 }
