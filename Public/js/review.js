@@ -4,11 +4,14 @@
 // a drill-down per rater: every judgement with the pair, the others' votes and the
 // signals it fed, filtered to departures; with the decisions for any rater; and,
 // on demand, the audit of the project's imported labels (review-audit.js); the
-// models behind the responses, ranked (review-leaderboard.js).
+// models behind the responses, ranked (review-leaderboard.js); model judges beside
+// the people, with their own table (review-judges.js).
 
 import { api, errorMessage, me, signOut } from "./api.js";
 import { setUpAudit } from "./review-audit.js";
 import { loadLeaderboard } from "./review-leaderboard.js";
+import { setUpJudges } from "./review-judges.js";
+import { element } from "./dom.js";
 import { drawHeatmap } from "./review-heatmap.js";
 
 const projectID = Number(location.pathname.split("/")[2]);
@@ -22,6 +25,7 @@ let drillNext = null;
 let raters = [];
 let sortKey = "suspicion";
 let sortDescending = true;
+let judges = null;
 
 function fixed(value, digits = 3) {
   return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "—";
@@ -141,7 +145,11 @@ function renderRaters() {
   for (const rater of sorted) {
     const row = document.createElement("tr");
     row.dataset.annotator = rater.annotator;
-    cell(row, rater.annotator);
+    const name = cell(row, rater.annotator);
+    if (rater.kind === "judge") {
+      row.classList.add("judge-row");
+      name.append(" ", element("span", "model judge", "badge"));
+    }
     cell(row, String(rater.annotations));
     cell(row, percent(rater.signals?.consensus?.rate));
     // The gold signal reads from 5 gold judgements on; fewer are shown as a count.
@@ -173,7 +181,8 @@ function renderRaters() {
     drill.className = "link-button drill-open";
     drill.textContent = "Open";
     drill.setAttribute("aria-label", `Open ${rater.annotator}'s judgements`);
-    drill.addEventListener("click", () => openDrill(rater.annotator));
+    drill.addEventListener("click", () => (rater.kind === "judge"
+      ? judges?.openVerdicts(rater.annotator.slice("judge:".length)) : openDrill(rater.annotator)));
     const td = document.createElement("td");
     td.append(drill);
     row.append(td);
@@ -193,7 +202,8 @@ const findingMeaning = {
 function renderQueue() {
   const queue = $("queue");
   queue.replaceChildren();
-  const flagged = raters.filter((r) => r.status === "flagged" || r.status === "quarantined");
+  // People only: a judge's flag is shown in the judges' table (it is not quarantined, just not counted).
+  const flagged = raters.filter((r) => r.kind !== "judge" && (r.status === "flagged" || r.status === "quarantined"));
   $("queue-empty").hidden = flagged.length > 0;
   $("flagged-items").hidden = flagged.length === 0;
   $("flagged-items").href = `/projects/${projectID}/items?raters=${encodeURIComponent(flagged.map((r) => r.annotator).join(","))}`;
@@ -379,6 +389,7 @@ async function start() {
   const project = await api("GET", `/api/projects/${projectID}`);
   if (project.ok) $("project-name").textContent = project.data.project.name;
   await Promise.all([loadAgreement(), loadRaters(), loadLeaderboard(projectID)]);
+  judges = await setUpJudges(projectID, user, () => raters, loadRaters);
   document.body.dataset.ready = "true";
 }
 
