@@ -24,6 +24,13 @@ CREATE TABLE judges (
     failed_requests INTEGER NOT NULL DEFAULT 0,
     prompt_tokens INTEGER NOT NULL DEFAULT 0,
     completion_tokens INTEGER NOT NULL DEFAULT 0,
+    -- Adaptive overlap (count_judges): the judge's accuracy as estimated with the
+    -- people's (Dawid–Skene, class-conditional), and whether its verdicts count.
+    accuracy REAL,
+    pick_a REAL,
+    pick_b REAL,
+    shared INTEGER NOT NULL DEFAULT 0,
+    counted INTEGER NOT NULL DEFAULT 0 CHECK (counted IN (0, 1)),
     created_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
     created_at INTEGER NOT NULL,
     UNIQUE (project_id, name)

@@ -15,6 +15,11 @@ CREATE TABLE judges (
     failed_requests BIGINT NOT NULL DEFAULT 0,
     prompt_tokens BIGINT NOT NULL DEFAULT 0,
     completion_tokens BIGINT NOT NULL DEFAULT 0,
+    accuracy DOUBLE PRECISION,
+    pick_a DOUBLE PRECISION,
+    pick_b DOUBLE PRECISION,
+    shared BIGINT NOT NULL DEFAULT 0,
+    counted BIGINT NOT NULL DEFAULT 0 CHECK (counted IN (0, 1)),
     created_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
     created_at BIGINT NOT NULL,
     UNIQUE (project_id, name)

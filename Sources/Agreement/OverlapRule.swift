@@ -22,6 +22,13 @@ import Glibc
 ///   hand; with two agreeing votes, a pair that stops within three judgements gets
 ///   the answer the majority of three would have given.
 ///
+/// Model judges' votes (`models`, when a project counts judges) are evidence
+/// that costs no person's time: they push the posterior by their own estimated
+/// rates but are never judgements spent (the minimum and maximum count people),
+/// never move the `lead` rule, and never settle a pair alone — the leading side
+/// needs at least one person's counted vote (and, automatic, two counted votes
+/// of anyone).
+///
 /// Ties and "both bad" count as judgements spent but move neither rule: they say
 /// nothing about which response is better. Votes of raters the detector flagged or
 /// a reviewer quarantined are spent and not counted either (`Vote.counted`).
@@ -92,8 +99,9 @@ public struct OverlapRule: Sendable, Equatable {
         }
     }
 
-    /// Whether `votes` (in the order they came) settle the pair.
-    public func isSettled(_ votes: [Vote]) -> Bool {
+    /// Whether `votes` (people's, in the order they came) settle the pair, with
+    /// model judges' `models` as further evidence.
+    public func isSettled(_ votes: [Vote], models: [Vote] = []) -> Bool {
         if votes.count >= maximum { return true }
         guard votes.count >= minimum else { return false }
         guard isAdaptive else { return false }
@@ -102,8 +110,20 @@ public struct OverlapRule: Sendable, Equatable {
             for vote in votes where vote.counted { if let choice = vote.choice { margin += choice == 0 ? 1 : -1 } }
             if abs(margin) >= lead { return true }
         }
-        if let posterior, Self.leadingPosterior(votes) >= posterior, !automatic || Self.leaderHasTwo(votes) { return true }
+        let all = models.isEmpty ? votes : votes + models
+        if let posterior, Self.leadingPosterior(all) >= posterior, !automatic || Self.leaderHasTwo(all),
+            models.isEmpty || Self.leaderHasPerson(people: votes, all: all)
+        {
+            return true
+        }
         return false
+    }
+
+    /// Whether a person's counted vote is on the side all the votes lean to.
+    static func leaderHasPerson(people: [Vote], all: [Vote]) -> Bool {
+        let logOdds = all.reduce(0) { $0 + $1.push }
+        guard logOdds != 0 else { return false }
+        return people.contains { $0.counted && $0.choice == (logOdds > 0 ? 0 : 1) }
     }
 
     /// Whether the side the counted votes lean to has at least two of them.
@@ -119,8 +139,8 @@ public struct OverlapRule: Sendable, Equatable {
 
     /// How many judgements the pair should have in all, given those it has: its
     /// count once settled, otherwise one more (never below the minimum).
-    public func wanted(_ votes: [Vote]) -> Int {
-        if isSettled(votes) { return votes.count }
+    public func wanted(_ votes: [Vote], models: [Vote] = []) -> Int {
+        if isSettled(votes, models: models) { return votes.count }
         return min(maximum, max(minimum, votes.count + 1))
     }
 

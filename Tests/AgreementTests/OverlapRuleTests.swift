@@ -154,4 +154,25 @@ import Testing
             AutomaticThreshold.choose(
                 raters: [AutomaticThreshold.Rater(pickA: 0.9, pickB: 0.9, weight: 1, counted: false)], minimum: 1, maximum: 5) == nil)
     }
+
+    /// Model judges' votes: free evidence that never settles a pair alone.
+    /// Two judges at 0.8 push log 4 each; a person at 0.75 log 3: σ(2 log 4 + log 3)
+    /// = 48/49 ≈ 0.98 settles at a 0.96 threshold; without a person on the leading
+    /// side nothing settles, however sure the models.
+    @Test func judgesAddEvidenceButNeverSettleAlone() {
+        let rule = OverlapRule(minimum: 1, maximum: 5, automatic: true).resolved(threshold: 0.96)
+        let judge = OverlapRule.Vote(choice: 0, accuracy: 0.8)
+        let person = OverlapRule.Vote(choice: 0, accuracy: 0.75)
+        #expect(!rule.isSettled([person]), "one person alone: not two votes, posterior 0.75")
+        #expect(rule.isSettled([person], models: [judge, judge]))
+        #expect(abs(OverlapRule.leadingPosterior([person, judge, judge]) - 48.0 / 49.0) < 1e-12)
+        #expect(!rule.isSettled([], models: [judge, judge, judge]), "no person's judgement yet")
+        #expect(!rule.isSettled([OverlapRule.Vote(choice: 1, accuracy: 0.75)], models: [judge, judge, judge, judge]), "the person disagrees")
+        #expect(rule.wanted([OverlapRule.Vote(choice: 1, accuracy: 0.75)], models: [judge, judge]) == 2)
+        // Judges are not judgements spent: five people still end it.
+        #expect(rule.isSettled(Array(repeating: OverlapRule.Vote(choice: nil), count: 5), models: [judge]))
+        // The lead rule counts people only.
+        let lead = OverlapRule(minimum: 1, maximum: 5, lead: 2)
+        #expect(!lead.isSettled([person], models: [judge, judge, judge]))
+    }
 }

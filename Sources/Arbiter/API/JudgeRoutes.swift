@@ -81,6 +81,9 @@ extension JudgeService.Summary {
             "endpoint_configured": .bool(endpointConfigured), "template": .string(judge.template), "state": .string(judge.state),
             "last_error": judge.lastError.isEmpty ? .null : .string(judge.lastError),
             "verdicts": .int(Int64(judge.verdicts)), "unreadable": .int(Int64(judge.unreadable)), "pending": .int(Int64(pending)),
+            "overlap": [
+                "counted": .bool(judge.countedInOverlap), "estimated_accuracy": judge.estimatedAccuracy.map { .double($0) } ?? .null,
+            ],
             "cost": [
                 "requests": .int(Int64(judge.requests)), "failed_requests": .int(Int64(judge.failedRequests)),
                 "prompt_tokens": .int(Int64(judge.promptTokens)), "completion_tokens": .int(Int64(judge.completionTokens)),

@@ -163,18 +163,28 @@ public final class AdaptiveWorker: Sendable {
     /// no judgement in between (those were decided at submit time already).
     public static func refreshAccuracy(store: ArbiterStore, project: Project, background: Background? = nil) async throws {
         let rule = project.settings.overlapRule
-        let (rows, ballots, volumes, uncounted) = try await Self.read(store, background) { db in
+        let countsJudges = project.settings.countJudges
+        let (rows, ballots, volumes, uncounted, judgeRows) = try await Self.read(store, background) { db in
             let uncounted = try SelectionModels.uncountedRaters(db, projectID: project.id)
             return (
-                try SelectionModels.sharedJudgements(db, projectID: project.id),
+                try SelectionModels.sharedJudgements(db, projectID: project.id, minimumPeople: countsJudges ? 1 : 2),
                 try PairDemand.ballots(db, projectID: project.id, onlyOpen: true, alsoJudgedBy: uncounted),
-                try SelectionModels.raterVolumes(db, projectID: project.id), uncounted
+                try SelectionModels.raterVolumes(db, projectID: project.id), uncounted,
+                countsJudges ? try Judges.estimationRows(db, projectID: project.id) : []
             )
         }
-        let (weights, threshold, changes) = try await Self.compute(background) {
-            let estimates = SelectionModel.classAccuracies(rows)
+        let (weights, threshold, judgeWeights) = try await Self.compute(background) {
+            // Judges (keys −id) are estimated with the people, on the pairs people judged.
+            let estimates = SelectionModel.classAccuracies(rows + judgeRows)
             var weights: [Int: PairDemand.RaterWeight] = [:]
+            var judgeWeights: [Int: PairDemand.RaterWeight] = [:]
             for (user, estimate) in estimates {
+                if user < 0 {
+                    judgeWeights[user] = PairDemand.RaterWeight(
+                        accuracy: estimate.accuracy, pickA: estimate.pickA, pickB: estimate.pickB, shared: estimate.shared,
+                        counted: estimate.shared >= Judges.minimumShared && estimate.accuracy >= Judges.minimumAccuracy)
+                    continue
+                }
                 weights[user] = PairDemand.RaterWeight(
                     accuracy: estimate.accuracy, pickA: estimate.pickA, pickB: estimate.pickB,
                     shared: estimate.shared, counted: !uncounted.contains(user))
@@ -182,15 +192,18 @@ public final class AdaptiveWorker: Sendable {
             let threshold =
                 rule.automatic
                 ? SelectionModel.automaticThreshold(rule: rule, weights: weights, volumes: volumes, uncounted: uncounted) : nil
-            let resolved = rule.resolved(threshold: threshold?.threshold)
-            return (weights, threshold, SelectionModel.redecide(ballots, rule: resolved, raters: weights))
+            return (weights, threshold, judgeWeights)
         }
         try await store.pool.write { db in
             try SelectionModels.storeAccuracies(db, projectID: project.id, weights)
+            if countsJudges { try Judges.storeAccuracies(db, projectID: project.id, judgeWeights) }
             if let threshold { try SelectionModels.storeThreshold(db, projectID: project.id, threshold) }
             // A settings change since the read re-decided every pair already.
             guard try Projects.find(db, id: project.id)?.settings.overlapRule == rule else { return }
-            try SelectionModels.setWanted(db, changes)
+            // Judges' votes as just estimated (read here: verdicts may have come meanwhile).
+            let models = countsJudges ? try Judges.votesByPair(db, projectID: project.id) : [:]
+            let resolved = rule.resolved(threshold: threshold?.threshold)
+            try SelectionModels.setWanted(db, SelectionModel.redecide(ballots, rule: resolved, raters: weights, models: models))
         }
     }
 

@@ -94,13 +94,14 @@ enum SelectionModel {
     /// Open pairs whose wanted count moves under `raters` (their estimates, and
     /// whether their votes count): (pair, wanted, judged).
     static func redecide(
-        _ ballots: [PairDemand.Ballot], rule: OverlapRule, raters: [Int: PairDemand.RaterWeight]
+        _ ballots: [PairDemand.Ballot], rule: OverlapRule, raters: [Int: PairDemand.RaterWeight],
+        models: [Int64: [OverlapRule.Vote]] = [:]
     ) -> [(pair: Int64, wanted: Int, judged: Int)] {
         ballots.compactMap { ballot in
             let votes = ballot.votes.map { vote in
                 (raters[vote.user] ?? PairDemand.RaterWeight.unknown).vote(vote.choice)
             }
-            let wanted = rule.wanted(votes)
+            let wanted = rule.wanted(votes, models: models[ballot.pair] ?? [])
             return wanted == ballot.wanted ? nil : (ballot.pair, wanted, ballot.votes.count)
         }
     }

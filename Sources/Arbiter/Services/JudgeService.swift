@@ -207,6 +207,10 @@ public final class JudgeService: Sendable {
                         db, judgeID: judge.id, outcome.verdicts, requests: outcome.requests, failedRequests: outcome.failures.count, now: at
                     )
                     try Judges.heartbeat(db, id: judge.id, now: at)
+                    // A project that counts judges: their verdicts may settle pairs (or not yet).
+                    if let project = try Projects.find(db, id: judge.projectID), project.settings.countJudges {
+                        for verdict in outcome.verdicts { try PairDemand.settle(db, project: project, pairID: verdict.pairID) }
+                    }
                 }
             } catch {
                 return "storing verdicts: \(error)"
@@ -217,6 +221,13 @@ public final class JudgeService: Sendable {
             if failingBatches >= Self.failingBatchesToStop {
                 return "stopped after \(Self.failingBatchesToStop) batches in a row failed: \(outcome.failures.first ?? "")"
             }
+        }
+        // A project that counts judges re-estimates everyone's accuracy with the new
+        // verdicts (otherwise that waits for the people's next judgements).
+        if let project = try? await store.pool.read({ db in try Projects.find(db, id: judge.projectID) }), project.settings.countJudges,
+            AdaptiveWorker.hasWork(project.settings)
+        {
+            try? await AdaptiveWorker.refreshAccuracy(store: store, project: project)
         }
         guard skipped == 0 else { return "\(skipped) pair(s) not judged (run again to retry them): \(firstFailure ?? "")" }
         return nil

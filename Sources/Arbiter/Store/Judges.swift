@@ -1,4 +1,5 @@
 public import Storage
+import Agreement
 
 /// A model judge of a project, with what its runs did and cost.
 public struct Judge: Sendable, Equatable {
@@ -16,6 +17,10 @@ public struct Judge: Sendable, Equatable {
     public var promptTokens = 0
     public var completionTokens = 0
     public var createdAt: Int64
+    /// Adaptive overlap (projects that count judges): the accuracy estimated with
+    /// the people's, and whether the judge's verdicts count towards settling pairs.
+    public var estimatedAccuracy: Double?
+    public var countedInOverlap = false
     /// Pairs with a verdict, and those of them whose answers could not be read.
     public var verdicts = 0
     public var unreadable = 0
@@ -47,7 +52,7 @@ public struct StoredVerdict: Sendable {
 public enum Judges {
     static let columns = """
         j.id, j.project_id, j.name, j.endpoint, j.template, j.state, j.last_error, j.requests, j.failed_requests,
-        j.prompt_tokens, j.completion_tokens, j.created_at,
+        j.prompt_tokens, j.completion_tokens, j.created_at, j.accuracy, j.counted,
         (SELECT count(*) FROM judge_verdicts v WHERE v.judge_id = j.id),
         (SELECT count(*) FROM judge_verdicts v WHERE v.judge_id = j.id AND v.choice IS NULL)
         """
@@ -56,8 +61,8 @@ public enum Judges {
         Judge(
             id: row.int64(0), projectID: row.int(1), name: row.string(2), endpoint: row.string(3), template: row.string(4),
             state: row.string(5), lastError: row.string(6), requests: row.int(7), failedRequests: row.int(8),
-            promptTokens: row.int(9), completionTokens: row.int(10), createdAt: row.int64(11), verdicts: row.int(12),
-            unreadable: row.int(13))
+            promptTokens: row.int(9), completionTokens: row.int(10), createdAt: row.int64(11),
+            estimatedAccuracy: row.optionalDouble(12), countedInOverlap: row.bool(13), verdicts: row.int(14), unreadable: row.int(15))
     }
 
     /// Adds a judge; a name the project already has is a ``ValidationError``.
@@ -254,5 +259,70 @@ extension Judges {
             """, [.int(Int64(projectID))]
         ) { row in facts[row.int64(0)]?.votes.append(row.string(1) == "A" ? 0 : 1) }
         return order.compactMap { facts[$0] }
+    }
+}
+
+extension Judges {
+    /// The fewest pairs shared with people before a judge's verdicts count in adaptive overlap.
+    public static let minimumShared = 30
+    /// The lowest estimated accuracy at which they count: a judge barely better
+    /// than a coin is noticed and left out rather than weighted a little.
+    public static let minimumAccuracy = 0.65
+
+    /// The decisive verdicts of the project's judges on pairs people judged, as
+    /// rater rows for the accuracy estimate (`user` is −judge id).
+    static func estimationRows(_ db: any Database, projectID: Int) throws -> [(pair: Int64, user: Int, choseA: Bool)] {
+        try db.query(
+            """
+            SELECT v.pair_id, v.judge_id, v.choice FROM judge_verdicts v JOIN judges j ON j.id = v.judge_id JOIN pairs p ON p.id = v.pair_id
+            WHERE j.project_id = ? AND p.gold IS NULL AND p.active_count >= 1 AND v.choice IN ('A', 'B') ORDER BY v.pair_id
+            """, [.int(Int64(projectID))]
+        ) { ($0.int64(0), -$0.int(1), $0.string(2) == "A") }
+    }
+
+    /// Stores each judge's estimate (keyed by −judge id) and whether it counts.
+    static func storeAccuracies(_ db: any Database, projectID: Int, _ weights: [Int: PairDemand.RaterWeight]) throws {
+        try db.run(
+            "UPDATE judges SET accuracy = NULL, pick_a = NULL, pick_b = NULL, shared = 0, counted = 0 WHERE project_id = ?",
+            [.int(Int64(projectID))])
+        let update = try db.statement("UPDATE judges SET accuracy = ?, pick_a = ?, pick_b = ?, shared = ?, counted = ? WHERE id = ?")
+        for (key, weight) in weights where key < 0 {
+            try update.bind([
+                .double(weight.accuracy), SQLValue(weight.pickA), SQLValue(weight.pickB), .int(Int64(weight.shared)),
+                SQLValue(weight.counted), .int(Int64(-key)),
+            ])
+            try update.run()
+        }
+    }
+
+    /// The counted judges' votes on one pair (decisive or tie), for its stop rule.
+    static func votes(_ db: any Database, pairID: Int64) throws -> [OverlapRule.Vote] {
+        try db.query(
+            """
+            SELECT v.choice, j.accuracy, j.pick_a, j.pick_b FROM judge_verdicts v JOIN judges j ON j.id = v.judge_id
+            WHERE v.pair_id = ? AND j.counted = 1 AND v.choice IS NOT NULL
+            """, [.int(pairID)]
+        ) { row in
+            OverlapRule.Vote(
+                choice: PairDemand.decisive(row.string(0)), accuracy: row.optionalDouble(1) ?? OverlapRule.priorAccuracy,
+                pickA: row.optionalDouble(2), pickB: row.optionalDouble(3))
+        }
+    }
+
+    /// The same for every pair of the project.
+    static func votesByPair(_ db: any Database, projectID: Int) throws -> [Int64: [OverlapRule.Vote]] {
+        var votes: [Int64: [OverlapRule.Vote]] = [:]
+        _ = try db.query(
+            """
+            SELECT v.pair_id, v.choice, j.accuracy, j.pick_a, j.pick_b FROM judge_verdicts v JOIN judges j ON j.id = v.judge_id
+            WHERE j.project_id = ? AND j.counted = 1 AND v.choice IS NOT NULL
+            """, [.int(Int64(projectID))]
+        ) { row in
+            votes[row.int64(0), default: []].append(
+                OverlapRule.Vote(
+                    choice: PairDemand.decisive(row.string(1)), accuracy: row.optionalDouble(2) ?? OverlapRule.priorAccuracy,
+                    pickA: row.optionalDouble(3), pickB: row.optionalDouble(4)))
+        }
+        return votes
     }
 }

@@ -31,7 +31,8 @@ public enum PairDemand {
                 pickB: row.optionalDouble(3), counted: row.int(4) != 0)
         }
         rule = rule.resolved(threshold: threshold)
-        try db.run("UPDATE pairs SET wanted = ? WHERE id = ?", [.int(Int64(rule.wanted(votes))), .int(pairID)])
+        let models = project.settings.countJudges ? try Judges.votes(db, pairID: pairID) : []
+        try db.run("UPDATE pairs SET wanted = ? WHERE id = ?", [.int(Int64(rule.wanted(votes, models: models))), .int(pairID)])
     }
 
     /// What the stop rule knows of one rater: their accuracy, class-conditional
@@ -60,8 +61,9 @@ public enum PairDemand {
                 [.int(Int64(rule.maximum)), .int(Int64(project.id)), .int(Int64(rule.maximum))])
         }
         if rule.automatic { rule = rule.resolved(threshold: try SelectionModels.threshold(db, projectID: project.id)?.threshold) }
+        let models = project.settings.countJudges ? try Judges.votesByPair(db, projectID: project.id) : [:]
         let changes = try ballots(db, projectID: project.id, onlyOpen: onlyOpen).compactMap { ballot -> (Int64, Int)? in
-            let wanted = rule.wanted(ballot.votes.map { $0.weight.vote($0.choice) })
+            let wanted = rule.wanted(ballot.votes.map { $0.weight.vote($0.choice) }, models: models[ballot.pair] ?? [])
             return wanted == ballot.wanted ? nil : (ballot.pair, wanted)
         }
         let update = try db.statement("UPDATE pairs SET wanted = ? WHERE id = ?")

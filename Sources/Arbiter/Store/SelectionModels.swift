@@ -8,13 +8,15 @@ enum SelectionModels {
     // MARK: Rater accuracy
 
     /// Decisive normal judgements on pairs judged more than once: (pair, user, chose A).
-    static func sharedJudgements(_ db: any Database, projectID: Int) throws -> [(pair: Int64, user: Int, choseA: Bool)] {
+    static func sharedJudgements(
+        _ db: any Database, projectID: Int, minimumPeople: Int = 2
+    ) throws -> [(pair: Int64, user: Int, choseA: Bool)] {
         try db.query(
             """
             SELECT n.pair_id, n.user_id, n.choice FROM pairs p JOIN annotations n ON n.pair_id = p.id
-            WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count >= 2
+            WHERE p.project_id = ? AND p.gold IS NULL AND p.active_count >= ?
               AND n.kind = 'normal' AND n.choice IN ('A', 'B') ORDER BY n.pair_id
-            """, [.int(Int64(projectID))]
+            """, [.int(Int64(projectID)), .int(Int64(minimumPeople))]
         ) { ($0.int64(0), $0.int(1), $0.string(2) == "A") }
     }
 
