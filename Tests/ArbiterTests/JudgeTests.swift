@@ -361,3 +361,52 @@ import TestSupport
         await app.stop()
     }
 }
+
+extension JudgeTests {
+    /// With `count_judges` on an adaptive project, a good judge's verdicts settle
+    /// pairs one person judged when they agree; a coin-flipping judge is estimated
+    /// near chance, not counted, and settles nothing.
+    @Test(arguments: TestEngine.all)
+    func adaptiveOverlapCountsAGoodJudgeAndIgnoresACoin(engine: TestEngine) async throws {
+        for (judge, counts) in [("good", true), ("random", false)] {
+            let fake = try FakeOpenAIServer(delayMs: 0)
+            let app = try TestApp(engine: engine) { $0.models = Self.pool(fake) }
+            let admin = try await app.user("root", role: .admin)
+            let project = try await app.seed { db in
+                var settings = ProjectSettings()
+                settings.overlap = 5
+                settings.minOverlap = 1
+                settings.countJudges = true
+                let project = try Projects.create(db, name: "adaptive", settings: settings)
+                let lines = (0..<80).map { i in
+                    let better = "answer \(i) [better]", worse = "answer \(i) that misses the point"
+                    let (a, b) = i % 2 == 0 ? (better, worse) : (worse, better)
+                    return #"{"id":"p\#(i)","prompt":"question \#(i)","response_a":"\#(a)","response_b":"\#(b)"}"#
+                }
+                var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+                _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+                return project
+            }
+            // Two people on the first 40 pairs, one on the other 40 (that one alone settles nothing).
+            var lines: [String] = []
+            for i in 0..<80 {
+                let right = i % 2 == 0 ? "A" : "B"
+                for person in i < 40 ? ["ada", "bo"] : ["ada"] {
+                    lines.append(#"{"pair":"p\#(i)","annotator":"\#(person)","choice":"\#(right)"}"#)
+                }
+            }
+            try await app.importJudgements(lines, into: project)
+            let open = "SELECT count(*) FROM pairs WHERE project_id = \(project.id) AND active_count = 1 AND wanted > 1"
+            #expect(try await app.count(open) == 40)
+            let entry = try await Self.run(app, project, judge: judge, admin: admin)
+            #expect(entry["overlap"]?["counted"]?.boolValue == counts, "\(judge): \(entry["overlap"] ?? .null) \(entry["measures"]?["with_people"] ?? .null)")
+            if counts {
+                #expect((entry["overlap"]?["estimated_accuracy"]?.doubleValue ?? 0) > 0.9)
+                #expect(try await app.count(open) == 0, "the judge's agreeing verdicts settled every pair one person judged")
+            } else {
+                #expect(try await app.count(open) == 40)
+            }
+            await app.stop()
+        }
+    }
+}

@@ -147,7 +147,9 @@ public final class FakeOpenAIServer: @unchecked Sendable {
         case "judge-first":
             return "The first response seems fine.\n**Verdict:** Response 1"
         case "judge-random":
-            return "Hard to say.\nVerdict: \(Bool.random() ? "1" : "2")"
+            // A coin, fixed per question (FNV-1a of the prompt), so runs repeat.
+            let coin = content.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+            return "Hard to say.\nVerdict: \(coin >> 32 & 1 == 0 ? "1" : "2")"
         case "judge-refuse":
             return "I'm sorry, but I can't help with comparing these responses."
         default:

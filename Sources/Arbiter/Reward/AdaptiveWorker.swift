@@ -174,17 +174,21 @@ public final class AdaptiveWorker: Sendable {
             )
         }
         let (weights, threshold, judgeWeights) = try await Self.compute(background) {
-            // Judges (keys −id) are estimated with the people, on the pairs people judged.
+            // Judges (keys −id) are estimated with the people, on the pairs people
+            // judged — with a weak prior of their own: shrunk towards a crowd of
+            // careful people, a coin-flipping judge would pass for a fair one.
             let estimates = SelectionModel.classAccuracies(rows + judgeRows)
             var weights: [Int: PairDemand.RaterWeight] = [:]
             var judgeWeights: [Int: PairDemand.RaterWeight] = [:]
-            for (user, estimate) in estimates {
-                if user < 0 {
+            if !judgeRows.isEmpty {
+                for (user, estimate) in SelectionModel.classAccuracies(rows + judgeRows, pseudoCount: 2) where user < 0 {
                     judgeWeights[user] = PairDemand.RaterWeight(
                         accuracy: estimate.accuracy, pickA: estimate.pickA, pickB: estimate.pickB, shared: estimate.shared,
                         counted: estimate.shared >= Judges.minimumShared && estimate.accuracy >= Judges.minimumAccuracy)
-                    continue
                 }
+            }
+            for (user, estimate) in estimates {
+                if user < 0 { continue }
                 weights[user] = PairDemand.RaterWeight(
                     accuracy: estimate.accuracy, pickA: estimate.pickA, pickB: estimate.pickB,
                     shared: estimate.shared, counted: !uncounted.contains(user))

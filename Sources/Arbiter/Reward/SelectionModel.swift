@@ -57,7 +57,9 @@ enum SelectionModel {
     /// Each rater's accuracy and class-conditional rates (Dawid–Skene, shrunk:
     /// ``RaterAccuracy/estimateClasses(_:units:raters:pseudoCount:)``) from decisive
     /// judgements on shared pairs.
-    static func classAccuracies(_ rows: [(pair: Int64, user: Int, choseA: Bool)]) -> [(user: Int, estimate: RaterAccuracy.Estimate)] {
+    static func classAccuracies(
+        _ rows: [(pair: Int64, user: Int, choseA: Bool)], pseudoCount: Double? = nil
+    ) -> [(user: Int, estimate: RaterAccuracy.Estimate)] {
         var units: [Int64: Int] = [:], raters: [Int: Int] = [:], users: [Int] = []
         let judgements = rows.map { row -> (unit: Int, rater: Int, label: Int) in
             let unit = units[row.pair] ?? units.count
@@ -69,7 +71,7 @@ enum SelectionModel {
             }
             return (unit, rater, row.choseA ? 0 : 1)
         }
-        let estimated = RaterAccuracy.estimateClasses(judgements, units: units.count, raters: users.count)
+        let estimated = RaterAccuracy.estimateClasses(judgements, units: units.count, raters: users.count, pseudoCount: pseudoCount)
         return Array(zip(users, estimated))
     }
 
