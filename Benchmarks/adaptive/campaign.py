@@ -34,10 +34,10 @@ def set_up(arbiter, root, work, name, options, pairs, annotators):
 
 
 @contextlib.contextmanager
-def serving(arbiter, root, db, port):
-    """`arbiter serve` on `port` until the block ends, answering /healthz first."""
+def serving(arbiter, root, db, port, extra=()):
+    """`arbiter serve` on `port` (with `extra` flags) until the block ends, answering /healthz first."""
     server = subprocess.Popen([arbiter, "serve", "--db", db, *migrations(root), "--public-dir", os.path.join(root, "Public"), "--port", str(port),
-                               "--max-connections-per-address", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--max-connections-per-address", "100000", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:

@@ -7,18 +7,10 @@ truth and the judgements spent are counted.
 
     python3 live.py ARBITER ROOT FAMILY SEED PAIRS ANNOTATORS -- PROJECT OPTIONS...
 
-Families (written apart from the detector, like Sources/Agreement/CrowdSimulator):
-  classic     honest raters with 5-30% uniform noise
-  difficulty  a third of pairs hard (50-60% right for everyone), the rest easy
-              (85-99% right by skill)
-  confusion   each rater knows the answer with probability skill x easiness and
-              otherwise guesses their favourite side; some call "both bad"
-Every family: 10% attackers (half random clickers, half label flippers), and
-annotator speeds with a long tail (some do ten times more than others).
+Families: classic, difficulty, confusion (see crowds.py).
 Prints one JSON line: judgements, labelled pairs, label accuracy.
 """
 import json
-import math
 import os
 import random
 import shutil
@@ -28,6 +20,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import campaign  # noqa: E402
+import crowds  # noqa: E402
 
 arbiter, root, family, seed, pairs, annotators = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 options = sys.argv[sys.argv.index("--") + 1:]
@@ -36,50 +29,9 @@ options = sys.argv[sys.argv.index("--") + 1:]
 # (its floor of 15 s between refreshes is just reached) — as in a real campaign,
 # where people take 10-30 s per judgement and 250 judgements take minutes.
 pace = float(os.environ.get("PACE", "2.0"))
-rng = random.Random(seed)
 
-# The world: truth and difficulty per pair; a behaviour per annotator.
-truth = [rng.choice("AB") for _ in range(pairs)]
-easiness = [rng.uniform(0, 0.2) if rng.random() < 1 / 3 else rng.uniform(0.7, 1.0) for _ in range(pairs)]
-kinds = ["honest"] * annotators
-attackers = max(2, round(annotators * 0.1))
-for i in range(attackers):
-    kinds[annotators - 1 - i] = "random" if i % 2 == 0 else "flipper"
-raters = []
-for kind in kinds:
-    raters.append({
-        "kind": kind, "noise": rng.uniform(0.05, 0.3), "skill": rng.uniform(0.6, 1.0), "favourite": rng.choice("AB"),
-        "side_bias": rng.uniform(0.5, 0.9), "both_bad": rng.uniform(0, 0.08),
-        # Seconds between judgements: log-normal, so a few annotators do most of the work.
-        "pace": pace * math.exp(rng.gauss(0, 0.8)),
-    })
-
-
-def other(side):
-    return "B" if side == "A" else "A"
-
-
-def judge(rater, pair, r):
-    t = truth[pair]
-    if rater["kind"] == "random":
-        return r.choice(["A", "B", "A", "B", "tie", "both_bad"])
-    if rater["kind"] == "flipper":
-        return other(t)
-    if family == "classic":
-        return r.choice(["A", "B", "tie", "both_bad"]) if r.random() < rater["noise"] else t
-    if family == "difficulty":
-        level = (rater["skill"] - 0.6) / 0.4
-        if easiness[pair] < 0.2:
-            if r.random() < 0.15:
-                return "tie"
-            return t if r.random() < 0.5 + 0.1 * level else other(t)
-        return t if r.random() < 0.85 + 0.14 * level else other(t)
-    # confusion
-    if r.random() < rater["both_bad"]:
-        return "both_bad"
-    if r.random() < rater["skill"] * easiness[pair]:
-        return t
-    return rater["favourite"] if r.random() < rater["side_bias"] else other(rater["favourite"])
+world = crowds.World(family, seed, pairs, annotators, pace)
+truth, raters = world.truth, world.raters
 
 
 work = tempfile.mkdtemp()
@@ -93,7 +45,7 @@ try:
         pair = int(assignment["left"].split(" ")[0][1:])
         left_is_a = assignment["left"].split(" ")[1] == "A:"
         r = generators[index]
-        return campaign.shown_side(judge(raters[index], pair, r), left_is_a), raters[index]["pace"] * r.uniform(0.5, 1.5)
+        return campaign.shown_side(world.judge(raters[index], pair, r), left_is_a), raters[index]["pace"] * r.uniform(0.5, 1.5)
 
     with campaign.serving(arbiter, root, db, 18600 + seed % 300):
         errors, elapsed = campaign.annotate(18600 + seed % 300, tokens, decide)

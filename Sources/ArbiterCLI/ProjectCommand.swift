@@ -53,10 +53,15 @@ struct ProjectCommand: ParsableCommand {
         @Option(name: .customLong("scale-labels"), help: "Rating projects: comma-separated labels, one per scale point.")
         var scaleLabels = ""
         @Flag(help: "Ask annotators to rewrite the best response into a better one (optional for them).") var rewrite = false
+        @Flag(
+            name: .customLong("count-judges"),
+            help: "Count model judges' verdicts (weighted by estimated accuracy) in exports and adaptive overlap.")
+        var countJudges = false
         @Flag(help: "Print {\"id\":...,\"name\":...}.") var json = false
 
         func run() throws {
             var settings = ProjectSettings()
+            settings.countJudges = countJudges
             settings.overlap = overlap
             settings.minOverlap = minOverlap
             settings.stopAgree = stopAgree

@@ -1,3 +1,4 @@
+import Glibc
 import Agreement
 import RewardModel
 import JSON
@@ -202,8 +203,8 @@ public enum Exporter {
     /// Whether a pairwise export counts the project's judges, and whose verdicts.
     /// Judges count only where each vote can be weighed (weighted aggregation:
     /// Dawid–Skene estimates each judge's accuracy from the same data as people's),
-    /// and a judge the detector flags (position bias, inconsistent, at chance) is
-    /// left out as a person would be.
+    /// and a judge the detector flags for a pattern (following the order of the
+    /// responses, their length) is left out as a person would be.
     static func judgeUse(_ db: any Database, project: Project, options: ExportOptions) throws -> ExportManifest.JudgeUse {
         var use = ExportManifest.JudgeUse()
         let judges = try Judges.list(db, projectID: project.id)
@@ -218,7 +219,10 @@ public enum Exporter {
         }
         let entries = try RaterQuery.report(db, projectID: project.id).raters.filter { $0.kind == .judge }
         for judge in judges {
-            if let entry = entries.first(where: { $0.annotator == judge.raterName }), entry.status == "flagged" {
+            // As for people in a weighted export: a judge flagged only on how often it
+            // is right keeps its votes, weighted by its estimated accuracy; one flagged
+            // for a pattern (following the order, lengths, a word) is left out.
+            if let entry = entries.first(where: { $0.annotator == judge.raterName }), entry.status == "flagged", !entry.flaggedOnAccuracy {
                 use.leftOut.append((judge.name, "flagged: \(entry.reasons.first?.signal ?? entry.finding?.rawValue ?? "detector")"))
             } else if judge.verdicts == 0 {
                 use.leftOut.append((judge.name, "no verdicts yet"))
@@ -263,23 +267,11 @@ public enum Exporter {
             judgements.append((unit, rater, Choice.category(stored: choice), strength ?? 1))
         }
         decisions.used = judgements.count
-        // Judges' verdicts, as raters of their own, on the pairs people judged (a
-        // pair no person judged is not settled by models alone).
-        if judges.counted {
-            let counted = Set(try Judges.list(db, projectID: project.id).filter { judges.names.contains($0.name) }.map(\.id))
-            for verdict in try Judges.verdicts(db, projectID: project.id) where counted.contains(verdict.judgeID) {
-                guard let choice = verdict.choice, let unit = unitOf[verdict.pairID] else { continue }
-                let key = -Int(verdict.judgeID)
-                let rater =
-                    raterIndex[key]
-                    ?? {
-                        raterIndex[key] = raterIndex.count
-                        return raterIndex.count - 1
-                    }()
-                judgements.append((unit, rater, choice.category, 1))
-                decisions.judgeVotes += 1
-            }
-        }
+        // Judges' verdicts on the pairs people judged (a pair no person judged is not
+        // settled by models alone): each judge's push on A against B, by its
+        // class-conditional rates estimated with the people's decisive votes.
+        let judgePush = judges.counted ? try judgePushes(db, project: project, judges: judges, people: judgements, pairIDs: pairIDs) : [:]
+        decisions.judgeVotes = judgePush.values.reduce(0) { $0 + $1.votes }
         var byUnit = Array(repeating: [Int](), count: pairIDs.count)
         for (index, judgement) in judgements.enumerated() { byUnit[judgement.unit].append(index) }
         let model =
@@ -295,7 +287,22 @@ public enum Exporter {
             let winner: Int
             let share: Double
             if let model {
-                let posterior = model.posteriors[unit]
+                var posterior = model.posteriors[unit]
+                // Judges move mass between A and B only: they say nothing of whether
+                // the pair is a tie or both bad (counted as raters, a block of judges
+                // disagreeing with the people made Dawid–Skene call such pairs ties).
+                if let push = judgePush[pairIDs[unit]]?.logOdds, posterior[0] + posterior[1] > 0 {
+                    let decisive = posterior[0] + posterior[1]
+                    let shareA = 1 / (1 + exp(-(log(max(posterior[0], 1e-300) / max(posterior[1], 1e-300)) + push)))
+                    (posterior[0], posterior[1]) = (decisive * shareA, decisive * (1 - shareA))
+                    // With judges counted a pair gets fewer people, and Dawid–Skene
+                    // over one or two votes leaves much mass on "tie" and "both bad":
+                    // the pair is called either only when a person said so.
+                    if counts[2] + counts[3] == 0 {
+                        let sum = posterior[0] + posterior[1]
+                        posterior = [posterior[0] / sum, posterior[1] / sum, 0, 0]
+                    }
+                }
                 winner = posterior.indices.max { posterior[$0] < posterior[$1] }!
                 share = posterior[winner]
             } else {
@@ -348,5 +355,34 @@ public enum Exporter {
         for reason in droppedPairs.values { decisions.dropped[reason, default: 0] += 1 }
         decisions.droppedPairs = droppedPairs
         return decisions
+    }
+
+    /// Each pair's log-odds push of A over B from the counted judges, and how many
+    /// verdicts that is: every judge's rates are estimated (Dawid–Skene on A/B
+    /// votes, a weak prior) from its verdicts and the people's decisive `people`
+    /// judgements, as adaptive overlap estimates them.
+    static func judgePushes(
+        _ db: any Database, project: Project, judges: ExportManifest.JudgeUse,
+        people: [(unit: Int, rater: Int, label: Int, strength: Int)], pairIDs: [Int64]
+    ) throws -> [Int64: (logOdds: Double, votes: Int)] {
+        let counted = Set(try Judges.list(db, projectID: project.id).filter { judges.names.contains($0.name) }.map(\.id))
+        let judged = Set(pairIDs)
+        let verdicts = try Judges.verdicts(db, projectID: project.id).filter {
+            counted.contains($0.judgeID) && judged.contains($0.pairID) && $0.choice != nil
+        }
+        var rows = people.filter { $0.label < 2 }.map { (pair: pairIDs[$0.unit], user: $0.rater, choseA: $0.label == 0) }
+        rows += verdicts.filter { $0.choice!.isDecisive }.map { (pair: $0.pairID, user: -Int($0.judgeID), choseA: $0.choice == .a) }
+        var rates: [Int: RaterAccuracy.Estimate] = [:]
+        for (user, estimate) in SelectionModel.classAccuracies(rows, pseudoCount: 2) where user < 0 { rates[user] = estimate }
+        var pushes: [Int64: (logOdds: Double, votes: Int)] = [:]
+        for verdict in verdicts {
+            let rate = rates[-Int(verdict.judgeID)]
+            let vote = OverlapRule.Vote(
+                choice: PairDemand.decisive(verdict.choice!.rawValue), accuracy: rate?.accuracy ?? OverlapRule.priorAccuracy,
+                pickA: rate?.pickA, pickB: rate?.pickB)
+            pushes[verdict.pairID, default: (0, 0)].logOdds += vote.push
+            pushes[verdict.pairID, default: (0, 0)].votes += 1
+        }
+        return pushes
     }
 }

@@ -110,6 +110,7 @@ public enum RaterQuery {
                 honestProbability: assessment.honestProbability, enoughEvidence: assessment.enoughEvidence, finding: assessment.finding,
                 gold: (goldRight, goldJudged))
             entry.kind = .judge
+            entry.flaggedOnAccuracy = assessment.flaggedOnAccuracy || assessment.finding == .unreliable
             entries.append(entry)
         }
         return entries
@@ -391,6 +392,9 @@ public struct RaterReport: Sendable {
         public var gold: (right: Int, judged: Int) = (0, 0)
         /// A person, or a model judge (`judge:NAME`, measured against the people).
         public var kind = Kind.person
+        /// Flagged only on how often they are right (``RaterAssessment/flaggedOnAccuracy``):
+        /// a weighted aggregation can read their votes for what they are worth.
+        public var flaggedOnAccuracy = false
 
         public enum Kind: String, Sendable {
             case person, judge
