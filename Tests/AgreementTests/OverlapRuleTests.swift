@@ -167,7 +167,8 @@ import Testing
         #expect(rule.isSettled([person], models: [judge, judge]))
         #expect(abs(OverlapRule.leadingPosterior([person, judge, judge]) - 48.0 / 49.0) < 1e-12)
         #expect(!rule.isSettled([], models: [judge, judge, judge]), "no person's judgement yet")
-        #expect(!rule.isSettled([OverlapRule.Vote(choice: 1, accuracy: 0.75)], models: [judge, judge, judge, judge]), "the person disagrees")
+        #expect(
+            !rule.isSettled([OverlapRule.Vote(choice: 1, accuracy: 0.75)], models: [judge, judge, judge, judge]), "the person disagrees")
         #expect(rule.wanted([OverlapRule.Vote(choice: 1, accuracy: 0.75)], models: [judge, judge]) == 2)
         // Judges are not judgements spent: five people still end it.
         #expect(rule.isSettled(Array(repeating: OverlapRule.Vote(choice: nil), count: 5), models: [judge]))

@@ -399,7 +399,9 @@ extension JudgeTests {
             let open = "SELECT count(*) FROM pairs WHERE project_id = \(project.id) AND active_count = 1 AND wanted > 1"
             #expect(try await app.count(open) == 40)
             let entry = try await Self.run(app, project, judge: judge, admin: admin)
-            #expect(entry["overlap"]?["counted"]?.boolValue == counts, "\(judge): \(entry["overlap"] ?? .null) \(entry["measures"]?["with_people"] ?? .null)")
+            #expect(
+                entry["overlap"]?["counted"]?.boolValue == counts,
+                "\(judge): \(entry["overlap"] ?? .null) \(entry["measures"]?["with_people"] ?? .null)")
             if counts {
                 #expect((entry["overlap"]?["estimated_accuracy"]?.doubleValue ?? 0) > 0.9)
                 #expect(try await app.count(open) == 0, "the judge's agreeing verdicts settled every pair one person judged")
@@ -408,5 +410,44 @@ extension JudgeTests {
             }
             await app.stop()
         }
+    }
+}
+
+extension JudgeTests {
+    /// With judges counted, `next` serves people first the pairs the judges could
+    /// not settle (here: a tie) and last those they agree on.
+    @Test(arguments: TestEngine.all)
+    func peopleGetThePairsJudgesCannotSettleFirst(engine: TestEngine) async throws {
+        let fake = try FakeOpenAIServer(delayMs: 0)
+        let app = try TestApp(engine: engine) { $0.models = Self.pool(fake) }
+        let admin = try await app.user("root", role: .admin)
+        let annotator = try await app.user("ann")
+        let project = try await app.seed { db in
+            var settings = ProjectSettings()
+            settings.overlap = 1
+            settings.countJudges = true
+            let project = try Projects.create(db, name: "ordered", settings: settings)
+            // Pairs 0–5: one response marked better; pairs 6 and 7: neither (the judge says tie).
+            let lines = (0..<8).map { i in
+                let (a, b) = i < 6 ? ("answer \(i) [better]", "answer \(i) poor") : ("answer \(i) one", "answer \(i) other")
+                return #"{"id":"p\#(i)","prompt":"question \#(i)","response_a":"\#(a)","response_b":"\#(b)"}"#
+            }
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+            return project
+        }
+        _ = try await Self.run(app, project, judge: "good", admin: admin)
+        var served: [String] = []
+        for _ in 0..<3 {
+            let (status, assignment) = try app.next(annotator, project: project.id)
+            #expect(status == 200)
+            let pair = try #require(assignment?["pair_id"]?.stringValue)
+            served.append(pair)
+            let id = try #require(assignment?["id"]?.intValue)
+            #expect(try app.submit(annotator, assignment: id, #"{"choice":"left"}"#).0 == 201)
+        }
+        #expect(Array(served.prefix(2)).sorted() == ["p6", "p7"], "\(served)")
+        #expect(served[2] == "p0")
+        await app.stop()
     }
 }

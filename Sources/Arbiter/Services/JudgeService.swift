@@ -224,10 +224,12 @@ public final class JudgeService: Sendable {
         }
         // A project that counts judges re-estimates everyone's accuracy with the new
         // verdicts (otherwise that waits for the people's next judgements).
-        if let project = try? await store.pool.read({ db in try Projects.find(db, id: judge.projectID) }), project.settings.countJudges,
-            AdaptiveWorker.hasWork(project.settings)
-        {
-            try? await AdaptiveWorker.refreshAccuracy(store: store, project: project)
+        if let project = try? await store.pool.read({ db in try Projects.find(db, id: judge.projectID) }), project.settings.countJudges {
+            if AdaptiveWorker.hasWork(project.settings) { try? await AdaptiveWorker.refreshAccuracy(store: store, project: project) }
+            // People first where the judges split or are unsure (active selection has its own order).
+            if !project.settings.activeSelection {
+                _ = try? await store.pool.write { db in try Judges.prioritise(db, projectID: project.id) }
+            }
         }
         guard skipped == 0 else { return "\(skipped) pair(s) not judged (run again to retry them): \(firstFailure ?? "")" }
         return nil

@@ -1,3 +1,4 @@
+import Glibc
 public import Storage
 import Agreement
 
@@ -324,5 +325,38 @@ extension Judges {
                     pickA: row.optionalDouble(3), pickB: row.optionalDouble(4)))
         }
         return votes
+    }
+}
+
+extension Judges {
+    /// Orders the project's untouched pairs for `next` by how sure its judges are:
+    /// the pairs they split on or are unsure of first (priority σ(|log-odds|) − ½,
+    /// lowest first), those they agree on confidently last. Judges estimated too
+    /// poor to count are left out; those not estimated yet count at the prior
+    /// accuracy. Pairs no judge answered keep priority 0 (first, by id).
+    /// Returns how many pairs changed.
+    @discardableResult
+    static func prioritise(_ db: any Database, projectID: Int) throws -> Int {
+        var logOdds: [Int64: Double] = [:]
+        _ = try db.query(
+            """
+            SELECT v.pair_id, v.choice, j.accuracy, j.pick_a, j.pick_b FROM judge_verdicts v
+            JOIN judges j ON j.id = v.judge_id JOIN pairs p ON p.id = v.pair_id
+            WHERE j.project_id = ? AND (j.counted = 1 OR j.shared < ?) AND v.choice IS NOT NULL AND p.active_count = 0
+            """, [.int(Int64(projectID)), .int(Int64(minimumShared))]
+        ) { row in
+            let vote = OverlapRule.Vote(
+                choice: PairDemand.decisive(row.string(1)), accuracy: row.optionalDouble(2) ?? OverlapRule.priorAccuracy,
+                pickA: row.optionalDouble(3), pickB: row.optionalDouble(4))
+            logOdds[row.int64(0), default: 0] += vote.push
+        }
+        let update = try db.statement("UPDATE pairs SET priority = ? WHERE id = ? AND priority <> ?")
+        var changed = 0
+        for (pair, odds) in logOdds {
+            let priority = 1 / (1 + exp(-abs(odds))) - 0.5
+            try update.bind([.double(priority), .int(pair), .double(priority)])
+            changed += try update.run()
+        }
+        return changed
     }
 }
