@@ -47,7 +47,7 @@ final class TestApp: Sendable {
 
     func stop() async {
         app.webhooks.stop()
-        app.judges.stop()
+        await app.judges.stop()
         await app.server.shutdown()
         app.store.close()
     }

@@ -162,7 +162,7 @@ public struct App: Sendable {
         try await ImportService(store: store).discardAbandoned(now: configuration.now)
         try await server.run(onStarted: onStarted)
         webhooks.stop()
-        judges.stop()
+        await judges.stop()
         store.close()
     }
 }

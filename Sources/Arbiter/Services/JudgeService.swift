@@ -136,7 +136,7 @@ public final class JudgeService: Sendable {
         let judge = try await find(projectID: projectID, name: name)
         let at = now()
         try await store.pool.write { db in
-            guard try Judges.find(db, id: judge.id)?.state != "running" || !self.isLive(judge.id, db: db, now: at) else {
+            if try Judges.find(db, id: judge.id)?.state == "running", self.isLive(judge.id, db: db, now: at) {
                 throw ServiceError.conflict(code: "judge_running", message: "the judge is running; wait for its run to end")
             }
             try Judges.remove(db, id: judge.id)
@@ -170,9 +170,16 @@ public final class JudgeService: Sendable {
         return try await summary(id: judge.id)
     }
 
-    /// Lets runs end after their current batch (they are resumed by starting them again).
-    public func stop() {
+    /// Stops this node's runs: they end after their current batch, and are marked
+    /// idle now (the database closes next) — started again, they resume.
+    public func stop() async {
         stopping.store(true, ordering: .relaxed)
+        let ids = running.withLock { $0 }
+        if !ids.isEmpty {
+            _ = try? await store.pool.write { db in
+                for id in ids { try Judges.finishRun(db, id: id, error: nil) }
+            }
+        }
         executor.shutdown()
     }
 
