@@ -119,11 +119,13 @@ public struct OverlapRule: Sendable, Equatable {
         return false
     }
 
-    /// Whether a person's counted vote is on the side all the votes lean to.
+    /// Whether a person's vote pushes towards the side all the votes lean to: a
+    /// vote that moves nothing (a rater estimated at chance, or one who picks that
+    /// side whatever the pair) is not a person's word.
     static func leaderHasPerson(people: [Vote], all: [Vote]) -> Bool {
         let logOdds = all.reduce(0) { $0 + $1.push }
         guard logOdds != 0 else { return false }
-        return people.contains { $0.counted && $0.choice == (logOdds > 0 ? 0 : 1) }
+        return people.contains { logOdds > 0 ? $0.push > 0 : $0.push < 0 }
     }
 
     /// Whether the side the counted votes lean to has at least two of them.

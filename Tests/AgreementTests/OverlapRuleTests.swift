@@ -170,6 +170,9 @@ import Testing
         #expect(
             !rule.isSettled([OverlapRule.Vote(choice: 1, accuracy: 0.75)], models: [judge, judge, judge, judge]), "the person disagrees")
         #expect(rule.wanted([OverlapRule.Vote(choice: 1, accuracy: 0.75)], models: [judge, judge]) == 2)
+        // A person's vote that moves nothing (estimated at chance) is not a person's word.
+        #expect(!rule.isSettled([OverlapRule.Vote(choice: 0, accuracy: 0.5)], models: [judge, judge, judge]))
+        #expect(!rule.isSettled([OverlapRule.Vote(choice: 0, accuracy: 0.75, counted: false)], models: [judge, judge, judge]))
         // Judges are not judgements spent: five people still end it.
         #expect(rule.isSettled(Array(repeating: OverlapRule.Vote(choice: nil), count: 5), models: [judge]))
         // The lead rule counts people only.
