@@ -104,7 +104,7 @@ threading.Thread(target=endpoint.serve_forever, daemon=True).start()
 try:
     count_judges = ["--count-judges"] if judges else []
     db, tokens = campaign.set_up(arbiter, root, work, "live", options + count_judges,
-                                 [{"id": f"p{i}", "prompt": f"prompt {i}", "response_a": f"p{i} A: an answer", "response_b": f"p{i} B: another answer"}
+                                 [{"id": f"p{i}", "prompt": f"prompt {i}", "response_a": f"p{i} A: an answer", "response_b": f"p{i} B: an answer"}
                                   for i in range(pairs)], annotators)
     admin = "arb_" + secrets.token_urlsafe(32)
     with sqlite3.connect(db) as connection:
@@ -123,6 +123,9 @@ try:
         r = generators[index]
         return campaign.shown_side(world.judge(world.raters[index], pair, r), left_is_a), world.raters[index]["pace"] * r.uniform(0.5, 1.5)
 
+    # The two responses differ only in their letter: no word marks a side (with
+    # "another" in every B, the detector's content signal rightly flags a judge that
+    # sees every pair, and its verdicts leave the export).
     with campaign.serving(arbiter, root, db, port, extra=["--endpoints-file", endpoints] if judges else []):
         # The judges first: they are cheap and fast, people are neither.
         for j in range(len(judges)):

@@ -457,10 +457,10 @@ extension JudgeTests {
     /// judges only the pairs left, asking nothing twice.
     @Test(arguments: TestEngine.all)
     func aRunStoppedByShutdownResumesWhereItWas(engine: TestEngine) async throws {
-        let fake = try FakeOpenAIServer(delayMs: 60)
+        let fake = try FakeOpenAIServer(delayMs: 30)
         let first = try TestApp(engine: engine) { $0.models = Self.pool(fake) }
         let admin = try await first.user("root", role: .admin)
-        let project = try await first.project(pairs: 48)
+        let project = try await first.project(pairs: 200)
         #expect(try first.call("POST", "/api/projects/\(project.id)/judges", admin, #"{"name":"good","endpoint":"good"}"#).status == 201)
         #expect(try first.call("POST", "/api/projects/\(project.id)/judges/good/run", admin).status == 202)
         while try await first.count("SELECT count(*) FROM judge_verdicts") == 0 { try await Task.sleep(for: .milliseconds(20)) }
@@ -468,14 +468,14 @@ extension JudgeTests {
         let judged = try first.inspect().queryFirst("SELECT count(*), (SELECT state FROM judges) FROM judge_verdicts") {
             ($0.int(0), $0.string(1))
         }
-        #expect(judged?.1 == "idle" && (judged?.0 ?? 48) < 48, "\(String(describing: judged))")
+        #expect(judged?.1 == "idle" && (judged?.0 ?? 200) < 200, "\(String(describing: judged))")
 
         let second = try TestApp(engine: engine, sharing: first) { $0.models = Self.pool(fake) }
         let entry = try await Self.run(second, project, judge: "good", admin: admin, add: false)
-        #expect(entry["verdicts"]?.intValue == 48 && entry["state"]?.stringValue == "idle")
+        #expect(entry["verdicts"]?.intValue == 200 && entry["state"]?.stringValue == "idle")
         // Every pair asked exactly twice over both servers (a batch cut short may have asked and not stored).
         let asked = fake.requests.filter { $0["model"]?.stringValue == "judge-good" }.count
-        #expect(asked >= 96 && asked <= 96 + 2 * JudgeService.batchPairs, "\(asked)")
+        #expect(asked >= 400 && asked <= 400 + 2 * JudgeService.batchPairs, "\(asked)")
         await second.stop()
     }
 }

@@ -268,10 +268,14 @@ public enum Exporter {
         }
         decisions.used = judgements.count
         // Judges' verdicts on the pairs people judged (a pair no person judged is not
-        // settled by models alone): each judge's push on A against B, by its
-        // class-conditional rates estimated with the people's decisive votes.
-        let judgePush = judges.counted ? try judgePushes(db, project: project, judges: judges, people: judgements, pairIDs: pairIDs) : [:]
-        decisions.judgeVotes = judgePush.values.reduce(0) { $0 + $1.votes }
+        // settled by models alone): with judges counted, a pair's side is the sign of
+        // its log-odds as adaptive overlap computes them — each person's and each
+        // judge's push by class-conditional rates estimated together, shrunk — so
+        // the export labels what the stop rule settled. (Dawid–Skene over the
+        // people alone is not usable then: most pairs have one person, and a rater
+        // seen on few shared pairs can come out of it inverted.)
+        let evidence = judges.counted ? try judgeEvidence(db, project: project, judges: judges, people: judgements, pairIDs: pairIDs) : nil
+        decisions.judgeVotes = evidence?.votes ?? 0
         var byUnit = Array(repeating: [Int](), count: pairIDs.count)
         for (index, judgement) in judgements.enumerated() { byUnit[judgement.unit].append(index) }
         let model =
@@ -286,23 +290,24 @@ public enum Exporter {
             for index in byUnit[unit] { counts[judgements[index].label] += 1 }
             let winner: Int
             let share: Double
-            if let model {
-                var posterior = model.posteriors[unit]
-                // Judges move mass between A and B only: they say nothing of whether
-                // the pair is a tie or both bad (counted as raters, a block of judges
-                // disagreeing with the people made Dawid–Skene call such pairs ties).
-                if let push = judgePush[pairIDs[unit]]?.logOdds, posterior[0] + posterior[1] > 0 {
-                    let decisive = posterior[0] + posterior[1]
-                    let shareA = 1 / (1 + exp(-(log(max(posterior[0], 1e-300) / max(posterior[1], 1e-300)) + push)))
-                    (posterior[0], posterior[1]) = (decisive * shareA, decisive * (1 - shareA))
-                    // With judges counted a pair gets fewer people, and Dawid–Skene
-                    // over one or two votes leaves much mass on "tie" and "both bad":
-                    // the pair is called either only when a person said so.
-                    if counts[2] + counts[3] == 0 {
-                        let sum = posterior[0] + posterior[1]
-                        posterior = [posterior[0] / sum, posterior[1] / sum, 0, 0]
-                    }
+            if let model, let evidence {
+                // Judges say nothing of "tie" or "both bad": the pair is either only
+                // when most of its people said so (which one, by the people's
+                // Dawid–Skene posterior); A against B from the log-odds.
+                let posterior = model.posteriors[unit]
+                let odds = evidence.logOdds[unit]
+                if counts[2] + counts[3] > counts[0] + counts[1] {
+                    winner = posterior[2] >= posterior[3] ? 2 : 3
+                    share = Double(counts[2] + counts[3]) / Double(counts.reduce(0, +))
+                } else if odds == 0 {
+                    droppedPairs[pairIDs[unit]] = counts[0] + counts[1] == 0 ? "tie" : "no_majority"
+                    continue
+                } else {
+                    winner = odds > 0 ? 0 : 1
+                    share = 1 / (1 + exp(-abs(odds)))
                 }
+            } else if let model {
+                let posterior = model.posteriors[unit]
                 winner = posterior.indices.max { posterior[$0] < posterior[$1] }!
                 share = posterior[winner]
             } else {
@@ -357,32 +362,37 @@ public enum Exporter {
         return decisions
     }
 
-    /// Each pair's log-odds push of A over B from the counted judges, and how many
-    /// verdicts that is: every judge's rates are estimated (Dawid–Skene on A/B
-    /// votes, a weak prior) from its verdicts and the people's decisive `people`
-    /// judgements, as adaptive overlap estimates them.
-    static func judgePushes(
+    /// With judges counted: each unit's log-odds of A over B from its people's and
+    /// the counted judges' votes, and how many judge verdicts that is. Rates are
+    /// estimated as adaptive overlap estimates them: Dawid–Skene on A/B votes of
+    /// people and judges together, people shrunk towards the crowd, judges with a
+    /// weak prior of their own.
+    static func judgeEvidence(
         _ db: any Database, project: Project, judges: ExportManifest.JudgeUse,
         people: [(unit: Int, rater: Int, label: Int, strength: Int)], pairIDs: [Int64]
-    ) throws -> [Int64: (logOdds: Double, votes: Int)] {
+    ) throws -> (logOdds: [Double], votes: Int) {
         let counted = Set(try Judges.list(db, projectID: project.id).filter { judges.names.contains($0.name) }.map(\.id))
-        let judged = Set(pairIDs)
+        var unitOf: [Int64: Int] = [:]
+        for (unit, pair) in pairIDs.enumerated() { unitOf[pair] = unit }
         let verdicts = try Judges.verdicts(db, projectID: project.id).filter {
-            counted.contains($0.judgeID) && judged.contains($0.pairID) && $0.choice != nil
+            counted.contains($0.judgeID) && unitOf[$0.pairID] != nil && $0.choice != nil
         }
         var rows = people.filter { $0.label < 2 }.map { (pair: pairIDs[$0.unit], user: $0.rater, choseA: $0.label == 0) }
         rows += verdicts.filter { $0.choice!.isDecisive }.map { (pair: $0.pairID, user: -Int($0.judgeID), choseA: $0.choice == .a) }
         var rates: [Int: RaterAccuracy.Estimate] = [:]
+        for (user, estimate) in SelectionModel.classAccuracies(rows) where user >= 0 { rates[user] = estimate }
         for (user, estimate) in SelectionModel.classAccuracies(rows, pseudoCount: 2) where user < 0 { rates[user] = estimate }
-        var pushes: [Int64: (logOdds: Double, votes: Int)] = [:]
-        for verdict in verdicts {
-            let rate = rates[-Int(verdict.judgeID)]
-            let vote = OverlapRule.Vote(
-                choice: PairDemand.decisive(verdict.choice!.rawValue), accuracy: rate?.accuracy ?? OverlapRule.priorAccuracy,
-                pickA: rate?.pickA, pickB: rate?.pickB)
-            pushes[verdict.pairID, default: (0, 0)].logOdds += vote.push
-            pushes[verdict.pairID, default: (0, 0)].votes += 1
+        func push(_ label: Int, _ rate: RaterAccuracy.Estimate?) -> Double {
+            OverlapRule.Vote(
+                choice: label < 2 ? label : nil, accuracy: rate?.accuracy ?? OverlapRule.priorAccuracy, pickA: rate?.pickA,
+                pickB: rate?.pickB
+            ).push
         }
-        return pushes
+        var logOdds = [Double](repeating: 0, count: pairIDs.count)
+        for person in people { logOdds[person.unit] += push(person.label, rates[person.rater]) }
+        for verdict in verdicts {
+            logOdds[unitOf[verdict.pairID]!] += push(verdict.choice!.category, rates[-Int(verdict.judgeID)])
+        }
+        return (logOdds, verdicts.count)
     }
 }
