@@ -172,6 +172,27 @@ import TestSupport
         return project
     }
 
+    /// A project of `count` pairs whose better response is marked "[better]" (A on
+    /// even pairs); from `unmarkedFrom` on, neither is (a judge calls those a tie).
+    static func markedProject(
+        _ app: TestApp, name: String, count: Int, unmarkedFrom: Int? = nil, _ configure: @escaping @Sendable (inout ProjectSettings) -> Void
+    ) async throws -> Project {
+        try await app.seed { db in
+            var settings = ProjectSettings()
+            configure(&settings)
+            let project = try Projects.create(db, name: name, settings: settings)
+            let lines = (0..<count).map { i in
+                let better = "answer \(i) [better]", worse = "answer \(i) that misses the point"
+                let (a, b) =
+                    i >= (unmarkedFrom ?? count) ? ("answer \(i) one", "answer \(i) other") : i % 2 == 0 ? (better, worse) : (worse, better)
+                return #"{"id":"p\#(i)","prompt":"question \#(i)","response_a":"\#(a)","response_b":"\#(b)"}"#
+            }
+            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
+            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
+            return project
+        }
+    }
+
     /// Adds a judge over the API and runs it to the end; returns its entry in the table.
     static func run(_ app: TestApp, _ project: Project, judge: String, admin: String, add: Bool = true) async throws -> JSONValue {
         if add {
@@ -372,20 +393,10 @@ extension JudgeTests {
             let fake = try FakeOpenAIServer(delayMs: 0)
             let app = try TestApp(engine: engine) { $0.models = Self.pool(fake) }
             let admin = try await app.user("root", role: .admin)
-            let project = try await app.seed { db in
-                var settings = ProjectSettings()
+            let project = try await Self.markedProject(app, name: "adaptive", count: 80) { settings in
                 settings.overlap = 5
                 settings.minOverlap = 1
                 settings.countJudges = true
-                let project = try Projects.create(db, name: "adaptive", settings: settings)
-                let lines = (0..<80).map { i in
-                    let better = "answer \(i) [better]", worse = "answer \(i) that misses the point"
-                    let (a, b) = i % 2 == 0 ? (better, worse) : (worse, better)
-                    return #"{"id":"p\#(i)","prompt":"question \#(i)","response_a":"\#(a)","response_b":"\#(b)"}"#
-                }
-                var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
-                _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
-                return project
             }
             // Two people on the first 40 pairs, one on the other 40 (that one alone settles nothing).
             var lines: [String] = []
@@ -422,19 +433,10 @@ extension JudgeTests {
         let app = try TestApp(engine: engine) { $0.models = Self.pool(fake) }
         let admin = try await app.user("root", role: .admin)
         let annotator = try await app.user("ann")
-        let project = try await app.seed { db in
-            var settings = ProjectSettings()
+        // Pairs 0–5: one response marked better; pairs 6 and 7: neither (the judge says tie).
+        let project = try await Self.markedProject(app, name: "ordered", count: 8, unmarkedFrom: 6) { settings in
             settings.overlap = 1
             settings.countJudges = true
-            let project = try Projects.create(db, name: "ordered", settings: settings)
-            // Pairs 0–5: one response marked better; pairs 6 and 7: neither (the judge says tie).
-            let lines = (0..<8).map { i in
-                let (a, b) = i < 6 ? ("answer \(i) [better]", "answer \(i) poor") : ("answer \(i) one", "answer \(i) other")
-                return #"{"id":"p\#(i)","prompt":"question \#(i)","response_a":"\#(a)","response_b":"\#(b)"}"#
-            }
-            var reader = JSONLReader(bytes: Array(lines.joined(separator: "\n").utf8))
-            _ = try PairImporter.run(db, projectID: project.id, reader: &reader, options: ImportOptions())
-            return project
         }
         _ = try await Self.run(app, project, judge: "good", admin: admin)
         var served: [String] = []
