@@ -76,6 +76,21 @@ public enum Exporter {
             let decisions = try decide(
                 db, project: project, options: options, excluded: quarantined.union(flagged), judges: manifest.judges)
             manifest.judges.votes = decisions.judgeVotes
+            let names = Dictionary(uniqueKeysWithValues: try Judges.list(db, projectID: project.id).map { ($0.id, $0.name) })
+            for poor in decisions.judgesTooPoor {
+                guard let name = names[poor.id] else { continue }
+                manifest.judges.names.removeAll { $0 == name }
+                manifest.judges.leftOut.append(
+                    (
+                        name,
+                        "estimated accuracy \(Int((poor.accuracy * 100).rounded()))% on \(poor.shared) pairs shared with people, "
+                            + "below \(Int(Judges.minimumAccuracy * 100))%"
+                    ))
+            }
+            if manifest.judges.names.isEmpty && manifest.judges.counted {
+                manifest.judges.counted = false
+                manifest.judges.reason = "no judge could be counted"
+            }
             manifest.counts = .pairwise(
                 exported: decisions.winners.count, used: decisions.used, excluded: decisions.excludedAnnotations,
                 dropped: decisions.dropped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
@@ -191,8 +206,9 @@ public enum Exporter {
         var goldLabelled: Set<Int64> = []
         /// Why each pair without a winner has none (`no_majority`, `tie`, `reviewer_tie`, …).
         var droppedPairs: [Int64: String] = [:]
-        /// Judges' verdicts counted.
+        /// Judges' verdicts counted, and judges left out as estimated too poor.
         var judgeVotes = 0
+        var judgesTooPoor: [(id: Int64, accuracy: Double, shared: Int)] = []
 
         /// Whose decision a pair's exported label is.
         func labelSource(_ pair: Int64) -> String {
@@ -201,10 +217,14 @@ public enum Exporter {
     }
 
     /// Whether a pairwise export counts the project's judges, and whose verdicts.
-    /// Judges count only where each vote can be weighed (weighted aggregation:
-    /// Dawid–Skene estimates each judge's accuracy from the same data as people's),
-    /// and a judge the detector flags for a pattern (following the order of the
-    /// responses, their length) is left out as a person would be.
+    /// Judges count only where each vote can be weighed (weighted aggregation), by
+    /// the same rule as adaptive overlap — so the export labels what the stop rule
+    /// settled: a judge counts unless its estimated accuracy is below
+    /// ``Judges/minimumAccuracy`` (``judgeEvidence``), or the detector flags it for
+    /// following the order of the responses (`position`, `self_consistency`).
+    /// The detector's other judge findings are not used here: with judges counted,
+    /// the pairs that get several people are those where the first person and the
+    /// judges disagreed, and a judge measured on them alone looks worse than it is.
     static func judgeUse(_ db: any Database, project: Project, options: ExportOptions) throws -> ExportManifest.JudgeUse {
         var use = ExportManifest.JudgeUse()
         let judges = try Judges.list(db, projectID: project.id)
@@ -218,12 +238,11 @@ public enum Exporter {
             return use
         }
         let entries = try RaterQuery.report(db, projectID: project.id).raters.filter { $0.kind == .judge }
+        let orderSignals: Set<String> = ["position", "self_consistency"]
         for judge in judges {
-            // As for people in a weighted export: a judge flagged only on how often it
-            // is right keeps its votes, weighted by its estimated accuracy; one flagged
-            // for a pattern (following the order, lengths, a word) is left out.
-            if let entry = entries.first(where: { $0.annotator == judge.raterName }), entry.status == "flagged", !entry.flaggedOnAccuracy {
-                use.leftOut.append((judge.name, "flagged: \(entry.reasons.first?.signal ?? entry.finding?.rawValue ?? "detector")"))
+            let entry = entries.first { $0.annotator == judge.raterName }
+            if let entry, entry.status == "flagged", let signal = entry.reasons.map(\.signal).first(where: orderSignals.contains) {
+                use.leftOut.append((judge.name, "flagged: \(signal) (it follows the order of the responses)"))
             } else if judge.verdicts == 0 {
                 use.leftOut.append((judge.name, "no verdicts yet"))
             } else {
@@ -276,6 +295,7 @@ public enum Exporter {
         // seen on few shared pairs can come out of it inverted.)
         let evidence = judges.counted ? try judgeEvidence(db, project: project, judges: judges, people: judgements, pairIDs: pairIDs) : nil
         decisions.judgeVotes = evidence?.votes ?? 0
+        decisions.judgesTooPoor = evidence?.tooPoor ?? []
         var byUnit = Array(repeating: [Int](), count: pairIDs.count)
         for (index, judgement) in judgements.enumerated() { byUnit[judgement.unit].append(index) }
         let model =
@@ -370,18 +390,26 @@ public enum Exporter {
     static func judgeEvidence(
         _ db: any Database, project: Project, judges: ExportManifest.JudgeUse,
         people: [(unit: Int, rater: Int, label: Int, strength: Int)], pairIDs: [Int64]
-    ) throws -> (logOdds: [Double], votes: Int) {
+    ) throws -> (logOdds: [Double], votes: Int, tooPoor: [(id: Int64, accuracy: Double, shared: Int)]) {
         let counted = Set(try Judges.list(db, projectID: project.id).filter { judges.names.contains($0.name) }.map(\.id))
         var unitOf: [Int64: Int] = [:]
         for (unit, pair) in pairIDs.enumerated() { unitOf[pair] = unit }
-        let verdicts = try Judges.verdicts(db, projectID: project.id).filter {
+        var verdicts = try Judges.verdicts(db, projectID: project.id).filter {
             counted.contains($0.judgeID) && unitOf[$0.pairID] != nil && $0.choice != nil
         }
         var rows = people.filter { $0.label < 2 }.map { (pair: pairIDs[$0.unit], user: $0.rater, choseA: $0.label == 0) }
         rows += verdicts.filter { $0.choice!.isDecisive }.map { (pair: $0.pairID, user: -Int($0.judgeID), choseA: $0.choice == .a) }
         var rates: [Int: RaterAccuracy.Estimate] = [:]
         for (user, estimate) in SelectionModel.classAccuracies(rows) where user >= 0 { rates[user] = estimate }
-        for (user, estimate) in SelectionModel.classAccuracies(rows, pseudoCount: 2) where user < 0 { rates[user] = estimate }
+        var below: [(id: Int64, accuracy: Double, shared: Int)] = []
+        for (user, estimate) in SelectionModel.classAccuracies(rows, pseudoCount: 2) where user < 0 {
+            rates[user] = estimate
+            if estimate.shared >= Judges.minimumShared && estimate.accuracy < Judges.minimumAccuracy {
+                below.append((Int64(-user), estimate.accuracy, estimate.shared))
+            }
+        }
+        let tooPoor = Set(below.map(\.id))
+        verdicts.removeAll { tooPoor.contains($0.judgeID) }
         func push(_ label: Int, _ rate: RaterAccuracy.Estimate?) -> Double {
             OverlapRule.Vote(
                 choice: label < 2 ? label : nil, accuracy: rate?.accuracy ?? OverlapRule.priorAccuracy, pickA: rate?.pickA,
@@ -393,6 +421,6 @@ public enum Exporter {
         for verdict in verdicts {
             logOdds[unitOf[verdict.pairID]!] += push(verdict.choice!.category, rates[-Int(verdict.judgeID)])
         }
-        return (logOdds, verdicts.count)
+        return (logOdds, verdicts.count, below)
     }
 }
