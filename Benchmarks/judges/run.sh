@@ -34,23 +34,23 @@ pairs = int(sys.argv[2])
 cells = collections.defaultdict(list)
 for r in runs:
     cells[(r["family"], r["judges"])].append(r)
-print("\n| crowd | judges (accuracy) | runs | people's judgements per pair | labels right | judgements saved | accuracy change (points) | judges counted |")
-print("|---|---|---|---|---|---|---|---|")
+print("\n| crowd | judges (accuracy measured) | runs | people's judgements per pair | labels right (of all pairs) | pairs labelled | right of those labelled | judgements vs none | accuracy vs none (points) | counted in overlap / export |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)
 for family in ["classic", "difficulty", "confusion"]:
     base = cells.get((family, "none"))
     if not base:
         continue
-    bj = sum(r["judgements"] for r in base) / len(base)
-    ba = sum(r["accuracy"] for r in base) / len(base)
+    bj, ba = mean(base, "judgements"), mean(base, "accuracy")
     for judges in ["none", "0.75,0.85", "0.55"]:
         rows = cells.get((family, judges))
         if not rows:
             continue
-        j = sum(r["judgements"] for r in rows) / len(rows)
-        a = sum(r["accuracy"] for r in rows) / len(rows)
+        j, a, labelled = mean(rows, "judgements"), mean(rows, "accuracy"), mean(rows, "labelled")
         measured = ", ".join(f"{x:.2f}" for x in rows[0]["judge_accuracy"]) or "—"
-        counted = ", ".join("yes" if c else "no" for c in rows[0]["counted"]) or "—"
-        saved = "—" if judges == "none" else f"{1 - j / bj:+.1%}"
+        left = {x["judge"] for r in rows for x in r["judges_in_export"]["left_out"]}
+        counted = ", ".join(("yes" if c else "no") + " / " + ("no" if f"judge{i}" in left else "yes") for i, c in enumerate(rows[0]["counted"])) or "—"
+        saved = "—" if judges == "none" else f"{j / bj - 1:+.1%}"
         change = "—" if judges == "none" else f"{100 * (a - ba):+.1f}"
-        print(f"| {family} | {judges if judges != 'none' else 'none'} ({measured}) | {len(rows)} | {j / pairs:.2f} | {a:.1%} | {saved} | {change} | {counted} |")
+        print(f"| {family} | {judges} ({measured}) | {len(rows)} | {j / pairs:.2f} | {a:.1%} | {labelled / pairs:.1%} | {a * pairs / labelled:.1%} | {saved} | {change} | {counted} |")
 PY

@@ -459,18 +459,22 @@ extension JudgeTests {
     /// judges only the pairs left, asking nothing twice.
     @Test(arguments: TestEngine.all)
     func aRunStoppedByShutdownResumesWhereItWas(engine: TestEngine) async throws {
-        let fake = try FakeOpenAIServer(delayMs: 30)
+        let fake = try FakeOpenAIServer(delayMs: 0)
+        // The first batch is answered; the second waits until the server has stopped.
+        let batch = JudgeService.batchPairs
+        fake.holdJudges(after: 2 * batch)
         let first = try TestApp(engine: engine) { $0.models = Self.pool(fake) }
         let admin = try await first.user("root", role: .admin)
         let project = try await first.project(pairs: 200)
         #expect(try first.call("POST", "/api/projects/\(project.id)/judges", admin, #"{"name":"good","endpoint":"good"}"#).status == 201)
         #expect(try first.call("POST", "/api/projects/\(project.id)/judges/good/run", admin).status == 202)
-        while try await first.count("SELECT count(*) FROM judge_verdicts") == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        while try await first.count("SELECT count(*) FROM judge_verdicts") < batch { try await Task.sleep(for: .milliseconds(20)) }
         await first.stop()
+        fake.releaseJudges()
         let judged = try first.inspect().queryFirst("SELECT count(*), (SELECT state FROM judges) FROM judge_verdicts") {
             ($0.int(0), $0.string(1))
         }
-        #expect(judged?.1 == "idle" && (judged?.0 ?? 200) < 200, "\(String(describing: judged))")
+        #expect(judged?.1 == "idle" && judged?.0 == batch, "\(String(describing: judged))")
 
         let second = try TestApp(engine: engine, sharing: first) { $0.models = Self.pool(fake) }
         let entry = try await Self.run(second, project, judge: "good", admin: admin, add: false)

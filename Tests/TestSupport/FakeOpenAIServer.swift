@@ -30,6 +30,10 @@ public final class FakeOpenAIServer: @unchecked Sendable {
     private var received: [JSONValue] = []
     public var delayMs: Int
     public var silenceSeconds: Double
+    /// Judge answers beyond this many wait until ``releaseJudges()`` (nil: none wait).
+    private var judgeHold: Int?
+    private var judgesAnswered = 0
+    private let judgeGate = NSCondition()
 
     public init(delayMs: Int = 5, silenceSeconds: Double = 3) throws {
         self.delayMs = delayMs
@@ -42,6 +46,27 @@ public final class FakeOpenAIServer: @unchecked Sendable {
     deinit { Glibc.shutdown(listener, Int32(SHUT_RDWR)); Glibc.close(listener) }
 
     public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    /// Answers `count` judge requests, then holds the others until ``releaseJudges()``.
+    public func holdJudges(after count: Int) {
+        judgeGate.lock()
+        judgeHold = count
+        judgeGate.unlock()
+    }
+
+    public func releaseJudges() {
+        judgeGate.lock()
+        judgeHold = nil
+        judgeGate.broadcast()
+        judgeGate.unlock()
+    }
+
+    /// Judge requests answered so far (held ones not counted).
+    public var judgeAnswers: Int {
+        judgeGate.lock()
+        defer { judgeGate.unlock() }
+        return judgesAnswered
+    }
 
     /// The JSON bodies received so far.
     public var requests: [JSONValue] {
@@ -103,6 +128,10 @@ public final class FakeOpenAIServer: @unchecked Sendable {
         case "cut":
             _ = write(streamHead) && event(delta("tok0 ")) && event(delta("tok1 "))
         case _ where model.hasPrefix("judge-"):
+            judgeGate.lock()
+            while let hold = judgeHold, judgesAnswered >= hold { judgeGate.wait() }
+            judgesAnswered += 1
+            judgeGate.unlock()
             let content = body["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
             let answer = Self.judgeAnswer(model: model, content: content)
             guard write(streamHead) else { return }
