@@ -119,3 +119,15 @@ def export_rows(arbiter, root, db, name, work):
     subprocess.run([arbiter, "export", "--db", db, *migrations(root), "--project", name, "--format", "trl", "--out", out], check=True, capture_output=True)
     with open(out) as f:
         return [json.loads(line) for line in f]
+
+
+def score(rows, truth):
+    """(pairs labelled, labels right) of export rows whose prompt is "prompt N" and
+    whose responses start "pN A:" / "pN B:", against `truth` (A or B per pair)."""
+    labelled = right = 0
+    for row in rows:
+        prompt = row["prompt"] if isinstance(row["prompt"], str) else row["prompt"][-1]["content"]
+        chosen = row["chosen"] if isinstance(row["chosen"], str) else row["chosen"][-1]["content"]
+        labelled += 1
+        right += chosen.split(" ")[1] == truth[int(prompt.split(" ")[1])] + ":"
+    return labelled, right

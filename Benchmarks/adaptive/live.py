@@ -52,13 +52,7 @@ try:
     if errors:
         print(json.dumps({"errors": errors[:5]}))
         sys.exit(1)
-    right = 0
-    labelled = 0
-    for row in campaign.export_rows(arbiter, root, db, "live", work):
-        pair = int(row["prompt"].split(" ")[1]) if isinstance(row["prompt"], str) else int(row["prompt"][-1]["content"].split(" ")[1])
-        chosen = row["chosen"] if isinstance(row["chosen"], str) else row["chosen"][-1]["content"]
-        labelled += 1
-        right += chosen.split(" ")[1] == truth[pair] + ":"
+    labelled, right = campaign.score(campaign.export_rows(arbiter, root, db, "live", work), truth)
     judgements = sqlite3.connect(db).execute("SELECT count(*) FROM annotations").fetchone()[0]
     # Pairs the export could not label (no majority) count as wrong.
     print(json.dumps({"family": family, "seed": seed, "options": " ".join(options), "judgements": judgements, "labelled": labelled,

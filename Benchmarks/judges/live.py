@@ -144,12 +144,7 @@ try:
     if errors:
         print(json.dumps({"errors": errors[:5]}))
         sys.exit(1)
-    right = 0
-    labelled = 0
-    for row in campaign.export_rows(arbiter, root, db, "live", work):
-        pair = int(row["prompt"].split(" ")[1])
-        labelled += 1
-        right += row["chosen"].split(" ")[1] == world.truth[pair] + ":"
+    labelled, right = campaign.score(campaign.export_rows(arbiter, root, db, "live", work), world.truth)
     with open(os.path.join(work, "labels.jsonl.manifest.json")) as f:
         manifest = json.load(f)
     with sqlite3.connect(db) as connection:
