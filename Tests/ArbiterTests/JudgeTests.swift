@@ -485,3 +485,26 @@ extension JudgeTests {
         await second.stop()
     }
 }
+
+extension JudgeTests {
+    /// The command line: `project create --count-judges`, and an export's manifest
+    /// saying whether judges were counted (here: a project without judges).
+    @Test func theCommandLineSetsAndReportsCountingJudges() throws {
+        let directory = TemporaryDirectory()
+        let db = try TestEngine.sqlite.freshDatabase(in: directory.path)
+        func arbiter(_ arguments: String...) throws -> CommandRunner.Result {
+            try CommandRunner.arbiter(arguments.map { $0 == "DB" ? db : $0 })
+        }
+        #expect(try arbiter("project", "create", "--db", "DB", "--name", "p", "--count-judges").status == 0)
+        let counts = try connect(db).queryFirst("SELECT count_judges FROM projects WHERE name = 'p'") { $0.int(0) }
+        #expect(counts == 1)
+        directory.write("pairs.jsonl", #"{"id":"p1","prompt":"q","response_a":"a","response_b":"b"}"# + "\n")
+        #expect(try arbiter("import", "pairs", "--db", "DB", "--project", "p", directory.path + "/pairs.jsonl").status == 0)
+        let out = directory.path + "/out.jsonl"
+        let export = try arbiter("export", "--db", "DB", "--project", "p", "--format", "raw", "--out", out, "--no-include-judges")
+        #expect(export.status == 0, "\(export.stderr)")
+        let manifest = try JSONValue.parse(Array((TextFile.read(out + ".manifest.json") ?? "").utf8))
+        #expect(manifest["filters"]?["include_judges"] == false)
+        #expect(manifest["judges"]?["counted"] == false)
+    }
+}
