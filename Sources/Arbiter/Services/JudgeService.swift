@@ -99,26 +99,24 @@ public final class JudgeService: Sendable {
 
     /// The project's judges.
     public func list(projectID: Int) async throws -> [Summary] {
-        let models = self.models
-        return try await store.pool.read { db in
+        try await store.pool.read { [self] db in
             guard try Projects.find(db, id: projectID) != nil else { throw ServiceError.noSuchProject }
-            return try Judges.list(db, projectID: projectID).map { judge in
-                Summary(
-                    judge: judge, pending: try Judges.pendingCount(db, judge: judge),
-                    endpointConfigured: models.endpoint(named: judge.endpoint) != nil)
-            }
+            return try Judges.list(db, projectID: projectID).map { try summarize($0, db: db) }
         }
     }
 
     func summary(id: Int64) async throws -> Summary {
-        let models = self.models
-        return try await store.pool.read { db in
+        try await store.pool.read { [self] db in
             guard let judge = try Judges.find(db, id: id) else { throw ServiceError.notFound("no such judge", code: "no_such_judge") }
-            return Summary(
-                judge: judge, pending: try Judges.pendingCount(db, judge: judge),
-                endpointConfigured: models.endpoint(named: judge.endpoint) != nil
-            )
+            return try summarize(judge, db: db)
         }
+    }
+
+    /// A stored judge with the pairs it has left and whether this server can run it.
+    private func summarize(_ judge: Judge, db: any Database) throws -> Summary {
+        Summary(
+            judge: judge, pending: try Judges.pendingCount(db, judge: judge),
+            endpointConfigured: models.endpoint(named: judge.endpoint) != nil)
     }
 
     func find(projectID: Int, name: String) async throws -> Judge {
@@ -148,8 +146,7 @@ public final class JudgeService: Sendable {
 
     private func isLive(_ id: Int64, db: any Database, now: Int64) -> Bool {
         running.withLock { $0.contains(id) }
-            || ((try? db.queryFirst("SELECT heartbeat_at FROM judges WHERE id = ?", [.int(id)]) { $0.int64(0) }) ?? 0)
-                >= now - Judges.staleAfterMilliseconds
+            || ((try? Judges.heartbeat(db, id: id)) ?? 0) >= now - Judges.staleAfterMilliseconds
     }
 
     /// Starts a run in the background (a running judge: 409); returns at once.

@@ -109,6 +109,11 @@ public enum Judges {
             [.int(now), .int(id), .int(now - staleAfterMilliseconds)]) == 1
     }
 
+    /// When a running judge's node last wrote (0: never).
+    public static func heartbeat(_ db: any Database, id: Int64) throws -> Int64 {
+        try db.queryFirst("SELECT heartbeat_at FROM judges WHERE id = ?", [.int(id)]) { $0.int64(0) } ?? 0
+    }
+
     /// A running judge's sign of life.
     public static func heartbeat(_ db: any Database, id: Int64, now: Int64) throws {
         try db.run("UPDATE judges SET heartbeat_at = ? WHERE id = ?", [.int(now), .int(id)])
